@@ -1,0 +1,59 @@
+namespace GrantSilo;
+
+/// <summary>Where a credential is in its life.</summary>
+public enum CredentialStatus
+{
+    Active = 0,
+    Revoked = 1,
+    Expired = 2,
+}
+
+/// <summary>An agent asks, within its session, for a credential for a task it is assigned to.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.issue-credential")]
+public sealed record IssueCredentialRequest
+{
+    [Id(0)] public required string TaskId { get; init; }
+    /// <summary>A narrower scope than the task's; null for the task's whole scope.</summary>
+    [Id(1)] public Scope? Scope { get; init; }
+    /// <summary>How long the credential lives; null for the configured maximum. Capped by the task and the session.</summary>
+    [Id(2)] public TimeSpan? Lifetime { get; init; }
+}
+
+/// <summary>
+/// A newly minted credential, the only time its token is ever returned. <see cref="ToString"/>
+/// never shows the token.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.issued-credential")]
+public sealed record IssuedCredential
+{
+    [Id(0)] public required string CredentialId { get; init; }
+    /// <summary>The bearer token. Keep it secret; GrantSilo stores only a hash of it.</summary>
+    [Id(1)] public required string Token { get; init; }
+    [Id(2)] public required string TaskId { get; init; }
+    [Id(3)] public required string Agent { get; init; }
+    [Id(4)] public required string SessionId { get; init; }
+    [Id(5)] public required Scope Scope { get; init; }
+    [Id(6)] public DateTimeOffset IssuedAt { get; init; }
+    [Id(7)] public DateTimeOffset ExpiresAt { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"IssuedCredential {{ CredentialId = {CredentialId}, Token = ***, TaskId = {TaskId}, Agent = {Agent}, ExpiresAt = {ExpiresAt:O} }}";
+}
+
+/// <summary>What GrantSilo knows about a credential (never its token).</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.credential-info")]
+public sealed record CredentialInfo
+{
+    [Id(0)] public required string CredentialId { get; init; }
+    [Id(1)] public required string TaskId { get; init; }
+    [Id(2)] public required string Agent { get; init; }
+    [Id(3)] public required string SessionId { get; init; }
+    [Id(4)] public required Scope Scope { get; init; }
+    [Id(5)] public DateTimeOffset IssuedAt { get; init; }
+    [Id(6)] public DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>The status as of <see cref="ObservedAt"/> (expiry applied even before a tick enacts it).</summary>
+    [Id(7)] public CredentialStatus Status { get; init; }
+    [Id(8)] public string? StatusReason { get; init; }
+    [Id(9)] public DateTimeOffset ObservedAt { get; init; }
+}

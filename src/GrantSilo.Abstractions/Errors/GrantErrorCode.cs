@@ -1,0 +1,57 @@
+namespace GrantSilo;
+
+/// <summary>
+/// What went wrong with a request, as a code a program can switch on. Values are stable: they are
+/// persisted in audit records and serialized between silos and clients.
+/// </summary>
+public enum GrantErrorCode
+{
+    /// <summary>An argument was missing, empty or malformed.</summary>
+    InvalidArgument = 1,
+    /// <summary>An identifier (agent, person, task, session) is empty, too long, or holds forbidden characters.</summary>
+    InvalidIdentifier = 2,
+    /// <summary>A scope or permission could not be parsed or holds forbidden characters.</summary>
+    InvalidScope = 3,
+    /// <summary>A scope has more permissions, or a permission is longer, than the limits allow.</summary>
+    ScopeTooLarge = 4,
+    /// <summary>A requested permission or limit is not within the parent task's (or the task's) scope.</summary>
+    ScopeExceedsParent = 5,
+    /// <summary>A requested permission or limit is not within the agent's ceiling scope.</summary>
+    ScopeExceedsCeiling = 6,
+    /// <summary>The requested lifetime ends after the parent task (or task, or session) ends.</summary>
+    LifetimeExceedsParent = 7,
+    /// <summary>The requested lifetime is zero, negative, or longer than the configured maximum.</summary>
+    LifetimeInvalid = 8,
+    /// <summary>The parent task's scope does not allow delegation.</summary>
+    DelegationForbidden = 9,
+    /// <summary>The delegation chain would be deeper than the configured limit.</summary>
+    DepthLimitExceeded = 10,
+    /// <summary>The parent task already has the maximum number of children.</summary>
+    FanOutLimitExceeded = 11,
+    /// <summary>No agent is registered under that workload id.</summary>
+    AgentNotFound = 12,
+    /// <summary>An agent is already registered under that workload id with different settings.</summary>
+    AgentAlreadyExists = 13,
+    /// <summary>The agent is suspended or retired.</summary>
+    AgentNotActive = 14,
+    /// <summary>No task exists with that id.</summary>
+    TaskNotFound = 15,
+    /// <summary>A task already exists with that id.</summary>
+    TaskAlreadyExists = 16,
+    /// <summary>The task (or one of its ancestors) is not usable now: ended, expired or awaiting re-authorization.</summary>
+    TaskNotUsable = 17,
+    /// <summary>The task is not assigned to the calling agent.</summary>
+    TaskNotAssignedToAgent = 18,
+    /// <summary>No session exists with that id.</summary>
+    SessionNotFound = 19,
+    /// <summary>The session has ended, expired or gone idle.</summary>
+    SessionNotActive = 20,
+    /// <summary>No credential exists with that id.</summary>
+    CredentialNotFound = 21,
+    /// <summary>The proof credential is malformed, forged, not live, or not a credential of the parent task.</summary>
+    InvalidProof = 22,
+    /// <summary>The operation does not apply to the object's current state (for example completing a revoked task).</summary>
+    InvalidState = 23,
+    /// <summary>GrantSilo could not complete the operation (storage or cluster failure); nothing was changed or it is safe to retry.</summary>
+    Unavailable = 24,
+}

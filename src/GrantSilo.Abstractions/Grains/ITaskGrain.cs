@@ -1,0 +1,35 @@
+using Orleans.Concurrency;
+
+namespace GrantSilo.Grains;
+
+/// <summary>A task, keyed by its task id.</summary>
+[Alias("grantsilo.ITaskGrain")]
+public interface ITaskGrain : IGrainWithStringKey
+{
+    /// <summary>Creates this task as a root task for a person.</summary>
+    [Alias("Create")]
+    Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request);
+
+    /// <summary>Delegates a child task to another agent; the request is checked, never trimmed.</summary>
+    [Alias("Delegate")]
+    Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request);
+
+    [AlwaysInterleave, Alias("Get")]
+    Task<GrantResult<TaskInfo>> GetAsync();
+
+    /// <summary>This task and all its descendants with their states.</summary>
+    [AlwaysInterleave, Alias("GetTree")]
+    Task<GrantResult<TaskTreeNode>> GetTreeAsync();
+
+    /// <summary>Re-authorizes a task awaiting it at a checkpoint, as a fresh check; starts a new interval.</summary>
+    [Alias("Reauthorize")]
+    Task<GrantResult<TaskInfo>> ReauthorizeAsync();
+
+    /// <summary>Revokes the task durably, then ends every descendant and credential.</summary>
+    [Alias("Revoke")]
+    Task<GrantResult<TaskInfo>> RevokeAsync(string reason);
+
+    /// <summary>Completes the task durably, then ends every descendant and credential.</summary>
+    [Alias("Complete")]
+    Task<GrantResult<TaskInfo>> CompleteAsync(string? summary);
+}

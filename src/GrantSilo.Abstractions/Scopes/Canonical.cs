@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text;
+
+namespace GrantSilo;
+
+/// <summary>
+/// Canonicalises text that takes part in access decisions: Unicode NFC, and no control, format
+/// (bidi, zero-width) or separator characters, so two strings that look alike compare alike and no
+/// invisible character can smuggle a different meaning past a reviewer.
+/// </summary>
+public static class Canonical
+{
+    /// <summary>The longest identifier accepted (agent ids, person ids, task ids), in UTF-16 code units.</summary>
+    public const int MaxIdentifierLength = 512;
+
+    /// <summary>
+    /// Returns the NFC form of <paramref name="text"/>, or an error naming what is wrong.
+    /// </summary>
+    public static bool TryCanonicalize(string? text, int maxLength, out string canonical, out string? problem)
+    {
+        canonical = string.Empty;
+        if (string.IsNullOrEmpty(text))
+        {
+            problem = "is empty";
+            return false;
+        }
+        if (text.Length > maxLength * 4)
+        {
+            problem = $"is longer than {maxLength} characters";
+            return false;
+        }
+        string normalized;
+        try
+        {
+            normalized = text.IsNormalized(NormalizationForm.FormC) ? text : text.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            problem = "is not valid Unicode (unpaired surrogate)";
+            return false;
+        }
+        if (normalized.Length > maxLength)
+        {
+            problem = $"is longer than {maxLength} characters";
+            return false;
+        }
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            var category = CharUnicodeInfo.GetUnicodeCategory(normalized, i);
+            switch (category)
+            {
+                case UnicodeCategory.Control:
+                case UnicodeCategory.Format:
+                case UnicodeCategory.LineSeparator:
+                case UnicodeCategory.ParagraphSeparator:
+                case UnicodeCategory.Surrogate:
+                case UnicodeCategory.PrivateUse:
+                case UnicodeCategory.OtherNotAssigned:
+                    problem = $"contains a forbidden character U+{(int)normalized[i]:X4} ({category}) at position {i}";
+                    return false;
+            }
+            if (char.IsHighSurrogate(normalized[i]))
+            {
+                i++;
+            }
+        }
+        canonical = normalized;
+        problem = null;
+        return true;
+    }
+
+    /// <summary>Canonicalises an identifier or returns a typed error naming the field.</summary>
+    public static GrantResult<string> Identifier(string? text, string field)
+    {
+        if (text is not null && text.Trim().Length != text.Length)
+        {
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} has leading or trailing white space.");
+        }
+        return TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem)
+            ? GrantResult<string>.Ok(canonical)
+            : GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+    }
+}

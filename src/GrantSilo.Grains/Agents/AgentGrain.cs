@@ -1,0 +1,224 @@
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Agents;
+
+/// <summary>
+/// An agent under its workload identity: its owner, its ceiling scope, its status, and the live
+/// tasks and sessions to end when it is suspended or retired.
+/// </summary>
+internal sealed partial class AgentGrain(
+    [PersistentState("agent", GrantSiloStorage.Name)] IPersistentState<AgentState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    IOptions<GrantSiloOptions> options,
+    ILogger<AgentGrain> logger)
+    : LifecycleGrain<AgentState>(state, time, options.Value, logger), IAgentGrain, IAgentLifecycleGrain
+{
+    protected override string Kind => "agent";
+
+    protected override int PendingSteps => State.PendingTasks.Count + State.PendingSessions.Count;
+
+    public async Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration)
+    {
+        var id = WorkloadId.Validate(Key);
+        if (!id.IsSuccess)
+        {
+            return id.Error;
+        }
+        if (registration is null)
+        {
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "An agent registration is required.");
+        }
+        var owner = Canonical.Identifier(registration.Owner, "Owner");
+        if (!owner.IsSuccess)
+        {
+            return owner.Error;
+        }
+        var ceiling = Scope.Validate(registration.Ceiling);
+        if (!ceiling.IsSuccess)
+        {
+            return ceiling.Error;
+        }
+        if (registration.DisplayName is { Length: > 256 })
+        {
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "The display name is longer than 256 characters.");
+        }
+        if (Exists)
+        {
+            // Registering the same agent again is idempotent; anything else is a conflict.
+            return State.Status != AgentStatus.Retired && State.Owner == owner.Value && State.Ceiling.Equals(ceiling.Value)
+                ? Describe()
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{Key}' is already registered ({State.Status}) with a different owner or ceiling; retired ids are never reused.", target: Key);
+        }
+        var now = Now;
+        State.Owner = owner.Value;
+        State.Ceiling = ceiling.Value;
+        State.DisplayName = registration.DisplayName;
+        State.Status = AgentStatus.Active;
+        State.RegisteredAt = now;
+        State.StatusChangedAt = now;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the agent");
+        }
+        LogAgentRegistered(Logger, Key, State.Owner);
+        return Describe();
+    }
+
+    public Task<GrantResult<AgentInfo>> GetAsync() => Task.FromResult(Exists ? Describe() : NotFound());
+
+    public Task<GrantResult<AgentInfo>> SuspendAsync(string reason) => EndAsync(AgentStatus.Suspended, reason);
+
+    public Task<GrantResult<AgentInfo>> RetireAsync(string reason) => EndAsync(AgentStatus.Retired, reason);
+
+    public async Task<GrantResult<AgentInfo>> ResumeAsync(string reason)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (State.Status != AgentStatus.Suspended)
+        {
+            return State.Status == AgentStatus.Active
+                ? Describe()
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired; it cannot be resumed.", target: Key);
+        }
+        State.Status = AgentStatus.Active;
+        State.StatusChangedAt = Now;
+        State.StatusReason = reason;
+        if (!await TryWriteAsync())
+        {
+            State.Status = AgentStatus.Suspended;
+            return Unavailable("the resumption");
+        }
+        LogAgentStatusChanged(Logger, Key, State.Status, reason);
+        return Describe();
+    }
+
+    public Task<GrantResult<AgentInfo>> GetActiveAsync()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult(NotFound());
+        }
+        return Task.FromResult(State.Status == AgentStatus.Active
+            ? Describe()
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{Key}' is {State.Status}.", target: Key));
+    }
+
+    public async Task TrackTaskAsync(string taskId)
+    {
+        if (!Exists)
+        {
+            return;
+        }
+        if (State.Status != AgentStatus.Active)
+        {
+            // The task was created while this agent was being suspended: end it now.
+            await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).EndFromAboveAsync(GrantTaskStatus.Revoked, $"agent '{Key}' is {State.Status}");
+            return;
+        }
+        if (State.Tasks.Add(taskId))
+        {
+            await TryWriteAsync();
+        }
+    }
+
+    public async Task<GrantResult<AgentInfo>> TrackSessionAsync(string sessionId)
+    {
+        var active = await GetActiveAsync();
+        if (!active.IsSuccess)
+        {
+            return active;
+        }
+        State.Sessions.Add(sessionId);
+        if (!await TryWriteAsync())
+        {
+            State.Sessions.Remove(sessionId);
+            return Unavailable("the session");
+        }
+        return Describe();
+    }
+
+    public async Task UntrackAsync(string kind, string id)
+    {
+        if (!Exists)
+        {
+            return;
+        }
+        var set = kind == "task" ? State.Tasks : State.Sessions;
+        if (set.Remove(id))
+        {
+            await TryWriteAsync();
+        }
+    }
+
+    protected override DateTimeOffset? NextDue(DateTimeOffset now) =>
+        PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
+
+    protected override Task OnTickAsync() => RunAgentCascadeAsync();
+
+    private async Task<GrantResult<AgentInfo>> EndAsync(AgentStatus status, string reason)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (State.Status == status || State.Status == AgentStatus.Retired)
+        {
+            return State.Status == status
+                ? Describe()
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
+        }
+        var previous = (State.Status, State.StatusReason, State.StatusChangedAt);
+        State.Status = status;
+        State.StatusReason = string.IsNullOrWhiteSpace(reason) ? status.ToString().ToLowerInvariant() : reason;
+        State.StatusChangedAt = Now;
+        State.PendingTasks.UnionWith(State.Tasks);
+        State.PendingSessions.UnionWith(State.Sessions);
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.StatusReason, State.StatusChangedAt) = previous;
+            return Unavailable("the agent's new status");
+        }
+        LogAgentStatusChanged(Logger, Key, status, State.StatusReason);
+        await RunAgentCascadeAsync();
+        await ScheduleAsync();
+        return Describe();
+    }
+
+    private Task RunAgentCascadeAsync()
+    {
+        var reason = $"agent '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        return RunCascadeAsync(
+            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
+            (State.PendingTasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
+    }
+
+    private GrantResult<AgentInfo> NotFound() =>
+        GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+
+    private GrantResult<AgentInfo> Describe() => new AgentInfo
+    {
+        WorkloadId = Key,
+        Owner = State.Owner,
+        Ceiling = State.Ceiling,
+        Status = State.Status,
+        RegisteredAt = State.RegisteredAt,
+        StatusChangedAt = State.StatusChangedAt,
+        StatusReason = State.StatusReason,
+        DisplayName = State.DisplayName,
+        LiveTasks = State.Status == AgentStatus.Active ? State.Tasks.Count : 0,
+        LiveSessions = State.Status == AgentStatus.Active ? State.Sessions.Count : 0,
+        PendingCascade = PendingSteps,
+    };
+
+    [LoggerMessage(EventId = (int)LogEvents.AgentRegistered, Level = LogLevel.Information, Message = "Agent {WorkloadId} registered for owner {Owner}")]
+    private static partial void LogAgentRegistered(ILogger logger, string workloadId, string owner);
+
+    [LoggerMessage(EventId = (int)LogEvents.AgentStatusChanged, Level = LogLevel.Information, Message = "Agent {WorkloadId} is now {Status}: {Reason}")]
+    private static partial void LogAgentStatusChanged(ILogger logger, string workloadId, AgentStatus status, string? reason);
+}

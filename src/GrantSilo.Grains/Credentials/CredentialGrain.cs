@@ -1,0 +1,292 @@
+using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Credentials;
+
+/// <summary>
+/// A short-lived, task-bound credential and the decision point for actions taken with it. Every
+/// decision re-checks the secret, the credential's status and expiry, its scope, its session, its
+/// agent and its whole task chain against the clock; any error is a deny.
+/// </summary>
+internal sealed partial class CredentialGrain(
+    [PersistentState("credential", GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    IOptions<GrantSiloOptions> options,
+    IAccessPolicy policy,
+    IDecisionAuditor auditor,
+    ILogger<CredentialGrain> logger)
+    : LifecycleGrain<CredentialState>(state, time, options.Value, logger), ICredentialGrain, ICredentialLifecycleGrain
+{
+    protected override string Kind => "credential";
+
+    protected override int PendingSteps => 0;
+
+    private bool IsLive(DateTimeOffset now) => State.Status == CredentialStatus.Active && now < State.ExpiresAt;
+
+    public async Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec)
+    {
+        if (Exists)
+        {
+            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{Key}' already exists.", target: Key);
+        }
+        State.TaskId = spec.TaskId;
+        State.Agent = spec.Agent;
+        State.SessionId = spec.SessionId;
+        State.Scope = spec.Scope;
+        State.IssuedAt = spec.IssuedAt;
+        State.ExpiresAt = spec.ExpiresAt;
+        State.SecretHash = spec.SecretHash;
+        State.Status = CredentialStatus.Active;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the credential");
+        }
+        LogCredentialIssued(Logger, Key, State.TaskId, State.Agent, State.ExpiresAt);
+        await ScheduleAsync();
+        return Describe(Now);
+    }
+
+    public async Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource)
+    {
+        Decision decision;
+        try
+        {
+            decision = await DecideAsync(secret, action, resource);
+        }
+        catch (Exception exception)
+        {
+            LogDecisionFailed(Logger, exception, Key);
+            decision = Deny(DecisionReason.Error, "GrantSilo could not complete the decision; failing closed.");
+        }
+        try
+        {
+            await auditor.RecordAsync(new DecisionRecord
+            {
+                Decision = decision,
+                Action = action ?? "",
+                Resource = resource ?? new ResourceRef { Type = "", Path = "" },
+                RootPerson = null,
+                SessionId = Exists ? State.SessionId : null,
+            }, CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            // An allow is only returned once its audit record is made.
+            LogDecisionFailed(Logger, exception, Key);
+            decision = Deny(DecisionReason.Error, "The decision could not be audited; failing closed.");
+        }
+        GrantSiloMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("kind", decision.Kind), new KeyValuePair<string, object?>("reason", decision.Reason));
+        return decision;
+    }
+
+    private async Task<Decision> DecideAsync(byte[] secret, string action, ResourceRef resource)
+    {
+        if (!Exists)
+        {
+            return Deny(DecisionReason.UnknownCredential, "No such credential.");
+        }
+        if (secret is null || !CredentialToken.Verify(secret, State.SecretHash))
+        {
+            return Deny(DecisionReason.InvalidSecret, "The token does not match the credential.");
+        }
+        var now = Now;
+        if (State.Status == CredentialStatus.Revoked)
+        {
+            return Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}");
+        }
+        if (!IsLive(now))
+        {
+            return Deny(DecisionReason.CredentialExpired, $"The credential expired at {State.ExpiresAt:O}.");
+        }
+        if (!Permission.IsName(action, allowWildcard: false) || resource is null || !Permission.IsName(resource.Type, allowWildcard: false) || !Enum.IsDefined(resource.Classification))
+        {
+            return Deny(DecisionReason.InvalidRequest, "The action or resource type is malformed.");
+        }
+        var path = ResourcePattern.ParsePath(resource.Path);
+        if (!path.IsSuccess)
+        {
+            return Deny(DecisionReason.InvalidRequest, $"The resource path is malformed: {path.Error.Message}");
+        }
+        if (!State.Scope.Covers(resource.Type, action, path.Value.Text))
+        {
+            return Deny(DecisionReason.ScopeDoesNotCover, $"The credential's scope does not allow {resource.Type}:{action} on '{path.Value.Text}'.");
+        }
+        if (resource.Classification > State.Scope.MaxClassification)
+        {
+            return Deny(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {State.Scope.MaxClassification}.");
+        }
+
+        // The rest of the world, asked in parallel: the task chain, the session and the agent.
+        var chainTask = GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).CheckChainAsync();
+        var sessionTask = GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
+        var agentTask = GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
+        var chain = await chainTask;
+        var session = await sessionTask;
+        var agent = await agentTask;
+        if (!agent.IsSuccess)
+        {
+            return Deny(DecisionReason.AgentNotActive, agent.Error.Message);
+        }
+        if (!session.Usable)
+        {
+            return Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle.");
+        }
+        if (!chain.Usable)
+        {
+            return Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).");
+        }
+
+        var verdict = await policy.EvaluateAsync(new AccessFacts
+        {
+            CredentialId = Key,
+            TaskId = State.TaskId,
+            RootTaskId = chain.RootTaskId,
+            Agent = State.Agent,
+            RootPerson = chain.RootPerson,
+            DelegationDepth = chain.Depth,
+            Action = action,
+            Resource = resource with { Path = path.Value.Text },
+            Now = now,
+            SessionStartedAt = session.StartedAt,
+            CredentialIssuedAt = State.IssuedAt,
+        }, CancellationToken.None);
+        if (!verdict.Allowed)
+        {
+            return Deny(DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.");
+        }
+
+        // The credential may have been revoked or expired while the others were asked.
+        now = Now;
+        if (!IsLive(now))
+        {
+            return Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided.");
+        }
+        return new Decision
+        {
+            Kind = DecisionKind.Allow,
+            Reason = DecisionReason.Allowed,
+            CredentialId = Key,
+            TaskId = State.TaskId,
+            Agent = State.Agent,
+            DecidedAt = now,
+        };
+    }
+
+    public Task<ProofCheck> VerifyProofAsync(byte[] secret)
+    {
+        if (!Exists || secret is null || !CredentialToken.Verify(secret, State.SecretHash))
+        {
+            return Task.FromResult(new ProofCheck { Valid = false, Detail = "unknown credential or wrong secret" });
+        }
+        if (!IsLive(Now))
+        {
+            return Task.FromResult(new ProofCheck { Valid = false, Detail = $"the credential is {State.Status}{(State.Status == CredentialStatus.Active ? " but expired" : "")}" });
+        }
+        return VerifySessionAsync();
+
+        async Task<ProofCheck> VerifySessionAsync()
+        {
+            var session = await GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
+            return session.Usable
+                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent }
+                : new ProofCheck { Valid = false, Detail = $"session '{State.SessionId}' is not active" };
+        }
+    }
+
+    public Task<GrantResult<CredentialInfo>> GetAsync() =>
+        Task.FromResult(Exists ? Describe(Now) : NotFound());
+
+    public async Task<GrantResult<CredentialInfo>> RevokeAsync(string reason)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (State.Status == CredentialStatus.Active && !await EndCredentialAsync(CredentialStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+        {
+            return Unavailable("the revocation");
+        }
+        return Describe(Now);
+    }
+
+    public async Task EndFromAboveAsync(string reason)
+    {
+        // A credential id recorded by a task or session whose creation never finished: nothing to end.
+        if (!Exists || State.Status != CredentialStatus.Active)
+        {
+            return;
+        }
+        if (!await EndCredentialAsync(CredentialStatus.Revoked, reason))
+        {
+            throw new InvalidOperationException($"Credential '{Key}' could not durably record its end; the caller retries.");
+        }
+    }
+
+    protected override DateTimeOffset? NextDue(DateTimeOffset now) =>
+        State.Status == CredentialStatus.Active ? State.ExpiresAt : null;
+
+    protected override async Task OnTickAsync()
+    {
+        if (State.Status == CredentialStatus.Active && Now >= State.ExpiresAt)
+        {
+            await EndCredentialAsync(CredentialStatus.Expired, "lifetime ended");
+        }
+    }
+
+    private async Task<bool> EndCredentialAsync(CredentialStatus status, string reason)
+    {
+        var previous = (State.Status, State.StatusReason, State.EndedAt);
+        State.Status = status;
+        State.StatusReason = reason;
+        State.EndedAt = Now;
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.StatusReason, State.EndedAt) = previous;
+            return false;
+        }
+        LogCredentialEnded(Logger, Key, status, reason);
+        await ScheduleAsync();
+        return true;
+    }
+
+    private Decision Deny(DecisionReason reason, string detail) => new()
+    {
+        Kind = DecisionKind.Deny,
+        Reason = reason,
+        Detail = detail,
+        CredentialId = Key,
+        TaskId = Exists ? State.TaskId : null,
+        Agent = Exists ? State.Agent : null,
+        DecidedAt = Now,
+    };
+
+    private GrantResult<CredentialInfo> NotFound() =>
+        GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{Key}' does not exist.", target: Key);
+
+    private CredentialInfo Describe(DateTimeOffset now) => new()
+    {
+        CredentialId = Key,
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        SessionId = State.SessionId,
+        Scope = State.Scope,
+        IssuedAt = State.IssuedAt,
+        ExpiresAt = State.ExpiresAt,
+        Status = State.Status == CredentialStatus.Active && now >= State.ExpiresAt ? CredentialStatus.Expired : State.Status,
+        StatusReason = State.StatusReason,
+        ObservedAt = now,
+    };
+
+    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Information, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
+    private static partial void LogCredentialIssued(ILogger logger, string credentialId, string taskId, string agent, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Information, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
+    private static partial void LogCredentialEnded(ILogger logger, string credentialId, CredentialStatus status, string reason);
+
+    [LoggerMessage(EventId = (int)LogEvents.DecisionFailed, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} failed; denied")]
+    private static partial void LogDecisionFailed(ILogger logger, Exception exception, string credentialId);
+}

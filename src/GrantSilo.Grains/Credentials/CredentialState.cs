@@ -1,0 +1,18 @@
+namespace GrantSilo.Grains.Credentials;
+
+/// <summary>The durable state of a credential grain. Holds a hash of the secret, never the token.</summary>
+[GenerateSerializer, Alias("grantsilo.credential-state")]
+public sealed class CredentialState
+{
+    [Id(0)] public string TaskId { get; set; } = "";
+    [Id(1)] public string Agent { get; set; } = "";
+    [Id(2)] public string SessionId { get; set; } = "";
+    [Id(3)] public Scope Scope { get; set; } = Scope.Empty;
+    [Id(4)] public DateTimeOffset IssuedAt { get; set; }
+    [Id(5)] public DateTimeOffset ExpiresAt { get; set; }
+    /// <summary>SHA-256 of the token's secret.</summary>
+    [Id(6)] public byte[] SecretHash { get; set; } = [];
+    [Id(7)] public CredentialStatus Status { get; set; }
+    [Id(8)] public string? StatusReason { get; set; }
+    [Id(9)] public DateTimeOffset? EndedAt { get; set; }
+}

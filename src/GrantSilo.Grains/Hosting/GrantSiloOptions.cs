@@ -1,0 +1,72 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace GrantSilo.Grains.Hosting;
+
+/// <summary>Limits and defaults of the grant lifecycle. Bound from <c>GrantSilo:Lifecycle</c>.</summary>
+public sealed class GrantSiloOptions : IValidatableObject
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "GrantSilo:Lifecycle";
+
+    /// <summary>The longest a credential may live (default 15 minutes).</summary>
+    public TimeSpan MaxCredentialLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The longest a task may live (default 30 days).</summary>
+    public TimeSpan MaxTaskLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The shortest checkpoint interval accepted (default 1 minute).</summary>
+    public TimeSpan MinCheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A session's idle timeout when the agent asks for none (default 30 minutes).</summary>
+    public TimeSpan DefaultSessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A session's maximum lifetime when the agent asks for none (default 8 hours).</summary>
+    public TimeSpan DefaultSessionMaxLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>The longest session lifetime accepted (default 24 hours).</summary>
+    public TimeSpan MaxSessionLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How deep a delegation chain may grow; a root task has depth 0 (default 8).</summary>
+    [Range(1, Scope.MaxDelegationDepth)]
+    public int MaxDelegationDepth { get; set; } = 8;
+
+    /// <summary>How many children one task may have (default 64).</summary>
+    [Range(1, 10_000)]
+    public int MaxChildrenPerTask { get; set; } = 64;
+
+    /// <summary>How long to wait before retrying a failed cascade step (default 1 minute, the reminder minimum).</summary>
+    public TimeSpan CascadeRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest purpose text recorded (default 4,096 characters).</summary>
+    [Range(0, 65_536)]
+    public int MaxPurposeLength { get; set; } = 4096;
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var (name, value) in new[]
+        {
+            (nameof(MaxCredentialLifetime), MaxCredentialLifetime),
+            (nameof(MaxTaskLifetime), MaxTaskLifetime),
+            (nameof(MinCheckpointInterval), MinCheckpointInterval),
+            (nameof(DefaultSessionIdleTimeout), DefaultSessionIdleTimeout),
+            (nameof(DefaultSessionMaxLifetime), DefaultSessionMaxLifetime),
+            (nameof(MaxSessionLifetime), MaxSessionLifetime),
+            (nameof(CascadeRetryInterval), CascadeRetryInterval),
+        })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                yield return new ValidationResult($"{SectionName}:{name} must be a positive duration such as 00:15:00; it is {value}.", [name]);
+            }
+        }
+        if (DefaultSessionMaxLifetime > MaxSessionLifetime)
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(DefaultSessionMaxLifetime)} ({DefaultSessionMaxLifetime}) exceeds {nameof(MaxSessionLifetime)} ({MaxSessionLifetime}); lower the default or raise the maximum.", [nameof(DefaultSessionMaxLifetime)]);
+        }
+        if (CascadeRetryInterval < TimeSpan.FromMinutes(1))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(CascadeRetryInterval)} must be at least 00:01:00 (the Orleans reminder minimum).", [nameof(CascadeRetryInterval)]);
+        }
+    }
+}

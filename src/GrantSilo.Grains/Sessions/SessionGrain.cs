@@ -1,0 +1,287 @@
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Sessions;
+
+/// <summary>
+/// An agent's session: credentials are issued within it and end with it (on request, idle timeout,
+/// maximum lifetime, or when the agent is suspended or retired).
+/// </summary>
+internal sealed partial class SessionGrain(
+    [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    IOptions<GrantSiloOptions> options,
+    ILogger<SessionGrain> logger)
+    : LifecycleGrain<SessionState>(state, time, options.Value, logger), ISessionGrain, ISessionLifecycleGrain
+{
+    protected override string Kind => "session";
+
+    protected override int PendingSteps => State.PendingCredentials.Count;
+
+    public async Task<GrantResult<SessionInfo>> OpenAsync(OpenSessionRequest request)
+    {
+        if (Exists)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{Key}' already exists.", target: Key);
+        }
+        if (request is null)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, "An open-session request is required.");
+        }
+        var id = Canonical.Identifier(Key, "Session id");
+        if (!id.IsSuccess)
+        {
+            return id.Error;
+        }
+        var agent = Canonical.Identifier(request.Agent, "Agent workload id");
+        if (!agent.IsSuccess)
+        {
+            return agent.Error;
+        }
+        var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
+        var max = request.MaxLifetime ?? Options.DefaultSessionMaxLifetime;
+        if (idle <= TimeSpan.Zero || max <= TimeSpan.Zero || max > Options.MaxSessionLifetime || idle > max)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive and at most its maximum lifetime, which must be at most {Options.MaxSessionLifetime}; asked for idle {idle}, maximum {max}.");
+        }
+        var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).TrackSessionAsync(Key);
+        if (!tracked.IsSuccess)
+        {
+            return tracked.Error;
+        }
+        var now = Now;
+        State.Agent = agent.Value;
+        State.StartedAt = now;
+        State.IdleTimeout = idle;
+        State.MaxLifetime = max;
+        State.LastActivityAt = now;
+        State.Status = SessionStatus.Active;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the session");
+        }
+        LogSessionOpened(Logger, Key, State.Agent);
+        await ScheduleAsync();
+        return Describe(now);
+    }
+
+    public Task<GrantResult<SessionInfo>> GetAsync() =>
+        Task.FromResult(Exists ? Describe(Now) : NotFound());
+
+    public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request)
+    {
+        if (!Exists)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+        }
+        var now = Now;
+        if (EffectiveStatus(now) is var status && status != SessionStatus.Active)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Key}' is {status}.", target: Key);
+        }
+        if (request is null)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "An issue-credential request is required.");
+        }
+        var taskId = Canonical.Identifier(request.TaskId, "Task id");
+        if (!taskId.IsSuccess)
+        {
+            return taskId.Error;
+        }
+        Scope? requested = null;
+        if (request.Scope is not null)
+        {
+            var validated = Scope.Validate(request.Scope);
+            if (!validated.IsSuccess)
+            {
+                return validated.Error;
+            }
+            requested = validated.Value;
+        }
+        var lifetime = request.Lifetime ?? Options.MaxCredentialLifetime;
+        if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxCredentialLifetime)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime}; asked for {lifetime}.");
+        }
+
+        var credentialId = CredentialToken.NewCredentialId();
+        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachCredentialAsync(credentialId, State.Agent);
+        if (!task.IsSuccess)
+        {
+            return task.Error;
+        }
+        var scope = requested ?? task.Value.Scope;
+        if (scope.FindExcess(task.Value.Scope) is { } excess)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{taskId.Value}' allows.", permission: excess, target: taskId.Value);
+        }
+
+        // A credential never outlives its task or its session.
+        var expiresAt = Min(now + lifetime, task.Value.ExpiresAt, State.StartedAt + State.MaxLifetime);
+        var (token, hash) = CredentialToken.Mint(credentialId);
+        State.Credentials.Add(credentialId);
+        State.LastActivityAt = now;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the credential");
+        }
+        var spec = new CredentialSpec
+        {
+            TaskId = taskId.Value,
+            Agent = State.Agent,
+            SessionId = Key,
+            Scope = scope,
+            IssuedAt = now,
+            ExpiresAt = expiresAt,
+            SecretHash = hash,
+        };
+        var created = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
+        if (!created.IsSuccess)
+        {
+            return created.Error;
+        }
+        GrantSiloMetrics.CredentialsIssued.Add(1);
+        await ScheduleAsync();
+        return GrantResult<IssuedCredential>.Ok(new IssuedCredential
+        {
+            CredentialId = credentialId,
+            Token = token,
+            TaskId = spec.TaskId,
+            Agent = spec.Agent,
+            SessionId = Key,
+            Scope = scope,
+            IssuedAt = now,
+            ExpiresAt = expiresAt,
+        });
+    }
+
+    public async Task<GrantResult<SessionInfo>> EndAsync(string reason)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, string.IsNullOrWhiteSpace(reason) ? "ended" : reason))
+        {
+            return Unavailable("the end of the session");
+        }
+        return Describe(Now);
+    }
+
+    public async Task EndFromAgentAsync(string reason)
+    {
+        if (Exists && State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, reason))
+        {
+            throw new InvalidOperationException($"Session '{Key}' could not durably record its end; the caller retries.");
+        }
+    }
+
+    public Task<SessionCheck> CheckAsync()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult(new SessionCheck(false, default));
+        }
+        var now = Now;
+        var usable = EffectiveStatus(now) == SessionStatus.Active;
+        if (usable)
+        {
+            // Activity keeps the session alive; it is kept in memory and written with the next change.
+            State.LastActivityAt = now;
+        }
+        return Task.FromResult(new SessionCheck(usable, State.StartedAt));
+    }
+
+    protected override DateTimeOffset? NextDue(DateTimeOffset now)
+    {
+        if (State.Status != SessionStatus.Active)
+        {
+            return PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
+        }
+        return Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
+    }
+
+    protected override async Task OnTickAsync()
+    {
+        var now = Now;
+        if (State.Status == SessionStatus.Active)
+        {
+            if (now >= State.StartedAt + State.MaxLifetime)
+            {
+                await EndSessionAsync(SessionStatus.Expired, "maximum lifetime reached");
+            }
+            else if (now >= State.LastActivityAt + State.IdleTimeout)
+            {
+                await EndSessionAsync(SessionStatus.Expired, "idle timeout");
+            }
+            return;
+        }
+        await RunSessionCascadeAsync();
+    }
+
+    private async Task<bool> EndSessionAsync(SessionStatus status, string reason)
+    {
+        var previous = (State.Status, State.StatusReason, State.EndedAt);
+        State.Status = status;
+        State.StatusReason = reason;
+        State.EndedAt = Now;
+        State.PendingCredentials.UnionWith(State.Credentials);
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.StatusReason, State.EndedAt) = previous;
+            return false;
+        }
+        LogSessionEnded(Logger, Key, status, reason);
+        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
+        await RunSessionCascadeAsync();
+        await ScheduleAsync();
+        return true;
+    }
+
+    private Task RunSessionCascadeAsync()
+    {
+        var reason = $"session '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        return RunCascadeAsync((State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+    }
+
+    private SessionStatus EffectiveStatus(DateTimeOffset now)
+    {
+        if (State.Status != SessionStatus.Active)
+        {
+            return State.Status;
+        }
+        return now >= State.StartedAt + State.MaxLifetime || now >= State.LastActivityAt + State.IdleTimeout
+            ? SessionStatus.Expired
+            : SessionStatus.Active;
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b, DateTimeOffset c) => Min(Min(a, b), c);
+
+    private GrantResult<SessionInfo> NotFound() =>
+        GrantResult<SessionInfo>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+
+    private SessionInfo Describe(DateTimeOffset now) => new()
+    {
+        SessionId = Key,
+        Agent = State.Agent,
+        StartedAt = State.StartedAt,
+        IdleTimeout = State.IdleTimeout,
+        MaxLifetime = State.MaxLifetime,
+        LastActivityAt = State.LastActivityAt,
+        Status = EffectiveStatus(now),
+        StatusReason = State.StatusReason,
+        LiveCredentials = State.Status == SessionStatus.Active ? State.Credentials.Count : 0,
+        PendingCascade = PendingSteps,
+    };
+
+    [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Information, Message = "Session {SessionId} opened for agent {Agent}")]
+    private static partial void LogSessionOpened(ILogger logger, string sessionId, string agent);
+
+    [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Information, Message = "Session {SessionId} ended as {Status}: {Reason}")]
+    private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionStatus status, string reason);
+}

@@ -1,0 +1,562 @@
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Tasks;
+
+/// <summary>
+/// A task: the unit a person's authority flows through. Holds its place in the delegation tree,
+/// its scope and lifetime, and ends — durably first, then down the tree — on completion,
+/// revocation, expiry, or when its agent or an ancestor ends.
+/// </summary>
+internal sealed partial class TaskGrain(
+    [PersistentState("task", GrantSiloStorage.Name)] IPersistentState<TaskState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    IOptions<GrantSiloOptions> options,
+    ILogger<TaskGrain> logger)
+    : LifecycleGrain<TaskState>(state, time, options.Value, logger), ITaskGrain, ITaskLifecycleGrain
+{
+    protected override string Kind => "task";
+
+    protected override int PendingSteps => State.PendingChildren.Count + State.PendingCredentials.Count;
+
+    private bool IsTerminal => State.Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;
+
+    public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
+    {
+        if (Exists)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+        }
+        var id = Canonical.Identifier(Key, "Task id");
+        if (!id.IsSuccess || id.Value != Key)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, id.Error?.Message ?? "Task id is not in canonical form (NFC).", target: Key);
+        }
+        if (request is null)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidArgument, "A create-task request is required.");
+        }
+        var person = Canonical.Identifier(request.Person, "Person");
+        var orchestrator = Canonical.Identifier(request.Orchestrator, "Orchestrator");
+        var agent = Canonical.Identifier(request.Agent, "Agent workload id");
+        foreach (var error in new[] { person.Error, orchestrator.Error, agent.Error })
+        {
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+        var scope = Scope.Validate(request.Scope);
+        if (!scope.IsSuccess)
+        {
+            return scope.Error;
+        }
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).GetActiveAsync();
+        if (!registered.IsSuccess)
+        {
+            return registered.Error;
+        }
+        if (scope.Value.FindExcess(registered.Value.Ceiling) is { } excess)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"The task's scope exceeds the ceiling of agent '{agent.Value}'.", permission: excess, target: agent.Value);
+        }
+
+        var now = Now;
+        State.RootPerson = person.Value;
+        State.Orchestrator = orchestrator.Value;
+        State.Agent = agent.Value;
+        State.RootTaskId = Key;
+        State.Scope = scope.Value;
+        State.CreatedAt = now;
+        State.ExpiresAt = now + request.Lifetime;
+        State.CheckpointInterval = request.CheckpointInterval;
+        State.CheckpointDueAt = request.CheckpointInterval is { } interval ? now + interval : null;
+        State.Purpose = request.Purpose;
+        State.Status = GrantTaskStatus.Active;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the task");
+        }
+        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).TrackTaskAsync(Key).Ignore();
+        GrantSiloMetrics.TasksCreated.Add(1, new KeyValuePair<string, object?>("kind", "root"));
+        LogTaskCreated(Logger, Key, State.Agent, 0);
+        await ScheduleAsync();
+        return Describe(now);
+    }
+
+    public async Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (request is null)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidArgument, "A delegation request is required.");
+        }
+        // Cheap, local checks first: bad input is refused before anything is asked of other grains.
+        var childAgent = Canonical.Identifier(request.Agent, "Agent workload id");
+        if (!childAgent.IsSuccess)
+        {
+            return childAgent.Error;
+        }
+        var scope = Scope.Validate(request.Scope);
+        if (!scope.IsSuccess)
+        {
+            return scope.Error;
+        }
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        {
+            return invalid;
+        }
+        if (!CredentialToken.TryParse(request.ProofToken, out var proofId, out var secret))
+        {
+            return Rejected(GrantErrorCode.InvalidProof, "The proof token is malformed.");
+        }
+        if (!State.Scope.MayDelegate)
+        {
+            return Rejected(GrantErrorCode.DelegationForbidden, $"The scope of task '{Key}' does not allow delegation.", permission: "delegation-depth>=1");
+        }
+        if (State.Depth + 1 > Options.MaxDelegationDepth)
+        {
+            return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{Key}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
+        }
+        if (State.Children.Count >= Options.MaxChildrenPerTask)
+        {
+            return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{Key}' already has {State.Children.Count} children, the limit.");
+        }
+        // The child may delegate at most one hop less than the parent.
+        if (scope.Value.FindExcess(State.Scope.WithDelegationDepth(State.Scope.DelegationDepth - 1)) is { } excess)
+        {
+            return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{Key}' allows.", permission: excess);
+        }
+        var now = Now;
+        var expiresAt = now + request.Lifetime;
+        if (expiresAt > State.ExpiresAt)
+        {
+            return Rejected(GrantErrorCode.LifetimeExceedsParent, $"The child would end at {expiresAt:O}, after task '{Key}' ends at {State.ExpiresAt:O}.");
+        }
+
+        // The caller proves it is this task's agent in a live session with a live credential of this task.
+        var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofAsync(secret);
+        if (!proof.Valid || proof.TaskId != Key || proof.Agent != State.Agent)
+        {
+            return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{Key}'." : $"The proof credential is not valid: {proof.Detail}");
+        }
+        var chain = await CheckChainAsync();
+        if (!chain.Usable)
+        {
+            return Rejected(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}); nothing can be delegated below it.");
+        }
+        var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(childAgent.Value).GetActiveAsync();
+        if (!registered.IsSuccess)
+        {
+            return registered.Error;
+        }
+        if (scope.Value.FindExcess(registered.Value.Ceiling) is { } overCeiling)
+        {
+            return Rejected(GrantErrorCode.ScopeExceedsCeiling, $"The requested scope exceeds the ceiling of agent '{childAgent.Value}'.", permission: overCeiling);
+        }
+
+        // Record the child before creating it, so a cascade can always reach it.
+        var childId = NewTaskId();
+        State.Children.Add(childId);
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the delegation");
+        }
+        var spec = new ChildTaskSpec
+        {
+            ParentTaskId = Key,
+            RootTaskId = State.RootTaskId,
+            Ancestors = [.. State.Ancestors, Key],
+            RootPerson = State.RootPerson,
+            Orchestrator = State.Orchestrator,
+            Agent = childAgent.Value,
+            Scope = scope.Value,
+            ExpiresAt = expiresAt,
+            CheckpointInterval = request.CheckpointInterval,
+            Purpose = request.Purpose,
+            Depth = State.Depth + 1,
+        };
+        var child = await GrainFactory.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
+        if (child.IsSuccess)
+        {
+            LogTaskDelegated(Logger, Key, childId, childAgent.Value, spec.Depth);
+        }
+        return child;
+    }
+
+    public async Task<GrantResult<TaskInfo>> InitializeChildAsync(ChildTaskSpec spec)
+    {
+        if (Exists)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+        }
+        var now = Now;
+        State.RootPerson = spec.RootPerson;
+        State.Orchestrator = spec.Orchestrator;
+        State.Agent = spec.Agent;
+        State.ParentTaskId = spec.ParentTaskId;
+        State.RootTaskId = spec.RootTaskId;
+        State.Ancestors = [.. spec.Ancestors];
+        State.Depth = spec.Depth;
+        State.Scope = spec.Scope;
+        State.CreatedAt = now;
+        State.ExpiresAt = spec.ExpiresAt;
+        State.CheckpointInterval = spec.CheckpointInterval;
+        State.CheckpointDueAt = spec.CheckpointInterval is { } interval ? now + interval : null;
+        State.Purpose = spec.Purpose;
+        State.Status = GrantTaskStatus.Active;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the child task");
+        }
+        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).TrackTaskAsync(Key).Ignore();
+        GrantSiloMetrics.TasksCreated.Add(1, new KeyValuePair<string, object?>("kind", "delegated"));
+        await ScheduleAsync();
+        return Describe(now);
+    }
+
+    public Task<GrantResult<TaskInfo>> GetAsync() =>
+        Task.FromResult(Exists ? Describe(Now) : NotFound());
+
+    public async Task<GrantResult<TaskTreeNode>> GetTreeAsync()
+    {
+        if (!Exists)
+        {
+            return GrantResult<TaskTreeNode>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+        }
+        var info = Describe(Now);
+        var children = await Task.WhenAll(State.Children.ToArray().Select(id => GrainFactory.GetGrain<ITaskGrain>(id).GetTreeAsync()));
+        return GrantResult<TaskTreeNode>.Ok(new TaskTreeNode
+        {
+            Task = info,
+            Children = [.. children.Where(c => c.IsSuccess).Select(c => c.Value)],
+        });
+    }
+
+    public async Task<GrantResult<TaskInfo>> ReauthorizeAsync()
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        var now = Now;
+        var status = EffectiveStatus(now);
+        if (status == GrantTaskStatus.Expired && !IsTerminal)
+        {
+            await EndAsync(GrantTaskStatus.Expired, "lifetime ended");
+        }
+        if (status != GrantTaskStatus.AwaitingReauthorization)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}, not awaiting re-authorization.", target: Key);
+        }
+        // A fresh decision: the agent must still be active and the scope still within its ceiling.
+        var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
+        if (!agent.IsSuccess)
+        {
+            return agent.Error;
+        }
+        if (State.Scope.FindExcess(agent.Value.Ceiling) is { } excess)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{Key}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: Key);
+        }
+        if (State.Ancestors.Count > 0)
+        {
+            var ancestors = await CheckAncestorsAsync();
+            if (!ancestors.Usable)
+            {
+                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
+            }
+        }
+        var previous = (State.Status, State.CheckpointDueAt);
+        State.Status = GrantTaskStatus.Active;
+        State.CheckpointDueAt = now + State.CheckpointInterval!.Value;
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.CheckpointDueAt) = previous;
+            return Unavailable("the re-authorization");
+        }
+        LogTaskReauthorized(Logger, Key, State.CheckpointDueAt.Value);
+        await ScheduleAsync();
+        return Describe(now);
+    }
+
+    public async Task<GrantResult<TaskInfo>> RevokeAsync(string reason)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+        {
+            return Unavailable("the revocation");
+        }
+        return Describe(Now);
+    }
+
+    public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        var status = EffectiveStatus(Now);
+        if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
+        {
+            if (!IsTerminal)
+            {
+                await EndAsync(status, "lifetime ended");
+            }
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}; it cannot be completed.", target: Key);
+        }
+        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Completed, string.IsNullOrWhiteSpace(summary) ? "completed" : summary))
+        {
+            return Unavailable("the completion");
+        }
+        return Describe(Now);
+    }
+
+    public async Task EndFromAboveAsync(GrantTaskStatus cause, string reason)
+    {
+        if (!Exists || IsTerminal)
+        {
+            return;
+        }
+        if (!await EndAsync(GrantTaskStatus.Revoked, reason, cascadeInline: false))
+        {
+            throw new InvalidOperationException($"Task '{Key}' could not durably record its end; the caller retries.");
+        }
+    }
+
+    public async Task<GrantResult<TaskInfo>> AttachCredentialAsync(string credentialId, string agent)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        if (agent != State.Agent)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{Key}' is not assigned to agent '{agent}'.", target: Key);
+        }
+        var chain = await CheckChainAsync();
+        if (!chain.Usable)
+        {
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
+        }
+        State.Credentials.Add(credentialId);
+        if (!await TryWriteAsync())
+        {
+            State.Credentials.Remove(credentialId);
+            return Unavailable("the credential");
+        }
+        return Describe(Now);
+    }
+
+    public Task<ChainCheck> CheckSelfAsync()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult(ChainCheck.Missing(Key));
+        }
+        var status = EffectiveStatus(Now);
+        return Task.FromResult(new ChainCheck
+        {
+            Usable = status == GrantTaskStatus.Active,
+            Reason = status switch
+            {
+                GrantTaskStatus.Active => DecisionReason.Allowed,
+                GrantTaskStatus.AwaitingReauthorization => DecisionReason.TaskAwaitingReauthorization,
+                GrantTaskStatus.Completed => DecisionReason.TaskCompleted,
+                GrantTaskStatus.Expired => DecisionReason.TaskExpired,
+                _ => DecisionReason.TaskRevoked,
+            },
+            BlockingTaskId = status == GrantTaskStatus.Active ? null : Key,
+            RootPerson = State.RootPerson,
+            RootTaskId = State.RootTaskId,
+            Depth = State.Depth,
+            Agent = State.Agent,
+        });
+    }
+
+    public async Task<ChainCheck> CheckChainAsync()
+    {
+        var self = await CheckSelfAsync();
+        if (!self.Usable || State.Ancestors.Count == 0)
+        {
+            return self;
+        }
+        var ancestors = await CheckAncestorsAsync();
+        return ancestors.Usable ? self : ancestors with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
+    }
+
+    private async Task<ChainCheck> CheckAncestorsAsync()
+    {
+        var checks = await Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).CheckSelfAsync()));
+        foreach (var check in checks)
+        {
+            if (!check.Usable)
+            {
+                return check;
+            }
+        }
+        return new ChainCheck { Usable = true, Reason = DecisionReason.Allowed };
+    }
+
+    protected override DateTimeOffset? NextDue(DateTimeOffset now)
+    {
+        if (IsTerminal)
+        {
+            return PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
+        }
+        if (State.Status == GrantTaskStatus.Active && State.CheckpointDueAt is { } checkpoint && checkpoint < State.ExpiresAt)
+        {
+            return checkpoint;
+        }
+        return State.ExpiresAt;
+    }
+
+    protected override async Task OnTickAsync()
+    {
+        var now = Now;
+        if (!IsTerminal)
+        {
+            if (now >= State.ExpiresAt)
+            {
+                await EndAsync(GrantTaskStatus.Expired, "lifetime ended", cascadeInline: true);
+                return;
+            }
+            if (State.Status == GrantTaskStatus.Active && State.CheckpointDueAt is { } due && now >= due)
+            {
+                State.Status = GrantTaskStatus.AwaitingReauthorization;
+                if (await TryWriteAsync())
+                {
+                    LogTaskCheckpointReached(Logger, Key);
+                }
+            }
+            return;
+        }
+        await RunTaskCascadeAsync();
+    }
+
+    // Terminal state is written durably before anything else happens; then the cascade ends the
+    // children and credentials. A failed step stays pending and the reminder retries it.
+    private async Task<bool> EndAsync(GrantTaskStatus status, string reason, bool cascadeInline = true)
+    {
+        var previous = (State.Status, State.StatusReason, State.EndedAt);
+        State.Status = status;
+        State.StatusReason = reason;
+        State.EndedAt = Now;
+        State.CascadeReason = status switch
+        {
+            GrantTaskStatus.Completed => $"ancestor task '{Key}' completed",
+            GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
+            _ => $"ancestor task '{Key}' revoked: {reason}",
+        };
+        State.PendingChildren.UnionWith(State.Children);
+        State.PendingCredentials.UnionWith(State.Credentials);
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.StatusReason, State.EndedAt) = previous;
+            return false;
+        }
+        LogTaskEnded(Logger, Key, status, PendingSteps);
+        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
+        if (cascadeInline)
+        {
+            await RunTaskCascadeAsync();
+        }
+        else
+        {
+            // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
+            this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+        }
+        await ScheduleAsync();
+        return true;
+    }
+
+    private Task RunTaskCascadeAsync()
+    {
+        var reason = State.CascadeReason ?? "ancestor ended";
+        return RunCascadeAsync(
+            (State.PendingChildren, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason)),
+            (State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+    }
+
+    private GrantTaskStatus EffectiveStatus(DateTimeOffset now)
+    {
+        if (IsTerminal)
+        {
+            return State.Status;
+        }
+        if (now >= State.ExpiresAt)
+        {
+            return GrantTaskStatus.Expired;
+        }
+        if (State.Status == GrantTaskStatus.AwaitingReauthorization || (State.CheckpointDueAt is { } due && now >= due))
+        {
+            return GrantTaskStatus.AwaitingReauthorization;
+        }
+        return GrantTaskStatus.Active;
+    }
+
+    private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint, string? purpose)
+    {
+        if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxTaskLifetime)
+        {
+            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A task's lifetime must be positive and at most {Options.MaxTaskLifetime}; it is {lifetime}.");
+        }
+        if (checkpoint is { } interval && (interval < Options.MinCheckpointInterval || interval > lifetime))
+        {
+            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A checkpoint interval must be between {Options.MinCheckpointInterval} and the task's lifetime; it is {interval}.");
+        }
+        if (purpose is not null && purpose.Length > Options.MaxPurposeLength)
+        {
+            return new GrantError(GrantErrorCode.InvalidArgument, $"The purpose text is longer than {Options.MaxPurposeLength} characters.");
+        }
+        return null;
+    }
+
+    private GrantResult<TaskInfo> Rejected(GrantErrorCode code, string message, string? permission = null)
+    {
+        LogDelegationRejected(Logger, Key, code, permission);
+        return GrantResult<TaskInfo>.Fail(code, message, permission, Key);
+    }
+
+    private GrantResult<TaskInfo> NotFound() =>
+        GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+
+    internal static string NewTaskId() => "t-" + Guid.NewGuid().ToString("N");
+
+    private TaskInfo Describe(DateTimeOffset now) => new()
+    {
+        TaskId = Key,
+        RootPerson = State.RootPerson,
+        Orchestrator = State.Orchestrator,
+        Agent = State.Agent,
+        ParentTaskId = State.ParentTaskId,
+        RootTaskId = State.RootTaskId,
+        Depth = State.Depth,
+        Scope = State.Scope,
+        CreatedAt = State.CreatedAt,
+        ExpiresAt = State.ExpiresAt,
+        CheckpointInterval = State.CheckpointInterval,
+        CheckpointDueAt = State.CheckpointDueAt,
+        Purpose = State.Purpose,
+        Status = EffectiveStatus(now),
+        StatusReason = State.StatusReason,
+        EndedAt = State.EndedAt,
+        Children = [.. State.Children],
+        PendingCascade = PendingSteps,
+        ObservedAt = now,
+    };
+}
