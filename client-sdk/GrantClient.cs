@@ -111,7 +111,7 @@ public sealed class GrantClient
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}); failing closed.", _time.GetUtcNow(), credentialId);
+            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
         }
     }
 

@@ -74,7 +74,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
                 _pendingReported = true;
                 GrantSiloMetrics.PendingCascades.Add(1);
             }
-            await ScheduleAsync();
+            // Ended objects with nothing left to enact need no timer or reminder; idle collection
+            // deactivates them like any other grain.
+            if (NextDue(Now) is not null)
+            {
+                await ScheduleAsync();
+            }
         }
     }
 
@@ -177,7 +182,6 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
                 await this.UnregisterReminder(reminder);
             }
             _reminderDue = null;
-            DeactivateOnIdle();
         }
         catch (Exception exception)
         {

@@ -1,0 +1,75 @@
+using GrantSilo.Client;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>Builds agents, tasks, sessions and credentials for a test, each with fresh ids.</summary>
+internal sealed class Scenario(ClusterFixture fixture)
+{
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+
+    public GrantClient Client => fixture.Client;
+
+    public static Scope Scope(int depth, params string[] permissions) =>
+        GrantSilo.Scope.Create(permissions, DataClassification.Confidential, depth).Value;
+
+    public async Task<string> AgentAsync(string name, Scope ceiling)
+    {
+        var id = $"spiffe://test.dev/{_run}/{name}";
+        var result = await Client.RegisterAgentAsync(id, new AgentRegistration { Owner = "person:owner@test.dev", Ceiling = ceiling });
+        Assert.True(result.IsSuccess, result.Error?.ToString());
+        return id;
+    }
+
+    public async Task<TaskInfo> RootTaskAsync(string agent, Scope scope, TimeSpan? lifetime = null, TimeSpan? checkpoint = null)
+    {
+        var result = await Client.CreateTaskAsync(new CreateTaskRequest
+        {
+            Person = "person:alice@test.dev",
+            Orchestrator = "orchestrator:test",
+            Agent = agent,
+            Scope = scope,
+            Lifetime = lifetime ?? TimeSpan.FromHours(2),
+            CheckpointInterval = checkpoint,
+            Purpose = "test task",
+        });
+        Assert.True(result.IsSuccess, result.Error?.ToString());
+        return result.Value;
+    }
+
+    public async Task<(string Session, IssuedCredential Credential)> CredentialAsync(string agent, string taskId, Scope? scope = null, TimeSpan? lifetime = null)
+    {
+        var session = await Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent });
+        Assert.True(session.IsSuccess, session.Error?.ToString());
+        var credential = await Client.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = taskId, Scope = scope, Lifetime = lifetime });
+        Assert.True(credential.IsSuccess, credential.Error?.ToString());
+        return (session.Value.SessionId, credential.Value);
+    }
+
+    public Task<GrantResult<TaskInfo>> DelegateAsync(string parentTaskId, string proofToken, string agent, Scope scope, TimeSpan? lifetime = null) =>
+        Client.DelegateAsync(parentTaskId, new DelegationRequest
+        {
+            ProofToken = proofToken,
+            Agent = agent,
+            Scope = scope,
+            Lifetime = lifetime ?? TimeSpan.FromHours(1),
+            Purpose = "delegated",
+        });
+
+    public Task<Decision> AuthorizeAsync(IssuedCredential credential, string action, string type, string path, DataClassification classification = DataClassification.Internal) =>
+        Client.AuthorizeAsync(credential.Token, action, new ResourceRef { Type = type, Path = path, Classification = classification });
+
+    /// <summary>Waits (polling, with a deadline) until every node of the tree satisfies a condition; cascades below the first level run asynchronously.</summary>
+    public async Task<TaskTreeNode> TreeWhenAsync(string rootTaskId, Func<TaskInfo, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var tree = (await Client.GetTaskTreeAsync(rootTaskId)).Value;
+            if (tree.DescendantsAndSelf().All(n => condition(n.Task)) || DateTime.UtcNow > deadline)
+            {
+                return tree;
+            }
+            await Task.Delay(20);
+        }
+    }
+}
