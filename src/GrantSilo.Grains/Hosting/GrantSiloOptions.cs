@@ -14,8 +14,8 @@ public sealed class GrantSiloOptions : IValidatableObject
     /// <summary>The longest a task may live (default 30 days).</summary>
     public TimeSpan MaxTaskLifetime { get; set; } = TimeSpan.FromDays(30);
 
-    /// <summary>The shortest checkpoint interval accepted (default 1 minute).</summary>
-    public TimeSpan MinCheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>The shortest checkpoint interval accepted (default 1 second).</summary>
+    public TimeSpan MinCheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>A session's idle timeout when the agent asks for none (default 30 minutes).</summary>
     public TimeSpan DefaultSessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);

@@ -155,9 +155,9 @@ public sealed partial class AzureTableMembershipTable : IMembershipTable
                 {
                     version = new TableVersion(entity.GetInt32(MembershipRows.VersionProperty) ?? 0, entity.ETag.ToString());
                 }
-                else
+                else if (TryParse(entity) is { } entry)
                 {
-                    member = Tuple.Create(MembershipRows.ToEntry(entity), entity.ETag.ToString());
+                    member = Tuple.Create(entry, entity.ETag.ToString());
                 }
             }
 
@@ -241,7 +241,7 @@ public sealed partial class AzureTableMembershipTable : IMembershipTable
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 409 or 412)
         {
-            if (await CommittedAsync(operation, writeId, exception).ConfigureAwait(false))
+            if (await CommittedAsync(operation, entry.SiloAddress, writeId, exception).ConfigureAwait(false))
             {
                 LogOutcomeResolved(operation, entry.SiloAddress, exception.Status);
                 return true;
@@ -252,7 +252,7 @@ public sealed partial class AzureTableMembershipTable : IMembershipTable
         }
         catch (Exception exception) when (AzureTableErrors.IsStorageFailure(exception))
         {
-            if (AzureTableErrors.OutcomeUnknown(exception) && await CommittedAsync(operation, writeId, exception).ConfigureAwait(false))
+            if (AzureTableErrors.OutcomeUnknown(exception) && await CommittedAsync(operation, entry.SiloAddress, writeId, exception).ConfigureAwait(false))
             {
                 LogOutcomeResolved(operation, entry.SiloAddress, (exception as RequestFailedException)?.Status ?? 0);
                 return true;
@@ -263,12 +263,24 @@ public sealed partial class AzureTableMembershipTable : IMembershipTable
         }
     }
 
-    private async Task<bool> CommittedAsync(string operation, string writeId, Exception writeFailure)
+    /// <summary>
+    /// True when this change's id is on the version row or on the silo row. The transaction wrote it to both, so
+    /// finding it on either proves the change committed, even if a later change has since rewritten the other row.
+    /// </summary>
+    private async Task<bool> CommittedAsync(string operation, SiloAddress silo, string writeId, Exception writeFailure)
     {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {_partitionKey} and (RowKey eq {MembershipRows.VersionRowKey} or RowKey eq {MembershipRows.RowKey(silo)})");
         try
         {
-            var response = await Table.GetEntityIfExistsAsync<TableEntity>(_partitionKey, MembershipRows.VersionRowKey, select: [MembershipRows.WriteIdProperty]).ConfigureAwait(false);
-            return response.HasValue && response.Value!.GetString(MembershipRows.WriteIdProperty) == writeId;
+            await foreach (var entity in Table.QueryAsync<TableEntity>(filter, select: [MembershipRows.WriteIdProperty]).ConfigureAwait(false))
+            {
+                if (entity.GetString(MembershipRows.WriteIdProperty) == writeId)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
         catch (Exception exception) when (AzureTableErrors.IsStorageFailure(exception))
         {

@@ -5,8 +5,6 @@ namespace GrantSilo.Persistence.AzureTables.Internal;
 /// <summary>Translates Azure SDK failures into <see cref="AzureTableStorageException"/>.</summary>
 internal static class AzureTableErrors
 {
-    public static bool IsStatus(this RequestFailedException exception, int status) => exception.Status == status;
-
     public static AzureTableErrorKind Classify(Exception exception) => exception switch
     {
         RequestFailedException { Status: 404 } => AzureTableErrorKind.NotFound,
@@ -14,7 +12,7 @@ internal static class AzureTableErrors
         RequestFailedException { Status: 412 } => AzureTableErrorKind.PreconditionFailed,
         RequestFailedException { Status: 413 } => AzureTableErrorKind.EntityTooLarge,
         RequestFailedException { Status: 429 } => AzureTableErrorKind.Throttled,
-        RequestFailedException { Status: 503, ErrorCode: "ServerBusy" } => AzureTableErrorKind.Throttled,
+        RequestFailedException { Status: 503 } rfe when ErrorCode(rfe) == "ServerBusy" => AzureTableErrorKind.Throttled,
         RequestFailedException { Status: 408 } => AzureTableErrorKind.Timeout,
         RequestFailedException { Status: 500 } => AzureTableErrorKind.ServerError,
         RequestFailedException { Status: 502 or 503 or 504 } => AzureTableErrorKind.Unavailable,
@@ -40,12 +38,31 @@ internal static class AzureTableErrors
         or IOException or TimeoutException or (TaskCanceledException and not OperationCanceledException { CancellationToken.IsCancellationRequested: true })
         or AggregateException { InnerException: RequestFailedException or HttpRequestException or IOException };
 
+    /// <summary>The Azure Storage error code, from the parsed reply or else from the <c>x-ms-error-code</c> header.</summary>
+    public static string? ErrorCode(RequestFailedException exception)
+    {
+        if (!string.IsNullOrEmpty(exception.ErrorCode))
+        {
+            return exception.ErrorCode;
+        }
+
+        return exception.GetRawResponse() is { } response && response.Headers.TryGetValue("x-ms-error-code", out var code) ? code : null;
+    }
+
+    /// <summary>True when a 404 reply says the table itself is missing rather than an entity.</summary>
+    public static bool IsTableNotFound(Response response)
+        => response.Status == 404 && response.Headers.TryGetValue("x-ms-error-code", out var code) && code == "TableNotFound";
+
+    /// <summary>True when a 404 failure says the table itself is missing rather than an entity.</summary>
+    public static bool IsTableNotFound(RequestFailedException exception)
+        => exception.Status == 404 && ErrorCode(exception) == "TableNotFound";
+
     public static AzureTableStorageException Translate(Exception exception, string operation, string tableName, string what)
     {
         var kind = Classify(exception);
         var rfe = exception as RequestFailedException ?? (exception as AggregateException)?.InnerException as RequestFailedException;
         var status = rfe?.Status ?? 0;
-        var code = rfe?.ErrorCode;
+        var code = rfe is null ? null : ErrorCode(rfe);
         var advice = kind switch
         {
             AzureTableErrorKind.Throttled => "The storage account is throttling requests; retry later or spread load across partitions.",

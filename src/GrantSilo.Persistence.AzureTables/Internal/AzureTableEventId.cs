@@ -19,6 +19,7 @@ internal enum AzureTableEventId
     ReminderRemoved = 41202,
     ReminderFailed = 41203,
     ReminderTableCleared = 41204,
+    ReminderQueryFailed = 41205,
 
     MembershipVersionRowCreated = 41300,
     MembershipContention = 41301,

@@ -24,7 +24,7 @@ public sealed partial class AzureTableReminderTable
     [LoggerMessage(EventId = (int)AzureTableEventId.ReminderFailed, Level = LogLevel.Warning, Message = "{Operation} of reminder {ReminderName} of {GrainId} failed")]
     private partial void LogFailed(Exception exception, string operation, GrainId grainId, string reminderName);
 
-    [LoggerMessage(EventId = (int)AzureTableEventId.ReminderFailed, Level = LogLevel.Warning, Message = "{Operation} of {What} failed")]
+    [LoggerMessage(EventId = (int)AzureTableEventId.ReminderQueryFailed, Level = LogLevel.Warning, Message = "{Operation} of {What} failed")]
     private partial void LogQueryFailed(Exception exception, string operation, string what);
 
     [LoggerMessage(EventId = (int)AzureTableEventId.ReminderTableCleared, Level = LogLevel.Information, Message = "Cleared {Count} reminders")]

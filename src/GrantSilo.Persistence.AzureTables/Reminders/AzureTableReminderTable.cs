@@ -93,7 +93,10 @@ public sealed partial class AzureTableReminderTable : IReminderTable
             var response = await Table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey).ConfigureAwait(false);
             if (!response.HasValue)
             {
-                return null;
+                // The SDK answers a missing table like a missing entity; a missing table must not read as "no reminder".
+                return AzureTableErrors.IsTableNotFound(response.GetRawResponse())
+                    ? throw new RequestFailedException(response.GetRawResponse())
+                    : null;
             }
 
             var entry = ToEntry(response.Value!);
@@ -141,9 +144,11 @@ public sealed partial class AzureTableReminderTable : IReminderTable
         var (partitionKey, rowKey) = Keys(grainId, reminderName);
         try
         {
-            await Table.DeleteEntityAsync(partitionKey, rowKey, new ETag(eTag)).ConfigureAwait(false);
-            LogRemoved(grainId, reminderName, true);
-            return true;
+            // The SDK reports a missing entity as a 404 reply rather than an exception.
+            var response = await Table.DeleteEntityAsync(partitionKey, rowKey, new ETag(eTag)).ConfigureAwait(false);
+            var removed = response.Status != 404;
+            LogRemoved(grainId, reminderName, removed);
+            return removed;
         }
         catch (RequestFailedException exception) when (exception.Status is 404 or 412)
         {

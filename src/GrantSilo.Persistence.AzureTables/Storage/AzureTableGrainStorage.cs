@@ -211,7 +211,10 @@ public sealed partial class AzureTableGrainStorage : IGrainStorage, ILifecyclePa
         var response = await Table.GetEntityIfExistsAsync<TableEntity>(key.PartitionKey, key.RowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!response.HasValue)
         {
-            return null;
+            // The SDK answers a missing table like a missing entity; a missing table must not read as "no state".
+            return AzureTableErrors.IsTableNotFound(response.GetRawResponse())
+                ? throw new RequestFailedException(response.GetRawResponse())
+                : null;
         }
 
         var entity = response.Value!;
@@ -256,7 +259,7 @@ public sealed partial class AzureTableGrainStorage : IGrainStorage, ILifecyclePa
             return response.Headers.ETag?.ToString()
                 ?? throw new AzureTableStorageException(AzureTableErrorKind.Unknown, operation, _options.TableName, response.Status, null, $"{operation} on Azure table '{_options.TableName}' got a reply without an ETag for {Describe(stateName, grainId)}.", null);
         }
-        catch (RequestFailedException exception) when (exception.Status is 404 or 409 or 412)
+        catch (RequestFailedException exception) when (exception.Status is 409 or 412 || (exception.Status == 404 && !AzureTableErrors.IsTableNotFound(exception)))
         {
             var current = await TryReadAfterFailureAsync(key, exception, operation, stateName, grainId, cancellationToken).ConfigureAwait(false);
             if (current is not null && string.Equals(current.GetString(WriteIdProperty), writeId, StringComparison.Ordinal))
