@@ -18,6 +18,7 @@ internal sealed partial class CredentialGrain(
     IOptions<GrantSiloOptions> options,
     IAccessPolicy policy,
     IDecisionAuditor auditor,
+    ISiloLease lease,
     ILogger<CredentialGrain> logger)
     : LifecycleGrain<CredentialState>(state, time, options.Value, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
@@ -157,6 +158,12 @@ internal sealed partial class CredentialGrain(
         if (!verdict.Allowed)
         {
             return Deny(DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.");
+        }
+
+        // A silo that may have been declared dead must not answer from memory.
+        if (!lease.IsValid(out var leaseProblem))
+        {
+            return Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed.");
         }
 
         // The credential may have been revoked or expired while the others were asked.

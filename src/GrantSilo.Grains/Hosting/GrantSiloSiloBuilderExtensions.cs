@@ -30,6 +30,7 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloOptions>, GrantSiloOptionsValidator>());
         services.TryAddKeyedSingleton(GrantSiloTime.ServiceKey, TimeProvider.System);
         services.TryAddSingleton<IAccessPolicy, ScopeOnlyAccessPolicy>();
+        services.TryAddSingleton<ISiloLease, SingleSiloLease>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());
         return services;
