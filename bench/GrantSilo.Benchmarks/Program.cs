@@ -1,1 +1,133 @@
+// GrantSilo's lifecycle benchmark: on one in-process cluster (one silo, embedded default storage,
+// a cluster client over loopback), measures a no-op grain call as the baseline, Authorize on a warm
+// credential, credential issuance, and revoking a 1,000-node delegation tree. Reports ratios against
+// the baseline measured in the same run.
+//   dotnet run -c Release --project bench/GrantSilo.Benchmarks [-- --seconds 5 --concurrency 32]
+using System.Diagnostics;
+using GrantSilo;
+using GrantSilo.Benchmarks;
+using GrantSilo.Client;
+using GrantSilo.Grains.Hosting;
+using Orleans.TestingHost;
+
+var seconds = ArgValue("--seconds", 5);
+var concurrency = ArgValue("--concurrency", 32);
+var duration = TimeSpan.FromSeconds(seconds);
+
+var builder = new TestClusterBuilder(1);
+builder.AddSiloBuilderConfigurator<BenchSilo>();
+await using var cluster = builder.Build();
+await cluster.DeployAsync();
+var grants = new GrantClient(cluster.Client);
+
+var run = Guid.NewGuid().ToString("N")[..6];
+var ceiling = Scope.Create(["doc:*:*"], DataClassification.Confidential, 3).Value;
+var planner = $"spiffe://bench.dev/{run}/planner";
+var worker = $"spiffe://bench.dev/{run}/worker";
+_ = (await grants.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+_ = (await grants.RegisterAgentAsync(worker, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+var root = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
+var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = root.TaskId })).Value;
+var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
+
+Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement");
+Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|");
+
+var noop = await Measurement.RunAsync("(a) no-op grain call", concurrency, duration, (w, i) => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i));
+Console.WriteLine(noop);
+
+var authorize = await Measurement.RunAsync("(b) Authorize, warm credential", concurrency, duration, async (w, i) =>
+{
+    var decision = await grants.AuthorizeAsync(credential.Token, "read", resource);
+    if (!decision.IsAllowed)
+    {
+        throw new InvalidOperationException($"Benchmark credential denied: {decision.Reason} {decision.Detail}");
+    }
+});
+Console.WriteLine(authorize);
+
+// Issuance: one session per caller (a session is one agent's), credentials for the root task.
+var sessions = new string[concurrency];
+for (var w = 0; w < concurrency; w++)
+{
+    sessions[w] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value.SessionId;
+}
+var issue = await Measurement.RunAsync("(c) credential issuance", concurrency, duration, async (w, i) =>
+    _ = (await grants.IssueCredentialAsync(sessions[w], new IssueCredentialRequest { TaskId = root.TaskId, Lifetime = TimeSpan.FromMinutes(5) })).Value);
+Console.WriteLine(issue);
+
+// (d) A 1,000-node tree: root, 10 children, 100 grandchildren, 889 great-grandchildren, each with a credential.
+var treeRoot = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+var workerSession = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value.SessionId;
+var plannerSession = session.SessionId;
+var tokens = new List<string> { (await grants.IssueCredentialAsync(plannerSession, new IssueCredentialRequest { TaskId = treeRoot.TaskId })).Value.Token };
+var level = new List<(TaskInfo Task, string Token)> { (treeRoot, tokens[0]) };
+var built = Stopwatch.StartNew();
+for (var depth = 1; depth <= 3; depth++)
+{
+    var next = new List<(TaskInfo, string)>();
+    for (var p = 0; p < level.Count; p++)
+    {
+        var children = depth < 3 ? 10 : (p < 89 ? 9 : 8);
+        var childScope = Scope.Create(["doc:*:*"], DataClassification.Confidential, 3 - depth).Value;
+        var created = await Task.WhenAll(Enumerable.Range(0, children).Select(async _ =>
+        {
+            var child = (await grants.DelegateAsync(level[p].Task.TaskId, new DelegationRequest { ProofToken = level[p].Token, Agent = worker, Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * depth) })).Value;
+            var token = (await grants.IssueCredentialAsync(workerSession, new IssueCredentialRequest { TaskId = child.TaskId })).Value.Token;
+            return (child, token);
+        }));
+        next.AddRange(created);
+    }
+    tokens.AddRange(next.Select(n => n.Item2));
+    level = next;
+}
+Console.WriteLine($"\nBuilt a delegation tree of {tokens.Count} nodes (one credential each) in {built.Elapsed.TotalSeconds:N1}s.");
+
+var revokeClock = Stopwatch.StartNew();
+_ = (await grants.RevokeTaskAsync(treeRoot.TaskId, "benchmark")).Value;
+var revokeReturned = revokeClock.Elapsed;
+var allowing = tokens.ToList();
+var passes = 0;
+while (allowing.Count > 0)
+{
+    passes++;
+    var decisions = await Task.WhenAll(allowing.Select(t => grants.AuthorizeAsync(t, "read", resource)));
+    allowing = [.. allowing.Where((_, i) => decisions[i].IsAllowed)];
+}
+var allDenied = revokeClock.Elapsed;
+TaskTreeNode tree;
+do
+{
+    tree = (await grants.GetTaskTreeAsync(treeRoot.TaskId)).Value;
+}
+while (tree.DescendantsAndSelf().Any(n => n.Task.Status != GrantTaskStatus.Revoked || n.Task.PendingCascade > 0));
+var enacted = revokeClock.Elapsed;
+
+Console.WriteLine($"| (d) revoke {tokens.Count}-node tree: revoke returned | {revokeReturned.TotalMilliseconds,8:N1} ms |");
+Console.WriteLine($"| (d) every node denies (checked {tokens.Count} credentials, {passes} pass(es)) | {allDenied.TotalMilliseconds,8:N1} ms |");
+Console.WriteLine($"| (d) cascade enacted on every node (all Revoked, none pending) | {enacted.TotalMilliseconds,8:N1} ms |");
+Console.WriteLine();
+Console.WriteLine($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Throughput / noop.Throughput:N2}x (target >= 0.5x)");
+Console.WriteLine($"Ratio (c)/(a) issuance vs no-op throughput:  {issue.Throughput / noop.Throughput:N2}x");
+Console.WriteLine($"Latency ratio p50 (b)/(a): {authorize.P50Us / noop.P50Us:N2}x, (c)/(a): {issue.P50Us / noop.P50Us:N2}x");
+
+await cluster.StopAllSilosAsync();
 return 0;
+
+int ArgValue(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out var value) ? value : fallback;
+}
+
+internal sealed class BenchSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        silo.UseInMemoryReminderService();
+        silo.AddGrantSilo();
+    }
+}

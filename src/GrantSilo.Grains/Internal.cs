@@ -37,6 +37,10 @@ internal sealed record ChildTaskSpec
     [Id(10)] public int Depth { get; init; }
 }
 
+/// <summary>A live credential as its session tracks it.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.session-credential")]
+public sealed record SessionCredential([property: Id(0)] string TaskId, [property: Id(1)] DateTimeOffset ExpiresAt);
+
 /// <summary>What a session tells a credential being checked.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.session-check")]
 internal readonly record struct SessionCheck([property: Id(0)] bool Usable, [property: Id(1)] DateTimeOffset StartedAt);
@@ -83,9 +87,13 @@ internal interface ITaskLifecycleGrain : IGrainWithStringKey
     [Alias("EndFromAbove")]
     Task EndFromAboveAsync(GrantTaskStatus cause, string reason);
 
-    /// <summary>Records a credential about to be issued for the task, after checking the agent and chain.</summary>
-    [Alias("AttachCredential")]
-    Task<GrantResult<TaskInfo>> AttachCredentialAsync(string credentialId, string agent);
+    /// <summary>
+    /// Checks that the task is assigned to <paramref name="agent"/> and usable, and records (once)
+    /// that <paramref name="sessionId"/> issues credentials for it. Interleaves, so issuance never
+    /// waits on a task busy with delegation or a cascade.
+    /// </summary>
+    [AlwaysInterleave, Alias("AttachSession")]
+    Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent);
 }
 
 /// <summary>Grain-to-grain operations on sessions.</summary>
@@ -99,6 +107,14 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     /// <summary>Ends the session because its agent ended. Idempotent.</summary>
     [Alias("EndFromAgent")]
     Task EndFromAgentAsync(string reason);
+
+    /// <summary>Ends every credential this session issued for a task that ended. Idempotent; throws if a step failed (the task retries).</summary>
+    [Alias("EndTaskCredentials")]
+    Task EndTaskCredentialsAsync(string taskId, string reason);
+
+    /// <summary>Forgets a credential that ended on its own (expiry or direct revocation).</summary>
+    [OneWay, Alias("CredentialEnded")]
+    Task CredentialEndedAsync(string credentialId);
 }
 
 /// <summary>Grain-to-grain operations on credentials.</summary>
@@ -111,6 +127,10 @@ internal interface ICredentialLifecycleGrain : IGrainWithStringKey
     /// <summary>Checks a delegation proof: the secret matches and the credential is live.</summary>
     [AlwaysInterleave, Alias("VerifyProof")]
     Task<ProofCheck> VerifyProofAsync(byte[] secret);
+
+    /// <summary>Marks the credential expired if its time has passed (its session's reminder calls this). Idempotent.</summary>
+    [Alias("EnactExpiry")]
+    Task EnactExpiryAsync();
 
     /// <summary>Ends the credential because its task or session ended. Idempotent; a no-op for an unknown id.</summary>
     [Alias("EndFromAbove")]

@@ -61,6 +61,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     /// <summary>Enacts whatever is due now. Must be idempotent.</summary>
     protected abstract Task OnTickAsync();
 
+    /// <summary>
+    /// False for grains whose due transitions another grain's reminder already covers (credentials:
+    /// their session's reminder enacts their expiry), saving a reminder write per grain.
+    /// </summary>
+    protected virtual bool UsesReminder => true;
+
     /// <summary>How many cascade steps are not yet confirmed.</summary>
     protected abstract int PendingSteps { get; }
 
@@ -91,6 +97,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         }
         _reminderDue = null;
         await TickAsync();
+    }
+
+    private Task OnTimerAsync()
+    {
+        _timerDue = null;
+        return TickAsync();
     }
 
     protected async Task TickAsync()
@@ -145,16 +157,19 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         {
             delay = TimeSpan.Zero;
         }
-        if (_timerDue != due)
+        // Only ever move the wake-ups earlier: a wake-up that comes too early finds nothing due and
+        // schedules again, so later due times need no writes (a session's idle deadline moves on
+        // every use).
+        if (_timerDue is null || due < _timerDue)
         {
             _timer?.Dispose();
             _timer = this.RegisterGrainTimer(
-                static (self, _) => self.TickAsync(),
+                static (self, _) => self.OnTimerAsync(),
                 this,
                 new GrainTimerCreationOptions(delay < MaxTimerDelay ? delay : MaxTimerDelay, Timeout.InfiniteTimeSpan) { Interleave = true });
             _timerDue = due;
         }
-        if (_reminderDue != due)
+        if (UsesReminder && (_reminderDue is null || due < _reminderDue))
         {
             try
             {
@@ -174,6 +189,10 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         _timer?.Dispose();
         _timer = null;
         _timerDue = null;
+        if (!UsesReminder)
+        {
+            return;
+        }
         try
         {
             var reminder = await this.GetReminder(ReminderName);

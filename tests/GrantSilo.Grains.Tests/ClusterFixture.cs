@@ -3,6 +3,7 @@ using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace GrantSilo.Grains.Tests;
@@ -45,7 +46,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+            silo.AddMemoryGrainStorage("grants-inner");
+            silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, Clock);
             silo.AddGrantSilo();

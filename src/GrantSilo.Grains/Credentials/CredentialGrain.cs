@@ -26,6 +26,9 @@ internal sealed partial class CredentialGrain(
 
     protected override int PendingSteps => 0;
 
+    // The session's reminder enacts this credential's expiry if this activation's timer does not.
+    protected override bool UsesReminder => false;
+
     private bool IsLive(DateTimeOffset now) => State.Status == CredentialStatus.Active && now < State.ExpiresAt;
 
     public async Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec)
@@ -213,9 +216,13 @@ internal sealed partial class CredentialGrain(
         {
             return NotFound();
         }
-        if (State.Status == CredentialStatus.Active && !await EndCredentialAsync(CredentialStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+        if (State.Status == CredentialStatus.Active)
         {
-            return Unavailable("the revocation");
+            if (!await EndCredentialAsync(CredentialStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+            {
+                return Unavailable("the revocation");
+            }
+            GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
         }
         return Describe(Now);
     }
@@ -233,14 +240,16 @@ internal sealed partial class CredentialGrain(
         }
     }
 
+    public Task EnactExpiryAsync() => TickAsync();
+
     protected override DateTimeOffset? NextDue(DateTimeOffset now) =>
         State.Status == CredentialStatus.Active ? State.ExpiresAt : null;
 
     protected override async Task OnTickAsync()
     {
-        if (State.Status == CredentialStatus.Active && Now >= State.ExpiresAt)
+        if (State.Status == CredentialStatus.Active && Now >= State.ExpiresAt && await EndCredentialAsync(CredentialStatus.Expired, "lifetime ended"))
         {
-            await EndCredentialAsync(CredentialStatus.Expired, "lifetime ended");
+            GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
         }
     }
 

@@ -108,7 +108,7 @@ internal sealed partial class SessionGrain(
         }
 
         var credentialId = CredentialToken.NewCredentialId();
-        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachCredentialAsync(credentialId, State.Agent);
+        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachSessionAsync(Key, State.Agent);
         if (!task.IsSuccess)
         {
             return task.Error;
@@ -122,7 +122,7 @@ internal sealed partial class SessionGrain(
         // A credential never outlives its task or its session.
         var expiresAt = Min(now + lifetime, task.Value.ExpiresAt, State.StartedAt + State.MaxLifetime);
         var (token, hash) = CredentialToken.Mint(credentialId);
-        State.Credentials.Add(credentialId);
+        State.Credentials[credentialId] = new SessionCredential(taskId.Value, expiresAt);
         State.LastActivityAt = now;
         if (!await TryWriteAsync())
         {
@@ -179,6 +179,35 @@ internal sealed partial class SessionGrain(
         }
     }
 
+    public async Task EndTaskCredentialsAsync(string taskId, string reason)
+    {
+        if (!Exists)
+        {
+            return;
+        }
+        var ids = State.Credentials.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
+        if (ids.Length == 0)
+        {
+            return;
+        }
+        // Throws if any credential could not record its end; the task keeps this session pending and retries.
+        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+        foreach (var id in ids)
+        {
+            State.Credentials.Remove(id);
+            State.PendingCredentials.Remove(id);
+        }
+        await TryWriteAsync();
+    }
+
+    public async Task CredentialEndedAsync(string credentialId)
+    {
+        if (Exists && State.Credentials.Remove(credentialId))
+        {
+            await TryWriteAsync();
+        }
+    }
+
     public Task<SessionCheck> CheckAsync()
     {
         if (!Exists)
@@ -201,7 +230,12 @@ internal sealed partial class SessionGrain(
         {
             return PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
         }
-        return Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
+        var due = Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
+        foreach (var credential in State.Credentials.Values)
+        {
+            due = Min(due, credential.ExpiresAt);
+        }
+        return due;
     }
 
     protected override async Task OnTickAsync()
@@ -217,9 +251,29 @@ internal sealed partial class SessionGrain(
             {
                 await EndSessionAsync(SessionStatus.Expired, "idle timeout");
             }
+            else
+            {
+                await ExpireCredentialsAsync(now);
+            }
             return;
         }
         await RunSessionCascadeAsync();
+    }
+
+    // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
+    private async Task ExpireCredentialsAsync(DateTimeOffset now)
+    {
+        var expired = State.Credentials.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key).ToArray();
+        if (expired.Length == 0)
+        {
+            return;
+        }
+        await Task.WhenAll(expired.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EnactExpiryAsync()));
+        foreach (var id in expired)
+        {
+            State.Credentials.Remove(id);
+        }
+        await TryWriteAsync();
     }
 
     private async Task<bool> EndSessionAsync(SessionStatus status, string reason)
@@ -228,7 +282,7 @@ internal sealed partial class SessionGrain(
         State.Status = status;
         State.StatusReason = reason;
         State.EndedAt = Now;
-        State.PendingCredentials.UnionWith(State.Credentials);
+        State.PendingCredentials.UnionWith(State.Credentials.Keys);
         if (!await TryWriteAsync())
         {
             (State.Status, State.StatusReason, State.EndedAt) = previous;

@@ -13,6 +13,7 @@ public sealed class SessionState
     [Id(5)] public SessionStatus Status { get; set; }
     [Id(6)] public string? StatusReason { get; set; }
     [Id(7)] public DateTimeOffset? EndedAt { get; set; }
-    [Id(8)] public HashSet<string> Credentials { get; set; } = [];
+    /// <summary>Live credentials issued in the session, with the task each is for.</summary>
+    [Id(8)] public Dictionary<string, SessionCredential> Credentials { get; set; } = [];
     [Id(9)] public HashSet<string> PendingCredentials { get; set; } = [];
 }

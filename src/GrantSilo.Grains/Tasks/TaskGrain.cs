@@ -20,7 +20,7 @@ internal sealed partial class TaskGrain(
 {
     protected override string Kind => "task";
 
-    protected override int PendingSteps => State.PendingChildren.Count + State.PendingCredentials.Count;
+    protected override int PendingSteps => State.PendingChildren.Count + State.PendingSessions.Count;
 
     private bool IsTerminal => State.Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;
 
@@ -338,7 +338,7 @@ internal sealed partial class TaskGrain(
         }
     }
 
-    public async Task<GrantResult<TaskInfo>> AttachCredentialAsync(string credentialId, string agent)
+    public async Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent)
     {
         if (!Exists)
         {
@@ -353,11 +353,20 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
         }
-        State.Credentials.Add(credentialId);
-        if (!await TryWriteAsync())
+        // Recorded once per session, durably, before the session mints anything for this task.
+        if (State.Sessions.Add(sessionId))
         {
-            State.Credentials.Remove(credentialId);
-            return Unavailable("the credential");
+            if (!await TryWriteAsync())
+            {
+                State.Sessions.Remove(sessionId);
+                return Unavailable("the session's link to the task");
+            }
+            if (IsTerminal)
+            {
+                // The task ended while the link was written: its cascade must reach this session too.
+                State.PendingSessions.Add(sessionId);
+                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' has ended.", target: Key);
+            }
         }
         return Describe(Now);
     }
@@ -463,7 +472,7 @@ internal sealed partial class TaskGrain(
             _ => $"ancestor task '{Key}' revoked: {reason}",
         };
         State.PendingChildren.UnionWith(State.Children);
-        State.PendingCredentials.UnionWith(State.Credentials);
+        State.PendingSessions.UnionWith(State.Sessions);
         if (!await TryWriteAsync())
         {
             (State.Status, State.StatusReason, State.EndedAt) = previous;
@@ -489,7 +498,7 @@ internal sealed partial class TaskGrain(
         var reason = State.CascadeReason ?? "ancestor ended";
         return RunCascadeAsync(
             (State.PendingChildren, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason)),
-            (State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndTaskCredentialsAsync(Key, reason)));
     }
 
     private GrantTaskStatus EffectiveStatus(DateTimeOffset now)

@@ -23,10 +23,10 @@ public sealed class TaskState
     [Id(14)] public string? StatusReason { get; set; }
     [Id(15)] public DateTimeOffset? EndedAt { get; set; }
     [Id(16)] public List<string> Children { get; set; } = [];
-    /// <summary>Credentials issued for the task that may still be live.</summary>
-    [Id(17)] public HashSet<string> Credentials { get; set; } = [];
+    /// <summary>Sessions that have issued credentials for the task; on the task's end each ends those credentials.</summary>
+    [Id(17)] public HashSet<string> Sessions { get; set; } = [];
     [Id(18)] public HashSet<string> PendingChildren { get; set; } = [];
-    [Id(19)] public HashSet<string> PendingCredentials { get; set; } = [];
+    [Id(19)] public HashSet<string> PendingSessions { get; set; } = [];
     /// <summary>What the cascade tells descendants (why they end).</summary>
     [Id(20)] public string? CascadeReason { get; set; }
 }

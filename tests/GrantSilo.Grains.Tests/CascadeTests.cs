@@ -1,0 +1,85 @@
+using GrantSilo.Grains;
+
+namespace GrantSilo.Grains.Tests;
+
+[Collection(ClusterCollection.Name)]
+public class CascadeTests(ClusterFixture fixture)
+{
+    private readonly Scenario _s = new(fixture);
+
+    [Fact]
+    public async Task FailedCascadeStep_IsVisibleAndRetriedUntilDone()
+    {
+        var ceiling = Scenario.Scope(1, "doc:read:*");
+        var planner = await _s.AgentAsync("planner", ceiling);
+        var worker = await _s.AgentAsync("worker", Scenario.Scope(0, "doc:read:*"));
+        var root = await _s.RootTaskAsync(planner, ceiling);
+        var (_, proof) = await _s.CredentialAsync(planner, root.TaskId);
+        var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "doc:read:*"))).Value;
+        var (_, childCredential) = await _s.CredentialAsync(worker, child.TaskId);
+
+        FlakyGrainStorage.FailingKeys[child.TaskId] = true;
+        try
+        {
+            var revoked = await _s.Client.RevokeTaskAsync(root.TaskId, "incident");
+            Assert.Equal(GrantTaskStatus.Revoked, revoked.Value.Status);
+            Assert.Equal(1, revoked.Value.PendingCascade);
+            Assert.Contains(await _s.Client.ListPendingCascadesAsync(), p => p.Id == root.TaskId && p.Kind == "task");
+            // Correctness never waits for the cascade: the child already denies through its chain.
+            Assert.Equal(DecisionKind.Deny, (await _s.AuthorizeAsync(childCredential, "read", "doc", "a")).Kind);
+        }
+        finally
+        {
+            FlakyGrainStorage.FailingKeys.TryRemove(child.TaskId, out _);
+        }
+
+        // The reminder's retry completes the cascade.
+        await fixture.Cluster.Client.GetGrain<ITaskGrain>(root.TaskId).AsReference<IRemindable>()
+            .ReceiveReminder("lifecycle", new TickStatus(DateTime.UtcNow, TimeSpan.FromMinutes(1), DateTime.UtcNow));
+        var tree = await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
+        Assert.All(tree.DescendantsAndSelf(), n => Assert.Equal(GrantTaskStatus.Revoked, n.Task.Status));
+        Assert.Equal(0, tree.Task.PendingCascade);
+        Assert.DoesNotContain(await _s.Client.ListPendingCascadesAsync(), p => p.Id == root.TaskId);
+    }
+
+    [Fact]
+    public async Task FailedRevokeWrite_ReturnsUnavailable_AndChangesNothing()
+    {
+        var scope = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("worker", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
+
+        FlakyGrainStorage.FailingKeys[task.TaskId] = true;
+        try
+        {
+            Assert.Equal(GrantErrorCode.Unavailable, (await _s.Client.RevokeTaskAsync(task.TaskId, "x")).Error?.Code);
+        }
+        finally
+        {
+            FlakyGrainStorage.FailingKeys.TryRemove(task.TaskId, out _);
+        }
+        // The caller was told it failed, so the durable truth (still active) stands.
+        Assert.Equal(GrantTaskStatus.Active, (await _s.Client.GetTaskAsync(task.TaskId)).Value.Status);
+        Assert.True((await _s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
+    }
+
+    [Fact]
+    public async Task SessionTick_EnactsCredentialExpiry()
+    {
+        var scope = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("worker", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var (session, credential) = await _s.CredentialAsync(agent, task.TaskId, lifetime: TimeSpan.FromMinutes(1));
+
+        fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        // Denied already (time is checked), and the tick records it.
+        Assert.Equal(DecisionReason.CredentialExpired, (await _s.AuthorizeAsync(credential, "read", "doc", "a")).Reason);
+        await fixture.Cluster.Client.GetGrain<ISessionGrain>(session).AsReference<IRemindable>()
+            .ReceiveReminder("lifecycle", new TickStatus(DateTime.UtcNow, TimeSpan.FromMinutes(1), DateTime.UtcNow));
+        var info = (await _s.Client.GetCredentialAsync(credential.CredentialId)).Value;
+        Assert.Equal(CredentialStatus.Expired, info.Status);
+        Assert.Equal("lifetime ended", info.StatusReason);
+        Assert.Equal(0, (await _s.Client.GetSessionAsync(session)).Value.LiveCredentials);
+    }
+}
