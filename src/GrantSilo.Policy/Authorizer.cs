@@ -1,0 +1,80 @@
+using GrantSilo.Policy.Evaluation;
+
+namespace GrantSilo.Policy;
+
+/// <summary>
+/// Evaluates requests against a compiled <see cref="PolicySet"/> with Cedar's semantics: every policy is evaluated,
+/// a policy that errors is skipped and reported, forbid overrides permit, and the default is deny.
+/// Thread-safe; create one per policy set and reuse it.
+/// </summary>
+public sealed class Authorizer
+{
+    private readonly Policy[] _permits;
+    private readonly Policy[] _forbids;
+    private readonly Dictionary<Policy, int> _order;
+
+    /// <summary>Creates an authorizer for a policy set.</summary>
+    public Authorizer(PolicySet policySet)
+    {
+        ArgumentNullException.ThrowIfNull(policySet);
+        PolicySet = policySet;
+        _permits = [.. policySet.Policies.Where(p => p.Effect == PolicyEffect.Permit)];
+        _forbids = [.. policySet.Policies.Where(p => p.Effect == PolicyEffect.Forbid)];
+        _order = policySet.Policies.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
+    }
+
+    /// <summary>The policy set this authorizer evaluates.</summary>
+    public PolicySet PolicySet { get; }
+
+    /// <summary>Decides a request against the given entities.</summary>
+    public AuthorizationResponse IsAuthorized(AuthorizationRequest request, EntityStore entities)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(entities);
+        var ctx = new EvalContext(request.Principal, request.Action, request.Resource, request.ContextRecord, entities);
+        List<PolicyError>? errors = null;
+        var forbids = Evaluate(_forbids, ctx, ref errors);
+        var permits = Evaluate(_permits, ctx, ref errors);
+        if (errors is { Count: > 1 })
+        {
+            errors.Sort((a, b) => _order[a.Policy].CompareTo(_order[b.Policy]));
+        }
+
+        IReadOnlyList<PolicyError> errorList = errors is null ? [] : errors;
+        return forbids.Count > 0
+            ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
+            : permits.Count > 0
+                ? new AuthorizationResponse(Decision.Allow, permits, errorList)
+                : new AuthorizationResponse(Decision.Deny, [], errorList);
+    }
+
+    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors)
+    {
+        List<Policy>? satisfied = null;
+        Policy? single = null;
+        foreach (var policy in policies)
+        {
+            ctx.Error = null;
+            var result = policy.Evaluate(ctx);
+            if (result is null)
+            {
+                errors ??= [];
+                errors.Add(new PolicyError(policy, ctx.Error ?? "evaluation error"));
+            }
+            else if (result.Value)
+            {
+                if (single is null)
+                {
+                    single = policy;
+                }
+                else
+                {
+                    satisfied ??= [single];
+                    satisfied.Add(policy);
+                }
+            }
+        }
+
+        return satisfied is not null ? satisfied : single is not null ? [single] : [];
+    }
+}

@@ -1,0 +1,28 @@
+using GrantSilo.Policy.Values;
+
+namespace GrantSilo.Policy.Evaluation;
+
+/// <summary>Per-request evaluation state. Expressions return null on error and leave the message in <see cref="Error"/>.</summary>
+internal sealed class EvalContext(EntityUid principal, EntityUid action, EntityUid resource, RecordValue context, EntityStore entities)
+{
+    public EntityUid Principal { get; } = principal;
+
+    public EntityUid Action { get; } = action;
+
+    public EntityUid Resource { get; } = resource;
+
+    public RecordValue Context { get; } = context;
+
+    public EntityStore Entities { get; } = entities;
+
+    public string? Error { get; set; }
+
+    public CedarValue? Fail(string message)
+    {
+        Error = message;
+        return null;
+    }
+
+    public CedarValue? TypeError(string op, string expected, CedarValue actual) =>
+        Fail($"type error: `{op}` expected {expected}, got {CedarValue.TypeName(actual)}");
+}

@@ -1,0 +1,154 @@
+using GrantSilo.Policy.Evaluation;
+
+namespace GrantSilo.Policy;
+
+/// <summary>Whether a policy permits or forbids.</summary>
+public enum PolicyEffect
+{
+    /// <summary>A <c>permit</c> policy.</summary>
+    Permit,
+    /// <summary>A <c>forbid</c> policy.</summary>
+    Forbid,
+}
+
+/// <summary>One compiled policy of a <see cref="PolicySet"/>, with its id and annotations.</summary>
+public sealed class Policy
+{
+    private readonly ScopeConstraint _principal;
+    private readonly ScopeConstraint _action;
+    private readonly ScopeConstraint _resource;
+    private readonly Condition[] _conditions;
+
+    internal Policy(
+        string id,
+        PolicyEffect effect,
+        IReadOnlyDictionary<string, string> annotations,
+        SourcePosition position,
+        string text,
+        ScopeConstraint principal,
+        ScopeConstraint action,
+        ScopeConstraint resource,
+        Condition[] conditions)
+    {
+        Id = id;
+        Effect = effect;
+        Annotations = annotations;
+        Position = position;
+        Text = text;
+        _principal = principal;
+        _action = action;
+        _resource = resource;
+        _conditions = conditions;
+    }
+
+    /// <summary>The policy id: <c>policy0</c>, <c>policy1</c>, ... in source order, or the <c>@id</c> annotation when the set was parsed with <see cref="PolicyIdSource.IdAnnotation"/>.</summary>
+    public string Id { get; internal set; }
+
+    /// <summary>Permit or forbid.</summary>
+    public PolicyEffect Effect { get; }
+
+    /// <summary>All annotations in source order; an annotation written without a value (<c>@foo</c>) has the value "".</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; }
+
+    /// <summary>The value of the <c>@id</c> annotation, if present.</summary>
+    public string? IdAnnotation => Annotations.TryGetValue("id", out var v) ? v : null;
+
+    /// <summary>Where the policy starts in the policy set text.</summary>
+    public SourcePosition Position { get; }
+
+    /// <summary>The policy's source text.</summary>
+    public string Text { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Id;
+
+    /// <summary>True when satisfied, false when not, null (with <c>ctx.Error</c> set) when evaluation failed.</summary>
+    internal bool? Evaluate(EvalContext ctx)
+    {
+        if (!_principal.Matches(ctx.Principal, ctx.Entities) ||
+            !_action.Matches(ctx.Action, ctx.Entities) ||
+            !_resource.Matches(ctx.Resource, ctx.Entities))
+        {
+            return false;
+        }
+
+        foreach (var condition in _conditions)
+        {
+            var v = condition.Body.Eval(ctx);
+            if (v is null)
+            {
+                return null;
+            }
+
+            if (v is not Values.BoolValue b)
+            {
+                ctx.TypeError(condition.IsWhen ? "when" : "unless", "bool", v);
+                return null;
+            }
+
+            if (b.Value != condition.IsWhen)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>A <c>when</c> or <c>unless</c> clause.</summary>
+internal sealed record Condition(bool IsWhen, Expr Body);
+
+/// <summary>A pre-resolved scope constraint on principal, action or resource.</summary>
+internal abstract class ScopeConstraint
+{
+    public static readonly ScopeConstraint Any = new AnyConstraint();
+
+    public abstract bool Matches(EntityUid uid, EntityStore entities);
+
+    private sealed class AnyConstraint : ScopeConstraint
+    {
+        public override bool Matches(EntityUid uid, EntityStore entities) => true;
+    }
+}
+
+internal sealed class EqConstraint(EntityUid target) : ScopeConstraint
+{
+    public override bool Matches(EntityUid uid, EntityStore entities) => uid.Equals(target);
+}
+
+internal sealed class InConstraint(EntityUid target) : ScopeConstraint
+{
+    public override bool Matches(EntityUid uid, EntityStore entities) =>
+        uid.Equals(target) || entities.AncestorsOf(uid).Contains(target);
+}
+
+internal sealed class InSetConstraint(EntityUid[] targets) : ScopeConstraint
+{
+    public override bool Matches(EntityUid uid, EntityStore entities)
+    {
+        HashSet<EntityUid>? ancestors = null;
+        foreach (var t in targets)
+        {
+            if (uid.Equals(t))
+            {
+                return true;
+            }
+
+            ancestors ??= entities.AncestorsOf(uid);
+            if (ancestors.Contains(t))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+internal sealed class IsConstraint(string entityType, EntityUid? inTarget) : ScopeConstraint
+{
+    public override bool Matches(EntityUid uid, EntityStore entities) =>
+        string.Equals(uid.Type, entityType, StringComparison.Ordinal) &&
+        (inTarget is null || uid.Equals(inTarget) || entities.AncestorsOf(uid).Contains(inTarget));
+}
