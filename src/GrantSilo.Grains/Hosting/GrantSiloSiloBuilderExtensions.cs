@@ -3,6 +3,8 @@ using GrantSilo.Grains.Decisions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace GrantSilo.Grains.Hosting;
 
@@ -29,6 +31,9 @@ public static class GrantSiloSiloBuilderExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloOptions>, GrantSiloOptionsValidator>());
         services.TryAddKeyedSingleton(GrantSiloTime.ServiceKey, TimeProvider.System);
+        // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
+        // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
+        services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
         services.TryAddSingleton<IAccessPolicy, ScopeOnlyAccessPolicy>();
         services.TryAddSingleton<ISiloLease, SingleSiloLease>();
         services.TryAddSingleton<RecentDecisionLog>();
