@@ -29,6 +29,7 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     private DateTimeOffset? _reminderDue;
     private bool _cascadeRunning;
     private bool _pendingReported;
+    private bool _resolveOwed;
 
     protected LifecycleGrain(IPersistentState<TState> state, TimeProvider time, GrantSiloOptions options, ILogger logger)
     {
@@ -74,12 +75,10 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     {
         if (Exists)
         {
-            // A previous activation may have reported pending work; count it until it resolves.
-            if (PendingSteps > 0)
-            {
-                _pendingReported = true;
-                GrantSiloMetrics.PendingCascades.Add(1);
-            }
+            // An earlier activation may have reported pending work: resolve it once the work is done.
+            _resolveOwed = PendingSteps > 0;
+            // Pending work from a previous activation is reported (again) by the next cascade run;
+            // reporting is an upsert, so a report that already reached the monitor is harmless.
             // Ended objects with nothing left to enact need no timer or reminder; idle collection
             // deactivates them like any other grain.
             if (NextDue(Now) is not null)
@@ -147,6 +146,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     {
         var now = Now;
         var due = NextDue(now);
+        if (_resolveOwed)
+        {
+            // The monitor still lists work that is done: keep ticking until it hears so.
+            var retry = now + Options.CascadeRetryInterval;
+            due = due is { } d && d < retry ? d : retry;
+        }
         if (due is null)
         {
             await UnscheduleAsync();
@@ -271,21 +276,30 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         var monitor = GrainFactory.GetGrain<ICascadeMonitorGrain>(0);
         try
         {
-            if (pending > 0 && !_pendingReported)
+            if (pending > 0)
             {
+                // Upsert on every failed run, so a report lost with an earlier activation is made again.
                 await monitor.ReportAsync(new PendingCascade { Kind = Kind, Id = Key, PendingSteps = pending, Since = Now });
-                _pendingReported = true;
-                GrantSiloMetrics.PendingCascades.Add(1);
+                if (!_pendingReported)
+                {
+                    _pendingReported = true;
+                    GrantSiloMetrics.PendingCascades.Add(1);
+                }
             }
-            else if (pending == 0 && _pendingReported)
+            else if (_pendingReported || _resolveOwed)
             {
                 await monitor.ResolveAsync(Kind, Key);
-                _pendingReported = false;
-                GrantSiloMetrics.PendingCascades.Add(-1);
+                _resolveOwed = false;
+                if (_pendingReported)
+                {
+                    _pendingReported = false;
+                    GrantSiloMetrics.PendingCascades.Add(-1);
+                }
             }
         }
         catch (Exception exception)
         {
+            _resolveOwed = pending == 0;
             LogCascadeStepFailed(Logger, exception, Kind, Key, "cascade-monitor");
         }
     }

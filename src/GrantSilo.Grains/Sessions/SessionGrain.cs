@@ -17,7 +17,15 @@ internal sealed partial class SessionGrain(
     ILogger<SessionGrain> logger)
     : LifecycleGrain<SessionState>(state, time, options.Value, logger), ISessionGrain, ISessionLifecycleGrain
 {
+    private DateTimeOffset _persistedActivityAt;
+
     protected override string Kind => "session";
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _persistedActivityAt = State.LastActivityAt;
+        return base.OnActivateAsync(cancellationToken);
+    }
 
     protected override int PendingSteps => State.PendingCredentials.Count;
 
@@ -216,12 +224,23 @@ internal sealed partial class SessionGrain(
         }
         var now = Now;
         var usable = EffectiveStatus(now) == SessionStatus.Active;
-        if (usable)
+        if (!usable)
         {
-            // Activity keeps the session alive; it is kept in memory and written with the next change.
-            State.LastActivityAt = now;
+            return Task.FromResult(new SessionCheck(false, State.StartedAt));
         }
-        return Task.FromResult(new SessionCheck(usable, State.StartedAt));
+        // Activity keeps the session alive. It is written at most every quarter of the idle timeout,
+        // so a reactivated session never judges itself idle by more than that.
+        State.LastActivityAt = now;
+        return now - _persistedActivityAt >= State.IdleTimeout / 4
+            ? PersistActivityAsync(State.StartedAt)
+            : Task.FromResult(new SessionCheck(true, State.StartedAt));
+    }
+
+    private async Task<SessionCheck> PersistActivityAsync(DateTimeOffset startedAt)
+    {
+        _persistedActivityAt = State.LastActivityAt;
+        await TryWriteAsync();
+        return new SessionCheck(true, startedAt);
     }
 
     protected override DateTimeOffset? NextDue(DateTimeOffset now)
