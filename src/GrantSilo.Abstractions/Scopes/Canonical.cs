@@ -69,6 +69,25 @@ public static class Canonical
         return true;
     }
 
+    /// <summary>The longest reason text accepted (revocation, suspension, completion summaries).</summary>
+    public const int MaxReasonLength = 1024;
+
+    /// <summary>
+    /// Canonicalises a free-text reason that is recorded, logged and copied down a cascade: empty
+    /// becomes <paramref name="fallback"/>; control and bidi characters and over-long text are refused,
+    /// so a reason can never forge log lines or hide text from a reviewer.
+    /// </summary>
+    public static GrantResult<string> Reason(string? text, string fallback)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return GrantResult<string>.Ok(fallback);
+        }
+        return TryCanonicalize(text.Trim(), MaxReasonLength, out var canonical, out var problem)
+            ? GrantResult<string>.Ok(canonical)
+            : GrantResult<string>.Fail(GrantErrorCode.InvalidArgument, $"The reason {problem}.");
+    }
+
     /// <summary>Canonicalises an identifier or returns a typed error naming the field.</summary>
     public static GrantResult<string> Identifier(string? text, string field)
     {

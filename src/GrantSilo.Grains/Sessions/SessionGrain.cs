@@ -172,7 +172,12 @@ internal sealed partial class SessionGrain(
         {
             return NotFound();
         }
-        if (State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, string.IsNullOrWhiteSpace(reason) ? "ended" : reason))
+        var text = Canonical.Reason(reason, "ended");
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
+        if (State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, text.Value))
         {
             return Unavailable("the end of the session");
         }
