@@ -115,6 +115,88 @@ public sealed class GrantClient
         }
     }
 
+    /// <summary>
+    /// Retries a request that came back <see cref="DecisionKind.StepUpRequired"/>, presenting the
+    /// approval it named once a person has approved it. Allowed only for exactly the same credential,
+    /// action and resource, once; a denied, expired or used approval is a deny. Never throws.
+    /// </summary>
+    public async Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId)
+    {
+        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
+        {
+            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
+        }
+        try
+        {
+            return await Credential(credentialId).AuthorizeWithApprovalAsync(secret, action, resource, approvalId).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
+        }
+    }
+
+    // ---- Policy ----
+
+    /// <summary>
+    /// Publishes a new version of the Cedar policy set. Invalid text is refused with
+    /// <see cref="GrantErrorCode.PolicyInvalid"/> (its <see cref="GrantError.Position"/> and
+    /// <see cref="GrantError.DetailCode"/> say where and what) and the active version stays. On success
+    /// every silo decides with the new version by the time this returns.
+    /// </summary>
+    public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author) =>
+        GuardAsync(() => Policies.PublishAsync(text, author));
+
+    /// <summary>The policy version decisions use now, with its text.</summary>
+    public Task<GrantResult<PolicySetVersion>> GetActivePolicyAsync() =>
+        GuardAsync(async () => GrantResult<PolicySetVersion>.Ok(await Policies.GetActiveAsync().ConfigureAwait(false)));
+
+    /// <summary>One policy version with its text (version 0 is the shipped default).</summary>
+    public Task<GrantResult<PolicySetVersion>> GetPolicyVersionAsync(long version) =>
+        GuardAsync(() => Policies.GetVersionAsync(version));
+
+    /// <summary>Every policy version, oldest first (version 0 is the shipped default).</summary>
+    public Task<GrantResult<IReadOnlyList<PolicyVersionInfo>>> ListPolicyVersionsAsync() =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<PolicyVersionInfo>>.Ok(await Policies.ListVersionsAsync().ConfigureAwait(false)));
+
+    // ---- Step-up approvals ----
+
+    public Task<GrantResult<ApprovalInfo>> GetApprovalAsync(string approvalId) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).GetAsync());
+
+    /// <summary>A person (<paramref name="approver"/>) approves a step-up request; the agent may then retry once.</summary>
+    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approvalId, string approver, string? comment = null) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).ApproveAsync(approver, comment));
+
+    /// <summary>A person denies a step-up request; a retry with it is denied.</summary>
+    public Task<GrantResult<ApprovalInfo>> DenyApprovalAsync(string approvalId, string approver, string? reason = null) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).DenyAsync(approver, reason));
+
+    /// <summary>Approvals still waiting for a person, as far as the approval hub has heard (best effort).</summary>
+    public Task<GrantResult<IReadOnlyList<ApprovalInfo>>> ListPendingApprovalsAsync() =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<ApprovalInfo>>.Ok(await _cluster.GetGrain<IApprovalHubGrain>(0).ListPendingAsync().ConfigureAwait(false)));
+
+    /// <summary>
+    /// Subscribes <paramref name="observer"/> to step-up requests and their outcomes. The subscription
+    /// is renewed every <see cref="ApprovalSubscriptions.RenewEvery"/> until it is disposed.
+    /// </summary>
+    public async Task<GrantResult<ApprovalSubscription>> SubscribeApprovalsAsync(IApprovalObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var reference = _cluster.CreateObjectReference<IApprovalObserver>(observer);
+        var hub = _cluster.GetGrain<IApprovalHubGrain>(0);
+        try
+        {
+            await hub.SubscribeAsync(reference).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            _cluster.DeleteObjectReference<IApprovalObserver>(reference);
+            return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.");
+        }
+        return new ApprovalSubscription(_cluster, hub, reference);
+    }
+
     /// <summary>Cascades (ending descendants, sessions, credentials) that failed a step and are being retried.</summary>
     public Task<IReadOnlyList<PendingCascade>> ListPendingCascadesAsync() =>
         _cluster.GetGrain<ICascadeMonitorGrain>(0).ListAsync();
@@ -126,6 +208,10 @@ public sealed class GrantClient
     private ISessionGrain Session(string id) => _cluster.GetGrain<ISessionGrain>(id);
 
     private ICredentialGrain Credential(string id) => _cluster.GetGrain<ICredentialGrain>(id);
+
+    private IApprovalGrain Approval(string id) => _cluster.GetGrain<IApprovalGrain>(id);
+
+    private IPolicyStoreGrain Policies => _cluster.GetGrain<IPolicyStoreGrain>(0);
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
@@ -150,5 +236,64 @@ public sealed class GrantClient
         {
             return GrantResult<T>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect, so read the state before retrying.");
         }
+    }
+}
+
+/// <summary>An approver's subscription to step-up requests; renewed in the background until disposed.</summary>
+public sealed class ApprovalSubscription : IAsyncDisposable
+{
+    private readonly IClusterClient _cluster;
+    private readonly IApprovalHubGrain _hub;
+    private readonly IApprovalObserver _reference;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewal;
+
+    internal ApprovalSubscription(IClusterClient cluster, IApprovalHubGrain hub, IApprovalObserver reference)
+    {
+        _cluster = cluster;
+        _hub = hub;
+        _reference = reference;
+        _renewal = RenewAsync();
+    }
+
+    // Renewal runs on real time: the hub keeps subscriptions on the system clock.
+    private async Task RenewAsync()
+    {
+        using var timer = new PeriodicTimer(ApprovalSubscriptions.RenewEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _hub.SubscribeAsync(_reference).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // The next tick tries again; the hub keeps the subscription for several renewal periods.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed.
+        }
+    }
+
+    /// <summary>Stops renewing, unsubscribes and releases the observer reference.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _renewal.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        try
+        {
+            await _hub.UnsubscribeAsync(_reference).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The subscription expires on its own.
+        }
+        _cluster.DeleteObjectReference<IApprovalObserver>(_reference);
+        _stop.Dispose();
     }
 }

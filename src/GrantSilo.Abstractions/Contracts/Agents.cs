@@ -23,6 +23,25 @@ public sealed record AgentRegistration
 
     /// <summary>A name for people to read; never used in decisions.</summary>
     [Id(2)] public string? DisplayName { get; init; }
+
+    /// <summary>
+    /// Facts about the agent that policies read as <c>principal.&lt;name&gt;</c> (for example
+    /// <c>team = payments</c>). Names are lower-case identifiers (at most <see cref="MaxAttributes"/>,
+    /// not <c>owner</c> or <c>workloadId</c>); values are canonical text up to 256 characters.
+    /// </summary>
+    [Id(3)] public IReadOnlyDictionary<string, string>? Attributes { get; init; }
+
+    /// <summary>
+    /// Groups the agent belongs to; policies test them as <c>principal in Group::"&lt;name&gt;"</c>.
+    /// Names are lower-case identifiers (<c>a-z 0-9 . - _</c>), at most <see cref="MaxGroups"/>.
+    /// </summary>
+    [Id(4)] public IReadOnlyList<string>? Groups { get; init; }
+
+    /// <summary>The most attributes an agent may carry.</summary>
+    public const int MaxAttributes = 32;
+
+    /// <summary>The most groups an agent may belong to.</summary>
+    public const int MaxGroups = 32;
 }
 
 /// <summary>What GrantSilo knows about an agent.</summary>
@@ -51,4 +70,8 @@ public sealed record AgentInfo
     [Id(9)] public int LiveSessions { get; init; }
     /// <summary>Cascade steps (ending tasks and sessions) not yet confirmed; retried until done.</summary>
     [Id(10)] public int PendingCascade { get; init; }
+    /// <summary>The registered attributes (canonical, sorted by name).</summary>
+    [Id(11)] public IReadOnlyDictionary<string, string> Attributes { get; init; } = new Dictionary<string, string>();
+    /// <summary>The registered groups (canonical, sorted, distinct).</summary>
+    [Id(12)] public IReadOnlyList<string> Groups { get; init; } = [];
 }

@@ -5,6 +5,11 @@ public enum DecisionKind
 {
     Deny = 0,
     Allow = 1,
+    /// <summary>
+    /// Policy permits the request only with a human's approval: the decision carries an approval id;
+    /// once a person approves it, the agent retries with that id. Not an allow.
+    /// </summary>
+    StepUpRequired = 2,
 }
 
 /// <summary>Why a decision came out as it did; stable codes for programs and audit.</summary>
@@ -44,6 +49,16 @@ public enum DecisionReason
     PolicyDenied = 16,
     /// <summary>Something failed while deciding; GrantSilo fails closed.</summary>
     Error = 17,
+    /// <summary>Policy requires a human's approval; see <see cref="Decision.ApprovalId"/>.</summary>
+    StepUpRequired = 18,
+    /// <summary>The approval presented has not been decided yet.</summary>
+    ApprovalPending = 19,
+    /// <summary>A person denied the approval.</summary>
+    ApprovalDenied = 20,
+    /// <summary>The approval timed out before it was used (a timeout is a deny).</summary>
+    ApprovalExpired = 21,
+    /// <summary>The approval presented is unknown, already used, or for another credential, action or resource.</summary>
+    ApprovalInvalid = 22,
 }
 
 /// <summary>The resource an action targets.</summary>
@@ -56,6 +71,46 @@ public sealed record ResourceRef
     [Id(1)] public required string Path { get; init; }
     /// <summary>How sensitive the resource is; unlabelled resources are Internal.</summary>
     [Id(2)] public DataClassification Classification { get; init; } = DataClassification.Internal;
+
+    /// <summary>
+    /// Further facts about the resource the caller (the gateway) vouches for, such as
+    /// <c>environment = production</c>; policies read them as <c>resource.&lt;name&gt;</c>. Names are
+    /// lower-case identifiers (<see cref="MaxAttributes"/> at most, none of <c>type</c>, <c>path</c>,
+    /// <c>classification</c>, <c>classificationLevel</c>); values are canonical text up to
+    /// <see cref="MaxAttributeValueLength"/> characters.
+    /// </summary>
+    [Id(3)] public IReadOnlyDictionary<string, string>? Attributes { get; init; }
+
+    /// <summary>The most caller-supplied attributes a resource may carry.</summary>
+    public const int MaxAttributes = 32;
+
+    /// <summary>The longest attribute value accepted.</summary>
+    public const int MaxAttributeValueLength = 256;
+
+    /// <summary>True when both name the same resource with the same classification and attributes.</summary>
+    public bool SameAs(ResourceRef? other)
+    {
+        if (other is null || Type != other.Type || Path != other.Path || Classification != other.Classification)
+        {
+            return false;
+        }
+        var mine = Attributes ?? EmptyAttributes;
+        var theirs = other.Attributes ?? EmptyAttributes;
+        if (mine.Count != theirs.Count)
+        {
+            return false;
+        }
+        foreach (var (name, value) in mine)
+        {
+            if (!theirs.TryGetValue(name, out var theirValue) || !string.Equals(value, theirValue, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyAttributes = new Dictionary<string, string>();
 }
 
 /// <summary>A typed authorization decision.</summary>
@@ -70,6 +125,12 @@ public sealed record Decision
     [Id(4)] public string? TaskId { get; init; }
     [Id(5)] public string? Agent { get; init; }
     [Id(6)] public DateTimeOffset DecidedAt { get; init; }
+    /// <summary>The policy version the request was evaluated against; null when it was refused before policy was consulted.</summary>
+    [Id(7)] public long? PolicyVersion { get; init; }
+    /// <summary>The ids of the policies that determined the outcome (the satisfied forbids of a deny, the satisfied permits of an allow).</summary>
+    [Id(8)] public IReadOnlyList<string> DeterminingPolicies { get; init; } = [];
+    /// <summary>For <see cref="DecisionKind.StepUpRequired"/>, the approval a person must decide; for an allow, the approval it used.</summary>
+    [Id(9)] public string? ApprovalId { get; init; }
 
     /// <summary>True only for an explicit Allow.</summary>
     public bool IsAllowed => Kind == DecisionKind.Allow && Reason == DecisionReason.Allowed;

@@ -86,6 +86,8 @@ public sealed record TaskInfo
     /// <summary>Cascade steps (ending children and credentials) not yet confirmed; retried until done.</summary>
     [Id(17)] public int PendingCascade { get; init; }
     [Id(18)] public DateTimeOffset ObservedAt { get; init; }
+    /// <summary>The policy version the task's scope was last checked against (at re-authorization); null before the first re-authorization.</summary>
+    [Id(19)] public long? PolicyVersionChecked { get; init; }
 
     /// <summary>True for Completed, Revoked and Expired.</summary>
     public bool IsTerminal => Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;

@@ -27,9 +27,25 @@ public sealed record GrantError
     /// <summary>The id of the object the error is about, when there is one.</summary>
     [Id(3)] public string? Target { get; init; }
 
+    /// <summary>Where in submitted text the problem is (policy parse errors), when it has a place.</summary>
+    [Id(4)] public TextPosition? Position { get; init; }
+
+    /// <summary>A finer code from the component that found the problem (for policy text, the Cedar parse error code such as <c>UnexpectedToken</c>).</summary>
+    [Id(5)] public string? DetailCode { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
-        Permission is null ? $"{Code}: {Message}" : $"{Code}: {Message} (permission '{Permission}')";
+        Permission is not null ? $"{Code}: {Message} (permission '{Permission}')"
+        : Position is { } position ? $"{Code}: {Message} ({DetailCode} at {position})"
+        : $"{Code}: {Message}";
+}
+
+/// <summary>A place in submitted text: 0-based character offset, 1-based line and column.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.text-position")]
+public sealed record TextPosition([property: Id(0)] int Offset, [property: Id(1)] int Line, [property: Id(2)] int Column)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"line {Line}, column {Column}";
 }
 
 /// <summary>Thrown by <see cref="GrantResult{T}.Value"/> when a result holds an error.</summary>

@@ -54,4 +54,14 @@ public enum GrantErrorCode
     InvalidState = 23,
     /// <summary>GrantSilo could not complete the operation (storage or cluster failure); nothing was changed or it is safe to retry.</summary>
     Unavailable = 24,
+    /// <summary>Policy text could not be parsed; <see cref="GrantError.Position"/> says where and <see cref="GrantError.DetailCode"/> says what (the Cedar parse error code).</summary>
+    PolicyInvalid = 25,
+    /// <summary>The active policy no longer permits a permission of the task's scope; <see cref="GrantError.Permission"/> names it.</summary>
+    PolicyForbidsScope = 26,
+    /// <summary>No approval exists with that id.</summary>
+    ApprovalNotFound = 27,
+    /// <summary>The approval was already decided, used, or has expired.</summary>
+    ApprovalNotPending = 28,
+    /// <summary>The approver may not decide this approval (for example the agent approving its own request).</summary>
+    ApproverNotAllowed = 29,
 }

@@ -13,6 +13,15 @@ public interface ICredentialGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Authorize")]
     Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource);
 
+    /// <summary>
+    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef)"/>, presenting the approval a
+    /// <see cref="DecisionKind.StepUpRequired"/> decision named. When policy requires approval, the
+    /// request is allowed only if that approval is approved, unexpired, unused and for exactly this
+    /// credential, action and resource; the allow consumes it.
+    /// </summary>
+    [AlwaysInterleave, Alias("AuthorizeWithApproval")]
+    Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId);
+
     [AlwaysInterleave, Alias("Get")]
     Task<GrantResult<CredentialInfo>> GetAsync();
 

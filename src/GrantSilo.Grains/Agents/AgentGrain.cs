@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -46,17 +47,32 @@ internal sealed partial class AgentGrain(
         {
             return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "The display name is longer than 256 characters.");
         }
+        var attributes = AttributeRules.ValidateAgent(registration.Attributes);
+        if (!attributes.IsSuccess)
+        {
+            return attributes.Error;
+        }
+        var groups = AttributeRules.ValidateGroups(registration.Groups);
+        if (!groups.IsSuccess)
+        {
+            return groups.Error;
+        }
+        var attributeMap = attributes.Value ?? new Dictionary<string, string>();
         if (Exists)
         {
             // Registering the same agent again is idempotent; anything else is a conflict.
             return State.Status != AgentStatus.Retired && State.Owner == owner.Value && State.Ceiling.Equals(ceiling.Value)
+                && State.Groups.SequenceEqual(groups.Value, StringComparer.Ordinal)
+                && State.Attributes.Count == attributeMap.Count && State.Attributes.All(a => attributeMap.TryGetValue(a.Key, out var v) && v == a.Value)
                 ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{Key}' is already registered ({State.Status}) with a different owner or ceiling; retired ids are never reused.", target: Key);
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{Key}' is already registered ({State.Status}) with a different owner, ceiling, attributes or groups; retired ids are never reused.", target: Key);
         }
         var now = Now;
         State.Owner = owner.Value;
         State.Ceiling = ceiling.Value;
         State.DisplayName = registration.DisplayName;
+        State.Attributes = new Dictionary<string, string>(attributeMap, StringComparer.Ordinal);
+        State.Groups = [.. groups.Value];
         State.Status = AgentStatus.Active;
         State.RegisteredAt = now;
         State.StatusChangedAt = now;
@@ -214,6 +230,8 @@ internal sealed partial class AgentGrain(
         LiveTasks = State.Status == AgentStatus.Active ? State.Tasks.Count : 0,
         LiveSessions = State.Status == AgentStatus.Active ? State.Sessions.Count : 0,
         PendingCascade = PendingSteps,
+        Attributes = new Dictionary<string, string>(State.Attributes, StringComparer.Ordinal),
+        Groups = [.. State.Groups],
     };
 
     [LoggerMessage(EventId = (int)LogEvents.AgentRegistered, Level = LogLevel.Information, Message = "Agent {WorkloadId} registered for owner {Owner}")]

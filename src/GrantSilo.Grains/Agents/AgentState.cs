@@ -15,4 +15,8 @@ public sealed class AgentState
     [Id(8)] public HashSet<string> Sessions { get; set; } = [];
     [Id(9)] public HashSet<string> PendingTasks { get; set; } = [];
     [Id(10)] public HashSet<string> PendingSessions { get; set; } = [];
+    /// <summary>Registered attributes, read by policies as <c>principal.&lt;name&gt;</c>.</summary>
+    [Id(11)] public Dictionary<string, string> Attributes { get; set; } = [];
+    /// <summary>Registered groups (sorted), the principal's parents in policies.</summary>
+    [Id(12)] public List<string> Groups { get; set; } = [];
 }

@@ -1,6 +1,8 @@
+using GrantSilo.Grains.Approvals;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -54,12 +56,19 @@ internal sealed partial class CredentialGrain(
         return Describe(Now);
     }
 
-    public async Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource)
+    public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource) =>
+        AuthorizeCoreAsync(secret, action, resource, approvalId: null);
+
+    public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId) =>
+        AuthorizeCoreAsync(secret, action, resource, approvalId ?? "");
+
+    private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
         Decision decision;
+        string? rootPerson = null;
         try
         {
-            decision = await DecideAsync(secret, action, resource);
+            (decision, rootPerson) = await DecideAsync(secret, action, resource, approvalId);
         }
         catch (Exception exception)
         {
@@ -73,7 +82,7 @@ internal sealed partial class CredentialGrain(
                 Decision = decision,
                 Action = action ?? "",
                 Resource = resource ?? new ResourceRef { Type = "", Path = "" },
-                RootPerson = null,
+                RootPerson = rootPerson,
                 SessionId = Exists ? State.SessionId : null,
             }, CancellationToken.None);
         }
@@ -87,42 +96,52 @@ internal sealed partial class CredentialGrain(
         return decision;
     }
 
-    private async Task<Decision> DecideAsync(byte[] secret, string action, ResourceRef resource)
+    private async Task<(Decision Decision, string? RootPerson)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
         if (!Exists)
         {
-            return Deny(DecisionReason.UnknownCredential, "No such credential.");
+            return (Deny(DecisionReason.UnknownCredential, "No such credential."), null);
         }
         if (secret is null || !CredentialToken.Verify(secret, State.SecretHash))
         {
-            return Deny(DecisionReason.InvalidSecret, "The token does not match the credential.");
+            return (Deny(DecisionReason.InvalidSecret, "The token does not match the credential."), null);
         }
         var now = Now;
         if (State.Status == CredentialStatus.Revoked)
         {
-            return Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}");
+            return (Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}"), null);
         }
         if (!IsLive(now))
         {
-            return Deny(DecisionReason.CredentialExpired, $"The credential expired at {State.ExpiresAt:O}.");
+            return (Deny(DecisionReason.CredentialExpired, $"The credential expired at {State.ExpiresAt:O}."), null);
         }
         if (!Permission.IsName(action, allowWildcard: false) || resource is null || !Permission.IsName(resource.Type, allowWildcard: false) || !Enum.IsDefined(resource.Classification))
         {
-            return Deny(DecisionReason.InvalidRequest, "The action or resource type is malformed.");
+            return (Deny(DecisionReason.InvalidRequest, "The action or resource type is malformed."), null);
         }
         var path = ResourcePattern.ParsePath(resource.Path);
         if (!path.IsSuccess)
         {
-            return Deny(DecisionReason.InvalidRequest, $"The resource path is malformed: {path.Error.Message}");
+            return (Deny(DecisionReason.InvalidRequest, $"The resource path is malformed: {path.Error.Message}"), null);
+        }
+        var attributes = AttributeRules.ValidateResource(resource.Attributes);
+        if (!attributes.IsSuccess)
+        {
+            return (Deny(DecisionReason.InvalidRequest, attributes.Error.Message), null);
+        }
+        if (approvalId is not null && (approvalId.Length is 0 or > 128 || !Canonical.Identifier(approvalId, "Approval id").IsSuccess))
+        {
+            return (Deny(DecisionReason.ApprovalInvalid, "The approval id is malformed."), null);
         }
         if (!State.Scope.Covers(resource.Type, action, path.Value.Text))
         {
-            return Deny(DecisionReason.ScopeDoesNotCover, $"The credential's scope does not allow {resource.Type}:{action} on '{path.Value.Text}'.");
+            return (Deny(DecisionReason.ScopeDoesNotCover, $"The credential's scope does not allow {resource.Type}:{action} on '{path.Value.Text}'."), null);
         }
         if (resource.Classification > State.Scope.MaxClassification)
         {
-            return Deny(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {State.Scope.MaxClassification}.");
+            return (Deny(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {State.Scope.MaxClassification}."), null);
         }
+        var canonicalResource = resource with { Path = path.Value.Text, Attributes = attributes.Value };
 
         // The rest of the world, asked in parallel: the task chain, the session and the agent.
         var chainTask = GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).CheckChainAsync();
@@ -133,15 +152,15 @@ internal sealed partial class CredentialGrain(
         var agent = await agentTask;
         if (!agent.IsSuccess)
         {
-            return Deny(DecisionReason.AgentNotActive, agent.Error.Message);
+            return (Deny(DecisionReason.AgentNotActive, agent.Error.Message), chain.RootPerson);
         }
         if (!session.Usable)
         {
-            return Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle.");
+            return (Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle."), chain.RootPerson);
         }
         if (!chain.Usable)
         {
-            return Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).");
+            return (Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason})."), chain.RootPerson);
         }
 
         var verdict = await policy.EvaluateAsync(new AccessFacts
@@ -153,29 +172,52 @@ internal sealed partial class CredentialGrain(
             RootPerson = chain.RootPerson,
             DelegationDepth = chain.Depth,
             Action = action,
-            Resource = resource with { Path = path.Value.Text },
+            Resource = canonicalResource,
             Now = now,
             SessionStartedAt = session.StartedAt,
             CredentialIssuedAt = State.IssuedAt,
+            AgentOwner = agent.Value.Owner,
+            AgentAttributes = agent.Value.Attributes,
+            AgentGroups = agent.Value.Groups,
         }, CancellationToken.None);
         if (!verdict.Allowed)
         {
-            return Deny(DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.");
+            return (Deny(verdict.Unavailable ? DecisionReason.Error : DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.") with
+            {
+                PolicyVersion = verdict.PolicyVersion,
+                DeterminingPolicies = verdict.DeterminingPolicies,
+            }, chain.RootPerson);
         }
 
         // A silo that may have been declared dead must not answer from memory.
         if (!lease.IsValid(out var leaseProblem))
         {
-            return Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed.");
+            return (Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed."), chain.RootPerson);
         }
 
         // The credential may have been revoked or expired while the others were asked.
         now = Now;
         if (!IsLive(now))
         {
-            return Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided.");
+            return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
         }
-        return new Decision
+
+        string? usedApproval = null;
+        if (verdict.RequiresApproval)
+        {
+            if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
+            {
+                return (stepDecision, chain.RootPerson);
+            }
+            usedApproval = approvalId;
+            // Consuming the approval was a durable write; the credential may have ended meanwhile.
+            now = Now;
+            if (!IsLive(now))
+            {
+                return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
+            }
+        }
+        return (new Decision
         {
             Kind = DecisionKind.Allow,
             Reason = DecisionReason.Allowed,
@@ -183,7 +225,64 @@ internal sealed partial class CredentialGrain(
             TaskId = State.TaskId,
             Agent = State.Agent,
             DecidedAt = now,
-        };
+            PolicyVersion = verdict.PolicyVersion,
+            DeterminingPolicies = verdict.DeterminingPolicies,
+            ApprovalId = usedApproval,
+        }, chain.RootPerson);
+    }
+
+    // Without an approval id: records the exact request in a new approval and answers StepUpRequired.
+    // With one: the approval must be approved, unexpired, unused and for exactly this request; using
+    // it is a durable write, so it can never let a second request through. Null: consumed, allow.
+    private async Task<Decision?> StepUpAsync(string action, ResourceRef resource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
+    {
+        if (approvalId is null)
+        {
+            var id = ApprovalGrain.NewApprovalId();
+            var created = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(id).CreateAsync(new ApprovalSpec
+            {
+                CredentialId = Key,
+                TaskId = State.TaskId,
+                Agent = State.Agent,
+                RootPerson = chain.RootPerson,
+                Action = action,
+                Resource = resource,
+                PolicyVersion = verdict.PolicyVersion ?? 0,
+                ApprovalPolicies = verdict.ApprovalPolicies,
+            });
+            if (!created.IsSuccess)
+            {
+                return Deny(DecisionReason.Error, $"The approval request could not be recorded ({created.Error.Message}); failing closed.") with
+                {
+                    PolicyVersion = verdict.PolicyVersion,
+                    DeterminingPolicies = verdict.DeterminingPolicies,
+                };
+            }
+            return new Decision
+            {
+                Kind = DecisionKind.StepUpRequired,
+                Reason = DecisionReason.StepUpRequired,
+                Detail = $"{verdict.Detail} Ask a person to approve '{id}' (before {created.Value.ExpiresAt:O}), then retry with it.",
+                CredentialId = Key,
+                TaskId = State.TaskId,
+                Agent = State.Agent,
+                DecidedAt = Now,
+                PolicyVersion = verdict.PolicyVersion,
+                DeterminingPolicies = verdict.DeterminingPolicies,
+                ApprovalId = id,
+            };
+        }
+        var check = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(approvalId).ConsumeAsync(Key, action, resource);
+        if (!check.Consumed)
+        {
+            return Deny(check.Reason, check.Detail) with
+            {
+                PolicyVersion = verdict.PolicyVersion,
+                DeterminingPolicies = verdict.DeterminingPolicies,
+                ApprovalId = approvalId,
+            };
+        }
+        return null;
     }
 
     public Task<ProofCheck> VerifyProofAsync(byte[] secret)

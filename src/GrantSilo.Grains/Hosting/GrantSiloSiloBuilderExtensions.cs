@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -12,16 +13,20 @@ namespace GrantSilo.Grains.Hosting;
 public static class GrantSiloSiloBuilderExtensions
 {
     /// <summary>
-    /// Adds GrantSilo: lifecycle options (validated at start-up), the decision clock, the policy and
-    /// audit seams with their embedded defaults. Storage and reminders are configured separately.
+    /// Adds GrantSilo: lifecycle and policy options (validated at start-up), the decision clock, the
+    /// policy engine (the active Cedar policy set compiled on every silo, the shipped default until
+    /// the first publish) and the audit seam with its embedded default. Storage and reminders are
+    /// configured separately. Policy options bind from <see cref="GrantSiloPolicyOptions.SectionName"/>
+    /// when the host configures them (<c>services.Configure&lt;GrantSiloPolicyOptions&gt;(...)</c>) or through
+    /// <paramref name="configurePolicy"/>.
     /// </summary>
-    public static ISiloBuilder AddGrantSilo(this ISiloBuilder builder, Action<GrantSiloOptions>? configure = null)
+    public static ISiloBuilder AddGrantSilo(this ISiloBuilder builder, Action<GrantSiloOptions>? configure = null, Action<GrantSiloPolicyOptions>? configurePolicy = null)
     {
-        builder.Services.AddGrantSiloCore(configure);
+        builder.Services.AddGrantSiloCore(configure, configurePolicy);
         return builder;
     }
 
-    internal static IServiceCollection AddGrantSiloCore(this IServiceCollection services, Action<GrantSiloOptions>? configure)
+    internal static IServiceCollection AddGrantSiloCore(this IServiceCollection services, Action<GrantSiloOptions>? configure, Action<GrantSiloPolicyOptions>? configurePolicy = null)
     {
         var options = services.AddOptions<GrantSiloOptions>();
         if (configure is not null)
@@ -30,11 +35,23 @@ public static class GrantSiloSiloBuilderExtensions
         }
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloOptions>, GrantSiloOptionsValidator>());
+        var policyOptions = services.AddOptions<GrantSiloPolicyOptions>();
+        if (configurePolicy is not null)
+        {
+            policyOptions.Configure(configurePolicy);
+        }
+        policyOptions.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloPolicyOptions>, GrantSiloPolicyOptionsValidator>());
         services.TryAddKeyedSingleton(GrantSiloTime.ServiceKey, TimeProvider.System);
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
-        services.TryAddSingleton<IAccessPolicy, ScopeOnlyAccessPolicy>();
+        if (!services.Any(d => d.ServiceType == typeof(PolicyEngineHost)))
+        {
+            services.AddSingleton<PolicyEngineHost>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyEngineHost>());
+        }
+        services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
         services.TryAddSingleton<ISiloLease, SingleSiloLease>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());
@@ -43,12 +60,19 @@ public static class GrantSiloSiloBuilderExtensions
 
     private sealed class GrantSiloOptionsValidator : IValidateOptions<GrantSiloOptions>
     {
-        public ValidateOptionsResult Validate(string? name, GrantSiloOptions options)
-        {
-            var results = new List<ValidationResult>();
-            return Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true)
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? "invalid GrantSilo option"));
-        }
+        public ValidateOptionsResult Validate(string? name, GrantSiloOptions options) => ValidateObject(options);
+    }
+
+    private sealed class GrantSiloPolicyOptionsValidator : IValidateOptions<GrantSiloPolicyOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, GrantSiloPolicyOptions options) => ValidateObject(options);
+    }
+
+    private static ValidateOptionsResult ValidateObject(object options)
+    {
+        var results = new List<ValidationResult>();
+        return Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(results.Select(r => r.ErrorMessage ?? "invalid GrantSilo option"));
     }
 }

@@ -22,4 +22,7 @@ internal sealed partial class TaskGrain
 
     [LoggerMessage(EventId = (int)LogEvents.TaskReauthorized, Level = LogLevel.Information, Message = "Task {TaskId} re-authorized until {CheckpointDueAt}")]
     private static partial void LogTaskReauthorized(ILogger logger, string taskId, DateTimeOffset checkpointDueAt);
+
+    [LoggerMessage(EventId = (int)LogEvents.TaskPolicyDrift, Level = LogLevel.Warning, Message = "Task {TaskId}: the active policy no longer permits its scope (permission {Permission}): {Detail}")]
+    private static partial void LogPolicyDrift(ILogger logger, string taskId, string? permission, string detail);
 }

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,6 +16,7 @@ internal sealed partial class TaskGrain(
     [PersistentState("task", GrantSiloStorage.Name)] IPersistentState<TaskState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
     IOptions<GrantSiloOptions> options,
+    IAccessPolicy policy,
     ILogger<TaskGrain> logger)
     : LifecycleGrain<TaskState>(state, time, options.Value, logger), ITaskGrain, ITaskLifecycleGrain
 {
@@ -278,12 +280,22 @@ internal sealed partial class TaskGrain(
                 return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
             }
         }
-        var previous = (State.Status, State.CheckpointDueAt);
+        // Policy drift: the scope must still be permitted by the active policy version.
+        var vetted = await CheckScopeAgainstPolicyAsync(agent.Value, State.Scope, State.Depth, State.RootPerson, State.RootTaskId);
+        if (!vetted.IsSuccess)
+        {
+            LogPolicyDrift(Logger, Key, vetted.Error.Permission, vetted.Error.Message);
+            return vetted.Error;
+        }
+        now = Now;
+        var previous = (State.Status, State.CheckpointDueAt, State.PolicyVersionChecked, State.StatusReason);
         State.Status = GrantTaskStatus.Active;
         State.CheckpointDueAt = now + State.CheckpointInterval!.Value;
+        State.PolicyVersionChecked = vetted.Value;
+        State.StatusReason = null;
         if (!await TryWriteAsync())
         {
-            (State.Status, State.CheckpointDueAt) = previous;
+            (State.Status, State.CheckpointDueAt, State.PolicyVersionChecked, State.StatusReason) = previous;
             return Unavailable("the re-authorization");
         }
         LogTaskReauthorized(Logger, Key, State.CheckpointDueAt.Value);
@@ -447,6 +459,7 @@ internal sealed partial class TaskGrain(
             if (State.Status == GrantTaskStatus.Active && State.CheckpointDueAt is { } due && now >= due)
             {
                 State.Status = GrantTaskStatus.AwaitingReauthorization;
+                State.StatusReason = await DescribeCheckpointAsync();
                 if (await TryWriteAsync())
                 {
                     LogTaskCheckpointReached(Logger, Key);
@@ -518,6 +531,94 @@ internal sealed partial class TaskGrain(
         return GrantTaskStatus.Active;
     }
 
+    // At a checkpoint, say whether the active policy still permits the scope, so people see drift
+    // before they try to re-authorize. Re-authorization checks again; this is only the reason shown.
+    private async Task<string> DescribeCheckpointAsync()
+    {
+        try
+        {
+            var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
+            if (!agent.IsSuccess)
+            {
+                return $"checkpoint reached; {agent.Error.Message}";
+            }
+            var vetted = await CheckScopeAgainstPolicyAsync(agent.Value, State.Scope, State.Depth, State.RootPerson, State.RootTaskId);
+            if (!vetted.IsSuccess)
+            {
+                LogPolicyDrift(Logger, Key, vetted.Error.Permission, vetted.Error.Message);
+                return $"checkpoint reached; {vetted.Error.Message}";
+            }
+            return "checkpoint reached";
+        }
+        catch (Exception exception)
+        {
+            LogPolicyDrift(Logger, Key, null, exception.Message);
+            return "checkpoint reached";
+        }
+    }
+
+    /// <summary>
+    /// Checks every permission of a scope against the active policy with representative requests:
+    /// the task's agent as principal, the permission's action (<c>*</c> as <c>Action::"*"</c>), and a
+    /// resource of its type at its pattern's prefix. A permission is still permitted when the policy
+    /// allows (or allows with approval) it at some classification up to the scope's highest, tried
+    /// from that highest down; a policy that forbids only part of it (restricted exports, say) still
+    /// guards each decision. Returns the version checked, or a <see cref="GrantErrorCode.PolicyForbidsScope"/>
+    /// error naming the first permission the policy no longer permits at all. The purpose text is not
+    /// part of the check.
+    /// </summary>
+    private async Task<GrantResult<long?>> CheckScopeAgainstPolicyAsync(AgentInfo agent, Scope scope, int depth, string rootPerson, string rootTaskId)
+    {
+        var now = Now;
+        long? version = null;
+        foreach (var permission in scope.Permissions)
+        {
+            PolicyVerdict? refused = null;
+            var permitted = false;
+            for (var classification = scope.MaxClassification; classification >= DataClassification.Public && !permitted; classification--)
+            {
+                var verdict = await policy.EvaluateAsync(new AccessFacts
+                {
+                    CredentialId = "",
+                    TaskId = Key,
+                    RootTaskId = rootTaskId,
+                    Agent = agent.WorkloadId,
+                    RootPerson = rootPerson,
+                    DelegationDepth = depth,
+                    Action = permission.Action,
+                    Resource = new ResourceRef
+                    {
+                        Type = permission.ResourceType,
+                        Path = permission.Pattern.Prefix.Length == 0 ? "*" : permission.Pattern.Prefix,
+                        Classification = classification,
+                    },
+                    Now = now,
+                    SessionStartedAt = now,
+                    CredentialIssuedAt = now,
+                    AgentOwner = agent.Owner,
+                    AgentAttributes = agent.Attributes,
+                    AgentGroups = agent.Groups,
+                }, CancellationToken.None);
+                if (verdict.Unavailable)
+                {
+                    return GrantResult<long?>.Fail(GrantErrorCode.Unavailable, $"The active policy could not be confirmed, so the scope of task '{Key}' could not be checked; retry. ({verdict.Detail})");
+                }
+                version = verdict.PolicyVersion;
+                permitted = verdict.Allowed;
+                refused ??= verdict.Allowed ? null : verdict;
+            }
+            if (!permitted)
+            {
+                return GrantResult<long?>.Fail(new GrantError(
+                    GrantErrorCode.PolicyForbidsScope,
+                    $"Policy version {version} no longer permits '{permission}' at any classification up to {scope.MaxClassification}: {refused?.Detail} Revoke the task, or publish a policy that permits it.",
+                    permission: permission.ToString(),
+                    target: Key));
+            }
+        }
+        return GrantResult<long?>.Ok(version);
+    }
+
     private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint, string? purpose)
     {
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxTaskLifetime)
@@ -567,5 +668,6 @@ internal sealed partial class TaskGrain(
         Children = [.. State.Children],
         PendingCascade = PendingSteps,
         ObservedAt = now,
+        PolicyVersionChecked = State.PolicyVersionChecked,
     };
 }

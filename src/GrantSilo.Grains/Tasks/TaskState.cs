@@ -29,4 +29,6 @@ public sealed class TaskState
     [Id(19)] public HashSet<string> PendingSessions { get; set; } = [];
     /// <summary>What the cascade tells descendants (why they end).</summary>
     [Id(20)] public string? CascadeReason { get; set; }
+    /// <summary>The policy version the scope was last checked against (at re-authorization).</summary>
+    [Id(21)] public long? PolicyVersionChecked { get; set; }
 }

@@ -1,0 +1,64 @@
+using Orleans.Concurrency;
+
+namespace GrantSilo.Grains;
+
+/// <summary>
+/// A step-up approval, keyed by approval id: exactly one (credential, action, resource) awaiting a
+/// person. Approved approvals are single-use; undecided or unused ones time out as a deny.
+/// </summary>
+[Alias("grantsilo.IApprovalGrain")]
+public interface IApprovalGrain : IGrainWithStringKey
+{
+    [AlwaysInterleave, Alias("Get")]
+    Task<GrantResult<ApprovalInfo>> GetAsync();
+
+    /// <summary>A person approves; the agent may then retry the request once with the approval id.</summary>
+    [Alias("Approve")]
+    Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment);
+
+    /// <summary>A person denies; a retry with the approval id is denied.</summary>
+    [Alias("Deny")]
+    Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason);
+}
+
+/// <summary>Receives step-up requests (approvers subscribe through the client SDK).</summary>
+[Alias("grantsilo.IApprovalObserver")]
+public interface IApprovalObserver : IGrainObserver
+{
+    /// <summary>A new approval awaits a decision.</summary>
+    [Alias("OnApprovalRequested")]
+    Task OnApprovalRequestedAsync(ApprovalInfo approval);
+
+    /// <summary>An approval was approved, denied, expired or used.</summary>
+    [Alias("OnApprovalResolved")]
+    Task OnApprovalResolvedAsync(ApprovalInfo approval);
+}
+
+/// <summary>
+/// Where approvers subscribe to step-up requests (singleton, key 0). Subscriptions expire after
+/// <see cref="ApprovalSubscriptions.Lifetime"/> unless renewed by subscribing again (the SDK renews them).
+/// </summary>
+[Alias("grantsilo.IApprovalHubGrain")]
+public interface IApprovalHubGrain : IGrainWithIntegerKey
+{
+    /// <summary>Subscribes (or renews) an observer.</summary>
+    [Alias("Subscribe")]
+    Task SubscribeAsync(IApprovalObserver observer);
+
+    [Alias("Unsubscribe")]
+    Task UnsubscribeAsync(IApprovalObserver observer);
+
+    /// <summary>Approvals still waiting for a decision (for approvers who were not subscribed when they were requested).</summary>
+    [AlwaysInterleave, Alias("ListPending")]
+    Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync();
+}
+
+/// <summary>Timing of approval subscriptions.</summary>
+public static class ApprovalSubscriptions
+{
+    /// <summary>How long a subscription lasts without renewal (5 minutes).</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the SDK renews a subscription (every minute).</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,28 @@
+using Orleans.Concurrency;
+
+namespace GrantSilo.Grains;
+
+/// <summary>
+/// The versioned Cedar policy set (singleton, key 0). Publishing parses the text first: invalid text
+/// is refused with a positioned <see cref="GrantErrorCode.PolicyInvalid"/> error and the active
+/// version stays. A successful publish is durable and in use by every active silo before it returns.
+/// </summary>
+[Alias("grantsilo.IPolicyStoreGrain")]
+public interface IPolicyStoreGrain : IGrainWithIntegerKey
+{
+    /// <summary>Parses, stores and activates a new version; returns it once every silo decides with it.</summary>
+    [Alias("Publish")]
+    Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author);
+
+    /// <summary>The version decisions use now, with its text.</summary>
+    [AlwaysInterleave, Alias("GetActive")]
+    Task<PolicySetVersion> GetActiveAsync();
+
+    /// <summary>One version with its text; <see cref="GrantErrorCode.InvalidArgument"/> when there is no such version.</summary>
+    [AlwaysInterleave, Alias("GetVersion")]
+    Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version);
+
+    /// <summary>Every version, oldest first (version 0 is the shipped default; at most the latest 500 published ones).</summary>
+    [AlwaysInterleave, Alias("ListVersions")]
+    Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync();
+}

@@ -1,0 +1,207 @@
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Policies;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Approvals;
+
+/// <summary>
+/// A step-up approval: exactly one (credential, action, resource) awaiting a person, with a deadline
+/// on the grant clock. Approved approvals are used at most once; a pending or unused approval past its
+/// deadline is expired, which is a deny. The deadline is checked on every call; the timer and reminder
+/// only enact it (and tell approvers).
+/// </summary>
+internal sealed partial class ApprovalGrain(
+    [PersistentState("approval", GrantSiloStorage.Name)] IPersistentState<ApprovalState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    IOptions<GrantSiloOptions> options,
+    IOptions<GrantSiloPolicyOptions> policyOptions,
+    ILogger<ApprovalGrain> logger)
+    : LifecycleGrain<ApprovalState>(state, time, options.Value, logger), IApprovalGrain, IApprovalLifecycleGrain
+{
+    private const int MaxNoteLength = 1024;
+
+    protected override string Kind => "approval";
+
+    protected override int PendingSteps => 0;
+
+    public async Task<GrantResult<ApprovalInfo>> CreateAsync(ApprovalSpec spec)
+    {
+        if (Exists)
+        {
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{Key}' already exists.", target: Key);
+        }
+        var now = Now;
+        State.CredentialId = spec.CredentialId;
+        State.TaskId = spec.TaskId;
+        State.Agent = spec.Agent;
+        State.RootPerson = spec.RootPerson;
+        State.Action = spec.Action;
+        State.Resource = spec.Resource;
+        State.PolicyVersion = spec.PolicyVersion;
+        State.ApprovalPolicies = [.. spec.ApprovalPolicies];
+        State.RequestedAt = now;
+        State.ExpiresAt = now + policyOptions.Value.ApprovalLifetime;
+        State.Status = ApprovalStatus.Pending;
+        if (!await TryWriteAsync())
+        {
+            return Unavailable("the approval request");
+        }
+        LogApprovalRequested(Logger, Key, State.CredentialId, State.Action, State.Resource.Type, State.ExpiresAt);
+        var info = Describe(now);
+        Hub.RequestedAsync(info).Ignore();
+        await ScheduleAsync();
+        return info;
+    }
+
+    public Task<GrantResult<ApprovalInfo>> GetAsync() => Task.FromResult(Exists ? Describe(Now) : NotFound());
+
+    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment) => DecideAsync(ApprovalStatus.Approved, approver, comment);
+
+    public Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason) => DecideAsync(ApprovalStatus.Denied, approver, reason);
+
+    private async Task<GrantResult<ApprovalInfo>> DecideAsync(ApprovalStatus decision, string approver, string? note)
+    {
+        if (!Exists)
+        {
+            return NotFound();
+        }
+        var who = Canonical.Identifier(approver, "Approver");
+        if (!who.IsSuccess)
+        {
+            return who.Error;
+        }
+        if (note is { Length: > MaxNoteLength })
+        {
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidArgument, $"The comment is longer than {MaxNoteLength} characters.");
+        }
+        if (who.Value == State.Agent)
+        {
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: Key);
+        }
+        var now = Now;
+        var status = EffectiveStatus(now);
+        if (status != ApprovalStatus.Pending)
+        {
+            if (status == ApprovalStatus.Expired && State.Status != ApprovalStatus.Expired)
+            {
+                await TickAsync();
+            }
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{Key}' is {status}; it can no longer be decided.", target: Key);
+        }
+        var previous = (State.Status, State.DecidedBy, State.DecidedAt, State.Note);
+        State.Status = decision;
+        State.DecidedBy = who.Value;
+        State.DecidedAt = now;
+        State.Note = note;
+        if (!await TryWriteAsync())
+        {
+            (State.Status, State.DecidedBy, State.DecidedAt, State.Note) = previous;
+            return Unavailable("the approval decision");
+        }
+        LogApprovalDecided(Logger, Key, decision, who.Value);
+        var info = Describe(now);
+        Hub.ResolvedAsync(info).Ignore();
+        await ScheduleAsync();
+        return info;
+    }
+
+    public async Task<ApprovalCheck> ConsumeAsync(string credentialId, string action, ResourceRef resource)
+    {
+        if (!Exists)
+        {
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"No approval '{Key}' exists.");
+        }
+        // The approval is for exactly one request; presenting it for another neither uses nor spoils it.
+        if (State.CredentialId != credentialId || State.Action != action || !State.Resource.SameAs(resource))
+        {
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was granted for another credential, action or resource.");
+        }
+        var now = Now;
+        switch (EffectiveStatus(now))
+        {
+            case ApprovalStatus.Pending:
+                return new ApprovalCheck(DecisionReason.ApprovalPending, $"Approval '{Key}' has not been decided yet; it expires at {State.ExpiresAt:O}.");
+            case ApprovalStatus.Denied:
+                return new ApprovalCheck(DecisionReason.ApprovalDenied, $"Approval '{Key}' was denied by {State.DecidedBy}.");
+            case ApprovalStatus.Expired:
+                return new ApprovalCheck(DecisionReason.ApprovalExpired, $"Approval '{Key}' expired at {State.ExpiresAt:O}.");
+            case ApprovalStatus.Used:
+                return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was already used at {State.UsedAt:O}; approvals are single-use.");
+        }
+        State.Status = ApprovalStatus.Used;
+        State.UsedAt = now;
+        if (!await TryWriteAsync())
+        {
+            State.Status = ApprovalStatus.Approved;
+            State.UsedAt = null;
+            return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{Key}' could not be recorded; failing closed.");
+        }
+        LogApprovalUsed(Logger, Key, credentialId);
+        Hub.ResolvedAsync(Describe(now)).Ignore();
+        await ScheduleAsync();
+        return new ApprovalCheck(DecisionReason.Allowed, $"Approved by {State.DecidedBy}.");
+    }
+
+    protected override DateTimeOffset? NextDue(DateTimeOffset now) =>
+        State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved ? State.ExpiresAt : null;
+
+    protected override async Task OnTickAsync()
+    {
+        var now = Now;
+        if (State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= State.ExpiresAt)
+        {
+            var previous = State.Status;
+            State.Status = ApprovalStatus.Expired;
+            if (!await TryWriteAsync())
+            {
+                State.Status = previous;
+                return;
+            }
+            LogApprovalDecided(Logger, Key, ApprovalStatus.Expired, "timeout");
+            Hub.ResolvedAsync(Describe(now)).Ignore();
+        }
+    }
+
+    private IApprovalHubNotifyGrain Hub => GrainFactory.GetGrain<IApprovalHubNotifyGrain>(0);
+
+    private ApprovalStatus EffectiveStatus(DateTimeOffset now) =>
+        State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= State.ExpiresAt ? ApprovalStatus.Expired : State.Status;
+
+    private GrantResult<ApprovalInfo> NotFound() =>
+        GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotFound, $"Approval '{Key}' does not exist.", target: Key);
+
+    internal static string NewApprovalId() => "ap-" + Guid.NewGuid().ToString("N");
+
+    private ApprovalInfo Describe(DateTimeOffset now) => new()
+    {
+        ApprovalId = Key,
+        CredentialId = State.CredentialId,
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        RootPerson = State.RootPerson,
+        Action = State.Action,
+        Resource = State.Resource,
+        PolicyVersion = State.PolicyVersion,
+        ApprovalPolicies = [.. State.ApprovalPolicies],
+        RequestedAt = State.RequestedAt,
+        ExpiresAt = State.ExpiresAt,
+        Status = EffectiveStatus(now),
+        DecidedBy = State.DecidedBy,
+        DecidedAt = State.DecidedAt,
+        Note = State.Note,
+        UsedAt = State.UsedAt,
+        ObservedAt = now,
+    };
+
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalRequested, Level = LogLevel.Information, Message = "Approval {ApprovalId} requested for credential {CredentialId}: {Action} on a {ResourceType} resource, expires {ExpiresAt}")]
+    private static partial void LogApprovalRequested(ILogger logger, string approvalId, string credentialId, string action, string resourceType, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalDecided, Level = LogLevel.Information, Message = "Approval {ApprovalId} is now {Status} ({By})")]
+    private static partial void LogApprovalDecided(ILogger logger, string approvalId, ApprovalStatus status, string by);
+
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalUsed, Level = LogLevel.Information, Message = "Approval {ApprovalId} used by credential {CredentialId}")]
+    private static partial void LogApprovalUsed(ILogger logger, string approvalId, string credentialId);
+}

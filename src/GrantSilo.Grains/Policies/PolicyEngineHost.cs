@@ -1,0 +1,232 @@
+using GrantSilo.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Policies;
+
+/// <summary>One compiled policy version, shared by every decision on the silo.</summary>
+internal sealed record CompiledPolicy(PolicyVersionInfo Info, PolicySet Set, Authorizer Authorizer)
+{
+    public long Version => Info.Version;
+
+    public static CompiledPolicy Compile(PolicySetVersion version)
+    {
+        var set = PolicyText.Parse(version.Text);
+        return new CompiledPolicy(version.Info, set, new Authorizer(set));
+    }
+}
+
+/// <summary>
+/// The silo's policy engine: holds the compiled <see cref="Authorizer"/> of the active version so a
+/// decision is CPU work, never a grain call. The version is current by two mechanisms:
+/// <list type="bullet">
+/// <item>the store pushes every new version to each silo (through this observer) and waits for it
+/// to be installed before the publish returns;</item>
+/// <item>each silo confirms the active version with the store every
+/// <see cref="GrantSiloPolicyOptions.RefreshInterval"/>, and decides with a version for at most
+/// <see cref="GrantSiloPolicyOptions.ConfirmationLease"/> after its last confirmation. A lapsed
+/// confirmation is renewed on the next decision; if that fails, the decision is denied (fail closed).
+/// A publish that cannot reach a silo waits until that silo's confirmation has lapsed.</item>
+/// </list>
+/// </summary>
+internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly ILocalSiloDetails _silo;
+    private readonly GrantSiloPolicyOptions _options;
+    private readonly ILogger<PolicyEngineHost> _logger;
+    private readonly TimeProvider _clock = TimeProvider.System;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private CompiledPolicy? _current;
+    private long _confirmedUntil;
+    private Task? _refreshing;
+    private IPolicySiloObserver? _observer;
+    private Task? _loop;
+
+    public PolicyEngineHost(IGrainFactory grains, ILocalSiloDetails silo, IOptions<GrantSiloPolicyOptions> options, ILogger<PolicyEngineHost> logger)
+    {
+        _grains = grains;
+        _silo = silo;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>The version installed now (confirmed or not), for diagnostics and tests.</summary>
+    public CompiledPolicy? Current => Volatile.Read(ref _current);
+
+    /// <summary>The active version, confirmed with the store within the lease; null when it cannot be confirmed (deny).</summary>
+    public ValueTask<CompiledPolicy?> GetConfirmedAsync()
+    {
+        var current = Volatile.Read(ref _current);
+        if (current is not null && _clock.GetTimestamp() < Volatile.Read(ref _confirmedUntil))
+        {
+            return ValueTask.FromResult<CompiledPolicy?>(current);
+        }
+        return RefreshThenGetAsync();
+
+        async ValueTask<CompiledPolicy?> RefreshThenGetAsync()
+        {
+            try
+            {
+                await RefreshAsync();
+            }
+            catch (Exception exception)
+            {
+                LogSyncFailed(_logger, exception);
+                return null;
+            }
+            var refreshed = Volatile.Read(ref _current);
+            return refreshed is not null && _clock.GetTimestamp() < Volatile.Read(ref _confirmedUntil) ? refreshed : null;
+        }
+    }
+
+    /// <summary>Installs a version the store on this silo has just made durable (no round trip).</summary>
+    public void InstallLocal(CompiledPolicy policy) => Install(policy, _clock.GetTimestamp());
+
+    /// <inheritdoc />
+    public Task InstallAsync(PolicySetVersion version)
+    {
+        var received = _clock.GetTimestamp();
+        CompiledPolicy compiled;
+        try
+        {
+            compiled = CompiledPolicy.Compile(version);
+        }
+        catch (CedarParseException exception)
+        {
+            LogInstallFailed(_logger, exception, version.Info.Version);
+            throw;
+        }
+        Install(compiled, received);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Confirms the active version with the store now (single flight).</summary>
+    public Task RefreshAsync()
+    {
+        lock (_gate)
+        {
+            if (_refreshing is { IsCompleted: false } running)
+            {
+                return running;
+            }
+            _refreshing = SyncAsync();
+            return _refreshing;
+        }
+    }
+
+    private async Task SyncAsync()
+    {
+        var sent = _clock.GetTimestamp();
+        var held = Volatile.Read(ref _current);
+        var response = await _grains.GetGrain<IPolicyStoreSyncGrain>(0).SyncAsync(new PolicySyncRequest
+        {
+            Silo = _silo.SiloAddress,
+            Observer = EnsureObserver(),
+            KnownVersion = held?.Version,
+            KnownSha256 = held?.Info.Sha256,
+        }).ConfigureAwait(false);
+        var current = Volatile.Read(ref _current);
+        if (current is not null && current.Version == response.Active.Version && current.Info.Sha256 == response.Active.Sha256)
+        {
+            Install(current, sent);
+            return;
+        }
+        var text = response.Text ?? throw new InvalidOperationException($"The policy store did not send the text of version {response.Active.Version}.");
+        Install(CompiledPolicy.Compile(new PolicySetVersion { Info = response.Active, Text = text }), sent);
+    }
+
+    private void Install(CompiledPolicy policy, long confirmedAt)
+    {
+        var until = confirmedAt + (long)(_options.ConfirmationLease.TotalSeconds * _clock.TimestampFrequency);
+        lock (_gate)
+        {
+            var current = _current;
+            // Versions only move forward: a confirmation that was in flight while a newer version was
+            // pushed must not put the older one back.
+            if (current is not null && current.Version > policy.Version)
+            {
+                // Normally a confirmation overtaken by a push. If it persists, the store has lost its
+                // state; this silo then stops confirming and denies rather than move back.
+                LogOlderVersionOffered(_logger, policy.Version, current.Version);
+                return;
+            }
+            if (current is null || current.Version != policy.Version || current.Info.Sha256 != policy.Info.Sha256)
+            {
+                Volatile.Write(ref _current, policy);
+                LogInstalled(_logger, policy.Version, _silo.SiloAddress);
+            }
+            if (until > _confirmedUntil)
+            {
+                Volatile.Write(ref _confirmedUntil, until);
+            }
+        }
+    }
+
+    private IPolicySiloObserver? EnsureObserver()
+    {
+        if (_observer is not null)
+        {
+            return _observer;
+        }
+        try
+        {
+            _observer = _grains.CreateObjectReference<IPolicySiloObserver>(this);
+        }
+        catch (Exception exception)
+        {
+            // Without a push channel this silo still confirms by polling; publishes wait for its lease.
+            LogSyncFailed(_logger, exception);
+        }
+        return _observer;
+    }
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PolicyEngineHost), ServiceLifecycleStage.Active, OnStartAsync, OnStopAsync);
+
+    private Task OnStartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(RefreshLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task OnStopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task RefreshLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.RefreshInterval, _clock);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await RefreshAsync().ConfigureAwait(false);
+                }
+                catch (Exception exception) when (!_stopping.IsCancellationRequested)
+                {
+                    LogSyncFailed(_logger, exception);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The silo is stopping.
+        }
+        catch (Exception) when (_stopping.IsCancellationRequested)
+        {
+            // A refresh in flight failed because the silo is stopping.
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+}

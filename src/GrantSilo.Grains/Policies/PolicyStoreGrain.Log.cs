@@ -1,0 +1,19 @@
+using GrantSilo.Grains.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace GrantSilo.Grains.Policies;
+
+internal sealed partial class PolicyStoreGrain
+{
+    [LoggerMessage(EventId = (int)LogEvents.PolicyPublished, Level = LogLevel.Information, Message = "Policy version {Version} published by {Author} with {Count} policies")]
+    private static partial void LogPublished(ILogger logger, long version, string author, int count);
+
+    [LoggerMessage(EventId = (int)LogEvents.PolicyPublishRejected, Level = LogLevel.Information, Message = "Policy publish by {Author} rejected: {Code} ({DetailCode}) at {Position}")]
+    private static partial void LogPublishRejected(ILogger logger, string author, GrantErrorCode code, string? detailCode, TextPosition? position);
+
+    [LoggerMessage(EventId = (int)LogEvents.PolicyPublishFailed, Level = LogLevel.Error, Message = "Could not durably write policy version {Version}; the active version is unchanged")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, long version);
+
+    [LoggerMessage(EventId = (int)LogEvents.PolicySiloNotAcknowledged, Level = LogLevel.Warning, Message = "Silo {Silo} did not install policy version {Version}; waiting for its confirmation lease to lapse")]
+    private static partial void LogSiloNotAcknowledged(ILogger logger, Exception exception, SiloAddress silo, long version);
+}

@@ -1,0 +1,268 @@
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Policies;
+
+/// <summary>
+/// The versioned policy set (key 0). A publish parses the text (refusing invalid text with a
+/// positioned error, the active version unchanged), writes the new version durably, then makes sure
+/// every active silo decides with it before returning: the store's own silo installs it directly,
+/// every other silo is pushed the version through its engine's observer and acknowledges once it is
+/// installed; a silo that does not acknowledge is waited out until its confirmation lease has lapsed
+/// (after which it cannot decide without asking the store, which answers with the new version).
+/// </summary>
+internal sealed partial class PolicyStoreGrain(
+    [PersistentState("policies", GrantSiloStorage.Name)] IPersistentState<PolicyStoreState> state,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    PolicyEngineHost engine,
+    ILocalSiloDetails localSilo,
+    IOptions<GrantSiloPolicyOptions> options,
+    ILogger<PolicyStoreGrain> logger)
+    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain
+{
+    // Silo clocks may run at slightly different rates; wait a little past a lapsed lease.
+    private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan WaitPoll = TimeSpan.FromMilliseconds(100);
+
+    // The store keeps the records of this many latest versions; every version's text lives in its own grain.
+    private const int MaxVersionRecords = 500;
+
+    private readonly GrantSiloPolicyOptions _options = options.Value;
+    private readonly TimeProvider _clock = TimeProvider.System;
+    private readonly Dictionary<SiloAddress, SiloEntry> _silos = [];
+    private long _activatedAt;
+    // What other silos are told: only versions already durable.
+    private PolicySetVersion _active = null!;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _activatedAt = _clock.GetTimestamp();
+        _active = DescribeActive();
+        return Task.CompletedTask;
+    }
+
+    public async Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author)
+    {
+        var who = Canonical.Identifier(author, "Author");
+        if (!who.IsSuccess)
+        {
+            return who.Error;
+        }
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, "The policy text is empty; publish at least one policy (an empty set would deny everything)."), who.Value);
+        }
+        if (text.Length > _options.MaxPolicyTextLength)
+        {
+            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is {text.Length} characters; the limit is {_options.MaxPolicyTextLength} (GrantSilo:Policy:MaxPolicyTextLength)."), who.Value);
+        }
+        if (!PolicyText.TryParse(text, out var set, out var parseError))
+        {
+            var position = parseError!.Position;
+            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is not valid Cedar at line {position.Line}, column {position.Column}: {parseError.Detail}")
+            {
+                Position = new TextPosition(position.Offset, position.Line, position.Column),
+                DetailCode = parseError.Code.ToString(),
+            }, who.Value);
+        }
+
+        var version = new StoredPolicyVersion
+        {
+            Version = Math.Max(state.State.LastVersion, state.State.Versions.Count > 0 ? state.State.Versions[^1].Version : 0) + 1,
+            Author = who.Value,
+            PublishedAt = time.GetUtcNow(),
+            Sha256 = PolicyText.Sha256(text),
+            PolicyIds = [.. set!.Policies.Select(p => p.Id)],
+        };
+        try
+        {
+            // The text first, in its own grain: a version the store records always has its text.
+            await GrainFactory.GetGrain<IPolicyVersionGrain>(version.Version).WriteAsync(version, text);
+        }
+        catch (Exception exception)
+        {
+            LogPublishFailed(logger, exception, version.Version);
+            return GrantResult<PolicyVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not durably record the new policy version; the active version is unchanged. Retry the publish.");
+        }
+        var previous = (state.State.ActiveVersion, state.State.ActiveText, state.State.LastVersion);
+        var trimmed = state.State.Versions.Count >= MaxVersionRecords ? state.State.Versions[0] : null;
+        state.State.Versions.Add(version);
+        if (trimmed is not null)
+        {
+            state.State.Versions.RemoveAt(0);
+        }
+        state.State.ActiveVersion = version.Version;
+        state.State.ActiveText = text;
+        state.State.LastVersion = version.Version;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception exception)
+        {
+            state.State.Versions.Remove(version);
+            if (trimmed is not null)
+            {
+                state.State.Versions.Insert(0, trimmed);
+            }
+            (state.State.ActiveVersion, state.State.ActiveText, state.State.LastVersion) = previous;
+            LogPublishFailed(logger, exception, version.Version);
+            DeactivateOnIdle();
+            return GrantResult<PolicyVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not durably record the new policy version; the active version is unchanged. Retry the publish.");
+        }
+
+        var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
+        _active = published;
+        LogPublished(logger, version.Version, who.Value, version.PolicyIds.Count);
+        await PropagateAsync(published, new CompiledPolicy(published.Info, set, new GrantSilo.Policy.Authorizer(set)));
+        return published.Info;
+    }
+
+    public Task<PolicySetVersion> GetActiveAsync() => Task.FromResult(_active);
+
+    public async Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version)
+    {
+        var active = _active;
+        if (version == active.Info.Version)
+        {
+            return active;
+        }
+        if (version == 0)
+        {
+            return new PolicySetVersion { Info = DefaultPolicySet.Info(isActive: false), Text = DefaultPolicySet.Text };
+        }
+        var stored = version > 0 && version < active.Info.Version ? await GrainFactory.GetGrain<IPolicyVersionGrain>(version).ReadAsync() : null;
+        if (stored?.Record is null)
+        {
+            return GrantResult<PolicySetVersion>.Fail(GrantErrorCode.InvalidArgument, $"There is no policy version {version}; the active version is {active.Info.Version}.");
+        }
+        return new PolicySetVersion { Info = Describe(stored.Record, isActive: false), Text = stored.Text };
+    }
+
+    public Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync()
+    {
+        var active = _active.Info.Version;
+        var list = new List<PolicyVersionInfo>(state.State.Versions.Count + 1) { DefaultPolicySet.Info(isActive: active == 0) };
+        foreach (var version in state.State.Versions)
+        {
+            // Versions newer than the durable active one are in the middle of being written.
+            if (version.Version <= active)
+            {
+                list.Add(Describe(version, version.Version == active));
+            }
+        }
+        return Task.FromResult<IReadOnlyList<PolicyVersionInfo>>(list);
+    }
+
+    public Task<PolicySyncResponse> SyncAsync(PolicySyncRequest request)
+    {
+        var active = _active;
+        var entry = _silos.TryGetValue(request.Silo, out var known) ? known : _silos[request.Silo] = new SiloEntry();
+        if (request.Observer is not null)
+        {
+            entry.Observer = request.Observer;
+        }
+        // The silo will hold the active version once it reads this answer; its lease runs from before it asked.
+        entry.KnownVersion = active.Info.Version;
+        entry.LastContact = _clock.GetTimestamp();
+        return Task.FromResult(new PolicySyncResponse
+        {
+            Active = active.Info,
+            Text = request.KnownVersion == active.Info.Version && request.KnownSha256 == active.Info.Sha256 ? null : active.Text,
+        });
+    }
+
+    private async Task PropagateAsync(PolicySetVersion published, CompiledPolicy compiled)
+    {
+        var version = published.Info.Version;
+        engine.InstallLocal(compiled);
+        var lease = _options.ConfirmationLease + LeaseMargin;
+        Dictionary<SiloAddress, SiloStatus> hosts;
+        try
+        {
+            hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        }
+        catch (Exception exception)
+        {
+            // Without the list of silos, wait out every confirmation any silo could hold: each was
+            // given before the new version became the one this store answers with.
+            LogSiloNotAcknowledged(logger, exception, localSilo.SiloAddress, version);
+            await Task.Delay(lease, _clock);
+            return;
+        }
+        var waiting = hosts.Keys.Where(silo => !silo.Equals(localSilo.SiloAddress)).ToHashSet();
+        foreach (var gone in _silos.Keys.Where(silo => !hosts.ContainsKey(silo) && !silo.Equals(localSilo.SiloAddress)).ToList())
+        {
+            _silos.Remove(gone);
+        }
+
+        await Task.WhenAll(waiting.Select(async silo =>
+        {
+            if (!_silos.TryGetValue(silo, out var entry) || entry.Observer is null)
+            {
+                return;
+            }
+            try
+            {
+                await entry.Observer.InstallAsync(published).WaitAsync(_options.PublishAckTimeout, _clock);
+                entry.KnownVersion = Math.Max(entry.KnownVersion, version);
+                entry.LastContact = _clock.GetTimestamp();
+            }
+            catch (Exception exception)
+            {
+                entry.Observer = null;
+                LogSiloNotAcknowledged(logger, exception, silo, version);
+            }
+        }));
+
+        // Silos that did not install the version are waited out: once a silo's confirmation lease has
+        // lapsed it cannot decide without asking this store, which answers with the new version.
+        while (true)
+        {
+            waiting.RemoveWhere(silo => _silos.TryGetValue(silo, out var entry) && entry.KnownVersion >= version);
+            var now = _clock.GetTimestamp();
+            waiting.RemoveWhere(silo => _clock.GetElapsedTime(_silos.TryGetValue(silo, out var entry) ? entry.LastContact : _activatedAt, now) >= lease);
+            if (waiting.Count == 0)
+            {
+                return;
+            }
+            await Task.Delay(WaitPoll, _clock);
+        }
+    }
+
+    private PolicySetVersion DescribeActive()
+    {
+        var active = state.State.ActiveVersion;
+        var stored = active == 0 ? null : state.State.Versions.FirstOrDefault(v => v.Version == active);
+        if (stored is null || state.State.ActiveText is null)
+        {
+            return new PolicySetVersion { Info = DefaultPolicySet.Info(isActive: true), Text = DefaultPolicySet.Text };
+        }
+        return new PolicySetVersion { Info = Describe(stored, isActive: true), Text = state.State.ActiveText };
+    }
+
+    private GrantResult<PolicyVersionInfo> Rejected(GrantError error, string author)
+    {
+        LogPublishRejected(logger, author, error.Code, error.DetailCode, error.Position);
+        return error;
+    }
+
+    private static PolicyVersionInfo Describe(StoredPolicyVersion version, bool isActive) => new()
+    {
+        Version = version.Version,
+        Author = version.Author,
+        PublishedAt = version.PublishedAt,
+        Sha256 = version.Sha256,
+        PolicyIds = [.. version.PolicyIds],
+        IsActive = isActive,
+    };
+
+    private sealed class SiloEntry
+    {
+        public IPolicySiloObserver? Observer { get; set; }
+        public long KnownVersion { get; set; } = -1;
+        public long LastContact { get; set; }
+    }
+}

@@ -1,0 +1,42 @@
+using Orleans.Concurrency;
+
+namespace GrantSilo.Grains.Policies;
+
+/// <summary>A silo confirming its policy version with the store (and registering where to push new ones).</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.policy-sync-request")]
+internal sealed record PolicySyncRequest
+{
+    [Id(0)] public required SiloAddress Silo { get; init; }
+    /// <summary>Where the store pushes new versions to this silo; null when the silo could not create one.</summary>
+    [Id(1)] public IPolicySiloObserver? Observer { get; init; }
+    /// <summary>The version the silo holds, if any.</summary>
+    [Id(2)] public long? KnownVersion { get; init; }
+    /// <summary>The SHA-256 of the text the silo holds, if any.</summary>
+    [Id(3)] public string? KnownSha256 { get; init; }
+}
+
+/// <summary>The active version; its text only when the silo does not hold it yet.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.policy-sync-response")]
+internal sealed record PolicySyncResponse
+{
+    [Id(0)] public required PolicyVersionInfo Active { get; init; }
+    [Id(1)] public string? Text { get; init; }
+}
+
+/// <summary>Each silo's policy engine, pushed a new version by the store when it is published.</summary>
+[Alias("grantsilo.IPolicySiloObserver")]
+internal interface IPolicySiloObserver : IGrainObserver
+{
+    /// <summary>Compiles and installs the version; returns once this silo decides with it.</summary>
+    [Alias("Install")]
+    Task InstallAsync(PolicySetVersion version);
+}
+
+/// <summary>The store's silo-facing side.</summary>
+[Alias("grantsilo.IPolicyStoreSyncGrain")]
+internal interface IPolicyStoreSyncGrain : IGrainWithIntegerKey
+{
+    /// <summary>Confirms the active version to a silo. Interleaves, so a publish waiting for silos never blocks them.</summary>
+    [AlwaysInterleave, Alias("Sync")]
+    Task<PolicySyncResponse> SyncAsync(PolicySyncRequest request);
+}
