@@ -35,6 +35,8 @@ internal sealed record ChildTaskSpec
     [Id(8)] public TimeSpan? CheckpointInterval { get; init; }
     [Id(9)] public string? Purpose { get; init; }
     [Id(10)] public int Depth { get; init; }
+    /// <summary>The agents of every ancestor, root first.</summary>
+    [Id(11)] public IReadOnlyList<string> AncestorAgents { get; init; } = [];
 }
 
 /// <summary>A live credential as its session tracks it.</summary>
@@ -76,9 +78,13 @@ internal interface ITaskLifecycleGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("CheckSelf")]
     Task<ChainCheck> CheckSelfAsync();
 
-    /// <summary>This task's status and every ancestor's, checked in parallel.</summary>
+    /// <summary>
+    /// This task's status, every ancestor's, and the status of every agent along the chain (this
+    /// task's own agent only when <paramref name="includeOwnAgent"/>; a credential checks that one
+    /// itself), all asked in parallel.
+    /// </summary>
     [AlwaysInterleave, Alias("CheckChain")]
-    Task<ChainCheck> CheckChainAsync();
+    Task<ChainCheck> CheckChainAsync(bool includeOwnAgent);
 
     [Alias("InitializeChild")]
     Task<GrantResult<TaskInfo>> InitializeChildAsync(ChildTaskSpec spec);

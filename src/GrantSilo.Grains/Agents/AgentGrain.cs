@@ -96,6 +96,16 @@ internal sealed partial class AgentGrain(
         {
             return NotFound();
         }
+        var text = Canonical.Reason(reason, "resumed");
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
+        if (State.Status == AgentStatus.Suspended && PendingSteps > 0)
+        {
+            // What ended on suspension stays ended: resume only once every session and task is ended.
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' still has {PendingSteps} sessions or tasks to end; it can be resumed once the suspension's cascade completes.", target: Key);
+        }
         if (State.Status != AgentStatus.Suspended)
         {
             return State.Status == AgentStatus.Active
@@ -104,13 +114,13 @@ internal sealed partial class AgentGrain(
         }
         State.Status = AgentStatus.Active;
         State.StatusChangedAt = Now;
-        State.StatusReason = reason;
+        State.StatusReason = text.Value;
         if (!await TryWriteAsync())
         {
             State.Status = AgentStatus.Suspended;
             return Unavailable("the resumption");
         }
-        LogAgentStatusChanged(Logger, Key, State.Status, reason);
+        LogAgentStatusChanged(Logger, Key, State.Status, text.Value);
         return Describe();
     }
 
@@ -189,9 +199,14 @@ internal sealed partial class AgentGrain(
                 ? Describe()
                 : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
         }
+        var text = Canonical.Reason(reason, status.ToString().ToLowerInvariant());
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
         var previous = (State.Status, State.StatusReason, State.StatusChangedAt);
         State.Status = status;
-        State.StatusReason = string.IsNullOrWhiteSpace(reason) ? status.ToString().ToLowerInvariant() : reason;
+        State.StatusReason = text.Value;
         State.StatusChangedAt = Now;
         State.PendingTasks.UnionWith(State.Tasks);
         State.PendingSessions.UnionWith(State.Sessions);

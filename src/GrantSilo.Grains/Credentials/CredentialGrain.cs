@@ -144,7 +144,7 @@ internal sealed partial class CredentialGrain(
         var canonicalResource = resource with { Path = path.Value.Text, Attributes = attributes.Value };
 
         // The rest of the world, asked in parallel: the task chain, the session and the agent.
-        var chainTask = GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).CheckChainAsync();
+        var chainTask = GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).CheckChainAsync(includeOwnAgent: false);
         var sessionTask = GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
         var agentTask = GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
         var chain = await chainTask;
@@ -315,9 +315,14 @@ internal sealed partial class CredentialGrain(
         {
             return NotFound();
         }
+        var text = Canonical.Reason(reason, "revoked");
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
         if (State.Status == CredentialStatus.Active)
         {
-            if (!await EndCredentialAsync(CredentialStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+            if (!await EndCredentialAsync(CredentialStatus.Revoked, text.Value))
             {
                 return Unavailable("the revocation");
             }
@@ -368,16 +373,21 @@ internal sealed partial class CredentialGrain(
         return true;
     }
 
-    private Decision Deny(DecisionReason reason, string detail) => new()
+    // Whoever holds a wrong secret learns nothing about the credential's task or agent.
+    private Decision Deny(DecisionReason reason, string detail)
     {
-        Kind = DecisionKind.Deny,
-        Reason = reason,
-        Detail = detail,
-        CredentialId = Key,
-        TaskId = Exists ? State.TaskId : null,
-        Agent = Exists ? State.Agent : null,
-        DecidedAt = Now,
-    };
+        var reveal = Exists && reason is not (DecisionReason.InvalidSecret or DecisionReason.UnknownCredential);
+        return new()
+        {
+            Kind = DecisionKind.Deny,
+            Reason = reason,
+            Detail = detail,
+            CredentialId = Key,
+            TaskId = reveal ? State.TaskId : null,
+            Agent = reveal ? State.Agent : null,
+            DecidedAt = Now,
+        };
+    }
 
     private GrantResult<CredentialInfo> NotFound() =>
         GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{Key}' does not exist.", target: Key);

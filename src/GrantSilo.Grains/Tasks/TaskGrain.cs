@@ -24,6 +24,13 @@ internal sealed partial class TaskGrain(
 
     protected override int PendingSteps => State.PendingChildren.Count + State.PendingSessions.Count;
 
+    // Set while a terminal state is being written: ticks and cascades wait until it is durable.
+    private bool _ending;
+
+    // Set while a re-authorization is being written: decisions keep treating the task as paused
+    // until the loosening is durable, so no allow ever rests on state that may be rolled back.
+    private bool _reauthorizing;
+
     private bool IsTerminal => State.Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;
 
     public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
@@ -153,7 +160,7 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{Key}'." : $"The proof credential is not valid: {proof.Detail}");
         }
-        var chain = await CheckChainAsync();
+        var chain = await CheckChainAsync(includeOwnAgent: true);
         if (!chain.Usable)
         {
             return Rejected(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}); nothing can be delegated below it.");
@@ -180,6 +187,7 @@ internal sealed partial class TaskGrain(
             ParentTaskId = Key,
             RootTaskId = State.RootTaskId,
             Ancestors = [.. State.Ancestors, Key],
+            AncestorAgents = [.. State.AncestorAgents, State.Agent],
             RootPerson = State.RootPerson,
             Orchestrator = State.Orchestrator,
             Agent = childAgent.Value,
@@ -210,6 +218,7 @@ internal sealed partial class TaskGrain(
         State.ParentTaskId = spec.ParentTaskId;
         State.RootTaskId = spec.RootTaskId;
         State.Ancestors = [.. spec.Ancestors];
+        State.AncestorAgents = [.. spec.AncestorAgents];
         State.Depth = spec.Depth;
         State.Scope = spec.Scope;
         State.CreatedAt = now;
@@ -274,7 +283,7 @@ internal sealed partial class TaskGrain(
         }
         if (State.Ancestors.Count > 0)
         {
-            var ancestors = await CheckAncestorsAsync();
+            var ancestors = await CheckAncestorsAsync(includeOwnAgent: false);
             if (!ancestors.Usable)
             {
                 return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
@@ -293,7 +302,10 @@ internal sealed partial class TaskGrain(
         State.CheckpointDueAt = now + State.CheckpointInterval!.Value;
         State.PolicyVersionChecked = vetted.Value;
         State.StatusReason = null;
-        if (!await TryWriteAsync())
+        _reauthorizing = true;
+        var written = await TryWriteAsync();
+        _reauthorizing = false;
+        if (!written)
         {
             (State.Status, State.CheckpointDueAt, State.PolicyVersionChecked, State.StatusReason) = previous;
             return Unavailable("the re-authorization");
@@ -309,7 +321,12 @@ internal sealed partial class TaskGrain(
         {
             return NotFound();
         }
-        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Revoked, string.IsNullOrWhiteSpace(reason) ? "revoked" : reason))
+        var text = Canonical.Reason(reason, "revoked");
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
+        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Revoked, text.Value))
         {
             return Unavailable("the revocation");
         }
@@ -331,7 +348,12 @@ internal sealed partial class TaskGrain(
             }
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}; it cannot be completed.", target: Key);
         }
-        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Completed, string.IsNullOrWhiteSpace(summary) ? "completed" : summary))
+        var text = Canonical.Reason(summary, "completed");
+        if (!text.IsSuccess)
+        {
+            return text.Error;
+        }
+        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Completed, text.Value))
         {
             return Unavailable("the completion");
         }
@@ -360,7 +382,7 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{Key}' is not assigned to agent '{agent}'.", target: Key);
         }
-        var chain = await CheckChainAsync();
+        var chain = await CheckChainAsync(includeOwnAgent: true);
         if (!chain.Usable)
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
@@ -389,7 +411,7 @@ internal sealed partial class TaskGrain(
         {
             return Task.FromResult(ChainCheck.Missing(Key));
         }
-        var status = EffectiveStatus(Now);
+        var status = _reauthorizing ? GrantTaskStatus.AwaitingReauthorization : EffectiveStatus(Now);
         return Task.FromResult(new ChainCheck
         {
             Usable = status == GrantTaskStatus.Active,
@@ -409,25 +431,42 @@ internal sealed partial class TaskGrain(
         });
     }
 
-    public async Task<ChainCheck> CheckChainAsync()
+    public async Task<ChainCheck> CheckChainAsync(bool includeOwnAgent)
     {
         var self = await CheckSelfAsync();
-        if (!self.Usable || State.Ancestors.Count == 0)
+        if (!self.Usable || (State.Ancestors.Count == 0 && !includeOwnAgent))
         {
             return self;
         }
-        var ancestors = await CheckAncestorsAsync();
+        var ancestors = await CheckAncestorsAsync(includeOwnAgent);
         return ancestors.Usable ? self : ancestors with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
     }
 
-    private async Task<ChainCheck> CheckAncestorsAsync()
+    private async Task<ChainCheck> CheckAncestorsAsync(bool includeOwnAgent)
     {
-        var checks = await Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).CheckSelfAsync()));
-        foreach (var check in checks)
+        var agents = new HashSet<string>(State.AncestorAgents, StringComparer.Ordinal);
+        if (includeOwnAgent)
+        {
+            agents.Add(State.Agent);
+        }
+        else
+        {
+            agents.Remove(State.Agent);
+        }
+        var taskChecks = Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).CheckSelfAsync()));
+        var agentChecks = Task.WhenAll(agents.Select(id => GrainFactory.GetGrain<IAgentLifecycleGrain>(id).GetActiveAsync()));
+        foreach (var check in await taskChecks)
         {
             if (!check.Usable)
             {
                 return check;
+            }
+        }
+        foreach (var agent in await agentChecks)
+        {
+            if (!agent.IsSuccess)
+            {
+                return new ChainCheck { Usable = false, Reason = DecisionReason.AgentNotActive, BlockingTaskId = Key, Agent = agent.Error.Target ?? "" };
             }
         }
         return new ChainCheck { Usable = true, Reason = DecisionReason.Allowed };
@@ -448,6 +487,10 @@ internal sealed partial class TaskGrain(
 
     protected override async Task OnTickAsync()
     {
+        if (_ending)
+        {
+            return;
+        }
         var now = Now;
         if (!IsTerminal)
         {
@@ -486,9 +529,14 @@ internal sealed partial class TaskGrain(
         };
         State.PendingChildren.UnionWith(State.Children);
         State.PendingSessions.UnionWith(State.Sessions);
-        if (!await TryWriteAsync())
+        _ending = true;
+        var written = await TryWriteAsync();
+        _ending = false;
+        if (!written)
         {
             (State.Status, State.StatusReason, State.EndedAt) = previous;
+            State.PendingChildren.Clear();
+            State.PendingSessions.Clear();
             return false;
         }
         LogTaskEnded(Logger, Key, status, PendingSteps);
@@ -508,6 +556,10 @@ internal sealed partial class TaskGrain(
 
     private Task RunTaskCascadeAsync()
     {
+        if (_ending)
+        {
+            return Task.CompletedTask;
+        }
         var reason = State.CascadeReason ?? "ancestor ended";
         return RunCascadeAsync(
             (State.PendingChildren, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason)),

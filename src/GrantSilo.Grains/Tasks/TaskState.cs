@@ -12,6 +12,8 @@ public sealed class TaskState
     /// <summary>Every ancestor, root first, so a chain check asks them all at once.</summary>
     [Id(5)] public List<string> Ancestors { get; set; } = [];
     [Id(6)] public int Depth { get; set; }
+    /// <summary>The agents of every ancestor, root first: a suspended agent anywhere above stops the chain.</summary>
+    [Id(22)] public List<string> AncestorAgents { get; set; } = [];
     [Id(7)] public Scope Scope { get; set; } = Scope.Empty;
     [Id(8)] public DateTimeOffset CreatedAt { get; set; }
     [Id(9)] public DateTimeOffset ExpiresAt { get; set; }
