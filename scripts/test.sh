@@ -10,13 +10,20 @@ fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-dotnet test GrantSilo.sln -c Release --nologo \
-  --logger "trx" --logger "console;verbosity=minimal" \
-  --results-directory "$results" "$@"
-status=$?
+status=0
+dotnet build GrantSilo.sln -c Release --nologo -v q || status=$?
+if [ "$status" -eq 0 ]; then
+  # One results folder per test project, so no report can overwrite another's.
+  for project in tests/*/*.Tests.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" -c Release --no-build --nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+      --results-directory "$results/$name" "$@" || status=$?
+  done
+fi
 
 passed=0; failed=0; files=0
-for trx in "$results"/*.trx; do
+for trx in "$results"/*/*.trx; do
   [ -f "$trx" ] || continue
   files=$((files + 1))
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
@@ -32,8 +39,10 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The build failed, or a test host crashed before it could report: count that as a failure.
   failed=1
 fi
-if [ "$files" -eq 0 ]; then
-  failed=$((failed > 0 ? failed : 1))
+projects=$(ls tests/*/*.Tests.csproj | wc -l)
+if [ "$files" -lt "$projects" ]; then
+  # A project that left no report (build failure, crashed test host) counts as a failure.
+  failed=$((failed + projects - files))
 fi
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
