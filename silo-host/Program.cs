@@ -1,10 +1,10 @@
+using System.ComponentModel.DataAnnotations;
+using GrantSilo.SiloHost;
+using GrantSilo.SiloHost.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using System.ComponentModel.DataAnnotations;
-using GrantSilo.Grains.Hosting;
-using GrantSilo.SiloHost;
 using Microsoft.Extensions.Options;
 
 // Content root is the build output, so appsettings.json is found wherever the host is started from.
@@ -12,20 +12,26 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings {
 
 var silo = Bind<SiloHostOptions>(builder.Configuration, SiloHostOptions.SectionName);
 var storage = Bind<StorageSelectionOptions>(builder.Configuration, StorageSelectionOptions.SectionName);
-if (!string.Equals(storage.Provider, "Embedded", StringComparison.OrdinalIgnoreCase))
+var profile = storage.Provider switch
 {
-    throw new OptionsValidationException(StorageSelectionOptions.SectionName, typeof(StorageSelectionOptions),
-        [$"GrantSilo:Storage:Provider '{storage.Provider}' is not known. Use 'Embedded' (the default)."]);
-}
+    _ when string.Equals(storage.Provider, StorageSelectionOptions.Embedded, StringComparison.OrdinalIgnoreCase) => StorageSelectionOptions.Embedded,
+    _ when string.Equals(storage.Provider, StorageSelectionOptions.AzureTable, StringComparison.OrdinalIgnoreCase) => StorageSelectionOptions.AzureTable,
+    _ => throw new OptionsValidationException(StorageSelectionOptions.SectionName, typeof(StorageSelectionOptions),
+        [$"GrantSilo:Storage:Provider '{storage.Provider}' is not known. Use 'Embedded' (the default: one silo, in memory) or 'AzureTable' (with GrantSilo:Storage:ConnectionString)."]),
+};
 
 builder.UseOrleans(orleans =>
 {
-    orleans.UseLocalhostClustering(silo.SiloPort, silo.GatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
-    orleans.AddMemoryGrainStorage(GrantSiloStorage.Name);
-    orleans.UseInMemoryReminderService();
-    orleans.AddGrantSilo(options => builder.Configuration.GetSection(GrantSiloOptions.SectionName).Bind(options));
+    if (profile == StorageSelectionOptions.AzureTable)
+    {
+        orleans.UseGrantSiloAzureTableProfile(silo, builder.Configuration);
+    }
+    else
+    {
+        orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration);
+    }
 });
-builder.Services.AddHostedService(sp => new StartupBanner(sp.GetRequiredService<ILogger<StartupBanner>>(), sp.GetRequiredService<IHostApplicationLifetime>(), silo, storage.Provider));
+builder.Services.AddHostedService(sp => new StartupBanner(sp.GetRequiredService<ILogger<StartupBanner>>(), sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILocalSiloDetails>(), silo, profile));
 
 await builder.Build().RunAsync();
 

@@ -1,0 +1,23 @@
+using GrantSilo.Grains.Decisions;
+
+namespace GrantSilo.SiloHost.Fencing;
+
+/// <summary>
+/// Fences every GrantSilo grain on this silo with the silo lease: a call arriving while the lease is
+/// not valid fails before the grain runs. The credential grain checks the lease again right before an
+/// Allow; this filter also covers the task, session and agent answers an Allow is built from, which a
+/// stale activation could otherwise give from memory.
+/// </summary>
+internal sealed class SiloLeaseCallFilter(ISiloLease lease) : IIncomingGrainCallFilter
+{
+    private static readonly System.Reflection.Assembly GrainsAssembly = typeof(GrantSilo.Grains.Hosting.GrantSiloStorage).Assembly;
+
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.Grain?.GetType().Assembly == GrainsAssembly && !lease.IsValid(out var reason))
+        {
+            throw new SiloLeaseExpiredException(reason ?? "unknown");
+        }
+        return context.Invoke();
+    }
+}

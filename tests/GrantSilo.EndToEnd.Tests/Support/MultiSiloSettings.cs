@@ -1,0 +1,56 @@
+namespace GrantSilo.EndToEnd.Tests.Support;
+
+/// <summary>
+/// The settings <c>docs/multi-silo.md</c> gives for running several silos and a client on one machine
+/// against one storage account, as environment variables. The real-process tests use exactly these;
+/// only the ports (chosen free at run time) and the Azurite connection string differ from the page,
+/// and <c>Docs_GiveExactlyTheSettingsTheProcessTestsUse</c> checks the page against this class.
+/// </summary>
+internal static class MultiSiloSettings
+{
+    public const string ClusterId = "grantsilo";
+    public const string ServiceId = "grantsilo";
+
+    /// <summary>Settings every process (silo and client) shares.</summary>
+    public static IReadOnlyDictionary<string, string> Shared(string connectionString) => new Dictionary<string, string>
+    {
+        ["GrantSilo__Storage__Provider"] = "AzureTable",
+        ["GrantSilo__Storage__ConnectionString"] = connectionString,
+        ["GrantSilo__Storage__AllowDevelopmentStorage"] = "true",
+    };
+
+    /// <summary>Settings of silo number <c>n</c>, listening on <paramref name="siloPort"/> and <paramref name="gatewayPort"/>.</summary>
+    public static IReadOnlyDictionary<string, string> Silo(string connectionString, int siloPort, int gatewayPort)
+    {
+        var settings = new Dictionary<string, string>(Shared(connectionString))
+        {
+            ["GrantSilo__Silo__ClusterId"] = ClusterId,
+            ["GrantSilo__Silo__ServiceId"] = ServiceId,
+            ["GrantSilo__Silo__AdvertisedIPAddress"] = "127.0.0.1",
+            ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // A killed or paused silo is declared dead within seconds instead of about a minute.
+            ["GrantSilo__Membership__ProbeTimeout"] = "00:00:02",
+            ["GrantSilo__Membership__NumMissedProbesLimit"] = "2",
+            ["GrantSilo__Reminders__RefreshReminderListPeriod"] = "00:00:05",
+        };
+        return settings;
+    }
+
+    /// <summary>Settings of a client that finds the silos in the membership table.</summary>
+    public static IReadOnlyDictionary<string, string> Client(string connectionString)
+    {
+        var settings = new Dictionary<string, string>(Shared(connectionString))
+        {
+            ["GrantSilo__Client__ClusterId"] = ClusterId,
+            ["GrantSilo__Client__ServiceId"] = ServiceId,
+            ["GrantSilo__Client__ResponseTimeout"] = "00:00:10",
+            ["GrantSilo__Storage__Membership__GatewayListRefreshPeriod"] = "00:00:02",
+        };
+        return settings;
+    }
+
+    /// <summary>The same settings as configuration keys (<c>GrantSilo:Storage:Provider</c>), for in-process hosts.</summary>
+    public static Dictionary<string, string?> AsConfiguration(IReadOnlyDictionary<string, string> environment) =>
+        environment.ToDictionary(p => p.Key.Replace("__", ":", StringComparison.Ordinal), p => (string?)p.Value);
+}

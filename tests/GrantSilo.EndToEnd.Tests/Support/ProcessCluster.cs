@@ -1,0 +1,153 @@
+using GrantSilo.Client;
+using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Persistence.AzureTables.Clustering;
+using GrantSilo.Persistence.AzureTables.Reminders;
+using GrantSilo.Testing.Azurite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Xunit.Abstractions;
+
+namespace GrantSilo.EndToEnd.Tests.Support;
+
+/// <summary>One silo process of a <see cref="ProcessCluster"/>.</summary>
+internal sealed record SiloNode(string Name, int SiloPort, int GatewayPort, ChildProcess Process);
+
+/// <summary>
+/// Azurite plus silo-host processes on loopback, configured exactly as <c>docs/multi-silo.md</c> says,
+/// and clients (in this process) that connect to them.
+/// </summary>
+internal sealed class ProcessCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private readonly ITestOutputHelper _output;
+    private readonly List<SiloNode> _silos = [];
+    private readonly List<IHost> _clients = [];
+    private int _started;
+
+    private ProcessCluster(AzuriteProcess azurite, ITestOutputHelper output)
+    {
+        Azurite = azurite;
+        _output = output;
+        var cluster = Options.Create(new ClusterOptions { ClusterId = MultiSiloSettings.ClusterId, ServiceId = MultiSiloSettings.ServiceId });
+        Membership = new AzureTableMembershipTable(Options.Create(new AzureTableClusteringOptions { ConnectionString = azurite.ConnectionString, AllowDevelopmentStorage = true }), cluster, NullLogger<AzureTableMembershipTable>.Instance);
+        Reminders = new AzureTableReminderTable(Options.Create(new AzureTableReminderOptions { ConnectionString = azurite.ConnectionString, AllowDevelopmentStorage = true }), cluster, NullLogger<AzureTableReminderTable>.Instance);
+    }
+
+    public AzuriteProcess Azurite { get; }
+
+    /// <summary>The membership table the silos keep, read directly.</summary>
+    public AzureTableMembershipTable Membership { get; }
+
+    /// <summary>The reminder table the silos keep, read directly.</summary>
+    public AzureTableReminderTable Reminders { get; }
+
+    public IReadOnlyList<SiloNode> Silos => _silos;
+
+    public static async Task<ProcessCluster> StartAsync(int silos, ITestOutputHelper output)
+    {
+        var azurite = await AzuriteProcess.StartAsync();
+        var cluster = new ProcessCluster(azurite, output);
+        try
+        {
+            await cluster.StartSilosAsync(silos);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Starts <paramref name="count"/> more silos in parallel and waits until every running silo is Active in the table.</summary>
+    public async Task<IReadOnlyList<SiloNode>> StartSilosAsync(int count)
+    {
+        var nodes = new List<SiloNode>();
+        for (var i = 0; i < count; i++)
+        {
+            var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
+            var name = $"silo{++_started}";
+            var process = ChildProcess.Start(name, ChildProcess.BuiltDll("SiloHostDll"), MultiSiloSettings.Silo(Azurite.ConnectionString, siloPort, gatewayPort));
+            var node = new SiloNode(name, siloPort, gatewayPort, process);
+            _silos.Add(node);
+            nodes.Add(node);
+        }
+        await Task.WhenAll(nodes.Select(n => n.Process.WaitForOutputAsync("GrantSilo silo started", StartTimeout)));
+        await Eventually.HoldsAsync(async () =>
+        {
+            var members = (await Membership.ReadAll()).Members.Select(m => m.Item1).ToList();
+            return nodes.All(n => members.Any(m => m.SiloAddress.Endpoint.Port == n.SiloPort && m.Status == SiloStatus.Active));
+        }, StartTimeout, "the new silos to be Active in the membership table");
+        _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} started {string.Join(", ", nodes.Select(n => $"{n.Name} (pid {n.Process.Id}, silo {n.SiloPort}, gateway {n.GatewayPort})"))}");
+        return nodes;
+    }
+
+    public async Task<SiloStatus?> StatusAsync(SiloNode node)
+    {
+        var members = (await Membership.ReadAll()).Members.Select(m => m.Item1).Where(m => m.SiloAddress.Endpoint.Port == node.SiloPort).ToList();
+        return members.Count == 0 ? null : members.OrderByDescending(m => m.SiloAddress.Generation).First().Status;
+    }
+
+    public Task WaitForStatusAsync(SiloNode node, SiloStatus status, TimeSpan timeout) =>
+        Eventually.HoldsAsync(async () => await StatusAsync(node) == status, timeout, $"{node.Name} to be {status} in the membership table");
+
+    /// <summary>A client configured as the page says; with <paramref name="gateways"/>, connected to exactly those silos' gateways.</summary>
+    public async Task<IHost> StartClientAsync(params SiloNode[] gateways)
+    {
+        var settings = MultiSiloSettings.AsConfiguration(MultiSiloSettings.Client(Azurite.ConnectionString));
+        for (var i = 0; i < gateways.Length; i++)
+        {
+            settings[$"GrantSilo:Client:Gateways:{i}"] = $"127.0.0.1:{gateways[i].GatewayPort}";
+        }
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = Environments.Production });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddGrantSiloClient();
+        var host = builder.Build();
+        using var cancellation = new CancellationTokenSource(StartTimeout);
+        await host.StartAsync(cancellation.Token);
+        _clients.Add(host);
+        return host;
+    }
+
+    public static GrantClient Grants(IHost client) => client.Services.GetRequiredService<GrantClient>();
+
+    public async Task StopClientAsync(IHost client)
+    {
+        _clients.Remove(client);
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await client.StopAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A client whose gateways are gone may not stop gracefully; dispose it anyway.
+        }
+        client.Dispose();
+    }
+
+    public void Log(string message) => _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {message}");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients.ToList())
+        {
+            await StopClientAsync(client);
+        }
+        foreach (var silo in _silos)
+        {
+            if (silo.Process.HasExited || Environment.GetEnvironmentVariable("GRANTSILO_E2E_VERBOSE") == "1")
+            {
+                _output.WriteLine($"--- {silo.Name} output ---\n{silo.Process.Output}");
+            }
+            await silo.Process.DisposeAsync();
+        }
+        await Azurite.DisposeAsync();
+    }
+}

@@ -1,0 +1,290 @@
+// The end-to-end workload: delegations, authorizations and revocations against a GrantSilo cluster,
+// recorded as a JSON-lines history the end-to-end tests check. Configured like any GrantSilo client
+// (GrantSilo:Client, GrantSilo:Storage) plus Workload:* (see WorkloadOptions).
+using System.Diagnostics;
+using System.Text.Json;
+using GrantSilo;
+using GrantSilo.Client;
+using GrantSilo.EndToEnd.Workload;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Logging.AddFilter("Orleans", LogLevel.Error);
+var options = new WorkloadOptions();
+builder.Configuration.GetSection("Workload").Bind(options);
+builder.AddGrantSiloClient();
+using var host = builder.Build();
+await host.StartAsync();
+var client = host.Services.GetRequiredService<GrantClient>();
+
+await using var history = new History(options.HistoryPath ?? throw new InvalidOperationException("Set Workload:HistoryPath."));
+var runner = new Runner(client, history, options);
+await runner.SetUpAsync();
+Console.WriteLine("WORKLOAD STARTED");
+var stop = DateTime.UtcNow + options.Duration;
+await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(i => runner.RunAsync(i, stop)));
+Console.WriteLine($"WORKLOAD DONE {history.Count} invocations");
+await host.StopAsync();
+return 0;
+
+internal sealed class WorkloadOptions
+{
+    public string? HistoryPath { get; set; }
+
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>No invocation may take longer; one that does is recorded as a timeout.</summary>
+    public TimeSpan CallDeadline { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The lifetime of short-lived credentials (every other one), so expiry is exercised too.</summary>
+    public TimeSpan ShortCredentialLifetime { get; set; } = TimeSpan.FromSeconds(3);
+}
+
+/// <summary>Appends records to the history file, one JSON line each, flushed as written.</summary>
+internal sealed class History(string path) : IAsyncDisposable
+{
+    private readonly StreamWriter _writer = new(path, append: false) { AutoFlush = true };
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _count;
+
+    public int Count => _count;
+
+    public async Task AppendAsync(HistoryRecord record)
+    {
+        var line = JsonSerializer.Serialize(record, HistoryRecord.Json);
+        await _gate.WaitAsync();
+        try
+        {
+            await _writer.WriteLineAsync(line);
+            _count++;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writer.DisposeAsync();
+        _gate.Dispose();
+    }
+}
+
+internal sealed class Runner(GrantClient client, History history, WorkloadOptions options)
+{
+    private static readonly ResourceRef Document = new() { Type = "repo", Path = "acme/payments/README.md" };
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    private readonly List<(IssuedCredential Credential, IReadOnlyList<string> Chain)> _issued = [];
+    private string _planner = "";
+    private string _worker = "";
+
+    private static Scope ScopeOf(int depth, params string[] permissions) => Scope.Create(permissions, DataClassification.Confidential, depth).Value;
+
+    public async Task SetUpAsync()
+    {
+        _planner = $"spiffe://e2e.dev/{_run}/planner";
+        _worker = $"spiffe://e2e.dev/{_run}/worker";
+        // Set-up retries until the cluster answers; everything after it is recorded as it happens.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        foreach (var (agent, ceiling) in new[] { (_planner, ScopeOf(2, "repo:*:acme/*")), (_worker, ScopeOf(0, "repo:read:acme/*")) })
+        {
+            while (true)
+            {
+                var result = await client.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:alice@e2e.dev", Ceiling = ceiling });
+                if (result.IsSuccess)
+                {
+                    break;
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"Could not register {agent}: {result.Error}");
+                }
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public async Task RunAsync(int worker, DateTime stop)
+    {
+        var random = new Random(worker * 7919 + Environment.ProcessId);
+        var iteration = 0;
+        while (DateTime.UtcNow < stop)
+        {
+            iteration++;
+            await IterationAsync(random, iteration);
+        }
+    }
+
+    private async Task IterationAsync(Random random, int iteration)
+    {
+        var root = await CallAsync("create-task", () => client.CreateTaskAsync(new CreateTaskRequest
+        {
+            Person = "person:alice@e2e.dev",
+            Orchestrator = "orchestrator:e2e",
+            Agent = _planner,
+            Scope = ScopeOf(1, "repo:read:acme/*"),
+            Lifetime = TimeSpan.FromMinutes(2),
+        }), r => r.TaskId);
+        if (root is null)
+        {
+            return;
+        }
+        var plannerCredential = await IssueAsync(_planner, root.TaskId, [root.TaskId], TimeSpan.FromMinutes(1));
+        if (plannerCredential is null)
+        {
+            return;
+        }
+        var child = await CallAsync("delegate", () => client.DelegateAsync(root.TaskId, new DelegationRequest
+        {
+            ProofToken = plannerCredential.Token,
+            Agent = _worker,
+            Scope = ScopeOf(0, "repo:read:acme/payments/*"),
+            Lifetime = TimeSpan.FromMinutes(1),
+        }), r => r.TaskId);
+        if (child is null)
+        {
+            return;
+        }
+        var lifetime = iteration % 2 == 0 ? options.ShortCredentialLifetime : TimeSpan.FromSeconds(45);
+        var workerCredential = await IssueAsync(_worker, child.TaskId, [root.TaskId, child.TaskId], lifetime);
+        if (workerCredential is null)
+        {
+            return;
+        }
+        for (var i = 0; i < 3; i++)
+        {
+            await AuthorizeAsync(workerCredential);
+            await AuthorizeAsync(plannerCredential);
+        }
+
+        // One in four iterations revokes nothing, so credentials also end by expiry alone.
+        switch (random.Next(4))
+        {
+            case 0:
+                await CallAsync("revoke-credential", () => client.RevokeCredentialAsync(workerCredential.CredentialId, "e2e"), r => r.CredentialId, credential: workerCredential.CredentialId,
+                    acknowledged: r => r.Status != CredentialStatus.Active);
+                break;
+            case 1:
+                await CallAsync("revoke-task", () => client.RevokeTaskAsync(child.TaskId, "e2e"), r => r.TaskId, task: child.TaskId, acknowledged: r => r.IsTerminal);
+                break;
+            case 2:
+                await CallAsync("revoke-task", () => client.RevokeTaskAsync(root.TaskId, "e2e"), r => r.TaskId, task: root.TaskId, acknowledged: r => r.IsTerminal);
+                break;
+            default:
+                break;
+        }
+        await AuthorizeAsync(workerCredential);
+        await AuthorizeAsync(plannerCredential);
+
+        // Older credentials again: some revoked, some expired, some still live.
+        IssuedCredential[] older;
+        lock (_issued)
+        {
+            older = [.. _issued.OrderBy(_ => random.Next()).Take(3).Select(i => i.Credential)];
+        }
+        foreach (var credential in older)
+        {
+            await AuthorizeAsync(credential);
+        }
+    }
+
+    private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
+    {
+        var session = await CallAsync("open-session", () => client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
+        if (session is null)
+        {
+            return null;
+        }
+        var start = DateTime.UtcNow.Ticks;
+        var (result, outcome) = await WithDeadlineAsync(() => client.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
+        var end = DateTime.UtcNow.Ticks;
+        var issued = result is { IsSuccess: true } ? result.Value : null;
+        await history.AppendAsync(new HistoryRecord
+        {
+            Op = "issue",
+            Start = start,
+            End = end,
+            Result = issued is not null ? "ok" : outcome,
+            Detail = result is { IsSuccess: false } ? result.Error.ToString() : null,
+            Credential = issued?.CredentialId,
+            Task = taskId,
+            Chain = chain,
+            ExpiresAt = issued?.ExpiresAt.UtcTicks,
+        });
+        if (issued is not null)
+        {
+            lock (_issued)
+            {
+                _issued.Add((issued, chain));
+            }
+        }
+        return issued;
+    }
+
+    private async Task AuthorizeAsync(IssuedCredential credential)
+    {
+        var start = DateTime.UtcNow.Ticks;
+        Decision? decision = null;
+        string outcome;
+        try
+        {
+            decision = await client.AuthorizeAsync(credential.Token, "read", Document).WaitAsync(options.CallDeadline);
+            outcome = decision.IsAllowed ? "Allow" : "Deny";
+        }
+        catch (TimeoutException)
+        {
+            outcome = "timeout";
+        }
+        await history.AppendAsync(new HistoryRecord
+        {
+            Op = "authorize",
+            Start = start,
+            End = DateTime.UtcNow.Ticks,
+            Result = outcome,
+            Reason = decision?.Reason.ToString(),
+            Detail = decision is { IsAllowed: false } ? decision.Detail : null,
+            Credential = credential.CredentialId,
+        });
+    }
+
+    private async Task<T?> CallAsync<T>(string op, Func<Task<GrantResult<T>>> call, Func<T, string> id, string? credential = null, string? task = null, Func<T, bool>? acknowledged = null)
+        where T : class
+    {
+        var start = DateTime.UtcNow.Ticks;
+        var (result, outcome) = await WithDeadlineAsync(call);
+        var end = DateTime.UtcNow.Ticks;
+        var value = result is { IsSuccess: true } ? result.Value : null;
+        var ok = value is not null && (acknowledged is null || acknowledged(value));
+        await history.AppendAsync(new HistoryRecord
+        {
+            Op = op,
+            Start = start,
+            End = end,
+            Result = ok ? "ok" : outcome,
+            Detail = result is { IsSuccess: false } ? result.Error.ToString() : null,
+            Credential = credential,
+            Task = task ?? (op is "create-task" or "delegate" && value is not null ? id(value) : null),
+        });
+        return value;
+    }
+
+    private async Task<(GrantResult<T>? Result, string Outcome)> WithDeadlineAsync<T>(Func<Task<GrantResult<T>>> call)
+    {
+        try
+        {
+            var result = await call().WaitAsync(options.CallDeadline);
+            return (result, result.IsSuccess ? "ok" : "error");
+        }
+        catch (TimeoutException)
+        {
+            return (null, "timeout");
+        }
+    }
+}
