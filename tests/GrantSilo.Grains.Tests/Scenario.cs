@@ -59,15 +59,22 @@ internal sealed class Scenario(ClusterFixture fixture)
         Client.AuthorizeAsync(credential.Token, action, new ResourceRef { Type = type, Path = path, Classification = classification });
 
     /// <summary>Waits (polling, with a deadline) until every node of the tree satisfies a condition; cascades below the first level run asynchronously.</summary>
-    public async Task<TaskTreeNode> TreeWhenAsync(string rootTaskId, Func<TaskInfo, bool> condition)
+    public async Task<TaskTreeNode> TreeWhenAsync(string rootTaskId, Func<TaskInfo, bool> condition) =>
+        await EventuallyAsync(async () => (await Client.GetTaskTreeAsync(rootTaskId)).Value, tree => tree.DescendantsAndSelf().All(n => condition(n.Task)));
+
+    /// <summary>
+    /// Polls until <paramref name="done"/> holds or 10 seconds pass, and returns the last value (the
+    /// caller asserts on it). For effects that are asynchronous by design: one-way tracking, cascades.
+    /// </summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
-            var tree = (await Client.GetTaskTreeAsync(rootTaskId)).Value;
-            if (tree.DescendantsAndSelf().All(n => condition(n.Task)) || DateTime.UtcNow > deadline)
+            var last = await probe();
+            if (done(last) || DateTime.UtcNow > deadline)
             {
-                return tree;
+                return last;
             }
             await Task.Delay(20);
         }

@@ -71,12 +71,6 @@ public class SuspensionTests(ClusterFixture fixture)
         Assert.Null(decision.Agent);
     }
 
-    private async Task WaitUntilTrackedAsync(string agent)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await _s.Client.GetAgentAsync(agent)).Value.LiveTasks == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
-    }
+    private Task WaitUntilTrackedAsync(string agent) =>
+        Scenario.EventuallyAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks > 0);
 }

@@ -30,9 +30,6 @@ public sealed record AccessFacts
 /// <summary>What a policy says about a request that passed the credential, chain and scope checks.</summary>
 public sealed record PolicyVerdict(bool Allowed, string? Detail = null)
 {
-    /// <summary>The verdict of a policy that adds no restriction.</summary>
-    public static PolicyVerdict Allow { get; } = new(true);
-
     /// <summary>The policy version evaluated, when the policy is versioned.</summary>
     public long? PolicyVersion { get; init; }
 
@@ -57,12 +54,4 @@ public sealed record PolicyVerdict(bool Allowed, string? Detail = null)
 public interface IAccessPolicy
 {
     ValueTask<PolicyVerdict> EvaluateAsync(AccessFacts facts, CancellationToken cancellationToken);
-}
-
-/// <summary>A policy that adds no restriction: the credential's scope is the whole policy.</summary>
-public sealed class ScopeOnlyAccessPolicy : IAccessPolicy
-{
-    /// <inheritdoc />
-    public ValueTask<PolicyVerdict> EvaluateAsync(AccessFacts facts, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(PolicyVerdict.Allow);
 }

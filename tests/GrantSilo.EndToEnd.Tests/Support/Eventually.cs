@@ -30,6 +30,21 @@ internal static class Eventually
         }
     }
 
+    /// <summary>Polls until <paramref name="done"/> holds or the deadline passes; returns the last value either way.</summary>
+    public static async Task<T> LastAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var last = await probe();
+            if (done(last) || DateTime.UtcNow > deadline)
+            {
+                return last;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
     public static Task HoldsAsync(Func<Task<bool>> probe, TimeSpan timeout, string what) =>
         ReturnsAsync(probe, b => b, timeout, what);
 }

@@ -55,32 +55,10 @@ internal sealed class Grants(GrantClient client)
         client.AuthorizeAsync(credential.Token, "read", Document);
 
     /// <summary>Authorizes, retrying while the answer is a fail-closed error (the cluster is settling), up to a deadline.</summary>
-    public async Task<Decision> AuthorizeSettledAsync(IssuedCredential credential, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var decision = await AuthorizeAsync(credential);
-            if (decision.Reason != DecisionReason.Error || DateTime.UtcNow > deadline)
-            {
-                return decision;
-            }
-            await Task.Delay(200);
-        }
-    }
+    public Task<Decision> AuthorizeSettledAsync(IssuedCredential credential, TimeSpan? timeout = null) =>
+        Eventually.LastAsync(() => AuthorizeAsync(credential), d => d.Reason != DecisionReason.Error, timeout ?? TimeSpan.FromSeconds(60));
 
     /// <summary>Retries a call that came back Unavailable (the cluster is settling), up to a deadline.</summary>
-    public static async Task<GrantResult<T>> Retry<T>(Func<Task<GrantResult<T>>> call, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var result = await call();
-            if (result.IsSuccess || result.Error.Code != GrantErrorCode.Unavailable || DateTime.UtcNow > deadline)
-            {
-                return result;
-            }
-            await Task.Delay(200);
-        }
-    }
+    public static Task<GrantResult<T>> Retry<T>(Func<Task<GrantResult<T>>> call, TimeSpan? timeout = null) =>
+        Eventually.LastAsync(call, r => r.IsSuccess || r.Error.Code != GrantErrorCode.Unavailable, timeout ?? TimeSpan.FromSeconds(60));
 }
