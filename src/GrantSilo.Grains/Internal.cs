@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Leases;
 using Orleans.Concurrency;
 
 namespace GrantSilo.Grains;
@@ -19,6 +20,40 @@ internal sealed record ChainCheck
     public static ChainCheck Missing(string taskId) =>
         new() { Usable = false, Reason = DecisionReason.TaskRevoked, BlockingTaskId = taskId };
 }
+
+/// <summary>
+/// A task's answer with a decision lease: for <see cref="Lease"/> (on the lease clock) the holder may
+/// rely on <see cref="Check"/> as long as the validity clock is before <see cref="UsableUntil"/> (the
+/// earliest expiry or checkpoint along the chain). A zero lease, or an unusable answer, is good for
+/// this decision only.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.task-lease")]
+internal sealed record TaskLease
+{
+    [Id(0)] public required ChainCheck Check { get; init; }
+    [Id(1)] public DateTimeOffset UsableUntil { get; init; }
+    [Id(2)] public TimeSpan Lease { get; init; }
+    /// <summary>The task's own agent (for a chain lease): the principal of the holder's decisions.</summary>
+    [Id(3)] public AgentInfo? Agent { get; init; }
+}
+
+/// <summary>An agent's answer with a decision lease.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.agent-lease")]
+internal sealed record AgentLease([property: Id(0)] GrantResult<AgentInfo> Agent, [property: Id(1)] TimeSpan Lease);
+
+/// <summary>
+/// A session's answer with a decision lease. The session counted the request as activity at
+/// <see cref="ActivityAt"/>; the holder asks again well before the idle deadline so that activity keeps
+/// reaching the session.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.session-lease")]
+internal readonly record struct SessionLease(
+    [property: Id(0)] bool Usable,
+    [property: Id(1)] DateTimeOffset StartedAt,
+    [property: Id(2)] DateTimeOffset UsableUntil,
+    [property: Id(3)] DateTimeOffset ActivityAt,
+    [property: Id(4)] TimeSpan IdleTimeout,
+    [property: Id(5)] TimeSpan Lease);
 
 /// <summary>Everything a parent hands a new child task.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.child-task-spec")]
@@ -72,19 +107,21 @@ internal sealed record ProofCheck
 
 /// <summary>Grain-to-grain operations on tasks; not part of the client surface.</summary>
 [Alias("grantsilo.ITaskLifecycleGrain")]
-internal interface ITaskLifecycleGrain : IGrainWithStringKey
+internal interface ITaskLifecycleGrain : ILeaseHolderGrain
 {
-    /// <summary>This task's own status now (no ancestors). Interleaves so chain checks never wait on a busy task.</summary>
-    [AlwaysInterleave, Alias("CheckSelf")]
-    Task<ChainCheck> CheckSelfAsync();
+    /// <summary>
+    /// This task's own status now (no ancestors), leased to <paramref name="holder"/> (a descendant
+    /// task). Interleaves so chain checks never wait on a busy task.
+    /// </summary>
+    [AlwaysInterleave, Alias("LeaseSelf")]
+    Task<TaskLease> LeaseSelfAsync(GrainId holder);
 
     /// <summary>
-    /// This task's status, every ancestor's, and the status of every agent along the chain (this
-    /// task's own agent only when <paramref name="includeOwnAgent"/>; a credential checks that one
-    /// itself), all asked in parallel.
+    /// This task's status, every ancestor's and every agent's along the chain (its own included),
+    /// leased to <paramref name="holder"/> (a credential of this task), with the task's agent.
     /// </summary>
-    [AlwaysInterleave, Alias("CheckChain")]
-    Task<ChainCheck> CheckChainAsync(bool includeOwnAgent);
+    [AlwaysInterleave, Alias("LeaseChain")]
+    Task<TaskLease> LeaseChainAsync(GrainId holder);
 
     [Alias("InitializeChild")]
     Task<GrantResult<TaskInfo>> InitializeChildAsync(ChildTaskSpec spec);
@@ -110,6 +147,10 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Check")]
     Task<SessionCheck> CheckAsync();
 
+    /// <summary>Whether the session is usable now, leased to <paramref name="holder"/> (a credential); counts as activity.</summary>
+    [AlwaysInterleave, Alias("Lease")]
+    Task<SessionLease> LeaseAsync(GrainId holder);
+
     /// <summary>Ends the session because its agent ended. Idempotent.</summary>
     [Alias("EndFromAgent")]
     Task EndFromAgentAsync(string reason);
@@ -125,7 +166,7 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
 
 /// <summary>Grain-to-grain operations on credentials.</summary>
 [Alias("grantsilo.ICredentialLifecycleGrain")]
-internal interface ICredentialLifecycleGrain : IGrainWithStringKey
+internal interface ICredentialLifecycleGrain : ILeaseHolderGrain
 {
     [Alias("Initialize")]
     Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec);
@@ -150,6 +191,10 @@ internal interface IAgentLifecycleGrain : IGrainWithStringKey
     /// <summary>The agent's registration if it is active; an error otherwise.</summary>
     [AlwaysInterleave, Alias("GetActive")]
     Task<GrantResult<AgentInfo>> GetActiveAsync();
+
+    /// <summary>The agent's registration if it is active, leased to <paramref name="holder"/> (a task of a chain it is on).</summary>
+    [AlwaysInterleave, Alias("Lease")]
+    Task<AgentLease> LeaseAsync(GrainId holder);
 
     /// <summary>Records a task assigned to the agent. One-way so task creation never waits on a busy agent; a task arriving after suspension is ended at once.</summary>
     [OneWay, Alias("TrackTask")]

@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Leases;
 using Microsoft.Extensions.Logging;
 
 namespace GrantSilo.Grains;
@@ -31,15 +32,23 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     private bool _pendingReported;
     private bool _resolveOwed;
 
-    protected LifecycleGrain(IPersistentState<TState> state, TimeProvider time, GrantSiloOptions options, ILogger logger)
+    protected LifecycleGrain(IPersistentState<TState> state, TimeProvider time, GrantSiloOptions options, ILogger logger, TimeProvider? leaseClock = null)
     {
         _state = state;
         Time = time;
         Options = options;
         Logger = logger;
+        LeaseClock = leaseClock ?? TimeProvider.System;
+        Leases = new LeaseLedger(LeaseClock, options.DecisionLeaseDuration);
     }
 
     protected TimeProvider Time { get; }
+
+    /// <summary>The monotonic clock decision leases are counted on.</summary>
+    protected TimeProvider LeaseClock { get; }
+
+    /// <summary>The decision leases this grain granted (agents, tasks and sessions grant them).</summary>
+    protected LeaseLedger Leases { get; }
 
     protected GrantSiloOptions Options { get; }
 
@@ -75,6 +84,8 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     {
         if (Exists)
         {
+            // An earlier activation may have granted decision leases this one does not know of.
+            Leases.StartGrace();
             // An earlier activation may have reported pending work: resolve it once the work is done.
             _resolveOwed = PendingSteps > 0;
             // Pending work from a previous activation is reported (again) by the next cascade run;

@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -14,9 +15,10 @@ namespace GrantSilo.Grains.Agents;
 internal sealed partial class AgentGrain(
     [PersistentState("agent", GrantSiloStorage.Name)] IPersistentState<AgentState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
     IOptions<GrantSiloOptions> options,
     ILogger<AgentGrain> logger)
-    : LifecycleGrain<AgentState>(state, time, options.Value, logger), IAgentGrain, IAgentLifecycleGrain
+    : LifecycleGrain<AgentState>(state, time, options.Value, logger, leaseClock), IAgentGrain, IAgentLifecycleGrain
 {
     protected override string Kind => "agent";
 
@@ -124,15 +126,25 @@ internal sealed partial class AgentGrain(
         return Describe();
     }
 
-    public Task<GrantResult<AgentInfo>> GetActiveAsync()
+    public Task<GrantResult<AgentInfo>> GetActiveAsync() => Task.FromResult(GetActiveResult());
+
+    private GrantResult<AgentInfo> GetActiveResult()
     {
         if (!Exists)
         {
-            return Task.FromResult(NotFound());
+            return NotFound();
         }
-        return Task.FromResult(State.Status == AgentStatus.Active
+        return State.Status == AgentStatus.Active
             ? Describe()
-            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{Key}' is {State.Status}.", target: Key));
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{Key}' is {State.Status}.", target: Key);
+    }
+
+    public Task<AgentLease> LeaseAsync(GrainId holder)
+    {
+        var active = GetActiveResult();
+        // Only an active agent is leased: a refusal is good for the one decision that asked.
+        var lease = active.IsSuccess ? Leases.Grant(holder, Leases.Duration) : TimeSpan.Zero;
+        return Task.FromResult(new AgentLease(active, lease));
     }
 
     public async Task TrackTaskAsync(string taskId)
@@ -216,6 +228,8 @@ internal sealed partial class AgentGrain(
             return Unavailable("the agent's new status");
         }
         LogAgentStatusChanged(Logger, Key, status, State.StatusReason);
+        // In force everywhere before it is acknowledged: no task keeps relying on this agent being active.
+        await Leases.RevokeAllAsync(GrainFactory, Logger);
         await RunAgentCascadeAsync();
         await ScheduleAsync();
         return Describe();

@@ -2,6 +2,7 @@ using GrantSilo.Grains.Approvals;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,12 +18,13 @@ namespace GrantSilo.Grains.Credentials;
 internal sealed partial class CredentialGrain(
     [PersistentState("credential", GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
     IOptions<GrantSiloOptions> options,
     IAccessPolicy policy,
     IDecisionAuditor auditor,
     ISiloLease lease,
     ILogger<CredentialGrain> logger)
-    : LifecycleGrain<CredentialState>(state, time, options.Value, logger), ICredentialGrain, ICredentialLifecycleGrain
+    : LifecycleGrain<CredentialState>(state, time, options.Value, logger, leaseClock), ICredentialGrain, ICredentialLifecycleGrain
 {
     protected override string Kind => "credential";
 
@@ -32,6 +34,22 @@ internal sealed partial class CredentialGrain(
     protected override bool UsesReminder => false;
 
     private bool IsLive(DateTimeOffset now) => State.Status == CredentialStatus.Active && now < State.ExpiresAt;
+
+    // The task chain's and the session's answers, under the leases they granted: a warm credential
+    // decides without asking anyone, and every source tells it before a change is acknowledged.
+    private Leased<TaskLease>? _chainLease;
+    private Leased<SessionLease>? _sessionLease;
+
+    // Counts invalidations, so an answer that was on its way while one arrived is never kept or used.
+    private long _leaseEpoch;
+
+    public Task InvalidateLeasesAsync()
+    {
+        _leaseEpoch++;
+        _chainLease = null;
+        _sessionLease = null;
+        return Task.CompletedTask;
+    }
 
     public async Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec)
     {
@@ -143,65 +161,84 @@ internal sealed partial class CredentialGrain(
         }
         var canonicalResource = resource with { Path = path.Value.Text, Attributes = attributes.Value };
 
-        // The rest of the world, asked in parallel: the task chain, the session and the agent.
-        var chainTask = GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).CheckChainAsync(includeOwnAgent: false);
-        var sessionTask = GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
-        var agentTask = GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
-        var chain = await chainTask;
-        var session = await sessionTask;
-        var agent = await agentTask;
-        if (!agent.IsSuccess)
+        // The rest of the world: the task chain (with every agent along it) and the session, from
+        // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
+        // invalidation is decided again, so no allow ever rests on an answer a source has taken back.
+        for (var attempt = 0; ; attempt++)
         {
-            return (Deny(DecisionReason.AgentNotActive, agent.Error.Message), chain.RootPerson);
-        }
-        if (!session.Usable)
-        {
-            return (Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle."), chain.RootPerson);
-        }
-        if (!chain.Usable)
-        {
-            return (Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason})."), chain.RootPerson);
-        }
-
-        var verdict = await policy.EvaluateAsync(new AccessFacts
-        {
-            CredentialId = Key,
-            TaskId = State.TaskId,
-            RootTaskId = chain.RootTaskId,
-            Agent = State.Agent,
-            RootPerson = chain.RootPerson,
-            DelegationDepth = chain.Depth,
-            Action = action,
-            Resource = canonicalResource,
-            Now = now,
-            SessionStartedAt = session.StartedAt,
-            CredentialIssuedAt = State.IssuedAt,
-            AgentOwner = agent.Value.Owner,
-            AgentAttributes = agent.Value.Attributes,
-            AgentGroups = agent.Value.Groups,
-        }, CancellationToken.None);
-        if (!verdict.Allowed)
-        {
-            return (Deny(verdict.Unavailable ? DecisionReason.Error : DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.") with
+            var epoch = _leaseEpoch;
+            var (chainLease, session) = await GetLeasesAsync(now);
+            var chain = chainLease.Check;
+            if (chain.Reason == DecisionReason.AgentNotActive)
             {
-                PolicyVersion = verdict.PolicyVersion,
-                DeterminingPolicies = verdict.DeterminingPolicies,
-            }, chain.RootPerson);
-        }
+                return (Deny(DecisionReason.AgentNotActive, $"Agent '{chain.Agent}' along the chain of task '{State.TaskId}' is not active."), chain.RootPerson);
+            }
+            if (!session.Usable)
+            {
+                return (Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle."), chain.RootPerson);
+            }
+            if (!chain.Usable)
+            {
+                return (Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason})."), chain.RootPerson);
+            }
+            if (chainLease.Agent is not { } agent)
+            {
+                return (Deny(DecisionReason.Error, "The task chain did not name its agent; failing closed."), chain.RootPerson);
+            }
 
-        // A silo that may have been declared dead must not answer from memory.
-        if (!lease.IsValid(out var leaseProblem))
-        {
-            return (Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed."), chain.RootPerson);
-        }
+            var verdict = await policy.EvaluateAsync(new AccessFacts
+            {
+                CredentialId = Key,
+                TaskId = State.TaskId,
+                RootTaskId = chain.RootTaskId,
+                Agent = State.Agent,
+                RootPerson = chain.RootPerson,
+                DelegationDepth = chain.Depth,
+                Action = action,
+                Resource = canonicalResource,
+                Now = now,
+                SessionStartedAt = session.StartedAt,
+                CredentialIssuedAt = State.IssuedAt,
+                AgentOwner = agent.Owner,
+                AgentAttributes = agent.Attributes,
+                AgentGroups = agent.Groups,
+            }, CancellationToken.None);
+            if (!verdict.Allowed)
+            {
+                return (Deny(verdict.Unavailable ? DecisionReason.Error : DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.") with
+                {
+                    PolicyVersion = verdict.PolicyVersion,
+                    DeterminingPolicies = verdict.DeterminingPolicies,
+                }, chain.RootPerson);
+            }
 
-        // The credential may have been revoked or expired while the others were asked.
-        now = Now;
-        if (!IsLive(now))
-        {
-            return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
-        }
+            // A silo that may have been declared dead must not answer from memory.
+            if (!lease.IsValid(out var leaseProblem))
+            {
+                return (Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed."), chain.RootPerson);
+            }
 
+            // The credential may have been revoked or expired while the others were asked.
+            now = Now;
+            if (!IsLive(now))
+            {
+                return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
+            }
+            if (epoch != _leaseEpoch)
+            {
+                if (attempt < 2)
+                {
+                    continue;
+                }
+                return (Deny(DecisionReason.Error, "The task chain or session kept changing while the request was decided; failing closed."), chain.RootPerson);
+            }
+            return await AllowAsync(action, canonicalResource, approvalId, verdict, chain);
+        }
+    }
+
+    private async Task<(Decision Decision, string? RootPerson)> AllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
+    {
+        var now = Now;
         string? usedApproval = null;
         if (verdict.RequiresApproval)
         {
@@ -229,6 +266,45 @@ internal sealed partial class CredentialGrain(
             DeterminingPolicies = verdict.DeterminingPolicies,
             ApprovalId = usedApproval,
         }, chain.RootPerson);
+    }
+
+    // The chain and session answers for a decision at the given instant: from their leases while
+    // these run (and, for the session, while the activity it last saw is recent enough to keep it
+    // alive), asked otherwise. An answer that arrives after an invalidation is asked again (twice at
+    // most, then fail closed).
+    private async Task<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var chainCached = _chainLease is { } c && c.IsValid(LeaseClock) && now < c.Value.UsableUntil ? c.Value : null;
+            var sessionCached = _sessionLease is { } s && s.IsValid(LeaseClock) && now < s.Value.UsableUntil && now - s.Value.ActivityAt < s.Value.IdleTimeout / 8 ? s.Value : (SessionLease?)null;
+            if (chainCached is not null && sessionCached is { } both)
+            {
+                return (chainCached, both);
+            }
+            var epoch = _leaseEpoch;
+            var askedAt = LeaseClock.GetTimestamp();
+            var holder = this.GetGrainId();
+            var chainTask = chainCached is not null ? Task.FromResult(chainCached) : GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).LeaseChainAsync(holder);
+            var sessionTask = sessionCached is { } known ? Task.FromResult(known) : GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).LeaseAsync(holder);
+            await Task.WhenAll(chainTask, sessionTask);
+            var chain = await chainTask;
+            var session = await sessionTask;
+            if (epoch != _leaseEpoch)
+            {
+                continue;
+            }
+            if (chainCached is null)
+            {
+                _chainLease = chain.Check.Usable ? Leased<TaskLease>.From(chain, chain.Lease, askedAt, LeaseClock) : null;
+            }
+            if (sessionCached is null)
+            {
+                _sessionLease = session.Usable ? Leased<SessionLease>.From(session, session.Lease, askedAt, LeaseClock) : null;
+            }
+            return (chain, session);
+        }
+        return (new TaskLease { Check = new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = State.TaskId } }, default);
     }
 
     // Without an approval id: records the exact request in a new approval and answers StepUpRequired.

@@ -34,4 +34,5 @@ internal enum LogEvents
     ApprovalDecided = 1601,
     ApprovalUsed = 1602,
     ApprovalNotifyFailed = 1603,
+    LeaseHolderUnreachable = 1700,
 }

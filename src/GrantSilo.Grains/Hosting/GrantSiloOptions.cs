@@ -41,6 +41,14 @@ public sealed class GrantSiloOptions : IValidatableObject
     [Range(0, 65_536)]
     public int MaxPurposeLength { get; set; } = 4096;
 
+    /// <summary>
+    /// How long a credential may rely on its task chain's and session's answer before asking again
+    /// (default 2 seconds; zero makes every decision ask). A revocation, completion, suspension or
+    /// session end is still in force everywhere the moment it is acknowledged: the source tells every
+    /// holder first, and waits at most this long for one it cannot reach. At most 30 seconds.
+    /// </summary>
+    public TimeSpan DecisionLeaseDuration { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -63,6 +71,10 @@ public sealed class GrantSiloOptions : IValidatableObject
         if (DefaultSessionMaxLifetime > MaxSessionLifetime)
         {
             yield return new ValidationResult($"{SectionName}:{nameof(DefaultSessionMaxLifetime)} ({DefaultSessionMaxLifetime}) exceeds {nameof(MaxSessionLifetime)} ({MaxSessionLifetime}); lower the default or raise the maximum.", [nameof(DefaultSessionMaxLifetime)]);
+        }
+        if (DecisionLeaseDuration < TimeSpan.Zero || DecisionLeaseDuration > TimeSpan.FromSeconds(30))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(DecisionLeaseDuration)} must be between 00:00:00 (off) and 00:00:30; it is {DecisionLeaseDuration}.", [nameof(DecisionLeaseDuration)]);
         }
         if (CascadeRetryInterval < TimeSpan.FromMinutes(1))
         {

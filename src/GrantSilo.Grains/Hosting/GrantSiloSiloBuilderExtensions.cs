@@ -43,6 +43,7 @@ public static class GrantSiloSiloBuilderExtensions
         policyOptions.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloPolicyOptions>, GrantSiloPolicyOptionsValidator>());
         services.TryAddKeyedSingleton(GrantSiloTime.ServiceKey, TimeProvider.System);
+        services.TryAddKeyedSingleton(GrantSiloTime.LeaseClockKey, TimeProvider.System);
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));

@@ -9,4 +9,10 @@ public static class GrantSiloTime
 {
     /// <summary>The service key.</summary>
     public const string ServiceKey = "grantsilo";
+
+    /// <summary>
+    /// The key of the monotonic clock decision leases are measured on (the system clock unless a test
+    /// substitutes one). It never decides validity; it only bounds how long a holder may rely on an answer.
+    /// </summary>
+    public const string LeaseClockKey = "grantsilo-leases";
 }

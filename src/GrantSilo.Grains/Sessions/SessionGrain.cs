@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Leases;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,9 +14,10 @@ namespace GrantSilo.Grains.Sessions;
 internal sealed partial class SessionGrain(
     [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
     IOptions<GrantSiloOptions> options,
     ILogger<SessionGrain> logger)
-    : LifecycleGrain<SessionState>(state, time, options.Value, logger), ISessionGrain, ISessionLifecycleGrain
+    : LifecycleGrain<SessionState>(state, time, options.Value, logger, leaseClock), ISessionGrain, ISessionLifecycleGrain
 {
     private DateTimeOffset _persistedActivityAt;
 
@@ -248,6 +250,24 @@ internal sealed partial class SessionGrain(
         return new SessionCheck(true, startedAt);
     }
 
+    public async Task<SessionLease> LeaseAsync(GrainId holder)
+    {
+        var check = await CheckAsync();
+        if (!check.Usable || !Exists || State.Status != SessionStatus.Active)
+        {
+            return new SessionLease(false, check.StartedAt, default, default, default, TimeSpan.Zero);
+        }
+        // Granted in the same turn as the status it leases is read (the activity write above may have
+        // interleaved with an end).
+        var now = Now;
+        if (EffectiveStatus(now) != SessionStatus.Active)
+        {
+            return new SessionLease(false, State.StartedAt, default, default, default, TimeSpan.Zero);
+        }
+        var until = Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
+        return new SessionLease(true, State.StartedAt, until, State.LastActivityAt, State.IdleTimeout, Leases.Grant(holder, Leases.Duration));
+    }
+
     protected override DateTimeOffset? NextDue(DateTimeOffset now)
     {
         if (State.Status != SessionStatus.Active)
@@ -314,6 +334,8 @@ internal sealed partial class SessionGrain(
         }
         LogSessionEnded(Logger, Key, status, reason);
         GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
+        // In force everywhere before it is acknowledged: no credential keeps relying on this session.
+        await Leases.RevokeAllAsync(GrainFactory, Logger);
         await RunSessionCascadeAsync();
         await ScheduleAsync();
         return true;

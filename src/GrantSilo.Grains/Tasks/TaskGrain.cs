@@ -1,6 +1,7 @@
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Leases;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,10 +16,11 @@ namespace GrantSilo.Grains.Tasks;
 internal sealed partial class TaskGrain(
     [PersistentState("task", GrantSiloStorage.Name)] IPersistentState<TaskState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
     IOptions<GrantSiloOptions> options,
     IAccessPolicy policy,
     ILogger<TaskGrain> logger)
-    : LifecycleGrain<TaskState>(state, time, options.Value, logger), ITaskGrain, ITaskLifecycleGrain
+    : LifecycleGrain<TaskState>(state, time, options.Value, logger, leaseClock), ITaskGrain, ITaskLifecycleGrain
 {
     protected override string Kind => "task";
 
@@ -32,6 +34,15 @@ internal sealed partial class TaskGrain(
     private bool _reauthorizing;
 
     private bool IsTerminal => State.Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;
+
+    // What this task relies on above it (every ancestor and every agent along the chain, its own
+    // included), under the leases they granted; dropped when any of them says it changed.
+    private Leased<Upstream>? _upstream;
+
+    // Counts invalidations, so an answer that was on its way while one arrived is never kept.
+    private long _leaseEpoch;
+
+    private sealed record Upstream(ChainCheck Check, AgentInfo? Agent, DateTimeOffset UsableUntil);
 
     public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
     {
@@ -160,7 +171,7 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{Key}'." : $"The proof credential is not valid: {proof.Detail}");
         }
-        var chain = await CheckChainAsync(includeOwnAgent: true);
+        var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
             return Rejected(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}); nothing can be delegated below it.");
@@ -281,13 +292,14 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{Key}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: Key);
         }
-        if (State.Ancestors.Count > 0)
+        // Asked afresh, never from a lease.
+        _upstream = null;
+        var ancestors = (await GetUpstreamAsync()).Check;
+        if (!ancestors.Usable)
         {
-            var ancestors = await CheckAncestorsAsync(includeOwnAgent: false);
-            if (!ancestors.Usable)
-            {
-                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
-            }
+            return ancestors.Reason == DecisionReason.AgentNotActive && ancestors.BlockingTaskId == Key
+                ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{Key}' is not active.", target: Key)
+                : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
         }
         // Policy drift: the scope must still be permitted by the active policy version.
         var vetted = await CheckScopeAgainstPolicyAsync(agent.Value, State.Scope, State.Depth, State.RootPerson, State.RootTaskId);
@@ -382,7 +394,7 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{Key}' is not assigned to agent '{agent}'.", target: Key);
         }
-        var chain = await CheckChainAsync(includeOwnAgent: true);
+        var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
@@ -405,14 +417,14 @@ internal sealed partial class TaskGrain(
         return Describe(Now);
     }
 
-    public Task<ChainCheck> CheckSelfAsync()
+    private ChainCheck CheckSelf()
     {
         if (!Exists)
         {
-            return Task.FromResult(ChainCheck.Missing(Key));
+            return ChainCheck.Missing(Key);
         }
         var status = _reauthorizing ? GrantTaskStatus.AwaitingReauthorization : EffectiveStatus(Now);
-        return Task.FromResult(new ChainCheck
+        return new ChainCheck
         {
             Usable = status == GrantTaskStatus.Active,
             Reason = status switch
@@ -428,48 +440,130 @@ internal sealed partial class TaskGrain(
             RootTaskId = State.RootTaskId,
             Depth = State.Depth,
             Agent = State.Agent,
-        });
+        };
     }
 
-    public async Task<ChainCheck> CheckChainAsync(bool includeOwnAgent)
+    // Until when this task's own status stays usable without a state change: its expiry, or its
+    // next checkpoint if that comes first.
+    private DateTimeOffset SelfUsableUntil() =>
+        State.CheckpointDueAt is { } due && due < State.ExpiresAt ? due : State.ExpiresAt;
+
+    public Task<TaskLease> LeaseSelfAsync(GrainId holder)
     {
-        var self = await CheckSelfAsync();
-        if (!self.Usable || (State.Ancestors.Count == 0 && !includeOwnAgent))
+        var self = CheckSelf();
+        return Task.FromResult(self.Usable
+            ? new TaskLease { Check = self, UsableUntil = SelfUsableUntil(), Lease = Leases.Grant(holder, Leases.Duration) }
+            : new TaskLease { Check = self });
+    }
+
+    public async Task<TaskLease> LeaseChainAsync(GrainId holder)
+    {
+        var self = CheckSelf();
+        if (!self.Usable)
+        {
+            return new TaskLease { Check = self };
+        }
+        var upstream = await GetUpstreamAsync();
+        // Read again, in the same turn as the grant: this task may have changed while its chain was asked.
+        self = CheckSelf();
+        if (!self.Usable || !upstream.Check.Usable)
+        {
+            return new TaskLease { Check = self.Usable ? Blocked(self, upstream.Check) : self };
+        }
+        var cap = _upstream is { } cached ? Remaining(cached.Until) : TimeSpan.Zero;
+        var until = SelfUsableUntil();
+        return new TaskLease
+        {
+            Check = self,
+            Agent = upstream.Agent,
+            UsableUntil = upstream.UsableUntil < until ? upstream.UsableUntil : until,
+            Lease = Leases.Grant(holder, cap),
+        };
+    }
+
+    public async Task InvalidateLeasesAsync()
+    {
+        _leaseEpoch++;
+        _upstream = null;
+        await Leases.RevokeAllAsync(GrainFactory, Logger);
+    }
+
+    /// <summary>This task's status, every ancestor's, and the status of every agent along the chain (its own included).</summary>
+    private async Task<ChainCheck> CheckChainAsync()
+    {
+        var self = CheckSelf();
+        if (!self.Usable)
         {
             return self;
         }
-        var ancestors = await CheckAncestorsAsync(includeOwnAgent);
-        return ancestors.Usable ? self : ancestors with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
+        var upstream = await GetUpstreamAsync();
+        self = CheckSelf();
+        return !self.Usable ? self : upstream.Check.Usable ? self : Blocked(self, upstream.Check);
     }
 
-    private async Task<ChainCheck> CheckAncestorsAsync(bool includeOwnAgent)
+    private static ChainCheck Blocked(ChainCheck self, ChainCheck upstream) =>
+        upstream with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
+
+    private TimeSpan Remaining(long until)
     {
-        var agents = new HashSet<string>(State.AncestorAgents, StringComparer.Ordinal);
-        if (includeOwnAgent)
+        var ticks = until - LeaseClock.GetTimestamp();
+        return ticks <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)ticks / LeaseClock.TimestampFrequency);
+    }
+
+    // Every ancestor and every agent along the chain, asked in parallel unless a lease still covers
+    // them. An answer that arrives after an invalidation is asked again (twice at most, then fail closed).
+    private async Task<Upstream> GetUpstreamAsync()
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            agents.Add(State.Agent);
-        }
-        else
-        {
-            agents.Remove(State.Agent);
-        }
-        var taskChecks = Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).CheckSelfAsync()));
-        var agentChecks = Task.WhenAll(agents.Select(id => GrainFactory.GetGrain<IAgentLifecycleGrain>(id).GetActiveAsync()));
-        foreach (var check in await taskChecks)
-        {
-            if (!check.Usable)
+            if (_upstream is { } cached && cached.IsValid(LeaseClock) && Now < cached.Value.UsableUntil)
             {
-                return check;
+                return cached.Value;
+            }
+            var epoch = _leaseEpoch;
+            var askedAt = LeaseClock.GetTimestamp();
+            var (upstream, lease) = await AskUpstreamAsync();
+            if (epoch != _leaseEpoch)
+            {
+                continue;
+            }
+            _upstream = upstream.Check.Usable ? Leased<Upstream>.From(upstream, lease, askedAt, LeaseClock) : null;
+            return upstream;
+        }
+        return new Upstream(new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key }, null, default);
+    }
+
+    private async Task<(Upstream Upstream, TimeSpan Lease)> AskUpstreamAsync()
+    {
+        var self = this.GetGrainId();
+        var agents = new HashSet<string>(State.AncestorAgents, StringComparer.Ordinal) { State.Agent };
+        var taskLeases = Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).LeaseSelfAsync(self)));
+        var agentLeases = Task.WhenAll(agents.Select(id => GrainFactory.GetGrain<IAgentLifecycleGrain>(id).LeaseAsync(self)));
+        var lease = Leases.Duration;
+        var until = DateTimeOffset.MaxValue;
+        foreach (var ancestor in await taskLeases)
+        {
+            if (!ancestor.Check.Usable)
+            {
+                return (new Upstream(ancestor.Check, null, default), TimeSpan.Zero);
+            }
+            lease = ancestor.Lease < lease ? ancestor.Lease : lease;
+            until = ancestor.UsableUntil < until ? ancestor.UsableUntil : until;
+        }
+        AgentInfo? own = null;
+        foreach (var agent in await agentLeases)
+        {
+            if (!agent.Agent.IsSuccess)
+            {
+                return (new Upstream(new ChainCheck { Usable = false, Reason = DecisionReason.AgentNotActive, BlockingTaskId = Key, Agent = agent.Agent.Error.Target ?? "" }, null, default), TimeSpan.Zero);
+            }
+            lease = agent.Lease < lease ? agent.Lease : lease;
+            if (agent.Agent.Value.WorkloadId == State.Agent)
+            {
+                own = agent.Agent.Value;
             }
         }
-        foreach (var agent in await agentChecks)
-        {
-            if (!agent.IsSuccess)
-            {
-                return new ChainCheck { Usable = false, Reason = DecisionReason.AgentNotActive, BlockingTaskId = Key, Agent = agent.Error.Target ?? "" };
-            }
-        }
-        return new ChainCheck { Usable = true, Reason = DecisionReason.Allowed };
+        return (new Upstream(new ChainCheck { Usable = true, Reason = DecisionReason.Allowed }, own, until), lease);
     }
 
     protected override DateTimeOffset? NextDue(DateTimeOffset now)
@@ -541,6 +635,10 @@ internal sealed partial class TaskGrain(
         }
         LogTaskEnded(Logger, Key, status, PendingSteps);
         GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
+        // In force everywhere before it is acknowledged: no descendant task or credential keeps relying
+        // on this task being usable. The cascade below then records the end on each of them.
+        _upstream = null;
+        await Leases.RevokeAllAsync(GrainFactory, Logger);
         if (cascadeInline)
         {
             await RunTaskCascadeAsync();

@@ -1,0 +1,172 @@
+using Orleans.Concurrency;
+using Microsoft.Extensions.Logging;
+
+namespace GrantSilo.Grains.Leases;
+
+/// <summary>A grain that may hold decision leases: told to drop them when a source's state changes.</summary>
+[Alias("grantsilo.ILeaseHolderGrain")]
+internal interface ILeaseHolderGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Drops every lease this grain holds (and, for a task, every lease it granted on the strength of
+    /// them). Returns once nothing it answers from relies on them. Interleaves, so it never waits on a
+    /// busy holder.
+    /// </summary>
+    [AlwaysInterleave, Alias("InvalidateLeases")]
+    Task InvalidateLeasesAsync();
+}
+
+/// <summary>
+/// The source side of decision leases. A source (an agent, a task or a session) that answers "usable"
+/// may let the asker rely on that answer for a short lease instead of asking on every decision, in
+/// exchange for a promise: before the source acknowledges a change that ends its usability (a
+/// revocation, completion, suspension or end), it tells every holder whose lease may still be running,
+/// and waits for each to confirm it dropped the lease — or, for a holder it cannot reach, for that
+/// lease to run out. So a change is in force everywhere the moment it is acknowledged, exactly as if
+/// every decision had asked (Gray and Cheriton's leases).
+/// </summary>
+/// <remarks>
+/// <para>Lease time is measured on a monotonic clock (<see cref="Hosting.GrantSiloTime.LeaseClockKey"/>), never
+/// on the clock that decides validity: a holder counts its lease from before it sent the request, the
+/// source from when it granted it, so the holder's lease always ends first in real time, with no need
+/// for synchronized clocks.</para>
+/// <para>A source that is activated again over existing state cannot know which holders an earlier
+/// activation (perhaps on a silo that crashed) leased to, so for one lease duration after activation
+/// it acknowledges a change only once any such lease must have run out.</para>
+/// <para>Only time-independent facts rest on a lease. Expiry, checkpoints and idle deadlines travel
+/// with the answer as instants on the validity clock, and the holder checks them at every decision.</para>
+/// </remarks>
+internal sealed class LeaseLedger
+{
+    private readonly Dictionary<GrainId, long> _holders = [];
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _duration;
+    private long _graceEndsAt;
+
+    public LeaseLedger(TimeProvider clock, TimeSpan duration)
+    {
+        _clock = clock;
+        _duration = duration;
+    }
+
+    /// <summary>How long a lease lasts; zero when leases are off and every decision asks.</summary>
+    public TimeSpan Duration => _duration;
+
+    /// <summary>How many holders may still rely on a lease.</summary>
+    public int Count => _holders.Count;
+
+    /// <summary>
+    /// Called on activation over existing state: an earlier activation may have granted leases this one
+    /// does not know of, so changes wait until they must have run out.
+    /// </summary>
+    public void StartGrace()
+    {
+        if (_duration > TimeSpan.Zero)
+        {
+            _graceEndsAt = _clock.GetTimestamp() + ToTicks(_duration);
+        }
+    }
+
+    /// <summary>
+    /// Grants <paramref name="holder"/> a lease of at most <paramref name="cap"/> (the remaining time of
+    /// the leases this grant itself rests on) and returns its length; zero means "ask every time".
+    /// Must be called in the same turn as the check whose answer it leases.
+    /// </summary>
+    public TimeSpan Grant(GrainId holder, TimeSpan cap)
+    {
+        var length = cap < _duration ? cap : _duration;
+        if (length <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+        var now = _clock.GetTimestamp();
+        var until = now + ToTicks(length);
+        if (_holders.Count >= 256)
+        {
+            Prune(now);
+        }
+        _holders[holder] = _holders.TryGetValue(holder, out var existing) && existing > until ? existing : until;
+        return length;
+    }
+
+    /// <summary>
+    /// Tells every holder whose lease may still run to drop it, and returns once each has confirmed or
+    /// its lease has run out (and any grace period after activation has passed).
+    /// </summary>
+    public async Task RevokeAllAsync(IGrainFactory grains, ILogger logger)
+    {
+        var now = _clock.GetTimestamp();
+        var live = new List<(GrainId Holder, long Until)>(_holders.Count);
+        foreach (var (holder, until) in _holders)
+        {
+            if (until > now)
+            {
+                live.Add((holder, until));
+            }
+        }
+        _holders.Clear();
+        if (live.Count > 0)
+        {
+            await Task.WhenAll(live.Select(h => RevokeOneAsync(grains, logger, h.Holder, h.Until)));
+        }
+        var grace = _graceEndsAt - _clock.GetTimestamp();
+        if (grace > 0)
+        {
+            await Task.Delay(FromTicks(grace), _clock);
+        }
+    }
+
+    private async Task RevokeOneAsync(IGrainFactory grains, ILogger logger, GrainId holder, long until)
+    {
+        var remaining = until - _clock.GetTimestamp();
+        try
+        {
+            if (remaining > 0)
+            {
+                await grains.GetGrain<ILeaseHolderGrain>(holder).InvalidateLeasesAsync().WaitAsync(FromTicks(remaining), _clock);
+                return;
+            }
+        }
+        catch (Exception exception)
+        {
+            LeaseLog.HolderUnreachable(logger, exception, holder.ToString());
+        }
+        // Unreachable (or too slow): its lease ends by itself.
+        remaining = until - _clock.GetTimestamp();
+        if (remaining > 0)
+        {
+            await Task.Delay(FromTicks(remaining), _clock);
+        }
+    }
+
+    private void Prune(long now)
+    {
+        foreach (var (holder, until) in _holders.ToArray())
+        {
+            if (until <= now)
+            {
+                _holders.Remove(holder);
+            }
+        }
+    }
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _clock.TimestampFrequency);
+
+    private TimeSpan FromTicks(long ticks) => TimeSpan.FromSeconds((double)ticks / _clock.TimestampFrequency);
+}
+
+/// <summary>The holder side: one leased answer and when its lease ends on the lease clock.</summary>
+internal readonly record struct Leased<T>(T Value, long Until)
+{
+    public bool IsValid(TimeProvider clock) => clock.GetTimestamp() < Until;
+
+    /// <summary>A lease of <paramref name="length"/> counted from <paramref name="askedAt"/>, the moment before the request was sent.</summary>
+    public static Leased<T>? From(T value, TimeSpan length, long askedAt, TimeProvider clock) =>
+        length > TimeSpan.Zero ? new Leased<T>(value, askedAt + (long)(length.TotalSeconds * clock.TimestampFrequency)) : null;
+}
+
+internal static partial class LeaseLog
+{
+    [LoggerMessage(EventId = (int)Diagnostics.LogEvents.LeaseHolderUnreachable, Level = LogLevel.Warning, Message = "Lease holder {Holder} could not be told to drop its lease; waiting for the lease to run out")]
+    public static partial void HolderUnreachable(ILogger logger, Exception exception, string holder);
+}
