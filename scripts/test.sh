@@ -44,5 +44,8 @@ if [ "$files" -lt "$projects" ]; then
   # A project that left no report (build failure, crashed test host) counts as a failure.
   failed=$((failed + projects - files))
 fi
+if [ "$failed" -gt 0 ] && ls "$results"/*/*.trx >/dev/null 2>&1; then
+  node scripts/failed-tests.mjs "$results"/*/*.trx || true
+fi
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

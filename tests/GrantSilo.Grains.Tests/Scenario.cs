@@ -3,11 +3,16 @@ using GrantSilo.Client;
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>Builds agents, tasks, sessions and credentials for a test, each with fresh ids.</summary>
-internal sealed class Scenario(ClusterFixture fixture)
+internal sealed class Scenario(Func<GrantClient> client)
 {
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 
-    public GrantClient Client => fixture.Client;
+    public Scenario(ClusterFixture fixture)
+        : this(() => fixture.Client)
+    {
+    }
+
+    public GrantClient Client => client();
 
     public static Scope Scope(int depth, params string[] permissions) =>
         GrantSilo.Scope.Create(permissions, DataClassification.Confidential, depth).Value;

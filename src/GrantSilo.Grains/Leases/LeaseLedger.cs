@@ -93,7 +93,11 @@ internal sealed class LeaseLedger
     /// Tells every holder whose lease may still run to drop it, and returns once each has confirmed or
     /// its lease has run out (and any grace period after activation has passed).
     /// </summary>
-    public async Task RevokeAllAsync(IGrainFactory grains, ILogger logger)
+    public Task RevokeAllAsync(IGrainFactory grains, ILogger logger) =>
+        RevokeAllAsync(holder => grains.GetGrain<ILeaseHolderGrain>(holder).InvalidateLeasesAsync(), logger);
+
+    /// <summary>As <see cref="RevokeAllAsync(IGrainFactory, ILogger)"/>, telling each holder through <paramref name="invalidate"/>.</summary>
+    public async Task RevokeAllAsync(Func<GrainId, Task> invalidate, ILogger logger)
     {
         var now = _clock.GetTimestamp();
         var live = new List<(GrainId Holder, long Until)>(_holders.Count);
@@ -107,7 +111,7 @@ internal sealed class LeaseLedger
         _holders.Clear();
         if (live.Count > 0)
         {
-            await Task.WhenAll(live.Select(h => RevokeOneAsync(grains, logger, h.Holder, h.Until)));
+            await Task.WhenAll(live.Select(h => RevokeOneAsync(invalidate, logger, h.Holder, h.Until)));
         }
         var grace = _graceEndsAt - _clock.GetTimestamp();
         if (grace > 0)
@@ -116,14 +120,14 @@ internal sealed class LeaseLedger
         }
     }
 
-    private async Task RevokeOneAsync(IGrainFactory grains, ILogger logger, GrainId holder, long until)
+    private async Task RevokeOneAsync(Func<GrainId, Task> invalidate, ILogger logger, GrainId holder, long until)
     {
         var remaining = until - _clock.GetTimestamp();
         try
         {
             if (remaining > 0)
             {
-                await grains.GetGrain<ILeaseHolderGrain>(holder).InvalidateLeasesAsync().WaitAsync(FromTicks(remaining), _clock);
+                await invalidate(holder).WaitAsync(FromTicks(remaining), _clock);
                 return;
             }
         }

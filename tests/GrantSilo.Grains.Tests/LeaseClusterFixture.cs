@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using GrantSilo.Client;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>
+/// A silo whose grant clock and decision-lease clock are both fake, with a grain call filter that
+/// counts the lease calls and can make chosen lease holders unreachable: the tests move lease time
+/// instead of waiting for it, and see exactly which grains were asked.
+/// </summary>
+public sealed class LeaseClusterFixture : IAsyncLifetime
+{
+    internal static readonly FakeTimeProvider GrantClock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
+
+    internal static readonly FakeTimeProvider LeaseClock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    internal static readonly LeaseProbe Probe = new();
+
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(2);
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public GrantClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+        Client = new GrantClient(Cluster.Client, GrantClock);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+            silo.UseInMemoryReminderService();
+            silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);
+            silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.LeaseClockKey, LeaseClock);
+            silo.AddIncomingGrainCallFilter(Probe.InvokeAsync);
+            silo.AddGrantSilo(o => o.DecisionLeaseDuration = LeaseDuration);
+        }
+    }
+}
+
+/// <summary>Counts lease calls per target grain and method, and fails invalidations sent to unreachable holders.</summary>
+internal sealed class LeaseProbe
+{
+    private static readonly HashSet<string> Watched = ["LeaseChainAsync", "LeaseSelfAsync", "LeaseAsync", "InvalidateLeasesAsync"];
+    private readonly ConcurrentDictionary<(GrainId, string), int> _calls = new();
+    private readonly ConcurrentDictionary<GrainId, TaskCompletionSource> _unreachable = new();
+
+    public int Calls(GrainId target, string method) => _calls.GetValueOrDefault((target, method));
+
+    /// <summary>From now on, invalidations sent to <paramref name="holder"/> fail as if its silo were gone; the task completes when one has failed.</summary>
+    public Task MakeUnreachable(GrainId holder) => _unreachable.GetOrAdd(holder, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    public void MakeReachable(GrainId holder) => _unreachable.TryRemove(holder, out _);
+
+    public async Task InvokeAsync(IIncomingGrainCallContext context)
+    {
+        var method = context.InterfaceMethod?.Name ?? "";
+        if (Watched.Contains(method))
+        {
+            _calls.AddOrUpdate((context.TargetId, method), 1, (_, n) => n + 1);
+            if (method == "InvalidateLeasesAsync" && _unreachable.TryGetValue(context.TargetId, out var failed))
+            {
+                failed.TrySetResult();
+                throw new TimeoutException($"Lease holder {context.TargetId} is unreachable (test).");
+            }
+        }
+        await context.Invoke();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LeaseClusterCollection : ICollectionFixture<LeaseClusterFixture>
+{
+    public const string Name = "lease-cluster";
+}

@@ -1,0 +1,243 @@
+using GrantSilo.Grains.Leases;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>
+/// Decision leases: a warm credential decides without asking its task chain or session, and every
+/// change that ends usability is in force for it the moment the change is acknowledged — the source
+/// tells the holder first, or outwaits its lease when it cannot.
+/// </summary>
+[Collection(LeaseClusterCollection.Name)]
+public class LeaseTests(LeaseClusterFixture fixture)
+{
+    private readonly Scenario _s = new(() => fixture.Client);
+    private static LeaseProbe Probe => LeaseClusterFixture.Probe;
+    private static FakeTimeProvider LeaseClock => LeaseClusterFixture.LeaseClock;
+
+    private static GrainId Credential(IssuedCredential c) => GrainId.Create("credential", c.CredentialId);
+    private static GrainId Task(string id) => GrainId.Create("task", id);
+    private static GrainId Session(string id) => GrainId.Create("session", id);
+
+    private async Task<(string Agent, TaskInfo Task, string Session, IssuedCredential Credential)> WarmAsync(TimeSpan? idle = null)
+    {
+        var ceiling = Scenario.Scope(2, "doc:read:*");
+        var agent = await _s.AgentAsync("planner", ceiling);
+        var task = await _s.RootTaskAsync(agent, ceiling);
+        var session = await _s.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent, IdleTimeout = idle });
+        Assert.True(session.IsSuccess, session.Error?.ToString());
+        var credential = (await _s.Client.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = task.TaskId })).Value;
+        Assert.True((await Read(credential)).IsAllowed);
+        return (agent, task, session.Value.SessionId, credential);
+    }
+
+    private Task<Decision> Read(IssuedCredential credential) => _s.AuthorizeAsync(credential, "read", "doc", "reports/q3");
+
+    [Fact]
+    public async Task WarmCredential_DecidesWithoutAskingItsTaskOrSession_UntilTheLeaseRunsOut()
+    {
+        var (_, task, session, credential) = await WarmAsync();
+        Assert.Equal(1, Probe.Calls(Task(task.TaskId), "LeaseChainAsync"));
+        Assert.Equal(1, Probe.Calls(Session(session), "LeaseAsync"));
+
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.True((await Read(credential)).IsAllowed);
+        }
+        Assert.Equal(1, Probe.Calls(Task(task.TaskId), "LeaseChainAsync"));
+        Assert.Equal(1, Probe.Calls(Session(session), "LeaseAsync"));
+
+        // Once the lease has run out, the next decision asks again (and takes a new lease).
+        LeaseClock.Advance(LeaseClusterFixture.LeaseDuration);
+        Assert.True((await Read(credential)).IsAllowed);
+        Assert.True((await Read(credential)).IsAllowed);
+        Assert.Equal(2, Probe.Calls(Task(task.TaskId), "LeaseChainAsync"));
+        Assert.Equal(2, Probe.Calls(Session(session), "LeaseAsync"));
+    }
+
+    [Fact]
+    public async Task RevokingTheTask_IsInForceForAWarmCredentialTheMomentItIsAcknowledged()
+    {
+        var (_, task, _, credential) = await WarmAsync();
+        Assert.True((await _s.Client.RevokeTaskAsync(task.TaskId, "withdrawn")).IsSuccess);
+        Assert.True(Probe.Calls(Credential(credential), "InvalidateLeasesAsync") >= 1);
+        var decision = await Read(credential);
+        Assert.Equal(DecisionKind.Deny, decision.Kind);
+    }
+
+    [Fact]
+    public async Task RevokingAnAncestor_ReachesWarmCredentialsOfDescendants_ThroughTheirTasks()
+    {
+        var ceiling = Scenario.Scope(2, "doc:read:*");
+        var planner = await _s.AgentAsync("planner", ceiling);
+        var worker = await _s.AgentAsync("worker", ceiling);
+        var root = await _s.RootTaskAsync(planner, ceiling);
+        var (_, proof) = await _s.CredentialAsync(planner, root.TaskId);
+        var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(1, "doc:read:*"))).Value;
+        var (_, childProof) = await _s.CredentialAsync(worker, child.TaskId);
+        var grandchild = (await _s.DelegateAsync(child.TaskId, childProof.Token, worker, Scenario.Scope(0, "doc:read:*"))).Value;
+        var (_, leaf) = await _s.CredentialAsync(worker, grandchild.TaskId);
+        Assert.True((await Read(leaf)).IsAllowed);
+        Assert.True((await Read(childProof)).IsAllowed);
+
+        Assert.True((await _s.Client.RevokeTaskAsync(root.TaskId, "withdrawn")).IsSuccess);
+        // Denied at once (the leases were dropped before the revocation was acknowledged; the cascade may
+        // or may not have reached these credentials yet).
+        Assert.False((await Read(leaf)).IsAllowed);
+        Assert.False((await Read(childProof)).IsAllowed);
+        Assert.True(Probe.Calls(Task(grandchild.TaskId), "InvalidateLeasesAsync") >= 1);
+    }
+
+    [Fact]
+    public async Task EndingTheSession_IsInForceForAWarmCredentialAtOnce()
+    {
+        var (_, _, session, credential) = await WarmAsync();
+        Assert.True((await _s.Client.EndSessionAsync(session, "done")).IsSuccess);
+        Assert.True(Probe.Calls(Credential(credential), "InvalidateLeasesAsync") >= 1);
+        Assert.False((await Read(credential)).IsAllowed);
+    }
+
+    [Fact]
+    public async Task SuspendingTheAgent_IsInForceForAWarmCredentialAtOnce()
+    {
+        var (agent, task, _, credential) = await WarmAsync();
+        Assert.True((await _s.Client.SuspendAgentAsync(agent, "investigating")).IsSuccess);
+        // The agent told the task that leased its status, and the task told the credential.
+        Assert.True(Probe.Calls(Task(task.TaskId), "InvalidateLeasesAsync") >= 1);
+        Assert.True(Probe.Calls(Credential(credential), "InvalidateLeasesAsync") >= 1);
+        Assert.False((await Read(credential)).IsAllowed);
+    }
+
+    [Fact]
+    public async Task UnreachableHolder_TheRevocationIsAcknowledgedOnlyOnceItsLeaseHasRunOut()
+    {
+        var (_, task, _, credential) = await WarmAsync();
+        var failed = Probe.MakeUnreachable(Credential(credential));
+        try
+        {
+            var revoke = _s.Client.RevokeTaskAsync(task.TaskId, "withdrawn");
+            await failed.WaitAsync(TimeSpan.FromSeconds(30));
+            // The holder could not be told; until its lease runs out it may still rely on it, so the
+            // revocation is not acknowledged.
+            Assert.False(revoke.IsCompleted);
+            LeaseClock.Advance(LeaseClusterFixture.LeaseDuration);
+            var revoked = await revoke.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(GrantTaskStatus.Revoked, revoked.Value.Status);
+            Assert.False((await Read(credential)).IsAllowed);
+        }
+        finally
+        {
+            Probe.MakeReachable(Credential(credential));
+        }
+    }
+
+    [Fact]
+    public async Task SessionActivity_StillReachesTheSession_WhileTheCredentialDecidesFromItsLease()
+    {
+        // A 4-minute idle timeout; a decision every 90 seconds for 9 minutes keeps the session alive
+        // although the lease clock never moves (the credential reports activity once an eighth of the
+        // idle time has passed since the session last saw it).
+        var (_, _, session, credential) = await WarmAsync(idle: TimeSpan.FromMinutes(4));
+        for (var i = 0; i < 6; i++)
+        {
+            LeaseClusterFixture.GrantClock.Advance(TimeSpan.FromSeconds(90));
+            Assert.True((await Read(credential)).IsAllowed, $"decision {i}");
+        }
+        Assert.Equal(SessionStatus.Active, (await _s.Client.GetSessionAsync(session)).Value.Status);
+
+        LeaseClusterFixture.GrantClock.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(DecisionReason.SessionNotActive, (await Read(credential)).Reason);
+    }
+
+    [Fact]
+    public async Task ExpiryAndCheckpoints_TravelWithTheLease_AndDenyAtTheExactInstant()
+    {
+        var ceiling = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("worker", ceiling);
+        var task = await _s.RootTaskAsync(agent, ceiling, lifetime: TimeSpan.FromHours(1), checkpoint: TimeSpan.FromMinutes(10));
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
+        Assert.True((await Read(credential)).IsAllowed);
+
+        LeaseClusterFixture.GrantClock.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromTicks(1));
+        Assert.True((await Read(credential)).IsAllowed);
+        LeaseClusterFixture.GrantClock.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(DecisionReason.TaskAwaitingReauthorization, (await Read(credential)).Reason);
+    }
+}
+
+/// <summary>The lease ledger on its own, with a fake lease clock.</summary>
+public class LeaseLedgerTests
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+    private static readonly GrainId Holder = GrainId.Create("credential", "c1");
+
+    [Fact]
+    public void Grant_IsCappedByTheLeasesItRestsOn_AndZeroWhenLeasesAreOff()
+    {
+        var clock = new FakeTimeProvider();
+        Assert.Equal(Lease, new LeaseLedger(clock, Lease).Grant(Holder, TimeSpan.FromMinutes(1)));
+        Assert.Equal(TimeSpan.FromSeconds(1), new LeaseLedger(clock, Lease).Grant(Holder, TimeSpan.FromSeconds(1)));
+        var off = new LeaseLedger(clock, TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, off.Grant(Holder, TimeSpan.FromMinutes(1)));
+        Assert.Equal(0, off.Count);
+    }
+
+    [Fact]
+    public async Task RevokeAll_TellsEveryHolderWhoseLeaseMayStillRun_AndNoOneElse()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        var early = GrainId.Create("credential", "early");
+        ledger.Grant(early, Lease);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        ledger.Grant(Holder, Lease);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var told = new List<GrainId>();
+        await ledger.RevokeAllAsync(h => { told.Add(h); return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        Assert.Equal([Holder], told);
+        Assert.Equal(0, ledger.Count);
+    }
+
+    [Fact]
+    public async Task RevokeAll_OutwaitsTheLeaseOfAHolderThatCannotBeTold()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        ledger.Grant(Holder, Lease);
+        var revoke = ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.FromException(new TimeoutException("gone")), NullLogger.Instance);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(Lease - TimeSpan.FromMilliseconds(1));
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await revoke.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task RevokeAll_OutwaitsAHolderThatNeverAnswers()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        ledger.Grant(Holder, Lease);
+        var never = new TaskCompletionSource();
+        var revoke = ledger.RevokeAllAsync(_ => never.Task, NullLogger.Instance);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(Lease);
+        await revoke.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task AfterReactivation_AChangeWaitsUntilLeasesOfAnEarlierActivationMustHaveRunOut()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        ledger.StartGrace();
+        var revoke = ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.CompletedTask, NullLogger.Instance);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(Lease);
+        await revoke.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Once the grace period is over, a change with no holders is acknowledged at once.
+        Assert.True(ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.CompletedTask, NullLogger.Instance).IsCompletedSuccessfully);
+    }
+}
