@@ -142,10 +142,15 @@ internal sealed class ProcessCluster : IAsyncDisposable
         }
         foreach (var silo in _silos)
         {
-            if (silo.Process.HasExited || Environment.GetEnvironmentVariable("GRANTSILO_E2E_VERBOSE") == "1")
+            // Every silo's log goes with the test's output (shown when it fails): the whole log when asked
+            // for, otherwise its last lines.
+            var log = silo.Process.Output;
+            if (Environment.GetEnvironmentVariable("GRANTSILO_E2E_VERBOSE") != "1")
             {
-                _output.WriteLine($"--- {silo.Name} output ---\n{silo.Process.Output}");
+                var lines = log.Split('\n');
+                log = lines.Length <= 200 ? log : $"[{lines.Length - 200} earlier lines omitted]\n" + string.Join('\n', lines[^200..]);
             }
+            _output.WriteLine($"--- {silo.Name} output{(silo.Process.HasExited ? " (exited)" : "")} ---\n{log}");
             await silo.Process.DisposeAsync();
         }
         await Azurite.DisposeAsync();
