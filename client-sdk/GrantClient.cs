@@ -10,8 +10,13 @@ namespace GrantSilo.Client;
 /// </summary>
 public sealed class GrantClient
 {
+    // Gateways authorize the same few credentials over and over; resolving a grain reference costs as
+    // much as a small fraction of the call itself, so references of recently used credentials are kept.
+    private const int MaxCachedCredentials = 4096;
+
     private readonly IClusterClient _cluster;
     private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials = new(StringComparer.Ordinal);
 
     /// <summary>Creates a client over a connected Orleans cluster client.</summary>
     public GrantClient(IClusterClient cluster, TimeProvider? time = null)
@@ -207,7 +212,20 @@ public sealed class GrantClient
 
     private ISessionGrain Session(string id) => _cluster.GetGrain<ISessionGrain>(id);
 
-    private ICredentialGrain Credential(string id) => _cluster.GetGrain<ICredentialGrain>(id);
+    private ICredentialGrain Credential(string id)
+    {
+        if (_credentials.TryGetValue(id, out var cached))
+        {
+            return cached;
+        }
+        var grain = _cluster.GetGrain<ICredentialGrain>(id);
+        if (_credentials.Count >= MaxCachedCredentials)
+        {
+            _credentials.Clear();
+        }
+        _credentials.TryAdd(id, grain);
+        return grain;
+    }
 
     private IApprovalGrain Approval(string id) => _cluster.GetGrain<IApprovalGrain>(id);
 

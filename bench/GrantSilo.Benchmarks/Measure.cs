@@ -12,11 +12,51 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
 
     public static async Task<Measurement> RunAsync(string name, int concurrency, TimeSpan duration, Func<int, long, Task> operation)
     {
-        // Warm up: JIT, activations, connections.
+        await WarmUpAsync(operation);
+        var slice = await RunSliceAsync(concurrency, duration, operation);
+        return Summarize(name, [slice]);
+    }
+
+    /// <summary>
+    /// Measures several operations in alternating slices of <paramref name="slice"/> each (the order
+    /// reversed every round) until each has run for <paramref name="duration"/>, so that all see the same
+    /// machine: on a shared host the speed available drifts over seconds, and a ratio of measurements
+    /// taken one after the other would measure that drift as much as the operations.
+    /// </summary>
+    public static async Task<Measurement[]> InterleavedAsync(
+        IReadOnlyList<(string Name, Func<int, long, Task> Operation)> operations,
+        int concurrency, TimeSpan duration, TimeSpan slice)
+    {
+        foreach (var (_, operation) in operations)
+        {
+            await WarmUpAsync(operation);
+        }
+        var slices = operations.Select(_ => new List<Slice>()).ToArray();
+        var rounds = Math.Max(1, (int)Math.Ceiling(duration / slice));
+        for (var round = 0; round < rounds; round++)
+        {
+            var order = Enumerable.Range(0, operations.Count);
+            foreach (var index in round % 2 == 0 ? order : order.Reverse())
+            {
+                slices[index].Add(await RunSliceAsync(concurrency, slice, operations[index].Operation));
+            }
+        }
+        return [.. operations.Select((o, i) => Summarize(o.Name, slices[i]))];
+    }
+
+    private sealed record Slice(double Seconds, long[] Latencies);
+
+    private static async Task WarmUpAsync(Func<int, long, Task> operation)
+    {
+        // JIT, activations, connections.
         for (var i = 0; i < 200; i++)
         {
             await operation(0, i);
         }
+    }
+
+    private static async Task<Slice> RunSliceAsync(int concurrency, TimeSpan duration, Func<int, long, Task> operation)
+    {
         var latencies = new List<long>[concurrency];
         var stopwatch = Stopwatch.StartNew();
         var loops = Enumerable.Range(0, concurrency).Select(async worker =>
@@ -31,9 +71,13 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
             }
         }).ToArray();
         await Task.WhenAll(loops);
-        var seconds = stopwatch.Elapsed.TotalSeconds;
-        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return new Slice(stopwatch.Elapsed.TotalSeconds, [.. latencies.SelectMany(l => l)]);
+    }
+
+    private static Measurement Summarize(string name, IReadOnlyList<Slice> slices)
+    {
+        var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, Math.Floor(p * all.Length))] * 1_000_000.0 / Stopwatch.Frequency;
-        return new Measurement(name, all.Length, seconds, Percentile(0.50), Percentile(0.99));
+        return new Measurement(name, all.Length, slices.Sum(s => s.Seconds), Percentile(0.50), Percentile(0.99));
     }
 }

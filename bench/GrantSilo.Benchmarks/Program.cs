@@ -41,18 +41,44 @@ Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} 
 Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
 Console.WriteLine("|------------------------------------|--------------|------------|------------|");
 
-var noop = await Measurement.RunAsync("(a) no-op grain call", concurrency, duration, (w, i) => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i));
-Console.WriteLine(noop);
-
-var authorize = await Measurement.RunAsync("(b) Authorize, warm credential", concurrency, duration, async (w, i) =>
+// One warm credential per caller, as the no-op calls one grain per caller; and, for comparison, the
+// same two with every caller on one grain (one activation runs its turns one at a time, so there the
+// grain's own work is serialized on one core).
+var credentials = new IssuedCredential[concurrency];
+for (var w = 0; w < concurrency; w++)
 {
-    var decision = await grants.AuthorizeAsync(credential.Token, "read", resource);
+    var callerSession = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
+    credentials[w] = (await grants.IssueCredentialAsync(callerSession.SessionId, new IssueCredentialRequest { TaskId = root.TaskId })).Value;
+}
+async Task AuthorizeOne(IssuedCredential c)
+{
+    var decision = await grants.AuthorizeAsync(c.Token, "read", resource);
     if (!decision.IsAllowed)
     {
         throw new InvalidOperationException($"Benchmark credential denied: {decision.Reason} {decision.Detail}");
     }
-});
-Console.WriteLine(authorize);
+}
+if (ArgValue("--authorize-only", 0) is > 0 and var only)
+{
+    // For profiling: Authorize alone, for the given number of seconds.
+    Console.WriteLine(await Measurement.RunAsync("(b) Authorize, warm credential", concurrency, TimeSpan.FromSeconds(only), (w, _) => AuthorizeOne(credentials[w])));
+    return 0;
+}
+var echoSecret = new byte[32];
+// All of them run in alternating one-second slices, so that they see the same machine.
+var measured = await Measurement.InterleavedAsync(
+[
+    ("(a) no-op grain call", (w, i) => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i)),
+    ("(b) Authorize, warm credential", (w, _) => AuthorizeOne(credentials[w])),
+    ("(a1) no-op, one grain for all", (_, i) => cluster.Client.GetGrain<INoopGrain>("noop-shared").PingAsync((int)i)),
+    ("(a2) no-op with Authorize's shape", (w, _) => cluster.Client.GetGrain<IEchoDecisionGrain>($"echo-{w}").AuthorizeAsync(echoSecret, "read", resource)),
+    ("(b1) Authorize, one credential", (_, _) => AuthorizeOne(credential)),
+], concurrency, duration, TimeSpan.FromSeconds(1));
+var (noop, authorize, noopShared, authorizeShared, echo) = (measured[0], measured[1], measured[2], measured[4], measured[3]);
+foreach (var m in measured)
+{
+    Console.WriteLine(m);
+}
 
 // Issuance: one session per caller (a session is one agent's), credentials for the root task.
 var sessions = new string[concurrency];
@@ -116,6 +142,8 @@ Console.WriteLine($"| (d) every node denies (checked {tokens.Count} credentials,
 Console.WriteLine($"| (d) cascade enacted on every node (all Revoked, none pending) | {enacted.TotalMilliseconds,8:N1} ms |");
 Console.WriteLine();
 Console.WriteLine($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Throughput / noop.Throughput:N2}x (target >= 0.5x)");
+Console.WriteLine($"Ratio (a2)/(a) a call shaped like Authorize, doing nothing, vs the no-op: {echo.Throughput / noop.Throughput:N2}x");
+Console.WriteLine($"Ratio (b1)/(a1) one credential vs one no-op grain for all callers: {authorizeShared.Throughput / noopShared.Throughput:N2}x");
 Console.WriteLine($"Ratio (c)/(a) issuance vs no-op throughput:  {issue.Throughput / noop.Throughput:N2}x");
 Console.WriteLine($"Latency ratio p50 (b)/(a): {authorize.P50Us / noop.P50Us:N2}x, (c)/(a): {issue.P50Us / noop.P50Us:N2}x");
 

@@ -110,7 +110,7 @@ internal sealed partial class CredentialGrain(
             LogDecisionFailed(Logger, exception, Key);
             decision = Deny(DecisionReason.Error, "The decision could not be audited; failing closed.");
         }
-        GrantSiloMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("kind", decision.Kind), new KeyValuePair<string, object?>("reason", decision.Reason));
+        GrantSiloMetrics.RecordDecision(decision);
         return decision;
     }
 
@@ -202,6 +202,7 @@ internal sealed partial class CredentialGrain(
                 AgentOwner = agent.Owner,
                 AgentAttributes = agent.Attributes,
                 AgentGroups = agent.Groups,
+                AgentKey = agent,
             }, CancellationToken.None);
             if (!verdict.Allowed)
             {
@@ -232,41 +233,42 @@ internal sealed partial class CredentialGrain(
                 }
                 return (Deny(DecisionReason.Error, "The task chain or session kept changing while the request was decided; failing closed."), chain.RootPerson);
             }
-            return await AllowAsync(action, canonicalResource, approvalId, verdict, chain);
+            if (!verdict.RequiresApproval)
+            {
+                return (Allow(verdict, now, approvalId: null), chain.RootPerson);
+            }
+            return await StepUpThenAllowAsync(action, canonicalResource, approvalId, verdict, chain);
         }
     }
 
-    private async Task<(Decision Decision, string? RootPerson)> AllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
+    // Policy demands a person's approval: without an approval id, records the request and answers
+    // StepUpRequired; with one, consumes it (a durable write) and allows if the credential is still live.
+    private async Task<(Decision Decision, string? RootPerson)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
     {
-        var now = Now;
-        string? usedApproval = null;
-        if (verdict.RequiresApproval)
+        if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
         {
-            if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
-            {
-                return (stepDecision, chain.RootPerson);
-            }
-            usedApproval = approvalId;
-            // Consuming the approval was a durable write; the credential may have ended meanwhile.
-            now = Now;
-            if (!IsLive(now))
-            {
-                return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
-            }
+            return (stepDecision, chain.RootPerson);
         }
-        return (new Decision
+        var now = Now;
+        if (!IsLive(now))
         {
-            Kind = DecisionKind.Allow,
-            Reason = DecisionReason.Allowed,
-            CredentialId = Key,
-            TaskId = State.TaskId,
-            Agent = State.Agent,
-            DecidedAt = now,
-            PolicyVersion = verdict.PolicyVersion,
-            DeterminingPolicies = verdict.DeterminingPolicies,
-            ApprovalId = usedApproval,
-        }, chain.RootPerson);
+            return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
+        }
+        return (Allow(verdict, now, approvalId), chain.RootPerson);
     }
+
+    private Decision Allow(PolicyVerdict verdict, DateTimeOffset now, string? approvalId) => new()
+    {
+        Kind = DecisionKind.Allow,
+        Reason = DecisionReason.Allowed,
+        CredentialId = Key,
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        DecidedAt = now,
+        PolicyVersion = verdict.PolicyVersion,
+        DeterminingPolicies = verdict.DeterminingPolicies,
+        ApprovalId = approvalId,
+    };
 
     // The chain and session answers for a decision at the given instant: from their leases while
     // these run (and, for the session, while the activity it last saw is recent enough to keep it

@@ -25,6 +25,13 @@ public sealed record AccessFacts
     public IReadOnlyDictionary<string, string> AgentAttributes { get; init; } = new Dictionary<string, string>();
     /// <summary>The agent's registered groups.</summary>
     public IReadOnlyList<string> AgentGroups { get; init; } = [];
+
+    /// <summary>
+    /// Optional: an immutable object whose identity stands for the agent's owner, attributes and groups
+    /// above (the registration they were read from). A policy may keep what it builds from them under
+    /// this key, so a warm credential does not rebuild its principal on every decision.
+    /// </summary>
+    public object? AgentKey { get; init; }
 }
 
 /// <summary>What a policy says about a request that passed the credential, chain and scope checks.</summary>

@@ -30,6 +30,7 @@ public sealed class RecentDecisionLog : IDecisionAuditor
 {
     private readonly ConcurrentQueue<DecisionRecord> _records = new();
     private readonly int _capacity;
+    private int _count;
 
     /// <summary>Creates a log holding at most <paramref name="capacity"/> records.</summary>
     public RecentDecisionLog(int capacity = 10_000) => _capacity = capacity;
@@ -38,8 +39,10 @@ public sealed class RecentDecisionLog : IDecisionAuditor
     public ValueTask RecordAsync(DecisionRecord record, CancellationToken cancellationToken)
     {
         _records.Enqueue(record);
-        while (_records.Count > _capacity && _records.TryDequeue(out _))
+        // Counted on the side: ConcurrentQueue.Count walks its segments.
+        if (Interlocked.Increment(ref _count) > _capacity && _records.TryDequeue(out _))
         {
+            Interlocked.Decrement(ref _count);
         }
         return ValueTask.CompletedTask;
     }

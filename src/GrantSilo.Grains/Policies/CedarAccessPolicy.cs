@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Policy;
 using Microsoft.Extensions.Logging;
@@ -61,7 +62,17 @@ internal sealed partial class CedarAccessPolicy(PolicyEngineHost engine, IOption
             };
         }
 
-        var determining = response.DeterminingPolicies.Select(p => p.Id).ToArray();
+        var determining = new string[response.DeterminingPolicies.Count];
+        List<string>? approvals = null;
+        for (var i = 0; i < determining.Length; i++)
+        {
+            var determiningPolicy = response.DeterminingPolicies[i];
+            determining[i] = determiningPolicy.Id;
+            if (determiningPolicy.Annotations.TryGetValue(ObligationAnnotation, out var obligation) && obligation == ApprovalObligation)
+            {
+                (approvals ??= []).Add(determiningPolicy.Id);
+            }
+        }
         if (response.Decision != CedarDecision.Allow)
         {
             var detail = determining.Length > 0
@@ -69,15 +80,15 @@ internal sealed partial class CedarAccessPolicy(PolicyEngineHost engine, IOption
                 : $"No policy of version {version} permits {facts.Action} on {facts.Resource.Type}:{facts.Resource.Path}.";
             return new PolicyVerdict(false, detail) { PolicyVersion = version, DeterminingPolicies = determining };
         }
-        var approvals = response.DeterminingPolicies
-            .Where(p => p.Annotations.TryGetValue(ObligationAnnotation, out var value) && value == ApprovalObligation)
-            .Select(p => p.Id)
-            .ToArray();
-        return new PolicyVerdict(true, approvals.Length > 0 ? $"Policy {string.Join(", ", approvals.Select(id => $"'{id}'"))} (version {version}) requires a person's approval." : null)
+        if (approvals is null)
+        {
+            return new PolicyVerdict(true) { PolicyVersion = version, DeterminingPolicies = determining };
+        }
+        return new PolicyVerdict(true, $"Policy {string.Join(", ", approvals.Select(id => $"'{id}'"))} (version {version}) requires a person's approval.")
         {
             PolicyVersion = version,
             DeterminingPolicies = determining,
-            ApprovalPolicies = approvals,
+            ApprovalPolicies = [.. approvals],
         };
     }
 
@@ -108,23 +119,26 @@ internal static class CedarRequestBuilder
         CedarValue.FromString("restricted"),
     ];
 
+    // Principal entities built for an agent registration, kept while the registration object lives
+    // (a warm credential holds it under its chain lease).
+    private static readonly ConditionalWeakTable<object, Entity> Principals = [];
+
     public static (AuthorizationRequest Request, EntityStore Entities) Build(AccessFacts facts, string riskTier)
     {
-        var principal = new EntityUid(AgentType, facts.Agent);
-        var agentAttributes = new List<KeyValuePair<string, CedarValue>>(facts.AgentAttributes.Count + 2)
+        Entity? principalEntity = null;
+        if (facts.AgentKey is { } key && Principals.TryGetValue(key, out var cached) && cached.Uid.Id == facts.Agent)
         {
-            new("owner", new EntityUid(PersonType, facts.AgentOwner)),
-            new("workloadId", CedarValue.FromString(facts.Agent)),
-        };
-        foreach (var (name, value) in facts.AgentAttributes)
-        {
-            agentAttributes.Add(new(name, CedarValue.FromString(value)));
+            principalEntity = cached;
         }
-        var groups = new EntityUid[facts.AgentGroups.Count];
-        for (var i = 0; i < groups.Length; i++)
+        if (principalEntity is null)
         {
-            groups[i] = new EntityUid(GroupType, facts.AgentGroups[i]);
+            principalEntity = BuildPrincipal(facts);
+            if (facts.AgentKey is { } newKey)
+            {
+                Principals.AddOrUpdate(newKey, principalEntity);
+            }
         }
+        var principal = principalEntity.Uid;
 
         var resource = facts.Resource;
         var resourceUid = new EntityUid(ResourceType, $"{resource.Type}:{resource.Path}");
@@ -162,10 +176,31 @@ internal static class CedarRequestBuilder
 
         var entities = new EntityStore(
         [
-            new Entity(principal, agentAttributes, groups),
+            principalEntity,
             new Entity(resourceUid, resourceAttributes),
         ]);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, facts.Action), resourceUid, context), entities);
+    }
+
+    private static Entity BuildPrincipal(AccessFacts facts)
+    {
+        var principal = new EntityUid(AgentType, facts.Agent);
+        var agentAttributes = new List<KeyValuePair<string, CedarValue>>(facts.AgentAttributes.Count + 2)
+        {
+            new("owner", new EntityUid(PersonType, facts.AgentOwner)),
+            new("workloadId", CedarValue.FromString(facts.Agent)),
+        };
+        foreach (var (name, value) in facts.AgentAttributes)
+        {
+            agentAttributes.Add(new(name, CedarValue.FromString(value)));
+        }
+        var groups = new EntityUid[facts.AgentGroups.Count];
+        for (var i = 0; i < groups.Length; i++)
+        {
+            groups[i] = new EntityUid(GroupType, facts.AgentGroups[i]);
+        }
+
+        return new Entity(principal, agentAttributes, groups);
     }
 
     private static long Seconds(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)span.TotalSeconds;

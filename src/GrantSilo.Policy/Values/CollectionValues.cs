@@ -157,7 +157,9 @@ internal sealed class RecordValue : CedarValue
 
     public static RecordValue Create(IEnumerable<KeyValuePair<string, CedarValue>> attributes)
     {
-        var d = new Dictionary<string, CedarValue>(StringComparer.Ordinal);
+        var d = attributes.TryGetNonEnumeratedCount(out var count)
+            ? new Dictionary<string, CedarValue>(count, StringComparer.Ordinal)
+            : new Dictionary<string, CedarValue>(StringComparer.Ordinal);
         foreach (var (k, v) in attributes)
         {
             ArgumentNullException.ThrowIfNull(k, nameof(attributes));

@@ -66,6 +66,9 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             info.Environment.Remove(key);
         }
+        // Up to five processes share the test machine's cores: each collects garbage on the workstation
+        // collector, not the server collector the silo host is built with (a heap and threads per core).
+        info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
