@@ -21,7 +21,7 @@ public sealed class NoopGrain : Grain, INoopGrain
 public interface IEchoDecisionGrain : IGrainWithStringKey
 {
     [Alias("Authorize")]
-    Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource);
+    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource);
 }
 
 public sealed class EchoDecisionGrain : Grain, IEchoDecisionGrain

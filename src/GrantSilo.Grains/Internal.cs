@@ -173,7 +173,7 @@ internal interface ICredentialLifecycleGrain : ILeaseHolderGrain
 
     /// <summary>Checks a delegation proof: the secret matches and the credential is live.</summary>
     [AlwaysInterleave, Alias("VerifyProof")]
-    Task<ProofCheck> VerifyProofAsync(byte[] secret);
+    Task<ProofCheck> VerifyProofAsync([Immutable] byte[] secret);
 
     /// <summary>Marks the credential expired if its time has passed (its session's reminder calls this). Idempotent.</summary>
     [Alias("EnactExpiry")]

@@ -46,7 +46,9 @@ public sealed class Entity
             return NoValues;
         }
 
-        var d = new Dictionary<string, CedarValue>(StringComparer.Ordinal);
+        var d = values.TryGetNonEnumeratedCount(out var count)
+            ? new Dictionary<string, CedarValue>(count, StringComparer.Ordinal)
+            : new Dictionary<string, CedarValue>(StringComparer.Ordinal);
         foreach (var (k, v) in values)
         {
             ArgumentNullException.ThrowIfNull(k, nameof(values));

@@ -11,7 +11,7 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// <paramref name="action"/> on <paramref name="resource"/> now. Any error is a deny.
     /// </summary>
     [AlwaysInterleave, Alias("Authorize")]
-    Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource);
+    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource);
 
     /// <summary>
     /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef)"/>, presenting the approval a
@@ -20,7 +20,7 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// credential, action and resource; the allow consumes it.
     /// </summary>
     [AlwaysInterleave, Alias("AuthorizeWithApproval")]
-    Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId);
+    Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId);
 
     [AlwaysInterleave, Alias("Get")]
     Task<GrantResult<CredentialInfo>> GetAsync();

@@ -167,7 +167,10 @@ internal sealed partial class CredentialGrain(
         for (var attempt = 0; ; attempt++)
         {
             var epoch = _leaseEpoch;
-            var (chainLease, session) = await GetLeasesAsync(now);
+            var leases = GetLeasesAsync(now);
+            // Whether this activation could have run anything else (a revocation, an expiry tick) meanwhile.
+            var interleaved = !leases.IsCompleted;
+            var (chainLease, session) = await leases;
             var chain = chainLease.Check;
             if (chain.Reason == DecisionReason.AgentNotActive)
             {
@@ -186,7 +189,7 @@ internal sealed partial class CredentialGrain(
                 return (Deny(DecisionReason.Error, "The task chain did not name its agent; failing closed."), chain.RootPerson);
             }
 
-            var verdict = await policy.EvaluateAsync(new AccessFacts
+            var evaluation = policy.EvaluateAsync(new AccessFacts
             {
                 CredentialId = Key,
                 TaskId = State.TaskId,
@@ -204,6 +207,8 @@ internal sealed partial class CredentialGrain(
                 AgentGroups = agent.Groups,
                 AgentKey = agent,
             }, CancellationToken.None);
+            interleaved |= !evaluation.IsCompleted;
+            var verdict = await evaluation;
             if (!verdict.Allowed)
             {
                 return (Deny(verdict.Unavailable ? DecisionReason.Error : DecisionReason.PolicyDenied, verdict.Detail ?? "Policy denied the request.") with
@@ -219,8 +224,12 @@ internal sealed partial class CredentialGrain(
                 return (Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed."), chain.RootPerson);
             }
 
-            // The credential may have been revoked or expired while the others were asked.
-            now = Now;
+            // The credential may have been revoked or expired while the others were asked (when nothing
+            // was awaited, nothing else ran and the decision still stands at the instant it began).
+            if (interleaved)
+            {
+                now = Now;
+            }
             if (!IsLive(now))
             {
                 return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
@@ -278,8 +287,10 @@ internal sealed partial class CredentialGrain(
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var chainCached = _chainLease is { } c && c.IsValid(LeaseClock) && now < c.Value.UsableUntil ? c.Value : null;
-            var sessionCached = _sessionLease is { } s && s.IsValid(LeaseClock) && now < s.Value.UsableUntil && now - s.Value.ActivityAt < s.Value.IdleTimeout / 8 ? s.Value : (SessionLease?)null;
+            // One read of the lease clock serves both leases (a clock read is not free on every host).
+            var leaseNow = LeaseClock.GetTimestamp();
+            var chainCached = _chainLease is { } c && c.IsValidAt(leaseNow) && now < c.Value.UsableUntil ? c.Value : null;
+            var sessionCached = _sessionLease is { } s && s.IsValidAt(leaseNow) && now < s.Value.UsableUntil && now - s.Value.ActivityAt < s.Value.IdleTimeout / 8 ? s.Value : (SessionLease?)null;
             if (chainCached is not null && sessionCached is { } both)
             {
                 return (chainCached, both);

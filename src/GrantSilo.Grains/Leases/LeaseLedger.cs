@@ -164,6 +164,9 @@ internal readonly record struct Leased<T>(T Value, long Until)
 {
     public bool IsValid(TimeProvider clock) => clock.GetTimestamp() < Until;
 
+    /// <summary>Whether the lease still runs at <paramref name="timestamp"/>, read from the lease clock.</summary>
+    public bool IsValidAt(long timestamp) => timestamp < Until;
+
     /// <summary>A lease of <paramref name="length"/> counted from <paramref name="askedAt"/>, the moment before the request was sent.</summary>
     public static Leased<T>? From(T value, TimeSpan length, long askedAt, TimeProvider clock) =>
         length > TimeSpan.Zero ? new Leased<T>(value, askedAt + (long)(length.TotalSeconds * clock.TimestampFrequency)) : null;
