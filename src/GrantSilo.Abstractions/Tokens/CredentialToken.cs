@@ -59,7 +59,10 @@ public static class CredentialToken
             return false;
         }
         // Reject non-canonical encodings (trailing bits set) so one secret has one spelling.
-        if (!Base64Url.EncodeToString(idBytes).AsSpan().SequenceEqual(id) || !Base64Url.EncodeToString(decoded).AsSpan().SequenceEqual(secretText))
+        Span<char> idAgain = stackalloc char[IdChars];
+        Span<char> secretAgain = stackalloc char[secretText.Length];
+        if (Base64Url.EncodeToChars(idBytes, idAgain) != IdChars || !idAgain.SequenceEqual(id)
+            || Base64Url.EncodeToChars(decoded, secretAgain) != secretText.Length || !secretAgain.SequenceEqual(secretText))
         {
             return false;
         }

@@ -114,7 +114,7 @@ internal sealed partial class CredentialGrain(
         return decision;
     }
 
-    private async Task<(Decision Decision, string? RootPerson)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
+    private async ValueTask<(Decision Decision, string? RootPerson)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
         if (!Exists)
         {
@@ -159,7 +159,9 @@ internal sealed partial class CredentialGrain(
         {
             return (Deny(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {State.Scope.MaxClassification}."), null);
         }
-        var canonicalResource = resource with { Path = path.Value.Text, Attributes = attributes.Value };
+        var canonicalResource = ReferenceEquals(path.Value.Text, resource.Path) && ReferenceEquals(attributes.Value, resource.Attributes)
+            ? resource
+            : resource with { Path = path.Value.Text, Attributes = attributes.Value };
 
         // The rest of the world: the task chain (with every agent along it) and the session, from
         // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
@@ -283,7 +285,7 @@ internal sealed partial class CredentialGrain(
     // these run (and, for the session, while the activity it last saw is recent enough to keep it
     // alive), asked otherwise. An answer that arrives after an invalidation is asked again (twice at
     // most, then fail closed).
-    private async Task<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
+    private async ValueTask<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
