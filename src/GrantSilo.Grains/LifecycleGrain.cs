@@ -28,6 +28,15 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     private IGrainTimer? _timer;
     private DateTimeOffset? _timerDue;
     private DateTimeOffset? _reminderDue;
+
+    // A reminder update that failed (its ring owner may have just died and not yet been declared dead):
+    // retried shortly by a timer, and once more when the activation is deactivated, so a due transition
+    // or a pending cascade never waits on a reminder that was never moved.
+    private bool _reminderOwed;
+    private IGrainTimer? _reminderRetry;
+
+    /// <summary>How soon a failed reminder update is tried again.</summary>
+    internal static readonly TimeSpan ReminderRetryDelay = TimeSpan.FromSeconds(5);
     private bool _cascadeRunning;
     private bool _pendingReported;
     private bool _resolveOwed;
@@ -191,13 +200,26 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
             {
                 await this.RegisterOrUpdateReminder(ReminderName, delay, Options.CascadeRetryInterval);
                 _reminderDue = due;
+                _reminderOwed = false;
             }
             catch (Exception exception)
             {
-                // The timer still covers this activation, and the next activation registers again.
+                // The timer still covers this activation; the update is retried shortly, and on deactivation.
                 LogReminderFailed(Logger, exception, Kind, Key);
+                _reminderOwed = true;
+                _reminderRetry ??= this.RegisterGrainTimer(
+                    static (self, _) => self.RetryReminderAsync(),
+                    this,
+                    new GrainTimerCreationOptions(ReminderRetryDelay, Timeout.InfiniteTimeSpan) { Interleave = true });
             }
         }
+    }
+
+    private Task RetryReminderAsync()
+    {
+        _reminderRetry?.Dispose();
+        _reminderRetry = null;
+        return _reminderOwed && Exists ? ScheduleAsync() : Task.CompletedTask;
     }
 
     private async Task UnscheduleAsync()
@@ -315,14 +337,27 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_reminderOwed && Exists && UsesReminder && NextDue(Now) is { } due)
+        {
+            // Last chance to leave a durable wake-up behind (a silo shutting down, or idle collection).
+            try
+            {
+                var delay = due - Now;
+                await this.RegisterOrUpdateReminder(ReminderName, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Options.CascadeRetryInterval, cancellationToken);
+                _reminderOwed = false;
+            }
+            catch (Exception exception)
+            {
+                LogReminderFailed(Logger, exception, Kind, Key);
+            }
+        }
         if (_pendingReported)
         {
             GrantSiloMetrics.PendingCascades.Add(-1);
             _pendingReported = false;
         }
-        return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed, Level = LogLevel.Error, Message = "Could not write the state of {Kind} {Id}; deactivating so the next activation reloads durable state")]

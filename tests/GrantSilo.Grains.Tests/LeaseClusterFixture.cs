@@ -3,14 +3,16 @@ using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>
 /// A silo whose grant clock and decision-lease clock are both fake, with a grain call filter that
-/// counts the lease calls and can make chosen lease holders unreachable: the tests move lease time
-/// instead of waiting for it, and see exactly which grains were asked.
+/// counts the lease calls and can make chosen lease holders unreachable, and grain storage and a
+/// reminder table that fail on demand: the tests move lease time instead of waiting for it, and see
+/// exactly which grains were asked.
 /// </summary>
 public sealed class LeaseClusterFixture : IAsyncLifetime
 {
@@ -45,8 +47,10 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
-            silo.UseInMemoryReminderService();
+            silo.AddMemoryGrainStorage("grants-inner");
+            silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
+            silo.AddReminders();
+            silo.Services.AddSingleton<IReminderTable, FlakyReminderTable>();
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.LeaseClockKey, LeaseClock);
             silo.AddIncomingGrainCallFilter(Probe.InvokeAsync);

@@ -166,6 +166,46 @@ public class LeaseTests(LeaseClusterFixture fixture)
     }
 }
 
+/// <summary>A reminder update that fails (its ring owner just died) is retried, so a pending cascade keeps a durable wake-up.</summary>
+[Collection(LeaseClusterCollection.Name)]
+public class ReminderRetryTests(LeaseClusterFixture fixture)
+{
+    private readonly Scenario _s = new(() => fixture.Client);
+
+    [Fact]
+    public async Task AFailedReminderUpdate_IsRetriedShortly_SoAPendingCascadeIsRetriedEvenAfterEverySiloStops()
+    {
+        var ceiling = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("worker", ceiling);
+        var task = await _s.RootTaskAsync(agent, ceiling, lifetime: TimeSpan.FromHours(2));
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
+        var table = FlakyReminderTable.Instance!;
+        var grain = GrainId.Create("task", task.TaskId);
+        var original = table.Row(grain, "lifecycle")!.StartAt;
+
+        // The credential cannot record its end (so the cascade stays pending) and the reminder cannot move.
+        FlakyGrainStorage.FailingKeys[credential.CredentialId] = true;
+        FlakyReminderTable.FailingKeys[task.TaskId] = true;
+        try
+        {
+            var revoked = await _s.Client.RevokeTaskAsync(task.TaskId, "withdrawn");
+            Assert.Equal(1, revoked.Value.PendingCascade);
+            Assert.Equal(original, table.Row(grain, "lifecycle")!.StartAt);
+
+            // The reminder table recovers; within the retry delay the reminder is moved to the cascade retry,
+            // not left at the task's expiry two hours away.
+            FlakyReminderTable.FailingKeys.TryRemove(task.TaskId, out _);
+            var moved = await Scenario.EventuallyAsync(() => Task.FromResult(table.Row(grain, "lifecycle")!.StartAt), at => at < original);
+            Assert.True(moved < original - TimeSpan.FromHours(1), $"still due at {moved:O}, first due at {original:O}");
+        }
+        finally
+        {
+            FlakyGrainStorage.FailingKeys.TryRemove(credential.CredentialId, out _);
+            FlakyReminderTable.FailingKeys.TryRemove(task.TaskId, out _);
+        }
+    }
+}
+
 /// <summary>The lease ledger on its own, with a fake lease clock.</summary>
 public class LeaseLedgerTests
 {
