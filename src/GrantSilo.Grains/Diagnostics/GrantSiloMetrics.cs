@@ -14,8 +14,8 @@ public static class GrantSiloMetrics
     public static readonly Counter<long> Decisions = Meter.CreateCounter<long>("grantsilo.decisions", description: "Authorization decisions made.");
 
     // The tags of every kind and reason, boxed once: a decision records its count without allocating.
-    private static readonly KeyValuePair<string, object?>[] KindTags =
-        [.. Enum.GetValues<DecisionKind>().Select(k => new KeyValuePair<string, object?>("kind", k))];
+    private static readonly Dictionary<DecisionKind, KeyValuePair<string, object?>> KindTags =
+        Enum.GetValues<DecisionKind>().ToDictionary(k => k, k => new KeyValuePair<string, object?>("kind", k));
 
     private static readonly Dictionary<DecisionReason, KeyValuePair<string, object?>> ReasonTags =
         Enum.GetValues<DecisionReason>().ToDictionary(r => r, r => new KeyValuePair<string, object?>("reason", r));
@@ -23,15 +23,12 @@ public static class GrantSiloMetrics
     /// <summary>Counts one decision under its kind and reason.</summary>
     public static void RecordDecision(Decision decision)
     {
-        if (!Decisions.Enabled)
+        if (Decisions.Enabled)
         {
-            return;
+            Decisions.Add(1,
+                KindTags.TryGetValue(decision.Kind, out var kind) ? kind : new("kind", decision.Kind),
+                ReasonTags.TryGetValue(decision.Reason, out var reason) ? reason : new("reason", decision.Reason));
         }
-        var kind = (int)decision.Kind is var k && k >= 0 && k < KindTags.Length && KindTags[k].Value is DecisionKind known && known == decision.Kind
-            ? KindTags[k]
-            : new KeyValuePair<string, object?>("kind", decision.Kind);
-        var reason = ReasonTags.TryGetValue(decision.Reason, out var tag) ? tag : new KeyValuePair<string, object?>("reason", decision.Reason);
-        Decisions.Add(1, kind, reason);
     }
 
     /// <summary>Credentials issued.</summary>
