@@ -234,7 +234,7 @@ internal sealed partial class CredentialGrain(
             }
             if (!IsLive(now))
             {
-                return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
+                return (DenyEndedMeanwhile(), chain.RootPerson);
             }
             if (epoch != _leaseEpoch)
             {
@@ -263,7 +263,7 @@ internal sealed partial class CredentialGrain(
         var now = Now;
         if (!IsLive(now))
         {
-            return (Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided."), chain.RootPerson);
+            return (DenyEndedMeanwhile(), chain.RootPerson);
         }
         return (Allow(verdict, now, approvalId), chain.RootPerson);
     }
@@ -463,6 +463,9 @@ internal sealed partial class CredentialGrain(
         await ScheduleAsync();
         return true;
     }
+
+    private Decision DenyEndedMeanwhile() =>
+        Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided.");
 
     // Whoever holds a wrong secret learns nothing about the credential's task or agent.
     private Decision Deny(DecisionReason reason, string detail)

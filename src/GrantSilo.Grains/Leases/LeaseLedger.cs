@@ -164,6 +164,9 @@ internal readonly record struct Leased<T>(T Value, long Until)
 {
     public bool IsValid(TimeProvider clock) => clock.GetTimestamp() < Until;
 
+    /// <summary>How much of the lease is left now (zero once it has run out).</summary>
+    public TimeSpan Remaining(TimeProvider clock) => clock.GetElapsedTime(clock.GetTimestamp(), Until) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+
     /// <summary>Whether the lease still runs at <paramref name="timestamp"/>, read from the lease clock.</summary>
     public bool IsValidAt(long timestamp) => timestamp < Until;
 

@@ -470,7 +470,7 @@ internal sealed partial class TaskGrain(
         {
             return new TaskLease { Check = self.Usable ? Blocked(self, upstream.Check) : self };
         }
-        var cap = _upstream is { } cached ? Remaining(cached.Until) : TimeSpan.Zero;
+        var cap = _upstream is { } cached ? cached.Remaining(LeaseClock) : TimeSpan.Zero;
         var until = SelfUsableUntil();
         return new TaskLease
         {
@@ -503,12 +503,6 @@ internal sealed partial class TaskGrain(
 
     private static ChainCheck Blocked(ChainCheck self, ChainCheck upstream) =>
         upstream with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
-
-    private TimeSpan Remaining(long until)
-    {
-        var ticks = until - LeaseClock.GetTimestamp();
-        return ticks <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)ticks / LeaseClock.TimestampFrequency);
-    }
 
     // Every ancestor and every agent along the chain, asked in parallel unless a lease still covers
     // them. An answer that arrives after an invalidation is asked again (twice at most, then fail closed).
