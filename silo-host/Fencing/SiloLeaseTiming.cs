@@ -17,6 +17,12 @@ public sealed record SiloLeaseTiming(TimeSpan Duration, TimeSpan RenewInterval, 
     /// <summary>The smallest range lease that makes the directory's hold on a dead silo's grains outlast this silo lease, with half a lease of margin for clock-rate differences.</summary>
     public TimeSpan RequiredRangeLeaseDuration => FailureDetectionWindow + Duration + Duration / 2;
 
+    /// <summary>
+    /// The longest decision lease this silo lease supports: the directory's spare half lease must absorb
+    /// two monotonic clocks drifting apart over one decision lease.
+    /// </summary>
+    public TimeSpan MaxDecisionLeaseDuration => Duration / (4 * GrantSilo.Grains.Hosting.GrantSiloOptions.MaxClockRateDifference);
+
     /// <summary>How long the directory holds a dead silo's grains after it is declared dead, given <paramref name="rangeLeaseDuration"/>.</summary>
     public TimeSpan DirectoryHoldAfterDeclaration(TimeSpan rangeLeaseDuration) =>
         rangeLeaseDuration > FailureDetectionWindow ? rangeLeaseDuration - FailureDetectionWindow : TimeSpan.Zero;

@@ -91,6 +91,7 @@ public static class GrantSiloSiloProfiles
         silo.Services.AddSingleton<ISiloLease>(sp => sp.GetRequiredService<MembershipSiloLease>());
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<MembershipSiloLease>());
         silo.Services.AddSingleton<IPostConfigureOptions<GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
+        silo.Services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
         silo.AddIncomingGrainCallFilter<SiloLeaseCallFilter>();
         return silo;
     }
@@ -116,6 +117,26 @@ public static class GrantSiloSiloProfiles
                     [$"{SiloHostOptions.SectionName}:{nameof(SiloHostOptions.AdvertiseHostNameAddress)} is set, but host name '{name}' resolves to no non-loopback IPv4 address; set {SiloHostOptions.SectionName}:{nameof(SiloHostOptions.AdvertisedIPAddress)} instead."]);
         }
         return IPAddress.Loopback;
+    }
+
+    // A stale activation's last decision lease was granted before its silo lease lapsed (death + L); the
+    // new activation registers after the directory's hold (death + 1.5 L) and outwaits one decision lease
+    // from then. The half silo lease between them must absorb how far two monotonic clocks can drift
+    // apart over a decision lease (2 x rate difference x lease), so the decision lease may not be longer
+    // than L / (4 x rate difference), 25 L at the assumed 1%.
+    private sealed class DecisionLeaseFitsSiloLease(IOptions<ClusterMembershipOptions> membership, IOptions<SiloLeaseOptions> lease) : IValidateOptions<GrantSiloOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, GrantSiloOptions options)
+        {
+            var timing = SiloLeaseTiming.From(membership.Value, lease.Value);
+            var longest = timing.MaxDecisionLeaseDuration;
+            return options.DecisionLeaseDuration <= longest
+                ? ValidateOptionsResult.Success
+                : ValidateOptionsResult.Fail(
+                    $"{GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.DecisionLeaseDuration)} ({options.DecisionLeaseDuration}) is longer than the silo lease allows ({longest} = " +
+                    $"{SiloLeaseOptions.SectionName}:Duration {timing.Duration} / (4 x {GrantSiloOptions.MaxClockRateDifference:P0} clock-rate difference)). Shorten the decision lease, or lengthen the silo lease " +
+                    $"through {SiloLeaseOptions.SectionName}:Duration or {MembershipSection}:MinProbeTimeout and {MembershipSection}:NumMissedProbesLimit.");
+        }
     }
 
     private sealed class DirectoryHoldOutlastsLease(IOptions<ClusterMembershipOptions> membership, IOptions<SiloLeaseOptions> lease) : IPostConfigureOptions<GrainDirectoryOptions>

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Leases;
@@ -41,15 +42,39 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     private bool _pendingReported;
     private bool _resolveOwed;
 
-    protected LifecycleGrain(IPersistentState<TState> state, TimeProvider time, GrantSiloOptions options, ILogger logger, TimeProvider? leaseClock = null)
+    // Writes whose outcome is not yet known (memory may be ahead of storage while any is in flight).
+    private int _writesInFlight;
+    private TaskCompletionSource? _writesSettled;
+
+    // A write failed and its outcome is unknown: it may have committed although its reply was lost.
+    // Until a read settles what storage holds, this activation answers nothing from memory.
+    private bool _unsettled;
+
+    // Counts reloads of the state, so a change made before a reload is never written as if it survived.
+    private long _generation;
+
+    protected LifecycleGrain(IPersistentState<TState> state, LifecycleServices services, ILogger logger)
     {
         _state = state;
-        Time = time;
-        Options = options;
+        Time = services.Time;
+        Options = services.Options;
         Logger = logger;
-        LeaseClock = leaseClock ?? TimeProvider.System;
-        Leases = new LeaseLedger(LeaseClock, options.DecisionLeaseDuration);
+        LeaseClock = services.LeaseClock;
+        SiloLease = services.SiloLease;
+        Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration);
     }
+
+    /// <summary>Whether this silo is still known to be a live member of the cluster.</summary>
+    protected ISiloLease SiloLease { get; }
+
+    /// <summary>
+    /// True while a failed write's outcome is unknown: every answer that could allow must then fail
+    /// closed, and every read must say it is unavailable.
+    /// </summary>
+    protected bool Unsettled => _unsettled;
+
+    /// <summary>False for grains that never grant decision leases (credentials): no grace after activation.</summary>
+    protected virtual bool GrantsLeases => true;
 
     protected TimeProvider Time { get; }
 
@@ -94,7 +119,10 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         if (Exists)
         {
             // An earlier activation may have granted decision leases this one does not know of.
-            Leases.StartGrace();
+            if (GrantsLeases)
+            {
+                Leases.StartGrace();
+            }
             // An earlier activation may have reported pending work: resolve it once the work is done.
             _resolveOwed = PendingSteps > 0;
             // Pending work from a previous activation is reported (again) by the next cascade run;
@@ -135,31 +163,129 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         await ScheduleAsync();
     }
 
-    /// <summary>Writes the state; on failure deactivates (so the next activation reloads the truth) and returns false.</summary>
+    /// <summary>
+    /// Writes the state as it is in memory now. Returns true once it is durable. Returns false when it is
+    /// not known to be: the write failed (perhaps after committing, with its reply lost), or the state was
+    /// reloaded since the caller changed it. After a failure the state is read back, so memory again
+    /// matches storage and the caller can see what storage holds; if the read fails too, the activation
+    /// stays <see cref="Unsettled"/> (failing closed) and is deactivated, so the next one reloads.
+    /// Never roll memory back after a false: it already holds what storage holds, or nothing is served.
+    /// </summary>
     protected async Task<bool> TryWriteAsync()
     {
-        await _writeGate.WaitAsync();
+        // Read in the caller's turn, right after it changed the state.
+        var generation = _generation;
+        _writesInFlight++;
         try
         {
-            await _state.WriteStateAsync();
-            return true;
-        }
-        catch (Exception exception)
-        {
-            // A failed or stale write leaves memory ahead of storage; drop this activation so no
-            // answer is ever given from state that is not durable. Decisions meanwhile fail closed.
-            LogStateWriteFailed(Logger, exception, Kind, Key);
-            DeactivateOnIdle();
-            return false;
+            await _writeGate.WaitAsync();
+            try
+            {
+                if (_unsettled)
+                {
+                    await SettleAsync();
+                    return false;
+                }
+                if (generation != _generation)
+                {
+                    return false;
+                }
+                await _state.WriteStateAsync();
+                return true;
+            }
+            catch (Exception exception)
+            {
+                LogStateWriteFailed(Logger, exception, Kind, Key);
+                _unsettled = true;
+                await SettleAsync();
+                return false;
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
         }
         finally
         {
-            _writeGate.Release();
+            if (--_writesInFlight == 0 && _writesSettled is { } settled)
+            {
+                _writesSettled = null;
+                settled.TrySetResult();
+            }
         }
     }
 
+    // Reads storage back after a write whose outcome is unknown. Called with the write gate held.
+    private async Task SettleAsync()
+    {
+        try
+        {
+            await _state.ReadStateAsync();
+            _generation++;
+            _unsettled = false;
+            LogStateSettled(Logger, Kind, Key);
+        }
+        catch (Exception exception)
+        {
+            // Still unknown: answer nothing from memory, and let the next activation read again.
+            LogStateWriteFailed(Logger, exception, Kind, Key);
+            DeactivateOnIdle();
+        }
+    }
+
+    /// <summary>
+    /// Returns once no write is in flight, so memory holds only durable state; false when the outcome of
+    /// a failed write is still unknown.
+    /// </summary>
+    protected async ValueTask<bool> DurableAsync()
+    {
+        while (_writesInFlight > 0)
+        {
+            _writesSettled ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _writesSettled.Task;
+        }
+        return !_unsettled;
+    }
+
+    /// <summary>
+    /// The one way an end (revocation, completion, suspension, retirement, session end) is acknowledged,
+    /// whether this call made it or found it already made, by this activation or an earlier one:
+    /// the end is durable; every holder of a decision lease has dropped it or it has run out (including
+    /// any an earlier activation granted); and this silo is still a live member, so no newer activation
+    /// elsewhere can have served the old state. False means the end must not be acknowledged.
+    /// </summary>
+    protected async Task<bool> PutEndInForceAsync()
+    {
+        if (!await DurableAsync())
+        {
+            return false;
+        }
+        if (GrantsLeases)
+        {
+            await Leases.RevokeAllAsync(GrainFactory, Logger);
+        }
+        return !_unsettled && SiloLease.IsValid(out _);
+    }
+
+    /// <summary>An answer built only from durable state, or <see cref="GrantErrorCode.Unavailable"/> while a write's outcome is unknown.</summary>
+    protected Task<GrantResult<T>> ReadDurableAsync<T>(Func<GrantResult<T>> read)
+    {
+        if (_writesInFlight == 0)
+        {
+            return Task.FromResult(_unsettled ? GrantResult<T>.Fail(UnknownState()) : read());
+        }
+        return WaitThenReadAsync();
+
+        async Task<GrantResult<T>> WaitThenReadAsync() =>
+            await DurableAsync() ? read() : GrantResult<T>.Fail(UnknownState());
+    }
+
+    private GrantError UnknownState() =>
+        new(GrantErrorCode.Unavailable, $"GrantSilo cannot confirm the durable state of {Kind} '{Key}' right now; retry.", target: Key);
+
+    /// <summary>The answer for a change that could not be confirmed as recorded and in force.</summary>
     protected static GrantError Unavailable(string what) =>
-        new(GrantErrorCode.Unavailable, $"GrantSilo could not durably record {what}; nothing was changed. Retry the request.");
+        new(GrantErrorCode.Unavailable, $"GrantSilo could not confirm that {what} was recorded and in force; it may or may not have taken effect. Retry the request: retrying an end is safe.");
 
     /// <summary>Arms the timer and the reminder for the next due time, or clears them when nothing is due.</summary>
     protected async Task ScheduleAsync()
@@ -360,8 +486,11 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         }
     }
 
-    [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed, Level = LogLevel.Error, Message = "Could not write the state of {Kind} {Id}; deactivating so the next activation reloads durable state")]
+    [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed, Level = LogLevel.Error, Message = "Could not write or read back the state of {Kind} {Id}; its outcome is unknown, so nothing is answered from memory until a read settles it")]
     private static partial void LogStateWriteFailed(ILogger logger, Exception exception, string kind, string id);
+
+    [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed + 2, Level = LogLevel.Information, Message = "The state of {Kind} {Id} was read back after a failed write; answers resume from what storage holds")]
+    private static partial void LogStateSettled(ILogger logger, string kind, string id);
 
     [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed + 1, Level = LogLevel.Warning, Message = "Could not update the lifecycle reminder of {Kind} {Id}")]
     private static partial void LogReminderFailed(ILogger logger, Exception exception, string kind, string id);

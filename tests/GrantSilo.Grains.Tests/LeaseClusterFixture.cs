@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Decisions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Storage;
@@ -18,7 +19,10 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
 {
     internal static readonly FakeTimeProvider GrantClock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
 
-    internal static readonly FakeTimeProvider LeaseClock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    internal static readonly EarlyTimerClock LeaseClock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    /// <summary>Whether this silo may answer for the cluster; a test lets it lapse.</summary>
+    internal static readonly SwitchableSiloLease SiloLease = new();
 
     internal static readonly LeaseProbe Probe = new();
 
@@ -54,6 +58,7 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.LeaseClockKey, LeaseClock);
             silo.AddIncomingGrainCallFilter(Probe.InvokeAsync);
+            silo.Services.AddSingleton<ISiloLease>(SiloLease);
             silo.AddGrantSilo(o => o.DecisionLeaseDuration = LeaseDuration);
         }
     }
@@ -65,6 +70,22 @@ internal sealed class LeaseProbe
     private static readonly HashSet<string> Watched = ["LeaseChainAsync", "LeaseSelfAsync", "LeaseAsync", "InvalidateLeasesAsync"];
     private readonly ConcurrentDictionary<(GrainId, string), int> _calls = new();
     private readonly ConcurrentDictionary<GrainId, TaskCompletionSource> _unreachable = new();
+    private readonly ConcurrentDictionary<GrainId, (TaskCompletionSource Entered, TaskCompletionSource Release)> _held = new();
+
+    /// <summary>
+    /// From now on, invalidations sent to <paramref name="holder"/> wait before reaching it until
+    /// <see cref="Release"/>; <c>Entered</c> completes when the first one is being held.
+    /// </summary>
+    public Task Hold(GrainId holder) =>
+        _held.GetOrAdd(holder, _ => (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))).Entered.Task;
+
+    public void Release(GrainId holder)
+    {
+        if (_held.TryRemove(holder, out var held))
+        {
+            held.Release.TrySetResult();
+        }
+    }
 
     public int Calls(GrainId target, string method) => _calls.GetValueOrDefault((target, method));
 
@@ -84,6 +105,11 @@ internal sealed class LeaseProbe
                 failed.TrySetResult();
                 throw new TimeoutException($"Lease holder {context.TargetId} is unreachable (test).");
             }
+            if (method == "InvalidateLeasesAsync" && _held.TryGetValue(context.TargetId, out var held))
+            {
+                held.Entered.TrySetResult();
+                await held.Release.Task;
+            }
         }
         await context.Invoke();
     }
@@ -93,4 +119,34 @@ internal sealed class LeaseProbe
 public sealed class LeaseClusterCollection : ICollectionFixture<LeaseClusterFixture>
 {
     public const string Name = "lease-cluster";
+}
+
+/// <summary>A silo lease a test can let lapse.</summary>
+internal sealed class SwitchableSiloLease : ISiloLease
+{
+    public volatile bool Lapsed;
+
+    public bool IsValid(out string? reason)
+    {
+        reason = Lapsed ? "lapsed (test)" : null;
+        return !Lapsed;
+    }
+}
+
+/// <summary>A fake monotonic clock whose timers fire <see cref="Early"/> before they are due, as real timers can.</summary>
+internal sealed class EarlyTimerClock : FakeTimeProvider
+{
+    public EarlyTimerClock()
+    {
+    }
+
+    public EarlyTimerClock(DateTimeOffset start)
+        : base(start)
+    {
+    }
+
+    public TimeSpan Early { get; set; }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+        base.CreateTimer(callback, state, dueTime > Early ? dueTime - Early : TimeSpan.Zero, period);
 }

@@ -121,7 +121,7 @@ public class LeaseTests(LeaseClusterFixture fixture)
             // The holder could not be told; until its lease runs out it may still rely on it, so the
             // revocation is not acknowledged.
             Assert.False(revoke.IsCompleted);
-            LeaseClock.Advance(LeaseClusterFixture.LeaseDuration);
+            LeaseClock.Advance(LeaseClusterFixture.LeaseDuration + LeaseLedger.MarginFor(LeaseClusterFixture.LeaseDuration));
             var revoked = await revoke.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.Equal(GrantTaskStatus.Revoked, revoked.Value.Status);
             Assert.False((await Read(credential)).IsAllowed);
@@ -247,7 +247,10 @@ public class LeaseLedgerTests
         ledger.Grant(Holder, Lease);
         var revoke = ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.FromException(new TimeoutException("gone")), NullLogger.Instance);
         Assert.False(revoke.IsCompleted);
-        clock.Advance(Lease - TimeSpan.FromMilliseconds(1));
+        // Not at the lease's end: only once the margin for clock-rate differences has passed too.
+        clock.Advance(Lease);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(ledger.Margin - TimeSpan.FromMilliseconds(1));
         Assert.False(revoke.IsCompleted);
         clock.Advance(TimeSpan.FromMilliseconds(1));
         await revoke.WaitAsync(TimeSpan.FromSeconds(10));
@@ -263,6 +266,8 @@ public class LeaseLedgerTests
         var revoke = ledger.RevokeAllAsync(_ => never.Task, NullLogger.Instance);
         Assert.False(revoke.IsCompleted);
         clock.Advance(Lease);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(ledger.Margin);
         await revoke.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
@@ -275,9 +280,84 @@ public class LeaseLedgerTests
         var revoke = ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.CompletedTask, NullLogger.Instance);
         Assert.False(revoke.IsCompleted);
         clock.Advance(Lease);
+        Assert.False(revoke.IsCompleted);
+        clock.Advance(ledger.Margin);
         await revoke.WaitAsync(TimeSpan.FromSeconds(10));
 
         // Once the grace period is over, a change with no holders is acknowledged at once.
         Assert.True(ledger.RevokeAllAsync(_ => System.Threading.Tasks.Task.CompletedTask, NullLogger.Instance).IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task OverlappingRevocations_EachWaitForAHolderStillBeingTold()
+    {
+        // Hole 3: the second invalidation of one ledger used to find it empty and return at once.
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        ledger.Grant(Holder, Lease);
+        var slow = new TaskCompletionSource();
+        var tellings = 0;
+        Task Invalidate(GrainId _)
+        {
+            tellings++;
+            return slow.Task;
+        }
+        var first = ledger.RevokeAllAsync(Invalidate, NullLogger.Instance);
+        var second = ledger.RevokeAllAsync(Invalidate, NullLogger.Instance);
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        Assert.Equal(1, tellings);
+        Assert.Equal(1, ledger.Count);
+
+        slow.SetResult();
+        await System.Threading.Tasks.Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, ledger.Count);
+    }
+
+    [Fact]
+    public async Task ALeaseGrantedWhileItsHolderIsBeingTold_IsToldAgainByTheNextRevocation()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease);
+        ledger.Grant(Holder, Lease);
+        var slow = new TaskCompletionSource();
+        var told = 0;
+        var first = ledger.RevokeAllAsync(_ => { told++; return told == 1 ? slow.Task : System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        clock.Advance(TimeSpan.FromMilliseconds(500));
+        ledger.Grant(Holder, Lease);
+        var second = ledger.RevokeAllAsync(_ => { told++; return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        // The newer lease is told on its own; its confirmation (the holder dropped everything) ends the second revocation.
+        Assert.Equal(2, told);
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(first.IsCompleted);
+        slow.SetResult();
+        await System.Threading.Tasks.Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, ledger.Count);
+    }
+
+    [Fact]
+    public async Task Outwaiting_IsNotEndedByATimerThatFiresEarly()
+    {
+        // Hole 4: Task.Delay and WaitAsync on a real clock can return a few milliseconds early.
+        // Run without xunit's synchronization context, so every timer's continuation runs inside Advance.
+        await System.Threading.Tasks.Task.Run(async () =>
+        {
+            var clock = new EarlyTimerClock { Early = TimeSpan.FromMilliseconds(400) };
+            var ledger = new LeaseLedger(clock, Lease);
+            ledger.Grant(Holder, Lease);
+            var never = new TaskCompletionSource();
+            var revoke = ledger.RevokeAllAsync(_ => never.Task, NullLogger.Instance);
+            var start = clock.GetUtcNow();
+            var acknowledgedAt = TimeSpan.MaxValue;
+            // Records the lease-clock reading when the revocation completes (synchronously, where it completes).
+            _ = revoke.ContinueWith(_ => acknowledgedAt = clock.GetUtcNow() - start, TaskContinuationOptions.ExecuteSynchronously);
+            for (var step = 0; !revoke.IsCompleted && step < 10_000; step++)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(10));
+                await System.Threading.Tasks.Task.Yield();
+            }
+            await revoke.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(acknowledgedAt >= Lease + ledger.Margin, $"acknowledged {acknowledgedAt} into a {Lease} lease");
+        });
     }
 }

@@ -14,11 +14,9 @@ namespace GrantSilo.Grains.Agents;
 /// </summary>
 internal sealed partial class AgentGrain(
     [PersistentState("agent", GrantSiloStorage.Name)] IPersistentState<AgentState> state,
-    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
-    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
-    IOptions<GrantSiloOptions> options,
+    LifecycleServices services,
     ILogger<AgentGrain> logger)
-    : LifecycleGrain<AgentState>(state, time, options.Value, logger, leaseClock), IAgentGrain, IAgentLifecycleGrain
+    : LifecycleGrain<AgentState>(state, services, logger), IAgentGrain, IAgentLifecycleGrain
 {
     protected override string Kind => "agent";
 
@@ -86,7 +84,7 @@ internal sealed partial class AgentGrain(
         return Describe();
     }
 
-    public Task<GrantResult<AgentInfo>> GetAsync() => Task.FromResult(Exists ? Describe() : NotFound());
+    public Task<GrantResult<AgentInfo>> GetAsync() => ReadDurableAsync(() => Exists ? Describe() : NotFound());
 
     public Task<GrantResult<AgentInfo>> SuspendAsync(string reason) => EndAsync(AgentStatus.Suspended, reason);
 
@@ -119,7 +117,6 @@ internal sealed partial class AgentGrain(
         State.StatusReason = text.Value;
         if (!await TryWriteAsync())
         {
-            State.Status = AgentStatus.Suspended;
             return Unavailable("the resumption");
         }
         LogAgentStatusChanged(Logger, Key, State.Status, text.Value);
@@ -133,6 +130,10 @@ internal sealed partial class AgentGrain(
         if (!Exists)
         {
             return NotFound();
+        }
+        if (Unsettled)
+        {
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"The status of agent '{Key}' cannot be confirmed right now.", target: Key);
         }
         return State.Status == AgentStatus.Active
             ? Describe()
@@ -175,10 +176,10 @@ internal sealed partial class AgentGrain(
         State.Sessions.Add(sessionId);
         if (!await TryWriteAsync())
         {
-            State.Sessions.Remove(sessionId);
             return Unavailable("the session");
         }
-        return Describe();
+        // Suspended while the session was recorded: the suspension's cascade (or its retry) ends it.
+        return GetActiveResult();
     }
 
     public async Task UntrackAsync(string kind, string id)
@@ -199,40 +200,49 @@ internal sealed partial class AgentGrain(
 
     protected override Task OnTickAsync() => RunAgentCascadeAsync();
 
+    // Every suspension or retirement, and every answer to a request for one, comes here: durable
+    // first, then in force (every task that leased the agent's status told or outwaited), then the
+    // cascade. An agent already suspended or retired takes the same path to the answer.
     private async Task<GrantResult<AgentInfo>> EndAsync(AgentStatus status, string reason)
     {
         if (!Exists)
         {
             return NotFound();
         }
-        if (State.Status == status || State.Status == AgentStatus.Retired)
-        {
-            return State.Status == status
-                ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
-        }
         var text = Canonical.Reason(reason, status.ToString().ToLowerInvariant());
         if (!text.IsSuccess)
         {
             return text.Error;
         }
-        var previous = (State.Status, State.StatusReason, State.StatusChangedAt);
-        State.Status = status;
-        State.StatusReason = text.Value;
-        State.StatusChangedAt = Now;
-        State.PendingTasks.UnionWith(State.Tasks);
-        State.PendingSessions.UnionWith(State.Sessions);
-        if (!await TryWriteAsync())
+        var endedHere = false;
+        if (State.Status == AgentStatus.Active || (status == AgentStatus.Retired && State.Status == AgentStatus.Suspended))
         {
-            (State.Status, State.StatusReason, State.StatusChangedAt) = previous;
+            State.Status = status;
+            State.StatusReason = text.Value;
+            State.StatusChangedAt = Now;
+            State.PendingTasks.UnionWith(State.Tasks);
+            State.PendingSessions.UnionWith(State.Sessions);
+            if (!await TryWriteAsync() && (Unsettled || State.Status != status))
+            {
+                return Unavailable("the agent's new status");
+            }
+            endedHere = true;
+            LogAgentStatusChanged(Logger, Key, status, State.StatusReason);
+        }
+        // In force everywhere before it is acknowledged: no task keeps relying on this agent being active.
+        if (!await PutEndInForceAsync())
+        {
+            await ScheduleAsync();
             return Unavailable("the agent's new status");
         }
-        LogAgentStatusChanged(Logger, Key, status, State.StatusReason);
-        // In force everywhere before it is acknowledged: no task keeps relying on this agent being active.
-        await Leases.RevokeAllAsync(GrainFactory, Logger);
-        await RunAgentCascadeAsync();
+        if (endedHere)
+        {
+            await RunAgentCascadeAsync();
+        }
         await ScheduleAsync();
-        return Describe();
+        return State.Status == status
+            ? Describe()
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
     }
 
     private Task RunAgentCascadeAsync()

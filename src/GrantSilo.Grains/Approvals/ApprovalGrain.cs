@@ -15,12 +15,13 @@ namespace GrantSilo.Grains.Approvals;
 /// </summary>
 internal sealed partial class ApprovalGrain(
     [PersistentState("approval", GrantSiloStorage.Name)] IPersistentState<ApprovalState> state,
-    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
-    IOptions<GrantSiloOptions> options,
+    LifecycleServices services,
     IOptions<GrantSiloPolicyOptions> policyOptions,
     ILogger<ApprovalGrain> logger)
-    : LifecycleGrain<ApprovalState>(state, time, options.Value, logger), IApprovalGrain, IApprovalLifecycleGrain
+    : LifecycleGrain<ApprovalState>(state, services, logger), IApprovalGrain, IApprovalLifecycleGrain
 {
+    protected override bool GrantsLeases => false;
+
     private const int MaxNoteLength = 1024;
 
     protected override string Kind => "approval";
@@ -56,7 +57,7 @@ internal sealed partial class ApprovalGrain(
         return info;
     }
 
-    public Task<GrantResult<ApprovalInfo>> GetAsync() => Task.FromResult(Exists ? Describe(Now) : NotFound());
+    public Task<GrantResult<ApprovalInfo>> GetAsync() => ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment) => DecideAsync(ApprovalStatus.Approved, approver, comment);
 
@@ -81,6 +82,10 @@ internal sealed partial class ApprovalGrain(
         {
             return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: Key);
         }
+        if (Unsettled)
+        {
+            return Unavailable("the approval decision");
+        }
         var now = Now;
         var status = EffectiveStatus(now);
         if (status != ApprovalStatus.Pending)
@@ -91,14 +96,12 @@ internal sealed partial class ApprovalGrain(
             }
             return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{Key}' is {status}; it can no longer be decided.", target: Key);
         }
-        var previous = (State.Status, State.DecidedBy, State.DecidedAt, State.Note);
         State.Status = decision;
         State.DecidedBy = who.Value;
         State.DecidedAt = now;
         State.Note = note;
         if (!await TryWriteAsync())
         {
-            (State.Status, State.DecidedBy, State.DecidedAt, State.Note) = previous;
             return Unavailable("the approval decision");
         }
         LogApprovalDecided(Logger, Key, decision, who.Value);
@@ -119,6 +122,10 @@ internal sealed partial class ApprovalGrain(
         {
             return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was granted for another credential, action or resource.");
         }
+        if (Unsettled)
+        {
+            return new ApprovalCheck(DecisionReason.Error, $"The state of approval '{Key}' cannot be confirmed right now; failing closed.");
+        }
         var now = Now;
         switch (EffectiveStatus(now))
         {
@@ -133,10 +140,9 @@ internal sealed partial class ApprovalGrain(
         }
         State.Status = ApprovalStatus.Used;
         State.UsedAt = now;
+        // Never rolled back to Approved: a use whose write outcome is unknown may have committed.
         if (!await TryWriteAsync())
         {
-            State.Status = ApprovalStatus.Approved;
-            State.UsedAt = null;
             return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{Key}' could not be recorded; failing closed.");
         }
         LogApprovalUsed(Logger, Key, credentialId);
@@ -153,11 +159,9 @@ internal sealed partial class ApprovalGrain(
         var now = Now;
         if (State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= State.ExpiresAt)
         {
-            var previous = State.Status;
             State.Status = ApprovalStatus.Expired;
             if (!await TryWriteAsync())
             {
-                State.Status = previous;
                 return;
             }
             LogApprovalDecided(Logger, Key, ApprovalStatus.Expired, "timeout");

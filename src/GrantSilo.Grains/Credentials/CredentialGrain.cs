@@ -17,14 +17,11 @@ namespace GrantSilo.Grains.Credentials;
 /// </summary>
 internal sealed partial class CredentialGrain(
     [PersistentState("credential", GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
-    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
-    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
-    IOptions<GrantSiloOptions> options,
+    LifecycleServices services,
     IAccessPolicy policy,
     IDecisionAuditor auditor,
-    ISiloLease lease,
     ILogger<CredentialGrain> logger)
-    : LifecycleGrain<CredentialState>(state, time, options.Value, logger, leaseClock), ICredentialGrain, ICredentialLifecycleGrain
+    : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
     protected override string Kind => "credential";
 
@@ -33,7 +30,11 @@ internal sealed partial class CredentialGrain(
     // The session's reminder enacts this credential's expiry if this activation's timer does not.
     protected override bool UsesReminder => false;
 
-    private bool IsLive(DateTimeOffset now) => State.Status == CredentialStatus.Active && now < State.ExpiresAt;
+    // A credential relies on leases; it never grants them.
+    protected override bool GrantsLeases => false;
+
+    // Live: active, unexpired, and known to be so (no write of unknown outcome pending a read-back).
+    private bool IsLive(DateTimeOffset now) => !Unsettled && State.Status == CredentialStatus.Active && now < State.ExpiresAt;
 
     // The task chain's and the session's answers, under the leases they granted: a warm credential
     // decides without asking anyone, and every source tells it before a change is acknowledged.
@@ -125,6 +126,10 @@ internal sealed partial class CredentialGrain(
             return (Deny(DecisionReason.InvalidSecret, "The token does not match the credential."), null);
         }
         var now = Now;
+        if (Unsettled)
+        {
+            return (Deny(DecisionReason.Error, "The credential's state cannot be confirmed right now; failing closed."), null);
+        }
         if (State.Status == CredentialStatus.Revoked)
         {
             return (Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}"), null);
@@ -221,9 +226,9 @@ internal sealed partial class CredentialGrain(
             }
 
             // A silo that may have been declared dead must not answer from memory.
-            if (!lease.IsValid(out var leaseProblem))
+            if (SiloLeaseLapsed() is { } lapsed)
             {
-                return (Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({leaseProblem}); failing closed."), chain.RootPerson);
+                return (lapsed, chain.RootPerson);
             }
 
             // The credential may have been revoked or expired while the others were asked (when nothing
@@ -256,17 +261,42 @@ internal sealed partial class CredentialGrain(
     // StepUpRequired; with one, consumes it (a durable write) and allows if the credential is still live.
     private async Task<(Decision Decision, string? RootPerson)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
     {
+        var epoch = _leaseEpoch;
         if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
         {
             return (stepDecision, chain.RootPerson);
         }
+        // Consuming the approval awaited: everything the allow rests on is checked again after it.
         var now = Now;
         if (!IsLive(now))
         {
             return (DenyEndedMeanwhile(), chain.RootPerson);
         }
+        if (epoch != _leaseEpoch)
+        {
+            // A source took its answer back meanwhile: ask afresh (never from a lease) before allowing.
+            var (fresh, session) = await GetLeasesAsync(now);
+            if (!fresh.Check.Usable || !session.Usable || fresh.Agent is null)
+            {
+                return (Deny(fresh.Check.Usable ? DecisionReason.SessionNotActive : fresh.Check.Reason, "The task chain or session ended while the approval was being used."), chain.RootPerson);
+            }
+            now = Now;
+            if (!IsLive(now))
+            {
+                return (DenyEndedMeanwhile(), chain.RootPerson);
+            }
+        }
+        if (SiloLeaseLapsed() is { } lapsed)
+        {
+            return (lapsed, chain.RootPerson);
+        }
         return (Allow(verdict, now, approvalId), chain.RootPerson);
     }
+
+    private Decision? SiloLeaseLapsed() =>
+        SiloLease.IsValid(out var problem)
+            ? null
+            : Deny(DecisionReason.Error, $"This silo cannot confirm it is a live cluster member ({problem}); failing closed.");
 
     private Decision Allow(PolicyVerdict verdict, DateTimeOffset now, string? approvalId) => new()
     {
@@ -398,7 +428,7 @@ internal sealed partial class CredentialGrain(
     }
 
     public Task<GrantResult<CredentialInfo>> GetAsync() =>
-        Task.FromResult(Exists ? Describe(Now) : NotFound());
+        ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public async Task<GrantResult<CredentialInfo>> RevokeAsync(string reason)
     {
@@ -419,13 +449,18 @@ internal sealed partial class CredentialGrain(
             }
             GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
         }
+        // Found already ended, or just ended: answered only once the end is durable and this silo a live member.
+        if (!await PutEndInForceAsync())
+        {
+            return Unavailable("the revocation");
+        }
         return Describe(Now);
     }
 
     public async Task EndFromAboveAsync(string reason)
     {
         // A credential id recorded by a task or session whose creation never finished: nothing to end.
-        if (!Exists || State.Status != CredentialStatus.Active)
+        if (!Exists || (State.Status != CredentialStatus.Active && await DurableAsync() && State.Status != CredentialStatus.Active))
         {
             return;
         }
@@ -450,13 +485,12 @@ internal sealed partial class CredentialGrain(
 
     private async Task<bool> EndCredentialAsync(CredentialStatus status, string reason)
     {
-        var previous = (State.Status, State.StatusReason, State.EndedAt);
         State.Status = status;
         State.StatusReason = reason;
         State.EndedAt = Now;
-        if (!await TryWriteAsync())
+        // Not written, but storage (read back) may show that it was: then the end stands.
+        if (!await TryWriteAsync() && (Unsettled || State.Status == CredentialStatus.Active))
         {
-            (State.Status, State.StatusReason, State.EndedAt) = previous;
             return false;
         }
         LogCredentialEnded(Logger, Key, status, reason);

@@ -49,6 +49,13 @@ public sealed class GrantSiloOptions : IValidatableObject
     /// </summary>
     public TimeSpan DecisionLeaseDuration { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The largest rate difference between two silos' monotonic clocks GrantSilo's timing arguments allow
+    /// for (1%; NTP slews a clock by at most 0.05%). A source outwaits a decision lease it cannot revoke
+    /// for the lease plus twice this fraction of it (at least 5 ms).
+    /// </summary>
+    public const double MaxClockRateDifference = 0.01;
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

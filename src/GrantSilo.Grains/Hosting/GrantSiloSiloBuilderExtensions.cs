@@ -54,6 +54,7 @@ public static class GrantSiloSiloBuilderExtensions
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
         services.TryAddSingleton<ISiloLease, SingleSiloLease>();
+        services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());
         return services;

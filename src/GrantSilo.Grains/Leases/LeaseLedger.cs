@@ -29,16 +29,23 @@ internal interface ILeaseHolderGrain : IGrainWithStringKey
 /// <para>Lease time is measured on a monotonic clock (<see cref="Hosting.GrantSiloTime.LeaseClockKey"/>), never
 /// on the clock that decides validity: a holder counts its lease from before it sent the request, the
 /// source from when it granted it, so the holder's lease always ends first in real time, with no need
-/// for synchronized clocks.</para>
+/// for synchronized clocks. Outwaiting re-reads the clock until the deadline plus <see cref="Margin"/>
+/// has passed: timers may fire early, and two machines' monotonic clocks may run at slightly
+/// different rates.</para>
 /// <para>A source that is activated again over existing state cannot know which holders an earlier
 /// activation (perhaps on a silo that crashed) leased to, so for one lease duration after activation
 /// it acknowledges a change only once any such lease must have run out.</para>
+/// <para>A holder stays in the ledger until it has confirmed or its lease has run out: invalidations
+/// that overlap (a task told by its agent and by an ancestor at once) each wait for the same telling,
+/// and none returns while a holder it covers may still rely on its lease.</para>
 /// <para>Only time-independent facts rest on a lease. Expiry, checkpoints and idle deadlines travel
 /// with the answer as instants on the validity clock, and the holder checks them at every decision.</para>
 /// </remarks>
 internal sealed class LeaseLedger
 {
-    private readonly Dictionary<GrainId, long> _holders = [];
+    private static readonly TimeSpan MinimumMargin = TimeSpan.FromMilliseconds(5);
+
+    private readonly Dictionary<GrainId, Holder> _holders = [];
     private readonly TimeProvider _clock;
     private readonly TimeSpan _duration;
     private long _graceEndsAt;
@@ -47,12 +54,26 @@ internal sealed class LeaseLedger
     {
         _clock = clock;
         _duration = duration;
+        Margin = MarginFor(duration);
     }
 
     /// <summary>How long a lease lasts; zero when leases are off and every decision asks.</summary>
     public TimeSpan Duration => _duration;
 
-    /// <summary>How many holders may still rely on a lease.</summary>
+    /// <summary>
+    /// How long past a lease's end a source waits before it treats the lease as over: twice the
+    /// largest clock-rate difference over a lease, and never less than 5 ms (timer resolution).
+    /// </summary>
+    public TimeSpan Margin { get; }
+
+    /// <summary>The outwait margin for leases of <paramref name="duration"/>.</summary>
+    public static TimeSpan MarginFor(TimeSpan duration)
+    {
+        var drift = duration * (2 * Hosting.GrantSiloOptions.MaxClockRateDifference);
+        return drift > MinimumMargin ? drift : MinimumMargin;
+    }
+
+    /// <summary>How many holders may still rely on a lease (including those being told now).</summary>
     public int Count => _holders.Count;
 
     /// <summary>
@@ -85,7 +106,17 @@ internal sealed class LeaseLedger
         {
             Prune(now);
         }
-        _holders[holder] = _holders.TryGetValue(holder, out var existing) && existing > until ? existing : until;
+        if (_holders.TryGetValue(holder, out var existing))
+        {
+            if (existing.Until < until)
+            {
+                existing.Until = until;
+            }
+        }
+        else
+        {
+            _holders[holder] = new Holder { Until = until };
+        }
         return length;
     }
 
@@ -100,63 +131,119 @@ internal sealed class LeaseLedger
     public async Task RevokeAllAsync(Func<GrainId, Task> invalidate, ILogger logger)
     {
         var now = _clock.GetTimestamp();
-        var live = new List<(GrainId Holder, long Until)>(_holders.Count);
-        foreach (var (holder, until) in _holders)
+        List<Task>? telling = null;
+        foreach (var (id, holder) in _holders.ToArray())
         {
-            if (until > now)
+            if (holder.Until <= now)
             {
-                live.Add((holder, until));
+                // Run out, unless it is still being told (then that telling is waited for below).
+                if (holder.Telling is null)
+                {
+                    _holders.Remove(id);
+                }
+                continue;
             }
+            // A telling already in flight covers this lease if it was started for it (or a later one);
+            // a lease granted or extended since then needs a telling of its own.
+            if (holder.Telling is null || holder.TellingUntil < holder.Until)
+            {
+                holder.TellingUntil = holder.Until;
+                holder.Telling = TellAsync(invalidate, logger, id, holder, holder.Until);
+            }
+            (telling ??= []).Add(holder.Telling);
         }
-        _holders.Clear();
-        if (live.Count > 0)
+        if (telling is not null)
         {
-            await Task.WhenAll(live.Select(h => RevokeOneAsync(invalidate, logger, h.Holder, h.Until)));
+            await Task.WhenAll(telling);
         }
-        var grace = _graceEndsAt - _clock.GetTimestamp();
-        if (grace > 0)
+        await OutwaitAsync(_graceEndsAt);
+    }
+
+    // Tells one holder (or outwaits its lease), then forgets it unless it was granted a newer lease meanwhile.
+    private async Task TellAsync(Func<GrainId, Task> invalidate, ILogger logger, GrainId id, Holder holder, long until)
+    {
+        try
         {
-            await Task.Delay(FromTicks(grace), _clock);
+            await RevokeOneAsync(invalidate, logger, id, until);
+        }
+        finally
+        {
+            if (holder.TellingUntil == until)
+            {
+                holder.Telling = null;
+            }
+            if (holder.Until <= until && holder.Telling is null && _holders.TryGetValue(id, out var current) && ReferenceEquals(current, holder))
+            {
+                _holders.Remove(id);
+            }
         }
     }
 
     private async Task RevokeOneAsync(Func<GrainId, Task> invalidate, ILogger logger, GrainId holder, long until)
     {
         var remaining = until - _clock.GetTimestamp();
-        try
-        {
-            if (remaining > 0)
-            {
-                await invalidate(holder).WaitAsync(FromTicks(remaining), _clock);
-                return;
-            }
-        }
-        catch (Exception exception)
-        {
-            LeaseLog.HolderUnreachable(logger, exception, holder.ToString());
-        }
-        // Unreachable (or too slow): its lease ends by itself.
-        remaining = until - _clock.GetTimestamp();
         if (remaining > 0)
         {
-            await Task.Delay(FromTicks(remaining), _clock);
+            try
+            {
+                var told = invalidate(holder);
+                // Waits no longer than the lease (plus the margin) could still run.
+                await told.WaitAsync(FromTicks(remaining) + Margin, _clock);
+                return;
+            }
+            catch (Exception exception)
+            {
+                LeaseLog.HolderUnreachable(logger, exception, holder.ToString());
+            }
+        }
+        // Unreachable (or too slow): its lease ends by itself.
+        await OutwaitAsync(until);
+    }
+
+    /// <summary>
+    /// Returns once the lease clock reads past <paramref name="deadline"/> plus the margin. The clock is
+    /// read again after every wait: a timer that fires early never ends the wait.
+    /// </summary>
+    private async Task OutwaitAsync(long deadline)
+    {
+        if (deadline == 0)
+        {
+            return;
+        }
+        var end = deadline + ToTicks(Margin);
+        for (var now = _clock.GetTimestamp(); now < end; now = _clock.GetTimestamp())
+        {
+            await Task.Delay(FromTicks(end - now), _clock);
+            if (_clock.GetTimestamp() == now)
+            {
+                // The timer fired before any time passed: give the clock a chance to move before waiting again.
+                await Task.Yield();
+            }
         }
     }
 
     private void Prune(long now)
     {
-        foreach (var (holder, until) in _holders.ToArray())
+        foreach (var (id, holder) in _holders.ToArray())
         {
-            if (until <= now)
+            if (holder.Until <= now && holder.Telling is null)
             {
-                _holders.Remove(holder);
+                _holders.Remove(id);
             }
         }
     }
 
-    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _clock.TimestampFrequency);
+    private long ToTicks(TimeSpan span) => (long)Math.Ceiling(span.TotalSeconds * _clock.TimestampFrequency);
 
     private TimeSpan FromTicks(long ticks) => TimeSpan.FromSeconds((double)ticks / _clock.TimestampFrequency);
+
+    // One holder's lease, and the telling in flight for it (if any).
+    private sealed class Holder
+    {
+        public long Until;
+        public Task? Telling;
+        public long TellingUntil;
+    }
 }
 
 /// <summary>The holder side: one leased answer and when its lease ends on the lease clock.</summary>

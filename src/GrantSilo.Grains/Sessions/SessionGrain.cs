@@ -13,11 +13,9 @@ namespace GrantSilo.Grains.Sessions;
 /// </summary>
 internal sealed partial class SessionGrain(
     [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
-    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
-    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
-    IOptions<GrantSiloOptions> options,
+    LifecycleServices services,
     ILogger<SessionGrain> logger)
-    : LifecycleGrain<SessionState>(state, time, options.Value, logger, leaseClock), ISessionGrain, ISessionLifecycleGrain
+    : LifecycleGrain<SessionState>(state, services, logger), ISessionGrain, ISessionLifecycleGrain
 {
     private DateTimeOffset _persistedActivityAt;
 
@@ -79,7 +77,7 @@ internal sealed partial class SessionGrain(
     }
 
     public Task<GrantResult<SessionInfo>> GetAsync() =>
-        Task.FromResult(Exists ? Describe(Now) : NotFound());
+        ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request)
     {
@@ -88,6 +86,10 @@ internal sealed partial class SessionGrain(
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
         }
         var now = Now;
+        if (Unsettled)
+        {
+            return Unavailable("the session's state");
+        }
         if (EffectiveStatus(now) is var status && status != SessionStatus.Active)
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Key}' is {status}.", target: Key);
@@ -179,7 +181,8 @@ internal sealed partial class SessionGrain(
         {
             return text.Error;
         }
-        if (State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, text.Value))
+        // Whether this call ends the session or finds it ended, it answers only once the end is in force.
+        if (!await EndSessionAsync(SessionStatus.Ended, text.Value))
         {
             return Unavailable("the end of the session");
         }
@@ -188,7 +191,11 @@ internal sealed partial class SessionGrain(
 
     public async Task EndFromAgentAsync(string reason)
     {
-        if (Exists && State.Status == SessionStatus.Active && !await EndSessionAsync(SessionStatus.Ended, reason))
+        if (!Exists || (State.Status != SessionStatus.Active && await DurableAsync() && State.Status != SessionStatus.Active))
+        {
+            return;
+        }
+        if (!await EndSessionAsync(SessionStatus.Ended, reason))
         {
             throw new InvalidOperationException($"Session '{Key}' could not durably record its end; the caller retries.");
         }
@@ -230,7 +237,7 @@ internal sealed partial class SessionGrain(
             return Task.FromResult(new SessionCheck(false, default));
         }
         var now = Now;
-        var usable = EffectiveStatus(now) == SessionStatus.Active;
+        var usable = !Unsettled && EffectiveStatus(now) == SessionStatus.Active;
         if (!usable)
         {
             return Task.FromResult(new SessionCheck(false, State.StartedAt));
@@ -247,13 +254,14 @@ internal sealed partial class SessionGrain(
     {
         _persistedActivityAt = State.LastActivityAt;
         await TryWriteAsync();
-        return new SessionCheck(true, startedAt);
+        // The session may have ended, or its state been reloaded, while the activity was written.
+        return new SessionCheck(!Unsettled && EffectiveStatus(Now) == SessionStatus.Active, startedAt);
     }
 
     public async Task<SessionLease> LeaseAsync(GrainId holder)
     {
         var check = await CheckAsync();
-        if (!check.Usable || !Exists || State.Status != SessionStatus.Active)
+        if (!check.Usable || !Exists || Unsettled || State.Status != SessionStatus.Active)
         {
             return new SessionLease(false, check.StartedAt, default, default, default, TimeSpan.Zero);
         }
@@ -320,23 +328,36 @@ internal sealed partial class SessionGrain(
         await TryWriteAsync();
     }
 
+    // Every end of this session, and every answer to a request to end it, comes here: durable first,
+    // then in force (every credential that leased the session's status told or outwaited), then the
+    // cascade. A session already ended takes the same path to the answer.
     private async Task<bool> EndSessionAsync(SessionStatus status, string reason)
     {
-        var previous = (State.Status, State.StatusReason, State.EndedAt);
-        State.Status = status;
-        State.StatusReason = reason;
-        State.EndedAt = Now;
-        State.PendingCredentials.UnionWith(State.Credentials.Keys);
-        if (!await TryWriteAsync())
+        var endedHere = false;
+        if (State.Status == SessionStatus.Active)
         {
-            (State.Status, State.StatusReason, State.EndedAt) = previous;
+            State.Status = status;
+            State.StatusReason = reason;
+            State.EndedAt = Now;
+            State.PendingCredentials.UnionWith(State.Credentials.Keys);
+            if (!await TryWriteAsync() && (Unsettled || State.Status == SessionStatus.Active))
+            {
+                return false;
+            }
+            endedHere = true;
+            LogSessionEnded(Logger, Key, State.Status, State.StatusReason ?? reason);
+            GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
+        }
+        // In force everywhere before it is acknowledged: no credential keeps relying on this session.
+        if (!await PutEndInForceAsync())
+        {
+            await ScheduleAsync();
             return false;
         }
-        LogSessionEnded(Logger, Key, status, reason);
-        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
-        // In force everywhere before it is acknowledged: no credential keeps relying on this session.
-        await Leases.RevokeAllAsync(GrainFactory, Logger);
-        await RunSessionCascadeAsync();
+        if (endedHere)
+        {
+            await RunSessionCascadeAsync();
+        }
         await ScheduleAsync();
         return true;
     }

@@ -15,12 +15,10 @@ namespace GrantSilo.Grains.Tasks;
 /// </summary>
 internal sealed partial class TaskGrain(
     [PersistentState("task", GrantSiloStorage.Name)] IPersistentState<TaskState> state,
-    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
-    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
-    IOptions<GrantSiloOptions> options,
+    LifecycleServices services,
     IAccessPolicy policy,
     ILogger<TaskGrain> logger)
-    : LifecycleGrain<TaskState>(state, time, options.Value, logger, leaseClock), ITaskGrain, ITaskLifecycleGrain
+    : LifecycleGrain<TaskState>(state, services, logger), ITaskGrain, ITaskLifecycleGrain
 {
     protected override string Kind => "task";
 
@@ -249,15 +247,16 @@ internal sealed partial class TaskGrain(
     }
 
     public Task<GrantResult<TaskInfo>> GetAsync() =>
-        Task.FromResult(Exists ? Describe(Now) : NotFound());
+        ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public async Task<GrantResult<TaskTreeNode>> GetTreeAsync()
     {
-        if (!Exists)
+        var read = await ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
+        if (!read.IsSuccess)
         {
-            return GrantResult<TaskTreeNode>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+            return read.Error;
         }
-        var info = Describe(Now);
+        var info = read.Value;
         var children = await Task.WhenAll(State.Children.ToArray().Select(id => GrainFactory.GetGrain<ITaskGrain>(id).GetTreeAsync()));
         return GrantResult<TaskTreeNode>.Ok(new TaskTreeNode
         {
@@ -274,9 +273,9 @@ internal sealed partial class TaskGrain(
         }
         var now = Now;
         var status = EffectiveStatus(now);
-        if (status == GrantTaskStatus.Expired && !IsTerminal)
+        if (status == GrantTaskStatus.Expired && !IsTerminal && !await EndAsync(GrantTaskStatus.Expired, "lifetime ended"))
         {
-            await EndAsync(GrantTaskStatus.Expired, "lifetime ended");
+            return Unavailable("the task's expiry");
         }
         if (status != GrantTaskStatus.AwaitingReauthorization)
         {
@@ -309,7 +308,6 @@ internal sealed partial class TaskGrain(
             return vetted.Error;
         }
         now = Now;
-        var previous = (State.Status, State.CheckpointDueAt, State.PolicyVersionChecked, State.StatusReason);
         State.Status = GrantTaskStatus.Active;
         State.CheckpointDueAt = now + State.CheckpointInterval!.Value;
         State.PolicyVersionChecked = vetted.Value;
@@ -319,7 +317,6 @@ internal sealed partial class TaskGrain(
         _reauthorizing = false;
         if (!written)
         {
-            (State.Status, State.CheckpointDueAt, State.PolicyVersionChecked, State.StatusReason) = previous;
             return Unavailable("the re-authorization");
         }
         LogTaskReauthorized(Logger, Key, State.CheckpointDueAt.Value);
@@ -338,7 +335,8 @@ internal sealed partial class TaskGrain(
         {
             return text.Error;
         }
-        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Revoked, text.Value))
+        // Whether this call ends the task or finds it ended, it answers only once the end is in force.
+        if (!await EndAsync(GrantTaskStatus.Revoked, text.Value))
         {
             return Unavailable("the revocation");
         }
@@ -354,9 +352,9 @@ internal sealed partial class TaskGrain(
         var status = EffectiveStatus(Now);
         if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
         {
-            if (!IsTerminal)
+            if (!await EndAsync(status, "lifetime ended"))
             {
-                await EndAsync(status, "lifetime ended");
+                return Unavailable("the task's end");
             }
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}; it cannot be completed.", target: Key);
         }
@@ -365,7 +363,7 @@ internal sealed partial class TaskGrain(
         {
             return text.Error;
         }
-        if (!IsTerminal && !await EndAsync(GrantTaskStatus.Completed, text.Value))
+        if (!await EndAsync(GrantTaskStatus.Completed, text.Value))
         {
             return Unavailable("the completion");
         }
@@ -374,7 +372,12 @@ internal sealed partial class TaskGrain(
 
     public async Task EndFromAboveAsync(GrantTaskStatus cause, string reason)
     {
-        if (!Exists || IsTerminal)
+        if (!Exists)
+        {
+            return;
+        }
+        // Already ended (and durably so): the end that covered this task was put in force by whoever made it.
+        if (IsTerminal && await DurableAsync() && IsTerminal)
         {
             return;
         }
@@ -404,7 +407,6 @@ internal sealed partial class TaskGrain(
         {
             if (!await TryWriteAsync())
             {
-                State.Sessions.Remove(sessionId);
                 return Unavailable("the session's link to the task");
             }
             if (IsTerminal)
@@ -422,6 +424,10 @@ internal sealed partial class TaskGrain(
         if (!Exists)
         {
             return ChainCheck.Missing(Key);
+        }
+        if (Unsettled)
+        {
+            return new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key, RootPerson = State.RootPerson, RootTaskId = State.RootTaskId, Depth = State.Depth, Agent = State.Agent };
         }
         var status = _reauthorizing ? GrantTaskStatus.AwaitingReauthorization : EffectiveStatus(Now);
         return new ChainCheck
@@ -601,46 +607,58 @@ internal sealed partial class TaskGrain(
         await RunTaskCascadeAsync();
     }
 
-    // Terminal state is written durably before anything else happens; then the cascade ends the
-    // children and credentials. A failed step stays pending and the reminder retries it.
+    // Every end of this task, and every answer to a request to end it, comes here. Terminal state is
+    // written durably before anything else happens; the end is then put in force (every lease holder
+    // told or outwaited) before it is acknowledged; then the cascade records the end on each child and
+    // session. A failed step stays pending and the reminder retries it. A task already ended (by this
+    // activation, an earlier one, or a write whose reply was lost) takes the same path to the answer.
     private async Task<bool> EndAsync(GrantTaskStatus status, string reason, bool cascadeInline = true)
     {
-        var previous = (State.Status, State.StatusReason, State.EndedAt);
-        State.Status = status;
-        State.StatusReason = reason;
-        State.EndedAt = Now;
-        State.CascadeReason = status switch
+        var endedHere = false;
+        if (!IsTerminal)
         {
-            GrantTaskStatus.Completed => $"ancestor task '{Key}' completed",
-            GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
-            _ => $"ancestor task '{Key}' revoked: {reason}",
-        };
-        State.PendingChildren.UnionWith(State.Children);
-        State.PendingSessions.UnionWith(State.Sessions);
-        _ending = true;
-        var written = await TryWriteAsync();
-        _ending = false;
-        if (!written)
-        {
-            (State.Status, State.StatusReason, State.EndedAt) = previous;
-            State.PendingChildren.Clear();
-            State.PendingSessions.Clear();
-            return false;
+            State.Status = status;
+            State.StatusReason = reason;
+            State.EndedAt = Now;
+            State.CascadeReason = status switch
+            {
+                GrantTaskStatus.Completed => $"ancestor task '{Key}' completed",
+                GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
+                _ => $"ancestor task '{Key}' revoked: {reason}",
+            };
+            State.PendingChildren.UnionWith(State.Children);
+            State.PendingSessions.UnionWith(State.Sessions);
+            _ending = true;
+            var written = await TryWriteAsync();
+            _ending = false;
+            // Not written, but storage (read back) may show that it was: then the end stands.
+            if (!written && (Unsettled || !IsTerminal))
+            {
+                return false;
+            }
+            endedHere = true;
+            LogTaskEnded(Logger, Key, State.Status, PendingSteps);
+            GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
         }
-        LogTaskEnded(Logger, Key, status, PendingSteps);
-        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
         // In force everywhere before it is acknowledged: no descendant task or credential keeps relying
         // on this task being usable. The cascade below then records the end on each of them.
         _upstream = null;
-        await Leases.RevokeAllAsync(GrainFactory, Logger);
-        if (cascadeInline)
+        if (!await PutEndInForceAsync())
         {
-            await RunTaskCascadeAsync();
+            await ScheduleAsync();
+            return false;
         }
-        else
+        if (endedHere)
         {
-            // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
-            this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+            if (cascadeInline)
+            {
+                await RunTaskCascadeAsync();
+            }
+            else
+            {
+                // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
+                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+            }
         }
         await ScheduleAsync();
         return true;

@@ -1,0 +1,25 @@
+using GrantSilo.Grains.Decisions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Hosting;
+
+/// <summary>
+/// What every lifecycle grain (agent, task, session, credential) is given: the clock that decides
+/// validity, the monotonic clock decision leases are counted on, the lifecycle options, and the silo
+/// lease that says whether this silo may still answer for the cluster.
+/// </summary>
+internal sealed class LifecycleServices(
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
+    [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
+    IOptions<GrantSiloOptions> options,
+    ISiloLease siloLease)
+{
+    public TimeProvider Time { get; } = time;
+
+    public TimeProvider LeaseClock { get; } = leaseClock;
+
+    public GrantSiloOptions Options { get; } = options.Value;
+
+    public ISiloLease SiloLease { get; } = siloLease;
+}
