@@ -114,8 +114,9 @@ public sealed class GrantClient
         {
             return await Credential(credentialId).AuthorizeAsync(secret, action, resource).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
+            // A cancellation the caller did not ask for (a silo killed mid-call) is a deny like any failure.
             return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
         }
     }
@@ -135,8 +136,9 @@ public sealed class GrantClient
         {
             return await Credential(credentialId).AuthorizeWithApprovalAsync(secret, action, resource, approvalId).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
+            // A cancellation the caller did not ask for (a silo killed mid-call) is a deny like any failure.
             return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
         }
     }
@@ -194,7 +196,7 @@ public sealed class GrantClient
         {
             await hub.SubscribeAsync(reference).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
             _cluster.DeleteObjectReference<IApprovalObserver>(reference);
             return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.");
@@ -250,9 +252,11 @@ public sealed class GrantClient
         {
             return await call().ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException and not GrantException)
+        // Every transport failure, a cancellation the caller did not ask for among them (a silo killed
+        // while it placed the grain), is an answer, never an exception.
+        catch (Exception exception) when (exception is not GrantException)
         {
-            return GrantResult<T>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect, so read the state before retrying.");
+            return GrantResult<T>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect. Retrying an end (revoke, complete, suspend, end session) is always safe: it answers only once the end is in force.");
         }
     }
 }
