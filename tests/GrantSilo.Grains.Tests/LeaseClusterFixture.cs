@@ -94,9 +94,20 @@ internal sealed class LeaseProbe
 
     public void MakeReachable(GrainId holder) => _unreachable.TryRemove(holder, out _);
 
+    private readonly ConcurrentDictionary<(GrainId, string), bool> _failing = new();
+
+    /// <summary>From now on, calls of <paramref name="method"/> on <paramref name="target"/> fail before reaching it.</summary>
+    public void Fail(GrainId target, string method) => _failing[(target, method)] = true;
+
+    public void Heal(GrainId target, string method) => _failing.TryRemove((target, method), out _);
+
     public async Task InvokeAsync(IIncomingGrainCallContext context)
     {
         var method = context.InterfaceMethod?.Name ?? "";
+        if (_failing.ContainsKey((context.TargetId, method)))
+        {
+            throw new TimeoutException($"{method} on {context.TargetId} failed (test).");
+        }
         if (Watched.Contains(method))
         {
             _calls.AddOrUpdate((context.TargetId, method), 1, (_, n) => n + 1);

@@ -116,7 +116,7 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
 
         // The worker is suspended; its task starts telling the slow credential, which does not answer yet.
         // (Nor can the cascade record the credential's own end: only its lease stands between it and an allow.)
-        FlakyGrainStorage.FailingKeys[slow.CredentialId] = true;
+        Probe.Fail(slowId, "EndFromAboveAsync");
         var entered = Probe.Hold(slowId);
         var suspend = _s.Client.SuspendAgentAsync(worker, "investigating");
         try
@@ -140,7 +140,7 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
         finally
         {
             Probe.Release(slowId);
-            FlakyGrainStorage.FailingKeys.TryRemove(slow.CredentialId, out _);
+            Probe.Heal(slowId, "EndFromAboveAsync");
         }
     }
 
@@ -151,7 +151,7 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
         var holder = GrainId.Create("credential", credential.CredentialId);
         var failed = Probe.MakeUnreachable(holder);
         // The cascade cannot record the credential's own end either: only its lease stands between it and an allow.
-        FlakyGrainStorage.FailingKeys[credential.CredentialId] = true;
+        Probe.Fail(holder, "EndFromAboveAsync");
         LeaseClock.Early = TimeSpan.FromMilliseconds(400);
         try
         {
@@ -171,7 +171,7 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
         {
             LeaseClock.Early = TimeSpan.Zero;
             Probe.MakeReachable(holder);
-            FlakyGrainStorage.FailingKeys.TryRemove(credential.CredentialId, out _);
+            Probe.Heal(holder, "EndFromAboveAsync");
         }
     }
 
