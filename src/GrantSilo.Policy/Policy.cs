@@ -63,6 +63,14 @@ public sealed class Policy
     public override string ToString() => Id;
 
     /// <summary>True when satisfied, false when not, null (with <c>ctx.Error</c> set) when evaluation failed.</summary>
+    internal ScopeConstraint PrincipalScope => _principal;
+
+    internal ScopeConstraint ActionScope => _action;
+
+    internal ScopeConstraint ResourceScope => _resource;
+
+    internal IReadOnlyList<Condition> Conditions => _conditions;
+
     internal bool? Evaluate(EvalContext ctx)
     {
         if (!_principal.Matches(ctx.Principal, ctx.Entities) ||
@@ -114,17 +122,23 @@ internal abstract class ScopeConstraint
 
 internal sealed class EqConstraint(EntityUid target) : ScopeConstraint
 {
+    public EntityUid Target => target;
+
     public override bool Matches(EntityUid uid, EntityStore entities) => uid.Equals(target);
 }
 
 internal sealed class InConstraint(EntityUid target) : ScopeConstraint
 {
+    public EntityUid Target => target;
+
     public override bool Matches(EntityUid uid, EntityStore entities) =>
         uid.Equals(target) || entities.AncestorsOf(uid).Contains(target);
 }
 
 internal sealed class InSetConstraint(EntityUid[] targets) : ScopeConstraint
 {
+    public EntityUid[] Targets => targets;
+
     public override bool Matches(EntityUid uid, EntityStore entities)
     {
         HashSet<EntityUid>? ancestors = null;
@@ -148,6 +162,10 @@ internal sealed class InSetConstraint(EntityUid[] targets) : ScopeConstraint
 
 internal sealed class IsConstraint(string entityType, EntityUid? inTarget) : ScopeConstraint
 {
+    public string EntityType => entityType;
+
+    public EntityUid? InTarget => inTarget;
+
     public override bool Matches(EntityUid uid, EntityStore entities) =>
         string.Equals(uid.Type, entityType, StringComparison.Ordinal) &&
         (inTarget is null || uid.Equals(inTarget) || entities.AncestorsOf(uid).Contains(inTarget));
