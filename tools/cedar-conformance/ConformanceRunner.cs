@@ -33,6 +33,20 @@ public sealed record RequestOutcome(
         (Failure is null ? string.Empty : $"\n  failure:  {Failure}");
 }
 
+/// <summary>Whether the validator agreed with a test file's <c>shouldValidate</c>, or a request's <c>validateRequest</c>.</summary>
+public sealed record ValidationOutcome(string TestFile, string Group, string Subject, bool Expected, bool Actual, string? Detail)
+{
+    /// <summary>True when the verdicts agree.</summary>
+    public bool Passed => Expected == Actual;
+
+    /// <summary>A multi-line description of a disagreement.</summary>
+    public string Describe() =>
+        $"{TestFile} :: {Subject}\n  expected valid={Expected}, actual valid={Actual}" + (Detail is null ? string.Empty : $"\n  {Detail}");
+}
+
+/// <summary>Everything one run of the corpus found: request decisions and validation verdicts.</summary>
+public sealed record ConformanceReport(IReadOnlyList<RequestOutcome> Requests, IReadOnlyList<ValidationOutcome> Validations);
+
 /// <summary>
 /// Runs Cedar's JSON integration test files (hand-written tests and the generated corpus) against the GrantSilo engine.
 /// Shared by the <c>cedar-conformance</c> command and the conformance test; parses each policy and entity file once.
@@ -44,6 +58,7 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
 
     private readonly ConcurrentDictionary<string, Lazy<(PolicySet? Set, string? Error)>> _policies = new();
     private readonly ConcurrentDictionary<string, Lazy<(EntityStore? Store, string? Error)>> _entities = new();
+    private readonly ConcurrentDictionary<string, Lazy<(CedarSchema? Schema, string? Error)>> _schemas = new();
 
     /// <summary>Finds the repository root (the directory holding GrantSilo.sln) at or above <paramref name="start"/>.</summary>
     public static string FindRepoRoot(string start)
@@ -146,15 +161,26 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
     }
 
     /// <summary>Runs many test files in parallel.</summary>
-    public IReadOnlyList<RequestOutcome> RunAll(IEnumerable<string> testFiles)
+    public IReadOnlyList<RequestOutcome> RunAll(IEnumerable<string> testFiles) => RunAllWithValidation(testFiles).Requests;
+
+    /// <summary>Runs many test files in parallel, checking decisions and validation verdicts.</summary>
+    public ConformanceReport RunAllWithValidation(IEnumerable<string> testFiles)
     {
-        var results = new ConcurrentBag<(int Index, IReadOnlyList<RequestOutcome> Outcomes)>();
-        Parallel.ForEach(testFiles.Select((f, i) => (f, i)), item => results.Add((item.i, RunFile(item.f))));
-        return [.. results.OrderBy(r => r.Index).SelectMany(r => r.Outcomes)];
+        var results = new ConcurrentBag<(int Index, IReadOnlyList<RequestOutcome> Outcomes, List<ValidationOutcome> Validations)>();
+        Parallel.ForEach(testFiles.Select((f, i) => (f, i)), item =>
+        {
+            var validations = new List<ValidationOutcome>();
+            results.Add((item.i, RunFile(item.f, validations), validations));
+        });
+        var ordered = results.OrderBy(r => r.Index).ToList();
+        return new ConformanceReport([.. ordered.SelectMany(r => r.Outcomes)], [.. ordered.SelectMany(r => r.Validations)]);
     }
 
     /// <summary>Runs every request of one test file.</summary>
-    public IReadOnlyList<RequestOutcome> RunFile(string testFile)
+    public IReadOnlyList<RequestOutcome> RunFile(string testFile) => RunFile(testFile, null);
+
+    /// <summary>Runs every request of one test file; with <paramref name="validations"/>, also checks the validator's verdicts.</summary>
+    public IReadOnlyList<RequestOutcome> RunFile(string testFile, List<ValidationOutcome>? validations)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(testFile), new JsonDocumentOptions { MaxDepth = 512 });
         var root = doc.RootElement;
@@ -166,6 +192,34 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
             ? (null, missingEntities)
             : _entities.GetOrAdd(entitiesPath, p => new Lazy<(EntityStore?, string?)>(() => LoadEntities(p))).Value;
         var authorizer = policySet is null ? null : new Authorizer(policySet);
+        var displayName = DisplayName(testFile);
+        CedarSchema? schema = null;
+        if (validations is not null && root.TryGetProperty("schema", out var schemaProp) && schemaProp.GetString() is { } schemaRelative)
+        {
+            string? schemaError;
+            (schema, schemaError) = TryResolve(schemaRelative, out var schemaPath) is { } missingSchema
+                ? (null, missingSchema)
+                : _schemas.GetOrAdd(schemaPath, p => new Lazy<(CedarSchema?, string?)>(() => LoadSchema(p))).Value;
+            if (root.TryGetProperty("shouldValidate", out var sv) && policySet is not null)
+            {
+                var expected = sv.GetBoolean();
+                if (schema is null)
+                {
+                    validations.Add(new ValidationOutcome(displayName, group, "policies", expected, false, schemaError));
+                }
+                else
+                {
+                    var result = new PolicyValidator(schema).Validate(policySet);
+                    validations.Add(new ValidationOutcome(
+                        displayName,
+                        group,
+                        "policies",
+                        expected,
+                        result.IsValid,
+                        result.IsValid ? null : string.Join("\n  ", result.Errors.Take(5))));
+                }
+            }
+        }
 
         var outcomes = new List<RequestOutcome>();
         foreach (var request in root.GetProperty("requests").EnumerateArray())
@@ -199,7 +253,7 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
             }
 
             outcomes.Add(new RequestOutcome(
-                DisplayName(testFile),
+                displayName,
                 group,
                 description,
                 expectedDecision,
@@ -276,6 +330,19 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
         catch (CedarParseException e)
         {
             return (null, $"policy parse error in {Path.GetFileName(path)}: {e.Code}: {e.Message}");
+        }
+    }
+
+    private static (CedarSchema?, string?) LoadSchema(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path);
+            return (path.EndsWith(".json", StringComparison.Ordinal) ? CedarSchema.ParseJson(text) : CedarSchema.Parse(text), null);
+        }
+        catch (CedarSchemaException e)
+        {
+            return (null, $"schema error in {Path.GetFileName(path)}: {e.Code}: {e.Message}");
         }
     }
 

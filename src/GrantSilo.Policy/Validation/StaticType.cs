@@ -25,28 +25,28 @@ internal enum BoolKind
 }
 
 /// <summary>An attribute of a record or entity type.</summary>
-internal readonly record struct AttributeType(CedarType Type, bool Required);
+internal readonly record struct AttributeType(StaticType Type, bool Required);
 
 /// <summary>
 /// A type of Cedar's validator (strict mode): primitives with singleton booleans, one named entity type or any entity,
 /// sets, records (closed or open) and extension types. Immutable, with structural equality.
 /// </summary>
-internal sealed class CedarType : IEquatable<CedarType>
+internal sealed class StaticType : IEquatable<StaticType>
 {
     private static readonly SortedDictionary<string, AttributeType> Empty = new(StringComparer.Ordinal);
 
-    public static readonly CedarType Never = new(TypeKind.Never);
-    public static readonly CedarType Bool = new(TypeKind.Bool);
-    public static readonly CedarType True = new(TypeKind.Bool) { BoolKind = BoolKind.True };
-    public static readonly CedarType False = new(TypeKind.Bool) { BoolKind = BoolKind.False };
-    public static readonly CedarType Long = new(TypeKind.Long);
-    public static readonly CedarType String = new(TypeKind.String);
-    public static readonly CedarType AnyEntity = new(TypeKind.Entity);
-    public static readonly CedarType AnySet = new(TypeKind.Set);
-    public static readonly CedarType AnyRecord = new(TypeKind.Record) { Attributes = Empty, IsOpen = true };
-    public static readonly CedarType EmptyRecord = new(TypeKind.Record) { Attributes = Empty };
+    public static readonly StaticType Never = new(TypeKind.Never);
+    public static readonly StaticType Bool = new(TypeKind.Bool);
+    public static readonly StaticType True = new(TypeKind.Bool) { BoolKind = BoolKind.True };
+    public static readonly StaticType False = new(TypeKind.Bool) { BoolKind = BoolKind.False };
+    public static readonly StaticType Long = new(TypeKind.Long);
+    public static readonly StaticType String = new(TypeKind.String);
+    public static readonly StaticType AnyEntity = new(TypeKind.Entity);
+    public static readonly StaticType AnySet = new(TypeKind.Set);
+    public static readonly StaticType AnyRecord = new(TypeKind.Record) { Attributes = Empty, IsOpen = true };
+    public static readonly StaticType EmptyRecord = new(TypeKind.Record) { Attributes = Empty };
 
-    private CedarType(TypeKind kind) => Kind = kind;
+    private StaticType(TypeKind kind) => Kind = kind;
 
     public TypeKind Kind { get; }
 
@@ -56,7 +56,7 @@ internal sealed class CedarType : IEquatable<CedarType>
     public string? Name { get; private init; }
 
     /// <summary>The element type of a set; null for a set of anything.</summary>
-    public CedarType? Element { get; private init; }
+    public StaticType? Element { get; private init; }
 
     /// <summary>Record attributes, sorted by name.</summary>
     public IReadOnlyDictionary<string, AttributeType> Attributes { get; private init; } = Empty;
@@ -64,15 +64,15 @@ internal sealed class CedarType : IEquatable<CedarType>
     /// <summary>An open record may have attributes beyond <see cref="Attributes"/>.</summary>
     public bool IsOpen { get; private init; }
 
-    public static CedarType Singleton(bool value) => value ? True : False;
+    public static StaticType Singleton(bool value) => value ? True : False;
 
-    public static CedarType Entity(string type) => new(TypeKind.Entity) { Name = type };
+    public static StaticType Entity(string type) => new(TypeKind.Entity) { Name = type };
 
-    public static CedarType Extension(string name) => new(TypeKind.Extension) { Name = name };
+    public static StaticType Extension(string name) => new(TypeKind.Extension) { Name = name };
 
-    public static CedarType SetOf(CedarType element) => new(TypeKind.Set) { Element = element };
+    public static StaticType SetOf(StaticType element) => new(TypeKind.Set) { Element = element };
 
-    public static CedarType Record(IEnumerable<KeyValuePair<string, AttributeType>> attributes, bool open = false)
+    public static StaticType Record(IEnumerable<KeyValuePair<string, AttributeType>> attributes, bool open = false)
     {
         var d = new SortedDictionary<string, AttributeType>(StringComparer.Ordinal);
         foreach (var (k, v) in attributes)
@@ -80,13 +80,13 @@ internal sealed class CedarType : IEquatable<CedarType>
             d[k] = v;
         }
 
-        return new CedarType(TypeKind.Record) { Attributes = d, IsOpen = open };
+        return new StaticType(TypeKind.Record) { Attributes = d, IsOpen = open };
     }
 
     public bool IsBool => Kind == TypeKind.Bool;
 
     /// <summary>Subtyping as Cedar's validator defines it; <paramref name="strict"/> keeps entity types exact.</summary>
-    public static bool IsSubtype(CedarType a, CedarType b, bool strict)
+    public static bool IsSubtype(StaticType a, StaticType b, bool strict)
     {
         if (a.Kind == TypeKind.Never)
         {
@@ -138,7 +138,7 @@ internal sealed class CedarType : IEquatable<CedarType>
         }
     }
 
-    private static bool AttributesSubtype(CedarType a, CedarType b, bool strict)
+    private static bool AttributesSubtype(StaticType a, StaticType b, bool strict)
     {
         foreach (var (k, bt) in b.Attributes)
         {
@@ -158,7 +158,7 @@ internal sealed class CedarType : IEquatable<CedarType>
     }
 
     /// <summary>The least upper bound in strict mode, or null (with a reason) when the types are incompatible.</summary>
-    public static CedarType? Lub(CedarType a, CedarType b, out string? reason)
+    public static StaticType? Lub(StaticType a, StaticType b, out string? reason)
     {
         reason = null;
         if (IsSubtype(a, b, strict: true))
@@ -227,10 +227,10 @@ internal sealed class CedarType : IEquatable<CedarType>
     }
 
     /// <summary>Whether values of the two types can never be equal (only decided for entity types).</summary>
-    public static bool AreDisjoint(CedarType a, CedarType b) =>
+    public static bool AreDisjoint(StaticType a, StaticType b) =>
         a.Kind == TypeKind.Entity && b.Kind == TypeKind.Entity && a.Name is not null && b.Name is not null && a.Name != b.Name;
 
-    public bool Equals(CedarType? other)
+    public bool Equals(StaticType? other)
     {
         if (ReferenceEquals(this, other))
         {
@@ -258,7 +258,7 @@ internal sealed class CedarType : IEquatable<CedarType>
         return true;
     }
 
-    public override bool Equals(object? obj) => obj is CedarType t && Equals(t);
+    public override bool Equals(object? obj) => obj is StaticType t && Equals(t);
 
     public override int GetHashCode() => HashCode.Combine(Kind, BoolKind, Name, Attributes.Count);
 

@@ -1,0 +1,313 @@
+using GrantSilo.Policy.Evaluation;
+using GrantSilo.Policy.Validation;
+using GrantSilo.Policy.Values;
+
+namespace GrantSilo.Policy;
+
+/// <summary>
+/// Cedar's policy validator in strict mode: checks every policy of a set against a <see cref="CedarSchema"/> and
+/// reports, per policy, unknown entity types, actions and attributes, optional attributes read without <c>has</c>,
+/// type errors in operators, extension calls and <c>if</c> branches, scopes that no action applies to, and (as
+/// warnings) policies that can never apply. Thread-safe; create one per schema.
+/// </summary>
+public sealed class PolicyValidator(CedarSchema schema)
+{
+    /// <summary>The schema policies are validated against.</summary>
+    public CedarSchema Schema { get; } = schema ?? throw new ArgumentNullException(nameof(schema));
+
+    /// <summary>Validates every policy (and template) of the set.</summary>
+    public ValidationResult Validate(PolicySet policySet)
+    {
+        ArgumentNullException.ThrowIfNull(policySet);
+        var errors = new List<ValidationError>();
+        var warnings = new List<ValidationWarning>();
+        foreach (var policy in policySet.Policies)
+        {
+            ValidatePolicy(policy, errors, warnings);
+        }
+
+        return new ValidationResult(errors, warnings);
+    }
+
+    /// <summary>Validates one policy.</summary>
+    public ValidationResult Validate(Policy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var errors = new List<ValidationError>();
+        var warnings = new List<ValidationWarning>();
+        ValidatePolicy(policy, errors, warnings);
+        return new ValidationResult(errors, warnings);
+    }
+
+    private void ValidatePolicy(Policy policy, List<ValidationError> errors, List<ValidationWarning> warnings)
+    {
+        var report = new ValidationReporter(policy);
+        var policyOffset = policy.Position.Offset;
+        CheckNames(policy, report);
+        CheckActionApplication(policy, report, policyOffset);
+
+        var condition = Condition(policy);
+        var allFalse = true;
+        foreach (var env in Schema.Environments)
+        {
+            var checker = new Typechecker(Schema, env, report);
+            var answer = checker.Check(condition, Capabilities.None);
+            if (answer.Type is not { BoolKind: BoolKind.False })
+            {
+                allFalse = false;
+            }
+        }
+
+        errors.AddRange(report.Errors);
+        if (allFalse)
+        {
+            warnings.Add(new ValidationWarning(
+                policy.Id,
+                ValidationWarningCode.ImpossiblePolicy,
+                policy.Position,
+                "this policy can never apply: it is false for every principal, action and resource the schema allows"));
+        }
+    }
+
+    /// <summary>Entity types, enumerated ids and action ids named anywhere in the policy must be declared.</summary>
+    private void CheckNames(Policy policy, ValidationReporter report)
+    {
+        var offset = policy.Position.Offset;
+        var uids = new List<(EntityUid Uid, int Offset)>();
+        var types = new List<(string Type, int Offset)>();
+        foreach (var scope in new[] { policy.PrincipalScope, policy.ActionScope, policy.ResourceScope })
+        {
+            switch (scope)
+            {
+                case EqConstraint eq:
+                    uids.Add((eq.Target, offset));
+                    break;
+                case InConstraint inC:
+                    uids.Add((inC.Target, offset));
+                    break;
+                case InSetConstraint set:
+                    uids.AddRange(set.Targets.Select(t => (t, offset)));
+                    break;
+                case IsConstraint isC:
+                    types.Add((isC.EntityType, offset));
+                    if (isC.InTarget is { } target)
+                    {
+                        uids.Add((target, offset));
+                    }
+
+                    break;
+            }
+        }
+
+        foreach (var c in policy.Conditions)
+        {
+            Collect(c.Body, uids, types);
+        }
+
+        types.AddRange(uids.Select(u => (u.Uid.Type, u.Offset)));
+        foreach (var (type, at) in types)
+        {
+            if (!Schema.IsKnownEntityType(type))
+            {
+                var suggestion = Schema.EntityTypes.FirstOrDefault(t => string.Equals(t, type, StringComparison.OrdinalIgnoreCase) || t.EndsWith("::" + type, StringComparison.Ordinal));
+                report.Error(
+                    ValidationErrorCode.UnrecognizedEntityType,
+                    at,
+                    $"entity type `{type}` is not declared in the schema" + (suggestion is null ? string.Empty : $"; did you mean `{suggestion}`?"));
+            }
+        }
+
+        foreach (var (uid, at) in uids)
+        {
+            if (CedarSchema.IsActionType(uid.Type))
+            {
+                if (!Schema.IsActionDeclared(uid))
+                {
+                    report.Error(ValidationErrorCode.UnrecognizedActionId, at, $"action {uid} is not declared in the schema");
+                }
+            }
+            else if (Schema.TryGetEntityType(uid.Type, out var et) && et.EnumChoices is { } choices && !choices.Contains(uid.Id, StringComparer.Ordinal))
+            {
+                report.Error(
+                    ValidationErrorCode.InvalidEnumEntity,
+                    at,
+                    $"{uid} is not one of the declared ids of enumerated entity type `{uid.Type}` ({string.Join(", ", choices.Select(c => CedarValue.Quote(c)))})");
+            }
+        }
+    }
+
+    private static void Collect(Expr e, List<(EntityUid, int)> uids, List<(string, int)> types)
+    {
+        switch (e)
+        {
+            case LiteralExpr { Unfolded: { } u }:
+                Collect(u, uids, types);
+                break;
+            case ErrorExpr { Unfolded: { } u }:
+                Collect(u, uids, types);
+                break;
+            case LiteralExpr { Value: EntityUid uid } lit:
+                uids.Add((uid, lit.Offset));
+                break;
+            case LogicExpr l:
+                foreach (var o in l.Operands)
+                {
+                    Collect(o, uids, types);
+                }
+
+                break;
+            case NotExpr n:
+                Collect(n.Operand, uids, types);
+                break;
+            case NegExpr n:
+                Collect(n.Operand, uids, types);
+                break;
+            case IfExpr i:
+                Collect(i.Condition, uids, types);
+                Collect(i.Then, uids, types);
+                Collect(i.Otherwise, uids, types);
+                break;
+            case BinaryExpr b:
+                Collect(b.Left, uids, types);
+                Collect(b.Right, uids, types);
+                break;
+            case GetAttrExpr g:
+                Collect(g.Target, uids, types);
+                break;
+            case HasAttrExpr h:
+                Collect(h.Target, uids, types);
+                break;
+            case LikeExpr l:
+                Collect(l.Target, uids, types);
+                break;
+            case IsExpr i:
+                types.Add((i.EntityType, i.Offset));
+                Collect(i.Target, uids, types);
+                if (i.InExpr is { } inExpr)
+                {
+                    Collect(inExpr, uids, types);
+                }
+
+                break;
+            case IsEmptyExpr i:
+                Collect(i.Target, uids, types);
+                break;
+            case SetExpr s:
+                foreach (var item in s.Items)
+                {
+                    Collect(item, uids, types);
+                }
+
+                break;
+            case RecordExpr r:
+                foreach (var v in r.Values)
+                {
+                    Collect(v, uids, types);
+                }
+
+                break;
+            case ExtensionCallExpr c:
+                foreach (var a in c.Args)
+                {
+                    Collect(a, uids, types);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Some action in the scope must apply to some principal type and some resource type the scope allows.</summary>
+    private void CheckActionApplication(Policy policy, ValidationReporter report, int offset)
+    {
+        var actions = ActionsOf(policy.ActionScope);
+        var principals = TypesOf(policy.PrincipalScope);
+        var resources = TypesOf(policy.ResourceScope);
+        foreach (var action in actions)
+        {
+            if (Schema.TryGetAction(action, out var a) && a.Principals.Any(principals.Contains) && a.Resources.Any(resources.Contains))
+            {
+                return;
+            }
+        }
+
+        report.Error(
+            ValidationErrorCode.InvalidActionApplication,
+            offset,
+            "no action in this policy's scope applies to the principal and resource types its scope allows; check the actions' `appliesTo` in the schema" +
+            ActionApplicationHint(policy, actions));
+    }
+
+    private string ActionApplicationHint(Policy policy, List<EntityUid> actions)
+    {
+        var specs = actions.Select(a => Schema.TryGetAction(a, out var s) ? s : null).OfType<SchemaAction>().ToList();
+        bool Fixes(ScopeConstraint scope, Func<SchemaAction, string[]> select) =>
+            scope is EqConstraint eq &&
+            !specs.Any(s => select(s).Contains(eq.Target.Type)) &&
+            Schema.TryGetEntityType(eq.Target.Type, out var et) &&
+            specs.Any(s => select(s).Any(et.Descendants.Contains));
+        var hints = new List<string>();
+        if (Fixes(policy.PrincipalScope, s => s.Principals))
+        {
+            hints.Add("`principal in` instead of `principal ==`");
+        }
+
+        if (Fixes(policy.ResourceScope, s => s.Resources))
+        {
+            hints.Add("`resource in` instead of `resource ==`");
+        }
+
+        return hints.Count == 0 ? string.Empty : "; try " + string.Join(" and ", hints);
+    }
+
+    private List<EntityUid> ActionsOf(ScopeConstraint scope) => scope switch
+    {
+        EqConstraint eq => [eq.Target],
+        InConstraint inC => Schema.ActionsIn([inC.Target]) ?? [],
+        InSetConstraint set => Schema.ActionsIn(set.Targets) ?? [],
+        _ => [.. Schema.Actions],
+    };
+
+    private HashSet<string> TypesOf(ScopeConstraint scope) => scope switch
+    {
+        EqConstraint eq => new HashSet<string>([eq.Target.Type], StringComparer.Ordinal),
+        InConstraint inC => new HashSet<string>(Schema.TypesIn(inC.Target.Type), StringComparer.Ordinal),
+        IsConstraint { InTarget: null } isC => Schema.IsEntityTypeDeclared(isC.EntityType) ? new HashSet<string>([isC.EntityType], StringComparer.Ordinal) : [],
+        IsConstraint isC => new HashSet<string>(Schema.TypesIn(isC.InTarget!.Type).Where(t => t == isC.EntityType), StringComparer.Ordinal),
+        _ => new HashSet<string>(Schema.EntityTypes, StringComparer.Ordinal),
+    };
+
+    /// <summary>The policy as one boolean expression, shaped as Cedar's: <c>principal &amp;&amp; (action &amp;&amp; (resource &amp;&amp; conditions))</c>.</summary>
+    internal static Expr Condition(Policy policy)
+    {
+        var offset = policy.Position.Offset;
+        T At<T>(T e)
+            where T : Expr
+        {
+            e.Offset = offset;
+            return e;
+        }
+
+        Expr Scope(ScopeConstraint scope, Variable v) => scope switch
+        {
+            EqConstraint eq => At(new BinaryExpr(BinaryOp.Eq, At(new VarExpr(v)), At(new LiteralExpr(eq.Target)))),
+            InConstraint inC when v == Variable.Action => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new SetExpr([At(new LiteralExpr(inC.Target))])))),
+            InConstraint inC => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new LiteralExpr(inC.Target)))),
+            InSetConstraint set => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new SetExpr([.. set.Targets.Select(t => (Expr)At(new LiteralExpr(t)))])))),
+            IsConstraint isC => At(new IsExpr(At(new VarExpr(v)), isC.EntityType, isC.InTarget is { } t ? At(new LiteralExpr(t)) : null)),
+            _ => At(new LiteralExpr(BoolValue.True)),
+        };
+
+        Expr? body = null;
+        for (var i = policy.Conditions.Count - 1; i >= 0; i--)
+        {
+            var c = policy.Conditions[i];
+            var e = c.IsWhen ? c.Body : At(new NotExpr(c.Body));
+            body = body is null ? e : At(new LogicExpr([e, body], isAnd: true));
+        }
+
+        body ??= At(new LiteralExpr(BoolValue.True));
+        var resource = At(new LogicExpr([Scope(policy.ResourceScope, Variable.Resource), body], isAnd: true));
+        var action = At(new LogicExpr([Scope(policy.ActionScope, Variable.Action), resource], isAnd: true));
+        return At(new LogicExpr([Scope(policy.PrincipalScope, Variable.Principal), action], isAnd: true));
+    }
+}
