@@ -188,18 +188,26 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
         var (policySet, policyError) = TryResolve(root.GetProperty("policies").GetString()!, out var policyPath) is { } missingPolicies
             ? (null, missingPolicies)
             : _policies.GetOrAdd(policyPath, p => new Lazy<(PolicySet?, string?)>(() => LoadPolicies(p))).Value;
-        var (store, entityError) = TryResolve(root.GetProperty("entities").GetString()!, out var entitiesPath) is { } missingEntities
-            ? (null, missingEntities)
-            : _entities.GetOrAdd(entitiesPath, p => new Lazy<(EntityStore?, string?)>(() => LoadEntities(p))).Value;
         var authorizer = policySet is null ? null : new Authorizer(policySet);
         var displayName = DisplayName(testFile);
         CedarSchema? schema = null;
-        if (validations is not null && root.TryGetProperty("schema", out var schemaProp) && schemaProp.GetString() is { } schemaRelative)
+        string? schemaError = null;
+        var schemaPath = string.Empty;
+        if (root.TryGetProperty("schema", out var schemaProp) && schemaProp.GetString() is { } schemaRelative)
         {
-            string? schemaError;
-            (schema, schemaError) = TryResolve(schemaRelative, out var schemaPath) is { } missingSchema
+            (schema, schemaError) = TryResolve(schemaRelative, out schemaPath) is { } missingSchema
                 ? (null, missingSchema)
                 : _schemas.GetOrAdd(schemaPath, p => new Lazy<(CedarSchema?, string?)>(() => LoadSchema(p))).Value;
+        }
+
+        // Cedar's reference results were produced by parsing entities with the test's schema.
+        var (store, entityError) = TryResolve(root.GetProperty("entities").GetString()!, out var entitiesPath) is { } missingEntities
+            ? (null, missingEntities)
+            : schemaError is not null
+                ? (null, schemaError)
+                : _entities.GetOrAdd(entitiesPath + "|" + schemaPath, _ => new Lazy<(EntityStore?, string?)>(() => LoadEntities(entitiesPath, schema))).Value;
+        if (validations is not null)
+        {
             if (root.TryGetProperty("shouldValidate", out var sv) && policySet is not null)
             {
                 var expected = sv.GetBoolean();
@@ -236,11 +244,26 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
             {
                 try
                 {
+                    var action = CedarJson.ParseEntityUid(request.GetProperty("action"));
                     var req = new AuthorizationRequest(
                         CedarJson.ParseEntityUid(request.GetProperty("principal")),
-                        CedarJson.ParseEntityUid(request.GetProperty("action")),
+                        action,
                         CedarJson.ParseEntityUid(request.GetProperty("resource")),
-                        CedarJson.ParseContext(request.GetProperty("context")));
+                        schema is null
+                            ? CedarJson.ParseContext(request.GetProperty("context"))
+                            : CedarJson.ParseContext(request.GetProperty("context"), schema, action));
+                    if (validations is not null && schema is not null && request.TryGetProperty("validateRequest", out var vr))
+                    {
+                        var violations = schema.ValidateRequest(req);
+                        validations.Add(new ValidationOutcome(
+                            displayName,
+                            group,
+                            description,
+                            vr.GetBoolean(),
+                            violations.Count == 0,
+                            violations.Count == 0 ? null : string.Join("\n  ", violations)));
+                    }
+
                     var response = authorizer!.IsAuthorized(req, store!);
                     actualDecision = response.Decision == Decision.Allow ? "allow" : "deny";
                     actualReason = [.. response.DeterminingPolicyIds.Order(StringComparer.Ordinal)];
@@ -346,12 +369,12 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
         }
     }
 
-    private static (EntityStore?, string?) LoadEntities(string path)
+    private static (EntityStore?, string?) LoadEntities(string path, CedarSchema? schema)
     {
         try
         {
-            // The reference results were produced with each test's schema, which types `{"type", "id"}` attribute objects as entities.
-            return (CedarJson.ParseEntities(File.ReadAllText(path), implicitEntityReferences: true), null);
+            var json = File.ReadAllText(path);
+            return (schema is null ? CedarJson.ParseEntities(json) : CedarJson.ParseEntities(json, schema), null);
         }
         catch (CedarJsonException e)
         {

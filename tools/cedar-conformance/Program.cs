@@ -55,5 +55,9 @@ foreach (var (group, passed, total) in ConformanceRunner.Summarize(outcomes))
 var failed = outcomes.Count(o => !o.Passed);
 Console.WriteLine($"{outcomes.Count - failed} passed, {failed} failed");
 var validationsPassed = report.Validations.Count(v => v.Passed);
-Console.WriteLine($"validation: {validationsPassed}/{report.Validations.Count}");
+var policyChecks = report.Validations.Where(v => v.Subject == "policies").ToList();
+var requestChecks = report.Validations.Where(v => v.Subject != "policies").ToList();
+Console.WriteLine(
+    $"validation: {validationsPassed}/{report.Validations.Count} " +
+    $"(policy sets {policyChecks.Count(v => v.Passed)}/{policyChecks.Count}, requests {requestChecks.Count(v => v.Passed)}/{requestChecks.Count})");
 return failed == 0 && validationsPassed == report.Validations.Count ? 0 : 1;

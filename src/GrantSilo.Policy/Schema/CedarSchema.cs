@@ -72,6 +72,32 @@ public sealed class CedarSchema
         }
     }
 
+    /// <summary>
+    /// Checks a request as Cedar's request validation does: the action is declared, its <c>appliesTo</c> allows the
+    /// principal's and resource's types, enumerated ids are valid, and the context has the action's context type.
+    /// </summary>
+    /// <returns>Every violation; empty when the request conforms.</returns>
+    public IReadOnlyList<SchemaViolation> ValidateRequest(AuthorizationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return SchemaConformance.CheckRequest(this, request);
+    }
+
+    /// <summary>
+    /// Checks entities as Cedar's entity conformance does: declared types, valid enumerated ids, attributes and tags of
+    /// the declared types (required ones present, no undeclared ones), and parents of allowed types.
+    /// </summary>
+    /// <returns>Every violation; empty when all entities conform.</returns>
+    public IReadOnlyList<SchemaViolation> ValidateEntities(IEnumerable<Entity> entities)
+    {
+        ArgumentNullException.ThrowIfNull(entities);
+        return [.. entities.SelectMany(e => SchemaConformance.CheckEntity(this, e))];
+    }
+
+    /// <summary>The action entities the schema declares, with their groups as parents (Cedar adds them to entity data).</summary>
+    public IEnumerable<Entity> ActionEntities() =>
+        _actions.Values.Select(a => new Entity(a.Uid, attributes: null, parents: a.Parents, tags: null));
+
     /// <summary>Whether the schema declares the entity type.</summary>
     public bool IsEntityTypeDeclared(string entityType) => _entityTypes.ContainsKey(entityType);
 

@@ -123,7 +123,8 @@ internal sealed class SchemaTextParser
         }
         else
         {
-            throw Error(CedarSchemaErrorCode.UnexpectedToken, Current, $"unexpected {Describe(Current)}; expected `entity`, `action`, `type` or `namespace`");
+            var code = Current.Kind == TokenKind.Eof ? CedarSchemaErrorCode.UnexpectedEndOfInput : CedarSchemaErrorCode.UnexpectedToken;
+            throw Error(code, Current, $"unexpected {Describe(Current)}; expected `entity`, `action`, `type` or `namespace`");
         }
     }
 
