@@ -576,3 +576,11 @@ internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] args)
         return result ?? ctx.Fail(error ?? "extension function failed");
     }
 }
+
+/// <summary>A template slot (<c>?principal</c>, <c>?resource</c>); appears only in the validator's view of a template.</summary>
+internal sealed class SlotExpr(Variable variable) : Expr(1)
+{
+    public Variable Variable => variable;
+
+    public override CedarValue? Eval(EvalContext ctx) => ctx.Fail($"template slot ?{variable.ToString().ToLowerInvariant()} is not linked");
+}

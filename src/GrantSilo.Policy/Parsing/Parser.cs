@@ -25,6 +25,7 @@ internal sealed class Parser
     private readonly List<Token> _tokens;
     private int _pos;
     private int _nesting;
+    private bool _allowSlots;
 
     private Parser(string text)
     {
@@ -32,9 +33,9 @@ internal sealed class Parser
         _tokens = Tokenizer.Tokenize(text);
     }
 
-    public static List<Policy> ParsePolicies(string text)
+    public static List<Policy> ParsePolicies(string text, bool allowTemplates = false)
     {
-        var parser = new Parser(text);
+        var parser = new Parser(text) { _allowSlots = allowTemplates };
         try
         {
             return parser.Policies();
@@ -169,7 +170,7 @@ internal sealed class Parser
         {
             case TokenKind.EqEq:
                 Advance();
-                return new EqConstraint(ScopeEntity());
+                return Slot(variable) ? new SlotConstraint(isIn: false, isType: null) : new EqConstraint(ScopeEntity());
             case TokenKind.Ident when IsKeyword(Current, "in"):
                 Advance();
                 if (Current.Kind == TokenKind.LBracket)
@@ -177,7 +178,7 @@ internal sealed class Parser
                     throw Error(CedarParseErrorCode.InvalidScope, Current, $"`{variable} in [...]` is not allowed; sets are only allowed for `action`");
                 }
 
-                return new InConstraint(ScopeEntity());
+                return Slot(variable) ? new SlotConstraint(isIn: true, isType: null) : new InConstraint(ScopeEntity());
             case TokenKind.Ident when IsKeyword(Current, "is"):
                 Advance();
                 var type = Path(out _);
@@ -185,6 +186,11 @@ internal sealed class Parser
                 if (IsKeyword(Current, "in"))
                 {
                     Advance();
+                    if (Slot(variable))
+                    {
+                        return new SlotConstraint(isIn: true, isType: type);
+                    }
+
                     inTarget = ScopeEntity();
                 }
 
@@ -244,6 +250,23 @@ internal sealed class Parser
         }
 
         return uid;
+    }
+
+    /// <summary>Consumes a template slot when one comes next (only where templates are allowed, and only the scope's own slot).</summary>
+    private bool Slot(string variable)
+    {
+        if (Current.Kind != TokenKind.Slot || !_allowSlots)
+        {
+            return false;
+        }
+
+        if (TextOf(Current) != "?" + variable)
+        {
+            throw Error(CedarParseErrorCode.SlotNotAllowed, Current, $"`{TextOf(Current)}` cannot appear in the {variable} scope; only `?{variable}` can");
+        }
+
+        Advance();
+        return true;
     }
 
     private EntityUid ScopeEntity()

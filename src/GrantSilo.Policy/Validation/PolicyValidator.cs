@@ -21,12 +21,40 @@ public sealed class PolicyValidator(CedarSchema schema)
         ArgumentNullException.ThrowIfNull(policySet);
         var errors = new List<ValidationError>();
         var warnings = new List<ValidationWarning>();
-        foreach (var policy in policySet.Policies)
+        foreach (var policy in policySet.Policies.Where(p => p.TemplateId is null).Concat(policySet.Templates).OrderBy(p => p.Position.Offset))
         {
             ValidatePolicy(policy, errors, warnings);
         }
 
+        foreach (var link in policySet.Policies.Where(p => p.TemplateId is not null))
+        {
+            ValidateLink(link, errors);
+        }
+
         return new ValidationResult(errors, warnings);
+    }
+
+    /// <summary>
+    /// A template-linked policy: its template is type-checked for every possible slot value, so what remains is that the
+    /// slot values are declared and that some action still applies to the linked scope.
+    /// </summary>
+    private void ValidateLink(Policy link, List<ValidationError> errors)
+    {
+        var report = new ValidationReporter(link);
+        foreach (var value in new[] { link.LinkedPrincipal, link.LinkedResource })
+        {
+            if (value is not null && !Schema.IsKnownEntityType(value.Type))
+            {
+                report.Error(ValidationErrorCode.UnrecognizedEntityType, link.Position.Offset, $"slot value {value} of link `{link.Id}` has entity type `{value.Type}`, which the schema does not declare");
+            }
+            else if (value is not null && Schema.TryGetEntityType(value.Type, out var et) && et.EnumChoices is { } choices && !choices.Contains(value.Id, StringComparer.Ordinal))
+            {
+                report.Error(ValidationErrorCode.InvalidEnumEntity, link.Position.Offset, $"slot value {value} of link `{link.Id}` is not one of the declared ids of `{value.Type}`");
+            }
+        }
+
+        CheckActionApplication(link, report, link.Position.Offset);
+        errors.AddRange(report.Errors);
     }
 
     /// <summary>Validates one policy.</summary>
@@ -50,11 +78,17 @@ public sealed class PolicyValidator(CedarSchema schema)
         var allFalse = true;
         foreach (var env in Schema.Environments)
         {
-            var checker = new Typechecker(Schema, env, report);
-            var answer = checker.Check(condition, Capabilities.None);
-            if (answer.Type is not { BoolKind: BoolKind.False })
+            foreach (var principalSlot in SlotTypes(policy.PrincipalScope, env.Principal))
             {
-                allFalse = false;
+                foreach (var resourceSlot in SlotTypes(policy.ResourceScope, env.Resource))
+                {
+                    var checker = new Typechecker(Schema, env, report, principalSlot, resourceSlot);
+                    var answer = checker.Check(condition, Capabilities.None);
+                    if (answer.Type is not { BoolKind: BoolKind.False })
+                    {
+                        allFalse = false;
+                    }
+                }
             }
         }
 
@@ -67,6 +101,22 @@ public sealed class PolicyValidator(CedarSchema schema)
                 policy.Position,
                 "this policy can never apply: it is false for every principal, action and resource the schema allows"));
         }
+    }
+
+    /// <summary>The entity types a slot may be linked to in an environment whose variable has type <paramref name="varType"/>.</summary>
+    private IEnumerable<string?> SlotTypes(ScopeConstraint scope, string varType)
+    {
+        if (scope is not SlotConstraint slot)
+        {
+            return [null];
+        }
+
+        if (!slot.IsIn)
+        {
+            return [varType];
+        }
+
+        return Schema.EntityTypeDefinitions.Where(t => t.Descendants.Contains(varType)).Select(t => (string?)t.Name).Append(varType);
     }
 
     /// <summary>Entity types, enumerated ids and action ids named anywhere in the policy must be declared.</summary>
@@ -87,6 +137,9 @@ public sealed class PolicyValidator(CedarSchema schema)
                     break;
                 case InSetConstraint set:
                     uids.AddRange(set.Targets.Select(t => (t, offset)));
+                    break;
+                case SlotConstraint { IsType: { } slotType }:
+                    types.Add((slotType, offset));
                     break;
                 case IsConstraint isC:
                     types.Add((isC.EntityType, offset));
@@ -271,6 +324,7 @@ public sealed class PolicyValidator(CedarSchema schema)
     {
         EqConstraint eq => new HashSet<string>([eq.Target.Type], StringComparer.Ordinal),
         InConstraint inC => new HashSet<string>(Schema.TypesIn(inC.Target.Type), StringComparer.Ordinal),
+        SlotConstraint { IsType: { } t } => Schema.IsEntityTypeDeclared(t) ? new HashSet<string>([t], StringComparer.Ordinal) : [],
         IsConstraint { InTarget: null } isC => Schema.IsEntityTypeDeclared(isC.EntityType) ? new HashSet<string>([isC.EntityType], StringComparer.Ordinal) : [],
         IsConstraint isC => new HashSet<string>(Schema.TypesIn(isC.InTarget!.Type).Where(t => t == isC.EntityType), StringComparer.Ordinal),
         _ => new HashSet<string>(Schema.EntityTypes, StringComparer.Ordinal),
@@ -293,6 +347,8 @@ public sealed class PolicyValidator(CedarSchema schema)
             InConstraint inC when v == Variable.Action => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new SetExpr([At(new LiteralExpr(inC.Target))])))),
             InConstraint inC => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new LiteralExpr(inC.Target)))),
             InSetConstraint set => At(new BinaryExpr(BinaryOp.In, At(new VarExpr(v)), At(new SetExpr([.. set.Targets.Select(t => (Expr)At(new LiteralExpr(t)))])))),
+            SlotConstraint slot when slot.IsType is { } t => At(new IsExpr(At(new VarExpr(v)), t, At(new SlotExpr(v)))),
+            SlotConstraint slot => At(new BinaryExpr(slot.IsIn ? BinaryOp.In : BinaryOp.Eq, At(new VarExpr(v)), At(new SlotExpr(v)))),
             IsConstraint isC => At(new IsExpr(At(new VarExpr(v)), isC.EntityType, isC.InTarget is { } t ? At(new LiteralExpr(t)) : null)),
             _ => At(new LiteralExpr(BoolValue.True)),
         };

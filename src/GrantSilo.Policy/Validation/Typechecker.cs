@@ -75,7 +75,7 @@ internal sealed class Capabilities
 /// boolean types drive short-circuiting (a branch that can never run is not checked), <c>has</c> and <c>hasTag</c>
 /// establish capabilities for the attribute and tag reads they guard, and entity types must match exactly.
 /// </summary>
-internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, ValidationReporter report)
+internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, ValidationReporter report, string? principalSlot = null, string? resourceSlot = null)
 {
     private static readonly StaticType[] ComparableTypes = [StaticType.Long, StaticType.Extension("datetime"), StaticType.Extension("duration")];
 
@@ -98,6 +98,9 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
                 return Answer.Fail();
             case LiteralExpr lit:
                 return CheckLiteral(lit.Value);
+            case SlotExpr slot:
+                var slotType = slot.Variable == Variable.Principal ? principalSlot : resourceSlot;
+                return Answer.Success(slotType is null ? StaticType.AnyEntity : StaticType.Entity(slotType));
             case VarExpr v:
                 return v.Variable switch
                 {
