@@ -10,8 +10,10 @@ namespace GrantSilo.Policy;
 /// type errors in operators, extension calls and <c>if</c> branches, scopes that no action applies to, and (as
 /// warnings) policies that can never apply. Thread-safe; create one per schema.
 /// </summary>
-public sealed class PolicyValidator(CedarSchema schema)
+public sealed class PolicyValidator(CedarSchema schema, PolicyValidatorOptions? options = null)
 {
+    private readonly PolicyValidatorOptions _options = options ?? PolicyValidatorOptions.Default;
+
     /// <summary>The schema policies are validated against.</summary>
     public CedarSchema Schema { get; } = schema ?? throw new ArgumentNullException(nameof(schema));
 
@@ -28,7 +30,7 @@ public sealed class PolicyValidator(CedarSchema schema)
 
         foreach (var link in policySet.Policies.Where(p => p.TemplateId is not null))
         {
-            ValidateLink(link, errors);
+            ValidateLink(link, errors, warnings);
         }
 
         return new ValidationResult(errors, warnings);
@@ -38,7 +40,7 @@ public sealed class PolicyValidator(CedarSchema schema)
     /// A template-linked policy: its template is type-checked for every possible slot value, so what remains is that the
     /// slot values are declared and that some action still applies to the linked scope.
     /// </summary>
-    private void ValidateLink(Policy link, List<ValidationError> errors)
+    private void ValidateLink(Policy link, List<ValidationError> errors, List<ValidationWarning> warnings)
     {
         var report = new ValidationReporter(link);
         foreach (var value in new[] { link.LinkedPrincipal, link.LinkedResource })
@@ -55,6 +57,7 @@ public sealed class PolicyValidator(CedarSchema schema)
 
         CheckActionApplication(link, report, link.Position.Offset);
         errors.AddRange(report.Errors);
+        warnings.AddRange(report.Warnings);
     }
 
     /// <summary>Validates one policy.</summary>
@@ -93,6 +96,7 @@ public sealed class PolicyValidator(CedarSchema schema)
         }
 
         errors.AddRange(report.Errors);
+        warnings.AddRange(report.Warnings);
         if (allFalse)
         {
             warnings.Add(new ValidationWarning(
@@ -283,11 +287,16 @@ public sealed class PolicyValidator(CedarSchema schema)
             }
         }
 
-        report.Error(
-            ValidationErrorCode.InvalidActionApplication,
-            offset,
-            "no action in this policy's scope applies to the principal and resource types its scope allows; check the actions' `appliesTo` in the schema" +
-            ActionApplicationHint(policy, actions));
+        var message = "no action in this policy's scope applies to the principal and resource types its scope allows; check the actions' `appliesTo` in the schema" +
+            ActionApplicationHint(policy, actions);
+        if (_options.InapplicableActionIsError)
+        {
+            report.Error(ValidationErrorCode.InvalidActionApplication, offset, message);
+        }
+        else
+        {
+            report.Warning(ValidationWarningCode.InvalidActionApplication, offset, message);
+        }
     }
 
     private string ActionApplicationHint(Policy policy, List<EntityUid> actions)

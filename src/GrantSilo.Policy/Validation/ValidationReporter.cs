@@ -9,6 +9,11 @@ internal sealed class ValidationReporter(Policy policy)
 
     public List<ValidationError> Errors { get; } = [];
 
+    public List<ValidationWarning> Warnings { get; } = [];
+
+    public void Warning(ValidationWarningCode code, int offset, string message) =>
+        Warnings.Add(new ValidationWarning(policy.Id, code, PositionOf(offset), message));
+
     public void Error(ValidationErrorCode code, Expr at, string message) => Error(code, at.Offset, message);
 
     public void Error(ValidationErrorCode code, int offset, string message)

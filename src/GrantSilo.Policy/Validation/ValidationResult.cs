@@ -7,7 +7,11 @@ public enum ValidationErrorCode
     UnrecognizedEntityType,
     /// <summary>An action the schema does not declare.</summary>
     UnrecognizedActionId,
-    /// <summary>No action in the policy's scope applies to the principal and resource types its scope allows.</summary>
+    /// <summary>
+    /// No action in the policy's scope applies to the principal and resource types its scope allows. Only reported as an
+    /// error with <see cref="PolicyValidatorOptions.InapplicableActionIsError"/>; otherwise it is the warning
+    /// <see cref="ValidationWarningCode.InvalidActionApplication"/>, as in Cedar 4.13.
+    /// </summary>
     InvalidActionApplication,
     /// <summary>An operand of the wrong type (for example a string where a number is needed).</summary>
     UnexpectedType,
@@ -44,6 +48,8 @@ public enum ValidationWarningCode
 {
     /// <summary>The policy can never apply: it evaluates to false (or is not type-correct) for every request the schema allows.</summary>
     ImpossiblePolicy,
+    /// <summary>No action in the policy's scope applies to the principal and resource types its scope allows (a warning in Cedar 4.13).</summary>
+    InvalidActionApplication,
 }
 
 /// <summary>A policy that does not type-check against the schema: which policy, where, and what to change.</summary>
@@ -79,4 +85,18 @@ public sealed class ValidationResult(IReadOnlyList<ValidationError> errors, IRea
 
     /// <summary>True when there are no errors.</summary>
     public bool IsValid => Errors.Count == 0;
+}
+
+/// <summary>Choices that differ between Cedar versions or deployments.</summary>
+public sealed record PolicyValidatorOptions
+{
+    /// <summary>The defaults: Cedar 4.13's strict validation.</summary>
+    public static PolicyValidatorOptions Default { get; } = new();
+
+    /// <summary>
+    /// Report a scope that no action applies to as the error <see cref="ValidationErrorCode.InvalidActionApplication"/>
+    /// instead of a warning. Earlier Cedar versions (and the integration corpus generated with them) treat it as an
+    /// error; a publisher may also want to refuse policies that can never apply.
+    /// </summary>
+    public bool InapplicableActionIsError { get; init; }
 }

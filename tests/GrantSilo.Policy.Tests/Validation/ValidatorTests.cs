@@ -93,8 +93,6 @@ public sealed class ValidatorTests
     [Theory]
     [InlineData("""permit (principal == Robot::"r", action, resource);""", ValidationErrorCode.UnrecognizedEntityType)]
     [InlineData("""permit (principal, action == Action::"write", resource);""", ValidationErrorCode.UnrecognizedActionId)]
-    [InlineData("""permit (principal, action == Action::"list", resource is Doc);""", ValidationErrorCode.InvalidActionApplication)]
-    [InlineData("""permit (principal == Group::"g", action == Action::"read", resource);""", ValidationErrorCode.InvalidActionApplication)]
     [InlineData("""permit (principal, action, resource) when { Level::"medium" == Level::"low" };""", ValidationErrorCode.InvalidEnumEntity)]
     [InlineData("""permit (principal, action == Action::"read", resource) when { if context.depth > 1 then 1 else "one" };""", ValidationErrorCode.IncompatibleTypes)]
     [InlineData("""permit (principal, action == Action::"read", resource) when { context.depth };""", ValidationErrorCode.UnexpectedType)]
@@ -125,12 +123,35 @@ public sealed class ValidatorTests
         Assert.Equal(ValidationWarningCode.ImpossiblePolicy, Assert.Single(result.Warnings).Code);
     }
 
+    [Theory]
+    [InlineData("""permit (principal, action == Action::"list", resource is Doc);""", "")]
+    [InlineData("""permit (principal == Group::"g", action == Action::"read", resource);""", "`principal in` instead of `principal ==`")]
+    [InlineData("""permit (principal in Folder::"f", action, resource);""", "")]
+    public void Validate_ScopeThatNoActionAppliesTo_IsAWarningAsInCedar413(string text, string hint)
+    {
+        var result = Validate(text);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var warning = Assert.Single(result.Warnings, w => w.Code == ValidationWarningCode.InvalidActionApplication);
+        Assert.Contains(hint, warning.Message, StringComparison.Ordinal);
+        Assert.Contains(result.Warnings, w => w.Code == ValidationWarningCode.ImpossiblePolicy);
+    }
+
+    [Fact]
+    public void Validate_WithInapplicableActionIsError_ReportsTheScopeAsAnError()
+    {
+        var validator = new PolicyValidator(Schema, new PolicyValidatorOptions { InapplicableActionIsError = true });
+
+        var result = validator.Validate(PolicySet.Parse("""permit (principal, action == Action::"list", resource is Doc);"""));
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(ValidationErrorCode.InvalidActionApplication, error.Code);
+        Assert.DoesNotContain(result.Warnings, w => w.Code == ValidationWarningCode.InvalidActionApplication);
+    }
+
     [Fact]
     public void Validate_InOnUnrelatableTypes_IsImpossiblePolicy()
     {
-        var result = Validate("""permit (principal in Folder::"f", action, resource);""");
-
-        Assert.Contains(result.Errors, e => e.Code == ValidationErrorCode.InvalidActionApplication);
         var impossible = Validate("""permit (principal, action == Action::"read", resource) when { resource in principal };""");
         Assert.True(impossible.IsValid);
         Assert.Equal("policy0", Assert.Single(impossible.Warnings).PolicyId);
