@@ -31,8 +31,10 @@ public enum CedarSchemaErrorCode
     InvalidContextType,
     /// <summary>A name Cedar reserves (<c>__cedar</c>, or a built-in type name for a common type).</summary>
     ReservedName,
-    /// <summary>An enumerated entity type with no or empty choices.</summary>
+    /// <summary>An enumerated entity type with no choices.</summary>
     InvalidEnum,
+    /// <summary>An <c>appliesTo</c> without principal or resource types (leave it out for an action that applies to nothing).</summary>
+    InvalidAppliesTo,
 }
 
 /// <summary>A Cedar schema could not be parsed or is inconsistent. <see cref="Code"/> says why, <see cref="Position"/> says where.</summary>

@@ -215,10 +215,7 @@ internal static class SchemaJsonParser
                     Require(attributes, JsonValueKind.Object, path + ".attributes");
                     foreach (var a in attributes.EnumerateObject())
                     {
-                        if (attrs.Any(x => x.Name == a.Name))
-                        {
-                            throw new CedarSchemaException(CedarSchemaErrorCode.DuplicateDeclaration, default, $"{path}: attribute `{a.Name}` declared twice");
-                        }
+                        attrs.RemoveAll(x => x.Name == a.Name);
 
                         var required = !(a.Value.ValueKind == JsonValueKind.Object && a.Value.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.False);
                         attrs.Add(new RawAttribute(a.Name, Type(a.Value, $"{path}.attributes.{a.Name}"), required, -1));

@@ -65,6 +65,11 @@ internal sealed class SchemaTextParser
             {
                 var start = Advance();
                 var name = Path();
+                if (namespaces.Any(n => n.Name == name))
+                {
+                    throw Error(CedarSchemaErrorCode.DuplicateDeclaration, start, $"namespace `{name}` is declared twice");
+                }
+
                 var ns = new RawNamespace(name, start.Start);
                 Expect(TokenKind.LBrace, "'{'");
                 while (Current.Kind != TokenKind.RBrace)
@@ -282,12 +287,26 @@ internal sealed class SchemaTextParser
                 Advance();
             }
 
-            Expect(TokenKind.RBrace, "'}'");
+            var close = Expect(TokenKind.RBrace, "'}'");
+            foreach (var required in new[] { "principal", "resource" })
+            {
+                if (!seen.Contains(required))
+                {
+                    throw Error(CedarSchemaErrorCode.InvalidAppliesTo, close, $"appliesTo of action `{names[0].Item1}` has no `{required}` declaration");
+                }
+            }
+
+            if (principals.Count == 0 || resources.Count == 0)
+            {
+                throw Error(CedarSchemaErrorCode.InvalidAppliesTo, close, $"appliesTo of action `{names[0].Item1}` lists no {(principals.Count == 0 ? "principal" : "resource")} types; leave out appliesTo for an action that applies to nothing");
+            }
         }
 
         if (IsKeyword("attributes"))
         {
-            throw Error(CedarSchemaErrorCode.UnexpectedToken, Current, "action attributes are not supported by Cedar 4 schemas");
+            // Deprecated action attributes are accepted and ignored, as Cedar does.
+            Advance();
+            RecordType();
         }
 
         Expect(TokenKind.Semicolon, "';'");
@@ -403,9 +422,10 @@ internal sealed class SchemaTextParser
         {
             Annotations();
             var (name, offset) = Name();
+            // As in Cedar, a repeated attribute replaces the earlier declaration.
             if (!seen.Add(name))
             {
-                throw Error(CedarSchemaErrorCode.DuplicateDeclaration, offset, $"attribute `{name}` declared twice");
+                attributes.RemoveAll(a => a.Name == name);
             }
 
             var required = true;
