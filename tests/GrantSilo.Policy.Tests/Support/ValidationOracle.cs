@@ -5,7 +5,7 @@ using GrantSilo.CedarConformance;
 namespace GrantSilo.Policy.Tests.Support;
 
 /// <summary>A validation verdict both engines can produce: whether the schema parses, and which policies have errors.</summary>
-internal sealed record Verdict(bool SchemaOk, string[] ErroringPolicies, bool Failed, string Detail = "")
+internal sealed record Verdict(bool SchemaOk, string[] ErroringPolicies, bool Failed, string Detail = "", string? Json = null)
 {
     public bool SameAs(Verdict other) =>
         SchemaOk == other.SchemaOk && Failed == other.Failed && ErroringPolicies.SequenceEqual(other.ErroringPolicies);
@@ -49,13 +49,15 @@ internal static class ValidationOracle
             r!["schemaOk"]!.GetValue<bool>(),
             [.. r["errors"]!.AsArray().Select(x => x!.GetValue<string>())],
             r["failure"] is not null,
-            r["messages"] is JsonArray m ? string.Join("\n    ", m.Select(x => x!.GetValue<string>())) : r["failure"]?.GetValue<string>() ?? string.Empty))];
+            r["messages"] is JsonArray m ? string.Join("\n    ", m.Select(x => x!.GetValue<string>())) : r["failure"]?.GetValue<string>() ?? string.Empty,
+            r["json"]?.GetValue<string>()))];
     }
 
-    /// <summary>GrantSilo's verdict on the same input.</summary>
-    public static Verdict CheckLocally(string schemaText, string? policies)
+    /// <summary>GrantSilo's verdict on the same input; with <paramref name="json"/>, the schema is read from Cedar's JSON format instead.</summary>
+    public static Verdict CheckLocally(string schemaText, string? policies, bool json = false)
     {
-        if (!CedarSchema.TryParse(schemaText, out var schema, out _))
+        CedarSchema? schema;
+        if (json ? !CedarSchema.TryParseJson(schemaText, out schema, out _) : !CedarSchema.TryParse(schemaText, out schema, out _))
         {
             return new Verdict(false, [], false);
         }

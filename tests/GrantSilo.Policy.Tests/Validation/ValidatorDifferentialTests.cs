@@ -4,7 +4,10 @@ using Xunit.Abstractions;
 
 namespace GrantSilo.Policy.Tests.Validation;
 
-/// <summary>Random schemas and policies validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts.</summary>
+/// <summary>
+/// Random schemas and policies validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts, with the schema
+/// read from the human-readable format and from cedar-wasm's JSON translation of it.
+/// </summary>
 public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
 {
     private const int BatchSize = 400;
@@ -22,7 +25,8 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                 for (var i = 0; i < batch.Length; i++)
                 {
                     var local = ValidationOracle.CheckLocally(batch[i].Schema, batch[i].PolicyText);
-                    if (!local.SameAs(reference[i]))
+                    var fromJson = reference[i].Json is { } json ? ValidationOracle.CheckLocally(json, batch[i].PolicyText, json: true) : local;
+                    if (!local.SameAs(reference[i]) || !fromJson.SameAs(reference[i]))
                     {
                         if (smallest is null || batch[i].PolicyText.Length + batch[i].Schema.Length < smallest.PolicyText.Length + smallest.Schema.Length)
                         {
@@ -45,7 +49,8 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                     var minimal = Minimize(smallest);
                     throw new Xunit.Sdk.XunitException(
                         $"GrantSilo and cedar-wasm disagree.\n  cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0]}\n" +
-                        $"  GrantSilo:  {ValidationOracle.CheckLocally(minimal.Schema, minimal.PolicyText)}\nschema:\n{minimal.Schema}\npolicies:\n{minimal.PolicyText}");
+                        $"  GrantSilo:  {ValidationOracle.CheckLocally(minimal.Schema, minimal.PolicyText)}\nschema:\n{minimal.Schema}\npolicies:\n{minimal.PolicyText}\n" +
+                        $"JSON schema from cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0].Json}");
                 }
             },
             iter: Batches,
@@ -56,6 +61,10 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
         Assert.Equal(Batches * BatchSize, agreed);
         Assert.True(valid > BatchSize / 10 && invalid > BatchSize / 10, $"the generator should produce both valid ({valid}) and invalid ({invalid}) policy sets");
     }
+
+    private static bool Agrees(ValidationCase c, Verdict reference) =>
+        ValidationOracle.CheckLocally(c.Schema, c.PolicyText).SameAs(reference) &&
+        (reference.Json is null || ValidationOracle.CheckLocally(reference.Json, c.PolicyText, json: true).SameAs(reference));
 
     /// <summary>Greedy shrinking: repeatedly take the first reduction that still disagrees (one Node run per round).</summary>
     private static ValidationCase Minimize(ValidationCase failing)
@@ -70,7 +79,7 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
             }
 
             var reference = ValidationOracle.Check([.. candidates.Select(c => (c.Schema, (string?)c.PolicyText))]);
-            var next = candidates.Where((c, i) => !ValidationOracle.CheckLocally(c.Schema, c.PolicyText).SameAs(reference[i])).FirstOrDefault();
+            var next = candidates.Where((c, i) => !Agrees(c, reference[i])).FirstOrDefault();
             if (next is null)
             {
                 break;
