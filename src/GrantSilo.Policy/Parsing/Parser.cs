@@ -26,6 +26,7 @@ internal sealed class Parser
     private int _pos;
     private int _nesting;
     private bool _allowSlots;
+    private SourcePosition _lastPosition = new(0, 1, 1);
 
     private Parser(string text)
     {
@@ -67,6 +68,32 @@ internal sealed class Parser
     }
 
     private Token Current => _tokens[_pos];
+
+    /// <summary>Line and column of an offset, counted on from the previous policy's start so a long text is scanned once.</summary>
+    private SourcePosition PositionOf(int offset)
+    {
+        if (offset < _lastPosition.Offset)
+        {
+            _lastPosition = new SourcePosition(0, 1, 1);
+        }
+
+        int line = _lastPosition.Line, column = _lastPosition.Column;
+        for (var i = _lastPosition.Offset; i < offset; i++)
+        {
+            if (_text[i] == '\n')
+            {
+                line++;
+                column = 1;
+            }
+            else
+            {
+                column++;
+            }
+        }
+
+        _lastPosition = new SourcePosition(offset, line, column);
+        return _lastPosition;
+    }
 
     private Token Peek(int n = 1) => _tokens[Math.Min(_pos + n, _tokens.Count - 1)];
 
@@ -155,7 +182,7 @@ internal sealed class Parser
             "policy" + index.ToString(CultureInfo.InvariantCulture),
             effect,
             annotations,
-            SourcePosition.At(_text, start.Start),
+            PositionOf(start.Start),
             _text[start.Start..end.End],
             principal,
             action,

@@ -79,8 +79,33 @@ public sealed class PolicyValidator(CedarSchema schema, PolicyValidatorOptions? 
 
         var condition = Condition(policy);
         var allFalse = true;
+
+        // Environments whose action the scope excludes type the condition as false without checking anything else
+        // (the principal scope never reports errors), so they are skipped when every scope action is declared.
+        var scopeActions = policy.ActionScope switch
+        {
+            EqConstraint eq => Schema.IsActionDeclared(eq.Target) ? new HashSet<EntityUid>([eq.Target]) : null,
+            InConstraint inC => Schema.ActionsIn([inC.Target])?.ToHashSet(),
+            InSetConstraint set => Schema.ActionsIn(set.Targets)?.ToHashSet(),
+            _ => null,
+        };
+        // When the conditions never read `action`, environments that differ only in the action (with the same context
+        // type) type-check identically once the action scope has been passed, so each shape is checked once.
+        var usesAction = policy.Conditions.Any(c => Mentions(c.Body, Variable.Action));
+        var checkedShapes = new HashSet<(string, string, StaticType)>();
         foreach (var env in Schema.Environments)
         {
+            if (scopeActions is not null && !scopeActions.Contains(env.Action.Uid))
+            {
+                continue;
+            }
+
+            if (!usesAction && (scopeActions is not null || policy.ActionScope is not (EqConstraint or InConstraint or InSetConstraint)) &&
+                !checkedShapes.Add((env.Principal, env.Resource, env.Action.Context)))
+            {
+                continue;
+            }
+
             foreach (var principalSlot in SlotTypes(policy.PrincipalScope, env.Principal))
             {
                 foreach (var resourceSlot in SlotTypes(policy.ResourceScope, env.Resource))
@@ -192,6 +217,28 @@ public sealed class PolicyValidator(CedarSchema schema, PolicyValidatorOptions? 
             }
         }
     }
+
+    /// <summary>Whether the expression reads the variable anywhere.</summary>
+    private static bool Mentions(Expr e, Variable variable) => e switch
+    {
+        VarExpr v => v.Variable == variable,
+        LiteralExpr { Unfolded: { } u } => Mentions(u, variable),
+        ErrorExpr { Unfolded: { } u } => Mentions(u, variable),
+        LogicExpr l => l.Operands.Any(o => Mentions(o, variable)),
+        NotExpr n => Mentions(n.Operand, variable),
+        NegExpr n => Mentions(n.Operand, variable),
+        IfExpr i => Mentions(i.Condition, variable) || Mentions(i.Then, variable) || Mentions(i.Otherwise, variable),
+        BinaryExpr b => Mentions(b.Left, variable) || Mentions(b.Right, variable),
+        GetAttrExpr g => Mentions(g.Target, variable),
+        HasAttrExpr h => Mentions(h.Target, variable),
+        LikeExpr l => Mentions(l.Target, variable),
+        IsExpr i => Mentions(i.Target, variable) || (i.InExpr is { } x && Mentions(x, variable)),
+        IsEmptyExpr i => Mentions(i.Target, variable),
+        SetExpr s => s.Items.Any(x => Mentions(x, variable)),
+        RecordExpr r => r.Values.Any(x => Mentions(x, variable)),
+        ExtensionCallExpr c => c.Args.Any(x => Mentions(x, variable)),
+        _ => false,
+    };
 
     private static void Collect(Expr e, List<(EntityUid, int)> uids, List<(string, int)> types)
     {

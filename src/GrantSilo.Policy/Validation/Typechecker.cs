@@ -77,6 +77,8 @@ internal sealed class Capabilities
 /// </summary>
 internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, ValidationReporter report, string? principalSlot = null, string? resourceSlot = null)
 {
+    private static readonly StaticType[] EntityOrRecord = [StaticType.AnyEntity, StaticType.AnyRecord];
+    private static readonly StaticType[] EntityOrEntitySet = [StaticType.SetOf(StaticType.AnyEntity), StaticType.AnyEntity];
     private static readonly StaticType[] ComparableTypes = [StaticType.Long, StaticType.Extension("datetime"), StaticType.Extension("duration")];
 
     public Answer Check(Expr e, Capabilities prior)
@@ -124,7 +126,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
             case NotExpr not:
                 return Not(ExpectBool(not.Operand, prior));
             case NegExpr neg:
-                return Expect(neg.Operand, prior, StaticType.Long, "`-`").Then((_, _) => Answer.Success(StaticType.Long));
+                return Expect(neg.Operand, prior, StaticType.Long, static () => "`-`").Then((_, _) => Answer.Success(StaticType.Long));
             case IfExpr ite:
                 return CheckIf(ite, prior);
             case BinaryExpr bin:
@@ -134,7 +136,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
             case HasAttrExpr has:
                 return CheckHasAttr(has, prior);
             case LikeExpr like:
-                return Expect(like.Target, prior, StaticType.String, "`like`").Then((_, _) => Answer.Success(StaticType.Bool));
+                return Expect(like.Target, prior, StaticType.String, static () => "`like`").Then((_, _) => Answer.Success(StaticType.Bool));
             case IsExpr isExpr:
                 {
                     var isAns = CheckIs(isExpr, prior);
@@ -147,7 +149,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
                 }
 
             case IsEmptyExpr isEmpty:
-                return Expect(isEmpty.Target, prior, StaticType.AnySet, "`isEmpty`").Then((_, _) => Answer.Success(StaticType.Bool));
+                return Expect(isEmpty.Target, prior, StaticType.AnySet, static () => "`isEmpty`").Then((_, _) => Answer.Success(StaticType.Bool));
             case SetExpr set:
                 return CheckSet(set, prior);
             case RecordExpr rec:
@@ -331,25 +333,25 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
             case BinaryOp.Mul:
                 {
                     var op = bin.Op switch { BinaryOp.Add => "`+`", BinaryOp.Sub => "`-`", _ => "`*`" };
-                    return Expect(bin.Left, prior, StaticType.Long, op)
-                        .Then((_, _) => Expect(bin.Right, prior, StaticType.Long, op).Then((_, _) => Answer.Success(StaticType.Long)));
+                    return Expect(bin.Left, prior, StaticType.Long, () => op)
+                        .Then((_, _) => Expect(bin.Right, prior, StaticType.Long, () => op).Then((_, _) => Answer.Success(StaticType.Long)));
                 }
 
             case BinaryOp.In:
                 return CheckIn(bin.Left, bin.Right, bin, prior);
             case BinaryOp.Contains:
-                return Expect(bin.Left, prior, StaticType.AnySet, "`contains`").Then((lt, _) => Check(bin.Right, prior).Then((rt, _) =>
+                return Expect(bin.Left, prior, StaticType.AnySet, static () => "`contains`").Then((lt, _) => Check(bin.Right, prior).Then((rt, _) =>
                     StrictEquality(bin, lt is { Kind: TypeKind.Set, Element: { } el } ? el : null, rt, "the set's elements and the argument of `contains`")));
             case BinaryOp.ContainsAll:
             case BinaryOp.ContainsAny:
                 {
                     var name = bin.Op == BinaryOp.ContainsAll ? "`containsAll`" : "`containsAny`";
-                    return Expect(bin.Left, prior, StaticType.AnySet, name).Then((lt, _) => Expect(bin.Right, prior, StaticType.AnySet, name).Then((rt, _) =>
+                    return Expect(bin.Left, prior, StaticType.AnySet, () => name).Then((lt, _) => Expect(bin.Right, prior, StaticType.AnySet, () => name).Then((rt, _) =>
                         StrictEquality(bin, lt, rt, $"the two sets of {name}")));
                 }
 
             case BinaryOp.HasTag:
-                return Expect(bin.Left, prior, StaticType.AnyEntity, "`hasTag`").Then((lt, _) => Expect(bin.Right, prior, StaticType.String, "`hasTag`").Then((_, _) =>
+                return Expect(bin.Left, prior, StaticType.AnyEntity, static () => "`hasTag`").Then((lt, _) => Expect(bin.Right, prior, StaticType.String, static () => "`hasTag`").Then((_, _) =>
                 {
                     if (lt is null)
                     {
@@ -361,7 +363,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
                     return Answer.Success(type, Capabilities.Of(key));
                 }));
             case BinaryOp.GetTag:
-                return Expect(bin.Left, prior, StaticType.AnyEntity, "`getTag`").Then((lt, _) => Expect(bin.Right, prior, StaticType.String, "`getTag`").Then((_, _) =>
+                return Expect(bin.Left, prior, StaticType.AnyEntity, static () => "`getTag`").Then((lt, _) => Expect(bin.Right, prior, StaticType.String, static () => "`getTag`").Then((_, _) =>
                 {
                     if (lt is null)
                     {
@@ -490,8 +492,8 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
 
     private Answer CheckIn(Expr lhs, Expr rhs, Expr at, Capabilities prior)
     {
-        var l = Expect(lhs, prior, StaticType.AnyEntity, "the left operand of `in`");
-        var r = ExpectOneOf(rhs, prior, [StaticType.SetOf(StaticType.AnyEntity), StaticType.AnyEntity], "the right operand of `in`", "an entity or a set of entities");
+        var l = Expect(lhs, prior, StaticType.AnyEntity, static () => "the left operand of `in`");
+        var r = ExpectOneOf(rhs, prior, EntityOrEntitySet, static () => "the right operand of `in`", "an entity or a set of entities");
         var bothOk = l.Ok && r.Ok;
         return l.Then((lt, _) => r.Then((rt, _) =>
         {
@@ -572,7 +574,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
     }
 
     private Answer CheckIs(IsExpr isExpr, Capabilities prior) =>
-        Expect(isExpr.Target, prior, StaticType.AnyEntity, "`is`").Then((t, _) =>
+        Expect(isExpr.Target, prior, StaticType.AnyEntity, static () => "`is`").Then((t, _) =>
         {
             if (t is not { Kind: TypeKind.Entity })
             {
@@ -588,7 +590,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
         });
 
     private Answer CheckGetAttr(GetAttrExpr get, Capabilities prior) =>
-        ExpectOneOf(get.Target, prior, [StaticType.AnyEntity, StaticType.AnyRecord], $"the target of `.{get.Attribute}`", "an entity or a record").Then((t, _) =>
+        ExpectOneOf(get.Target, prior, EntityOrRecord, () => $"the target of `.{get.Attribute}`", "an entity or a record").Then((t, _) =>
         {
             if (t is null)
             {
@@ -620,7 +622,7 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
         });
 
     private Answer CheckHasAttr(HasAttrExpr has, Capabilities prior) =>
-        ExpectOneOf(has.Target, prior, [StaticType.AnyEntity, StaticType.AnyRecord], $"the target of `has {has.Attribute}`", "an entity or a record").Then((t, _) =>
+        ExpectOneOf(has.Target, prior, EntityOrRecord, () => $"the target of `has {has.Attribute}`", "an entity or a record").Then((t, _) =>
         {
             if (t is null)
             {
@@ -746,34 +748,41 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
         var ok = true;
         for (var i = 0; i < call.Args.Length; i++)
         {
-            var what = call.Function.IsMethod && i == 0 ? $"the receiver of `{call.Function.Name}`" : $"argument {(call.Function.IsMethod ? i : i + 1)} of `{call.Function.Name}`";
-            ok &= Expect(call.Args[i], prior, signature.Arguments[i], what).Ok;
+            var index = i;
+            ok &= Expect(call.Args[i], prior, signature.Arguments[i], () => call.Function.IsMethod && index == 0
+                ? $"the receiver of `{call.Function.Name}`"
+                : $"argument {(call.Function.IsMethod ? index : index + 1)} of `{call.Function.Name}`").Ok;
         }
 
         return ok ? Answer.Success(signature.Result) : Answer.Fail(signature.Result);
     }
 
-    private Answer ExpectBool(Expr e, Capabilities prior) => Expect(e, prior, StaticType.Bool, "a condition");
+    private Answer ExpectBool(Expr e, Capabilities prior) => Expect(e, prior, StaticType.Bool, static () => "a condition");
 
-    private Answer Expect(Expr e, Capabilities prior, StaticType expected, string what) =>
-        ExpectOneOf(e, prior, [expected], what, Describe(expected));
+    private Answer Expect(Expr e, Capabilities prior, StaticType expected, Func<string> what) =>
+        ExpectOneOf(e, prior, expected, null, what, null);
 
-    private Answer ExpectOneOf(Expr e, Capabilities prior, StaticType[] expected, string what, string expectedText) =>
-        Check(e, prior).Then((t, caps) =>
+    private Answer ExpectOneOf(Expr e, Capabilities prior, StaticType[] expected, Func<string> what, string expectedText) =>
+        ExpectOneOf(e, prior, expected[0], expected[1], what, expectedText);
+
+    /// <summary>Checks that <paramref name="e"/> has (a subtype of) one of up to two types; messages are only built for errors.</summary>
+    private Answer ExpectOneOf(Expr e, Capabilities prior, StaticType first, StaticType? second, Func<string> what, string? expectedText)
+    {
+        var answer = Check(e, prior);
+        var t = answer.Type;
+        if (t is null)
         {
-            if (t is null)
-            {
-                return Answer.Fail();
-            }
+            return Answer.Fail();
+        }
 
-            if (!expected.Any(x => StaticType.IsSubtype(t, x, strict: false)))
-            {
-                report.Error(ValidationErrorCode.UnexpectedType, e, $"{what} must be {expectedText}, but {Describe(e)} is {t}");
-                return Answer.Fail();
-            }
+        if (!StaticType.IsSubtype(t, first, strict: false) && (second is null || !StaticType.IsSubtype(t, second, strict: false)))
+        {
+            report.Error(ValidationErrorCode.UnexpectedType, e, $"{what()} must be {expectedText ?? Describe(first)}, but {Describe(e)} is {t}");
+            return Answer.Fail();
+        }
 
-            return Answer.Success(t, caps);
-        });
+        return answer.Ok ? answer : Answer.Fail(t);
+    }
 
     private static string Describe(StaticType t) => t.Kind switch
     {
