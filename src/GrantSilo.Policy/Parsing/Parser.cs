@@ -945,8 +945,14 @@ internal sealed class Parser
     /// <summary>The value of a string token (escapes decoded).</summary>
     internal static string StringLiteral(string text, Token t)
     {
+        var body = text.AsSpan(t.Start + 1, t.Length - 2);
+        if (body.IndexOfAny('\\', '\r') < 0)
+        {
+            return body.ToString();
+        }
+
         var sb = new StringBuilder(t.Length);
-        Unescape(text, t, c => sb.Append(c), allowStar: false);
+        Unescape(text, t, c => sb.Append(c.GetValueOrDefault()), allowStar: false);
         return sb.ToString();
     }
 

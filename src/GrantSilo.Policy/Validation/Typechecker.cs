@@ -504,14 +504,26 @@ internal sealed class Typechecker(CedarSchema schema, RequestEnvironment env, Va
 
             if (EntityLiteral(lhs) is { } lhsUid && CedarSchema.IsActionType(lhsUid.Type) && EntityLiterals(rhs) is { } rhsUids)
             {
-                var groups = rhsUids.Where(u => CedarSchema.IsActionType(u.Type)).ToList();
-                if (groups.Count == 0)
+                // Action literals are typed by the schema's action hierarchy: `action in [...]` is known true or false.
+                var anyGroup = false;
+                var member = false;
+                foreach (var group in rhsUids)
                 {
-                    return Answer.Success(StaticType.False);
+                    if (!CedarSchema.IsActionType(group.Type))
+                    {
+                        continue;
+                    }
+
+                    anyGroup = true;
+                    if (!schema.TryGetAction(group, out var g))
+                    {
+                        return Answer.Fail(StaticType.Bool);
+                    }
+
+                    member |= group.Equals(lhsUid) || g.Descendants.Contains(lhsUid);
                 }
 
-                var members = schema.ActionsIn(groups);
-                return members is null ? Answer.Fail(StaticType.Bool) : Answer.Success(StaticType.Singleton(members.Contains(lhsUid)));
+                return Answer.Success(anyGroup ? StaticType.Singleton(member) : StaticType.False);
             }
 
             var lname = lt is { Kind: TypeKind.Entity } ? lt.Name : null;
