@@ -91,7 +91,8 @@ Console.WriteLine($"GrantSilo  ({iterations:N0} decisions): {Workload.Describe(o
 Console.WriteLine($"cedar-wasm {wasm["version"]} ({wasmIterations:N0} decisions): p50 {wasmP50 / 1000.0,8:F2} us   p99 {wasmP99 / 1000.0,8:F2} us   throughput {wasmThroughput,12:N0} decisions/s");
 Console.WriteLine($"cedar-wasm with an empty entity list (reference only; shows its per-call entity conversion cost): p50 {wasm["noEntitiesP50Ns"]!.GetValue<double>() / 1000.0:F2} us");
 Console.WriteLine($"ratio (cedar-wasm / GrantSilo): p50 {wasmP50 / oursP50:F1}x   p99 {wasmP99 / oursP99:F1}x   throughput {oursThroughput / wasmThroughput:F1}x");
-return agree == ours.Length ? 0 : 1;
+var validationOk = ValidationBenchmark.Run(repoRoot, workload, requests, iterations);
+return agree == ours.Length && validationOk ? 0 : 1;
 
 static string FindRepoRoot(string start)
 {

@@ -63,6 +63,48 @@ public sealed class Policy
     public override string ToString() => Id;
 
     /// <summary>True when satisfied, false when not, null (with <c>ctx.Error</c> set) when evaluation failed.</summary>
+    /// <summary>True for a template: a policy with a <c>?principal</c> or <c>?resource</c> slot, which applies only once linked.</summary>
+    public bool IsTemplate => _principal is SlotConstraint || _resource is SlotConstraint;
+
+    /// <summary>The template this policy was linked from, or null for a static policy or a template.</summary>
+    public string? TemplateId { get; private init; }
+
+    /// <summary>The value linked to <c>?principal</c>, if this policy was linked from a template with that slot.</summary>
+    public EntityUid? LinkedPrincipal { get; private init; }
+
+    /// <summary>The value linked to <c>?resource</c>, if this policy was linked from a template with that slot.</summary>
+    public EntityUid? LinkedResource { get; private init; }
+
+    internal bool HasPrincipalSlot => _principal is SlotConstraint;
+
+    internal bool HasResourceSlot => _resource is SlotConstraint;
+
+    /// <summary>A copy of this template with its slots filled; the compiled conditions are shared.</summary>
+    internal Policy Link(string linkId, EntityUid? principal, EntityUid? resource) =>
+        new(
+            linkId,
+            Effect,
+            Annotations,
+            Position,
+            Text,
+            _principal is SlotConstraint ps ? ps.Link(principal!) : _principal,
+            _action,
+            _resource is SlotConstraint rs ? rs.Link(resource!) : _resource,
+            _conditions)
+        {
+            TemplateId = Id,
+            LinkedPrincipal = principal,
+            LinkedResource = resource,
+        };
+
+    internal ScopeConstraint PrincipalScope => _principal;
+
+    internal ScopeConstraint ActionScope => _action;
+
+    internal ScopeConstraint ResourceScope => _resource;
+
+    internal IReadOnlyList<Condition> Conditions => _conditions;
+
     internal bool? Evaluate(EvalContext ctx)
     {
         if (!_principal.Matches(ctx.Principal, ctx.Entities) ||
@@ -114,17 +156,23 @@ internal abstract class ScopeConstraint
 
 internal sealed class EqConstraint(EntityUid target) : ScopeConstraint
 {
+    public EntityUid Target => target;
+
     public override bool Matches(EntityUid uid, EntityStore entities) => uid.Equals(target);
 }
 
 internal sealed class InConstraint(EntityUid target) : ScopeConstraint
 {
+    public EntityUid Target => target;
+
     public override bool Matches(EntityUid uid, EntityStore entities) =>
         uid.Equals(target) || entities.AncestorsOf(uid).Contains(target);
 }
 
 internal sealed class InSetConstraint(EntityUid[] targets) : ScopeConstraint
 {
+    public EntityUid[] Targets => targets;
+
     public override bool Matches(EntityUid uid, EntityStore entities)
     {
         HashSet<EntityUid>? ancestors = null;
@@ -146,8 +194,25 @@ internal sealed class InSetConstraint(EntityUid[] targets) : ScopeConstraint
     }
 }
 
+/// <summary>A template slot in a scope: <c>== ?slot</c>, <c>in ?slot</c> or <c>is T in ?slot</c>. Never matches until linked.</summary>
+internal sealed class SlotConstraint(bool isIn, string? isType) : ScopeConstraint
+{
+    public bool IsIn => isIn;
+
+    public string? IsType => isType;
+
+    public override bool Matches(EntityUid uid, EntityStore entities) => false;
+
+    public ScopeConstraint Link(EntityUid value) =>
+        isType is not null ? new IsConstraint(isType, value) : isIn ? new InConstraint(value) : new EqConstraint(value);
+}
+
 internal sealed class IsConstraint(string entityType, EntityUid? inTarget) : ScopeConstraint
 {
+    public string EntityType => entityType;
+
+    public EntityUid? InTarget => inTarget;
+
     public override bool Matches(EntityUid uid, EntityStore entities) =>
         string.Equals(uid.Type, entityType, StringComparison.Ordinal) &&
         (inTarget is null || uid.Equals(inTarget) || entities.AncestorsOf(uid).Contains(inTarget));

@@ -33,6 +33,20 @@ public sealed record RequestOutcome(
         (Failure is null ? string.Empty : $"\n  failure:  {Failure}");
 }
 
+/// <summary>Whether the validator agreed with a test file's <c>shouldValidate</c>, or a request's <c>validateRequest</c>.</summary>
+public sealed record ValidationOutcome(string TestFile, string Group, string Subject, bool Expected, bool Actual, string? Detail)
+{
+    /// <summary>True when the verdicts agree.</summary>
+    public bool Passed => Expected == Actual;
+
+    /// <summary>A multi-line description of a disagreement.</summary>
+    public string Describe() =>
+        $"{TestFile} :: {Subject}\n  expected valid={Expected}, actual valid={Actual}" + (Detail is null ? string.Empty : $"\n  {Detail}");
+}
+
+/// <summary>Everything one run of the corpus found: request decisions and validation verdicts.</summary>
+public sealed record ConformanceReport(IReadOnlyList<RequestOutcome> Requests, IReadOnlyList<ValidationOutcome> Validations);
+
 /// <summary>
 /// Runs Cedar's JSON integration test files (hand-written tests and the generated corpus) against the GrantSilo engine.
 /// Shared by the <c>cedar-conformance</c> command and the conformance test; parses each policy and entity file once.
@@ -44,6 +58,7 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
 
     private readonly ConcurrentDictionary<string, Lazy<(PolicySet? Set, string? Error)>> _policies = new();
     private readonly ConcurrentDictionary<string, Lazy<(EntityStore? Store, string? Error)>> _entities = new();
+    private readonly ConcurrentDictionary<string, Lazy<(CedarSchema? Schema, string? Error)>> _schemas = new();
 
     /// <summary>Finds the repository root (the directory holding GrantSilo.sln) at or above <paramref name="start"/>.</summary>
     public static string FindRepoRoot(string start)
@@ -146,15 +161,26 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
     }
 
     /// <summary>Runs many test files in parallel.</summary>
-    public IReadOnlyList<RequestOutcome> RunAll(IEnumerable<string> testFiles)
+    public IReadOnlyList<RequestOutcome> RunAll(IEnumerable<string> testFiles) => RunAllWithValidation(testFiles).Requests;
+
+    /// <summary>Runs many test files in parallel, checking decisions and validation verdicts.</summary>
+    public ConformanceReport RunAllWithValidation(IEnumerable<string> testFiles)
     {
-        var results = new ConcurrentBag<(int Index, IReadOnlyList<RequestOutcome> Outcomes)>();
-        Parallel.ForEach(testFiles.Select((f, i) => (f, i)), item => results.Add((item.i, RunFile(item.f))));
-        return [.. results.OrderBy(r => r.Index).SelectMany(r => r.Outcomes)];
+        var results = new ConcurrentBag<(int Index, IReadOnlyList<RequestOutcome> Outcomes, List<ValidationOutcome> Validations)>();
+        Parallel.ForEach(testFiles.Select((f, i) => (f, i)), item =>
+        {
+            var validations = new List<ValidationOutcome>();
+            results.Add((item.i, RunFile(item.f, validations), validations));
+        });
+        var ordered = results.OrderBy(r => r.Index).ToList();
+        return new ConformanceReport([.. ordered.SelectMany(r => r.Outcomes)], [.. ordered.SelectMany(r => r.Validations)]);
     }
 
     /// <summary>Runs every request of one test file.</summary>
-    public IReadOnlyList<RequestOutcome> RunFile(string testFile)
+    public IReadOnlyList<RequestOutcome> RunFile(string testFile) => RunFile(testFile, null);
+
+    /// <summary>Runs every request of one test file; with <paramref name="validations"/>, also checks the validator's verdicts.</summary>
+    public IReadOnlyList<RequestOutcome> RunFile(string testFile, List<ValidationOutcome>? validations)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(testFile), new JsonDocumentOptions { MaxDepth = 512 });
         var root = doc.RootElement;
@@ -162,10 +188,47 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
         var (policySet, policyError) = TryResolve(root.GetProperty("policies").GetString()!, out var policyPath) is { } missingPolicies
             ? (null, missingPolicies)
             : _policies.GetOrAdd(policyPath, p => new Lazy<(PolicySet?, string?)>(() => LoadPolicies(p))).Value;
+        var authorizer = policySet is null ? null : new Authorizer(policySet);
+        var displayName = DisplayName(testFile);
+        CedarSchema? schema = null;
+        string? schemaError = null;
+        var schemaPath = string.Empty;
+        if (root.TryGetProperty("schema", out var schemaProp) && schemaProp.GetString() is { } schemaRelative)
+        {
+            (schema, schemaError) = TryResolve(schemaRelative, out schemaPath) is { } missingSchema
+                ? (null, missingSchema)
+                : _schemas.GetOrAdd(schemaPath, p => new Lazy<(CedarSchema?, string?)>(() => LoadSchema(p))).Value;
+        }
+
+        // Cedar's reference results were produced by parsing entities with the test's schema.
         var (store, entityError) = TryResolve(root.GetProperty("entities").GetString()!, out var entitiesPath) is { } missingEntities
             ? (null, missingEntities)
-            : _entities.GetOrAdd(entitiesPath, p => new Lazy<(EntityStore?, string?)>(() => LoadEntities(p))).Value;
-        var authorizer = policySet is null ? null : new Authorizer(policySet);
+            : schemaError is not null
+                ? (null, schemaError)
+                : _entities.GetOrAdd(entitiesPath + "|" + schemaPath, _ => new Lazy<(EntityStore?, string?)>(() => LoadEntities(entitiesPath, schema))).Value;
+        if (validations is not null)
+        {
+            if (root.TryGetProperty("shouldValidate", out var sv) && policySet is not null)
+            {
+                var expected = sv.GetBoolean();
+                if (schema is null)
+                {
+                    validations.Add(new ValidationOutcome(displayName, group, "policies", expected, false, schemaError));
+                }
+                else
+                {
+                    // The corpus was generated by a Cedar version that reported inapplicable scopes as errors (4.13 warns).
+                    var result = new PolicyValidator(schema, new PolicyValidatorOptions { InapplicableActionIsError = true }).Validate(policySet);
+                    validations.Add(new ValidationOutcome(
+                        displayName,
+                        group,
+                        "policies",
+                        expected,
+                        result.IsValid,
+                        result.IsValid ? null : string.Join("\n  ", result.Errors.Take(5))));
+                }
+            }
+        }
 
         var outcomes = new List<RequestOutcome>();
         foreach (var request in root.GetProperty("requests").EnumerateArray())
@@ -182,11 +245,26 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
             {
                 try
                 {
+                    var action = CedarJson.ParseEntityUid(request.GetProperty("action"));
                     var req = new AuthorizationRequest(
                         CedarJson.ParseEntityUid(request.GetProperty("principal")),
-                        CedarJson.ParseEntityUid(request.GetProperty("action")),
+                        action,
                         CedarJson.ParseEntityUid(request.GetProperty("resource")),
-                        CedarJson.ParseContext(request.GetProperty("context")));
+                        schema is null
+                            ? CedarJson.ParseContext(request.GetProperty("context"))
+                            : CedarJson.ParseContext(request.GetProperty("context"), schema, action));
+                    if (validations is not null && schema is not null && request.TryGetProperty("validateRequest", out var vr))
+                    {
+                        var violations = schema.ValidateRequest(req);
+                        validations.Add(new ValidationOutcome(
+                            displayName,
+                            group,
+                            description,
+                            vr.GetBoolean(),
+                            violations.Count == 0,
+                            violations.Count == 0 ? null : string.Join("\n  ", violations)));
+                    }
+
                     var response = authorizer!.IsAuthorized(req, store!);
                     actualDecision = response.Decision == Decision.Allow ? "allow" : "deny";
                     actualReason = [.. response.DeterminingPolicyIds.Order(StringComparer.Ordinal)];
@@ -199,7 +277,7 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
             }
 
             outcomes.Add(new RequestOutcome(
-                DisplayName(testFile),
+                displayName,
                 group,
                 description,
                 expectedDecision,
@@ -279,12 +357,25 @@ public sealed class ConformanceRunner(IReadOnlyList<string> dataRoots)
         }
     }
 
-    private static (EntityStore?, string?) LoadEntities(string path)
+    private static (CedarSchema?, string?) LoadSchema(string path)
     {
         try
         {
-            // The reference results were produced with each test's schema, which types `{"type", "id"}` attribute objects as entities.
-            return (CedarJson.ParseEntities(File.ReadAllText(path), implicitEntityReferences: true), null);
+            var text = File.ReadAllText(path);
+            return (path.EndsWith(".json", StringComparison.Ordinal) ? CedarSchema.ParseJson(text) : CedarSchema.Parse(text), null);
+        }
+        catch (CedarSchemaException e)
+        {
+            return (null, $"schema error in {Path.GetFileName(path)}: {e.Code}: {e.Message}");
+        }
+    }
+
+    private static (EntityStore?, string?) LoadEntities(string path, CedarSchema? schema)
+    {
+        try
+        {
+            var json = File.ReadAllText(path);
+            return (schema is null ? CedarJson.ParseEntities(json) : CedarJson.ParseEntities(json, schema), null);
         }
         catch (CedarJsonException e)
         {

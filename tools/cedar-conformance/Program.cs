@@ -35,8 +35,14 @@ catch (FileNotFoundException e)
     return 2;
 }
 
-var outcomes = runner.RunAll(files);
+var report = runner.RunAllWithValidation(files);
+var outcomes = report.Requests;
 foreach (var failure in outcomes.Where(o => !o.Passed))
+{
+    Console.WriteLine(failure.Describe());
+}
+
+foreach (var failure in report.Validations.Where(v => !v.Passed))
 {
     Console.WriteLine(failure.Describe());
 }
@@ -48,4 +54,10 @@ foreach (var (group, passed, total) in ConformanceRunner.Summarize(outcomes))
 
 var failed = outcomes.Count(o => !o.Passed);
 Console.WriteLine($"{outcomes.Count - failed} passed, {failed} failed");
-return failed == 0 ? 0 : 1;
+var validationsPassed = report.Validations.Count(v => v.Passed);
+var policyChecks = report.Validations.Where(v => v.Subject == "policies").ToList();
+var requestChecks = report.Validations.Where(v => v.Subject != "policies").ToList();
+Console.WriteLine(
+    $"validation: {validationsPassed}/{report.Validations.Count} " +
+    $"(policy sets {policyChecks.Count(v => v.Passed)}/{policyChecks.Count}, requests {requestChecks.Count(v => v.Passed)}/{requestChecks.Count})");
+return failed == 0 && validationsPassed == report.Validations.Count ? 0 : 1;

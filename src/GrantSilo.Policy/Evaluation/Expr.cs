@@ -8,6 +8,9 @@ internal abstract class Expr(int depth)
     /// <summary>Height of the tree below this node; bounded by the parser so evaluation cannot exhaust the stack.</summary>
     public int Depth { get; } = depth;
 
+    /// <summary>Source offset of the expression in the policy text, or -1 when unknown (set once by the parser).</summary>
+    public int Offset { get; set; } = -1;
+
     public abstract CedarValue? Eval(EvalContext ctx);
 
     protected static int DepthOf(params Expr[] children)
@@ -26,12 +29,20 @@ internal sealed class LiteralExpr(CedarValue value) : Expr(1)
 {
     public CedarValue Value { get; } = value;
 
+    /// <summary>The expression this literal was folded from at compile time (set, record or extension call), kept for the validator.</summary>
+    public Expr? Unfolded { get; init; }
+
     public override CedarValue? Eval(EvalContext ctx) => Value;
 }
 
 /// <summary>An expression whose evaluation always fails, e.g. <c>ip("bad")</c> folded at compile time.</summary>
 internal sealed class ErrorExpr(string message) : Expr(1)
 {
+    /// <summary>The expression whose constant evaluation failed, kept for the validator.</summary>
+    public Expr? Unfolded { get; init; }
+
+    public string Message => message;
+
     public override CedarValue? Eval(EvalContext ctx) => ctx.Fail(message);
 }
 
@@ -59,6 +70,10 @@ internal sealed class VarExpr(Variable variable) : Expr(1)
 /// <summary>n-ary <c>&amp;&amp;</c> (or <c>||</c>) with short-circuit; n-ary so long chains do not nest deeply.</summary>
 internal sealed class LogicExpr(Expr[] operands, bool isAnd) : Expr(DepthOf(operands))
 {
+    public Expr[] Operands => operands;
+
+    public bool IsAnd => isAnd;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var op = isAnd ? "&&" : "||";
@@ -87,6 +102,8 @@ internal sealed class LogicExpr(Expr[] operands, bool isAnd) : Expr(DepthOf(oper
 
 internal sealed class NotExpr(Expr operand) : Expr(DepthOf(operand))
 {
+    public Expr Operand => operand;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = operand.Eval(ctx);
@@ -96,6 +113,8 @@ internal sealed class NotExpr(Expr operand) : Expr(DepthOf(operand))
 
 internal sealed class NegExpr(Expr operand) : Expr(DepthOf(operand))
 {
+    public Expr Operand => operand;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = operand.Eval(ctx);
@@ -115,6 +134,12 @@ internal sealed class NegExpr(Expr operand) : Expr(DepthOf(operand))
 
 internal sealed class IfExpr(Expr condition, Expr then, Expr otherwise) : Expr(DepthOf(condition, then, otherwise))
 {
+    public Expr Condition => condition;
+
+    public Expr Then => then;
+
+    public Expr Otherwise => otherwise;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var c = condition.Eval(ctx);
@@ -148,6 +173,10 @@ internal enum BinaryOp
 
 internal sealed class BinaryExpr(BinaryOp op, Expr left, Expr right) : Expr(DepthOf(left, right))
 {
+    public Expr Left => left;
+
+    public Expr Right => right;
+
     public BinaryOp Op { get; } = op;
 
     public override CedarValue? Eval(EvalContext ctx)
@@ -340,6 +369,10 @@ internal sealed class BinaryExpr(BinaryOp op, Expr left, Expr right) : Expr(Dept
 
 internal sealed class GetAttrExpr(Expr target, string attribute) : Expr(DepthOf(target))
 {
+    public Expr Target => target;
+
+    public string Attribute => attribute;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = target.Eval(ctx);
@@ -370,6 +403,10 @@ internal sealed class GetAttrExpr(Expr target, string attribute) : Expr(DepthOf(
 
 internal sealed class HasAttrExpr(Expr target, string attribute) : Expr(DepthOf(target))
 {
+    public Expr Target => target;
+
+    public string Attribute => attribute;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = target.Eval(ctx);
@@ -395,6 +432,10 @@ internal sealed class HasAttrExpr(Expr target, string attribute) : Expr(DepthOf(
 
 internal sealed class LikeExpr(Expr target, Pattern pattern) : Expr(DepthOf(target))
 {
+    public Expr Target => target;
+
+    public Pattern Pattern => pattern;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = target.Eval(ctx);
@@ -409,6 +450,12 @@ internal sealed class LikeExpr(Expr target, Pattern pattern) : Expr(DepthOf(targ
 
 internal sealed class IsExpr(Expr target, string entityType, Expr? inExpr) : Expr(inExpr is null ? DepthOf(target) : DepthOf(target, inExpr))
 {
+    public Expr Target => target;
+
+    public string EntityType => entityType;
+
+    public Expr? InExpr => inExpr;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = target.Eval(ctx);
@@ -436,6 +483,8 @@ internal sealed class IsExpr(Expr target, string entityType, Expr? inExpr) : Exp
 
 internal sealed class IsEmptyExpr(Expr target) : Expr(DepthOf(target))
 {
+    public Expr Target => target;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var v = target.Eval(ctx);
@@ -450,6 +499,8 @@ internal sealed class IsEmptyExpr(Expr target) : Expr(DepthOf(target))
 
 internal sealed class SetExpr(Expr[] items) : Expr(DepthOf(items))
 {
+    public Expr[] Items => items;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         if (items.Length == 0)
@@ -475,6 +526,10 @@ internal sealed class SetExpr(Expr[] items) : Expr(DepthOf(items))
 
 internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(DepthOf(values))
 {
+    public string[] Keys => keys;
+
+    public Expr[] Values => values;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var d = new Dictionary<string, CedarValue>(keys.Length, StringComparer.Ordinal);
@@ -495,6 +550,10 @@ internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(DepthOf(va
 
 internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] args) : Expr(DepthOf(args))
 {
+    public ExtensionFunction Function => function;
+
+    public Expr[] Args => args;
+
     public override CedarValue? Eval(EvalContext ctx)
     {
         var a = args[0].Eval(ctx);
@@ -516,4 +575,12 @@ internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] args)
         var result = function.Invoke(a, b, out var error);
         return result ?? ctx.Fail(error ?? "extension function failed");
     }
+}
+
+/// <summary>A template slot (<c>?principal</c>, <c>?resource</c>); appears only in the validator's view of a template.</summary>
+internal sealed class SlotExpr(Variable variable) : Expr(1)
+{
+    public Variable Variable => variable;
+
+    public override CedarValue? Eval(EvalContext ctx) => ctx.Fail($"template slot ?{variable.ToString().ToLowerInvariant()} is not linked");
 }

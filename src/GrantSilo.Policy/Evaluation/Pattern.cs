@@ -8,6 +8,9 @@ internal sealed class Pattern
 
     public Pattern(IEnumerable<char?> elements) => _elements = [.. elements];
 
+    /// <summary>A text form that is equal for equal patterns (wildcards as U+0001).</summary>
+    public string Key => string.Concat(_elements.Select(c => c is null ? "\u0001" : c.Value.ToString()));
+
     public bool IsMatch(string s)
     {
         var p = _elements;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GrantSilo.Policy.Validation;
 using GrantSilo.Policy.Values;
 
 namespace GrantSilo.Policy;
@@ -56,11 +57,69 @@ public static class CedarJson
     public static EntityStore ParseEntities(string json, bool implicitEntityReferences = false) =>
         Read(json, e => new EntityStore(ParseEntityList(e, implicitEntityReferences)));
 
+    /// <summary>
+    /// Reads a JSON array of entities with a schema, as Cedar does: an attribute or tag whose declared type is an entity
+    /// type may be written <c>{"type": ..., "id": ...}</c> without the <c>__entity</c> escape (and an extension value
+    /// <c>{"fn": ..., "arg": ...}</c> without <c>__extn</c>); every entity must conform to the schema; and the schema's
+    /// action entities (with their groups) are added unless the data lists them.
+    /// </summary>
+    /// <exception cref="CedarJsonException">The JSON is not in Cedar's entity format, or an entity does not conform to the schema.</exception>
+    public static EntityStore ParseEntities(string json, CedarSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        return Read(json, e => new EntityStore(ParseEntityList(e, schema)));
+    }
+
+    /// <summary>Reads a JSON array of entities with a schema; see <see cref="ParseEntities(string, CedarSchema)"/>.</summary>
+    /// <exception cref="CedarJsonException">The JSON is not in Cedar's entity format, or an entity does not conform to the schema.</exception>
+    public static IReadOnlyList<Entity> ParseEntityList(JsonElement array, CedarSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var entities = ParseEntityList(array, false, schema).ToList();
+        foreach (var entity in entities)
+        {
+            var violations = SchemaConformance.CheckEntity(schema, entity);
+            if (violations.Count > 0)
+            {
+                throw new CedarJsonException($"entity does not conform to the schema: {violations[0].Message}", violations[0].Path);
+            }
+        }
+
+        var present = entities.Select(e => e.Uid).ToHashSet();
+        entities.AddRange(schema.ActionEntities().Where(a => !present.Contains(a.Uid)));
+        return entities;
+    }
+
+    /// <summary>
+    /// Reads a request context with a schema: attributes are read with the types of <paramref name="action"/>'s context
+    /// (so entity references need no <c>__entity</c> escape). The context is not checked against the type; use
+    /// <see cref="CedarSchema.ValidateRequest"/> for that.
+    /// </summary>
+    /// <exception cref="CedarJsonException">The JSON is not a context object.</exception>
+    public static CedarValue ParseContext(JsonElement element, CedarSchema schema, EntityUid action)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (!schema.TryGetAction(action, out var a))
+        {
+            return ParseContext(element);
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new CedarJsonException("context must be a JSON object", "$");
+        }
+
+        return ParseTyped(element, a.Context, "$");
+    }
+
     /// <summary>Reads a JSON array of entities.</summary>
     /// <param name="array">The entities JSON array.</param>
     /// <param name="implicitEntityReferences">See <see cref="ParseEntities(string, bool)"/>.</param>
     /// <exception cref="CedarJsonException">The JSON is not in Cedar's entity format.</exception>
-    public static IReadOnlyList<Entity> ParseEntityList(JsonElement array, bool implicitEntityReferences = false)
+    public static IReadOnlyList<Entity> ParseEntityList(JsonElement array, bool implicitEntityReferences = false) =>
+        ParseEntityList(array, implicitEntityReferences, null);
+
+    private static IReadOnlyList<Entity> ParseEntityList(JsonElement array, bool implicitEntityReferences, CedarSchema? schema)
     {
         if (array.ValueKind != JsonValueKind.Array)
         {
@@ -73,7 +132,7 @@ public static class CedarJson
         foreach (var item in array.EnumerateArray())
         {
             var path = $"$[{i++}]";
-            var entity = ParseEntity(item, path, implicitEntityReferences);
+            var entity = ParseEntity(item, path, implicitEntityReferences, schema);
             if (byUid.TryGetValue(entity.Uid, out var existing))
             {
                 // As in Cedar, repeating an identical entity is harmless; conflicting entries are an error.
@@ -138,7 +197,7 @@ public static class CedarJson
         }
     }
 
-    private static Entity ParseEntity(JsonElement e, string path, bool implicitRefs)
+    private static Entity ParseEntity(JsonElement e, string path, bool implicitRefs, CedarSchema? schema)
     {
         if (e.ValueKind != JsonValueKind.Object)
         {
@@ -161,12 +220,27 @@ public static class CedarJson
             throw new CedarJsonException("entity is missing `parents`", path);
         }
 
-        var attrs = ParseMembers(attrsElement, path + ".attrs", implicitRefs);
+        SchemaEntityType? entityType = null;
+        var typed = schema is not null && schema.TryGetEntityType(uid.Type, out entityType);
+        var attrs = typed
+            ? (ParseTyped(RequireObject(attrsElement, path + ".attrs"), entityType!.Attributes, path + ".attrs") as RecordValue
+                ?? throw new CedarJsonException("`attrs` must be a record", path + ".attrs")).Attributes
+            : ParseMembers(attrsElement, path + ".attrs", implicitRefs);
 
         var tags = new List<KeyValuePair<string, CedarValue>>();
         if (e.TryGetProperty("tags", out var tagsElement) && tagsElement.ValueKind != JsonValueKind.Null)
         {
-            tags.AddRange(ParseMembers(tagsElement, path + ".tags", implicitRefs));
+            if (typed && entityType!.Tags is { } tagType)
+            {
+                foreach (var p in RequireObject(tagsElement, path + ".tags").EnumerateObject())
+                {
+                    tags.Add(new(p.Name, ParseTyped(p.Value, tagType, path + ".tags." + p.Name)));
+                }
+            }
+            else
+            {
+                tags.AddRange(ParseMembers(tagsElement, path + ".tags", implicitRefs));
+            }
         }
 
         if (parentsElement.ValueKind != JsonValueKind.Array)
@@ -182,6 +256,59 @@ public static class CedarJson
         }
 
         return new Entity(uid, attrs, parents, tags);
+    }
+
+    private static JsonElement RequireObject(JsonElement e, string path) =>
+        e.ValueKind == JsonValueKind.Object ? e : throw new CedarJsonException("expected a JSON object", path);
+
+    /// <summary>Reads a value as the schema type says: entity types accept <c>{"type", "id"}</c>, extension types <c>{"fn", "arg"}</c>.</summary>
+    private static CedarValue ParseTyped(JsonElement e, StaticType? type, string path)
+    {
+        if (type is null)
+        {
+            return ParseValue(e, path, false);
+        }
+
+        switch (type.Kind)
+        {
+            case TypeKind.Entity when e.ValueKind == JsonValueKind.Object:
+                return ParseEntityUid(e, path);
+            case TypeKind.Extension when e.ValueKind == JsonValueKind.Object && !e.TryGetProperty("__extn", out _) && e.TryGetProperty("fn", out _):
+                return ParseExtension(e, path, false);
+            case TypeKind.Set when e.ValueKind == JsonValueKind.Array:
+                var items = new List<CedarValue>();
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                {
+                    items.Add(ParseTyped(item, type.Element, $"{path}[{i++}]"));
+                }
+
+                return SetValue.Create(items);
+            case TypeKind.Record when e.ValueKind == JsonValueKind.Object && !IsEscape(e):
+                var members = new List<KeyValuePair<string, CedarValue>>();
+                foreach (var p in e.EnumerateObject())
+                {
+                    members.Add(new(p.Name, ParseTyped(p.Value, type.Attributes.TryGetValue(p.Name, out var a) ? a.Type : null, path + "." + p.Name)));
+                }
+
+                return RecordValue.Create(members);
+            default:
+                return ParseValue(e, path, false);
+        }
+    }
+
+    private static bool IsEscape(JsonElement e)
+    {
+        var count = 0;
+        foreach (var unused in e.EnumerateObject())
+        {
+            if (++count > 1)
+            {
+                return false;
+            }
+        }
+
+        return count == 1 && (e.TryGetProperty("__entity", out _) || e.TryGetProperty("__extn", out _));
     }
 
     private static bool SameContent(Entity a, Entity b) =>

@@ -25,6 +25,8 @@ internal sealed class Parser
     private readonly List<Token> _tokens;
     private int _pos;
     private int _nesting;
+    private bool _allowSlots;
+    private SourcePosition _lastPosition = new(0, 1, 1);
 
     private Parser(string text)
     {
@@ -32,9 +34,9 @@ internal sealed class Parser
         _tokens = Tokenizer.Tokenize(text);
     }
 
-    public static List<Policy> ParsePolicies(string text)
+    public static List<Policy> ParsePolicies(string text, bool allowTemplates = false)
     {
-        var parser = new Parser(text);
+        var parser = new Parser(text) { _allowSlots = allowTemplates };
         try
         {
             return parser.Policies();
@@ -66,6 +68,32 @@ internal sealed class Parser
     }
 
     private Token Current => _tokens[_pos];
+
+    /// <summary>Line and column of an offset, counted on from the previous policy's start so a long text is scanned once.</summary>
+    private SourcePosition PositionOf(int offset)
+    {
+        if (offset < _lastPosition.Offset)
+        {
+            _lastPosition = new SourcePosition(0, 1, 1);
+        }
+
+        int line = _lastPosition.Line, column = _lastPosition.Column;
+        for (var i = _lastPosition.Offset; i < offset; i++)
+        {
+            if (_text[i] == '\n')
+            {
+                line++;
+                column = 1;
+            }
+            else
+            {
+                column++;
+            }
+        }
+
+        _lastPosition = new SourcePosition(offset, line, column);
+        return _lastPosition;
+    }
 
     private Token Peek(int n = 1) => _tokens[Math.Min(_pos + n, _tokens.Count - 1)];
 
@@ -154,7 +182,7 @@ internal sealed class Parser
             "policy" + index.ToString(CultureInfo.InvariantCulture),
             effect,
             annotations,
-            SourcePosition.At(_text, start.Start),
+            PositionOf(start.Start),
             _text[start.Start..end.End],
             principal,
             action,
@@ -169,7 +197,7 @@ internal sealed class Parser
         {
             case TokenKind.EqEq:
                 Advance();
-                return new EqConstraint(ScopeEntity());
+                return Slot(variable) ? new SlotConstraint(isIn: false, isType: null) : new EqConstraint(ScopeEntity());
             case TokenKind.Ident when IsKeyword(Current, "in"):
                 Advance();
                 if (Current.Kind == TokenKind.LBracket)
@@ -177,7 +205,7 @@ internal sealed class Parser
                     throw Error(CedarParseErrorCode.InvalidScope, Current, $"`{variable} in [...]` is not allowed; sets are only allowed for `action`");
                 }
 
-                return new InConstraint(ScopeEntity());
+                return Slot(variable) ? new SlotConstraint(isIn: true, isType: null) : new InConstraint(ScopeEntity());
             case TokenKind.Ident when IsKeyword(Current, "is"):
                 Advance();
                 var type = Path(out _);
@@ -185,6 +213,11 @@ internal sealed class Parser
                 if (IsKeyword(Current, "in"))
                 {
                     Advance();
+                    if (Slot(variable))
+                    {
+                        return new SlotConstraint(isIn: true, isType: type);
+                    }
+
                     inTarget = ScopeEntity();
                 }
 
@@ -244,6 +277,23 @@ internal sealed class Parser
         }
 
         return uid;
+    }
+
+    /// <summary>Consumes a template slot when one comes next (only where templates are allowed, and only the scope's own slot).</summary>
+    private bool Slot(string variable)
+    {
+        if (Current.Kind != TokenKind.Slot || !_allowSlots)
+        {
+            return false;
+        }
+
+        if (TextOf(Current) != "?" + variable)
+        {
+            throw Error(CedarParseErrorCode.SlotNotAllowed, Current, $"`{TextOf(Current)}` cannot appear in the {variable} scope; only `?{variable}` can");
+        }
+
+        Advance();
+        return true;
     }
 
     private EntityUid ScopeEntity()
@@ -548,7 +598,7 @@ internal sealed class Parser
                 throw Error(CedarParseErrorCode.IntegerOutOfRange, numberToken, $"integer literal -{TextOf(numberToken)} is out of range");
             }
 
-            operand = new LiteralExpr(LongValue.Of((long)-magnitude));
+            operand = new LiteralExpr(LongValue.Of((long)-magnitude)) { Offset = numberToken.Start - 1 };
             count--;
         }
         else
@@ -683,14 +733,14 @@ internal sealed class Parser
         if (args.Length != fn.Arity)
         {
             var message = $"`{fn.Name}` takes {fn.Arity} argument(s), got {args.Length}";
-            return new ErrorExpr(message);
+            return new ErrorExpr(message) { Unfolded = new ExtensionCallExpr(fn, args) };
         }
 
         var call = new ExtensionCallExpr(fn, args);
         if (args.All(a => a is LiteralExpr))
         {
             var (value, error) = EvaluateConstant(call);
-            return value is not null ? new LiteralExpr(value) : new ErrorExpr(error!);
+            return value is not null ? new LiteralExpr(value) { Unfolded = call } : new ErrorExpr(error!) { Unfolded = call };
         }
 
         return call;
@@ -706,6 +756,18 @@ internal sealed class Parser
     private static readonly EntityUid ConstantUid = new("__const", string.Empty);
 
     private Expr Primary()
+    {
+        var t = Current;
+        var e = PrimaryAt();
+        if (e.Offset < 0)
+        {
+            e.Offset = t.Start;
+        }
+
+        return e;
+    }
+
+    private Expr PrimaryAt()
     {
         var t = Current;
         switch (t.Kind)
@@ -817,7 +879,7 @@ internal sealed class Parser
 
         Expect(TokenKind.RBracket, "']'");
         var set = Checked(new SetExpr([.. items]), start);
-        return items.All(i => i is LiteralExpr) ? new LiteralExpr(EvaluateConstant(set).Value!) : set;
+        return items.All(i => i is LiteralExpr) ? new LiteralExpr(EvaluateConstant(set).Value!) { Unfolded = set, Offset = set.Offset } : set;
     }
 
     private Expr RecordLiteral()
@@ -860,11 +922,16 @@ internal sealed class Parser
 
         Expect(TokenKind.RBrace, "'}'");
         var record = Checked(new RecordExpr([.. keys], [.. values]), start);
-        return values.All(v => v is LiteralExpr) ? new LiteralExpr(EvaluateConstant(record).Value!) : record;
+        return values.All(v => v is LiteralExpr) ? new LiteralExpr(EvaluateConstant(record).Value!) { Unfolded = record, Offset = record.Offset } : record;
     }
 
     private Expr Checked(Expr e, Token at)
     {
+        if (e.Offset < 0)
+        {
+            e.Offset = at.Start;
+        }
+
         if (e.Depth > MaxTreeDepth)
         {
             throw Error(CedarParseErrorCode.NestingTooDeep, at, $"expression deeper than {MaxTreeDepth} levels");
@@ -873,28 +940,39 @@ internal sealed class Parser
         return e;
     }
 
-    private string StringLiteral(Token t)
+    private string StringLiteral(Token t) => StringLiteral(_text, t);
+
+    /// <summary>The value of a string token (escapes decoded).</summary>
+    internal static string StringLiteral(string text, Token t)
     {
+        var body = text.AsSpan(t.Start + 1, t.Length - 2);
+        if (body.IndexOfAny('\\', '\r') < 0)
+        {
+            return body.ToString();
+        }
+
         var sb = new StringBuilder(t.Length);
-        Unescape(t, c => sb.Append(c), allowStar: false);
+        Unescape(text, t, c => sb.Append(c.GetValueOrDefault()), allowStar: false);
         return sb.ToString();
     }
 
     private Pattern PatternLiteral(Token t)
     {
         var elements = new List<char?>();
-        Unescape(t, c => elements.Add(c), allowStar: true);
+        Unescape(_text, t, c => elements.Add(c), allowStar: true);
         return new Pattern(elements);
     }
 
     /// <summary>Decodes a string token's escapes. In patterns an unescaped <c>*</c> is reported as null (wildcard).</summary>
-    private void Unescape(Token t, Action<char?> emit, bool allowStar)
+    private static void Unescape(string text, Token t, Action<char?> emit, bool allowStar)
     {
+        CedarParseException Error(CedarParseErrorCode code, int offset, string detail) => Tokenizer.Error(text, code, offset, detail);
+
         var end = t.End - 1;
         var i = t.Start + 1;
         while (i < end)
         {
-            var c = _text[i];
+            var c = text[i];
             if (c == '\r')
             {
                 throw Error(CedarParseErrorCode.InvalidEscape, i, "bare carriage return in string literal");
@@ -913,7 +991,7 @@ internal sealed class Parser
                 throw Error(CedarParseErrorCode.InvalidEscape, escStart, "lone backslash at end of string");
             }
 
-            var e = _text[i + 1];
+            var e = text[i + 1];
             i += 2;
             switch (e)
             {
@@ -926,12 +1004,12 @@ internal sealed class Parser
                 case '"': emit('"'); break;
                 case '*' when allowStar: emit('*'); break;
                 case 'x':
-                    if (i + 2 > end || !char.IsAsciiHexDigit(_text[i]) || !char.IsAsciiHexDigit(_text[i + 1]))
+                    if (i + 2 > end || !char.IsAsciiHexDigit(text[i]) || !char.IsAsciiHexDigit(text[i + 1]))
                     {
                         throw Error(CedarParseErrorCode.InvalidEscape, escStart, "invalid \\x escape");
                     }
 
-                    var x = int.Parse(_text.AsSpan(i, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    var x = int.Parse(text.AsSpan(i, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
                     if (x > 0x7F)
                     {
                         throw Error(CedarParseErrorCode.InvalidEscape, escStart, "\\x escape above 0x7F");
@@ -941,7 +1019,7 @@ internal sealed class Parser
                     i += 2;
                     break;
                 case 'u':
-                    if (i >= end || _text[i] != '{')
+                    if (i >= end || text[i] != '{')
                     {
                         throw Error(CedarParseErrorCode.InvalidEscape, escStart, "invalid \\u escape; expected \\u{...}");
                     }
@@ -949,20 +1027,20 @@ internal sealed class Parser
                     i++;
                     var digits = 0;
                     var cp = 0;
-                    while (i < end && _text[i] != '}')
+                    while (i < end && text[i] != '}')
                     {
-                        if (_text[i] == '_' && digits > 0)
+                        if (text[i] == '_' && digits > 0)
                         {
                             i++;
                             continue;
                         }
 
-                        if (!char.IsAsciiHexDigit(_text[i]) || ++digits > 6)
+                        if (!char.IsAsciiHexDigit(text[i]) || ++digits > 6)
                         {
                             throw Error(CedarParseErrorCode.InvalidEscape, escStart, "invalid \\u{...} escape");
                         }
 
-                        cp = (cp << 4) | (char.IsAsciiDigit(_text[i]) ? _text[i] - '0' : (_text[i] | 0x20) - 'a' + 10);
+                        cp = (cp << 4) | (char.IsAsciiDigit(text[i]) ? text[i] - '0' : (text[i] | 0x20) - 'a' + 10);
                         i++;
                     }
 

@@ -33,6 +33,7 @@ internal enum TokenKind
     Percent,
     Bang,
     Assign,
+    Question,
     Eof,
 }
 
@@ -45,7 +46,7 @@ internal readonly record struct Token(TokenKind Kind, int Start, int Length)
 /// <summary>Turns Cedar policy text into positioned tokens ending with <see cref="TokenKind.Eof"/>.</summary>
 internal static class Tokenizer
 {
-    public static List<Token> Tokenize(string text)
+    public static List<Token> Tokenize(string text, bool schema = false)
     {
         var tokens = new List<Token>(text.Length / 3);
         var i = 0;
@@ -134,7 +135,7 @@ internal static class Tokenizer
                 continue;
             }
 
-            if (c == '?' && i + 1 < text.Length && IsIdentStart(text[i + 1]))
+            if (!schema && c == '?' && i + 1 < text.Length && IsIdentStart(text[i + 1]))
             {
                 i++;
                 while (i < text.Length && IsIdentPart(text[i]))
@@ -176,6 +177,7 @@ internal static class Tokenizer
                 '*' => (TokenKind.Star, 1),
                 '/' => (TokenKind.Slash, 1),
                 '%' => (TokenKind.Percent, 1),
+                '?' when schema => (TokenKind.Question, 1),
                 _ => (TokenKind.Eof, 0),
             };
 

@@ -36,6 +36,32 @@ public sealed class CedarConformanceTests(CedarCorpusFixture corpus, ITestOutput
     }
 
     [Fact]
+    public void Validator_AgreesWithShouldValidateOfEveryTestFile()
+    {
+        var checks = corpus.Validations.Where(v => v.Subject == "policies").ToList();
+        var failures = checks.Where(v => !v.Passed).ToList();
+        output.WriteLine($"validation (policy sets): {checks.Count - failures.Count}/{checks.Count}");
+        foreach (var failure in failures.Take(20))
+        {
+            output.WriteLine(failure.Describe());
+        }
+
+        Assert.True(checks.Count >= 3_900, $"only {checks.Count} test files had a schema and shouldValidate");
+        Assert.True(checks.Count(v => !v.Expected) >= 800, "the corpus should contain test files that must not validate");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {checks.Count} verdicts differ from Cedar's, first:\n{failures.FirstOrDefault()?.Describe()}");
+    }
+
+    [Fact]
+    public void RequestValidation_AgreesWithValidateRequestOfEveryRequest()
+    {
+        var checks = corpus.Validations.Where(v => v.Subject != "policies").ToList();
+        var failures = checks.Where(v => !v.Passed).ToList();
+        output.WriteLine($"validation (requests): {checks.Count - failures.Count}/{checks.Count}");
+        Assert.True(checks.Count >= 31_000, $"only {checks.Count} requests had validateRequest");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {checks.Count} request verdicts differ from Cedar's, first:\n{failures.FirstOrDefault()?.Describe()}");
+    }
+
+    [Fact]
     public void Summary_ReportsPassRatePerGroup()
     {
         var summary = ConformanceRunner.Summarize(corpus.Outcomes).ToList();

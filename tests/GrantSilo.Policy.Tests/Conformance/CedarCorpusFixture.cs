@@ -9,17 +9,21 @@ namespace GrantSilo.Policy.Tests.Conformance;
 /// </summary>
 public sealed class CedarCorpusFixture
 {
-    private readonly Lazy<IReadOnlyList<RequestOutcome>> _outcomes;
+    private readonly Lazy<ConformanceReport> _report;
 
     public CedarCorpusFixture()
     {
-        _outcomes = new Lazy<IReadOnlyList<RequestOutcome>>(() =>
+        _report = new Lazy<ConformanceReport>(() =>
         {
             var repoRoot = ConformanceRunner.FindRepoRoot(AppContext.BaseDirectory);
             var runner = new ConformanceRunner(ConformanceRunner.PrepareSharedCorpus(repoRoot));
-            return runner.RunAll(runner.DiscoverTestFiles());
+            return runner.RunAllWithValidation(runner.DiscoverTestFiles());
         });
     }
 
-    public IReadOnlyList<RequestOutcome> Outcomes => _outcomes.Value;
+    /// <summary>Decisions of every request.</summary>
+    public IReadOnlyList<RequestOutcome> Outcomes => _report.Value.Requests;
+
+    /// <summary>Validator verdicts: each test file's <c>shouldValidate</c> and each request's <c>validateRequest</c>.</summary>
+    public IReadOnlyList<ValidationOutcome> Validations => _report.Value.Validations;
 }
