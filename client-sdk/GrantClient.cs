@@ -154,6 +154,19 @@ public sealed class GrantClient
     public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author) =>
         GuardAsync(() => Policies.PublishAsync(text, author));
 
+    /// <summary>
+    /// Publishes a new version of the Cedar schema policies are validated against (for example the
+    /// shipped schema extended with an operator's resource attributes and actions). Refused with
+    /// <see cref="GrantErrorCode.SchemaInvalid"/>, the active schema unchanged, when it does not parse,
+    /// drops one of GrantSilo's own declarations, or would make the active policy set invalid.
+    /// </summary>
+    public Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author) =>
+        GuardAsync(() => Policies.PublishSchemaAsync(text, author));
+
+    /// <summary>The schema policies are validated against now, with its text (version 0 is the shipped schema).</summary>
+    public Task<GrantResult<SchemaVersion>> GetActiveSchemaAsync() =>
+        GuardAsync(async () => GrantResult<SchemaVersion>.Ok(await Policies.GetActiveSchemaAsync().ConfigureAwait(false)));
+
     /// <summary>The policy version decisions use now, with its text.</summary>
     public Task<GrantResult<PolicySetVersion>> GetActivePolicyAsync() =>
         GuardAsync(async () => GrantResult<PolicySetVersion>.Ok(await Policies.GetActiveAsync().ConfigureAwait(false)));

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Policies;
 namespace GrantSilo.Grains.Tests;
 
 [Collection(ClusterCollection.Name)]
@@ -45,10 +46,12 @@ public class PolicyDecisionTests(ClusterFixture fixture)
         var plannerCredential = await CredentialAsync(planner, scope);
         var otherCredential = await CredentialAsync(other, scope);
 
+        // Agent attributes are the operator's: the schema is extended with them before a policy may read them.
+        await using var schema = await PublishedSchema.PublishAsync(fixture, PublishedSchema.Extended("workloadId: String,", "\n  team?: String,"));
         await using var published = await PublishedPolicy.PublishAsync(fixture, """
             @id("planners-on-payments")
             permit (principal in Group::"planners", action, resource)
-            when { principal.team == "payments" && principal.owner == Person::"person:owner@test.dev" };
+            when { principal has team && principal.team == "payments" && principal.owner == Person::"person:owner@test.dev" };
             """);
 
         var allowed = await _s.AuthorizeAsync(plannerCredential, "read", "doc", "a");
@@ -134,11 +137,19 @@ public class PolicyDecisionTests(ClusterFixture fixture)
         })).Value;
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
 
-        // A policy that tries to trust the purpose text: the attribute does not exist, so the permit
-        // raises an error and does not apply; the "has" test shows it is absent.
-        await using var published = await PublishedPolicy.PublishAsync(fixture, """
+        // A policy that tries to trust the purpose text is refused when it is published: the schema has no
+        // such attribute anywhere.
+        var refused = await _s.Client.PublishPolicyAsync("""
             @id("trusts-purpose")
             permit (principal, action, resource) when { context.purpose like "*approved-by-security*" };
+            """, "person:security@test.dev");
+        Assert.Equal(GrantErrorCode.PolicyInvalid, refused.Error?.Code);
+        Assert.Equal("trusts-purpose", refused.Error!.Target);
+        Assert.Contains("purpose", refused.Error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(GrantSiloSchema.Text.Split('\n').Where(line => !line.TrimStart().StartsWith("//", StringComparison.Ordinal)), line => line.Contains("purpose", StringComparison.OrdinalIgnoreCase));
+
+        // And at decision time the "has" tests show it is absent.
+        await using var published = await PublishedPolicy.PublishAsync(fixture, """
             @id("purpose-present")
             permit (principal, action, resource) when { context has purpose || principal has purpose || resource has purpose };
             """);

@@ -120,10 +120,11 @@ public class PolicyStoreTests(ClusterFixture fixture)
         var task = await _s.RootTaskAsync(agent, scope);
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
 
-        // resource.nonexistent raises an evaluation error; a forbid that cannot be evaluated must not be skipped.
+        // The sum overflows (an evaluation error the validator cannot see); a forbid that cannot be
+        // evaluated must not be skipped.
         await using var published = await PublishedPolicy.PublishAsync(fixture, """
             @id("all") permit (principal, action, resource);
-            @id("broken-forbid") forbid (principal, action, resource) when { resource.nonexistent == "x" };
+            @id("broken-forbid") forbid (principal, action, resource) when { context.depth + 9223372036854775807 + 1 > 0 };
             """);
 
         var denied = await _s.AuthorizeAsync(credential, "read", "doc", "a");

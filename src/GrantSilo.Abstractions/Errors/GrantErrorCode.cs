@@ -64,4 +64,11 @@ public enum GrantErrorCode
     ApprovalNotPending = 28,
     /// <summary>The approver may not decide this approval (for example the agent approving its own request).</summary>
     ApproverNotAllowed = 29,
+    /// <summary>
+    /// A Cedar schema could not be parsed (<see cref="GrantError.Position"/> and <see cref="GrantError.DetailCode"/> say
+    /// where and what), drops a declaration GrantSilo's decisions rely on, or would make the active policy set invalid.
+    /// </summary>
+    SchemaInvalid = 30,
+    /// <summary>A published policy set exceeds a size or cost limit; the message names the limit and its setting.</summary>
+    PolicyTooCostly = 31,
 }

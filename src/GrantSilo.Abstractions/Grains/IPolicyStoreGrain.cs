@@ -25,4 +25,16 @@ public interface IPolicyStoreGrain : IGrainWithIntegerKey
     /// <summary>Every version, oldest first (version 0 is the shipped default; at most the latest 500 published ones).</summary>
     [AlwaysInterleave, Alias("ListVersions")]
     Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync();
+
+    /// <summary>
+    /// Parses and activates a new version of the Cedar schema (the human-readable format). Refused, with
+    /// the active schema unchanged, when it does not parse, drops a declaration GrantSilo's decisions rely
+    /// on, or would make the active policy set invalid.
+    /// </summary>
+    [Alias("PublishSchema")]
+    Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author);
+
+    /// <summary>The schema policies are validated against now, with its text.</summary>
+    [AlwaysInterleave, Alias("GetActiveSchema")]
+    Task<SchemaVersion> GetActiveSchemaAsync();
 }

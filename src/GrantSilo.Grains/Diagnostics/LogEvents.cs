@@ -30,6 +30,7 @@ internal enum LogEvents
     PolicyInstallFailed = 1506,
     PolicyOlderVersionOffered = 1507,
     PolicyPublishFailed = 1508,
+    SchemaPublished = 1509,
     ApprovalRequested = 1600,
     ApprovalDecided = 1601,
     ApprovalUsed = 1602,

@@ -8,6 +8,9 @@ internal sealed partial class PolicyStoreGrain
     [LoggerMessage(EventId = (int)LogEvents.PolicyPublished, Level = LogLevel.Information, Message = "Policy version {Version} published by {Author} with {Count} policies")]
     private static partial void LogPublished(ILogger logger, long version, string author, int count);
 
+    [LoggerMessage(EventId = (int)LogEvents.SchemaPublished, Level = LogLevel.Information, Message = "Schema version {Version} published by {Author}")]
+    private static partial void LogSchemaPublished(ILogger logger, long version, string author);
+
     [LoggerMessage(EventId = (int)LogEvents.PolicyPublishRejected, Level = LogLevel.Information, Message = "Policy publish by {Author} rejected: {Code} ({DetailCode}) at {Position}")]
     private static partial void LogPublishRejected(ILogger logger, string author, GrantErrorCode code, string? detailCode, TextPosition? position);
 

@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,6 +30,9 @@ internal sealed partial class PolicyStoreGrain(
     // The store keeps the records of this many latest versions; every version's text lives in its own grain.
     private const int MaxVersionRecords = 500;
 
+    // Schema versions kept in the store's own state (each with its text; schemas are small).
+    private const int MaxSchemaVersions = 50;
+
     private readonly GrantSiloPolicyOptions _options = options.Value;
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly Dictionary<SiloAddress, SiloEntry> _silos = [];
@@ -36,10 +40,15 @@ internal sealed partial class PolicyStoreGrain(
     // What other silos are told: only versions already durable.
     private PolicySetVersion _active = null!;
 
+    // The schema every publish is validated against (durable), parsed once.
+    private SchemaVersion _activeSchema = null!;
+    private PolicyValidator _validator = null!;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = _clock.GetTimestamp();
         _active = DescribeActive();
+        (_activeSchema, _validator) = DescribeActiveSchema();
         return Task.CompletedTask;
     }
 
@@ -66,6 +75,11 @@ internal sealed partial class PolicyStoreGrain(
                 Position = new TextPosition(position.Offset, position.Line, position.Column),
                 DetailCode = parseError.Code.ToString(),
             }, who.Value);
+        }
+
+        if (Validate(set!, _validator, _activeSchema.Info.Version) is { } invalid)
+        {
+            return Rejected(invalid, who.Value);
         }
 
         var version = new StoredPolicyVersion
@@ -121,6 +135,122 @@ internal sealed partial class PolicyStoreGrain(
     }
 
     public Task<PolicySetVersion> GetActiveAsync() => Task.FromResult(_active);
+
+    public Task<SchemaVersion> GetActiveSchemaAsync() => Task.FromResult(_activeSchema);
+
+    public async Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author)
+    {
+        var who = Canonical.Identifier(author, "Author");
+        if (!who.IsSuccess)
+        {
+            return who.Error;
+        }
+        if (string.IsNullOrWhiteSpace(text) || text.Length > _options.MaxPolicyTextLength)
+        {
+            return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema text must be non-empty and at most {_options.MaxPolicyTextLength} characters (GrantSilo:Policy:MaxPolicyTextLength)."), who.Value);
+        }
+        if (!CedarSchema.TryParse(text, out var schema, out var parseError))
+        {
+            var position = parseError!.Position;
+            return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema is not a valid Cedar schema at line {position.Line}, column {position.Column}: {parseError.Detail}")
+            {
+                Position = new TextPosition(position.Offset, position.Line, position.Column),
+                DetailCode = parseError.Code.ToString(),
+            }, who.Value);
+        }
+        if (GrantSiloSchema.MissingDeclarations(schema!) is { } missing)
+        {
+            return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema no longer describes GrantSilo's decisions: {missing} Extend the shipped schema (GetActiveSchemaAsync) rather than replacing it."), who.Value);
+        }
+        var validator = new PolicyValidator(schema!);
+        if (Validate(PolicyText.Parse(_active.Text), validator, version: null) is { } breaks)
+        {
+            return RejectedSchema(breaks with { Code = GrantErrorCode.SchemaInvalid, Message = $"The active policy set (version {_active.Info.Version}) would not validate against this schema: {breaks.Message}" }, who.Value);
+        }
+
+        var stored = new StoredSchemaVersion
+        {
+            Version = Math.Max(state.State.ActiveSchemaVersion, state.State.SchemaVersions.Count > 0 ? state.State.SchemaVersions[^1].Version : 0) + 1,
+            Author = who.Value,
+            PublishedAt = time.GetUtcNow(),
+            Sha256 = PolicyText.Sha256(text),
+            Text = text,
+        };
+        var previousActive = state.State.ActiveSchemaVersion;
+        var trimmed = state.State.SchemaVersions.Count >= MaxSchemaVersions ? state.State.SchemaVersions[0] : null;
+        state.State.SchemaVersions.Add(stored);
+        if (trimmed is not null)
+        {
+            state.State.SchemaVersions.RemoveAt(0);
+        }
+        state.State.ActiveSchemaVersion = stored.Version;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception exception)
+        {
+            // The outcome is unknown: let the next activation read what storage holds.
+            LogPublishFailed(logger, exception, stored.Version);
+            state.State.SchemaVersions.Remove(stored);
+            if (trimmed is not null)
+            {
+                state.State.SchemaVersions.Insert(0, trimmed);
+            }
+            state.State.ActiveSchemaVersion = previousActive;
+            DeactivateOnIdle();
+            return GrantResult<SchemaVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not confirm that the new schema version was recorded; it may or may not be active. Read the active schema, then retry if it is not.");
+        }
+        _activeSchema = new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = text };
+        _validator = validator;
+        LogSchemaPublished(logger, stored.Version, who.Value);
+        return _activeSchema.Info;
+    }
+
+    // The first validation error of a policy set against a schema, as a refusal naming the policy, the
+    // position and what to fix; null when the set validates.
+    private static GrantError? Validate(PolicySet set, PolicyValidator validator, long? version)
+    {
+        var result = validator.Validate(set);
+        if (result.IsValid)
+        {
+            return null;
+        }
+        var error = result.Errors[0];
+        var more = result.Errors.Count > 1 ? $" ({result.Errors.Count - 1} more error(s) after this one)" : "";
+        var against = version is { } v ? $"schema version {v}" : "the schema";
+        return new GrantError(GrantErrorCode.PolicyInvalid, $"Policy '{error.PolicyId}' does not validate against {against} at line {error.Position.Line}, column {error.Position.Column}: {error.Message}{more}", target: error.PolicyId)
+        {
+            Position = new TextPosition(error.Position.Offset, error.Position.Line, error.Position.Column),
+            DetailCode = error.Code.ToString(),
+        };
+    }
+
+    private (SchemaVersion Schema, PolicyValidator Validator) DescribeActiveSchema()
+    {
+        var active = state.State.ActiveSchemaVersion;
+        var stored = active == 0 ? null : state.State.SchemaVersions.FirstOrDefault(v => v.Version == active);
+        if (stored is null)
+        {
+            return (new SchemaVersion { Info = GrantSiloSchema.Info(isActive: true), Text = GrantSiloSchema.Text }, new PolicyValidator(GrantSiloSchema.Schema));
+        }
+        return (new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = stored.Text }, new PolicyValidator(CedarSchema.Parse(stored.Text)));
+    }
+
+    private static SchemaVersionInfo DescribeSchema(StoredSchemaVersion version, bool isActive) => new()
+    {
+        Version = version.Version,
+        Author = version.Author,
+        PublishedAt = version.PublishedAt,
+        Sha256 = version.Sha256,
+        IsActive = isActive,
+    };
+
+    private GrantResult<SchemaVersionInfo> RejectedSchema(GrantError error, string author)
+    {
+        LogPublishRejected(logger, author, error.Code, error.DetailCode, error.Position);
+        return error;
+    }
 
     public async Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version)
     {

@@ -15,6 +15,21 @@ public sealed class PolicyStoreState
     [Id(2)] public string? ActiveText { get; set; }
     /// <summary>The highest version number ever published (versions are never reused).</summary>
     [Id(3)] public long LastVersion { get; set; }
+    /// <summary>The schema version policies are validated against; 0 (the shipped schema) until the first schema publish.</summary>
+    [Id(4)] public long ActiveSchemaVersion { get; set; }
+    /// <summary>The records and texts of published schema versions, oldest first (the latest 50).</summary>
+    [Id(5)] public List<StoredSchemaVersion> SchemaVersions { get; set; } = [];
+}
+
+/// <summary>One published schema version with its text (schemas are small).</summary>
+[GenerateSerializer, Alias("grantsilo.stored-schema-version")]
+public sealed class StoredSchemaVersion
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public string Author { get; set; } = "";
+    [Id(2)] public DateTimeOffset PublishedAt { get; set; }
+    [Id(3)] public string Sha256 { get; set; } = "";
+    [Id(4)] public string Text { get; set; } = "";
 }
 
 /// <summary>The record of one published version.</summary>
