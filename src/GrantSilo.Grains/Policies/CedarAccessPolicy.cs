@@ -41,8 +41,16 @@ internal sealed partial class CedarAccessPolicy(PolicyEngineHost engine, IOption
             return new PolicyVerdict(false, "This silo cannot confirm the active policy version with the policy store; failing closed.") { Unavailable = true };
         }
         var request = CedarRequestBuilder.Build(facts, _options.RiskTierOf(facts.Resource.Type, facts.Action));
-        var response = policy.Authorizer.IsAuthorized(request.Request, request.Entities);
+        var response = policy.Authorizer.IsAuthorized(request.Request, request.Entities, _options.EvaluationBudget);
         var version = policy.Version;
+        if (response.BudgetExceeded)
+        {
+            LogEvaluationError(logger, version, "(all)", "evaluation budget exceeded");
+            return new PolicyVerdict(false, $"Policy version {version} could not be evaluated within the evaluation budget of {_options.EvaluationBudget} units ({GrantSiloPolicyOptions.SectionName}:{nameof(GrantSiloPolicyOptions.EvaluationBudget)}); failing closed.")
+            {
+                PolicyVersion = version,
+            };
+        }
 
         List<PolicyError>? blocking = null;
         foreach (var error in response.Errors)

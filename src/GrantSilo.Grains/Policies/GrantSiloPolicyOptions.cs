@@ -63,6 +63,25 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
     [Range(1, 512 * 1024)]
     public int MaxPolicyTextLength { get; set; } = 256 * 1024;
 
+    /// <summary>The most policies one published set may hold (default 1,000).</summary>
+    [Range(1, 100_000)]
+    public int MaxPolicies { get; set; } = 1000;
+
+    /// <summary>
+    /// The largest static cost one published set may have, in evaluation units (default 200,000): one per
+    /// token, plus for every <c>like</c> its pattern's length times one plus its wildcards.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPolicySetCost { get; set; } = 200_000;
+
+    /// <summary>
+    /// The most evaluation units one decision may spend (default 1,000,000, about a millisecond); a decision
+    /// that runs out is denied, failing closed. One unit per policy evaluated, and for every <c>like</c> the
+    /// input's length times one plus the pattern's wildcards.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long EvaluationBudget { get; set; } = 1_000_000;
+
     /// <summary>The tier of <paramref name="action"/> on a resource of type <paramref name="resourceType"/>.</summary>
     public string RiskTierOf(string resourceType, string action) =>
         RiskTiers.TryGetValue($"{resourceType}/{action}", out var specific) ? specific

@@ -81,6 +81,10 @@ internal sealed partial class PolicyStoreGrain(
         {
             return Rejected(invalid, who.Value);
         }
+        if (TooCostly(set!) is { } costly)
+        {
+            return Rejected(costly, who.Value);
+        }
 
         var version = new StoredPolicyVersion
         {
@@ -205,6 +209,28 @@ internal sealed partial class PolicyStoreGrain(
         _validator = validator;
         LogSchemaPublished(logger, stored.Version, who.Value);
         return _activeSchema.Info;
+    }
+
+    // Size and cost limits, named in the refusal so the author knows what to change (or ask an operator to raise).
+    private GrantError? TooCostly(PolicySet set)
+    {
+        if (set.Policies.Count > _options.MaxPolicies)
+        {
+            return new GrantError(GrantErrorCode.PolicyTooCostly, $"The policy set has {set.Policies.Count} policies; the limit is {_options.MaxPolicies} ({GrantSiloPolicyOptions.SectionName}:{nameof(GrantSiloPolicyOptions.MaxPolicies)}).");
+        }
+        long total = 0;
+        GrantSilo.Policy.Policy? costliest = null;
+        foreach (var policy in set.Policies)
+        {
+            total += policy.Cost;
+            if (costliest is null || policy.Cost > costliest.Cost)
+            {
+                costliest = policy;
+            }
+        }
+        return total <= _options.MaxPolicySetCost
+            ? null
+            : new GrantError(GrantErrorCode.PolicyTooCostly, $"The policy set costs {total} evaluation units; the limit is {_options.MaxPolicySetCost} ({GrantSiloPolicyOptions.SectionName}:{nameof(GrantSiloPolicyOptions.MaxPolicySetCost)}). The costliest policy is '{costliest!.Id}' ({costliest.Cost} units); long `like` patterns with many wildcards cost most.", target: costliest.Id);
     }
 
     // The first validation error of a policy set against a schema, as a refusal naming the policy, the
