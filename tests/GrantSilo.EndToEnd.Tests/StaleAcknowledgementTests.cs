@@ -1,0 +1,128 @@
+using GrantSilo.Client;
+using GrantSilo.EndToEnd.Tests.Support;
+using GrantSilo.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace GrantSilo.EndToEnd.Tests;
+
+/// <summary>
+/// Issue 16, hole 2: a stale activation must not acknowledge a revocation after a new activation has loaded the
+/// state from before it. Silo A (the test silo host, <c>tests/GrantSilo.EndToEnd.TestSilo</c>) holds the task's
+/// terminal write in its Azure SDK pipeline; A is paused until the membership table says it is dead; the task is
+/// activated again through silo B (the real silo-host), which reads it Active with the ETag A's write still
+/// expects; A is resumed and the write released. Whatever A then answers, no Authorize invoked after a revocation
+/// was acknowledged may be allowed.
+/// </summary>
+public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
+{
+    private const string StateName = "task";
+    private static readonly Scope Scope = Grants.ScopeOf(0, "repo:read:acme/*");
+
+    [Fact]
+    public async Task RevocationWriteHeldOnASiloDeclaredDead_NoAuthorizeAfterItsAcknowledgementIsAllowed()
+    {
+        var control = Directory.CreateTempSubdirectory("grantsilo-hold-");
+        try
+        {
+            await RunAsync(control.FullName);
+        }
+        finally
+        {
+            control.Delete(recursive: true);
+        }
+    }
+
+    private async Task RunAsync(string control)
+    {
+        await using var cluster = await ProcessCluster.StartAsync(2, output);
+        var survivor = cluster.Silos[0];
+        var stale = await cluster.StartTestSiloAsync(new Dictionary<string, string> { ["GRANTSILO_TESTSILO_HOLD_WRITES_DIR"] = control });
+        var everywhere = await cluster.StartClientAsync();
+        // The revoke's reply comes only after A was paused, declared dead and resumed: far beyond the usual 10 s.
+        var viaStale = await cluster.StartClientAsync(TimeSpan.FromMinutes(4), stale);
+        var viaSurvivor = await cluster.StartClientAsync(survivor);
+        var grants = new Grants(ProcessCluster.Grants(everywhere));
+        var staleGrants = new Grants(ProcessCluster.Grants(viaStale));
+        var survivorGrants = new Grants(ProcessCluster.Grants(viaSurvivor));
+        var orleans = everywhere.Services.GetRequiredService<IClusterClient>();
+        var management = orleans.GetGrain<IManagementGrain>(0);
+
+        var agent = await grants.AgentAsync("worker", Scope);
+        TaskInfo? task = null;
+        for (var i = 0; i < 60 && task is null; i++)
+        {
+            var candidate = await staleGrants.RootTaskAsync(agent, Scope, TimeSpan.FromMinutes(10));
+            var host = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(candidate.TaskId));
+            task = host?.Endpoint.Port == stale.SiloPort ? candidate : null;
+        }
+        Assert.NotNull(task);
+        // The row key is the escaped grain key and state name (TableKeys.Compose); a task id needs no escaping.
+        Assert.Matches("^[A-Za-z0-9-]+$", task.TaskId);
+        var credential = await grants.CredentialAsync(agent, task.TaskId, TimeSpan.FromMinutes(10));
+        Assert.True((await survivorGrants.AuthorizeAsync(credential)).IsAllowed);
+        cluster.Log($"task {task.TaskId} active on {stale.Name}; its credential {credential.CredentialId} is allowed");
+
+        // The task's next write, the revocation's terminal write, is held in A's storage pipeline.
+        await File.WriteAllTextAsync(Path.Combine(control, "hold"), $"{task.TaskId}|{StateName}");
+        var revoke = staleGrants.Client.RevokeTaskAsync(task.TaskId, "revoked while its write was held");
+        await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(Path.Combine(control, "held"))), TimeSpan.FromSeconds(60), $"{stale.Name} to hold the revocation's write");
+        cluster.Log($"{stale.Name} holds {await File.ReadAllTextAsync(Path.Combine(control, "held"))}");
+        Assert.False(revoke.IsCompleted, "The revocation returned while its write was held.");
+
+        await stale.Process.PauseAsync();
+        cluster.Log($"SIGSTOP {stale.Name}");
+        await cluster.WaitForStatusAsync(stale, SiloStatus.Dead, TimeSpan.FromSeconds(60));
+        cluster.Log($"{stale.Name} declared dead while paused");
+
+        // A new activation, reached through B, loads the task as A read it: Active, with the same ETag.
+        await Eventually.ReturnsAsync(() => survivorGrants.AuthorizeAsync(credential), d => d.IsAllowed, TimeSpan.FromSeconds(90), $"an Authorize through {survivor.Name} to be allowed by a new activation of the task");
+        var reread = await survivorGrants.Client.GetTaskAsync(task.TaskId);
+        Assert.True(reread.IsSuccess, reread.Error?.ToString());
+        Assert.Equal(GrantTaskStatus.Active, reread.Value.Status);
+        var newHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(task.TaskId));
+        cluster.Log($"task activated again on {newHost}, read {reread.Value.Status}");
+
+        await stale.Process.ResumeAsync();
+        cluster.Log($"SIGCONT {stale.Name}");
+        await File.WriteAllTextAsync(Path.Combine(control, "release"), "");
+        cluster.Log("held write released");
+        var revoked = await revoke.WaitAsync(TimeSpan.FromMinutes(5));
+        var acknowledgedAt = DateTime.UtcNow;
+        var released = Path.Combine(control, "released");
+        cluster.Log($"revoke through {stale.Name} returned {(revoked.IsSuccess ? revoked.Value.Status.ToString() : revoked.Error.ToString())}; released write answered {(File.Exists(released) ? await File.ReadAllTextAsync(released) : "<not yet>")}");
+
+        string acknowledgedBy;
+        if (revoked.IsSuccess)
+        {
+            Assert.Equal(GrantTaskStatus.Revoked, revoked.Value.Status);
+            acknowledgedBy = $"the stale activation on {stale.Name}";
+        }
+        else
+        {
+            // Not acknowledged: the revocation is retried through B until it is.
+            var retried = await Grants.Retry(() => survivorGrants.Client.RevokeTaskAsync(task.TaskId, "revoked again through a survivor"), TimeSpan.FromSeconds(120));
+            Assert.True(retried.IsSuccess, retried.Error?.ToString());
+            Assert.Equal(GrantTaskStatus.Revoked, retried.Value.Status);
+            acknowledgedAt = DateTime.UtcNow;
+            acknowledgedBy = $"{survivor.Name}, on retry";
+        }
+        cluster.Log($"revocation acknowledged by {acknowledgedBy}");
+
+        // Every Authorize below is invoked after the acknowledgement; none may be allowed.
+        var decisions = new List<(DateTime Invoked, Decision Decision)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var invoked = DateTime.UtcNow;
+            Assert.True(invoked > acknowledgedAt);
+            decisions.Add((invoked, await survivorGrants.AuthorizeAsync(credential)));
+        }
+        foreach (var (invoked, decision) in decisions)
+        {
+            cluster.Log($"Authorize invoked {(invoked - acknowledgedAt).TotalMilliseconds:0} ms after the acknowledgement: {decision.Kind} {decision.Reason} {decision.Detail}");
+        }
+        var allowed = decisions.Where(d => d.Decision.IsAllowed).ToList();
+        Assert.True(allowed.Count == 0,
+            $"{allowed.Count} of {decisions.Count} Authorize calls through {survivor.Name}, invoked after the revocation was acknowledged by {acknowledgedBy}, were allowed (first invoked {(allowed.FirstOrDefault().Invoked - acknowledgedAt).TotalMilliseconds:0} ms after it).");
+    }
+}
