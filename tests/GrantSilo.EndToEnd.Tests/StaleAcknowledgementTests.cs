@@ -37,7 +37,15 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
     {
         await using var cluster = await ProcessCluster.StartAsync(2, output);
         var survivor = cluster.Silos[0];
-        var stale = await cluster.StartTestSiloAsync(new Dictionary<string, string> { ["GRANTSILO_TESTSILO_HOLD_WRITES_DIR"] = control });
+        var stale = await cluster.StartTestSiloAsync(new Dictionary<string, string>
+        {
+            ["GRANTSILO_TESTSILO_HOLD_WRITES_DIR"] = control,
+            // A silo notices its own death at its periodic membership read (every minute by default). If that read
+            // falls due while A is paused, it runs the instant A resumes, and A starts shutting down and forwarding
+            // calls to the new activations, racing the acknowledgement. Reading late keeps A deterministically in the
+            // state the hole is about: resumed, not yet aware it was declared dead, its silo lease lapsed.
+            ["GrantSilo__Membership__TableRefreshTimeout"] = "00:10:00",
+        });
         var everywhere = await cluster.StartClientAsync();
         // The revoke's reply comes only after A was paused, declared dead and resumed: far beyond the usual 10 s.
         var viaStale = await cluster.StartClientAsync(TimeSpan.FromMinutes(4), stale);
@@ -59,9 +67,25 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         Assert.NotNull(task);
         // The row key is the escaped grain key and state name (TableKeys.Compose); a task id needs no escaping.
         Assert.Matches("^[A-Za-z0-9-]+$", task.TaskId);
-        var credential = await grants.CredentialAsync(agent, task.TaskId, TimeSpan.FromMinutes(10));
+        // The revocation's cascade ends the task's credentials through their session. With the session on A too,
+        // that step reaches the session's stale activation on A, which A's lapsed silo lease fences: the step fails
+        // and stays pending for the reminder, as a step to any session unreachable at that moment would, and the
+        // acknowledgement does not wait for it. What keeps an Authorize after the acknowledgement from being allowed
+        // is then only what hole 2 is about: which activation may acknowledge, and what a new one answers.
+        string? sessionId = null;
+        for (var i = 0; i < 60 && sessionId is null; i++)
+        {
+            var opened = await Grants.Retry(() => staleGrants.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }));
+            Assert.True(opened.IsSuccess, opened.Error?.ToString());
+            var host = await management.GetActivationAddress(orleans.GetGrain<ISessionGrain>(opened.Value.SessionId));
+            sessionId = host?.Endpoint.Port == stale.SiloPort ? opened.Value.SessionId : null;
+        }
+        Assert.NotNull(sessionId);
+        var issued = await Grants.Retry(() => grants.Client.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(10) }));
+        Assert.True(issued.IsSuccess, issued.Error?.ToString());
+        var credential = issued.Value;
         Assert.True((await survivorGrants.AuthorizeAsync(credential)).IsAllowed);
-        cluster.Log($"task {task.TaskId} active on {stale.Name}; its credential {credential.CredentialId} is allowed");
+        cluster.Log($"task {task.TaskId} and session {sessionId} active on {stale.Name}; credential {credential.CredentialId} is allowed");
 
         // The task's next write, the revocation's terminal write, is held in A's storage pipeline.
         await File.WriteAllTextAsync(Path.Combine(control, "hold"), $"{task.TaskId}|{StateName}");
