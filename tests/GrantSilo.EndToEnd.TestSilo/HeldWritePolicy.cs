@@ -32,8 +32,31 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
 
     private string PathOf(string name) => Path.Combine(directory, name);
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
-        ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!ShouldHold(message))
+        {
+            ProcessNext(message, pipeline);
+            return;
+        }
+        Caught(message);
+        while (!Released())
+        {
+            Thread.Sleep(PollInterval);
+        }
+        Releasing(message);
+        try
+        {
+            ProcessNext(message, pipeline);
+            Answered(message);
+        }
+        catch (Exception exception)
+        {
+            Failed(exception);
+            throw;
+        }
+    }
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
@@ -43,26 +66,47 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
             await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
             return;
         }
-        await File.WriteAllTextAsync(PathOf("held"), $"{message.Request.Method} {message.Request.Uri}").ConfigureAwait(false);
-        Console.WriteLine($"TestSilo: holding {message.Request.Method} {message.Request.Uri}");
+        Caught(message);
         // Waits for the test's signal, not for time: the poll only decides how soon the signal is seen.
-        while (!File.Exists(PathOf("release")))
+        while (!Released())
         {
             await Task.Delay(PollInterval).ConfigureAwait(false);
         }
-        Console.WriteLine($"TestSilo: releasing {message.Request.Method} {message.Request.Uri}");
+        Releasing(message);
         try
         {
             await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
-            var status = message.HasResponse ? message.Response.Status.ToString(CultureInfo.InvariantCulture) : "no response";
-            Console.WriteLine($"TestSilo: released write answered {status}");
-            await File.WriteAllTextAsync(PathOf("released"), status).ConfigureAwait(false);
+            Answered(message);
         }
         catch (Exception exception)
         {
-            await File.WriteAllTextAsync(PathOf("released"), exception.GetType().Name + ": " + exception.Message).ConfigureAwait(false);
+            Failed(exception);
             throw;
         }
+    }
+
+    private void Caught(HttpMessage message)
+    {
+        File.WriteAllText(PathOf("held"), $"{message.Request.Method} {message.Request.Uri}");
+        Console.WriteLine($"TestSilo: holding {message.Request.Method} {message.Request.Uri}");
+    }
+
+    private bool Released() => File.Exists(PathOf("release"));
+
+    private static void Releasing(HttpMessage message) =>
+        Console.WriteLine($"TestSilo: releasing {message.Request.Method} {message.Request.Uri}");
+
+    private void Answered(HttpMessage message)
+    {
+        var status = message.HasResponse ? message.Response.Status.ToString(CultureInfo.InvariantCulture) : "no response";
+        Console.WriteLine($"TestSilo: released write answered {status}");
+        File.WriteAllText(PathOf("released"), status);
+    }
+
+    private void Failed(Exception exception)
+    {
+        Console.WriteLine($"TestSilo: released write failed: {exception.GetType().Name}: {exception.Message}");
+        File.WriteAllText(PathOf("released"), exception.GetType().Name + ": " + exception.Message);
     }
 
     private bool ShouldHold(HttpMessage message)
