@@ -11,8 +11,10 @@ namespace GrantSilo.EndToEnd.Tests;
 /// state from before it. Silo A (the test silo host, <c>tests/GrantSilo.EndToEnd.TestSilo</c>) holds the task's
 /// terminal write in its Azure SDK pipeline; A is paused until the membership table says it is dead; the task is
 /// activated again through silo B (the real silo-host), which reads it Active with the ETag A's write still
-/// expects; A is resumed and the write released. Whatever A then answers, no Authorize invoked after a revocation
-/// was acknowledged may be allowed.
+/// expects; A is resumed and the write released, and lands on that ETag. Whatever A then answers, no Authorize
+/// invoked after a revocation was acknowledged may be allowed: if A acknowledges, B must deny from then on; if A
+/// answers an error, the revocation is retried through B until acknowledged, and B must deny after that.
+/// (Acknowledging without checking A's lapsed silo lease, while B answers Active from memory, fails here.)
 /// </summary>
 public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
 {
@@ -39,6 +41,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         var survivor = cluster.Silos[0];
         var stale = await cluster.StartTestSiloAsync(new Dictionary<string, string>
         {
+            // HeldWritePolicy.ControlDirectoryVariable of the test silo host.
             ["GRANTSILO_TESTSILO_HOLD_WRITES_DIR"] = control,
             // A silo notices its own death at its periodic membership read (every minute by default). If that read
             // falls due while A is paused, it runs the instant A resumes, and A starts shutting down and forwarding
