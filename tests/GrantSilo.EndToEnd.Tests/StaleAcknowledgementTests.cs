@@ -43,11 +43,12 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         {
             // HeldWritePolicy.ControlDirectoryVariable of the test silo host.
             ["GRANTSILO_TESTSILO_HOLD_WRITES_DIR"] = control,
-            // A silo notices its own death at its periodic membership read (every minute by default). If that read
-            // falls due while A is paused, it runs the instant A resumes, and A starts shutting down and forwarding
-            // calls to the new activations, racing the acknowledgement. Reading late keeps A deterministically in the
-            // state the hole is about: resumed, not yet aware it was declared dead, its silo lease lapsed.
-            ["GrantSilo__Membership__TableRefreshTimeout"] = "00:10:00",
+            // A silo notices its own death at its periodic membership read (every minute by default, the first one
+            // at a random point within the period). If that read falls due while A is paused, it runs the instant A
+            // resumes, and A starts shutting down and forwarding calls to the new activations, racing the
+            // acknowledgement. A period of days keeps A deterministically in the state the hole is about: resumed,
+            // not yet aware it was declared dead, its silo lease lapsed.
+            ["GrantSilo__Membership__TableRefreshTimeout"] = "10.00:00:00",
         });
         var everywhere = await cluster.StartClientAsync();
         // The revoke's reply comes only after A was paused, declared dead and resumed: far beyond the usual 10 s.

@@ -73,6 +73,12 @@ internal sealed class ProcessCluster : IAsyncDisposable
     /// AzureTable profile plus test hooks) with <paramref name="hooks"/> added to its environment, and waits until it
     /// is Active in the table. The other silos keep running the real silo-host executable.
     /// </summary>
+    /// <remarks>
+    /// A separate executable rather than a switch in silo-host: the hooks (such as holding a storage write) must run
+    /// inside the silo process, and keeping them out of the product's executable means no setting can ever turn
+    /// them on in a deployment. The test silo composes the silo from silo-host's own profile code, so it differs
+    /// from the product only by the hooks it was given.
+    /// </remarks>
     public async Task<SiloNode> StartTestSiloAsync(IReadOnlyDictionary<string, string> hooks) =>
         (await StartSilosAsync([(ChildProcess.BuiltDll("TestSiloDll"), hooks)])).Single();
 
