@@ -50,7 +50,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
             // not yet aware it was declared dead, its silo lease lapsed.
             ["GrantSilo__Membership__TableRefreshTimeout"] = "10.00:00:00",
         });
-        var everywhere = await cluster.StartClientAsync();
+        var everywhere = await cluster.StartClientAsync(TimeSpan.FromSeconds(30));
         // The revoke's reply comes only after A was paused, declared dead and resumed: far beyond the usual 10 s.
         var viaStale = await cluster.StartClientAsync(TimeSpan.FromMinutes(4), stale);
         var viaSurvivor = await cluster.StartClientAsync(survivor);
@@ -88,7 +88,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         var issued = await Grants.Retry(() => grants.Client.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(10) }));
         Assert.True(issued.IsSuccess, issued.Error?.ToString());
         var credential = issued.Value;
-        Assert.True((await survivorGrants.AuthorizeAsync(credential)).IsAllowed);
+        Assert.True((await survivorGrants.AuthorizeSettledAsync(credential)).IsAllowed);
         cluster.Log($"task {task.TaskId} and session {sessionId} active on {stale.Name}; credential {credential.CredentialId} is allowed");
 
         // The task's next write, the revocation's terminal write, is held in A's storage pipeline.
@@ -105,11 +105,10 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
 
         // A new activation, reached through B, loads the task as A read it: Active, with the same ETag.
         await Eventually.ReturnsAsync(() => survivorGrants.AuthorizeAsync(credential), d => d.IsAllowed, TimeSpan.FromSeconds(90), $"an Authorize through {survivor.Name} to be allowed by a new activation of the task");
-        var reread = await survivorGrants.Client.GetTaskAsync(task.TaskId);
+        var reread = await Grants.Retry(() => survivorGrants.Client.GetTaskAsync(task.TaskId));
         Assert.True(reread.IsSuccess, reread.Error?.ToString());
         Assert.Equal(GrantTaskStatus.Active, reread.Value.Status);
-        var newHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(task.TaskId));
-        cluster.Log($"task activated again on {newHost}, read {reread.Value.Status}");
+        cluster.Log($"the task's new activation, reached through {survivor.Name}, reads {reread.Value.Status} and allows the credential");
 
         await stale.Process.ResumeAsync();
         cluster.Log($"SIGCONT {stale.Name}");
@@ -143,7 +142,8 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         {
             var invoked = DateTime.UtcNow;
             Assert.True(invoked > acknowledgedAt);
-            decisions.Add((invoked, await survivorGrants.AuthorizeAsync(credential)));
+            // Settled: a call that fails closed because the machine is slow is asked again, so each decision counts.
+            decisions.Add((invoked, await survivorGrants.AuthorizeSettledAsync(credential)));
         }
         foreach (var (invoked, decision) in decisions)
         {
