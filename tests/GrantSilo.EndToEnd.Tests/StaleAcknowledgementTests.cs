@@ -136,12 +136,11 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         }
         cluster.Log($"revocation acknowledged by {acknowledgedBy}");
 
-        // Every Authorize below is invoked after the acknowledgement; none may be allowed.
+        // Every Authorize below is invoked after the acknowledgement returned; none may be allowed.
         var decisions = new List<(DateTime Invoked, Decision Decision)>();
         for (var i = 0; i < 5; i++)
         {
             var invoked = DateTime.UtcNow;
-            Assert.True(invoked > acknowledgedAt);
             // Settled: a call that fails closed because the machine is slow is asked again, so each decision counts.
             decisions.Add((invoked, await survivorGrants.AuthorizeSettledAsync(credential)));
         }
