@@ -14,13 +14,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ChildProcess(string name, Process process)
+    private ChildProcess(string name, string program, Process process)
     {
         Name = name;
+        Program = program;
         _process = process;
     }
 
     public string Name { get; }
+
+    /// <summary>The program (dll) the process runs.</summary>
+    public string Program { get; }
 
     public int Id => _process.Id;
 
@@ -74,7 +78,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var child = new ChildProcess(name, process);
+        var child = new ChildProcess(name, dll, process);
         process.OutputDataReceived += (_, e) => child.Append(e.Data);
         process.ErrorDataReceived += (_, e) => child.Append(e.Data);
         process.Start();

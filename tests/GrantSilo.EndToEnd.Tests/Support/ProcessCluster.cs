@@ -65,14 +65,36 @@ internal sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="count"/> more silos in parallel and waits until every running silo is Active in the table.</summary>
-    public async Task<IReadOnlyList<SiloNode>> StartSilosAsync(int count)
+    public Task<IReadOnlyList<SiloNode>> StartSilosAsync(int count) =>
+        StartSilosAsync(Enumerable.Repeat((ChildProcess.BuiltDll("SiloHostDll"), (IReadOnlyDictionary<string, string>)new Dictionary<string, string>()), count).ToList());
+
+    /// <summary>
+    /// Starts one silo running the test silo host (<c>tests/GrantSilo.EndToEnd.TestSilo</c>: the silo host's own
+    /// AzureTable profile plus test hooks) with <paramref name="hooks"/> added to its environment, and waits until it
+    /// is Active in the table. The other silos keep running the real silo-host executable.
+    /// </summary>
+    /// <remarks>
+    /// A separate executable rather than a switch in silo-host: the hooks (such as holding a storage write) must run
+    /// inside the silo process, and keeping them out of the product's executable means no setting can ever turn
+    /// them on in a deployment. The test silo composes the silo from silo-host's own profile code, so it differs
+    /// from the product only by the hooks it was given.
+    /// </remarks>
+    public async Task<SiloNode> StartTestSiloAsync(IReadOnlyDictionary<string, string> hooks) =>
+        (await StartSilosAsync([(ChildProcess.BuiltDll("TestSiloDll"), hooks)])).Single();
+
+    private async Task<IReadOnlyList<SiloNode>> StartSilosAsync(IReadOnlyList<(string Dll, IReadOnlyDictionary<string, string> Extra)> silos)
     {
         var nodes = new List<SiloNode>();
-        for (var i = 0; i < count; i++)
+        foreach (var (dll, extra) in silos)
         {
             var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
             var name = $"silo{++_started}";
-            var process = ChildProcess.Start(name, ChildProcess.BuiltDll("SiloHostDll"), MultiSiloSettings.Silo(Azurite.ConnectionString, siloPort, gatewayPort));
+            var environment = new Dictionary<string, string>(MultiSiloSettings.Silo(Azurite.ConnectionString, siloPort, gatewayPort));
+            foreach (var (key, value) in extra)
+            {
+                environment[key] = value;
+            }
+            var process = ChildProcess.Start(name, dll, environment);
             var node = new SiloNode(name, siloPort, gatewayPort, process);
             _silos.Add(node);
             nodes.Add(node);
@@ -83,7 +105,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
             var members = (await Membership.ReadAll()).Members.Select(m => m.Item1).ToList();
             return nodes.All(n => members.Any(m => m.SiloAddress.Endpoint.Port == n.SiloPort && m.Status == SiloStatus.Active));
         }, StartTimeout, "the new silos to be Active in the membership table");
-        _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} started {string.Join(", ", nodes.Select(n => $"{n.Name} (pid {n.Process.Id}, silo {n.SiloPort}, gateway {n.GatewayPort})"))}");
+        _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} started {string.Join(", ", nodes.Select(n => $"{n.Name} (pid {n.Process.Id}, silo {n.SiloPort}, gateway {n.GatewayPort}, {Path.GetFileNameWithoutExtension(n.Process.Program)})"))}");
         return nodes;
     }
 
@@ -97,9 +119,16 @@ internal sealed class ProcessCluster : IAsyncDisposable
         Eventually.HoldsAsync(async () => await StatusAsync(node) == status, timeout, $"{node.Name} to be {status} in the membership table");
 
     /// <summary>A client configured as the page says; with <paramref name="gateways"/>, connected to exactly those silos' gateways.</summary>
-    public async Task<IHost> StartClientAsync(params SiloNode[] gateways)
+    public Task<IHost> StartClientAsync(params SiloNode[] gateways) => StartClientAsync(null, gateways);
+
+    /// <summary>As <see cref="StartClientAsync(SiloNode[])"/>, waiting up to <paramref name="responseTimeout"/> (when given) for each reply.</summary>
+    public async Task<IHost> StartClientAsync(TimeSpan? responseTimeout, params SiloNode[] gateways)
     {
         var settings = MultiSiloSettings.AsConfiguration(MultiSiloSettings.Client(Azurite.ConnectionString));
+        if (responseTimeout is { } timeout)
+        {
+            settings["GrantSilo:Client:ResponseTimeout"] = timeout.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        }
         for (var i = 0; i < gateways.Length; i++)
         {
             settings[$"GrantSilo:Client:Gateways:{i}"] = $"127.0.0.1:{gateways[i].GatewayPort}";

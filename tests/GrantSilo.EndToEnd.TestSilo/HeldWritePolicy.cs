@@ -1,0 +1,148 @@
+using System.Globalization;
+using Azure.Core;
+using Azure.Core.Pipeline;
+
+namespace GrantSilo.EndToEnd.TestSilo;
+
+/// <summary>
+/// An Azure SDK pipeline policy that holds one write of one table entity until the test releases it, so a
+/// test can let a silo send a grain's state write only at a moment of its choosing (after the silo was paused,
+/// declared dead and resumed, say).
+/// </summary>
+/// <remarks>
+/// The test steers it through files in a directory only it and this process know (named by
+/// <see cref="ControlDirectoryVariable"/>); files need no port and no listener, so nothing but the local file
+/// system is exposed, and they survive the process being stopped with SIGSTOP:
+/// <list type="bullet">
+/// <item><c>hold</c>: written by the test; its text is the row key of the entity whose next write is held.</item>
+/// <item><c>held</c>: written here when that write has been caught (the method and address, for the log).</item>
+/// <item><c>release</c>: written by the test to let the held write go.</item>
+/// <item><c>released</c>: written here once storage has answered the released write (its status code).</item>
+/// </list>
+/// Only the first matching write is held; every other request passes untouched. The policy runs per call,
+/// before the SDK's retry policy, so the released request is sent exactly as an unheld one would be.
+/// </remarks>
+internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
+{
+    /// <summary>The environment variable naming the control directory; without it no policy is installed.</summary>
+    public const string ControlDirectoryVariable = "GRANTSILO_TESTSILO_HOLD_WRITES_DIR";
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private int _caught;
+
+    private string PathOf(string name) => Path.Combine(directory, name);
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!ShouldHold(message))
+        {
+            ProcessNext(message, pipeline);
+            return;
+        }
+        Caught(message);
+        while (!Released())
+        {
+            Thread.Sleep(PollInterval);
+        }
+        Releasing(message);
+        try
+        {
+            ProcessNext(message, pipeline);
+            Answered(message);
+        }
+        catch (Exception exception)
+        {
+            Failed(exception);
+            throw;
+        }
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!ShouldHold(message))
+        {
+            await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+            return;
+        }
+        Caught(message);
+        // Waits for the test's signal, not for time: the poll only decides how soon the signal is seen.
+        while (!Released())
+        {
+            await Task.Delay(PollInterval).ConfigureAwait(false);
+        }
+        Releasing(message);
+        try
+        {
+            await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+            Answered(message);
+        }
+        catch (Exception exception)
+        {
+            Failed(exception);
+            throw;
+        }
+    }
+
+    private void Caught(HttpMessage message)
+    {
+        File.WriteAllText(PathOf("held"), $"{message.Request.Method} {message.Request.Uri}");
+        Console.WriteLine($"TestSilo: holding {message.Request.Method} {message.Request.Uri}");
+    }
+
+    private bool Released() => File.Exists(PathOf("release"));
+
+    private static void Releasing(HttpMessage message) =>
+        Console.WriteLine($"TestSilo: releasing {message.Request.Method} {message.Request.Uri}");
+
+    private void Answered(HttpMessage message)
+    {
+        var status = message.HasResponse ? message.Response.Status.ToString(CultureInfo.InvariantCulture) : "no response";
+        Console.WriteLine($"TestSilo: released write answered {status}");
+        File.WriteAllText(PathOf("released"), status);
+    }
+
+    private void Failed(Exception exception)
+    {
+        Console.WriteLine($"TestSilo: released write failed: {exception.GetType().Name}: {exception.Message}");
+        File.WriteAllText(PathOf("released"), exception.GetType().Name + ": " + exception.Message);
+    }
+
+    private bool ShouldHold(HttpMessage message)
+    {
+        if (Volatile.Read(ref _caught) != 0 || !IsWrite(message.Request.Method.Method))
+        {
+            return false;
+        }
+        var hold = PathOf("hold");
+        if (!File.Exists(hold))
+        {
+            return false;
+        }
+        var rowKey = File.ReadAllText(hold).Trim();
+        return rowKey.Length > 0 && Targets(message.Request, rowKey) && Interlocked.Exchange(ref _caught, 1) == 0;
+    }
+
+    private static bool IsWrite(string method) =>
+        method is "PUT" or "PATCH" or "MERGE" or "POST";
+
+    // An update names the entity in its address: .../Table(PartitionKey='...',RowKey='...'), keys quoted with
+    // single quotes doubled and percent-encoded. An insert (POST to the table) carries its keys in the body.
+    private static bool Targets(Azure.Core.Request request, string rowKey)
+    {
+        var quoted = "RowKey='" + rowKey.Replace("'", "''", StringComparison.Ordinal) + "'";
+        if (Uri.UnescapeDataString(request.Uri.ToUri().AbsolutePath).Contains(quoted, StringComparison.Ordinal))
+        {
+            return true;
+        }
+        if (request.Method.Method != "POST" || request.Content is null)
+        {
+            return false;
+        }
+        using var body = new MemoryStream();
+        request.Content.WriteTo(body, CancellationToken.None);
+        var json = System.Text.Encoding.UTF8.GetString(body.ToArray());
+        return json.Contains("\"RowKey\":\"" + System.Text.Json.JsonEncodedText.Encode(rowKey).ToString() + "\"", StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,61 @@
+using System.ComponentModel.DataAnnotations;
+using Azure.Core;
+using GrantSilo.EndToEnd.TestSilo;
+using GrantSilo.Grains.Hosting;
+using GrantSilo.Persistence.AzureTables;
+using GrantSilo.SiloHost;
+using GrantSilo.SiloHost.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+// The silo host's AzureTable profile, composed from silo-host's own code (GrantSiloSiloProfiles) with the same
+// configuration keys and start-up banner, plus test hooks switched on by environment variables. The hooks live
+// here rather than in silo-host so that the product executable has no test-only code path at all; the tests run
+// this program only for the silo whose storage traffic they steer, and the real silo-host for the others.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+var silo = Bind<SiloHostOptions>(builder.Configuration, SiloHostOptions.SectionName);
+var storage = Bind<StorageSelectionOptions>(builder.Configuration, StorageSelectionOptions.SectionName);
+if (!string.Equals(storage.Provider, StorageSelectionOptions.AzureTable, StringComparison.OrdinalIgnoreCase))
+{
+    throw new OptionsValidationException(StorageSelectionOptions.SectionName, typeof(StorageSelectionOptions),
+        [$"The test silo runs only the AzureTable profile; set GrantSilo:Storage:Provider=AzureTable (it is '{storage.Provider}')."]);
+}
+
+builder.UseOrleans(orleans =>
+{
+    orleans.UseGrantSiloAzureTableProfile(silo, builder.Configuration);
+    if (Environment.GetEnvironmentVariable(HeldWritePolicy.ControlDirectoryVariable) is { Length: > 0 } directory)
+    {
+        var hold = new HeldWritePolicy(directory);
+        // Registered after the profile, so it runs after the configuration binding and keeps any earlier hook.
+        orleans.Services.Configure<AzureTableGrainStorageOptions>(GrantSiloStorage.Name, options =>
+        {
+            var earlier = options.ConfigureTableClientOptions;
+            options.ConfigureTableClientOptions = client =>
+            {
+                earlier?.Invoke(client);
+                client.AddPolicy(hold, HttpPipelinePosition.PerCall);
+            };
+        });
+        Console.WriteLine($"TestSilo: grain state writes can be held through {directory}");
+    }
+});
+builder.Services.AddHostedService(sp => new StartupBanner(sp.GetRequiredService<ILogger<StartupBanner>>(), sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILocalSiloDetails>(), silo, StorageSelectionOptions.AzureTable));
+
+await builder.Build().RunAsync();
+
+static T Bind<T>(IConfiguration configuration, string section) where T : new()
+{
+    var options = new T();
+    configuration.GetSection(section).Bind(options);
+    var errors = new List<ValidationResult>();
+    if (!Validator.TryValidateObject(options!, new ValidationContext(options!), errors, validateAllProperties: true))
+    {
+        throw new OptionsValidationException(section, typeof(T), errors.Select(e => e.ErrorMessage ?? $"{section} is invalid"));
+    }
+    return options;
+}
