@@ -167,6 +167,17 @@ public sealed class GrantClient
     public Task<GrantResult<SchemaVersion>> GetActiveSchemaAsync() =>
         GuardAsync(async () => GrantResult<SchemaVersion>.Ok(await Policies.GetActiveSchemaAsync().ConfigureAwait(false)));
 
+    /// <summary>
+    /// Adds a template-linked policy (a policy template's <c>?principal</c>/<c>?resource</c> slots filled, for
+    /// example the shipped <c>person-requires-approval</c> for one person) as a new policy version.
+    /// </summary>
+    public Task<GrantResult<PolicyVersionInfo>> LinkPolicyTemplateAsync(PolicyLink link, string author) =>
+        GuardAsync(() => Policies.LinkTemplateAsync(link, author));
+
+    /// <summary>Removes a template-linked policy, as a new policy version.</summary>
+    public Task<GrantResult<PolicyVersionInfo>> UnlinkPolicyTemplateAsync(string linkId, string author) =>
+        GuardAsync(() => Policies.UnlinkTemplateAsync(linkId, author));
+
     /// <summary>The policy version decisions use now, with its text.</summary>
     public Task<GrantResult<PolicySetVersion>> GetActivePolicyAsync() =>
         GuardAsync(async () => GrantResult<PolicySetVersion>.Ok(await Policies.GetActiveAsync().ConfigureAwait(false)));

@@ -18,6 +18,30 @@ public sealed record PolicyVersionInfo
     [Id(4)] public IReadOnlyList<string> PolicyIds { get; init; } = [];
     /// <summary>True for the version decisions use now.</summary>
     [Id(5)] public bool IsActive { get; init; }
+    /// <summary>The template-linked policies of this version: each fills a template's slots for one person, group, agent or resource.</summary>
+    [Id(6)] public IReadOnlyList<PolicyLink> Links { get; init; } = [];
+}
+
+/// <summary>
+/// A template-linked policy: the template (a policy of the set with <c>?principal</c> and/or <c>?resource</c>
+/// slots) with its slots filled, under an id of its own. Per-person or per-resource rules are links, not
+/// copies of policy text: the rule is written and reviewed once.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.policy-link")]
+public sealed record PolicyLink
+{
+    /// <summary>The id of the linked policy (it names the policy in decisions), unique in the set.</summary>
+    [Id(0)] public required string LinkId { get; init; }
+    /// <summary>The <c>@id</c> of the template.</summary>
+    [Id(1)] public required string TemplateId { get; init; }
+    /// <summary>
+    /// The entity for <c>?principal</c>, as <c>Type::"id"</c> parts: a <c>Person</c> (the person a task acts
+    /// for: every agent working on that person's tasks is in it), a <c>Group</c> or an <c>Agent</c>.
+    /// </summary>
+    [Id(2)] public string? PrincipalType { get; init; }
+    [Id(3)] public string? PrincipalId { get; init; }
+    /// <summary>The resource for <c>?resource</c>, as <c>type:path</c> (the <c>Resource</c> entity id).</summary>
+    [Id(4)] public string? ResourceId { get; init; }
 }
 
 /// <summary>A version of the policy set with its Cedar text.</summary>

@@ -34,6 +34,17 @@ public interface IPolicyStoreGrain : IGrainWithIntegerKey
     [Alias("PublishSchema")]
     Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author);
 
+    /// <summary>
+    /// Publishes a new version that adds a template-linked policy to the active one (same text): the
+    /// template's slots filled for one person, group, agent or resource. Validated like any publish.
+    /// </summary>
+    [Alias("LinkTemplate")]
+    Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author);
+
+    /// <summary>Publishes a new version without the template-linked policy <paramref name="linkId"/>.</summary>
+    [Alias("UnlinkTemplate")]
+    Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author);
+
     /// <summary>The schema policies are validated against now, with its text.</summary>
     [AlwaysInterleave, Alias("GetActiveSchema")]
     Task<SchemaVersion> GetActiveSchemaAsync();

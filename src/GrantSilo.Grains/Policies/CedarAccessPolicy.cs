@@ -131,10 +131,15 @@ internal static class CedarRequestBuilder
     // (a warm credential holds it under its chain lease).
     private static readonly ConditionalWeakTable<object, Entity> Principals = [];
 
+    // The person the task chain acts for, as the principal's parent (so `principal in Person::"..."`
+    // and template links for a person apply to every agent working on that person's tasks).
+    private static bool ActsFor(Entity principal, string rootPerson) =>
+        principal.Parents.Count > 0 && principal.Parents[^1] is { Type: PersonType } person && person.Id == rootPerson;
+
     public static (AuthorizationRequest Request, EntityStore Entities) Build(AccessFacts facts, string riskTier)
     {
         Entity? principalEntity = null;
-        if (facts.AgentKey is { } key && Principals.TryGetValue(key, out var cached) && cached.Uid.Id == facts.Agent)
+        if (facts.AgentKey is { } key && Principals.TryGetValue(key, out var cached) && cached.Uid.Id == facts.Agent && ActsFor(cached, facts.RootPerson))
         {
             principalEntity = cached;
         }
@@ -202,11 +207,12 @@ internal static class CedarRequestBuilder
         {
             agentAttributes.Add(new(name, CedarValue.FromString(value)));
         }
-        var groups = new EntityUid[facts.AgentGroups.Count];
-        for (var i = 0; i < groups.Length; i++)
+        var groups = new EntityUid[facts.AgentGroups.Count + 1];
+        for (var i = 0; i < facts.AgentGroups.Count; i++)
         {
             groups[i] = new EntityUid(GroupType, facts.AgentGroups[i]);
         }
+        groups[^1] = new EntityUid(PersonType, facts.RootPerson);
 
         return new Entity(principal, agentAttributes, groups);
     }

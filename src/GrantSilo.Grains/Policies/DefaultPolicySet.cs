@@ -38,11 +38,41 @@ public static class DefaultPolicySet
 /// <summary>How GrantSilo parses and fingerprints policy text.</summary>
 internal static class PolicyText
 {
-    /// <summary>Parses with <c>@id</c> annotations as policy ids, so decisions name policies as their authors do.</summary>
-    public static PolicySet Parse(string text) => PolicySet.Parse(text, PolicyIdSource.IdAnnotation);
+    /// <summary>Parses (templates included) with <c>@id</c> annotations as policy ids, so decisions name policies as their authors do.</summary>
+    public static PolicySet Parse(string text) => PolicySet.ParseWithTemplates(text, PolicyIdSource.IdAnnotation);
 
-    public static bool TryParse(string text, out PolicySet? set, out CedarParseException? error) =>
-        PolicySet.TryParse(text, out set, out error, PolicyIdSource.IdAnnotation);
+    public static bool TryParse(string text, out PolicySet? set, out CedarParseException? error)
+    {
+        try
+        {
+            set = Parse(text);
+            error = null;
+            return true;
+        }
+        catch (CedarParseException exception)
+        {
+            set = null;
+            error = exception;
+            return false;
+        }
+    }
+
+    /// <summary>A version's text with its template links applied.</summary>
+    public static PolicySet Compile(string text, IReadOnlyList<PolicyLink> links) => Link(Parse(text), links);
+
+    /// <summary>Applies template links to a parsed set; throws <see cref="PolicyLinkException"/> when one does not fit.</summary>
+    public static PolicySet Link(PolicySet set, IReadOnlyList<PolicyLink> links)
+    {
+        foreach (var link in links)
+        {
+            set = set.Link(
+                link.TemplateId,
+                link.LinkId,
+                link.PrincipalType is { } type && link.PrincipalId is { } id ? new EntityUid(type, id) : null,
+                link.ResourceId is { } resource ? new EntityUid(CedarRequestBuilder.ResourceType, resource) : null);
+        }
+        return set;
+    }
 
     public static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }

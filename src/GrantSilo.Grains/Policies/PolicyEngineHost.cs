@@ -11,7 +11,7 @@ internal sealed record CompiledPolicy(PolicyVersionInfo Info, PolicySet Set, Aut
 
     public static CompiledPolicy Compile(PolicySetVersion version)
     {
-        var set = PolicyText.Parse(version.Text);
+        var set = PolicyText.Compile(version.Text, version.Info.Links);
         return new CompiledPolicy(version.Info, set, new Authorizer(set));
     }
 }

@@ -67,7 +67,7 @@ internal sealed partial class PolicyStoreGrain(
         {
             return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is {text.Length} characters; the limit is {_options.MaxPolicyTextLength} (GrantSilo:Policy:MaxPolicyTextLength)."), who.Value);
         }
-        if (!PolicyText.TryParse(text, out var set, out var parseError))
+        if (!PolicyText.TryParse(text, out var parsed, out var parseError))
         {
             var position = parseError!.Position;
             return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is not valid Cedar at line {position.Line}, column {position.Column}: {parseError.Detail}")
@@ -76,12 +76,108 @@ internal sealed partial class PolicyStoreGrain(
                 DetailCode = parseError.Code.ToString(),
             }, who.Value);
         }
+        // The active version's template links carry over: each must still find its template.
+        var links = _active.Info.Links;
+        if (TryLink(parsed!, links, out var set) is { } linkError)
+        {
+            return Rejected(linkError with { Message = linkError.Message + " Unlink it before publishing a text without its template." }, who.Value);
+        }
+        return await PublishVersionAsync(text, set!, links, who.Value);
+    }
 
-        if (Validate(set!, _validator, _activeSchema.Info.Version) is { } invalid)
+    public async Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author)
+    {
+        var who = Canonical.Identifier(author, "Author");
+        if (!who.IsSuccess)
+        {
+            return who.Error;
+        }
+        if (ValidateLink(link) is { } bad)
+        {
+            return Rejected(bad, who.Value);
+        }
+        if (TryLink(PolicyText.Parse(_active.Text), [.. _active.Info.Links, link], out var set) is { } linkError)
+        {
+            return Rejected(linkError, who.Value);
+        }
+        return await PublishVersionAsync(_active.Text, set!, [.. _active.Info.Links, link], who.Value);
+    }
+
+    public async Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author)
+    {
+        var who = Canonical.Identifier(author, "Author");
+        if (!who.IsSuccess)
+        {
+            return who.Error;
+        }
+        var links = _active.Info.Links.Where(l => l.LinkId != linkId).ToList();
+        if (links.Count == _active.Info.Links.Count)
+        {
+            return Rejected(new GrantError(GrantErrorCode.InvalidArgument, $"The active policy version {_active.Info.Version} has no link '{linkId}'.", target: linkId), who.Value);
+        }
+        return await PublishVersionAsync(_active.Text, PolicyText.Compile(_active.Text, links), links, who.Value);
+    }
+
+    private static GrantError? ValidateLink(PolicyLink? link)
+    {
+        if (link is null)
+        {
+            return new GrantError(GrantErrorCode.InvalidArgument, "A template link is required.");
+        }
+        foreach (var (name, value) in new[] { ("Link id", link.LinkId), ("Template id", link.TemplateId) })
+        {
+            if (!Canonical.Identifier(value, name).IsSuccess || value.Length > 128)
+            {
+                return new GrantError(GrantErrorCode.InvalidArgument, $"{name} '{value}' must be a canonical identifier of at most 128 characters.");
+            }
+        }
+        if ((link.PrincipalType is null) != (link.PrincipalId is null))
+        {
+            return new GrantError(GrantErrorCode.InvalidArgument, "A principal slot value needs both a type and an id.");
+        }
+        if (link.PrincipalType is { } type && type is not (CedarRequestBuilder.PersonType or CedarRequestBuilder.GroupType or CedarRequestBuilder.AgentType))
+        {
+            return new GrantError(GrantErrorCode.InvalidArgument, $"A principal slot holds a {CedarRequestBuilder.PersonType}, {CedarRequestBuilder.GroupType} or {CedarRequestBuilder.AgentType}; not '{type}'.");
+        }
+        foreach (var (name, value) in new[] { ("Principal id", link.PrincipalId), ("Resource id", link.ResourceId) })
+        {
+            if (value is not null && (!Canonical.Identifier(value, name).IsSuccess || value.Length > 1024))
+            {
+                return new GrantError(GrantErrorCode.InvalidArgument, $"{name} must be canonical text of at most 1024 characters.");
+            }
+        }
+        return null;
+    }
+
+    // Applies the links to a parsed text; a link that does not fit is a refusal naming it.
+    private static GrantError? TryLink(PolicySet parsed, IReadOnlyList<PolicyLink> links, out PolicySet? set)
+    {
+        try
+        {
+            set = PolicyText.Link(parsed, links);
+            return null;
+        }
+        catch (PolicyLinkException exception)
+        {
+            set = null;
+            var failed = links.FirstOrDefault(l => exception.Message.Contains(l.LinkId, StringComparison.Ordinal) || exception.Message.Contains(l.TemplateId, StringComparison.Ordinal));
+            return new GrantError(GrantErrorCode.PolicyInvalid, $"Template link{(failed is null ? "" : $" '{failed.LinkId}'")} does not fit: {exception.Message}.", target: failed?.LinkId)
+            {
+                DetailCode = exception.Code.ToString(),
+            };
+        }
+    }
+
+    // Every new version, whatever made it (new text, a link, an unlink): validated against the active
+    // schema, within the size and cost limits, durable, then installed on every silo before returning.
+    private async Task<GrantResult<PolicyVersionInfo>> PublishVersionAsync(string text, PolicySet set, IReadOnlyList<PolicyLink> links, string author)
+    {
+        var who = GrantResult<string>.Ok(author);
+        if (Validate(set, _validator, _activeSchema.Info.Version) is { } invalid)
         {
             return Rejected(invalid, who.Value);
         }
-        if (TooCostly(set!) is { } costly)
+        if (TooCostly(set) is { } costly)
         {
             return Rejected(costly, who.Value);
         }
@@ -92,7 +188,8 @@ internal sealed partial class PolicyStoreGrain(
             Author = who.Value,
             PublishedAt = time.GetUtcNow(),
             Sha256 = PolicyText.Sha256(text),
-            PolicyIds = [.. set!.Policies.Select(p => p.Id)],
+            PolicyIds = [.. set.Policies.Select(p => p.Id)],
+            Links = [.. links],
         };
         try
         {
@@ -167,7 +264,7 @@ internal sealed partial class PolicyStoreGrain(
             return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema no longer describes GrantSilo's decisions: {missing} Extend the shipped schema (GetActiveSchemaAsync) rather than replacing it."), who.Value);
         }
         var validator = new PolicyValidator(schema!);
-        if (Validate(PolicyText.Parse(_active.Text), validator, version: null) is { } breaks)
+        if (Validate(PolicyText.Compile(_active.Text, _active.Info.Links), validator, version: null) is { } breaks)
         {
             return RejectedSchema(breaks with { Code = GrantErrorCode.SchemaInvalid, Message = $"The active policy set (version {_active.Info.Version}) would not validate against this schema: {breaks.Message}" }, who.Value);
         }
@@ -413,6 +510,7 @@ internal sealed partial class PolicyStoreGrain(
         Sha256 = version.Sha256,
         PolicyIds = [.. version.PolicyIds],
         IsActive = isActive,
+        Links = [.. version.Links],
     };
 
     private sealed class SiloEntry

@@ -41,6 +41,8 @@ public sealed class StoredPolicyVersion
     [Id(2)] public DateTimeOffset PublishedAt { get; set; }
     [Id(3)] public string Sha256 { get; set; } = "";
     [Id(4)] public List<string> PolicyIds { get; set; } = [];
+    /// <summary>The template-linked policies of this version.</summary>
+    [Id(5)] public List<PolicyLink> Links { get; set; } = [];
 }
 
 /// <summary>The durable state of one published version: its record and text, written once.</summary>
