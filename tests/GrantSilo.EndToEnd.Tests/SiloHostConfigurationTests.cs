@@ -54,6 +54,22 @@ public sealed class SiloHostConfigurationTests
     }
 
     [Fact]
+    public async Task AzureTableProfile_RefusesADecisionLeaseTheSiloLeaseCannotCover_NamingTheKeys()
+    {
+        // The one-machine membership settings give a 1 s silo lease: a decision lease may be at most 25 s.
+        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()))
+        {
+            ["GrantSilo__Lifecycle__DecisionLeaseDuration"] = "00:00:29",
+        };
+        await using var silo = ChildProcess.Start("long-decision-lease", ChildProcess.BuiltDll("SiloHostDll"), settings);
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with a decision lease its silo lease cannot cover.");
+        Assert.NotEqual(0, silo.ExitCode);
+        Assert.Contains("GrantSilo:Lifecycle:DecisionLeaseDuration", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("GrantSilo:Lease:Duration", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownStorageProvider_StopsStartUpSayingWhatToUse()
     {
         await using var silo = ChildProcess.Start("unknown", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string> { ["GrantSilo__Storage__Provider"] = "Cosmos" });
