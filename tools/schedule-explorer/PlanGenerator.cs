@@ -53,6 +53,22 @@ public static class PlanGenerator
         var setupCredentials = credentials.Count;
         var warm = credentials.Where(_ => rng.NextDouble() < 0.85).Select(c => c.Name).ToList();
 
+        // Half the seeds focus on one warm credential: a slow holder whose invalidation is held, ends
+        // that cover it arriving along different paths, and decisions on it. Interleavings that matter
+        // need several things to line up on one credential, which uniform choices rarely do.
+        CredentialNode? focus = warm.Count > 0 && rng.NextDouble() < 0.5 ? credentials.First(c => c.Name == warm[rng.Next(warm.Count)]) : null;
+
+        var faults = new List<FaultRule>();
+        if (focus is not null)
+        {
+            var occurrence = rng.NextDouble() < 0.7 ? 1 : 0;
+            faults.Add(new FaultRule("F0", rng.NextDouble() < 0.75 ? FaultSite.Callee : FaultSite.Caller, FaultAction.Hold, focus.Name, "InvalidateLeasesAsync", occurrence));
+        }
+        for (var n = rng.Next(focus is null ? 1 : 0, 4); n > 0; n--)
+        {
+            faults.Add(NextFault(rng, $"F{faults.Count}", agents, tasks, sessions, credentials));
+        }
+
         // The schedule: operations on the tree, including tasks and credentials it creates itself.
         var steps = new List<PlanStep>();
         var ops = new List<PlanOp>();
@@ -60,14 +76,12 @@ public static class PlanGenerator
         for (var i = 0; i < opCount; i++)
         {
             var op = NextOp(rng, i, ops, agents, tasks, sessions, credentials, depth);
+            if (focus is not null && rng.NextDouble() < 0.5)
+            {
+                op = Focused(rng, op, focus, tasks, credentials);
+            }
             ops.Add(op);
             steps.Add(new PlanStep.Start(op));
-        }
-
-        var faults = new List<FaultRule>();
-        for (var n = rng.Next(1, 5); n > 0; n--)
-        {
-            faults.Add(NextFault(rng, $"F{faults.Count}", agents, tasks, sessions, credentials));
         }
 
         // Interleave settles, awaits, releases and clock moves between the starts.
@@ -114,6 +128,30 @@ public static class PlanGenerator
             Faults = faults,
             Steps = schedule,
             EarlyTimers = rng.NextDouble() < 0.3 ? TimeSpan.FromMilliseconds(rng.Next(1, 300)) : TimeSpan.Zero,
+        };
+    }
+
+    // Aims an end or an authorization at the focus credential: an end of its task, an ancestor, an
+    // agent along its chain, its session or itself.
+    private static PlanOp Focused(Random rng, PlanOp op, CredentialNode focus, List<TaskNode> tasks, List<CredentialNode> credentials)
+    {
+        var chain = new List<TaskNode>();
+        for (var node = tasks.First(t => t.Name == focus.Task); ; node = tasks.First(t => t.Name == node.Parent))
+        {
+            chain.Add(node);
+            if (node.Parent is null)
+            {
+                break;
+            }
+        }
+        return op.Kind switch
+        {
+            OpKind.Authorize => op with { Target = focus.Name },
+            OpKind.RevokeTask or OpKind.CompleteTask => op with { Target = chain[rng.Next(chain.Count)].Name },
+            OpKind.SuspendAgent => op with { Target = chain[rng.Next(chain.Count)].Agent },
+            OpKind.EndSession => op with { Target = focus.Session },
+            OpKind.RevokeCredential => op with { Kind = OpKind.Authorize, Target = focus.Name },
+            _ => op,
         };
     }
 

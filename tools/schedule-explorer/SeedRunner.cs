@@ -101,6 +101,9 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
                     await SettleAsync(injector);
                 }
                 unfinished = ops.Values.Count(t => !t.IsCompleted);
+                // Past every lease granted during the schedule: the last round asks the sources themselves.
+                leaseClock.Advance(leaseDuration + TimeSpan.FromMilliseconds(1));
+                await SettleAsync(injector);
                 Phase(2, ref started);
                 await AuthorizeEveryCredentialAsync(world, history, -1000);
                 Phase(3, ref started);
