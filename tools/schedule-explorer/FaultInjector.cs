@@ -30,6 +30,9 @@ public sealed class FaultInjector
     /// <summary>What the faults did, for the report of a violating seed.</summary>
     public ConcurrentQueue<string> Log { get; } = new();
 
+    /// <summary>The rules that fired at least once.</summary>
+    public IReadOnlyList<FaultRule> Fired => [.. _rules.Where(r => r.Fired).Select(r => r.Rule)];
+
     public void Name(GrainId grain, string name) => _names[grain] = name;
 
     public void Arm() => _armed = true;
@@ -162,6 +165,7 @@ public sealed class FaultInjector
             if (r.Occurrence == 0 || r.Occurrence == n)
             {
                 Log.Enqueue($"{r.Id} hit ({r} : #{n})");
+                rule.Fired = true;
                 return rule;
             }
         }
@@ -173,6 +177,7 @@ public sealed class FaultInjector
         public readonly FaultRule Rule = rule;
         public readonly TaskCompletionSource Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Count;
+        public volatile bool Fired;
     }
 }
 

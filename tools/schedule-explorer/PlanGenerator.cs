@@ -56,7 +56,12 @@ public static class PlanGenerator
         // Half the seeds focus on one warm credential: a slow holder whose invalidation is held, ends
         // that cover it arriving along different paths, and decisions on it. Interleavings that matter
         // need several things to line up on one credential, which uniform choices rarely do.
-        CredentialNode? focus = warm.Count > 0 && rng.NextDouble() < 0.5 ? credentials.First(c => c.Name == warm[rng.Next(warm.Count)]) : null;
+        CredentialNode? focus = null;
+        if (warm.Count > 0 && rng.NextDouble() < 0.5)
+        {
+            var name = warm[rng.Next(warm.Count)];
+            focus = credentials.First(c => c.Name == name);
+        }
 
         var faults = new List<FaultRule>();
         if (focus is not null)
@@ -78,7 +83,7 @@ public static class PlanGenerator
             var op = NextOp(rng, i, ops, agents, tasks, sessions, credentials, depth);
             if (focus is not null && rng.NextDouble() < 0.5)
             {
-                op = Focused(rng, op, focus, tasks, credentials);
+                op = Focused(rng, op, focus, tasks);
             }
             ops.Add(op);
             steps.Add(new PlanStep.Start(op));
@@ -133,7 +138,7 @@ public static class PlanGenerator
 
     // Aims an end or an authorization at the focus credential: an end of its task, an ancestor, an
     // agent along its chain, its session or itself.
-    private static PlanOp Focused(Random rng, PlanOp op, CredentialNode focus, List<TaskNode> tasks, List<CredentialNode> credentials)
+    private static PlanOp Focused(Random rng, PlanOp op, CredentialNode focus, List<TaskNode> tasks)
     {
         var chain = new List<TaskNode>();
         for (var node = tasks.First(t => t.Name == focus.Task); ; node = tasks.First(t => t.Name == node.Parent))

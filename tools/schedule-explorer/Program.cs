@@ -39,7 +39,7 @@ foreach (var seed in Seeds())
     if (result.Violated)
     {
         violating.Add(result);
-        foreach (var kind in result.Violations.Select(v => v.End.Op.Kind.ToString()).Distinct())
+        foreach (var kind in result.Violations.Select(v => $"{v.End.Op.Kind} via {result.Suspect(v).Split(" (")[0]}").Distinct())
         {
             byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
         }
@@ -66,7 +66,7 @@ Console.WriteLine($"seeds: {ran}, violations: {violating.Count}");
 Console.WriteLine($"  {ran / stopwatch.Elapsed.TotalSeconds:0.0} seeds/s over {stopwatch.Elapsed.TotalSeconds:0} s; set-up failures: {setupFailures}; seeds with operations still running after the drain: {unfinished}");
 if (byKind.Count > 0)
 {
-    Console.WriteLine($"  violating seeds by the kind of end they broke: {string.Join(", ", byKind.Select(k => $"{k.Key} {k.Value}"))}");
+    Console.WriteLine($"  violating seeds by the end they broke and the likely hole: {string.Join(", ", byKind.Select(k => $"{k.Key} {k.Value}"))}");
     Console.WriteLine($"  violating seeds: {string.Join(' ', violating.Select(v => v.Plan.Seed))}");
 }
 Console.WriteLine($"  phases (ms): schedule {SeedRunner.Phases[0] * 1000 / Stopwatch.Frequency}, auth1 {SeedRunner.Phases[1] * 1000 / Stopwatch.Frequency}, drain {SeedRunner.Phases[2] * 1000 / Stopwatch.Frequency}, auth2 {SeedRunner.Phases[3] * 1000 / Stopwatch.Frequency}, setup {SeedRunner.Phases[4] * 1000 / Stopwatch.Frequency}, settles {SeedRunner.Phases[5]}, at deadline {SeedRunner.Phases[6]}");

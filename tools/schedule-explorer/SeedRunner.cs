@@ -6,9 +6,37 @@ using GrantSilo.Client;
 namespace GrantSilo.ScheduleExplorer;
 
 /// <summary>What one seed did: its plan, its history, and the violations the checker found.</summary>
-public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violation> Violations, IReadOnlyList<string> FaultLog, int Unfinished, TimeSpan Elapsed, string? SetupError)
+public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violation> Violations, IReadOnlyList<string> FaultLog, IReadOnlyList<FaultRule> Fired, int Unfinished, TimeSpan Elapsed, string? SetupError)
 {
     public bool Violated => Violations.Count > 0;
+
+    /// <summary>
+    /// Which known hole of issue 16 a violation most likely went through, from the faults that fired:
+    /// a guess to sort a campaign's findings, not a proof (the description has the whole story).
+    /// </summary>
+    public string Suspect(Violation violation)
+    {
+        var end = violation.End;
+        var retried = History.Records.Any(r => r.Op == end.Op && r.Attempt < end.Attempt && r.Outcome != Outcome.Acknowledged);
+        if (Fired.Any(f => f.Action == FaultAction.WriteCommitThenFail && f.Target == end.Op.Target) && retried)
+        {
+            return "hole 1 (a retried end found the state already terminal and acknowledged without telling lease holders)";
+        }
+        if (Fired.Any(f => f.Action == FaultAction.WriteCommitThenFail))
+        {
+            return "hole 1 (a committed write whose reply was lost: memory rolled back, state already terminal)";
+        }
+        var slowHolder = Fired.Any(f => f.Target == violation.Authorize.Op.Target && f.Method == "InvalidateLeasesAsync" && f.Action is FaultAction.Hold or FaultAction.HoldReply);
+        if (slowHolder)
+        {
+            return "hole 3 (a second invalidation of a task's ledger returned while the first still waited on a slow holder)";
+        }
+        if (Plan.EarlyTimers > TimeSpan.Zero)
+        {
+            return "hole 4 (outwaiting a lease ended early: timers fire early)";
+        }
+        return "unclassified";
+    }
 
     /// <summary>The seed, its plan as text, what happened, and how to replay it.</summary>
     public string Describe()
@@ -18,6 +46,7 @@ public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violat
         foreach (var violation in Violations)
         {
             text.AppendLine($"  VIOLATION: {violation}");
+            text.AppendLine($"    likely {Suspect(violation)}");
         }
         text.Append(Plan);
         text.AppendLine("  faults hit:");
@@ -116,7 +145,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
             leaseClock.Early = TimeSpan.Zero;
         }
         var violations = Checker.Check(plan, history);
-        return new SeedResult(plan, history, violations, [.. injector.Log], unfinished, Stopwatch.GetElapsedTime(started), setupError);
+        return new SeedResult(plan, history, violations, [.. injector.Log], injector.Fired, unfinished, Stopwatch.GetElapsedTime(started), setupError);
     }
 
     public static readonly long[] Phases = new long[7];
