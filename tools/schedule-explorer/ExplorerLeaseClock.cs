@@ -5,7 +5,7 @@ namespace GrantSilo.ScheduleExplorer;
 /// <summary>
 /// The decision-lease clock: a <see cref="FakeTimeProvider"/> the plan moves, whose timers may fire
 /// <see cref="Early"/> before they are due, as <c>Task.Delay</c> and <c>WaitAsync</c> on the system clock
-/// were measured to do. Reading the clock stays exact; only timers are early. Creating a timer counts
+/// were measured to do (by at most half the delay). Reading the clock stays exact; only timers are early. Creating a timer counts
 /// as activity for the driver's quiet detection.
 /// </summary>
 public sealed class ExplorerLeaseClock(FakeTimeProvider inner) : TimeProvider
@@ -35,7 +35,9 @@ public sealed class ExplorerLeaseClock(FakeTimeProvider inner) : TimeProvider
         var early = Early;
         if (dueTime != Timeout.InfiniteTimeSpan && early > TimeSpan.Zero)
         {
-            dueTime = dueTime > early ? dueTime - early : TimeSpan.Zero;
+            // Never more than half the delay early: a wait that re-reads the clock and waits again for
+            // the rest (the right fix) then makes progress instead of spinning on a clock that stands still.
+            dueTime -= early < dueTime / 2 ? early : dueTime / 2;
         }
         return inner.CreateTimer(callback, state, dueTime, period);
     }

@@ -44,9 +44,15 @@ public sealed class OpRecord(PlanOp op, int attempt, long invoked)
 public sealed class History
 {
     private readonly ConcurrentQueue<OpRecord> _records = new();
+    private readonly ConcurrentQueue<(long At, string What)> _marks = new();
     private long _clock;
 
     public IReadOnlyCollection<OpRecord> Records => _records;
+
+    /// <summary>Driver steps that are not operations (lease-clock moves, releases), stamped on the same clock.</summary>
+    public IReadOnlyCollection<(long At, string What)> Marks => _marks;
+
+    public void Mark(string what) => _marks.Enqueue((Interlocked.Increment(ref _clock), what));
 
     public OpRecord Invoke(PlanOp op, int attempt)
     {
@@ -61,9 +67,12 @@ public sealed class History
     public string Describe()
     {
         var text = new StringBuilder();
-        foreach (var record in _records.OrderBy(r => r.Invoked))
+        var lines = _records.Select(r => (At: r.Invoked, Text: r.ToString()))
+            .Concat(_marks.Select(m => (m.At, Text: $"[{m.At,4}]         -- {m.What}")))
+            .OrderBy(l => l.At);
+        foreach (var (_, line) in lines)
         {
-            text.AppendLine($"    {record}");
+            text.AppendLine($"    {line}");
         }
         return text.ToString();
     }

@@ -26,14 +26,15 @@ public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violat
         {
             return "hole 1 (a committed write whose reply was lost: memory rolled back, state already terminal)";
         }
+        var clockMoved = History.Marks.Any(m => m.What.StartsWith("advance", StringComparison.Ordinal) && m.At > end.Invoked && m.At < end.Responded);
+        if (Plan.EarlyTimers > TimeSpan.Zero && clockMoved)
+        {
+            return "hole 4 (the end outwaited a holder's lease on timers that fired early)";
+        }
         var slowHolder = Fired.Any(f => f.Target == violation.Authorize.Op.Target && f.Method == "InvalidateLeasesAsync" && f.Action is FaultAction.Hold or FaultAction.HoldReply);
         if (slowHolder)
         {
             return "hole 3 (a second invalidation of a task's ledger returned while the first still waited on a slow holder)";
-        }
-        if (Plan.EarlyTimers > TimeSpan.Zero)
-        {
-            return "hole 4 (outwaiting a lease ended early: timers fire early)";
         }
         return "unclassified";
     }
@@ -74,6 +75,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
     /// <summary>The longest the driver waits for one attempt of an operation before counting it as failed.</summary>
     public static readonly TimeSpan AttemptBound = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan SetupBound = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DrainBound = TimeSpan.FromSeconds(5);
     private static readonly ResourceRef Resource = new() { Type = "doc", Path = "reports/q3" };
 
@@ -90,7 +92,14 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
         var unfinished = 0;
         try
         {
-            setupError = await SetUpAsync(plan, world);
+            try
+            {
+                setupError = await SetUpAsync(plan, world).WaitAsync(SetupBound);
+            }
+            catch (TimeoutException)
+            {
+                setupError = $"set-up did not finish within {SetupBound.TotalSeconds:0} s";
+            }
             Phase(4, ref started);
             if (setupError is null)
             {
@@ -110,9 +119,11 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
                             await Task.WhenAny(op, SettleAsync(injector));
                             break;
                         case PlanStep.Release release:
+                            history.Mark(release.ToString());
                             injector.Release(release.FaultId);
                             break;
                         case PlanStep.Advance advance:
+                            history.Mark(advance.ToString());
                             leaseClock.Advance(TimeSpan.FromMilliseconds(advance.Milliseconds));
                             break;
                     }
@@ -121,16 +132,19 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
                 await SettleAsync(injector);
                 await AuthorizeEveryCredentialAsync(world, history, -1);
                 Phase(1, ref started);
+                history.Mark("release every hold");
                 injector.ReleaseAll();
                 var drainUntil = Stopwatch.GetTimestamp() + (long)(DrainBound.TotalSeconds * Stopwatch.Frequency);
                 while (ops.Values.Any(t => !t.IsCompleted) && Stopwatch.GetTimestamp() < drainUntil)
                 {
                     // Outwaiting an unreachable holder, or the grace after activation, ends only as lease time passes.
+                    history.Mark("advance lease clock one lease (drain)");
                     leaseClock.Advance(leaseDuration + TimeSpan.FromMilliseconds(1));
                     await SettleAsync(injector);
                 }
                 unfinished = ops.Values.Count(t => !t.IsCompleted);
                 // Past every lease granted during the schedule: the last round asks the sources themselves.
+                history.Mark("advance lease clock one lease");
                 leaseClock.Advance(leaseDuration + TimeSpan.FromMilliseconds(1));
                 await SettleAsync(injector);
                 Phase(2, ref started);
