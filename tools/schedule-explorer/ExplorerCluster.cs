@@ -2,6 +2,7 @@ using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans.Configuration;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
@@ -61,6 +62,12 @@ public sealed class ExplorerCluster : IAsyncDisposable
             silo.AddIncomingGrainCallFilter(ExplorerHooks.IncomingAsync);
             silo.AddOutgoingGrainCallFilter(ExplorerHooks.OutgoingAsync);
             silo.AddGrantSilo(o => o.DecisionLeaseDuration = LeaseDuration);
+            // A campaign leaves ~20 grains behind per seed; a seed lasts seconds, so idle ones can go soon.
+            silo.Configure<GrainCollectionOptions>(o =>
+            {
+                o.CollectionQuantum = TimeSpan.FromSeconds(15);
+                o.CollectionAge = TimeSpan.FromMinutes(1);
+            });
         }
     }
 }
