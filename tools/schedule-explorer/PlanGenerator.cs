@@ -16,7 +16,10 @@ public static class PlanGenerator
         ['S'] = [("LeaseAsync", 3), ("EndAsync", 2), ("EndTaskCredentialsAsync", 2), ("EndFromAgentAsync", 1), ("IssueCredentialAsync", 1)],
     };
 
-    private static readonly int[] Advances = [100, 500, 1000, 1500, 1900, 1950, 1990, 1999, 2000, 2001, 2500];
+    // The lease duration of ExplorerCluster, in the plan's own terms.
+    private const double LeaseMilliseconds = 2000;
+
+    private static readonly int[] Advances = [10, 50, 100, 500, 1000, 1500, 1900, 1950, 1990, 1999, 2000, 2001, 2500];
 
     public static Plan Generate(int seed)
     {
@@ -120,6 +123,32 @@ public static class PlanGenerator
             }
         }
 
+        // With early timers, an outwaited lease is acknowledged early only if the lease clock stops
+        // just short of its end: step it there (twice, since a wait that fired early waits again for
+        // the rest), then decide on the focus credential.
+        var early = rng.NextDouble() < 0.3 ? TimeSpan.FromMilliseconds(rng.Next(2, 300)) : TimeSpan.Zero;
+        if (early > TimeSpan.Zero && rng.NextDouble() < 0.6)
+        {
+            var e = (int)early.TotalMilliseconds;
+            var first = (int)LeaseMilliseconds - e + rng.Next(0, e / 2 + 1);
+            var rest = (int)LeaseMilliseconds - first;
+            // Right after an end starts that reaches the focus credential only through its task's ledger
+            // (an ancestor's end or an agent's suspension: a task's own end, or its session's, also ends
+            // the credential before it is acknowledged), while it outwaits.
+            var end = schedule.FindIndex(step => step is PlanStep.Start { Op.Kind: OpKind.RevokeTask or OpKind.CompleteTask or OpKind.SuspendAgent } start
+                && (focus is null || (Covers(start.Op, focus, tasks) && start.Op.Target != focus.Task)));
+            var at = end < 0 ? schedule.Count : end + 1;
+            schedule.InsertRange(at,
+            [
+                new PlanStep.Settle(),
+                new PlanStep.Advance(first),
+                new PlanStep.Settle(),
+                new PlanStep.Advance(Math.Max(1, rest / 2 + rng.Next(0, rest - rest / 2))),
+                new PlanStep.Settle(),
+                new PlanStep.Start(new PlanOp(opCount, OpKind.Authorize, (focus ?? credentials[rng.Next(setupCredentials)]).Name)),
+            ]);
+        }
+
         return new Plan
         {
             Seed = seed,
@@ -132,23 +161,40 @@ public static class PlanGenerator
             Warm = warm,
             Faults = faults,
             Steps = schedule,
-            EarlyTimers = rng.NextDouble() < 0.3 ? TimeSpan.FromMilliseconds(rng.Next(1, 300)) : TimeSpan.Zero,
+            EarlyTimers = early,
         };
+    }
+
+    private static bool Covers(PlanOp end, CredentialNode credential, List<TaskNode> tasks)
+    {
+        var chain = Chain(tasks, credential.Task);
+        return end.Kind switch
+        {
+            OpKind.RevokeTask or OpKind.CompleteTask => chain.Any(t => t.Name == end.Target),
+            OpKind.SuspendAgent => chain.Any(t => t.Agent == end.Target),
+            OpKind.EndSession => end.Target == credential.Session,
+            _ => end.Target == credential.Name,
+        };
+    }
+
+    private static List<TaskNode> Chain(List<TaskNode> tasks, string task)
+    {
+        var chain = new List<TaskNode>();
+        for (var node = tasks.First(t => t.Name == task); ; node = tasks.First(t => t.Name == node.Parent))
+        {
+            chain.Add(node);
+            if (node.Parent is null)
+            {
+                return chain;
+            }
+        }
     }
 
     // Aims an end or an authorization at the focus credential: an end of its task, an ancestor, an
     // agent along its chain, its session or itself.
     private static PlanOp Focused(Random rng, PlanOp op, CredentialNode focus, List<TaskNode> tasks)
     {
-        var chain = new List<TaskNode>();
-        for (var node = tasks.First(t => t.Name == focus.Task); ; node = tasks.First(t => t.Name == node.Parent))
-        {
-            chain.Add(node);
-            if (node.Parent is null)
-            {
-                break;
-            }
-        }
+        var chain = Chain(tasks, focus.Task);
         return op.Kind switch
         {
             OpKind.Authorize => op with { Target = focus.Name },
