@@ -69,7 +69,7 @@ if (byKind.Count > 0)
     Console.WriteLine($"  violating seeds by the end they broke and the likely hole: {string.Join(", ", byKind.Select(k => $"{k.Key} {k.Value}"))}");
     Console.WriteLine($"  violating seeds: {string.Join(' ', violating.Select(v => v.Plan.Seed))}");
 }
-Console.WriteLine($"  phases (ms): schedule {SeedRunner.Phases[0] * 1000 / Stopwatch.Frequency}, auth1 {SeedRunner.Phases[1] * 1000 / Stopwatch.Frequency}, drain {SeedRunner.Phases[2] * 1000 / Stopwatch.Frequency}, auth2 {SeedRunner.Phases[3] * 1000 / Stopwatch.Frequency}, setup {SeedRunner.Phases[4] * 1000 / Stopwatch.Frequency}, settles {SeedRunner.Phases[5]}, at deadline {SeedRunner.Phases[6]}");
+Console.WriteLine($"  time by phase: {RunnerStats.Describe()}");
 return violating.Count == 0 ? 0 : 1;
 
 int ArgValue(string name, int fallback)

@@ -82,6 +82,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
     public async Task<SeedResult> RunAsync(Plan plan)
     {
         var started = Stopwatch.GetTimestamp();
+        var mark = started;
         var injector = new FaultInjector(plan.Faults);
         var world = new World(injector, plan, $"x{plan.Seed}-{Guid.NewGuid().ToString("N")[..6]}");
         var history = new History();
@@ -100,7 +101,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
             {
                 setupError = $"set-up did not finish within {SetupBound.TotalSeconds:0} s";
             }
-            Phase(4, ref started);
+            RunnerStats.Add(RunnerStats.Phase.SetUp, ref mark);
             if (setupError is null)
             {
                 injector.Arm();
@@ -128,10 +129,10 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
                             break;
                     }
                 }
-                Phase(0, ref started);
+                RunnerStats.Add(RunnerStats.Phase.Schedule, ref mark);
                 await SettleAsync(injector);
                 await AuthorizeEveryCredentialAsync(world, history, -1);
-                Phase(1, ref started);
+                RunnerStats.Add(RunnerStats.Phase.FirstRound, ref mark);
                 history.Mark("release every hold");
                 injector.ReleaseAll();
                 var drainUntil = Stopwatch.GetTimestamp() + (long)(DrainBound.TotalSeconds * Stopwatch.Frequency);
@@ -147,9 +148,9 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
                 history.Mark("advance lease clock one lease");
                 leaseClock.Advance(leaseDuration + TimeSpan.FromMilliseconds(1));
                 await SettleAsync(injector);
-                Phase(2, ref started);
+                RunnerStats.Add(RunnerStats.Phase.Drain, ref mark);
                 await AuthorizeEveryCredentialAsync(world, history, -1000);
-                Phase(3, ref started);
+                RunnerStats.Add(RunnerStats.Phase.LastRound, ref mark);
             }
         }
         finally
@@ -160,15 +161,6 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
         }
         var violations = Checker.Check(plan, history);
         return new SeedResult(plan, history, violations, [.. injector.Log], injector.Fired, unfinished, Stopwatch.GetElapsedTime(started), setupError);
-    }
-
-    public static readonly long[] Phases = new long[7];
-
-    private static void Phase(int i, ref long started)
-    {
-        var now = Stopwatch.GetTimestamp();
-        Interlocked.Add(ref Phases[i], now - started);
-        started = now;
     }
 
     private async Task<string?> SetUpAsync(Plan plan, World world)
@@ -432,11 +424,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
             quiet = now == last ? quiet + 1 : 0;
             last = now;
         }
-        Interlocked.Increment(ref Phases[5]);
-        if (quiet < 2)
-        {
-            Interlocked.Increment(ref Phases[6]);
-        }
+        RunnerStats.Settled(quiet >= 2);
     }
 
     /// <summary>The seed's logical names and the ids they were created under.</summary>
