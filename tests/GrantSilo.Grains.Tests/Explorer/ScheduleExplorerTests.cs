@@ -35,10 +35,12 @@ public class ScheduleExplorerTests(ExplorerClusterFixture fixture, ITestOutputHe
 
         var ran = 0;
         var violating = new List<SeedResult>();
+        var fired = new HashSet<(FaultAction, string?)>();
         foreach (var seed in seeds)
         {
             var result = await fixture.Cluster.RunSeedAsync(seed);
             ran++;
+            fired.UnionWith(result.Fired.Select(f => (f.Action, f.Method)));
             Assert.True(result.SetupError is null, $"seed {seed}: set-up failed ({result.SetupError}), so nothing was explored");
             if (result.Violated)
             {
@@ -60,6 +62,14 @@ public class ScheduleExplorerTests(ExplorerClusterFixture fixture, ITestOutputHe
             report.AppendLine($"... and seeds {string.Join(' ', violating.Skip(5).Select(v => v.Plan.Seed))}");
         }
         output.WriteLine(report.ToString());
+        if (replay is null)
+        {
+            // Faults are aimed by method and grain type names: a rename must not quietly leave the explorer toothless.
+            Assert.Contains((FaultAction.Hold, "InvalidateLeasesAsync"), fired);
+            Assert.Contains((FaultAction.LoseReply, "InvalidateLeasesAsync"), fired);
+            Assert.Contains(fired, f => f.Item2 is "LeaseChainAsync" or "LeaseSelfAsync" or "LeaseAsync");
+            Assert.Contains((FaultAction.WriteCommitThenFail, null), fired);
+        }
         Assert.True(violating.Count == 0, report.ToString());
     }
 
