@@ -20,7 +20,7 @@ var ran = 0;
 var violating = new List<SeedResult>();
 var setupFailures = 0;
 var unfinished = 0;
-var byKind = new Dictionary<string, int>();
+var byKind = new Dictionary<string, List<int>>();
 
 IEnumerable<int> Seeds() => single >= 0 ? Enumerable.Repeat(single, repeat) : Enumerable.Range(first, seeds);
 
@@ -41,7 +41,7 @@ foreach (var seed in Seeds())
         violating.Add(result);
         foreach (var kind in result.Violations.Select(v => $"{v.End.Op.Kind} via {result.Suspect(v).Split(" (")[0]}").Distinct())
         {
-            byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+            (byKind.TryGetValue(kind, out var list) ? list : byKind[kind] = []).Add(seed);
         }
         if (violating.Count <= showLimit)
         {
@@ -66,8 +66,11 @@ Console.WriteLine($"seeds: {ran}, violations: {violating.Count}");
 Console.WriteLine($"  {ran / stopwatch.Elapsed.TotalSeconds:0.0} seeds/s over {stopwatch.Elapsed.TotalSeconds:0} s; set-up failures: {setupFailures}; seeds with operations still running after the drain: {unfinished}");
 if (byKind.Count > 0)
 {
-    Console.WriteLine($"  violating seeds by the end they broke and the likely hole: {string.Join(", ", byKind.Select(k => $"{k.Key} {k.Value}"))}");
-    Console.WriteLine($"  violating seeds: {string.Join(' ', violating.Select(v => v.Plan.Seed))}");
+    Console.WriteLine("  violating seeds by the end they broke and the likely hole:");
+    foreach (var (kind, list) in byKind.OrderBy(k => k.Key, StringComparer.Ordinal))
+    {
+        Console.WriteLine($"    {kind}: {list.Count} ({string.Join(' ', list.Take(12))}{(list.Count > 12 ? " ..." : "")})");
+    }
 }
 Console.WriteLine($"  time by phase: {RunnerStats.Describe()}");
 return violating.Count == 0 ? 0 : 1;
