@@ -94,19 +94,20 @@ internal sealed class LeaseProbe
 
     public void MakeReachable(GrainId holder) => _unreachable.TryRemove(holder, out _);
 
-    private readonly ConcurrentDictionary<(GrainId, string), bool> _failing = new();
+    private readonly ConcurrentDictionary<(GrainId, string), Func<Exception>> _failing = new();
 
-    /// <summary>From now on, calls of <paramref name="method"/> on <paramref name="target"/> fail before reaching it.</summary>
-    public void Fail(GrainId target, string method) => _failing[(target, method)] = true;
+    /// <summary>From now on, calls of <paramref name="method"/> on <paramref name="target"/> fail before reaching it (with a timeout, unless told otherwise).</summary>
+    public void Fail(GrainId target, string method, Func<Exception>? exception = null) =>
+        _failing[(target, method)] = exception ?? (() => new TimeoutException($"{method} on {target} failed (test)."));
 
     public void Heal(GrainId target, string method) => _failing.TryRemove((target, method), out _);
 
     public async Task InvokeAsync(IIncomingGrainCallContext context)
     {
         var method = context.InterfaceMethod?.Name ?? "";
-        if (_failing.ContainsKey((context.TargetId, method)))
+        if (_failing.TryGetValue((context.TargetId, method), out var failure))
         {
-            throw new TimeoutException($"{method} on {context.TargetId} failed (test).");
+            throw failure();
         }
         if (Watched.Contains(method))
         {

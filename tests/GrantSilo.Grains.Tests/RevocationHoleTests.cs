@@ -200,6 +200,30 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ACancellationTheCallerDidNotAskFor_IsUnavailableOrADeny_NeverAnException()
+    {
+        // As when a silo is killed while it places a grain: the call ends in OperationCanceledException.
+        var (_, task, credential) = await WarmAsync();
+        var taskId = GrainId.Create("task", task.TaskId);
+        var credentialId = GrainId.Create("credential", credential.CredentialId);
+        Probe.Fail(taskId, "RevokeAsync", () => new OperationCanceledException("placement cancelled (test)"));
+        Probe.Fail(credentialId, "AuthorizeAsync", () => new OperationCanceledException("placement cancelled (test)"));
+        try
+        {
+            var revoke = await _s.Client.RevokeTaskAsync(task.TaskId, "withdrawn");
+            Assert.Equal(GrantErrorCode.Unavailable, revoke.Error?.Code);
+            var decision = await Read(credential);
+            Assert.Equal(DecisionKind.Deny, decision.Kind);
+            Assert.Equal(DecisionReason.Error, decision.Reason);
+        }
+        finally
+        {
+            Probe.Heal(taskId, "RevokeAsync");
+            Probe.Heal(credentialId, "AuthorizeAsync");
+        }
+    }
+
     private async Task<T> RetryUntilAcknowledgedAsync<T>(Func<Task<GrantResult<T>>> call)
     {
         // Polls (a retry is what a caller told "Unavailable" does); an activation whose state is unknown
