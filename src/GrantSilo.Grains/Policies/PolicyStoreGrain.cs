@@ -69,12 +69,7 @@ internal sealed partial class PolicyStoreGrain(
         }
         if (!PolicyText.TryParse(text, out var parsed, out var parseError))
         {
-            var position = parseError!.Position;
-            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is not valid Cedar at line {position.Line}, column {position.Column}: {parseError.Detail}")
-            {
-                Position = new TextPosition(position.Offset, position.Line, position.Column),
-                DetailCode = parseError.Code.ToString(),
-            }, who.Value);
+            return Rejected(Positioned(GrantErrorCode.PolicyInvalid, "The policy text is not valid Cedar", parseError!.Position, parseError.Detail, parseError.Code.ToString()), who.Value);
         }
         // The active version's template links carry over: each must still find its template.
         var links = _active.Info.Links;
@@ -252,12 +247,7 @@ internal sealed partial class PolicyStoreGrain(
         }
         if (!CedarSchema.TryParse(text, out var schema, out var parseError))
         {
-            var position = parseError!.Position;
-            return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema is not a valid Cedar schema at line {position.Line}, column {position.Column}: {parseError.Detail}")
-            {
-                Position = new TextPosition(position.Offset, position.Line, position.Column),
-                DetailCode = parseError.Code.ToString(),
-            }, who.Value);
+            return RejectedSchema(Positioned(GrantErrorCode.SchemaInvalid, "The schema is not a valid Cedar schema", parseError!.Position, parseError.Detail, parseError.Code.ToString()), who.Value);
         }
         if (GrantSiloSchema.MissingDeclarations(schema!) is { } missing)
         {
@@ -342,12 +332,16 @@ internal sealed partial class PolicyStoreGrain(
         var error = result.Errors[0];
         var more = result.Errors.Count > 1 ? $" ({result.Errors.Count - 1} more error(s) after this one)" : "";
         var against = version is { } v ? $"schema version {v}" : "the schema";
-        return new GrantError(GrantErrorCode.PolicyInvalid, $"Policy '{error.PolicyId}' does not validate against {against} at line {error.Position.Line}, column {error.Position.Column}: {error.Message}{more}", target: error.PolicyId)
-        {
-            Position = new TextPosition(error.Position.Offset, error.Position.Line, error.Position.Column),
-            DetailCode = error.Code.ToString(),
-        };
+        return Positioned(GrantErrorCode.PolicyInvalid, $"Policy '{error.PolicyId}' does not validate against {against}", error.Position, error.Message + more, error.Code.ToString()) with { Target = error.PolicyId };
     }
+
+    // A refusal that says where in the text the problem is and what it is.
+    private static GrantError Positioned(GrantErrorCode code, string what, SourcePosition position, string detail, string detailCode) =>
+        new(code, $"{what} at line {position.Line}, column {position.Column}: {detail}")
+        {
+            Position = new TextPosition(position.Offset, position.Line, position.Column),
+            DetailCode = detailCode,
+        };
 
     private (SchemaVersion Schema, PolicyValidator Validator) DescribeActiveSchema()
     {
