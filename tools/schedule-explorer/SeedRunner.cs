@@ -31,10 +31,10 @@ public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violat
         {
             return "hole 4 (the end outwaited a holder's lease on timers that fired early)";
         }
-        var slowHolder = Fired.Any(f => f.Target == violation.Authorize.Op.Target && f.Method == "InvalidateLeasesAsync" && f.Action is FaultAction.Hold or FaultAction.HoldReply);
+        var slowHolder = Fired.Any(f => f.Target == violation.Authorize.Op.Target && f.Method == "InvalidateLeasesAsync" && f.Action is FaultAction.Hold or FaultAction.HoldReply or FaultAction.Refuse);
         if (slowHolder)
         {
-            return "hole 3 (a second invalidation of a task's ledger returned while the first still waited on a slow holder)";
+            return "hole 3 (a second invalidation of a task's ledger returned while the first still waited on, or outwaited, a slow holder)";
         }
         return "unclassified";
     }
