@@ -34,9 +34,6 @@ public sealed class AuthorizationResponse
     /// <summary>Allow or Deny.</summary>
     public Decision Decision { get; }
 
-    /// <summary>True when evaluation ran out of its budget; the decision is then Deny (fail closed).</summary>
-    public bool BudgetExceeded { get; init; }
-
     /// <summary>True when <see cref="Decision"/> is <see cref="Decision.Allow"/>.</summary>
     public bool IsAllowed => Decision == Decision.Allow;
 

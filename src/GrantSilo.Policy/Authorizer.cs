@@ -27,19 +27,11 @@ public sealed class Authorizer
     public PolicySet PolicySet { get; }
 
     /// <summary>Decides a request against the given entities.</summary>
-    public AuthorizationResponse IsAuthorized(AuthorizationRequest request, EntityStore entities) =>
-        IsAuthorized(request, entities, long.MaxValue);
-
-    /// <summary>
-    /// Decides a request, spending at most <paramref name="budget"/> evaluation units (see <see cref="Policy.Cost"/>).
-    /// A request that runs out is denied with <see cref="AuthorizationResponse.BudgetExceeded"/> set, whatever
-    /// the policies would have said: a policy set too costly to evaluate fails closed.
-    /// </summary>
-    public AuthorizationResponse IsAuthorized(AuthorizationRequest request, EntityStore entities, long budget)
+    public AuthorizationResponse IsAuthorized(AuthorizationRequest request, EntityStore entities)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(entities);
-        var ctx = new EvalContext(request.Principal, request.Action, request.Resource, request.ContextRecord, entities) { Remaining = budget };
+        var ctx = new EvalContext(request.Principal, request.Action, request.Resource, request.ContextRecord, entities);
         List<PolicyError>? errors = null;
         var forbids = Evaluate(_forbids, ctx, ref errors);
         var permits = Evaluate(_permits, ctx, ref errors);
@@ -49,11 +41,6 @@ public sealed class Authorizer
         }
 
         IReadOnlyList<PolicyError> errorList = errors is null ? [] : errors;
-        if (ctx.BudgetExceeded)
-        {
-            return new AuthorizationResponse(Decision.Deny, [], errorList) { BudgetExceeded = true };
-        }
-
         return forbids.Count > 0
             ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
             : permits.Count > 0
@@ -67,11 +54,6 @@ public sealed class Authorizer
         Policy? single = null;
         foreach (var policy in policies)
         {
-            if (ctx.BudgetExceeded)
-            {
-                break;
-            }
-
             ctx.Error = null;
             var result = policy.Evaluate(ctx);
             if (result is null)

@@ -28,10 +28,8 @@ public sealed class Policy
         ScopeConstraint principal,
         ScopeConstraint action,
         ScopeConstraint resource,
-        Condition[] conditions,
-        long cost = 1)
+        Condition[] conditions)
     {
-        Cost = cost;
         Id = id;
         Effect = effect;
         Annotations = annotations;
@@ -60,14 +58,6 @@ public sealed class Policy
 
     /// <summary>The policy's source text.</summary>
     public string Text { get; }
-
-    /// <summary>
-    /// A static estimate of the work one evaluation of this policy may take, in evaluation units: one per
-    /// token, plus for every <c>like</c> a multiple of its pattern's length and wildcards. A host bounds
-    /// what it accepts with it; <see cref="Authorizer.IsAuthorized(AuthorizationRequest, EntityStore, long)"/>
-    /// bounds what one decision may spend.
-    /// </summary>
-    public long Cost { get; }
 
     /// <inheritdoc />
     public override string ToString() => Id;
@@ -117,11 +107,6 @@ public sealed class Policy
 
     internal bool? Evaluate(EvalContext ctx)
     {
-        if (!ctx.Spend(1))
-        {
-            return null;
-        }
-
         if (!_principal.Matches(ctx.Principal, ctx.Entities) ||
             !_action.Matches(ctx.Action, ctx.Entities) ||
             !_resource.Matches(ctx.Resource, ctx.Entities))

@@ -444,17 +444,8 @@ internal sealed class LikeExpr(Expr target, Pattern pattern) : Expr(DepthOf(targ
             return null;
         }
 
-        if (v is not StringValue s)
-        {
-            return ctx.TypeError("like", "string", v);
-        }
-
-        // Matching backtracks over the input once per wildcard at worst.
-        return ctx.Spend(1 + ((long)s.Value.Length * (1 + pattern.Wildcards))) ? BoolValue.Of(pattern.IsMatch(s.Value)) : null;
+        return v is StringValue s ? BoolValue.Of(pattern.IsMatch(s.Value)) : ctx.TypeError("like", "string", v);
     }
-
-    /// <summary>The static cost of a <c>like</c>: its pattern's length times one plus its wildcards.</summary>
-    public static long StaticCost(Pattern pattern) => 1 + ((long)pattern.Length * (1 + pattern.Wildcards));
 }
 
 internal sealed class IsExpr(Expr target, string entityType, Expr? inExpr) : Expr(inExpr is null ? DepthOf(target) : DepthOf(target, inExpr))

@@ -6,17 +6,7 @@ internal sealed class Pattern
     // Each element is a literal char, or null for a wildcard.
     private readonly char?[] _elements;
 
-    public Pattern(IEnumerable<char?> elements)
-    {
-        _elements = [.. elements];
-        Wildcards = _elements.Count(e => e is null);
-    }
-
-    /// <summary>How many elements the pattern has.</summary>
-    public int Length => _elements.Length;
-
-    /// <summary>How many of them are wildcards.</summary>
-    public int Wildcards { get; }
+    public Pattern(IEnumerable<char?> elements) => _elements = [.. elements];
 
     /// <summary>A text form that is equal for equal patterns (wildcards as U+0001).</summary>
     public string Key => string.Concat(_elements.Select(c => c is null ? "\u0001" : c.Value.ToString()));

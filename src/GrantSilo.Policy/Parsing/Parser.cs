@@ -24,9 +24,6 @@ internal sealed class Parser
     private readonly string _text;
     private readonly List<Token> _tokens;
     private int _pos;
-
-    // The static cost of the `like` patterns of the policy being parsed (see Policy.Cost).
-    private long _likeCost;
     private int _nesting;
     private bool _allowSlots;
     private SourcePosition _lastPosition = new(0, 1, 1);
@@ -114,8 +111,6 @@ internal sealed class Parser
     private Policy PolicyRule(int index)
     {
         var start = Current;
-        var firstToken = _pos;
-        _likeCost = 0;
         var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
         while (Current.Kind == TokenKind.At)
         {
@@ -183,7 +178,6 @@ internal sealed class Parser
         }
 
         var end = Expect(TokenKind.Semicolon, "';'");
-        var cost = _pos - firstToken + _likeCost;
         return new Policy(
             "policy" + index.ToString(CultureInfo.InvariantCulture),
             effect,
@@ -193,8 +187,7 @@ internal sealed class Parser
             principal,
             action,
             resource,
-            [.. conditions],
-            cost);
+            [.. conditions]);
     }
 
     private ScopeConstraint PrincipalOrResourceScope(string variable)
@@ -439,9 +432,7 @@ internal sealed class Parser
                 case "like":
                     Advance();
                     var patternToken = Expect(TokenKind.String, "a pattern string after `like`");
-                    var pattern = PatternLiteral(patternToken);
-                    _likeCost += LikeExpr.StaticCost(pattern);
-                    return Checked(new LikeExpr(left, pattern), start);
+                    return Checked(new LikeExpr(left, PatternLiteral(patternToken)), start);
                 case "is":
                     Advance();
                     var type = Path(out _);
