@@ -93,10 +93,16 @@ internal sealed class SchemaTextParser
     // Annotation ::= '@' IDENT ['(' STR ')']; annotations carry no meaning for validation.
     private void Annotations()
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (Current.Kind == TokenKind.At)
         {
             Advance();
-            Expect(TokenKind.Ident, "annotation name");
+            var name = Expect(TokenKind.Ident, "annotation name");
+            if (!seen.Add(TextOf(name)))
+            {
+                throw Error(CedarSchemaErrorCode.DuplicateDeclaration, name, $"duplicate annotation @{TextOf(name)}");
+            }
+
             if (Current.Kind == TokenKind.LParen)
             {
                 Advance();

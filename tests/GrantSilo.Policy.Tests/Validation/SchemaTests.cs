@@ -88,6 +88,7 @@ public sealed class SchemaTests
     [InlineData("entity A = { b: Missing };", CedarSchemaErrorCode.UndefinedType, 1, 17)]
     [InlineData("entity A in [B];", CedarSchemaErrorCode.UndefinedEntityType, 1, 14)]
     [InlineData("entity A;\nentity A;", CedarSchemaErrorCode.DuplicateDeclaration, 2, 8)]
+    [InlineData("@a @b(\"x\") @a entity A;", CedarSchemaErrorCode.DuplicateDeclaration, 1, 13)]
     [InlineData("action a in [b];", CedarSchemaErrorCode.UndefinedAction, 1, 14)]
     [InlineData("action a in [b];\naction b in [a];", CedarSchemaErrorCode.ActionHierarchyCycle, 1, 8)]
     [InlineData("type T = { a: U };\ntype U = T;", CedarSchemaErrorCode.CommonTypeCycle, 2, 10)]
