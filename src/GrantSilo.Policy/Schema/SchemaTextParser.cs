@@ -160,15 +160,15 @@ internal sealed class SchemaTextParser
             Advance();
             Expect(TokenKind.LBracket, "'['");
             choices = [];
-            while (Current.Kind == TokenKind.String)
+            if (Current.Kind == TokenKind.String)
             {
+                // STR {',' STR}: no trailing comma, as in Cedar.
                 choices.Add(Parser.StringLiteral(_text, Advance()));
-                if (Current.Kind != TokenKind.Comma)
+                while (Current.Kind == TokenKind.Comma)
                 {
-                    break;
+                    Advance();
+                    choices.Add(Parser.StringLiteral(_text, Expect(TokenKind.String, "an entity id string")));
                 }
-
-                Advance();
             }
 
             Expect(TokenKind.RBracket, "']'");
@@ -231,15 +231,11 @@ internal sealed class SchemaTextParser
             if (Current.Kind == TokenKind.LBracket)
             {
                 Advance();
-                while (Current.Kind != TokenKind.RBracket)
+                parents.Add(ActionRef());
+                while (Current.Kind == TokenKind.Comma)
                 {
-                    parents.Add(ActionRef());
-                    if (Current.Kind != TokenKind.Comma)
-                    {
-                        break;
-                    }
-
                     Advance();
+                    parents.Add(ActionRef());
                 }
 
                 Expect(TokenKind.RBracket, "']'");
@@ -364,16 +360,16 @@ internal sealed class SchemaTextParser
         }
 
         Advance();
-        while (Current.Kind != TokenKind.RBracket)
+        if (Current.Kind != TokenKind.RBracket)
         {
-            var t = Current;
-            list.Add((Path(), t.Start));
-            if (Current.Kind != TokenKind.Comma)
+            var first = Current;
+            list.Add((Path(), first.Start));
+            while (Current.Kind == TokenKind.Comma)
             {
-                break;
+                Advance();
+                var t = Current;
+                list.Add((Path(), t.Start));
             }
-
-            Advance();
         }
 
         Expect(TokenKind.RBracket, "']'");

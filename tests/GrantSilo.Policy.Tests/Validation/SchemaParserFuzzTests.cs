@@ -124,7 +124,7 @@ public sealed class SchemaParserFuzzTests(ITestOutputHelper output)
     [Fact]
     public void MutatedAndRandomSchemas_AreAcceptedLikeCedarWasm()
     {
-        const int batchSize = 1000;
+        const int batchSize = 2000;
         var accepted = 0;
         Gen.Frequency((6, Mutated), (1, TokenSoup)).Array[batchSize].Sample(
             batch =>
