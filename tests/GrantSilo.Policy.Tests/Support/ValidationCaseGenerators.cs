@@ -44,6 +44,8 @@ internal sealed record ValidationCase(string[] Declarations, GenValidationPolicy
 
     public string PolicyText => string.Join("\n", Policies.Select(p => p.ToString()));
 
+    public string[] PolicyList => [.. Policies.Select(p => p.ToString())];
+
     public IEnumerable<ValidationCase> Reductions()
     {
         for (var i = 0; i < Policies.Length && Policies.Length > 1; i++)
@@ -153,12 +155,14 @@ internal static class ValidationCaseGenerators
 
     private static readonly Gen<string> ActionLiteral = Gen.Frequency((8, Gen.OneOf(ActionNames)), (1, Gen.Const("delete"))).Select(a => $"Action::\"{a}\"");
 
-    private static readonly Gen<string> PrincipalOrResourceScope = Gen.Frequency(
+    private static Gen<string> PrincipalOrResourceScope(string slot) => Gen.Frequency(
         (4, Gen.Const(string.Empty)),
         (2, EntityLiteral.Select(e => " == " + e)),
         (2, EntityLiteral.Select(e => " in " + e)),
         (2, TypeName.Select(t => " is " + t)),
-        (1, Gen.Select(TypeName, EntityLiteral).Select((t, e) => $" is {t} in {e}")));
+        (1, Gen.Select(TypeName, EntityLiteral).Select((t, e) => $" is {t} in {e}")),
+        (1, Gen.OneOf($" == {slot}", $" in {slot}")),
+        (1, TypeName.Select(t => $" is {t} in {slot}")));
 
     private static readonly Gen<string> ActionScope = Gen.Frequency(
         (3, Gen.Const(string.Empty)),
@@ -201,9 +205,9 @@ internal static class ValidationCaseGenerators
 
     public static readonly Gen<GenValidationPolicy> Policy =
         from effect in Gen.OneOf("permit", "forbid")
-        from principal in PrincipalOrResourceScope
+        from principal in PrincipalOrResourceScope("?principal")
         from action in ActionScope
-        from resource in PrincipalOrResourceScope
+        from resource in PrincipalOrResourceScope("?resource")
         from conditions in Gen.Select(Gen.Bool, Expression(3)).Array[0, 2]
         select new GenValidationPolicy(effect, principal, action, resource, conditions);
 

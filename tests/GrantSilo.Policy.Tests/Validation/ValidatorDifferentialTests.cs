@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace GrantSilo.Policy.Tests.Validation;
 
 /// <summary>
-/// Random schemas and policies validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts, with the schema
+/// Random schemas, policies and templates validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts, with the schema
 /// read from the human-readable format and from cedar-wasm's JSON translation of it.
 /// </summary>
 public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
@@ -20,7 +20,7 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
         ValidationCaseGenerators.Case.Array[BatchSize].Sample(
             batch =>
             {
-                var reference = ValidationOracle.Check([.. batch.Select(c => (c.Schema, (string?)c.PolicyText))]);
+                var reference = ValidationOracle.Check([.. batch.Select(c => (c.Schema, (string?)c.PolicyText, (string[]?)c.PolicyList))]);
                 ValidationCase? smallest = null;
                 for (var i = 0; i < batch.Length; i++)
                 {
@@ -48,9 +48,9 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                 {
                     var minimal = Minimize(smallest);
                     throw new Xunit.Sdk.XunitException(
-                        $"GrantSilo and cedar-wasm disagree.\n  cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0]}\n" +
+                        $"GrantSilo and cedar-wasm disagree.\n  cedar-wasm: {ValidationOracle.Check([(minimal.Schema, (string?)minimal.PolicyText, (string[]?)minimal.PolicyList)])[0]}\n" +
                         $"  GrantSilo:  {ValidationOracle.CheckLocally(minimal.Schema, minimal.PolicyText)}\nschema:\n{minimal.Schema}\npolicies:\n{minimal.PolicyText}\n" +
-                        $"JSON schema from cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0].Json}");
+                        $"JSON schema from cedar-wasm: {ValidationOracle.Check([(minimal.Schema, (string?)minimal.PolicyText, (string[]?)minimal.PolicyList)])[0].Json}");
                 }
             },
             iter: Batches,
@@ -78,7 +78,7 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                 break;
             }
 
-            var reference = ValidationOracle.Check([.. candidates.Select(c => (c.Schema, (string?)c.PolicyText))]);
+            var reference = ValidationOracle.Check([.. candidates.Select(c => (c.Schema, (string?)c.PolicyText, (string[]?)c.PolicyList))]);
             var next = candidates.Where((c, i) => !Agrees(c, reference[i])).FirstOrDefault();
             if (next is null)
             {

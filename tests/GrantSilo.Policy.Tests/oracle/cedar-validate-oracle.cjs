@@ -1,5 +1,7 @@
 // Reference validation verdicts from @cedar-policy/cedar-wasm for GrantSilo's differential tests.
-// Input (stdin): JSON array of cases { "schema": "<cedarschema text>", "policies": "<cedar text>" | null }
+// Input (stdin): JSON array of cases { "schema": "<cedarschema text>", "policies": "<cedar text>" | null,
+//   "policyList": ["<one policy or template>", ...]? }. With "policyList", entry i gets the id `policy{i}` and entries
+//   with a `?principal`/`?resource` slot are passed as templates.
 // Output (stdout): JSON array, one entry per case, in order:
 //   { "schemaOk": bool, "errors": [policy ids with validation errors, sorted], "failure": "<message>"?,
 //     "json": "<the schema in Cedar's JSON format, from schemaToJson>"? }
@@ -17,9 +19,16 @@ function check(c) {
   if (c.policies === null || c.policies === undefined) {
     return { schemaOk: true, errors: [], json };
   }
+  let policies = { staticPolicies: c.policies };
+  if (c.policyList) {
+    const staticPolicies = {};
+    const templates = {};
+    c.policyList.forEach((p, i) => { (/\?(principal|resource)/.test(p) ? templates : staticPolicies)[`policy${i}`] = p; });
+    policies = { staticPolicies, templates };
+  }
   const answer = cedar.validate({
     schema: c.schema,
-    policies: { staticPolicies: c.policies },
+    policies,
     validationSettings: { mode: 'strict' },
   });
   if (answer.type !== 'success') {
