@@ -39,6 +39,7 @@ public sealed class Policy
         _action = action;
         _resource = resource;
         _conditions = conditions;
+        (Cost, ExpressionNodes) = Limits.CostModel.Of(this);
     }
 
     /// <summary>The policy id: <c>policy0</c>, <c>policy1</c>, ... in source order, or the <c>@id</c> annotation when the set was parsed with <see cref="PolicyIdSource.IdAnnotation"/>.</summary>
@@ -96,6 +97,15 @@ public sealed class Policy
             LinkedPrincipal = principal,
             LinkedResource = resource,
         };
+
+    /// <summary>
+    /// Estimated evaluation cost in abstract units (one per expression node; more for <c>like</c>, <c>in</c>, set and
+    /// extension operations). <see cref="PolicyLimits"/> bounds it; <see cref="AuthorizerOptions.EvaluationBudget"/> charges it.
+    /// </summary>
+    public long Cost { get; }
+
+    /// <summary>The number of expression nodes in the conditions.</summary>
+    public int ExpressionNodes { get; }
 
     internal ScopeConstraint PrincipalScope => _principal;
 
