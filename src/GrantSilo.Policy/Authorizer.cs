@@ -94,16 +94,17 @@ public sealed class Authorizer
                 : new AuthorizationResponse(Decision.Deny, [], errorList);
     }
 
-    private static List<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors, ref Policy? stoppedAt)
+    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors, ref Policy? stoppedAt)
     {
-        var satisfied = new List<Policy>();
+        List<Policy>? satisfied = null;
+        Policy? single = null;
         foreach (var policy in policies)
         {
             ctx.Remaining -= policy.Cost;
             if (ctx.Remaining < 0)
             {
                 stoppedAt = policy;
-                return satisfied;
+                return [];
             }
 
             ctx.Error = null;
@@ -111,7 +112,7 @@ public sealed class Authorizer
             if (ctx.Remaining < 0)
             {
                 stoppedAt = policy;
-                return satisfied;
+                return [];
             }
 
             if (result is null)
@@ -121,11 +122,19 @@ public sealed class Authorizer
             }
             else if (result.Value)
             {
-                satisfied.Add(policy);
+                if (single is null)
+                {
+                    single = policy;
+                }
+                else
+                {
+                    satisfied ??= [single];
+                    satisfied.Add(policy);
+                }
             }
         }
 
-        return satisfied;
+        return satisfied is not null ? satisfied : single is not null ? [single] : [];
     }
 
     private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors)
