@@ -29,6 +29,8 @@ public enum CedarSchemaErrorCode
     ActionHierarchyCycle,
     /// <summary>An action context that is not a record type.</summary>
     InvalidContextType,
+    /// <summary>An entity shape that is not a record type.</summary>
+    InvalidShape,
     /// <summary>A name Cedar reserves (<c>__cedar</c>, or a built-in type name for a common type).</summary>
     ReservedName,
     /// <summary>An enumerated entity type with no choices.</summary>

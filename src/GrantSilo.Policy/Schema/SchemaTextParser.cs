@@ -126,7 +126,7 @@ internal sealed class SchemaTextParser
         else if (IsKeyword("type"))
         {
             Advance();
-            var nameToken = Expect(TokenKind.Ident, "a common type name");
+            var nameToken = Identifier("a common type name");
             Expect(TokenKind.Assign, "'='");
             var type = Type();
             Expect(TokenKind.Semicolon, "';'");
@@ -144,16 +144,16 @@ internal sealed class SchemaTextParser
     private void Entity(RawNamespace ns)
     {
         Advance();
-        var names = new List<Token> { Expect(TokenKind.Ident, "an entity type name") };
+        var names = new List<Token> { Identifier("an entity type name") };
         while (Current.Kind == TokenKind.Comma)
         {
             Advance();
-            names.Add(Expect(TokenKind.Ident, "an entity type name"));
+            names.Add(Identifier("an entity type name"));
         }
 
         List<string>? choices = null;
         var parents = new List<(string, int)>();
-        RawRecordType? shape = null;
+        RawType? shape = null;
         RawType? tags = null;
         if (IsKeyword("enum"))
         {
@@ -327,7 +327,7 @@ internal sealed class SchemaTextParser
             return new RawActionRef(null, Parser.StringLiteral(_text, Advance()), start.Start);
         }
 
-        var first = Expect(TokenKind.Ident, "an action name");
+        var first = Identifier("an action name");
         var sb = new StringBuilder(TextOf(first));
         while (Current.Kind == TokenKind.ColonColon)
         {
@@ -337,7 +337,7 @@ internal sealed class SchemaTextParser
                 return new RawActionRef(sb.ToString(), Parser.StringLiteral(_text, Advance()), start.Start);
             }
 
-            sb.Append("::").Append(TextOf(Expect(TokenKind.Ident, "a name")));
+            sb.Append("::").Append(TextOf(Identifier("a name")));
         }
 
         if (sb.ToString().Contains("::", StringComparison.Ordinal))
@@ -461,21 +461,33 @@ internal sealed class SchemaTextParser
             return (Parser.StringLiteral(_text, t), t.Start);
         }
 
-        Expect(TokenKind.Ident, "a name");
+        Identifier("a name");
         return (TextOf(t), t.Start);
     }
 
     // Path ::= IDENT {'::' IDENT}
     private string Path()
     {
-        var sb = new StringBuilder(TextOf(Expect(TokenKind.Ident, "a name")));
+        var sb = new StringBuilder(TextOf(Identifier("a name")));
         while (Current.Kind == TokenKind.ColonColon && _tokens[_pos + 1].Kind == TokenKind.Ident)
         {
             Advance();
-            sb.Append("::").Append(TextOf(Advance()));
+            sb.Append("::").Append(TextOf(Identifier("a name")));
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>An identifier that may name something: not one of Cedar's reserved words (quote it as a string where names may be strings).</summary>
+    private Token Identifier(string what)
+    {
+        var t = Expect(TokenKind.Ident, what);
+        if (SchemaNames.IsReserved(TextOf(t)))
+        {
+            throw Error(CedarSchemaErrorCode.ReservedName, t, $"`{TextOf(t)}` is a reserved word and cannot be a name here");
+        }
+
+        return t;
     }
 
     private bool IsKeyword(string keyword) =>

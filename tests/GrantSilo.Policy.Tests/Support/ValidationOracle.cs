@@ -21,7 +21,14 @@ internal static class ValidationOracle
         Check([.. cases.Select(c => (c.Schema, c.Policies, (string[]?)null))]);
 
     /// <summary>Like <see cref="Check(IReadOnlyList{ValueTuple{string, string}})"/>; with a policy list, entry i is `policy{i}` and slotted entries are templates.</summary>
-    public static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies, string[]? PolicyList)> cases)
+    public static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies, string[]? PolicyList)> cases) =>
+        Check(cases, json: false);
+
+    /// <summary>Whether each JSON schema text parses, by cedar-wasm.</summary>
+    public static IReadOnlyList<Verdict> CheckJsonSchemas(IReadOnlyList<string> schemas) =>
+        Check([.. schemas.Select(s => (s, (string?)null, (string[]?)null))], json: true);
+
+    private static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies, string[]? PolicyList)> cases, bool json)
     {
         var repoRoot = ConformanceRunner.FindRepoRoot(AppContext.BaseDirectory);
         var script = Path.Combine(repoRoot, "tests", "GrantSilo.Policy.Tests", "oracle", "cedar-validate-oracle.cjs");
@@ -45,6 +52,7 @@ internal static class ValidationOracle
             ["schema"] = c.Schema,
             ["policies"] = c.Policies,
             ["policyList"] = c.PolicyList is null ? null : new JsonArray([.. c.PolicyList.Select(p => (JsonNode)p)]),
+            ["json"] = json,
         })]);
         process.StandardInput.Write(input.ToJsonString());
         process.StandardInput.Close();
