@@ -57,7 +57,7 @@ public sealed class SchemaTests
                   "admin": { "memberOf": [{ "id": "read" }], "appliesTo": { "principalTypes": ["User"], "resourceTypes": ["Doc", "Folder"] } },
                   "nothing": {}
                 } },
-              "": { "entityTypes": { "Global": {} } } }
+              "": { "entityTypes": { "Global": {} }, "actions": {} } }
             """);
         var text = CedarSchema.Parse(Acme);
         var policies = PolicySet.Parse("""
@@ -113,8 +113,12 @@ public sealed class SchemaTests
     [Theory]
     [InlineData("not json", CedarSchemaErrorCode.InvalidJson)]
     [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Long"}}}}}""", CedarSchemaErrorCode.InvalidJson)]
-    [InlineData("""{"": {"entityTypes": {"A": {"memberOfTypes": ["B"]}}}}""", CedarSchemaErrorCode.UndefinedEntityType)]
-    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"x": {"type": "Nope"}}}}}}}""", CedarSchemaErrorCode.UndefinedType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"memberOfTypes": ["B"]}}, "actions": {}}}""", CedarSchemaErrorCode.UndefinedEntityType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"x": {"type": "Nope"}}}}}, "actions": {}}}""", CedarSchemaErrorCode.UndefinedType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {}, "extra": 1}}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"entityTypes": {"if": {}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"entityTypes": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"commonTypes": {"T": {"type": "Long"}}, "entityTypes": {"A": {"shape": {"type": "T"}}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidShape)]
     [InlineData("""{"": {"bogus": {}}}""", CedarSchemaErrorCode.InvalidJson)]
     public void ParseJson_InvalidSchema_ReportsCode(string json, CedarSchemaErrorCode code)
     {
