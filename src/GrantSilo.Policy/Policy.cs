@@ -96,6 +96,7 @@ public sealed class Policy
             TemplateId = Id,
             LinkedPrincipal = principal,
             LinkedResource = resource,
+            ScopeOffsets = ScopeOffsets,
         };
 
     /// <summary>
@@ -106,6 +107,9 @@ public sealed class Policy
 
     /// <summary>The number of expression nodes in the conditions.</summary>
     public int ExpressionNodes { get; }
+
+    /// <summary>Where the principal, action and resource scopes start in the policy set text (for validation errors).</summary>
+    internal (int Principal, int Action, int Resource) ScopeOffsets { get; init; } = (-1, -1, -1);
 
     internal ScopeConstraint PrincipalScope => _principal;
 

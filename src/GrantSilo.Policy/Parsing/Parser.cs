@@ -142,10 +142,13 @@ internal sealed class Parser
         };
 
         Expect(TokenKind.LParen, "'('");
+        var principalOffset = Current.Start;
         var principal = PrincipalOrResourceScope("principal");
         Expect(TokenKind.Comma, "','");
+        var actionOffset = Current.Start;
         var action = ActionScope();
         Expect(TokenKind.Comma, "','");
+        var resourceOffset = Current.Start;
         var resource = PrincipalOrResourceScope("resource");
         if (Current.Kind == TokenKind.Comma)
         {
@@ -189,7 +192,10 @@ internal sealed class Parser
             principal,
             action,
             resource,
-            [.. conditions]);
+            [.. conditions])
+        {
+            ScopeOffsets = (principalOffset, actionOffset, resourceOffset),
+        };
     }
 
     private ScopeConstraint PrincipalOrResourceScope(string variable)

@@ -55,6 +55,17 @@ public sealed class ValidatorTests
     }
 
     [Fact]
+    public void Validate_UnknownTypeInScope_PointsAtTheScope()
+    {
+        var principal = SingleError("""permit (principal == Robot::"r", action == Action::"read", resource);""");
+        var action = SingleError("""permit (principal, action == Action::"write", resource);""");
+
+        Assert.Equal((ValidationErrorCode.UnrecognizedEntityType, 1, 9), (principal.Code, principal.Position.Line, principal.Position.Column));
+        Assert.Contains("`Robot`", principal.Message, StringComparison.Ordinal);
+        Assert.Equal((ValidationErrorCode.UnrecognizedActionId, 1, 20), (action.Code, action.Position.Line, action.Position.Column));
+    }
+
+    [Fact]
     public void Validate_RejectsMisspeltAttribute()
     {
         var error = SingleError("""permit (principal, action == Action::"read", resource) when { resource.clasification > 2 };""");
