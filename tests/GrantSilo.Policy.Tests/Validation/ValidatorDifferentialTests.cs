@@ -16,7 +16,8 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
     [Fact]
     public void RandomSchemasAndPolicies_ValidateAsCedarWasmDoes()
     {
-        int agreed = 0, valid = 0, invalid = 0;
+        int agreed = 0, valid = 0, invalid = 0, namespaced = 0, namespacedValid = 0;
+        ValidationCase? example = null;
         ValidationCaseGenerators.Case.Array[BatchSize].Sample(
             batch =>
             {
@@ -37,6 +38,13 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                     }
 
                     agreed++;
+                    namespaced += batch[i].Namespaced ? 1 : 0;
+                    if (batch[i].Namespaced && local.SchemaOk && !local.Failed && local.ErroringPolicies.Length == 0)
+                    {
+                        namespacedValid++;
+                        example ??= batch[i];
+                    }
+
                     if (local.SchemaOk && !local.Failed)
                     {
                         valid += local.ErroringPolicies.Length == 0 ? 1 : 0;
@@ -57,9 +65,11 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
             threads: 1,
             print: _ => "(see the minimal case in the message)");
 
-        output.WriteLine($"{agreed} cases agreed: {valid} valid, {invalid} with validation errors");
+        output.WriteLine($"{agreed} cases agreed: {valid} valid, {invalid} with validation errors; {namespaced} in a namespace ({namespacedValid} valid)");
+        output.WriteLine($"a valid namespaced case:\n{example?.Schema}\n{example?.PolicyText}");
         Assert.Equal(Batches * BatchSize, agreed);
         Assert.True(valid > BatchSize / 10 && invalid > BatchSize / 10, $"the generator should produce both valid ({valid}) and invalid ({invalid}) policy sets");
+        Assert.True(namespacedValid > 0, "the generator should produce valid namespaced cases");
     }
 
     private static bool Agrees(ValidationCase c, Verdict reference) =>
