@@ -92,7 +92,8 @@ Console.WriteLine($"cedar-wasm {wasm["version"]} ({wasmIterations:N0} decisions)
 Console.WriteLine($"cedar-wasm with an empty entity list (reference only; shows its per-call entity conversion cost): p50 {wasm["noEntitiesP50Ns"]!.GetValue<double>() / 1000.0:F2} us");
 Console.WriteLine($"ratio (cedar-wasm / GrantSilo): p50 {wasmP50 / oursP50:F1}x   p99 {wasmP99 / oursP99:F1}x   throughput {oursThroughput / wasmThroughput:F1}x");
 var validationOk = ValidationBenchmark.Run(repoRoot, workload, requests, iterations);
-return agree == ours.Length && validationOk ? 0 : 1;
+var costBoundOk = CostBoundBenchmark.Run(requests, entities, iterations);
+return agree == ours.Length && validationOk && costBoundOk ? 0 : 1;
 
 static string FindRepoRoot(string start)
 {

@@ -24,12 +24,16 @@ public sealed record PolicyError(Policy Policy, string Message)
 /// </summary>
 public sealed class AuthorizationResponse
 {
-    internal AuthorizationResponse(Decision decision, IReadOnlyList<Policy> determiningPolicies, IReadOnlyList<PolicyError> errors)
+    internal AuthorizationResponse(Decision decision, IReadOnlyList<Policy> determiningPolicies, IReadOnlyList<PolicyError> errors, bool budgetExceeded = false)
     {
         Decision = decision;
         DeterminingPolicies = determiningPolicies;
         Errors = errors;
+        BudgetExceeded = budgetExceeded;
     }
+
+    /// <summary>True when the decision was stopped and denied because it exceeded <see cref="AuthorizerOptions.EvaluationBudget"/>.</summary>
+    public bool BudgetExceeded { get; }
 
     /// <summary>Allow or Deny.</summary>
     public Decision Decision { get; }

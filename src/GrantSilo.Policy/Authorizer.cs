@@ -12,12 +12,21 @@ public sealed class Authorizer
     private readonly Policy[] _permits;
     private readonly Policy[] _forbids;
     private readonly Dictionary<Policy, int> _order;
+    private readonly long? _budget;
 
     /// <summary>Creates an authorizer for a policy set.</summary>
     public Authorizer(PolicySet policySet)
+        : this(policySet, AuthorizerOptions.Default)
+    {
+    }
+
+    /// <summary>Creates an authorizer for a policy set, with options (an evaluation budget).</summary>
+    public Authorizer(PolicySet policySet, AuthorizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(policySet);
+        ArgumentNullException.ThrowIfNull(options);
         PolicySet = policySet;
+        _budget = options.EvaluationBudget;
         _permits = [.. policySet.Policies.Where(p => p.Effect == PolicyEffect.Permit)];
         _forbids = [.. policySet.Policies.Where(p => p.Effect == PolicyEffect.Forbid)];
         _order = policySet.Policies.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i);
@@ -33,6 +42,11 @@ public sealed class Authorizer
         ArgumentNullException.ThrowIfNull(entities);
         var ctx = new EvalContext(request.Principal, request.Action, request.Resource, request.ContextRecord, entities);
         List<PolicyError>? errors = null;
+        if (_budget is { } budget)
+        {
+            return IsAuthorizedWithinBudget(ctx, budget);
+        }
+
         var forbids = Evaluate(_forbids, ctx, ref errors);
         var permits = Evaluate(_permits, ctx, ref errors);
         if (errors is { Count: > 1 })
@@ -46,6 +60,81 @@ public sealed class Authorizer
             : permits.Count > 0
                 ? new AuthorizationResponse(Decision.Allow, permits, errorList)
                 : new AuthorizationResponse(Decision.Deny, [], errorList);
+    }
+
+    /// <summary>
+    /// The same decision, charging each policy's cost before evaluating it (and <c>like</c> its input) against the
+    /// budget. Exceeding it stops evaluation and denies, even when a permit was already satisfied: fail-closed.
+    /// </summary>
+    private AuthorizationResponse IsAuthorizedWithinBudget(EvalContext ctx, long budget)
+    {
+        ctx.Remaining = budget;
+        List<PolicyError>? errors = null;
+        var stoppedAt = (Policy?)null;
+        var forbids = Evaluate(_forbids, ctx, ref errors, ref stoppedAt);
+        var permits = stoppedAt is null ? Evaluate(_permits, ctx, ref errors, ref stoppedAt) : [];
+        if (stoppedAt is not null)
+        {
+            errors ??= [];
+            errors.Add(new PolicyError(stoppedAt, $"evaluation budget of {budget} exceeded at this policy; the decision is denied"));
+            errors.Sort((a, b) => _order[a.Policy].CompareTo(_order[b.Policy]));
+            return new AuthorizationResponse(Decision.Deny, [], errors, budgetExceeded: true);
+        }
+
+        if (errors is { Count: > 1 })
+        {
+            errors.Sort((a, b) => _order[a.Policy].CompareTo(_order[b.Policy]));
+        }
+
+        IReadOnlyList<PolicyError> errorList = errors is null ? [] : errors;
+        return forbids.Count > 0
+            ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
+            : permits.Count > 0
+                ? new AuthorizationResponse(Decision.Allow, permits, errorList)
+                : new AuthorizationResponse(Decision.Deny, [], errorList);
+    }
+
+    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors, ref Policy? stoppedAt)
+    {
+        List<Policy>? satisfied = null;
+        Policy? single = null;
+        foreach (var policy in policies)
+        {
+            ctx.Remaining -= policy.Cost;
+            if (ctx.Remaining < 0)
+            {
+                stoppedAt = policy;
+                return [];
+            }
+
+            ctx.Error = null;
+            var result = policy.Evaluate(ctx);
+            if (ctx.Remaining < 0)
+            {
+                stoppedAt = policy;
+                return [];
+            }
+
+            if (result is null)
+            {
+                errors ??= [];
+                errors.Add(new PolicyError(policy, ctx.Error ?? "evaluation error"));
+            }
+            else if (result.Value)
+            {
+                if (single is null)
+                {
+                    single = policy;
+                }
+                else
+                {
+                    satisfied ??= [single];
+                    satisfied.Add(policy);
+                }
+            }
+        }
+
+        return satisfied is not null ? satisfied : single is not null ? [single] : [];
     }
 
     private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors)

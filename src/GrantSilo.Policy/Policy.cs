@@ -39,6 +39,7 @@ public sealed class Policy
         _action = action;
         _resource = resource;
         _conditions = conditions;
+        (Cost, ExpressionNodes) = Limits.CostModel.Of(this);
     }
 
     /// <summary>The policy id: <c>policy0</c>, <c>policy1</c>, ... in source order, or the <c>@id</c> annotation when the set was parsed with <see cref="PolicyIdSource.IdAnnotation"/>.</summary>
@@ -95,7 +96,20 @@ public sealed class Policy
             TemplateId = Id,
             LinkedPrincipal = principal,
             LinkedResource = resource,
+            ScopeOffsets = ScopeOffsets,
         };
+
+    /// <summary>
+    /// Estimated evaluation cost in abstract units (one per expression node; more for <c>like</c>, <c>in</c>, set and
+    /// extension operations). <see cref="PolicyLimits"/> bounds it; <see cref="AuthorizerOptions.EvaluationBudget"/> charges it.
+    /// </summary>
+    public long Cost { get; }
+
+    /// <summary>The number of expression nodes in the conditions.</summary>
+    public int ExpressionNodes { get; }
+
+    /// <summary>Where the principal, action and resource scopes start in the policy set text (for validation errors).</summary>
+    internal (int Principal, int Action, int Resource) ScopeOffsets { get; init; } = (-1, -1, -1);
 
     internal ScopeConstraint PrincipalScope => _principal;
 

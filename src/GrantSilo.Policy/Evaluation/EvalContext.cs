@@ -17,6 +17,9 @@ internal sealed class EvalContext(EntityUid principal, EntityUid action, EntityU
 
     public string? Error { get; set; }
 
+    /// <summary>What is left of the evaluation budget; negative once it is exceeded.</summary>
+    public long Remaining { get; set; } = long.MaxValue;
+
     public CedarValue? Fail(string message)
     {
         Error = message;

@@ -444,7 +444,14 @@ internal sealed class LikeExpr(Expr target, Pattern pattern) : Expr(DepthOf(targ
             return null;
         }
 
-        return v is StringValue s ? BoolValue.Of(pattern.IsMatch(s.Value)) : ctx.TypeError("like", "string", v);
+        if (v is not StringValue s)
+        {
+            return ctx.TypeError("like", "string", v);
+        }
+
+        // Matching is linear-ish in the string's length; the budget charges it (a no-op without a budget).
+        ctx.Remaining -= s.Value.Length;
+        return BoolValue.Of(pattern.IsMatch(s.Value));
     }
 }
 

@@ -21,6 +21,8 @@ internal sealed class Parser
         "true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ReservedLookup = ReservedNames.GetAlternateLookup<ReadOnlySpan<char>>();
+
     private readonly string _text;
     private readonly List<Token> _tokens;
     private int _pos;
@@ -140,10 +142,13 @@ internal sealed class Parser
         };
 
         Expect(TokenKind.LParen, "'('");
+        var principalOffset = Current.Start;
         var principal = PrincipalOrResourceScope("principal");
         Expect(TokenKind.Comma, "','");
+        var actionOffset = Current.Start;
         var action = ActionScope();
         Expect(TokenKind.Comma, "','");
+        var resourceOffset = Current.Start;
         var resource = PrincipalOrResourceScope("resource");
         if (Current.Kind == TokenKind.Comma)
         {
@@ -187,7 +192,10 @@ internal sealed class Parser
             principal,
             action,
             resource,
-            [.. conditions]);
+            [.. conditions])
+        {
+            ScopeOffsets = (principalOffset, actionOffset, resourceOffset),
+        };
     }
 
     private ScopeConstraint PrincipalOrResourceScope(string variable)
@@ -344,7 +352,7 @@ internal sealed class Parser
 
     private void CheckName(Token t)
     {
-        if (ReservedNames.Contains(TextOf(t)))
+        if (ReservedLookup.Contains(TextSpan(t)))
         {
             throw Error(CedarParseErrorCode.InvalidIdentifier, t, $"`{TextOf(t)}` is a reserved word and cannot be used as a name");
         }
@@ -424,7 +432,7 @@ internal sealed class Parser
         var left = Add();
         if (Current.Kind == TokenKind.Ident)
         {
-            switch (TextOf(Current))
+            switch (TextSpan(Current))
             {
                 case "has":
                     Advance();
@@ -774,6 +782,11 @@ internal sealed class Parser
         {
             case TokenKind.Number:
                 Advance();
+                if (long.TryParse(TextSpan(t), NumberStyles.None, CultureInfo.InvariantCulture, out var small))
+                {
+                    return new LiteralExpr(LongValue.Of(small));
+                }
+
                 var n = BigInteger.Parse(TextOf(t), CultureInfo.InvariantCulture);
                 if (n > long.MaxValue)
                 {
@@ -807,10 +820,9 @@ internal sealed class Parser
     private Expr NamePrimary()
     {
         var t = Current;
-        var text = TextOf(t);
         if (Peek().Kind != TokenKind.ColonColon)
         {
-            switch (text)
+            switch (TextSpan(t))
             {
                 case "true":
                     Advance();
@@ -832,6 +844,7 @@ internal sealed class Parser
                     return new VarExpr(Variable.Context);
             }
 
+            var text = TextOf(t);
             if (Peek().Kind == TokenKind.LParen)
             {
                 Advance();
@@ -1110,6 +1123,8 @@ internal sealed class Parser
         t.Kind == TokenKind.Ident && t.Length == keyword.Length && string.CompareOrdinal(_text, t.Start, keyword, 0, keyword.Length) == 0;
 
     private string TextOf(Token t) => _text.Substring(t.Start, t.Length);
+
+    private ReadOnlySpan<char> TextSpan(Token t) => _text.AsSpan(t.Start, t.Length);
 
     private CedarParseException Error(CedarParseErrorCode code, Token at, string detail) => Error(code, at.Start, detail);
 

@@ -29,6 +29,8 @@ public enum CedarSchemaErrorCode
     ActionHierarchyCycle,
     /// <summary>An action context that is not a record type.</summary>
     InvalidContextType,
+    /// <summary>An entity shape that is not a record type.</summary>
+    InvalidShape,
     /// <summary>A name Cedar reserves (<c>__cedar</c>, or a built-in type name for a common type).</summary>
     ReservedName,
     /// <summary>An enumerated entity type with no choices.</summary>
@@ -41,8 +43,9 @@ public enum CedarSchemaErrorCode
 public sealed class CedarSchemaException : Exception
 {
     /// <summary>Creates the exception.</summary>
+    /// <remarks>A JSON schema error found after parsing has no line (0); its detail names the JSON path instead.</remarks>
     public CedarSchemaException(CedarSchemaErrorCode code, SourcePosition position, string detail)
-        : base($"{detail} at {position}")
+        : base(position.Line == 0 ? detail : $"{detail} at {position}")
     {
         Code = code;
         Position = position;
@@ -71,7 +74,7 @@ public sealed class CedarSchemaException : Exception
     /// <summary>The kind of error, for programs to switch on.</summary>
     public CedarSchemaErrorCode Code { get; }
 
-    /// <summary>Where in the schema text the error was found (for JSON schemas: the start of the offending value when known).</summary>
+    /// <summary>Where in the schema text the error was found. For the JSON format, line and column of a JSON syntax error; 0 for other JSON schema errors, whose <see cref="Detail"/> names the JSON path.</summary>
     public SourcePosition Position { get; }
 
     /// <summary>The error description without the position.</summary>

@@ -82,6 +82,11 @@ internal sealed class SchemaBuilder
         {
             var parents = raw.Parents.Select(p => ResolveEntityTypeName(p.Name, ns, p.Offset)).Distinct().ToArray();
             var attrs = raw.Shape is null ? StaticType.EmptyRecord : Resolve(raw.Shape, ns);
+            if (attrs.Kind != TypeKind.Record)
+            {
+                throw Error(CedarSchemaErrorCode.InvalidShape, raw.Shape!.Offset, $"the shape of entity type `{name}` must be a record type, not {attrs}");
+            }
+
             var tags = raw.Tags is null ? null : Resolve(raw.Tags, ns);
             entityTypes[name] = new SchemaEntityType(name, attrs, tags, raw.EnumChoices?.Distinct().ToArray(), parents);
         }

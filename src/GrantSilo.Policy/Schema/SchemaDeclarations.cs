@@ -27,7 +27,7 @@ internal sealed record RawAttribute(string Name, RawType Type, bool Required, in
 internal sealed record RawEntityType(
     string Name,
     List<(string Name, int Offset)> Parents,
-    RawRecordType? Shape,
+    RawType? Shape,
     RawType? Tags,
     List<string>? EnumChoices,
     int Offset);

@@ -26,7 +26,23 @@ internal static class SchemaJsonParser
             {
                 var ns = new RawNamespace(nsProp.Name, -1);
                 var path = nsProp.Name.Length == 0 ? "(empty namespace)" : nsProp.Name;
+                if (nsProp.Name.Length > 0 && !SchemaNames.IsPath(nsProp.Name))
+                {
+                    throw Invalid($"invalid namespace `{nsProp.Name}`; expected identifiers joined by `::`");
+                }
                 Require(nsProp.Value, JsonValueKind.Object, path);
+                foreach (var required in new[] { "entityTypes", "actions" })
+                {
+                    if (!nsProp.Value.TryGetProperty(required, out _))
+                    {
+                        throw Invalid($"{path}: missing field `{required}`");
+                    }
+                }
+
+                if (nsProp.Name.Length == 0 && nsProp.Value.TryGetProperty("annotations", out _))
+                {
+                    throw Invalid("annotations are not allowed on the empty namespace");
+                }
                 foreach (var section in nsProp.Value.EnumerateObject())
                 {
                     switch (section.Name)
@@ -35,6 +51,7 @@ internal static class SchemaJsonParser
                             Require(section.Value, JsonValueKind.Object, path + ".entityTypes");
                             foreach (var e in section.Value.EnumerateObject())
                             {
+                                RequireIdentifier(e.Name, path + ".entityTypes");
                                 ns.EntityTypes.Add(EntityType(e.Name, e.Value, $"{path}.entityTypes.{e.Name}"));
                             }
 
@@ -51,11 +68,13 @@ internal static class SchemaJsonParser
                             Require(section.Value, JsonValueKind.Object, path + ".commonTypes");
                             foreach (var c in section.Value.EnumerateObject())
                             {
-                                ns.CommonTypes.Add((c.Name, Type(c.Value, $"{path}.commonTypes.{c.Name}"), -1));
+                                RequireIdentifier(c.Name, path + ".commonTypes");
+                                ns.CommonTypes.Add((c.Name, Type(c.Value, $"{path}.commonTypes.{c.Name}", TypePosition.CommonType), -1));
                             }
 
                             break;
                         case "annotations":
+                            Annotations(section.Value, path + ".annotations");
                             break;
                         default:
                             throw Invalid($"{path}: unknown field `{section.Name}`; expected entityTypes, actions, commonTypes or annotations");
@@ -71,9 +90,15 @@ internal static class SchemaJsonParser
 
     private static RawEntityType EntityType(string name, JsonElement e, string path)
     {
+        if (e.ValueKind == JsonValueKind.Array && e.GetArrayLength() == 0)
+        {
+            // Cedar (serde) reads an empty array as an entity type with no fields.
+            return new RawEntityType(name, [], null, null, null, -1);
+        }
+
         Require(e, JsonValueKind.Object, path);
         var parents = new List<(string, int)>();
-        RawRecordType? shape = null;
+        RawType? shape = null;
         RawType? tags = null;
         List<string>? choices = null;
         foreach (var p in e.EnumerateObject())
@@ -81,11 +106,10 @@ internal static class SchemaJsonParser
             switch (p.Name)
             {
                 case "memberOfTypes":
-                    parents = [.. Strings(p.Value, path + ".memberOfTypes").Select(s => (s, -1))];
+                    parents = [.. Paths(p.Value, path + ".memberOfTypes").Select(s => (s, -1))];
                     break;
                 case "shape":
-                    var t = Type(p.Value, path + ".shape");
-                    shape = t as RawRecordType ?? throw Invalid($"{path}.shape: an entity shape must be a record type");
+                    shape = Type(p.Value, path + ".shape");
                     break;
                 case "tags":
                     tags = Type(p.Value, path + ".tags");
@@ -99,10 +123,16 @@ internal static class SchemaJsonParser
 
                     break;
                 case "annotations":
+                    Annotations(p.Value, path + ".annotations");
                     break;
                 default:
                     throw Invalid($"{path}: unknown field `{p.Name}`");
             }
+        }
+
+        if (choices is not null && (shape is not null || tags is not null || e.TryGetProperty("memberOfTypes", out _)))
+        {
+            throw Invalid($"{path}: an enumerated entity type has no shape, tags or parents");
         }
 
         return new RawEntityType(name, parents, shape, tags, choices, -1);
@@ -110,6 +140,12 @@ internal static class SchemaJsonParser
 
     private static RawAction Action(string name, JsonElement a, string path)
     {
+        if (a.ValueKind == JsonValueKind.Array && a.GetArrayLength() == 0)
+        {
+            // Cedar (serde) reads an empty array as an action with no fields.
+            return new RawAction(name, [], false, [], [], null, -1);
+        }
+
         Require(a, JsonValueKind.Object, path);
         var parents = new List<RawActionRef>();
         var hasAppliesTo = false;
@@ -130,10 +166,16 @@ internal static class SchemaJsonParser
                     foreach (var m in p.Value.EnumerateArray())
                     {
                         Require(m, JsonValueKind.Object, path + ".memberOf[]");
+                        OnlyFields(m, path + ".memberOf[]", "id", "type");
                         var id = m.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String
                             ? idEl.GetString()!
                             : throw Invalid($"{path}.memberOf: each entry needs a string `id`");
                         string? type = m.TryGetProperty("type", out var typeEl) && typeEl.ValueKind == JsonValueKind.String ? typeEl.GetString() : null;
+                        if (type is not null && !SchemaNames.IsPath(type))
+                        {
+                            throw Invalid($"{path}.memberOf: `{type}` is not a valid action type");
+                        }
+
                         parents.Add(new RawActionRef(type, id, -1));
                     }
 
@@ -146,15 +188,23 @@ internal static class SchemaJsonParser
 
                     Require(p.Value, JsonValueKind.Object, path + ".appliesTo");
                     hasAppliesTo = true;
+                    foreach (var required in new[] { "principalTypes", "resourceTypes" })
+                    {
+                        if (!p.Value.TryGetProperty(required, out _))
+                        {
+                            throw Invalid($"{path}.appliesTo: missing field `{required}`");
+                        }
+                    }
+
                     foreach (var q in p.Value.EnumerateObject())
                     {
                         switch (q.Name)
                         {
                             case "principalTypes":
-                                principals = [.. Strings(q.Value, path + ".appliesTo.principalTypes").Select(s => (s, -1))];
+                                principals = [.. Paths(q.Value, path + ".appliesTo.principalTypes").Select(s => (s, -1))];
                                 break;
                             case "resourceTypes":
-                                resources = [.. Strings(q.Value, path + ".appliesTo.resourceTypes").Select(s => (s, -1))];
+                                resources = [.. Paths(q.Value, path + ".appliesTo.resourceTypes").Select(s => (s, -1))];
                                 break;
                             case "context":
                                 context = Type(q.Value, path + ".appliesTo.context");
@@ -166,7 +216,9 @@ internal static class SchemaJsonParser
 
                     break;
                 case "attributes":
+                    break;
                 case "annotations":
+                    Annotations(p.Value, path + ".annotations");
                     break;
                 default:
                     throw Invalid($"{path}: unknown field `{p.Name}`");
@@ -176,27 +228,54 @@ internal static class SchemaJsonParser
         return new RawAction(name, parents, hasAppliesTo, principals, resources, context, -1);
     }
 
-    private static RawType Type(JsonElement t, string path)
+    /// <summary>Where a type appears decides which extra fields it may have, as in Cedar's JSON format.</summary>
+    private enum TypePosition
+    {
+        Nested,
+        Attribute,
+        CommonType,
+    }
+
+    private static RawType Type(JsonElement t, string path, TypePosition position = TypePosition.Nested)
     {
         Require(t, JsonValueKind.Object, path);
+        string[] extraFields = position switch
+        {
+            TypePosition.Attribute => ["required", "annotations"],
+            TypePosition.CommonType => ["annotations"],
+            _ => [],
+        };
+        if (position != TypePosition.Nested && t.TryGetProperty("annotations", out var annotations))
+        {
+            Annotations(annotations, path + ".annotations");
+        }
+
+        if (position == TypePosition.Attribute && t.TryGetProperty("required", out var requiredEl) && requiredEl.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            throw Invalid($"{path}: `required` must be true or false");
+        }
         if (!t.TryGetProperty("type", out var typeEl) || typeEl.ValueKind != JsonValueKind.String)
         {
             throw Invalid($"{path}: a type needs a string `type` field");
         }
 
         string Name() => t.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
-            ? n.GetString()!
+            ? (SchemaNames.IsPath(n.GetString()!) ? n.GetString()! : throw Invalid($"{path}: invalid type name `{n.GetString()}`"))
             : throw Invalid($"{path}: a `{typeEl.GetString()}` type needs a string `name` field");
 
         switch (typeEl.GetString())
         {
             case "Long":
+                OnlyFields(t, path, ["type", .. extraFields]);
                 return new RawNamedType("Long", NameKind.Primitive, -1);
             case "String":
+                OnlyFields(t, path, ["type", .. extraFields]);
                 return new RawNamedType("String", NameKind.Primitive, -1);
             case "Boolean":
+                OnlyFields(t, path, ["type", .. extraFields]);
                 return new RawNamedType("Bool", NameKind.Primitive, -1);
             case "Set":
+                OnlyFields(t, path, ["type", "element", .. extraFields]);
                 if (!t.TryGetProperty("element", out var element))
                 {
                     throw Invalid($"{path}: a Set type needs an `element` type");
@@ -204,10 +283,18 @@ internal static class SchemaJsonParser
 
                 return new RawSetType(Type(element, path + ".element"), -1);
             case "Record":
-                var attrs = new List<RawAttribute>();
-                if (t.TryGetProperty("additionalAttributes", out var extra) && extra.ValueKind == JsonValueKind.True)
+                OnlyFields(t, path, ["type", "attributes", "additionalAttributes", .. extraFields]);
+                if (!t.TryGetProperty("attributes", out _))
                 {
-                    throw Invalid($"{path}: records with additionalAttributes are not supported");
+                    throw Invalid($"{path}: a Record type needs `attributes`");
+                }
+
+                var attrs = new List<RawAttribute>();
+                if (t.TryGetProperty("additionalAttributes", out var extra) && extra.ValueKind != JsonValueKind.False)
+                {
+                    throw Invalid(extra.ValueKind == JsonValueKind.True
+                        ? $"{path}: records with additionalAttributes are not supported"
+                        : $"{path}: `additionalAttributes` must be true or false");
                 }
 
                 if (t.TryGetProperty("attributes", out var attributes))
@@ -218,19 +305,69 @@ internal static class SchemaJsonParser
                         attrs.RemoveAll(x => x.Name == a.Name);
 
                         var required = !(a.Value.ValueKind == JsonValueKind.Object && a.Value.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.False);
-                        attrs.Add(new RawAttribute(a.Name, Type(a.Value, $"{path}.attributes.{a.Name}"), required, -1));
+                        attrs.Add(new RawAttribute(a.Name, Type(a.Value, $"{path}.attributes.{a.Name}", TypePosition.Attribute), required, -1));
                     }
                 }
 
                 return new RawRecordType(attrs, -1);
             case "Entity":
+                OnlyFields(t, path, ["type", "name", .. extraFields]);
                 return new RawNamedType(Name(), NameKind.Entity, -1);
             case "Extension":
+                OnlyFields(t, path, ["type", "name", .. extraFields]);
                 return new RawNamedType(Name(), NameKind.Extension, -1);
             case "EntityOrCommon":
+                OnlyFields(t, path, ["type", "name", .. extraFields]);
                 return new RawNamedType(Name(), NameKind.EntityOrCommon, -1);
             case var other:
+                OnlyFields(t, path, ["type", .. extraFields]);
+                if (!SchemaNames.IsPath(other!))
+                {
+                    throw Invalid($"{path}: invalid type name `{other}`");
+                }
+
                 return new RawNamedType(other!, NameKind.EntityOrCommon, -1);
+        }
+    }
+
+    /// <summary>Annotations carry no meaning for validation, but must have Cedar's shape: identifier keys, string (or null) values.</summary>
+    private static void Annotations(JsonElement a, string path)
+    {
+        Require(a, JsonValueKind.Object, path);
+        foreach (var p in a.EnumerateObject())
+        {
+            var key = p.Name;
+            var validKey = key.Length > 0 && (char.IsAsciiLetter(key[0]) || key[0] == '_') && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+            if (!validKey || p.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                throw Invalid($"{path}: annotation `{key}` needs an identifier name and a string value");
+            }
+        }
+    }
+
+    private static void RequireIdentifier(string name, string path)
+    {
+        if (!SchemaNames.IsIdentifier(name))
+        {
+            throw Invalid($"{path}: `{name}` is not a valid name (an identifier that is not a reserved word)");
+        }
+    }
+
+    private static List<string> Paths(JsonElement e, string path)
+    {
+        var list = Strings(e, path);
+        var bad = list.FirstOrDefault(s => !SchemaNames.IsPath(s));
+        return bad is null ? list : throw Invalid($"{path}: `{bad}` is not a valid entity type name");
+    }
+
+    private static void OnlyFields(JsonElement e, string path, params string[] allowed)
+    {
+        foreach (var p in e.EnumerateObject())
+        {
+            if (!allowed.Contains(p.Name, StringComparer.Ordinal))
+            {
+                throw Invalid($"{path}: unknown field `{p.Name}`; expected one of {string.Join(", ", allowed.Select(a => $"`{a}`"))}");
+            }
         }
     }
 

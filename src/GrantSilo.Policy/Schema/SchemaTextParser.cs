@@ -93,10 +93,16 @@ internal sealed class SchemaTextParser
     // Annotation ::= '@' IDENT ['(' STR ')']; annotations carry no meaning for validation.
     private void Annotations()
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (Current.Kind == TokenKind.At)
         {
             Advance();
-            Expect(TokenKind.Ident, "annotation name");
+            var name = Expect(TokenKind.Ident, "annotation name");
+            if (!seen.Add(TextOf(name)))
+            {
+                throw Error(CedarSchemaErrorCode.DuplicateDeclaration, name, $"duplicate annotation @{TextOf(name)}");
+            }
+
             if (Current.Kind == TokenKind.LParen)
             {
                 Advance();
@@ -120,7 +126,7 @@ internal sealed class SchemaTextParser
         else if (IsKeyword("type"))
         {
             Advance();
-            var nameToken = Expect(TokenKind.Ident, "a common type name");
+            var nameToken = Identifier("a common type name");
             Expect(TokenKind.Assign, "'='");
             var type = Type();
             Expect(TokenKind.Semicolon, "';'");
@@ -138,31 +144,31 @@ internal sealed class SchemaTextParser
     private void Entity(RawNamespace ns)
     {
         Advance();
-        var names = new List<Token> { Expect(TokenKind.Ident, "an entity type name") };
+        var names = new List<Token> { Identifier("an entity type name") };
         while (Current.Kind == TokenKind.Comma)
         {
             Advance();
-            names.Add(Expect(TokenKind.Ident, "an entity type name"));
+            names.Add(Identifier("an entity type name"));
         }
 
         List<string>? choices = null;
         var parents = new List<(string, int)>();
-        RawRecordType? shape = null;
+        RawType? shape = null;
         RawType? tags = null;
         if (IsKeyword("enum"))
         {
             Advance();
             Expect(TokenKind.LBracket, "'['");
             choices = [];
-            while (Current.Kind == TokenKind.String)
+            if (Current.Kind == TokenKind.String)
             {
+                // STR {',' STR}: no trailing comma, as in Cedar.
                 choices.Add(Parser.StringLiteral(_text, Advance()));
-                if (Current.Kind != TokenKind.Comma)
+                while (Current.Kind == TokenKind.Comma)
                 {
-                    break;
+                    Advance();
+                    choices.Add(Parser.StringLiteral(_text, Expect(TokenKind.String, "an entity id string")));
                 }
-
-                Advance();
             }
 
             Expect(TokenKind.RBracket, "']'");
@@ -225,15 +231,11 @@ internal sealed class SchemaTextParser
             if (Current.Kind == TokenKind.LBracket)
             {
                 Advance();
-                while (Current.Kind != TokenKind.RBracket)
+                parents.Add(ActionRef());
+                while (Current.Kind == TokenKind.Comma)
                 {
-                    parents.Add(ActionRef());
-                    if (Current.Kind != TokenKind.Comma)
-                    {
-                        break;
-                    }
-
                     Advance();
+                    parents.Add(ActionRef());
                 }
 
                 Expect(TokenKind.RBracket, "']'");
@@ -325,7 +327,7 @@ internal sealed class SchemaTextParser
             return new RawActionRef(null, Parser.StringLiteral(_text, Advance()), start.Start);
         }
 
-        var first = Expect(TokenKind.Ident, "an action name");
+        var first = Identifier("an action name");
         var sb = new StringBuilder(TextOf(first));
         while (Current.Kind == TokenKind.ColonColon)
         {
@@ -335,7 +337,7 @@ internal sealed class SchemaTextParser
                 return new RawActionRef(sb.ToString(), Parser.StringLiteral(_text, Advance()), start.Start);
             }
 
-            sb.Append("::").Append(TextOf(Expect(TokenKind.Ident, "a name")));
+            sb.Append("::").Append(TextOf(Identifier("a name")));
         }
 
         if (sb.ToString().Contains("::", StringComparison.Ordinal))
@@ -358,16 +360,16 @@ internal sealed class SchemaTextParser
         }
 
         Advance();
-        while (Current.Kind != TokenKind.RBracket)
+        if (Current.Kind != TokenKind.RBracket)
         {
-            var t = Current;
-            list.Add((Path(), t.Start));
-            if (Current.Kind != TokenKind.Comma)
+            var first = Current;
+            list.Add((Path(), first.Start));
+            while (Current.Kind == TokenKind.Comma)
             {
-                break;
+                Advance();
+                var t = Current;
+                list.Add((Path(), t.Start));
             }
-
-            Advance();
         }
 
         Expect(TokenKind.RBracket, "']'");
@@ -459,21 +461,33 @@ internal sealed class SchemaTextParser
             return (Parser.StringLiteral(_text, t), t.Start);
         }
 
-        Expect(TokenKind.Ident, "a name");
+        Identifier("a name");
         return (TextOf(t), t.Start);
     }
 
     // Path ::= IDENT {'::' IDENT}
     private string Path()
     {
-        var sb = new StringBuilder(TextOf(Expect(TokenKind.Ident, "a name")));
+        var sb = new StringBuilder(TextOf(Identifier("a name")));
         while (Current.Kind == TokenKind.ColonColon && _tokens[_pos + 1].Kind == TokenKind.Ident)
         {
             Advance();
-            sb.Append("::").Append(TextOf(Advance()));
+            sb.Append("::").Append(TextOf(Identifier("a name")));
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>An identifier that may name something: not one of Cedar's reserved words (quote it as a string where names may be strings).</summary>
+    private Token Identifier(string what)
+    {
+        var t = Expect(TokenKind.Ident, what);
+        if (SchemaNames.IsReserved(TextOf(t)))
+        {
+            throw Error(CedarSchemaErrorCode.ReservedName, t, $"`{TextOf(t)}` is a reserved word and cannot be a name here");
+        }
+
+        return t;
     }
 
     private bool IsKeyword(string keyword) =>

@@ -151,11 +151,17 @@ public sealed class PolicyValidator(CedarSchema schema, PolicyValidatorOptions? 
     /// <summary>Entity types, enumerated ids and action ids named anywhere in the policy must be declared.</summary>
     private void CheckNames(Policy policy, ValidationReporter report)
     {
-        var offset = policy.Position.Offset;
         var uids = new List<(EntityUid Uid, int Offset)>();
         var types = new List<(string Type, int Offset)>();
-        foreach (var scope in new[] { policy.PrincipalScope, policy.ActionScope, policy.ResourceScope })
+        var scopes = new[]
         {
+            (policy.PrincipalScope, policy.ScopeOffsets.Principal),
+            (policy.ActionScope, policy.ScopeOffsets.Action),
+            (policy.ResourceScope, policy.ScopeOffsets.Resource),
+        };
+        foreach (var (scope, scopeOffset) in scopes)
+        {
+            var offset = scopeOffset >= 0 ? scopeOffset : policy.Position.Offset;
             switch (scope)
             {
                 case EqConstraint eq:

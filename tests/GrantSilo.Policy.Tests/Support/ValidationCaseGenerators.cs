@@ -38,11 +38,35 @@ internal sealed record GenValidationPolicy(string Effect, string Principal, stri
 }
 
 /// <summary>A random schema (as declaration lines) and policies, for differential validation against cedar-wasm.</summary>
-internal sealed record ValidationCase(string[] Declarations, GenValidationPolicy[] Policies)
+internal sealed record ValidationCase(string[] Declarations, GenValidationPolicy[] Policies, bool Namespaced = false)
 {
-    public string Schema => string.Join("\n", Declarations);
+    private static readonly System.Text.RegularExpressions.Regex TypeReference = new(@"\b(User|Group|Doc|Folder|Robot|Color|Action)(::""|\b(?!::))");
 
-    public string PolicyText => string.Join("\n", Policies.Select(p => p.ToString()));
+    /// <summary>The schema; when namespaced, inside <c>namespace NS { ... }</c> with the context of every action as a common type.</summary>
+    public string Schema => Namespaced
+        ? "namespace NS {\n" + string.Join("\n", Declarations.Select(CommonContext)) + "\n}"
+        : string.Join("\n", Declarations);
+
+    public string PolicyText => string.Join("\n", PolicyList);
+
+    /// <summary>The policies; when namespaced, every entity type and action is qualified with <c>NS::</c>.</summary>
+    public string[] PolicyList => [.. Policies.Select(p => Namespaced ? Qualify(p.ToString()) : p.ToString())];
+
+    private static string Qualify(string policy) =>
+        TypeReference.Replace(policy, m => m.Value.StartsWith("Action", StringComparison.Ordinal) && m.Groups[2].Value.Length == 0 ? m.Value : "NS::" + m.Value);
+
+    // `action "x" ... context: { ... } };` becomes a common type declaration and a reference to it.
+    private static string CommonContext(string declaration, int index)
+    {
+        var at = declaration.IndexOf("context: ", StringComparison.Ordinal);
+        if (!declaration.StartsWith("action", StringComparison.Ordinal) || at < 0)
+        {
+            return declaration;
+        }
+
+        var record = declaration[(at + "context: ".Length)..^" };".Length];
+        return $"type Ctx{index} = {record};\n" + declaration[..at] + $"context: Ctx{index} }};";
+    }
 
     public IEnumerable<ValidationCase> Reductions()
     {
@@ -153,12 +177,14 @@ internal static class ValidationCaseGenerators
 
     private static readonly Gen<string> ActionLiteral = Gen.Frequency((8, Gen.OneOf(ActionNames)), (1, Gen.Const("delete"))).Select(a => $"Action::\"{a}\"");
 
-    private static readonly Gen<string> PrincipalOrResourceScope = Gen.Frequency(
+    private static Gen<string> PrincipalOrResourceScope(string slot) => Gen.Frequency(
         (4, Gen.Const(string.Empty)),
         (2, EntityLiteral.Select(e => " == " + e)),
         (2, EntityLiteral.Select(e => " in " + e)),
         (2, TypeName.Select(t => " is " + t)),
-        (1, Gen.Select(TypeName, EntityLiteral).Select((t, e) => $" is {t} in {e}")));
+        (1, Gen.Select(TypeName, EntityLiteral).Select((t, e) => $" is {t} in {e}")),
+        (1, Gen.OneOf($" == {slot}", $" in {slot}")),
+        (1, TypeName.Select(t => $" is {t} in {slot}")));
 
     private static readonly Gen<string> ActionScope = Gen.Frequency(
         (3, Gen.Const(string.Empty)),
@@ -201,12 +227,12 @@ internal static class ValidationCaseGenerators
 
     public static readonly Gen<GenValidationPolicy> Policy =
         from effect in Gen.OneOf("permit", "forbid")
-        from principal in PrincipalOrResourceScope
+        from principal in PrincipalOrResourceScope("?principal")
         from action in ActionScope
-        from resource in PrincipalOrResourceScope
+        from resource in PrincipalOrResourceScope("?resource")
         from conditions in Gen.Select(Gen.Bool, Expression(3)).Array[0, 2]
         select new GenValidationPolicy(effect, principal, action, resource, conditions);
 
     public static readonly Gen<ValidationCase> Case =
-        Gen.Select(Schema, Policy.Array[1, 3]).Select((s, p) => new ValidationCase(s, p));
+        Gen.Select(Schema, Policy.Array[1, 3], Gen.Int[0, 3]).Select((s, p, ns) => new ValidationCase(s, p, Namespaced: ns == 0));
 }

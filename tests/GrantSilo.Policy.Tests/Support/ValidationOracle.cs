@@ -17,7 +17,18 @@ internal sealed record Verdict(bool SchemaOk, string[] ErroringPolicies, bool Fa
 /// <summary>Runs cedar-wasm's schema parser and validator (tests/GrantSilo.Policy.Tests/oracle/cedar-validate-oracle.cjs) on a batch of cases.</summary>
 internal static class ValidationOracle
 {
-    public static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies)> cases)
+    public static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies)> cases) =>
+        Check([.. cases.Select(c => (c.Schema, c.Policies, (string[]?)null))]);
+
+    /// <summary>Like <see cref="Check(IReadOnlyList{ValueTuple{string, string}})"/>; with a policy list, entry i is `policy{i}` and slotted entries are templates.</summary>
+    public static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies, string[]? PolicyList)> cases) =>
+        Check(cases, json: false);
+
+    /// <summary>Whether each JSON schema text parses, by cedar-wasm.</summary>
+    public static IReadOnlyList<Verdict> CheckJsonSchemas(IReadOnlyList<string> schemas) =>
+        Check([.. schemas.Select(s => (s, (string?)null, (string[]?)null))], json: true);
+
+    private static IReadOnlyList<Verdict> Check(IReadOnlyList<(string Schema, string? Policies, string[]? PolicyList)> cases, bool json)
     {
         var repoRoot = ConformanceRunner.FindRepoRoot(AppContext.BaseDirectory);
         var script = Path.Combine(repoRoot, "tests", "GrantSilo.Policy.Tests", "oracle", "cedar-validate-oracle.cjs");
@@ -36,7 +47,13 @@ internal static class ValidationOracle
         using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        var input = new JsonArray([.. cases.Select(c => (JsonNode)new JsonObject { ["schema"] = c.Schema, ["policies"] = c.Policies })]);
+        var input = new JsonArray([.. cases.Select(c => (JsonNode)new JsonObject
+        {
+            ["schema"] = c.Schema,
+            ["policies"] = c.Policies,
+            ["policyList"] = c.PolicyList is null ? null : new JsonArray([.. c.PolicyList.Select(p => (JsonNode)p)]),
+            ["json"] = json,
+        })]);
         process.StandardInput.Write(input.ToJsonString());
         process.StandardInput.Close();
         process.WaitForExit();
@@ -67,12 +84,17 @@ internal static class ValidationOracle
             return new Verdict(true, [], false);
         }
 
-        if (!PolicySet.TryParse(policies, out var set, out _))
+        PolicySet set;
+        try
+        {
+            set = PolicySet.ParseWithTemplates(policies);
+        }
+        catch (CedarParseException)
         {
             return new Verdict(true, [], true);
         }
 
-        var result = new PolicyValidator(schema!).Validate(set!);
+        var result = new PolicyValidator(schema!).Validate(set);
         return new Verdict(
             true,
             [.. result.Errors.Select(e => e.PolicyId).Distinct().Order(StringComparer.Ordinal)],

@@ -57,7 +57,7 @@ public sealed class SchemaTests
                   "admin": { "memberOf": [{ "id": "read" }], "appliesTo": { "principalTypes": ["User"], "resourceTypes": ["Doc", "Folder"] } },
                   "nothing": {}
                 } },
-              "": { "entityTypes": { "Global": {} } } }
+              "": { "entityTypes": { "Global": {} }, "actions": {} } }
             """);
         var text = CedarSchema.Parse(Acme);
         var policies = PolicySet.Parse("""
@@ -88,6 +88,7 @@ public sealed class SchemaTests
     [InlineData("entity A = { b: Missing };", CedarSchemaErrorCode.UndefinedType, 1, 17)]
     [InlineData("entity A in [B];", CedarSchemaErrorCode.UndefinedEntityType, 1, 14)]
     [InlineData("entity A;\nentity A;", CedarSchemaErrorCode.DuplicateDeclaration, 2, 8)]
+    [InlineData("@a @b(\"x\") @a entity A;", CedarSchemaErrorCode.DuplicateDeclaration, 1, 13)]
     [InlineData("action a in [b];", CedarSchemaErrorCode.UndefinedAction, 1, 14)]
     [InlineData("action a in [b];\naction b in [a];", CedarSchemaErrorCode.ActionHierarchyCycle, 1, 8)]
     [InlineData("type T = { a: U };\ntype U = T;", CedarSchemaErrorCode.CommonTypeCycle, 2, 10)]
@@ -112,8 +113,12 @@ public sealed class SchemaTests
     [Theory]
     [InlineData("not json", CedarSchemaErrorCode.InvalidJson)]
     [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Long"}}}}}""", CedarSchemaErrorCode.InvalidJson)]
-    [InlineData("""{"": {"entityTypes": {"A": {"memberOfTypes": ["B"]}}}}""", CedarSchemaErrorCode.UndefinedEntityType)]
-    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"x": {"type": "Nope"}}}}}}}""", CedarSchemaErrorCode.UndefinedType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"memberOfTypes": ["B"]}}, "actions": {}}}""", CedarSchemaErrorCode.UndefinedEntityType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"x": {"type": "Nope"}}}}}, "actions": {}}}""", CedarSchemaErrorCode.UndefinedType)]
+    [InlineData("""{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {}, "extra": 1}}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"entityTypes": {"if": {}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"entityTypes": {}}}""", CedarSchemaErrorCode.InvalidJson)]
+    [InlineData("""{"": {"commonTypes": {"T": {"type": "Long"}}, "entityTypes": {"A": {"shape": {"type": "T"}}}, "actions": {}}}""", CedarSchemaErrorCode.InvalidShape)]
     [InlineData("""{"": {"bogus": {}}}""", CedarSchemaErrorCode.InvalidJson)]
     public void ParseJson_InvalidSchema_ReportsCode(string json, CedarSchemaErrorCode code)
     {

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace GrantSilo.Policy.Tests.Validation;
 
 /// <summary>
-/// Random schemas and policies validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts, with the schema
+/// Random schemas, policies and templates validated by GrantSilo and by cedar-wasm 4.13.0 must get the same verdicts, with the schema
 /// read from the human-readable format and from cedar-wasm's JSON translation of it.
 /// </summary>
 public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
@@ -16,11 +16,12 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
     [Fact]
     public void RandomSchemasAndPolicies_ValidateAsCedarWasmDoes()
     {
-        int agreed = 0, valid = 0, invalid = 0;
+        int agreed = 0, valid = 0, invalid = 0, namespaced = 0, namespacedValid = 0;
+        ValidationCase? example = null;
         ValidationCaseGenerators.Case.Array[BatchSize].Sample(
             batch =>
             {
-                var reference = ValidationOracle.Check([.. batch.Select(c => (c.Schema, (string?)c.PolicyText))]);
+                var reference = ValidationOracle.Check([.. batch.Select(c => (c.Schema, (string?)c.PolicyText, (string[]?)c.PolicyList))]);
                 ValidationCase? smallest = null;
                 for (var i = 0; i < batch.Length; i++)
                 {
@@ -37,6 +38,13 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                     }
 
                     agreed++;
+                    namespaced += batch[i].Namespaced ? 1 : 0;
+                    if (batch[i].Namespaced && local.SchemaOk && !local.Failed && local.ErroringPolicies.Length == 0)
+                    {
+                        namespacedValid++;
+                        example ??= batch[i];
+                    }
+
                     if (local.SchemaOk && !local.Failed)
                     {
                         valid += local.ErroringPolicies.Length == 0 ? 1 : 0;
@@ -48,18 +56,20 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                 {
                     var minimal = Minimize(smallest);
                     throw new Xunit.Sdk.XunitException(
-                        $"GrantSilo and cedar-wasm disagree.\n  cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0]}\n" +
+                        $"GrantSilo and cedar-wasm disagree.\n  cedar-wasm: {ValidationOracle.Check([(minimal.Schema, (string?)minimal.PolicyText, (string[]?)minimal.PolicyList)])[0]}\n" +
                         $"  GrantSilo:  {ValidationOracle.CheckLocally(minimal.Schema, minimal.PolicyText)}\nschema:\n{minimal.Schema}\npolicies:\n{minimal.PolicyText}\n" +
-                        $"JSON schema from cedar-wasm: {ValidationOracle.Check([(minimal.Schema, minimal.PolicyText)])[0].Json}");
+                        $"JSON schema from cedar-wasm: {ValidationOracle.Check([(minimal.Schema, (string?)minimal.PolicyText, (string[]?)minimal.PolicyList)])[0].Json}");
                 }
             },
             iter: Batches,
             threads: 1,
             print: _ => "(see the minimal case in the message)");
 
-        output.WriteLine($"{agreed} cases agreed: {valid} valid, {invalid} with validation errors");
+        output.WriteLine($"{agreed} cases agreed: {valid} valid, {invalid} with validation errors; {namespaced} in a namespace ({namespacedValid} valid)");
+        output.WriteLine($"a valid namespaced case:\n{example?.Schema}\n{example?.PolicyText}");
         Assert.Equal(Batches * BatchSize, agreed);
         Assert.True(valid > BatchSize / 10 && invalid > BatchSize / 10, $"the generator should produce both valid ({valid}) and invalid ({invalid}) policy sets");
+        Assert.True(namespacedValid > 0, "the generator should produce valid namespaced cases");
     }
 
     private static bool Agrees(ValidationCase c, Verdict reference) =>
@@ -78,7 +88,7 @@ public sealed class ValidatorDifferentialTests(ITestOutputHelper output)
                 break;
             }
 
-            var reference = ValidationOracle.Check([.. candidates.Select(c => (c.Schema, (string?)c.PolicyText))]);
+            var reference = ValidationOracle.Check([.. candidates.Select(c => (c.Schema, (string?)c.PolicyText, (string[]?)c.PolicyList))]);
             var next = candidates.Where((c, i) => !Agrees(c, reference[i])).FirstOrDefault();
             if (next is null)
             {

@@ -55,6 +55,17 @@ public sealed class ValidatorTests
     }
 
     [Fact]
+    public void Validate_UnknownTypeInScope_PointsAtTheScope()
+    {
+        var principal = SingleError("""permit (principal == Robot::"r", action == Action::"read", resource);""");
+        var action = SingleError("""permit (principal, action == Action::"write", resource);""");
+
+        Assert.Equal((ValidationErrorCode.UnrecognizedEntityType, 1, 9), (principal.Code, principal.Position.Line, principal.Position.Column));
+        Assert.Contains("`Robot`", principal.Message, StringComparison.Ordinal);
+        Assert.Equal((ValidationErrorCode.UnrecognizedActionId, 1, 20), (action.Code, action.Position.Line, action.Position.Column));
+    }
+
+    [Fact]
     public void Validate_RejectsMisspeltAttribute()
     {
         var error = SingleError("""permit (principal, action == Action::"read", resource) when { resource.clasification > 2 };""");
@@ -178,5 +189,33 @@ public sealed class ValidatorTests
 
         Assert.Equal(["policy0", "policy2"], result.Errors.Select(e => e.PolicyId).Distinct());
         Assert.Equal(result.Errors.Count, result.Errors.Distinct().Count());
+    }
+}
+
+public sealed class ValidatorReadmeExampleTests
+{
+    [Fact]
+    public void ReadmeExample_ReportsPurposeOptionalAndMisspeltAttributes()
+    {
+        var schema = CedarSchema.Parse("""
+            entity Person;
+            entity Group;
+            entity Agent in [Group] = { owner: Person, ceiling?: Long };
+            entity Doc = { owner: Person, classification: Long } tags String;
+            action read, delete appliesTo { principal: Agent, resource: Doc, context: { depth: Long } };
+            """);
+
+        var result = new PolicyValidator(schema).Validate(PolicySet.Parse("""
+            permit (principal, action == Action::"read", resource) when { context.purpose == "audit" };
+            permit (principal, action, resource) when { principal.ceiling > resource.clasification };
+            """));
+
+        Assert.Equal(
+            [
+                "policy0 (line 1, column 63): context ({ depth: Long }) has no attribute `purpose` in the schema; it has `depth`",
+                "policy1 (line 2, column 45): attribute `ceiling` of principal is optional; check `principal has ceiling` before reading it",
+                "policy1 (line 2, column 65): resource (Doc) has no attribute `clasification` in the schema; it has `classification`, `owner`",
+            ],
+            result.Errors.Select(e => $"{e.PolicyId} ({e.Position}): {e.Message}"));
     }
 }

@@ -1,5 +1,7 @@
 // Reference validation verdicts from @cedar-policy/cedar-wasm for GrantSilo's differential tests.
-// Input (stdin): JSON array of cases { "schema": "<cedarschema text>", "policies": "<cedar text>" | null }
+// Input (stdin): JSON array of cases { "schema": "<cedarschema text>", "policies": "<cedar text>" | null, "json": bool?,
+//   "policyList": ["<one policy or template>", ...]? }. With "policyList", entry i gets the id `policy{i}` and entries
+//   with a `?principal`/`?resource` slot are passed as templates.
 // Output (stdout): JSON array, one entry per case, in order:
 //   { "schemaOk": bool, "errors": [policy ids with validation errors, sorted], "failure": "<message>"?,
 //     "json": "<the schema in Cedar's JSON format, from schemaToJson>"? }
@@ -8,6 +10,13 @@
 const cedar = require('@cedar-policy/cedar-wasm/nodejs');
 
 function check(c) {
+  if (c.json) {
+    // The schema is JSON text: invalid JSON is a rejected schema.
+    let value;
+    try { value = JSON.parse(c.schema); } catch (e) { return { schemaOk: false, errors: [] }; }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { schemaOk: false, errors: [] };
+    return { schemaOk: cedar.checkParseSchema(value).type === 'success', errors: [] };
+  }
   const parsed = cedar.checkParseSchema(c.schema);
   if (parsed.type !== 'success') {
     return { schemaOk: false, errors: [] };
@@ -17,9 +26,16 @@ function check(c) {
   if (c.policies === null || c.policies === undefined) {
     return { schemaOk: true, errors: [], json };
   }
+  let policies = { staticPolicies: c.policies };
+  if (c.policyList) {
+    const staticPolicies = {};
+    const templates = {};
+    c.policyList.forEach((p, i) => { (/\?(principal|resource)/.test(p) ? templates : staticPolicies)[`policy${i}`] = p; });
+    policies = { staticPolicies, templates };
+  }
   const answer = cedar.validate({
     schema: c.schema,
-    policies: { staticPolicies: c.policies },
+    policies,
     validationSettings: { mode: 'strict' },
   });
   if (answer.type !== 'success') {
