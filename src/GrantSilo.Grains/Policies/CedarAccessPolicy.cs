@@ -41,7 +41,7 @@ internal sealed partial class CedarAccessPolicy(PolicyEngineHost engine, IOption
             return new PolicyVerdict(false, "This silo cannot confirm the active policy version with the policy store; failing closed.") { Unavailable = true };
         }
         var request = CedarRequestBuilder.Build(facts, _options.RiskTierOf(facts.Resource.Type, facts.Action));
-        var response = policy.Authorizer.IsAuthorized(request.Request, request.Entities, _options.EvaluationBudget);
+        var response = policy.Authorizer.IsAuthorized(request.Request, request.Entities);
         var version = policy.Version;
         if (response.BudgetExceeded)
         {

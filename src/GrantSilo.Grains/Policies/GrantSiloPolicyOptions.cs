@@ -1,3 +1,4 @@
+using GrantSilo.Policy;
 using System.ComponentModel.DataAnnotations;
 
 namespace GrantSilo.Grains.Policies;
@@ -63,24 +64,48 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
     [Range(1, 512 * 1024)]
     public int MaxPolicyTextLength { get; set; } = 256 * 1024;
 
-    /// <summary>The most policies one published set may hold (default 1,000).</summary>
+    /// <summary>The most policies (templates and links included) one published set may hold (default 1,000).</summary>
     [Range(1, 100_000)]
     public int MaxPolicies { get; set; } = 1000;
 
+    /// <summary>The longest one policy's text may be, in characters (default 10,000).</summary>
+    [Range(1, 512 * 1024)]
+    public int MaxPolicyLength { get; set; } = 10_000;
+
+    /// <summary>The most expression nodes one policy may have (default 500).</summary>
+    [Range(1, 100_000)]
+    public int MaxExpressionNodes { get; set; } = 500;
+
     /// <summary>
-    /// The largest static cost one published set may have, in evaluation units (default 200,000): one per
-    /// token, plus for every <c>like</c> its pattern's length times one plus its wildcards.
+    /// The highest estimated cost of one policy, in evaluation units (default 2,000): one per expression node,
+    /// more for <c>like</c> (by pattern length), <c>in</c> and set operations.
     /// </summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPolicyCost { get; set; } = 2_000;
+
+    /// <summary>The highest estimated cost of the whole published set, in evaluation units (default 200,000).</summary>
     [Range(1, long.MaxValue)]
     public long MaxPolicySetCost { get; set; } = 200_000;
 
     /// <summary>
-    /// The most evaluation units one decision may spend (default 1,000,000, about a millisecond); a decision
-    /// that runs out is denied, failing closed. One unit per policy evaluated, and for every <c>like</c> the
-    /// input's length times one plus the pattern's wildcards.
+    /// The most one decision may spend, in evaluation units plus the length of every string matched by
+    /// <c>like</c> (default 100,000); a decision that would spend more is denied, failing closed.
     /// </summary>
     [Range(1, long.MaxValue)]
-    public long EvaluationBudget { get; set; } = 1_000_000;
+    public long EvaluationBudget { get; set; } = 100_000;
+
+    /// <summary>The engine's limits for a published set, from these options.</summary>
+    public PolicyLimits Limits => new()
+    {
+        MaxPolicies = MaxPolicies,
+        MaxPolicyLength = MaxPolicyLength,
+        MaxExpressionNodes = MaxExpressionNodes,
+        MaxPolicyCost = MaxPolicyCost,
+        MaxTotalCost = MaxPolicySetCost,
+    };
+
+    /// <summary>The configuration key of an engine limit (a <see cref="PolicyLimits"/> property name).</summary>
+    public static string KeyOf(string limit) => $"{SectionName}:{(limit == nameof(PolicyLimits.MaxTotalCost) ? nameof(MaxPolicySetCost) : limit)}";
 
     /// <summary>The tier of <paramref name="action"/> on a resource of type <paramref name="resourceType"/>.</summary>
     public string RiskTierOf(string resourceType, string action) =>

@@ -9,11 +9,12 @@ internal sealed record CompiledPolicy(PolicyVersionInfo Info, PolicySet Set, Aut
 {
     public long Version => Info.Version;
 
-    public static CompiledPolicy Compile(PolicySetVersion version)
-    {
-        var set = PolicyText.Compile(version.Text, version.Info.Links);
-        return new CompiledPolicy(version.Info, set, new Authorizer(set));
-    }
+    public static CompiledPolicy Compile(PolicySetVersion version, GrantSiloPolicyOptions options) =>
+        From(version.Info, PolicyText.Compile(version.Text, version.Info.Links), options);
+
+    /// <summary>Every decision with this version runs on the configured evaluation budget.</summary>
+    public static CompiledPolicy From(PolicyVersionInfo info, PolicySet set, GrantSiloPolicyOptions options) =>
+        new(info, set, new Authorizer(set, new AuthorizerOptions { EvaluationBudget = options.EvaluationBudget }));
 }
 
 /// <summary>
@@ -91,7 +92,7 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
         CompiledPolicy compiled;
         try
         {
-            compiled = CompiledPolicy.Compile(version);
+            compiled = CompiledPolicy.Compile(version, _options);
         }
         catch (CedarParseException exception)
         {
@@ -134,7 +135,7 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
             return;
         }
         var text = response.Text ?? throw new InvalidOperationException($"The policy store did not send the text of version {response.Active.Version}.");
-        Install(CompiledPolicy.Compile(new PolicySetVersion { Info = response.Active, Text = text }), sent);
+        Install(CompiledPolicy.Compile(new PolicySetVersion { Info = response.Active, Text = text }, _options), sent);
     }
 
     private void Install(CompiledPolicy policy, long confirmedAt)

@@ -226,7 +226,7 @@ internal sealed partial class PolicyStoreGrain(
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
         _active = published;
         LogPublished(logger, version.Version, who.Value, version.PolicyIds.Count);
-        await PropagateAsync(published, new CompiledPolicy(published.Info, set, new GrantSilo.Policy.Authorizer(set)));
+        await PropagateAsync(published, CompiledPolicy.From(published.Info, set, _options));
         return published.Info;
     }
 
@@ -301,23 +301,17 @@ internal sealed partial class PolicyStoreGrain(
     // Size and cost limits, named in the refusal so the author knows what to change (or ask an operator to raise).
     private GrantError? TooCostly(PolicySet set)
     {
-        if (set.Policies.Count > _options.MaxPolicies)
+        var violations = _options.Limits.Check(set);
+        if (violations.Count == 0)
         {
-            return new GrantError(GrantErrorCode.PolicyTooCostly, $"The policy set has {set.Policies.Count} policies; the limit is {_options.MaxPolicies} ({GrantSiloPolicyOptions.SectionName}:{nameof(GrantSiloPolicyOptions.MaxPolicies)}).");
+            return null;
         }
-        long total = 0;
-        GrantSilo.Policy.Policy? costliest = null;
-        foreach (var policy in set.Policies)
+        var first = violations[0];
+        var more = violations.Count > 1 ? $" ({violations.Count - 1} more limit(s) exceeded)" : "";
+        return new GrantError(GrantErrorCode.PolicyTooCostly, $"The policy set exceeds a limit: {first.Message} ({GrantSiloPolicyOptions.KeyOf(first.Limit)} = {first.Maximum}){more}.", target: first.PolicyId)
         {
-            total += policy.Cost;
-            if (costliest is null || policy.Cost > costliest.Cost)
-            {
-                costliest = policy;
-            }
-        }
-        return total <= _options.MaxPolicySetCost
-            ? null
-            : new GrantError(GrantErrorCode.PolicyTooCostly, $"The policy set costs {total} evaluation units; the limit is {_options.MaxPolicySetCost} ({GrantSiloPolicyOptions.SectionName}:{nameof(GrantSiloPolicyOptions.MaxPolicySetCost)}). The costliest policy is '{costliest!.Id}' ({costliest.Cost} units); long `like` patterns with many wildcards cost most.", target: costliest.Id);
+            DetailCode = first.Limit,
+        };
     }
 
     // The first validation error of a policy set against a schema, as a refusal naming the policy, the
