@@ -1,4 +1,3 @@
-using GrantSilo.Policy;
 using System.ComponentModel.DataAnnotations;
 
 namespace GrantSilo.Grains.Policies;
@@ -95,7 +94,7 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
     public long EvaluationBudget { get; set; } = 100_000;
 
     /// <summary>The engine's limits for a published set, from these options.</summary>
-    public PolicyLimits Limits => new()
+    public GrantSilo.Policy.PolicyLimits Limits => new()
     {
         MaxPolicies = MaxPolicies,
         MaxPolicyLength = MaxPolicyLength,
@@ -104,8 +103,8 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
         MaxTotalCost = MaxPolicySetCost,
     };
 
-    /// <summary>The configuration key of an engine limit (a <see cref="PolicyLimits"/> property name).</summary>
-    public static string KeyOf(string limit) => $"{SectionName}:{(limit == nameof(PolicyLimits.MaxTotalCost) ? nameof(MaxPolicySetCost) : limit)}";
+    /// <summary>The configuration key of an engine limit (a <see cref="GrantSilo.Policy.PolicyLimits"/> property name).</summary>
+    public static string KeyOf(string limit) => $"{SectionName}:{(limit == nameof(GrantSilo.Policy.PolicyLimits.MaxTotalCost) ? nameof(MaxPolicySetCost) : limit)}";
 
     /// <summary>The tier of <paramref name="action"/> on a resource of type <paramref name="resourceType"/>.</summary>
     public string RiskTierOf(string resourceType, string action) =>
