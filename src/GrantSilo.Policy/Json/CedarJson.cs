@@ -275,6 +275,11 @@ public static class CedarJson
                 return ParseEntityUid(e, path);
             case TypeKind.Extension when e.ValueKind == JsonValueKind.Object && !e.TryGetProperty("__extn", out _) && e.TryGetProperty("fn", out _):
                 return ParseExtension(e, path, false);
+            case TypeKind.Extension when e.ValueKind == JsonValueKind.String:
+                // With a schema, Cedar reads a string where an extension type is declared as that type's constructor argument.
+                var constructor = type.Name == "ipaddr" ? "ip" : type.Name!;
+                var value = ExtensionFunctions.All[constructor].Invoke(new StringValue(e.GetString()!), null, out var error);
+                return value ?? throw new CedarJsonException(error ?? $"invalid {type.Name} value", path);
             case TypeKind.Set when e.ValueKind == JsonValueKind.Array:
                 var items = new List<CedarValue>();
                 var i = 0;

@@ -106,7 +106,7 @@ internal static class SchemaJsonParser
             switch (p.Name)
             {
                 case "memberOfTypes":
-                    parents = [.. Paths(p.Value, path + ".memberOfTypes").Select(s => (s, -1))];
+                    parents = Paths(p.Value, path + ".memberOfTypes");
                     break;
                 case "shape":
                     shape = Type(p.Value, path + ".shape");
@@ -166,7 +166,7 @@ internal static class SchemaJsonParser
                     foreach (var m in p.Value.EnumerateArray())
                     {
                         Require(m, JsonValueKind.Object, path + ".memberOf[]");
-                        OnlyFields(m, path + ".memberOf[]", "id", "type");
+                        OnlyFields(m, path + ".memberOf[]", [], "id", "type");
                         var id = m.TryGetProperty("id", out var idEl) && idEl.ValueKind == JsonValueKind.String
                             ? idEl.GetString()!
                             : throw Invalid($"{path}.memberOf: each entry needs a string `id`");
@@ -201,10 +201,10 @@ internal static class SchemaJsonParser
                         switch (q.Name)
                         {
                             case "principalTypes":
-                                principals = [.. Paths(q.Value, path + ".appliesTo.principalTypes").Select(s => (s, -1))];
+                                principals = Paths(q.Value, path + ".appliesTo.principalTypes");
                                 break;
                             case "resourceTypes":
-                                resources = [.. Paths(q.Value, path + ".appliesTo.resourceTypes").Select(s => (s, -1))];
+                                resources = Paths(q.Value, path + ".appliesTo.resourceTypes");
                                 break;
                             case "context":
                                 context = Type(q.Value, path + ".appliesTo.context");
@@ -266,16 +266,16 @@ internal static class SchemaJsonParser
         switch (typeEl.GetString())
         {
             case "Long":
-                OnlyFields(t, path, ["type", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type");
                 return new RawNamedType("Long", NameKind.Primitive, -1);
             case "String":
-                OnlyFields(t, path, ["type", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type");
                 return new RawNamedType("String", NameKind.Primitive, -1);
             case "Boolean":
-                OnlyFields(t, path, ["type", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type");
                 return new RawNamedType("Bool", NameKind.Primitive, -1);
             case "Set":
-                OnlyFields(t, path, ["type", "element", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type", "element");
                 if (!t.TryGetProperty("element", out var element))
                 {
                     throw Invalid($"{path}: a Set type needs an `element` type");
@@ -283,7 +283,7 @@ internal static class SchemaJsonParser
 
                 return new RawSetType(Type(element, path + ".element"), -1);
             case "Record":
-                OnlyFields(t, path, ["type", "attributes", "additionalAttributes", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type", "attributes", "additionalAttributes");
                 if (!t.TryGetProperty("attributes", out _))
                 {
                     throw Invalid($"{path}: a Record type needs `attributes`");
@@ -311,16 +311,16 @@ internal static class SchemaJsonParser
 
                 return new RawRecordType(attrs, -1);
             case "Entity":
-                OnlyFields(t, path, ["type", "name", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type", "name");
                 return new RawNamedType(Name(), NameKind.Entity, -1);
             case "Extension":
-                OnlyFields(t, path, ["type", "name", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type", "name");
                 return new RawNamedType(Name(), NameKind.Extension, -1);
             case "EntityOrCommon":
-                OnlyFields(t, path, ["type", "name", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type", "name");
                 return new RawNamedType(Name(), NameKind.EntityOrCommon, -1);
             case var other:
-                OnlyFields(t, path, ["type", .. extraFields]);
+                OnlyFields(t, path, extraFields, "type");
                 if (!SchemaNames.IsPath(other!))
                 {
                     throw Invalid($"{path}: invalid type name `{other}`");
@@ -353,20 +353,26 @@ internal static class SchemaJsonParser
         }
     }
 
-    private static List<string> Paths(JsonElement e, string path)
+    private static List<(string, int)> Paths(JsonElement e, string path)
     {
-        var list = Strings(e, path);
-        var bad = list.FirstOrDefault(s => !SchemaNames.IsPath(s));
-        return bad is null ? list : throw Invalid($"{path}: `{bad}` is not a valid entity type name");
+        Require(e, JsonValueKind.Array, path);
+        var list = new List<(string, int)>(e.GetArrayLength());
+        foreach (var x in e.EnumerateArray())
+        {
+            var name = x.ValueKind == JsonValueKind.String ? x.GetString()! : throw Invalid($"{path}: expected strings");
+            list.Add(SchemaNames.IsPath(name) ? (name, -1) : throw Invalid($"{path}: `{name}` is not a valid entity type name"));
+        }
+
+        return list;
     }
 
-    private static void OnlyFields(JsonElement e, string path, params string[] allowed)
+    private static void OnlyFields(JsonElement e, string path, string[] extra, params string[] allowed)
     {
         foreach (var p in e.EnumerateObject())
         {
-            if (!allowed.Contains(p.Name, StringComparer.Ordinal))
+            if (Array.IndexOf(allowed, p.Name) < 0 && Array.IndexOf(extra, p.Name) < 0)
             {
-                throw Invalid($"{path}: unknown field `{p.Name}`; expected one of {string.Join(", ", allowed.Select(a => $"`{a}`"))}");
+                throw Invalid($"{path}: unknown field `{p.Name}`; expected one of {string.Join(", ", allowed.Concat(extra).Select(a => $"`{a}`"))}");
             }
         }
     }

@@ -7,8 +7,45 @@ internal static class SchemaNames
 
     public static bool IsReserved(string identifier) => Reserved.Contains(identifier);
 
-    public static bool IsIdentifier(string s) =>
-        s.Length > 0 && (char.IsAsciiLetter(s[0]) || s[0] == '_') && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') && !Reserved.Contains(s);
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> ReservedSpans = Reserved.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    public static bool IsPath(string s) => s.Split("::").All(IsIdentifier);
+    public static bool IsIdentifier(string s) => IsIdentifier(s.AsSpan());
+
+    public static bool IsPath(string s)
+    {
+        var rest = s.AsSpan();
+        while (true)
+        {
+            var sep = rest.IndexOf("::", StringComparison.Ordinal);
+            if (!IsIdentifier(sep < 0 ? rest : rest[..sep]))
+            {
+                return false;
+            }
+
+            if (sep < 0)
+            {
+                return true;
+            }
+
+            rest = rest[(sep + 2)..];
+        }
+    }
+
+    private static bool IsIdentifier(ReadOnlySpan<char> s)
+    {
+        if (s.Length == 0 || !(char.IsAsciiLetter(s[0]) || s[0] == '_'))
+        {
+            return false;
+        }
+
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return !ReservedSpans.Contains(s);
+    }
 }

@@ -82,6 +82,21 @@ public sealed class RequestAndEntityValidationTests
     }
 
     [Fact]
+    public void ParseEntities_WithSchema_ReadsAStringAsTheDeclaredExtensionType()
+    {
+        var store = CedarJson.ParseEntities("""
+            [{ "uid": {"type": "Doc", "id": "d"}, "attrs": { "owner": {"type": "Person", "id": "p"}, "network": "10.0.0.0/8" }, "parents": [] }]
+            """, Schema);
+        var bad = Assert.Throws<CedarJsonException>(() => CedarJson.ParseEntities("""
+            [{ "uid": {"type": "Doc", "id": "d"}, "attrs": { "owner": {"type": "Person", "id": "p"}, "network": "not an ip" }, "parents": [] }]
+            """, Schema));
+
+        Assert.True(store.TryGet(Doc, out var doc));
+        Assert.Equal(CedarValue.Ip("10.0.0.0/8"), doc.Attributes["network"]);
+        Assert.Contains("network", bad.JsonPath, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ValidateEntities_ReportsEveryViolation()
     {
         var entities = new[]
