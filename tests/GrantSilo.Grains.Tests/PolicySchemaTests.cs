@@ -34,6 +34,7 @@ public class PolicySchemaTests(ClusterFixture fixture)
     [InlineData("""permit (principal, action == Action::"reed", resource);""", "reed")]
     [InlineData("""permit (principal is Agnet, action, resource);""", "Agnet")]
     [InlineData("""permit (principal, action, resource is Resource) when { resource.environment == "prod" };""", "environment")]
+    [InlineData("""permit (principal is Person, action == Action::"read", resource is Resource);""", "")]
     public async Task Publish_RefusesAPolicyThatDoesNotValidate_NamingThePolicyAndWhere(string policy, string mentioned)
     {
         var before = (await fixture.Client.GetActivePolicyAsync()).Value.Info.Version;

@@ -253,7 +253,7 @@ internal sealed partial class PolicyStoreGrain(
         {
             return RejectedSchema(new GrantError(GrantErrorCode.SchemaInvalid, $"The schema no longer describes GrantSilo's decisions: {missing} Extend the shipped schema (GetActiveSchemaAsync) rather than replacing it."), who.Value);
         }
-        var validator = new PolicyValidator(schema!);
+        var validator = Validator(schema!);
         if (Validate(PolicyText.Compile(_active.Text, _active.Info.Links), validator, version: null) is { } breaks)
         {
             return RejectedSchema(breaks with { Code = GrantErrorCode.SchemaInvalid, Message = $"The active policy set (version {_active.Info.Version}) would not validate against this schema: {breaks.Message}" }, who.Value);
@@ -343,10 +343,15 @@ internal sealed partial class PolicyStoreGrain(
         var stored = active == 0 ? null : state.State.SchemaVersions.FirstOrDefault(v => v.Version == active);
         if (stored is null)
         {
-            return (new SchemaVersion { Info = GrantSiloSchema.Info(isActive: true), Text = GrantSiloSchema.Text }, new PolicyValidator(GrantSiloSchema.Schema));
+            return (new SchemaVersion { Info = GrantSiloSchema.Info(isActive: true), Text = GrantSiloSchema.Text }, Validator(GrantSiloSchema.Schema));
         }
-        return (new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = stored.Text }, new PolicyValidator(CedarSchema.Parse(stored.Text)));
+        return (new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = stored.Text }, Validator(CedarSchema.Parse(stored.Text)));
     }
+
+    // Strict validation, and a policy that can never apply (no action in its scope fits its principal and
+    // resource types) is an error too: it is almost always a mistake that would silently do nothing.
+    private static PolicyValidator Validator(CedarSchema schema) =>
+        new(schema, new PolicyValidatorOptions { InapplicableActionIsError = true });
 
     private static SchemaVersionInfo DescribeSchema(StoredSchemaVersion version, bool isActive) => new()
     {
