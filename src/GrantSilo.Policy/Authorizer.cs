@@ -41,44 +41,22 @@ public sealed class Authorizer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(entities);
         var ctx = new EvalContext(request.Principal, request.Action, request.Resource, request.ContextRecord, entities);
-        List<PolicyError>? errors = null;
+        var budgeted = _budget is not null;
         if (_budget is { } budget)
         {
-            return IsAuthorizedWithinBudget(ctx, budget);
+            ctx.Remaining = budget;
         }
 
-        var forbids = Evaluate(_forbids, ctx, ref errors);
-        var permits = Evaluate(_permits, ctx, ref errors);
-        if (errors is { Count: > 1 })
-        {
-            errors.Sort((a, b) => _order[a.Policy].CompareTo(_order[b.Policy]));
-        }
-
-        IReadOnlyList<PolicyError> errorList = errors is null ? [] : errors;
-        return forbids.Count > 0
-            ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
-            : permits.Count > 0
-                ? new AuthorizationResponse(Decision.Allow, permits, errorList)
-                : new AuthorizationResponse(Decision.Deny, [], errorList);
-    }
-
-    /// <summary>
-    /// The same decision, charging each policy's cost before evaluating it (and <c>like</c> its input) against the
-    /// budget. Exceeding it stops evaluation and denies, even when a permit was already satisfied: fail-closed.
-    /// </summary>
-    private AuthorizationResponse IsAuthorizedWithinBudget(EvalContext ctx, long budget)
-    {
-        ctx.Remaining = budget;
+        // With a budget, each policy's cost is charged before it is evaluated (and `like` its input); exceeding it
+        // stops evaluation and denies, even when a permit was already satisfied: fail-closed.
         List<PolicyError>? errors = null;
-        var stoppedAt = (Policy?)null;
-        var forbids = Evaluate(_forbids, ctx, ref errors, ref stoppedAt);
-        var permits = stoppedAt is null ? Evaluate(_permits, ctx, ref errors, ref stoppedAt) : [];
+        Policy? stoppedAt = null;
+        var forbids = Evaluate(_forbids, ctx, budgeted, ref errors, ref stoppedAt);
+        var permits = stoppedAt is null ? Evaluate(_permits, ctx, budgeted, ref errors, ref stoppedAt) : [];
         if (stoppedAt is not null)
         {
             errors ??= [];
-            errors.Add(new PolicyError(stoppedAt, $"evaluation budget of {budget} exceeded at this policy; the decision is denied"));
-            errors.Sort((a, b) => _order[a.Policy].CompareTo(_order[b.Policy]));
-            return new AuthorizationResponse(Decision.Deny, [], errors, budgetExceeded: true);
+            errors.Add(new PolicyError(stoppedAt, $"evaluation budget of {_budget} exceeded at this policy; the decision is denied"));
         }
 
         if (errors is { Count: > 1 })
@@ -87,21 +65,22 @@ public sealed class Authorizer
         }
 
         IReadOnlyList<PolicyError> errorList = errors is null ? [] : errors;
-        return forbids.Count > 0
-            ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
-            : permits.Count > 0
-                ? new AuthorizationResponse(Decision.Allow, permits, errorList)
-                : new AuthorizationResponse(Decision.Deny, [], errorList);
+        return stoppedAt is not null
+            ? new AuthorizationResponse(Decision.Deny, [], errorList, budgetExceeded: true)
+            : forbids.Count > 0
+                ? new AuthorizationResponse(Decision.Deny, forbids, errorList)
+                : permits.Count > 0
+                    ? new AuthorizationResponse(Decision.Allow, permits, errorList)
+                    : new AuthorizationResponse(Decision.Deny, [], errorList);
     }
 
-    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors, ref Policy? stoppedAt)
+    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, bool budgeted, ref List<PolicyError>? errors, ref Policy? stoppedAt)
     {
         List<Policy>? satisfied = null;
         Policy? single = null;
         foreach (var policy in policies)
         {
-            ctx.Remaining -= policy.Cost;
-            if (ctx.Remaining < 0)
+            if (budgeted && (ctx.Remaining -= policy.Cost) < 0)
             {
                 stoppedAt = policy;
                 return [];
@@ -109,42 +88,12 @@ public sealed class Authorizer
 
             ctx.Error = null;
             var result = policy.Evaluate(ctx);
-            if (ctx.Remaining < 0)
+            if (budgeted && ctx.Remaining < 0)
             {
                 stoppedAt = policy;
                 return [];
             }
 
-            if (result is null)
-            {
-                errors ??= [];
-                errors.Add(new PolicyError(policy, ctx.Error ?? "evaluation error"));
-            }
-            else if (result.Value)
-            {
-                if (single is null)
-                {
-                    single = policy;
-                }
-                else
-                {
-                    satisfied ??= [single];
-                    satisfied.Add(policy);
-                }
-            }
-        }
-
-        return satisfied is not null ? satisfied : single is not null ? [single] : [];
-    }
-
-    private static IReadOnlyList<Policy> Evaluate(Policy[] policies, EvalContext ctx, ref List<PolicyError>? errors)
-    {
-        List<Policy>? satisfied = null;
-        Policy? single = null;
-        foreach (var policy in policies)
-        {
-            ctx.Error = null;
-            var result = policy.Evaluate(ctx);
             if (result is null)
             {
                 errors ??= [];
