@@ -63,7 +63,7 @@ public sealed class FullRestartTests(ITestOutputHelper output)
         Assert.NotNull(await cluster.Reminders.ReadRow(shortReminder, "lifecycle"));
 
         // A pending cascade: kill a silo that hosts some of a task's credentials, then revoke the task at
-        // once; the steps to the dead silo fail and stay pending, retried by the task's reminder.
+        // once; steps to the dead silo that fail stay pending, retried by the task's reminder.
         var (pendingRoot, pendingCredentials, victim) = await PendingCascadeAsync(cluster, grants, management, orleans, planner);
         cluster.Log($"root {pendingRoot} has a pending cascade to {victim.Name}");
 
@@ -154,9 +154,12 @@ public sealed class FullRestartTests(ITestOutputHelper output)
         // arrives. Unavailable means "not known to be done": revocation is idempotent, so it is asked again.
         var revoked = await Grants.Retry(() => grants.Client.RevokeTaskAsync(root.TaskId, "revoked while a silo was down"));
         Assert.True(revoked.IsSuccess, revoked.Error?.ToString());
+        // A step to a grain of the dead silo either fails (it stays pending, for the reminder to retry after the
+        // restart) or, when the directory has already handed the grain to a live silo, succeeds: which one is a race
+        // inside Orleans, so both are accepted; the steps to the live silos always succeed in the first round.
         var settled = await Eventually.ReturnsAsync(async () => (await grants.Client.GetTaskAsync(root.TaskId)).Value,
-            t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade > 0 && t.PendingCascade < credentials.Count, TimeSpan.FromSeconds(60),
-            "the revoked task's cascade to finish its first round with the steps to the dead silo still pending");
+            t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade < credentials.Count, TimeSpan.FromSeconds(60),
+            "the revoked task's cascade to finish its first round");
         cluster.Log($"{settled.PendingCascade} of {credentials.Count} cascade steps pending");
         return (root.TaskId, credentials, victim);
     }
