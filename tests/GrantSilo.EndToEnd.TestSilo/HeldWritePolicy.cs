@@ -27,7 +27,8 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
     /// <summary>The environment variable naming the control directory; without it no policy is installed.</summary>
     public const string ControlDirectoryVariable = "GRANTSILO_TESTSILO_HOLD_WRITES_DIR";
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    // A held write fails after this long, so a test that never releases it cannot wedge the silo for ever.
+    private static readonly TimeSpan HoldLimit = TimeSpan.FromMinutes(5);
     private int _caught;
 
     private string PathOf(string name) => Path.Combine(directory, name);
@@ -41,10 +42,7 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
             return;
         }
         Caught(message);
-        while (!Released())
-        {
-            Thread.Sleep(PollInterval);
-        }
+        WaitForReleaseAsync().GetAwaiter().GetResult();
         Releasing(message);
         try
         {
@@ -67,11 +65,7 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
             return;
         }
         Caught(message);
-        // Waits for the test's signal, not for time: the poll only decides how soon the signal is seen.
-        while (!Released())
-        {
-            await Task.Delay(PollInterval).ConfigureAwait(false);
-        }
+        await WaitForReleaseAsync().ConfigureAwait(false);
         Releasing(message);
         try
         {
@@ -92,6 +86,23 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
     }
 
     private bool Released() => File.Exists(PathOf("release"));
+
+    // Waits for the test's signal (the release file appearing), not for time.
+    private async Task WaitForReleaseAsync()
+    {
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var watcher = new FileSystemWatcher(directory, "release");
+        watcher.Created += (_, _) => released.TrySetResult();
+        watcher.Changed += (_, _) => released.TrySetResult();
+        watcher.Renamed += (_, _) => released.TrySetResult();
+        watcher.EnableRaisingEvents = true;
+        // Checked once the watcher is armed, so a release written just before is not missed.
+        if (Released())
+        {
+            return;
+        }
+        await released.Task.WaitAsync(HoldLimit).ConfigureAwait(false);
+    }
 
     private static void Releasing(HttpMessage message) =>
         Console.WriteLine($"TestSilo: releasing {message.Request.Method} {message.Request.Uri}");

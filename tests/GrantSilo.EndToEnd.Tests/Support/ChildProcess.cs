@@ -14,6 +14,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
+    // Completed (and replaced) whenever a line of output arrives.
+    private TaskCompletionSource _outputChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private ChildProcess(string name, string program, Process process)
     {
         Name = name;
@@ -91,17 +94,28 @@ internal sealed class ChildProcess : IAsyncDisposable
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!Output.Contains(text, StringComparison.Ordinal))
+        while (true)
         {
+            Task changed;
+            lock (_output)
+            {
+                if (_output.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+                changed = _outputChanged.Task;
+            }
             if (_process.HasExited)
             {
                 throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode} before printing '{text}'. Output:\n{Output}");
             }
-            if (DateTime.UtcNow > deadline)
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
             {
                 throw new TimeoutException($"{Name} did not print '{text}' within {timeout.TotalSeconds:0} s. Output:\n{Output}");
             }
-            await Task.Delay(100);
+            // Wakes on the next line of output or on exit; the deadline only bounds the wait.
+            await Task.WhenAny(changed, _process.WaitForExitAsync(), Task.Delay(left));
         }
     }
 
@@ -165,10 +179,14 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             return;
         }
+        TaskCompletionSource changed;
         lock (_output)
         {
             _output.AppendLine(line);
+            changed = _outputChanged;
+            _outputChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+        changed.TrySetResult();
     }
 
     public async ValueTask DisposeAsync()
