@@ -147,40 +147,43 @@ internal sealed partial class PolicyStoreGrain(
     // Applies the links to a parsed text; a link that does not fit is a refusal naming it.
     private static GrantError? TryLink(PolicySet parsed, IReadOnlyList<PolicyLink> links, out PolicySet? set)
     {
-        try
+        set = parsed;
+        // One link at a time, so a refusal names exactly the link that does not fit.
+        foreach (var link in links)
         {
-            set = PolicyText.Link(parsed, links);
-            return null;
-        }
-        catch (PolicyLinkException exception)
-        {
-            set = null;
-            var failed = links.FirstOrDefault(l => exception.Message.Contains(l.LinkId, StringComparison.Ordinal) || exception.Message.Contains(l.TemplateId, StringComparison.Ordinal));
-            return new GrantError(GrantErrorCode.PolicyInvalid, $"Template link{(failed is null ? "" : $" '{failed.LinkId}'")} does not fit: {exception.Message}.", target: failed?.LinkId)
+            try
             {
-                DetailCode = exception.Code.ToString(),
-            };
+                set = PolicyText.Link(set, [link]);
+            }
+            catch (PolicyLinkException exception)
+            {
+                set = null;
+                return new GrantError(GrantErrorCode.PolicyInvalid, $"Template link '{link.LinkId}' does not fit: {exception.Message}.", target: link.LinkId)
+                {
+                    DetailCode = exception.Code.ToString(),
+                };
+            }
         }
+        return null;
     }
 
     // Every new version, whatever made it (new text, a link, an unlink): validated against the active
     // schema, within the size and cost limits, durable, then installed on every silo before returning.
     private async Task<GrantResult<PolicyVersionInfo>> PublishVersionAsync(string text, PolicySet set, IReadOnlyList<PolicyLink> links, string author)
     {
-        var who = GrantResult<string>.Ok(author);
         if (Validate(set, _validator, _activeSchema.Info.Version) is { } invalid)
         {
-            return Rejected(invalid, who.Value);
+            return Rejected(invalid, author);
         }
         if (TooCostly(set) is { } costly)
         {
-            return Rejected(costly, who.Value);
+            return Rejected(costly, author);
         }
 
         var version = new StoredPolicyVersion
         {
             Version = Math.Max(state.State.LastVersion, state.State.Versions.Count > 0 ? state.State.Versions[^1].Version : 0) + 1,
-            Author = who.Value,
+            Author = author,
             PublishedAt = time.GetUtcNow(),
             Sha256 = PolicyText.Sha256(text),
             PolicyIds = [.. set.Policies.Select(p => p.Id)],
@@ -225,7 +228,7 @@ internal sealed partial class PolicyStoreGrain(
 
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
         _active = published;
-        LogPublished(logger, version.Version, who.Value, version.PolicyIds.Count);
+        LogPublished(logger, version.Version, author, version.PolicyIds.Count);
         await PropagateAsync(published, CompiledPolicy.From(published.Info, set, _options));
         return published.Info;
     }
