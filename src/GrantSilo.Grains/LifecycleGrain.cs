@@ -39,6 +39,11 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     /// <summary>How soon a failed reminder update is tried again.</summary>
     internal static readonly TimeSpan ReminderRetryDelay = TimeSpan.FromSeconds(5);
     private bool _cascadeRunning;
+
+    // A failed cascade step is retried promptly by a timer while this activation lives, backing off
+    // from CascadeFirstRetryDelay; the reminder is the durable retry behind it.
+    private int _cascadeFailures;
+    private IGrainTimer? _cascadeRetry;
     private bool _pendingReported;
     private bool _resolveOwed;
 
@@ -374,7 +379,8 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
 
     /// <summary>
     /// Runs the pending cascade steps in parallel; confirmed steps leave the pending set, failed
-    /// ones stay for the reminder to retry, and pending work is reported to the cascade monitor.
+    /// ones stay, retried by a timer with backoff and by the reminder, and pending work is reported to
+    /// the cascade monitor.
     /// </summary>
     protected async Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets)
     {
@@ -409,11 +415,47 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
                 await TryWriteAsync();
             }
             await ReportPendingAsync();
+            if (PendingSteps > 0)
+            {
+                ArmCascadeRetry();
+            }
+            else
+            {
+                _cascadeFailures = 0;
+            }
         }
         finally
         {
             _cascadeRunning = false;
         }
+    }
+
+    /// <summary>The delay before the prompt retry after <paramref name="failures"/> failed cascade runs in a row (one or more).</summary>
+    internal static TimeSpan CascadeRetryDelay(GrantSiloOptions options, int failures)
+    {
+        var delay = options.CascadeFirstRetryDelay;
+        for (var i = 1; i < failures && delay < options.CascadeRetryInterval; i++)
+        {
+            delay *= 2;
+        }
+        return delay < options.CascadeRetryInterval ? delay : options.CascadeRetryInterval;
+    }
+
+    private void ArmCascadeRetry()
+    {
+        _cascadeFailures++;
+        _cascadeRetry?.Dispose();
+        _cascadeRetry = this.RegisterGrainTimer(
+            static (self, _) => self.RetryCascadeAsync(),
+            this,
+            new GrainTimerCreationOptions(CascadeRetryDelay(Options, _cascadeFailures), Timeout.InfiniteTimeSpan) { Interleave = true });
+    }
+
+    private Task RetryCascadeAsync()
+    {
+        _cascadeRetry?.Dispose();
+        _cascadeRetry = null;
+        return TickAsync();
     }
 
     private async Task RunStepAsync(ISet<string> pending, string id, Func<string, Task> step, List<(ISet<string>, string)> confirmed)
@@ -495,6 +537,6 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     [LoggerMessage(EventId = (int)LogEvents.StateWriteFailed + 1, Level = LogLevel.Warning, Message = "Could not update the lifecycle reminder of {Kind} {Id}")]
     private static partial void LogReminderFailed(ILogger logger, Exception exception, string kind, string id);
 
-    [LoggerMessage(EventId = (int)LogEvents.TaskCascadeStepFailed, Level = LogLevel.Warning, Message = "Cascade step of {Kind} {Id} to {Target} failed; a reminder retries it")]
+    [LoggerMessage(EventId = (int)LogEvents.TaskCascadeStepFailed, Level = LogLevel.Warning, Message = "Cascade step of {Kind} {Id} to {Target} failed; it is retried with backoff, and by the reminder")]
     private static partial void LogCascadeStepFailed(ILogger logger, Exception exception, string kind, string id, string target);
 }

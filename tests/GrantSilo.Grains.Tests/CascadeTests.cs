@@ -43,6 +43,43 @@ public class CascadeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task FailedCascadeStep_IsRetriedPromptlyByTheActiveGrain_WithoutWaitingForTheReminder()
+    {
+        var ceiling = Scenario.Scope(1, "doc:read:*");
+        var planner = await _s.AgentAsync("planner", ceiling);
+        var worker = await _s.AgentAsync("worker", Scenario.Scope(0, "doc:read:*"));
+        var root = await _s.RootTaskAsync(planner, ceiling);
+        var (_, proof) = await _s.CredentialAsync(planner, root.TaskId);
+        var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "doc:read:*"))).Value;
+
+        FlakyGrainStorage.FailingKeys[child.TaskId] = true;
+        try
+        {
+            var revoked = await _s.Client.RevokeTaskAsync(root.TaskId, "incident");
+            Assert.Equal(1, revoked.Value.PendingCascade);
+        }
+        finally
+        {
+            FlakyGrainStorage.FailingKeys.TryRemove(child.TaskId, out _);
+        }
+
+        // No reminder is delivered here (the in-memory reminder's first retry is a minute away): the
+        // root's own retry timer, armed by the failed step, finishes the cascade.
+        var tree = await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
+        Assert.All(tree.DescendantsAndSelf(), n => Assert.Equal(GrantTaskStatus.Revoked, n.Task.Status));
+        Assert.Equal(0, tree.Task.PendingCascade);
+    }
+
+    [Fact]
+    public void CascadeRetryDelay_DoublesFromTheFirstDelay_UpToTheReminderPeriod()
+    {
+        var options = new GrantSilo.Grains.Hosting.GrantSiloOptions();
+        var delays = Enumerable.Range(1, 9).Select(n => LifecycleGrain<object>.CascadeRetryDelay(options, n).TotalSeconds).ToArray();
+        Assert.Equal([1, 2, 4, 8, 16, 32, 60, 60, 60], delays);
+        Assert.Equal(TimeSpan.FromMinutes(1), LifecycleGrain<object>.CascadeRetryDelay(options, int.MaxValue));
+    }
+
+    [Fact]
     public async Task FailedRevokeWrite_ReturnsUnavailable_AndChangesNothing()
     {
         var scope = Scenario.Scope(0, "doc:read:*");

@@ -34,8 +34,17 @@ public sealed class GrantSiloOptions : IValidatableObject
     [Range(1, 10_000)]
     public int MaxChildrenPerTask { get; set; } = 64;
 
-    /// <summary>How long to wait before retrying a failed cascade step (default 1 minute, the reminder minimum).</summary>
+    /// <summary>
+    /// The durable retry period of a failed cascade step: the lifecycle reminder's period (default 1 minute,
+    /// the reminder minimum). It covers a retry across deactivations and silo crashes.
+    /// </summary>
     public TimeSpan CascadeRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How soon an active grain first retries a failed cascade step (default 1 second). Each further
+    /// failure doubles the delay, up to <see cref="CascadeRetryInterval"/>; the reminder retries regardless.
+    /// </summary>
+    public TimeSpan CascadeFirstRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest purpose text recorded (default 4,096 characters).</summary>
     [Range(0, 65_536)]
@@ -68,6 +77,7 @@ public sealed class GrantSiloOptions : IValidatableObject
             (nameof(DefaultSessionMaxLifetime), DefaultSessionMaxLifetime),
             (nameof(MaxSessionLifetime), MaxSessionLifetime),
             (nameof(CascadeRetryInterval), CascadeRetryInterval),
+            (nameof(CascadeFirstRetryDelay), CascadeFirstRetryDelay),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -86,6 +96,10 @@ public sealed class GrantSiloOptions : IValidatableObject
         if (CascadeRetryInterval < TimeSpan.FromMinutes(1))
         {
             yield return new ValidationResult($"{SectionName}:{nameof(CascadeRetryInterval)} must be at least 00:01:00 (the Orleans reminder minimum).", [nameof(CascadeRetryInterval)]);
+        }
+        if (CascadeFirstRetryDelay > CascadeRetryInterval)
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(CascadeFirstRetryDelay)} ({CascadeFirstRetryDelay}) must not exceed {nameof(CascadeRetryInterval)} ({CascadeRetryInterval}).", [nameof(CascadeFirstRetryDelay)]);
         }
     }
 }
