@@ -1,5 +1,5 @@
 using GrantSilo.EndToEnd.Tests.Support;
-using GrantSilo.Grains;
+using GrantSilo.GrainInterfaces;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
-using GrantSilo.Grains;
+using GrantSilo.GrainInterfaces;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Persistence.AzureTables.Reminders;
 using GrantSilo.SiloHost.Hosting;

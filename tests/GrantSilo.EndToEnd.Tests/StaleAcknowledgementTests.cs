@@ -1,6 +1,6 @@
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
-using GrantSilo.Grains;
+using GrantSilo.GrainInterfaces;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 

@@ -1,4 +1,5 @@
-using GrantSilo.Grains;
+using GrantSilo.GrainInterfaces;
+using GrantSilo.Grains.Lifecycle;
 
 namespace GrantSilo.Grains.Tests;
 

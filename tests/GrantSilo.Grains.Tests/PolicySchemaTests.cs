@@ -1,5 +1,5 @@
 using GrantSilo.Grains.Policies;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 
 namespace GrantSilo.Grains.Tests;
 

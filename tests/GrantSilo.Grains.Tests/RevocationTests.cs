@@ -1,4 +1,4 @@
-using GrantSilo.Grains;
+using GrantSilo.GrainInterfaces;
 
 namespace GrantSilo.Grains.Tests;
 

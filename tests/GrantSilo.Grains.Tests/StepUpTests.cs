@@ -1,3 +1,4 @@
+using GrantSilo.GrainInterfaces;
 using System.Collections.Concurrent;
 
 namespace GrantSilo.Grains.Tests;

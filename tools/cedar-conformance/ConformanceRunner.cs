@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 
 namespace GrantSilo.CedarConformance;
 

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>An agent, keyed by its workload id (for example <c>spiffe://acme.dev/agent/planner</c>).</summary>
 [Alias("grantsilo.IAgentGrain")]

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>
 /// A step-up approval, keyed by approval id: exactly one (credential, action, resource) awaiting a

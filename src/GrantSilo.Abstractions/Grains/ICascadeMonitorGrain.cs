@@ -1,4 +1,4 @@
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>A cascade step that has not yet been confirmed and is being retried.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.pending-cascade")]

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>A credential, keyed by its id (the token's <c>jti</c>).</summary>
 [Alias("grantsilo.ICredentialGrain")]

@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>
 /// The versioned Cedar policy set (singleton, key 0). Publishing parses the text first: invalid text

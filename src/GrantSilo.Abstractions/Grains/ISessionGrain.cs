@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>An agent's session, keyed by session id.</summary>
 [Alias("grantsilo.ISessionGrain")]

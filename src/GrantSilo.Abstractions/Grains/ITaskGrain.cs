@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
 
-namespace GrantSilo.Grains;
+namespace GrantSilo.GrainInterfaces;
 
 /// <summary>A task, keyed by its task id.</summary>
 [Alias("grantsilo.ITaskGrain")]

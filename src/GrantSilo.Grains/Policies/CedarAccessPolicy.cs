@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
 using GrantSilo.Grains.Decisions;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using CedarDecision = GrantSilo.Policy.Decision;
+using CedarDecision = GrantSilo.Cedar.Decision;
 
 namespace GrantSilo.Grains.Policies;
 

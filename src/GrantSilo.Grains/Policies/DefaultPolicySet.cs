@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 
 namespace GrantSilo.Grains.Policies;
 

@@ -94,7 +94,7 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
     public long EvaluationBudget { get; set; } = 100_000;
 
     /// <summary>The engine's limits for a published set, from these options.</summary>
-    public GrantSilo.Policy.PolicyLimits Limits => new()
+    public GrantSilo.Cedar.PolicyLimits Limits => new()
     {
         MaxPolicies = MaxPolicies,
         MaxPolicyLength = MaxPolicyLength,
@@ -103,8 +103,8 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
         MaxTotalCost = MaxPolicySetCost,
     };
 
-    /// <summary>The configuration key of an engine limit (a <see cref="GrantSilo.Policy.PolicyLimits"/> property name).</summary>
-    public static string KeyOf(string limit) => $"{SectionName}:{(limit == nameof(GrantSilo.Policy.PolicyLimits.MaxTotalCost) ? nameof(MaxPolicySetCost) : limit)}";
+    /// <summary>The configuration key of an engine limit (a <see cref="GrantSilo.Cedar.PolicyLimits"/> property name).</summary>
+    public static string KeyOf(string limit) => $"{SectionName}:{(limit == nameof(GrantSilo.Cedar.PolicyLimits.MaxTotalCost) ? nameof(MaxPolicySetCost) : limit)}";
 
     /// <summary>The tier of <paramref name="action"/> on a resource of type <paramref name="resourceType"/>.</summary>
     public string RiskTierOf(string resourceType, string action) =>

@@ -1,5 +1,5 @@
 using System.Text;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 
 namespace GrantSilo.Grains.Policies;
 

@@ -1,4 +1,4 @@
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

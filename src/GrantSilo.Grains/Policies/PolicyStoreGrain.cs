@@ -1,5 +1,5 @@
 using GrantSilo.Grains.Hosting;
-using GrantSilo.Policy;
+using GrantSilo.Cedar;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

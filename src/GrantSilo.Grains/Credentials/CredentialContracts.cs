@@ -1,0 +1,49 @@
+using GrantSilo.Grains.Leases;
+using Orleans.Concurrency;
+
+namespace GrantSilo.Grains.Credentials;
+
+// The credential protocol between grains. Not part of the client surface.
+
+/// <summary>Everything a session hands a new credential.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.credential-spec")]
+internal sealed record CredentialSpec
+{
+    [Id(0)] public required string TaskId { get; init; }
+    [Id(1)] public required string Agent { get; init; }
+    [Id(2)] public required string SessionId { get; init; }
+    [Id(3)] public required Scope Scope { get; init; }
+    [Id(4)] public required DateTimeOffset IssuedAt { get; init; }
+    [Id(5)] public required DateTimeOffset ExpiresAt { get; init; }
+    [Id(6)] public required byte[] SecretHash { get; init; }
+}
+
+/// <summary>The facts a proof credential vouches for.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.proof")]
+internal sealed record ProofCheck
+{
+    [Id(0)] public bool Valid { get; init; }
+    [Id(1)] public string? Detail { get; init; }
+    [Id(2)] public string? TaskId { get; init; }
+    [Id(3)] public string? Agent { get; init; }
+}
+
+/// <summary>Grain-to-grain operations on credentials.</summary>
+[Alias("grantsilo.ICredentialLifecycleGrain")]
+internal interface ICredentialLifecycleGrain : ILeaseHolderGrain
+{
+    [Alias("Initialize")]
+    Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec);
+
+    /// <summary>Checks a delegation proof: the secret matches and the credential is live.</summary>
+    [AlwaysInterleave, Alias("VerifyProof")]
+    Task<ProofCheck> VerifyProofAsync([Immutable] byte[] secret);
+
+    /// <summary>Marks the credential expired if its time has passed (its session's reminder calls this). Idempotent.</summary>
+    [Alias("EnactExpiry")]
+    Task EnactExpiryAsync();
+
+    /// <summary>Ends the credential because its task or session ended. Idempotent; a no-op for an unknown id.</summary>
+    [Alias("EndFromAbove")]
+    Task EndFromAboveAsync(string reason);
+}
