@@ -9,6 +9,7 @@ WORKDIR /repo
 COPY global.json nuget.config Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/ src/
 COPY silo-host/ silo-host/
+COPY client-sdk/ client-sdk/
 RUN dotnet publish silo-host/GrantSilo.SiloHost.csproj -c Release -o /app
 
 FROM ${IMAGE_REGISTRY}/dotnet/runtime:10.0 AS runtime

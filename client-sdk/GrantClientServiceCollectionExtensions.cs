@@ -1,42 +1,13 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
-using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace GrantSilo.Client;
-
-/// <summary>How a GrantSilo client finds the cluster. Bound from <c>GrantSilo:Client</c>.</summary>
-public sealed class GrantClientOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string SectionName = "GrantSilo:Client";
-
-    /// <summary>The gateway port of a silo on this machine (the embedded default).</summary>
-    [Range(1, 65535)]
-    public int GatewayPort { get; set; } = 30000;
-
-    /// <summary>The Orleans cluster id.</summary>
-    [Required]
-    public string ClusterId { get; set; } = "grantsilo";
-
-    /// <summary>The Orleans service id.</summary>
-    [Required]
-    public string ServiceId { get; set; } = "grantsilo";
-
-    /// <summary>
-    /// Fixed gateways as <c>host:port</c> (for example <c>127.0.0.1:30001</c>). When set, the client uses
-    /// exactly these and ignores the membership table; when empty, <see cref="GrantClientServiceCollectionExtensions.AddGrantSiloClient"/>
-    /// finds gateways in storage (<c>GrantSilo:Storage:Provider=AzureTable</c>) or on this machine.
-    /// </summary>
-    public List<string> Gateways { get; set; } = [];
-
-    /// <summary>How long the client waits for any one call before failing it (Orleans' default when unset).</summary>
-    public TimeSpan? ResponseTimeout { get; set; }
-}
+namespace GrantSilo.Hosting;
 
 /// <summary>Registers the GrantSilo client the usual .NET way.</summary>
 public static class GrantClientServiceCollectionExtensions
@@ -71,13 +42,13 @@ public static class GrantClientServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds an Orleans client configured from <c>GrantSilo:Client</c> and <c>GrantSilo:Storage</c>, and
-    /// <see cref="GrantClient"/>. With <c>GrantSilo:Client:Gateways</c> it connects to exactly those
-    /// gateways; otherwise, with <c>GrantSilo:Storage:Provider=AzureTable</c>, it finds the silos in the
-    /// Azure Table membership table (<c>GrantSilo:Storage:ConnectionString</c> and the rest of that
-    /// section, as the silos use it); otherwise it connects to a silo on this machine.
+    /// Adds an Orleans client configured from <c>GrantSilo:Client</c> (then <paramref name="configure"/>),
+    /// and <see cref="GrantClient"/>. With <c>GrantSilo:Client:Gateways</c> it connects to exactly those
+    /// gateways; otherwise <paramref name="discovery"/> configures how the client finds gateways (for
+    /// example the Azure Table membership table: <c>AddGrantSiloAzureTableClient</c> passes it); without
+    /// either it connects to a silo on this machine.
     /// </summary>
-    public static IHostApplicationBuilder AddGrantSiloClient(this IHostApplicationBuilder builder, Action<GrantClientOptions>? configure = null)
+    public static IHostApplicationBuilder AddGrantSiloClient(this IHostApplicationBuilder builder, Action<GrantClientOptions>? configure = null, Action<IClientBuilder>? discovery = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = new GrantClientOptions();
@@ -101,12 +72,13 @@ public static class GrantClientServiceCollectionExtensions
                 errors.Add($"{GrantClientOptions.SectionName}:Gateways: '{gateway}' is not an IP address and port such as 127.0.0.1:30000.");
             }
         }
-        var storage = builder.Configuration.GetSection(AzureTableGrantConfiguration.SectionName);
-        var provider = storage["Provider"] ?? "Embedded";
-        var useAzure = string.Equals(provider, "AzureTable", StringComparison.OrdinalIgnoreCase);
-        if (!useAzure && !string.Equals(provider, "Embedded", StringComparison.OrdinalIgnoreCase))
+        var provider = builder.Configuration["GrantSilo:Storage:Provider"];
+        if (gateways.Count == 0 && discovery is null && provider is not null && !string.Equals(provider, "Embedded", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"{AzureTableGrantConfiguration.SectionName}:Provider '{provider}' is not known. Use 'Embedded' (a silo on this machine) or 'AzureTable' (find silos in the Azure Table membership table).");
+            // Never fall back to a silo on this machine when the configuration names a cluster elsewhere.
+            errors.Add(string.Equals(provider, "AzureTable", StringComparison.OrdinalIgnoreCase)
+                ? "GrantSilo:Storage:Provider is 'AzureTable': find the gateways with AddGrantSiloAzureTableClient (GrantSilo.Persistence.AzureTables), or list them in GrantSilo:Client:Gateways."
+                : $"GrantSilo:Storage:Provider '{provider}' is not known. Use 'Embedded' (a silo on this machine) or 'AzureTable' (with AddGrantSiloAzureTableClient).");
         }
         if (errors.Count > 0)
         {
@@ -119,9 +91,9 @@ public static class GrantClientServiceCollectionExtensions
             {
                 client.UseStaticClustering([.. gateways]);
             }
-            else if (useAzure)
+            else if (discovery is not null)
             {
-                client.UseAzureTableGrantClustering(storage);
+                discovery(client);
             }
             else
             {

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using GrantSilo.SiloHost;
-using GrantSilo.SiloHost.Hosting;
+using GrantSilo.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

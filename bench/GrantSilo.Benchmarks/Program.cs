@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 // GrantSilo's lifecycle benchmark: on one in-process cluster (one silo, embedded default storage,
 // a cluster client over loopback), measures a no-op grain call as the baseline, Authorize on a warm
 // credential, credential issuance, and revoking a 1,000-node delegation tree. Reports ratios against

@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 // A walkthrough of GrantSilo against a running silo (start it with: dotnet run --project silo-host).
 // An orchestrator creates a task for Alice; a planner agent delegates to two workers; a worker is
 // allowed in scope and denied out of scope; a wider delegation is rejected; a checkpoint pauses

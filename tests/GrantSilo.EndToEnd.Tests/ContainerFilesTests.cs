@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.Persistence.AzureTables;
-using GrantSilo.SiloHost;
+using GrantSilo.Hosting;
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
 using YamlDotNet.RepresentationModel;

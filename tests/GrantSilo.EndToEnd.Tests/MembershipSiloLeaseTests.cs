@@ -1,5 +1,5 @@
 using System.Net;
-using GrantSilo.SiloHost.Fencing;
+using GrantSilo.Grains.Fencing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Configuration;

@@ -3,7 +3,7 @@ using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.GrainInterfaces;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Persistence.AzureTables.Reminders;
-using GrantSilo.SiloHost.Hosting;
+using GrantSilo.Hosting;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

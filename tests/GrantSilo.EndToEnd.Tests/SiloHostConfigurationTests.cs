@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 using System.Globalization;
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;

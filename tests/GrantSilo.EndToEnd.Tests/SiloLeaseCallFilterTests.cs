@@ -1,7 +1,7 @@
 using System.Reflection;
-using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Fencing;
 using GrantSilo.Grains.Hosting;
-using GrantSilo.SiloHost.Fencing;
+using GrantSilo.Grains.Leases;
 using Orleans.Serialization.Invocation;
 
 namespace GrantSilo.EndToEnd.Tests;
@@ -33,6 +33,17 @@ public sealed class SiloLeaseCallFilterTests
     }
 
     [Fact]
+    public async Task AMethodThatOnlyTakesPermissionAway_StillRuns_WhileTheLeaseIsInvalid()
+    {
+        // Dropping decision leases: refusing it would only make an end outwait leases it could revoke.
+        var call = new FakeCall(new GrantSiloOptions(), typeof(ILeaseHolderGrain).GetMethod(nameof(ILeaseHolderGrain.InvalidateLeasesAsync)));
+
+        await new SiloLeaseCallFilter(new FixedLease(valid: false)).Invoke(call);
+
+        Assert.True(call.Invoked);
+    }
+
+    [Fact]
     public async Task OtherGrains_AreNotFenced()
     {
         var call = new FakeCall(new object());
@@ -52,7 +63,7 @@ public sealed class SiloLeaseCallFilterTests
     }
 
     /// <summary>A call on <paramref name="grain"/>; the filter only looks at the grain's type and invokes.</summary>
-    private sealed class FakeCall(object grain) : IIncomingGrainCallContext
+    private sealed class FakeCall(object grain, MethodInfo? method = null) : IIncomingGrainCallContext
     {
         public bool Invoked { get; private set; }
 
@@ -68,7 +79,7 @@ public sealed class SiloLeaseCallFilterTests
 
         public IGrainContext TargetContext => throw new NotSupportedException();
 
-        public MethodInfo InterfaceMethod => throw new NotSupportedException();
+        public MethodInfo InterfaceMethod => method ?? typeof(GrantSilo.GrainInterfaces.ITaskGrain).GetMethod(nameof(GrantSilo.GrainInterfaces.ITaskGrain.GetAsync))!;
 
         public string InterfaceName => throw new NotSupportedException();
 

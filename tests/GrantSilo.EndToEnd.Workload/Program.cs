@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 // The end-to-end workload: delegations, authorizations and revocations against a GrantSilo cluster,
 // recorded as a JSON-lines history the end-to-end tests check. Configured like any GrantSilo client
 // (GrantSilo:Client, GrantSilo:Storage) plus Workload:* (see WorkloadOptions).
@@ -16,7 +17,7 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Orleans", LogLevel.Error);
 var options = new WorkloadOptions();
 builder.Configuration.GetSection("Workload").Bind(options);
-builder.AddGrantSiloClient();
+builder.AddGrantSiloAzureTableClient();
 using var host = builder.Build();
 await host.StartAsync();
 var client = host.Services.GetRequiredService<GrantClient>();

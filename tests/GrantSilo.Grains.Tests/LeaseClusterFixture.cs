@@ -1,3 +1,5 @@
+using GrantSilo.Hosting;
+using GrantSilo.Grains.Fencing;
 using System.Collections.Concurrent;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;

@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;

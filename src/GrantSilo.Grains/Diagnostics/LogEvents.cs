@@ -36,4 +36,8 @@ internal enum LogEvents
     ApprovalUsed = 1602,
     ApprovalNotifyFailed = 1603,
     LeaseHolderUnreachable = 1700,
+    LeaseStarted = 2100,
+    LeaseRenewFailed = 2101,
+    LeaseDeclaredDead = 2102,
+    LeaseNotConfirmed = 2103,
 }

@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Fencing;
+using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -7,7 +9,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
 
-namespace GrantSilo.Grains.Hosting;
+namespace GrantSilo.Hosting;
 
 /// <summary>Adds GrantSilo's grains and services to a silo.</summary>
 public static class GrantSiloSiloBuilderExtensions
@@ -15,8 +17,10 @@ public static class GrantSiloSiloBuilderExtensions
     /// <summary>
     /// Adds GrantSilo: lifecycle and policy options (validated at start-up), the decision clock, the
     /// policy engine (the active Cedar policy set compiled on every silo, the shipped default until
-    /// the first publish) and the audit seam with its embedded default. Storage and reminders are
-    /// configured separately. Policy options bind from <see cref="GrantSiloPolicyOptions.SectionName"/>
+    /// the first publish), the audit seam with its embedded default, and the fence: the membership
+    /// silo lease (<see cref="MembershipSiloLease"/>, tuned through <see cref="SiloLeaseOptions"/>) that
+    /// makes every GrantSilo grain on a silo which cannot confirm it is a live cluster member refuse to
+    /// answer. Storage, clustering and reminders are configured separately. Policy options bind from <see cref="GrantSiloPolicyOptions.SectionName"/>
     /// when the host configures them (<c>services.Configure&lt;GrantSiloPolicyOptions&gt;(...)</c>) or through
     /// <paramref name="configurePolicy"/>.
     /// </summary>
@@ -53,7 +57,19 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyEngineHost>());
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
-        services.TryAddSingleton<ISiloLease, SingleSiloLease>();
+        // The fence, on every cluster. A host may register its own ISiloLease first (tests do).
+        services.AddOptions<SiloLeaseOptions>();
+        services.TryAddSingleton<MembershipSiloLease>();
+        services.TryAddSingleton<ISiloLease>(sp => sp.GetRequiredService<MembershipSiloLease>());
+        if (!services.Any(d => d.ServiceType == typeof(SiloLeaseCallFilter)))
+        {
+            services.AddSingleton<SiloLeaseCallFilter>();
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<SiloLeaseCallFilter>());
+            // Renews only when it is the lease in force.
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ISiloLease>() as ILifecycleParticipant<ISiloLifecycle> ?? NoParticipant.Instance);
+            services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
+            services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
+        }
         services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());

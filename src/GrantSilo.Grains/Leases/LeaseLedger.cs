@@ -12,7 +12,7 @@ internal interface ILeaseHolderGrain : IGrainWithStringKey
     /// them). Returns once nothing it answers from relies on them. Interleaves, so it never waits on a
     /// busy holder.
     /// </summary>
-    [AlwaysInterleave, Alias("InvalidateLeases")]
+    [AlwaysInterleave, RunsWhenFenced, Alias("InvalidateLeases")]
     Task InvalidateLeasesAsync();
 }
 

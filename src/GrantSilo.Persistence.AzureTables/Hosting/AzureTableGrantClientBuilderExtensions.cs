@@ -1,8 +1,8 @@
-using GrantSilo.Persistence.AzureTables.Hosting;
+using GrantSilo.Persistence.AzureTables;
 using Microsoft.Extensions.Configuration;
 using Orleans.Hosting;
 
-namespace GrantSilo.Persistence.AzureTables;
+namespace GrantSilo.Hosting;
 
 /// <summary>Lets an Orleans client find its cluster's gateways in the Azure Table membership table.</summary>
 public static class AzureTableGrantClientBuilderExtensions
@@ -20,5 +20,22 @@ public static class AzureTableGrantClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(storageSection);
         return builder.UseAzureTableGrantClustering(o => AzureTableGrantConfiguration.Bind(o, storageSection, AzureTableGrantConfiguration.MembershipSection));
+    }
+}
+
+/// <summary>Registers a GrantSilo client that finds its gateways in the Azure Table membership table.</summary>
+public static class AzureTableGrantClientHostExtensions
+{
+    /// <summary>
+    /// Adds an Orleans client and <see cref="GrantSilo.Client.GrantClient"/> as
+    /// <see cref="GrantClientServiceCollectionExtensions.AddGrantSiloClient"/> does, finding the gateways in
+    /// the Azure Table membership table the silos keep, configured from <c>GrantSilo:Storage</c> exactly as
+    /// the silos use it (fixed <c>GrantSilo:Client:Gateways</c> still win).
+    /// </summary>
+    public static Microsoft.Extensions.Hosting.IHostApplicationBuilder AddGrantSiloAzureTableClient(this Microsoft.Extensions.Hosting.IHostApplicationBuilder builder, Action<GrantSilo.Client.GrantClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var storage = builder.Configuration.GetSection(AzureTableGrantConfiguration.SectionName);
+        return builder.AddGrantSiloClient(configure, client => client.UseAzureTableGrantClustering(storage));
     }
 }

@@ -1,3 +1,4 @@
+using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Persistence.AzureTables.Clustering;
 using GrantSilo.Persistence.AzureTables.Reminders;
 using GrantSilo.Persistence.AzureTables.Storage;
@@ -11,7 +12,7 @@ using Orleans.Messaging;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 
-namespace GrantSilo.Persistence.AzureTables.Hosting;
+namespace GrantSilo.Hosting;
 
 /// <summary>The one place each provider's services are registered; the builder extensions call these.</summary>
 internal static class AzureTableGrantServiceCollectionExtensions

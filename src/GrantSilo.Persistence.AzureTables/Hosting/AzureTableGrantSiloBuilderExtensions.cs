@@ -1,9 +1,9 @@
-using GrantSilo.Persistence.AzureTables.Hosting;
+using GrantSilo.Persistence.AzureTables;
 using Microsoft.Extensions.Configuration;
 using Orleans.Hosting;
 using Orleans.Providers;
 
-namespace GrantSilo.Persistence.AzureTables;
+namespace GrantSilo.Hosting;
 
 /// <summary>
 /// Registers GrantSilo's Azure Table providers on a silo. Each method has an overload that binds the configuration

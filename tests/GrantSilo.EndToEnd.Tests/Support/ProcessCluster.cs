@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 using GrantSilo.Client;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Persistence.AzureTables.Clustering;
@@ -136,7 +137,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = Environments.Production });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddGrantSiloClient();
+        builder.AddGrantSiloAzureTableClient();
         var host = builder.Build();
         using var cancellation = new CancellationTokenSource(StartTimeout);
         await host.StartAsync(cancellation.Token);

@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 using GrantSilo.Persistence.AzureTables.Tests.Support;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.Configuration;

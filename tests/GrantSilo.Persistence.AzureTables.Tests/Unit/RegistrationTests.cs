@@ -1,3 +1,4 @@
+using GrantSilo.Hosting;
 using GrantSilo.Persistence.AzureTables.Clustering;
 using GrantSilo.Persistence.AzureTables.Reminders;
 using GrantSilo.Persistence.AzureTables.Storage;

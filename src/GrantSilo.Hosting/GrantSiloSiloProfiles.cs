@@ -1,16 +1,15 @@
 using System.Net;
 using System.Net.Sockets;
-using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using GrantSilo.Persistence.AzureTables;
-using GrantSilo.SiloHost.Fencing;
+using GrantSilo.Grains.Fencing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
-namespace GrantSilo.SiloHost.Hosting;
+namespace GrantSilo.Hosting;
 
 /// <summary>
 /// The silo host's configuration profiles, selected by <c>GrantSilo:Storage:Provider</c>. Public so
@@ -74,34 +73,18 @@ public static class GrantSiloSiloProfiles
 #pragma warning restore ORLEANSEXP003
         silo.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
         silo.Configure<ReminderOptions>(configuration.GetSection(RemindersSection));
-        silo.Services.AddOptions<SiloLeaseOptions>().Bind(configuration.GetSection(SiloLeaseOptions.SectionName));
-        silo.AddMembershipSiloLease();
         return silo.AddGrantSiloFromConfiguration(configuration);
-    }
-
-    /// <summary>
-    /// Replaces the single-silo lease with <see cref="MembershipSiloLease"/>, fences every GrantSilo grain
-    /// with it, and raises the directory's range lease so its hold on a dead silo's grains outlasts the silo lease.
-    /// </summary>
-    public static ISiloBuilder AddMembershipSiloLease(this ISiloBuilder silo)
-    {
-        ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.AddSingleton<MembershipSiloLease>();
-        // Registered last, so it wins over AddGrantSilo's TryAdd of the single-silo default.
-        silo.Services.AddSingleton<ISiloLease>(sp => sp.GetRequiredService<MembershipSiloLease>());
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<MembershipSiloLease>());
-        silo.Services.AddSingleton<IPostConfigureOptions<GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
-        silo.Services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
-        silo.AddIncomingGrainCallFilter<SiloLeaseCallFilter>();
-        return silo;
     }
 
     // GrantSilo's grains with their lifecycle and policy options bound from configuration. (Grain
     // state is stored with the Orleans serializer; AddGrantSilo registers it for every provider.)
-    private static ISiloBuilder AddGrantSiloFromConfiguration(this ISiloBuilder silo, IConfiguration configuration) =>
-        silo.AddGrantSilo(
+    private static ISiloBuilder AddGrantSiloFromConfiguration(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        silo.Services.AddOptions<SiloLeaseOptions>().Bind(configuration.GetSection(SiloLeaseOptions.SectionName));
+        return silo.AddGrantSilo(
             options => configuration.GetSection(GrantSiloOptions.SectionName).Bind(options),
             policy => configuration.GetSection(GrantSiloPolicyOptions.SectionName).Bind(policy));
+    }
 
     private static IPAddress AdvertisedAddress(SiloHostOptions host)
     {
@@ -117,37 +100,5 @@ public static class GrantSiloSiloProfiles
                     [$"{SiloHostOptions.SectionName}:{nameof(SiloHostOptions.AdvertiseHostNameAddress)} is set, but host name '{name}' resolves to no non-loopback IPv4 address; set {SiloHostOptions.SectionName}:{nameof(SiloHostOptions.AdvertisedIPAddress)} instead."]);
         }
         return IPAddress.Loopback;
-    }
-
-    // A stale activation's last decision lease was granted before its silo lease lapsed (death + L); the
-    // new activation registers after the directory's hold (death + 1.5 L) and outwaits one decision lease
-    // from then. The half silo lease between them must absorb how far two monotonic clocks can drift
-    // apart over a decision lease (2 x rate difference x lease), so the decision lease may not be longer
-    // than L / (4 x rate difference), 25 L at the assumed 1%.
-    private sealed class DecisionLeaseFitsSiloLease(IOptions<ClusterMembershipOptions> membership, IOptions<SiloLeaseOptions> lease) : IValidateOptions<GrantSiloOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, GrantSiloOptions options)
-        {
-            var timing = SiloLeaseTiming.From(membership.Value, lease.Value);
-            var longest = timing.MaxDecisionLeaseDuration;
-            return options.DecisionLeaseDuration <= longest
-                ? ValidateOptionsResult.Success
-                : ValidateOptionsResult.Fail(
-                    $"{GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.DecisionLeaseDuration)} ({options.DecisionLeaseDuration}) is longer than the silo lease allows ({longest} = " +
-                    $"{SiloLeaseOptions.SectionName}:Duration {timing.Duration} / (4 x {GrantSiloOptions.MaxClockRateDifference:P0} clock-rate difference)). Shorten the decision lease, or lengthen the silo lease " +
-                    $"through {SiloLeaseOptions.SectionName}:Duration or {MembershipSection}:MinProbeTimeout and {MembershipSection}:NumMissedProbesLimit.");
-        }
-    }
-
-    private sealed class DirectoryHoldOutlastsLease(IOptions<ClusterMembershipOptions> membership, IOptions<SiloLeaseOptions> lease) : IPostConfigureOptions<GrainDirectoryOptions>
-    {
-        public void PostConfigure(string? name, GrainDirectoryOptions options)
-        {
-            var required = SiloLeaseTiming.From(membership.Value, lease.Value).RequiredRangeLeaseDuration;
-            if (options.RangeLeaseDuration < required)
-            {
-                options.RangeLeaseDuration = required;
-            }
-        }
     }
 }

@@ -1,4 +1,4 @@
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// Thrown to a caller of any GrantSilo grain on a silo that cannot confirm it is still a live member

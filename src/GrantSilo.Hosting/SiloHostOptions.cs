@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 
-namespace GrantSilo.SiloHost;
+namespace GrantSilo.Hosting;
 
 /// <summary>Where the silo listens and which cluster it joins. Bound from <c>GrantSilo:Silo</c>.</summary>
 public sealed class SiloHostOptions : IValidatableObject

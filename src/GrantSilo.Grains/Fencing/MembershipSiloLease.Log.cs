@@ -1,6 +1,7 @@
+using GrantSilo.Grains.Diagnostics;
 using Microsoft.Extensions.Logging;
 
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 public sealed partial class MembershipSiloLease
 {

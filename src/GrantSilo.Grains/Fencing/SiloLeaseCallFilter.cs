@@ -1,12 +1,12 @@
-using GrantSilo.Grains.Decisions;
 
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// Fences every GrantSilo grain on this silo with the silo lease: a call arriving while the lease is
 /// not valid fails before the grain runs. The credential grain checks the lease again right before an
 /// Allow; this filter also covers the task, session and agent answers an Allow is built from, which a
-/// stale activation could otherwise give from memory.
+/// stale activation could otherwise give from memory. Methods marked <see cref="RunsWhenFencedAttribute"/>
+/// (they only take permission away) still run.
 /// </summary>
 internal sealed class SiloLeaseCallFilter(ISiloLease lease) : IIncomingGrainCallFilter
 {
@@ -14,7 +14,9 @@ internal sealed class SiloLeaseCallFilter(ISiloLease lease) : IIncomingGrainCall
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.Grain?.GetType().Assembly == GrainsAssembly && !lease.IsValid(out var reason))
+        if (context.Grain?.GetType().Assembly == GrainsAssembly
+            && !(context.InterfaceMethod?.IsDefined(typeof(RunsWhenFencedAttribute), inherit: false) ?? false)
+            && !lease.IsValid(out var reason))
         {
             throw new SiloLeaseExpiredException(reason ?? "unknown");
         }

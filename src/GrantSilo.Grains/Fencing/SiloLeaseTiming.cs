@@ -1,6 +1,6 @@
 using Orleans.Configuration;
 
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// The lease arithmetic, in one place. Orleans declares a silo dead only after

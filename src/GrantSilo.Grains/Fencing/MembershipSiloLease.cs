@@ -1,9 +1,8 @@
-using GrantSilo.Grains.Decisions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// The silo lease of the AzureTable profile. From the moment the silo is active it re-reads its own

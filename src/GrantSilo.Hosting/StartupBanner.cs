@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace GrantSilo.SiloHost;
+namespace GrantSilo.Hosting;
 
 /// <summary>Says, once the silo has started, where it listens and how it is configured.</summary>
-internal sealed partial class StartupBanner(ILogger<StartupBanner> logger, IHostApplicationLifetime lifetime, ILocalSiloDetails local, SiloHostOptions silo, string storage) : IHostedService
+public sealed partial class StartupBanner(ILogger<StartupBanner> logger, IHostApplicationLifetime lifetime, ILocalSiloDetails local, SiloHostOptions silo, string storage) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-namespace GrantSilo.SiloHost.Fencing;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// The silo lease of the AzureTable profile. Bound from <c>GrantSilo:Lease</c>. Both values are

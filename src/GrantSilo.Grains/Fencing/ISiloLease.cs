@@ -1,4 +1,4 @@
-namespace GrantSilo.Grains.Decisions;
+namespace GrantSilo.Grains.Fencing;
 
 /// <summary>
 /// Fencing for the decision path. An activation answers from memory, and after a silo crash or
@@ -11,15 +11,4 @@ public interface ISiloLease
 {
     /// <summary>True when this silo may still allow; otherwise <paramref name="reason"/> says why not.</summary>
     bool IsValid(out string? reason);
-}
-
-/// <summary>The embedded default: a single silo cannot be split from its cluster.</summary>
-public sealed class SingleSiloLease : ISiloLease
-{
-    /// <inheritdoc />
-    public bool IsValid(out string? reason)
-    {
-        reason = null;
-        return true;
-    }
 }

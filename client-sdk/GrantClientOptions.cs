@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace GrantSilo.Client;
+
+/// <summary>How a GrantSilo client finds the cluster. Bound from <c>GrantSilo:Client</c>.</summary>
+public sealed class GrantClientOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "GrantSilo:Client";
+
+    /// <summary>The gateway port of a silo on this machine (the embedded default).</summary>
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The Orleans cluster id.</summary>
+    [Required]
+    public string ClusterId { get; set; } = "grantsilo";
+
+    /// <summary>The Orleans service id.</summary>
+    [Required]
+    public string ServiceId { get; set; } = "grantsilo";
+
+    /// <summary>
+    /// Fixed gateways as <c>host:port</c> (for example <c>127.0.0.1:30001</c>). When set, the client uses
+    /// exactly these; when empty, the client connects to a silo on this machine, or finds the gateways
+    /// the way its host configured (the Azure Table membership table: <c>AddGrantSiloAzureTableClient</c>).
+    /// </summary>
+    public List<string> Gateways { get; set; } = [];
+
+    /// <summary>How long the client waits for any one call before failing it (Orleans' default when unset).</summary>
+    public TimeSpan? ResponseTimeout { get; set; }
+}
