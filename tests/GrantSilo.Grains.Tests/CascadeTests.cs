@@ -75,9 +75,9 @@ public class CascadeTests(ClusterFixture fixture)
     public void CascadeRetryDelay_DoublesFromTheFirstDelay_UpToTheReminderPeriod()
     {
         var options = new GrantSilo.Grains.Hosting.GrantSiloOptions();
-        var delays = Enumerable.Range(1, 9).Select(n => LifecycleGrain<object>.CascadeRetryDelay(options, n).TotalSeconds).ToArray();
+        var delays = Enumerable.Range(1, 9).Select(n => CascadeRunner.RetryDelay(options, n).TotalSeconds).ToArray();
         Assert.Equal([1, 2, 4, 8, 16, 32, 60, 60, 60], delays);
-        Assert.Equal(TimeSpan.FromMinutes(1), LifecycleGrain<object>.CascadeRetryDelay(options, int.MaxValue));
+        Assert.Equal(TimeSpan.FromMinutes(1), CascadeRunner.RetryDelay(options, int.MaxValue));
     }
 
     [Fact]
