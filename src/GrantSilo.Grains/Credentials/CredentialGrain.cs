@@ -38,17 +38,17 @@ internal sealed partial class CredentialGrain(
 
     // The task chain's and the session's answers, under the leases they granted: a warm credential
     // decides without asking anyone, and every source tells it before a change is acknowledged.
-    private Leased<TaskLease>? _chainLease;
-    private Leased<SessionLease>? _sessionLease;
+    private readonly LeaseHolderCache _held = new(services.LeaseClock);
+    private HeldAnswer<TaskLease>? _chainLease;
+    private HeldAnswer<SessionLease>? _sessionLease;
 
-    // Counts invalidations, so an answer that was on its way while one arrived is never kept or used.
-    private long _leaseEpoch;
+    private HeldAnswer<TaskLease> ChainLease => _chainLease ??= _held.Hold<TaskLease>();
+
+    private HeldAnswer<SessionLease> SessionLeaseHeld => _sessionLease ??= _held.Hold<SessionLease>();
 
     public Task InvalidateLeasesAsync()
     {
-        _leaseEpoch++;
-        _chainLease = null;
-        _sessionLease = null;
+        _held.Invalidate();
         return Task.CompletedTask;
     }
 
@@ -173,7 +173,7 @@ internal sealed partial class CredentialGrain(
         // invalidation is decided again, so no allow ever rests on an answer a source has taken back.
         for (var attempt = 0; ; attempt++)
         {
-            var epoch = _leaseEpoch;
+            var epoch = _held.Epoch;
             var leases = GetLeasesAsync(now);
             // Whether this activation could have run anything else (a revocation, an expiry tick) meanwhile.
             var interleaved = !leases.IsCompleted;
@@ -241,7 +241,7 @@ internal sealed partial class CredentialGrain(
             {
                 return (DenyEndedMeanwhile(), chain.RootPerson);
             }
-            if (epoch != _leaseEpoch)
+            if (epoch != _held.Epoch)
             {
                 if (attempt < 2)
                 {
@@ -261,7 +261,7 @@ internal sealed partial class CredentialGrain(
     // StepUpRequired; with one, consumes it (a durable write) and allows if the credential is still live.
     private async Task<(Decision Decision, string? RootPerson)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
     {
-        var epoch = _leaseEpoch;
+        var epoch = _held.Epoch;
         if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
         {
             return (stepDecision, chain.RootPerson);
@@ -272,7 +272,7 @@ internal sealed partial class CredentialGrain(
         {
             return (DenyEndedMeanwhile(), chain.RootPerson);
         }
-        if (epoch != _leaseEpoch)
+        if (epoch != _held.Epoch)
         {
             // A source took its answer back meanwhile: ask afresh (never from a lease) before allowing.
             var (fresh, session) = await GetLeasesAsync(now);
@@ -317,39 +317,49 @@ internal sealed partial class CredentialGrain(
     // most, then fail closed).
     private async ValueTask<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var (answered, leases) = await _held.AskAsync(
+            async () =>
+            {
+                // One read of the lease clock serves both leases (a clock read is not free on every host).
+                var leaseNow = LeaseClock.GetTimestamp();
+                var chainHeld = ChainLease.TryGet(leaseNow, c => now < c.UsableUntil, out var chain);
+                var sessionHeld = SessionLeaseHeld.TryGet(leaseNow, s => now < s.UsableUntil && now - s.ActivityAt < s.IdleTimeout / 8, out var session);
+                if (chainHeld && sessionHeld)
+                {
+                    return (Chain: chain, Session: session, AskedChain: false, AskedSession: false);
+                }
+                var holder = this.GetGrainId();
+                var chainTask = chainHeld ? Task.FromResult(chain) : GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).LeaseChainAsync(holder);
+                var sessionTask = sessionHeld ? Task.FromResult(session) : GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).LeaseAsync(holder);
+                await Task.WhenAll(chainTask, sessionTask);
+                return (Chain: await chainTask, Session: await sessionTask, AskedChain: !chainHeld, AskedSession: !sessionHeld);
+            },
+            (answer, askedAt) =>
+            {
+                if (answer.AskedChain)
+                {
+                    HoldIfUsable(ChainLease, answer.Chain, answer.Chain.Check.Usable, answer.Chain.Lease, askedAt);
+                }
+                if (answer.AskedSession)
+                {
+                    HoldIfUsable(SessionLeaseHeld, answer.Session, answer.Session.Usable, answer.Session.Lease, askedAt);
+                }
+            });
+        return answered
+            ? (leases.Chain, leases.Session)
+            : (new TaskLease { Check = new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = State.TaskId } }, default);
+    }
+
+    private static void HoldIfUsable<T>(HeldAnswer<T> held, T answer, bool usable, TimeSpan lease, long askedAt)
+    {
+        if (usable)
         {
-            // One read of the lease clock serves both leases (a clock read is not free on every host).
-            var leaseNow = LeaseClock.GetTimestamp();
-            var chainCached = _chainLease is { } c && c.IsValidAt(leaseNow) && now < c.Value.UsableUntil ? c.Value : null;
-            var sessionCached = _sessionLease is { } s && s.IsValidAt(leaseNow) && now < s.Value.UsableUntil && now - s.Value.ActivityAt < s.Value.IdleTimeout / 8 ? s.Value : (SessionLease?)null;
-            if (chainCached is not null && sessionCached is { } both)
-            {
-                return (chainCached, both);
-            }
-            var epoch = _leaseEpoch;
-            var askedAt = LeaseClock.GetTimestamp();
-            var holder = this.GetGrainId();
-            var chainTask = chainCached is not null ? Task.FromResult(chainCached) : GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).LeaseChainAsync(holder);
-            var sessionTask = sessionCached is { } known ? Task.FromResult(known) : GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).LeaseAsync(holder);
-            await Task.WhenAll(chainTask, sessionTask);
-            var chain = await chainTask;
-            var session = await sessionTask;
-            if (epoch != _leaseEpoch)
-            {
-                continue;
-            }
-            if (chainCached is null)
-            {
-                _chainLease = chain.Check.Usable ? Leased<TaskLease>.From(chain, chain.Lease, askedAt, LeaseClock) : null;
-            }
-            if (sessionCached is null)
-            {
-                _sessionLease = session.Usable ? Leased<SessionLease>.From(session, session.Lease, askedAt, LeaseClock) : null;
-            }
-            return (chain, session);
+            held.Keep(answer, lease, askedAt);
         }
-        return (new TaskLease { Check = new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = State.TaskId } }, default);
+        else
+        {
+            held.Drop();
+        }
     }
 
     // Without an approval id: records the exact request in a new approval and answers StepUpRequired.

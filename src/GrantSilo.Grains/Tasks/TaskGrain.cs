@@ -35,10 +35,10 @@ internal sealed partial class TaskGrain(
 
     // What this task relies on above it (every ancestor and every agent along the chain, its own
     // included), under the leases they granted; dropped when any of them says it changed.
-    private Leased<Upstream>? _upstream;
+    private readonly LeaseHolderCache _held = new(services.LeaseClock);
+    private HeldAnswer<Upstream>? _upstreamHeld;
 
-    // Counts invalidations, so an answer that was on its way while one arrived is never kept.
-    private long _leaseEpoch;
+    private HeldAnswer<Upstream> UpstreamHeld => _upstreamHeld ??= _held.Hold<Upstream>();
 
     private sealed record Upstream(ChainCheck Check, AgentInfo? Agent, DateTimeOffset UsableUntil);
 
@@ -292,7 +292,7 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{Key}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: Key);
         }
         // Asked afresh, never from a lease.
-        _upstream = null;
+        UpstreamHeld.Drop();
         var ancestors = (await GetUpstreamAsync()).Check;
         if (!ancestors.Usable)
         {
@@ -476,7 +476,7 @@ internal sealed partial class TaskGrain(
         {
             return new TaskLease { Check = self.Usable ? Blocked(self, upstream.Check) : self };
         }
-        var cap = _upstream is { } cached ? cached.Remaining(LeaseClock) : TimeSpan.Zero;
+        var cap = UpstreamHeld.Remaining();
         var until = SelfUsableUntil();
         return new TaskLease
         {
@@ -489,8 +489,7 @@ internal sealed partial class TaskGrain(
 
     public async Task InvalidateLeasesAsync()
     {
-        _leaseEpoch++;
-        _upstream = null;
+        _held.Invalidate();
         await Leases.RevokeAllAsync(GrainFactory, Logger);
     }
 
@@ -514,23 +513,32 @@ internal sealed partial class TaskGrain(
     // them. An answer that arrives after an invalidation is asked again (twice at most, then fail closed).
     private async Task<Upstream> GetUpstreamAsync()
     {
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            if (_upstream is { } cached && cached.IsValid(LeaseClock) && Now < cached.Value.UsableUntil)
+        var (answered, answer) = await _held.AskAsync(
+            async () =>
             {
-                return cached.Value;
-            }
-            var epoch = _leaseEpoch;
-            var askedAt = LeaseClock.GetTimestamp();
-            var (upstream, lease) = await AskUpstreamAsync();
-            if (epoch != _leaseEpoch)
+                if (UpstreamHeld.TryGet(LeaseClock.GetTimestamp(), u => Now < u.UsableUntil, out var held))
+                {
+                    return (Upstream: held, Lease: TimeSpan.Zero, Asked: false);
+                }
+                var (asked, lease) = await AskUpstreamAsync();
+                return (Upstream: asked, Lease: lease, Asked: true);
+            },
+            (answer, askedAt) =>
             {
-                continue;
-            }
-            _upstream = upstream.Check.Usable ? Leased<Upstream>.From(upstream, lease, askedAt, LeaseClock) : null;
-            return upstream;
-        }
-        return new Upstream(new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key }, null, default);
+                if (!answer.Asked)
+                {
+                    return;
+                }
+                if (answer.Upstream.Check.Usable)
+                {
+                    UpstreamHeld.Keep(answer.Upstream, answer.Lease, askedAt);
+                }
+                else
+                {
+                    UpstreamHeld.Drop();
+                }
+            });
+        return answered ? answer.Upstream : new Upstream(new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key }, null, default);
     }
 
     private async Task<(Upstream Upstream, TimeSpan Lease)> AskUpstreamAsync()
@@ -642,7 +650,7 @@ internal sealed partial class TaskGrain(
         }
         // In force everywhere before it is acknowledged: no descendant task or credential keeps relying
         // on this task being usable. The cascade below then records the end on each of them.
-        _upstream = null;
+        UpstreamHeld.Drop();
         if (!await PutEndInForceAsync())
         {
             await ScheduleAsync();
