@@ -16,32 +16,32 @@ public sealed class FullRestartTests(ITestOutputHelper output)
     {
         await using var cluster = await ProcessCluster.StartAsync(3, output);
         var client = await cluster.StartClientAsync();
-        var grants = new Grants(ProcessCluster.Grants(client));
+        var grants = new Scenario(ProcessCluster.ClientOf(client), settling: TimeSpan.FromSeconds(60));
         var orleans = client.Services.GetRequiredService<IClusterClient>();
         var management = orleans.GetGrain<IManagementGrain>(0);
-        var planner = await grants.AgentAsync("planner", Grants.ScopeOf(2, "repo:read:acme/*"));
-        var worker = await grants.AgentAsync("worker", Grants.ScopeOf(0, "repo:read:acme/*"));
+        var planner = await grants.AgentAsync("planner", Scenario.Scope(2, "repo:read:acme/*"));
+        var worker = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
 
         // Live grants: root tasks with a delegated child, credentials on both.
         var live = new List<IssuedCredential>();
         var liveTasks = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var root = await grants.RootTaskAsync(planner, Grants.ScopeOf(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
-            var proof = await grants.CredentialAsync(planner, root.TaskId, TimeSpan.FromMinutes(15));
-            var child = await grants.DelegateAsync(root, proof, worker, Grants.ScopeOf(0, "repo:read:acme/*"), TimeSpan.FromMinutes(20));
+            var root = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
+            var proof = await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15));
+            var child = await grants.DelegateAsync(root, proof, worker, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(20));
             live.Add(proof);
-            live.Add(await grants.CredentialAsync(worker, child.TaskId, TimeSpan.FromMinutes(15)));
+            live.Add(await grants.IssueAsync(worker, child.TaskId, TimeSpan.FromMinutes(15)));
             liveTasks.AddRange([root.TaskId, child.TaskId]);
         }
 
         // A revoked tree, and a revoked credential under a live task.
-        var revokedRoot = await grants.RootTaskAsync(planner, Grants.ScopeOf(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
-        var revokedProof = await grants.CredentialAsync(planner, revokedRoot.TaskId, TimeSpan.FromMinutes(15));
-        var revokedChild = await grants.DelegateAsync(revokedRoot, revokedProof, worker, Grants.ScopeOf(0, "repo:read:acme/*"), TimeSpan.FromMinutes(20));
-        var revokedWorker = await grants.CredentialAsync(worker, revokedChild.TaskId, TimeSpan.FromMinutes(15));
+        var revokedRoot = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
+        var revokedProof = await grants.IssueAsync(planner, revokedRoot.TaskId, TimeSpan.FromMinutes(15));
+        var revokedChild = await grants.DelegateAsync(revokedRoot, revokedProof, worker, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(20));
+        var revokedWorker = await grants.IssueAsync(worker, revokedChild.TaskId, TimeSpan.FromMinutes(15));
         Assert.True((await grants.Client.RevokeTaskAsync(revokedRoot.TaskId, "revoked before the restart")).IsSuccess);
-        var revokedAlone = await grants.CredentialAsync(worker, liveTasks[1], TimeSpan.FromMinutes(15));
+        var revokedAlone = await grants.IssueAsync(worker, liveTasks[1], TimeSpan.FromMinutes(15));
         Assert.True((await grants.Client.RevokeCredentialAsync(revokedAlone.CredentialId, "revoked before the restart")).IsSuccess);
         var revoked = new[] { revokedProof, revokedWorker, revokedAlone };
         await Eventually.HoldsAsync(async () => (await grants.Client.GetTaskAsync(revokedChild.TaskId)).Value.Status == GrantTaskStatus.Revoked, TimeSpan.FromSeconds(30), "the revoked tree's cascade");
@@ -57,8 +57,8 @@ public sealed class FullRestartTests(ITestOutputHelper output)
 
         // A task whose lifetime ends after the restart: only its reminder can enact the expiry, since
         // nothing calls it (and so nothing activates it) until then.
-        var shortTask = await grants.RootTaskAsync(worker, Grants.ScopeOf(0, "repo:read:acme/*"), TimeSpan.FromSeconds(45));
-        var shortCredential = await grants.CredentialAsync(worker, shortTask.TaskId);
+        var shortTask = await grants.RootTaskAsync(worker, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromSeconds(45));
+        var shortCredential = await grants.IssueAsync(worker, shortTask.TaskId);
         var shortReminder = GrainId.Create("task", shortTask.TaskId);
         Assert.NotNull(await cluster.Reminders.ReadRow(shortReminder, "lifecycle"));
 
@@ -77,7 +77,7 @@ public sealed class FullRestartTests(ITestOutputHelper output)
 
         await cluster.StartSilosAsync(3);
         client = await cluster.StartClientAsync();
-        grants = new Grants(ProcessCluster.Grants(client));
+        grants = new Scenario(ProcessCluster.ClientOf(client), settling: TimeSpan.FromSeconds(60));
         cluster.Log("restarted");
 
         Assert.NotNull(await cluster.Reminders.ReadRow(shortReminder, "lifecycle"));
@@ -88,25 +88,25 @@ public sealed class FullRestartTests(ITestOutputHelper output)
         }
         foreach (var task in liveTasks)
         {
-            Assert.Equal(GrantTaskStatus.Active, (await Grants.Retry(() => grants.Client.GetTaskAsync(task))).Value.Status);
+            Assert.Equal(GrantTaskStatus.Active, (await Scenario.Retry(() => grants.Client.GetTaskAsync(task))).Value.Status);
         }
         foreach (var credential in revoked)
         {
             var decision = await grants.AuthorizeSettledAsync(credential);
             Assert.True(decision.Reason is DecisionReason.CredentialRevoked or DecisionReason.TaskRevoked, $"{credential.CredentialId}: {decision.Kind} {decision.Reason} {decision.Detail}");
         }
-        Assert.Equal(GrantTaskStatus.Revoked, (await Grants.Retry(() => grants.Client.GetTaskAsync(revokedRoot.TaskId))).Value.Status);
-        Assert.Equal(GrantTaskStatus.Revoked, (await Grants.Retry(() => grants.Client.GetTaskAsync(revokedChild.TaskId))).Value.Status);
-        Assert.Equal(CredentialStatus.Revoked, (await Grants.Retry(() => grants.Client.GetCredentialAsync(revokedAlone.CredentialId))).Value.Status);
+        Assert.Equal(GrantTaskStatus.Revoked, (await Scenario.Retry(() => grants.Client.GetTaskAsync(revokedRoot.TaskId))).Value.Status);
+        Assert.Equal(GrantTaskStatus.Revoked, (await Scenario.Retry(() => grants.Client.GetTaskAsync(revokedChild.TaskId))).Value.Status);
+        Assert.Equal(CredentialStatus.Revoked, (await Scenario.Retry(() => grants.Client.GetCredentialAsync(revokedAlone.CredentialId))).Value.Status);
 
         // The short task's reminder fires on the restarted cluster and enacts the expiry.
         // The tick writes the expiry and runs the cascade before it removes the reminder, so once the row is
         // gone both are visible.
         await Eventually.HoldsAsync(async () => await cluster.Reminders.ReadRow(shortReminder, "lifecycle") is null, TimeSpan.FromSeconds(180), "the short task's reminder to fire and be removed");
-        var expired = (await Grants.Retry(() => grants.Client.GetTaskAsync(shortTask.TaskId))).Value;
+        var expired = (await Scenario.Retry(() => grants.Client.GetTaskAsync(shortTask.TaskId))).Value;
         Assert.Equal(GrantTaskStatus.Expired, expired.Status);
         Assert.NotNull(expired.EndedAt);
-        Assert.Equal(CredentialStatus.Expired, (await Grants.Retry(() => grants.Client.GetCredentialAsync(shortCredential.CredentialId))).Value.Status);
+        Assert.Equal(CredentialStatus.Expired, (await Scenario.Retry(() => grants.Client.GetCredentialAsync(shortCredential.CredentialId))).Value.Status);
         Assert.False((await grants.AuthorizeAsync(shortCredential)).IsAllowed);
 
         // The pending cascade, retried by the task's reminder after the restart, reaches every credential,
@@ -129,15 +129,15 @@ public sealed class FullRestartTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<(string Root, IReadOnlyList<IssuedCredential> Credentials, SiloNode Victim)> PendingCascadeAsync(ProcessCluster cluster, Grants grants, IManagementGrain management, IClusterClient orleans, string planner)
+    private static async Task<(string Root, IReadOnlyList<IssuedCredential> Credentials, SiloNode Victim)> PendingCascadeAsync(ProcessCluster cluster, Scenario grants, IManagementGrain management, IClusterClient orleans, string planner)
     {
         // Children live beside the task that created them, but each credential lives beside the session
         // that issued it, and sessions are placed across the silos.
-        var root = await grants.RootTaskAsync(planner, Grants.ScopeOf(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
+        var root = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
         var credentials = new List<IssuedCredential>();
         for (var i = 0; i < 9; i++)
         {
-            credentials.Add(await grants.CredentialAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
+            credentials.Add(await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
         }
         var rootHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(root.TaskId));
         var hosts = new List<SiloAddress?>();
@@ -152,7 +152,7 @@ public sealed class FullRestartTests(ITestOutputHelper output)
         // Revoke waits for its cascade, whose steps to the dead silo may wait until it is declared dead, so the
         // reply can come after the client's timeout; and a request sent through the dead silo's gateway never
         // arrives. Unavailable means "not known to be done": revocation is idempotent, so it is asked again.
-        var revoked = await Grants.Retry(() => grants.Client.RevokeTaskAsync(root.TaskId, "revoked while a silo was down"));
+        var revoked = await Scenario.Retry(() => grants.Client.RevokeTaskAsync(root.TaskId, "revoked while a silo was down"));
         Assert.True(revoked.IsSuccess, revoked.Error?.ToString());
         // A step to a grain of the dead silo either fails (it stays pending, for the reminder to retry after the
         // restart) or, when the directory has already handed the grain to a live silo, succeeds: which one is a race

@@ -57,10 +57,10 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
     public async Task KillingTheSiloOwningATasksReminder_TheTaskStillExpiresAndItsCascadeCompletesOnTheSurvivors()
     {
         var cluster = _cluster!;
-        var grants = new Grants(new GrantClient(cluster.Client));
+        var grants = new Scenario(new GrantClient(cluster.Client), settling: TimeSpan.FromSeconds(60));
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
-        var planner = await grants.AgentAsync("planner", Grants.ScopeOf(1, "repo:read:acme/*"));
-        var worker = await grants.AgentAsync("worker", Grants.ScopeOf(0, "repo:read:acme/*"));
+        var planner = await grants.AgentAsync("planner", Scenario.Scope(1, "repo:read:acme/*"));
+        var worker = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
         var lifetime = TimeSpan.FromSeconds(25);
 
         // A task whose reminder is owned by, and whose activation lives on, the same non-primary silo.
@@ -68,7 +68,7 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
         SiloHandle? owner = null;
         for (var attempt = 0; attempt < 30 && owner is null; attempt++)
         {
-            var candidate = await grants.RootTaskAsync(planner, Grants.ScopeOf(1, "repo:read:acme/*"), lifetime);
+            var candidate = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), lifetime);
             var reminderOwner = ReminderOwner(cluster, GrainId.Create("task", candidate.TaskId));
             var host = await management.GetActivationAddress(cluster.Client.GetGrain<ITaskGrain>(candidate.TaskId));
             if (reminderOwner is not null && reminderOwner != cluster.Primary && reminderOwner.SiloAddress.Equals(host))
@@ -81,9 +81,9 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
             }
         }
         Assert.NotNull(owner);
-        var proof = await grants.CredentialAsync(planner, task!.TaskId);
-        var child = await grants.DelegateAsync(task, proof, worker, Grants.ScopeOf(0, "repo:read:acme/*"), task.ExpiresAt - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1));
-        var childCredential = await grants.CredentialAsync(worker, child.TaskId);
+        var proof = await grants.IssueAsync(planner, task!.TaskId);
+        var child = await grants.DelegateAsync(task, proof, worker, Scenario.Scope(0, "repo:read:acme/*"), task.ExpiresAt - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1));
+        var childCredential = await grants.IssueAsync(worker, child.TaskId);
         Assert.True((await grants.AuthorizeAsync(childCredential)).IsAllowed);
         var reminders = new AzureTableReminderTable(Options.Create(new AzureTableReminderOptions { ConnectionString = _azurite!.ConnectionString, AllowDevelopmentStorage = true }),
             Options.Create(new ClusterOptions { ClusterId = cluster.Options.ClusterId, ServiceId = cluster.Options.ServiceId }), NullLogger<AzureTableReminderTable>.Instance);

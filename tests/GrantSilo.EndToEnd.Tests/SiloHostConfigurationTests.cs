@@ -33,10 +33,10 @@ public sealed class SiloHostConfigurationTests
         builder.AddGrantSiloClient();
         using var client = builder.Build();
         await client.StartAsync();
-        var grants = new Grants(client.Services.GetRequiredService<GrantClient>());
-        var agent = await grants.AgentAsync("worker", Grants.ScopeOf(0, "repo:read:acme/*"));
-        var task = await grants.RootTaskAsync(agent, Grants.ScopeOf(0, "repo:read:acme/*"), TimeSpan.FromMinutes(5));
-        var credential = await grants.CredentialAsync(agent, task.TaskId);
+        var grants = new Scenario(client.Services.GetRequiredService<GrantClient>(), settling: TimeSpan.FromSeconds(60));
+        var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
+        var task = await grants.RootTaskAsync(agent, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(5));
+        var credential = await grants.IssueAsync(agent, task.TaskId);
         Assert.True((await grants.AuthorizeAsync(credential)).IsAllowed);
         await client.StopAsync();
         await silo.StopAsync(TimeSpan.FromSeconds(30));

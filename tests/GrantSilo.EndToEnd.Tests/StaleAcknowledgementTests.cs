@@ -19,7 +19,7 @@ namespace GrantSilo.EndToEnd.Tests;
 public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
 {
     private const string StateName = "task";
-    private static readonly Scope Scope = Grants.ScopeOf(0, "repo:read:acme/*");
+    private static readonly Scope Scope = Scenario.Scope(0, "repo:read:acme/*");
 
     [Fact]
     public async Task RevocationWriteHeldOnASiloDeclaredDead_NoAuthorizeAfterItsAcknowledgementIsAllowed()
@@ -54,9 +54,9 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         // The revoke's reply comes only after A was paused, declared dead and resumed: far beyond the usual 10 s.
         var viaStale = await cluster.StartClientAsync(TimeSpan.FromMinutes(4), stale);
         var viaSurvivor = await cluster.StartClientAsync(survivor);
-        var grants = new Grants(ProcessCluster.Grants(everywhere));
-        var staleGrants = new Grants(ProcessCluster.Grants(viaStale));
-        var survivorGrants = new Grants(ProcessCluster.Grants(viaSurvivor));
+        var grants = new Scenario(ProcessCluster.ClientOf(everywhere), settling: TimeSpan.FromSeconds(60));
+        var staleGrants = new Scenario(ProcessCluster.ClientOf(viaStale), settling: TimeSpan.FromSeconds(60));
+        var survivorGrants = new Scenario(ProcessCluster.ClientOf(viaSurvivor), settling: TimeSpan.FromSeconds(60));
         var orleans = everywhere.Services.GetRequiredService<IClusterClient>();
         var management = orleans.GetGrain<IManagementGrain>(0);
 
@@ -79,13 +79,13 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         string? sessionId = null;
         for (var i = 0; i < 60 && sessionId is null; i++)
         {
-            var opened = await Grants.Retry(() => staleGrants.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }));
+            var opened = await Scenario.Retry(() => staleGrants.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }));
             Assert.True(opened.IsSuccess, opened.Error?.ToString());
             var host = await management.GetActivationAddress(orleans.GetGrain<ISessionGrain>(opened.Value.SessionId));
             sessionId = host?.Endpoint.Port == stale.SiloPort ? opened.Value.SessionId : null;
         }
         Assert.NotNull(sessionId);
-        var issued = await Grants.Retry(() => grants.Client.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(10) }));
+        var issued = await Scenario.Retry(() => grants.Client.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(10) }));
         Assert.True(issued.IsSuccess, issued.Error?.ToString());
         var credential = issued.Value;
         Assert.True((await survivorGrants.AuthorizeSettledAsync(credential)).IsAllowed);
@@ -105,7 +105,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
 
         // A new activation, reached through B, loads the task as A read it: Active, with the same ETag.
         await Eventually.ReturnsAsync(() => survivorGrants.AuthorizeAsync(credential), d => d.IsAllowed, TimeSpan.FromSeconds(90), $"an Authorize through {survivor.Name} to be allowed by a new activation of the task");
-        var reread = await Grants.Retry(() => survivorGrants.Client.GetTaskAsync(task.TaskId));
+        var reread = await Scenario.Retry(() => survivorGrants.Client.GetTaskAsync(task.TaskId));
         Assert.True(reread.IsSuccess, reread.Error?.ToString());
         Assert.Equal(GrantTaskStatus.Active, reread.Value.Status);
         cluster.Log($"the task's new activation, reached through {survivor.Name}, reads {reread.Value.Status} and allows the credential");
@@ -128,7 +128,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         else
         {
             // Not acknowledged: the revocation is retried through B until it is.
-            var retried = await Grants.Retry(() => survivorGrants.Client.RevokeTaskAsync(task.TaskId, "revoked again through a survivor"), TimeSpan.FromSeconds(120));
+            var retried = await Scenario.Retry(() => survivorGrants.Client.RevokeTaskAsync(task.TaskId, "revoked again through a survivor"), TimeSpan.FromSeconds(120));
             Assert.True(retried.IsSuccess, retried.Error?.ToString());
             Assert.Equal(GrantTaskStatus.Revoked, retried.Value.Status);
             acknowledgedAt = DateTime.UtcNow;

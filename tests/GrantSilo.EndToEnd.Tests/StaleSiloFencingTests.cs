@@ -20,18 +20,18 @@ public sealed class StaleSiloFencingTests(ITestOutputHelper output)
         var everywhere = await cluster.StartClientAsync();
         var viaStale = await cluster.StartClientAsync(stale);
         var viaSurvivor = await cluster.StartClientAsync(survivor);
-        var grants = new Grants(ProcessCluster.Grants(everywhere));
-        var staleGrants = new Grants(ProcessCluster.Grants(viaStale));
+        var grants = new Scenario(ProcessCluster.ClientOf(everywhere), settling: TimeSpan.FromSeconds(60));
+        var staleGrants = new Scenario(ProcessCluster.ClientOf(viaStale), settling: TimeSpan.FromSeconds(60));
         var management = everywhere.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
 
-        var agent = await grants.AgentAsync("worker", Grants.ScopeOf(0, "repo:read:acme/*"));
-        var task = await grants.RootTaskAsync(agent, Grants.ScopeOf(0, "repo:read:acme/*"), TimeSpan.FromMinutes(10));
+        var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
+        var task = await grants.RootTaskAsync(agent, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(10));
 
         // Credentials whose activation lives on the silo about to be paused, each allowed through it.
         var onStale = new List<IssuedCredential>();
         for (var i = 0; i < 60 && onStale.Count < 3; i++)
         {
-            var credential = await grants.CredentialAsync(agent, task.TaskId, TimeSpan.FromMinutes(10));
+            var credential = await grants.IssueAsync(agent, task.TaskId, TimeSpan.FromMinutes(10));
             Assert.True((await staleGrants.AuthorizeAsync(credential)).IsAllowed);
             var host = await management.GetActivationAddress(everywhere.Services.GetRequiredService<IClusterClient>().GetGrain<ICredentialGrain>(credential.CredentialId));
             if (host?.Endpoint.Port == stale.SiloPort)
@@ -48,15 +48,15 @@ public sealed class StaleSiloFencingTests(ITestOutputHelper output)
         cluster.Log($"{stale.Name} declared dead while paused");
 
         // Revoke through the survivors; the acknowledgment is the end of the successful call.
-        var survivorGrants = ProcessCluster.Grants(viaSurvivor);
+        var survivorGrants = ProcessCluster.ClientOf(viaSurvivor);
         var acknowledged = new List<DateTime>();
         foreach (var credential in onStale)
         {
-            var revoked = await Grants.Retry(() => survivorGrants.RevokeCredentialAsync(credential.CredentialId, "revoked while its silo was paused"));
+            var revoked = await Scenario.Retry(() => survivorGrants.RevokeCredentialAsync(credential.CredentialId, "revoked while its silo was paused"));
             Assert.True(revoked.IsSuccess, revoked.Error?.ToString());
             Assert.Equal(CredentialStatus.Revoked, revoked.Value.Status);
             acknowledged.Add(DateTime.UtcNow);
-            Assert.Equal(DecisionReason.CredentialRevoked, (await survivorGrants.AuthorizeAsync(credential.Token, "read", Grants.Document)).Reason);
+            Assert.Equal(DecisionReason.CredentialRevoked, (await survivorGrants.AuthorizeAsync(credential.Token, "read", Scenario.Document)).Reason);
         }
         cluster.Log("revocations acknowledged by the survivors");
 
@@ -93,7 +93,7 @@ public sealed class StaleSiloFencingTests(ITestOutputHelper output)
 
         // The paused silo learns it was declared dead and stops; the survivors still serve.
         Assert.True(await stale.Process.WaitForExitAsync(TimeSpan.FromSeconds(90)), $"{stale.Name} kept running after being declared dead.");
-        var fresh = await grants.CredentialAsync(agent, task.TaskId, TimeSpan.FromMinutes(1));
+        var fresh = await grants.IssueAsync(agent, task.TaskId, TimeSpan.FromMinutes(1));
         Assert.True((await grants.AuthorizeAsync(fresh)).IsAllowed);
         foreach (var credential in onStale)
         {

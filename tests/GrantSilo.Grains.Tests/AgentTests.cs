@@ -45,13 +45,13 @@ public class AgentTests(ClusterFixture fixture)
         var (session, _) = await _s.CredentialAsync(agent, task.TaskId);
 
         // Task tracking is one-way (creation never waits on a busy agent), so poll briefly.
-        var info = await Scenario.EventuallyAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks > 0);
+        var info = await Eventually.LastAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks > 0);
         Assert.Equal(1, info.LiveTasks);
         Assert.Equal(1, info.LiveSessions);
 
         await _s.Client.CompleteTaskAsync(task.TaskId, "done");
         await _s.Client.EndSessionAsync(session, "done");
-        info = await Scenario.EventuallyAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks == 0 && a.LiveSessions == 0);
+        info = await Eventually.LastAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks == 0 && a.LiveSessions == 0);
         Assert.Equal(0, info.LiveTasks);
         Assert.Equal(0, info.LiveSessions);
     }

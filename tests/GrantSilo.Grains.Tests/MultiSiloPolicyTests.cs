@@ -1,5 +1,5 @@
 using GrantSilo.Hosting;
-using GrantSilo.Client;
+using GrantSilo.Testing;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,42 +11,20 @@ namespace GrantSilo.Grains.Tests;
 /// Two silos whose periodic policy refresh is far slower than the test, so only the store's push can
 /// explain a silo deciding with a new version as soon as the publish returns.
 /// </summary>
-public sealed class TwoSiloFixture : IAsyncLifetime
+public sealed class TwoSiloFixture() : GrantSiloClusterFixture(silos: 2)
 {
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public GrantClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(2);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-        Client = new GrantClient(Cluster.Client);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-    }
-
     internal IEnumerable<PolicyEngineHost> Engines() =>
         Cluster.Silos.Cast<InProcessSiloHandle>().Select(s => s.SiloHost.Services.GetRequiredService<PolicyEngineHost>());
 
-    private sealed class SiloConfigurator : ISiloConfigurator
+    protected override void ConfigureSilo(ISiloBuilder silo)
     {
-        public void Configure(ISiloBuilder silo)
+        silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        silo.UseInMemoryReminderService();
+        silo.AddGrantSilo(configurePolicy: o =>
         {
-            silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
-            silo.UseInMemoryReminderService();
-            silo.AddGrantSilo(configurePolicy: o =>
-            {
-                o.RefreshInterval = TimeSpan.FromMinutes(30);
-                o.ConfirmationLease = TimeSpan.FromHours(1);
-            });
-        }
+            o.RefreshInterval = TimeSpan.FromMinutes(30);
+            o.ConfirmationLease = TimeSpan.FromHours(1);
+        });
     }
 }
 

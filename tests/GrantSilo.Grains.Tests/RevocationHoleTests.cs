@@ -128,7 +128,7 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
             // Then the root is revoked: the child's second invalidation must not return while the slow
             // credential may still rely on its lease.
             var revoke = _s.Client.RevokeTaskAsync(root.TaskId, "withdrawn");
-            await Scenario.EventuallyAsync(() => Task.FromResult(Probe.Calls(childId, "InvalidateLeasesAsync")), n => n > invalidationsBefore);
+            await Eventually.LastAsync(() => Task.FromResult(Probe.Calls(childId, "InvalidateLeasesAsync")), n => n > invalidationsBefore);
             if (await CompletesWithin(revoke, Watch))
             {
                 Assert.Equal(DecisionKind.Deny, (await Read(slow)).Kind);

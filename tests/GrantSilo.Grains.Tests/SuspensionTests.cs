@@ -72,5 +72,5 @@ public class SuspensionTests(ClusterFixture fixture)
     }
 
     private Task WaitUntilTrackedAsync(string agent) =>
-        Scenario.EventuallyAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks > 0);
+        Eventually.LastAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks > 0);
 }

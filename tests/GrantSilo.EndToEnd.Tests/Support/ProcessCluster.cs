@@ -145,7 +145,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
         return host;
     }
 
-    public static GrantClient Grants(IHost client) => client.Services.GetRequiredService<GrantClient>();
+    public static GrantClient ClientOf(IHost client) => client.Services.GetRequiredService<GrantClient>();
 
     public async Task StopClientAsync(IHost client)
     {

@@ -1,7 +1,7 @@
 using GrantSilo.Hosting;
 using GrantSilo.Grains.Fencing;
 using System.Collections.Concurrent;
-using GrantSilo.Client;
+using GrantSilo.Testing;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Decisions;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +17,7 @@ namespace GrantSilo.Grains.Tests;
 /// reminder table that fail on demand: the tests move lease time instead of waiting for it, and see
 /// exactly which grains were asked.
 /// </summary>
-public sealed class LeaseClusterFixture : IAsyncLifetime
+public sealed class LeaseClusterFixture() : GrantSiloClusterFixture(time: GrantClock)
 {
     internal static readonly FakeTimeProvider GrantClock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
 
@@ -30,39 +30,17 @@ public sealed class LeaseClusterFixture : IAsyncLifetime
 
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(2);
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public GrantClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    protected override void ConfigureSilo(ISiloBuilder silo)
     {
-        var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-        Client = new GrantClient(Cluster.Client, GrantClock);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-    }
-
-    private sealed class SiloConfigurator : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder silo)
-        {
-            silo.AddMemoryGrainStorage("grants-inner");
-            silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
-            silo.AddReminders();
-            silo.Services.AddSingleton<IReminderTable, FlakyReminderTable>();
-            silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);
-            silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.LeaseClockKey, LeaseClock);
-            silo.AddIncomingGrainCallFilter(Probe.InvokeAsync);
-            silo.Services.AddSingleton<ISiloLease>(SiloLease);
-            silo.AddGrantSilo(o => o.DecisionLeaseDuration = LeaseDuration);
-        }
+        silo.AddMemoryGrainStorage("grants-inner");
+        silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
+        silo.AddReminders();
+        silo.Services.AddSingleton<IReminderTable, FlakyReminderTable>();
+        silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);
+        silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.LeaseClockKey, LeaseClock);
+        silo.AddIncomingGrainCallFilter(Probe.InvokeAsync);
+        silo.Services.AddSingleton<ISiloLease>(SiloLease);
+        silo.AddGrantSilo(o => o.DecisionLeaseDuration = LeaseDuration);
     }
 }
 
