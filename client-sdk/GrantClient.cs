@@ -216,14 +216,20 @@ public sealed class GrantClient
         ArgumentNullException.ThrowIfNull(observer);
         var reference = _cluster.CreateObjectReference<IApprovalObserver>(observer);
         var hub = _cluster.GetGrain<IApprovalHubGrain>(0);
+        GrantResult<DateTimeOffset> subscribed;
         try
         {
-            await hub.SubscribeAsync(reference).ConfigureAwait(false);
+            subscribed = await hub.SubscribeAsync(reference).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
             _cluster.DeleteObjectReference<IApprovalObserver>(reference);
             return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.");
+        }
+        if (!subscribed.IsSuccess)
+        {
+            _cluster.DeleteObjectReference<IApprovalObserver>(reference);
+            return GrantResult<ApprovalSubscription>.Fail(subscribed.Error);
         }
         return new ApprovalSubscription(_cluster, hub, reference);
     }

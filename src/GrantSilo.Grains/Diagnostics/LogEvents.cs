@@ -21,6 +21,9 @@ internal enum LogEvents
     CredentialEnded = 1301,
     DecisionFailed = 1302,
     StateWriteFailed = 1400,
+    IndexWriteFailed = 1410,
+    QuotaReached = 1411,
+    CascadeListFull = 1412,
     PolicyPublished = 1500,
     PolicyPublishRejected = 1501,
     PolicyInstalled = 1502,
@@ -35,5 +38,6 @@ internal enum LogEvents
     ApprovalDecided = 1601,
     ApprovalUsed = 1602,
     ApprovalNotifyFailed = 1603,
+    ApprovalHubFull = 1604,
     LeaseHolderUnreachable = 1700,
 }

@@ -66,7 +66,7 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
         Logger = logger;
         LeaseClock = services.LeaseClock;
         SiloLease = services.SiloLease;
-        Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration);
+        Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
     }
 
     /// <summary>Whether this silo is still known to be a live member of the cluster.</summary>
@@ -412,7 +412,7 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
             }
             if (confirmed.Count > 0)
             {
-                await TryWriteAsync();
+                await WriteCascadeProgressAsync();
             }
             await ReportPendingAsync();
             if (PendingSteps > 0)
@@ -429,6 +429,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
             _cascadeRunning = false;
         }
     }
+
+    /// <summary>
+    /// Makes the confirmed steps of a cascade run durable. Grains whose pending sets live in an index beside
+    /// their record write that index instead.
+    /// </summary>
+    protected virtual Task<bool> WriteCascadeProgressAsync() => TryWriteAsync();
 
     /// <summary>The delay before the prompt retry after <paramref name="failures"/> failed cascade runs in a row (one or more).</summary>
     internal static TimeSpan CascadeRetryDelay(GrantSiloOptions options, int failures)
