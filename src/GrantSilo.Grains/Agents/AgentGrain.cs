@@ -200,7 +200,7 @@ internal sealed partial class AgentGrain(
             if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveTasksPerAgent));
-                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveTasksPerAgent, nameof(Options.MaxLiveTasksPerAgent), Key);
+                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveTasksPerAgent, "tasks", nameof(Options.MaxLiveTasksPerAgent), Key);
             }
         }
         Index.Tasks.Add(taskId);
@@ -248,7 +248,7 @@ internal sealed partial class AgentGrain(
             if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveSessionsPerAgent));
-                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveSessionsPerAgent, nameof(Options.MaxLiveSessionsPerAgent), Key);
+                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveSessionsPerAgent, "sessions", nameof(Options.MaxLiveSessionsPerAgent), Key);
             }
         }
         // GrantSilo chooses the id, and records it here before the session exists, so a suspension reaches it.

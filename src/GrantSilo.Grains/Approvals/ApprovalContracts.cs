@@ -43,11 +43,12 @@ internal interface IApprovalLifecycleGrain : IGrainWithStringKey
 internal interface IApprovalHubNotifyGrain : IGrainWithIntegerKey
 {
     /// <summary>Lists a new approval as pending, before it is recorded; false when the list is full (it must not be created).</summary>
-    [Alias("Admit")]
+    /// <remarks>Interleaves, so a step-up never waits behind approvers being notified.</remarks>
+    [AlwaysInterleave, Alias("Admit")]
     Task<bool> AdmitAsync(ApprovalInfo approval);
 
     /// <summary>Drops an admitted approval whose creation failed.</summary>
-    [OneWay, Alias("Withdraw")]
+    [OneWay, AlwaysInterleave, Alias("Withdraw")]
     Task WithdrawAsync(string approvalId);
 
     [OneWay, Alias("Requested")]

@@ -40,14 +40,6 @@ internal static class Compaction
     }
 
     /// <summary>The error for a full quota, naming the setting that raises it.</summary>
-    public static GrantError QuotaExceeded(string what, int limit, string setting, string target) =>
-        new(GrantErrorCode.QuotaExceeded, $"{what} already has {limit} live {Plural(setting)}, the limit; end some, or raise GrantSilo:Lifecycle:{setting}.", target: target);
-
-    private static string Plural(string setting) => setting switch
-    {
-        "MaxLiveTasksPerAgent" => "tasks",
-        "MaxLiveSessionsPerAgent" or "MaxLiveSessionsPerTask" => "sessions",
-        "MaxLiveCredentialsPerSession" => "credentials",
-        _ => "entries",
-    };
+    public static GrantError QuotaExceeded(string owner, int limit, string entries, string setting, string target) =>
+        new(GrantErrorCode.QuotaExceeded, $"{owner} already has {limit} live {entries}, the limit; end some, or raise GrantSilo:Lifecycle:{setting}.", target: target);
 }

@@ -29,9 +29,6 @@ internal sealed partial class DurableIndex<T>(IPersistentState<T> state, string 
     /// <summary>The index as this activation holds it.</summary>
     public T State => state.State;
 
-    /// <summary>Called after the index was read back from storage (so derived views can be rebuilt).</summary>
-    public Action? Reloaded { get; init; }
-
     /// <summary>Writes the index as it is in memory now; true once it is durable.</summary>
     public async Task<bool> TryWriteAsync()
     {
@@ -73,7 +70,6 @@ internal sealed partial class DurableIndex<T>(IPersistentState<T> state, string 
             await state.ReadStateAsync();
             _generation++;
             _unsettled = false;
-            Reloaded?.Invoke();
         }
         catch (Exception exception)
         {

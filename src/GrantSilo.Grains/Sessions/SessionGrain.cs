@@ -141,7 +141,7 @@ internal sealed partial class SessionGrain(
             await ExpireCredentialsAsync(now);
             if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
             {
-                return Compaction.QuotaExceeded($"Session '{Key}'", Options.MaxLiveCredentialsPerSession, nameof(Options.MaxLiveCredentialsPerSession), Key);
+                return Compaction.QuotaExceeded($"Session '{Key}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), Key);
             }
         }
 

@@ -565,7 +565,7 @@ internal sealed partial class TaskGrain(
                 await CompactSessionsAsync();
                 if (Index.Sessions.Count >= Options.MaxLiveSessionsPerTask)
                 {
-                    return Compaction.QuotaExceeded($"Task '{Key}'", Options.MaxLiveSessionsPerTask, nameof(Options.MaxLiveSessionsPerTask), Key);
+                    return Compaction.QuotaExceeded($"Task '{Key}'", Options.MaxLiveSessionsPerTask, "sessions holding its credentials", nameof(Options.MaxLiveSessionsPerTask), Key);
                 }
                 if (CheckSelf() is { Usable: false } changed)
                 {
