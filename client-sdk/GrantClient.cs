@@ -77,9 +77,11 @@ public sealed class GrantClient
 
     // ---- Sessions and credentials ----
 
-    /// <summary>Opens a session for an agent.</summary>
+    /// <summary>Opens a session for the agent the request names; GrantSilo chooses the session id (in the answer).</summary>
     public Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request) =>
-        GuardAsync(() => _cluster.GetGrain<ISessionGrain>(NewId("s")).OpenAsync(request));
+        request is null
+            ? System.Threading.Tasks.Task.FromResult(GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, "An open-session request is required."))
+            : CallAsync(request.Agent, "Agent workload id", id => Agent(id).OpenSessionAsync(request));
 
     public Task<GrantResult<SessionInfo>> GetSessionAsync(string sessionId) =>
         CallAsync(sessionId, "Session id", id => Session(id).GetAsync());
@@ -141,6 +143,42 @@ public sealed class GrantClient
             // A cancellation the caller did not ask for (a silo killed mid-call) is a deny like any failure.
             return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
         }
+    }
+
+    // ---- Paged reads and introspection ----
+
+    /// <summary>The live tasks of an agent, one page at a time (pass back the page's continuation token for the next).</summary>
+    public Task<GrantResult<Page<TaskInfo>>> ListAgentTasksAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListTasksAsync(continuationToken, pageSize, cancellationToken));
+
+    /// <summary>The live sessions of an agent, one page at a time.</summary>
+    public Task<GrantResult<Page<SessionInfo>>> ListAgentSessionsAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken));
+
+    /// <summary>The live sessions holding credentials for a task, one page at a time.</summary>
+    public Task<GrantResult<Page<SessionInfo>>> ListTaskSessionsAsync(string taskId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken));
+
+    /// <summary>The live credentials of a task, one page at a time.</summary>
+    public Task<GrantResult<Page<CredentialInfo>>> ListTaskCredentialsAsync(string taskId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken));
+
+    /// <summary>The live credentials issued in a session, one page at a time.</summary>
+    public Task<GrantResult<Page<CredentialInfo>>> ListSessionCredentialsAsync(string sessionId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
+        CallAsync(sessionId, "Session id", id => Session(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken));
+
+    /// <summary>
+    /// Whether <paramref name="token"/> is active now and, if not, why; with its task, agent, session, scope and
+    /// expiry (gateways, resource servers). A malformed token is answered without a call; a forged one gets the
+    /// answer an unknown one gets. The secret is never returned.
+    /// </summary>
+    public Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, CancellationToken cancellationToken = default)
+    {
+        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
+        {
+            return System.Threading.Tasks.Task.FromResult(GrantResult<TokenIntrospection>.Ok(TokenIntrospection.Unknown(DecisionReason.MalformedToken, _time.GetUtcNow())));
+        }
+        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)));
     }
 
     // ---- Policy ----
@@ -216,14 +254,20 @@ public sealed class GrantClient
         ArgumentNullException.ThrowIfNull(observer);
         var reference = _cluster.CreateObjectReference<IApprovalObserver>(observer);
         var hub = _cluster.GetGrain<IApprovalHubGrain>(0);
+        GrantResult<DateTimeOffset> subscribed;
         try
         {
-            await hub.SubscribeAsync(reference).ConfigureAwait(false);
+            subscribed = await hub.SubscribeAsync(reference).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
             _cluster.DeleteObjectReference<IApprovalObserver>(reference);
             return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.");
+        }
+        if (!subscribed.IsSuccess)
+        {
+            _cluster.DeleteObjectReference<IApprovalObserver>(reference);
+            return GrantResult<ApprovalSubscription>.Fail(subscribed.Error);
         }
         return new ApprovalSubscription(_cluster, hub, reference);
     }

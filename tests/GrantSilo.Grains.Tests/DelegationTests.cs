@@ -123,6 +123,28 @@ public class DelegationTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Delegate_CountsOnlyLiveChildren_RevokingOneOf64LetsANewDelegationThrough()
+    {
+        var (_, worker, root, proof) = await PlannerAsync();
+        var children = new List<TaskInfo>();
+        for (var i = 0; i < 64; i++)
+        {
+            children.Add((await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "ticket:read:*"))).Value);
+        }
+        Assert.Equal(GrantErrorCode.FanOutLimitExceeded, (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "ticket:read:*"))).Error?.Code);
+
+        Assert.True((await _s.Client.RevokeTaskAsync(children[17].TaskId, "not needed")).IsSuccess);
+        var next = await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "ticket:read:*"));
+        Assert.True(next.IsSuccess, next.Error?.ToString());
+        var live = (await _s.Client.GetTaskAsync(root.TaskId)).Value.Children;
+        Assert.Equal(64, live.Count);
+        Assert.DoesNotContain(children[17].TaskId, live);
+        Assert.Contains(next.Value.TaskId, live);
+        // Still 64 live: the next one is refused again.
+        Assert.Equal(GrantErrorCode.FanOutLimitExceeded, (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "ticket:read:*"))).Error?.Code);
+    }
+
+    [Fact]
     public async Task Delegate_StopsAtTheFanOutLimit()
     {
         var (_, worker, root, proof) = await PlannerAsync();

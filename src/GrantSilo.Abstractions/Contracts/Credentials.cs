@@ -57,3 +57,30 @@ public sealed record CredentialInfo
     [Id(8)] public string? StatusReason { get; init; }
     [Id(9)] public DateTimeOffset ObservedAt { get; init; }
 }
+
+/// <summary>
+/// What introspecting a token says: whether it is active now and, if not, why (a <see cref="DecisionReason"/>:
+/// <see cref="DecisionReason.Allowed"/> when active). The facts about the credential are given only to a holder of
+/// its token: a token with a wrong secret gets exactly the answer an unknown one gets. Never holds the secret.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.token-introspection")]
+public sealed record TokenIntrospection
+{
+    /// <summary>True when the credential, its session, its task chain and every agent along it are usable now.</summary>
+    [Id(0)] public bool Active { get; init; }
+    /// <summary>Why not active (<see cref="DecisionReason.Allowed"/> when active).</summary>
+    [Id(1)] public DecisionReason Reason { get; init; }
+    [Id(2)] public string? CredentialId { get; init; }
+    [Id(3)] public string? TaskId { get; init; }
+    [Id(4)] public string? Agent { get; init; }
+    [Id(5)] public string? SessionId { get; init; }
+    [Id(6)] public Scope? Scope { get; init; }
+    [Id(7)] public DateTimeOffset? IssuedAt { get; init; }
+    [Id(8)] public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>When the answer was given.</summary>
+    [Id(9)] public DateTimeOffset ObservedAt { get; init; }
+
+    /// <summary>The answer for a malformed, forged or unknown token: inactive, and nothing else.</summary>
+    public static TokenIntrospection Unknown(DecisionReason reason, DateTimeOffset at) =>
+        new() { Active = false, Reason = reason, ObservedAt = at };
+}

@@ -82,6 +82,10 @@ public sealed record TaskInfo
     [Id(13)] public GrantTaskStatus Status { get; init; }
     [Id(14)] public string? StatusReason { get; init; }
     [Id(15)] public DateTimeOffset? EndedAt { get; init; }
+    /// <summary>
+    /// The children in delegation order: while the task lives, those not known to have ended (ended ones are
+    /// dropped when the fan-out limit is reached); once it has ended, those it had then.
+    /// </summary>
     [Id(16)] public IReadOnlyList<string> Children { get; init; } = [];
     /// <summary>Cascade steps (ending children and credentials) not yet confirmed; retried until done.</summary>
     [Id(17)] public int PendingCascade { get; init; }

@@ -71,4 +71,10 @@ public enum GrantErrorCode
     SchemaInvalid = 30,
     /// <summary>A published policy set exceeds a size or cost limit; the message names the limit and its setting.</summary>
     PolicyTooCostly = 31,
+    /// <summary>
+    /// A configured limit on live objects is reached (tasks or sessions of an agent, sessions of a task, credentials
+    /// of a session, approval subscriptions, pending approvals, listed cascades); the message names the limit and its
+    /// setting. Ended objects do not count: end some, or raise the setting.
+    /// </summary>
+    QuotaExceeded = 32,
 }

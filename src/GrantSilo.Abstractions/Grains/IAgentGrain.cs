@@ -24,4 +24,20 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>Retires the agent for good and ends all its live sessions, tasks and credentials.</summary>
     [Alias("Retire")]
     Task<GrantResult<AgentInfo>> RetireAsync(string reason);
+
+    /// <summary>
+    /// Opens a session of this agent (<see cref="OpenSessionRequest.Agent"/> must name it). GrantSilo chooses the
+    /// session id and returns it. Refused when the agent is not active, or with <see cref="GrantErrorCode.QuotaExceeded"/>
+    /// when it already has as many live sessions as allowed.
+    /// </summary>
+    [Alias("OpenSession")]
+    Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The agent's live tasks, a page at a time, ordered by task id.</summary>
+    [AlwaysInterleave, Alias("ListTasks")]
+    Task<GrantResult<Page<TaskInfo>>> ListTasksAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The agent's live sessions, a page at a time, ordered by session id.</summary>
+    [AlwaysInterleave, Alias("ListSessions")]
+    Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 }

@@ -41,9 +41,12 @@ public interface IApprovalObserver : IGrainObserver
 [Alias("grantsilo.IApprovalHubGrain")]
 public interface IApprovalHubGrain : IGrainWithIntegerKey
 {
-    /// <summary>Subscribes (or renews) an observer.</summary>
+    /// <summary>
+    /// Subscribes (or renews) an observer; returns when the subscription lapses unless renewed. A new subscription is
+    /// refused with <see cref="GrantErrorCode.QuotaExceeded"/> while the hub holds as many as it allows.
+    /// </summary>
     [Alias("Subscribe")]
-    Task SubscribeAsync(IApprovalObserver observer);
+    Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer);
 
     [Alias("Unsubscribe")]
     Task UnsubscribeAsync(IApprovalObserver observer);

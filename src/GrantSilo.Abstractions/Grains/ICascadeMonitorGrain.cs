@@ -18,8 +18,12 @@ public sealed record PendingCascade
 [Alias("grantsilo.ICascadeMonitorGrain")]
 public interface ICascadeMonitorGrain : IGrainWithIntegerKey
 {
+    /// <summary>
+    /// Records (or updates) a pending cascade. A new one is refused with <see cref="GrantErrorCode.QuotaExceeded"/>
+    /// while the list is full; its reminder still retries it.
+    /// </summary>
     [Alias("Report")]
-    Task ReportAsync(PendingCascade pending);
+    Task<GrantResult<PendingCascade>> ReportAsync(PendingCascade pending);
 
     [Alias("Resolve")]
     Task ResolveAsync(string kind, string id);

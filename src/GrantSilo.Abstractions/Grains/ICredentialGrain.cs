@@ -28,4 +28,12 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// <summary>Revokes this credential only.</summary>
     [Alias("Revoke")]
     Task<GrantResult<CredentialInfo>> RevokeAsync(string reason);
+
+    /// <summary>
+    /// Whether the token whose secret is <paramref name="secret"/> is active now and, if not, why; with its task,
+    /// agent, session, scope and expiry. A wrong secret gets the answer an unknown credential gets. Any error is
+    /// an inactive answer.
+    /// </summary>
+    [AlwaysInterleave, Alias("Introspect")]
+    Task<TokenIntrospection> IntrospectAsync([Immutable] byte[] secret, CancellationToken cancellationToken = default);
 }

@@ -2,13 +2,13 @@ using Orleans.Concurrency;
 
 namespace GrantSilo.GrainInterfaces;
 
-/// <summary>An agent's session, keyed by session id.</summary>
+/// <summary>
+/// An agent's session, keyed by session id. Sessions are opened through their agent
+/// (<see cref="IAgentGrain.OpenSessionAsync"/>), which chooses the id.
+/// </summary>
 [Alias("grantsilo.ISessionGrain")]
 public interface ISessionGrain : IGrainWithStringKey
 {
-    [Alias("Open")]
-    Task<GrantResult<SessionInfo>> OpenAsync(OpenSessionRequest request);
-
     [AlwaysInterleave, Alias("Get")]
     Task<GrantResult<SessionInfo>> GetAsync();
 
@@ -19,4 +19,8 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Ends the session and every credential issued in it.</summary>
     [Alias("End")]
     Task<GrantResult<SessionInfo>> EndAsync(string reason);
+
+    /// <summary>The live credentials issued in this session, a page at a time, ordered by credential id.</summary>
+    [AlwaysInterleave, Alias("ListCredentials")]
+    Task<GrantResult<Page<CredentialInfo>>> ListCredentialsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 }

@@ -32,4 +32,12 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Completes the task durably, then ends every descendant and credential.</summary>
     [Alias("Complete")]
     Task<GrantResult<TaskInfo>> CompleteAsync(string? summary);
+
+    /// <summary>The live sessions that issued credentials for this task, a page at a time, ordered by session id.</summary>
+    [AlwaysInterleave, Alias("ListSessions")]
+    Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The live credentials of this task, a page at a time, ordered by session, then credential id.</summary>
+    [AlwaysInterleave, Alias("ListCredentials")]
+    Task<GrantResult<Page<CredentialInfo>>> ListCredentialsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 }

@@ -20,13 +20,13 @@ internal interface IAgentLifecycleGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Lease")]
     Task<AgentLease> LeaseAsync(GrainId holder);
 
-    /// <summary>Records a task assigned to the agent. One-way so task creation never waits on a busy agent; a task arriving after suspension is ended at once.</summary>
-    [OneWay, Alias("TrackTask")]
-    Task TrackTaskAsync(string taskId);
-
-    /// <summary>Records a session of the agent; fails if the agent is not active.</summary>
-    [Alias("TrackSession")]
-    Task<GrantResult<AgentInfo>> TrackSessionAsync(string sessionId);
+    /// <summary>
+    /// Records, durably, a task being created for the agent, before the task itself exists: no tracking, no task,
+    /// so every task of the agent is reached when it is suspended. Refused when the agent is not active, or with
+    /// <see cref="GrantErrorCode.QuotaExceeded"/> when it has as many live tasks as allowed.
+    /// </summary>
+    [Alias("RecordTask")]
+    Task<GrantResult<AgentInfo>> RecordTaskAsync(string taskId);
 
     /// <summary>Forgets a task or session that ended.</summary>
     [OneWay, Alias("Untrack")]

@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Indexes;
 using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,17 +11,55 @@ namespace GrantSilo.Grains.Agents;
 
 /// <summary>
 /// An agent under its workload identity: its owner, its ceiling scope, its status, and the live
-/// tasks and sessions to end when it is suspended or retired.
+/// tasks and sessions to end when it is suspended or retired. The record is small; the tasks and
+/// sessions live in an index beside it, so a suspension is one small write whatever their number.
 /// </summary>
 internal sealed partial class AgentGrain(
     [PersistentState("agent", GrantSiloStorage.Name)] IPersistentState<AgentState> state,
+    [PersistentState("agent-index", GrantSiloStorage.Name)] IPersistentState<AgentIndexState> index,
     LifecycleServices services,
     ILogger<AgentGrain> logger)
     : LifecycleGrain<AgentState>(state, services, logger), IAgentGrain, IAgentLifecycleGrain
 {
     protected override string Kind => "agent";
 
-    protected override int PendingSteps => State.PendingTasks.Count + State.PendingSessions.Count;
+    // Once suspended or retired: the tasks and sessions its cascade has still to end.
+    protected override int PendingSteps => State.Status != AgentStatus.Active ? Index.Tasks.Count + Index.Sessions.Count : 0;
+
+    private DurableIndex<AgentIndexState>? _indexStore;
+
+    private DurableIndex<AgentIndexState> IndexStore => _indexStore ??= new DurableIndex<AgentIndexState>(index, Kind, () => Key, Logger);
+
+    private AgentIndexState Index => index.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists && State.HasLegacySets)
+        {
+            await MoveLegacySetsAsync();
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    // State written before the index kept its sets in the record: move them (as TaskGrain does).
+    private async Task MoveLegacySetsAsync()
+    {
+        var active = State.Status == AgentStatus.Active;
+        Index.Tasks.UnionWith(active ? State.Tasks : State.PendingTasks);
+        Index.Sessions.UnionWith(active ? State.Sessions : State.PendingSessions);
+        if (!await IndexStore.TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Agent '{Key}' could not move its sets to its index; the next activation tries again.");
+        }
+        State.Tasks.Clear();
+        State.Sessions.Clear();
+        State.PendingTasks.Clear();
+        State.PendingSessions.Clear();
+        if (!await TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Agent '{Key}' could not empty its moved sets; the next activation tries again.");
+        }
+    }
 
     public async Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration)
     {
@@ -148,38 +187,114 @@ internal sealed partial class AgentGrain(
         return Task.FromResult(new AgentLease(active, lease));
     }
 
-    public async Task TrackTaskAsync(string taskId)
+    public async Task<GrantResult<AgentInfo>> RecordTaskAsync(string taskId)
     {
-        if (!Exists)
-        {
-            return;
-        }
-        if (State.Status != AgentStatus.Active)
-        {
-            // The task was created while this agent was being suspended: end it now.
-            await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).EndFromAboveAsync(GrantTaskStatus.Revoked, $"agent '{Key}' is {State.Status}");
-            return;
-        }
-        if (State.Tasks.Add(taskId))
-        {
-            await TryWriteAsync();
-        }
-    }
-
-    public async Task<GrantResult<AgentInfo>> TrackSessionAsync(string sessionId)
-    {
-        var active = await GetActiveAsync();
-        if (!active.IsSuccess)
+        var active = GetActiveResult();
+        if (!active.IsSuccess || Index.Tasks.Contains(taskId))
         {
             return active;
         }
-        State.Sessions.Add(sessionId);
-        if (!await TryWriteAsync())
+        if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
+        {
+            await CompactAsync(Index.Tasks, id => Compaction.TaskEndedAsync(GrainFactory, id));
+            if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
+            {
+                LogQuotaReached(Logger, Key, nameof(Options.MaxLiveTasksPerAgent));
+                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveTasksPerAgent, "tasks", nameof(Options.MaxLiveTasksPerAgent), Key);
+            }
+        }
+        Index.Tasks.Add(taskId);
+        if (!await IndexStore.TryWriteAsync())
+        {
+            return Unavailable("the task's record on its agent");
+        }
+        // Non-interleaved, so no suspension ran meanwhile; read again anyway, as the answer the task relies on.
+        return GetActiveResult();
+    }
+
+    public async Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+        }
+        if (request is null)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, "An open-session request is required.");
+        }
+        var named = Canonical.Identifier(request.Agent, "Agent workload id");
+        if (!named.IsSuccess)
+        {
+            return named.Error;
+        }
+        if (named.Value != Key)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, $"The request opens a session for agent '{named.Value}', not '{Key}'; open it on that agent.", target: Key);
+        }
+        var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
+        var max = request.MaxLifetime ?? Options.DefaultSessionMaxLifetime;
+        if (idle <= TimeSpan.Zero || max <= TimeSpan.Zero || max > Options.MaxSessionLifetime || idle > max)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive and at most its maximum lifetime, which must be at most {Options.MaxSessionLifetime}; asked for idle {idle}, maximum {max}.");
+        }
+        var active = GetActiveResult();
+        if (!active.IsSuccess)
+        {
+            return active.Error;
+        }
+        if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
+        {
+            await CompactAsync(Index.Sessions, id => Compaction.SessionEndedAsync(GrainFactory, id));
+            if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
+            {
+                LogQuotaReached(Logger, Key, nameof(Options.MaxLiveSessionsPerAgent));
+                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveSessionsPerAgent, "sessions", nameof(Options.MaxLiveSessionsPerAgent), Key);
+            }
+        }
+        // GrantSilo chooses the id, and records it here before the session exists, so a suspension reaches it.
+        var sessionId = IndexedIds.NewSessionId();
+        Index.Sessions.Add(sessionId);
+        if (!await IndexStore.TryWriteAsync())
         {
             return Unavailable("the session");
         }
-        // Suspended while the session was recorded: the suspension's cascade (or its retry) ends it.
-        return GetActiveResult();
+        var opened = await GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).InitializeAsync(new SessionSpec { Agent = Key, IdleTimeout = idle, MaxLifetime = max });
+        if (!opened.IsSuccess && opened.Error.Code != GrantErrorCode.Unavailable && Index.Sessions.Remove(sessionId))
+        {
+            // Refused outright, so it does not exist. (Unavailable may mean it does: it stays recorded.)
+            await IndexStore.TryWriteAsync();
+        }
+        return opened;
+    }
+
+    public async Task<GrantResult<Page<TaskInfo>>> ListTasksAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<TaskInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+        }
+        return await Listing.ReadPageAsync(
+            [.. Index.Tasks],
+            continuationToken,
+            pageSize,
+            id => GrainFactory.GetGrain<ITaskGrain>(id).GetAsync(),
+            task => !task.IsTerminal,
+            GrantErrorCode.TaskNotFound);
+    }
+
+    public async Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+        }
+        return await Listing.ReadPageAsync(
+            [.. Index.Sessions],
+            continuationToken,
+            pageSize,
+            id => GrainFactory.GetGrain<ISessionGrain>(id).GetAsync(),
+            session => session.Status == SessionStatus.Active,
+            GrantErrorCode.SessionNotFound);
     }
 
     public async Task UntrackAsync(string kind, string id)
@@ -188,10 +303,21 @@ internal sealed partial class AgentGrain(
         {
             return;
         }
-        var set = kind == "task" ? State.Tasks : State.Sessions;
+        var set = kind == "task" ? Index.Tasks : Index.Sessions;
         if (set.Remove(id))
         {
-            await TryWriteAsync();
+            await IndexStore.TryWriteAsync();
+        }
+    }
+
+    // At a quota, drops the entries that ended without the note reaching this agent (while it is active).
+    private async Task CompactAsync(HashSet<string> set, Func<string, Task<bool>> hasEnded)
+    {
+        var ended = await Compaction.EndedAsync(set, hasEnded);
+        if (ended.Count > 0 && State.Status == AgentStatus.Active)
+        {
+            set.ExceptWith(ended);
+            await IndexStore.TryWriteAsync();
         }
     }
 
@@ -220,8 +346,7 @@ internal sealed partial class AgentGrain(
             State.Status = status;
             State.StatusReason = text.Value;
             State.StatusChangedAt = Now;
-            State.PendingTasks.UnionWith(State.Tasks);
-            State.PendingSessions.UnionWith(State.Sessions);
+            // The suspension is this small record alone; the index is what the cascade then ends.
             if (!await TryWriteAsync() && (Unsettled || State.Status != status))
             {
                 return Unavailable("the agent's new status");
@@ -249,9 +374,12 @@ internal sealed partial class AgentGrain(
     {
         var reason = $"agent '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync(
-            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
-            (State.PendingTasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
+            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
+            (Index.Tasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
     }
+
+    // Confirmed steps have left the index sets: write the index.
+    protected override Task<bool> WriteCascadeProgressAsync() => IndexStore.TryWriteAsync();
 
     private GrantResult<AgentInfo> NotFound() =>
         GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
@@ -266,8 +394,8 @@ internal sealed partial class AgentGrain(
         StatusChangedAt = State.StatusChangedAt,
         StatusReason = State.StatusReason,
         DisplayName = State.DisplayName,
-        LiveTasks = State.Status == AgentStatus.Active ? State.Tasks.Count : 0,
-        LiveSessions = State.Status == AgentStatus.Active ? State.Sessions.Count : 0,
+        LiveTasks = State.Status == AgentStatus.Active ? Index.Tasks.Count : 0,
+        LiveSessions = State.Status == AgentStatus.Active ? Index.Sessions.Count : 0,
         PendingCascade = PendingSteps,
         Attributes = new Dictionary<string, string>(State.Attributes, StringComparer.Ordinal),
         Groups = [.. State.Groups],
@@ -275,6 +403,9 @@ internal sealed partial class AgentGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.AgentRegistered, Level = LogLevel.Information, Message = "Agent {WorkloadId} registered for owner {Owner}")]
     private static partial void LogAgentRegistered(ILogger logger, string workloadId, string owner);
+
+    [LoggerMessage(EventId = (int)LogEvents.QuotaReached, Level = LogLevel.Warning, Message = "Agent {WorkloadId} reached its quota {Setting}; new work is refused until some ends")]
+    private static partial void LogQuotaReached(ILogger logger, string workloadId, string setting);
 
     [LoggerMessage(EventId = (int)LogEvents.AgentStatusChanged, Level = LogLevel.Information, Message = "Agent {WorkloadId} is now {Status}: {Reason}")]
     private static partial void LogAgentStatusChanged(ILogger logger, string workloadId, AgentStatus status, string? reason);

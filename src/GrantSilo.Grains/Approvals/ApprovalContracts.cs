@@ -42,6 +42,15 @@ internal interface IApprovalLifecycleGrain : IGrainWithStringKey
 [Alias("grantsilo.IApprovalHubNotifyGrain")]
 internal interface IApprovalHubNotifyGrain : IGrainWithIntegerKey
 {
+    /// <summary>Lists a new approval as pending, before it is recorded; false when the list is full (it must not be created).</summary>
+    /// <remarks>Interleaves, so a step-up never waits behind approvers being notified.</remarks>
+    [AlwaysInterleave, Alias("Admit")]
+    Task<bool> AdmitAsync(ApprovalInfo approval);
+
+    /// <summary>Drops an admitted approval whose creation failed.</summary>
+    [OneWay, AlwaysInterleave, Alias("Withdraw")]
+    Task WithdrawAsync(string approvalId);
+
     [OneWay, Alias("Requested")]
     Task RequestedAsync(ApprovalInfo approval);
 

@@ -46,12 +46,19 @@ internal sealed partial class ApprovalGrain(
         State.RequestedAt = now;
         State.ExpiresAt = now + policyOptions.Value.ApprovalLifetime;
         State.Status = ApprovalStatus.Pending;
+        var info = Describe(now);
+        // Listed for approvers before it exists: when the hub's list is full, no approval is created (the
+        // request is denied), so nothing waits for a decision nobody can see.
+        if (!await Hub.AdmitAsync(info))
+        {
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"{Options.MaxPendingApprovals} approvals already wait for a decision, the limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovals)}.", target: Key);
+        }
         if (!await TryWriteAsync())
         {
+            Hub.WithdrawAsync(Key).Ignore();
             return Unavailable("the approval request");
         }
         LogApprovalRequested(Logger, Key, State.CredentialId, State.Action, State.Resource.Type, State.ExpiresAt);
-        var info = Describe(now);
         Hub.RequestedAsync(info).Ignore();
         await ScheduleAsync();
         return info;

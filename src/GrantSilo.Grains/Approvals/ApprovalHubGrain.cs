@@ -1,5 +1,8 @@
 using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Approvals;
 
@@ -7,22 +10,39 @@ namespace GrantSilo.Grains.Approvals;
 /// Tells subscribed approvers about step-up requests and their outcomes (key 0). Subscriptions live
 /// in memory and expire unless renewed (the SDK renews them); an observer that fails a call is
 /// dropped. Notification is best-effort: the approvals themselves are durable, and
-/// <see cref="ListPendingAsync"/> shows the ones still waiting that this hub has heard of.
+/// <see cref="ListPendingAsync"/> shows the ones still waiting that this hub has heard of. Both lists
+/// are bounded (<see cref="GrantSiloOptions.MaxApprovalSubscriptions"/>,
+/// <see cref="GrantSiloOptions.MaxPendingApprovals"/>): past them, new subscriptions and new step-up
+/// requests are refused.
 /// </summary>
-internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger) : Grain, IApprovalHubGrain, IApprovalHubNotifyGrain
+internal sealed partial class ApprovalHubGrain(
+    IOptions<GrantSiloOptions> options,
+    [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider grantClock,
+    ILogger<ApprovalHubGrain> logger) : Grain, IApprovalHubGrain, IApprovalHubNotifyGrain
 {
     private static readonly TimeSpan NotifyTimeout = TimeSpan.FromSeconds(10);
-    private const int MaxPendingKept = 10_000;
 
+    // Subscriptions run on real time (the SDK renews them on real time); approvals' deadlines on the grant clock.
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly Dictionary<IApprovalObserver, DateTimeOffset> _observers = [];
     private readonly Dictionary<string, ApprovalInfo> _pending = [];
 
-    public Task SubscribeAsync(IApprovalObserver observer)
+    public Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        _observers[observer] = _clock.GetUtcNow() + ApprovalSubscriptions.Lifetime;
-        return Task.CompletedTask;
+        var now = _clock.GetUtcNow();
+        if (!_observers.ContainsKey(observer) && _observers.Count >= options.Value.MaxApprovalSubscriptions)
+        {
+            DropLapsedSubscriptions(now);
+            if (_observers.Count >= options.Value.MaxApprovalSubscriptions)
+            {
+                LogFull(logger, nameof(GrantSiloOptions.MaxApprovalSubscriptions));
+                return Task.FromResult(GrantResult<DateTimeOffset>.Fail(GrantErrorCode.QuotaExceeded, $"The approval hub already has {options.Value.MaxApprovalSubscriptions} subscriptions, the limit; unsubscribe some, or raise GrantSilo:Lifecycle:{nameof(GrantSiloOptions.MaxApprovalSubscriptions)}."));
+            }
+        }
+        var until = now + ApprovalSubscriptions.Lifetime;
+        _observers[observer] = until;
+        return Task.FromResult(GrantResult<DateTimeOffset>.Ok(until));
     }
 
     public Task UnsubscribeAsync(IApprovalObserver observer)
@@ -36,17 +56,33 @@ internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger)
 
     public Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync()
     {
+        DropTimedOut();
         return Task.FromResult<IReadOnlyList<ApprovalInfo>>([.. _pending.Values.OrderBy(a => a.RequestedAt)]);
     }
 
-    public Task RequestedAsync(ApprovalInfo approval)
+    public Task<bool> AdmitAsync(ApprovalInfo approval)
     {
-        if (_pending.Count < MaxPendingKept)
+        if (!_pending.ContainsKey(approval.ApprovalId) && _pending.Count >= options.Value.MaxPendingApprovals)
         {
-            _pending[approval.ApprovalId] = approval;
+            DropTimedOut();
+            if (_pending.Count >= options.Value.MaxPendingApprovals)
+            {
+                LogFull(logger, nameof(GrantSiloOptions.MaxPendingApprovals));
+                return Task.FromResult(false);
+            }
         }
-        return NotifyAsync(approval, static (observer, a) => observer.OnApprovalRequestedAsync(a));
+        _pending[approval.ApprovalId] = approval;
+        return Task.FromResult(true);
     }
+
+    public Task WithdrawAsync(string approvalId)
+    {
+        _pending.Remove(approvalId);
+        return Task.CompletedTask;
+    }
+
+    public Task RequestedAsync(ApprovalInfo approval) =>
+        NotifyAsync(approval, static (observer, a) => observer.OnApprovalRequestedAsync(a));
 
     public Task ResolvedAsync(ApprovalInfo approval)
     {
@@ -54,13 +90,27 @@ internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger)
         return NotifyAsync(approval, static (observer, a) => observer.OnApprovalResolvedAsync(a));
     }
 
-    private async Task NotifyAsync(ApprovalInfo approval, Func<IApprovalObserver, ApprovalInfo, Task> call)
+    // An approval past its deadline is a deny whether or not its expiry was heard of: it waits for no one.
+    private void DropTimedOut()
     {
-        var now = _clock.GetUtcNow();
+        var now = grantClock.GetUtcNow();
+        foreach (var id in _pending.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList())
+        {
+            _pending.Remove(id);
+        }
+    }
+
+    private void DropLapsedSubscriptions(DateTimeOffset now)
+    {
         foreach (var expired in _observers.Where(o => o.Value <= now).Select(o => o.Key).ToList())
         {
             _observers.Remove(expired);
         }
+    }
+
+    private async Task NotifyAsync(ApprovalInfo approval, Func<IApprovalObserver, ApprovalInfo, Task> call)
+    {
+        DropLapsedSubscriptions(_clock.GetUtcNow());
         var failed = new List<IApprovalObserver>();
         await Task.WhenAll(_observers.Keys.ToList().Select(async observer =>
         {
@@ -82,4 +132,7 @@ internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger)
 
     [LoggerMessage(EventId = (int)LogEvents.ApprovalNotifyFailed, Level = LogLevel.Warning, Message = "An approver could not be told about approval {ApprovalId}; its subscription is dropped")]
     private static partial void LogNotifyFailed(ILogger logger, Exception exception, string approvalId);
+
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalHubFull, Level = LogLevel.Warning, Message = "The approval hub is full ({Setting}); new entries are refused")]
+    private static partial void LogFull(ILogger logger, string setting);
 }

@@ -440,6 +440,81 @@ internal sealed partial class CredentialGrain(
     public Task<GrantResult<CredentialInfo>> GetAsync() =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
+    public async Task<TokenIntrospection> IntrospectAsync(byte[] secret, CancellationToken cancellationToken)
+    {
+        // A wrong secret learns exactly what an unknown credential would: nothing.
+        if (!Exists || secret is null || !CredentialToken.Verify(secret, State.SecretHash))
+        {
+            return TokenIntrospection.Unknown(DecisionReason.UnknownCredential, Now);
+        }
+        try
+        {
+            return await IntrospectLiveAsync();
+        }
+        catch (Exception exception)
+        {
+            LogDecisionFailed(Logger, exception, Key);
+            return Introspection(DecisionReason.Error);
+        }
+    }
+
+    // The same checks a decision makes before policy: the credential, its session, its task chain and every
+    // agent along it (from their leases while these run).
+    private async Task<TokenIntrospection> IntrospectLiveAsync()
+    {
+        var now = Now;
+        if (Unsettled)
+        {
+            return Introspection(DecisionReason.Error);
+        }
+        if (State.Status == CredentialStatus.Revoked)
+        {
+            return Introspection(DecisionReason.CredentialRevoked);
+        }
+        if (!IsLive(now))
+        {
+            return Introspection(DecisionReason.CredentialExpired);
+        }
+        var (chainLease, session) = await GetLeasesAsync(now);
+        var chain = chainLease.Check;
+        if (chain.Reason == DecisionReason.AgentNotActive)
+        {
+            return Introspection(DecisionReason.AgentNotActive);
+        }
+        if (!session.Usable)
+        {
+            return Introspection(DecisionReason.SessionNotActive);
+        }
+        if (!chain.Usable)
+        {
+            return Introspection(chain.Reason);
+        }
+        if (SiloLeaseLapsed() is not null)
+        {
+            return Introspection(DecisionReason.Error);
+        }
+        // The credential itself may have ended while the others were asked.
+        if (!IsLive(Now))
+        {
+            return Introspection(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired);
+        }
+        return Introspection(DecisionReason.Allowed);
+    }
+
+    private TokenIntrospection Introspection(DecisionReason reason) => new()
+    {
+        Active = reason == DecisionReason.Allowed,
+        Reason = reason,
+        CredentialId = Key,
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        SessionId = State.SessionId,
+        Scope = State.Scope,
+        IssuedAt = State.IssuedAt,
+        ExpiresAt = State.ExpiresAt,
+        ObservedAt = Now,
+    };
+
     public async Task<GrantResult<CredentialInfo>> RevokeAsync(string reason)
     {
         if (!Exists)

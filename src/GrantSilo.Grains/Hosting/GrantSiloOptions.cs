@@ -30,9 +30,53 @@ public sealed class GrantSiloOptions : IValidatableObject
     [Range(1, Scope.MaxDelegationDepth)]
     public int MaxDelegationDepth { get; set; } = 8;
 
-    /// <summary>How many children one task may have (default 64).</summary>
+    /// <summary>How many live (not ended) children one task may have (default 64).</summary>
     [Range(1, 10_000)]
     public int MaxChildrenPerTask { get; set; } = 64;
+
+    // The quotas below bound the indexes a grain keeps beside its small status record (Azure Table entities
+    // hold at most 960 KiB of state): their ranges keep the largest index well inside that.
+
+    /// <summary>How many live tasks one agent may be assigned (default 1,000; at most 4,000).</summary>
+    [Range(1, 4_000)]
+    public int MaxLiveTasksPerAgent { get; set; } = 1_000;
+
+    /// <summary>How many live sessions one agent may have open (default 1,000; at most 4,000).</summary>
+    [Range(1, 4_000)]
+    public int MaxLiveSessionsPerAgent { get; set; } = 1_000;
+
+    /// <summary>How many live sessions may hold credentials for one task (default 1,000; at most 4,000).</summary>
+    [Range(1, 4_000)]
+    public int MaxLiveSessionsPerTask { get; set; } = 1_000;
+
+    /// <summary>How many live credentials one session may hold (default 1,000; at most 4,000).</summary>
+    [Range(1, 4_000)]
+    public int MaxLiveCredentialsPerSession { get; set; } = 1_000;
+
+    /// <summary>
+    /// How many holders one agent, task or session keeps decision leases for (default 10,000). Past it, further
+    /// holders get a zero-length lease: their decisions ask every time instead of relying on a lease.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxLeaseHoldersPerSource { get; set; } = 10_000;
+
+    /// <summary>How many approver subscriptions the approval hub keeps (default 1,000); new ones past it are refused.</summary>
+    [Range(1, 100_000)]
+    public int MaxApprovalSubscriptions { get; set; } = 1_000;
+
+    /// <summary>
+    /// How many undecided approvals the approval hub lists (default 10,000). Past it, new step-up requests are
+    /// refused (the decision is a deny) until approvals are decided or time out.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxPendingApprovals { get; set; } = 10_000;
+
+    /// <summary>
+    /// How many pending cascades the cascade monitor lists (default 500; at most 800, its state being one entity).
+    /// Past it, new reports are refused and logged; every pending cascade is still retried by its own reminder.
+    /// </summary>
+    [Range(1, 800)]
+    public int MaxPendingCascadesListed { get; set; } = 500;
 
     /// <summary>
     /// The durable retry period of a failed cascade step: the lifecycle reminder's period (default 1 minute,

@@ -38,6 +38,9 @@ internal interface ILeaseHolderGrain : IGrainWithStringKey
 /// <para>A holder stays in the ledger until it has confirmed or its lease has run out: invalidations
 /// that overlap (a task told by its agent and by an ancestor at once) each wait for the same telling,
 /// and none returns while a holder it covers may still rely on its lease.</para>
+/// <para>The ledger holds at most a configured number of holders. When it is full (after dropping leases that ran
+/// out), a further holder is granted a zero-length lease and not recorded: its decisions ask every time, so a full
+/// ledger costs speed, never the promise.</para>
 /// <para>Only time-independent facts rest on a lease. Expiry, checkpoints and idle deadlines travel
 /// with the answer as instants on the validity clock, and the holder checks them at every decision.</para>
 /// </remarks>
@@ -48,12 +51,18 @@ internal sealed class LeaseLedger
     private readonly Dictionary<GrainId, Holder> _holders = [];
     private readonly TimeProvider _clock;
     private readonly TimeSpan _duration;
+    private readonly int _maxHolders;
     private long _graceEndsAt;
 
-    public LeaseLedger(TimeProvider clock, TimeSpan duration)
+    /// <summary>The holder bound when none is given.</summary>
+    public const int DefaultMaxHolders = 10_000;
+
+    public LeaseLedger(TimeProvider clock, TimeSpan duration, int maxHolders = DefaultMaxHolders)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxHolders, 1);
         _clock = clock;
         _duration = duration;
+        _maxHolders = maxHolders;
         Margin = MarginFor(duration);
     }
 
@@ -91,7 +100,8 @@ internal sealed class LeaseLedger
     /// <summary>
     /// Grants <paramref name="holder"/> a lease of at most <paramref name="cap"/> (the remaining time of
     /// the leases this grant itself rests on) and returns its length; zero means "ask every time".
-    /// Must be called in the same turn as the check whose answer it leases.
+    /// Must be called in the same turn as the check whose answer it leases. A holder not yet recorded gets zero
+    /// while the ledger is full of leases still running.
     /// </summary>
     public TimeSpan Grant(GrainId holder, TimeSpan cap)
     {
@@ -102,21 +112,24 @@ internal sealed class LeaseLedger
         }
         var now = _clock.GetTimestamp();
         var until = now + ToTicks(length);
-        if (_holders.Count >= 256)
-        {
-            Prune(now);
-        }
         if (_holders.TryGetValue(holder, out var existing))
         {
             if (existing.Until < until)
             {
                 existing.Until = until;
             }
+            return length;
         }
-        else
+        if (_holders.Count >= 256 || _holders.Count >= _maxHolders)
         {
-            _holders[holder] = new Holder { Until = until };
+            Prune(now);
         }
+        if (_holders.Count >= _maxHolders)
+        {
+            // Full: never grant a lease the ledger could not revoke; this holder asks every time instead.
+            return TimeSpan.Zero;
+        }
+        _holders[holder] = new Holder { Until = until };
         return length;
     }
 

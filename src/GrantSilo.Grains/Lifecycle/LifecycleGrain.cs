@@ -27,10 +27,10 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable
         Logger = logger;
         LeaseClock = services.LeaseClock;
         SiloLease = services.SiloLease;
-        Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration);
+        Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
         _state = new DurableState<TState>(state, logger, Kind, () => Key, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
-        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, TryWriteAsync, TickAsync, Time, Options, logger, Kind);
+        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind);
     }
 
     /// <summary>Whether this silo is still known to be a live member of the cluster.</summary>
@@ -126,6 +126,12 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable
 
     /// <inheritdoc cref="DurableState{TState}.ReadDurableAsync"/>
     protected Task<GrantResult<T>> ReadDurableAsync<T>(Func<GrantResult<T>> read) => _state.ReadDurableAsync(read);
+
+    /// <summary>
+    /// Makes the confirmed steps of a cascade run durable. Grains whose pending sets live in an index beside
+    /// their record write that index instead.
+    /// </summary>
+    protected virtual Task<bool> WriteCascadeProgressAsync() => TryWriteAsync();
 
     /// <inheritdoc cref="CascadeRunner.RunAsync"/>
     protected Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(sets);

@@ -22,6 +22,29 @@ internal readonly record struct SessionLease(
 [GenerateSerializer, Immutable, Alias("grantsilo.session-check")]
 internal readonly record struct SessionCheck([property: Id(0)] bool Usable, [property: Id(1)] DateTimeOffset StartedAt);
 
+/// <summary>Everything an agent hands the session it opens.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.session-spec")]
+internal sealed record SessionSpec
+{
+    [Id(0)] public required string Agent { get; init; }
+    [Id(1)] public required TimeSpan IdleTimeout { get; init; }
+    [Id(2)] public required TimeSpan MaxLifetime { get; init; }
+}
+
+/// <summary>Part of a session's credentials, for a listing that spans sessions.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.credential-scan")]
+internal sealed record CredentialScan
+{
+    /// <summary>The live credentials among those scanned.</summary>
+    [Id(0)] public IReadOnlyList<CredentialInfo> Items { get; init; } = [];
+    /// <summary>The last credential id scanned (live or not), where the next scan starts.</summary>
+    [Id(1)] public string? LastScanned { get; init; }
+    /// <summary>True when credentials after <see cref="LastScanned"/> remain.</summary>
+    [Id(2)] public bool More { get; init; }
+    /// <summary>How many credentials were scanned, live or not.</summary>
+    [Id(3)] public int Scanned { get; init; }
+}
+
 /// <summary>A live credential as its session tracks it.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.session-credential")]
 public sealed record SessionCredential([property: Id(0)] string TaskId, [property: Id(1)] DateTimeOffset ExpiresAt);
@@ -30,6 +53,17 @@ public sealed record SessionCredential([property: Id(0)] string TaskId, [propert
 [Alias("grantsilo.ISessionLifecycleGrain")]
 internal interface ISessionLifecycleGrain : IGrainWithStringKey
 {
+    /// <summary>Creates the session its agent opened (the agent has recorded it first).</summary>
+    [Alias("Initialize")]
+    Task<GrantResult<SessionInfo>> InitializeAsync(SessionSpec spec);
+
+    /// <summary>
+    /// Up to <paramref name="max"/> of the session's credentials after <paramref name="afterId"/> (ordinal), only
+    /// those for <paramref name="taskId"/> when it is given; ended ones are scanned but not returned.
+    /// </summary>
+    [AlwaysInterleave, Alias("ScanCredentials")]
+    Task<GrantResult<CredentialScan>> ScanCredentialsAsync(string? taskId, string? afterId, int max);
+
     /// <summary>Whether the session is usable now; counts as activity.</summary>
     [AlwaysInterleave, Alias("Check")]
     Task<SessionCheck> CheckAsync();

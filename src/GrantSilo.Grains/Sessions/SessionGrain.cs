@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Indexes;
 using GrantSilo.Grains.Leases;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,10 +10,13 @@ namespace GrantSilo.Grains.Sessions;
 
 /// <summary>
 /// An agent's session: credentials are issued within it and end with it (on request, idle timeout,
-/// maximum lifetime, or when the agent is suspended or retired).
+/// maximum lifetime, or when the agent is suspended or retired). Opened by its agent, which chooses
+/// its id. The record is small; the credentials live in an index beside it, so its end is one small
+/// write whatever their number.
 /// </summary>
 internal sealed partial class SessionGrain(
     [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
+    [PersistentState("session-index", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> index,
     LifecycleServices services,
     ILogger<SessionGrain> logger)
     : LifecycleGrain<SessionState>(state, services, logger), ISessionGrain, ISessionLifecycleGrain
@@ -21,52 +25,65 @@ internal sealed partial class SessionGrain(
 
     protected override string Kind => "session";
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private DurableIndex<SessionIndexState>? _indexStore;
+
+    private DurableIndex<SessionIndexState> IndexStore => _indexStore ??= new DurableIndex<SessionIndexState>(index, Kind, () => Key, Logger);
+
+    private SessionIndexState Index => index.State;
+
+    // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
+    private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _persistedActivityAt = State.LastActivityAt;
-        return base.OnActivateAsync(cancellationToken);
+        if (Exists && State.HasLegacySets)
+        {
+            await MoveLegacySetsAsync();
+        }
+        await base.OnActivateAsync(cancellationToken);
     }
 
-    protected override int PendingSteps => State.PendingCredentials.Count;
+    // State written before the index kept its credentials in the record: move them (as TaskGrain does).
+    private async Task MoveLegacySetsAsync()
+    {
+        var active = State.Status == SessionStatus.Active;
+        foreach (var (id, credential) in State.Credentials)
+        {
+            if (active || State.PendingCredentials.Contains(id))
+            {
+                Index.Credentials.TryAdd(id, credential);
+            }
+        }
+        if (!await IndexStore.TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Session '{Key}' could not move its credentials to its index; the next activation tries again.");
+        }
+        State.Credentials.Clear();
+        State.PendingCredentials.Clear();
+        if (!await TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Session '{Key}' could not empty its moved credentials; the next activation tries again.");
+        }
+    }
 
-    public async Task<GrantResult<SessionInfo>> OpenAsync(OpenSessionRequest request)
+    // Once ended: the credentials its cascade has still to end.
+    protected override int PendingSteps => State.Status != SessionStatus.Active ? Index.Credentials.Count : 0;
+
+    public async Task<GrantResult<SessionInfo>> InitializeAsync(SessionSpec spec)
     {
         if (Exists)
         {
             return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{Key}' already exists.", target: Key);
         }
-        if (request is null)
-        {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, "An open-session request is required.");
-        }
-        var id = Canonical.Identifier(Key, "Session id");
-        if (!id.IsSuccess)
-        {
-            return id.Error;
-        }
-        var agent = Canonical.Identifier(request.Agent, "Agent workload id");
-        if (!agent.IsSuccess)
-        {
-            return agent.Error;
-        }
-        var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
-        var max = request.MaxLifetime ?? Options.DefaultSessionMaxLifetime;
-        if (idle <= TimeSpan.Zero || max <= TimeSpan.Zero || max > Options.MaxSessionLifetime || idle > max)
-        {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive and at most its maximum lifetime, which must be at most {Options.MaxSessionLifetime}; asked for idle {idle}, maximum {max}.");
-        }
-        var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).TrackSessionAsync(Key);
-        if (!tracked.IsSuccess)
-        {
-            return tracked.Error;
-        }
         var now = Now;
-        State.Agent = agent.Value;
+        State.Agent = spec.Agent;
         State.StartedAt = now;
-        State.IdleTimeout = idle;
-        State.MaxLifetime = max;
+        State.IdleTimeout = spec.IdleTimeout;
+        State.MaxLifetime = spec.MaxLifetime;
         State.LastActivityAt = now;
         State.Status = SessionStatus.Active;
+        _persistedActivityAt = now;
         if (!await TryWriteAsync())
         {
             return Unavailable("the session");
@@ -118,6 +135,15 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime}; asked for {lifetime}.");
         }
+        if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+        {
+            // Expired credentials deny already and no longer count: enact their expiry first.
+            await ExpireCredentialsAsync(now);
+            if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+            {
+                return Compaction.QuotaExceeded($"Session '{Key}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), Key);
+            }
+        }
 
         var credentialId = CredentialToken.NewCredentialId();
         var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachSessionAsync(Key, State.Agent);
@@ -134,11 +160,18 @@ internal sealed partial class SessionGrain(
         // A credential never outlives its task or its session.
         var expiresAt = Min(now + lifetime, task.Value.ExpiresAt, State.StartedAt + State.MaxLifetime);
         var (token, hash) = CredentialToken.Mint(credentialId);
-        State.Credentials[credentialId] = new SessionCredential(taskId.Value, expiresAt);
+        // Indexed durably before the credential exists, so the session's end always reaches it.
+        Index.Credentials[credentialId] = new SessionCredential(taskId.Value, expiresAt);
         State.LastActivityAt = now;
-        if (!await TryWriteAsync())
+        if (!await IndexStore.TryWriteAsync())
         {
             return Unavailable("the credential");
+        }
+        if (now - _persistedActivityAt >= State.IdleTimeout / 4)
+        {
+            // Issuing is activity: recorded as often as decisions record it.
+            _persistedActivityAt = now;
+            await TryWriteAsync();
         }
         var spec = new CredentialSpec
         {
@@ -207,7 +240,7 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        var ids = State.Credentials.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
+        var ids = Index.Credentials.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
         if (ids.Length == 0)
         {
             return;
@@ -216,18 +249,55 @@ internal sealed partial class SessionGrain(
         await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
         foreach (var id in ids)
         {
-            State.Credentials.Remove(id);
-            State.PendingCredentials.Remove(id);
+            Index.Credentials.Remove(id);
         }
-        await TryWriteAsync();
+        await IndexStore.TryWriteAsync();
     }
 
     public async Task CredentialEndedAsync(string credentialId)
     {
-        if (Exists && State.Credentials.Remove(credentialId))
+        if (Exists && Index.Credentials.Remove(credentialId))
         {
-            await TryWriteAsync();
+            await IndexStore.TryWriteAsync();
         }
+    }
+
+    public async Task<GrantResult<Page<CredentialInfo>>> ListCredentialsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+        }
+        return await Listing.ReadPageAsync(
+            [.. Index.Credentials.Keys],
+            continuationToken,
+            pageSize,
+            id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync(),
+            credential => credential.Status == CredentialStatus.Active,
+            GrantErrorCode.CredentialNotFound);
+    }
+
+    public async Task<GrantResult<CredentialScan>> ScanCredentialsAsync(string? taskId, string? afterId, int max)
+    {
+        if (!Exists)
+        {
+            return GrantResult<CredentialScan>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+        }
+        var (slice, more) = PageToken.Slice(Index.Credentials.Where(c => taskId is null || c.Value.TaskId == taskId).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
+        var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync()));
+        var items = new List<CredentialInfo>();
+        foreach (var answer in answers)
+        {
+            if (answer.IsSuccess && answer.Value.Status == CredentialStatus.Active)
+            {
+                items.Add(answer.Value);
+            }
+            else if (!answer.IsSuccess && answer.Error.Code != GrantErrorCode.CredentialNotFound)
+            {
+                return answer.Error;
+            }
+        }
+        return new CredentialScan { Items = items, LastScanned = slice.Count > 0 ? slice[^1] : null, More = more, Scanned = slice.Count };
     }
 
     public Task<SessionCheck> CheckAsync()
@@ -283,7 +353,7 @@ internal sealed partial class SessionGrain(
             return PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
         }
         var due = Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
-        foreach (var credential in State.Credentials.Values)
+        foreach (var credential in Index.Credentials.Values)
         {
             due = Min(due, credential.ExpiresAt);
         }
@@ -315,7 +385,7 @@ internal sealed partial class SessionGrain(
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
     private async Task ExpireCredentialsAsync(DateTimeOffset now)
     {
-        var expired = State.Credentials.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key).ToArray();
+        var expired = Index.Credentials.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key).ToArray();
         if (expired.Length == 0)
         {
             return;
@@ -323,9 +393,9 @@ internal sealed partial class SessionGrain(
         await Task.WhenAll(expired.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EnactExpiryAsync()));
         foreach (var id in expired)
         {
-            State.Credentials.Remove(id);
+            Index.Credentials.Remove(id);
         }
-        await TryWriteAsync();
+        await IndexStore.TryWriteAsync();
     }
 
     // Every end of this session, and every answer to a request to end it, comes here: durable first,
@@ -339,7 +409,7 @@ internal sealed partial class SessionGrain(
             State.Status = status;
             State.StatusReason = reason;
             State.EndedAt = Now;
-            State.PendingCredentials.UnionWith(State.Credentials.Keys);
+            // The end is this small record alone; the index (credentials) is what the cascade then ends.
             if (!await TryWriteAsync() && (Unsettled || State.Status == SessionStatus.Active))
             {
                 return false;
@@ -347,6 +417,11 @@ internal sealed partial class SessionGrain(
             endedHere = true;
             LogSessionEnded(Logger, Key, State.Status, State.StatusReason ?? reason);
             GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
+            // An ended session no longer counts as a live session of the tasks it holds credentials for.
+            foreach (var taskId in Index.Credentials.Values.Select(c => c.TaskId).Distinct(StringComparer.Ordinal))
+            {
+                GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).SessionEndedAsync(Key).Ignore();
+            }
         }
         // In force everywhere before it is acknowledged: no credential keeps relying on this session.
         if (!await PutEndInForceAsync())
@@ -365,7 +440,22 @@ internal sealed partial class SessionGrain(
     private Task RunSessionCascadeAsync()
     {
         var reason = $"session '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync((State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+        return RunCascadeAsync((Index.Credentials.Keys.ToHashSet(StringComparer.Ordinal), async id =>
+        {
+            await GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason);
+            _endedCredentials.Add(id);
+        }));
+    }
+
+    // Confirmed credentials leave the index.
+    protected override Task<bool> WriteCascadeProgressAsync()
+    {
+        foreach (var id in _endedCredentials)
+        {
+            Index.Credentials.Remove(id);
+        }
+        _endedCredentials.Clear();
+        return IndexStore.TryWriteAsync();
     }
 
     private SessionStatus EffectiveStatus(DateTimeOffset now)
@@ -396,7 +486,7 @@ internal sealed partial class SessionGrain(
         LastActivityAt = State.LastActivityAt,
         Status = EffectiveStatus(now),
         StatusReason = State.StatusReason,
-        LiveCredentials = State.Status == SessionStatus.Active ? State.Credentials.Count : 0,
+        LiveCredentials = State.Status == SessionStatus.Active ? Index.Credentials.Count : 0,
         PendingCascade = PendingSteps,
     };
 

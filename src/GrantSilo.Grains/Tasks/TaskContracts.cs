@@ -90,4 +90,8 @@ internal interface ITaskLifecycleGrain : ILeaseHolderGrain
     /// </summary>
     [AlwaysInterleave, Alias("AttachSession")]
     Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent);
+
+    /// <summary>A session that issued credentials for this task has ended: it no longer counts as one of its live sessions.</summary>
+    [OneWay, Alias("SessionEnded")]
+    Task SessionEndedAsync(string sessionId);
 }

@@ -1,6 +1,7 @@
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Indexes;
 using GrantSilo.Grains.Leases;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -11,10 +12,13 @@ namespace GrantSilo.Grains.Tasks;
 /// <summary>
 /// A task: the unit a person's authority flows through. Holds its place in the delegation tree,
 /// its scope and lifetime, and ends — durably first, then down the tree — on completion,
-/// revocation, expiry, or when its agent or an ancestor ends.
+/// revocation, expiry, or when its agent or an ancestor ends. Its record (status, scope, lifetime) is
+/// small; its children and sessions live in an index beside it, so its end is one small write
+/// whatever their number, and the cascade then works through the index.
 /// </summary>
 internal sealed partial class TaskGrain(
     [PersistentState("task", GrantSiloStorage.Name)] IPersistentState<TaskState> state,
+    [PersistentState("task-index", GrantSiloStorage.Name)] IPersistentState<TaskIndexState> index,
     LifecycleServices services,
     IAccessPolicy policy,
     ILogger<TaskGrain> logger)
@@ -22,7 +26,17 @@ internal sealed partial class TaskGrain(
 {
     protected override string Kind => "task";
 
-    protected override int PendingSteps => State.PendingChildren.Count + State.PendingSessions.Count;
+    // Once ended: the children and sessions its cascade has still to reach.
+    protected override int PendingSteps => IsTerminal ? Index.Children.Count(c => !c.Reached) + Index.Sessions.Count : 0;
+
+    private DurableIndex<TaskIndexState>? _indexStore;
+
+    private DurableIndex<TaskIndexState> IndexStore => _indexStore ??= new DurableIndex<TaskIndexState>(index, Kind, () => Key, Logger);
+
+    private TaskIndexState Index => index.State;
+
+    // Children the running cascade has confirmed; marked in the index when its progress is written.
+    private readonly HashSet<string> _reachedChildren = new(StringComparer.Ordinal);
 
     // Set while a terminal state is being written: ticks and cascades wait until it is durable.
     private bool _ending;
@@ -42,16 +56,53 @@ internal sealed partial class TaskGrain(
 
     private sealed record Upstream(ChainCheck Check, AgentInfo? Agent, DateTimeOffset UsableUntil);
 
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists && State.HasLegacySets)
+        {
+            await MoveLegacySetsAsync();
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
+
+    // State written before the index kept its sets in the record: move them to the index, durably, then
+    // empty them in the record. Failing, the activation fails (and the next one tries again), so nothing is
+    // ever answered from a task whose sets are half moved.
+    private async Task MoveLegacySetsAsync()
+    {
+        var terminal = IsTerminal;
+        foreach (var child in State.Children)
+        {
+            if (!Index.Children.Exists(c => c.TaskId == child))
+            {
+                Index.Children.Add(new TaskChild { TaskId = child, Reached = terminal && !State.PendingChildren.Contains(child) });
+            }
+        }
+        Index.Sessions.UnionWith(terminal ? State.PendingSessions : State.Sessions);
+        if (!await IndexStore.TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Task '{Key}' could not move its sets to its index; the next activation tries again.");
+        }
+        State.Children.Clear();
+        State.Sessions.Clear();
+        State.PendingChildren.Clear();
+        State.PendingSessions.Clear();
+        if (!await TryWriteAsync())
+        {
+            throw new InvalidOperationException($"Task '{Key}' could not empty its moved sets; the next activation tries again.");
+        }
+    }
+
     public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
     {
         if (Exists)
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
         }
-        var id = Canonical.Identifier(Key, "Task id");
-        if (!id.IsSuccess || id.Value != Key)
+        // Task ids go into their agent's index: short, of a plain alphabet (the SDK's are t- and 32 hex digits).
+        if (!IndexedIds.IsCompact(Key))
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, id.Error?.Message ?? "Task id is not in canonical form (NFC).", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, $"A task id is 1 to {IndexedIds.MaxLength} letters, digits, '-', '_', '.' or ':' (as the SDK's are).");
         }
         if (request is null)
         {
@@ -77,7 +128,8 @@ internal sealed partial class TaskGrain(
             return invalid;
         }
 
-        var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).GetActiveAsync();
+        var agentGrain = GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value);
+        var registered = await agentGrain.GetActiveAsync();
         if (!registered.IsSuccess)
         {
             return registered.Error;
@@ -85,6 +137,12 @@ internal sealed partial class TaskGrain(
         if (scope.Value.FindExcess(registered.Value.Ceiling) is { } excess)
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"The task's scope exceeds the ceiling of agent '{agent.Value}'.", permission: excess, target: agent.Value);
+        }
+        // No tracking, no task: the agent records the task durably (or refuses) before the task exists.
+        var tracked = await agentGrain.RecordTaskAsync(Key);
+        if (!tracked.IsSuccess)
+        {
+            return tracked.Error;
         }
 
         var now = Now;
@@ -101,9 +159,9 @@ internal sealed partial class TaskGrain(
         State.Status = GrantTaskStatus.Active;
         if (!await TryWriteAsync())
         {
+            ForgetOnAgentIfNeverCreated(agent.Value);
             return Unavailable("the task");
         }
-        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).TrackTaskAsync(Key).Ignore();
         GrantSiloMetrics.TasksCreated.Add(1, new KeyValuePair<string, object?>("kind", "root"));
         LogTaskCreated(Logger, Key, State.Agent, 0);
         await ScheduleAsync();
@@ -147,10 +205,6 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{Key}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
         }
-        if (State.Children.Count >= Options.MaxChildrenPerTask)
-        {
-            return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{Key}' already has {State.Children.Count} children, the limit.");
-        }
         // The child may delegate at most one hop less than the parent.
         if (scope.Value.FindExcess(State.Scope.WithDelegationDepth(State.Scope.DelegationDepth - 1)) is { } excess)
         {
@@ -183,11 +237,20 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.ScopeExceedsCeiling, $"The requested scope exceeds the ceiling of agent '{childAgent.Value}'.", permission: overCeiling);
         }
+        // Fan-out counts live children: at the limit, children that ended (or were never created) are dropped first.
+        if (Index.Children.Count >= Options.MaxChildrenPerTask)
+        {
+            await CompactChildrenAsync();
+            if (Index.Children.Count >= Options.MaxChildrenPerTask)
+            {
+                return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{Key}' already has {Index.Children.Count} live children, the limit (GrantSilo:Lifecycle:MaxChildrenPerTask).");
+            }
+        }
 
         // Record the child before creating it, so a cascade can always reach it.
         var childId = NewTaskId();
-        State.Children.Add(childId);
-        if (!await TryWriteAsync())
+        Index.Children.Add(new TaskChild { TaskId = childId });
+        if (!await IndexStore.TryWriteAsync())
         {
             return Unavailable("the delegation");
         }
@@ -211,6 +274,11 @@ internal sealed partial class TaskGrain(
         {
             LogTaskDelegated(Logger, Key, childId, childAgent.Value, spec.Depth);
         }
+        else if (child.Error.Code != GrantErrorCode.Unavailable && !IsTerminal && Index.Children.RemoveAll(c => c.TaskId == childId) > 0)
+        {
+            // Refused outright (its agent not active or at its quota): no such child exists, so it takes no place.
+            await IndexStore.TryWriteAsync();
+        }
         return child;
     }
 
@@ -219,6 +287,12 @@ internal sealed partial class TaskGrain(
         if (Exists)
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+        }
+        // No tracking, no task (as for a root task).
+        var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
+        if (!tracked.IsSuccess)
+        {
+            return tracked.Error;
         }
         var now = Now;
         State.RootPerson = spec.RootPerson;
@@ -238,9 +312,9 @@ internal sealed partial class TaskGrain(
         State.Status = GrantTaskStatus.Active;
         if (!await TryWriteAsync())
         {
+            ForgetOnAgentIfNeverCreated(spec.Agent);
             return Unavailable("the child task");
         }
-        GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).TrackTaskAsync(Key).Ignore();
         GrantSiloMetrics.TasksCreated.Add(1, new KeyValuePair<string, object?>("kind", "delegated"));
         await ScheduleAsync();
         return Describe(now);
@@ -257,12 +331,93 @@ internal sealed partial class TaskGrain(
             return read.Error;
         }
         var info = read.Value;
-        var children = await Task.WhenAll(State.Children.ToArray().Select(id => GrainFactory.GetGrain<ITaskGrain>(id).GetTreeAsync()));
+        var children = await Task.WhenAll(ChildIds().Select(id => GrainFactory.GetGrain<ITaskGrain>(id).GetTreeAsync()));
         return GrantResult<TaskTreeNode>.Ok(new TaskTreeNode
         {
             Task = info,
             Children = [.. children.Where(c => c.IsSuccess).Select(c => c.Value)],
         });
+    }
+
+    public async Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+        }
+        return await Listing.ReadPageAsync(
+            [.. Index.Sessions],
+            continuationToken,
+            pageSize,
+            id => GrainFactory.GetGrain<ISessionGrain>(id).GetAsync(),
+            session => session.Status == SessionStatus.Active,
+            GrantErrorCode.SessionNotFound);
+    }
+
+    // A task's credentials are indexed by the sessions that issued them: the page walks the task's sessions in
+    // id order and each session's credentials for this task in id order. The token names the session and the
+    // last credential covered in it (empty: the whole session is covered).
+    public async Task<GrantResult<Page<CredentialInfo>>> ListCredentialsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+        }
+        var size = Page.Size(pageSize);
+        if (!size.IsSuccess)
+        {
+            return size.Error;
+        }
+        var after = PageToken.Decode(continuationToken);
+        if (!after.IsSuccess)
+        {
+            return after.Error;
+        }
+        string? afterSession = null;
+        var afterCredential = "";
+        if (after.Value is { } position)
+        {
+            var separator = position.IndexOf('\n', StringComparison.Ordinal);
+            if (separator <= 0)
+            {
+                return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.InvalidArgument, "The continuation token is malformed; pass back a token a listing returned.");
+            }
+            afterSession = position[..separator];
+            afterCredential = position[(separator + 1)..];
+        }
+        var sessions = Index.Sessions
+            .Where(s => afterSession is null || string.CompareOrdinal(s, afterSession) > 0 || (s == afterSession && afterCredential.Length > 0))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var items = new List<CredentialInfo>();
+        // Scanned credentials and visited sessions both spend the page's budget, so one page is bounded work.
+        var budget = size.Value;
+        for (var i = 0; i < sessions.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var session = sessions[i];
+            var start = session == afterSession ? afterCredential : null;
+            var scan = await GrainFactory.GetGrain<ISessionLifecycleGrain>(session).ScanCredentialsAsync(Key, start, budget);
+            if (!scan.IsSuccess && scan.Error.Code != GrantErrorCode.SessionNotFound)
+            {
+                return scan.Error;
+            }
+            if (scan.IsSuccess)
+            {
+                items.AddRange(scan.Value.Items);
+                if (scan.Value.More)
+                {
+                    return new Page<CredentialInfo> { Items = items, ContinuationToken = PageToken.Encode($"{session}\n{scan.Value.LastScanned}") };
+                }
+                budget -= scan.Value.Scanned;
+            }
+            budget--;
+            if (budget <= 0 && i < sessions.Count - 1)
+            {
+                return new Page<CredentialInfo> { Items = items, ContinuationToken = PageToken.Encode($"{session}\n") };
+            }
+        }
+        return new Page<CredentialInfo> { Items = items };
     }
 
     public async Task<GrantResult<TaskInfo>> ReauthorizeAsync()
@@ -403,21 +558,78 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
         }
         // Recorded once per session, durably, before the session mints anything for this task.
-        if (State.Sessions.Add(sessionId))
+        if (!Index.Sessions.Contains(sessionId))
         {
-            if (!await TryWriteAsync())
+            if (Index.Sessions.Count >= Options.MaxLiveSessionsPerTask)
+            {
+                await CompactSessionsAsync();
+                if (Index.Sessions.Count >= Options.MaxLiveSessionsPerTask)
+                {
+                    return Compaction.QuotaExceeded($"Task '{Key}'", Options.MaxLiveSessionsPerTask, "sessions holding its credentials", nameof(Options.MaxLiveSessionsPerTask), Key);
+                }
+                if (CheckSelf() is { Usable: false } changed)
+                {
+                    return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' is not usable ({changed.Reason}).", target: Key);
+                }
+            }
+            Index.Sessions.Add(sessionId);
+            if (!await IndexStore.TryWriteAsync())
             {
                 return Unavailable("the session's link to the task");
             }
             if (IsTerminal)
             {
-                // The task ended while the link was written: its cascade must reach this session too.
-                State.PendingSessions.Add(sessionId);
+                // The task ended while the link was written: the session stays in the index, so the cascade reaches it.
                 return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' has ended.", target: Key);
             }
         }
         return Describe(Now);
     }
+
+    public async Task SessionEndedAsync(string sessionId)
+    {
+        // Once the task has ended, its cascade removes sessions as it reaches them.
+        if (Exists && !IsTerminal && Index.Sessions.Remove(sessionId))
+        {
+            await IndexStore.TryWriteAsync();
+        }
+    }
+
+    // Drops children that ended (or whose creation never finished) while this task lives.
+    private async Task CompactChildrenAsync()
+    {
+        var ended = await Compaction.EndedAsync(ChildIds(), id => Compaction.TaskEndedAsync(GrainFactory, id));
+        if (ended.Count > 0 && !IsTerminal)
+        {
+            var set = ended.ToHashSet(StringComparer.Ordinal);
+            Index.Children.RemoveAll(c => set.Contains(c.TaskId));
+            await IndexStore.TryWriteAsync();
+        }
+    }
+
+    // Drops sessions that ended (or never existed) while this task lives.
+    private async Task CompactSessionsAsync()
+    {
+        var ended = await Compaction.EndedAsync(Index.Sessions, id => Compaction.SessionEndedAsync(GrainFactory, id));
+        if (ended.Count > 0 && !IsTerminal)
+        {
+            Index.Sessions.ExceptWith(ended);
+            await IndexStore.TryWriteAsync();
+        }
+    }
+
+    // If the task's record was not written (storage, read back, holds none), the agent forgets it again. A
+    // write whose outcome is still unknown leaves it recorded: a task the agent tracks but that does not exist
+    // is harmless, one that exists untracked is not.
+    private void ForgetOnAgentIfNeverCreated(string agent)
+    {
+        if (!Exists && !Unsettled)
+        {
+            GrainFactory.GetGrain<IAgentLifecycleGrain>(agent).UntrackAsync("task", Key).Ignore();
+        }
+    }
+
+    private List<string> ChildIds() => [.. Index.Children.Select(c => c.TaskId)];
 
     private ChainCheck CheckSelf()
     {
@@ -634,8 +846,7 @@ internal sealed partial class TaskGrain(
                 GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
                 _ => $"ancestor task '{Key}' revoked: {reason}",
             };
-            State.PendingChildren.UnionWith(State.Children);
-            State.PendingSessions.UnionWith(State.Sessions);
+            // The end is this small record alone; the index (children, sessions) is what the cascade then works through.
             _ending = true;
             var written = await TryWriteAsync();
             _ending = false;
@@ -679,9 +890,28 @@ internal sealed partial class TaskGrain(
             return Task.CompletedTask;
         }
         var reason = State.CascadeReason ?? "ancestor ended";
+        var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
         return RunCascadeAsync(
-            (State.PendingChildren, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason)),
-            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndTaskCredentialsAsync(Key, reason)));
+            (children, async id =>
+            {
+                await GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
+                _reachedChildren.Add(id);
+            }),
+            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndTaskCredentialsAsync(Key, reason)));
+    }
+
+    // Confirmed sessions have left the index already; confirmed children are marked (the tree keeps them).
+    protected override Task<bool> WriteCascadeProgressAsync()
+    {
+        foreach (var child in Index.Children)
+        {
+            if (_reachedChildren.Contains(child.TaskId))
+            {
+                child.Reached = true;
+            }
+        }
+        _reachedChildren.Clear();
+        return IndexStore.TryWriteAsync();
     }
 
     private GrantTaskStatus EffectiveStatus(DateTimeOffset now)
@@ -835,7 +1065,7 @@ internal sealed partial class TaskGrain(
         Status = EffectiveStatus(now),
         StatusReason = State.StatusReason,
         EndedAt = State.EndedAt,
-        Children = [.. State.Children],
+        Children = ChildIds(),
         PendingCascade = PendingSteps,
         ObservedAt = now,
         PolicyVersionChecked = State.PolicyVersionChecked,

@@ -1,6 +1,9 @@
 namespace GrantSilo.Grains.Tasks;
 
-/// <summary>The durable state of a task grain.</summary>
+/// <summary>
+/// The durable record of a task grain: small and of bounded size, so ending a task (one write of this record)
+/// never depends on how many sessions or children it has. Those live in <see cref="TaskIndexState"/>.
+/// </summary>
 [GenerateSerializer, Alias("grantsilo.task-state")]
 public sealed class TaskState
 {
@@ -24,13 +27,42 @@ public sealed class TaskState
     [Id(13)] public GrantTaskStatus Status { get; set; }
     [Id(14)] public string? StatusReason { get; set; }
     [Id(15)] public DateTimeOffset? EndedAt { get; set; }
+    /// <summary>Legacy (state written before the index): moved to <see cref="TaskIndexState"/> on activation.</summary>
     [Id(16)] public List<string> Children { get; set; } = [];
-    /// <summary>Sessions that have issued credentials for the task; on the task's end each ends those credentials.</summary>
+    /// <summary>Legacy: moved to <see cref="TaskIndexState"/> on activation.</summary>
     [Id(17)] public HashSet<string> Sessions { get; set; } = [];
+    /// <summary>Legacy: moved to <see cref="TaskIndexState"/> on activation.</summary>
     [Id(18)] public HashSet<string> PendingChildren { get; set; } = [];
+    /// <summary>Legacy: moved to <see cref="TaskIndexState"/> on activation.</summary>
     [Id(19)] public HashSet<string> PendingSessions { get; set; } = [];
     /// <summary>What the cascade tells descendants (why they end).</summary>
     [Id(20)] public string? CascadeReason { get; set; }
     /// <summary>The policy version the scope was last checked against (at re-authorization).</summary>
     [Id(21)] public long? PolicyVersionChecked { get; set; }
+
+    /// <summary>True while legacy sets still wait to be moved to the index.</summary>
+    internal bool HasLegacySets => Children.Count + Sessions.Count + PendingChildren.Count + PendingSessions.Count > 0;
+}
+
+/// <summary>
+/// A task's index, beside its record: its children and the sessions that issued credentials for it. While the
+/// task lives, ended entries are compacted away, so quotas count live ones; once it has ended, the entries its
+/// cascade has not yet reached are its to-do list.
+/// </summary>
+[GenerateSerializer, Alias("grantsilo.task-index")]
+public sealed class TaskIndexState
+{
+    /// <summary>Children in delegation order.</summary>
+    [Id(0)] public List<TaskChild> Children { get; set; } = [];
+    /// <summary>Sessions not known to have ended that issued credentials for the task; after its end, those still to reach.</summary>
+    [Id(1)] public HashSet<string> Sessions { get; set; } = [];
+}
+
+/// <summary>A child task as its parent indexes it.</summary>
+[GenerateSerializer, Alias("grantsilo.task-child")]
+public sealed class TaskChild
+{
+    [Id(0)] public string TaskId { get; set; } = "";
+    /// <summary>Set once the parent has ended and its cascade has recorded the end on this child.</summary>
+    [Id(1)] public bool Reached { get; set; }
 }

@@ -6,10 +6,17 @@ namespace GrantSilo.Grains.Tests;
 /// <summary>
 /// Grain storage that fails on demand for chosen grains (by grain id key): writes that fail outright
 /// (retried cascades), and the nastier kind whose outcome is unknown — a write that commits and then
-/// loses its reply, followed by reads that fail.
+/// loses its reply, followed by reads that fail. Given the storage serializer, it also measures what
+/// chosen grains write.
 /// </summary>
-internal sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage
+internal sealed class FlakyGrainStorage(IGrainStorage inner, IGrainStorageSerializer? serializer = null) : IGrainStorage
 {
+    /// <summary>Keys whose writes are measured (when a serializer was given).</summary>
+    public static readonly ConcurrentDictionary<string, bool> MeasuredKeys = new();
+
+    /// <summary>The serialized size, in bytes, of the last write of each measured key and state name.</summary>
+    public static readonly ConcurrentDictionary<(string Key, string StateName), int> WrittenSizes = new();
+
     /// <summary>Keys whose writes fail without committing.</summary>
     public static readonly ConcurrentDictionary<string, bool> FailingKeys = new();
 
@@ -65,6 +72,10 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage
             throw new TimeoutException($"Injected lost reply after a committed write for {grainId}.");
         }
         await inner.WriteStateAsync(stateName, grainId, grainState);
+        if (serializer is not null && MeasuredKeys.ContainsKey(key))
+        {
+            WrittenSizes[(key, stateName)] = serializer.Serialize(grainState.State).ToMemory().Length;
+        }
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
