@@ -200,12 +200,12 @@ internal sealed partial class ApprovalGrain(
         ObservedAt = now,
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalRequested, Level = LogLevel.Information, Message = "Approval {ApprovalId} requested for credential {CredentialId}: {Action} on a {ResourceType} resource, expires {ExpiresAt}")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalRequested, Level = LogLevel.Debug, Message = "Approval {ApprovalId} requested for credential {CredentialId}: {Action} on a {ResourceType} resource, expires {ExpiresAt}")]
     private static partial void LogApprovalRequested(ILogger logger, string approvalId, string credentialId, string action, string resourceType, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalDecided, Level = LogLevel.Information, Message = "Approval {ApprovalId} is now {Status} ({By})")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalDecided, Level = LogLevel.Debug, Message = "Approval {ApprovalId} is now {Status} ({By})")]
     private static partial void LogApprovalDecided(ILogger logger, string approvalId, ApprovalStatus status, string by);
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalUsed, Level = LogLevel.Information, Message = "Approval {ApprovalId} used by credential {CredentialId}")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalUsed, Level = LogLevel.Debug, Message = "Approval {ApprovalId} used by credential {CredentialId}")]
     private static partial void LogApprovalUsed(ILogger logger, string approvalId, string credentialId);
 }

@@ -534,10 +534,10 @@ internal sealed partial class CredentialGrain(
         ObservedAt = now,
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Information, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
+    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Debug, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
     private static partial void LogCredentialIssued(ILogger logger, string credentialId, string taskId, string agent, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Information, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
+    [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Debug, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
     private static partial void LogCredentialEnded(ILogger logger, string credentialId, CredentialStatus status, string reason);
 
     [LoggerMessage(EventId = (int)LogEvents.DecisionFailed, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} failed; denied")]

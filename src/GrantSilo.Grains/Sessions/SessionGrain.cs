@@ -400,9 +400,9 @@ internal sealed partial class SessionGrain(
         PendingCascade = PendingSteps,
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Information, Message = "Session {SessionId} opened for agent {Agent}")]
+    [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Debug, Message = "Session {SessionId} opened for agent {Agent}")]
     private static partial void LogSessionOpened(ILogger logger, string sessionId, string agent);
 
-    [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Information, Message = "Session {SessionId} ended as {Status}: {Reason}")]
+    [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Debug, Message = "Session {SessionId} ended as {Status}: {Reason}")]
     private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionStatus status, string reason);
 }
