@@ -88,15 +88,26 @@ public static class Canonical
             : GrantResult<string>.Fail(GrantErrorCode.InvalidArgument, $"The reason {problem}.");
     }
 
-    /// <summary>Canonicalises an identifier or returns a typed error naming the field.</summary>
+    /// <summary>
+    /// Canonicalises an identifier or returns a typed error naming the field. Text holding a bearer token
+    /// (see <see cref="Untrusted.ContainsToken"/>) is refused, and no error repeats the text.
+    /// </summary>
     public static GrantResult<string> Identifier(string? text, string field)
     {
         if (text is not null && text.Trim().Length != text.Length)
         {
             return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} has leading or trailing white space.");
         }
-        return TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem)
-            ? GrantResult<string>.Ok(canonical)
-            : GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+        if (!TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem))
+        {
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+        }
+        // A token where an id belongs (a credential's token for its id, say) must not become a grain key,
+        // a stored reference or a log line; the error says so without repeating it.
+        if (Untrusted.ContainsToken(canonical))
+        {
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} holds a bearer token (gs1.<credential id>.<secret>, or a JWT), not an id; pass the id. The token was not used.");
+        }
+        return GrantResult<string>.Ok(canonical);
     }
 }

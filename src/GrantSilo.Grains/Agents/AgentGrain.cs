@@ -65,7 +65,7 @@ internal sealed partial class AgentGrain(
                 && State.Groups.SequenceEqual(groups.Value, StringComparer.Ordinal)
                 && State.Attributes.Count == attributeMap.Count && State.Attributes.All(a => attributeMap.TryGetValue(a.Key, out var v) && v == a.Value)
                 ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{Key}' is already registered ({State.Status}) with a different owner, ceiling, attributes or groups; retired ids are never reused.", target: Key);
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{ShownKey}' is already registered ({State.Status}) with a different owner, ceiling, attributes or groups; retired ids are never reused.", target: ShownKey);
         }
         var now = Now;
         State.Owner = owner.Value;
@@ -104,13 +104,13 @@ internal sealed partial class AgentGrain(
         if (State.Status == AgentStatus.Suspended && PendingSteps > 0)
         {
             // What ended on suspension stays ended: resume only once every session and task is ended.
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' still has {PendingSteps} sessions or tasks to end; it can be resumed once the suspension's cascade completes.", target: Key);
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' still has {PendingSteps} sessions or tasks to end; it can be resumed once the suspension's cascade completes.", target: ShownKey);
         }
         if (State.Status != AgentStatus.Suspended)
         {
             return State.Status == AgentStatus.Active
                 ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired; it cannot be resumed.", target: Key);
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' is retired; it cannot be resumed.", target: ShownKey);
         }
         State.Status = AgentStatus.Active;
         State.StatusChangedAt = Now;
@@ -133,11 +133,11 @@ internal sealed partial class AgentGrain(
         }
         if (Unsettled)
         {
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"The status of agent '{Key}' cannot be confirmed right now.", target: Key);
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"The status of agent '{ShownKey}' cannot be confirmed right now.", target: ShownKey);
         }
         return State.Status == AgentStatus.Active
             ? Describe()
-            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{Key}' is {State.Status}.", target: Key);
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{ShownKey}' is {State.Status}.", target: ShownKey);
     }
 
     public Task<AgentLease> LeaseAsync(GrainId holder)
@@ -157,7 +157,7 @@ internal sealed partial class AgentGrain(
         if (State.Status != AgentStatus.Active)
         {
             // The task was created while this agent was being suspended: end it now.
-            await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).EndFromAboveAsync(GrantTaskStatus.Revoked, $"agent '{Key}' is {State.Status}");
+            await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).EndFromAboveAsync(GrantTaskStatus.Revoked, $"agent '{ShownKey}' is {State.Status}");
             return;
         }
         if (State.Tasks.Add(taskId))
@@ -242,19 +242,19 @@ internal sealed partial class AgentGrain(
         await ScheduleAsync();
         return State.Status == status
             ? Describe()
-            : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' is retired.", target: ShownKey);
     }
 
     private Task RunAgentCascadeAsync()
     {
-        var reason = $"agent '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        var reason = $"agent '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync(
             (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
             (State.PendingTasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
     }
 
     private GrantResult<AgentInfo> NotFound() =>
-        GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+        GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
 
     private GrantResult<AgentInfo> Describe() => new AgentInfo
     {

@@ -32,7 +32,7 @@ internal sealed partial class ApprovalGrain(
     {
         if (Exists)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{Key}' already exists.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{ShownKey}' already exists.", target: ShownKey);
         }
         var now = Now;
         State.CredentialId = spec.CredentialId;
@@ -80,7 +80,7 @@ internal sealed partial class ApprovalGrain(
         }
         if (who.Value == State.Agent)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: ShownKey);
         }
         if (Unsettled)
         {
@@ -94,7 +94,7 @@ internal sealed partial class ApprovalGrain(
             {
                 await TickAsync();
             }
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{Key}' is {status}; it can no longer be decided.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{ShownKey}' is {status}; it can no longer be decided.", target: ShownKey);
         }
         State.Status = decision;
         State.DecidedBy = who.Value;
@@ -115,35 +115,35 @@ internal sealed partial class ApprovalGrain(
     {
         if (!Exists)
         {
-            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"No approval '{Key}' exists.");
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"No approval '{ShownKey}' exists.");
         }
         // The approval is for exactly one request; presenting it for another neither uses nor spoils it.
         if (State.CredentialId != credentialId || State.Action != action || !State.Resource.SameAs(resource))
         {
-            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was granted for another credential, action or resource.");
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{ShownKey}' was granted for another credential, action or resource.");
         }
         if (Unsettled)
         {
-            return new ApprovalCheck(DecisionReason.Error, $"The state of approval '{Key}' cannot be confirmed right now; failing closed.");
+            return new ApprovalCheck(DecisionReason.Error, $"The state of approval '{ShownKey}' cannot be confirmed right now; failing closed.");
         }
         var now = Now;
         switch (EffectiveStatus(now))
         {
             case ApprovalStatus.Pending:
-                return new ApprovalCheck(DecisionReason.ApprovalPending, $"Approval '{Key}' has not been decided yet; it expires at {State.ExpiresAt:O}.");
+                return new ApprovalCheck(DecisionReason.ApprovalPending, $"Approval '{ShownKey}' has not been decided yet; it expires at {State.ExpiresAt:O}.");
             case ApprovalStatus.Denied:
-                return new ApprovalCheck(DecisionReason.ApprovalDenied, $"Approval '{Key}' was denied by {State.DecidedBy}.");
+                return new ApprovalCheck(DecisionReason.ApprovalDenied, $"Approval '{ShownKey}' was denied by {State.DecidedBy}.");
             case ApprovalStatus.Expired:
-                return new ApprovalCheck(DecisionReason.ApprovalExpired, $"Approval '{Key}' expired at {State.ExpiresAt:O}.");
+                return new ApprovalCheck(DecisionReason.ApprovalExpired, $"Approval '{ShownKey}' expired at {State.ExpiresAt:O}.");
             case ApprovalStatus.Used:
-                return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was already used at {State.UsedAt:O}; approvals are single-use.");
+                return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{ShownKey}' was already used at {State.UsedAt:O}; approvals are single-use.");
         }
         State.Status = ApprovalStatus.Used;
         State.UsedAt = now;
         // Never rolled back to Approved: a use whose write outcome is unknown may have committed.
         if (!await TryWriteAsync())
         {
-            return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{Key}' could not be recorded; failing closed.");
+            return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{ShownKey}' could not be recorded; failing closed.");
         }
         LogApprovalUsed(Logger, Key, credentialId);
         Hub.ResolvedAsync(Describe(now)).Ignore();
@@ -175,7 +175,7 @@ internal sealed partial class ApprovalGrain(
         State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= State.ExpiresAt ? ApprovalStatus.Expired : State.Status;
 
     private GrantResult<ApprovalInfo> NotFound() =>
-        GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotFound, $"Approval '{Key}' does not exist.", target: Key);
+        GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotFound, $"Approval '{ShownKey}' does not exist.", target: ShownKey);
 
     internal static string NewApprovalId() => "ap-" + Guid.NewGuid().ToString("N");
 

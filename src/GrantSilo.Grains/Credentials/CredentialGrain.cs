@@ -56,7 +56,7 @@ internal sealed partial class CredentialGrain(
     {
         if (Exists)
         {
-            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{Key}' already exists.", target: Key);
+            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{ShownKey}' already exists.", target: ShownKey);
         }
         State.TaskId = spec.TaskId;
         State.Agent = spec.Agent;
@@ -466,7 +466,7 @@ internal sealed partial class CredentialGrain(
         }
         if (!await EndCredentialAsync(CredentialStatus.Revoked, reason))
         {
-            throw new InvalidOperationException($"Credential '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Credential '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
@@ -518,7 +518,7 @@ internal sealed partial class CredentialGrain(
     }
 
     private GrantResult<CredentialInfo> NotFound() =>
-        GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{Key}' does not exist.", target: Key);
+        GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{ShownKey}' does not exist.", target: ShownKey);
 
     private CredentialInfo Describe(DateTimeOffset now) => new()
     {

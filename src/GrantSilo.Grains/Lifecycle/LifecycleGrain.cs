@@ -101,6 +101,12 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
 
     protected string Key => this.GetPrimaryKeyString();
 
+    /// <summary>
+    /// The key as an error or a log may show it (<see cref="Untrusted.Id"/>): a grain can be addressed by
+    /// any string, a token passed by mistake for an id among them, and no answer may repeat its secret.
+    /// </summary>
+    protected string ShownKey => Untrusted.Id(Key);
+
     /// <summary>The kind of object, for logs and the cascade monitor: agent, task, session, credential.</summary>
     protected abstract string Kind { get; }
 
@@ -286,7 +292,7 @@ internal abstract partial class LifecycleGrain<TState> : Grain, IRemindable
     }
 
     private GrantError UnknownState() =>
-        new(GrantErrorCode.Unavailable, $"GrantSilo cannot confirm the durable state of {Kind} '{Key}' right now; retry.", target: Key);
+        new(GrantErrorCode.Unavailable, $"GrantSilo cannot confirm the durable state of {Kind} '{ShownKey}' right now; retry.", target: ShownKey);
 
     /// <summary>The answer for a change that could not be confirmed as recorded and in force.</summary>
     protected static GrantError Unavailable(string what) =>

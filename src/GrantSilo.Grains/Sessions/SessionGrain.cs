@@ -33,7 +33,7 @@ internal sealed partial class SessionGrain(
     {
         if (Exists)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{Key}' already exists.", target: Key);
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{ShownKey}' already exists.", target: ShownKey);
         }
         if (request is null)
         {
@@ -83,7 +83,7 @@ internal sealed partial class SessionGrain(
     {
         if (!Exists)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         var now = Now;
         if (Unsettled)
@@ -92,7 +92,7 @@ internal sealed partial class SessionGrain(
         }
         if (EffectiveStatus(now) is var status && status != SessionStatus.Active)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Key}' is {status}.", target: Key);
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{ShownKey}' is {status}.", target: ShownKey);
         }
         if (request is null)
         {
@@ -197,7 +197,7 @@ internal sealed partial class SessionGrain(
         }
         if (!await EndSessionAsync(SessionStatus.Ended, reason))
         {
-            throw new InvalidOperationException($"Session '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Session '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
@@ -364,7 +364,7 @@ internal sealed partial class SessionGrain(
 
     private Task RunSessionCascadeAsync()
     {
-        var reason = $"session '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        var reason = $"session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync((State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
     }
 
@@ -384,7 +384,7 @@ internal sealed partial class SessionGrain(
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b, DateTimeOffset c) => Min(Min(a, b), c);
 
     private GrantResult<SessionInfo> NotFound() =>
-        GrantResult<SessionInfo>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+        GrantResult<SessionInfo>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
 
     private SessionInfo Describe(DateTimeOffset now) => new()
     {

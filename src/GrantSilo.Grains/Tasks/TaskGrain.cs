@@ -46,12 +46,12 @@ internal sealed partial class TaskGrain(
     {
         if (Exists)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         var id = Canonical.Identifier(Key, "Task id");
         if (!id.IsSuccess || id.Value != Key)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, id.Error?.Message ?? "Task id is not in canonical form (NFC).", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, id.Error?.Message ?? "Task id is not in canonical form (NFC).", target: ShownKey);
         }
         if (request is null)
         {
@@ -141,33 +141,33 @@ internal sealed partial class TaskGrain(
         }
         if (!State.Scope.MayDelegate)
         {
-            return Rejected(GrantErrorCode.DelegationForbidden, $"The scope of task '{Key}' does not allow delegation.", permission: "delegation-depth>=1");
+            return Rejected(GrantErrorCode.DelegationForbidden, $"The scope of task '{ShownKey}' does not allow delegation.", permission: "delegation-depth>=1");
         }
         if (State.Depth + 1 > Options.MaxDelegationDepth)
         {
-            return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{Key}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
+            return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{ShownKey}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
         }
         if (State.Children.Count >= Options.MaxChildrenPerTask)
         {
-            return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{Key}' already has {State.Children.Count} children, the limit.");
+            return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{ShownKey}' already has {State.Children.Count} children, the limit.");
         }
         // The child may delegate at most one hop less than the parent.
         if (scope.Value.FindExcess(State.Scope.WithDelegationDepth(State.Scope.DelegationDepth - 1)) is { } excess)
         {
-            return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{Key}' allows.", permission: excess);
+            return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{ShownKey}' allows.", permission: excess);
         }
         var now = Now;
         var expiresAt = now + request.Lifetime;
         if (expiresAt > State.ExpiresAt)
         {
-            return Rejected(GrantErrorCode.LifetimeExceedsParent, $"The child would end at {expiresAt:O}, after task '{Key}' ends at {State.ExpiresAt:O}.");
+            return Rejected(GrantErrorCode.LifetimeExceedsParent, $"The child would end at {expiresAt:O}, after task '{ShownKey}' ends at {State.ExpiresAt:O}.");
         }
 
         // The caller proves it is this task's agent in a live session with a live credential of this task.
         var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofAsync(secret);
         if (!proof.Valid || proof.TaskId != Key || proof.Agent != State.Agent)
         {
-            return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{Key}'." : $"The proof credential is not valid: {proof.Detail}");
+            return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
         }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
@@ -218,7 +218,7 @@ internal sealed partial class TaskGrain(
     {
         if (Exists)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         var now = Now;
         State.RootPerson = spec.RootPerson;
@@ -279,7 +279,7 @@ internal sealed partial class TaskGrain(
         }
         if (status != GrantTaskStatus.AwaitingReauthorization)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}, not awaiting re-authorization.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}, not awaiting re-authorization.", target: ShownKey);
         }
         // A fresh decision: the agent must still be active and the scope still within its ceiling.
         var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
@@ -289,7 +289,7 @@ internal sealed partial class TaskGrain(
         }
         if (State.Scope.FindExcess(agent.Value.Ceiling) is { } excess)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{Key}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{ShownKey}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: ShownKey);
         }
         // Asked afresh, never from a lease.
         _upstream = null;
@@ -297,7 +297,7 @@ internal sealed partial class TaskGrain(
         if (!ancestors.Usable)
         {
             return ancestors.Reason == DecisionReason.AgentNotActive && ancestors.BlockingTaskId == Key
-                ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{Key}' is not active.", target: Key)
+                ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{ShownKey}' is not active.", target: ShownKey)
                 : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
         }
         // Policy drift: the scope must still be permitted by the active policy version.
@@ -356,7 +356,7 @@ internal sealed partial class TaskGrain(
             {
                 return Unavailable("the task's end");
             }
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}; it cannot be completed.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}; it cannot be completed.", target: ShownKey);
         }
         var text = Canonical.Reason(summary, "completed");
         if (!text.IsSuccess)
@@ -383,7 +383,7 @@ internal sealed partial class TaskGrain(
         }
         if (!await EndAsync(GrantTaskStatus.Revoked, reason, cascadeInline: false))
         {
-            throw new InvalidOperationException($"Task '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Task '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
@@ -395,7 +395,7 @@ internal sealed partial class TaskGrain(
         }
         if (agent != State.Agent)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{Key}' is not assigned to agent '{agent}'.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{ShownKey}' is not assigned to agent '{agent}'.", target: ShownKey);
         }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
@@ -413,7 +413,7 @@ internal sealed partial class TaskGrain(
             {
                 // The task ended while the link was written: its cascade must reach this session too.
                 State.PendingSessions.Add(sessionId);
-                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' has ended.", target: Key);
+                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' has ended.", target: ShownKey);
             }
         }
         return Describe(Now);
@@ -622,9 +622,9 @@ internal sealed partial class TaskGrain(
             State.EndedAt = Now;
             State.CascadeReason = status switch
             {
-                GrantTaskStatus.Completed => $"ancestor task '{Key}' completed",
-                GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
-                _ => $"ancestor task '{Key}' revoked: {reason}",
+                GrantTaskStatus.Completed => $"ancestor task '{ShownKey}' completed",
+                GrantTaskStatus.Expired => $"ancestor task '{ShownKey}' expired",
+                _ => $"ancestor task '{ShownKey}' revoked: {reason}",
             };
             State.PendingChildren.UnionWith(State.Children);
             State.PendingSessions.UnionWith(State.Sessions);
@@ -763,7 +763,7 @@ internal sealed partial class TaskGrain(
                 }, CancellationToken.None);
                 if (verdict.Unavailable)
                 {
-                    return GrantResult<long?>.Fail(GrantErrorCode.Unavailable, $"The active policy could not be confirmed, so the scope of task '{Key}' could not be checked; retry. ({verdict.Detail})");
+                    return GrantResult<long?>.Fail(GrantErrorCode.Unavailable, $"The active policy could not be confirmed, so the scope of task '{ShownKey}' could not be checked; retry. ({verdict.Detail})");
                 }
                 version = verdict.PolicyVersion;
                 permitted = verdict.Allowed;
@@ -775,7 +775,7 @@ internal sealed partial class TaskGrain(
                     GrantErrorCode.PolicyForbidsScope,
                     $"Policy version {version} no longer permits '{permission}' at any classification up to {scope.MaxClassification}: {refused?.Detail} Revoke the task, or publish a policy that permits it.",
                     permission: permission.ToString(),
-                    target: Key));
+                    target: ShownKey));
             }
         }
         return GrantResult<long?>.Ok(version);
@@ -801,11 +801,11 @@ internal sealed partial class TaskGrain(
     private GrantResult<TaskInfo> Rejected(GrantErrorCode code, string message, string? permission = null)
     {
         LogDelegationRejected(Logger, Key, code, permission);
-        return GrantResult<TaskInfo>.Fail(code, message, permission, Key);
+        return GrantResult<TaskInfo>.Fail(code, message, permission, ShownKey);
     }
 
     private GrantResult<TaskInfo> NotFound() =>
-        GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+        GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
 
     internal static string NewTaskId() => "t-" + Guid.NewGuid().ToString("N");
 
