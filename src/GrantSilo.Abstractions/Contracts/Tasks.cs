@@ -31,7 +31,12 @@ public sealed record CreateTaskRequest
     [Id(4)] public required TimeSpan Lifetime { get; init; }
     /// <summary>If set, the task pauses for re-authorization each time this interval elapses.</summary>
     [Id(5)] public TimeSpan? CheckpointInterval { get; init; }
-    /// <summary>What the task is for, for people to read. Recorded, never an input to a decision.</summary>
+    /// <summary>
+    /// What the task is for, for people to read. Recorded (trimmed, NFC), never an input to a decision. It
+    /// is shown to people, so it follows the rules of reason texts: no control characters (line feeds,
+    /// tabs, BEL), no bidi or zero-width characters, at most <c>GrantSilo:Lifecycle:MaxPurposeLength</c>
+    /// characters; anything else is refused with <see cref="GrantErrorCode.InvalidArgument"/>.
+    /// </summary>
     [Id(6)] public string? Purpose { get; init; }
 }
 
@@ -49,7 +54,7 @@ public sealed record DelegationRequest
     [Id(3)] public required TimeSpan Lifetime { get; init; }
     /// <summary>Optional checkpoint interval of the child.</summary>
     [Id(4)] public TimeSpan? CheckpointInterval { get; init; }
-    /// <summary>What the child is for. Recorded, never evaluated.</summary>
+    /// <summary>What the child is for. Recorded, never evaluated; the same text rules as <see cref="CreateTaskRequest.Purpose"/>.</summary>
     [Id(5)] public string? Purpose { get; init; }
 
     /// <inheritdoc />

@@ -73,19 +73,36 @@ public static class Canonical
     public const int MaxReasonLength = 1024;
 
     /// <summary>
-    /// Canonicalises a free-text reason that is recorded, logged and copied down a cascade: empty
-    /// becomes <paramref name="fallback"/>; control and bidi characters and over-long text are refused,
-    /// so a reason can never forge log lines or hide text from a reviewer.
+    /// Canonicalises a free-text reason that is recorded, logged, shown to people and copied down a
+    /// cascade: empty becomes <paramref name="fallback"/>; otherwise as <see cref="Text"/>, so a reason can
+    /// never forge log lines or hide text from a reviewer.
     /// </summary>
-    public static GrantResult<string> Reason(string? text, string fallback)
+    public static GrantResult<string> Reason(string? text, string fallback) => Reason(text, fallback, "reason");
+
+    /// <summary>As <see cref="Reason(string?, string)"/>, naming the field (<c>summary</c>, <c>comment</c>) in the error.</summary>
+    public static GrantResult<string> Reason(string? text, string fallback, string field)
+    {
+        var canonical = Text(text, field, MaxReasonLength);
+        return !canonical.IsSuccess ? canonical.Error : GrantResult<string>.Ok(canonical.Value ?? fallback);
+    }
+
+    /// <summary>
+    /// Canonicalises free text that is recorded and shown to people (a task's purpose, a completion
+    /// summary, an approver's comment, an agent's display name): null or white space is null; otherwise
+    /// trimmed, NFC, at most <paramref name="maxLength"/> characters, and free of control characters (line
+    /// feed, tab, BEL), format characters (bidi overrides and isolates, zero-width characters) and line or
+    /// paragraph separators, so it reads the same everywhere it is shown and cannot forge a log line.
+    /// Refusals are <see cref="GrantErrorCode.InvalidArgument"/> errors naming <paramref name="field"/>.
+    /// </summary>
+    public static GrantResult<string?> Text(string? text, string field, int maxLength)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return GrantResult<string>.Ok(fallback);
+            return GrantResult<string?>.Ok(null);
         }
-        return TryCanonicalize(text.Trim(), MaxReasonLength, out var canonical, out var problem)
-            ? GrantResult<string>.Ok(canonical)
-            : GrantResult<string>.Fail(GrantErrorCode.InvalidArgument, $"The reason {problem}.");
+        return TryCanonicalize(text.Trim(), maxLength, out var canonical, out var problem)
+            ? GrantResult<string?>.Ok(canonical)
+            : GrantResult<string?>.Fail(GrantErrorCode.InvalidArgument, $"The {field} {problem}.");
     }
 
     /// <summary>

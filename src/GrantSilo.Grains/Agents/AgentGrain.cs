@@ -43,9 +43,10 @@ internal sealed partial class AgentGrain(
         {
             return ceiling.Error;
         }
-        if (registration.DisplayName is { Length: > 256 })
+        var displayName = Canonical.Text(registration.DisplayName, "display name", 256);
+        if (!displayName.IsSuccess)
         {
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "The display name is longer than 256 characters.");
+            return displayName.Error;
         }
         var attributes = AttributeRules.ValidateAgent(registration.Attributes);
         if (!attributes.IsSuccess)
@@ -70,7 +71,7 @@ internal sealed partial class AgentGrain(
         var now = Now;
         State.Owner = owner.Value;
         State.Ceiling = ceiling.Value;
-        State.DisplayName = registration.DisplayName;
+        State.DisplayName = displayName.Value;
         State.Attributes = new Dictionary<string, string>(attributeMap, StringComparer.Ordinal);
         State.Groups = [.. groups.Value];
         State.Status = AgentStatus.Active;

@@ -74,9 +74,10 @@ internal sealed partial class ApprovalGrain(
         {
             return who.Error;
         }
-        if (note is { Length: > MaxNoteLength })
+        var text = Canonical.Text(note, decision == ApprovalStatus.Approved ? "comment" : "reason", MaxNoteLength);
+        if (!text.IsSuccess)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidArgument, $"The comment is longer than {MaxNoteLength} characters.");
+            return text.Error;
         }
         if (who.Value == State.Agent)
         {
@@ -99,7 +100,7 @@ internal sealed partial class ApprovalGrain(
         State.Status = decision;
         State.DecidedBy = who.Value;
         State.DecidedAt = now;
-        State.Note = note;
+        State.Note = text.Value;
         if (!await TryWriteAsync())
         {
             return Unavailable("the approval decision");

@@ -72,9 +72,14 @@ internal sealed partial class TaskGrain(
         {
             return scope.Error;
         }
-        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval) is { } invalid)
         {
             return invalid;
+        }
+        var purpose = Canonical.Text(request.Purpose, "purpose", Options.MaxPurposeLength);
+        if (!purpose.IsSuccess)
+        {
+            return purpose.Error;
         }
 
         var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).GetActiveAsync();
@@ -97,7 +102,7 @@ internal sealed partial class TaskGrain(
         State.ExpiresAt = now + request.Lifetime;
         State.CheckpointInterval = request.CheckpointInterval;
         State.CheckpointDueAt = request.CheckpointInterval is { } interval ? now + interval : null;
-        State.Purpose = request.Purpose;
+        State.Purpose = purpose.Value;
         State.Status = GrantTaskStatus.Active;
         if (!await TryWriteAsync())
         {
@@ -131,9 +136,14 @@ internal sealed partial class TaskGrain(
         {
             return scope.Error;
         }
-        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval) is { } invalid)
         {
             return invalid;
+        }
+        var purpose = Canonical.Text(request.Purpose, "purpose", Options.MaxPurposeLength);
+        if (!purpose.IsSuccess)
+        {
+            return purpose.Error;
         }
         if (!CredentialToken.TryParse(request.ProofToken, out var proofId, out var secret))
         {
@@ -203,7 +213,7 @@ internal sealed partial class TaskGrain(
             Scope = scope.Value,
             ExpiresAt = expiresAt,
             CheckpointInterval = request.CheckpointInterval,
-            Purpose = request.Purpose,
+            Purpose = purpose.Value,
             Depth = State.Depth + 1,
         };
         var child = await GrainFactory.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
@@ -358,7 +368,7 @@ internal sealed partial class TaskGrain(
             }
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}; it cannot be completed.", target: ShownKey);
         }
-        var text = Canonical.Reason(summary, "completed");
+        var text = Canonical.Reason(summary, "completed", "summary");
         if (!text.IsSuccess)
         {
             return text.Error;
@@ -781,7 +791,7 @@ internal sealed partial class TaskGrain(
         return GrantResult<long?>.Ok(version);
     }
 
-    private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint, string? purpose)
+    private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint)
     {
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxTaskLifetime)
         {
@@ -790,10 +800,6 @@ internal sealed partial class TaskGrain(
         if (checkpoint is { } interval && (interval < Options.MinCheckpointInterval || interval > lifetime))
         {
             return new GrantError(GrantErrorCode.LifetimeInvalid, $"A checkpoint interval must be between {Options.MinCheckpointInterval} and the task's lifetime; it is {interval}.");
-        }
-        if (purpose is not null && purpose.Length > Options.MaxPurposeLength)
-        {
-            return new GrantError(GrantErrorCode.InvalidArgument, $"The purpose text is longer than {Options.MaxPurposeLength} characters.");
         }
         return null;
     }
