@@ -5,8 +5,10 @@ namespace GrantSilo;
 
 /// <summary>
 /// Canonicalises text that takes part in access decisions: Unicode NFC, and no control, format
-/// (bidi, zero-width) or separator characters, so two strings that look alike compare alike and no
-/// invisible character can smuggle a different meaning past a reviewer.
+/// (bidi, zero-width), line or paragraph separator, private-use or unassigned characters, so two strings
+/// that look alike compare alike and no invisible character can smuggle a different meaning past a
+/// reviewer. Resource patterns and paths are stricter still (no white space at all, no characters a
+/// gateway may decode or normalize into a separator or dot): see <see cref="ResourcePattern"/>.
 /// </summary>
 public static class Canonical
 {
