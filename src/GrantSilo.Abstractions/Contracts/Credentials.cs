@@ -56,4 +56,6 @@ public sealed record CredentialInfo
     [Id(7)] public CredentialStatus Status { get; init; }
     [Id(8)] public string? StatusReason { get; init; }
     [Id(9)] public DateTimeOffset ObservedAt { get; init; }
+    /// <summary>When it ended: when it was revoked (or its task or session ended), or for an expiry the instant it expired, even if that was enacted later.</summary>
+    [Id(10)] public DateTimeOffset? EndedAt { get; init; }
 }

@@ -35,4 +35,6 @@ public sealed record SessionInfo
     [Id(7)] public string? StatusReason { get; init; }
     [Id(8)] public int LiveCredentials { get; init; }
     [Id(9)] public int PendingCascade { get; init; }
+    /// <summary>When it ended: when it was ended, or for an expiry (maximum lifetime or idle timeout) the instant it expired, even if that was enacted later.</summary>
+    [Id(10)] public DateTimeOffset? EndedAt { get; init; }
 }

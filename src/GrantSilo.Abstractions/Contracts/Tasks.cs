@@ -86,6 +86,7 @@ public sealed record TaskInfo
     /// <summary>The status as of <see cref="ObservedAt"/> (expiry and checkpoints are applied even before a tick enacts them).</summary>
     [Id(13)] public GrantTaskStatus Status { get; init; }
     [Id(14)] public string? StatusReason { get; init; }
+    /// <summary>When it ended: when it was completed or revoked, or for an expiry the instant it expired (<see cref="ExpiresAt"/>), even if that was enacted later.</summary>
     [Id(15)] public DateTimeOffset? EndedAt { get; init; }
     [Id(16)] public IReadOnlyList<string> Children { get; init; } = [];
     /// <summary>Cascade steps (ending children and credentials) not yet confirmed; retried until done.</summary>

@@ -71,4 +71,11 @@ public enum GrantErrorCode
     SchemaInvalid = 30,
     /// <summary>A published policy set exceeds a size or cost limit; the message names the limit and its setting.</summary>
     PolicyTooCostly = 31,
+    /// <summary>
+    /// A request to end something (revoke or complete a task, revoke a credential, end a session) found it
+    /// already ended another way — a task completed or expired, a credential or session expired — and
+    /// changed nothing. The message says how and when it ended. It is not usable either way, its end is in
+    /// force, and calling again is safe (an end request that finds the same end already made succeeds).
+    /// </summary>
+    AlreadyEnded = 32,
 }

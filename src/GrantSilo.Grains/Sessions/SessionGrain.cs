@@ -181,6 +181,16 @@ internal sealed partial class SessionGrain(
         {
             return text.Error;
         }
+        if (EffectiveStatus(Now) == SessionStatus.Expired)
+        {
+            // It had already expired (perhaps not yet enacted): record that, put it in force, and say so.
+            var (why, _) = Expiry();
+            if (!await EndSessionAsync(SessionStatus.Expired, why))
+            {
+                return Unavailable("the end of the session");
+            }
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.AlreadyEnded, $"Session '{ShownKey}' had already expired at {State.EndedAt:O} ({State.StatusReason}); it was not ended again. Its credentials are not usable either way.", target: ShownKey);
+        }
         // Whether this call ends the session or finds it ended, it answers only once the end is in force.
         if (!await EndSessionAsync(SessionStatus.Ended, text.Value))
         {
@@ -195,13 +205,21 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        if (!await EndSessionAsync(SessionStatus.Ended, reason))
+        // One that had expired first (while no silo ran, say) stays expired, as of when it expired.
+        var ended = EffectiveStatus(Now) == SessionStatus.Expired
+            ? await EndSessionAsync(SessionStatus.Expired, Expiry().Reason)
+            : await EndSessionAsync(SessionStatus.Ended, reason);
+        if (!ended)
         {
             throw new InvalidOperationException($"Session '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
-    public async Task EndTaskCredentialsAsync(string taskId, string reason)
+    public Task EndTaskCredentialsAsync(string taskId, string reason) => EndCredentialsOfTaskAsync(taskId, null, reason);
+
+    public Task EndCredentialsOfTaskAsync(string taskId, DecisionReason cause, string reason) => EndCredentialsOfTaskAsync(taskId, (DecisionReason?)cause, reason);
+
+    private async Task EndCredentialsOfTaskAsync(string taskId, DecisionReason? cause, string reason)
     {
         if (!Exists)
         {
@@ -213,7 +231,9 @@ internal sealed partial class SessionGrain(
             return;
         }
         // Throws if any credential could not record its end; the task keeps this session pending and retries.
-        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+        await Task.WhenAll(ids.Select(id => cause is { } known
+            ? GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(known, reason)
+            : GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
         foreach (var id in ids)
         {
             State.Credentials.Remove(id);
@@ -295,13 +315,9 @@ internal sealed partial class SessionGrain(
         var now = Now;
         if (State.Status == SessionStatus.Active)
         {
-            if (now >= State.StartedAt + State.MaxLifetime)
+            if (Expiry() is var (why, at) && now >= at)
             {
-                await EndSessionAsync(SessionStatus.Expired, "maximum lifetime reached");
-            }
-            else if (now >= State.LastActivityAt + State.IdleTimeout)
-            {
-                await EndSessionAsync(SessionStatus.Expired, "idle timeout");
+                await EndSessionAsync(SessionStatus.Expired, why);
             }
             else
             {
@@ -338,7 +354,8 @@ internal sealed partial class SessionGrain(
         {
             State.Status = status;
             State.StatusReason = reason;
-            State.EndedAt = Now;
+            // An expiry ended the session when it happened, not when a tick (perhaps after a restart) enacted it.
+            State.EndedAt = status == SessionStatus.Expired ? Expiry().At : Now;
             State.PendingCredentials.UnionWith(State.Credentials.Keys);
             if (!await TryWriteAsync() && (Unsettled || State.Status == SessionStatus.Active))
             {
@@ -364,8 +381,16 @@ internal sealed partial class SessionGrain(
 
     private Task RunSessionCascadeAsync()
     {
-        var reason = $"session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync((State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+        var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        return RunCascadeAsync((State.PendingCredentials, id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason)));
+    }
+
+    // When and why the session expires (or expired): at its maximum lifetime or after its idle timeout, whichever comes first.
+    private (string Reason, DateTimeOffset At) Expiry()
+    {
+        var max = State.StartedAt + State.MaxLifetime;
+        var idle = State.LastActivityAt + State.IdleTimeout;
+        return idle < max ? ("idle timeout", idle) : ("maximum lifetime reached", max);
     }
 
     private SessionStatus EffectiveStatus(DateTimeOffset now)
@@ -398,6 +423,7 @@ internal sealed partial class SessionGrain(
         StatusReason = State.StatusReason,
         LiveCredentials = State.Status == SessionStatus.Active ? State.Credentials.Count : 0,
         PendingCascade = PendingSteps,
+        EndedAt = State.EndedAt ?? (State.Status == SessionStatus.Active && now >= Expiry().At ? Expiry().At : null),
     };
 
     [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Debug, Message = "Session {SessionId} opened for agent {Agent}")]

@@ -345,12 +345,31 @@ internal sealed partial class TaskGrain(
         {
             return text.Error;
         }
-        // Whether this call ends the task or finds it ended, it answers only once the end is in force.
+        var status = EffectiveStatus(Now);
+        if (status is GrantTaskStatus.Completed or GrantTaskStatus.Expired)
+        {
+            return await AlreadyEndedAsync(status, "revoked");
+        }
+        // Whether this call ends the task or finds it revoked, it answers only once the end is in force.
         if (!await EndAsync(GrantTaskStatus.Revoked, text.Value))
         {
             return Unavailable("the revocation");
         }
         return Describe(Now);
+    }
+
+    // An end request that finds the task ended another way: that end (an expiry perhaps not enacted yet) is
+    // recorded and put in force like any end, and the answer says how and when the task ended.
+    private async Task<GrantResult<TaskInfo>> AlreadyEndedAsync(GrantTaskStatus status, string asked)
+    {
+        if (!await EndAsync(status, status == GrantTaskStatus.Expired ? "lifetime ended" : State.StatusReason ?? status.ToString().ToLowerInvariant()))
+        {
+            return Unavailable("the task's end");
+        }
+        return GrantResult<TaskInfo>.Fail(
+            GrantErrorCode.AlreadyEnded,
+            $"Task '{ShownKey}' had already ended as {State.Status} at {State.EndedAt:O} ({State.StatusReason}); it was not {asked}. It is not usable either way, and its end is in force.",
+            target: ShownKey);
     }
 
     public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary)
@@ -359,19 +378,15 @@ internal sealed partial class TaskGrain(
         {
             return NotFound();
         }
-        var status = EffectiveStatus(Now);
-        if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
-        {
-            if (!await EndAsync(status, "lifetime ended"))
-            {
-                return Unavailable("the task's end");
-            }
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}; it cannot be completed.", target: ShownKey);
-        }
         var text = Canonical.Reason(summary, "completed", "summary");
         if (!text.IsSuccess)
         {
             return text.Error;
+        }
+        var status = EffectiveStatus(Now);
+        if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
+        {
+            return await AlreadyEndedAsync(status, "completed");
         }
         if (!await EndAsync(GrantTaskStatus.Completed, text.Value))
         {
@@ -391,7 +406,9 @@ internal sealed partial class TaskGrain(
         {
             return;
         }
-        if (!await EndAsync(GrantTaskStatus.Revoked, reason, cascadeInline: false))
+        // A task whose own lifetime had run out first (while no silo ran, say) expired; it was not revoked.
+        var expired = Now >= State.ExpiresAt;
+        if (!await EndAsync(expired ? GrantTaskStatus.Expired : GrantTaskStatus.Revoked, expired ? "lifetime ended" : reason, cascadeInline: false))
         {
             throw new InvalidOperationException($"Task '{ShownKey}' could not durably record its end; the caller retries.");
         }
@@ -629,7 +646,8 @@ internal sealed partial class TaskGrain(
         {
             State.Status = status;
             State.StatusReason = reason;
-            State.EndedAt = Now;
+            // An expiry ended the task when it happened, not when a tick (perhaps after a restart) enacted it.
+            State.EndedAt = status == GrantTaskStatus.Expired ? State.ExpiresAt : Now;
             State.CascadeReason = status switch
             {
                 GrantTaskStatus.Completed => $"ancestor task '{ShownKey}' completed",
@@ -680,10 +698,17 @@ internal sealed partial class TaskGrain(
         {
             return Task.CompletedTask;
         }
+        // Children end because an ancestor ended; this task's own credentials because their task did.
         var reason = State.CascadeReason ?? "ancestor ended";
+        var (cause, credentialReason) = State.Status switch
+        {
+            GrantTaskStatus.Completed => (DecisionReason.TaskCompleted, $"its task '{ShownKey}' was completed"),
+            GrantTaskStatus.Expired => (DecisionReason.TaskExpired, $"its task '{ShownKey}' expired"),
+            _ => (DecisionReason.TaskRevoked, $"its task '{ShownKey}' was revoked: {State.StatusReason}"),
+        };
         return RunCascadeAsync(
             (State.PendingChildren, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason)),
-            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndTaskCredentialsAsync(Key, reason)));
+            (State.PendingSessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndCredentialsOfTaskAsync(Key, cause, credentialReason)));
     }
 
     private GrantTaskStatus EffectiveStatus(DateTimeOffset now)
@@ -832,7 +857,7 @@ internal sealed partial class TaskGrain(
         Purpose = State.Purpose,
         Status = EffectiveStatus(now),
         StatusReason = State.StatusReason,
-        EndedAt = State.EndedAt,
+        EndedAt = State.EndedAt ?? (!IsTerminal && now >= State.ExpiresAt ? State.ExpiresAt : null),
         Children = [.. State.Children],
         PendingCascade = PendingSteps,
         ObservedAt = now,
