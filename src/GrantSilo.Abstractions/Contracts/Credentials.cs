@@ -15,7 +15,12 @@ public sealed record IssueCredentialRequest
     [Id(0)] public required string TaskId { get; init; }
     /// <summary>A narrower scope than the task's; null for the task's whole scope.</summary>
     [Id(1)] public Scope? Scope { get; init; }
-    /// <summary>How long the credential lives; null for the configured maximum. Capped by the task and the session.</summary>
+    /// <summary>
+    /// How long the credential lives; null for the configured maximum (<c>GrantSilo:Lifecycle:MaxCredentialLifetime</c>).
+    /// Above that maximum, or not positive, it is refused with <see cref="GrantErrorCode.LifetimeInvalid"/>; a
+    /// credential never outlives its task or its session, so it is capped by them, and
+    /// <see cref="IssuedCredential.ExpiresAt"/> says when it ends.
+    /// </summary>
     [Id(2)] public TimeSpan? Lifetime { get; init; }
 }
 

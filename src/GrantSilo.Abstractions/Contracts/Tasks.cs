@@ -27,7 +27,7 @@ public sealed record CreateTaskRequest
     [Id(2)] public required string Agent { get; init; }
     /// <summary>The task's scope; must lie within the agent's ceiling.</summary>
     [Id(3)] public required Scope Scope { get; init; }
-    /// <summary>How long the task lives.</summary>
+    /// <summary>How long the task lives: positive and at most <c>GrantSilo:Lifecycle:MaxTaskLifetime</c>, or refused with <see cref="GrantErrorCode.LifetimeInvalid"/>.</summary>
     [Id(4)] public required TimeSpan Lifetime { get; init; }
     /// <summary>If set, the task pauses for re-authorization each time this interval elapses.</summary>
     [Id(5)] public TimeSpan? CheckpointInterval { get; init; }
@@ -50,7 +50,11 @@ public sealed record DelegationRequest
     [Id(1)] public required string Agent { get; init; }
     /// <summary>The child's scope: within the parent's and the child agent's ceiling, or the request is rejected.</summary>
     [Id(2)] public required Scope Scope { get; init; }
-    /// <summary>How long the child lives; it must end no later than the parent.</summary>
+    /// <summary>
+    /// How long the child lives: positive and at most <c>GrantSilo:Lifecycle:MaxTaskLifetime</c>, or refused
+    /// with <see cref="GrantErrorCode.LifetimeInvalid"/>. A child never outlives its parent: a longer lifetime
+    /// is capped to the parent's end, and <see cref="TaskInfo.ExpiresAt"/> of the child says when it ends.
+    /// </summary>
     [Id(3)] public required TimeSpan Lifetime { get; init; }
     /// <summary>Optional checkpoint interval of the child.</summary>
     [Id(4)] public TimeSpan? CheckpointInterval { get; init; }

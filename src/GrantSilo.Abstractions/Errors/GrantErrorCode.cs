@@ -18,9 +18,12 @@ public enum GrantErrorCode
     ScopeExceedsParent = 5,
     /// <summary>A requested permission or limit is not within the agent's ceiling scope.</summary>
     ScopeExceedsCeiling = 6,
-    /// <summary>The requested lifetime ends after the parent task (or task, or session) ends.</summary>
+    /// <summary>
+    /// No longer returned: a lifetime that would end after its parent task (or task, or session) is capped to
+    /// it and the effective expiry returned. Kept so the value keeps its meaning in stored records.
+    /// </summary>
     LifetimeExceedsParent = 7,
-    /// <summary>The requested lifetime is zero, negative, or longer than the configured maximum.</summary>
+    /// <summary>The requested lifetime is zero, negative, or longer than the configured maximum (the message names the setting).</summary>
     LifetimeInvalid = 8,
     /// <summary>The parent task's scope does not allow delegation.</summary>
     DelegationForbidden = 9,

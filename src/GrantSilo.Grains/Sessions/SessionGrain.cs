@@ -49,12 +49,20 @@ internal sealed partial class SessionGrain(
         {
             return agent.Error;
         }
-        var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
+        // Requests above the configured maximum are refused; bounds that come from elsewhere (the maximum
+        // lifetime, for the idle timeout) cap, and the session reports the effective values.
         var max = request.MaxLifetime ?? Options.DefaultSessionMaxLifetime;
-        if (idle <= TimeSpan.Zero || max <= TimeSpan.Zero || max > Options.MaxSessionLifetime || idle > max)
+        if (max <= TimeSpan.Zero || max > Options.MaxSessionLifetime)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive and at most its maximum lifetime, which must be at most {Options.MaxSessionLifetime}; asked for idle {idle}, maximum {max}.");
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's maximum lifetime must be positive and at most {Options.MaxSessionLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxSessionLifetime)}); asked for {max}.");
         }
+        var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
+        if (idle <= TimeSpan.Zero)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive; asked for {idle}.");
+        }
+        // An idle timeout longer than the maximum lifetime could never fire first.
+        idle = idle < max ? idle : max;
         var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).TrackSessionAsync(Key);
         if (!tracked.IsSuccess)
         {
@@ -116,7 +124,7 @@ internal sealed partial class SessionGrain(
         var lifetime = request.Lifetime ?? Options.MaxCredentialLifetime;
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxCredentialLifetime)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime}; asked for {lifetime}.");
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxCredentialLifetime)}); asked for {lifetime}.");
         }
 
         var credentialId = CredentialToken.NewCredentialId();

@@ -166,12 +166,9 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{ShownKey}' allows.", permission: excess);
         }
+        // A child never outlives its parent: a longer lifetime is capped to the parent's end (TaskInfo.ExpiresAt says so).
         var now = Now;
-        var expiresAt = now + request.Lifetime;
-        if (expiresAt > State.ExpiresAt)
-        {
-            return Rejected(GrantErrorCode.LifetimeExceedsParent, $"The child would end at {expiresAt:O}, after task '{ShownKey}' ends at {State.ExpiresAt:O}.");
-        }
+        var expiresAt = now + request.Lifetime < State.ExpiresAt ? now + request.Lifetime : State.ExpiresAt;
 
         // The caller proves it is this task's agent in a live session with a live credential of this task.
         var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofAsync(secret);
@@ -820,7 +817,7 @@ internal sealed partial class TaskGrain(
     {
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxTaskLifetime)
         {
-            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A task's lifetime must be positive and at most {Options.MaxTaskLifetime}; it is {lifetime}.");
+            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A task's lifetime must be positive and at most {Options.MaxTaskLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxTaskLifetime)}); it is {lifetime}.");
         }
         if (checkpoint is { } interval && (interval < Options.MinCheckpointInterval || interval > lifetime))
         {
