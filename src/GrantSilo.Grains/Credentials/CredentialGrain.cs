@@ -189,7 +189,7 @@ internal sealed partial class CredentialGrain(
             }
             if (!chain.Usable)
             {
-                return (Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason})."), chain.RootPerson);
+                return (Deny(chain.Reason, chain.Explain()), chain.RootPerson);
             }
             if (chainLease.Agent is not { } agent)
             {

@@ -179,7 +179,7 @@ internal sealed partial class TaskGrain(
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
-            return Rejected(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}); nothing can be delegated below it.");
+            return Rejected(GrantErrorCode.TaskNotUsable, $"{chain.Explain()} Nothing can be delegated below it meanwhile.");
         }
         var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(childAgent.Value).GetActiveAsync();
         if (!registered.IsSuccess)
@@ -305,7 +305,7 @@ internal sealed partial class TaskGrain(
         {
             return ancestors.Reason == DecisionReason.AgentNotActive && ancestors.BlockingTaskId == Key
                 ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{ShownKey}' is not active.", target: ShownKey)
-                : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
+                : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' cannot be re-authorized while an ancestor is not usable. {ancestors.Explain()}", target: Untrusted.Id(ancestors.BlockingTaskId));
         }
         // Policy drift: the scope must still be permitted by the active policy version.
         var vetted = await CheckScopeAgainstPolicyAsync(agent.Value, State.Scope, State.Depth, State.RootPerson, State.RootTaskId);
@@ -424,7 +424,7 @@ internal sealed partial class TaskGrain(
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, chain.Explain(), target: Untrusted.Id(chain.BlockingTaskId));
         }
         // Recorded once per session, durably, before the session mints anything for this task.
         if (State.Sessions.Add(sessionId))
@@ -742,7 +742,7 @@ internal sealed partial class TaskGrain(
                 LogPolicyDrift(Logger, Key, vetted.Error.Permission, vetted.Error.Message);
                 return $"checkpoint reached; {vetted.Error.Message}";
             }
-            return "checkpoint reached";
+            return "checkpoint reached; awaiting re-authorization (ReauthorizeTaskAsync) by the task's person or an orchestrator acting for them";
         }
         catch (Exception exception)
         {
