@@ -85,6 +85,20 @@ public class UntrustedTests
             });
     }
 
+    [Theory]
+    [InlineData("{0}")]
+    [InlineData("{0}:read:a")]
+    [InlineData("doc:{0}:a")]
+    [InlineData("doc:read:a/{0}/../b")]
+    public void ScopeErrors_NeverRepeatATokenWrittenIntoAPermission(string shape)
+    {
+        var (token, _, secret) = NewToken();
+        var result = Scope.Create([string.Format(System.Globalization.CultureInfo.InvariantCulture, shape, token)]);
+        Assert.False(result.IsSuccess);
+        AssertNoPartOf(secret, result.Error!.ToString());
+        AssertNoPartOf(secret, result.Error.Permission);
+    }
+
     [Fact]
     public void Identifier_RefusesATokenWithoutRepeatingIt()
     {

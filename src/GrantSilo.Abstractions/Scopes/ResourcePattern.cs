@@ -185,7 +185,7 @@ public sealed record ResourcePattern
     }
 
     private static GrantResult<ResourcePattern> Invalid(string? text, string message) =>
-        GrantResult<ResourcePattern>.Fail(GrantErrorCode.InvalidScope, message, permission: text);
+        GrantResult<ResourcePattern>.Fail(GrantErrorCode.InvalidScope, message, permission: text is not null && Untrusted.ContainsToken(text) ? Untrusted.Id(text) : text);
 
     /// <inheritdoc />
     public bool Equals(ResourcePattern? other) => other is not null && string.Equals(Text, other.Text, StringComparison.Ordinal);
