@@ -100,13 +100,15 @@ public class AuthorizeTests(ClusterFixture fixture)
         Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync(credential.Token[..^1], "read", resource)).Reason);
         Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync("", "read", resource)).Reason);
 
-        // Right credential id, another secret.
+        // Right credential id, another secret; and a well-formed token of no credential: one answer for both,
+        // so a caller cannot learn which credential ids exist.
         var (forged, _) = CredentialToken.Mint(credential.CredentialId);
-        Assert.Equal(DecisionReason.InvalidSecret, (await _s.Client.AuthorizeAsync(forged, "read", resource)).Reason);
-
-        // Well formed, but no such credential.
+        var wrongSecret = await _s.Client.AuthorizeAsync(forged, "read", resource);
         var (unknown, _) = CredentialToken.Mint(CredentialToken.NewCredentialId());
-        Assert.Equal(DecisionReason.UnknownCredential, (await _s.Client.AuthorizeAsync(unknown, "read", resource)).Reason);
+        var unknownId = await _s.Client.AuthorizeAsync(unknown, "read", resource);
+        Assert.Equal(DecisionReason.UnknownCredential, wrongSecret.Reason);
+        Assert.Equal(DecisionReason.UnknownCredential, unknownId.Reason);
+        Assert.Equal(wrongSecret.Detail, unknownId.Detail);
 
         // And the genuine token still works: nothing above changed anything.
         Assert.True((await _s.Client.AuthorizeAsync(credential.Token, "read", resource)).IsAllowed);
@@ -156,7 +158,9 @@ public class AuthorizeTests(ClusterFixture fixture)
         var (ended, endedCredential) = await _s.CredentialAsync(agent, task.TaskId);
 
         await _s.Client.EndSessionAsync(ended, "agent finished");
-        Assert.Equal(DecisionReason.CredentialRevoked, (await _s.AuthorizeAsync(endedCredential, "read", "doc", "a")).Reason);
+        var endedDecision = await _s.AuthorizeAsync(endedCredential, "read", "doc", "a");
+        Assert.Equal(DecisionReason.SessionNotActive, endedDecision.Reason);
+        Assert.Equal($"The credential ended: its session '{ended}' ended: agent finished.", endedDecision.Detail);
 
         fixture.Time.Advance(TimeSpan.FromMinutes(1));
         Assert.True((await _s.AuthorizeAsync(idleCredential, "read", "doc", "a")).IsAllowed);

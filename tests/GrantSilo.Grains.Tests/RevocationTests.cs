@@ -91,10 +91,14 @@ public class RevocationTests(ClusterFixture fixture)
         var tree = await _s.TreeWhenAsync(root.TaskId, t => t.IsTerminal && t.PendingCascade == 0);
         Assert.Equal(GrantTaskStatus.Completed, tree.Task.Status);
         Assert.All(tree.DescendantsAndSelf().Skip(1), n => Assert.Equal(GrantTaskStatus.Revoked, n.Task.Status));
-        Assert.Equal(DecisionReason.CredentialRevoked, (await _s.AuthorizeAsync(nodes[^1].Credential, "read", "doc", PathFor(nodes[^1].Task))).Reason);
+        // The root's own credential ended because its task completed; a descendant's because its task was revoked.
+        Assert.Equal(DecisionReason.TaskCompleted, (await _s.AuthorizeAsync(nodes[0].Credential, "read", "doc", PathFor(nodes[0].Task))).Reason);
+        Assert.Equal(DecisionReason.TaskRevoked, (await _s.AuthorizeAsync(nodes[^1].Credential, "read", "doc", PathFor(nodes[^1].Task))).Reason);
 
-        // Terminal states absorb: revoking a completed task changes nothing.
-        Assert.Equal(GrantTaskStatus.Completed, (await _s.Client.RevokeTaskAsync(root.TaskId, "late")).Value.Status);
+        // Terminal states absorb: revoking a completed task changes nothing, and says it had already ended.
+        var late = await _s.Client.RevokeTaskAsync(root.TaskId, "late");
+        Assert.Equal(GrantErrorCode.AlreadyEnded, late.Error?.Code);
+        Assert.Equal(GrantTaskStatus.Completed, (await _s.Client.GetTaskAsync(root.TaskId)).Value.Status);
     }
 
     [Fact]

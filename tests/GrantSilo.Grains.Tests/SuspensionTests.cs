@@ -66,7 +66,7 @@ public class SuspensionTests(ClusterFixture fixture)
         var (forged, _) = CredentialToken.Mint(credential.CredentialId);
 
         var decision = await _s.Client.AuthorizeAsync(forged, "read", new ResourceRef { Type = "doc", Path = "a" });
-        Assert.Equal(DecisionReason.InvalidSecret, decision.Reason);
+        Assert.Equal(DecisionReason.UnknownCredential, decision.Reason);
         Assert.Null(decision.TaskId);
         Assert.Null(decision.Agent);
     }

@@ -15,7 +15,12 @@ public sealed record IssueCredentialRequest
     [Id(0)] public required string TaskId { get; init; }
     /// <summary>A narrower scope than the task's; null for the task's whole scope.</summary>
     [Id(1)] public Scope? Scope { get; init; }
-    /// <summary>How long the credential lives; null for the configured maximum. Capped by the task and the session.</summary>
+    /// <summary>
+    /// How long the credential lives; null for the configured maximum (<c>GrantSilo:Lifecycle:MaxCredentialLifetime</c>).
+    /// Above that maximum, or not positive, it is refused with <see cref="GrantErrorCode.LifetimeInvalid"/>; a
+    /// credential never outlives its task or its session, so it is capped by them, and
+    /// <see cref="IssuedCredential.ExpiresAt"/> says when it ends.
+    /// </summary>
     [Id(2)] public TimeSpan? Lifetime { get; init; }
 }
 
@@ -56,6 +61,8 @@ public sealed record CredentialInfo
     [Id(7)] public CredentialStatus Status { get; init; }
     [Id(8)] public string? StatusReason { get; init; }
     [Id(9)] public DateTimeOffset ObservedAt { get; init; }
+    /// <summary>When it ended: when it was revoked (or its task or session ended), or for an expiry the instant it expired, even if that was enacted later.</summary>
+    [Id(10)] public DateTimeOffset? EndedAt { get; init; }
 }
 
 /// <summary>

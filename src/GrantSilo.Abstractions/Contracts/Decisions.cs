@@ -21,11 +21,20 @@ public enum DecisionReason
     Allowed = 1,
     /// <summary>The token is not a well-formed GrantSilo token.</summary>
     MalformedToken = 2,
-    /// <summary>No credential has the token's id.</summary>
+    /// <summary>
+    /// No credential matches the token: no credential has its id, or its secret is wrong. The two are
+    /// deliberately not told apart, so a caller cannot learn which credential ids exist (silo logs tell
+    /// them apart at Debug level).
+    /// </summary>
     UnknownCredential = 3,
-    /// <summary>The token's secret does not match the credential.</summary>
+    /// <summary>
+    /// No longer returned: a wrong secret is reported as <see cref="UnknownCredential"/>. Kept so the value
+    /// keeps its meaning in stored audit records.
+    /// </summary>
     InvalidSecret = 4,
+    /// <summary>The credential itself was revoked.</summary>
     CredentialRevoked = 5,
+    /// <summary>The credential's lifetime ran out.</summary>
     CredentialExpired = 6,
     /// <summary>The credential's session ended, expired or went idle.</summary>
     SessionNotActive = 7,
@@ -37,7 +46,10 @@ public enum DecisionReason
     TaskCompleted = 10,
     /// <summary>The task or an ancestor expired.</summary>
     TaskExpired = 11,
-    /// <summary>The task or an ancestor is awaiting re-authorization at a checkpoint.</summary>
+    /// <summary>
+    /// The task or an ancestor is awaiting re-authorization at a checkpoint; the detail names the task to
+    /// re-authorize (<c>ReauthorizeTaskAsync</c>) and who may.
+    /// </summary>
     TaskAwaitingReauthorization = 12,
     /// <summary>The credential's scope does not cover the action on the resource.</summary>
     ScopeDoesNotCover = 13,

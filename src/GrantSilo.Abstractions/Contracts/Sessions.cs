@@ -16,9 +16,15 @@ public sealed record OpenSessionRequest
 {
     /// <summary>The workload id of the agent.</summary>
     [Id(0)] public required string Agent { get; init; }
-    /// <summary>The session ends after this long without activity (default from configuration).</summary>
+    /// <summary>
+    /// The session ends after this long without activity (default <c>GrantSilo:Lifecycle:DefaultSessionIdleTimeout</c>);
+    /// capped to the maximum lifetime, as <see cref="SessionInfo.IdleTimeout"/> reports.
+    /// </summary>
     [Id(1)] public TimeSpan? IdleTimeout { get; init; }
-    /// <summary>The session ends this long after it starts (default from configuration).</summary>
+    /// <summary>
+    /// The session ends this long after it starts (default <c>GrantSilo:Lifecycle:DefaultSessionMaxLifetime</c>); at most
+    /// <c>GrantSilo:Lifecycle:MaxSessionLifetime</c>, or refused with <see cref="GrantErrorCode.LifetimeInvalid"/>.
+    /// </summary>
     [Id(2)] public TimeSpan? MaxLifetime { get; init; }
 }
 
@@ -35,4 +41,6 @@ public sealed record SessionInfo
     [Id(7)] public string? StatusReason { get; init; }
     [Id(8)] public int LiveCredentials { get; init; }
     [Id(9)] public int PendingCascade { get; init; }
+    /// <summary>When it ended: when it was ended, or for an expiry (maximum lifetime or idle timeout) the instant it expired, even if that was enacted later.</summary>
+    [Id(10)] public DateTimeOffset? EndedAt { get; init; }
 }

@@ -27,11 +27,16 @@ public sealed record CreateTaskRequest
     [Id(2)] public required string Agent { get; init; }
     /// <summary>The task's scope; must lie within the agent's ceiling.</summary>
     [Id(3)] public required Scope Scope { get; init; }
-    /// <summary>How long the task lives.</summary>
+    /// <summary>How long the task lives: positive and at most <c>GrantSilo:Lifecycle:MaxTaskLifetime</c>, or refused with <see cref="GrantErrorCode.LifetimeInvalid"/>.</summary>
     [Id(4)] public required TimeSpan Lifetime { get; init; }
     /// <summary>If set, the task pauses for re-authorization each time this interval elapses.</summary>
     [Id(5)] public TimeSpan? CheckpointInterval { get; init; }
-    /// <summary>What the task is for, for people to read. Recorded, never an input to a decision.</summary>
+    /// <summary>
+    /// What the task is for, for people to read. Recorded (trimmed, NFC), never an input to a decision. It
+    /// is shown to people, so it follows the rules of reason texts: no control characters (line feeds,
+    /// tabs, BEL), no bidi or zero-width characters, at most <c>GrantSilo:Lifecycle:MaxPurposeLength</c>
+    /// characters; anything else is refused with <see cref="GrantErrorCode.InvalidArgument"/>.
+    /// </summary>
     [Id(6)] public string? Purpose { get; init; }
 }
 
@@ -45,11 +50,15 @@ public sealed record DelegationRequest
     [Id(1)] public required string Agent { get; init; }
     /// <summary>The child's scope: within the parent's and the child agent's ceiling, or the request is rejected.</summary>
     [Id(2)] public required Scope Scope { get; init; }
-    /// <summary>How long the child lives; it must end no later than the parent.</summary>
+    /// <summary>
+    /// How long the child lives: positive and at most <c>GrantSilo:Lifecycle:MaxTaskLifetime</c>, or refused
+    /// with <see cref="GrantErrorCode.LifetimeInvalid"/>. A child never outlives its parent: a longer lifetime
+    /// is capped to the parent's end, and <see cref="TaskInfo.ExpiresAt"/> of the child says when it ends.
+    /// </summary>
     [Id(3)] public required TimeSpan Lifetime { get; init; }
     /// <summary>Optional checkpoint interval of the child.</summary>
     [Id(4)] public TimeSpan? CheckpointInterval { get; init; }
-    /// <summary>What the child is for. Recorded, never evaluated.</summary>
+    /// <summary>What the child is for. Recorded, never evaluated; the same text rules as <see cref="CreateTaskRequest.Purpose"/>.</summary>
     [Id(5)] public string? Purpose { get; init; }
 
     /// <inheritdoc />
@@ -81,6 +90,7 @@ public sealed record TaskInfo
     /// <summary>The status as of <see cref="ObservedAt"/> (expiry and checkpoints are applied even before a tick enacts them).</summary>
     [Id(13)] public GrantTaskStatus Status { get; init; }
     [Id(14)] public string? StatusReason { get; init; }
+    /// <summary>When it ended: when it was completed or revoked, or for an expiry the instant it expired (<see cref="ExpiresAt"/>), even if that was enacted later.</summary>
     [Id(15)] public DateTimeOffset? EndedAt { get; init; }
     /// <summary>
     /// The children in delegation order: while the task lives, those not known to have ended (ended ones are

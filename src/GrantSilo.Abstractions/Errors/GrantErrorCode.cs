@@ -18,9 +18,12 @@ public enum GrantErrorCode
     ScopeExceedsParent = 5,
     /// <summary>A requested permission or limit is not within the agent's ceiling scope.</summary>
     ScopeExceedsCeiling = 6,
-    /// <summary>The requested lifetime ends after the parent task (or task, or session) ends.</summary>
+    /// <summary>
+    /// No longer returned: a lifetime that would end after its parent task (or task, or session) is capped to
+    /// it and the effective expiry returned. Kept so the value keeps its meaning in stored records.
+    /// </summary>
     LifetimeExceedsParent = 7,
-    /// <summary>The requested lifetime is zero, negative, or longer than the configured maximum.</summary>
+    /// <summary>The requested lifetime is zero, negative, or longer than the configured maximum (the message names the setting).</summary>
     LifetimeInvalid = 8,
     /// <summary>The parent task's scope does not allow delegation.</summary>
     DelegationForbidden = 9,
@@ -77,4 +80,11 @@ public enum GrantErrorCode
     /// setting. Ended objects do not count: end some, or raise the setting.
     /// </summary>
     QuotaExceeded = 32,
+    /// <summary>
+    /// A request to end something (revoke or complete a task, revoke a credential, end a session) found it
+    /// already ended another way — a task completed or expired, a credential or session expired — and
+    /// changed nothing. The message says how and when it ended. It is not usable either way, its end is in
+    /// force, and calling again is safe (an end request that finds the same end already made succeeds).
+    /// </summary>
+    AlreadyEnded = 33,
 }

@@ -5,8 +5,10 @@ namespace GrantSilo;
 
 /// <summary>
 /// Canonicalises text that takes part in access decisions: Unicode NFC, and no control, format
-/// (bidi, zero-width) or separator characters, so two strings that look alike compare alike and no
-/// invisible character can smuggle a different meaning past a reviewer.
+/// (bidi, zero-width), line or paragraph separator, private-use or unassigned characters, so two strings
+/// that look alike compare alike and no invisible character can smuggle a different meaning past a
+/// reviewer. Resource patterns and paths are stricter still (no white space at all, no characters a
+/// gateway may decode or normalize into a separator or dot): see <see cref="ResourcePattern"/>.
 /// </summary>
 public static class Canonical
 {
@@ -73,30 +75,58 @@ public static class Canonical
     public const int MaxReasonLength = 1024;
 
     /// <summary>
-    /// Canonicalises a free-text reason that is recorded, logged and copied down a cascade: empty
-    /// becomes <paramref name="fallback"/>; control and bidi characters and over-long text are refused,
-    /// so a reason can never forge log lines or hide text from a reviewer.
+    /// Canonicalises a free-text reason that is recorded, logged, shown to people and copied down a
+    /// cascade: empty becomes <paramref name="fallback"/>; otherwise as <see cref="Text"/>, so a reason can
+    /// never forge log lines or hide text from a reviewer.
     /// </summary>
-    public static GrantResult<string> Reason(string? text, string fallback)
+    public static GrantResult<string> Reason(string? text, string fallback) => Reason(text, fallback, "reason");
+
+    /// <summary>As <see cref="Reason(string?, string)"/>, naming the field (<c>summary</c>, <c>comment</c>) in the error.</summary>
+    public static GrantResult<string> Reason(string? text, string fallback, string field)
+    {
+        var canonical = Text(text, field, MaxReasonLength);
+        return !canonical.IsSuccess ? canonical.Error : GrantResult<string>.Ok(canonical.Value ?? fallback);
+    }
+
+    /// <summary>
+    /// Canonicalises free text that is recorded and shown to people (a task's purpose, a completion
+    /// summary, an approver's comment, an agent's display name): null or white space is null; otherwise
+    /// trimmed, NFC, at most <paramref name="maxLength"/> characters, and free of control characters (line
+    /// feed, tab, BEL), format characters (bidi overrides and isolates, zero-width characters) and line or
+    /// paragraph separators, so it reads the same everywhere it is shown and cannot forge a log line.
+    /// Refusals are <see cref="GrantErrorCode.InvalidArgument"/> errors naming <paramref name="field"/>.
+    /// </summary>
+    public static GrantResult<string?> Text(string? text, string field, int maxLength)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return GrantResult<string>.Ok(fallback);
+            return GrantResult<string?>.Ok(null);
         }
-        return TryCanonicalize(text.Trim(), MaxReasonLength, out var canonical, out var problem)
-            ? GrantResult<string>.Ok(canonical)
-            : GrantResult<string>.Fail(GrantErrorCode.InvalidArgument, $"The reason {problem}.");
+        return TryCanonicalize(text.Trim(), maxLength, out var canonical, out var problem)
+            ? GrantResult<string?>.Ok(canonical)
+            : GrantResult<string?>.Fail(GrantErrorCode.InvalidArgument, $"The {field} {problem}.");
     }
 
-    /// <summary>Canonicalises an identifier or returns a typed error naming the field.</summary>
+    /// <summary>
+    /// Canonicalises an identifier or returns a typed error naming the field. Text holding a bearer token
+    /// (see <see cref="Untrusted.ContainsToken"/>) is refused, and no error repeats the text.
+    /// </summary>
     public static GrantResult<string> Identifier(string? text, string field)
     {
         if (text is not null && text.Trim().Length != text.Length)
         {
             return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} has leading or trailing white space.");
         }
-        return TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem)
-            ? GrantResult<string>.Ok(canonical)
-            : GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+        if (!TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem))
+        {
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+        }
+        // A token where an id belongs (a credential's token for its id, say) must not become a grain key,
+        // a stored reference or a log line; the error says so without repeating it.
+        if (Untrusted.ContainsToken(canonical))
+        {
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} holds a bearer token (gs1.<credential id>.<secret>, or a JWT), not an id; pass the id. The token was not used.");
+        }
+        return GrantResult<string>.Ok(canonical);
     }
 }

@@ -32,16 +32,17 @@ public sealed record Permission
     {
         if (!IsName(resourceType, allowWildcard: false))
         {
-            return Invalid($"{resourceType}:{action}:{pattern}", $"Resource type '{resourceType}' must be 1-{MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
+            return Invalid($"{resourceType}:{action}:{pattern}", $"Resource type '{Untrusted.Id(resourceType)}' must be 1-{MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
         }
         if (!IsName(action, allowWildcard: true))
         {
-            return Invalid($"{resourceType}:{action}:{pattern}", $"Action '{action}' must be '*' or 1-{MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
+            return Invalid($"{resourceType}:{action}:{pattern}", $"Action '{Untrusted.Id(action)}' must be '*' or 1-{MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
         }
         var parsed = ResourcePattern.Parse(pattern);
         if (!parsed.IsSuccess)
         {
-            return parsed.Error with { Permission = $"{resourceType}:{action}:{pattern}" };
+            var text = $"{resourceType}:{action}:{pattern}";
+            return parsed.Error with { Permission = Untrusted.ContainsToken(text) ? Untrusted.Id(text) : text };
         }
         return GrantResult<Permission>.Ok(new Permission(resourceType!, action!, parsed.Value));
     }
@@ -121,7 +122,9 @@ public sealed record Permission
         return true;
     }
 
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
+    // What an error may show of submitted text: never a token's secret (see Untrusted), never more than 80 characters.
+    private static string Shorten(string text) =>
+        Untrusted.ContainsToken(text) ? Untrusted.Id(text) : text.Length <= 80 ? text : text[..80] + "…";
 
     private static GrantResult<Permission> Invalid(string? text, string message) =>
         GrantResult<Permission>.Fail(GrantErrorCode.InvalidScope, message, permission: text is null ? null : Shorten(text));

@@ -31,7 +31,7 @@ public static class WorkloadId
         {
             if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '.' or '-' or '_'))
             {
-                return Invalid(text, $"the trust domain '{domain}' may hold only a-z, 0-9, '.', '-' and '_'");
+                return Invalid(text, $"the trust domain '{Untrusted.Id(domain)}' may hold only a-z, 0-9, '.', '-' and '_'");
             }
         }
         foreach (var segment in rest[(slash + 1)..].Split('/'))
@@ -44,7 +44,7 @@ public static class WorkloadId
             {
                 if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
                 {
-                    return Invalid(text, $"path segment '{segment}' may hold only letters, digits, '.', '-' and '_'");
+                    return Invalid(text, $"path segment '{Untrusted.Id(segment)}' may hold only letters, digits, '.', '-' and '_'");
                 }
             }
         }
@@ -52,5 +52,5 @@ public static class WorkloadId
     }
 
     private static GrantResult<string> Invalid(string id, string problem) =>
-        GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"Workload id '{id}' is not a valid SPIFFE id: {problem}.", target: id);
+        GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"Workload id '{Untrusted.Id(id)}' is not a valid SPIFFE id: {problem}.", target: Untrusted.Id(id));
 }

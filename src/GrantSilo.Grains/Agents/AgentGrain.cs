@@ -49,7 +49,7 @@ internal sealed partial class AgentGrain(
         Index.Sessions.UnionWith(active ? State.Sessions : State.PendingSessions);
         if (!await IndexStore.TryWriteAsync())
         {
-            throw new InvalidOperationException($"Agent '{Key}' could not move its sets to its index; the next activation tries again.");
+            throw new InvalidOperationException($"Agent '{ShownKey}' could not move its sets to its index; the next activation tries again.");
         }
         State.Tasks.Clear();
         State.Sessions.Clear();
@@ -57,7 +57,7 @@ internal sealed partial class AgentGrain(
         State.PendingSessions.Clear();
         if (!await TryWriteAsync())
         {
-            throw new InvalidOperationException($"Agent '{Key}' could not empty its moved sets; the next activation tries again.");
+            throw new InvalidOperationException($"Agent '{ShownKey}' could not empty its moved sets; the next activation tries again.");
         }
     }
 
@@ -82,9 +82,10 @@ internal sealed partial class AgentGrain(
         {
             return ceiling.Error;
         }
-        if (registration.DisplayName is { Length: > 256 })
+        var displayName = Canonical.Text(registration.DisplayName, "display name", 256);
+        if (!displayName.IsSuccess)
         {
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "The display name is longer than 256 characters.");
+            return displayName.Error;
         }
         var attributes = AttributeRules.ValidateAgent(registration.Attributes);
         if (!attributes.IsSuccess)
@@ -104,12 +105,12 @@ internal sealed partial class AgentGrain(
                 && State.Groups.SequenceEqual(groups.Value, StringComparer.Ordinal)
                 && State.Attributes.Count == attributeMap.Count && State.Attributes.All(a => attributeMap.TryGetValue(a.Key, out var v) && v == a.Value)
                 ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{Key}' is already registered ({State.Status}) with a different owner, ceiling, attributes or groups; retired ids are never reused.", target: Key);
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentAlreadyExists, $"Agent '{ShownKey}' is already registered ({State.Status}) with a different owner, ceiling, attributes or groups; retired ids are never reused.", target: ShownKey);
         }
         var now = Now;
         State.Owner = owner.Value;
         State.Ceiling = ceiling.Value;
-        State.DisplayName = registration.DisplayName;
+        State.DisplayName = displayName.Value;
         State.Attributes = new Dictionary<string, string>(attributeMap, StringComparer.Ordinal);
         State.Groups = [.. groups.Value];
         State.Status = AgentStatus.Active;
@@ -143,13 +144,13 @@ internal sealed partial class AgentGrain(
         if (State.Status == AgentStatus.Suspended && PendingSteps > 0)
         {
             // What ended on suspension stays ended: resume only once every session and task is ended.
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' still has {PendingSteps} sessions or tasks to end; it can be resumed once the suspension's cascade completes.", target: Key);
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' still has {PendingSteps} sessions or tasks to end; it can be resumed once the suspension's cascade completes.", target: ShownKey);
         }
         if (State.Status != AgentStatus.Suspended)
         {
             return State.Status == AgentStatus.Active
                 ? Describe()
-                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired; it cannot be resumed.", target: Key);
+                : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' is retired; it cannot be resumed.", target: ShownKey);
         }
         State.Status = AgentStatus.Active;
         State.StatusChangedAt = Now;
@@ -172,11 +173,11 @@ internal sealed partial class AgentGrain(
         }
         if (Unsettled)
         {
-            return GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"The status of agent '{Key}' cannot be confirmed right now.", target: Key);
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"The status of agent '{ShownKey}' cannot be confirmed right now.", target: ShownKey);
         }
         return State.Status == AgentStatus.Active
             ? Describe()
-            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{Key}' is {State.Status}.", target: Key);
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotActive, $"Agent '{ShownKey}' is {State.Status}.", target: ShownKey);
     }
 
     public Task<AgentLease> LeaseAsync(GrainId holder)
@@ -200,7 +201,7 @@ internal sealed partial class AgentGrain(
             if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveTasksPerAgent));
-                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveTasksPerAgent, "tasks", nameof(Options.MaxLiveTasksPerAgent), Key);
+                return Compaction.QuotaExceeded($"Agent '{ShownKey}'", Options.MaxLiveTasksPerAgent, "tasks", nameof(Options.MaxLiveTasksPerAgent), ShownKey);
             }
         }
         Index.Tasks.Add(taskId);
@@ -216,7 +217,7 @@ internal sealed partial class AgentGrain(
     {
         if (!Exists)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
         if (request is null)
         {
@@ -229,14 +230,22 @@ internal sealed partial class AgentGrain(
         }
         if (named.Value != Key)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, $"The request opens a session for agent '{named.Value}', not '{Key}'; open it on that agent.", target: Key);
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, $"The request opens a session for agent '{named.Value}', not '{ShownKey}'; open it on that agent.", target: ShownKey);
         }
         var idle = request.IdleTimeout ?? Options.DefaultSessionIdleTimeout;
         var max = request.MaxLifetime ?? Options.DefaultSessionMaxLifetime;
-        if (idle <= TimeSpan.Zero || max <= TimeSpan.Zero || max > Options.MaxSessionLifetime || idle > max)
+        // Requests above the configured maximum are refused; bounds that come from elsewhere (the maximum
+        // lifetime, for the idle timeout) cap, and the session reports the effective values.
+        if (max <= TimeSpan.Zero || max > Options.MaxSessionLifetime)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive and at most its maximum lifetime, which must be at most {Options.MaxSessionLifetime}; asked for idle {idle}, maximum {max}.");
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's maximum lifetime must be positive and at most {Options.MaxSessionLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxSessionLifetime)}); asked for {max}.");
         }
+        if (idle <= TimeSpan.Zero)
+        {
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.LifetimeInvalid, $"A session's idle timeout must be positive; asked for {idle}.");
+        }
+        // An idle timeout longer than the maximum lifetime could never fire first.
+        idle = idle < max ? idle : max;
         var active = GetActiveResult();
         if (!active.IsSuccess)
         {
@@ -248,7 +257,7 @@ internal sealed partial class AgentGrain(
             if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveSessionsPerAgent));
-                return Compaction.QuotaExceeded($"Agent '{Key}'", Options.MaxLiveSessionsPerAgent, "sessions", nameof(Options.MaxLiveSessionsPerAgent), Key);
+                return Compaction.QuotaExceeded($"Agent '{ShownKey}'", Options.MaxLiveSessionsPerAgent, "sessions", nameof(Options.MaxLiveSessionsPerAgent), ShownKey);
             }
         }
         // GrantSilo chooses the id, and records it here before the session exists, so a suspension reaches it.
@@ -271,7 +280,7 @@ internal sealed partial class AgentGrain(
     {
         if (!Exists)
         {
-            return GrantResult<Page<TaskInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+            return GrantResult<Page<TaskInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
             [.. Index.Tasks],
@@ -286,7 +295,7 @@ internal sealed partial class AgentGrain(
     {
         if (!Exists)
         {
-            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
             [.. Index.Sessions],
@@ -367,12 +376,12 @@ internal sealed partial class AgentGrain(
         await ScheduleAsync();
         return State.Status == status
             ? Describe()
-            : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{Key}' is retired.", target: Key);
+            : GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidState, $"Agent '{ShownKey}' is retired.", target: ShownKey);
     }
 
     private Task RunAgentCascadeAsync()
     {
-        var reason = $"agent '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        var reason = $"agent '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync(
             (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
             (Index.Tasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
@@ -382,7 +391,7 @@ internal sealed partial class AgentGrain(
     protected override Task<bool> WriteCascadeProgressAsync() => IndexStore.TryWriteAsync();
 
     private GrantResult<AgentInfo> NotFound() =>
-        GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{Key}'.", target: Key);
+        GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
 
     private GrantResult<AgentInfo> Describe() => new AgentInfo
     {

@@ -32,7 +32,7 @@ internal sealed partial class ApprovalGrain(
     {
         if (Exists)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{Key}' already exists.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{ShownKey}' already exists.", target: ShownKey);
         }
         var now = Now;
         State.CredentialId = spec.CredentialId;
@@ -51,7 +51,7 @@ internal sealed partial class ApprovalGrain(
         // request is denied), so nothing waits for a decision nobody can see.
         if (!await Hub.AdmitAsync(info))
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"{Options.MaxPendingApprovals} approvals already wait for a decision, the limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovals)}.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"{Options.MaxPendingApprovals} approvals already wait for a decision, the limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovals)}.", target: ShownKey);
         }
         if (!await TryWriteAsync())
         {
@@ -81,13 +81,14 @@ internal sealed partial class ApprovalGrain(
         {
             return who.Error;
         }
-        if (note is { Length: > MaxNoteLength })
+        var text = Canonical.Text(note, decision == ApprovalStatus.Approved ? "comment" : "reason", MaxNoteLength);
+        if (!text.IsSuccess)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidArgument, $"The comment is longer than {MaxNoteLength} characters.");
+            return text.Error;
         }
         if (who.Value == State.Agent)
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApproverNotAllowed, $"Agent '{State.Agent}' may not decide its own approval; a person must.", target: ShownKey);
         }
         if (Unsettled)
         {
@@ -101,12 +102,12 @@ internal sealed partial class ApprovalGrain(
             {
                 await TickAsync();
             }
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{Key}' is {status}; it can no longer be decided.", target: Key);
+            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotPending, $"Approval '{ShownKey}' is {status}; it can no longer be decided.", target: ShownKey);
         }
         State.Status = decision;
         State.DecidedBy = who.Value;
         State.DecidedAt = now;
-        State.Note = note;
+        State.Note = text.Value;
         if (!await TryWriteAsync())
         {
             return Unavailable("the approval decision");
@@ -122,35 +123,35 @@ internal sealed partial class ApprovalGrain(
     {
         if (!Exists)
         {
-            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"No approval '{Key}' exists.");
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"No approval '{ShownKey}' exists.");
         }
         // The approval is for exactly one request; presenting it for another neither uses nor spoils it.
         if (State.CredentialId != credentialId || State.Action != action || !State.Resource.SameAs(resource))
         {
-            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was granted for another credential, action or resource.");
+            return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{ShownKey}' was granted for another credential, action or resource.");
         }
         if (Unsettled)
         {
-            return new ApprovalCheck(DecisionReason.Error, $"The state of approval '{Key}' cannot be confirmed right now; failing closed.");
+            return new ApprovalCheck(DecisionReason.Error, $"The state of approval '{ShownKey}' cannot be confirmed right now; failing closed.");
         }
         var now = Now;
         switch (EffectiveStatus(now))
         {
             case ApprovalStatus.Pending:
-                return new ApprovalCheck(DecisionReason.ApprovalPending, $"Approval '{Key}' has not been decided yet; it expires at {State.ExpiresAt:O}.");
+                return new ApprovalCheck(DecisionReason.ApprovalPending, $"Approval '{ShownKey}' has not been decided yet; it expires at {State.ExpiresAt:O}.");
             case ApprovalStatus.Denied:
-                return new ApprovalCheck(DecisionReason.ApprovalDenied, $"Approval '{Key}' was denied by {State.DecidedBy}.");
+                return new ApprovalCheck(DecisionReason.ApprovalDenied, $"Approval '{ShownKey}' was denied by {State.DecidedBy}.");
             case ApprovalStatus.Expired:
-                return new ApprovalCheck(DecisionReason.ApprovalExpired, $"Approval '{Key}' expired at {State.ExpiresAt:O}.");
+                return new ApprovalCheck(DecisionReason.ApprovalExpired, $"Approval '{ShownKey}' expired at {State.ExpiresAt:O}.");
             case ApprovalStatus.Used:
-                return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{Key}' was already used at {State.UsedAt:O}; approvals are single-use.");
+                return new ApprovalCheck(DecisionReason.ApprovalInvalid, $"Approval '{ShownKey}' was already used at {State.UsedAt:O}; approvals are single-use.");
         }
         State.Status = ApprovalStatus.Used;
         State.UsedAt = now;
         // Never rolled back to Approved: a use whose write outcome is unknown may have committed.
         if (!await TryWriteAsync())
         {
-            return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{Key}' could not be recorded; failing closed.");
+            return new ApprovalCheck(DecisionReason.Error, $"The use of approval '{ShownKey}' could not be recorded; failing closed.");
         }
         LogApprovalUsed(Logger, Key, credentialId);
         Hub.ResolvedAsync(Describe(now)).Ignore();
@@ -182,7 +183,7 @@ internal sealed partial class ApprovalGrain(
         State.Status is ApprovalStatus.Pending or ApprovalStatus.Approved && now >= State.ExpiresAt ? ApprovalStatus.Expired : State.Status;
 
     private GrantResult<ApprovalInfo> NotFound() =>
-        GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotFound, $"Approval '{Key}' does not exist.", target: Key);
+        GrantResult<ApprovalInfo>.Fail(GrantErrorCode.ApprovalNotFound, $"Approval '{ShownKey}' does not exist.", target: ShownKey);
 
     internal static string NewApprovalId() => "ap-" + Guid.NewGuid().ToString("N");
 
@@ -207,12 +208,12 @@ internal sealed partial class ApprovalGrain(
         ObservedAt = now,
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalRequested, Level = LogLevel.Information, Message = "Approval {ApprovalId} requested for credential {CredentialId}: {Action} on a {ResourceType} resource, expires {ExpiresAt}")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalRequested, Level = LogLevel.Debug, Message = "Approval {ApprovalId} requested for credential {CredentialId}: {Action} on a {ResourceType} resource, expires {ExpiresAt}")]
     private static partial void LogApprovalRequested(ILogger logger, string approvalId, string credentialId, string action, string resourceType, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalDecided, Level = LogLevel.Information, Message = "Approval {ApprovalId} is now {Status} ({By})")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalDecided, Level = LogLevel.Debug, Message = "Approval {ApprovalId} is now {Status} ({By})")]
     private static partial void LogApprovalDecided(ILogger logger, string approvalId, ApprovalStatus status, string by);
 
-    [LoggerMessage(EventId = (int)LogEvents.ApprovalUsed, Level = LogLevel.Information, Message = "Approval {ApprovalId} used by credential {CredentialId}")]
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalUsed, Level = LogLevel.Debug, Message = "Approval {ApprovalId} used by credential {CredentialId}")]
     private static partial void LogApprovalUsed(ILogger logger, string approvalId, string credentialId);
 }

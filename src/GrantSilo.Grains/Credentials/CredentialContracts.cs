@@ -43,7 +43,19 @@ internal interface ICredentialLifecycleGrain : ILeaseHolderGrain
     [Alias("EnactExpiry")]
     Task EnactExpiryAsync();
 
-    /// <summary>Ends the credential because its task or session ended. Idempotent; a no-op for an unknown id.</summary>
+    /// <summary>
+    /// Ends the credential because its task or session ended (without saying which: kept for silos of
+    /// an earlier version). Idempotent; a no-op for an unknown id.
+    /// </summary>
     [Alias("EndFromAbove")]
     Task EndFromAboveAsync(string reason);
+
+    /// <summary>
+    /// Ends the credential because its task or session ended; decisions then deny with
+    /// <paramref name="cause"/> (<see cref="DecisionReason.TaskCompleted"/>, <see cref="DecisionReason.TaskRevoked"/>,
+    /// <see cref="DecisionReason.TaskExpired"/> or <see cref="DecisionReason.SessionNotActive"/>). Idempotent;
+    /// a no-op for an unknown id.
+    /// </summary>
+    [Alias("EndBecause")]
+    Task EndBecauseAsync(DecisionReason cause, string reason);
 }

@@ -56,7 +56,7 @@ internal sealed partial class CredentialGrain(
     {
         if (Exists)
         {
-            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{Key}' already exists.", target: Key);
+            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{ShownKey}' already exists.", target: ShownKey);
         }
         State.TaskId = spec.TaskId;
         State.Agent = spec.Agent;
@@ -117,13 +117,13 @@ internal sealed partial class CredentialGrain(
 
     private async ValueTask<(Decision Decision, string? RootPerson)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
-        if (!Exists)
+        // An unknown id and a wrong secret get one answer, so a caller cannot learn which ids exist (the
+        // hash is computed either way); the log, at Debug, tells them apart.
+        var matches = CredentialToken.Verify(secret ?? [], Exists ? State.SecretHash : NoSecretHash);
+        if (!Exists || !matches)
         {
-            return (Deny(DecisionReason.UnknownCredential, "No such credential."), null);
-        }
-        if (secret is null || !CredentialToken.Verify(secret, State.SecretHash))
-        {
-            return (Deny(DecisionReason.InvalidSecret, "The token does not match the credential."), null);
+            LogTokenRefused(Logger, ShownKey, Exists ? "wrong secret" : "unknown credential id");
+            return (Deny(DecisionReason.UnknownCredential, "No credential matches the token."), null);
         }
         var now = Now;
         if (Unsettled)
@@ -132,7 +132,7 @@ internal sealed partial class CredentialGrain(
         }
         if (State.Status == CredentialStatus.Revoked)
         {
-            return (Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}"), null);
+            return (DenyEnded(), null);
         }
         if (!IsLive(now))
         {
@@ -189,7 +189,7 @@ internal sealed partial class CredentialGrain(
             }
             if (!chain.Usable)
             {
-                return (Deny(chain.Reason, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason})."), chain.RootPerson);
+                return (Deny(chain.Reason, chain.Explain()), chain.RootPerson);
             }
             if (chainLease.Agent is not { } agent)
             {
@@ -526,9 +526,11 @@ internal sealed partial class CredentialGrain(
         {
             return text.Error;
         }
+        // One that had already expired (perhaps not yet enacted) stays expired: it was never revoked.
+        var expired = State.Status == CredentialStatus.Expired || (State.Status == CredentialStatus.Active && Now >= State.ExpiresAt);
         if (State.Status == CredentialStatus.Active)
         {
-            if (!await EndCredentialAsync(CredentialStatus.Revoked, text.Value))
+            if (!await EndCredentialAsync(expired ? CredentialStatus.Expired : CredentialStatus.Revoked, expired ? "lifetime ended" : text.Value))
             {
                 return Unavailable("the revocation");
             }
@@ -539,19 +541,31 @@ internal sealed partial class CredentialGrain(
         {
             return Unavailable("the revocation");
         }
+        if (expired)
+        {
+            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.AlreadyEnded, $"Credential '{ShownKey}' had already expired at {State.ExpiresAt:O}; it was not revoked. It is not usable either way.", target: ShownKey);
+        }
         return Describe(Now);
     }
 
-    public async Task EndFromAboveAsync(string reason)
+    public Task EndFromAboveAsync(string reason) => EndFromAboveAsync(null, reason);
+
+    public Task EndBecauseAsync(DecisionReason cause, string reason) => EndFromAboveAsync(cause, reason);
+
+    private async Task EndFromAboveAsync(DecisionReason? cause, string reason)
     {
         // A credential id recorded by a task or session whose creation never finished: nothing to end.
         if (!Exists || (State.Status != CredentialStatus.Active && await DurableAsync() && State.Status != CredentialStatus.Active))
         {
             return;
         }
-        if (!await EndCredentialAsync(CredentialStatus.Revoked, reason))
+        // One whose own lifetime had run out first (while no silo ran, say) expired; it was not revoked.
+        var ended = Now >= State.ExpiresAt
+            ? await EndCredentialAsync(CredentialStatus.Expired, "lifetime ended")
+            : await EndCredentialAsync(CredentialStatus.Revoked, reason, cause);
+        if (!ended)
         {
-            throw new InvalidOperationException($"Credential '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Credential '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
@@ -568,11 +582,13 @@ internal sealed partial class CredentialGrain(
         }
     }
 
-    private async Task<bool> EndCredentialAsync(CredentialStatus status, string reason)
+    private async Task<bool> EndCredentialAsync(CredentialStatus status, string reason, DecisionReason? cause = null)
     {
         State.Status = status;
         State.StatusReason = reason;
-        State.EndedAt = Now;
+        State.EndCause = cause;
+        // An expiry ended the credential when it happened, not when a tick (perhaps after a restart) enacted it.
+        State.EndedAt = status == CredentialStatus.Expired ? State.ExpiresAt : Now;
         // Not written, but storage (read back) may show that it was: then the end stands.
         if (!await TryWriteAsync() && (Unsettled || State.Status == CredentialStatus.Active))
         {
@@ -584,7 +600,18 @@ internal sealed partial class CredentialGrain(
     }
 
     private Decision DenyEndedMeanwhile() =>
-        Deny(State.Status == CredentialStatus.Revoked ? DecisionReason.CredentialRevoked : DecisionReason.CredentialExpired, "The credential ended while the request was being decided.");
+        State.Status == CredentialStatus.Revoked
+            ? DenyEnded()
+            : Deny(DecisionReason.CredentialExpired, "The credential ended while the request was being decided.");
+
+    // A revoked credential is denied for what ended it: its own revocation, or its task's or session's end.
+    private Decision DenyEnded() =>
+        State.EndCause is { } cause
+            ? Deny(cause, $"The credential ended: {State.StatusReason}.")
+            : Deny(DecisionReason.CredentialRevoked, $"The credential was revoked: {State.StatusReason}");
+
+    // Compared against when no credential exists, so an unknown id costs what a wrong secret costs.
+    private static readonly byte[] NoSecretHash = new byte[32];
 
     // Whoever holds a wrong secret learns nothing about the credential's task or agent.
     private Decision Deny(DecisionReason reason, string detail)
@@ -603,7 +630,7 @@ internal sealed partial class CredentialGrain(
     }
 
     private GrantResult<CredentialInfo> NotFound() =>
-        GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{Key}' does not exist.", target: Key);
+        GrantResult<CredentialInfo>.Fail(GrantErrorCode.CredentialNotFound, $"Credential '{ShownKey}' does not exist.", target: ShownKey);
 
     private CredentialInfo Describe(DateTimeOffset now) => new()
     {
@@ -617,13 +644,17 @@ internal sealed partial class CredentialGrain(
         Status = State.Status == CredentialStatus.Active && now >= State.ExpiresAt ? CredentialStatus.Expired : State.Status,
         StatusReason = State.StatusReason,
         ObservedAt = now,
+        EndedAt = State.EndedAt ?? (State.Status == CredentialStatus.Active && now >= State.ExpiresAt ? State.ExpiresAt : null),
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Information, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
+    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Debug, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
     private static partial void LogCredentialIssued(ILogger logger, string credentialId, string taskId, string agent, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Information, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
+    [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Debug, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
     private static partial void LogCredentialEnded(ILogger logger, string credentialId, CredentialStatus status, string reason);
+
+    [LoggerMessage(EventId = (int)LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Token for credential {CredentialId} refused: {Why}")]
+    private static partial void LogTokenRefused(ILogger logger, string credentialId, string why);
 
     [LoggerMessage(EventId = (int)LogEvents.DecisionFailed, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} failed; denied")]
     private static partial void LogDecisionFailed(ILogger logger, Exception exception, string credentialId);

@@ -15,4 +15,9 @@ public sealed class CredentialState
     [Id(7)] public CredentialStatus Status { get; set; }
     [Id(8)] public string? StatusReason { get; set; }
     [Id(9)] public DateTimeOffset? EndedAt { get; set; }
+    /// <summary>
+    /// Why decisions deny now that it ended, when its task or session ended it (TaskCompleted, TaskRevoked,
+    /// TaskExpired, SessionNotActive); null for its own revocation or expiry.
+    /// </summary>
+    [Id(10)] public DecisionReason? EndCause { get; set; }
 }

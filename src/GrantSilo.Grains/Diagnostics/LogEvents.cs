@@ -20,6 +20,7 @@ internal enum LogEvents
     CredentialIssued = 1300,
     CredentialEnded = 1301,
     DecisionFailed = 1302,
+    TokenRefused = 1303,
     StateWriteFailed = 1400,
     IndexWriteFailed = 1410,
     QuotaReached = 1411,

@@ -13,10 +13,10 @@ internal static class IndexedIds
     /// <summary>The longest task id accepted at creation.</summary>
     public const int MaxLength = 128;
 
-    /// <summary>True for 1 to 128 ASCII letters, digits, <c>-</c>, <c>_</c>, <c>.</c> and <c>:</c>.</summary>
+    /// <summary>True for 1 to 128 ASCII letters, digits, <c>-</c>, <c>_</c>, <c>.</c> and <c>:</c> that are not a credential token or JWT.</summary>
     public static bool IsCompact(string? id)
     {
-        if (string.IsNullOrEmpty(id) || id.Length > MaxLength)
+        if (string.IsNullOrEmpty(id) || id.Length > MaxLength || Untrusted.ContainsToken(id))
         {
             return false;
         }

@@ -28,7 +28,7 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable
         LeaseClock = services.LeaseClock;
         SiloLease = services.SiloLease;
         Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
-        _state = new DurableState<TState>(state, logger, Kind, () => Key, DeactivateOnIdle);
+        _state = new DurableState<TState>(state, logger, Kind, () => ShownKey, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
         _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind);
     }
@@ -64,6 +64,12 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable
     protected DateTimeOffset Now => Time.GetUtcNow();
 
     protected string Key => this.GetPrimaryKeyString();
+
+    /// <summary>
+    /// The key as an error or a log may show it (<see cref="Untrusted.Id"/>): a grain can be addressed by
+    /// any string, a token passed by mistake for an id among them, and no answer may repeat its secret.
+    /// </summary>
+    protected string ShownKey => Untrusted.Id(Key);
 
     /// <summary>The kind of object, for logs and the cascade monitor: agent, task, session, credential.</summary>
     protected abstract string Kind { get; }

@@ -31,7 +31,7 @@ internal static class AttributeRules
         {
             if (!Permission.IsName(group, allowWildcard: false))
             {
-                return GrantResult<IReadOnlyList<string>>.Fail(GrantErrorCode.InvalidArgument, $"Group name '{group}' must be 1-{Permission.MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
+                return GrantResult<IReadOnlyList<string>>.Fail(GrantErrorCode.InvalidArgument, $"Group name '{Untrusted.Id(group)}' must be 1-{Permission.MaxNameLength} characters of a-z, 0-9, '.', '-' or '_', starting with a letter or digit.");
             }
         }
         return GrantResult<IReadOnlyList<string>>.Ok([.. groups.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
@@ -52,15 +52,15 @@ internal static class AttributeRules
         {
             if (!IsName(name))
             {
-                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} name '{name}' must start with a-z and continue with letters, digits or '_' (at most {MaxNameLength} characters).");
+                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} name '{Untrusted.Id(name)}' must start with a-z and continue with letters, digits or '_' (at most {MaxNameLength} characters).");
             }
             if (reserved.Contains(name, StringComparer.Ordinal))
             {
-                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} name '{name}' is reserved for GrantSilo's own facts.");
+                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} name '{Untrusted.Id(name)}' is reserved for GrantSilo's own facts.");
             }
             if (!Canonical.TryCanonicalize(value, maxValueLength, out var text, out var problem))
             {
-                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} '{name}' {problem}.");
+                return GrantResult<IReadOnlyDictionary<string, string>?>.Fail(GrantErrorCode.InvalidArgument, $"{field} '{Untrusted.Id(name)}' {problem}.");
             }
             canonical.Add(new(name, text));
         }

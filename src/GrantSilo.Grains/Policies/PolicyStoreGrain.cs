@@ -108,7 +108,7 @@ internal sealed partial class PolicyStoreGrain(
         var links = _active.Info.Links.Where(l => l.LinkId != linkId).ToList();
         if (links.Count == _active.Info.Links.Count)
         {
-            return Rejected(new GrantError(GrantErrorCode.InvalidArgument, $"The active policy version {_active.Info.Version} has no link '{linkId}'.", target: linkId), who.Value);
+            return Rejected(new GrantError(GrantErrorCode.InvalidArgument, $"The active policy version {_active.Info.Version} has no link '{Untrusted.Id(linkId)}'.", target: Untrusted.Id(linkId)), who.Value);
         }
         return await PublishVersionAsync(_active.Text, PolicyText.Compile(_active.Text, links), links, who.Value);
     }
@@ -123,7 +123,7 @@ internal sealed partial class PolicyStoreGrain(
         {
             if (!Canonical.Identifier(value, name).IsSuccess || value.Length > 128)
             {
-                return new GrantError(GrantErrorCode.InvalidArgument, $"{name} '{value}' must be a canonical identifier of at most 128 characters.");
+                return new GrantError(GrantErrorCode.InvalidArgument, $"{name} '{Untrusted.Id(value)}' must be a canonical identifier of at most 128 characters.");
             }
         }
         if ((link.PrincipalType is null) != (link.PrincipalId is null))
@@ -132,7 +132,7 @@ internal sealed partial class PolicyStoreGrain(
         }
         if (link.PrincipalType is { } type && type is not (CedarRequestBuilder.PersonType or CedarRequestBuilder.GroupType or CedarRequestBuilder.AgentType))
         {
-            return new GrantError(GrantErrorCode.InvalidArgument, $"A principal slot holds a {CedarRequestBuilder.PersonType}, {CedarRequestBuilder.GroupType} or {CedarRequestBuilder.AgentType}; not '{type}'.");
+            return new GrantError(GrantErrorCode.InvalidArgument, $"A principal slot holds a {CedarRequestBuilder.PersonType}, {CedarRequestBuilder.GroupType} or {CedarRequestBuilder.AgentType}; not '{Untrusted.Id(type)}'.");
         }
         foreach (var (name, value) in new[] { ("Principal id", link.PrincipalId), ("Resource id", link.ResourceId) })
         {

@@ -76,9 +76,20 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     [Alias("EndFromAgent")]
     Task EndFromAgentAsync(string reason);
 
-    /// <summary>Ends every credential this session issued for a task that ended. Idempotent; throws if a step failed (the task retries).</summary>
+    /// <summary>
+    /// Ends every credential this session issued for a task that ended (without saying how: kept for silos
+    /// of an earlier version). Idempotent; throws if a step failed (the task retries).
+    /// </summary>
     [Alias("EndTaskCredentials")]
     Task EndTaskCredentialsAsync(string taskId, string reason);
+
+    /// <summary>
+    /// Ends every credential this session issued for a task that ended, with the decision reason that says
+    /// how it ended (<see cref="DecisionReason.TaskCompleted"/>, <see cref="DecisionReason.TaskRevoked"/> or
+    /// <see cref="DecisionReason.TaskExpired"/>). Idempotent; throws if a step failed (the task retries).
+    /// </summary>
+    [Alias("EndCredentialsOfTask")]
+    Task EndCredentialsOfTaskAsync(string taskId, DecisionReason cause, string reason);
 
     /// <summary>Forgets a credential that ended on its own (expiry or direct revocation).</summary>
     [OneWay, Alias("CredentialEnded")]

@@ -57,13 +57,13 @@ internal sealed partial class SessionGrain(
         }
         if (!await IndexStore.TryWriteAsync())
         {
-            throw new InvalidOperationException($"Session '{Key}' could not move its credentials to its index; the next activation tries again.");
+            throw new InvalidOperationException($"Session '{ShownKey}' could not move its credentials to its index; the next activation tries again.");
         }
         State.Credentials.Clear();
         State.PendingCredentials.Clear();
         if (!await TryWriteAsync())
         {
-            throw new InvalidOperationException($"Session '{Key}' could not empty its moved credentials; the next activation tries again.");
+            throw new InvalidOperationException($"Session '{ShownKey}' could not empty its moved credentials; the next activation tries again.");
         }
     }
 
@@ -74,7 +74,7 @@ internal sealed partial class SessionGrain(
     {
         if (Exists)
         {
-            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{Key}' already exists.", target: Key);
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{ShownKey}' already exists.", target: ShownKey);
         }
         var now = Now;
         State.Agent = spec.Agent;
@@ -100,7 +100,7 @@ internal sealed partial class SessionGrain(
     {
         if (!Exists)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         var now = Now;
         if (Unsettled)
@@ -109,7 +109,7 @@ internal sealed partial class SessionGrain(
         }
         if (EffectiveStatus(now) is var status && status != SessionStatus.Active)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Key}' is {status}.", target: Key);
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotActive, $"Session '{ShownKey}' is {status}.", target: ShownKey);
         }
         if (request is null)
         {
@@ -133,7 +133,7 @@ internal sealed partial class SessionGrain(
         var lifetime = request.Lifetime ?? Options.MaxCredentialLifetime;
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxCredentialLifetime)
         {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime}; asked for {lifetime}.");
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxCredentialLifetime)}); asked for {lifetime}.");
         }
         if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
         {
@@ -141,7 +141,7 @@ internal sealed partial class SessionGrain(
             await ExpireCredentialsAsync(now);
             if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
             {
-                return Compaction.QuotaExceeded($"Session '{Key}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), Key);
+                return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
             }
         }
 
@@ -214,6 +214,16 @@ internal sealed partial class SessionGrain(
         {
             return text.Error;
         }
+        if (EffectiveStatus(Now) == SessionStatus.Expired)
+        {
+            // It had already expired (perhaps not yet enacted): record that, put it in force, and say so.
+            var (why, _) = Expiry();
+            if (!await EndSessionAsync(SessionStatus.Expired, why))
+            {
+                return Unavailable("the end of the session");
+            }
+            return GrantResult<SessionInfo>.Fail(GrantErrorCode.AlreadyEnded, $"Session '{ShownKey}' had already expired at {State.EndedAt:O} ({State.StatusReason}); it was not ended again. Its credentials are not usable either way.", target: ShownKey);
+        }
         // Whether this call ends the session or finds it ended, it answers only once the end is in force.
         if (!await EndSessionAsync(SessionStatus.Ended, text.Value))
         {
@@ -228,13 +238,21 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        if (!await EndSessionAsync(SessionStatus.Ended, reason))
+        // One that had expired first (while no silo ran, say) stays expired, as of when it expired.
+        var ended = EffectiveStatus(Now) == SessionStatus.Expired
+            ? await EndSessionAsync(SessionStatus.Expired, Expiry().Reason)
+            : await EndSessionAsync(SessionStatus.Ended, reason);
+        if (!ended)
         {
-            throw new InvalidOperationException($"Session '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Session '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
-    public async Task EndTaskCredentialsAsync(string taskId, string reason)
+    public Task EndTaskCredentialsAsync(string taskId, string reason) => EndCredentialsOfTaskAsync(taskId, null, reason);
+
+    public Task EndCredentialsOfTaskAsync(string taskId, DecisionReason cause, string reason) => EndCredentialsOfTaskAsync(taskId, (DecisionReason?)cause, reason);
+
+    private async Task EndCredentialsOfTaskAsync(string taskId, DecisionReason? cause, string reason)
     {
         if (!Exists)
         {
@@ -246,7 +264,9 @@ internal sealed partial class SessionGrain(
             return;
         }
         // Throws if any credential could not record its end; the task keeps this session pending and retries.
-        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+        await Task.WhenAll(ids.Select(id => cause is { } known
+            ? GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(known, reason)
+            : GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
         foreach (var id in ids)
         {
             Index.Credentials.Remove(id);
@@ -266,7 +286,7 @@ internal sealed partial class SessionGrain(
     {
         if (!Exists)
         {
-            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
             [.. Index.Credentials.Keys],
@@ -281,7 +301,7 @@ internal sealed partial class SessionGrain(
     {
         if (!Exists)
         {
-            return GrantResult<CredentialScan>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+            return GrantResult<CredentialScan>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         var (slice, more) = PageToken.Slice(Index.Credentials.Where(c => taskId is null || c.Value.TaskId == taskId).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
         var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync()));
@@ -365,13 +385,9 @@ internal sealed partial class SessionGrain(
         var now = Now;
         if (State.Status == SessionStatus.Active)
         {
-            if (now >= State.StartedAt + State.MaxLifetime)
+            if (Expiry() is var (why, at) && now >= at)
             {
-                await EndSessionAsync(SessionStatus.Expired, "maximum lifetime reached");
-            }
-            else if (now >= State.LastActivityAt + State.IdleTimeout)
-            {
-                await EndSessionAsync(SessionStatus.Expired, "idle timeout");
+                await EndSessionAsync(SessionStatus.Expired, why);
             }
             else
             {
@@ -408,7 +424,8 @@ internal sealed partial class SessionGrain(
         {
             State.Status = status;
             State.StatusReason = reason;
-            State.EndedAt = Now;
+            // An expiry ended the session when it happened, not when a tick (perhaps after a restart) enacted it.
+            State.EndedAt = status == SessionStatus.Expired ? Expiry().At : Now;
             // The end is this small record alone; the index (credentials) is what the cascade then ends.
             if (!await TryWriteAsync() && (Unsettled || State.Status == SessionStatus.Active))
             {
@@ -439,10 +456,10 @@ internal sealed partial class SessionGrain(
 
     private Task RunSessionCascadeAsync()
     {
-        var reason = $"session '{Key}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
+        var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync((Index.Credentials.Keys.ToHashSet(StringComparer.Ordinal), async id =>
         {
-            await GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason);
+            await GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
             _endedCredentials.Add(id);
         }));
     }
@@ -456,6 +473,14 @@ internal sealed partial class SessionGrain(
         }
         _endedCredentials.Clear();
         return IndexStore.TryWriteAsync();
+    }
+
+    // When and why the session expires (or expired): at its maximum lifetime or after its idle timeout, whichever comes first.
+    private (string Reason, DateTimeOffset At) Expiry()
+    {
+        var max = State.StartedAt + State.MaxLifetime;
+        var idle = State.LastActivityAt + State.IdleTimeout;
+        return idle < max ? ("idle timeout", idle) : ("maximum lifetime reached", max);
     }
 
     private SessionStatus EffectiveStatus(DateTimeOffset now)
@@ -474,7 +499,7 @@ internal sealed partial class SessionGrain(
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b, DateTimeOffset c) => Min(Min(a, b), c);
 
     private GrantResult<SessionInfo> NotFound() =>
-        GrantResult<SessionInfo>.Fail(GrantErrorCode.SessionNotFound, $"Session '{Key}' does not exist.", target: Key);
+        GrantResult<SessionInfo>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
 
     private SessionInfo Describe(DateTimeOffset now) => new()
     {
@@ -488,11 +513,12 @@ internal sealed partial class SessionGrain(
         StatusReason = State.StatusReason,
         LiveCredentials = State.Status == SessionStatus.Active ? Index.Credentials.Count : 0,
         PendingCascade = PendingSteps,
+        EndedAt = State.EndedAt ?? (State.Status == SessionStatus.Active && now >= Expiry().At ? Expiry().At : null),
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Information, Message = "Session {SessionId} opened for agent {Agent}")]
+    [LoggerMessage(EventId = (int)LogEvents.SessionOpened, Level = LogLevel.Debug, Message = "Session {SessionId} opened for agent {Agent}")]
     private static partial void LogSessionOpened(ILogger logger, string sessionId, string agent);
 
-    [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Information, Message = "Session {SessionId} ended as {Status}: {Reason}")]
+    [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Debug, Message = "Session {SessionId} ended as {Status}: {Reason}")]
     private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionStatus status, string reason);
 }

@@ -21,6 +21,19 @@ internal sealed record ChainCheck
 
     public static ChainCheck Missing(string taskId) =>
         new() { Usable = false, Reason = DecisionReason.TaskRevoked, BlockingTaskId = taskId };
+
+    /// <summary>
+    /// A sentence for a denial or refusal: which task is not usable and why, and, at a checkpoint, what
+    /// to do next and who may do it.
+    /// </summary>
+    public string Explain()
+    {
+        var task = Untrusted.Id(BlockingTaskId);
+        return Reason == DecisionReason.TaskAwaitingReauthorization
+            ? $"Task '{task}' is paused at its checkpoint until it is re-authorized: call ReauthorizeTaskAsync(\"{task}\"), a fresh check against current policy. " +
+              $"The task's person{(RootPerson.Length > 0 ? $" ({RootPerson})" : "")} or an orchestrator acting for them may call it."
+            : $"Task '{task}' is not usable ({Reason}).";
+    }
 }
 
 /// <summary>

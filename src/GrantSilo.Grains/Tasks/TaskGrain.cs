@@ -81,7 +81,7 @@ internal sealed partial class TaskGrain(
         Index.Sessions.UnionWith(terminal ? State.PendingSessions : State.Sessions);
         if (!await IndexStore.TryWriteAsync())
         {
-            throw new InvalidOperationException($"Task '{Key}' could not move its sets to its index; the next activation tries again.");
+            throw new InvalidOperationException($"Task '{ShownKey}' could not move its sets to its index; the next activation tries again.");
         }
         State.Children.Clear();
         State.Sessions.Clear();
@@ -89,7 +89,7 @@ internal sealed partial class TaskGrain(
         State.PendingSessions.Clear();
         if (!await TryWriteAsync())
         {
-            throw new InvalidOperationException($"Task '{Key}' could not empty its moved sets; the next activation tries again.");
+            throw new InvalidOperationException($"Task '{ShownKey}' could not empty its moved sets; the next activation tries again.");
         }
     }
 
@@ -97,7 +97,7 @@ internal sealed partial class TaskGrain(
     {
         if (Exists)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         // Task ids go into their agent's index: short, of a plain alphabet (the SDK's are t- and 32 hex digits).
         if (!IndexedIds.IsCompact(Key))
@@ -123,9 +123,14 @@ internal sealed partial class TaskGrain(
         {
             return scope.Error;
         }
-        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval) is { } invalid)
         {
             return invalid;
+        }
+        var purpose = Canonical.Text(request.Purpose, "purpose", Options.MaxPurposeLength);
+        if (!purpose.IsSuccess)
+        {
+            return purpose.Error;
         }
 
         var agentGrain = GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value);
@@ -155,7 +160,7 @@ internal sealed partial class TaskGrain(
         State.ExpiresAt = now + request.Lifetime;
         State.CheckpointInterval = request.CheckpointInterval;
         State.CheckpointDueAt = request.CheckpointInterval is { } interval ? now + interval : null;
-        State.Purpose = request.Purpose;
+        State.Purpose = purpose.Value;
         State.Status = GrantTaskStatus.Active;
         if (!await TryWriteAsync())
         {
@@ -189,9 +194,14 @@ internal sealed partial class TaskGrain(
         {
             return scope.Error;
         }
-        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval, request.Purpose) is { } invalid)
+        if (ValidateLifetime(request.Lifetime, request.CheckpointInterval) is { } invalid)
         {
             return invalid;
+        }
+        var purpose = Canonical.Text(request.Purpose, "purpose", Options.MaxPurposeLength);
+        if (!purpose.IsSuccess)
+        {
+            return purpose.Error;
         }
         if (!CredentialToken.TryParse(request.ProofToken, out var proofId, out var secret))
         {
@@ -199,34 +209,31 @@ internal sealed partial class TaskGrain(
         }
         if (!State.Scope.MayDelegate)
         {
-            return Rejected(GrantErrorCode.DelegationForbidden, $"The scope of task '{Key}' does not allow delegation.", permission: "delegation-depth>=1");
+            return Rejected(GrantErrorCode.DelegationForbidden, $"The scope of task '{ShownKey}' does not allow delegation.", permission: "delegation-depth>=1");
         }
         if (State.Depth + 1 > Options.MaxDelegationDepth)
         {
-            return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{Key}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
+            return Rejected(GrantErrorCode.DepthLimitExceeded, $"Delegating from task '{ShownKey}' (depth {State.Depth}) would exceed the depth limit of {Options.MaxDelegationDepth}.");
         }
         // The child may delegate at most one hop less than the parent.
         if (scope.Value.FindExcess(State.Scope.WithDelegationDepth(State.Scope.DelegationDepth - 1)) is { } excess)
         {
-            return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{Key}' allows.", permission: excess);
+            return Rejected(GrantErrorCode.ScopeExceedsParent, $"The requested scope is wider than task '{ShownKey}' allows.", permission: excess);
         }
+        // A child never outlives its parent: a longer lifetime is capped to the parent's end (TaskInfo.ExpiresAt says so).
         var now = Now;
-        var expiresAt = now + request.Lifetime;
-        if (expiresAt > State.ExpiresAt)
-        {
-            return Rejected(GrantErrorCode.LifetimeExceedsParent, $"The child would end at {expiresAt:O}, after task '{Key}' ends at {State.ExpiresAt:O}.");
-        }
+        var expiresAt = now + request.Lifetime < State.ExpiresAt ? now + request.Lifetime : State.ExpiresAt;
 
         // The caller proves it is this task's agent in a live session with a live credential of this task.
         var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofAsync(secret);
         if (!proof.Valid || proof.TaskId != Key || proof.Agent != State.Agent)
         {
-            return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{Key}'." : $"The proof credential is not valid: {proof.Detail}");
+            return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
         }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
-            return Rejected(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}); nothing can be delegated below it.");
+            return Rejected(GrantErrorCode.TaskNotUsable, $"{chain.Explain()} Nothing can be delegated below it meanwhile.");
         }
         var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(childAgent.Value).GetActiveAsync();
         if (!registered.IsSuccess)
@@ -243,7 +250,7 @@ internal sealed partial class TaskGrain(
             await CompactChildrenAsync();
             if (Index.Children.Count >= Options.MaxChildrenPerTask)
             {
-                return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{Key}' already has {Index.Children.Count} live children, the limit (GrantSilo:Lifecycle:MaxChildrenPerTask).");
+                return Rejected(GrantErrorCode.FanOutLimitExceeded, $"Task '{ShownKey}' already has {Index.Children.Count} live children, the limit (GrantSilo:Lifecycle:MaxChildrenPerTask).");
             }
         }
 
@@ -266,7 +273,7 @@ internal sealed partial class TaskGrain(
             Scope = scope.Value,
             ExpiresAt = expiresAt,
             CheckpointInterval = request.CheckpointInterval,
-            Purpose = request.Purpose,
+            Purpose = purpose.Value,
             Depth = State.Depth + 1,
         };
         var child = await GrainFactory.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
@@ -286,7 +293,7 @@ internal sealed partial class TaskGrain(
     {
         if (Exists)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{Key}' already exists.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         // No tracking, no task (as for a root task).
         var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
@@ -343,7 +350,7 @@ internal sealed partial class TaskGrain(
     {
         if (!Exists)
         {
-            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
             [.. Index.Sessions],
@@ -361,7 +368,7 @@ internal sealed partial class TaskGrain(
     {
         if (!Exists)
         {
-            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
         }
         var size = Page.Size(pageSize);
         if (!size.IsSuccess)
@@ -434,7 +441,7 @@ internal sealed partial class TaskGrain(
         }
         if (status != GrantTaskStatus.AwaitingReauthorization)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}, not awaiting re-authorization.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}, not awaiting re-authorization.", target: ShownKey);
         }
         // A fresh decision: the agent must still be active and the scope still within its ceiling.
         var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
@@ -444,7 +451,7 @@ internal sealed partial class TaskGrain(
         }
         if (State.Scope.FindExcess(agent.Value.Ceiling) is { } excess)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{Key}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.ScopeExceedsCeiling, $"Task '{ShownKey}' no longer lies within the ceiling of agent '{State.Agent}'.", permission: excess, target: ShownKey);
         }
         // Asked afresh, never from a lease.
         UpstreamHeld.Drop();
@@ -452,8 +459,8 @@ internal sealed partial class TaskGrain(
         if (!ancestors.Usable)
         {
             return ancestors.Reason == DecisionReason.AgentNotActive && ancestors.BlockingTaskId == Key
-                ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{Key}' is not active.", target: Key)
-                : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Ancestor task '{ancestors.BlockingTaskId}' is not usable ({ancestors.Reason}).", target: ancestors.BlockingTaskId);
+                ? GrantResult<TaskInfo>.Fail(GrantErrorCode.AgentNotActive, $"An agent along the chain of task '{ShownKey}' is not active.", target: ShownKey)
+                : GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' cannot be re-authorized while an ancestor is not usable. {ancestors.Explain()}", target: Untrusted.Id(ancestors.BlockingTaskId));
         }
         // Policy drift: the scope must still be permitted by the active policy version.
         var vetted = await CheckScopeAgainstPolicyAsync(agent.Value, State.Scope, State.Depth, State.RootPerson, State.RootTaskId);
@@ -490,12 +497,31 @@ internal sealed partial class TaskGrain(
         {
             return text.Error;
         }
-        // Whether this call ends the task or finds it ended, it answers only once the end is in force.
+        var status = EffectiveStatus(Now);
+        if (status is GrantTaskStatus.Completed or GrantTaskStatus.Expired)
+        {
+            return await AlreadyEndedAsync(status, "revoked");
+        }
+        // Whether this call ends the task or finds it revoked, it answers only once the end is in force.
         if (!await EndAsync(GrantTaskStatus.Revoked, text.Value))
         {
             return Unavailable("the revocation");
         }
         return Describe(Now);
+    }
+
+    // An end request that finds the task ended another way: that end (an expiry perhaps not enacted yet) is
+    // recorded and put in force like any end, and the answer says how and when the task ended.
+    private async Task<GrantResult<TaskInfo>> AlreadyEndedAsync(GrantTaskStatus status, string asked)
+    {
+        if (!await EndAsync(status, status == GrantTaskStatus.Expired ? "lifetime ended" : State.StatusReason ?? status.ToString().ToLowerInvariant()))
+        {
+            return Unavailable("the task's end");
+        }
+        return GrantResult<TaskInfo>.Fail(
+            GrantErrorCode.AlreadyEnded,
+            $"Task '{ShownKey}' had already ended as {State.Status} at {State.EndedAt:O} ({State.StatusReason}); it was not {asked}. It is not usable either way, and its end is in force.",
+            target: ShownKey);
     }
 
     public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary)
@@ -504,19 +530,15 @@ internal sealed partial class TaskGrain(
         {
             return NotFound();
         }
-        var status = EffectiveStatus(Now);
-        if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
-        {
-            if (!await EndAsync(status, "lifetime ended"))
-            {
-                return Unavailable("the task's end");
-            }
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{Key}' is {status}; it cannot be completed.", target: Key);
-        }
-        var text = Canonical.Reason(summary, "completed");
+        var text = Canonical.Reason(summary, "completed", "summary");
         if (!text.IsSuccess)
         {
             return text.Error;
+        }
+        var status = EffectiveStatus(Now);
+        if (status is GrantTaskStatus.Revoked or GrantTaskStatus.Expired)
+        {
+            return await AlreadyEndedAsync(status, "completed");
         }
         if (!await EndAsync(GrantTaskStatus.Completed, text.Value))
         {
@@ -536,9 +558,11 @@ internal sealed partial class TaskGrain(
         {
             return;
         }
-        if (!await EndAsync(GrantTaskStatus.Revoked, reason, cascadeInline: false))
+        // A task whose own lifetime had run out first (while no silo ran, say) expired; it was not revoked.
+        var expired = Now >= State.ExpiresAt;
+        if (!await EndAsync(expired ? GrantTaskStatus.Expired : GrantTaskStatus.Revoked, expired ? "lifetime ended" : reason, cascadeInline: false))
         {
-            throw new InvalidOperationException($"Task '{Key}' could not durably record its end; the caller retries.");
+            throw new InvalidOperationException($"Task '{ShownKey}' could not durably record its end; the caller retries.");
         }
     }
 
@@ -550,12 +574,12 @@ internal sealed partial class TaskGrain(
         }
         if (agent != State.Agent)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{Key}' is not assigned to agent '{agent}'.", target: Key);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{ShownKey}' is not assigned to agent '{agent}'.", target: ShownKey);
         }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{chain.BlockingTaskId}' is not usable ({chain.Reason}).", target: chain.BlockingTaskId);
+            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, chain.Explain(), target: Untrusted.Id(chain.BlockingTaskId));
         }
         // Recorded once per session, durably, before the session mints anything for this task.
         if (!Index.Sessions.Contains(sessionId))
@@ -565,11 +589,11 @@ internal sealed partial class TaskGrain(
                 await CompactSessionsAsync();
                 if (Index.Sessions.Count >= Options.MaxLiveSessionsPerTask)
                 {
-                    return Compaction.QuotaExceeded($"Task '{Key}'", Options.MaxLiveSessionsPerTask, "sessions holding its credentials", nameof(Options.MaxLiveSessionsPerTask), Key);
+                    return Compaction.QuotaExceeded($"Task '{ShownKey}'", Options.MaxLiveSessionsPerTask, "sessions holding its credentials", nameof(Options.MaxLiveSessionsPerTask), ShownKey);
                 }
                 if (CheckSelf() is { Usable: false } changed)
                 {
-                    return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' is not usable ({changed.Reason}).", target: Key);
+                    return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' is not usable ({changed.Reason}).", target: ShownKey);
                 }
             }
             Index.Sessions.Add(sessionId);
@@ -580,7 +604,7 @@ internal sealed partial class TaskGrain(
             if (IsTerminal)
             {
                 // The task ended while the link was written: the session stays in the index, so the cascade reaches it.
-                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{Key}' has ended.", target: Key);
+                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' has ended.", target: ShownKey);
             }
         }
         return Describe(Now);
@@ -839,12 +863,13 @@ internal sealed partial class TaskGrain(
         {
             State.Status = status;
             State.StatusReason = reason;
-            State.EndedAt = Now;
+            // An expiry ended the task when it happened, not when a tick (perhaps after a restart) enacted it.
+            State.EndedAt = status == GrantTaskStatus.Expired ? State.ExpiresAt : Now;
             State.CascadeReason = status switch
             {
-                GrantTaskStatus.Completed => $"ancestor task '{Key}' completed",
-                GrantTaskStatus.Expired => $"ancestor task '{Key}' expired",
-                _ => $"ancestor task '{Key}' revoked: {reason}",
+                GrantTaskStatus.Completed => $"ancestor task '{ShownKey}' completed",
+                GrantTaskStatus.Expired => $"ancestor task '{ShownKey}' expired",
+                _ => $"ancestor task '{ShownKey}' revoked: {reason}",
             };
             // The end is this small record alone; the index (children, sessions) is what the cascade then works through.
             _ending = true;
@@ -889,7 +914,14 @@ internal sealed partial class TaskGrain(
         {
             return Task.CompletedTask;
         }
+        // Children end because an ancestor ended; this task's own credentials because their task did.
         var reason = State.CascadeReason ?? "ancestor ended";
+        var (cause, credentialReason) = State.Status switch
+        {
+            GrantTaskStatus.Completed => (DecisionReason.TaskCompleted, $"its task '{ShownKey}' was completed"),
+            GrantTaskStatus.Expired => (DecisionReason.TaskExpired, $"its task '{ShownKey}' expired"),
+            _ => (DecisionReason.TaskRevoked, $"its task '{ShownKey}' was revoked: {State.StatusReason}"),
+        };
         var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
         return RunCascadeAsync(
             (children, async id =>
@@ -897,7 +929,7 @@ internal sealed partial class TaskGrain(
                 await GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
                 _reachedChildren.Add(id);
             }),
-            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndTaskCredentialsAsync(Key, reason)));
+            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndCredentialsOfTaskAsync(Key, cause, credentialReason)));
     }
 
     // Confirmed sessions have left the index already; confirmed children are marked (the tree keeps them).
@@ -948,7 +980,7 @@ internal sealed partial class TaskGrain(
                 LogPolicyDrift(Logger, Key, vetted.Error.Permission, vetted.Error.Message);
                 return $"checkpoint reached; {vetted.Error.Message}";
             }
-            return "checkpoint reached";
+            return "checkpoint reached; awaiting re-authorization (ReauthorizeTaskAsync) by the task's person or an orchestrator acting for them";
         }
         catch (Exception exception)
         {
@@ -1001,7 +1033,7 @@ internal sealed partial class TaskGrain(
                 }, CancellationToken.None);
                 if (verdict.Unavailable)
                 {
-                    return GrantResult<long?>.Fail(GrantErrorCode.Unavailable, $"The active policy could not be confirmed, so the scope of task '{Key}' could not be checked; retry. ({verdict.Detail})");
+                    return GrantResult<long?>.Fail(GrantErrorCode.Unavailable, $"The active policy could not be confirmed, so the scope of task '{ShownKey}' could not be checked; retry. ({verdict.Detail})");
                 }
                 version = verdict.PolicyVersion;
                 permitted = verdict.Allowed;
@@ -1013,25 +1045,21 @@ internal sealed partial class TaskGrain(
                     GrantErrorCode.PolicyForbidsScope,
                     $"Policy version {version} no longer permits '{permission}' at any classification up to {scope.MaxClassification}: {refused?.Detail} Revoke the task, or publish a policy that permits it.",
                     permission: permission.ToString(),
-                    target: Key));
+                    target: ShownKey));
             }
         }
         return GrantResult<long?>.Ok(version);
     }
 
-    private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint, string? purpose)
+    private GrantError? ValidateLifetime(TimeSpan lifetime, TimeSpan? checkpoint)
     {
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxTaskLifetime)
         {
-            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A task's lifetime must be positive and at most {Options.MaxTaskLifetime}; it is {lifetime}.");
+            return new GrantError(GrantErrorCode.LifetimeInvalid, $"A task's lifetime must be positive and at most {Options.MaxTaskLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxTaskLifetime)}); it is {lifetime}.");
         }
         if (checkpoint is { } interval && (interval < Options.MinCheckpointInterval || interval > lifetime))
         {
             return new GrantError(GrantErrorCode.LifetimeInvalid, $"A checkpoint interval must be between {Options.MinCheckpointInterval} and the task's lifetime; it is {interval}.");
-        }
-        if (purpose is not null && purpose.Length > Options.MaxPurposeLength)
-        {
-            return new GrantError(GrantErrorCode.InvalidArgument, $"The purpose text is longer than {Options.MaxPurposeLength} characters.");
         }
         return null;
     }
@@ -1039,11 +1067,11 @@ internal sealed partial class TaskGrain(
     private GrantResult<TaskInfo> Rejected(GrantErrorCode code, string message, string? permission = null)
     {
         LogDelegationRejected(Logger, Key, code, permission);
-        return GrantResult<TaskInfo>.Fail(code, message, permission, Key);
+        return GrantResult<TaskInfo>.Fail(code, message, permission, ShownKey);
     }
 
     private GrantResult<TaskInfo> NotFound() =>
-        GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotFound, $"Task '{Key}' does not exist.", target: Key);
+        GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
 
     internal static string NewTaskId() => "t-" + Guid.NewGuid().ToString("N");
 
@@ -1064,7 +1092,7 @@ internal sealed partial class TaskGrain(
         Purpose = State.Purpose,
         Status = EffectiveStatus(now),
         StatusReason = State.StatusReason,
-        EndedAt = State.EndedAt,
+        EndedAt = State.EndedAt ?? (!IsTerminal && now >= State.ExpiresAt ? State.ExpiresAt : null),
         Children = ChildIds(),
         PendingCascade = PendingSteps,
         ObservedAt = now,
