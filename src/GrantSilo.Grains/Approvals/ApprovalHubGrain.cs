@@ -18,7 +18,7 @@ internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger)
     private readonly Dictionary<IApprovalObserver, DateTimeOffset> _observers = [];
     private readonly Dictionary<string, ApprovalInfo> _pending = [];
 
-    public Task SubscribeAsync(IApprovalObserver observer)
+    public Task SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observer);
         _observers[observer] = _clock.GetUtcNow() + ApprovalSubscriptions.Lifetime;
@@ -34,7 +34,7 @@ internal sealed partial class ApprovalHubGrain(ILogger<ApprovalHubGrain> logger)
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync()
+    public Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync(CancellationToken cancellationToken)
     {
         return Task.FromResult<IReadOnlyList<ApprovalInfo>>([.. _pending.Values.OrderBy(a => a.RequestedAt)]);
     }

@@ -26,6 +26,6 @@ internal sealed class CascadeMonitorGrain(
         }
     }
 
-    public Task<IReadOnlyList<PendingCascade>> ListAsync() =>
+    public Task<IReadOnlyList<PendingCascade>> ListAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<PendingCascade>>([.. state.State.Pending.Values.OrderBy(p => p.Since)]);
 }

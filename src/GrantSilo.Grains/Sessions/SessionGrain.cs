@@ -29,7 +29,7 @@ internal sealed partial class SessionGrain(
 
     protected override int PendingSteps => State.PendingCredentials.Count;
 
-    public async Task<GrantResult<SessionInfo>> OpenAsync(OpenSessionRequest request)
+    public async Task<GrantResult<SessionInfo>> OpenAsync(OpenSessionRequest request, CancellationToken cancellationToken)
     {
         if (Exists)
         {
@@ -76,10 +76,10 @@ internal sealed partial class SessionGrain(
         return Describe(now);
     }
 
-    public Task<GrantResult<SessionInfo>> GetAsync() =>
+    public Task<GrantResult<SessionInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request)
+    public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -170,7 +170,7 @@ internal sealed partial class SessionGrain(
         });
     }
 
-    public async Task<GrantResult<SessionInfo>> EndAsync(string reason)
+    public async Task<GrantResult<SessionInfo>> EndAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {

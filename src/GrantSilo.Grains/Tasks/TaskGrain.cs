@@ -42,7 +42,7 @@ internal sealed partial class TaskGrain(
 
     private sealed record Upstream(ChainCheck Check, AgentInfo? Agent, DateTimeOffset UsableUntil);
 
-    public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
+    public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request, CancellationToken cancellationToken)
     {
         if (Exists)
         {
@@ -110,7 +110,7 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public async Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request)
+    public async Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -246,10 +246,10 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public Task<GrantResult<TaskInfo>> GetAsync() =>
+    public Task<GrantResult<TaskInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public async Task<GrantResult<TaskTreeNode>> GetTreeAsync()
+    public async Task<GrantResult<TaskTreeNode>> GetTreeAsync(CancellationToken cancellationToken)
     {
         var read = await ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
         if (!read.IsSuccess)
@@ -265,7 +265,7 @@ internal sealed partial class TaskGrain(
         });
     }
 
-    public async Task<GrantResult<TaskInfo>> ReauthorizeAsync()
+    public async Task<GrantResult<TaskInfo>> ReauthorizeAsync(CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -324,7 +324,7 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public async Task<GrantResult<TaskInfo>> RevokeAsync(string reason)
+    public async Task<GrantResult<TaskInfo>> RevokeAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -343,7 +343,7 @@ internal sealed partial class TaskGrain(
         return Describe(Now);
     }
 
-    public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary)
+    public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
