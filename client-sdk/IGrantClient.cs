@@ -12,7 +12,9 @@ namespace GrantSilo.Client;
 /// Refusals come back as typed <see cref="GrantResult{T}"/> values. A failure of the cluster or the
 /// transport comes back as <see cref="GrantErrorCode.Unavailable"/> (the operation may or may not have
 /// taken effect; retrying an end — revoke, complete, suspend, end session — is always safe), and
-/// <see cref="GrantError.Exception"/> holds the exception behind it.
+/// <see cref="GrantError.Exception"/> holds the exception behind it. Ids are checked before they name a
+/// grain: a malformed id, or a token passed where an id belongs (a grain's key appears in Orleans'
+/// messages and logs), is <see cref="GrantErrorCode.InvalidIdentifier"/> without a call.
 /// </para>
 /// <para>
 /// <b>Cancellation.</b> Every method takes the caller's <see cref="CancellationToken"/> last and passes it
