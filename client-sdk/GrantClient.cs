@@ -1,14 +1,18 @@
+using System.Runtime.CompilerServices;
 using GrantSilo.GrainInterfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GrantSilo.Client;
 
 /// <summary>
 /// The one client orchestrators, agents, gateways and operators use to talk to GrantSilo over an
 /// Orleans cluster client. Refusals come back as typed <see cref="GrantResult{T}"/> values; a
-/// cluster failure comes back as <see cref="GrantErrorCode.Unavailable"/>; authorization never
-/// throws and fails closed.
+/// cluster failure comes back as <see cref="GrantErrorCode.Unavailable"/> (logged at Warning, the
+/// exception kept in <see cref="GrantError.Exception"/>); authorization fails closed. Cancellation and
+/// substitution in tests: see <see cref="IGrantClient"/>.
 /// </summary>
-public sealed class GrantClient
+public sealed partial class GrantClient : IGrantClient
 {
     // Gateways authorize the same few credentials over and over; resolving a grain reference costs as
     // much as a small fraction of the call itself, so references of recently used credentials are kept.
@@ -16,240 +20,195 @@ public sealed class GrantClient
 
     private readonly IClusterClient _cluster;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials = new(StringComparer.Ordinal);
 
     /// <summary>Creates a client over a connected Orleans cluster client.</summary>
-    public GrantClient(IClusterClient cluster, TimeProvider? time = null)
+    /// <param name="cluster">The connected Orleans cluster client.</param>
+    /// <param name="time">The clock that stamps decisions made without a call (malformed tokens); the system clock by default.</param>
+    /// <param name="logger">Where mapped transport failures are logged (never with argument values); nothing by default.</param>
+    public GrantClient(IClusterClient cluster, TimeProvider? time = null, ILogger<GrantClient>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         _cluster = cluster;
         _time = time ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger<GrantClient>.Instance;
     }
 
     // ---- Agents ----
 
-    /// <summary>Registers an agent under its workload id (for example <c>spiffe://acme.dev/agent/planner</c>).</summary>
-    public Task<GrantResult<AgentInfo>> RegisterAgentAsync(string workloadId, AgentRegistration registration) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).RegisterAsync(registration));
+    /// <inheritdoc />
+    public Task<GrantResult<AgentInfo>> RegisterAgentAsync(string workloadId, AgentRegistration registration, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).RegisterAsync(registration, cancellationToken), cancellationToken);
 
-    public Task<GrantResult<AgentInfo>> GetAgentAsync(string workloadId) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).GetAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<AgentInfo>> GetAgentAsync(string workloadId, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).GetAsync(cancellationToken), cancellationToken);
 
-    /// <summary>Suspends an agent: its live sessions, tasks and credentials end.</summary>
-    public Task<GrantResult<AgentInfo>> SuspendAgentAsync(string workloadId, string reason) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).SuspendAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<AgentInfo>> SuspendAgentAsync(string workloadId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).SuspendAsync(reason, cancellationToken), cancellationToken);
 
-    public Task<GrantResult<AgentInfo>> ResumeAgentAsync(string workloadId, string reason) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).ResumeAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<AgentInfo>> ResumeAgentAsync(string workloadId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).ResumeAsync(reason, cancellationToken), cancellationToken);
 
-    /// <summary>Retires an agent for good: its live sessions, tasks and credentials end.</summary>
-    public Task<GrantResult<AgentInfo>> RetireAgentAsync(string workloadId, string reason) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).RetireAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<AgentInfo>> RetireAgentAsync(string workloadId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).RetireAsync(reason, cancellationToken), cancellationToken);
 
     // ---- Tasks ----
 
-    /// <summary>Creates a root task for a person (orchestrators).</summary>
-    public Task<GrantResult<TaskInfo>> CreateTaskAsync(CreateTaskRequest request) =>
-        GuardAsync(() => _cluster.GetGrain<ITaskGrain>(NewId("t")).CreateAsync(request));
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> CreateTaskAsync(CreateTaskRequest request, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => _cluster.GetGrain<ITaskGrain>(NewId("t")).CreateAsync(request, cancellationToken), cancellationToken);
 
-    /// <summary>Delegates a child of <paramref name="parentTaskId"/> to another agent (the parent's agent, proving itself with a live credential of the parent).</summary>
-    public Task<GrantResult<TaskInfo>> DelegateAsync(string parentTaskId, DelegationRequest request) =>
-        CallAsync(parentTaskId, "Task id", id => Task(id).DelegateAsync(request));
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> DelegateAsync(string parentTaskId, DelegationRequest request, CancellationToken cancellationToken = default) =>
+        CallAsync(parentTaskId, "Task id", id => Task(id).DelegateAsync(request, cancellationToken), cancellationToken);
 
-    public Task<GrantResult<TaskInfo>> GetTaskAsync(string taskId) =>
-        CallAsync(taskId, "Task id", id => Task(id).GetAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> GetTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).GetAsync(cancellationToken), cancellationToken);
 
-    /// <summary>The task and its descendants: who delegated what to whom, with states.</summary>
-    public Task<GrantResult<TaskTreeNode>> GetTaskTreeAsync(string taskId) =>
-        CallAsync(taskId, "Task id", id => Task(id).GetTreeAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<TaskTreeNode>> GetTaskTreeAsync(string taskId, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).GetTreeAsync(cancellationToken), cancellationToken);
 
-    /// <summary>Re-authorizes a task waiting at a checkpoint (a fresh check).</summary>
-    public Task<GrantResult<TaskInfo>> ReauthorizeTaskAsync(string taskId) =>
-        CallAsync(taskId, "Task id", id => Task(id).ReauthorizeAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> ReauthorizeTaskAsync(string taskId, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).ReauthorizeAsync(cancellationToken), cancellationToken);
 
-    /// <summary>Revokes a task and everything below it.</summary>
-    public Task<GrantResult<TaskInfo>> RevokeTaskAsync(string taskId, string reason) =>
-        CallAsync(taskId, "Task id", id => Task(id).RevokeAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> RevokeTaskAsync(string taskId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).RevokeAsync(reason, cancellationToken), cancellationToken);
 
-    /// <summary>Completes a task; everything below it ends.</summary>
-    public Task<GrantResult<TaskInfo>> CompleteTaskAsync(string taskId, string? summary = null) =>
-        CallAsync(taskId, "Task id", id => Task(id).CompleteAsync(summary));
+    /// <inheritdoc />
+    public Task<GrantResult<TaskInfo>> CompleteTaskAsync(string taskId, string? summary = null, CancellationToken cancellationToken = default) =>
+        CallAsync(taskId, "Task id", id => Task(id).CompleteAsync(summary, cancellationToken), cancellationToken);
 
     // ---- Sessions and credentials ----
 
-    /// <summary>Opens a session for the agent the request names; GrantSilo chooses the session id (in the answer).</summary>
-    public Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request) =>
+    /// <inheritdoc />
+    public Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request, CancellationToken cancellationToken = default) =>
         request is null
             ? System.Threading.Tasks.Task.FromResult(GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidArgument, "An open-session request is required."))
-            : CallAsync(request.Agent, "Agent workload id", id => Agent(id).OpenSessionAsync(request));
+            : CallAsync(request.Agent, "Agent workload id", id => Agent(id).OpenSessionAsync(request, cancellationToken), cancellationToken);
 
-    public Task<GrantResult<SessionInfo>> GetSessionAsync(string sessionId) =>
-        CallAsync(sessionId, "Session id", id => Session(id).GetAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<SessionInfo>> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        CallAsync(sessionId, "Session id", id => Session(id).GetAsync(cancellationToken), cancellationToken);
 
-    /// <summary>Ends a session and every credential issued in it.</summary>
-    public Task<GrantResult<SessionInfo>> EndSessionAsync(string sessionId, string reason) =>
-        CallAsync(sessionId, "Session id", id => Session(id).EndAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<SessionInfo>> EndSessionAsync(string sessionId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(sessionId, "Session id", id => Session(id).EndAsync(reason, cancellationToken), cancellationToken);
 
-    /// <summary>Issues a short-lived credential in a session for a task the session's agent is assigned to.</summary>
-    public Task<GrantResult<IssuedCredential>> IssueCredentialAsync(string sessionId, IssueCredentialRequest request) =>
-        CallAsync(sessionId, "Session id", id => Session(id).IssueCredentialAsync(request));
+    /// <inheritdoc />
+    public Task<GrantResult<IssuedCredential>> IssueCredentialAsync(string sessionId, IssueCredentialRequest request, CancellationToken cancellationToken = default) =>
+        CallAsync(sessionId, "Session id", id => Session(id).IssueCredentialAsync(request, cancellationToken), cancellationToken);
 
-    public Task<GrantResult<CredentialInfo>> GetCredentialAsync(string credentialId) =>
-        CallAsync(credentialId, "Credential id", id => Credential(id).GetAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<CredentialInfo>> GetCredentialAsync(string credentialId, CancellationToken cancellationToken = default) =>
+        CallAsync(credentialId, "Credential id", id => Credential(id).GetAsync(cancellationToken), cancellationToken);
 
-    /// <summary>Revokes one credential (nothing else).</summary>
-    public Task<GrantResult<CredentialInfo>> RevokeCredentialAsync(string credentialId, string reason) =>
-        CallAsync(credentialId, "Credential id", id => Credential(id).RevokeAsync(reason));
+    /// <inheritdoc />
+    public Task<GrantResult<CredentialInfo>> RevokeCredentialAsync(string credentialId, string reason, CancellationToken cancellationToken = default) =>
+        CallAsync(credentialId, "Credential id", id => Credential(id).RevokeAsync(reason, cancellationToken), cancellationToken);
 
-    /// <summary>
-    /// Decides whether the holder of <paramref name="token"/> may do <paramref name="action"/> on
-    /// <paramref name="resource"/> now (gateways). Never throws: malformed tokens are denied without
-    /// a call, and any failure is a deny.
-    /// </summary>
-    public async Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource)
-    {
-        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
-        {
-            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
-        }
-        try
-        {
-            return await Credential(credentialId).AuthorizeAsync(secret, action, resource).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            // A cancellation the caller did not ask for (a silo killed mid-call) is a deny like any failure.
-            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
-        }
-    }
+    /// <inheritdoc />
+    public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, CancellationToken cancellationToken = default) =>
+        DecideAsync(token, (credential, secret) => credential.AuthorizeAsync(secret, action, resource, cancellationToken), cancellationToken);
 
-    /// <summary>
-    /// Retries a request that came back <see cref="DecisionKind.StepUpRequired"/>, presenting the
-    /// approval it named once a person has approved it. Allowed only for exactly the same credential,
-    /// action and resource, once; a denied, expired or used approval is a deny. Never throws.
-    /// </summary>
-    public async Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId)
-    {
-        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
-        {
-            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
-        }
-        try
-        {
-            return await Credential(credentialId).AuthorizeWithApprovalAsync(secret, action, resource, approvalId).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            // A cancellation the caller did not ask for (a silo killed mid-call) is a deny like any failure.
-            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
-        }
-    }
+    /// <inheritdoc />
+    public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default) =>
+        DecideAsync(token, (credential, secret) => credential.AuthorizeWithApprovalAsync(secret, action, resource, approvalId, cancellationToken), cancellationToken);
 
     // ---- Paged reads and introspection ----
 
-    /// <summary>The live tasks of an agent, one page at a time (pass back the page's continuation token for the next).</summary>
+    /// <inheritdoc />
     public Task<GrantResult<Page<TaskInfo>>> ListAgentTasksAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListTasksAsync(continuationToken, pageSize, cancellationToken));
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListTasksAsync(continuationToken, pageSize, cancellationToken), cancellationToken);
 
-    /// <summary>The live sessions of an agent, one page at a time.</summary>
+    /// <inheritdoc />
     public Task<GrantResult<Page<SessionInfo>>> ListAgentSessionsAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken));
+        CallAsync(workloadId, "Agent workload id", id => Agent(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken), cancellationToken);
 
-    /// <summary>The live sessions holding credentials for a task, one page at a time.</summary>
+    /// <inheritdoc />
     public Task<GrantResult<Page<SessionInfo>>> ListTaskSessionsAsync(string taskId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-        CallAsync(taskId, "Task id", id => Task(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken));
+        CallAsync(taskId, "Task id", id => Task(id).ListSessionsAsync(continuationToken, pageSize, cancellationToken), cancellationToken);
 
-    /// <summary>The live credentials of a task, one page at a time.</summary>
+    /// <inheritdoc />
     public Task<GrantResult<Page<CredentialInfo>>> ListTaskCredentialsAsync(string taskId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-        CallAsync(taskId, "Task id", id => Task(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken));
+        CallAsync(taskId, "Task id", id => Task(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken), cancellationToken);
 
-    /// <summary>The live credentials issued in a session, one page at a time.</summary>
+    /// <inheritdoc />
     public Task<GrantResult<Page<CredentialInfo>>> ListSessionCredentialsAsync(string sessionId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) =>
-        CallAsync(sessionId, "Session id", id => Session(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken));
+        CallAsync(sessionId, "Session id", id => Session(id).ListCredentialsAsync(continuationToken, pageSize, cancellationToken), cancellationToken);
 
-    /// <summary>
-    /// Whether <paramref name="token"/> is active now and, if not, why; with its task, agent, session, scope and
-    /// expiry (gateways, resource servers). A malformed token is answered without a call; a forged one gets the
-    /// answer an unknown one gets. The secret is never returned.
-    /// </summary>
+    /// <inheritdoc />
     public Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, CancellationToken cancellationToken = default)
     {
         if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
         {
             return System.Threading.Tasks.Task.FromResult(GrantResult<TokenIntrospection>.Ok(TokenIntrospection.Unknown(DecisionReason.MalformedToken, _time.GetUtcNow())));
         }
-        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)));
+        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)), cancellationToken);
     }
 
     // ---- Policy ----
 
-    /// <summary>
-    /// Publishes a new version of the Cedar policy set. Invalid text is refused with
-    /// <see cref="GrantErrorCode.PolicyInvalid"/> (its <see cref="GrantError.Position"/> and
-    /// <see cref="GrantError.DetailCode"/> say where and what) and the active version stays. On success
-    /// every silo decides with the new version by the time this returns.
-    /// </summary>
-    public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author) =>
-        GuardAsync(() => Policies.PublishAsync(text, author));
+    /// <inheritdoc />
+    public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.PublishAsync(text, author, cancellationToken), cancellationToken);
 
-    /// <summary>
-    /// Publishes a new version of the Cedar schema policies are validated against (for example the
-    /// shipped schema extended with an operator's resource attributes and actions). Refused with
-    /// <see cref="GrantErrorCode.SchemaInvalid"/>, the active schema unchanged, when it does not parse,
-    /// drops one of GrantSilo's own declarations, or would make the active policy set invalid.
-    /// </summary>
-    public Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author) =>
-        GuardAsync(() => Policies.PublishSchemaAsync(text, author));
+    /// <inheritdoc />
+    public Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.PublishSchemaAsync(text, author, cancellationToken), cancellationToken);
 
-    /// <summary>The schema policies are validated against now, with its text (version 0 is the shipped schema).</summary>
-    public Task<GrantResult<SchemaVersion>> GetActiveSchemaAsync() =>
-        GuardAsync(async () => GrantResult<SchemaVersion>.Ok(await Policies.GetActiveSchemaAsync().ConfigureAwait(false)));
+    /// <inheritdoc />
+    public Task<GrantResult<SchemaVersion>> GetActiveSchemaAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<SchemaVersion>.Ok(await Policies.GetActiveSchemaAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
-    /// <summary>
-    /// Adds a template-linked policy (a policy template's <c>?principal</c>/<c>?resource</c> slots filled, for
-    /// example the shipped <c>person-requires-approval</c> for one person) as a new policy version.
-    /// </summary>
-    public Task<GrantResult<PolicyVersionInfo>> LinkPolicyTemplateAsync(PolicyLink link, string author) =>
-        GuardAsync(() => Policies.LinkTemplateAsync(link, author));
+    /// <inheritdoc />
+    public Task<GrantResult<PolicyVersionInfo>> LinkPolicyTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.LinkTemplateAsync(link, author, cancellationToken), cancellationToken);
 
-    /// <summary>Removes a template-linked policy, as a new policy version.</summary>
-    public Task<GrantResult<PolicyVersionInfo>> UnlinkPolicyTemplateAsync(string linkId, string author) =>
-        GuardAsync(() => Policies.UnlinkTemplateAsync(linkId, author));
+    /// <inheritdoc />
+    public Task<GrantResult<PolicyVersionInfo>> UnlinkPolicyTemplateAsync(string linkId, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.UnlinkTemplateAsync(linkId, author, cancellationToken), cancellationToken);
 
-    /// <summary>The policy version decisions use now, with its text.</summary>
-    public Task<GrantResult<PolicySetVersion>> GetActivePolicyAsync() =>
-        GuardAsync(async () => GrantResult<PolicySetVersion>.Ok(await Policies.GetActiveAsync().ConfigureAwait(false)));
+    /// <inheritdoc />
+    public Task<GrantResult<PolicySetVersion>> GetActivePolicyAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<PolicySetVersion>.Ok(await Policies.GetActiveAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
-    /// <summary>One policy version with its text (version 0 is the shipped default).</summary>
-    public Task<GrantResult<PolicySetVersion>> GetPolicyVersionAsync(long version) =>
-        GuardAsync(() => Policies.GetVersionAsync(version));
+    /// <inheritdoc />
+    public Task<GrantResult<PolicySetVersion>> GetPolicyVersionAsync(long version, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.GetVersionAsync(version, cancellationToken), cancellationToken);
 
-    /// <summary>Every policy version, oldest first (version 0 is the shipped default).</summary>
-    public Task<GrantResult<IReadOnlyList<PolicyVersionInfo>>> ListPolicyVersionsAsync() =>
-        GuardAsync(async () => GrantResult<IReadOnlyList<PolicyVersionInfo>>.Ok(await Policies.ListVersionsAsync().ConfigureAwait(false)));
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<PolicyVersionInfo>>> ListPolicyVersionsAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<PolicyVersionInfo>>.Ok(await Policies.ListVersionsAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
     // ---- Step-up approvals ----
 
-    public Task<GrantResult<ApprovalInfo>> GetApprovalAsync(string approvalId) =>
-        CallAsync(approvalId, "Approval id", id => Approval(id).GetAsync());
+    /// <inheritdoc />
+    public Task<GrantResult<ApprovalInfo>> GetApprovalAsync(string approvalId, CancellationToken cancellationToken = default) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).GetAsync(cancellationToken), cancellationToken);
 
-    /// <summary>A person (<paramref name="approver"/>) approves a step-up request; the agent may then retry once.</summary>
-    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approvalId, string approver, string? comment = null) =>
-        CallAsync(approvalId, "Approval id", id => Approval(id).ApproveAsync(approver, comment));
+    /// <inheritdoc />
+    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approvalId, string approver, string? comment = null, CancellationToken cancellationToken = default) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).ApproveAsync(approver, comment, cancellationToken), cancellationToken);
 
-    /// <summary>A person denies a step-up request; a retry with it is denied.</summary>
-    public Task<GrantResult<ApprovalInfo>> DenyApprovalAsync(string approvalId, string approver, string? reason = null) =>
-        CallAsync(approvalId, "Approval id", id => Approval(id).DenyAsync(approver, reason));
+    /// <inheritdoc />
+    public Task<GrantResult<ApprovalInfo>> DenyApprovalAsync(string approvalId, string approver, string? reason = null, CancellationToken cancellationToken = default) =>
+        CallAsync(approvalId, "Approval id", id => Approval(id).DenyAsync(approver, reason, cancellationToken), cancellationToken);
 
-    /// <summary>Approvals still waiting for a person, as far as the approval hub has heard (best effort).</summary>
-    public Task<GrantResult<IReadOnlyList<ApprovalInfo>>> ListPendingApprovalsAsync() =>
-        GuardAsync(async () => GrantResult<IReadOnlyList<ApprovalInfo>>.Ok(await _cluster.GetGrain<IApprovalHubGrain>(0).ListPendingAsync().ConfigureAwait(false)));
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<ApprovalInfo>>> ListPendingApprovalsAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<ApprovalInfo>>.Ok(await _cluster.GetGrain<IApprovalHubGrain>(0).ListPendingAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
-    /// <summary>
-    /// Subscribes <paramref name="observer"/> to step-up requests and their outcomes. The subscription
-    /// is renewed every <see cref="ApprovalSubscriptions.RenewEvery"/> until it is disposed.
-    /// </summary>
-    public async Task<GrantResult<ApprovalSubscription>> SubscribeApprovalsAsync(IApprovalObserver observer)
+    /// <inheritdoc />
+    public async Task<GrantResult<ApprovalSubscription>> SubscribeApprovalsAsync(IApprovalObserver observer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(observer);
         var reference = _cluster.CreateObjectReference<IApprovalObserver>(observer);
@@ -257,12 +216,23 @@ public sealed class GrantClient
         GrantResult<DateTimeOffset> subscribed;
         try
         {
-            subscribed = await hub.SubscribeAsync(reference).ConfigureAwait(false);
+            subscribed = await hub.SubscribeAsync(reference, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
             _cluster.DeleteObjectReference<IApprovalObserver>(reference);
-            return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.");
+            if (IsCallersCancellation(exception, cancellationToken))
+            {
+                throw;
+            }
+            LogCallFailed(_logger, nameof(SubscribeApprovalsAsync), exception);
+            return GrantResult<ApprovalSubscription>.Fail(new GrantError(GrantErrorCode.Unavailable, $"GrantSilo could not subscribe the approver ({exception.GetType().Name}: {exception.Message}); retry.") { Exception = exception });
+        }
+        if (subscribed is null)
+        {
+            // No answer is not a subscription.
+            _cluster.DeleteObjectReference<IApprovalObserver>(reference);
+            return GrantResult<ApprovalSubscription>.Fail(GrantErrorCode.Unavailable, "GrantSilo did not answer the subscription; retry.");
         }
         if (!subscribed.IsSuccess)
         {
@@ -272,9 +242,11 @@ public sealed class GrantClient
         return new ApprovalSubscription(_cluster, hub, reference);
     }
 
-    /// <summary>Cascades (ending descendants, sessions, credentials) that failed a step and are being retried.</summary>
-    public Task<IReadOnlyList<PendingCascade>> ListPendingCascadesAsync() =>
-        _cluster.GetGrain<ICascadeMonitorGrain>(0).ListAsync();
+    // ---- Operations ----
+
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<PendingCascade>>> ListPendingCascadesAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<PendingCascade>>.Ok(await _cluster.GetGrain<ICascadeMonitorGrain>(0).ListAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
     private IAgentGrain Agent(string id) => _cluster.GetGrain<IAgentGrain>(id);
 
@@ -303,7 +275,30 @@ public sealed class GrantClient
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
-    private static async Task<GrantResult<T>> CallAsync<T>(string id, string field, Func<string, Task<GrantResult<T>>> call)
+    // Only the caller's own cancellation propagates; every other OperationCanceledException (Orleans
+    // cancelling a call because a silo died or the client is stopping) is a failure to answer for.
+    private static bool IsCallersCancellation(Exception exception, CancellationToken cancellationToken) =>
+        exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
+
+    private async Task<Decision> DecideAsync(string token, Func<ICredentialGrain, byte[], Task<Decision>> decide, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    {
+        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
+        {
+            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
+        }
+        try
+        {
+            return await decide(Credential(credentialId), secret).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
+        {
+            // Any failure is a deny, a cancellation the caller did not ask for (a silo killed mid-call) among them.
+            LogAuthorizeFailed(_logger, operation, exception);
+            return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
+        }
+    }
+
+    private async Task<GrantResult<T>> CallAsync<T>(string id, string field, Func<string, Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
     {
         // Identifiers are checked before they name a grain, so bad input never activates anything.
         var canonical = Canonical.Identifier(id, field);
@@ -311,10 +306,16 @@ public sealed class GrantClient
         {
             return GrantResult<T>.Fail(canonical.Error);
         }
-        return await GuardAsync(() => call(canonical.Value)).ConfigureAwait(false);
+        // A grain's key travels in Orleans' messages, exceptions and logs, so a token passed where an id
+        // belongs is refused before it can name a grain (and never repeated back).
+        if (CredentialToken.TryParse(canonical.Value, out _, out _))
+        {
+            return GrantResult<T>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} is a GrantSilo token, not an id; pass the id and keep the token secret.");
+        }
+        return await GuardAsync(() => call(canonical.Value), cancellationToken, operation).ConfigureAwait(false);
     }
 
-    private static async Task<GrantResult<T>> GuardAsync<T>(Func<Task<GrantResult<T>>> call)
+    private async Task<GrantResult<T>> GuardAsync<T>(Func<Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
     {
         try
         {
@@ -322,9 +323,10 @@ public sealed class GrantClient
         }
         // Every transport failure, a cancellation the caller did not ask for among them (a silo killed
         // while it placed the grain), is an answer, never an exception.
-        catch (Exception exception) when (exception is not GrantException)
+        catch (Exception exception) when (exception is not GrantException && !IsCallersCancellation(exception, cancellationToken))
         {
-            return GrantResult<T>.Fail(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect. Retrying an end (revoke, complete, suspend, end session) is always safe: it answers only once the end is in force.");
+            LogCallFailed(_logger, operation, exception);
+            return GrantResult<T>.Fail(new GrantError(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect. Retrying an end (revoke, complete, suspend, end session) is always safe: it answers only once the end is in force.") { Exception = exception });
         }
     }
 }
@@ -356,11 +358,12 @@ public sealed class ApprovalSubscription : IAsyncDisposable
             {
                 try
                 {
-                    await _hub.SubscribeAsync(_reference).ConfigureAwait(false);
+                    await _hub.SubscribeAsync(_reference, _stop.Token).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+                catch (Exception) when (!_stop.IsCancellationRequested)
                 {
-                    // The next tick tries again; the hub keeps the subscription for several renewal periods.
+                    // The next tick tries again, after a cancellation Orleans made too (a silo that died
+                    // mid-call); the hub keeps the subscription for several renewal periods.
                 }
             }
         }
@@ -379,9 +382,10 @@ public sealed class ApprovalSubscription : IAsyncDisposable
         {
             await _hub.UnsubscribeAsync(_reference).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception)
         {
-            // The subscription expires on its own.
+            // Whatever failed, Orleans' own cancellations included, the subscription expires on its own;
+            // disposing never throws.
         }
         _cluster.DeleteObjectReference<IApprovalObserver>(_reference);
         _stop.Dispose();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Hosting;
@@ -14,11 +15,13 @@ public static class GrantClientServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="GrantClient"/> over an Orleans client that is configured elsewhere
-    /// (<c>UseOrleansClient</c>).
+    /// (<c>UseOrleansClient</c>), resolvable as <see cref="GrantClient"/> and as <see cref="IGrantClient"/>
+    /// (one instance), logging through <see cref="ILogger{TCategoryName}"/> when logging is registered.
     /// </summary>
     public static IServiceCollection AddGrantClient(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp => new GrantClient(sp.GetRequiredService<IClusterClient>(), sp.GetService<TimeProvider>()));
+        services.TryAddSingleton(sp => new GrantClient(sp.GetRequiredService<IClusterClient>(), sp.GetService<TimeProvider>(), sp.GetService<ILogger<GrantClient>>()));
+        services.TryAddSingleton<IGrantClient>(sp => sp.GetRequiredService<GrantClient>());
         return services;
     }
 

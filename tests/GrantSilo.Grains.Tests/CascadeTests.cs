@@ -25,7 +25,7 @@ public class CascadeTests(ClusterFixture fixture)
             var revoked = await _s.Client.RevokeTaskAsync(root.TaskId, "incident");
             Assert.Equal(GrantTaskStatus.Revoked, revoked.Value.Status);
             Assert.Equal(1, revoked.Value.PendingCascade);
-            Assert.Contains(await _s.Client.ListPendingCascadesAsync(), p => p.Id == root.TaskId && p.Kind == "task");
+            Assert.Contains((await _s.Client.ListPendingCascadesAsync()).Value, p => p.Id == root.TaskId && p.Kind == "task");
             // Correctness never waits for the cascade: the child already denies through its chain.
             Assert.Equal(DecisionKind.Deny, (await _s.AuthorizeAsync(childCredential, "read", "doc", "a")).Kind);
         }
@@ -40,7 +40,7 @@ public class CascadeTests(ClusterFixture fixture)
         var tree = await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
         Assert.All(tree.DescendantsAndSelf(), n => Assert.Equal(GrantTaskStatus.Revoked, n.Task.Status));
         Assert.Equal(0, tree.Task.PendingCascade);
-        Assert.DoesNotContain(await _s.Client.ListPendingCascadesAsync(), p => p.Id == root.TaskId);
+        Assert.DoesNotContain((await _s.Client.ListPendingCascadesAsync()).Value, p => p.Id == root.TaskId);
     }
 
     [Fact]

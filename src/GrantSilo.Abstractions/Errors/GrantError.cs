@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace GrantSilo;
 
 /// <summary>
@@ -32,6 +34,16 @@ public sealed record GrantError
 
     /// <summary>A finer code from the component that found the problem (for policy text, the Cedar parse error code such as <c>UnexpectedToken</c>).</summary>
     [Id(5)] public string? DetailCode { get; init; }
+
+    /// <summary>
+    /// The exception a client mapped to this error (for example the transport failure behind
+    /// <see cref="GrantErrorCode.Unavailable"/>), kept for diagnostics on the side that caught it. It is
+    /// never serialized (no <c>[Id]</c>, <c>[NonSerialized]</c>, ignored by JSON), so it never crosses the wire,
+    /// and it is not part of <see cref="ToString"/> or <see cref="Message"/>.
+    /// </summary>
+    [JsonIgnore]
+    [field: NonSerialized]
+    public Exception? Exception { get; init; }
 
     /// <inheritdoc />
     public override string ToString() =>

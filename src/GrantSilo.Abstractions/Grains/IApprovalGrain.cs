@@ -10,15 +10,15 @@ namespace GrantSilo.GrainInterfaces;
 public interface IApprovalGrain : IGrainWithStringKey
 {
     [AlwaysInterleave, Alias("Get")]
-    Task<GrantResult<ApprovalInfo>> GetAsync();
+    Task<GrantResult<ApprovalInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>A person approves; the agent may then retry the request once with the approval id.</summary>
     [Alias("Approve")]
-    Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment);
+    Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment, CancellationToken cancellationToken = default);
 
     /// <summary>A person denies; a retry with the approval id is denied.</summary>
     [Alias("Deny")]
-    Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason);
+    Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Receives step-up requests (approvers subscribe through the client SDK).</summary>
@@ -46,14 +46,14 @@ public interface IApprovalHubGrain : IGrainWithIntegerKey
     /// refused with <see cref="GrantErrorCode.QuotaExceeded"/> while the hub holds as many as it allows.
     /// </summary>
     [Alias("Subscribe")]
-    Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer);
+    Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken = default);
 
     [Alias("Unsubscribe")]
     Task UnsubscribeAsync(IApprovalObserver observer);
 
     /// <summary>Approvals still waiting for a decision (for approvers who were not subscribed when they were requested).</summary>
     [AlwaysInterleave, Alias("ListPending")]
-    Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync();
+    Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Timing of approval subscriptions.</summary>

@@ -29,5 +29,5 @@ public interface ICascadeMonitorGrain : IGrainWithIntegerKey
     Task ResolveAsync(string kind, string id);
 
     [Alias("List")]
-    Task<IReadOnlyList<PendingCascade>> ListAsync();
+    Task<IReadOnlyList<PendingCascade>> ListAsync(CancellationToken cancellationToken = default);
 }

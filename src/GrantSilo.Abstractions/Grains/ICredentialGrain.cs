@@ -11,23 +11,23 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// <paramref name="action"/> on <paramref name="resource"/> now. Any error is a deny.
     /// </summary>
     [AlwaysInterleave, Alias("Authorize")]
-    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource);
+    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef)"/>, presenting the approval a
+    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef, CancellationToken)"/>, presenting the approval a
     /// <see cref="DecisionKind.StepUpRequired"/> decision named. When policy requires approval, the
     /// request is allowed only if that approval is approved, unexpired, unused and for exactly this
     /// credential, action and resource; the allow consumes it.
     /// </summary>
     [AlwaysInterleave, Alias("AuthorizeWithApproval")]
-    Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId);
+    Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default);
 
     [AlwaysInterleave, Alias("Get")]
-    Task<GrantResult<CredentialInfo>> GetAsync();
+    Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Revokes this credential only.</summary>
     [Alias("Revoke")]
-    Task<GrantResult<CredentialInfo>> RevokeAsync(string reason);
+    Task<GrantResult<CredentialInfo>> RevokeAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Whether the token whose secret is <paramref name="secret"/> is active now and, if not, why; with its task,

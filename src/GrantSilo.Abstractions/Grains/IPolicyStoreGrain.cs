@@ -12,19 +12,19 @@ public interface IPolicyStoreGrain : IGrainWithIntegerKey
 {
     /// <summary>Parses, stores and activates a new version; returns it once every silo decides with it.</summary>
     [Alias("Publish")]
-    Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author);
+    Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author, CancellationToken cancellationToken = default);
 
     /// <summary>The version decisions use now, with its text.</summary>
     [AlwaysInterleave, Alias("GetActive")]
-    Task<PolicySetVersion> GetActiveAsync();
+    Task<PolicySetVersion> GetActiveAsync(CancellationToken cancellationToken = default);
 
     /// <summary>One version with its text; <see cref="GrantErrorCode.InvalidArgument"/> when there is no such version.</summary>
     [AlwaysInterleave, Alias("GetVersion")]
-    Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version);
+    Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version, CancellationToken cancellationToken = default);
 
     /// <summary>Every version, oldest first (version 0 is the shipped default; at most the latest 500 published ones).</summary>
     [AlwaysInterleave, Alias("ListVersions")]
-    Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync();
+    Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Parses and activates a new version of the Cedar schema (the human-readable format). Refused, with
@@ -32,20 +32,20 @@ public interface IPolicyStoreGrain : IGrainWithIntegerKey
     /// on, or would make the active policy set invalid.
     /// </summary>
     [Alias("PublishSchema")]
-    Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author);
+    Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Publishes a new version that adds a template-linked policy to the active one (same text): the
     /// template's slots filled for one person, group, agent or resource. Validated like any publish.
     /// </summary>
     [Alias("LinkTemplate")]
-    Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author);
+    Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken = default);
 
     /// <summary>Publishes a new version without the template-linked policy <paramref name="linkId"/>.</summary>
     [Alias("UnlinkTemplate")]
-    Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author);
+    Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author, CancellationToken cancellationToken = default);
 
     /// <summary>The schema policies are validated against now, with its text.</summary>
     [AlwaysInterleave, Alias("GetActiveSchema")]
-    Task<SchemaVersion> GetActiveSchemaAsync();
+    Task<SchemaVersion> GetActiveSchemaAsync(CancellationToken cancellationToken = default);
 }

@@ -10,15 +10,15 @@ namespace GrantSilo.GrainInterfaces;
 public interface ISessionGrain : IGrainWithStringKey
 {
     [AlwaysInterleave, Alias("Get")]
-    Task<GrantResult<SessionInfo>> GetAsync();
+    Task<GrantResult<SessionInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Issues a short-lived credential for a task the session's agent is assigned to.</summary>
     [Alias("IssueCredential")]
-    Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request);
+    Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Ends the session and every credential issued in it.</summary>
     [Alias("End")]
-    Task<GrantResult<SessionInfo>> EndAsync(string reason);
+    Task<GrantResult<SessionInfo>> EndAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>The live credentials issued in this session, a page at a time, ordered by credential id.</summary>
     [AlwaysInterleave, Alias("ListCredentials")]

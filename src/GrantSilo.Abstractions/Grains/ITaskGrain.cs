@@ -8,30 +8,30 @@ public interface ITaskGrain : IGrainWithStringKey
 {
     /// <summary>Creates this task as a root task for a person.</summary>
     [Alias("Create")]
-    Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request);
+    Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Delegates a child task to another agent; the request is checked, never trimmed.</summary>
     [Alias("Delegate")]
-    Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request);
+    Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request, CancellationToken cancellationToken = default);
 
     [AlwaysInterleave, Alias("Get")]
-    Task<GrantResult<TaskInfo>> GetAsync();
+    Task<GrantResult<TaskInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>This task and all its descendants with their states.</summary>
     [AlwaysInterleave, Alias("GetTree")]
-    Task<GrantResult<TaskTreeNode>> GetTreeAsync();
+    Task<GrantResult<TaskTreeNode>> GetTreeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Re-authorizes a task awaiting it at a checkpoint, as a fresh check; starts a new interval.</summary>
     [Alias("Reauthorize")]
-    Task<GrantResult<TaskInfo>> ReauthorizeAsync();
+    Task<GrantResult<TaskInfo>> ReauthorizeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Revokes the task durably, then ends every descendant and credential.</summary>
     [Alias("Revoke")]
-    Task<GrantResult<TaskInfo>> RevokeAsync(string reason);
+    Task<GrantResult<TaskInfo>> RevokeAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>Completes the task durably, then ends every descendant and credential.</summary>
     [Alias("Complete")]
-    Task<GrantResult<TaskInfo>> CompleteAsync(string? summary);
+    Task<GrantResult<TaskInfo>> CompleteAsync(string? summary, CancellationToken cancellationToken = default);
 
     /// <summary>The live sessions that issued credentials for this task, a page at a time, ordered by session id.</summary>
     [AlwaysInterleave, Alias("ListSessions")]

@@ -61,7 +61,7 @@ internal sealed partial class AgentGrain(
         }
     }
 
-    public async Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration)
+    public async Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration, CancellationToken cancellationToken)
     {
         var id = WorkloadId.Validate(Key);
         if (!id.IsSuccess)
@@ -124,13 +124,13 @@ internal sealed partial class AgentGrain(
         return Describe();
     }
 
-    public Task<GrantResult<AgentInfo>> GetAsync() => ReadDurableAsync(() => Exists ? Describe() : NotFound());
+    public Task<GrantResult<AgentInfo>> GetAsync(CancellationToken cancellationToken) => ReadDurableAsync(() => Exists ? Describe() : NotFound());
 
-    public Task<GrantResult<AgentInfo>> SuspendAsync(string reason) => EndAsync(AgentStatus.Suspended, reason);
+    public Task<GrantResult<AgentInfo>> SuspendAsync(string reason, CancellationToken cancellationToken) => EndAsync(AgentStatus.Suspended, reason);
 
-    public Task<GrantResult<AgentInfo>> RetireAsync(string reason) => EndAsync(AgentStatus.Retired, reason);
+    public Task<GrantResult<AgentInfo>> RetireAsync(string reason, CancellationToken cancellationToken) => EndAsync(AgentStatus.Retired, reason);
 
-    public async Task<GrantResult<AgentInfo>> ResumeAsync(string reason)
+    public async Task<GrantResult<AgentInfo>> ResumeAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {

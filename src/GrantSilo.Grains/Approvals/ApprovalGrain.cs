@@ -64,11 +64,11 @@ internal sealed partial class ApprovalGrain(
         return info;
     }
 
-    public Task<GrantResult<ApprovalInfo>> GetAsync() => ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
+    public Task<GrantResult<ApprovalInfo>> GetAsync(CancellationToken cancellationToken) => ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment) => DecideAsync(ApprovalStatus.Approved, approver, comment);
+    public Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment, CancellationToken cancellationToken) => DecideAsync(ApprovalStatus.Approved, approver, comment);
 
-    public Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason) => DecideAsync(ApprovalStatus.Denied, approver, reason);
+    public Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason, CancellationToken cancellationToken) => DecideAsync(ApprovalStatus.Denied, approver, reason);
 
     private async Task<GrantResult<ApprovalInfo>> DecideAsync(ApprovalStatus decision, string approver, string? note)
     {

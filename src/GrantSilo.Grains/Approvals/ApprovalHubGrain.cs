@@ -27,7 +27,7 @@ internal sealed partial class ApprovalHubGrain(
     private readonly Dictionary<IApprovalObserver, DateTimeOffset> _observers = [];
     private readonly Dictionary<string, ApprovalInfo> _pending = [];
 
-    public Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer)
+    public Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observer);
         var now = _clock.GetUtcNow();
@@ -54,7 +54,7 @@ internal sealed partial class ApprovalHubGrain(
         return Task.CompletedTask;
     }
 
-    public Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync()
+    public Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync(CancellationToken cancellationToken)
     {
         DropTimedOut();
         return Task.FromResult<IReadOnlyList<ApprovalInfo>>([.. _pending.Values.OrderBy(a => a.RequestedAt)]);

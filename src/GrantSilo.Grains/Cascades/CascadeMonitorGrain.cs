@@ -44,7 +44,7 @@ internal sealed partial class CascadeMonitorGrain(
         }
     }
 
-    public Task<IReadOnlyList<PendingCascade>> ListAsync() =>
+    public Task<IReadOnlyList<PendingCascade>> ListAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<PendingCascade>>([.. state.State.Pending.Values.OrderBy(p => p.Since)]);
 
     [LoggerMessage(EventId = (int)LogEvents.CascadeListFull, Level = LogLevel.Warning, Message = "The cascade monitor lists {Limit} pending cascades, the limit; the pending cascade of {Kind} {Id} is not listed (its reminder still retries it)")]

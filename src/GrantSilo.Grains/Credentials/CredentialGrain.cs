@@ -75,10 +75,10 @@ internal sealed partial class CredentialGrain(
         return Describe(Now);
     }
 
-    public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource) =>
+    public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken) =>
         AuthorizeCoreAsync(secret, action, resource, approvalId: null);
 
-    public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId) =>
+    public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken) =>
         AuthorizeCoreAsync(secret, action, resource, approvalId ?? "");
 
     private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
@@ -437,7 +437,7 @@ internal sealed partial class CredentialGrain(
         }
     }
 
-    public Task<GrantResult<CredentialInfo>> GetAsync() =>
+    public Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public async Task<TokenIntrospection> IntrospectAsync(byte[] secret, CancellationToken cancellationToken)
@@ -515,7 +515,7 @@ internal sealed partial class CredentialGrain(
         ObservedAt = Now,
     };
 
-    public async Task<GrantResult<CredentialInfo>> RevokeAsync(string reason)
+    public async Task<GrantResult<CredentialInfo>> RevokeAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {

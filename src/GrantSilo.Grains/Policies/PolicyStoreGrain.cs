@@ -52,7 +52,7 @@ internal sealed partial class PolicyStoreGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author)
+    public async Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author, CancellationToken cancellationToken)
     {
         var who = Canonical.Identifier(author, "Author");
         if (!who.IsSuccess)
@@ -80,7 +80,7 @@ internal sealed partial class PolicyStoreGrain(
         return await PublishVersionAsync(text, set!, links, who.Value);
     }
 
-    public async Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author)
+    public async Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken)
     {
         var who = Canonical.Identifier(author, "Author");
         if (!who.IsSuccess)
@@ -98,7 +98,7 @@ internal sealed partial class PolicyStoreGrain(
         return await PublishVersionAsync(_active.Text, set!, [.. _active.Info.Links, link], who.Value);
     }
 
-    public async Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author)
+    public async Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author, CancellationToken cancellationToken)
     {
         var who = Canonical.Identifier(author, "Author");
         if (!who.IsSuccess)
@@ -233,11 +233,11 @@ internal sealed partial class PolicyStoreGrain(
         return published.Info;
     }
 
-    public Task<PolicySetVersion> GetActiveAsync() => Task.FromResult(_active);
+    public Task<PolicySetVersion> GetActiveAsync(CancellationToken cancellationToken) => Task.FromResult(_active);
 
-    public Task<SchemaVersion> GetActiveSchemaAsync() => Task.FromResult(_activeSchema);
+    public Task<SchemaVersion> GetActiveSchemaAsync(CancellationToken cancellationToken) => Task.FromResult(_activeSchema);
 
-    public async Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author)
+    public async Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken)
     {
         var who = Canonical.Identifier(author, "Author");
         if (!who.IsSuccess)
@@ -280,7 +280,8 @@ internal sealed partial class PolicyStoreGrain(
         state.State.ActiveSchemaVersion = stored.Version;
         try
         {
-            await state.WriteStateAsync();
+            // A publish that has begun finishes whatever its caller does: the caller's token is not passed on.
+            await state.WriteStateAsync(CancellationToken.None);
         }
         catch (Exception exception)
         {
@@ -371,7 +372,7 @@ internal sealed partial class PolicyStoreGrain(
         return error;
     }
 
-    public async Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version)
+    public async Task<GrantResult<PolicySetVersion>> GetVersionAsync(long version, CancellationToken cancellationToken)
     {
         var active = _active;
         if (version == active.Info.Version)
@@ -390,7 +391,7 @@ internal sealed partial class PolicyStoreGrain(
         return new PolicySetVersion { Info = Describe(stored.Record, isActive: false), Text = stored.Text };
     }
 
-    public Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync()
+    public Task<IReadOnlyList<PolicyVersionInfo>> ListVersionsAsync(CancellationToken cancellationToken)
     {
         var active = _active.Info.Version;
         var list = new List<PolicyVersionInfo>(state.State.Versions.Count + 1) { DefaultPolicySet.Info(isActive: active == 0) };

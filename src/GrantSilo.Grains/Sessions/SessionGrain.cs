@@ -93,10 +93,10 @@ internal sealed partial class SessionGrain(
         return Describe(now);
     }
 
-    public Task<GrantResult<SessionInfo>> GetAsync() =>
+    public Task<GrantResult<SessionInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request)
+    public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -203,7 +203,7 @@ internal sealed partial class SessionGrain(
         });
     }
 
-    public async Task<GrantResult<SessionInfo>> EndAsync(string reason)
+    public async Task<GrantResult<SessionInfo>> EndAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {

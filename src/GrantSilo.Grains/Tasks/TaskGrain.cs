@@ -93,7 +93,7 @@ internal sealed partial class TaskGrain(
         }
     }
 
-    public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request)
+    public async Task<GrantResult<TaskInfo>> CreateAsync(CreateTaskRequest request, CancellationToken cancellationToken)
     {
         if (Exists)
         {
@@ -173,7 +173,7 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public async Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request)
+    public async Task<GrantResult<TaskInfo>> DelegateAsync(DelegationRequest request, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -327,10 +327,10 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public Task<GrantResult<TaskInfo>> GetAsync() =>
+    public Task<GrantResult<TaskInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public async Task<GrantResult<TaskTreeNode>> GetTreeAsync()
+    public async Task<GrantResult<TaskTreeNode>> GetTreeAsync(CancellationToken cancellationToken)
     {
         var read = await ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
         if (!read.IsSuccess)
@@ -427,7 +427,7 @@ internal sealed partial class TaskGrain(
         return new Page<CredentialInfo> { Items = items };
     }
 
-    public async Task<GrantResult<TaskInfo>> ReauthorizeAsync()
+    public async Task<GrantResult<TaskInfo>> ReauthorizeAsync(CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -486,7 +486,7 @@ internal sealed partial class TaskGrain(
         return Describe(now);
     }
 
-    public async Task<GrantResult<TaskInfo>> RevokeAsync(string reason)
+    public async Task<GrantResult<TaskInfo>> RevokeAsync(string reason, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -524,7 +524,7 @@ internal sealed partial class TaskGrain(
             target: ShownKey);
     }
 
-    public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary)
+    public async Task<GrantResult<TaskInfo>> CompleteAsync(string? summary, CancellationToken cancellationToken)
     {
         if (!Exists)
         {

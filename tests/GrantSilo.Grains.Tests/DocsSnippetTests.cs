@@ -1,0 +1,215 @@
+using System.Text.RegularExpressions;
+using GrantSilo.Client;
+using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.TestingHost;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>
+/// Every C# block of README.md and docs/*.md is code of this file: a block is preceded by
+/// <c>&lt;!-- snippet: NAME --&gt;</c>, and its text equals (white space aside) the region
+/// <c>#region snippet: NAME</c> below, which a test runs against an in-process cluster. Editing either
+/// side alone fails <see cref="EveryCSharpBlockInTheDocs_IsTheCodeOfARegionHere"/>. The snippets run on
+/// a cluster of their own, reachable over TCP as a reader's silo would be, and on real time.
+/// </summary>
+public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixture) : IClassFixture<DocsSnippetTests.DocsClusterFixture>
+{
+    [Fact]
+    public void EveryCSharpBlockInTheDocs_IsTheCodeOfARegionHere()
+    {
+        var root = RepositoryRoot();
+        var regions = Regions(File.ReadAllText(Directory.EnumerateFiles(Path.Combine(root, "tests"), $"{nameof(DocsSnippetTests)}.cs", SearchOption.AllDirectories).Single()));
+        var documents = Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.md").Prepend(Path.Combine(root, "README.md"));
+        var blocks = documents.SelectMany(d => CSharpBlocks(root, d)).ToList();
+
+        Assert.NotEmpty(blocks);
+        foreach (var block in blocks)
+        {
+            Assert.True(block.Name is not null, $"{block.Where}: a C# block needs a '<!-- snippet: NAME -->' line before it and a matching '#region snippet: NAME' in {nameof(DocsSnippetTests)}.cs.");
+            Assert.True(regions.TryGetValue(block.Name!, out var code), $"{block.Where}: no '#region snippet: {block.Name}' in {nameof(DocsSnippetTests)}.cs.");
+            Assert.True(Normalize(code) == Normalize(block.Code), $"{block.Where}: the block differs from '#region snippet: {block.Name}' in {nameof(DocsSnippetTests)}.cs; change both.");
+        }
+        Assert.Equal(blocks.Count, blocks.Select(b => b.Name).Distinct().Count());
+        Assert.Empty(regions.Keys.Except(blocks.Select(b => b.Name!)));
+    }
+
+    [Fact]
+    public async Task ReadmeSdkSnippet_RunsAgainstALocalSilo()
+    {
+        // A host configured, as an application's would be, to reach this test cluster's silo.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{GrantClientOptions.SectionName}:GatewayPort"] = fixture.Cluster.Options.BaseGatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [$"{GrantClientOptions.SectionName}:ClusterId"] = fixture.Cluster.Options.ClusterId,
+            [$"{GrantClientOptions.SectionName}:ServiceId"] = fixture.Cluster.Options.ServiceId,
+        });
+
+        #region snippet: readme-sdk
+        builder.AddGrantSiloLocalClient();                 // an Orleans client to a local silo + IGrantClient (and GrantClient) in DI
+        using var app = builder.Build();
+        await app.StartAsync();
+        var grants = app.Services.GetRequiredService<IGrantClient>();
+
+        // Operator: register each agent once, with its owner and the most it may ever be granted (its ceiling).
+        var planner = (await grants.RegisterAgentAsync("spiffe://acme.dev/agent/planner", new AgentRegistration {
+            Owner = "person:alice@acme.dev",
+            Ceiling = Scope.Create(["repo:read:acme/*"], DataClassification.Confidential, delegationDepth: 1).Value })).Value;
+        var reader = (await grants.RegisterAgentAsync("spiffe://acme.dev/agent/reader", new AgentRegistration {
+            Owner = "person:alice@acme.dev", Ceiling = Scope.Create(["repo:read:acme/payments/*"]).Value })).Value;
+
+        // Orchestrator: a root task for a person.
+        var task = (await grants.CreateTaskAsync(new CreateTaskRequest {
+            Person = "person:alice@acme.dev", Orchestrator = "orchestrator:release-bot",
+            Agent = planner.WorkloadId,
+            Scope = Scope.Create(["repo:read:acme/*"], DataClassification.Confidential, delegationDepth: 1).Value,
+            Lifetime = TimeSpan.FromHours(1), CheckpointInterval = TimeSpan.FromMinutes(15),
+            Purpose = "release notes (recorded, never evaluated)" })).Value;
+
+        // Agent: a session and a short-lived credential for its task; delegation proves itself with it.
+        var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner.WorkloadId })).Value;
+        var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = task.TaskId })).Value;
+        var child = await grants.DelegateAsync(task.TaskId, new DelegationRequest {
+            ProofToken = credential.Token, Agent = reader.WorkloadId,
+            Scope = Scope.Create(["repo:read:acme/payments/*"]).Value, Lifetime = TimeSpan.FromMinutes(30) });
+        if (!child.IsSuccess) Console.WriteLine($"{child.Error.Code}: {child.Error.Message} ({child.Error.Permission})");
+
+        // Gateway: decide each action (passing the request's CancellationToken, if it has one).
+        Decision decision = await grants.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "repo", Path = "acme/payments/README.md" });
+        #endregion
+
+        Assert.True(child.IsSuccess, child.Error?.ToString());
+        Assert.Equal(reader.WorkloadId, child.Value.Agent);
+        Assert.Equal(DecisionKind.Allow, decision.Kind);
+        Assert.Same(app.Services.GetRequiredService<GrantClient>(), grants);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task PoliciesTemplateLinkSnippet_PutsThePersonsAgentsBehindApproval()
+    {
+        IGrantClient grants = fixture.Client;
+        var s = new Scenario(() => fixture.Client);
+        var scope = Scenario.Scope(0, "doc:read:*");
+        var agent = await s.AgentAsync("alice-worker", scope);
+        var task = (await grants.CreateTaskAsync(new CreateTaskRequest
+        {
+            Person = "person:alice@acme.dev",
+            Orchestrator = "orchestrator:test",
+            Agent = agent,
+            Scope = scope,
+            Lifetime = TimeSpan.FromHours(1),
+        })).Value;
+        var (_, credential) = await s.CredentialAsync(agent, task.TaskId);
+        Assert.True((await s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
+
+        try
+        {
+            #region snippet: policies-template-link
+            await grants.LinkPolicyTemplateAsync(new PolicyLink
+            {
+                LinkId = "alice-requires-approval",
+                TemplateId = "person-requires-approval",
+                PrincipalType = "Person",
+                PrincipalId = "person:alice@acme.dev",
+            }, "person:security@acme.dev");
+            #endregion
+
+            Assert.Contains((await grants.GetActivePolicyAsync()).Value.Info.Links, l => l.LinkId == "alice-requires-approval");
+            Assert.Equal(DecisionKind.StepUpRequired, (await s.AuthorizeAsync(credential, "read", "doc", "a")).Kind);
+        }
+        finally
+        {
+            Assert.True((await grants.UnlinkPolicyTemplateAsync("alice-requires-approval", "person:security@acme.dev")).IsSuccess);
+        }
+        Assert.True((await s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
+    }
+
+    /// <summary>One silo on the embedded default with TCP gateways (the shared fixture's are in memory).</summary>
+    public sealed class DocsClusterFixture : IAsyncLifetime
+    {
+        public TestCluster Cluster { get; private set; } = null!;
+
+        public GrantClient Client { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            var builder = new TestClusterBuilder(1);
+            builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+            builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+            Cluster = builder.Build();
+            await Cluster.DeployAsync();
+            Client = new GrantClient(Cluster.Client);
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Cluster.StopAllSilosAsync();
+            await Cluster.DisposeAsync();
+        }
+
+        private sealed class SiloConfigurator : ISiloConfigurator
+        {
+            public void Configure(ISiloBuilder silo)
+            {
+                silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+                silo.UseInMemoryReminderService();
+                silo.AddGrantSilo();
+            }
+        }
+    }
+
+    private sealed record Block(string Where, string? Name, string Code);
+
+    private static IEnumerable<Block> CSharpBlocks(string root, string path)
+    {
+        var lines = File.ReadAllLines(path);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var fence = lines[i].Trim();
+            if (!fence.StartsWith("```", StringComparison.Ordinal) || fence.Length == 3 || fence[3..].Trim() is not ("csharp" or "cs" or "c#" or "C#"))
+            {
+                continue;
+            }
+            var previous = lines.Take(i).LastOrDefault(l => l.Trim().Length > 0)?.Trim() ?? "";
+            var name = SnippetMarker().Match(previous) is { Success: true } marker ? marker.Groups["name"].Value : null;
+            var start = i + 1;
+            var end = start;
+            while (end < lines.Length && lines[end].Trim() != "```")
+            {
+                end++;
+            }
+            yield return new Block($"{Path.GetRelativePath(root, path)}:{i + 1}", name, string.Join('\n', lines[start..end]));
+            i = end;
+        }
+    }
+
+    private static Dictionary<string, string> Regions(string source) =>
+        SnippetRegion().Matches(source).ToDictionary(m => m.Groups["name"].Value, m => m.Groups["code"].Value);
+
+    private static string Normalize(string code) => WhiteSpace().Replace(code, " ").Trim();
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "GrantSilo.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No GrantSilo.sln above {AppContext.BaseDirectory}: run the tests from the repository's build output.");
+    }
+
+    [GeneratedRegex(@"^<!--\s*snippet:\s*(?<name>[\w-]+)\s*-->$")]
+    private static partial Regex SnippetMarker();
+
+    [GeneratedRegex(@"^[ \t]*#region snippet: (?<name>[\w-]+)[^\n]*\n(?<code>.*?)^[ \t]*#endregion", RegexOptions.Singleline | RegexOptions.Multiline)]
+    private static partial Regex SnippetRegion();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
+}
