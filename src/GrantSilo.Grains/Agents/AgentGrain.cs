@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;

@@ -138,35 +138,13 @@ internal sealed partial class CredentialGrain(
         {
             return (Deny(DecisionReason.CredentialExpired, $"The credential expired at {State.ExpiresAt:O}."), null);
         }
-        if (!Permission.IsName(action, allowWildcard: false) || resource is null || !Permission.IsName(resource.Type, allowWildcard: false) || !Enum.IsDefined(resource.Classification))
+        // The request itself, against the credential's own scope: no clock, no grain, no policy.
+        var request = RequestCheck.Check(State.Scope, action, resource, approvalId);
+        if (request.Refusal is { } refusal)
         {
-            return (Deny(DecisionReason.InvalidRequest, "The action or resource type is malformed."), null);
+            return (Deny(refusal, request.Detail), null);
         }
-        var path = ResourcePattern.ParsePath(resource.Path);
-        if (!path.IsSuccess)
-        {
-            return (Deny(DecisionReason.InvalidRequest, $"The resource path is malformed: {path.Error.Message}"), null);
-        }
-        var attributes = AttributeRules.ValidateResource(resource.Attributes);
-        if (!attributes.IsSuccess)
-        {
-            return (Deny(DecisionReason.InvalidRequest, attributes.Error.Message), null);
-        }
-        if (approvalId is not null && (approvalId.Length is 0 or > 128 || !Canonical.Identifier(approvalId, "Approval id").IsSuccess))
-        {
-            return (Deny(DecisionReason.ApprovalInvalid, "The approval id is malformed."), null);
-        }
-        if (!State.Scope.Covers(resource.Type, action, path.Value.Text))
-        {
-            return (Deny(DecisionReason.ScopeDoesNotCover, $"The credential's scope does not allow {resource.Type}:{action} on '{path.Value.Text}'."), null);
-        }
-        if (resource.Classification > State.Scope.MaxClassification)
-        {
-            return (Deny(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {State.Scope.MaxClassification}."), null);
-        }
-        var canonicalResource = ReferenceEquals(path.Value.Text, resource.Path) && ReferenceEquals(attributes.Value, resource.Attributes)
-            ? resource
-            : resource with { Path = path.Value.Text, Attributes = attributes.Value };
+        var canonicalResource = request.Resource;
 
         // The rest of the world: the task chain (with every agent along it) and the session, from
         // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
@@ -257,42 +235,6 @@ internal sealed partial class CredentialGrain(
         }
     }
 
-    // Policy demands a person's approval: without an approval id, records the request and answers
-    // StepUpRequired; with one, consumes it (a durable write) and allows if the credential is still live.
-    private async Task<(Decision Decision, string? RootPerson)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
-    {
-        var epoch = _held.Epoch;
-        if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
-        {
-            return (stepDecision, chain.RootPerson);
-        }
-        // Consuming the approval awaited: everything the allow rests on is checked again after it.
-        var now = Now;
-        if (!IsLive(now))
-        {
-            return (DenyEndedMeanwhile(), chain.RootPerson);
-        }
-        if (epoch != _held.Epoch)
-        {
-            // A source took its answer back meanwhile: ask afresh (never from a lease) before allowing.
-            var (fresh, session) = await GetLeasesAsync(now);
-            if (!fresh.Check.Usable || !session.Usable || fresh.Agent is null)
-            {
-                return (Deny(fresh.Check.Usable ? DecisionReason.SessionNotActive : fresh.Check.Reason, "The task chain or session ended while the approval was being used."), chain.RootPerson);
-            }
-            now = Now;
-            if (!IsLive(now))
-            {
-                return (DenyEndedMeanwhile(), chain.RootPerson);
-            }
-        }
-        if (SiloLeaseLapsed() is { } lapsed)
-        {
-            return (lapsed, chain.RootPerson);
-        }
-        return (Allow(verdict, now, approvalId), chain.RootPerson);
-    }
-
     private Decision? SiloLeaseLapsed() =>
         SiloLease.IsValid(out var problem)
             ? null
@@ -360,60 +302,6 @@ internal sealed partial class CredentialGrain(
         {
             held.Drop();
         }
-    }
-
-    // Without an approval id: records the exact request in a new approval and answers StepUpRequired.
-    // With one: the approval must be approved, unexpired, unused and for exactly this request; using
-    // it is a durable write, so it can never let a second request through. Null: consumed, allow.
-    private async Task<Decision?> StepUpAsync(string action, ResourceRef resource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
-    {
-        if (approvalId is null)
-        {
-            var id = ApprovalGrain.NewApprovalId();
-            var created = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(id).CreateAsync(new ApprovalSpec
-            {
-                CredentialId = Key,
-                TaskId = State.TaskId,
-                Agent = State.Agent,
-                RootPerson = chain.RootPerson,
-                Action = action,
-                Resource = resource,
-                PolicyVersion = verdict.PolicyVersion ?? 0,
-                ApprovalPolicies = verdict.ApprovalPolicies,
-            });
-            if (!created.IsSuccess)
-            {
-                return Deny(DecisionReason.Error, $"The approval request could not be recorded ({created.Error.Message}); failing closed.") with
-                {
-                    PolicyVersion = verdict.PolicyVersion,
-                    DeterminingPolicies = verdict.DeterminingPolicies,
-                };
-            }
-            return new Decision
-            {
-                Kind = DecisionKind.StepUpRequired,
-                Reason = DecisionReason.StepUpRequired,
-                Detail = $"{verdict.Detail} Ask a person to approve '{id}' (before {created.Value.ExpiresAt:O}), then retry with it.",
-                CredentialId = Key,
-                TaskId = State.TaskId,
-                Agent = State.Agent,
-                DecidedAt = Now,
-                PolicyVersion = verdict.PolicyVersion,
-                DeterminingPolicies = verdict.DeterminingPolicies,
-                ApprovalId = id,
-            };
-        }
-        var check = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(approvalId).ConsumeAsync(Key, action, resource);
-        if (!check.Consumed)
-        {
-            return Deny(check.Reason, check.Detail) with
-            {
-                PolicyVersion = verdict.PolicyVersion,
-                DeterminingPolicies = verdict.DeterminingPolicies,
-                ApprovalId = approvalId,
-            };
-        }
-        return null;
     }
 
     public Task<ProofCheck> VerifyProofAsync(byte[] secret)

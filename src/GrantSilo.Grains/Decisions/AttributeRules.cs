@@ -1,4 +1,4 @@
-namespace GrantSilo.Grains.Policies;
+namespace GrantSilo.Grains.Decisions;
 
 /// <summary>
 /// Validates the attributes and groups that become Cedar entity data, so every name is a plain
