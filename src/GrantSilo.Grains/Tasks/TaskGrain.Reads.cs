@@ -1,0 +1,96 @@
+using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Indexes;
+using GrantSilo.Grains.Leases;
+using GrantSilo.Grains.Policies;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Tasks;
+
+// The task's paged reads: the live sessions holding its credentials, and those credentials.
+internal sealed partial class TaskGrain
+{
+    public async Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
+        }
+        return await Listing.ReadPageAsync(
+            [.. Index.Sessions],
+            continuationToken,
+            pageSize,
+            id => GrainFactory.GetGrain<ISessionGrain>(id).GetAsync(),
+            session => session.Status == SessionStatus.Active,
+            GrantErrorCode.SessionNotFound);
+    }
+
+    // A task's credentials are indexed by the sessions that issued them: the page walks the task's sessions in
+    // id order and each session's credentials for this task in id order. The token names the session and the
+    // last credential covered in it (empty: the whole session is covered).
+    public async Task<GrantResult<Page<CredentialInfo>>> ListCredentialsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
+    {
+        if (!Exists)
+        {
+            return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
+        }
+        var size = Page.Size(pageSize);
+        if (!size.IsSuccess)
+        {
+            return size.Error;
+        }
+        var after = PageToken.Decode(continuationToken);
+        if (!after.IsSuccess)
+        {
+            return after.Error;
+        }
+        string? afterSession = null;
+        var afterCredential = "";
+        if (after.Value is { } position)
+        {
+            var separator = position.IndexOf('\n', StringComparison.Ordinal);
+            if (separator <= 0)
+            {
+                return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.InvalidArgument, "The continuation token is malformed; pass back a token a listing returned.");
+            }
+            afterSession = position[..separator];
+            afterCredential = position[(separator + 1)..];
+        }
+        var sessions = Index.Sessions
+            .Where(s => afterSession is null || string.CompareOrdinal(s, afterSession) > 0 || (s == afterSession && afterCredential.Length > 0))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var items = new List<CredentialInfo>();
+        // Scanned credentials and visited sessions both spend the page's budget, so one page is bounded work.
+        var budget = size.Value;
+        for (var i = 0; i < sessions.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var session = sessions[i];
+            var start = session == afterSession ? afterCredential : null;
+            var scan = await GrainFactory.GetGrain<ISessionLifecycleGrain>(session).ScanCredentialsAsync(Key, start, budget);
+            if (!scan.IsSuccess && scan.Error.Code != GrantErrorCode.SessionNotFound)
+            {
+                return scan.Error;
+            }
+            if (scan.IsSuccess)
+            {
+                items.AddRange(scan.Value.Items);
+                if (scan.Value.More)
+                {
+                    return new Page<CredentialInfo> { Items = items, ContinuationToken = PageToken.Encode($"{session}\n{scan.Value.LastScanned}") };
+                }
+                budget -= scan.Value.Scanned;
+            }
+            budget--;
+            if (budget <= 0 && i < sessions.Count - 1)
+            {
+                return new Page<CredentialInfo> { Items = items, ContinuationToken = PageToken.Encode($"{session}\n") };
+            }
+        }
+        return new Page<CredentialInfo> { Items = items };
+    }
+}
