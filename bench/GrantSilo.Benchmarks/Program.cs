@@ -3,11 +3,13 @@
 // credential, credential issuance, and revoking delegation trees of 1,000 and 10,000 nodes. Reports
 // ratios against the baseline measured in the same run.
 //   dotnet run -c Release --project bench/GrantSilo.Benchmarks [-- --seconds 5 --concurrency 32 --lease-ms 2000]
-//     [--tree-sizes 1000,10000 --tree-fanout 10 --build-concurrency 32 --check-concurrency 64 --tree-sessions 1 --tree-warm 0]
+//     [--tree-sizes 1000,10000 --tree-fanout 10 --build-concurrency 32 --check-concurrency 64 --tree-sessions 1 --tree-warm 0 --tree-patience 180 --trace-revoke 0]
 // --lease-ms sets the decision-lease duration (0: every decision asks its task chain and session).
 // --tree-sizes: the trees of row (d), revoked one after the other; --tree-sessions: how many worker
 // sessions the tree's credentials are spread over; --tree-warm 1: authorize every credential once
-// just before the revocation, so it must take their decision leases back.
+// just before the revocation, so it must take their decision leases back; --trace-revoke 1: record
+// every grain call from the revocation until the cascade is complete and summarize them;
+// --tree-patience: seconds after the revocation before giving up on denials or the cascade.
 using System.Diagnostics;
 using GrantSilo;
 using GrantSilo.Benchmarks;
@@ -24,6 +26,7 @@ if (leaseMs >= 0)
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
 }
 
+BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 var builder = new TestClusterBuilder(1);
 builder.AddSiloBuilderConfigurator<BenchSilo>();
 await using var cluster = builder.Build();
@@ -112,6 +115,8 @@ var trees = new TreeRevocation(grants, resource, treePlanner, treeWorker, treeCe
     CheckConcurrency = ArgValue("--check-concurrency", 64),
     WorkerSessions = ArgValue("--tree-sessions", 1),
     Warm = ArgValue("--tree-warm", 0) > 0,
+    Trace = BenchSilo.Trace,
+    Patience = TimeSpan.FromSeconds(ArgValue("--tree-patience", 180)),
 };
 foreach (var size in treeSizes)
 {
@@ -154,9 +159,17 @@ internal sealed class BenchSilo : ISiloConfigurator
     // The silo is in-process and built from this type, so the setting travels in a static.
     public static TimeSpan? DecisionLease { get; set; }
 
+    /// <summary>Records every grain call while <see cref="BenchTrace.On"/> (diagnostics for row (d)).</summary>
+    public static bool Trace { get; set; }
+
     public void Configure(ISiloBuilder silo)
     {
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        if (Trace)
+        {
+            silo.AddIncomingGrainCallFilter<TraceIncomingFilter>();
+            silo.AddOutgoingGrainCallFilter<TraceOutgoingFilter>();
+        }
         silo.UseInMemoryReminderService();
         silo.AddGrantSilo(o =>
         {

@@ -20,7 +20,7 @@ namespace GrantSilo.Benchmarks;
 /// when the check that first came back denied returned; every check that came back allowed is counted
 /// (after the revocation returned there should be none).</para>
 /// <para>The cascade is followed with per-task <c>GetTaskAsync</c> calls (bounded), re-asking only the
-/// tasks not yet seen Revoked with nothing pending (a task's tree read, <c>GetTaskTreeAsync</c>, asks all
+/// tasks not yet seen Revoked with nothing pending, at most every 100 ms (a task's tree read, <c>GetTaskTreeAsync</c>, asks all
 /// 10,000 tasks through the root on every poll). It is polled once every node has been denied, so its
 /// figure is an upper bound; each task's own <c>EndedAt</c> shows when the cascade actually reached it.</para>
 /// </remarks>
@@ -36,6 +36,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
 
     /// <summary>Authorize every credential once just before revoking, so they hold decision leases the revocation must take back.</summary>
     public bool Warm { get; init; }
+
+    /// <summary>Record every grain call from the revocation until the cascade is complete (<see cref="BenchTrace"/>).</summary>
+    public bool Trace { get; init; }
 
     /// <summary>Gives up waiting for denials or the cascade after this long.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(3);
@@ -63,7 +66,8 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         double CascadeMs,
         int CascadePending,
         (int Depth, double P50, double Max)[] EndedByDepth,
-        double QuietPassMs);
+        double QuietPassMs,
+        string[] TraceReport);
 
     /// <summary>Levels of a tree of <paramref name="size"/> nodes with fan-out <paramref name="fanOut"/>, the last trimmed.</summary>
     public static int[] Shape(int size, int fanOut)
@@ -143,6 +147,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         }
 
         // (i) Revoke.
+        BenchTrace.Calls.Clear();
+        BenchTrace.On = Trace;
+        var revokeStart = Stopwatch.GetTimestamp();
         var revokedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         _ = (await grants.RevokeTaskAsync(root.TaskId, "benchmark")).Value;
@@ -197,10 +204,14 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
             waiting = [.. waiting.Where(i => !done[i])];
             if (waiting.Length > 0)
             {
-                await Task.Delay(10);
+                // Not faster than every 100 ms: the polls must not become the load they measure.
+                await Task.Delay(100);
             }
         }
         var cascade = clock.Elapsed - returned;
+        BenchTrace.On = false;
+        string[] trace = Trace ? [.. BenchTrace.Report(root.TaskId, revokeStart)] : [];
+        BenchTrace.Calls.Clear();
 
         // How long one pass over the same credentials takes once nothing else is going on (all denied).
         var quiet = Stopwatch.StartNew();
@@ -237,7 +248,8 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
                 var times = g.Select(i => (ended[i]!.Value - returnedAt).TotalMilliseconds).Order().ToArray();
                 return (g.Key, Percentile(times, 0.5), times[^1]);
             })],
-            quietMs);
+            quietMs,
+            trace);
     }
 
     private static double Percentile(double[] sorted, double p) =>
@@ -265,6 +277,10 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         yield return $"    checks took {r.CheckSeconds:N2}s ({r.Size / r.CheckSeconds:N0}/s); one pass over the same credentials once all were revoked: {r.QuietPassMs:N0} ms ({r.Size / (r.QuietPassMs / 1000):N0}/s)";
         yield return $"    deny reasons: {string.Join(", ", r.Reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}";
         yield return $"    first denied by depth (ms after return, p50/max): {string.Join("; ", r.DeniedByDepth.Select(d => $"{d.Depth}: {d.P50:N0}/{d.Max:N0} (n={d.Count})"))}";
+        foreach (var line in r.TraceReport)
+        {
+            yield return line;
+        }
         yield return $"    task EndedAt by depth (ms after return, p50/max): {string.Join("; ", r.EndedByDepth.Select(d => $"{d.Depth}: {d.P50:N0}/{d.Max:N0}"))}";
     }
 }
