@@ -61,6 +61,7 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         int AllowedAfterReturn,
         int NeverDenied,
         double CheckSeconds,
+        (double P50, double P99, double Max) CheckLatency,
         Dictionary<DecisionReason, int> Reasons,
         (int Depth, int Count, double P50, double Max)[] DeniedByDepth,
         double CascadeMs,
@@ -163,13 +164,16 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         var allowed = 0;
         var passes = 0;
         var pending = order;
+        var checkLatencies = new System.Collections.Concurrent.ConcurrentBag<double>();
         var checkClock = Stopwatch.StartNew();
         while (pending.Length > 0 && clock.Elapsed < Patience)
         {
             passes++;
             await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, _) =>
             {
+                var sent = Stopwatch.GetTimestamp();
                 var decision = await grants.AuthorizeAsync(nodes[i].Token, "read", resource);
+                checkLatencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
                 if (decision.IsAllowed)
                 {
                     Interlocked.Increment(ref allowed);
@@ -183,6 +187,7 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
             pending = [.. pending.Where(i => double.IsNaN(firstDenied[i]))];
         }
         var checkSeconds = checkClock.Elapsed.TotalSeconds;
+        var latencies = checkLatencies.Order().ToArray();
         var denied = Enumerable.Range(0, nodes.Count).Where(i => !double.IsNaN(firstDenied[i])).ToArray();
         var deniedTimes = denied.Select(i => firstDenied[i]).Order().ToArray();
 
@@ -235,6 +240,7 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
             allowed,
             nodes.Count - denied.Length,
             checkSeconds,
+            (Percentile(latencies, 0.5), Percentile(latencies, 0.99), latencies.Length > 0 ? latencies[^1] : double.NaN),
             denied.GroupBy(i => reasons[i]).ToDictionary(g => g.Key, g => g.Count()),
             [.. denied.GroupBy(i => nodes[i].Depth).OrderBy(g => g.Key).Select(g =>
             {
@@ -274,7 +280,7 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         yield return $"| (d) revoke {r.Size}-node tree: revoke returned | {r.RevokeReturnedMs,8:N1} ms |";
         yield return $"| (d) every node denies: max after revoke returned (p50 {r.DeniedP50Ms:N1} ms; {r.Size} credentials, {r.Passes} pass(es), {r.AllowedAfterReturn} allowed, {r.NeverDenied} never denied) | {r.DeniedMaxMs,8:N1} ms |";
         yield return $"| (d) cascade enacted on every node (all Revoked, none pending){(r.CascadePending == 0 ? "" : $" NOT COMPLETE, {r.CascadePending:N0} tasks still pending when given up")}: after revoke returned | {r.CascadeMs,8:N1} ms |";
-        yield return $"    checks took {r.CheckSeconds:N2}s ({r.Size / r.CheckSeconds:N0}/s); one pass over the same credentials once all were revoked: {r.QuietPassMs:N0} ms ({r.Size / (r.QuietPassMs / 1000):N0}/s)";
+        yield return $"    checks took {r.CheckSeconds:N2}s ({r.Size / r.CheckSeconds:N0}/s), each check p50 {r.CheckLatency.P50:N1} ms, p99 {r.CheckLatency.P99:N1} ms, max {r.CheckLatency.Max:N0} ms; one more pass once the cascade was done (or given up): {r.QuietPassMs:N0} ms ({r.Size / (r.QuietPassMs / 1000):N0}/s)";
         yield return $"    deny reasons: {string.Join(", ", r.Reasons.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}";
         yield return $"    first denied by depth (ms after return, p50/max): {string.Join("; ", r.DeniedByDepth.Select(d => $"{d.Depth}: {d.P50:N0}/{d.Max:N0} (n={d.Count})"))}";
         foreach (var line in r.TraceReport)
