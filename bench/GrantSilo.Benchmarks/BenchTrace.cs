@@ -59,9 +59,22 @@ internal static class BenchTrace
         {
             yield return $"    root in  {c.Method}: {At(c.Start):N0} -> {At(c.End):N0}";
         }
-        foreach (var g in calls.Where(c => c.Outgoing && c.Source == root).GroupBy(c => $"{c.TargetType}.{c.Method}").OrderBy(g => g.Min(c => c.Start)))
+        IEnumerable<string> OutCalls(string label, string source, long until) =>
+            calls.Where(c => c.Outgoing && c.Source == source && c.Start <= until)
+                .GroupBy(c => $"{c.TargetType}.{c.Method}")
+                .OrderBy(g => g.Min(c => c.Start))
+                .Select(g => $"    {label} out {g.Key} x{g.Count()}{(g.Any(c => c.Failed) ? $" ({g.Count(c => c.Failed)} failed)" : "")}: first start {At(g.Min(c => c.Start)):N0}, last end {At(g.Max(c => c.End)):N0}, slowest {g.Max(c => c.Ms):N0}");
+        foreach (var line in OutCalls("root", root, long.MaxValue))
         {
-            yield return $"    root out {g.Key} x{g.Count()}{(g.Any(c => c.Failed) ? $" ({g.Count(c => c.Failed)} failed)" : "")}: first start {At(g.Min(c => c.Start)):N0}, last end {At(g.Max(c => c.End)):N0}, slowest {g.Max(c => c.Ms):N0}";
+            yield return line;
+        }
+        // The root's slowest child: what its end (EndFromAbove, awaited by the root) waited for.
+        if (calls.Where(c => c.Outgoing && c.Source == root && c.Method.Contains("EndFromAbove", StringComparison.Ordinal)).MaxBy(c => c.Ms) is { } slowest)
+        {
+            foreach (var line in OutCalls("slowest child", slowest.Target, slowest.End))
+            {
+                yield return line;
+            }
         }
         foreach (var g in calls.GroupBy(c => (c.Outgoing, Kind: $"{c.SourceType}->{c.TargetType}.{c.Method}")).OrderByDescending(g => g.Sum(c => c.Ms)).Take(24))
         {
