@@ -71,6 +71,10 @@ internal static class BenchTrace
         // The root's slowest child: what its end (EndFromAbove, awaited by the root) waited for.
         if (calls.Where(c => c.Outgoing && c.Source == root && c.Method.Contains("EndFromAbove", StringComparison.Ordinal)).MaxBy(c => c.Ms) is { } slowest)
         {
+            foreach (var c in calls.Where(c => !c.Outgoing && c.Target == slowest.Target && c.End >= slowest.Start && c.Start <= slowest.End).OrderBy(c => c.Start).Take(12))
+            {
+                yield return $"    slowest child in  {c.Method} from {c.SourceType}: {At(c.Start):N0} -> {At(c.End):N0}";
+            }
             foreach (var line in OutCalls("slowest child", slowest.Target, slowest.End))
             {
                 yield return line;
