@@ -1,10 +1,16 @@
 using GrantSilo.Hosting;
 // GrantSilo's lifecycle benchmark: on one in-process cluster (one silo, embedded default storage,
 // a cluster client over loopback), measures a no-op grain call as the baseline, Authorize on a warm
-// credential, credential issuance, and revoking a 1,000-node delegation tree. Reports ratios against
-// the baseline measured in the same run.
+// credential, credential issuance, and revoking delegation trees of 1,000 and 10,000 nodes. Reports
+// ratios against the baseline measured in the same run.
 //   dotnet run -c Release --project bench/GrantSilo.Benchmarks [-- --seconds 5 --concurrency 32 --lease-ms 2000]
+//     [--tree-sizes 1000,10000 --tree-fanout 10 --build-concurrency 32 --check-concurrency 64 --tree-sessions 1 --tree-warm 0 --tree-patience 180 --trace-revoke 0]
 // --lease-ms sets the decision-lease duration (0: every decision asks its task chain and session).
+// --tree-sizes: the trees of row (d), revoked one after the other; --tree-sessions: how many worker
+// sessions the tree's credentials are spread over; --tree-warm 1: authorize every credential once
+// just before the revocation, so it must take their decision leases back; --trace-revoke 1: record
+// every grain call from the revocation until the cascade is complete and summarize them;
+// --tree-patience: seconds after the revocation before giving up on denials or the cascade.
 using System.Diagnostics;
 using GrantSilo;
 using GrantSilo.Benchmarks;
@@ -21,6 +27,7 @@ if (leaseMs >= 0)
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
 }
 
+BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 var builder = new TestClusterBuilder(1);
 builder.AddSiloBuilderConfigurator<BenchSilo>();
 await using var cluster = builder.Build();
@@ -91,56 +98,36 @@ var issue = await Measurement.RunAsync("(c) credential issuance", concurrency, d
     _ = (await grants.IssueCredentialAsync(sessions[w], new IssueCredentialRequest { TaskId = root.TaskId, Lifetime = TimeSpan.FromMinutes(5) })).Value);
 Console.WriteLine(issue);
 
-// (d) A 1,000-node tree: root, 10 children, 100 grandchildren, 889 great-grandchildren, each with a credential.
-var treeRoot = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
-var workerSession = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value.SessionId;
-var plannerSession = session.SessionId;
-var tokens = new List<string> { (await grants.IssueCredentialAsync(plannerSession, new IssueCredentialRequest { TaskId = treeRoot.TaskId })).Value.Token };
-var level = new List<(TaskInfo Task, string Token)> { (treeRoot, tokens[0]) };
-var built = Stopwatch.StartNew();
-for (var depth = 1; depth <= 3; depth++)
+// (d) Revoking delegation trees of each size (default 1,000 and 10,000 nodes), each node with a
+// credential; see TreeRevocation for the shape and how denials and the cascade are followed. Own
+// agents, whose ceiling allows the depth the largest tree needs, so rows (a)-(c) are untouched.
+var treeSizes = ArgList("--tree-sizes", [1000, 10000]);
+var fanOut = ArgValue("--tree-fanout", 10);
+var treeHeight = treeSizes.Max(size => TreeRevocation.Shape(size, fanOut).Length - 1);
+var treeCeiling = Scope.Create(["doc:*:*"], DataClassification.Confidential, Math.Max(3, treeHeight)).Value;
+var treePlanner = $"spiffe://bench.dev/{run}/tree-planner";
+var treeWorker = $"spiffe://bench.dev/{run}/tree-worker";
+_ = (await grants.RegisterAgentAsync(treePlanner, new AgentRegistration { Owner = "person:bench", Ceiling = treeCeiling })).Value;
+_ = (await grants.RegisterAgentAsync(treeWorker, new AgentRegistration { Owner = "person:bench", Ceiling = treeCeiling })).Value;
+var trees = new TreeRevocation(grants, resource, treePlanner, treeWorker, treeCeiling)
 {
-    var next = new List<(TaskInfo, string)>();
-    for (var p = 0; p < level.Count; p++)
+    FanOut = fanOut,
+    BuildConcurrency = ArgValue("--build-concurrency", 32),
+    CheckConcurrency = ArgValue("--check-concurrency", 64),
+    WorkerSessions = ArgValue("--tree-sessions", 1),
+    Warm = ArgValue("--tree-warm", 0) > 0,
+    Trace = BenchSilo.Trace,
+    Patience = TimeSpan.FromSeconds(ArgValue("--tree-patience", 180)),
+};
+foreach (var size in treeSizes)
+{
+    Console.WriteLine();
+    foreach (var line in TreeRevocation.Describe(await trees.RunAsync(size)))
     {
-        var children = depth < 3 ? 10 : (p < 89 ? 9 : 8);
-        var childScope = Scope.Create(["doc:*:*"], DataClassification.Confidential, 3 - depth).Value;
-        var created = await Task.WhenAll(Enumerable.Range(0, children).Select(async _ =>
-        {
-            var child = (await grants.DelegateAsync(level[p].Task.TaskId, new DelegationRequest { ProofToken = level[p].Token, Agent = worker, Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * depth) })).Value;
-            var token = (await grants.IssueCredentialAsync(workerSession, new IssueCredentialRequest { TaskId = child.TaskId })).Value.Token;
-            return (child, token);
-        }));
-        next.AddRange(created);
+        Console.WriteLine(line);
     }
-    tokens.AddRange(next.Select(n => n.Item2));
-    level = next;
 }
-Console.WriteLine($"\nBuilt a delegation tree of {tokens.Count} nodes (one credential each) in {built.Elapsed.TotalSeconds:N1}s.");
 
-var revokeClock = Stopwatch.StartNew();
-_ = (await grants.RevokeTaskAsync(treeRoot.TaskId, "benchmark")).Value;
-var revokeReturned = revokeClock.Elapsed;
-var allowing = tokens.ToList();
-var passes = 0;
-while (allowing.Count > 0)
-{
-    passes++;
-    var decisions = await Task.WhenAll(allowing.Select(t => grants.AuthorizeAsync(t, "read", resource)));
-    allowing = [.. allowing.Where((_, i) => decisions[i].IsAllowed)];
-}
-var allDenied = revokeClock.Elapsed;
-TaskTreeNode tree;
-do
-{
-    tree = (await grants.GetTaskTreeAsync(treeRoot.TaskId)).Value;
-}
-while (tree.DescendantsAndSelf().Any(n => n.Task.Status != GrantTaskStatus.Revoked || n.Task.PendingCascade > 0));
-var enacted = revokeClock.Elapsed;
-
-Console.WriteLine($"| (d) revoke {tokens.Count}-node tree: revoke returned | {revokeReturned.TotalMilliseconds,8:N1} ms |");
-Console.WriteLine($"| (d) every node denies (checked {tokens.Count} credentials, {passes} pass(es)) | {allDenied.TotalMilliseconds,8:N1} ms |");
-Console.WriteLine($"| (d) cascade enacted on every node (all Revoked, none pending) | {enacted.TotalMilliseconds,8:N1} ms |");
 Console.WriteLine();
 Console.WriteLine($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Throughput / noop.Throughput:N2}x (target >= 0.5x)");
 Console.WriteLine($"Ratio (a2)/(a) a call shaped like Authorize, doing nothing, vs the no-op: {echo.Throughput / noop.Throughput:N2}x");
@@ -157,14 +144,33 @@ int ArgValue(string name, int fallback)
     return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out var value) ? value : fallback;
 }
 
+int[] ArgList(string name, int[] fallback)
+{
+    var index = Array.IndexOf(args, name);
+    if (index < 0 || index + 1 >= args.Length)
+    {
+        return fallback;
+    }
+    var parts = args[index + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    return parts.Length > 0 && parts.All(p => int.TryParse(p, out var v) && v > 0) ? [.. parts.Select(int.Parse)] : fallback;
+}
+
 internal sealed class BenchSilo : ISiloConfigurator
 {
     // The silo is in-process and built from this type, so the setting travels in a static.
     public static TimeSpan? DecisionLease { get; set; }
 
+    /// <summary>Records every grain call while <see cref="BenchTrace.On"/> (diagnostics for row (d)).</summary>
+    public static bool Trace { get; set; }
+
     public void Configure(ISiloBuilder silo)
     {
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        if (Trace)
+        {
+            silo.AddIncomingGrainCallFilter<TraceIncomingFilter>();
+            silo.AddOutgoingGrainCallFilter<TraceOutgoingFilter>();
+        }
         silo.UseInMemoryReminderService();
         silo.AddGrantSilo(o =>
         {
