@@ -114,11 +114,11 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
             var childScope = Scope.Create(["doc:*:*"], DataClassification.Confidential, height - depth).Value;
             var next = new Node[count];
             var d = depth;
-            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = BuildConcurrency }, async (j, _) =>
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = BuildConcurrency }, async (j, ct) =>
             {
                 var parent = parents[j % parents.Length];
-                var child = (await grants.DelegateAsync(parent.TaskId, new DelegationRequest { ProofToken = parent.Token, Agent = worker, Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * d) })).Value;
-                var token = (await grants.IssueCredentialAsync(workerSessions[j % workerSessions.Length], new IssueCredentialRequest { TaskId = child.TaskId })).Value.Token;
+                var child = (await grants.DelegateAsync(parent.TaskId, new DelegationRequest { ProofToken = parent.Token, Agent = worker, Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * d) }, ct)).Value;
+                var token = (await grants.IssueCredentialAsync(workerSessions[j % workerSessions.Length], new IssueCredentialRequest { TaskId = child.TaskId }, ct)).Value.Token;
                 next[j] = new Node(child.TaskId, token, d);
             });
             nodes.AddRange(next);
@@ -137,9 +137,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         if (Warm)
         {
             var warmClock = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, _) =>
+            await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, ct) =>
             {
-                if ((await grants.AuthorizeAsync(nodes[i].Token, "read", resource)).IsAllowed)
+                if ((await grants.AuthorizeAsync(nodes[i].Token, "read", resource, cancellationToken: ct)).IsAllowed)
                 {
                     Interlocked.Increment(ref warmAllowed);
                 }
@@ -169,10 +169,10 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         while (pending.Length > 0 && clock.Elapsed < Patience)
         {
             passes++;
-            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, _) =>
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, ct) =>
             {
                 var sent = Stopwatch.GetTimestamp();
-                var decision = await grants.AuthorizeAsync(nodes[i].Token, "read", resource);
+                var decision = await grants.AuthorizeAsync(nodes[i].Token, "read", resource, cancellationToken: ct);
                 checkLatencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
                 if (decision.IsAllowed)
                 {
@@ -197,9 +197,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         while (waiting.Length > 0 && clock.Elapsed < Patience)
         {
             var done = new bool[nodes.Count];
-            await Parallel.ForEachAsync(waiting, new ParallelOptions { MaxDegreeOfParallelism = BuildConcurrency }, async (i, _) =>
+            await Parallel.ForEachAsync(waiting, new ParallelOptions { MaxDegreeOfParallelism = BuildConcurrency }, async (i, ct) =>
             {
-                var task = await grants.GetTaskAsync(nodes[i].TaskId);
+                var task = await grants.GetTaskAsync(nodes[i].TaskId, ct);
                 if (task.IsSuccess && task.Value.Status == GrantTaskStatus.Revoked && task.Value.PendingCascade == 0)
                 {
                     done[i] = true;
@@ -220,8 +220,8 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
 
         // How long one pass over the same credentials takes once nothing else is going on (all denied).
         var quiet = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, _) =>
-            await grants.AuthorizeAsync(nodes[i].Token, "read", resource));
+        await Parallel.ForEachAsync(order, new ParallelOptions { MaxDegreeOfParallelism = CheckConcurrency }, async (i, ct) =>
+            await grants.AuthorizeAsync(nodes[i].Token, "read", resource, cancellationToken: ct));
         var quietMs = quiet.Elapsed.TotalMilliseconds;
 
         return new Result(
