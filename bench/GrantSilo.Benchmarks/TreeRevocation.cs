@@ -24,7 +24,7 @@ namespace GrantSilo.Benchmarks;
 /// 10,000 tasks through the root on every poll). It is polled once every node has been denied, so its
 /// figure is an upper bound; each task's own <c>EndedAt</c> shows when the cascade actually reached it.</para>
 /// </remarks>
-internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, string planner, string worker, Scope ceiling)
+internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, string planner, string workerPrefix, Scope ceiling)
 {
     public int FanOut { get; init; } = 10;
 
@@ -33,6 +33,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
     public int CheckConcurrency { get; init; } = 64;
 
     public int WorkerSessions { get; init; } = 1;
+
+    /// <summary>How many tasks (and credentials in one session) a worker agent takes: below the default quotas of 1,000.</summary>
+    public int WorkerQuota { get; init; } = 900;
 
     /// <summary>Authorize every credential once just before revoking, so they hold decision leases the revocation must take back.</summary>
     public bool Warm { get; init; }
@@ -99,10 +102,21 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
         var rootScope = Scope.Create(["doc:*:*"], DataClassification.Confidential, height).Value;
         var root = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "bench", Agent = planner, Scope = rootScope, Lifetime = TimeSpan.FromHours(2) })).Value;
         var plannerSession = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value.SessionId;
-        var workerSessions = new string[Math.Max(1, WorkerSessions)];
-        for (var s = 0; s < workerSessions.Length; s++)
+        // Live tasks per agent and live credentials per session are bounded (1,000 each by default): the
+        // non-root nodes are spread over as many worker agents as that takes, each with its own sessions.
+        var workerCount = Math.Max(1, (size + WorkerQuota - 1) / WorkerQuota);
+        var workers = new string[workerCount];
+        var sessionsPerWorker = Math.Max(Math.Max(1, WorkerSessions), (size / workerCount + WorkerQuota - 1) / WorkerQuota);
+        var workerSessions = new string[workerCount][];
+        for (var w = 0; w < workerCount; w++)
         {
-            workerSessions[s] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value.SessionId;
+            workers[w] = $"{workerPrefix}-{size}-{w}";
+            _ = (await grants.RegisterAgentAsync(workers[w], new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+            workerSessions[w] = new string[sessionsPerWorker];
+            for (var k = 0; k < sessionsPerWorker; k++)
+            {
+                workerSessions[w][k] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = workers[w] })).Value.SessionId;
+            }
         }
         var nodes = new List<Node> { new(root.TaskId, (await grants.IssueCredentialAsync(plannerSession, new IssueCredentialRequest { TaskId = root.TaskId })).Value.Token, 0) };
         var level = nodes.ToArray();
@@ -117,8 +131,9 @@ internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, s
             await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = BuildConcurrency }, async (j, ct) =>
             {
                 var parent = parents[j % parents.Length];
-                var child = (await grants.DelegateAsync(parent.TaskId, new DelegationRequest { ProofToken = parent.Token, Agent = worker, Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * d) }, ct)).Value;
-                var token = (await grants.IssueCredentialAsync(workerSessions[j % workerSessions.Length], new IssueCredentialRequest { TaskId = child.TaskId }, ct)).Value.Token;
+                var w = j % workerCount;
+                var child = (await grants.DelegateAsync(parent.TaskId, new DelegationRequest { ProofToken = parent.Token, Agent = workers[w], Scope = childScope, Lifetime = TimeSpan.FromHours(2) - TimeSpan.FromMinutes(10 * d) }, ct)).Value;
+                var token = (await grants.IssueCredentialAsync(workerSessions[w][j / workerCount % sessionsPerWorker], new IssueCredentialRequest { TaskId = child.TaskId }, ct)).Value.Token;
                 next[j] = new Node(child.TaskId, token, d);
             });
             nodes.AddRange(next);

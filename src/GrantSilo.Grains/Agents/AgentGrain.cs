@@ -298,13 +298,7 @@ internal sealed partial class AgentGrain(
         {
             return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
-        return await Listing.ReadPageAsync(
-            [.. Index.Sessions],
-            continuationToken,
-            pageSize,
-            id => GrainFactory.GetGrain<ISessionGrain>(id).GetAsync(),
-            session => session.Status == SessionStatus.Active,
-            GrantErrorCode.SessionNotFound);
+        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize);
     }
 
     public async Task UntrackAsync(string kind, string id)

@@ -1,4 +1,4 @@
-using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Lifecycle;
 using Microsoft.Extensions.Logging;
 
 namespace GrantSilo.Grains.Indexes;
@@ -14,70 +14,16 @@ namespace GrantSilo.Grains.Indexes;
 /// next one (its ETag must match storage again), and a change made before such a read-back reports failure:
 /// a caller told <c>true</c> knows its change is durable.
 /// </remarks>
-// The write gate never allocates a wait handle (only WaitAsync is used), so there is nothing to dispose.
-#pragma warning disable CA1001
-internal sealed partial class DurableIndex<T>(IPersistentState<T> state, string kind, Func<string> key, ILogger logger)
+internal sealed class DurableIndex<T>(IPersistentState<T> state, string kind, Func<string> key, ILogger logger)
     where T : class, new()
-#pragma warning restore CA1001
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-
-    // Counts read-backs, so a change made before one is never reported durable.
-    private long _generation;
-    private bool _unsettled;
+    // The same one-at-a-time, read-back-after-failure writes as the record. A read-back that fails too leaves
+    // the activation running: the next write reads again first, and nothing is answered as durable meanwhile.
+    private readonly DurableState<T> _durable = new(state, logger, kind + " index", key, deactivate: static () => { });
 
     /// <summary>The index as this activation holds it.</summary>
-    public T State => state.State;
+    public T State => _durable.State;
 
     /// <summary>Writes the index as it is in memory now; true once it is durable.</summary>
-    public async Task<bool> TryWriteAsync()
-    {
-        // Read in the caller's turn, right after it changed the index.
-        var generation = _generation;
-        await _gate.WaitAsync();
-        try
-        {
-            if (_unsettled)
-            {
-                await SettleAsync();
-                return false;
-            }
-            if (generation != _generation)
-            {
-                return false;
-            }
-            await state.WriteStateAsync();
-            return true;
-        }
-        catch (Exception exception)
-        {
-            LogIndexWriteFailed(logger, exception, kind, key());
-            _unsettled = true;
-            await SettleAsync();
-            return false;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    // Called with the gate held.
-    private async Task SettleAsync()
-    {
-        try
-        {
-            await state.ReadStateAsync();
-            _generation++;
-            _unsettled = false;
-        }
-        catch (Exception exception)
-        {
-            // Still unknown: the next write reads again first.
-            LogIndexWriteFailed(logger, exception, kind, key());
-        }
-    }
-
-    [LoggerMessage(EventId = (int)LogEvents.IndexWriteFailed, Level = LogLevel.Warning, Message = "Could not write or read back the index of {Kind} {Id}; the change is reported as not made, and the index is read again before the next write")]
-    private static partial void LogIndexWriteFailed(ILogger logger, Exception exception, string kind, string id);
+    public Task<bool> TryWriteAsync() => _durable.TryWriteAsync();
 }

@@ -3,6 +3,16 @@ namespace GrantSilo.Grains.Indexes;
 /// <summary>Reads one page of an index: the entries' own answers, in id order, leaving out those that ended.</summary>
 internal static class Listing
 {
+    /// <summary>The live sessions among <paramref name="ids"/>, a page at a time, ordered by session id.</summary>
+    public static Task<GrantResult<Page<SessionInfo>>> LiveSessionsAsync(IGrainFactory grains, IEnumerable<string> ids, string? continuationToken, int? pageSize) =>
+        ReadPageAsync(
+            [.. ids],
+            continuationToken,
+            pageSize,
+            id => grains.GetGrain<ISessionGrain>(id).GetAsync(),
+            session => session.Status == SessionStatus.Active,
+            GrantErrorCode.SessionNotFound);
+
     /// <summary>
     /// The page of <paramref name="keys"/> after the continuation token: each read from its own grain (in parallel),
     /// entries that are gone (<paramref name="notFound"/>) or no longer <paramref name="live"/> left out. Any other

@@ -19,13 +19,7 @@ internal sealed partial class TaskGrain
         {
             return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
         }
-        return await Listing.ReadPageAsync(
-            [.. Index.Sessions],
-            continuationToken,
-            pageSize,
-            id => GrainFactory.GetGrain<ISessionGrain>(id).GetAsync(),
-            session => session.Status == SessionStatus.Active,
-            GrantErrorCode.SessionNotFound);
+        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize);
     }
 
     // A task's credentials are indexed by the sessions that issued them: the page walks the task's sessions in
