@@ -23,10 +23,10 @@ public sealed class LeaseHolderCacheTests
 
         Assert.True(answered);
         Assert.Equal("usable", answer);
-        Assert.True(held.TryGet(_clock.GetTimestamp(), _ => true, out _));
+        Assert.True(held.TryGet(_clock.GetTimestamp(), out _));
         Assert.Equal(TimeSpan.FromSeconds(1.5), held.Remaining());
         _clock.Advance(TimeSpan.FromSeconds(1.5));
-        Assert.False(held.TryGet(_clock.GetTimestamp(), _ => true, out _));
+        Assert.False(held.TryGet(_clock.GetTimestamp(), out _));
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class LeaseHolderCacheTests
         Assert.True(answered);
         Assert.Equal("fresh", answer);
         Assert.Equal(2, asks);
-        Assert.True(held.TryGet(_clock.GetTimestamp(), _ => true, out var kept));
+        Assert.True(held.TryGet(_clock.GetTimestamp(), out var kept));
         Assert.Equal("fresh", kept);
     }
 
@@ -88,8 +88,8 @@ public sealed class LeaseHolderCacheTests
         cache.Invalidate();
 
         Assert.NotEqual(epoch, cache.Epoch);
-        Assert.False(chain.TryGet(_clock.GetTimestamp(), _ => true, out _));
-        Assert.False(session.TryGet(_clock.GetTimestamp(), _ => true, out _));
+        Assert.False(chain.TryGet(_clock.GetTimestamp(), out _));
+        Assert.False(session.TryGet(_clock.GetTimestamp(), out _));
         Assert.Equal(TimeSpan.Zero, chain.Remaining());
     }
 
@@ -98,6 +98,6 @@ public sealed class LeaseHolderCacheTests
     {
         var held = new LeaseHolderCache(_clock).Hold<string>();
         held.Keep("usable", TimeSpan.Zero, _clock.GetTimestamp());
-        Assert.False(held.TryGet(_clock.GetTimestamp(), _ => true, out _));
+        Assert.False(held.TryGet(_clock.GetTimestamp(), out _));
     }
 }

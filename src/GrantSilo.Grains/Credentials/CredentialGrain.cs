@@ -257,15 +257,34 @@ internal sealed partial class CredentialGrain(
     // these run (and, for the session, while the activity it last saw is recent enough to keep it
     // alive), asked otherwise. An answer that arrives after an invalidation is asked again (twice at
     // most, then fail closed).
-    private async ValueTask<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
+    private ValueTask<(TaskLease Chain, SessionLease Session)> GetLeasesAsync(DateTimeOffset now)
+    {
+        // The hot path of a warm credential: both answers held, nothing to ask and nothing allocated.
+        var leaseNow = LeaseClock.GetTimestamp();
+        if (ChainLease.TryGet(leaseNow, out var chain) && ChainUsable(chain, now)
+            && SessionLeaseHeld.TryGet(leaseNow, out var session) && SessionUsable(session, now))
+        {
+            return ValueTask.FromResult((chain, session));
+        }
+        return AskLeasesAsync(now);
+    }
+
+    // A held chain answer still stands until the chain's earliest deadline; a held session answer until its
+    // deadline, and while the activity it last saw is recent enough to keep the session alive.
+    private static bool ChainUsable(TaskLease chain, DateTimeOffset now) => now < chain.UsableUntil;
+
+    private static bool SessionUsable(SessionLease session, DateTimeOffset now) =>
+        now < session.UsableUntil && now - session.ActivityAt < session.IdleTimeout / 8;
+
+    private async ValueTask<(TaskLease Chain, SessionLease Session)> AskLeasesAsync(DateTimeOffset now)
     {
         var (answered, leases) = await _held.AskAsync(
             async () =>
             {
                 // One read of the lease clock serves both leases (a clock read is not free on every host).
                 var leaseNow = LeaseClock.GetTimestamp();
-                var chainHeld = ChainLease.TryGet(leaseNow, c => now < c.UsableUntil, out var chain);
-                var sessionHeld = SessionLeaseHeld.TryGet(leaseNow, s => now < s.UsableUntil && now - s.ActivityAt < s.IdleTimeout / 8, out var session);
+                var chainHeld = ChainLease.TryGet(leaseNow, out var chain) && ChainUsable(chain, now);
+                var sessionHeld = SessionLeaseHeld.TryGet(leaseNow, out var session) && SessionUsable(session, now);
                 if (chainHeld && sessionHeld)
                 {
                     return (Chain: chain, Session: session, AskedChain: false, AskedSession: false);

@@ -65,10 +65,10 @@ internal sealed class HeldAnswer<T>(TimeProvider leaseClock)
 {
     private Leased<T>? _lease;
 
-    /// <summary>The held answer if its lease still runs at <paramref name="leaseNow"/> and <paramref name="stillUsable"/> agrees.</summary>
-    public bool TryGet(long leaseNow, Func<T, bool> stillUsable, out T value)
+    /// <summary>The held answer if its lease still runs at <paramref name="leaseNow"/> (the caller checks what else it needs of it).</summary>
+    public bool TryGet(long leaseNow, out T value)
     {
-        if (_lease is { } lease && lease.IsValidAt(leaseNow) && stillUsable(lease.Value))
+        if (_lease is { } lease && lease.IsValidAt(leaseNow))
         {
             value = lease.Value;
             return true;

@@ -88,7 +88,7 @@ internal sealed partial class TaskGrain
         var (answered, answer) = await _held.AskAsync(
             async () =>
             {
-                if (UpstreamHeld.TryGet(LeaseClock.GetTimestamp(), u => Now < u.UsableUntil, out var held))
+                if (UpstreamHeld.TryGet(LeaseClock.GetTimestamp(), out var held) && Now < held.UsableUntil)
                 {
                     return (Upstream: held, Lease: TimeSpan.Zero, Asked: false);
                 }
