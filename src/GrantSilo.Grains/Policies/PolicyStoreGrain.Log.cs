@@ -14,8 +14,8 @@ internal sealed partial class PolicyStoreGrain
     [LoggerMessage(EventId = (int)LogEvents.PolicyPublishRejected, Level = LogLevel.Information, Message = "Policy publish by {Author} rejected: {Code} ({DetailCode}) at {Position}")]
     private static partial void LogPublishRejected(ILogger logger, string author, GrantErrorCode code, string? detailCode, TextPosition? position);
 
-    [LoggerMessage(EventId = (int)LogEvents.PolicyPublishFailed, Level = LogLevel.Error, Message = "Could not durably write policy version {Version}; the active version is unchanged")]
-    private static partial void LogPublishFailed(ILogger logger, Exception exception, long version);
+    [LoggerMessage(EventId = (int)LogEvents.PolicyPublishFailed, Level = LogLevel.Error, Message = "Could not confirm that policy or schema version {Version} was written; storage is read back, and the publish answers with what it holds")]
+    private static partial void LogPublishFailed(ILogger logger, Exception? exception, long version);
 
     [LoggerMessage(EventId = (int)LogEvents.PolicySiloNotAcknowledged, Level = LogLevel.Warning, Message = "Silo {Silo} did not install policy version {Version}; waiting for its confirmation lease to lapse")]
     private static partial void LogSiloNotAcknowledged(ILogger logger, Exception exception, SiloAddress silo, long version);

@@ -36,6 +36,10 @@ internal sealed partial class PolicyStoreGrain(
     private readonly GrantSiloPolicyOptions _options = options.Value;
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly Dictionary<SiloAddress, SiloEntry> _silos = [];
+    private DurableState<PolicyStoreState>? _durable;
+
+    // Writes one at a time, read back after a failure (see DurableState): the store's answers say what storage holds.
+    private DurableState<PolicyStoreState> Durable => _durable ??= new(state, logger, "policy store", static () => "0", DeactivateOnIdle);
     private long _activatedAt;
     // What other silos are told: only versions already durable.
     private PolicySetVersion _active = null!;
@@ -199,31 +203,21 @@ internal sealed partial class PolicyStoreGrain(
             LogPublishFailed(logger, exception, version.Version);
             return GrantResult<PolicyVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not durably record the new policy version; the active version is unchanged. Retry the publish.");
         }
-        var previous = (state.State.ActiveVersion, state.State.ActiveText, state.State.LastVersion);
-        var trimmed = state.State.Versions.Count >= MaxVersionRecords ? state.State.Versions[0] : null;
-        state.State.Versions.Add(version);
-        if (trimmed is not null)
+        if (state.State.Versions.Count >= MaxVersionRecords)
         {
             state.State.Versions.RemoveAt(0);
         }
+        state.State.Versions.Add(version);
         state.State.ActiveVersion = version.Version;
         state.State.ActiveText = text;
         state.State.LastVersion = version.Version;
-        try
+        // Never rolled back: a failed write is read back, so the answer says what storage holds.
+        if (!await Durable.TryWriteAsync() && (Durable.Unsettled || state.State.ActiveVersion != version.Version))
         {
-            await state.WriteStateAsync();
-        }
-        catch (Exception exception)
-        {
-            state.State.Versions.Remove(version);
-            if (trimmed is not null)
-            {
-                state.State.Versions.Insert(0, trimmed);
-            }
-            (state.State.ActiveVersion, state.State.ActiveText, state.State.LastVersion) = previous;
-            LogPublishFailed(logger, exception, version.Version);
-            DeactivateOnIdle();
-            return GrantResult<PolicyVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not durably record the new policy version; the active version is unchanged. Retry the publish.");
+            LogPublishFailed(logger, null, version.Version);
+            return GrantResult<PolicyVersionInfo>.Fail(GrantErrorCode.Unavailable, Durable.Unsettled
+                ? "GrantSilo could not confirm that the new policy version was recorded; it may or may not be active. Read the active version, then retry if it is not."
+                : "GrantSilo could not durably record the new policy version; the active version is unchanged. Retry the publish.");
         }
 
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
@@ -270,31 +264,19 @@ internal sealed partial class PolicyStoreGrain(
             Sha256 = PolicyText.Sha256(text),
             Text = text,
         };
-        var previousActive = state.State.ActiveSchemaVersion;
-        var trimmed = state.State.SchemaVersions.Count >= MaxSchemaVersions ? state.State.SchemaVersions[0] : null;
-        state.State.SchemaVersions.Add(stored);
-        if (trimmed is not null)
+        if (state.State.SchemaVersions.Count >= MaxSchemaVersions)
         {
             state.State.SchemaVersions.RemoveAt(0);
         }
+        state.State.SchemaVersions.Add(stored);
         state.State.ActiveSchemaVersion = stored.Version;
-        try
+        // A publish that has begun finishes whatever its caller does; a failed write is read back, never rolled back.
+        if (!await Durable.TryWriteAsync() && (Durable.Unsettled || state.State.ActiveSchemaVersion != stored.Version))
         {
-            // A publish that has begun finishes whatever its caller does: the caller's token is not passed on.
-            await state.WriteStateAsync(CancellationToken.None);
-        }
-        catch (Exception exception)
-        {
-            // The outcome is unknown: let the next activation read what storage holds.
-            LogPublishFailed(logger, exception, stored.Version);
-            state.State.SchemaVersions.Remove(stored);
-            if (trimmed is not null)
-            {
-                state.State.SchemaVersions.Insert(0, trimmed);
-            }
-            state.State.ActiveSchemaVersion = previousActive;
-            DeactivateOnIdle();
-            return GrantResult<SchemaVersionInfo>.Fail(GrantErrorCode.Unavailable, "GrantSilo could not confirm that the new schema version was recorded; it may or may not be active. Read the active schema, then retry if it is not.");
+            LogPublishFailed(logger, null, stored.Version);
+            return GrantResult<SchemaVersionInfo>.Fail(GrantErrorCode.Unavailable, Durable.Unsettled
+                ? "GrantSilo could not confirm that the new schema version was recorded; it may or may not be active. Read the active schema, then retry if it is not."
+                : "GrantSilo could not durably record the new schema version; the active schema is unchanged. Retry the publish.");
         }
         _activeSchema = new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = text };
         _validator = validator;
