@@ -131,36 +131,51 @@ public sealed class FullRestartTests(ITestOutputHelper output)
 
     private static async Task<(string Root, IReadOnlyList<IssuedCredential> Credentials, SiloNode Victim)> PendingCascadeAsync(ProcessCluster cluster, Scenario grants, IManagementGrain management, IClusterClient orleans, string planner)
     {
-        // Children live beside the task that created them, but each credential lives beside the session
-        // that issued it, and sessions are placed across the silos.
-        var root = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
-        var credentials = new List<IssuedCredential>();
-        for (var i = 0; i < 9; i++)
+        // Children live beside the task that created them, and each credential beside the session that issued it;
+        // sessions are opened by their agent, so they tend to live beside it. The victim must host credentials of
+        // the task but not the task itself: placement decides that, so a task placed with its credentials is
+        // revoked and another one made.
+        for (var attempt = 0; ; attempt++)
         {
-            credentials.Add(await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
+            var root = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
+            var credentials = new List<IssuedCredential>();
+            for (var i = 0; i < 9; i++)
+            {
+                credentials.Add(await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
+            }
+            var rootHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(root.TaskId));
+            var hosts = new List<SiloAddress?>();
+            foreach (var credential in credentials)
+            {
+                hosts.Add(await management.GetActivationAddress(orleans.GetGrain<ICredentialGrain>(credential.CredentialId)));
+            }
+            var victim = cluster.Silos.Where(s => !s.Process.HasExited && rootHost?.Endpoint.Port != s.SiloPort)
+                .OrderByDescending(s => hosts.Count(h => h?.Endpoint.Port == s.SiloPort)).First();
+            if (!hosts.Any(h => h?.Endpoint.Port == victim.SiloPort))
+            {
+                Assert.True(attempt < 20, "No task was placed apart from its credentials in 20 attempts.");
+                Assert.True((await Scenario.Retry(() => grants.Client.RevokeTaskAsync(root.TaskId, "placed with its credentials"))).IsSuccess);
+                continue;
+            }
+            return await KillAndRevokeAsync(cluster, grants, root.TaskId, credentials, victim);
         }
-        var rootHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(root.TaskId));
-        var hosts = new List<SiloAddress?>();
-        foreach (var credential in credentials)
-        {
-            hosts.Add(await management.GetActivationAddress(orleans.GetGrain<ICredentialGrain>(credential.CredentialId)));
-        }
-        var victim = cluster.Silos.Where(s => !s.Process.HasExited && rootHost?.Endpoint.Port != s.SiloPort)
-            .OrderByDescending(s => hosts.Count(h => h?.Endpoint.Port == s.SiloPort)).First();
-        Assert.Contains(hosts, h => h?.Endpoint.Port == victim.SiloPort);
+    }
+
+    private static async Task<(string Root, IReadOnlyList<IssuedCredential> Credentials, SiloNode Victim)> KillAndRevokeAsync(ProcessCluster cluster, Scenario grants, string rootTaskId, List<IssuedCredential> credentials, SiloNode victim)
+    {
         victim.Process.Kill();
         // Revoke waits for its cascade, whose steps to the dead silo may wait until it is declared dead, so the
         // reply can come after the client's timeout; and a request sent through the dead silo's gateway never
         // arrives. Unavailable means "not known to be done": revocation is idempotent, so it is asked again.
-        var revoked = await Scenario.Retry(() => grants.Client.RevokeTaskAsync(root.TaskId, "revoked while a silo was down"));
+        var revoked = await Scenario.Retry(() => grants.Client.RevokeTaskAsync(rootTaskId, "revoked while a silo was down"));
         Assert.True(revoked.IsSuccess, revoked.Error?.ToString());
         // A step to a grain of the dead silo either fails (it stays pending, for the reminder to retry after the
         // restart) or, when the directory has already handed the grain to a live silo, succeeds: which one is a race
         // inside Orleans, so both are accepted; the steps to the live silos always succeed in the first round.
-        var settled = await Eventually.ReturnsAsync(async () => (await grants.Client.GetTaskAsync(root.TaskId)).Value,
+        var settled = await Eventually.ReturnsAsync(async () => (await grants.Client.GetTaskAsync(rootTaskId)).Value,
             t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade < credentials.Count, TimeSpan.FromSeconds(60),
             "the revoked task's cascade to finish its first round");
         cluster.Log($"{settled.PendingCascade} of {credentials.Count} cascade steps pending");
-        return (root.TaskId, credentials, victim);
+        return (rootTaskId, credentials, victim);
     }
 }
