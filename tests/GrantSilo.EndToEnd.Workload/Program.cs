@@ -93,21 +93,15 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
         _planner = $"spiffe://e2e.dev/{_run}/planner";
         _worker = $"spiffe://e2e.dev/{_run}/worker";
         // Set-up retries until the cluster answers; everything after it is recorded as it happens.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         foreach (var (agent, ceiling) in new[] { (_planner, ScopeOf(2, "repo:*:acme/*")), (_worker, ScopeOf(0, "repo:read:acme/*")) })
         {
-            while (true)
+            var result = await GrantSilo.Testing.Eventually.LastAsync(
+                () => client.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:alice@e2e.dev", Ceiling = ceiling }),
+                r => r.IsSuccess,
+                TimeSpan.FromSeconds(60));
+            if (!result.IsSuccess)
             {
-                var result = await client.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:alice@e2e.dev", Ceiling = ceiling });
-                if (result.IsSuccess)
-                {
-                    break;
-                }
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new InvalidOperationException($"Could not register {agent}: {result.Error}");
-                }
-                await Task.Delay(200);
+                throw new InvalidOperationException($"Could not register {agent}: {result.Error}");
             }
         }
     }
