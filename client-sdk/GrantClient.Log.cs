@@ -11,4 +11,8 @@ public sealed partial class GrantClient
 
     [LoggerMessage(EventId = (int)LogEvents.AuthorizeFailed, Level = LogLevel.Warning, Message = "GrantSilo call {Operation} failed and was answered with a deny (failing closed)")]
     private static partial void LogAuthorizeFailed(ILogger logger, string operation, Exception exception);
+
+    // The exception's type only: a token source's message could quote what it read.
+    [LoggerMessage(EventId = (int)LogEvents.CallerTokenFailed, Level = LogLevel.Warning, Message = "The caller token source failed ({ExceptionType}); the call goes without a token and is refused as unauthenticated")]
+    private static partial void LogCallerTokenFailed(ILogger logger, string exceptionType);
 }

@@ -21,19 +21,45 @@ public sealed partial class GrantClient : IGrantClient
     private readonly IClusterClient _cluster;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials;
+    private readonly ICallerTokenSource? _caller;
 
     /// <summary>Creates a client over a connected Orleans cluster client.</summary>
     /// <param name="cluster">The connected Orleans cluster client.</param>
     /// <param name="time">The clock that stamps decisions made without a call (malformed tokens); the system clock by default.</param>
     /// <param name="logger">Where mapped transport failures are logged (never with argument values); nothing by default.</param>
-    public GrantClient(IClusterClient cluster, TimeProvider? time = null, ILogger<GrantClient>? logger = null)
+    /// <param name="caller">
+    /// Who this client calls as: its token is attached to every call. Without one every call is refused
+    /// with <see cref="GrantErrorCode.Unauthenticated"/>; <see cref="As(ICallerTokenSource)"/> gives a client
+    /// that calls as someone else.
+    /// </param>
+    public GrantClient(IClusterClient cluster, TimeProvider? time = null, ILogger<GrantClient>? logger = null, ICallerTokenSource? caller = null)
+        : this(cluster, time ?? TimeProvider.System, logger ?? (ILogger)NullLogger<GrantClient>.Instance, caller, new(StringComparer.Ordinal))
+    {
+    }
+
+    private GrantClient(IClusterClient cluster, TimeProvider time, ILogger logger, ICallerTokenSource? caller, System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> credentials)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         _cluster = cluster;
-        _time = time ?? TimeProvider.System;
-        _logger = logger ?? (ILogger)NullLogger<GrantClient>.Instance;
+        _time = time;
+        _logger = logger;
+        _caller = caller;
+        _credentials = credentials;
     }
+
+    /// <summary>
+    /// A client over the same connection that calls as <paramref name="caller"/>: an agent with its SVID,
+    /// a person or a service with its token. Cheap; keep one per caller.
+    /// </summary>
+    public GrantClient As(ICallerTokenSource caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return new GrantClient(_cluster, _time, _logger, caller, _credentials);
+    }
+
+    /// <inheritdoc />
+    IGrantClient IGrantClient.As(ICallerTokenSource caller) => As(caller);
 
     // ---- Agents ----
 
@@ -125,6 +151,8 @@ public sealed partial class GrantClient : IGrantClient
         }
         try
         {
+            var caller = _caller is null ? default : _caller.GetTokenAsync(cancellationToken);
+            Attach(caller.IsCompletedSuccessfully ? caller.Result : _caller is null ? null : await caller.ConfigureAwait(false));
             return await Credential(credentialId).AuthorizeAsync(secret, action, resource, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
@@ -230,6 +258,7 @@ public sealed partial class GrantClient : IGrantClient
         GrantResult<DateTimeOffset> subscribed;
         try
         {
+            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
             subscribed = await hub.SubscribeAsync(reference, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -253,7 +282,7 @@ public sealed partial class GrantClient : IGrantClient
             _cluster.DeleteObjectReference<IApprovalObserver>(reference);
             return GrantResult<ApprovalSubscription>.Fail(subscribed.Error);
         }
-        return new ApprovalSubscription(_cluster, hub, reference);
+        return new ApprovalSubscription(_cluster, hub, reference, _caller);
     }
 
     // ---- Operations ----
@@ -302,6 +331,7 @@ public sealed partial class GrantClient : IGrantClient
         }
         try
         {
+            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
             return await decide(Credential(credentialId), secret).ConfigureAwait(false);
         }
         catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
@@ -315,6 +345,39 @@ public sealed partial class GrantClient : IGrantClient
     {
         LogAuthorizeFailed(_logger, operation, exception);
         return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
+    }
+
+    // The caller's token for the next grain call. A failing token source is the caller's failure to
+    // authenticate: the call goes without a token and is refused as unauthenticated.
+    private async ValueTask<string?> CallerTokenAsync(CancellationToken cancellationToken)
+    {
+        if (_caller is null)
+        {
+            return null;
+        }
+        try
+        {
+            return await _caller.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
+        {
+            LogCallerTokenFailed(_logger, exception.GetType().Name);
+            return null;
+        }
+    }
+
+    // Sets the token on the request context of the calling async method only (each caller of Attach is an
+    // async method, whose context changes end with it), so one client's token never leaks into another call.
+    private static void Attach(string? token)
+    {
+        if (token is null)
+        {
+            RequestContext.Remove(CallerHeaders.Token);
+        }
+        else
+        {
+            RequestContext.Set(CallerHeaders.Token, token);
+        }
     }
 
     private async Task<GrantResult<T>> CallAsync<T>(string id, string field, Func<string, Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
@@ -338,7 +401,12 @@ public sealed partial class GrantClient : IGrantClient
     {
         try
         {
+            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
             return await call().ConfigureAwait(false);
+        }
+        catch (CallerRefusedException refused)
+        {
+            return GrantResult<T>.Fail(refused.Code, refused.Message);
         }
         // Every transport failure, a cancellation the caller did not ask for among them (a silo killed
         // while it placed the grain), is an answer, never an exception.
@@ -359,8 +427,11 @@ public sealed class ApprovalSubscription : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
 
-    internal ApprovalSubscription(IClusterClient cluster, IApprovalHubGrain hub, IApprovalObserver reference)
+    private readonly ICallerTokenSource? _caller;
+
+    internal ApprovalSubscription(IClusterClient cluster, IApprovalHubGrain hub, IApprovalObserver reference, ICallerTokenSource? caller)
     {
+        _caller = caller;
         _cluster = cluster;
         _hub = hub;
         _reference = reference;
@@ -377,6 +448,10 @@ public sealed class ApprovalSubscription : IAsyncDisposable
             {
                 try
                 {
+                    if (_caller is not null)
+                    {
+                        RequestContext.Set(CallerHeaders.Token, await _caller.GetTokenAsync(_stop.Token).ConfigureAwait(false));
+                    }
                     await _hub.SubscribeAsync(_reference, _stop.Token).ConfigureAwait(false);
                 }
                 catch (Exception) when (!_stop.IsCancellationRequested)
@@ -399,6 +474,10 @@ public sealed class ApprovalSubscription : IAsyncDisposable
         await _renewal.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         try
         {
+            if (_caller is not null)
+            {
+                RequestContext.Set(CallerHeaders.Token, await _caller.GetTokenAsync().ConfigureAwait(false));
+            }
             await _hub.UnsubscribeAsync(_reference).ConfigureAwait(false);
         }
         catch (Exception)

@@ -20,7 +20,7 @@ public static class GrantClientServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddGrantClient(this IServiceCollection services)
     {
-        services.TryAddSingleton(sp => new GrantClient(sp.GetRequiredService<IClusterClient>(), sp.GetService<TimeProvider>(), sp.GetService<ILogger<GrantClient>>()));
+        services.TryAddSingleton(sp => new GrantClient(sp.GetRequiredService<IClusterClient>(), sp.GetService<TimeProvider>(), sp.GetService<ILogger<GrantClient>>(), sp.GetService<ICallerTokenSource>()));
         services.TryAddSingleton<IGrantClient>(sp => sp.GetRequiredService<GrantClient>());
         return services;
     }

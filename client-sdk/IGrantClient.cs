@@ -29,6 +29,9 @@ public interface IGrantClient
 {
     // ---- Agents ----
 
+    /// <summary>A client over the same connection that calls as <paramref name="caller"/> (its token attached to every call).</summary>
+    IGrantClient As(ICallerTokenSource caller);
+
     /// <summary>Registers an agent under its workload id (for example <c>spiffe://acme.dev/agent/planner</c>).</summary>
     Task<GrantResult<AgentInfo>> RegisterAgentAsync(string workloadId, AgentRegistration registration, CancellationToken cancellationToken = default);
 

@@ -5,4 +5,5 @@ internal enum LogEvents
 {
     CallFailed = 3000,
     AuthorizeFailed = 3001,
+    CallerTokenFailed = 3002,
 }

@@ -46,4 +46,8 @@ public sealed record ApprovalInfo
     [Id(14)] public string? Note { get; init; }
     [Id(15)] public DateTimeOffset? UsedAt { get; init; }
     [Id(16)] public DateTimeOffset ObservedAt { get; init; }
+    /// <summary>The trusted issuer that vouched for the approver (null for a decision made inside the cluster).</summary>
+    [Id(17)] public string? DecidedByIssuer { get; init; }
+    /// <summary>The approver's subject at that issuer.</summary>
+    [Id(18)] public string? DecidedBySubject { get; init; }
 }

@@ -71,6 +71,10 @@ public enum DecisionReason
     ApprovalExpired = 21,
     /// <summary>The approval presented is unknown, already used, or for another credential, action or resource.</summary>
     ApprovalInvalid = 22,
+    /// <summary>The caller asking for the decision did not authenticate (no valid caller token): nothing was decided.</summary>
+    CallerUnauthenticated = 40,
+    /// <summary>The caller asking for the decision may not ask (it lacks the gateway role): nothing was decided.</summary>
+    CallerForbidden = 41,
 }
 
 /// <summary>The resource an action targets.</summary>

@@ -21,8 +21,11 @@ public sealed record CreateTaskRequest
 {
     /// <summary>The accountable person the task is done for; carried unchanged to every descendant.</summary>
     [Id(0)] public required string Person { get; init; }
-    /// <summary>The orchestrator (trusted service) creating the task.</summary>
-    [Id(1)] public required string Orchestrator { get; init; }
+    /// <summary>
+    /// The orchestrator creating the task: the authenticated caller, recorded as such. Leave it empty to
+    /// record the caller; a different name is refused (<see cref="GrantErrorCode.Forbidden"/>).
+    /// </summary>
+    [Id(1)] public string? Orchestrator { get; init; }
     /// <summary>The workload id of the agent assigned to the task.</summary>
     [Id(2)] public required string Agent { get; init; }
     /// <summary>The task's scope; must lie within the agent's ceiling.</summary>

@@ -87,4 +87,16 @@ public enum GrantErrorCode
     /// force, and calling again is safe (an end request that finds the same end already made succeeds).
     /// </summary>
     AlreadyEnded = 33,
+
+    /// <summary>
+    /// The call carried no caller token, or one that does not verify (signature, issuer, audience, lifetime,
+    /// trust domain). Nothing was done. The message says which check failed, never the token.
+    /// </summary>
+    Unauthenticated = 40,
+
+    /// <summary>
+    /// The caller is authenticated but may not do this: the message names what is missing, a role or a
+    /// relation to the target. A caller who may not read a target is told the same whether it exists or not.
+    /// </summary>
+    Forbidden = 41,
 }

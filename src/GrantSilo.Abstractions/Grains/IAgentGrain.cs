@@ -7,22 +7,22 @@ namespace GrantSilo.GrainInterfaces;
 public interface IAgentGrain : IGrainWithStringKey
 {
     /// <summary>Registers the agent. Registering again with the same owner and ceiling returns the existing agent.</summary>
-    [Alias("Register")]
+    [Alias("Register"), CallerOperation(CallerOperations.AgentRegister)]
     Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration, CancellationToken cancellationToken = default);
 
-    [AlwaysInterleave, Alias("Get")]
+    [AlwaysInterleave, Alias("Get"), CallerOperation(CallerOperations.AgentRead)]
     Task<GrantResult<AgentInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Suspends the agent and ends all its live sessions, tasks and credentials.</summary>
-    [Alias("Suspend")]
+    [Alias("Suspend"), CallerOperation(CallerOperations.AgentSuspend)]
     Task<GrantResult<AgentInfo>> SuspendAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>Lets a suspended agent act again. What ended on suspension stays ended.</summary>
-    [Alias("Resume")]
+    [Alias("Resume"), CallerOperation(CallerOperations.AgentResume)]
     Task<GrantResult<AgentInfo>> ResumeAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>Retires the agent for good and ends all its live sessions, tasks and credentials.</summary>
-    [Alias("Retire")]
+    [Alias("Retire"), CallerOperation(CallerOperations.AgentRetire)]
     Task<GrantResult<AgentInfo>> RetireAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -30,14 +30,14 @@ public interface IAgentGrain : IGrainWithStringKey
     /// session id and returns it. Refused when the agent is not active, or with <see cref="GrantErrorCode.QuotaExceeded"/>
     /// when it already has as many live sessions as allowed.
     /// </summary>
-    [Alias("OpenSession")]
+    [Alias("OpenSession"), CallerOperation(CallerOperations.SessionOpen)]
     Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>The agent's live tasks, a page at a time, ordered by task id.</summary>
-    [AlwaysInterleave, Alias("ListTasks")]
+    [AlwaysInterleave, Alias("ListTasks"), CallerOperation(CallerOperations.AgentRead)]
     Task<GrantResult<Page<TaskInfo>>> ListTasksAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 
     /// <summary>The agent's live sessions, a page at a time, ordered by session id.</summary>
-    [AlwaysInterleave, Alias("ListSessions")]
+    [AlwaysInterleave, Alias("ListSessions"), CallerOperation(CallerOperations.AgentRead)]
     Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 }

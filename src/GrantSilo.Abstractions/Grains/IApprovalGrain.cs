@@ -9,15 +9,15 @@ namespace GrantSilo.GrainInterfaces;
 [Alias("grantsilo.IApprovalGrain")]
 public interface IApprovalGrain : IGrainWithStringKey
 {
-    [AlwaysInterleave, Alias("Get")]
+    [AlwaysInterleave, Alias("Get"), CallerOperation(CallerOperations.ApprovalRead)]
     Task<GrantResult<ApprovalInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>A person approves; the agent may then retry the request once with the approval id.</summary>
-    [Alias("Approve")]
+    [Alias("Approve"), CallerOperation(CallerOperations.ApprovalDecide)]
     Task<GrantResult<ApprovalInfo>> ApproveAsync(string approver, string? comment, CancellationToken cancellationToken = default);
 
     /// <summary>A person denies; a retry with the approval id is denied.</summary>
-    [Alias("Deny")]
+    [Alias("Deny"), CallerOperation(CallerOperations.ApprovalDecide)]
     Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason, CancellationToken cancellationToken = default);
 }
 
@@ -45,14 +45,14 @@ public interface IApprovalHubGrain : IGrainWithIntegerKey
     /// Subscribes (or renews) an observer; returns when the subscription lapses unless renewed. A new subscription is
     /// refused with <see cref="GrantErrorCode.QuotaExceeded"/> while the hub holds as many as it allows.
     /// </summary>
-    [Alias("Subscribe")]
+    [Alias("Subscribe"), CallerOperation(CallerOperations.ApprovalWatch)]
     Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken = default);
 
-    [Alias("Unsubscribe")]
+    [Alias("Unsubscribe"), CallerOperation(CallerOperations.ApprovalWatch)]
     Task UnsubscribeAsync(IApprovalObserver observer);
 
     /// <summary>Approvals still waiting for a decision (for approvers who were not subscribed when they were requested).</summary>
-    [AlwaysInterleave, Alias("ListPending")]
+    [AlwaysInterleave, Alias("ListPending"), CallerOperation(CallerOperations.ApprovalWatch)]
     Task<IReadOnlyList<ApprovalInfo>> ListPendingAsync(CancellationToken cancellationToken = default);
 }
 

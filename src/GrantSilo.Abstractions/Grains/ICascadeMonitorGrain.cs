@@ -28,6 +28,6 @@ public interface ICascadeMonitorGrain : IGrainWithIntegerKey
     [Alias("Resolve")]
     Task ResolveAsync(string kind, string id);
 
-    [Alias("List")]
+    [Alias("List"), CallerOperation(CallerOperations.CascadeRead)]
     Task<IReadOnlyList<PendingCascade>> ListAsync(CancellationToken cancellationToken = default);
 }

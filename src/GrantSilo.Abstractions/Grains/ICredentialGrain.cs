@@ -10,7 +10,7 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// Decides whether the holder of the token whose secret is <paramref name="secret"/> may do
     /// <paramref name="action"/> on <paramref name="resource"/> now. Any error is a deny.
     /// </summary>
-    [AlwaysInterleave, Alias("Authorize")]
+    [AlwaysInterleave, Alias("Authorize"), CallerOperation(CallerOperations.CredentialAuthorize)]
     Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -19,14 +19,14 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// request is allowed only if that approval is approved, unexpired, unused and for exactly this
     /// credential, action and resource; the allow consumes it.
     /// </summary>
-    [AlwaysInterleave, Alias("AuthorizeWithApproval")]
+    [AlwaysInterleave, Alias("AuthorizeWithApproval"), CallerOperation(CallerOperations.CredentialAuthorize)]
     Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default);
 
-    [AlwaysInterleave, Alias("Get")]
+    [AlwaysInterleave, Alias("Get"), CallerOperation(CallerOperations.CredentialRead)]
     Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Revokes this credential only.</summary>
-    [Alias("Revoke")]
+    [Alias("Revoke"), CallerOperation(CallerOperations.CredentialRevoke)]
     Task<GrantResult<CredentialInfo>> RevokeAsync(string reason, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -34,6 +34,6 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// agent, session, scope and expiry. A wrong secret gets the answer an unknown credential gets. Any error is
     /// an inactive answer.
     /// </summary>
-    [AlwaysInterleave, Alias("Introspect")]
+    [AlwaysInterleave, Alias("Introspect"), CallerOperation(CallerOperations.CredentialIntrospect)]
     Task<TokenIntrospection> IntrospectAsync([Immutable] byte[] secret, CancellationToken cancellationToken = default);
 }

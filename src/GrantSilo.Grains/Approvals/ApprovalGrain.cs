@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
@@ -76,7 +77,13 @@ internal sealed partial class ApprovalGrain(
         {
             return NotFound();
         }
-        var who = Canonical.Identifier(approver, "Approver");
+        // The approver is who the caller proved to be; a different name is refused, never recorded.
+        var proven = CallerContext.ProvenName(approver, "The approver");
+        if (!proven.IsSuccess)
+        {
+            return proven.Error;
+        }
+        var who = Canonical.Identifier(proven.Value, "Approver");
         if (!who.IsSuccess)
         {
             return who.Error;
@@ -106,6 +113,8 @@ internal sealed partial class ApprovalGrain(
         }
         State.Status = decision;
         State.DecidedBy = who.Value;
+        State.DecidedByIssuer = CallerContext.Current?.Issuer;
+        State.DecidedBySubject = CallerContext.Current?.Subject;
         State.DecidedAt = now;
         State.Note = text.Value;
         if (!await TryWriteAsync())
@@ -202,6 +211,8 @@ internal sealed partial class ApprovalGrain(
         ExpiresAt = State.ExpiresAt,
         Status = EffectiveStatus(now),
         DecidedBy = State.DecidedBy,
+        DecidedByIssuer = State.DecidedByIssuer,
+        DecidedBySubject = State.DecidedBySubject,
         DecidedAt = State.DecidedAt,
         Note = State.Note,
         UsedAt = State.UsedAt,

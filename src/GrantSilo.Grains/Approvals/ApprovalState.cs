@@ -19,4 +19,6 @@ public sealed class ApprovalState
     [Id(12)] public DateTimeOffset? DecidedAt { get; set; }
     [Id(13)] public string? Note { get; set; }
     [Id(14)] public DateTimeOffset? UsedAt { get; set; }
+    [Id(15)] public string? DecidedByIssuer { get; set; }
+    [Id(16)] public string? DecidedBySubject { get; set; }
 }

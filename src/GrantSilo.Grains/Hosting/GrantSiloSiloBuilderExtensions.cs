@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Grains.Hosting;
@@ -57,6 +58,18 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyEngineHost>());
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
+        // The door: every call from outside the cluster proves its caller, and the access rules decide it.
+        // Registered before the fence so a refused caller never reaches anything else.
+        if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
+        {
+            services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddSingleton<ClusterCallKey>();
+            services.AddSingleton<AccessRules>();
+            services.AddSingleton<CallerGate>();
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
+            services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
+        }
         // The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Cedar;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,7 +59,7 @@ internal sealed partial class PolicyStoreGrain(
 
     public async Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author, CancellationToken cancellationToken)
     {
-        var who = Canonical.Identifier(author, "Author");
+        var who = ProvenAuthor(author);
         if (!who.IsSuccess)
         {
             return who.Error;
@@ -86,7 +87,7 @@ internal sealed partial class PolicyStoreGrain(
 
     public async Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken)
     {
-        var who = Canonical.Identifier(author, "Author");
+        var who = ProvenAuthor(author);
         if (!who.IsSuccess)
         {
             return who.Error;
@@ -104,7 +105,7 @@ internal sealed partial class PolicyStoreGrain(
 
     public async Task<GrantResult<PolicyVersionInfo>> UnlinkTemplateAsync(string linkId, string author, CancellationToken cancellationToken)
     {
-        var who = Canonical.Identifier(author, "Author");
+        var who = ProvenAuthor(author);
         if (!who.IsSuccess)
         {
             return who.Error;
@@ -173,6 +174,28 @@ internal sealed partial class PolicyStoreGrain(
 
     // Every new version, whatever made it (new text, a link, an unlink): validated against the active
     // schema, within the size and cost limits, durable, then installed on every silo before returning.
+    // The author is the caller that proved who it is; a different name is refused, never recorded.
+    private static GrantResult<string> ProvenAuthor(string? author)
+    {
+        var proven = CallerContext.ProvenName(author, "The author");
+        return proven.IsSuccess ? Canonical.Identifier(proven.Value, "Author") : proven;
+    }
+
+    // The access rules travel with the policy: a set under which its own publisher could no longer publish
+    // would lock every policy author out, so it is refused (an operator tightens the rules step by step).
+    private GrantError? LocksOutPublisher(PolicySet set)
+    {
+        if (CallerContext.Current is not { } caller)
+        {
+            return null;
+        }
+        var candidate = CompiledPolicy.From(DefaultPolicySet.Info(isActive: false), set, _options);
+        var verdict = AccessRules.Decide(candidate, caller, CallerOperations.PolicyPublish, static () => new TargetFacts { Kind = "", Id = "" }, cache: false);
+        return verdict.Allowed
+            ? null
+            : new GrantError(GrantErrorCode.PolicyInvalid, $"Under this policy set {caller.Name} could no longer publish policy (its access rules do not permit policy.publish for the caller): publishing it would lock policy authors out.");
+    }
+
     private async Task<GrantResult<PolicyVersionInfo>> PublishVersionAsync(string text, PolicySet set, IReadOnlyList<PolicyLink> links, string author)
     {
         if (Validate(set, _validator, _activeSchema.Info.Version) is { } invalid)
@@ -182,6 +205,10 @@ internal sealed partial class PolicyStoreGrain(
         if (TooCostly(set) is { } costly)
         {
             return Rejected(costly, author);
+        }
+        if (LocksOutPublisher(set) is { } lockout)
+        {
+            return Rejected(lockout, author);
         }
 
         var version = new StoredPolicyVersion
@@ -233,7 +260,7 @@ internal sealed partial class PolicyStoreGrain(
 
     public async Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken)
     {
-        var who = Canonical.Identifier(author, "Author");
+        var who = ProvenAuthor(author);
         if (!who.IsSuccess)
         {
             return who.Error;

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
@@ -104,7 +105,13 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidArgument, "A create-task request is required.");
         }
         var person = Canonical.Identifier(request.Person, "Person");
-        var orchestrator = Canonical.Identifier(request.Orchestrator, "Orchestrator");
+        // The orchestrator recorded is the caller that proved it is one, never a name it gave.
+        var proven = CallerContext.ProvenName(request.Orchestrator, "The orchestrator");
+        if (!proven.IsSuccess)
+        {
+            return proven.Error;
+        }
+        var orchestrator = Canonical.Identifier(proven.Value, "Orchestrator");
         var agent = Canonical.Identifier(request.Agent, "Agent workload id");
         foreach (var error in new[] { person.Error, orchestrator.Error, agent.Error })
         {

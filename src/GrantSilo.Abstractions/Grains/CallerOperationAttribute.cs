@@ -1,0 +1,63 @@
+namespace GrantSilo.GrainInterfaces;
+
+/// <summary>
+/// Marks a grain interface method as open to callers outside the cluster, naming the operation the access
+/// rules decide for it (<c>Access::Action::"task.revoke"</c>). A method without it is internal: a silo refuses
+/// it to every cluster client, whatever the call carries.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class CallerOperationAttribute(string operation) : Attribute
+{
+    /// <summary>The operation's name in the access rules, for example <c>task.revoke</c>.</summary>
+    public string Operation { get; } = operation;
+}
+
+/// <summary>The operations callers may ask for; the access rules (Cedar) decide who may do each.</summary>
+public static class CallerOperations
+{
+    public const string AgentRegister = "agent.register";
+    public const string AgentRead = "agent.read";
+    public const string AgentSuspend = "agent.suspend";
+    public const string AgentResume = "agent.resume";
+    public const string AgentRetire = "agent.retire";
+    public const string SessionOpen = "session.open";
+    public const string TaskCreate = "task.create";
+    public const string TaskDelegate = "task.delegate";
+    public const string TaskRead = "task.read";
+    public const string TaskReauthorize = "task.reauthorize";
+    public const string TaskRevoke = "task.revoke";
+    public const string TaskComplete = "task.complete";
+    public const string SessionRead = "session.read";
+    public const string SessionEnd = "session.end";
+    public const string CredentialIssue = "credential.issue";
+    public const string CredentialRead = "credential.read";
+    public const string CredentialRevoke = "credential.revoke";
+    public const string CredentialAuthorize = "credential.authorize";
+    public const string CredentialIntrospect = "credential.introspect";
+    public const string ApprovalRead = "approval.read";
+    public const string ApprovalDecide = "approval.decide";
+    public const string ApprovalWatch = "approval.watch";
+    public const string PolicyPublish = "policy.publish";
+    public const string PolicyRead = "policy.read";
+    public const string CascadeRead = "cascade.read";
+}
+
+/// <summary>
+/// A call refused before it reached the grain because the caller did not authenticate or may not call it,
+/// for methods whose result cannot carry a <see cref="GrantError"/> (the SDK turns it into one).
+/// </summary>
+[GenerateSerializer, Alias("grantsilo.caller-refused")]
+public sealed class CallerRefusedException : Exception
+{
+    public CallerRefusedException(GrantErrorCode code, string message) : base(message) => Code = code;
+
+    /// <summary><see cref="GrantErrorCode.Unauthenticated"/> or <see cref="GrantErrorCode.Forbidden"/>.</summary>
+    [Id(0)] public GrantErrorCode Code { get; }
+}
+
+/// <summary>Where a call carries its caller's proof (an Orleans request-context entry).</summary>
+public static class CallerHeaders
+{
+    /// <summary>The caller's bearer token (a JWT-SVID or an OIDC token). The SDK sets it on every call.</summary>
+    public const string Token = "grantsilo.caller";
+}

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using GrantSilo.Cedar;
+using GrantSilo.Grains.Policies;
+using GrantSilo.Identity;
+
+namespace GrantSilo.Grains.Access;
+
+/// <summary>The access rules' answer for one call.</summary>
+internal readonly record struct AccessVerdict(bool Allowed, long PolicyVersion, string? Missing)
+{
+    public static AccessVerdict NoPolicy => new(false, -1, "the access rules cannot be confirmed on this silo now; try again");
+}
+
+/// <summary>
+/// Who may do what: the access rules are Cedar policies in the active policy set (principal
+/// <c>Access::Caller</c>, action <c>Access::Action::"&lt;operation&gt;"</c>, resource <c>Access::Target</c>),
+/// evaluated by the same engine and versioned with the rest of the policy, so an operator tightens them by
+/// publishing. Operations that do not depend on their target (<see cref="TargetIndependent"/>) are decided
+/// once per caller, operation and policy version.
+/// </summary>
+internal sealed class AccessRules(PolicyEngineHost engine)
+{
+    public const string CallerType = "Access::Caller";
+    public const string TargetType = "Access::Target";
+    public const string ActionType = "Access::Action";
+
+    /// <summary>Operations whose rules see only the target's kind: the answer depends on the caller alone.</summary>
+    public static readonly FrozenOperations TargetIndependent = new(
+    [
+        CallerOperations.CredentialAuthorize, CallerOperations.CredentialIntrospect, CallerOperations.TaskCreate,
+        CallerOperations.AgentRegister, CallerOperations.PolicyPublish, CallerOperations.PolicyRead,
+        CallerOperations.ApprovalWatch, CallerOperations.CascadeRead,
+    ]);
+
+    private static readonly ConditionalWeakTable<Caller, CallerEntity> Principals = [];
+    private static readonly ConcurrentDictionary<string, EntityUid> Actions = new(StringComparer.Ordinal);
+
+    public ValueTask<AccessVerdict> DecideAsync(Caller caller, string operation, Func<TargetFacts> target)
+    {
+        var pending = engine.GetConfirmedAsync();
+        if (pending.IsCompletedSuccessfully)
+        {
+            return ValueTask.FromResult(Decide(pending.Result, caller, operation, target));
+        }
+        return AwaitAsync(pending, caller, operation, target);
+
+        async ValueTask<AccessVerdict> AwaitAsync(ValueTask<CompiledPolicy?> policy, Caller c, string op, Func<TargetFacts> t) => Decide(await policy, c, op, t);
+    }
+
+    /// <summary>Decides with a given compiled policy (also used to check a policy set before it is published).</summary>
+    public static AccessVerdict Decide(CompiledPolicy? policy, Caller caller, string operation, Func<TargetFacts> target, bool cache = true)
+    {
+        if (policy is null)
+        {
+            return AccessVerdict.NoPolicy;
+        }
+        var principal = Principals.GetValue(caller, static c => new CallerEntity(c));
+        var independent = TargetIndependent.Contains(operation);
+        if (cache && independent && principal.TryGetCached(operation, policy.Version, out var cached))
+        {
+            return cached;
+        }
+        var facts = independent ? new TargetFacts { Kind = "", Id = "" } : target();
+        var resource = TargetEntity(facts);
+        var action = Actions.GetOrAdd(operation, static op => new EntityUid(ActionType, op));
+        var response = policy.Authorizer.IsAuthorized(
+            new AuthorizationRequest(principal.Entity.Uid, action, resource.Uid),
+            new EntityStore([principal.Entity, resource]));
+        var verdict = new AccessVerdict(response.IsAllowed, policy.Version, response.IsAllowed ? null : OperationNeeds.Describe(operation));
+        if (cache && independent)
+        {
+            principal.Cache(operation, verdict);
+        }
+        return verdict;
+    }
+
+    private static Entity TargetEntity(TargetFacts facts) => new(
+        new EntityUid(TargetType, $"{facts.Kind}:{facts.Id}"),
+        [
+            new("kind", CedarValue.FromString(facts.Kind)),
+            new("id", CedarValue.FromString(facts.Id)),
+            new("exists", CedarValue.FromBool(facts.Exists)),
+            new("person", CedarValue.FromString(facts.Person ?? "")),
+            new("orchestrator", CedarValue.FromString(facts.Orchestrator ?? "")),
+            new("agent", CedarValue.FromString(facts.Agent ?? "")),
+            new("chain", CedarValue.Set(facts.Chain.Select(CedarValue.FromString))),
+        ]);
+
+    /// <summary>A caller as a Cedar principal, built once per verified caller, with its cached target-independent answers.</summary>
+    private sealed class CallerEntity(Caller caller)
+    {
+        private readonly ConcurrentDictionary<string, AccessVerdict> _answers = new(StringComparer.Ordinal);
+
+        public Entity Entity { get; } = new(
+            new EntityUid(CallerType, caller.Name),
+            [
+                new("kind", CedarValue.FromString(caller.Kind.ToString().ToLowerInvariant())),
+                new("name", CedarValue.FromString(caller.Name)),
+                new("issuer", CedarValue.FromString(caller.Issuer)),
+                new("roles", CedarValue.Set(caller.Roles.Select(CedarValue.FromString))),
+            ]);
+
+        public bool TryGetCached(string operation, long version, out AccessVerdict verdict) =>
+            _answers.TryGetValue(operation, out verdict) && verdict.PolicyVersion == version;
+
+        public void Cache(string operation, AccessVerdict verdict) => _answers[operation] = verdict;
+    }
+}
+
+/// <summary>A small read-only set of operation names.</summary>
+internal sealed class FrozenOperations(IEnumerable<string> operations)
+{
+    private readonly System.Collections.Frozen.FrozenSet<string> _set = System.Collections.Frozen.FrozenSet.ToFrozenSet(operations, StringComparer.Ordinal);
+
+    public bool Contains(string operation) => _set.Contains(operation);
+}
+
+/// <summary>What each operation needs under the shipped access rules, for the text of a refusal.</summary>
+internal static class OperationNeeds
+{
+    private static readonly Dictionary<string, string> Needs = new(StringComparer.Ordinal)
+    {
+        [CallerOperations.AgentRegister] = "the operator role",
+        [CallerOperations.AgentSuspend] = "the operator role",
+        [CallerOperations.AgentResume] = "the operator role",
+        [CallerOperations.AgentRetire] = "the operator role",
+        [CallerOperations.AgentRead] = "to be the agent itself, or the operator, orchestrator or auditor role",
+        [CallerOperations.SessionOpen] = "to be the agent itself (its workload identity token)",
+        [CallerOperations.TaskCreate] = "the orchestrator role",
+        [CallerOperations.TaskDelegate] = "to be the agent assigned to the parent task",
+        [CallerOperations.TaskRead] = "a relation to the task (its person, its orchestrator, its agent or an agent above it) or the operator or auditor role",
+        [CallerOperations.TaskReauthorize] = "to be the task's person or its orchestrator",
+        [CallerOperations.TaskRevoke] = "a relation to the task (its person, its orchestrator or an agent above it) or the operator role",
+        [CallerOperations.TaskComplete] = "to be the task's agent or its orchestrator",
+        [CallerOperations.SessionRead] = "to be the session's agent, or the operator or auditor role",
+        [CallerOperations.SessionEnd] = "to be the session's agent, or the operator role",
+        [CallerOperations.CredentialIssue] = "to be the session's agent",
+        [CallerOperations.CredentialRead] = "to be the credential's agent, or the operator, auditor or gateway role",
+        [CallerOperations.CredentialRevoke] = "to be the credential's agent, or the operator role",
+        [CallerOperations.CredentialAuthorize] = "the gateway role",
+        [CallerOperations.CredentialIntrospect] = "the gateway role",
+        [CallerOperations.ApprovalRead] = "to be the task's person or its agent, or the approver, operator or auditor role",
+        [CallerOperations.ApprovalDecide] = "to be a person with the approver role who is the task's person or in the approvers group",
+        [CallerOperations.ApprovalWatch] = "the approver, operator or auditor role",
+        [CallerOperations.PolicyPublish] = "the policy-author role",
+        [CallerOperations.PolicyRead] = "the policy-author, operator or auditor role",
+        [CallerOperations.CascadeRead] = "the operator or auditor role",
+    };
+
+    public static string Describe(string operation) =>
+        Needs.TryGetValue(operation, out var needs) ? $"{operation} needs {needs}" : $"the access rules do not permit {operation} for this caller";
+}

@@ -1,0 +1,52 @@
+// What each grain tells the access rules about itself (TargetFacts), in one place. The facts are read by
+// CallerGate on the grain's own turn, before the method runs; a grain that does not exist yet has no
+// relations, so relation rules cannot match it.
+using GrantSilo.Grains.Access;
+
+namespace GrantSilo.Grains.Agents
+{
+    internal sealed partial class AgentGrain : IAccessTarget
+    {
+        public TargetFacts AccessFacts => new() { Kind = "agent", Id = Key, Exists = Exists, Agent = Key };
+    }
+}
+
+namespace GrantSilo.Grains.Tasks
+{
+    internal sealed partial class TaskGrain : IAccessTarget
+    {
+        public TargetFacts AccessFacts => Exists
+            ? new() { Kind = "task", Id = Key, Exists = true, Person = State.RootPerson, Orchestrator = State.Orchestrator, Agent = State.Agent, Chain = State.AncestorAgents }
+            : new() { Kind = "task", Id = Key };
+    }
+}
+
+namespace GrantSilo.Grains.Sessions
+{
+    internal sealed partial class SessionGrain : IAccessTarget
+    {
+        public TargetFacts AccessFacts => Exists
+            ? new() { Kind = "session", Id = Key, Exists = true, Agent = State.Agent }
+            : new() { Kind = "session", Id = Key };
+    }
+}
+
+namespace GrantSilo.Grains.Credentials
+{
+    internal sealed partial class CredentialGrain : IAccessTarget
+    {
+        public TargetFacts AccessFacts => Exists
+            ? new() { Kind = "credential", Id = Key, Exists = true, Agent = State.Agent }
+            : new() { Kind = "credential", Id = Key };
+    }
+}
+
+namespace GrantSilo.Grains.Approvals
+{
+    internal sealed partial class ApprovalGrain : IAccessTarget
+    {
+        public TargetFacts AccessFacts => Exists
+            ? new() { Kind = "approval", Id = Key, Exists = true, Agent = State.Agent, Person = State.RootPerson }
+            : new() { Kind = "approval", Id = Key };
+    }
+}

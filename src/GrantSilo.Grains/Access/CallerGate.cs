@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using GrantSilo.Identity;
+using Microsoft.Extensions.Logging;
+
+namespace GrantSilo.Grains.Access;
+
+/// <summary>
+/// The one door every call from outside the cluster passes, before any grain code runs:
+/// <list type="number">
+/// <item>a call carrying the cluster's own mark (<see cref="ClusterCallKey"/>) is internal and passes;</item>
+/// <item>any other call must be to a method marked <see cref="CallerOperationAttribute"/>: internal
+/// interfaces are closed to clients, whatever they carry (Forbidden);</item>
+/// <item>the caller's token (<see cref="CallerHeaders.Token"/>) must verify (Unauthenticated);</item>
+/// <item>the access rules must permit the operation for this caller and this target (Forbidden, naming
+/// what is missing).</item>
+/// </list>
+/// The verified caller is then available to the grain as <see cref="CallerContext.Current"/>. Every
+/// refusal is logged with the caller's identity (never a token).
+/// </summary>
+internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, AccessRules rules, TimeProvider clock, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
+{
+    private static readonly ConcurrentDictionary<MethodInfo, Door> Doors = new();
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header)))
+        {
+            CallerContext.Set(null);
+            await context.Invoke();
+            return;
+        }
+
+        var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
+        if (door.Operation is null)
+        {
+            LogInternalRefused(logger, context.InterfaceName, context.MethodName, context.TargetId);
+            Refuse(context, door, GrantErrorCode.Forbidden, $"{context.InterfaceName}.{context.MethodName} is internal to the cluster; clients cannot call it.");
+            return;
+        }
+
+        var token = RequestContext.Get(CallerHeaders.Token) as string;
+        var authentication = await authenticator.AuthenticateAsync(token);
+        if (authentication.Caller is not { } caller)
+        {
+            LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
+            Refuse(context, door, GrantErrorCode.Unauthenticated, token is null
+                ? $"{door.Operation} needs an authenticated caller: the call carried no caller token."
+                : $"{door.Operation} needs an authenticated caller: the caller token was refused ({authentication.Failure}{(authentication.Detail is { Length: > 0 } d ? ": " + d : "")}).");
+            return;
+        }
+
+        var grain = context.Grain;
+        var verdict = await rules.DecideAsync(caller, door.Operation, () => grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = context.TargetId.Key.ToString() ?? "" });
+        if (!verdict.Allowed)
+        {
+            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
+            Refuse(context, door, GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
+            return;
+        }
+
+        CallerContext.Set(caller);
+        await context.Invoke();
+    }
+
+    private void Refuse(IIncomingGrainCallContext context, Door door, GrantErrorCode code, string message)
+    {
+        context.Result = door.Refusal(code, message, clock.GetUtcNow());
+    }
+
+    /// <summary>A method's operation, and how a refusal is returned in its result type.</summary>
+    private sealed class Door
+    {
+        public string? Operation { get; private init; }
+        public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
+
+        public static Door For(MethodInfo method)
+        {
+            var operation = method.GetCustomAttribute<CallerOperationAttribute>()?.Operation;
+            var result = method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)
+                ? method.ReturnType.GetGenericArguments()[0]
+                : null;
+            return new Door { Operation = operation, Refusal = RefusalFor(result) };
+        }
+
+        private static Func<GrantErrorCode, string, DateTimeOffset, object?> RefusalFor(Type? result)
+        {
+            if (result is not null && result.IsGenericType && result.GetGenericTypeDefinition() == typeof(GrantResult<>))
+            {
+                var fail = result.GetMethod(nameof(GrantResult<object>.Fail), [typeof(GrantError)])!;
+                return (code, message, _) => fail.Invoke(null, [new GrantError(code, message)]);
+            }
+            if (result == typeof(Decision))
+            {
+                return (code, message, now) => Decision.Deny(code == GrantErrorCode.Unauthenticated ? DecisionReason.CallerUnauthenticated : DecisionReason.CallerForbidden, message, now);
+            }
+            if (result == typeof(TokenIntrospection))
+            {
+                return (code, _, _) => new TokenIntrospection { Active = false, Reason = code == GrantErrorCode.Unauthenticated ? DecisionReason.CallerUnauthenticated : DecisionReason.CallerForbidden };
+            }
+            return (code, message, _) => throw new CallerRefusedException(code, message);
+        }
+    }
+
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Refused a call from outside the cluster to internal method {Interface}.{Method} on {Target}.")]
+    private static partial void LogInternalRefused(ILogger logger, string @interface, string method, GrainId target);
+
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: unauthenticated caller ({Failure} {Detail}).")]
+    private static partial void LogUnauthenticated(ILogger logger, string operation, GrainId target, string failure, string detail);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
+    private static partial void LogForbidden(ILogger logger, string caller, string operation, GrainId target, string missing);
+}
