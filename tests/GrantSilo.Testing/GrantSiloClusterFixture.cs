@@ -33,7 +33,11 @@ public abstract class GrantSiloClusterFixture : IAsyncLifetime
 
     public TestCluster Cluster { get; private set; } = null!;
 
-    public GrantClient Client { get; private set; } = null!;
+    /// <summary>The harness's client: each call made, with a real token, by the caller the access rules expect (see <see cref="ActingGrantClient"/>).</summary>
+    public ActingGrantClient Client { get; private set; } = null!;
+
+    /// <summary>The issuers the silos trust, and the tokens tests mint.</summary>
+    public TestIdentity Identity => TestIdentity.Shared;
 
     /// <summary>What a silo of this fixture is made of: storage, reminders, clocks, filters and <c>AddGrantSilo</c>.</summary>
     protected abstract void ConfigureSilo(ISiloBuilder silo);
@@ -48,11 +52,15 @@ public abstract class GrantSiloClusterFixture : IAsyncLifetime
         Live[_id] = this;
         var builder = new TestClusterBuilder(Silos);
         builder.Properties[FixtureKey] = _id;
+        foreach (var (key, value) in TestIdentity.Shared.SiloConfiguration())
+        {
+            builder.Properties[key] = value!;
+        }
         builder.AddSiloBuilderConfigurator<Hook>();
         ConfigureCluster(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
-        Client = new GrantClient(Cluster.Client, Time);
+        Client = new ActingGrantClient(new GrantClient(Cluster.Client, Time), TestIdentity.Shared);
     }
 
     public async Task DisposeAsync()

@@ -7,11 +7,11 @@ namespace GrantSilo.Testing;
 /// at the first refusal; tests against real processes pass <c>settling</c>, so a call that comes back
 /// <see cref="GrantErrorCode.Unavailable"/> while the cluster settles is retried up to that long.
 /// </summary>
-public sealed class Scenario(Func<GrantClient> client, TimeSpan? settling = null)
+public sealed class Scenario(Func<IGrantClient> client, TimeSpan? settling = null)
 {
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 
-    public Scenario(GrantClient client, TimeSpan? settling = null)
+    public Scenario(IGrantClient client, TimeSpan? settling = null)
         : this(() => client, settling)
     {
     }
@@ -24,7 +24,7 @@ public sealed class Scenario(Func<GrantClient> client, TimeSpan? settling = null
     /// <summary>The resource the short <see cref="AuthorizeAsync(IssuedCredential)"/> reads.</summary>
     public static readonly ResourceRef Document = new() { Type = "repo", Path = "acme/payments/README.md" };
 
-    public GrantClient Client => client();
+    public IGrantClient Client => client();
 
     public static Scope Scope(int depth, params string[] permissions) =>
         GrantSilo.Scope.Create(permissions, DataClassification.Confidential, depth).Value;
@@ -42,7 +42,6 @@ public sealed class Scenario(Func<GrantClient> client, TimeSpan? settling = null
         var result = await Settled(() => Client.CreateTaskAsync(new CreateTaskRequest
         {
             Person = "person:alice@test.dev",
-            Orchestrator = "orchestrator:test",
             Agent = agent,
             Scope = scope,
             Lifetime = lifetime ?? TimeSpan.FromHours(2),
