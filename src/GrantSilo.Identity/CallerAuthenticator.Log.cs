@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace GrantSilo.Identity;
+
+public sealed partial class CallerAuthenticator
+{
+    [LoggerMessage(EventId = (int)IdentityEventId.TokenRefused, Level = LogLevel.Debug, Message = "Token {TokenTag} refused: {Failure} ({Detail})")]
+    private static partial void LogTokenRefused(ILogger logger, TokenHash tokenTag, AuthenticationFailure failure, string? detail);
+
+    [LoggerMessage(EventId = (int)IdentityEventId.CallerVerified, Level = LogLevel.Debug, Message = "Token {TokenTag} verified: {Caller}")]
+    private static partial void LogCallerVerified(ILogger logger, Caller caller, TokenHash tokenTag);
+}
