@@ -1,4 +1,5 @@
 using GrantSilo.Client;
+using GrantSilo.GrainInterfaces;
 
 namespace GrantSilo.Testing;
 

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Access;
+using GrantSilo.Identity;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Grains.Hosting;
@@ -28,6 +29,8 @@ public static class GrantSiloSiloBuilderExtensions
     public static ISiloBuilder AddGrantSilo(this ISiloBuilder builder, Action<GrantSiloOptions>? configure = null, Action<GrantSiloPolicyOptions>? configurePolicy = null)
     {
         builder.Services.AddGrantSiloCore(configure, configurePolicy);
+        // Who is calling: trusted issuers from GrantSilo:Identity (and the development issuer when enabled).
+        builder.Services.AddGrantSiloIdentity(builder.Configuration);
         return builder;
     }
 
