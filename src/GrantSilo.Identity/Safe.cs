@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace GrantSilo.Identity;
@@ -24,13 +23,5 @@ internal static class Safe
         }
 
         return builder.ToString();
-    }
-
-    /// <summary>The first 8 hex digits of SHA-256(UTF-8 of the token): enough to correlate, never the token.</summary>
-    public static string TokenTag(string token)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(token), hash);
-        return Convert.ToHexStringLower(hash[..4]);
     }
 }

@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+using GrantSilo.Identity.Benchmarks;
+
+BenchmarkSwitcher.FromAssembly(typeof(VerificationBenchmarks).Assembly).Run(args);
