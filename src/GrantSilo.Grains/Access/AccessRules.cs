@@ -30,7 +30,7 @@ internal sealed class AccessRules(PolicyEngineHost engine)
     [
         CallerOperations.CredentialAuthorize, CallerOperations.CredentialIntrospect, CallerOperations.TaskCreate,
         CallerOperations.AgentRegister, CallerOperations.PolicyPublish, CallerOperations.PolicyRead,
-        CallerOperations.ApprovalWatch, CallerOperations.CascadeRead,
+        CallerOperations.ApprovalWatch, CallerOperations.CascadeRead, CallerOperations.ClusterManage,
     ]);
 
     private static readonly ConditionalWeakTable<Caller, CallerEntity> Principals = [];
@@ -146,6 +146,7 @@ internal static class OperationNeeds
         [CallerOperations.PolicyPublish] = "the policy-author role",
         [CallerOperations.PolicyRead] = "the policy-author, operator or auditor role",
         [CallerOperations.CascadeRead] = "the operator or auditor role",
+        [CallerOperations.ClusterManage] = "the operator role",
     };
 
     public static string Describe(string operation) =>

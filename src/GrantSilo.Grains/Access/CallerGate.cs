@@ -24,14 +24,14 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header)))
+        var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
+        if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header)))
         {
             CallerContext.Set(null);
             await context.Invoke();
             return;
         }
 
-        var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
         if (door.Operation is null)
         {
             LogInternalRefused(logger, context.InterfaceName, context.MethodName, context.TargetId);
@@ -72,15 +72,28 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
     private sealed class Door
     {
         public string? Operation { get; private init; }
+
+        /// <summary>
+        /// A method of the Orleans runtime's own interfaces on a grain (timers, reminders, activation
+        /// management), which the runtime delivers without GrantSilo's mark; it carries nothing a grain
+        /// acts on as caller input. The management grain is not among them: it is an operator's operation.
+        /// </summary>
+        public bool OrleansRuntime { get; private init; }
         public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
 
         public static Door For(MethodInfo method)
         {
             var operation = method.GetCustomAttribute<CallerOperationAttribute>()?.Operation;
+            var declaring = method.DeclaringType;
+            if (declaring == typeof(IManagementGrain))
+            {
+                operation = CallerOperations.ClusterManage;
+            }
+            var orleansRuntime = operation is null && declaring?.Assembly.GetName().Name is { } assembly && assembly.StartsWith("Orleans", StringComparison.Ordinal);
             var result = method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)
                 ? method.ReturnType.GetGenericArguments()[0]
                 : null;
-            return new Door { Operation = operation, Refusal = RefusalFor(result) };
+            return new Door { Operation = operation, OrleansRuntime = orleansRuntime, Refusal = RefusalFor(result) };
         }
 
         private static Func<GrantErrorCode, string, DateTimeOffset, object?> RefusalFor(Type? result)
