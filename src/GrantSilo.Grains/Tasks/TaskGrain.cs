@@ -225,6 +225,22 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
         }
+        // A credential hands on no more than it holds: the child lies within the proof credential's scope, with
+        // one hop less of delegation depth, as it lies within its parent task's. The proof bounds what, not how
+        // long: credentials live minutes and tasks hours, so the child's lifetime is bounded by its parent task
+        // (above), not by the proof credential's expiry.
+        if (proof.Scope is not { } held)
+        {
+            return Rejected(GrantErrorCode.InvalidProof, "The proof credential did not say what it holds; nothing is delegated on it.");
+        }
+        if (!held.MayDelegate)
+        {
+            return Rejected(GrantErrorCode.DelegationForbidden, "The scope of the proof credential does not allow delegation; prove the delegation with a credential that may delegate.", permission: "delegation-depth>=1");
+        }
+        if (scope.Value.FindExcess(held.WithDelegationDepth(held.DelegationDepth - 1)) is { } beyondProof)
+        {
+            return Rejected(GrantErrorCode.ScopeExceedsParent, "The requested scope is wider than the proof credential holds; a credential hands on no more than it holds.", permission: beyondProof);
+        }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
