@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Lifecycle;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -70,6 +71,8 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
             services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
         }
+        // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
         services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());

@@ -95,9 +95,10 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         // Task ids go into their agent's index: short, of a plain alphabet (the SDK's are t- and 32 hex digits).
-        if (!IndexedIds.IsCompact(Key))
+        // The call filter refuses a malformed key first; checked here too, where a task comes into being.
+        if (KeyError is { } malformed)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, $"A task id is 1 to {IndexedIds.MaxLength} letters, digits, '-', '_', '.' or ':' (as the SDK's are).");
+            return malformed;
         }
         if (request is null)
         {
@@ -306,6 +307,18 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
+        // Defence in depth: the key and the spec are checked here, not taken on the word of whoever sent them.
+        if (KeyError is { } malformed)
+        {
+            return malformed;
+        }
+        var vetted = await VetChildSpecAsync(spec);
+        if (!vetted.IsSuccess)
+        {
+            LogChildRefused(Logger, Key, vetted.Error.Code, vetted.Error.Permission);
+            return vetted.Error;
+        }
+        spec = vetted.Value;
         // No tracking, no task (as for a root task).
         var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
         if (!tracked.IsSuccess)
@@ -539,6 +552,22 @@ internal sealed partial class TaskGrain(
         }
         return Describe(Now);
     }
+
+    public Task<TaskFacts> GetFactsAsync(string? childId) => Task.FromResult(new TaskFacts
+    {
+        Exists = Exists,
+        Self = CheckSelf(),
+        Agent = State.Agent,
+        Scope = State.Scope,
+        ExpiresAt = State.ExpiresAt,
+        Depth = State.Depth,
+        RootPerson = State.RootPerson,
+        RootTaskId = State.RootTaskId,
+        Orchestrator = State.Orchestrator,
+        Ancestors = [.. State.Ancestors],
+        AncestorAgents = [.. State.AncestorAgents],
+        ChildListed = childId is not null && Exists && Index.Children.Exists(c => c.TaskId == childId),
+    });
 
     public async Task SessionEndedAsync(string sessionId)
     {
