@@ -12,7 +12,8 @@ internal static class GrainKeys
 {
     /// <summary>
     /// Null when <paramref name="key"/> is a well-formed key for a grain of <paramref name="kind"/>; otherwise an
-    /// <see cref="GrantErrorCode.InvalidIdentifier"/> error that never repeats the key's secret part.
+    /// <see cref="GrantErrorCode.InvalidIdentifier"/> error whose target is the key as it may be shown
+    /// (<see cref="Untrusted.Id"/>: never a token's secret part).
     /// <list type="bullet">
     /// <item>agent: a workload id (<see cref="WorkloadId"/>), already canonical;</item>
     /// <item>task, session, approval: 1 to 128 letters, digits, '-', '_', '.' or ':' (<see cref="IndexedIds.IsCompact"/>),
@@ -21,7 +22,10 @@ internal static class GrainKeys
     /// <item>anything else: a canonical identifier that is not a token.</item>
     /// </list>
     /// </summary>
-    public static GrantError? Check(string kind, string key) => kind switch
+    public static GrantError? Check(string kind, string key) =>
+        CheckShape(kind, key) is { } error ? error with { Target = Untrusted.Id(key) } : null;
+
+    private static GrantError? CheckShape(string kind, string key) => kind switch
     {
         "agent" => CheckAgent(key),
         "task" => IndexedIds.IsCompact(key) ? null : Invalid($"A task id is 1 to {IndexedIds.MaxLength} letters, digits, '-', '_', '.' or ':' (as the SDK's are)."),
