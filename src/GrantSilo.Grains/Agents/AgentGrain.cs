@@ -64,10 +64,10 @@ internal sealed partial class AgentGrain(
 
     public async Task<GrantResult<AgentInfo>> RegisterAsync(AgentRegistration registration, CancellationToken cancellationToken)
     {
-        var id = WorkloadId.Validate(Key);
-        if (!id.IsSuccess)
+        // The call filter refuses a malformed key first; checked here too, where an agent comes into being.
+        if (KeyError is { } malformed)
         {
-            return id.Error;
+            return malformed;
         }
         if (registration is null)
         {

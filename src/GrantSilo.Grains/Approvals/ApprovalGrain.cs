@@ -35,6 +35,11 @@ internal sealed partial class ApprovalGrain(
         {
             return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.InvalidState, $"Approval '{ShownKey}' already exists.", target: ShownKey);
         }
+        // The call filter refuses a malformed key first; checked here too, where an approval comes into being.
+        if (KeyError is { } malformed)
+        {
+            return malformed;
+        }
         var now = Now;
         State.CredentialId = spec.CredentialId;
         State.TaskId = spec.TaskId;

@@ -18,7 +18,11 @@ internal sealed record CredentialSpec
     [Id(6)] public required byte[] SecretHash { get; init; }
 }
 
-/// <summary>The facts a proof credential vouches for.</summary>
+/// <summary>
+/// The facts a proof credential vouches for, and what it holds: a delegation proved with it hands on at
+/// most <see cref="Scope"/> (with one hop less of delegation depth). Null from a silo of an earlier
+/// version, which the delegating task treats as holding nothing.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.proof")]
 internal sealed record ProofCheck
 {
@@ -26,6 +30,10 @@ internal sealed record ProofCheck
     [Id(1)] public string? Detail { get; init; }
     [Id(2)] public string? TaskId { get; init; }
     [Id(3)] public string? Agent { get; init; }
+    /// <summary>The proof credential's scope.</summary>
+    [Id(4)] public Scope? Scope { get; init; }
+    /// <summary>When the proof credential expires (the child is bounded by its parent task, not by this).</summary>
+    [Id(5)] public DateTimeOffset? ExpiresAt { get; init; }
 }
 
 /// <summary>Grain-to-grain operations on credentials.</summary>

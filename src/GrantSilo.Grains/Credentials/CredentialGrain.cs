@@ -58,6 +58,18 @@ internal sealed partial class CredentialGrain(
         {
             return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{ShownKey}' already exists.", target: ShownKey);
         }
+        // Defence in depth: the key, and the spec against its task and session, are checked, not taken on the sender's word.
+        if (KeyError is { } malformed)
+        {
+            return malformed;
+        }
+        var vetted = await VetSpecAsync(spec);
+        if (!vetted.IsSuccess)
+        {
+            LogSpecRefused(Logger, Key, vetted.Error.Code, vetted.Error.Permission);
+            return vetted.Error;
+        }
+        spec = vetted.Value;
         State.TaskId = spec.TaskId;
         State.Agent = spec.Agent;
         State.SessionId = spec.SessionId;
@@ -339,7 +351,7 @@ internal sealed partial class CredentialGrain(
         {
             var session = await GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
             return session.Usable
-                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent }
+                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt }
                 : new ProofCheck { Valid = false, Detail = $"session '{State.SessionId}' is not active" };
         }
     }
@@ -559,6 +571,10 @@ internal sealed partial class CredentialGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Debug, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
     private static partial void LogCredentialEnded(ILogger logger, string credentialId, CredentialStatus status, string reason);
+
+    // A spec a session would never send (a forged call, or a bug): worth a warning.
+    [LoggerMessage(EventId = (int)LogEvents.CredentialSpecRefused, Level = LogLevel.Warning, Message = "Credential {CredentialId} refused its spec: {Code} (permission {Permission}); nothing was created")]
+    private static partial void LogSpecRefused(ILogger logger, string credentialId, GrantErrorCode code, string? permission);
 
     [LoggerMessage(EventId = (int)LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Token for credential {CredentialId} refused: {Why}")]
     private static partial void LogTokenRefused(ILogger logger, string credentialId, string why);

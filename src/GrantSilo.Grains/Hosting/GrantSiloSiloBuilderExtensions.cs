@@ -4,6 +4,7 @@ using GrantSilo.Identity;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Lifecycle;
 using GrantSilo.Grains.Policies;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -86,6 +87,8 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
             services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
         }
+        // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
         services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());

@@ -15,4 +15,11 @@ public static class GrantSiloTime
     /// substitutes one). It never decides validity; it only bounds how long a holder may rely on an answer.
     /// </summary>
     public const string LeaseClockKey = "grantsilo-leases";
+
+    /// <summary>
+    /// How far two silos' clocks may disagree when one grain checks an instant another computed (a child task's
+    /// or a credential's expiry against the configured maximum lifetime). Only loosens those re-checks; every
+    /// bound that comes from another grain's stored instant (a parent's or a task's expiry) is exact.
+    /// </summary>
+    internal static readonly TimeSpan SpecClockSkew = TimeSpan.FromMinutes(1);
 }

@@ -13,9 +13,12 @@ namespace GrantSilo.Grains.Lifecycle;
 /// idempotent tick that enacts due transitions. Ticks may be missed, late or doubled; correctness never
 /// waits for one, because every decision re-checks the clock.
 /// </summary>
-internal abstract class LifecycleGrain<TState> : Grain, IRemindable
+internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     where TState : class, new()
 {
+    private GrantError? _keyError;
+    private bool _keyChecked;
+
     private readonly DurableState<TState> _state;
     private readonly WakeUps _wakeUps;
     private readonly CascadeRunner _cascade;
@@ -70,6 +73,23 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable
     /// any string, a token passed by mistake for an id among them, and no answer may repeat its secret.
     /// </summary>
     protected string ShownKey => Untrusted.Id(Key);
+
+    /// <summary>
+    /// Null when this grain's key is well formed for its kind (<see cref="GrainKeys"/>); the refusal otherwise.
+    /// Checked once per activation; <see cref="GrainKeyCallFilter"/> refuses every call while it is set.
+    /// </summary>
+    public GrantError? KeyError
+    {
+        get
+        {
+            if (!_keyChecked)
+            {
+                _keyError = GrainKeys.Check(Kind, Key);
+                _keyChecked = true;
+            }
+            return _keyError;
+        }
+    }
 
     /// <summary>The kind of object, for logs and the cascade monitor: agent, task, session, credential.</summary>
     protected abstract string Kind { get; }

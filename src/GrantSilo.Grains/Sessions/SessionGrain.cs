@@ -76,6 +76,11 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<SessionInfo>.Fail(GrantErrorCode.InvalidState, $"Session '{ShownKey}' already exists.", target: ShownKey);
         }
+        // The call filter refuses a malformed key first; checked here too, where a session comes into being.
+        if (KeyError is { } malformed)
+        {
+            return malformed;
+        }
         var now = Now;
         State.Agent = spec.Agent;
         State.StartedAt = now;
@@ -319,6 +324,16 @@ internal sealed partial class SessionGrain(
         }
         return new CredentialScan { Items = items, LastScanned = slice.Count > 0 ? slice[^1] : null, More = more, Scanned = slice.Count };
     }
+
+    public Task<CredentialVoucher> VouchForAsync(string credentialId) => Task.FromResult(
+        !Exists
+            ? new CredentialVoucher()
+            : new CredentialVoucher
+            {
+                Usable = !Unsettled && EffectiveStatus(Now) == SessionStatus.Active,
+                Agent = State.Agent,
+                Indexed = credentialId is not null && Index.Credentials.TryGetValue(credentialId, out var indexed) ? indexed : null,
+            });
 
     public Task<SessionCheck> CheckAsync()
     {

@@ -71,6 +71,28 @@ internal sealed record ChildTaskSpec
     [Id(11)] public IReadOnlyList<string> AncestorAgents { get; init; } = [];
 }
 
+/// <summary>
+/// A task's own facts, for a grain that must not take a spec's word for them: a credential being created
+/// for the task, or a child being created below it. Says whether the task exists and is usable itself
+/// (not its ancestors), and whether <see cref="ChildListed"/>: the task has recorded the child asked about.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.task-facts")]
+internal sealed record TaskFacts
+{
+    [Id(0)] public bool Exists { get; init; }
+    [Id(1)] public required ChainCheck Self { get; init; }
+    [Id(2)] public string Agent { get; init; } = "";
+    [Id(3)] public Scope Scope { get; init; } = Scope.Empty;
+    [Id(4)] public DateTimeOffset ExpiresAt { get; init; }
+    [Id(5)] public int Depth { get; init; }
+    [Id(6)] public string RootPerson { get; init; } = "";
+    [Id(7)] public string RootTaskId { get; init; } = "";
+    [Id(8)] public string Orchestrator { get; init; } = "";
+    [Id(9)] public IReadOnlyList<string> Ancestors { get; init; } = [];
+    [Id(10)] public IReadOnlyList<string> AncestorAgents { get; init; } = [];
+    [Id(11)] public bool ChildListed { get; init; }
+}
+
 /// <summary>Grain-to-grain operations on tasks; not part of the client surface.</summary>
 [Alias("grantsilo.ITaskLifecycleGrain")]
 internal interface ITaskLifecycleGrain : ILeaseHolderGrain
@@ -89,6 +111,18 @@ internal interface ITaskLifecycleGrain : ILeaseHolderGrain
     [AlwaysInterleave, Alias("LeaseChain")]
     Task<TaskLease> LeaseChainAsync(GrainId holder);
 
+    /// <summary>
+    /// This task's own facts and whether it has recorded <paramref name="childId"/> as its child (null: no child
+    /// asked about). Interleaves: a parent asks it while it is creating that very child.
+    /// </summary>
+    [AlwaysInterleave, Alias("GetFacts")]
+    Task<TaskFacts> GetFactsAsync(string? childId);
+
+    /// <summary>
+    /// Creates the child its parent delegated. The spec is checked, never trusted: against the parent's own
+    /// facts (it must have recorded this child, and the child must lie within it), the child agent's ceiling
+    /// and the configured limits; a refusal creates nothing.
+    /// </summary>
     [Alias("InitializeChild")]
     Task<GrantResult<TaskInfo>> InitializeChildAsync(ChildTaskSpec spec);
 

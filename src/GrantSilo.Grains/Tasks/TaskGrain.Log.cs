@@ -25,4 +25,8 @@ internal sealed partial class TaskGrain
 
     [LoggerMessage(EventId = (int)LogEvents.TaskPolicyDrift, Level = LogLevel.Warning, Message = "Task {TaskId}: the active policy no longer permits its scope (permission {Permission}): {Detail}")]
     private static partial void LogPolicyDrift(ILogger logger, string taskId, string? permission, string detail);
+
+    // A spec another grain would never send (a forged call, or a bug): worth a warning.
+    [LoggerMessage(EventId = (int)LogEvents.TaskChildSpecRefused, Level = LogLevel.Warning, Message = "Child task {TaskId} refused its spec: {Code} (permission {Permission}); nothing was created")]
+    private static partial void LogChildRefused(ILogger logger, string taskId, GrantErrorCode code, string? permission);
 }

@@ -96,9 +96,10 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
         // Task ids go into their agent's index: short, of a plain alphabet (the SDK's are t- and 32 hex digits).
-        if (!IndexedIds.IsCompact(Key))
+        // The call filter refuses a malformed key first; checked here too, where a task comes into being.
+        if (KeyError is { } malformed)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidIdentifier, $"A task id is 1 to {IndexedIds.MaxLength} letters, digits, '-', '_', '.' or ':' (as the SDK's are).");
+            return malformed;
         }
         if (request is null)
         {
@@ -232,6 +233,22 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
         }
+        // A credential hands on no more than it holds: the child lies within the proof credential's scope, with
+        // one hop less of delegation depth, as it lies within its parent task's. The proof bounds what, not how
+        // long: credentials live minutes and tasks hours, so the child's lifetime is bounded by its parent task
+        // (above), not by the proof credential's expiry.
+        if (proof.Scope is not { } held)
+        {
+            return Rejected(GrantErrorCode.InvalidProof, "The proof credential did not say what it holds; nothing is delegated on it.");
+        }
+        if (!held.MayDelegate)
+        {
+            return Rejected(GrantErrorCode.DelegationForbidden, "The scope of the proof credential does not allow delegation; prove the delegation with a credential that may delegate.", permission: "delegation-depth>=1");
+        }
+        if (scope.Value.FindExcess(held.WithDelegationDepth(held.DelegationDepth - 1)) is { } beyondProof)
+        {
+            return Rejected(GrantErrorCode.ScopeExceedsParent, "The requested scope is wider than the proof credential holds; a credential hands on no more than it holds.", permission: beyondProof);
+        }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
@@ -297,6 +314,18 @@ internal sealed partial class TaskGrain(
         {
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskAlreadyExists, $"Task '{ShownKey}' already exists.", target: ShownKey);
         }
+        // Defence in depth: the key and the spec are checked here, not taken on the word of whoever sent them.
+        if (KeyError is { } malformed)
+        {
+            return malformed;
+        }
+        var vetted = await VetChildSpecAsync(spec);
+        if (!vetted.IsSuccess)
+        {
+            LogChildRefused(Logger, Key, vetted.Error.Code, vetted.Error.Permission);
+            return vetted.Error;
+        }
+        spec = vetted.Value;
         // No tracking, no task (as for a root task).
         var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
         if (!tracked.IsSuccess)
@@ -530,6 +559,22 @@ internal sealed partial class TaskGrain(
         }
         return Describe(Now);
     }
+
+    public Task<TaskFacts> GetFactsAsync(string? childId) => Task.FromResult(new TaskFacts
+    {
+        Exists = Exists,
+        Self = CheckSelf(),
+        Agent = State.Agent,
+        Scope = State.Scope,
+        ExpiresAt = State.ExpiresAt,
+        Depth = State.Depth,
+        RootPerson = State.RootPerson,
+        RootTaskId = State.RootTaskId,
+        Orchestrator = State.Orchestrator,
+        Ancestors = [.. State.Ancestors],
+        AncestorAgents = [.. State.AncestorAgents],
+        ChildListed = childId is not null && Exists && Index.Children.Exists(c => c.TaskId == childId),
+    });
 
     public async Task SessionEndedAsync(string sessionId)
     {
