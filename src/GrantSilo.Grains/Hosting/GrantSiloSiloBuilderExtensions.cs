@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Catalog;
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
@@ -57,6 +58,7 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyEngineHost>());
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
+        services.TryAddSingleton<IResourceCatalogSource>(sp => sp.GetRequiredService<PolicyEngineHost>());
         // The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();

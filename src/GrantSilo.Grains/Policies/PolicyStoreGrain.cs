@@ -13,6 +13,8 @@ namespace GrantSilo.Grains.Policies;
 /// every other silo is pushed the version through its engine's observer and acknowledges once it is
 /// installed; a silo that does not acknowledge is waited out until its confirmation lease has lapsed
 /// (after which it cannot decide without asking the store, which answers with the new version).
+/// The store also holds the resource catalog (<see cref="IResourceCatalogGrain"/>, <c>PolicyStoreGrain.Catalog.cs</c>),
+/// published, made durable and pushed to every silo by the same mechanism.
 /// </summary>
 internal sealed partial class PolicyStoreGrain(
     [PersistentState("policies", GrantSiloStorage.Name)] IPersistentState<PolicyStoreState> state,
@@ -21,7 +23,7 @@ internal sealed partial class PolicyStoreGrain(
     ILocalSiloDetails localSilo,
     IOptions<GrantSiloPolicyOptions> options,
     ILogger<PolicyStoreGrain> logger)
-    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain
+    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain, IResourceCatalogGrain
 {
     // Silo clocks may run at slightly different rates; wait a little past a lapsed lease.
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(1);
@@ -53,6 +55,7 @@ internal sealed partial class PolicyStoreGrain(
         _activatedAt = _clock.GetTimestamp();
         _active = DescribeActive();
         (_activeSchema, _validator) = DescribeActiveSchema();
+        _activeCatalog = DescribeActiveCatalog();
         return Task.CompletedTask;
     }
 
@@ -223,7 +226,8 @@ internal sealed partial class PolicyStoreGrain(
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
         _active = published;
         LogPublished(logger, version.Version, author, version.PolicyIds.Count);
-        await PropagateAsync(published, CompiledPolicy.From(published.Info, set, _options));
+        engine.InstallLocal(CompiledPolicy.From(published.Info, set, _options));
+        await PropagateAsync("policy", version.Version, observer => observer.InstallAsync(published), entry => entry.KnownVersion, (entry, v) => entry.KnownVersion = Math.Max(entry.KnownVersion, v));
         return published.Info;
     }
 
@@ -391,6 +395,7 @@ internal sealed partial class PolicyStoreGrain(
     public Task<PolicySyncResponse> SyncAsync(PolicySyncRequest request)
     {
         var active = _active;
+        var catalog = _activeCatalog;
         var entry = _silos.TryGetValue(request.Silo, out var known) ? known : _silos[request.Silo] = new SiloEntry();
         if (request.Observer is not null)
         {
@@ -398,18 +403,22 @@ internal sealed partial class PolicyStoreGrain(
         }
         // The silo will hold the active version once it reads this answer; its lease runs from before it asked.
         entry.KnownVersion = active.Info.Version;
+        entry.KnownCatalogVersion = catalog.Info.Version;
         entry.LastContact = _clock.GetTimestamp();
         return Task.FromResult(new PolicySyncResponse
         {
             Active = active.Info,
             Text = request.KnownVersion == active.Info.Version && request.KnownSha256 == active.Info.Sha256 ? null : active.Text,
+            Catalog = catalog.Info,
+            CatalogText = request.KnownCatalogVersion == catalog.Info.Version && request.KnownCatalogSha256 == catalog.Info.Sha256 ? null : catalog.Text,
         });
     }
 
-    private async Task PropagateAsync(PolicySetVersion published, CompiledPolicy compiled)
+    // Makes sure every active silo uses a version just made durable (and installed on this silo) before a publish
+    // returns: pushed to each silo's engine, and a silo that does not acknowledge is waited out. Shared by policy
+    // and catalog versions; 'known' and 'installed' read and record which version of that kind a silo holds.
+    private async Task PropagateAsync(string what, long version, Func<IPolicySiloObserver, Task> push, Func<SiloEntry, long> known, Action<SiloEntry, long> installed)
     {
-        var version = published.Info.Version;
-        engine.InstallLocal(compiled);
         var lease = _options.ConfirmationLease + LeaseMargin;
         Dictionary<SiloAddress, SiloStatus> hosts;
         try
@@ -420,7 +429,7 @@ internal sealed partial class PolicyStoreGrain(
         {
             // Without the list of silos, wait out every confirmation any silo could hold: each was
             // given before the new version became the one this store answers with.
-            LogSiloNotAcknowledged(logger, exception, localSilo.SiloAddress, version);
+            LogSiloNotAcknowledged(logger, exception, localSilo.SiloAddress, what, version);
             await Task.Delay(lease, _clock);
             return;
         }
@@ -438,14 +447,14 @@ internal sealed partial class PolicyStoreGrain(
             }
             try
             {
-                await entry.Observer.InstallAsync(published).WaitAsync(_options.PublishAckTimeout, _clock);
-                entry.KnownVersion = Math.Max(entry.KnownVersion, version);
+                await push(entry.Observer).WaitAsync(_options.PublishAckTimeout, _clock);
+                installed(entry, version);
                 entry.LastContact = _clock.GetTimestamp();
             }
             catch (Exception exception)
             {
                 entry.Observer = null;
-                LogSiloNotAcknowledged(logger, exception, silo, version);
+                LogSiloNotAcknowledged(logger, exception, silo, what, version);
             }
         }));
 
@@ -453,7 +462,7 @@ internal sealed partial class PolicyStoreGrain(
         // lapsed it cannot decide without asking this store, which answers with the new version.
         while (true)
         {
-            waiting.RemoveWhere(silo => _silos.TryGetValue(silo, out var entry) && entry.KnownVersion >= version);
+            waiting.RemoveWhere(silo => _silos.TryGetValue(silo, out var entry) && known(entry) >= version);
             var now = _clock.GetTimestamp();
             waiting.RemoveWhere(silo => _clock.GetElapsedTime(_silos.TryGetValue(silo, out var entry) ? entry.LastContact : _activatedAt, now) >= lease);
             if (waiting.Count == 0)
@@ -496,6 +505,7 @@ internal sealed partial class PolicyStoreGrain(
     {
         public IPolicySiloObserver? Observer { get; set; }
         public long KnownVersion { get; set; } = -1;
+        public long KnownCatalogVersion { get; set; } = -1;
         public long LastContact { get; set; }
     }
 }
