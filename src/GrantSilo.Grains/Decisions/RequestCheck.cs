@@ -51,7 +51,7 @@ internal static class RequestCheck
         var labels = ResourceLabels.Apply(catalog, canonical);
         if (labels.Resource.Classification > scope.MaxClassification)
         {
-            return RequestVerdict.Refused(DecisionReason.ClassificationExceeded, $"The resource is {labels.Resource.Classification} ({labels.ClassificationSource}); the scope allows up to {scope.MaxClassification}.", labels);
+            return RequestVerdict.Refused(DecisionReason.ClassificationExceeded, $"The resource is {labels.Resource.Classification}: {labels.ClassificationSource}. The scope allows up to {scope.MaxClassification}.", labels);
         }
         return new RequestVerdict(null, "", labels.Resource, labels);
     }

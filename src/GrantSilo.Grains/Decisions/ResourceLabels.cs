@@ -11,8 +11,8 @@ internal readonly record struct LabelledResource(ResourceRef Resource, long Cata
     /// <summary>Why the resource has the classification it has, for a refusal's detail.</summary>
     public string ClassificationSource =>
         !Known ? $"it is not in the resource catalog (version {CatalogVersion}), so it is treated as the most restrictive"
-        : Resource.Classification > Entry!.Classification ? "as the request asserts, above the resource catalog's label"
-        : $"as resource catalog version {CatalogVersion} labels it (entry '{Entry}')";
+        : Resource.Classification > Entry!.Classification ? "the request asserts it, above the resource catalog's label"
+        : $"resource catalog version {CatalogVersion} labels it so (entry '{Entry}')";
 
     /// <summary>The sentence a decision on an unknown resource carries, so nobody mistakes the label for a fact.</summary>
     public string UnknownNote =>
