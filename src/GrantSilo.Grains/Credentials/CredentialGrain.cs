@@ -177,7 +177,6 @@ internal sealed partial class CredentialGrain(
     // The decision on a well-formed request within scope, its resource labelled by the catalog.
     private async ValueTask<(Decision Decision, string? RootPerson)> DecideLabelledAsync(string action, ResourceRef canonicalResource, string? approvalId, DateTimeOffset now)
     {
-
         // The rest of the world: the task chain (with every agent along it) and the session, from
         // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
         // invalidation is decided again, so no allow ever rests on an answer a source has taken back.
