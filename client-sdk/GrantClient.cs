@@ -231,6 +231,20 @@ public sealed partial class GrantClient : IGrantClient
     public Task<GrantResult<IReadOnlyList<PolicyVersionInfo>>> ListPolicyVersionsAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(async () => GrantResult<IReadOnlyList<PolicyVersionInfo>>.Ok(await Policies.ListVersionsAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
+    // ---- Resource catalog ----
+
+    /// <inheritdoc />
+    public Task<GrantResult<ResourceCatalogVersionInfo>> PublishResourceCatalogAsync(string text, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Catalog.PublishAsync(text, author, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<ResourceCatalogVersion>> GetActiveResourceCatalogAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<ResourceCatalogVersion>.Ok(await Catalog.GetActiveAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>.Ok(await Catalog.ListVersionsAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
+
     // ---- Step-up approvals ----
 
     /// <inheritdoc />
@@ -315,6 +329,8 @@ public sealed partial class GrantClient : IGrantClient
     private IApprovalGrain Approval(string id) => _cluster.GetGrain<IApprovalGrain>(id);
 
     private IPolicyStoreGrain Policies => _cluster.GetGrain<IPolicyStoreGrain>(0);
+
+    private IResourceCatalogGrain Catalog => _cluster.GetGrain<IResourceCatalogGrain>(0);
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 

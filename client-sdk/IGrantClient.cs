@@ -168,6 +168,22 @@ public interface IGrantClient
     /// <summary>Every policy version, oldest first (version 0 is the shipped default).</summary>
     Task<GrantResult<IReadOnlyList<PolicyVersionInfo>>> ListPolicyVersionsAsync(CancellationToken cancellationToken = default);
 
+    // ---- Resource catalog ----
+
+    /// <summary>
+    /// Publishes a new version of the resource catalog, the authority for resource labels (docs/resource-catalog.md).
+    /// A bad catalog is refused with <see cref="GrantErrorCode.InvalidArgument"/> (its <see cref="GrantError.DetailCode"/>
+    /// a <see cref="ResourceCatalogProblem"/>, its <see cref="GrantError.Target"/> the entry) and the active version
+    /// stays. On success every silo labels resources with the new version by the time this returns. An operator's act.
+    /// </summary>
+    Task<GrantResult<ResourceCatalogVersionInfo>> PublishResourceCatalogAsync(string text, string author, CancellationToken cancellationToken = default);
+
+    /// <summary>The resource catalog decisions use now, with its text (version 0 is the shipped, empty catalog).</summary>
+    Task<GrantResult<ResourceCatalogVersion>> GetActiveResourceCatalogAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every resource catalog version, oldest first (version 0 and the latest 500 published).</summary>
+    Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default);
+
     // ---- Step-up approvals ----
 
     /// <summary>An approval as durably recorded.</summary>

@@ -33,6 +33,8 @@ builder.AddSiloBuilderConfigurator<BenchSilo>();
 await using var cluster = builder.Build();
 await cluster.DeployAsync();
 var grants = new GrantClient(cluster.Client);
+// Decisions label their resource from the catalog, as in production: the operator catalogues the documents.
+_ = (await grants.PublishResourceCatalogAsync("""{ "entries": [ { "type": "doc", "path": "*", "classification": "internal" } ] }""", "person:bench-operator")).Value;
 
 var run = Guid.NewGuid().ToString("N")[..6];
 var ceiling = Scope.Create(["doc:*:*"], DataClassification.Confidential, 3).Value;

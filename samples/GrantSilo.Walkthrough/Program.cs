@@ -1,6 +1,6 @@
 using GrantSilo.Hosting;
 // A walkthrough of GrantSilo against a running silo (start it with: dotnet run --project silo-host).
-// An orchestrator creates a task for Alice; a planner agent delegates to two workers; a worker is
+// An operator publishes the resource catalog; an orchestrator creates a task for Alice; a planner agent delegates to two workers; a worker is
 // allowed in scope and denied out of scope; a wider delegation is rejected; a checkpoint pauses
 // work until re-authorized; revoking the root ends everything below it.
 using GrantSilo;
@@ -21,6 +21,17 @@ string Id(string name) => $"spiffe://acme.dev/{run}/agent/{name}";
 static Scope ScopeOf(int depth, params string[] permissions) => Scope.Create(permissions, DataClassification.Confidential, depth).Value;
 static void Step(string text) => Console.WriteLine($"\n== {text}");
 static void Show(string what, Decision d) => Console.WriteLine($"   {what}: {d.Kind} ({d.Reason}){(d.IsAllowed ? "" : " - " + d.Detail)}");
+
+Step("The operator publishes the resource catalog: resource labels come from it, not from whoever asks");
+var catalog = (await grants.PublishResourceCatalogAsync("""
+    { "entries": [
+      { "type": "repo",   "path": "acme/*",          "classification": "internal" },
+      { "type": "repo",   "path": "acme/payments/*", "classification": "confidential", "owner": "person:alice@acme.dev" },
+      { "type": "repo",   "path": "acme/hr/*",       "classification": "restricted" },
+      { "type": "ticket", "path": "acme/*",          "classification": "internal" }
+    ] }
+    """, "person:operator@acme.dev")).Value;
+Console.WriteLine($"   catalog version {catalog.Version}, {catalog.EntryCount} entries (a resource it does not know is treated as restricted, in production)");
 
 Step("Register a planner and two workers, each with a ceiling scope");
 var planner = Id("planner");

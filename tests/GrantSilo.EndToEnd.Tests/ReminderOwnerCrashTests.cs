@@ -1,3 +1,4 @@
+using GrantSilo.Testing;
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.GrainInterfaces;
@@ -39,6 +40,7 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
         builder.AddClientBuilderConfigurator<AzureTableClient>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
+        await TestCatalogs.PublishPermissiveAsync(new GrantClient(_cluster.Client), TimeSpan.FromSeconds(60));
     }
 
     public async Task DisposeAsync()

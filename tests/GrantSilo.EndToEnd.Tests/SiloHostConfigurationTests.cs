@@ -1,3 +1,4 @@
+using GrantSilo.Testing;
 using GrantSilo.Hosting;
 using System.Globalization;
 using GrantSilo.Client;
@@ -34,6 +35,7 @@ public sealed class SiloHostConfigurationTests
         using var client = builder.Build();
         await client.StartAsync();
         var grants = new Scenario(client.Services.GetRequiredService<GrantClient>(), settling: TimeSpan.FromSeconds(60));
+        await TestCatalogs.PublishPermissiveAsync(grants.Client, TimeSpan.FromSeconds(60));
         var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
         var task = await grants.RootTaskAsync(agent, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(5));
         var credential = await grants.IssueAsync(agent, task.TaskId);

@@ -104,6 +104,8 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
                 throw new InvalidOperationException($"Could not register {agent}: {result.Error}");
             }
         }
+        // The workload is about ends under crashes, not labels: every resource is catalogued as public.
+        await GrantSilo.Testing.TestCatalogs.PublishPermissiveAsync(client, TimeSpan.FromSeconds(60));
     }
 
     public async Task RunAsync(int worker, DateTime stop)

@@ -11,7 +11,7 @@ public sealed class DecisionPartsTests
     [Fact]
     public void RequestCheck_PassesAWellFormedRequestWithinScope_WithItsCanonicalResource()
     {
-        var verdict = RequestCheck.Check(Scope, "read", new ResourceRef { Type = "doc", Path = "reports/q3.pdf", Classification = DataClassification.Internal }, approvalId: null);
+        var verdict = RequestCheck.Check(Scope, "read", new ResourceRef { Type = "doc", Path = "reports/q3.pdf", Classification = DataClassification.Internal }, approvalId: null, CatalogTestSupport.Permissive);
 
         Assert.Null(verdict.Refusal);
         Assert.Equal("reports/q3.pdf", verdict.Resource.Path);
@@ -28,7 +28,7 @@ public sealed class DecisionPartsTests
     [InlineData("read", "doc", "reports/q3.pdf", DataClassification.Internal, "", DecisionReason.ApprovalInvalid)]
     public void RequestCheck_RefusesWithTheReasonThatApplies(string action, string type, string path, DataClassification classification, string? approvalId, DecisionReason expected)
     {
-        var verdict = RequestCheck.Check(Scope, action, new ResourceRef { Type = type, Path = path, Classification = classification }, approvalId);
+        var verdict = RequestCheck.Check(Scope, action, new ResourceRef { Type = type, Path = path, Classification = classification }, approvalId, CatalogTestSupport.Permissive);
 
         Assert.Equal(expected, verdict.Refusal);
         Assert.False(string.IsNullOrEmpty(verdict.Detail));
@@ -37,7 +37,7 @@ public sealed class DecisionPartsTests
     [Fact]
     public void RequestCheck_RefusesAMissingResource()
     {
-        Assert.Equal(DecisionReason.InvalidRequest, RequestCheck.Check(Scope, "read", null, null).Refusal);
+        Assert.Equal(DecisionReason.InvalidRequest, RequestCheck.Check(Scope, "read", null, null, CatalogTestSupport.Permissive).Refusal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -143,6 +144,7 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
             Cluster = builder.Build();
             await Cluster.DeployAsync();
             Client = new GrantClient(Cluster.Client);
+            await TestCatalogs.PublishPermissiveAsync(Client);
         }
 
         public async Task DisposeAsync()

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Catalog;
 using System.Net;
 using System.Reflection;
 using GrantSilo.Grains.Decisions;
@@ -76,7 +77,8 @@ public class PolicyEngineTests
         return (engine, new CedarAccessPolicy(engine, options, NullLogger<CedarAccessPolicy>.Instance));
     }
 
-    private static PolicySyncResponse Version(long version, string text) => new() { Active = Info(version, text), Text = text };
+    private static PolicySyncResponse Version(long version, string text) =>
+        new() { Active = Info(version, text), Text = text, Catalog = DefaultResourceCatalog.Info(isActive: true), CatalogText = DefaultResourceCatalog.Text };
 
     private static PolicyVersionInfo Info(long version, string text) => new() { Version = version, Author = "test", Sha256 = PolicyText.Sha256(text) };
 

@@ -97,6 +97,10 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
     public Task<GrantResult<ApprovalInfo>> DenyApprovalAsync(string approvalId, string approver, string? reason = null, CancellationToken cancellationToken = default) => ByName(approver, "approver", "approvers").DenyApprovalAsync(approvalId, approver, reason, cancellationToken);
     public Task<GrantResult<IReadOnlyList<ApprovalInfo>>> ListPendingApprovalsAsync(CancellationToken cancellationToken = default) => _harness.ListPendingApprovalsAsync(cancellationToken);
     public Task<GrantResult<ApprovalSubscription>> SubscribeApprovalsAsync(IApprovalObserver observer, CancellationToken cancellationToken = default) => _harness.SubscribeApprovalsAsync(observer, cancellationToken);
+    /// <summary>Published by the named author (an operator).</summary>
+    public Task<GrantResult<ResourceCatalogVersionInfo>> PublishResourceCatalogAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "operator").PublishResourceCatalogAsync(text, author, cancellationToken);
+    public Task<GrantResult<ResourceCatalogVersion>> GetActiveResourceCatalogAsync(CancellationToken cancellationToken = default) => _harness.GetActiveResourceCatalogAsync(cancellationToken);
+    public Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default) => _harness.ListResourceCatalogVersionsAsync(cancellationToken);
     public Task<GrantResult<IReadOnlyList<PendingCascade>>> ListPendingCascadesAsync(CancellationToken cancellationToken = default) => _harness.ListPendingCascadesAsync(cancellationToken);
 
     private async Task<GrantClient> ParentAgentAsync(string parentTaskId, CancellationToken cancellationToken)

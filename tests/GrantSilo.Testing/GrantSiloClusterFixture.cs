@@ -61,7 +61,17 @@ public abstract class GrantSiloClusterFixture : IAsyncLifetime
         Cluster = builder.Build();
         await Cluster.DeployAsync();
         Client = new ActingGrantClient(new GrantClient(Cluster.Client, Time), TestIdentity.Shared);
+        if (PublishesPermissiveCatalog)
+        {
+            await TestCatalogs.PublishPermissiveAsync(Client);
+        }
     }
+
+    /// <summary>
+    /// Whether the fixture publishes <see cref="TestCatalogs.Permissive"/> once deployed (true): most tests are about
+    /// something other than resource labels. A fixture that tests the shipped, empty catalog overrides this.
+    /// </summary>
+    protected virtual bool PublishesPermissiveCatalog => true;
 
     public async Task DisposeAsync()
     {

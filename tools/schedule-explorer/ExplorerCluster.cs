@@ -38,6 +38,14 @@ public sealed class ExplorerCluster : IAsyncDisposable
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
+        // The schedules are about ends and leases, not labels: every resource is catalogued as public, so the
+        // classification each request asserts is the one decided on.
+        var catalog = await new GrantClient(cluster.Client, GrantClock).PublishResourceCatalogAsync(
+            """{ "entries": [ { "type": "*", "path": "*", "classification": "public" } ] }""", "person:explorer@test.dev");
+        if (!catalog.IsSuccess)
+        {
+            throw new InvalidOperationException($"The explorer's resource catalog could not be published: {catalog.Error}");
+        }
         return new ExplorerCluster(cluster);
     }
 

@@ -85,12 +85,16 @@ public sealed record ResourceRef
     [Id(0)] public required string Type { get; init; }
     /// <summary>The concrete path (<c>acme/payments/ledger</c>).</summary>
     [Id(1)] public required string Path { get; init; }
-    /// <summary>How sensitive the resource is; unlabelled resources are Internal.</summary>
+    /// <summary>
+    /// How sensitive the caller asserts the resource is. The resource catalog labels it (docs/resource-catalog.md):
+    /// an assertion may raise the catalog's classification, never lower it.
+    /// </summary>
     [Id(2)] public DataClassification Classification { get; init; } = DataClassification.Internal;
 
     /// <summary>
-    /// Further facts about the resource the caller (the gateway) vouches for, such as
-    /// <c>environment = production</c>; policies read them as <c>resource.&lt;name&gt;</c>. Names are
+    /// Further facts about the resource the caller (the gateway) vouches for; policies read them as
+    /// <c>resource.&lt;name&gt;</c>. The catalog's labels take precedence: a catalogued <c>environment</c> replaces
+    /// the caller's, and <c>owner</c> only ever comes from the catalog. Names are
     /// lower-case identifiers (<see cref="MaxAttributes"/> at most, none of <c>type</c>, <c>path</c>,
     /// <c>classification</c>, <c>classificationLevel</c>); values are canonical text up to
     /// <see cref="MaxAttributeValueLength"/> characters.
@@ -147,6 +151,11 @@ public sealed record Decision
     [Id(8)] public IReadOnlyList<string> DeterminingPolicies { get; init; } = [];
     /// <summary>For <see cref="DecisionKind.StepUpRequired"/>, the approval a person must decide; for an allow, the approval it used.</summary>
     [Id(9)] public string? ApprovalId { get; init; }
+    /// <summary>
+    /// The resource catalog version that labelled the resource (docs/resource-catalog.md); null when the request was
+    /// refused before it was labelled. A resource that version does not know is said so in <see cref="Detail"/>.
+    /// </summary>
+    [Id(10)] public long? CatalogVersion { get; init; }
 
     /// <summary>True only for an explicit Allow.</summary>
     public bool IsAllowed => Kind == DecisionKind.Allow && Reason == DecisionReason.Allowed;

@@ -40,6 +40,8 @@ public static class CallerOperations
     public const string PolicyPublish = "policy.publish";
     public const string PolicyRead = "policy.read";
     public const string CascadeRead = "cascade.read";
+    public const string CatalogPublish = "catalog.publish";
+    public const string CatalogRead = "catalog.read";
     /// <summary>Orleans' management grain (cluster hosts, activation counts, forced collection).</summary>
     public const string ClusterManage = "cluster.manage";
 }

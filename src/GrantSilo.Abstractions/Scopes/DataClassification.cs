@@ -5,7 +5,7 @@ public enum DataClassification
 {
     /// <summary>May be published.</summary>
     Public = 0,
-    /// <summary>Internal to the organisation (the default for unlabelled resources).</summary>
+    /// <summary>Internal to the organisation (the default a caller asserts; the resource catalog has the last word).</summary>
     Internal = 1,
     /// <summary>Confidential: limited to those who need it.</summary>
     Confidential = 2,

@@ -1,25 +1,21 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using GrantSilo.Cedar;
-using GrantSilo.Grains.Policies;
 using GrantSilo.Identity;
 
 namespace GrantSilo.Grains.Access;
 
 /// <summary>The access rules' answer for one call.</summary>
-internal readonly record struct AccessVerdict(bool Allowed, long PolicyVersion, string? Missing)
-{
-    public static AccessVerdict NoPolicy => new(false, -1, "the access rules cannot be confirmed on this silo now; try again");
-}
+internal readonly record struct AccessVerdict(bool Allowed, string? Missing);
 
 /// <summary>
-/// Who may do what: the access rules are Cedar policies in the active policy set (principal
-/// <c>Access::Caller</c>, action <c>Access::Action::"&lt;operation&gt;"</c>, resource <c>Access::Target</c>),
-/// evaluated by the same engine and versioned with the rest of the policy, so an operator tightens them by
-/// publishing. Operations that do not depend on their target (<see cref="TargetIndependent"/>) are decided
-/// once per caller, operation and policy version.
+/// Who may do what: the access rules are a Cedar policy set of their own (<c>Access/access.cedar</c>, over
+/// <c>Access/access.cedarschema</c>: principal <c>Access::Caller</c>, action
+/// <c>Access::Action::"&lt;operation&gt;"</c>, resource <c>Access::Target</c>), evaluated by the same engine
+/// as decisions. Nothing is allowed unless a rule permits it. Operations that do not depend on their target
+/// (<see cref="TargetIndependent"/>) are decided once per verified caller and operation.
 /// </summary>
-internal sealed class AccessRules(PolicyEngineHost engine)
+internal sealed class AccessRules
 {
     public const string CallerType = "Access::Caller";
     public const string TargetType = "Access::Target";
@@ -30,49 +26,60 @@ internal sealed class AccessRules(PolicyEngineHost engine)
     [
         CallerOperations.CredentialAuthorize, CallerOperations.CredentialIntrospect, CallerOperations.TaskCreate,
         CallerOperations.AgentRegister, CallerOperations.PolicyPublish, CallerOperations.PolicyRead,
-        CallerOperations.ApprovalWatch, CallerOperations.CascadeRead, CallerOperations.ClusterManage,
+        CallerOperations.ApprovalWatch, CallerOperations.CascadeRead, CallerOperations.ClusterManage, CallerOperations.CatalogPublish, CallerOperations.CatalogRead,
     ]);
 
+    private static readonly Lazy<string> LazyText = new(() => Load("GrantSilo.Grains.Access.access.cedar"));
+    private static readonly Lazy<string> LazySchemaText = new(() => Load("GrantSilo.Grains.Access.access.cedarschema"));
     private static readonly ConditionalWeakTable<Caller, CallerEntity> Principals = [];
     private static readonly ConcurrentDictionary<string, EntityUid> Actions = new(StringComparer.Ordinal);
 
-    public ValueTask<AccessVerdict> DecideAsync(Caller caller, string operation, Func<TargetFacts> target)
-    {
-        var pending = engine.GetConfirmedAsync();
-        if (pending.IsCompletedSuccessfully)
-        {
-            return ValueTask.FromResult(Decide(pending.Result, caller, operation, target));
-        }
-        return AwaitAsync(pending, caller, operation, target);
+    private readonly Authorizer _authorizer;
 
-        async ValueTask<AccessVerdict> AwaitAsync(ValueTask<CompiledPolicy?> policy, Caller c, string op, Func<TargetFacts> t) => Decide(await policy, c, op, t);
+    public AccessRules()
+        : this(Text)
+    {
     }
 
-    /// <summary>Decides with a given compiled policy (also used to check a policy set before it is published).</summary>
-    public static AccessVerdict Decide(CompiledPolicy? policy, Caller caller, string operation, Func<TargetFacts> target, bool cache = true)
+    public AccessRules(string text)
     {
-        if (policy is null)
-        {
-            return AccessVerdict.NoPolicy;
-        }
+        _authorizer = new Authorizer(PolicySet.Parse(text, PolicyIdSource.IdAnnotation));
+    }
+
+    /// <summary>The shipped access rules (Cedar).</summary>
+    public static string Text => LazyText.Value;
+
+    /// <summary>Their schema (Cedar's human-readable format).</summary>
+    public static string SchemaText => LazySchemaText.Value;
+
+    public AccessVerdict Decide(Caller caller, string operation, Func<TargetFacts> target)
+    {
         var principal = Principals.GetValue(caller, static c => new CallerEntity(c));
         var independent = TargetIndependent.Contains(operation);
-        if (cache && independent && principal.TryGetCached(operation, policy.Version, out var cached))
+        if (independent && principal.TryGetCached(operation, this, out var cached))
         {
             return cached;
         }
         var facts = independent ? new TargetFacts { Kind = "", Id = "" } : target();
         var resource = TargetEntity(facts);
         var action = Actions.GetOrAdd(operation, static op => new EntityUid(ActionType, op));
-        var response = policy.Authorizer.IsAuthorized(
+        var response = _authorizer.IsAuthorized(
             new AuthorizationRequest(principal.Entity.Uid, action, resource.Uid),
             new EntityStore([principal.Entity, resource]));
-        var verdict = new AccessVerdict(response.IsAllowed, policy.Version, response.IsAllowed ? null : OperationNeeds.Describe(operation));
-        if (cache && independent)
+        var verdict = new AccessVerdict(response.IsAllowed, response.IsAllowed ? null : OperationNeeds.Describe(operation));
+        if (independent)
         {
-            principal.Cache(operation, verdict);
+            principal.Cache(operation, this, verdict);
         }
         return verdict;
+    }
+
+    private static string Load(string name)
+    {
+        using var stream = typeof(AccessRules).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"The access rules are missing from GrantSilo.Grains (embedded resource {name}).");
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        return reader.ReadToEnd();
     }
 
     private static Entity TargetEntity(TargetFacts facts) => new(
@@ -90,7 +97,7 @@ internal sealed class AccessRules(PolicyEngineHost engine)
     /// <summary>A caller as a Cedar principal, built once per verified caller, with its cached target-independent answers.</summary>
     private sealed class CallerEntity(Caller caller)
     {
-        private readonly ConcurrentDictionary<string, AccessVerdict> _answers = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, (AccessRules Rules, AccessVerdict Verdict)> _answers = new(StringComparer.Ordinal);
 
         public Entity Entity { get; } = new(
             new EntityUid(CallerType, caller.Name),
@@ -101,10 +108,18 @@ internal sealed class AccessRules(PolicyEngineHost engine)
                 new("roles", CedarValue.Set(caller.Roles.Select(CedarValue.FromString))),
             ]);
 
-        public bool TryGetCached(string operation, long version, out AccessVerdict verdict) =>
-            _answers.TryGetValue(operation, out verdict) && verdict.PolicyVersion == version;
+        public bool TryGetCached(string operation, AccessRules rules, out AccessVerdict verdict)
+        {
+            if (_answers.TryGetValue(operation, out var held) && ReferenceEquals(held.Rules, rules))
+            {
+                verdict = held.Verdict;
+                return true;
+            }
+            verdict = default;
+            return false;
+        }
 
-        public void Cache(string operation, AccessVerdict verdict) => _answers[operation] = verdict;
+        public void Cache(string operation, AccessRules rules, AccessVerdict verdict) => _answers[operation] = (rules, verdict);
     }
 }
 
@@ -147,6 +162,8 @@ internal static class OperationNeeds
         [CallerOperations.PolicyRead] = "the policy-author, operator or auditor role",
         [CallerOperations.CascadeRead] = "the operator or auditor role",
         [CallerOperations.ClusterManage] = "the operator role",
+        [CallerOperations.CatalogPublish] = "the operator role",
+        [CallerOperations.CatalogRead] = "the operator, auditor, gateway or policy-author role",
     };
 
     public static string Describe(string operation) =>

@@ -51,7 +51,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
 
         var grain = context.Grain;
-        var verdict = await rules.DecideAsync(caller, door.Operation, () => grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = context.TargetId.Key.ToString() ?? "" });
+        var verdict = rules.Decide(caller, door.Operation, () => grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = context.TargetId.Key.ToString() ?? "" });
         if (!verdict.Allowed)
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");

@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Approvals;
+using GrantSilo.Grains.Catalog;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
@@ -19,6 +20,7 @@ internal sealed partial class CredentialGrain(
     [PersistentState("credential", GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
     LifecycleServices services,
     IAccessPolicy policy,
+    IResourceCatalogSource catalogs,
     IDecisionAuditor auditor,
     ILogger<CredentialGrain> logger)
     : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
@@ -137,6 +139,12 @@ internal sealed partial class CredentialGrain(
             LogTokenRefused(Logger, ShownKey, Exists ? "wrong secret" : "unknown credential id");
             return (Deny(DecisionReason.UnknownCredential, "No credential matches the token."), null);
         }
+        // The resource's labels come from the catalog confirmed on this silo (fail closed without one), read
+        // before the clock, so an await here (a lapsed confirmation) never leaves the decision's instant stale.
+        if (await catalogs.GetConfirmedCatalogAsync() is not { } catalog)
+        {
+            return (Deny(DecisionReason.Error, "This silo cannot confirm the active resource catalog with the policy store; failing closed."), null);
+        }
         var now = Now;
         if (Unsettled)
         {
@@ -150,14 +158,37 @@ internal sealed partial class CredentialGrain(
         {
             return (Deny(DecisionReason.CredentialExpired, $"The credential expired at {State.ExpiresAt:O}."), null);
         }
-        // The request itself, against the credential's own scope: no clock, no grain, no policy.
-        var request = RequestCheck.Check(State.Scope, action, resource, approvalId);
+        // The request itself, against the credential's own scope, its resource labelled: no clock, no grain, no policy.
+        var request = RequestCheck.Check(State.Scope, action, resource, approvalId, catalog);
         if (request.Refusal is { } refusal)
         {
-            return (Deny(refusal, request.Detail), null);
+            return (Labelled(Deny(refusal, request.Detail), request.Labels), null);
         }
-        var canonicalResource = request.Resource;
+        var (decided, decidedFor) = await DecideLabelledAsync(action, request.Resource, approvalId, now);
+        return (Labelled(decided, request.Labels), decidedFor);
+    }
 
+    // Says which catalog version labelled the resource, and that an unknown resource was treated as the most restrictive.
+    private static Decision Labelled(Decision decision, LabelledResource? labels)
+    {
+        if (labels is not { } l)
+        {
+            return decision;
+        }
+        if (l.Known || (decision.Detail?.Contains("not in the resource catalog", StringComparison.Ordinal) ?? false))
+        {
+            return decision with { CatalogVersion = l.CatalogVersion };
+        }
+        return decision with
+        {
+            CatalogVersion = l.CatalogVersion,
+            Detail = string.IsNullOrEmpty(decision.Detail) ? l.UnknownNote : $"{decision.Detail} {l.UnknownNote}",
+        };
+    }
+
+    // The decision on a well-formed request within scope, its resource labelled by the catalog.
+    private async ValueTask<(Decision Decision, string? RootPerson)> DecideLabelledAsync(string action, ResourceRef canonicalResource, string? approvalId, DateTimeOffset now)
+    {
         // The rest of the world: the task chain (with every agent along it) and the session, from
         // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
         // invalidation is decided again, so no allow ever rests on an answer a source has taken back.

@@ -1,20 +1,26 @@
+using GrantSilo.Grains.Catalog;
+
 namespace GrantSilo.Grains.Decisions;
 
-/// <summary>What <see cref="RequestCheck.Check"/> found: a refusal with its detail, or the request's canonical resource.</summary>
-internal readonly record struct RequestVerdict(DecisionReason? Refusal, string Detail, ResourceRef Resource)
+/// <summary>
+/// What <see cref="RequestCheck.Check"/> found: a refusal with its detail, or the request's canonical resource
+/// labelled by the catalog. <see cref="Labels"/> is set once the resource was labelled (for a refusal too).
+/// </summary>
+internal readonly record struct RequestVerdict(DecisionReason? Refusal, string Detail, ResourceRef Resource, LabelledResource? Labels = null)
 {
-    public static RequestVerdict Refused(DecisionReason reason, string detail) => new(reason, detail, null!);
+    public static RequestVerdict Refused(DecisionReason reason, string detail, LabelledResource? labels = null) => new(reason, detail, null!, labels);
 }
 
 /// <summary>
 /// The pure half of a decision, in one place: whether an Authorize request is well-formed (action, resource
 /// type and classification, path, resource attributes, approval id) and within the credential's own scope
-/// (permission and classification). It reads no clock, asks no grain and evaluates no policy, so it is tested
+/// (permission and classification), with the resource labelled by the resource catalog (<see cref="ResourceLabels"/>)
+/// before the classification is compared. It reads no clock, asks no grain and evaluates no policy, so it is tested
 /// on its own; the credential grain runs it before anything that costs a call.
 /// </summary>
 internal static class RequestCheck
 {
-    public static RequestVerdict Check(Scope scope, string? action, ResourceRef? resource, string? approvalId)
+    public static RequestVerdict Check(Scope scope, string? action, ResourceRef? resource, string? approvalId, ResourceCatalog catalog)
     {
         if (action is null || !Permission.IsName(action, allowWildcard: false) || resource is null || !Permission.IsName(resource.Type, allowWildcard: false) || !Enum.IsDefined(resource.Classification))
         {
@@ -38,13 +44,15 @@ internal static class RequestCheck
         {
             return RequestVerdict.Refused(DecisionReason.ScopeDoesNotCover, $"The credential's scope does not allow {resource.Type}:{action} on '{path.Value.Text}'.");
         }
-        if (resource.Classification > scope.MaxClassification)
-        {
-            return RequestVerdict.Refused(DecisionReason.ClassificationExceeded, $"The resource is {resource.Classification}; the scope allows up to {scope.MaxClassification}.");
-        }
         var canonical = ReferenceEquals(path.Value.Text, resource.Path) && ReferenceEquals(attributes.Value, resource.Attributes)
             ? resource
             : resource with { Path = path.Value.Text, Attributes = attributes.Value };
-        return new RequestVerdict(null, "", canonical);
+        // The labels come from the catalog; the caller's classification may only raise them.
+        var labels = ResourceLabels.Apply(catalog, canonical);
+        if (labels.Resource.Classification > scope.MaxClassification)
+        {
+            return RequestVerdict.Refused(DecisionReason.ClassificationExceeded, $"The resource is {labels.Resource.Classification}: {labels.ClassificationSource}. The scope allows up to {scope.MaxClassification}.", labels);
+        }
+        return new RequestVerdict(null, "", labels.Resource, labels);
     }
 }

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Catalog;
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Access;
 using GrantSilo.Identity;
@@ -62,6 +63,7 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyEngineHost>());
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
+        services.TryAddSingleton<IResourceCatalogSource>(sp => sp.GetRequiredService<PolicyEngineHost>());
         // The door: every call from outside the cluster proves its caller, and the access rules decide it.
         // Registered before the fence so a refused caller never reaches anything else.
         if (!services.Any(d => d.ServiceType == typeof(CallerGate)))

@@ -8,9 +8,12 @@ public sealed class GrantSiloPolicyOptions : IValidatableObject
     /// <summary>The configuration section.</summary>
     public const string SectionName = "GrantSilo:Policy";
 
-    /// <summary>The tier of an action the map does not name (default <c>medium</c>).</summary>
+    /// <summary>
+    /// The tier of an action the map does not name (default <c>high</c>: an action nobody rated is treated as the
+    /// riskiest, so the default policy asks a person's approval for it).
+    /// </summary>
     [Required]
-    public string DefaultRiskTier { get; set; } = "medium";
+    public string DefaultRiskTier { get; set; } = "high";
 
     /// <summary>
     /// Action → risk tier, read by policies as <c>context.riskTier</c>. Keys are an action

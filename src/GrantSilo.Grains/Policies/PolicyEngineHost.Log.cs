@@ -16,4 +16,10 @@ internal sealed partial class PolicyEngineHost
 
     [LoggerMessage(EventId = (int)LogEvents.PolicyOlderVersionOffered, Level = LogLevel.Warning, Message = "The policy store offered version {Offered}, older than installed version {Installed}; keeping the installed version (if this repeats, the store lost its state and decisions deny once the confirmation lapses)")]
     private static partial void LogOlderVersionOffered(ILogger logger, long offered, long installed);
+
+    [LoggerMessage(EventId = (int)LogEvents.CatalogInstalled, Level = LogLevel.Information, Message = "Resource catalog version {Version} ({Entries} entries) installed on silo {Silo}")]
+    private static partial void LogCatalogInstalled(ILogger logger, long version, int entries, SiloAddress silo);
+
+    [LoggerMessage(EventId = (int)LogEvents.CatalogOlderVersionOffered, Level = LogLevel.Warning, Message = "The policy store offered resource catalog version {Offered}, older than installed version {Installed}; keeping the installed version")]
+    private static partial void LogOlderCatalogOffered(ILogger logger, long offered, long installed);
 }

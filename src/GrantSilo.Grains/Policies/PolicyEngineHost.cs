@@ -1,4 +1,5 @@
 using GrantSilo.Cedar;
+using GrantSilo.Grains.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,8 +30,10 @@ internal sealed record CompiledPolicy(PolicyVersionInfo Info, PolicySet Set, Aut
 /// confirmation is renewed on the next decision; if that fails, the decision is denied (fail closed).
 /// A publish that cannot reach a silo waits until that silo's confirmation has lapsed.</item>
 /// </list>
+/// The resource catalog travels the same way: it is pushed with <see cref="InstallCatalogAsync"/>, and every
+/// confirmation confirms the active policy version and the active catalog version together, under one lease.
 /// </summary>
-internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycleParticipant<ISiloLifecycle>, IDisposable
+internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceCatalogSource, ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     private readonly IGrainFactory _grains;
     private readonly ILocalSiloDetails _silo;
@@ -40,6 +43,7 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private CompiledPolicy? _current;
+    private ResourceCatalog? _catalog;
     private long _confirmedUntil;
     private Task? _refreshing;
     private IPolicySiloObserver? _observer;
@@ -56,17 +60,25 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
     /// <summary>The version installed now (confirmed or not), for diagnostics and tests.</summary>
     public CompiledPolicy? Current => Volatile.Read(ref _current);
 
+    /// <summary>The catalog version installed now (confirmed or not), for diagnostics and tests.</summary>
+    public ResourceCatalog? CurrentCatalog => Volatile.Read(ref _catalog);
+
     /// <summary>The active version, confirmed with the store within the lease; null when it cannot be confirmed (deny).</summary>
-    public ValueTask<CompiledPolicy?> GetConfirmedAsync()
+    public ValueTask<CompiledPolicy?> GetConfirmedAsync() => GetConfirmedAsync(static host => Volatile.Read(ref host._current));
+
+    /// <summary>The active resource catalog, confirmed with the store within the lease; null when it cannot be confirmed (deny).</summary>
+    public ValueTask<ResourceCatalog?> GetConfirmedCatalogAsync() => GetConfirmedAsync(static host => Volatile.Read(ref host._catalog));
+
+    private ValueTask<T?> GetConfirmedAsync<T>(Func<PolicyEngineHost, T?> read) where T : class
     {
-        var current = Volatile.Read(ref _current);
+        var current = read(this);
         if (current is not null && _clock.GetTimestamp() < Volatile.Read(ref _confirmedUntil))
         {
-            return ValueTask.FromResult<CompiledPolicy?>(current);
+            return ValueTask.FromResult<T?>(current);
         }
         return RefreshThenGetAsync();
 
-        async ValueTask<CompiledPolicy?> RefreshThenGetAsync()
+        async ValueTask<T?> RefreshThenGetAsync()
         {
             try
             {
@@ -77,8 +89,39 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
                 LogSyncFailed(_logger, exception);
                 return null;
             }
-            var refreshed = Volatile.Read(ref _current);
+            var refreshed = read(this);
             return refreshed is not null && _clock.GetTimestamp() < Volatile.Read(ref _confirmedUntil) ? refreshed : null;
+        }
+    }
+
+    /// <summary>Installs a catalog version the store on this silo has just made durable (no round trip).</summary>
+    public void InstallLocalCatalog(ResourceCatalog catalog) => _ = InstallCatalog(catalog);
+
+    /// <inheritdoc />
+    public Task InstallCatalogAsync(ResourceCatalogVersion version)
+    {
+        _ = InstallCatalog(ResourceCatalog.Compile(version.Info, version.Text));
+        return Task.CompletedTask;
+    }
+
+    // Catalog versions only move forward, like policy versions. The lease is the policy's: a push does not
+    // extend it, a confirmation (which carries both) does. False when an older version was offered.
+    private bool InstallCatalog(ResourceCatalog catalog)
+    {
+        lock (_gate)
+        {
+            var current = _catalog;
+            if (current is not null && current.Version > catalog.Version)
+            {
+                LogOlderCatalogOffered(_logger, catalog.Version, current.Version);
+                return false;
+            }
+            if (current is null || current.Version != catalog.Version || current.Info.Sha256 != catalog.Info.Sha256)
+            {
+                Volatile.Write(ref _catalog, catalog);
+                LogCatalogInstalled(_logger, catalog.Version, catalog.Entries.Count, _silo.SiloAddress);
+            }
+            return true;
         }
     }
 
@@ -121,13 +164,29 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, ILifecycle
     {
         var sent = _clock.GetTimestamp();
         var held = Volatile.Read(ref _current);
+        var heldCatalog = Volatile.Read(ref _catalog);
         var response = await _grains.GetGrain<IPolicyStoreSyncGrain>(0).SyncAsync(new PolicySyncRequest
         {
             Silo = _silo.SiloAddress,
             Observer = EnsureObserver(),
             KnownVersion = held?.Version,
             KnownSha256 = held?.Info.Sha256,
+            KnownCatalogVersion = heldCatalog?.Version,
+            KnownCatalogSha256 = heldCatalog?.Info.Sha256,
         }).ConfigureAwait(false);
+        // The catalog first: the policy's install below is what extends the confirmation of both.
+        var catalogInfo = response.Catalog ?? throw new InvalidOperationException("The policy store did not name the active resource catalog version.");
+        var catalog = Volatile.Read(ref _catalog);
+        if (catalog is null || catalog.Version != catalogInfo.Version || catalog.Info.Sha256 != catalogInfo.Sha256)
+        {
+            var catalogText = response.CatalogText ?? throw new InvalidOperationException($"The policy store did not send the text of resource catalog version {catalogInfo.Version}.");
+            // An older catalog than the one held (a push overtook this answer, or the store lost its state):
+            // keep the held one and do not extend the confirmation, as for policy versions.
+            if (!InstallCatalog(ResourceCatalog.Compile(catalogInfo, catalogText)))
+            {
+                return;
+            }
+        }
         var current = Volatile.Read(ref _current);
         if (current is not null && current.Version == response.Active.Version && current.Info.Sha256 == response.Active.Sha256)
         {

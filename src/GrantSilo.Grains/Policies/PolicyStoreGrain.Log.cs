@@ -17,6 +17,12 @@ internal sealed partial class PolicyStoreGrain
     [LoggerMessage(EventId = (int)LogEvents.PolicyPublishFailed, Level = LogLevel.Error, Message = "Could not confirm that policy or schema version {Version} was written; storage is read back, and the publish answers with what it holds")]
     private static partial void LogPublishFailed(ILogger logger, Exception? exception, long version);
 
-    [LoggerMessage(EventId = (int)LogEvents.PolicySiloNotAcknowledged, Level = LogLevel.Warning, Message = "Silo {Silo} did not install policy version {Version}; waiting for its confirmation lease to lapse")]
-    private static partial void LogSiloNotAcknowledged(ILogger logger, Exception exception, SiloAddress silo, long version);
+    [LoggerMessage(EventId = (int)LogEvents.PolicySiloNotAcknowledged, Level = LogLevel.Warning, Message = "Silo {Silo} did not install {What} version {Version}; waiting for its confirmation lease to lapse")]
+    private static partial void LogSiloNotAcknowledged(ILogger logger, Exception exception, SiloAddress silo, string what, long version);
+
+    [LoggerMessage(EventId = (int)LogEvents.CatalogPublished, Level = LogLevel.Information, Message = "Resource catalog version {Version} published by {Author} with {Count} entries")]
+    private static partial void LogCatalogPublished(ILogger logger, long version, string author, int count);
+
+    [LoggerMessage(EventId = (int)LogEvents.CatalogPublishRejected, Level = LogLevel.Information, Message = "Resource catalog publish by {Author} rejected: {DetailCode} at {Target}")]
+    private static partial void LogCatalogPublishRejected(ILogger logger, string author, string? detailCode, string? target);
 }

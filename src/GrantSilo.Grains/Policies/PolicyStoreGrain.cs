@@ -14,6 +14,8 @@ namespace GrantSilo.Grains.Policies;
 /// every other silo is pushed the version through its engine's observer and acknowledges once it is
 /// installed; a silo that does not acknowledge is waited out until its confirmation lease has lapsed
 /// (after which it cannot decide without asking the store, which answers with the new version).
+/// The store also holds the resource catalog (<see cref="IResourceCatalogGrain"/>, <c>PolicyStoreGrain.Catalog.cs</c>),
+/// published, made durable and pushed to every silo by the same mechanism.
 /// </summary>
 internal sealed partial class PolicyStoreGrain(
     [PersistentState("policies", GrantSiloStorage.Name)] IPersistentState<PolicyStoreState> state,
@@ -22,7 +24,7 @@ internal sealed partial class PolicyStoreGrain(
     ILocalSiloDetails localSilo,
     IOptions<GrantSiloPolicyOptions> options,
     ILogger<PolicyStoreGrain> logger)
-    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain
+    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain, IResourceCatalogGrain
 {
     // Silo clocks may run at slightly different rates; wait a little past a lapsed lease.
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(1);
@@ -54,6 +56,7 @@ internal sealed partial class PolicyStoreGrain(
         _activatedAt = _clock.GetTimestamp();
         _active = DescribeActive();
         (_activeSchema, _validator) = DescribeActiveSchema();
+        _activeCatalog = DescribeActiveCatalog();
         return Task.CompletedTask;
     }
 
@@ -181,21 +184,6 @@ internal sealed partial class PolicyStoreGrain(
         return proven.IsSuccess ? Canonical.Identifier(proven.Value, "Author") : proven;
     }
 
-    // The access rules travel with the policy: a set under which its own publisher could no longer publish
-    // would lock every policy author out, so it is refused (an operator tightens the rules step by step).
-    private GrantError? LocksOutPublisher(PolicySet set)
-    {
-        if (CallerContext.Current is not { } caller)
-        {
-            return null;
-        }
-        var candidate = CompiledPolicy.From(DefaultPolicySet.Info(isActive: false), set, _options);
-        var verdict = AccessRules.Decide(candidate, caller, CallerOperations.PolicyPublish, static () => new TargetFacts { Kind = "", Id = "" }, cache: false);
-        return verdict.Allowed
-            ? null
-            : new GrantError(GrantErrorCode.PolicyInvalid, $"Under this policy set {caller.Name} could no longer publish policy (its access rules do not permit policy.publish for the caller): publishing it would lock policy authors out.");
-    }
-
     private async Task<GrantResult<PolicyVersionInfo>> PublishVersionAsync(string text, PolicySet set, IReadOnlyList<PolicyLink> links, string author)
     {
         if (Validate(set, _validator, _activeSchema.Info.Version) is { } invalid)
@@ -205,10 +193,6 @@ internal sealed partial class PolicyStoreGrain(
         if (TooCostly(set) is { } costly)
         {
             return Rejected(costly, author);
-        }
-        if (LocksOutPublisher(set) is { } lockout)
-        {
-            return Rejected(lockout, author);
         }
 
         var version = new StoredPolicyVersion
@@ -250,7 +234,8 @@ internal sealed partial class PolicyStoreGrain(
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
         _active = published;
         LogPublished(logger, version.Version, author, version.PolicyIds.Count);
-        await PropagateAsync(published, CompiledPolicy.From(published.Info, set, _options));
+        engine.InstallLocal(CompiledPolicy.From(published.Info, set, _options));
+        await PropagateAsync("policy", version.Version, observer => observer.InstallAsync(published), entry => entry.KnownVersion, (entry, v) => entry.KnownVersion = Math.Max(entry.KnownVersion, v));
         return published.Info;
     }
 
@@ -418,6 +403,7 @@ internal sealed partial class PolicyStoreGrain(
     public Task<PolicySyncResponse> SyncAsync(PolicySyncRequest request)
     {
         var active = _active;
+        var catalog = _activeCatalog;
         var entry = _silos.TryGetValue(request.Silo, out var known) ? known : _silos[request.Silo] = new SiloEntry();
         if (request.Observer is not null)
         {
@@ -425,18 +411,22 @@ internal sealed partial class PolicyStoreGrain(
         }
         // The silo will hold the active version once it reads this answer; its lease runs from before it asked.
         entry.KnownVersion = active.Info.Version;
+        entry.KnownCatalogVersion = catalog.Info.Version;
         entry.LastContact = _clock.GetTimestamp();
         return Task.FromResult(new PolicySyncResponse
         {
             Active = active.Info,
             Text = request.KnownVersion == active.Info.Version && request.KnownSha256 == active.Info.Sha256 ? null : active.Text,
+            Catalog = catalog.Info,
+            CatalogText = request.KnownCatalogVersion == catalog.Info.Version && request.KnownCatalogSha256 == catalog.Info.Sha256 ? null : catalog.Text,
         });
     }
 
-    private async Task PropagateAsync(PolicySetVersion published, CompiledPolicy compiled)
+    // Makes sure every active silo uses a version just made durable (and installed on this silo) before a publish
+    // returns: pushed to each silo's engine, and a silo that does not acknowledge is waited out. Shared by policy
+    // and catalog versions; 'known' and 'installed' read and record which version of that kind a silo holds.
+    private async Task PropagateAsync(string what, long version, Func<IPolicySiloObserver, Task> push, Func<SiloEntry, long> known, Action<SiloEntry, long> installed)
     {
-        var version = published.Info.Version;
-        engine.InstallLocal(compiled);
         var lease = _options.ConfirmationLease + LeaseMargin;
         Dictionary<SiloAddress, SiloStatus> hosts;
         try
@@ -447,7 +437,7 @@ internal sealed partial class PolicyStoreGrain(
         {
             // Without the list of silos, wait out every confirmation any silo could hold: each was
             // given before the new version became the one this store answers with.
-            LogSiloNotAcknowledged(logger, exception, localSilo.SiloAddress, version);
+            LogSiloNotAcknowledged(logger, exception, localSilo.SiloAddress, what, version);
             await Task.Delay(lease, _clock);
             return;
         }
@@ -465,14 +455,14 @@ internal sealed partial class PolicyStoreGrain(
             }
             try
             {
-                await entry.Observer.InstallAsync(published).WaitAsync(_options.PublishAckTimeout, _clock);
-                entry.KnownVersion = Math.Max(entry.KnownVersion, version);
+                await push(entry.Observer).WaitAsync(_options.PublishAckTimeout, _clock);
+                installed(entry, version);
                 entry.LastContact = _clock.GetTimestamp();
             }
             catch (Exception exception)
             {
                 entry.Observer = null;
-                LogSiloNotAcknowledged(logger, exception, silo, version);
+                LogSiloNotAcknowledged(logger, exception, silo, what, version);
             }
         }));
 
@@ -480,7 +470,7 @@ internal sealed partial class PolicyStoreGrain(
         // lapsed it cannot decide without asking this store, which answers with the new version.
         while (true)
         {
-            waiting.RemoveWhere(silo => _silos.TryGetValue(silo, out var entry) && entry.KnownVersion >= version);
+            waiting.RemoveWhere(silo => _silos.TryGetValue(silo, out var entry) && known(entry) >= version);
             var now = _clock.GetTimestamp();
             waiting.RemoveWhere(silo => _clock.GetElapsedTime(_silos.TryGetValue(silo, out var entry) ? entry.LastContact : _activatedAt, now) >= lease);
             if (waiting.Count == 0)
@@ -523,6 +513,7 @@ internal sealed partial class PolicyStoreGrain(
     {
         public IPolicySiloObserver? Observer { get; set; }
         public long KnownVersion { get; set; } = -1;
+        public long KnownCatalogVersion { get; set; } = -1;
         public long LastContact { get; set; }
     }
 }

@@ -2,7 +2,8 @@ namespace GrantSilo.Grains.Policies;
 
 /// <summary>
 /// The durable state of the policy store: the records of published versions (not their texts, which
-/// each live in their own <see cref="PolicyVersionGrain"/>) and the active version with its text.
+/// each live in their own <see cref="PolicyVersionGrain"/>) and the active version with its text; the same for
+/// the resource catalog, which the store publishes and distributes the same way.
 /// </summary>
 [GenerateSerializer, Alias("grantsilo.policy-store-state")]
 public sealed class PolicyStoreState
@@ -19,6 +20,33 @@ public sealed class PolicyStoreState
     [Id(4)] public long ActiveSchemaVersion { get; set; }
     /// <summary>The records and texts of published schema versions, oldest first (the latest 50).</summary>
     [Id(5)] public List<StoredSchemaVersion> SchemaVersions { get; set; } = [];
+    /// <summary>Records of the latest published resource catalog versions, oldest first (version 0, the shipped default, is not stored).</summary>
+    [Id(6)] public List<StoredCatalogVersion> CatalogVersions { get; set; } = [];
+    /// <summary>The resource catalog version decisions use; 0 until the first catalog publish.</summary>
+    [Id(7)] public long ActiveCatalogVersion { get; set; }
+    /// <summary>The text of the active catalog version (null while the default is active).</summary>
+    [Id(8)] public string? ActiveCatalogText { get; set; }
+    /// <summary>The highest catalog version number ever published (never reused).</summary>
+    [Id(9)] public long LastCatalogVersion { get; set; }
+}
+
+/// <summary>The record of one published resource catalog version (its text lives in its own <see cref="CatalogVersionGrain"/>).</summary>
+[GenerateSerializer, Alias("grantsilo.stored-catalog-version")]
+public sealed class StoredCatalogVersion
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public string Author { get; set; } = "";
+    [Id(2)] public DateTimeOffset PublishedAt { get; set; }
+    [Id(3)] public string Sha256 { get; set; } = "";
+    [Id(4)] public int EntryCount { get; set; }
+}
+
+/// <summary>The durable state of one published catalog version: its record and text, written once.</summary>
+[GenerateSerializer, Alias("grantsilo.catalog-version-state")]
+public sealed class CatalogVersionState
+{
+    [Id(0)] public StoredCatalogVersion? Record { get; set; }
+    [Id(1)] public string Text { get; set; } = "";
 }
 
 /// <summary>One published schema version with its text (schemas are small).</summary>

@@ -13,26 +13,37 @@ internal sealed record PolicySyncRequest
     [Id(2)] public long? KnownVersion { get; init; }
     /// <summary>The SHA-256 of the text the silo holds, if any.</summary>
     [Id(3)] public string? KnownSha256 { get; init; }
+    /// <summary>The resource catalog version the silo holds, if any.</summary>
+    [Id(4)] public long? KnownCatalogVersion { get; init; }
+    /// <summary>The SHA-256 of the catalog text the silo holds, if any.</summary>
+    [Id(5)] public string? KnownCatalogSha256 { get; init; }
 }
 
-/// <summary>The active version; its text only when the silo does not hold it yet.</summary>
+/// <summary>The active policy version and resource catalog version; each text only when the silo does not hold it yet.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.policy-sync-response")]
 internal sealed record PolicySyncResponse
 {
     [Id(0)] public required PolicyVersionInfo Active { get; init; }
     [Id(1)] public string? Text { get; init; }
+    /// <summary>The active resource catalog version (the catalog rides the policy's sync: one confirmation covers both).</summary>
+    [Id(2)] public ResourceCatalogVersionInfo? Catalog { get; init; }
+    [Id(3)] public string? CatalogText { get; init; }
 }
 
-/// <summary>Each silo's policy engine, pushed a new version by the store when it is published.</summary>
+/// <summary>Each silo's policy engine, pushed a new policy or resource catalog version by the store when it is published.</summary>
 [Alias("grantsilo.IPolicySiloObserver")]
 internal interface IPolicySiloObserver : IGrainObserver
 {
     /// <summary>Compiles and installs the version; returns once this silo decides with it.</summary>
     [Alias("Install")]
     Task InstallAsync(PolicySetVersion version);
+
+    /// <summary>Parses and installs the resource catalog version; returns once this silo labels resources with it.</summary>
+    [Alias("InstallCatalog")]
+    Task InstallCatalogAsync(ResourceCatalogVersion version);
 }
 
-/// <summary>The store's silo-facing side.</summary>
+/// <summary>The store's silo-facing side (for policies and the resource catalog alike).</summary>
 [Alias("grantsilo.IPolicyStoreSyncGrain")]
 internal interface IPolicyStoreSyncGrain : IGrainWithIntegerKey
 {

@@ -1,3 +1,4 @@
+using GrantSilo.Testing;
 using GrantSilo.Hosting;
 using GrantSilo.Client;
 using GrantSilo.Persistence.AzureTables;
@@ -123,6 +124,8 @@ internal sealed class ProcessCluster : IAsyncDisposable
     public Task<IHost> StartClientAsync(params SiloNode[] gateways) => StartClientAsync(null, gateways);
 
     /// <summary>As <see cref="StartClientAsync(SiloNode[])"/>, waiting up to <paramref name="responseTimeout"/> (when given) for each reply.</summary>
+    private bool _catalogPublished;
+
     public async Task<IHost> StartClientAsync(TimeSpan? responseTimeout, params SiloNode[] gateways)
     {
         var settings = MultiSiloSettings.AsConfiguration(MultiSiloSettings.Client(Azurite.ConnectionString));
@@ -142,6 +145,13 @@ internal sealed class ProcessCluster : IAsyncDisposable
         using var cancellation = new CancellationTokenSource(StartTimeout);
         await host.StartAsync(cancellation.Token);
         _clients.Add(host);
+        // The first client publishes the permissive test catalog (the cluster's storage keeps it across restarts):
+        // these tests are about ends under failures, not resource labels.
+        if (!_catalogPublished)
+        {
+            await TestCatalogs.PublishPermissiveAsync(ClientOf(host), TimeSpan.FromSeconds(60));
+            _catalogPublished = true;
+        }
         return host;
     }
 

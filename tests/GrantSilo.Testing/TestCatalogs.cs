@@ -1,0 +1,35 @@
+using GrantSilo.Client;
+
+namespace GrantSilo.Testing;
+
+/// <summary>
+/// Resource catalogs for tests. A fresh cluster labels every resource as the most restrictive (the shipped catalog
+/// is empty), as it should; tests about other things publish <see cref="Permissive"/>, under which every resource is
+/// known as public, so the caller's classification and environment stand exactly as the test asserts them.
+/// </summary>
+public static class TestCatalogs
+{
+    /// <summary>One entry for every type and path: classification public, no environment, no owner.</summary>
+    public const string Permissive = """
+        { "entries": [ { "type": "*", "path": "*", "classification": "public" } ] }
+        """;
+
+    /// <summary>Publishes <see cref="Permissive"/> (retrying while the cluster settles) and fails the test if it cannot.</summary>
+    public static async Task PublishPermissiveAsync(IGrantClient client, TimeSpan? settling = null)
+    {
+        var deadline = DateTime.UtcNow + (settling ?? TimeSpan.Zero);
+        while (true)
+        {
+            var published = await client.PublishResourceCatalogAsync(Permissive, "person:test-operator@test.dev");
+            if (published.IsSuccess)
+            {
+                return;
+            }
+            if (published.Error.Code != GrantErrorCode.Unavailable || DateTime.UtcNow >= deadline)
+            {
+                throw new InvalidOperationException($"The test catalog could not be published: {published.Error}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+    }
+}
