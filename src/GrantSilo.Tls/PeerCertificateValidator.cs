@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace GrantSilo.Tls;
+
+/// <summary>
+/// Decides whether a peer's certificate is acceptable: it chains to one of the configured CAs (custom root trust,
+/// so nothing depends on the machine's trusted roots), allows the use it is put to, and carries an allowed name
+/// when names are listed.
+/// </summary>
+internal sealed class PeerCertificateValidator(X509Certificate2Collection authorities, IReadOnlyList<string> allowedNames, string usage, TimeProvider time)
+{
+    /// <summary>Null when <paramref name="certificate"/> is acceptable; otherwise why not.</summary>
+    public string? Check(X509Certificate2 certificate, X509Chain? presented)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+        // A private CA publishes no revocation lists; revoking a silo means replacing the CA or removing the silo's name.
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(usage));
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
+        if (presented is not null)
+        {
+            // Intermediates the peer sent along.
+            foreach (var element in presented.ChainElements.Skip(1))
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+        try
+        {
+            if (!chain.Build(certificate))
+            {
+                var statuses = chain.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct();
+                return $"it does not chain to a trusted CA ({string.Join(", ", statuses)})";
+            }
+        }
+        finally
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                if (!ReferenceEquals(element.Certificate, certificate))
+                {
+                    element.Certificate.Dispose();
+                }
+            }
+        }
+        if (!Permits(certificate, usage))
+        {
+            return $"it is not meant for {(usage == GrantSiloTlsCredentials.ServerAuthentication ? "server" : "client")} authentication";
+        }
+        if (allowedNames.Count > 0 && !allowedNames.Any(name => certificate.MatchesHostname(name, allowWildcards: true, allowCommonName: true)))
+        {
+            return $"it carries none of the allowed names ({string.Join(", ", allowedNames)})";
+        }
+        return null;
+    }
+
+    /// <summary>Whether the certificate's extended key usages (when it has any) include <paramref name="oid"/>.</summary>
+    public static bool Permits(X509Certificate2 certificate, string oid)
+    {
+        var usages = certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
+        return usages is null || usages.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == oid);
+    }
+}
