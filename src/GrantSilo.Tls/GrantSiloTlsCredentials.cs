@@ -30,7 +30,7 @@ public sealed class GrantSiloTlsCredentials
         _time = time;
     }
 
-    /// <summary>The settings these were loaded from.</summary>
+    /// <summary>The settings these were loaded from (a copy, without the password).</summary>
     public GrantSiloTlsOptions Options { get; }
 
     /// <summary>The configuration section the settings came from (for messages).</summary>
@@ -83,7 +83,23 @@ public sealed class GrantSiloTlsCredentials
             certificate?.Dispose();
             throw Invalid(section, errors);
         }
-        return new GrantSiloTlsCredentials(options, section, role, certificate, authorities, time);
+        // A copy: changing the options object afterwards must not change what the links check.
+        var snapshot = new GrantSiloTlsOptions
+        {
+            Enabled = options.Enabled,
+            CertificateFile = options.CertificateFile,
+            KeyFile = options.KeyFile,
+            StoreName = options.StoreName,
+            StoreLocation = options.StoreLocation,
+            Thumbprint = options.Thumbprint,
+            Subject = options.Subject,
+            CaFile = options.CaFile,
+            AllowedPeerNames = [.. options.AllowedPeerNames],
+            RequireClientCertificate = options.RequireClientCertificate,
+            AllowedClientNames = [.. options.AllowedClientNames],
+            HandshakeTimeout = options.HandshakeTimeout,
+        };
+        return new GrantSiloTlsCredentials(snapshot, section, role, certificate, authorities, time);
     }
 
     /// <summary>A silo accepting a link from another silo: both present certificates, the other's must chain to the CA.</summary>

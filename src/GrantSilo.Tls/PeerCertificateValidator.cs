@@ -51,11 +51,37 @@ internal sealed class PeerCertificateValidator(X509Certificate2Collection author
         {
             return $"it is not meant for {(usage == GrantSiloTlsCredentials.ServerAuthentication ? "server" : "client")} authentication";
         }
-        if (allowedNames.Count > 0 && !allowedNames.Any(name => certificate.MatchesHostname(name, allowWildcards: true, allowCommonName: true)))
+        if (allowedNames.Count > 0 && !allowedNames.Any(name => Carries(certificate, name)))
         {
             return $"it carries none of the allowed names ({string.Join(", ", allowedNames)})";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether the certificate names <paramref name="name"/>: among its DNS names (a leading <c>*.</c> in the certificate
+    /// matching one label), its IP addresses, or as its common name. Single-label names such as a compose service
+    /// name count.
+    /// </summary>
+    public static bool Carries(X509Certificate2 certificate, string name)
+    {
+        var alternative = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().FirstOrDefault();
+        if (alternative is not null)
+        {
+            if (System.Net.IPAddress.TryParse(name, out var address) && alternative.EnumerateIPAddresses().Contains(address))
+            {
+                return true;
+            }
+            foreach (var dns in alternative.EnumerateDnsNames())
+            {
+                if (string.Equals(dns, name, StringComparison.OrdinalIgnoreCase)
+                    || (dns.StartsWith("*.", StringComparison.Ordinal) && name.IndexOf('.', StringComparison.Ordinal) is > 0 and var dot && string.Equals(dns[1..], name[dot..], StringComparison.OrdinalIgnoreCase)))
+                {
+                    return true;
+                }
+            }
+        }
+        return string.Equals(certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false), name, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Whether the certificate's extended key usages (when it has any) include <paramref name="oid"/>.</summary>

@@ -22,12 +22,15 @@ public sealed class TestCertificates
         return Create(folder, "GrantSilo test CA");
     });
 
-    private TestCertificates(string folder) => Folder = folder;
+    private TestCertificates(string folder, X509Certificate2 authority) => (Folder, Authority) = (folder, authority);
 
     /// <summary>The certificates every test of this run shares.</summary>
     public static TestCertificates Shared => s_shared.Value;
 
     public string Folder { get; }
+
+    /// <summary>The CA, with its private key, to issue further certificates in a test.</summary>
+    public X509Certificate2 Authority { get; }
 
     public string Ca => Path.Combine(Folder, "ca.pem");
 
@@ -45,7 +48,6 @@ public sealed class TestCertificates
     public static TestCertificates Create(string folder, string caName)
     {
         Directory.CreateDirectory(folder);
-        var certificates = new TestCertificates(folder);
         var notBefore = DateTimeOffset.UtcNow.AddMinutes(-5);
         var notAfter = DateTimeOffset.UtcNow.AddDays(2);
 
@@ -54,7 +56,8 @@ public sealed class TestCertificates
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
-        using var ca = caRequest.CreateSelfSigned(notBefore, notAfter.AddDays(1));
+        var ca = caRequest.CreateSelfSigned(notBefore.AddDays(-7), notAfter.AddDays(1));
+        var certificates = new TestCertificates(folder, ca);
         File.WriteAllText(certificates.Ca, ca.ExportCertificatePem());
 
         using (var silo = Issue(ca, "CN=grantsilo-silo", ["localhost", "silo"], [IPAddress.Loopback], [ServerAuthentication, ClientAuthentication], notBefore, notAfter))
