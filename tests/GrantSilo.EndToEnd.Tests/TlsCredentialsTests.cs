@@ -147,4 +147,45 @@ public sealed class TlsCredentialsTests : IDisposable
         Assert.False(optional.RemoteCertificateValidation!(stranger, null, SslPolicyErrors.None));
         Assert.False(optional.RemoteCertificateValidation!(expired, null, SslPolicyErrors.None));
     }
+
+    [Fact]
+    public async Task DevCertsScript_MakesCertificatesASiloAndAClientLoad_AndKeepsThemWhenRunAgain()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"grantsilo-dev-certs-{Guid.NewGuid():N}");
+        try
+        {
+            var first = await RunScriptAsync(folder);
+            Assert.Contains($"GrantSilo__Tls__CaFile={folder}/ca.pem", first, StringComparison.Ordinal);
+            var thumbprint = GrantSiloTlsCredentials.Load(new GrantSiloTlsOptions { Enabled = true, CertificateFile = Path.Combine(folder, "silo.pem"), KeyFile = Path.Combine(folder, "silo.key"), CaFile = Path.Combine(folder, "ca.pem") }, Silo, GrantSiloTlsRole.Silo).Certificate!.Thumbprint;
+            var pfx = GrantSiloTlsCredentials.Load(new GrantSiloTlsOptions { Enabled = true, CertificateFile = Path.Combine(folder, "silo.pfx"), CaFile = Path.Combine(folder, "ca.pem") }, Silo, GrantSiloTlsRole.Silo);
+            Assert.Equal(thumbprint, pfx.Certificate!.Thumbprint);
+            var client = GrantSiloTlsCredentials.Load(new GrantSiloTlsOptions { Enabled = true, CertificateFile = Path.Combine(folder, "client.pem"), KeyFile = Path.Combine(folder, "client.key"), CaFile = Path.Combine(folder, "ca.pem") }, GrantSiloTlsOptions.ClientSectionName, GrantSiloTlsRole.Client);
+            using var silo = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder, "silo.pem"));
+            // The silo's certificate is what a client and another silo accept.
+            Assert.True(client.ClientToGateway().RemoteCertificateValidation!(silo, null, SslPolicyErrors.None));
+            Assert.True(pfx.SiloOutbound().RemoteCertificateValidation!(silo, null, SslPolicyErrors.None));
+
+            await RunScriptAsync(folder);
+            using var again = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder, "silo.pem"));
+            Assert.Equal(thumbprint, again.Thumbprint);
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<string> RunScriptAsync(string folder)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("bash", [Support.Repository.PathOf("scripts/dev-certs.sh"), folder]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var script = System.Diagnostics.Process.Start(start)!;
+        var stdout = script.StandardOutput.ReadToEndAsync();
+        var stderr = script.StandardError.ReadToEndAsync();
+        await script.WaitForExitAsync();
+        Assert.True(script.ExitCode == 0, $"scripts/dev-certs.sh failed (it needs openssl; .ci/run installs it): {await stderr}{await stdout}");
+        return await stdout;
+    }
 }
