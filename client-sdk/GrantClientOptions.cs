@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using GrantSilo.Tls;
 
 namespace GrantSilo.Client;
 
@@ -29,4 +30,11 @@ public sealed class GrantClientOptions
 
     /// <summary>How long the client waits for any one call before failing it (Orleans' default when unset).</summary>
     public TimeSpan? ResponseTimeout { get; set; }
+
+    /// <summary>
+    /// TLS to the gateways (<c>GrantSilo:Client:Tls</c>): the silo's certificate must chain to <c>CaFile</c>; the client
+    /// presents a certificate of its own when one is given. Off unless enabled, except with
+    /// <c>AddGrantSiloAzureTableClient</c>, whose silos (the multi-silo profile) always use TLS.
+    /// </summary>
+    public GrantSiloTlsOptions Tls { get; set; } = new();
 }

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using GrantSilo.Client;
+using GrantSilo.Tls;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,7 +40,15 @@ public static class GrantClientServiceCollectionExtensions
         {
             throw new OptionsValidationException(GrantClientOptions.SectionName, typeof(GrantClientOptions), errors.Select(e => $"{GrantClientOptions.SectionName}: {e.ErrorMessage}"));
         }
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId));
+        var tls = LoadTls(options);
+        builder.UseOrleansClient(client =>
+        {
+            client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
+            if (tls is not null)
+            {
+                client.UseGrantSiloTls(tls);
+            }
+        });
         builder.Services.AddGrantClient();
         return builder;
     }
@@ -83,10 +92,12 @@ public static class GrantClientServiceCollectionExtensions
                 ? "GrantSilo:Storage:Provider is 'AzureTable': find the gateways with AddGrantSiloAzureTableClient (GrantSilo.Persistence.AzureTables), or list them in GrantSilo:Client:Gateways."
                 : $"GrantSilo:Storage:Provider '{provider}' is not known. Use 'Embedded' (a silo on this machine) or 'AzureTable' (with AddGrantSiloAzureTableClient).");
         }
+        errors.AddRange(options.Tls.Validate(GrantSiloTlsOptions.ClientSectionName, GrantSiloTlsRole.Client));
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(GrantClientOptions.SectionName, typeof(GrantClientOptions), errors);
         }
+        var tls = LoadTls(options);
 
         builder.UseOrleansClient(client =>
         {
@@ -111,8 +122,16 @@ public static class GrantClientServiceCollectionExtensions
             {
                 client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
             }
+            if (tls is not null)
+            {
+                client.UseGrantSiloTls(tls);
+            }
         });
         builder.Services.AddGrantClient();
         return builder;
     }
+
+    // The client's certificates, loaded now so a missing or wrong file stops start-up naming the key; null when TLS is off.
+    private static GrantSiloTlsCredentials? LoadTls(GrantClientOptions options) =>
+        options.Tls.Enabled == true ? GrantSiloTlsCredentials.Load(options.Tls, GrantSiloTlsOptions.ClientSectionName, GrantSiloTlsRole.Client) : null;
 }

@@ -4,6 +4,7 @@ using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Grains.Fencing;
+using GrantSilo.Tls;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,8 @@ public static class GrantSiloSiloProfiles
     public const string RemindersSection = "GrantSilo:Reminders";
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders.
+    /// The embedded default: one silo on localhost, in-memory grain storage and reminders. TLS is off unless
+    /// <c>GrantSilo:Tls:Enabled</c> is true (then with the certificates of <c>GrantSilo:Tls</c>).
     /// </summary>
     public static ISiloBuilder UseGrantSiloEmbeddedProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration)
     {
@@ -33,13 +35,15 @@ public static class GrantSiloSiloProfiles
         silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
         silo.UseInMemoryReminderService();
+        silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);
         return silo.AddGrantSiloFromConfiguration(configuration);
     }
 
     /// <summary>
     /// Azure Table Storage: membership, grain state and reminders on GrantSilo's providers (configured
     /// from <c>GrantSilo:Storage</c>), the distributed grain directory, and the membership silo lease that
-    /// fences stale activations (see <c>docs/consistency.md</c>).
+    /// fences stale activations (see <c>docs/consistency.md</c>), and TLS always: mutual between silos, and on the
+    /// client gateway, with the certificates of <c>GrantSilo:Tls</c> (start-up stops when they are missing).
     /// </summary>
     public static ISiloBuilder UseGrantSiloAzureTableProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration)
     {
@@ -52,6 +56,7 @@ public static class GrantSiloSiloProfiles
             o.ServiceId = host.ServiceId;
         });
         silo.ConfigureEndpoints(AdvertisedAddress(host), host.SiloPort, host.GatewayPort, host.ListenOnAnyHostAddress);
+        silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: true);
         silo.UseAzureTableWithoutEndpoints(configuration);
         return silo;
     }
@@ -74,6 +79,24 @@ public static class GrantSiloSiloProfiles
         silo.Configure<ClusterMembershipOptions>(configuration.GetSection(MembershipSection));
         silo.Configure<ReminderOptions>(configuration.GetSection(RemindersSection));
         return silo.AddGrantSiloFromConfiguration(configuration);
+    }
+
+    // TLS from GrantSilo:Tls. Where the profile always uses it, an explicit Enabled=false is refused rather than
+    // ignored, and missing certificates stop start-up with a message saying how to make or supply them.
+    private static ISiloBuilder UseGrantSiloTlsFromConfiguration(this ISiloBuilder silo, IConfiguration configuration, bool alwaysOn)
+    {
+        var tls = new GrantSiloTlsOptions();
+        configuration.GetSection(GrantSiloTlsOptions.SiloSectionName).Bind(tls);
+        if (alwaysOn)
+        {
+            if (tls.Enabled == false)
+            {
+                throw new OptionsValidationException(GrantSiloTlsOptions.SiloSectionName, typeof(GrantSiloTlsOptions),
+                    [$"The multi-silo (AzureTable) profile always uses TLS, mutual between silos; remove {GrantSiloTlsOptions.SiloSectionName}:Enabled=false and give the certificates (scripts/dev-certs.sh makes development ones; see docs/multi-silo.md)."]);
+            }
+            tls.Enabled = true;
+        }
+        return tls.Enabled == true ? silo.UseGrantSiloTls(tls) : silo;
     }
 
     // GrantSilo's grains with their lifecycle and policy options bound from configuration. (Grain

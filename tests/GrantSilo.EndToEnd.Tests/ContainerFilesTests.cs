@@ -5,6 +5,7 @@ using System.Xml.Linq;
 using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Hosting;
+using GrantSilo.Tls;
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
 using YamlDotNet.RepresentationModel;
@@ -56,6 +57,7 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Silo"] = [typeof(SiloHostOptions)],
             ["GrantSilo:Storage"] = [typeof(StorageSelectionOptions), typeof(AzureTableGrainStorageOptions)],
             ["GrantSilo:Membership"] = [typeof(ClusterMembershipOptions)],
+            ["GrantSilo:Tls"] = [typeof(GrantSiloTlsOptions)],
         };
         foreach (var key in environment.Keys)
         {
@@ -79,6 +81,16 @@ public sealed partial class ContainerFilesTests
         Assert.Empty(AzureTableOptionsValidator.Validate(storage, "grain storage 'grants'", environment: null));
         // The connection string points at the compose service, not at localhost.
         Assert.Contains("TableEndpoint=http://azurite:", storage.ConnectionString, StringComparison.Ordinal);
+
+        // TLS (always on in this profile) with the files scripts/dev-certs.sh makes, from the mounted folder.
+        var tls = configuration.GetSection(GrantSiloTlsOptions.SiloSectionName).Get<GrantSiloTlsOptions>()!;
+        tls.Enabled = true;
+        Assert.Empty(tls.Validate(GrantSiloTlsOptions.SiloSectionName, GrantSiloTlsRole.Silo));
+        var mount = ((YamlSequenceNode)Service("silo")["volumes"]).Children.Select(v => ((YamlScalarNode)v).Value!).Single();
+        Assert.EndsWith(":/certs:ro", mount, StringComparison.Ordinal);
+        Assert.Contains("./.certs", mount, StringComparison.Ordinal);
+        Assert.All(new[] { tls.CertificateFile, tls.KeyFile, tls.CaFile }, f => Assert.StartsWith("/certs/", f, StringComparison.Ordinal));
+        Assert.Equal(["silo.pem", "silo.key", "ca.pem"], new[] { tls.CertificateFile, tls.KeyFile, tls.CaFile }.Select(Path.GetFileName));
     }
 
     [Fact]
@@ -133,6 +145,7 @@ public sealed partial class ContainerFilesTests
         Assert.Contains("**/bin/", entries);
         Assert.Contains("**/obj/", entries);
         Assert.Contains("node_modules/", entries);
+        Assert.Contains(".certs/", entries);
     }
 
     [Fact]
@@ -145,7 +158,12 @@ public sealed partial class ContainerFilesTests
         foreach (var (key, value) in expected)
         {
             Assert.True(assignments.Any(a => a.Key == key), $"docs/multi-silo.md does not set {key}.");
-            if (key is not ("GrantSilo__Storage__ConnectionString" or "GrantSilo__Silo__SiloPort" or "GrantSilo__Silo__GatewayPort"))
+            // Ports, the storage account and where the certificate files are differ; the file names do not.
+            if (key.EndsWith("File", StringComparison.Ordinal))
+            {
+                Assert.True(assignments.Any(a => a.Key == key && Path.GetFileName(a.Value) == Path.GetFileName(value)), $"docs/multi-silo.md sets {key} to a file not named {Path.GetFileName(value)}, as scripts/dev-certs.sh and the tests name it.");
+            }
+            else if (key is not ("GrantSilo__Storage__ConnectionString" or "GrantSilo__Silo__SiloPort" or "GrantSilo__Silo__GatewayPort"))
             {
                 Assert.True(assignments.Any(a => a.Key == key && a.Value == value), $"docs/multi-silo.md sets {key} to something other than the tests' {value}.");
             }

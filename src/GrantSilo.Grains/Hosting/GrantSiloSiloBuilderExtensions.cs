@@ -64,6 +64,8 @@ public static class GrantSiloSiloBuilderExtensions
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
         services.TryAddSingleton<IResourceCatalogSource>(sp => sp.GetRequiredService<PolicyEngineHost>());
+        // A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
         // The door: every call from outside the cluster proves its caller, and the access rules decide it.
         // Registered before the fence so a refused caller never reaches anything else.
         if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
@@ -90,7 +92,6 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
         }
         // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
         services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();
         services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());

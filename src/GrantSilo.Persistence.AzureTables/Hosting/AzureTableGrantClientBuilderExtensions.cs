@@ -30,12 +30,23 @@ public static class AzureTableGrantClientHostExtensions
     /// Adds an Orleans client and <see cref="GrantSilo.Client.GrantClient"/> as
     /// <see cref="GrantClientServiceCollectionExtensions.AddGrantSiloClient"/> does, finding the gateways in
     /// the Azure Table membership table the silos keep, configured from <c>GrantSilo:Storage</c> exactly as
-    /// the silos use it (fixed <c>GrantSilo:Client:Gateways</c> still win).
+    /// the silos use it (fixed <c>GrantSilo:Client:Gateways</c> still win). TLS is on, as on the silos of the
+    /// multi-silo profile: <c>GrantSilo:Client:Tls:CaFile</c> names the CA the silos' certificates chain to.
     /// </summary>
     public static Microsoft.Extensions.Hosting.IHostApplicationBuilder AddGrantSiloAzureTableClient(this Microsoft.Extensions.Hosting.IHostApplicationBuilder builder, Action<GrantSilo.Client.GrantClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var storage = builder.Configuration.GetSection(AzureTableGrantConfiguration.SectionName);
-        return builder.AddGrantSiloClient(configure, client => client.UseAzureTableGrantClustering(storage));
+        return builder.AddGrantSiloClient(options =>
+        {
+            configure?.Invoke(options);
+            // The multi-silo profile's gateways accept only TLS; a client without it could never connect.
+            if (options.Tls.Enabled == false)
+            {
+                throw new Microsoft.Extensions.Options.OptionsValidationException(GrantSilo.Tls.GrantSiloTlsOptions.ClientSectionName, typeof(GrantSilo.Tls.GrantSiloTlsOptions),
+                    [$"The silos of the multi-silo (AzureTable) profile accept only TLS; remove {GrantSilo.Tls.GrantSiloTlsOptions.ClientSectionName}:Enabled=false and set {GrantSilo.Tls.GrantSiloTlsOptions.ClientSectionName}:CaFile to the CA that signs the silos' certificates."]);
+            }
+            options.Tls.Enabled = true;
+        }, client => client.UseAzureTableGrantClustering(storage));
     }
 }

@@ -1,10 +1,13 @@
+using GrantSilo.Testing.Tls;
+
 namespace GrantSilo.EndToEnd.Tests.Support;
 
 /// <summary>
 /// The settings <c>docs/multi-silo.md</c> gives for running several silos and a client on one machine
 /// against one storage account, as environment variables. The real-process tests use exactly these;
-/// only the ports (chosen free at run time) and the Azurite connection string differ from the page,
-/// and <c>Docs_GiveExactlyTheSettingsTheProcessTestsUse</c> checks the page against this class.
+/// only the ports (chosen free at run time), the Azurite connection string and the certificate files (made once
+/// per test run by <see cref="TestCertificates"/>, with the names <c>scripts/dev-certs.sh</c> gives them) differ from
+/// the page, and <c>Docs_GiveExactlyTheSettingsTheProcessTestsUse</c> checks the page against this class.
 /// </summary>
 internal static class MultiSiloSettings
 {
@@ -33,6 +36,10 @@ internal static class MultiSiloSettings
             ["GrantSilo__Membership__ProbeTimeout"] = "00:00:02",
             ["GrantSilo__Membership__NumMissedProbesLimit"] = "2",
             ["GrantSilo__Reminders__RefreshReminderListPeriod"] = "00:00:05",
+            // TLS, mutual between silos (always on in this profile).
+            ["GrantSilo__Tls__CertificateFile"] = TestCertificates.Shared.SiloCertificate,
+            ["GrantSilo__Tls__KeyFile"] = TestCertificates.Shared.SiloKey,
+            ["GrantSilo__Tls__CaFile"] = TestCertificates.Shared.Ca,
         };
         return settings;
     }
@@ -46,6 +53,10 @@ internal static class MultiSiloSettings
             ["GrantSilo__Client__ServiceId"] = ServiceId,
             ["GrantSilo__Client__ResponseTimeout"] = "00:00:10",
             ["GrantSilo__Storage__Membership__GatewayListRefreshPeriod"] = "00:00:02",
+            // TLS to the gateways: the silos' CA, and a client certificate (optional; the gateways check it when presented).
+            ["GrantSilo__Client__Tls__CaFile"] = TestCertificates.Shared.Ca,
+            ["GrantSilo__Client__Tls__CertificateFile"] = TestCertificates.Shared.ClientCertificate,
+            ["GrantSilo__Client__Tls__KeyFile"] = TestCertificates.Shared.ClientKey,
         };
         return settings;
     }

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Development certificates for GrantSilo's TLS (docs/multi-silo.md, "Certificates"): a CA, a silo certificate and a
+# client certificate, as PEM (plus PFX), in a folder (default ./.certs, which git ignores).
+#
+#   bash scripts/dev-certs.sh [folder] [--force]
+#
+# Idempotent: files that exist are kept (and the settings printed again); --force makes everything anew. The silo
+# certificate allows server and client authentication (a silo both accepts and opens silo links) and is valid for
+# localhost, 127.0.0.1 and the compose service name "silo"; peers are trusted because they chain to ca.pem, not by
+# the address they are reached on. For development only: the keys are unencrypted and readable by other users (so a
+# container running as another user can read the mounted folder); never use them in production.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+folder=./.certs
+force=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) folder=$arg ;;
+  esac
+done
+command -v openssl >/dev/null || { echo "openssl is required (for example: apt-get install openssl)." >&2; exit 1; }
+mkdir -p "$folder"
+folder=$(cd "$folder" && pwd)
+days=825
+if [ "$force" = 1 ]; then
+  rm -f "$folder"/{ca,silo,client}.{pem,key,pfx} "$folder"/ca.srl
+fi
+
+# The CA: signs the silo and client certificates; every process trusts exactly it (GrantSilo:Tls:CaFile).
+if [ ! -f "$folder/ca.pem" ] || [ ! -f "$folder/ca.key" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days $((days + 30)) \
+    -subj "/CN=GrantSilo development CA" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$folder/ca.key" -out "$folder/ca.pem" 2>/dev/null
+  # A new CA invalidates whatever it did not sign.
+  rm -f "$folder"/{silo,client}.{pem,key,pfx}
+  echo "created $folder/ca.pem"
+fi
+
+# issue NAME SUBJECT EXTENDED_KEY_USAGE SUBJECT_ALT_NAMES
+issue() {
+  local name=$1 subject=$2 usage=$3 names=$4
+  if [ -f "$folder/$name.pem" ] && [ -f "$folder/$name.key" ] && [ -f "$folder/$name.pfx" ]; then
+    return
+  fi
+  local extensions
+  extensions=$(mktemp)
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\nsubjectAltName=%s\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' "$usage" "$names" >"$extensions"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subject" \
+    -keyout "$folder/$name.key" -out "$folder/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$folder/$name.csr" -CA "$folder/ca.pem" -CAkey "$folder/ca.key" -CAcreateserial \
+    -sha256 -days "$days" -extfile "$extensions" -out "$folder/$name.pem" 2>/dev/null
+  # PFX without a password, for GrantSilo:Tls:CertificateFile=.../NAME.pfx (or to import into a certificate store).
+  openssl pkcs12 -export -inkey "$folder/$name.key" -in "$folder/$name.pem" -certfile "$folder/ca.pem" \
+    -name "$subject" -passout pass: -out "$folder/$name.pfx"
+  rm -f "$folder/$name.csr" "$extensions"
+  echo "created $folder/$name.pem, $name.key, $name.pfx"
+}
+issue silo "/CN=grantsilo-silo" "serverAuth,clientAuth" "DNS:localhost,DNS:silo,IP:127.0.0.1"
+issue client "/CN=grantsilo-client" "clientAuth" "DNS:grantsilo-client"
+chmod 644 "$folder"/{ca,silo,client}.pem "$folder"/{silo,client}.key "$folder"/{silo,client}.pfx
+chmod 600 "$folder/ca.key"
+
+cat <<SETTINGS
+
+Development certificates in $folder (the CA's key, ca.key, stays here; no process needs it).
+Silos (GrantSilo:Tls; always on in the AzureTable profile, GrantSilo__Tls__Enabled=true for the embedded one):
+  export GrantSilo__Tls__CertificateFile=$folder/silo.pem
+  export GrantSilo__Tls__KeyFile=$folder/silo.key
+  export GrantSilo__Tls__CaFile=$folder/ca.pem
+Clients (GrantSilo:Client:Tls; on with AddGrantSiloAzureTableClient, GrantSilo__Client__Tls__Enabled=true otherwise):
+  export GrantSilo__Client__Tls__CaFile=$folder/ca.pem
+  export GrantSilo__Client__Tls__CertificateFile=$folder/client.pem   # optional: a client certificate
+  export GrantSilo__Client__Tls__KeyFile=$folder/client.key
+docker compose mounts $folder when run with GRANTSILO_CERTS=$folder (default ./.certs).
+SETTINGS
