@@ -390,7 +390,7 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             Issuer = issuer.Name,
             Subject = subject,
             Kind = kind,
-            Name = (kind == CallerKind.Person ? "person:" : "service:") + name,
+            Name = Named(kind == CallerKind.Person ? "person:" : "service:", name),
             Roles = roles.ToFrozenSet(StringComparer.Ordinal),
             ExpiresAt = expiresAt,
         };
@@ -469,4 +469,7 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
 
         _ownedHttpClient?.Dispose();
     }
+
+    // A name claim that already carries its prefix ("person:alice@acme.dev") is not prefixed twice.
+    private static string Named(string prefix, string name) => name.StartsWith(prefix, StringComparison.Ordinal) ? name : prefix + name;
 }
