@@ -1,0 +1,291 @@
+using System.Security.Cryptography;
+using GrantSilo.Client;
+using GrantSilo.GrainInterfaces;
+using GrantSilo.Grains.Access;
+using GrantSilo.Grains.Credentials;
+using GrantSilo.Grains.Tasks;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>
+/// The impersonations an outside review made through the public SDK against a real silo, each now refused
+/// at GrantSilo's door with nothing created. Every call here goes through the gate with a real token (or
+/// none); the harness (<see cref="ActingGrantClient"/>) only sets the scene and checks what exists after.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public class ImpersonationTests(ClusterFixture fixture)
+{
+    private readonly Scenario _s = new(fixture);
+    private ActingGrantClient Harness => fixture.Client;
+
+    private async Task<(string Planner, string Worker, TaskInfo Root, IssuedCredential PlannerCredential, string PlannerSession)> PlannerAndWorkerAsync()
+    {
+        var planner = await _s.AgentAsync("planner", Scenario.Scope(2, "repo:*:acme/*"));
+        var worker = await _s.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
+        var root = await _s.RootTaskAsync(planner, Scenario.Scope(2, "repo:*:acme/*"));
+        var (session, credential) = await _s.CredentialAsync(planner, root.TaskId);
+        _ = await _s.DelegateAsync(root, credential, worker, Scenario.Scope(0, "repo:read:acme/docs/*"), TimeSpan.FromMinutes(30));
+        return (planner, worker, root, credential, session);
+    }
+
+    private static void AssertForbidden<T>(GrantResult<T> result, string because)
+    {
+        Assert.False(result.IsSuccess, because);
+        Assert.Equal(GrantErrorCode.Forbidden, result.Error!.Code);
+    }
+
+    [Fact]
+    public async Task AWorker_OpeningASessionAsItsPlanner_IsForbidden_AndNoSessionIsCreated()
+    {
+        var (planner, worker, _, _, _) = await PlannerAndWorkerAsync();
+        var before = (await Harness.ListAgentSessionsAsync(planner)).Value.Items.Count;
+
+        var opened = await Harness.AsAgent(worker).OpenSessionAsync(new OpenSessionRequest { Agent = planner });
+
+        AssertForbidden(opened, "a worker's SVID does not prove the planner's identity");
+        Assert.Contains("session.open", opened.Error!.Message);
+        Assert.Equal(before, (await Harness.ListAgentSessionsAsync(planner)).Value.Items.Count);
+    }
+
+    [Fact]
+    public async Task AStranger_DelegatingThePlannersScope_EvenWithThePlannersCredential_IsForbidden_AndNothingIsDelegated()
+    {
+        var (_, _, root, plannerCredential, _) = await PlannerAndWorkerAsync();
+        var stranger = await _s.AgentAsync("stranger", Scenario.Scope(2, "repo:*:acme/*"));
+        var childrenBefore = (await Harness.GetTaskTreeAsync(root.TaskId)).Value.Children.Count;
+
+        // The stranger cannot become the planner...
+        AssertForbidden(await Harness.AsAgent(stranger).OpenSessionAsync(new OpenSessionRequest { Agent = (await Harness.GetTaskAsync(root.TaskId)).Value.Agent }), "the stranger is not the planner");
+        // ...and even holding the planner's credential it cannot delegate from the planner's task.
+        var delegated = await Harness.AsAgent(stranger).DelegateAsync(root.TaskId, new DelegationRequest
+        {
+            ProofToken = plannerCredential.Token,
+            Agent = stranger,
+            Scope = Scenario.Scope(1, "repo:*:acme/*"),
+            Lifetime = TimeSpan.FromMinutes(10),
+        });
+
+        AssertForbidden(delegated, "only the agent assigned to the parent task may delegate from it");
+        Assert.Equal(childrenBefore, (await Harness.GetTaskTreeAsync(root.TaskId)).Value.Children.Count);
+    }
+
+    [Fact]
+    public async Task AnAgent_ApprovingItsOwnStepUp_UnderAPersonsName_IsForbidden_AndOnlyTheProvenPersonApproves()
+    {
+        var scope = Scenario.Scope(0, "secret:read:*");
+        var agent = await _s.AgentAsync("secret-reader", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
+        var stepUp = await Harness.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "secret", Path = "payments/db" });
+        Assert.Equal(DecisionKind.StepUpRequired, stepUp.Kind);
+        var approval = stepUp.ApprovalId!;
+
+        // The agent itself, naming the task's person: refused at the door (an agent is never an approver).
+        AssertForbidden(await Harness.AsAgent(agent).ApproveAsync(approval, task.RootPerson), "an agent cannot approve");
+        // A person without the approver role.
+        AssertForbidden(await Harness.AsPerson(task.RootPerson).ApproveAsync(approval, task.RootPerson), "the approver role is needed");
+        // Another person with the approver role, but neither the task's person nor in the approvers group.
+        AssertForbidden(await Harness.AsPerson("person:mallory@test.dev", "approver").ApproveAsync(approval, "person:mallory@test.dev"), "only the task's person or the approvers group");
+        // An approver in the group, claiming to be the task's person.
+        AssertForbidden(await Harness.AsPerson("person:bob@test.dev", "approver", "approvers").ApproveAsync(approval, task.RootPerson), "a name the caller did not prove");
+        Assert.Equal(ApprovalStatus.Pending, (await Harness.GetApprovalAsync(approval)).Value.Status);
+
+        // The task's person, with the approver role: approved, and the record says who proved it.
+        var approved = await Harness.AsPerson(task.RootPerson, "approver").ApproveAsync(approval, task.RootPerson, "ok");
+        Assert.True(approved.IsSuccess, approved.Error?.ToString());
+        Assert.Equal(task.RootPerson, approved.Value.DecidedBy);
+        Assert.Equal("test-people", approved.Value.DecidedByIssuer);
+        Assert.Equal(task.RootPerson["person:".Length..], approved.Value.DecidedBySubject);
+    }
+
+    [Fact]
+    public async Task ASessionIdLearnedFromGetCredential_IssuesNothing_ForAnotherAgent()
+    {
+        var (_, worker, root, plannerCredential, plannerSession) = await PlannerAndWorkerAsync();
+        var asWorker = Harness.AsAgent(worker);
+
+        // The worker may not read the planner's credential (where the review learned the session id)...
+        AssertForbidden(await asWorker.GetCredentialAsync(plannerCredential.CredentialId), "the credential is the planner's");
+        // ...and knowing the session id anyway proves nothing: the session belongs to the planner.
+        AssertForbidden(await asWorker.IssueCredentialAsync(plannerSession, new IssueCredentialRequest { TaskId = root.TaskId }), "a session id is not a bearer key");
+        Assert.Single((await Harness.ListSessionCredentialsAsync(plannerSession)).Value.Items);
+    }
+
+    [Fact]
+    public async Task PublishingPolicy_ResumingAnAgent_AndReauthorizingACheckpoint_NeedTheRightCaller()
+    {
+        var before = (await Harness.GetActivePolicyAsync()).Value.Info.Version;
+        AssertForbidden(await Harness.AsPerson("person:eve@test.dev").PublishPolicyAsync("permit (principal, action, resource);", "person:eve@test.dev"), "policy authors publish");
+        Assert.Equal(before, (await Harness.GetActivePolicyAsync()).Value.Info.Version);
+
+        var scope = Scenario.Scope(0, "repo:read:acme/*");
+        var agent = await _s.AgentAsync("suspended", scope);
+        Assert.True((await Harness.SuspendAgentAsync(agent, "investigation")).IsSuccess);
+        AssertForbidden(await Harness.AsService("service:release-bot", "orchestrator").ResumeAgentAsync(agent, "let me"), "operators resume agents");
+        AssertForbidden(await Harness.AsAgent(agent).ResumeAgentAsync(agent, "let me"), "an agent cannot resume itself");
+        Assert.Equal(AgentStatus.Suspended, (await Harness.GetAgentAsync(agent)).Value.Status);
+
+        var worker = await _s.AgentAsync("checkpointed", scope);
+        var task = await _s.RootTaskAsync(worker, scope, checkpoint: TimeSpan.FromMinutes(5));
+        fixture.Time.Advance(TimeSpan.FromMinutes(6));
+        AssertForbidden(await Harness.AsAgent(worker).ReauthorizeTaskAsync(task.TaskId), "the agent cannot re-authorize its own checkpoint");
+        AssertForbidden(await Harness.AsPerson("person:mallory@test.dev", "approver").ReauthorizeTaskAsync(task.TaskId), "only the task's person or its orchestrator");
+        Assert.Equal(GrantTaskStatus.AwaitingReauthorization, (await Harness.GetTaskAsync(task.TaskId)).Value.Status);
+        var reauthorized = await Harness.AsPerson(task.RootPerson).ReauthorizeTaskAsync(task.TaskId);
+        Assert.True(reauthorized.IsSuccess, reauthorized.Error?.ToString());
+    }
+
+    [Fact]
+    public async Task AnOrchestrator_IsRecordedAsItProvedItself_NeverAsANameItGives()
+    {
+        var scope = Scenario.Scope(0, "repo:read:acme/*");
+        var agent = await _s.AgentAsync("orchestrated", scope);
+        var bot = Harness.AsService("service:release-bot", "orchestrator");
+        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Agent = agent, Scope = scope, Lifetime = TimeSpan.FromHours(1) };
+
+        AssertForbidden(await bot.CreateTaskAsync(request with { Orchestrator = "service:payroll-bot" }), "another orchestrator's name");
+        AssertForbidden(await Harness.AsPerson("person:alice@test.dev").CreateTaskAsync(request), "a person is not an orchestrator");
+
+        var created = await bot.CreateTaskAsync(request);
+        Assert.True(created.IsSuccess, created.Error?.ToString());
+        Assert.Equal("service:release-bot", created.Value.Orchestrator);
+        // Its orchestrator may revoke it; another orchestrator may not.
+        AssertForbidden(await Harness.AsService("service:payroll-bot", "orchestrator").RevokeTaskAsync(created.Value.TaskId, "not mine"), "not this task's orchestrator");
+        Assert.True((await bot.RevokeTaskAsync(created.Value.TaskId, "done")).IsSuccess);
+    }
+
+    [Fact]
+    public async Task ACallerWithoutARelation_IsToldTheSame_WhetherTheTaskExistsOrNot()
+    {
+        var (_, _, root, _, _) = await PlannerAndWorkerAsync();
+        var stranger = Harness.AsAgent(await _s.AgentAsync("curious", Scenario.Scope(0, "repo:read:acme/*")));
+
+        var existing = await stranger.GetTaskAsync(root.TaskId);
+        var missing = await stranger.GetTaskAsync("t-" + Guid.NewGuid().ToString("N"));
+
+        AssertForbidden(existing, "no relation to the task");
+        AssertForbidden(missing, "no relation to a task that does not exist either");
+        Assert.Equal(existing.Error!.Message, missing.Error!.Message);
+        // An operator (the harness) is told the truth.
+        Assert.Equal(GrantErrorCode.TaskNotFound, (await Harness.GetTaskAsync("t-" + Guid.NewGuid().ToString("N"))).Error?.Code);
+    }
+
+    [Fact]
+    public async Task AnUnregisteredOrSuspendedAgentsValidSvid_OpensNoSession()
+    {
+        var unregistered = $"spiffe://test.dev/{Guid.NewGuid():N}/ghost";
+        var ghost = await Harness.AsAgent(unregistered).OpenSessionAsync(new OpenSessionRequest { Agent = unregistered });
+        Assert.Equal(GrantErrorCode.AgentNotFound, ghost.Error?.Code);
+
+        var suspended = await _s.AgentAsync("on-leave", Scenario.Scope(0, "repo:read:acme/*"));
+        Assert.True((await Harness.SuspendAgentAsync(suspended, "leave")).IsSuccess);
+        var refused = await Harness.AsAgent(suspended).OpenSessionAsync(new OpenSessionRequest { Agent = suspended });
+        Assert.Equal(GrantErrorCode.AgentNotActive, refused.Error?.Code);
+        Assert.Empty((await Harness.ListAgentSessionsAsync(suspended)).Value.Items);
+    }
+
+    [Fact]
+    public async Task NoToken_OrABadOne_IsUnauthenticated_AndAnAgentIsNoGateway()
+    {
+        var (_, _, root, plannerCredential, _) = await PlannerAndWorkerAsync();
+
+        var anonymous = await Harness.Anonymous.GetTaskAsync(root.TaskId);
+        Assert.Equal(GrantErrorCode.Unauthenticated, anonymous.Error?.Code);
+        var decision = await Harness.Anonymous.AuthorizeAsync(plannerCredential.Token, "read", Scenario.Document);
+        Assert.Equal(DecisionReason.CallerUnauthenticated, decision.Reason);
+
+        var garbage = "eyJhbGciOiJFUzI1NiIsImtpZCI6Im5vcGUifQ.eyJzdWIiOiJ4In0.c2ln";
+        var refused = await Harness.Anonymous.As(new StaticCallerToken(garbage)).GetTaskAsync(root.TaskId);
+        Assert.Equal(GrantErrorCode.Unauthenticated, refused.Error?.Code);
+        Assert.DoesNotContain(garbage, refused.Error!.Message);
+
+        // An expired token of a trusted issuer.
+        var expired = TestIdentity.Shared.AgentToken((await Harness.GetTaskAsync(root.TaskId)).Value.Agent, TimeSpan.FromMinutes(-10));
+        Assert.Equal(GrantErrorCode.Unauthenticated, (await Harness.Anonymous.As(new StaticCallerToken(expired)).GetTaskAsync(root.TaskId)).Error?.Code);
+
+        // The planner's own SVID does not make it a gateway.
+        var asAgent = await Harness.AsAgent((await Harness.GetTaskAsync(root.TaskId)).Value.Agent).AuthorizeAsync(plannerCredential.Token, "read", Scenario.Document);
+        Assert.Equal(DecisionReason.CallerForbidden, asAgent.Reason);
+        Assert.True((await Harness.AuthorizeAsync(plannerCredential.Token, "read", Scenario.Document)).IsAllowed);
+    }
+
+    [Fact]
+    public async Task ARawClient_CallingInternalInterfaces_IsRefused_WhateverItCarries()
+    {
+        var (planner, _, root, plannerCredential, plannerSession) = await PlannerAndWorkerAsync();
+        var grains = fixture.Cluster.Client;
+        // Every role there is, and a guess at the cluster's mark.
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        RequestContext.Set(ClusterCallKey.Header, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+
+        var forgedId = CredentialToken.NewCredentialId();
+        var (forgedToken, forgedHash) = CredentialToken.Mint(forgedId);
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var now = fixture.Time.GetUtcNow();
+        await AssertRefusedAsync(() => grains.GetGrain<ICredentialLifecycleGrain>(forgedId).InitializeAsync(new CredentialSpec
+        {
+            TaskId = root.TaskId,
+            Agent = planner,
+            SessionId = plannerSession,
+            Scope = GrantSilo.Scope.Create(["db:*:*"], DataClassification.Restricted, 0).Value,
+            IssuedAt = now,
+            ExpiresAt = now.AddYears(10),
+            SecretHash = forgedHash,
+        }));
+        await AssertRefusedAsync(() => grains.GetGrain<ITaskLifecycleGrain>("t-" + Guid.NewGuid().ToString("N")).InitializeChildAsync(new ChildTaskSpec
+        {
+            ParentTaskId = root.TaskId,
+            RootTaskId = root.TaskId,
+            Ancestors = [root.TaskId],
+            RootPerson = "person:forged@test.dev",
+            Orchestrator = "service:forged",
+            Agent = planner,
+            Scope = Scenario.Scope(2, "db:*:*"),
+            ExpiresAt = now.AddYears(10),
+            Depth = 1,
+        }));
+        await AssertRefusedAsync(() => grains.GetGrain<ICredentialLifecycleGrain>(plannerCredential.CredentialId).InvalidateLeasesAsync());
+        await AssertRefusedAsync(() => grains.GetGrain<ICascadeMonitorGrain>(0).ReportAsync(new PendingCascade { Kind = "task", Id = root.TaskId, PendingSteps = 1 }));
+        await AssertRefusedAsync(() => grains.GetGrain<ICredentialLifecycleGrain>(plannerCredential.CredentialId).VerifyProofAsync(secret));
+
+        // Nothing was forged: the made-up credential does not authorize, and the planner's still does.
+        Assert.False((await Harness.AuthorizeAsync(forgedToken, "read", new ResourceRef { Type = "db", Path = "x" })).IsAllowed);
+        Assert.True((await Harness.AuthorizeAsync(plannerCredential.Token, "read", Scenario.Document)).IsAllowed);
+        Assert.Single((await Harness.GetTaskTreeAsync(root.TaskId)).Value.Children);
+    }
+
+    private static async Task AssertRefusedAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            var result = await call();
+            if (result is GrantResult<CredentialInfo> c)
+            {
+                Assert.Equal(GrantErrorCode.Forbidden, c.Error?.Code);
+            }
+            else if (result is GrantResult<TaskInfo> t)
+            {
+                Assert.Equal(GrantErrorCode.Forbidden, t.Error?.Code);
+            }
+            else if (result is GrantResult<PendingCascade> p)
+            {
+                Assert.Equal(GrantErrorCode.Forbidden, p.Error?.Code);
+            }
+            else
+            {
+                Assert.Fail($"An internal call from a client answered {result}.");
+            }
+        }
+        catch (CallerRefusedException refused)
+        {
+            Assert.Equal(GrantErrorCode.Forbidden, refused.Code);
+            Assert.Contains("internal to the cluster", refused.Message);
+        }
+    }
+
+    private static async Task AssertRefusedAsync(Func<Task> call)
+    {
+        var refused = await Assert.ThrowsAsync<CallerRefusedException>(call);
+        Assert.Equal(GrantErrorCode.Forbidden, refused.Code);
+    }
+}
