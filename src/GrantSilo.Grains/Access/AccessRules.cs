@@ -2,8 +2,23 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using GrantSilo.Cedar;
 using GrantSilo.Identity;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Access;
+
+/// <summary>Options of the access rules (<c>GrantSilo:Access</c>).</summary>
+public sealed class AccessRulesOptions
+{
+    public const string SectionName = "GrantSilo:Access";
+
+    /// <summary>
+    /// A Cedar file replacing the shipped access rules (<c>Access/access.cedar</c>), for an operator who
+    /// tightens who may do what without a release. It must validate against the access schema; a silo
+    /// refuses to start otherwise. Every silo of a cluster should be given the same file.
+    /// </summary>
+    public string? RulesFile { get; set; }
+}
 
 /// <summary>The access rules' answer for one call.</summary>
 internal readonly record struct AccessVerdict(bool Allowed, string? Missing);
@@ -15,8 +30,11 @@ internal readonly record struct AccessVerdict(bool Allowed, string? Missing);
 /// as decisions. Nothing is allowed unless a rule permits it. Operations that do not depend on their target
 /// (<see cref="TargetIndependent"/>) are decided once per verified caller and operation.
 /// </summary>
-internal sealed class AccessRules
+internal sealed partial class AccessRules
 {
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Access rules in force: {Source} (sha256 {Sha256}).")]
+    private static partial void LogRulesInForce(ILogger logger, string source, string sha256);
+
     public const string CallerType = "Access::Caller";
     public const string TargetType = "Access::Target";
     public const string ActionType = "Access::Action";
@@ -36,14 +54,43 @@ internal sealed class AccessRules
 
     private readonly Authorizer _authorizer;
 
-    public AccessRules()
-        : this(Text)
+    /// <summary>The shipped rules, or the operator's own from <see cref="AccessRulesOptions.RulesFile"/>.</summary>
+    public AccessRules(IOptions<AccessRulesOptions> options, ILogger<AccessRules> logger)
+        : this(Read(options.Value.RulesFile))
     {
+        LogRulesInForce(logger, options.Value.RulesFile is { Length: > 0 } file ? file : "the shipped rules", Sha256);
     }
 
+    /// <summary>Rules from a text, which must parse and validate against <see cref="SchemaText"/>; throws otherwise.</summary>
     public AccessRules(string text)
     {
-        _authorizer = new Authorizer(PolicySet.Parse(text, PolicyIdSource.IdAnnotation));
+        var set = PolicySet.Parse(text, PolicyIdSource.IdAnnotation);
+        var validation = new PolicyValidator(CedarSchema.Parse(SchemaText)).Validate(set);
+        if (validation.Errors.Count > 0)
+        {
+            throw new InvalidOperationException($"The access rules do not validate against the access schema: {validation.Errors[0]}");
+        }
+        _authorizer = new Authorizer(set);
+        Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    /// <summary>The SHA-256 of the rules in force.</summary>
+    public string Sha256 { get; }
+
+    private static string Read(string? file)
+    {
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            return Text;
+        }
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new OptionsValidationException(AccessRulesOptions.SectionName, typeof(AccessRulesOptions), [$"GrantSilo:Access:RulesFile '{file}' cannot be read: {exception.Message}"]);
+        }
     }
 
     /// <summary>The shipped access rules (Cedar).</summary>

@@ -73,6 +73,7 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
             services.TryAddSingleton(TimeProvider.System);
             services.AddSingleton<ClusterCallKey>();
+            services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName);
             services.AddSingleton<AccessRules>();
             services.AddSingleton<CallerGate>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
