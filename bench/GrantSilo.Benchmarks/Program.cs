@@ -16,6 +16,7 @@ using GrantSilo;
 using GrantSilo.Benchmarks;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Testing;
 using Orleans.TestingHost;
 
 var seconds = ArgValue("--seconds", 5);
@@ -28,13 +29,15 @@ if (leaseMs >= 0)
 }
 
 BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
-var builder = new TestClusterBuilder(1);
-builder.AddSiloBuilderConfigurator<BenchSilo>();
-await using var cluster = builder.Build();
-await cluster.DeployAsync();
-var grants = new GrantClient(cluster.Client);
+// Every call proves its caller, as in production: the silo trusts the test issuers (a JWKS file) and each
+// call carries a token of the caller the access rules expect (the operator, the orchestrator, the agent,
+// the gateway: ActingGrantClient).
+var identity = TestIdentity.Shared;
+await using var cluster = await DeployAsync<BenchSilo>();
+var grants = new ActingGrantClient(new GrantClient(cluster.Client), identity);
 // Decisions label their resource from the catalog, as in production: the operator catalogues the documents.
-_ = (await grants.PublishResourceCatalogAsync("""{ "entries": [ { "type": "doc", "path": "*", "classification": "internal" } ] }""", "person:bench-operator")).Value;
+const string Catalog = """{ "entries": [ { "type": "doc", "path": "*", "classification": "internal" } ] }""";
+_ = (await grants.PublishResourceCatalogAsync(Catalog, "person:bench-operator")).Value;
 
 var run = Guid.NewGuid().ToString("N")[..6];
 var ceiling = Scope.Create(["doc:*:*"], DataClassification.Confidential, 3).Value;
@@ -42,7 +45,7 @@ var planner = $"spiffe://bench.dev/{run}/planner";
 var worker = $"spiffe://bench.dev/{run}/worker";
 _ = (await grants.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
 _ = (await grants.RegisterAgentAsync(worker, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
-var root = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+var root = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
 var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
 var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = root.TaskId })).Value;
 var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
@@ -110,6 +113,51 @@ var issue = await Measurement.RunAsync("(c) credential issuance", concurrency, d
 });
 Console.WriteLine(issue);
 
+// (e) What the door costs: Authorize on a second cluster built without the caller gate, measured in
+// alternating slices with Authorize through the gate (token verified once per caller, then cached).
+var ungated = await DeployAsync<UngatedBenchSilo>();
+var open = new ActingGrantClient(new GrantClient(ungated.Client), identity);
+_ = (await open.PublishResourceCatalogAsync(Catalog, "person:bench-operator")).Value;
+_ = (await open.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+var openRoot = (await open.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+var openCredentials = new IssuedCredential[concurrency];
+for (var w = 0; w < concurrency; w++)
+{
+    var callerSession = (await open.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
+    openCredentials[w] = (await open.IssueCredentialAsync(callerSession.SessionId, new IssueCredentialRequest { TaskId = openRoot.TaskId })).Value;
+}
+var gateway = grants.Harness;
+var openGateway = new GrantClient(ungated.Client);
+var door = await Measurement.InterleavedAsync(
+[
+    ("(e) Authorize, caller authenticated", (w, _) => Allowed(gateway.AuthorizeAsync(credentials[w].Token, "read", resource))),
+    ("(e0) Authorize, no caller gate", (w, _) => Allowed(openGateway.AuthorizeAsync(openCredentials[w].Token, "read", resource))),
+], concurrency, duration, TimeSpan.FromSeconds(1));
+foreach (var m in door)
+{
+    Console.WriteLine(m);
+}
+await ungated.StopAllSilosAsync();
+await ungated.DisposeAsync();
+
+// (f) Opening a session with a fresh JWT-SVID each time (never a cached verification), against a raw ES256
+// signature check of a token of the same size in the same process.
+var svid = identity.AgentToken(planner);
+var dot = svid.LastIndexOf('.');
+var signingInput = System.Text.Encoding.ASCII.GetBytes(svid[..dot]);
+using var es256 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+var signature = es256.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256);
+var asPlanner = new GrantClient(cluster.Client);
+var sessionsOpened = await Measurement.InterleavedAsync(
+[
+    ("(f) open session, fresh JWT-SVID", async (_, _) => _ = (await asPlanner.As(new StaticCallerToken(identity.AgentToken(planner))).OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value),
+    ("(f0) raw ES256 verify", (_, _) => es256.VerifyData(signingInput, signature, System.Security.Cryptography.HashAlgorithmName.SHA256) ? Task.CompletedTask : throw new InvalidOperationException("bad signature")),
+], concurrency, duration, TimeSpan.FromSeconds(1));
+foreach (var m in sessionsOpened)
+{
+    Console.WriteLine(m);
+}
+
 // (d) Revoking delegation trees of each size (default 1,000 and 10,000 nodes), each node with a
 // credential; see TreeRevocation for the shape and how denials and the cascade are followed. Own
 // agents, whose ceiling allows the depth the largest tree needs, so rows (a)-(c) are untouched.
@@ -144,10 +192,34 @@ Console.WriteLine($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Thro
 Console.WriteLine($"Ratio (a2)/(a) a call shaped like Authorize, doing nothing, vs the no-op: {echo.Throughput / noop.Throughput:N2}x");
 Console.WriteLine($"Ratio (b1)/(a1) one credential vs one no-op grain for all callers: {authorizeShared.Throughput / noopShared.Throughput:N2}x");
 Console.WriteLine($"Ratio (c)/(a) issuance vs no-op throughput:  {issue.Throughput / noop.Throughput:N2}x");
+Console.WriteLine($"Ratio (e)/(e0) Authorize with caller authentication vs without: {door[0].Throughput / door[1].Throughput:N2}x (target >= 0.9x)");
+Console.WriteLine($"Ratio (f)/(f0) session opening with JWT-SVID verification vs raw ES256 verification: {sessionsOpened[0].Throughput / sessionsOpened[1].Throughput:N3}x");
 Console.WriteLine($"Latency ratio p50 (b)/(a): {authorize.P50Us / noop.P50Us:N2}x, (c)/(a): {issue.P50Us / noop.P50Us:N2}x");
 
 await cluster.StopAllSilosAsync();
 return 0;
+
+static async Task Allowed(Task<Decision> decision)
+{
+    var d = await decision;
+    if (!d.IsAllowed)
+    {
+        throw new InvalidOperationException($"Benchmark credential denied: {d.Reason} {d.Detail}");
+    }
+}
+
+async Task<TestCluster> DeployAsync<TSilo>() where TSilo : ISiloConfigurator, new()
+{
+    var builder = new TestClusterBuilder(1);
+    foreach (var (key, value) in identity.SiloConfiguration())
+    {
+        builder.Properties[key] = value!;
+    }
+    builder.AddSiloBuilderConfigurator<TSilo>();
+    var built = builder.Build();
+    await built.DeployAsync();
+    return built;
+}
 
 int ArgValue(string name, int fallback)
 {
@@ -164,6 +236,16 @@ int[] ArgList(string name, int[] fallback)
     }
     var parts = args[index + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     return parts.Length > 0 && parts.All(p => int.TryParse(p, out var v) && v > 0) ? [.. parts.Select(int.Parse)] : fallback;
+}
+
+/// <summary>The same silo without the caller gate, for row (e0) only.</summary>
+internal sealed class UngatedBenchSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo)
+    {
+        GrantSilo.Grains.Access.CallerGate.LeaveOutForMeasurement(silo.Services);
+        new BenchSilo().Configure(silo);
+    }
 }
 
 internal sealed class BenchSilo : ISiloConfigurator

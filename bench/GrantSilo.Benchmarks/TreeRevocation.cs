@@ -24,7 +24,7 @@ namespace GrantSilo.Benchmarks;
 /// 10,000 tasks through the root on every poll). It is polled once every node has been denied, so its
 /// figure is an upper bound; each task's own <c>EndedAt</c> shows when the cascade actually reached it.</para>
 /// </remarks>
-internal sealed class TreeRevocation(GrantClient grants, ResourceRef resource, string planner, string workerPrefix, Scope ceiling)
+internal sealed class TreeRevocation(IGrantClient grants, ResourceRef resource, string planner, string workerPrefix, Scope ceiling)
 {
     public int FanOut { get; init; } = 10;
 

@@ -22,6 +22,13 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 {
     private static readonly ConcurrentDictionary<MethodInfo, Door> Doors = new();
 
+    /// <summary>
+    /// For the benchmark that measures what the door costs, and nothing else: a silo configured with this
+    /// before <c>AddGrantSilo</c> has no door (and trusts every caller). Internal, never a setting.
+    /// </summary>
+    internal static void LeaveOutForMeasurement(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+        Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<CallerGate>(services, _ => throw new InvalidOperationException("This silo was built without the caller gate, for a measurement."));
+
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
