@@ -1,10 +1,13 @@
+using GrantSilo.GrainInterfaces;
+
 namespace GrantSilo.Benchmarks;
 
 /// <summary>The baseline: a grain call that does nothing.</summary>
 [Alias("grantsilo.bench.INoopGrain")]
 public interface INoopGrain : IGrainWithStringKey
 {
-    [Alias("Ping")]
+    // Through GrantSilo's door like every outside call (a target-independent operation the harness may call).
+    [Alias("Ping"), CallerOperation(CallerOperations.CascadeRead)]
     Task<int> PingAsync(int value);
 }
 
@@ -20,7 +23,7 @@ public sealed class NoopGrain : Grain, INoopGrain
 [Alias("grantsilo.bench.IEchoDecisionGrain")]
 public interface IEchoDecisionGrain : IGrainWithStringKey
 {
-    [Alias("Authorize")]
+    [Alias("Authorize"), CallerOperation(CallerOperations.CredentialAuthorize)]
     Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource);
 }
 

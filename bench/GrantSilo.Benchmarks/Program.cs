@@ -33,6 +33,8 @@ BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 // call carries a token of the caller the access rules expect (the operator, the orchestrator, the agent,
 // the gateway: ActingGrantClient).
 var identity = TestIdentity.Shared;
+// The no-op baselines are raw grain calls: they carry the harness's token too (set here, inherited by every call below).
+TestIdentity.Attach(identity.HarnessToken());
 await using var cluster = await DeployAsync<BenchSilo>();
 var grants = new ActingGrantClient(new GrantClient(cluster.Client), identity);
 // Decisions label their resource from the catalog, as in production: the operator catalogues the documents.
@@ -116,10 +118,11 @@ Console.WriteLine(issue);
 // (e) What the door costs: Authorize on a second cluster built without the caller gate, measured in
 // alternating slices with Authorize through the gate (token verified once per caller, then cached).
 var ungated = await DeployAsync<UngatedBenchSilo>();
-var open = new ActingGrantClient(new GrantClient(ungated.Client), identity);
+// Without the door there is no caller: the orchestrator is named in the request, as before the door existed.
+var open = new GrantClient(ungated.Client);
 _ = (await open.PublishResourceCatalogAsync(Catalog, "person:bench-operator")).Value;
 _ = (await open.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
-var openRoot = (await open.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+var openRoot = (await open.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "service:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
 var openCredentials = new IssuedCredential[concurrency];
 for (var w = 0; w < concurrency; w++)
 {
@@ -127,7 +130,7 @@ for (var w = 0; w < concurrency; w++)
     openCredentials[w] = (await open.IssueCredentialAsync(callerSession.SessionId, new IssueCredentialRequest { TaskId = openRoot.TaskId })).Value;
 }
 var gateway = grants.Harness;
-var openGateway = new GrantClient(ungated.Client);
+var openGateway = open;
 var door = await Measurement.InterleavedAsync(
 [
     ("(e) Authorize, caller authenticated", (w, _) => Allowed(gateway.AuthorizeAsync(credentials[w].Token, "read", resource))),
