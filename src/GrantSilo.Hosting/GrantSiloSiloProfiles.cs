@@ -57,6 +57,12 @@ public static class GrantSiloSiloProfiles
         });
         silo.ConfigureEndpoints(AdvertisedAddress(host), host.SiloPort, host.GatewayPort, host.ListenOnAnyHostAddress);
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: true);
+        // Silos prove their own calls to each other with a shared secret; one made at start would be this silo's alone.
+        if (string.IsNullOrWhiteSpace(configuration["GrantSilo:Cluster:CallKey"]))
+        {
+            throw new OptionsValidationException("GrantSilo:Cluster", typeof(SiloHostOptions),
+                ["The multi-silo (AzureTable) profile needs GrantSilo:Cluster:CallKey, the same secret on every silo (base64, at least 32 bytes: openssl rand -base64 32); see docs/identity.md."]);
+        }
         silo.UseAzureTableWithoutEndpoints(configuration);
         return silo;
     }
