@@ -216,7 +216,7 @@ public class ImpersonationTests(ClusterFixture fixture)
         var grains = fixture.Cluster.Client;
         // Every role there is, and a guess at the cluster's mark.
         TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
-        RequestContext.Set(ClusterCallKey.Header, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        RequestContext.Set(ClusterCallKey.Header, RandomNumberGenerator.GetBytes(32));
 
         var forgedId = CredentialToken.NewCredentialId();
         var (forgedToken, forgedHash) = CredentialToken.Mint(forgedId);
@@ -252,6 +252,36 @@ public class ImpersonationTests(ClusterFixture fixture)
         Assert.False((await Harness.AuthorizeAsync(forgedToken, "read", new ResourceRef { Type = "db", Path = "x" })).IsAllowed);
         Assert.True((await Harness.AuthorizeAsync(plannerCredential.Token, "read", Scenario.Document)).IsAllowed);
         Assert.Single((await Harness.GetTaskTreeAsync(root.TaskId)).Value.Children);
+    }
+
+    [Fact]
+    public async Task EveryInternalGrainInterface_IsClosedToClients_WithEveryRoleAndAGuessedMark()
+    {
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        RequestContext.Set(ClusterCallKey.Header, RandomNumberGenerator.GetBytes(32));
+        var grainAssembly = typeof(ClusterCallKey).Assembly;
+        var internals = grainAssembly.GetTypes()
+            .Where(t => t.IsInterface && typeof(IGrain).IsAssignableFrom(t) && !t.IsPublic)
+            // One implementation each, so a reference names one grain type (ILeaseHolderGrain is reached through its derived interfaces).
+            .Where(t => grainAssembly.GetTypes().Count(c => c.IsClass && !c.IsAbstract && t.IsAssignableFrom(c)) == 1)
+            .ToList();
+        Assert.True(internals.Count >= 8, $"found {internals.Count} internal grain interfaces");
+        var checkedMethods = 0;
+        foreach (var type in internals)
+        {
+            var reference = typeof(IGrainWithIntegerKey).IsAssignableFrom(type)
+                ? fixture.Cluster.Client.GetGrain(type, 0L)
+                : fixture.Cluster.Client.GetGrain(type, "probe-" + Guid.NewGuid().ToString("N")[..8]);
+            foreach (var method in type.GetMethods())
+            {
+                var arguments = method.GetParameters().Select(p => p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null).ToArray();
+                var call = (Task)method.Invoke(reference, arguments)!;
+                var refused = await Assert.ThrowsAsync<CallerRefusedException>(() => call);
+                Assert.Equal(GrantErrorCode.Forbidden, refused.Code);
+                checkedMethods++;
+            }
+        }
+        Assert.True(checkedMethods >= 20, $"checked {checkedMethods} methods");
     }
 
     private static async Task AssertRefusedAsync<T>(Func<Task<T>> call)

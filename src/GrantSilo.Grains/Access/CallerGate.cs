@@ -32,7 +32,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
-        if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header)))
+        if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(context.TargetId)))
         {
             CallerContext.Set(null);
             await context.Invoke();

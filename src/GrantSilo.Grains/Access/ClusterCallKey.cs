@@ -10,75 +10,103 @@ public sealed class ClusterCallOptions
     public const string SectionName = "GrantSilo:Cluster";
 
     /// <summary>
-    /// A secret every silo of the cluster shares (base64, at least 32 bytes), marking calls between silos
-    /// so a cluster client can never pass for one. A single silo may leave it empty: it then makes its own
-    /// at start. Silos of one cluster must be given the same key; it never leaves the cluster's own links.
+    /// A secret every silo of the cluster shares (base64, at least 32 bytes), with which silos mark their own
+    /// calls so a cluster client can never pass for one. A single silo may leave it empty: it then makes its
+    /// own at start. Silos of one cluster must be given the same key. The key itself never travels: each
+    /// call carries a mark derived from it and bound to the call's target.
     /// </summary>
     public string? CallKey { get; set; }
 }
 
 /// <summary>
 /// The mark on calls made inside the cluster. The Orleans gateway forwards whatever a client sends, the
-/// caller's grain id included, so a call's origin is proved by this shared secret instead: silos put it
-/// on every call they make to a grain (<see cref="InternalCallMarker"/>) and never on a call to a client.
+/// caller's grain id included, so a call's origin is proved by a secret the silos share instead: every call
+/// a silo makes carries HMAC-SHA256(key, target grain id) (<see cref="InternalCallMarker"/>), and the door
+/// (<see cref="CallerGate"/>) recomputes it for the call's own target. A mark is worth nothing for any other
+/// target, so one seen by whoever receives it (an observer on a client) opens nothing else.
 /// </summary>
-internal sealed class ClusterCallKey
+internal sealed partial class ClusterCallKey
 {
     public const string Header = "grantsilo.internal";
-    private readonly string _value;
+    private const int MarkLength = 32;
+    private readonly byte[] _key;
 
     public ClusterCallKey(IOptions<ClusterCallOptions> options, ILogger<ClusterCallKey> logger)
     {
         var configured = options.Value.CallKey;
         if (string.IsNullOrWhiteSpace(configured))
         {
-            _value = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-            logger.LogInformation("No GrantSilo:Cluster:CallKey is configured: this silo made its own, so it can only run alone (silos of one cluster need the same key).");
+            _key = RandomNumberGenerator.GetBytes(32);
+            LogOwnKey(logger);
             return;
         }
-        byte[] bytes;
         try
         {
-            bytes = Convert.FromBase64String(configured);
+            _key = Convert.FromBase64String(configured);
         }
         catch (FormatException)
         {
             throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), ["GrantSilo:Cluster:CallKey must be base64 (for example: openssl rand -base64 32)."]);
         }
-        if (bytes.Length < 32)
+        if (_key.Length < 32)
         {
-            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [$"GrantSilo:Cluster:CallKey must hold at least 32 bytes; it holds {bytes.Length}."]);
+            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [$"GrantSilo:Cluster:CallKey must hold at least 32 bytes; it holds {_key.Length}."]);
         }
-        _value = configured;
     }
 
-    public string Value => _value;
+    /// <summary>The mark for a call to <paramref name="target"/>.</summary>
+    public byte[] Mark(GrainIdBytes target)
+    {
+        var mark = new byte[MarkLength];
+        Compute(target, mark);
+        return mark;
+    }
 
-    /// <summary>Constant-time comparison with what a call carries.</summary>
-    public bool Matches(object? carried) =>
-        carried is string text && text.Length == _value.Length &&
-        CryptographicOperations.FixedTimeEquals(
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(text.AsSpan()),
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(_value.AsSpan()));
+    /// <summary>Whether a call to <paramref name="target"/> carries its mark (constant-time).</summary>
+    public bool Matches(object? carried, GrainIdBytes target)
+    {
+        if (carried is not byte[] { Length: MarkLength } mark)
+        {
+            return false;
+        }
+        Span<byte> expected = stackalloc byte[MarkLength];
+        Compute(target, expected);
+        return CryptographicOperations.FixedTimeEquals(mark, expected);
+    }
+
+    private void Compute(GrainIdBytes target, Span<byte> destination)
+    {
+        var type = target.Type;
+        var key = target.Key;
+        var length = type.Length + 1 + key.Length;
+        var buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        type.CopyTo(buffer);
+        buffer[type.Length] = 0;
+        key.CopyTo(buffer[(type.Length + 1)..]);
+        HMACSHA256.HashData(_key, buffer, destination);
+    }
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "No GrantSilo:Cluster:CallKey is configured: this silo made its own, so it can only run alone (silos of one cluster need the same key).")]
+    private static partial void LogOwnKey(ILogger logger);
 }
 
-/// <summary>Marks every call a silo makes to a grain as internal, and strips caller material from calls that leave for a client.</summary>
+/// <summary>Marks every call a silo makes (bound to its target), and never passes an outside caller's token on.</summary>
 internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCallFilter
 {
     // Async, so the request-context changes apply to this call only, not to the rest of the calling turn.
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
-        if (context.TargetId.IsClient())
-        {
-            RequestContext.Remove(ClusterCallKey.Header);
-            RequestContext.Remove(CallerHeaders.Token);
-        }
-        else
-        {
-            RequestContext.Set(ClusterCallKey.Header, key.Value);
-            // The outside caller's token has been checked at the door; it is not passed on inside.
-            RequestContext.Remove(CallerHeaders.Token);
-        }
+        RequestContext.Set(ClusterCallKey.Header, key.Mark(new(context.TargetId)));
+        // The outside caller's token was checked at the door; it is not passed on inside, nor to observers.
+        RequestContext.Remove(CallerHeaders.Token);
         await context.Invoke();
     }
+}
+
+/// <summary>A grain id as the bytes a mark is bound to: its type and its key.</summary>
+internal readonly ref struct GrainIdBytes(GrainId id)
+{
+    public ReadOnlySpan<byte> Type { get; } = id.Type.AsSpan();
+
+    public ReadOnlySpan<byte> Key { get; } = id.Key.AsSpan();
 }
