@@ -42,7 +42,7 @@ public abstract class GrantSiloClusterFixture : IAsyncLifetime
     /// filter adds it), as a grain's calls to another grain do. For tests that model a forger inside the
     /// cluster, or check a grain's own defence behind the door; never for what a client may do.
     /// </summary>
-    public IGrainFactory SiloGrains => ((InProcessSiloHandle)Cluster.Primary).SiloHost.Services.GetRequiredService<IGrainFactory>();
+    public IGrainFactory SiloGrains => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>The issuers the silos trust, and the tokens tests mint.</summary>
     public TestIdentity Identity => TestIdentity.Shared;
