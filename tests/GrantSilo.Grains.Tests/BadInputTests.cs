@@ -23,7 +23,10 @@ public class BadInputTests(ClusterFixture fixture)
     {
         Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.GetTaskAsync("t-unknown")).Error?.Code);
         Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.RevokeTaskAsync("t-unknown", "x")).Error?.Code);
-        Assert.Equal(GrantErrorCode.SessionNotFound, (await _s.Client.IssueCredentialAsync("s-unknown", new IssueCredentialRequest { TaskId = "t" })).Error?.Code);
+        Assert.Equal(GrantErrorCode.SessionNotFound, (await _s.Client.GetSessionAsync("s-unknown")).Error?.Code);
+        // Only a session's own agent is issued credentials from it: anyone else is refused whether or not the
+        // session exists (its existence is not told to a caller without a relation to it).
+        Assert.Equal(GrantErrorCode.Forbidden, (await _s.Client.IssueCredentialAsync("s-unknown", new IssueCredentialRequest { TaskId = "t" })).Error?.Code);
         Assert.Equal(GrantErrorCode.CredentialNotFound, (await _s.Client.RevokeCredentialAsync(CredentialToken.NewCredentialId(), "x")).Error?.Code);
         // Asking about unknown ids creates nothing.
         Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.GetTaskAsync("t-unknown")).Error?.Code);

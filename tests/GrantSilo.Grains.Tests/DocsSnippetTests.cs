@@ -48,12 +48,21 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
             [$"{GrantClientOptions.SectionName}:ClusterId"] = fixture.Cluster.Options.ClusterId,
             [$"{GrantClientOptions.SectionName}:ServiceId"] = fixture.Cluster.Options.ServiceId,
         });
+        // The callers' tokens, as the reader's identity provider and SPIFFE runtime would give them.
+        var operatorToken = TestIdentity.Shared.Service("service:ops-console", "operator");
+        var orchestratorToken = TestIdentity.Shared.Service("service:release-bot", "orchestrator");
+        var plannerSvid = TestIdentity.Shared.Agent("spiffe://acme.dev/agent/planner");
+        var gatewayToken = TestIdentity.Shared.Service("service:mcp-gateway", "gateway");
 
         #region snippet: readme-sdk
+        // Every call proves its caller with a token (ICallerTokenSource: an OIDC token for a person or a service,
+        // a JWT-SVID for an agent; RefreshingCallerToken keeps one fresh). The host's own identity goes in DI;
+        // As(...) gives a client calling as someone else over the same connection.
+        builder.Services.AddSingleton<ICallerTokenSource>(operatorToken);
         builder.AddGrantSiloLocalClient();                 // an Orleans client to a local silo + IGrantClient (and GrantClient) in DI
         using var app = builder.Build();
         await app.StartAsync();
-        var grants = app.Services.GetRequiredService<IGrantClient>();
+        var grants = app.Services.GetRequiredService<IGrantClient>();   // calls as the operator
 
         // Operator: register each agent once, with its owner and the most it may ever be granted (its ceiling).
         var planner = (await grants.RegisterAgentAsync("spiffe://acme.dev/agent/planner", new AgentRegistration {
@@ -62,27 +71,29 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
         var reader = (await grants.RegisterAgentAsync("spiffe://acme.dev/agent/reader", new AgentRegistration {
             Owner = "person:alice@acme.dev", Ceiling = Scope.Create(["repo:read:acme/payments/*"]).Value })).Value;
 
-        // Orchestrator: a root task for a person.
-        var task = (await grants.CreateTaskAsync(new CreateTaskRequest {
-            Person = "person:alice@acme.dev", Orchestrator = "orchestrator:release-bot",
+        // Orchestrator (a service with the orchestrator role): a root task for a person; it is recorded as the orchestrator.
+        var task = (await grants.As(orchestratorToken).CreateTaskAsync(new CreateTaskRequest {
+            Person = "person:alice@acme.dev",
             Agent = planner.WorkloadId,
             Scope = Scope.Create(["repo:read:acme/*"], DataClassification.Confidential, delegationDepth: 1).Value,
             Lifetime = TimeSpan.FromHours(1), CheckpointInterval = TimeSpan.FromMinutes(15),
             Purpose = "release notes (recorded, never evaluated)" })).Value;
 
-        // Agent: a session and a short-lived credential for its task; delegation proves itself with it.
-        var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner.WorkloadId })).Value;
-        var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = task.TaskId })).Value;
-        var child = await grants.DelegateAsync(task.TaskId, new DelegationRequest {
+        // Agent, with its own SVID: a session and a short-lived credential for its task; delegation proves itself with it.
+        var agent = grants.As(plannerSvid);
+        var session = (await agent.OpenSessionAsync(new OpenSessionRequest { Agent = planner.WorkloadId })).Value;
+        var credential = (await agent.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = task.TaskId })).Value;
+        var child = await agent.DelegateAsync(task.TaskId, new DelegationRequest {
             ProofToken = credential.Token, Agent = reader.WorkloadId,
             Scope = Scope.Create(["repo:read:acme/payments/*"]).Value, Lifetime = TimeSpan.FromMinutes(30) });
         if (!child.IsSuccess) Console.WriteLine($"{child.Error.Code}: {child.Error.Message} ({child.Error.Permission})");
 
-        // Gateway: decide each action (passing the request's CancellationToken, if it has one).
-        Decision decision = await grants.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "repo", Path = "acme/payments/README.md" });
+        // Gateway (a service with the gateway role): decide each action (passing the request's CancellationToken, if it has one).
+        Decision decision = await grants.As(gatewayToken).AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "repo", Path = "acme/payments/README.md" });
         #endregion
 
         Assert.True(child.IsSuccess, child.Error?.ToString());
+        Assert.Equal("service:release-bot", task.Orchestrator);
         Assert.Equal(reader.WorkloadId, child.Value.Agent);
         Assert.Equal(DecisionKind.Allow, decision.Kind);
         Assert.Same(app.Services.GetRequiredService<GrantClient>(), grants);
@@ -92,14 +103,14 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
     [Fact]
     public async Task PoliciesTemplateLinkSnippet_PutsThePersonsAgentsBehindApproval()
     {
-        IGrantClient grants = fixture.Client;
+        // The snippet's client calls as the policy author it names.
+        IGrantClient grants = fixture.Client.AsPerson("person:security@acme.dev", "policy-author");
         var s = new Scenario(() => fixture.Client);
         var scope = Scenario.Scope(0, "doc:read:*");
         var agent = await s.AgentAsync("alice-worker", scope);
-        var task = (await grants.CreateTaskAsync(new CreateTaskRequest
+        var task = (await fixture.Client.CreateTaskAsync(new CreateTaskRequest
         {
             Person = "person:alice@acme.dev",
-            Orchestrator = "orchestrator:test",
             Agent = agent,
             Scope = scope,
             Lifetime = TimeSpan.FromHours(1),
@@ -134,16 +145,21 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
     {
         public TestCluster Cluster { get; private set; } = null!;
 
-        public GrantClient Client { get; private set; } = null!;
+        /// <summary>The harness's client: each call made by the caller the access rules expect.</summary>
+        public ActingGrantClient Client { get; private set; } = null!;
 
         public async Task InitializeAsync()
         {
             var builder = new TestClusterBuilder(1);
             builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
+            foreach (var (key, value) in TestIdentity.Shared.SiloConfiguration())
+            {
+                builder.Properties[key] = value!;
+            }
             builder.AddSiloBuilderConfigurator<SiloConfigurator>();
             Cluster = builder.Build();
             await Cluster.DeployAsync();
-            Client = new GrantClient(Cluster.Client);
+            Client = new ActingGrantClient(new GrantClient(Cluster.Client), TestIdentity.Shared);
             await TestCatalogs.PublishPermissiveAsync(Client);
         }
 

@@ -3,8 +3,9 @@ using GrantSilo.Grains.Tasks;
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>
-/// A child-task spec sent straight to <see cref="ITaskLifecycleGrain.InitializeChildAsync"/> (as through a raw
-/// Orleans client) is checked against its parent, its agent's ceiling and the limits: never wider, deeper or
+/// A child-task spec sent straight to <see cref="ITaskLifecycleGrain.InitializeChildAsync"/> is refused to a
+/// client at the door (the interface is internal); sent from inside the cluster (as by a forger in a silo,
+/// through the silo's own grain factory) it is checked against its parent, its agent's ceiling and the limits: never wider, deeper or
 /// longer-lived than the parent, never beyond its agent's ceiling, always under the parent's person, and only
 /// ever a child the parent itself delegated. A refusal creates nothing.
 /// </summary>
@@ -39,7 +40,10 @@ public class ForgedChildTaskTests(ClusterFixture fixture)
     private async Task<GrantError?> ForgeAndCheckNothingCreatedAsync(string worker, TaskInfo root, ChildTaskSpec spec)
     {
         var childId = TaskGrain.NewTaskId();
-        var result = await fixture.Cluster.Client.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        var fromClient = await fixture.Cluster.Client.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
+        Assert.Equal(GrantErrorCode.Forbidden, fromClient.Error?.Code);
+        var result = await fixture.SiloGrains.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
         Assert.False(result.IsSuccess);
         Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.GetTaskAsync(childId)).Error?.Code);
         Assert.Empty((await _s.Client.GetTaskAsync(root.TaskId)).Value.Children);

@@ -3,8 +3,9 @@ using GrantSilo.Grains.Credentials;
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>
-/// A credential spec sent straight to <see cref="ICredentialLifecycleGrain.InitializeAsync"/> (as through a raw
-/// Orleans client) is checked against its task and session: it is never wider than its task, never outlives it,
+/// A credential spec sent straight to <see cref="ICredentialLifecycleGrain.InitializeAsync"/> is refused to a
+/// client at the door (the interface is internal); sent from inside the cluster (as by a forger in a silo,
+/// through the silo's own grain factory) it is checked against its task and session: it is never wider than its task, never outlives it,
 /// belongs to the task's agent and was issued by the session; a refusal creates nothing, and its token allows nothing.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -38,7 +39,10 @@ public class ForgedCredentialTests(ClusterFixture fixture)
     {
         var id = CredentialToken.NewCredentialId();
         var (token, hash) = CredentialToken.Mint(id);
-        var result = await fixture.Cluster.Client.GetGrain<ICredentialLifecycleGrain>(id).InitializeAsync(spec(hash));
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        var fromClient = await fixture.Cluster.Client.GetGrain<ICredentialLifecycleGrain>(id).InitializeAsync(spec(hash));
+        Assert.Equal(GrantErrorCode.Forbidden, fromClient.Error?.Code);
+        var result = await fixture.SiloGrains.GetGrain<ICredentialLifecycleGrain>(id).InitializeAsync(spec(hash));
         Assert.False(result.IsSuccess);
         Assert.Equal(GrantErrorCode.CredentialNotFound, (await _s.Client.GetCredentialAsync(id)).Error?.Code);
         var decision = await _s.Client.AuthorizeAsync(token, "read", new ResourceRef { Type = "doc", Path = "public/readme" });

@@ -27,12 +27,14 @@ public class LimitsTests(LimitsClusterFixture fixture)
     // A task id of the longest form accepted.
     private static string LongestTaskId() => "t-" + new string('m', 94) + Guid.NewGuid().ToString("N");
 
+    // A root task created under a chosen id, by the harness as orchestrator (straight to the task grain).
     private async Task<string> TaskWithIdAsync(string agent, string taskId)
     {
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         var created = await fixture.Cluster.Client.GetGrain<ITaskGrain>(taskId).CreateAsync(new CreateTaskRequest
         {
             Person = "person:alice@test.dev",
-            Orchestrator = "orchestrator:test",
+            Orchestrator = TestIdentity.HarnessName,
             Agent = agent,
             Scope = Reader,
             Lifetime = TimeSpan.FromHours(2),
@@ -189,7 +191,8 @@ public class LimitsTests(LimitsClusterFixture fixture)
     {
         var agent = await _s.AgentAsync("untracked", Reader);
         var taskId = "t-" + Guid.NewGuid().ToString("N");
-        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) };
+        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = TestIdentity.HarnessName, Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) };
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
 
         // The agent cannot record the task: the creation fails, and no task exists.
         FlakyGrainStorage.FailingKeys[agent] = true;
@@ -273,7 +276,8 @@ public class LimitsTests(LimitsClusterFixture fixture)
     [Fact]
     public async Task CascadeMonitor_RefusesNewReportsPastItsBound_AndStillUpdatesListedOnes()
     {
-        var monitor = fixture.Cluster.Client.GetGrain<ICascadeMonitorGrain>(0);
+        // Reports come from the grains whose cascades are pending: inside the cluster (clients cannot report).
+        var monitor = fixture.SiloGrains.GetGrain<ICascadeMonitorGrain>(0);
         var run = Guid.NewGuid().ToString("N");
         var listed = Enumerable.Range(0, LimitsClusterFixture.CascadesListed).Select(i => new PendingCascade { Kind = "task", Id = $"t-{run}-{i}", PendingSteps = 1 }).ToList();
         try
@@ -341,7 +345,8 @@ public class LimitsTests(LimitsClusterFixture fixture)
         Assert.Matches("^s-[0-9a-f]{32}$", opened.Value.SessionId);
         Assert.Equal(agent, opened.Value.Agent);
 
-        // An agent opens sessions for itself only.
+        // An agent opens sessions for itself only: even through its own agent grain, with its own token.
+        TestIdentity.Attach(TestIdentity.Shared.AgentToken(agent));
         var elsewhere = await fixture.Cluster.Client.GetGrain<IAgentGrain>(agent).OpenSessionAsync(new OpenSessionRequest { Agent = other });
         Assert.Equal(GrantErrorCode.InvalidArgument, elsewhere.Error?.Code);
         Assert.Equal(1, (await _s.Client.GetAgentAsync(agent)).Value.LiveSessions);
@@ -352,7 +357,8 @@ public class LimitsTests(LimitsClusterFixture fixture)
     public async Task CreateTask_RefusesLongOrUnusualTaskIds_AndRecordsNothing()
     {
         var agent = await _s.AgentAsync("creator", Reader);
-        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) };
+        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = TestIdentity.HarnessName, Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) };
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         foreach (var id in new[] { LongestTaskId() + "x", "t/with/slashes", "t-caf\u00e9", "t with spaces" })
         {
             Assert.Equal(GrantErrorCode.InvalidIdentifier, (await fixture.Cluster.Client.GetGrain<ITaskGrain>(id).CreateAsync(request)).Error?.Code);

@@ -40,8 +40,18 @@ public class PolicyStoreTests(ClusterFixture fixture)
     [Fact]
     public async Task Publish_RefusesEmptyTextAndBadAuthor()
     {
+        var before = (await _s.Client.GetActivePolicyAsync()).Value;
         Assert.Equal(GrantErrorCode.PolicyInvalid, (await _s.Client.PublishPolicyAsync("  ", "person:security@test.dev")).Error?.Code);
-        Assert.Equal(GrantErrorCode.InvalidIdentifier, (await _s.Client.PublishPolicyAsync(ReadOnly, "bad\u202Eauthor")).Error?.Code);
+
+        // The author is the caller: a policy author naming someone else is refused.
+        var security = fixture.Client.AsPerson("person:security@test.dev", "policy-author");
+        Assert.Equal(GrantErrorCode.Forbidden, (await security.PublishPolicyAsync(ReadOnly, "person:someone-else@test.dev")).Error?.Code);
+
+        // A caller whose own (proved) name is malformed is refused as an author, and never recorded.
+        Assert.Equal(GrantErrorCode.InvalidIdentifier, (await _s.Client.PublishPolicyAsync(ReadOnly, "person:bad\u202Eauthor")).Error?.Code);
+
+        Assert.Equal(before.Info.Version, (await _s.Client.GetActivePolicyAsync()).Value.Info.Version);
+        Assert.DoesNotContain((await _s.Client.ListPolicyVersionsAsync()).Value, v => v.Version > before.Info.Version);
     }
 
     [Fact]

@@ -16,7 +16,8 @@ public class ReactivationTests(ClusterFixture fixture)
         var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(0, "doc:read:reports/q3/*"))).Value;
         var (_, credential) = await _s.CredentialAsync(worker, child.TaskId);
 
-        // Every idle activation goes; the next calls reload state from storage.
+        // Every idle activation goes (the management grain is an operator's: the harness is one); the next calls reload state from storage.
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
         Assert.True((await _s.AuthorizeAsync(credential, "read", "doc", "reports/q3/summary")).IsAllowed);

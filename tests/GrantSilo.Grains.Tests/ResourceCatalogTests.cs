@@ -264,6 +264,7 @@ public sealed class ResourceCatalogTests(CatalogClusterFixture fixture)
         Assert.Equal("system", versions[0].Author);
         Assert.Equal([first.Version, second.Version], versions.Where(v => v.Version >= first.Version).Select(v => v.Version));
         Assert.Single(versions, v => v.IsActive);
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         var old = await fixture.Cluster.Client.GetGrain<IResourceCatalogGrain>(0).GetVersionAsync(first.Version);
         Assert.Equal(Catalog, old.Value.Text);
     }
@@ -293,7 +294,8 @@ public sealed class ResourceCatalogTests(CatalogClusterFixture fixture)
     {
         var published = await PublishAsync();
 
-        // Every idle activation is collected; the store's next activation reads its state back from storage.
+        // Every idle activation is collected (by the harness, an operator); the store's next activation reads its state back from storage.
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var active = (await fixture.Client.GetActiveResourceCatalogAsync()).Value;
 

@@ -128,8 +128,14 @@ public class StepUpTests(ClusterFixture fixture)
     {
         var (agent, credential) = await SecretReaderAsync();
         var stepUp = await _s.Client.AuthorizeAsync(credential.Token, "read", Secret());
-        Assert.Equal(GrantErrorCode.ApproverNotAllowed, (await _s.Client.ApproveAsync(stepUp.ApprovalId!, agent)).Error?.Code);
-        Assert.Equal(GrantErrorCode.ApprovalNotFound, (await _s.Client.ApproveAsync("ap-missing", "person:bob@test.dev")).Error?.Code);
+        // An agent is never an approver: it is refused at the door, and nothing is approved.
+        Assert.Equal(GrantErrorCode.Forbidden, (await _s.Client.ApproveAsync(stepUp.ApprovalId!, agent)).Error?.Code);
+        Assert.Equal(ApprovalStatus.Pending, (await _s.Client.GetApprovalAsync(stepUp.ApprovalId!)).Value.Status);
+        Assert.False((await _s.Client.AuthorizeAsync(credential.Token, "read", Secret(), stepUp.ApprovalId!)).IsAllowed);
+        // An approver decides only approvals that exist (that it is told nothing about others is the door's
+        // rule); a reader with the right to read every approval learns that it does not exist.
+        Assert.Equal(GrantErrorCode.Forbidden, (await _s.Client.ApproveAsync("ap-missing", "person:bob@test.dev")).Error?.Code);
+        Assert.Equal(GrantErrorCode.ApprovalNotFound, (await _s.Client.GetApprovalAsync("ap-missing")).Error?.Code);
         Assert.Equal(DecisionReason.ApprovalInvalid, (await _s.Client.AuthorizeAsync(credential.Token, "read", Secret(), "ap-missing")).Reason);
     }
 

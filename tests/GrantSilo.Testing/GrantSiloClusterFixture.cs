@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using GrantSilo.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 
@@ -35,6 +36,13 @@ public abstract class GrantSiloClusterFixture : IAsyncLifetime
 
     /// <summary>The harness's client: each call made, with a real token, by the caller the access rules expect (see <see cref="ActingGrantClient"/>).</summary>
     public ActingGrantClient Client { get; private set; } = null!;
+
+    /// <summary>
+    /// The primary silo's own grain factory: its calls carry the cluster's internal mark (the silo's outgoing
+    /// filter adds it), as a grain's calls to another grain do. For tests that model a forger inside the
+    /// cluster, or check a grain's own defence behind the door; never for what a client may do.
+    /// </summary>
+    public IGrainFactory SiloGrains => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IGrainFactory>();
 
     /// <summary>The issuers the silos trust, and the tokens tests mint.</summary>
     public TestIdentity Identity => TestIdentity.Shared;

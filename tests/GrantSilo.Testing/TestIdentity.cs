@@ -20,13 +20,15 @@ public sealed class TestIdentity
     public const string SpiffeIssuer = "https://spiffe.test.grantsilo";
 
     /// <summary>The trust domains the tests' agents live in.</summary>
-    public static readonly string[] TrustDomains = ["test.dev", "acme.dev", "bench.dev", "nobody.dev", "e2e.dev", "example.org"];
+    public static readonly string[] TrustDomains = ["test.dev", "acme.dev", "bench.dev", "nobody.dev", "e2e.dev", "example.org", "explorer.dev"];
 
     /// <summary>Every role GrantSilo's shipped access rules know, except the approvers group.</summary>
     public static readonly string[] HarnessRoles = ["operator", "orchestrator", "auditor", "gateway", "policy-author", "approver"];
 
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly SigningCredentials _signing;
+    private readonly Dictionary<string, SigningCredentials> _spiffeSigning = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _spiffeJwks = new(StringComparer.Ordinal);
     private readonly JsonWebTokenHandler _handler = new();
 
     public static TestIdentity Shared { get; } = new();
@@ -34,18 +36,33 @@ public sealed class TestIdentity
     private TestIdentity()
     {
         var kid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        _signing = new SigningCredentials(new ECDsaSecurityKey(_key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
         var folder = Path.Combine(Path.GetTempPath(), "grantsilo-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
-        JwksFile = Path.Combine(folder, "issuer.jwks.json");
+        _signing = Signing(kid);
+        JwksFile = WriteJwks(Path.Combine(folder, "issuer.jwks.json"), kid);
+        // A SPIFFE issuer is found by the key that signed the token, and a key vouches for one trust domain
+        // only: each trust domain gets a key id (and a JWKS file) of its own, over the same key material.
+        foreach (var domain in TrustDomains)
+        {
+            var domainKid = $"{kid}-{domain}";
+            _spiffeSigning[domain] = Signing(domainKid);
+            _spiffeJwks[domain] = WriteJwks(Path.Combine(folder, $"spiffe-{domain}.jwks.json"), domainKid);
+        }
+    }
+
+    private SigningCredentials Signing(string kid) => new(new ECDsaSecurityKey(_key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+
+    private string WriteJwks(string path, string kid)
+    {
         var p = _key.ExportParameters(false);
-        File.WriteAllText(JwksFile, JsonSerializer.Serialize(new
+        File.WriteAllText(path, JsonSerializer.Serialize(new
         {
             keys = new[] { new { kty = "EC", crv = "P-256", kid, use = "sig", alg = "ES256", x = Base64UrlEncoder.Encode(p.Q.X), y = Base64UrlEncoder.Encode(p.Q.Y) } },
         }));
+        return path;
     }
 
-    /// <summary>The JWKS file every test issuer points at.</summary>
+    /// <summary>The JWKS file of the people's and the services' issuers.</summary>
     public string JwksFile { get; }
 
     /// <summary>
@@ -65,7 +82,7 @@ public sealed class TestIdentity
             var prefix = $"GrantSilo:Identity:Issuers:{i++}:";
             settings[prefix + "Name"] = name;
             settings[prefix + "Kind"] = kind;
-            settings[prefix + "JwksFile"] = JwksFile;
+            settings[prefix + "JwksFile"] = trustDomain is null ? JwksFile : _spiffeJwks[trustDomain];
             if (issuer is not null)
             {
                 settings[prefix + "Issuer"] = issuer;
@@ -83,7 +100,7 @@ public sealed class TestIdentity
         Issuer("test-services", "Oidc", ServiceIssuer, null, "Service");
         foreach (var domain in TrustDomains)
         {
-            Issuer($"test-spiffe-{domain}", "Spiffe", $"{SpiffeIssuer}/{domain}", domain, null);
+            Issuer($"test-spiffe-{domain}", "Spiffe", null, domain, null);
         }
         return settings;
     }
@@ -91,14 +108,15 @@ public sealed class TestIdentity
     /// <summary>A cluster call key for the test clusters of this process.</summary>
     public string ClusterCallKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    /// <summary>A JWT-SVID for the agent.</summary>
-    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) => Mint($"{SpiffeIssuer}/{TrustDomainOf(spiffeId)}", spiffeId, [], lifetime);
+    /// <summary>
+    /// A JWT-SVID for the agent, signed with its trust domain's key (an ID outside <see cref="TrustDomains"/>
+    /// is signed with a key no SPIFFE issuer publishes).
+    /// </summary>
+    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) =>
+        Mint(SpiffeIssuer, spiffeId, [], lifetime, _spiffeSigning.GetValueOrDefault(TrustDomainOf(spiffeId)) ?? _signing);
 
-    // Each trust domain has its own issuer here (a JWT-SVID issuer vouches for one trust domain).
     private static string TrustDomainOf(string spiffeId) =>
-        spiffeId.StartsWith("spiffe://", StringComparison.Ordinal) && spiffeId.IndexOf('/', "spiffe://".Length) is var slash and > 0
-            ? spiffeId["spiffe://".Length..slash]
-            : "unknown.invalid";
+        spiffeId.StartsWith("spiffe://", StringComparison.Ordinal) ? spiffeId["spiffe://".Length..].Split('/')[0] : "";
 
     /// <summary>An OIDC token for a person named <c>person:&lt;sub&gt;</c> (the prefix is added when missing).</summary>
     public string PersonToken(string name, params string[] roles) => Mint(PeopleIssuer, Strip(name, "person:"), roles, null);
@@ -128,7 +146,7 @@ public sealed class TestIdentity
     /// </summary>
     public static void Attach(string token) => RequestContext.Set(CallerHeaders.Token, token);
 
-    private string Mint(string issuer, string subject, string[] roles, TimeSpan? lifetime)
+    private string Mint(string issuer, string subject, string[] roles, TimeSpan? lifetime, SigningCredentials? signing = null)
     {
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object> { ["sub"] = subject };
@@ -144,7 +162,7 @@ public sealed class TestIdentity
             IssuedAt = now,
             NotBefore = now.AddSeconds(-5),
             Expires = now + (lifetime ?? TimeSpan.FromHours(1)),
-            SigningCredentials = _signing,
+            SigningCredentials = signing ?? _signing,
         });
     }
 

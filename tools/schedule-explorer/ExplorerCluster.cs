@@ -1,6 +1,7 @@
 using GrantSilo.Hosting;
 using GrantSilo.Client;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Configuration;
@@ -29,18 +30,25 @@ public sealed class ExplorerCluster : IAsyncDisposable
     private ExplorerCluster(TestCluster cluster)
     {
         _cluster = cluster;
-        _runner = new SeedRunner(new GrantClient(cluster.Client, GrantClock), LeaseClock, LeaseDuration);
+        // Each call is made by the caller the access rules expect: an agent for its own sessions, credentials
+        // and delegations, the test harness (an operator and orchestrator) for everything else.
+        var connection = new GrantClient(cluster.Client, GrantClock);
+        _runner = new SeedRunner(connection.As(TestIdentity.Shared.Harness), agent => connection.As(TestIdentity.Shared.Agent(agent)), LeaseClock, LeaseDuration);
     }
 
     public static async Task<ExplorerCluster> StartAsync()
     {
         var builder = new TestClusterBuilder(1);
+        foreach (var (key, value) in TestIdentity.Shared.SiloConfiguration())
+        {
+            builder.Properties[key] = value!;
+        }
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
         // The schedules are about ends and leases, not labels: every resource is catalogued as public, so the
         // classification each request asserts is the one decided on.
-        var catalog = await new GrantClient(cluster.Client, GrantClock).PublishResourceCatalogAsync(
+        var catalog = await new GrantClient(cluster.Client, GrantClock).As(TestIdentity.Shared.Person("person:explorer@test.dev", "operator")).PublishResourceCatalogAsync(
             """{ "entries": [ { "type": "*", "path": "*", "classification": "public" } ] }""", "person:explorer@test.dev");
         if (!catalog.IsSuccess)
         {

@@ -70,8 +70,16 @@ public sealed record SeedResult(Plan Plan, History History, IReadOnlyList<Violat
 /// hold, moves the lease clock until the operations return, authorizes every credential again, and
 /// checks the history.
 /// </summary>
-public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock, TimeSpan leaseDuration)
+public sealed class SeedRunner(GrantClient client, Func<string, GrantClient> asAgent, ExplorerLeaseClock leaseClock, TimeSpan leaseDuration)
 {
+    // A client per agent (by SPIFFE ID), calling with its own token: it opens its sessions, is issued credentials and delegates.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrantClient> _agents = new(StringComparer.Ordinal);
+
+    private GrantClient Agent(string spiffeId) => _agents.GetOrAdd(spiffeId, asAgent);
+
+    private GrantClient SessionAgent(World world, string session) =>
+        Agent(world.Agents[world.Plan.Sessions.Single(s => s.Name == session).Agent]);
+
     /// <summary>The longest the driver waits for one attempt of an operation before counting it as failed.</summary>
     public static readonly TimeSpan AttemptBound = TimeSpan.FromSeconds(10);
 
@@ -177,7 +185,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
         }
         foreach (var session in plan.Sessions)
         {
-            var opened = await client.OpenSessionAsync(new OpenSessionRequest { Agent = world.Agents[session.Agent] });
+            var opened = await Agent(world.Agents[session.Agent]).OpenSessionAsync(new OpenSessionRequest { Agent = world.Agents[session.Agent] });
             if (!opened.IsSuccess)
             {
                 return $"open {session.Name}: {opened.Error}";
@@ -191,8 +199,8 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
             {
                 created = await client.CreateTaskAsync(new CreateTaskRequest
                 {
+                    // The orchestrator recorded is the caller (the harness), which then completes the task.
                     Person = "person:alice@test.dev",
-                    Orchestrator = "orchestrator:explorer",
                     Agent = world.Agents[task.Agent],
                     Scope = ScopeAt(0),
                     Lifetime = TimeSpan.FromHours(2),
@@ -211,7 +219,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
             world.Add(task.Name, created.Value.TaskId, "task");
             foreach (var credential in plan.Credentials.Take(plan.SetupCredentials).Where(c => c.Task == task.Name))
             {
-                var issued = await client.IssueCredentialAsync(world.Sessions[credential.Session], new IssueCredentialRequest { TaskId = created.Value.TaskId });
+                var issued = await SessionAgent(world, credential.Session).IssueCredentialAsync(world.Sessions[credential.Session], new IssueCredentialRequest { TaskId = created.Value.TaskId });
                 if (!issued.IsSuccess)
                 {
                     return $"issue {credential.Name}: {issued.Error}";
@@ -233,7 +241,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
     private Task<GrantResult<TaskInfo>> DelegateAsync(Plan plan, World world, string parent, string proofToken, TaskNode child)
     {
         var depth = plan.Chain(child.Name).Count() - 1;
-        return client.DelegateAsync(world.Tasks[parent], new DelegationRequest
+        return Agent(world.Agents[plan.Tasks.Single(t => t.Name == parent).Agent]).DelegateAsync(world.Tasks[parent], new DelegationRequest
         {
             ProofToken = proofToken,
             Agent = world.Agents[child.Agent],
@@ -390,7 +398,7 @@ public sealed class SeedRunner(GrantClient client, ExplorerLeaseClock leaseClock
         var record = history.Invoke(op, 0);
         try
         {
-            var issued = await client.IssueCredentialAsync(world.Sessions[op.Target], new IssueCredentialRequest { TaskId = taskId }).WaitAsync(AttemptBound);
+            var issued = await SessionAgent(world, op.Target).IssueCredentialAsync(world.Sessions[op.Target], new IssueCredentialRequest { TaskId = taskId }).WaitAsync(AttemptBound);
             if (issued.IsSuccess)
             {
                 world.AddCredential(op.Creates!, issued.Value);
