@@ -101,6 +101,27 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
     }
 
     [Fact]
+    public async Task IdentityDevelopmentCallersSnippet_CallsAsTheCallersItMints()
+    {
+        IGrantClient grants = fixture.Client.Anonymous;
+        var keyFile = fixture.DevelopmentKeyFile;
+        var agentId = $"spiffe://acme.dev/{Guid.NewGuid():N}/planner";
+
+        #region snippet: identity-development-callers
+        using var callers = DevelopmentCallers.Load(keyFile);   // the development issuer's key file (null: the silo's default)
+        var operatorClient = grants.As(callers.Person("ops@acme.dev", "operator"));
+        var planner = grants.As(callers.Agent("spiffe://acme.dev/agent/planner"));
+        #endregion
+
+        var registered = await operatorClient.RegisterAgentAsync(agentId, new AgentRegistration { Owner = "person:alice@acme.dev", Ceiling = Scenario.Scope(0, "repo:read:acme/*") });
+        Assert.True(registered.IsSuccess, registered.Error?.ToString());
+        // The planner's development SVID is the planner, not an operator.
+        Assert.Equal(GrantErrorCode.Forbidden, (await planner.RegisterAgentAsync(agentId + "-2", new AgentRegistration { Owner = "person:alice@acme.dev", Ceiling = Scenario.Scope(0, "repo:read:acme/*") })).Error?.Code);
+        var own = await grants.As(callers.Agent(agentId)).OpenSessionAsync(new OpenSessionRequest { Agent = agentId });
+        Assert.True(own.IsSuccess, own.Error?.ToString());
+    }
+
+    [Fact]
     public async Task PoliciesTemplateLinkSnippet_PutsThePersonsAgentsBehindApproval()
     {
         // The snippet's client calls as the policy author it names.
@@ -148,6 +169,9 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
         /// <summary>The harness's client: each call made by the caller the access rules expect.</summary>
         public ActingGrantClient Client { get; private set; } = null!;
 
+        /// <summary>Where this cluster's development issuer writes its key.</summary>
+        public string DevelopmentKeyFile { get; } = Path.Combine(Path.GetTempPath(), "grantsilo-tests", Guid.NewGuid().ToString("N"), "dev-issuer.jwk");
+
         public async Task InitializeAsync()
         {
             var builder = new TestClusterBuilder(1);
@@ -156,6 +180,10 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
             {
                 builder.Properties[key] = value!;
             }
+            // The development issuer too, as on the embedded default in Development, with its key where the snippet reads it.
+            builder.Properties["GrantSilo:Identity:Development:Enabled"] = "true";
+            builder.Properties["GrantSilo:Identity:Development:AllowOutsideDevelopment"] = "true";
+            builder.Properties["GrantSilo:Identity:Development:KeyFile"] = DevelopmentKeyFile;
             builder.AddSiloBuilderConfigurator<SiloConfigurator>();
             Cluster = builder.Build();
             await Cluster.DeployAsync();
