@@ -99,7 +99,11 @@ internal sealed partial class AccessRules
     /// <summary>Their schema (Cedar's human-readable format).</summary>
     public static string SchemaText => LazySchemaText.Value;
 
-    public AccessVerdict Decide(Caller caller, string operation, Func<TargetFacts> target)
+    public AccessVerdict Decide(Caller caller, string operation, Func<TargetFacts> target) =>
+        Decide(caller, operation, target, static describe => describe());
+
+    /// <summary>Decides; <paramref name="describe"/> is asked for the target's facts only when the operation depends on them.</summary>
+    public AccessVerdict Decide<TState>(Caller caller, string operation, TState state, Func<TState, TargetFacts> describe)
     {
         var principal = Principals.GetValue(caller, static c => new CallerEntity(c));
         var independent = TargetIndependent.Contains(operation);
@@ -107,7 +111,7 @@ internal sealed partial class AccessRules
         {
             return cached;
         }
-        var facts = independent ? new TargetFacts { Kind = "", Id = "" } : target();
+        var facts = independent ? new TargetFacts { Kind = "", Id = "" } : describe(state);
         var resource = TargetEntity(facts);
         var action = Actions.GetOrAdd(operation, static op => new EntityUid(ActionType, op));
         var response = _authorizer.IsAuthorized(

@@ -57,8 +57,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
-        var grain = context.Grain;
-        var verdict = rules.Decide(caller, door.Operation, () => grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = context.TargetId.Key.ToString() ?? "" });
+        var verdict = rules.Decide(caller, door.Operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" });
         if (!verdict.Allowed)
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
