@@ -25,24 +25,71 @@ public sealed class TestIdentity
     /// <summary>Every role GrantSilo's shipped access rules know, except the approvers group.</summary>
     public static readonly string[] HarnessRoles = ["operator", "orchestrator", "auditor", "gateway", "policy-author", "approver"];
 
-    private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa _key;
     private readonly SigningCredentials _signing;
     private readonly JsonWebTokenHandler _handler = new();
 
-    public static TestIdentity Shared { get; } = new();
+    public static TestIdentity Shared { get; } = Create();
 
-    private TestIdentity()
+    private TestIdentity(ECDsa key, string kid, string folder, string clusterCallKey)
     {
-        var kid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        _key = key;
         _signing = new SigningCredentials(new ECDsaSecurityKey(_key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+        ClusterCallKey = clusterCallKey;
+        JwksFile = Path.Combine(folder, "issuer.jwks.json");
+        KeyFile = Path.Combine(folder, "issuer.key.json");
+    }
+
+    // A new key for this test process: its public half published as the JWKS file, its private half (and the
+    // cluster call key) kept beside it, readable by this user only, for the test's own child processes.
+    private static TestIdentity Create()
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var kid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var folder = Path.Combine(Path.GetTempPath(), "grantsilo-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
-        JwksFile = Path.Combine(folder, "issuer.jwks.json");
-        var p = _key.ExportParameters(false);
-        File.WriteAllText(JwksFile, JsonSerializer.Serialize(new
+        var identity = new TestIdentity(key, kid, folder, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var p = key.ExportParameters(true);
+        File.WriteAllText(identity.JwksFile, JsonSerializer.Serialize(new
         {
             keys = new[] { new { kty = "EC", crv = "P-256", kid, use = "sig", alg = "ES256", x = Base64UrlEncoder.Encode(p.Q.X), y = Base64UrlEncoder.Encode(p.Q.Y) } },
         }));
+        var secret = JsonSerializer.SerializeToUtf8Bytes(new PrivateKeyFile(kid, Base64UrlEncoder.Encode(p.Q.X), Base64UrlEncoder.Encode(p.Q.Y), Base64UrlEncoder.Encode(p.D), identity.ClusterCallKey));
+        File.Delete(identity.KeyFile);
+        if (OperatingSystem.IsWindows())
+        {
+            File.WriteAllBytes(identity.KeyFile, secret);
+        }
+        else
+        {
+            using var stream = new FileStream(identity.KeyFile, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            stream.Write(secret);
+        }
+        return identity;
+    }
+
+    /// <summary>
+    /// The identity of another process's <see cref="Shared"/>, from its <see cref="KeyFile"/>: a child process of a
+    /// test (the end-to-end workload) mints tokens the test's silos accept.
+    /// </summary>
+    public static TestIdentity Load(string keyFile)
+    {
+        var file = JsonSerializer.Deserialize<PrivateKeyFile>(File.ReadAllBytes(keyFile)) ?? throw new InvalidDataException($"{keyFile} is not a test identity key file.");
+        var key = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = Base64UrlEncoder.DecodeBytes(file.X), Y = Base64UrlEncoder.DecodeBytes(file.Y) },
+            D = Base64UrlEncoder.DecodeBytes(file.D),
+        });
+        return new TestIdentity(key, file.Kid, Path.GetDirectoryName(Path.GetFullPath(keyFile))!, file.CallKey);
+    }
+
+    /// <summary>The private key (and cluster call key) of these issuers, mode 0600, for the test's child processes.</summary>
+    public string KeyFile { get; }
+
+    private sealed record PrivateKeyFile(string Kid, string X, string Y, string D, string CallKey)
+    {
+        public override string ToString() => $"PrivateKeyFile({Kid}, ****)";
     }
 
     /// <summary>The JWKS file every test issuer points at.</summary>
@@ -88,8 +135,14 @@ public sealed class TestIdentity
         return settings;
     }
 
+    /// <summary>
+    /// <see cref="SiloConfiguration"/> as the environment of a silo process (<c>GrantSilo__Identity__Issuers__0__Name</c>...).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> SiloEnvironment() =>
+        SiloConfiguration().ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value!, StringComparer.Ordinal);
+
     /// <summary>A cluster call key for the test clusters of this process.</summary>
-    public string ClusterCallKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    public string ClusterCallKey { get; }
 
     /// <summary>A JWT-SVID for the agent.</summary>
     public string AgentToken(string spiffeId, TimeSpan? lifetime = null) => Mint(SpiffeIssuer, spiffeId, [], lifetime);
