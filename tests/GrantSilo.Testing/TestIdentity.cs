@@ -130,7 +130,7 @@ public sealed class TestIdentity
         Issuer("test-services", "Oidc", ServiceIssuer, null, "Service");
         foreach (var domain in TrustDomains)
         {
-            Issuer($"test-spiffe-{domain}", "Spiffe", null, domain, null);
+            Issuer($"test-spiffe-{domain}", "Spiffe", $"{SpiffeIssuer}/{domain}", domain, null);
         }
         return settings;
     }
@@ -145,7 +145,13 @@ public sealed class TestIdentity
     public string ClusterCallKey { get; }
 
     /// <summary>A JWT-SVID for the agent.</summary>
-    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) => Mint(SpiffeIssuer, spiffeId, [], lifetime);
+    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) => Mint($"{SpiffeIssuer}/{TrustDomainOf(spiffeId)}", spiffeId, [], lifetime);
+
+    // Each trust domain has its own issuer here (a JWT-SVID issuer vouches for one trust domain).
+    private static string TrustDomainOf(string spiffeId) =>
+        spiffeId.StartsWith("spiffe://", StringComparison.Ordinal) && spiffeId.IndexOf('/', "spiffe://".Length) is var slash and > 0
+            ? spiffeId["spiffe://".Length..slash]
+            : "unknown.invalid";
 
     /// <summary>An OIDC token for a person named <c>person:&lt;sub&gt;</c> (the prefix is added when missing).</summary>
     public string PersonToken(string name, params string[] roles) => Mint(PeopleIssuer, Strip(name, "person:"), roles, null);
