@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts GrantSilo on its embedded default, runs the walkthrough against it, and stops the silo.
+# Starts GrantSilo on its embedded default in the Development environment (so with the DEVELOPMENT issuer,
+# whose key file the walkthrough mints its callers' tokens with), runs the walkthrough against it, and stops the silo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build silo-host -c Release -v q -nologo >/dev/null
@@ -7,7 +8,7 @@ dotnet build samples/GrantSilo.Walkthrough -c Release -v q -nologo >/dev/null
 log=$(mktemp)
 # Run the built host directly, so SIGTERM reaches the silo itself and it leaves the cluster cleanly
 # (background jobs of a script ignore SIGINT).
-dotnet silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll >"$log" 2>&1 &
+DOTNET_ENVIRONMENT=Development dotnet silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll >"$log" 2>&1 &
 silo=$!
 trap 'kill -TERM $silo 2>/dev/null; wait $silo 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 120); do
@@ -16,4 +17,5 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 grep "GrantSilo silo started" "$log" | sed 's/^ *//'
+grep "DEVELOPMENT issuer is active" "$log" | sed 's/^ *//' || true
 dotnet samples/GrantSilo.Walkthrough/bin/Release/net10.0/GrantSilo.Walkthrough.dll

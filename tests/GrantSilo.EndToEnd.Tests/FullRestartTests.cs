@@ -143,11 +143,11 @@ public sealed class FullRestartTests(ITestOutputHelper output)
             {
                 credentials.Add(await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
             }
-            var rootHost = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(root.TaskId));
+            var rootHost = await management.ActivationAddressAsync(orleans.GetGrain<ITaskGrain>(root.TaskId));
             var hosts = new List<SiloAddress?>();
             foreach (var credential in credentials)
             {
-                hosts.Add(await management.GetActivationAddress(orleans.GetGrain<ICredentialGrain>(credential.CredentialId)));
+                hosts.Add(await management.ActivationAddressAsync(orleans.GetGrain<ICredentialGrain>(credential.CredentialId)));
             }
             var victim = cluster.Silos.Where(s => !s.Process.HasExited && rootHost?.Endpoint.Port != s.SiloPort)
                 .OrderByDescending(s => hosts.Count(h => h?.Endpoint.Port == s.SiloPort)).First();

@@ -36,11 +36,15 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
             builder.Properties[key] = value;
         }
         builder.Properties["GrantSilo:Membership:ProbeTimeout"] = "00:00:01";
+        foreach (var (key, value) in TestIdentity.Shared.SiloConfiguration())
+        {
+            builder.Properties[key] = value!;
+        }
         builder.AddSiloBuilderConfigurator<AzureTableProfile>();
         builder.AddClientBuilderConfigurator<AzureTableClient>();
         _cluster = builder.Build();
         await _cluster.DeployAsync();
-        await TestCatalogs.PublishPermissiveAsync(new GrantClient(_cluster.Client), TimeSpan.FromSeconds(60));
+        await TestCatalogs.PublishPermissiveAsync(new ActingGrantClient(new GrantClient(_cluster.Client), TestIdentity.Shared), TimeSpan.FromSeconds(60));
     }
 
     public async Task DisposeAsync()
@@ -59,7 +63,7 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
     public async Task KillingTheSiloOwningATasksReminder_TheTaskStillExpiresAndItsCascadeCompletesOnTheSurvivors()
     {
         var cluster = _cluster!;
-        var grants = new Scenario(new GrantClient(cluster.Client), settling: TimeSpan.FromSeconds(60));
+        var grants = new Scenario(new ActingGrantClient(new GrantClient(cluster.Client), TestIdentity.Shared), settling: TimeSpan.FromSeconds(60));
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var planner = await grants.AgentAsync("planner", Scenario.Scope(1, "repo:read:acme/*"));
         var worker = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
@@ -72,7 +76,7 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
         {
             var candidate = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), lifetime);
             var reminderOwner = ReminderOwner(cluster, GrainId.Create("task", candidate.TaskId));
-            var host = await management.GetActivationAddress(cluster.Client.GetGrain<ITaskGrain>(candidate.TaskId));
+            var host = await management.ActivationAddressAsync(cluster.Client.GetGrain<ITaskGrain>(candidate.TaskId));
             if (reminderOwner is not null && reminderOwner != cluster.Primary && reminderOwner.SiloAddress.Equals(host))
             {
                 (task, owner) = (candidate, reminderOwner);

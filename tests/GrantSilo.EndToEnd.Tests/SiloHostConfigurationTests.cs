@@ -3,6 +3,7 @@ using GrantSilo.Hosting;
 using System.Globalization;
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
+using GrantSilo.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,38 +11,117 @@ using Microsoft.Extensions.Logging;
 
 namespace GrantSilo.EndToEnd.Tests;
 
-/// <summary>The silo host process selects its backend from configuration; the embedded default is unchanged.</summary>
+/// <summary>
+/// The silo host process selects its backend from configuration; the embedded default runs in Development with the
+/// development issuer (as <c>scripts/demo.sh</c> starts it) and refuses to start trusting no issuer anywhere else.
+/// </summary>
 public sealed class SiloHostConfigurationTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task EmbeddedDefault_StartsWithoutStorageSettings_AndServesTheDefaultClient()
+    public async Task EmbeddedDefault_InDevelopment_StartsWithTheDevelopmentIssuer_AndServesTheDefaultClientCallingWithItsTokens()
     {
         var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
-        await using var silo = ChildProcess.Start("embedded", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+        var keyFolder = Directory.CreateTempSubdirectory("grantsilo-dev-issuer-");
+        var keyFile = Path.Combine(keyFolder.FullName, "dev-issuer.jwk");
+        try
         {
-            ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
-            ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
-        });
-        await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
-        Assert.Contains("storage Embedded", silo.Output, StringComparison.Ordinal);
+            // Only what the demo sets: the environment (appsettings.Development.json enables the development issuer),
+            // and here the ports and where the key file goes, so a demo running beside the tests keeps its own.
+            await using var silo = ChildProcess.Start("embedded", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+            {
+                ["DOTNET_ENVIRONMENT"] = "Development",
+                ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+                ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+                ["GrantSilo__Identity__Development__KeyFile"] = keyFile,
+            });
+            await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
+            Assert.Contains("storage Embedded", silo.Output, StringComparison.Ordinal);
+            Assert.Contains("A DEVELOPMENT issuer is active", silo.Output, StringComparison.Ordinal);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+            }
+            using var tokens = DevelopmentTokens.Load(keyFile);
 
-        // AddGrantSiloClient with no storage settings connects to the silo on this machine.
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["GrantSilo:Client:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture) });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.AddGrantSiloClient();
-        using var client = builder.Build();
-        await client.StartAsync();
-        var grants = new Scenario(client.Services.GetRequiredService<GrantClient>(), settling: TimeSpan.FromSeconds(60));
-        await TestCatalogs.PublishPermissiveAsync(grants.Client, TimeSpan.FromSeconds(60));
-        var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
-        var task = await grants.RootTaskAsync(agent, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(5));
-        var credential = await grants.IssueAsync(agent, task.TaskId);
-        Assert.True((await grants.AuthorizeAsync(credential)).IsAllowed);
-        await client.StopAsync();
-        await silo.StopAsync(TimeSpan.FromSeconds(30));
+            // AddGrantSiloClient with no storage settings connects to the silo on this machine.
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["GrantSilo:Client:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture) });
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.AddGrantSiloClient();
+            using var client = builder.Build();
+            await client.StartAsync();
+            var connection = client.Services.GetRequiredService<GrantClient>();
+            GrantClient As(string token) => connection.As(new StaticCallerToken(token));
+            var operatorClient = As(tokens.ForPerson("ops@test.dev", "operator"));
+            var agent = $"spiffe://test.dev/{Guid.NewGuid():N}/worker";
+
+            // Without a token nothing is served; with the development issuer's, each caller does its part.
+            var anonymous = await Scenario.Retry(() => connection.GetAgentAsync(agent));
+            Assert.Equal(GrantErrorCode.Unauthenticated, anonymous.Error?.Code);
+            var published = await Scenario.Retry(() => operatorClient.PublishResourceCatalogAsync(TestCatalogs.Permissive, "person:ops@test.dev"));
+            Assert.True(published.IsSuccess, published.Error?.ToString());
+            var registered = await operatorClient.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:ops@test.dev", Ceiling = Scenario.Scope(0, "repo:read:acme/*") });
+            Assert.True(registered.IsSuccess, registered.Error?.ToString());
+            var task = await As(tokens.ForService("orchestrator", "orchestrator")).CreateTaskAsync(new CreateTaskRequest
+            {
+                Person = "person:alice@test.dev",
+                Agent = agent,
+                Scope = Scenario.Scope(0, "repo:read:acme/*"),
+                Lifetime = TimeSpan.FromMinutes(5),
+            });
+            Assert.True(task.IsSuccess, task.Error?.ToString());
+            var itself = As(tokens.ForAgent(agent));
+            var session = await itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent });
+            Assert.True(session.IsSuccess, session.Error?.ToString());
+            var credential = await itself.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = task.Value.TaskId });
+            Assert.True(credential.IsSuccess, credential.Error?.ToString());
+            Assert.True((await As(tokens.ForService("gateway", "gateway")).AuthorizeAsync(credential.Value.Token, "read", Scenario.Document)).IsAllowed);
+            // Another agent's token does not open this agent's sessions.
+            var impostor = await As(tokens.ForAgent($"spiffe://test.dev/{Guid.NewGuid():N}/impostor")).OpenSessionAsync(new OpenSessionRequest { Agent = agent });
+            Assert.Equal(GrantErrorCode.Forbidden, impostor.Error?.Code);
+            await client.StopAsync();
+            await silo.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            keyFolder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task EmbeddedDefault_OutsideDevelopment_WithoutIssuers_StopsStartUpSayingWhatToConfigure()
+    {
+        // The child gets no DOTNET_ENVIRONMENT: the host's environment is Production, and appsettings.Development.json is not read.
+        await using var silo = ChildProcess.Start("no-issuers", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+        {
+            ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+        });
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started trusting no issuer.");
+        Assert.NotEqual(0, silo.ExitCode);
+        Assert.Contains("GrantSilo:Identity:Issuers", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DevelopmentIssuer_OutsideDevelopment_StopsStartUp()
+    {
+        await using var silo = ChildProcess.Start("dev-issuer-in-production", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Identity__Development__Enabled"] = "true",
+            ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(Path.GetTempPath(), $"grantsilo-refused-{Guid.NewGuid():N}", "dev-issuer.jwk"),
+        });
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started the development issuer in Production.");
+        Assert.NotEqual(0, silo.ExitCode);
+        Assert.Contains("not Development", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -49,6 +129,10 @@ public sealed class SiloHostConfigurationTests
     {
         var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
         settings.Remove("GrantSilo__Storage__AllowDevelopmentStorage");
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
         await using var silo = ChildProcess.Start("production", ChildProcess.BuiltDll("SiloHostDll"), settings);
 
         Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with the development account in production.");
@@ -64,6 +148,10 @@ public sealed class SiloHostConfigurationTests
         {
             ["GrantSilo__Lifecycle__DecisionLeaseDuration"] = "00:00:29",
         };
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
         await using var silo = ChildProcess.Start("long-decision-lease", ChildProcess.BuiltDll("SiloHostDll"), settings);
 
         Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with a decision lease its silo lease cannot cover.");

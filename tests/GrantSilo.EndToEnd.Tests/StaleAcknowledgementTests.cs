@@ -65,7 +65,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         for (var i = 0; i < 60 && task is null; i++)
         {
             var candidate = await staleGrants.RootTaskAsync(agent, Scope, TimeSpan.FromMinutes(10));
-            var host = await management.GetActivationAddress(orleans.GetGrain<ITaskGrain>(candidate.TaskId));
+            var host = await management.ActivationAddressAsync(orleans.GetGrain<ITaskGrain>(candidate.TaskId));
             task = host?.Endpoint.Port == stale.SiloPort ? candidate : null;
         }
         Assert.NotNull(task);
@@ -81,7 +81,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         {
             var opened = await Scenario.Retry(() => staleGrants.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }));
             Assert.True(opened.IsSuccess, opened.Error?.ToString());
-            var host = await management.GetActivationAddress(orleans.GetGrain<ISessionGrain>(opened.Value.SessionId));
+            var host = await management.ActivationAddressAsync(orleans.GetGrain<ISessionGrain>(opened.Value.SessionId));
             sessionId = host?.Endpoint.Port == stale.SiloPort ? opened.Value.SessionId : null;
         }
         Assert.NotNull(sessionId);

@@ -33,7 +33,7 @@ public sealed class StaleSiloFencingTests(ITestOutputHelper output)
         {
             var credential = await grants.IssueAsync(agent, task.TaskId, TimeSpan.FromMinutes(10));
             Assert.True((await staleGrants.AuthorizeAsync(credential)).IsAllowed);
-            var host = await management.GetActivationAddress(everywhere.Services.GetRequiredService<IClusterClient>().GetGrain<ICredentialGrain>(credential.CredentialId));
+            var host = await management.ActivationAddressAsync(everywhere.Services.GetRequiredService<IClusterClient>().GetGrain<ICredentialGrain>(credential.CredentialId));
             if (host?.Endpoint.Port == stale.SiloPort)
             {
                 onStale.Add(credential);

@@ -30,6 +30,10 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
         {
             settings.Remove(key);
         }
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
         if (what == "TLS switched off")
         {
             settings["GrantSilo__Tls__Enabled"] = "false";
@@ -46,7 +50,7 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
     public async Task EmbeddedSiloWithTls_ServesATlsClient_AndRefusesPlainClientsAndStrangers()
     {
         var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
-        await using var silo = ChildProcess.Start("embedded-tls", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+        await using var silo = ChildProcess.Start("embedded-tls", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>(TestIdentity.Shared.SiloEnvironment())
         {
             ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
@@ -69,7 +73,8 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
                 ["GrantSilo:Client:Tls:KeyFile"] = Ours.ClientKey,
             }))
             {
-                var grants = new Scenario(client.Services.GetRequiredService<GrantClient>(), settling: TimeSpan.FromSeconds(60));
+                var grants = new Scenario(new ActingGrantClient(client.Services.GetRequiredService<GrantClient>(), TestIdentity.Shared), settling: TimeSpan.FromSeconds(60));
+                await TestCatalogs.PublishPermissiveAsync(grants.Client, TimeSpan.FromSeconds(60));
                 var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
                 var task = await grants.RootTaskAsync(agent, Scenario.Scope(0, "repo:read:acme/*"), TimeSpan.FromMinutes(5));
                 Assert.True((await grants.AuthorizeAsync(await grants.IssueAsync(agent, task.TaskId))).IsAllowed);
@@ -111,6 +116,10 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
             // Give up joining soon rather than after Orleans' five minutes.
             ["GrantSilo__Membership__MaxJoinAttemptTime"] = "00:00:15",
         };
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
         await using var stranger = ChildProcess.Start("stranger", ChildProcess.BuiltDll("SiloHostDll"), settings);
         try
         {

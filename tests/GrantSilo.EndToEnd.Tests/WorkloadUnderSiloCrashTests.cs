@@ -22,6 +22,8 @@ public sealed class WorkloadUnderSiloCrashTests(ITestOutputHelper output)
             ["Workload__Duration"] = "00:00:35",
             ["Workload__Concurrency"] = "4",
             ["Workload__CallDeadline"] = "00:00:30",
+            // The workload mints its callers' tokens with the test issuers' key (never passed as a token on the command line).
+            ["Workload__IdentityKeyFile"] = TestIdentity.Shared.KeyFile,
         };
         await using var workload = ChildProcess.Start("workload", ChildProcess.BuiltDll("WorkloadDll"), environment);
         try

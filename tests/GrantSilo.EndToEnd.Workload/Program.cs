@@ -1,7 +1,8 @@
 using GrantSilo.Hosting;
 // The end-to-end workload: delegations, authorizations and revocations against a GrantSilo cluster,
 // recorded as a JSON-lines history the end-to-end tests check. Configured like any GrantSilo client
-// (GrantSilo:Client, GrantSilo:Storage) plus Workload:* (see WorkloadOptions).
+// (GrantSilo:Client, GrantSilo:Storage) plus Workload:* (see WorkloadOptions). Every call carries a token
+// of the test issuers the silos trust, minted here with the test's key (Workload:IdentityKeyFile).
 using System.Diagnostics;
 using System.Text.Json;
 using GrantSilo;
@@ -20,7 +21,8 @@ builder.Configuration.GetSection("Workload").Bind(options);
 builder.AddGrantSiloAzureTableClient();
 using var host = builder.Build();
 await host.StartAsync();
-var client = host.Services.GetRequiredService<GrantClient>();
+var identity = GrantSilo.Testing.TestIdentity.Load(options.IdentityKeyFile ?? throw new InvalidOperationException("Set Workload:IdentityKeyFile (TestIdentity.KeyFile of the test that started the silos)."));
+var client = new GrantSilo.Testing.ActingGrantClient(host.Services.GetRequiredService<GrantClient>(), identity);
 
 await using var history = new History(options.HistoryPath ?? throw new InvalidOperationException("Set Workload:HistoryPath."));
 var runner = new Runner(client, history, options);
@@ -35,6 +37,9 @@ return 0;
 internal sealed class WorkloadOptions
 {
     public string? HistoryPath { get; set; }
+
+    /// <summary>The test issuers' private key file (<c>TestIdentity.KeyFile</c>), to mint the callers' tokens with.</summary>
+    public string? IdentityKeyFile { get; set; }
 
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -78,8 +83,16 @@ internal sealed class History(string path) : IAsyncDisposable
     }
 }
 
-internal sealed class Runner(GrantClient client, History history, WorkloadOptions options)
+/// <summary>
+/// Each call made by the caller the access rules expect: the harness (a service with every role) registers,
+/// creates root tasks, revokes and authorizes; each agent opens its own sessions, is issued its own
+/// credentials and delegates its own tasks, with its own JWT-SVID.
+/// </summary>
+internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History history, WorkloadOptions options)
 {
+    private readonly GrantClient _harness = acting.Harness;
+    private GrantClient _plannerClient = null!;
+    private GrantClient _workerClient = null!;
     private static readonly ResourceRef Document = new() { Type = "repo", Path = "acme/payments/README.md" };
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
     private readonly List<(IssuedCredential Credential, IReadOnlyList<string> Chain)> _issued = [];
@@ -92,11 +105,13 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
     {
         _planner = $"spiffe://e2e.dev/{_run}/planner";
         _worker = $"spiffe://e2e.dev/{_run}/worker";
+        _plannerClient = acting.AsAgent(_planner);
+        _workerClient = acting.AsAgent(_worker);
         // Set-up retries until the cluster answers; everything after it is recorded as it happens.
         foreach (var (agent, ceiling) in new[] { (_planner, ScopeOf(2, "repo:*:acme/*")), (_worker, ScopeOf(0, "repo:read:acme/*")) })
         {
             var result = await GrantSilo.Testing.Eventually.LastAsync(
-                () => client.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:alice@e2e.dev", Ceiling = ceiling }),
+                () => _harness.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:alice@e2e.dev", Ceiling = ceiling }),
                 r => r.IsSuccess,
                 TimeSpan.FromSeconds(60));
             if (!result.IsSuccess)
@@ -105,7 +120,7 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
             }
         }
         // The workload is about ends under crashes, not labels: every resource is catalogued as public.
-        await GrantSilo.Testing.TestCatalogs.PublishPermissiveAsync(client, TimeSpan.FromSeconds(60));
+        await GrantSilo.Testing.TestCatalogs.PublishPermissiveAsync(acting, TimeSpan.FromSeconds(60));
     }
 
     public async Task RunAsync(int worker, DateTime stop)
@@ -121,10 +136,9 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
 
     private async Task IterationAsync(Random random, int iteration)
     {
-        var root = await CallAsync("create-task", () => client.CreateTaskAsync(new CreateTaskRequest
+        var root = await CallAsync("create-task", () => _harness.CreateTaskAsync(new CreateTaskRequest
         {
             Person = "person:alice@e2e.dev",
-            Orchestrator = "orchestrator:e2e",
             Agent = _planner,
             Scope = ScopeOf(1, "repo:read:acme/*"),
             Lifetime = TimeSpan.FromMinutes(2),
@@ -138,7 +152,7 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
         {
             return;
         }
-        var child = await CallAsync("delegate", () => client.DelegateAsync(root.TaskId, new DelegationRequest
+        var child = await CallAsync("delegate", () => _plannerClient.DelegateAsync(root.TaskId, new DelegationRequest
         {
             ProofToken = plannerCredential.Token,
             Agent = _worker,
@@ -165,14 +179,14 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
         switch (random.Next(4))
         {
             case 0:
-                await CallAsync("revoke-credential", () => client.RevokeCredentialAsync(workerCredential.CredentialId, "e2e"), r => r.CredentialId, credential: workerCredential.CredentialId,
+                await CallAsync("revoke-credential", () => _harness.RevokeCredentialAsync(workerCredential.CredentialId, "e2e"), r => r.CredentialId, credential: workerCredential.CredentialId,
                     acknowledged: r => r.Status != CredentialStatus.Active);
                 break;
             case 1:
-                await CallAsync("revoke-task", () => client.RevokeTaskAsync(child.TaskId, "e2e"), r => r.TaskId, task: child.TaskId, acknowledged: r => r.IsTerminal);
+                await CallAsync("revoke-task", () => _harness.RevokeTaskAsync(child.TaskId, "e2e"), r => r.TaskId, task: child.TaskId, acknowledged: r => r.IsTerminal);
                 break;
             case 2:
-                await CallAsync("revoke-task", () => client.RevokeTaskAsync(root.TaskId, "e2e"), r => r.TaskId, task: root.TaskId, acknowledged: r => r.IsTerminal);
+                await CallAsync("revoke-task", () => _harness.RevokeTaskAsync(root.TaskId, "e2e"), r => r.TaskId, task: root.TaskId, acknowledged: r => r.IsTerminal);
                 break;
             default:
                 break;
@@ -194,13 +208,14 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
 
     private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
     {
-        var session = await CallAsync("open-session", () => client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
+        var itself = agent == _planner ? _plannerClient : _workerClient;
+        var session = await CallAsync("open-session", () => itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
         if (session is null)
         {
             return null;
         }
         var start = DateTime.UtcNow.Ticks;
-        var (result, outcome) = await WithDeadlineAsync(() => client.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
+        var (result, outcome) = await WithDeadlineAsync(() => itself.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
         var end = DateTime.UtcNow.Ticks;
         var issued = result is { IsSuccess: true } ? result.Value : null;
         await history.AppendAsync(new HistoryRecord
@@ -232,7 +247,7 @@ internal sealed class Runner(GrantClient client, History history, WorkloadOption
         string outcome;
         try
         {
-            decision = await client.AuthorizeAsync(credential.Token, "read", Document).WaitAsync(options.CallDeadline);
+            decision = await _harness.AuthorizeAsync(credential.Token, "read", Document).WaitAsync(options.CallDeadline);
             outcome = decision.IsAllowed ? "Allow" : "Deny";
         }
         catch (TimeoutException)

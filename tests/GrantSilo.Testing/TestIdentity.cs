@@ -25,44 +25,74 @@ public sealed class TestIdentity
     /// <summary>Every role GrantSilo's shipped access rules know, except the approvers group.</summary>
     public static readonly string[] HarnessRoles = ["operator", "orchestrator", "auditor", "gateway", "policy-author", "approver"];
 
-    private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa _key;
     private readonly SigningCredentials _signing;
-    private readonly Dictionary<string, SigningCredentials> _spiffeSigning = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _spiffeJwks = new(StringComparer.Ordinal);
     private readonly JsonWebTokenHandler _handler = new();
 
-    public static TestIdentity Shared { get; } = new();
+    public static TestIdentity Shared { get; } = Create();
 
-    private TestIdentity()
+    private TestIdentity(ECDsa key, string kid, string folder, string clusterCallKey)
     {
+        _key = key;
+        _signing = new SigningCredentials(new ECDsaSecurityKey(_key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+        ClusterCallKey = clusterCallKey;
+        JwksFile = Path.Combine(folder, "issuer.jwks.json");
+        KeyFile = Path.Combine(folder, "issuer.key.json");
+    }
+
+    // A new key for this test process: its public half published as the JWKS file, its private half (and the
+    // cluster call key) kept beside it, readable by this user only, for the test's own child processes.
+    private static TestIdentity Create()
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var kid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var folder = Path.Combine(Path.GetTempPath(), "grantsilo-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(folder);
-        _signing = Signing(kid);
-        JwksFile = WriteJwks(Path.Combine(folder, "issuer.jwks.json"), kid);
-        // A SPIFFE issuer is found by the key that signed the token, and a key vouches for one trust domain
-        // only: each trust domain gets a key id (and a JWKS file) of its own, over the same key material.
-        foreach (var domain in TrustDomains)
-        {
-            var domainKid = $"{kid}-{domain}";
-            _spiffeSigning[domain] = Signing(domainKid);
-            _spiffeJwks[domain] = WriteJwks(Path.Combine(folder, $"spiffe-{domain}.jwks.json"), domainKid);
-        }
-    }
-
-    private SigningCredentials Signing(string kid) => new(new ECDsaSecurityKey(_key) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
-
-    private string WriteJwks(string path, string kid)
-    {
-        var p = _key.ExportParameters(false);
-        File.WriteAllText(path, JsonSerializer.Serialize(new
+        var identity = new TestIdentity(key, kid, folder, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        var p = key.ExportParameters(true);
+        File.WriteAllText(identity.JwksFile, JsonSerializer.Serialize(new
         {
             keys = new[] { new { kty = "EC", crv = "P-256", kid, use = "sig", alg = "ES256", x = Base64UrlEncoder.Encode(p.Q.X), y = Base64UrlEncoder.Encode(p.Q.Y) } },
         }));
-        return path;
+        var secret = JsonSerializer.SerializeToUtf8Bytes(new PrivateKeyFile(kid, Base64UrlEncoder.Encode(p.Q.X), Base64UrlEncoder.Encode(p.Q.Y), Base64UrlEncoder.Encode(p.D), identity.ClusterCallKey));
+        File.Delete(identity.KeyFile);
+        if (OperatingSystem.IsWindows())
+        {
+            File.WriteAllBytes(identity.KeyFile, secret);
+        }
+        else
+        {
+            using var stream = new FileStream(identity.KeyFile, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            stream.Write(secret);
+        }
+        return identity;
     }
 
-    /// <summary>The JWKS file of the people's and the services' issuers.</summary>
+    /// <summary>
+    /// The identity of another process's <see cref="Shared"/>, from its <see cref="KeyFile"/>: a child process of a
+    /// test (the end-to-end workload) mints tokens the test's silos accept.
+    /// </summary>
+    public static TestIdentity Load(string keyFile)
+    {
+        var file = JsonSerializer.Deserialize<PrivateKeyFile>(File.ReadAllBytes(keyFile)) ?? throw new InvalidDataException($"{keyFile} is not a test identity key file.");
+        var key = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = Base64UrlEncoder.DecodeBytes(file.X), Y = Base64UrlEncoder.DecodeBytes(file.Y) },
+            D = Base64UrlEncoder.DecodeBytes(file.D),
+        });
+        return new TestIdentity(key, file.Kid, Path.GetDirectoryName(Path.GetFullPath(keyFile))!, file.CallKey);
+    }
+
+    /// <summary>The private key (and cluster call key) of these issuers, mode 0600, for the test's child processes.</summary>
+    public string KeyFile { get; }
+
+    private sealed record PrivateKeyFile(string Kid, string X, string Y, string D, string CallKey)
+    {
+        public override string ToString() => $"PrivateKeyFile({Kid}, ****)";
+    }
+
+    /// <summary>The JWKS file every test issuer points at.</summary>
     public string JwksFile { get; }
 
     /// <summary>
@@ -82,7 +112,7 @@ public sealed class TestIdentity
             var prefix = $"GrantSilo:Identity:Issuers:{i++}:";
             settings[prefix + "Name"] = name;
             settings[prefix + "Kind"] = kind;
-            settings[prefix + "JwksFile"] = trustDomain is null ? JwksFile : _spiffeJwks[trustDomain];
+            settings[prefix + "JwksFile"] = JwksFile;
             if (issuer is not null)
             {
                 settings[prefix + "Issuer"] = issuer;
@@ -100,23 +130,28 @@ public sealed class TestIdentity
         Issuer("test-services", "Oidc", ServiceIssuer, null, "Service");
         foreach (var domain in TrustDomains)
         {
-            Issuer($"test-spiffe-{domain}", "Spiffe", null, domain, null);
+            Issuer($"test-spiffe-{domain}", "Spiffe", $"{SpiffeIssuer}/{domain}", domain, null);
         }
         return settings;
     }
 
-    /// <summary>A cluster call key for the test clusters of this process.</summary>
-    public string ClusterCallKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-
     /// <summary>
-    /// A JWT-SVID for the agent, signed with its trust domain's key (an ID outside <see cref="TrustDomains"/>
-    /// is signed with a key no SPIFFE issuer publishes).
+    /// <see cref="SiloConfiguration"/> as the environment of a silo process (<c>GrantSilo__Identity__Issuers__0__Name</c>...).
     /// </summary>
-    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) =>
-        Mint(SpiffeIssuer, spiffeId, [], lifetime, _spiffeSigning.GetValueOrDefault(TrustDomainOf(spiffeId)) ?? _signing);
+    public IReadOnlyDictionary<string, string> SiloEnvironment() =>
+        SiloConfiguration().ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value!, StringComparer.Ordinal);
 
+    /// <summary>A cluster call key for the test clusters of this process.</summary>
+    public string ClusterCallKey { get; }
+
+    /// <summary>A JWT-SVID for the agent.</summary>
+    public string AgentToken(string spiffeId, TimeSpan? lifetime = null) => Mint($"{SpiffeIssuer}/{TrustDomainOf(spiffeId)}", spiffeId, [], lifetime);
+
+    // Each trust domain has its own issuer here (a JWT-SVID issuer vouches for one trust domain).
     private static string TrustDomainOf(string spiffeId) =>
-        spiffeId.StartsWith("spiffe://", StringComparison.Ordinal) ? spiffeId["spiffe://".Length..].Split('/')[0] : "";
+        spiffeId.StartsWith("spiffe://", StringComparison.Ordinal) && spiffeId.IndexOf('/', "spiffe://".Length) is var slash and > 0
+            ? spiffeId["spiffe://".Length..slash]
+            : "unknown.invalid";
 
     /// <summary>An OIDC token for a person named <c>person:&lt;sub&gt;</c> (the prefix is added when missing).</summary>
     public string PersonToken(string name, params string[] roles) => Mint(PeopleIssuer, Strip(name, "person:"), roles, null);
@@ -146,7 +181,7 @@ public sealed class TestIdentity
     /// </summary>
     public static void Attach(string token) => RequestContext.Set(CallerHeaders.Token, token);
 
-    private string Mint(string issuer, string subject, string[] roles, TimeSpan? lifetime, SigningCredentials? signing = null)
+    private string Mint(string issuer, string subject, string[] roles, TimeSpan? lifetime)
     {
         var now = DateTime.UtcNow;
         var claims = new Dictionary<string, object> { ["sub"] = subject };
@@ -162,7 +197,7 @@ public sealed class TestIdentity
             IssuedAt = now,
             NotBefore = now.AddSeconds(-5),
             Expires = now + (lifetime ?? TimeSpan.FromHours(1)),
-            SigningCredentials = signing ?? _signing,
+            SigningCredentials = _signing,
         });
     }
 

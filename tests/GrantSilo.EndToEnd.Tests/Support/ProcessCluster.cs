@@ -20,8 +20,9 @@ namespace GrantSilo.EndToEnd.Tests.Support;
 internal sealed record SiloNode(string Name, int SiloPort, int GatewayPort, ChildProcess Process);
 
 /// <summary>
-/// Azurite plus silo-host processes on loopback, configured exactly as <c>docs/multi-silo.md</c> says,
-/// and clients (in this process) that connect to them.
+/// Azurite plus silo-host processes on loopback, configured exactly as <c>docs/multi-silo.md</c> says
+/// plus the test issuers and a shared cluster call key (<see cref="TestIdentity.SiloEnvironment"/>),
+/// and clients (in this process) that connect to them and call with the test issuers' tokens.
 /// </summary>
 internal sealed class ProcessCluster : IAsyncDisposable
 {
@@ -92,6 +93,11 @@ internal sealed class ProcessCluster : IAsyncDisposable
             var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
             var name = $"silo{++_started}";
             var environment = new Dictionary<string, string>(MultiSiloSettings.Silo(Azurite.ConnectionString, siloPort, gatewayPort));
+            // The test issuers, and the call key every silo of this cluster shares.
+            foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+            {
+                environment[key] = value;
+            }
             foreach (var (key, value) in extra)
             {
                 environment[key] = value;
@@ -155,7 +161,8 @@ internal sealed class ProcessCluster : IAsyncDisposable
         return host;
     }
 
-    public static GrantClient ClientOf(IHost client) => client.Services.GetRequiredService<GrantClient>();
+    /// <summary>The client's GrantClient, calling each operation as the caller the access rules expect (<see cref="ActingGrantClient"/>).</summary>
+    public static ActingGrantClient ClientOf(IHost client) => new(client.Services.GetRequiredService<GrantClient>(), TestIdentity.Shared);
 
     public async Task StopClientAsync(IHost client)
     {
