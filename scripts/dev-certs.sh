@@ -65,6 +65,31 @@ issue client "/CN=grantsilo-client" "clientAuth" "DNS:grantsilo-client"
 chmod 644 "$folder"/{ca,silo,client}.pem "$folder"/{silo,client}.key "$folder"/{silo,client}.pfx
 chmod 600 "$folder/ca.key"
 
+# The cluster call key every silo shares (GrantSilo:Cluster:CallKey), and a development token issuer for the
+# walkthrough's callers: an ES256 key whose public half (issuer.jwks.json) the silos trust and whose private half
+# (issuer.key.json, with the call key, readable by this user only) the workload mints tokens with.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+if [ "$force" = 1 ]; then
+  rm -f "$folder"/{call-key,issuer.jwks.json,issuer.key.json}
+fi
+if [ ! -f "$folder/call-key" ]; then
+  (umask 077 && openssl rand -base64 32 | tr -d '\n' >"$folder/call-key")
+  echo "created $folder/call-key"
+fi
+if [ ! -f "$folder/issuer.jwks.json" ] || [ ! -f "$folder/issuer.key.json" ]; then
+  work=$(mktemp -d)
+  openssl ecparam -name prime256v1 -genkey -noout -out "$work/issuer.pem" 2>/dev/null
+  openssl ec -in "$work/issuer.pem" -pubout -outform DER 2>/dev/null | tail -c 64 >"$work/xy"
+  openssl ec -in "$work/issuer.pem" -outform DER 2>/dev/null | head -c 39 | tail -c 32 >"$work/d"
+  x=$(head -c 32 "$work/xy" | b64url); y=$(tail -c 32 "$work/xy" | b64url); d=$(b64url <"$work/d")
+  kid=$(openssl rand -hex 8)
+  printf '{"keys":[{"kty":"EC","crv":"P-256","kid":"%s","use":"sig","alg":"ES256","x":"%s","y":"%s"}]}\n' "$kid" "$x" "$y" >"$folder/issuer.jwks.json"
+  (umask 077 && printf '{"Kid":"%s","X":"%s","Y":"%s","D":"%s","CallKey":"%s"}\n' "$kid" "$x" "$y" "$d" "$(cat "$folder/call-key")" >"$folder/issuer.key.json")
+  chmod 644 "$folder/issuer.jwks.json"
+  rm -rf "$work"
+  echo "created $folder/issuer.jwks.json, issuer.key.json"
+fi
+
 cat <<SETTINGS
 
 Development certificates in $folder (the CA's key, ca.key, stays here; no process needs it).
@@ -76,5 +101,8 @@ Clients (GrantSilo:Client:Tls; on with AddGrantSiloAzureTableClient, GrantSilo__
   export GrantSilo__Client__Tls__CaFile=$folder/ca.pem
   export GrantSilo__Client__Tls__CertificateFile=$folder/client.pem   # optional: a client certificate
   export GrantSilo__Client__Tls__KeyFile=$folder/client.key
+Silos of one cluster share the call key, and trust the development issuer's keys (docs/multi-silo.md):
+  export GrantSilo__Cluster__CallKey=\$(cat $folder/call-key)
+  ... GrantSilo__Identity__Issuers__N__JwksFile=$folder/issuer.jwks.json
 docker compose mounts $folder when run with GRANTSILO_CERTS=$folder (default ./.certs).
 SETTINGS

@@ -58,10 +58,13 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Storage"] = [typeof(StorageSelectionOptions), typeof(AzureTableGrainStorageOptions)],
             ["GrantSilo:Membership"] = [typeof(ClusterMembershipOptions)],
             ["GrantSilo:Tls"] = [typeof(GrantSiloTlsOptions)],
+            ["GrantSilo:Cluster"] = [typeof(GrantSilo.Grains.Access.ClusterCallOptions)],
+            ["GrantSilo:Identity:Issuers:N"] = [typeof(GrantSilo.Identity.TrustedIssuerOptions)],
         };
         foreach (var key in environment.Keys)
         {
-            var path = key.Replace("__", ":", StringComparison.Ordinal);
+            // A list's items bind the same options class whatever their index.
+            var path = System.Text.RegularExpressions.Regex.Replace(key.Replace("__", ":", StringComparison.Ordinal), @":\d+:", ":N:");
             var section = path[..path.LastIndexOf(':')];
             var property = path[(path.LastIndexOf(':') + 1)..];
             Assert.True(sections.TryGetValue(section, out var types), $"{key}: no options class binds section {section}");
@@ -163,12 +166,12 @@ public sealed partial class ContainerFilesTests
             {
                 Assert.True(assignments.Any(a => a.Key == key && Path.GetFileName(a.Value) == Path.GetFileName(value)), $"docs/multi-silo.md sets {key} to a file not named {Path.GetFileName(value)}, as scripts/dev-certs.sh and the tests name it.");
             }
-            else if (key is not ("GrantSilo__Storage__ConnectionString" or "GrantSilo__Silo__SiloPort" or "GrantSilo__Silo__GatewayPort"))
+            else if (key is not ("GrantSilo__Storage__ConnectionString" or "GrantSilo__Silo__SiloPort" or "GrantSilo__Silo__GatewayPort" or "GrantSilo__Cluster__CallKey"))
             {
                 Assert.True(assignments.Any(a => a.Key == key && a.Value == value), $"docs/multi-silo.md sets {key} to something other than the tests' {value}.");
             }
         }
-        var known = expected.Select(p => p.Key).Concat(["Workload__HistoryPath", "Workload__Duration", "Workload__Concurrency", "Workload__CallDeadline"]).ToHashSet();
+        var known = expected.Select(p => p.Key).Concat(["Workload__HistoryPath", "Workload__Duration", "Workload__Concurrency", "Workload__CallDeadline", "Workload__IdentityKeyFile"]).ToHashSet();
         Assert.All(assignments, a => Assert.Contains(a.Key, known));
     }
 
@@ -190,7 +193,7 @@ public sealed partial class ContainerFilesTests
         return seen;
     }
 
-    [GeneratedRegex(@"((?:GrantSilo|Workload)__[A-Za-z_]+)=([^\s\\]*)")]
+    [GeneratedRegex(@"((?:GrantSilo|Workload)__[A-Za-z0-9_]+)=([^\s\\]*)")]
     private static partial Regex SettingPattern();
 
     [GeneratedRegex(@"```bash\n(.*?)```", RegexOptions.Singleline)]

@@ -165,9 +165,36 @@ public sealed class TlsCredentialsTests : IDisposable
             Assert.True(client.ClientToGateway().RemoteCertificateValidation!(silo, null, SslPolicyErrors.None));
             Assert.True(pfx.SiloOutbound().RemoteCertificateValidation!(silo, null, SslPolicyErrors.None));
 
+            // The cluster call key and the development issuer: the workload mints with issuer.key.json, silos verify with issuer.jwks.json.
+            var callKey = File.ReadAllText(Path.Combine(folder, "call-key"));
+            Assert.Equal(32, Convert.FromBase64String(callKey).Length);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "issuer.key.json")));
+            }
+            var issuer = GrantSilo.Testing.TestIdentity.Load(Path.Combine(folder, "issuer.key.json"));
+            Assert.Equal(callKey, issuer.ClusterCallKey);
+            using var verifier = new GrantSilo.Identity.CallerAuthenticator(
+                Options.Create(new GrantSilo.Identity.IdentityOptions
+                {
+                    Issuers =
+                    [
+                        new() { Name = "services", Kind = GrantSilo.Identity.IssuerKind.Oidc, Issuer = GrantSilo.Testing.TestIdentity.ServiceIssuer, CallerKind = GrantSilo.Identity.CallerKind.Service, JwksFile = Path.Combine(folder, "issuer.jwks.json") },
+                        new() { Name = "agents", Kind = GrantSilo.Identity.IssuerKind.Spiffe, Issuer = $"{GrantSilo.Testing.TestIdentity.SpiffeIssuer}/e2e.dev", TrustDomain = "e2e.dev", JwksFile = Path.Combine(folder, "issuer.jwks.json") },
+                    ],
+                }),
+                TimeProvider.System,
+                Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            var service = await verifier.AuthenticateAsync(issuer.ServiceToken("service:workload", "operator"));
+            Assert.True(service.IsSuccess, service.Detail);
+            Assert.Equal("service:workload", service.Caller!.Name);
+            var agent = await verifier.AuthenticateAsync(issuer.AgentToken("spiffe://e2e.dev/run/planner"));
+            Assert.True(agent.IsSuccess, agent.Detail);
+
             await RunScriptAsync(folder);
             using var again = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder, "silo.pem"));
             Assert.Equal(thumbprint, again.Thumbprint);
+            Assert.Equal(callKey, File.ReadAllText(Path.Combine(folder, "call-key")));
         }
         finally
         {

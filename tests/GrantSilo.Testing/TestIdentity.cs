@@ -126,9 +126,11 @@ public sealed class TestIdentity
                 settings[prefix + "CallerKind"] = callerKind;
             }
         }
+        // The first two are the ones docs/multi-silo.md configures (the workload's services and its e2e.dev agents).
+        Issuer("services", "Oidc", ServiceIssuer, null, "Service");
+        Issuer("agents", "Spiffe", $"{SpiffeIssuer}/e2e.dev", "e2e.dev", null);
         Issuer("test-people", "Oidc", PeopleIssuer, null, "Person");
-        Issuer("test-services", "Oidc", ServiceIssuer, null, "Service");
-        foreach (var domain in TrustDomains)
+        foreach (var domain in TrustDomains.Where(d => d != "e2e.dev"))
         {
             Issuer($"test-spiffe-{domain}", "Spiffe", $"{SpiffeIssuer}/{domain}", domain, null);
         }

@@ -1,3 +1,4 @@
+using GrantSilo.Testing;
 using GrantSilo.Testing.Tls;
 
 namespace GrantSilo.EndToEnd.Tests.Support;
@@ -40,6 +41,18 @@ internal static class MultiSiloSettings
             ["GrantSilo__Tls__CertificateFile"] = TestCertificates.Shared.SiloCertificate,
             ["GrantSilo__Tls__KeyFile"] = TestCertificates.Shared.SiloKey,
             ["GrantSilo__Tls__CaFile"] = TestCertificates.Shared.Ca,
+            // Who may call: the call key every silo shares, and the issuers of the workload's callers (the tests add more).
+            ["GrantSilo__Cluster__CallKey"] = TestIdentity.Shared.ClusterCallKey,
+            ["GrantSilo__Identity__Issuers__0__Name"] = "services",
+            ["GrantSilo__Identity__Issuers__0__Kind"] = "Oidc",
+            ["GrantSilo__Identity__Issuers__0__Issuer"] = TestIdentity.ServiceIssuer,
+            ["GrantSilo__Identity__Issuers__0__CallerKind"] = "Service",
+            ["GrantSilo__Identity__Issuers__0__JwksFile"] = TestIdentity.Shared.JwksFile,
+            ["GrantSilo__Identity__Issuers__1__Name"] = "agents",
+            ["GrantSilo__Identity__Issuers__1__Kind"] = "Spiffe",
+            ["GrantSilo__Identity__Issuers__1__Issuer"] = $"{TestIdentity.SpiffeIssuer}/e2e.dev",
+            ["GrantSilo__Identity__Issuers__1__TrustDomain"] = "e2e.dev",
+            ["GrantSilo__Identity__Issuers__1__JwksFile"] = TestIdentity.Shared.JwksFile,
         };
         return settings;
     }
