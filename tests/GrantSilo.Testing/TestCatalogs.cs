@@ -17,19 +17,13 @@ public static class TestCatalogs
     /// <summary>Publishes <see cref="Permissive"/> (retrying while the cluster settles) and fails the test if it cannot.</summary>
     public static async Task PublishPermissiveAsync(IGrantClient client, TimeSpan? settling = null)
     {
-        var deadline = DateTime.UtcNow + (settling ?? TimeSpan.Zero);
-        while (true)
+        var published = await Eventually.LastAsync(
+            () => client.PublishResourceCatalogAsync(Permissive, "person:test-operator@test.dev"),
+            result => result.IsSuccess || result.Error.Code != GrantErrorCode.Unavailable,
+            settling ?? TimeSpan.Zero);
+        if (!published.IsSuccess)
         {
-            var published = await client.PublishResourceCatalogAsync(Permissive, "person:test-operator@test.dev");
-            if (published.IsSuccess)
-            {
-                return;
-            }
-            if (published.Error.Code != GrantErrorCode.Unavailable || DateTime.UtcNow >= deadline)
-            {
-                throw new InvalidOperationException($"The test catalog could not be published: {published.Error}");
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(250));
+            throw new InvalidOperationException($"The test catalog could not be published: {published.Error}");
         }
     }
 }
