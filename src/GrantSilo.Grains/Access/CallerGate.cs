@@ -67,6 +67,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
         CallerContext.Set(caller);
         await context.Invoke();
+        // A grain's own refusal of who the caller claimed to be (an approver, author or orchestrator name) is logged here too.
+        if (door.ErrorOf?.Invoke(context.Result) is { Code: GrantErrorCode.Forbidden } refused)
+        {
+            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, refused.Message);
+        }
     }
 
     private void Refuse(IIncomingGrainCallContext context, Door door, GrantErrorCode code, string message)
@@ -87,6 +92,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         public bool OrleansRuntime { get; private init; }
         public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
 
+        /// <summary>The error of a <see cref="GrantResult{T}"/> answer; null for other result types.</summary>
+        public Func<object?, GrantError?>? ErrorOf { get; private init; }
+
         public static Door For(MethodInfo method)
         {
             var operation = method.GetCustomAttribute<CallerOperationAttribute>()?.Operation;
@@ -99,7 +107,16 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             var result = method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)
                 ? method.ReturnType.GetGenericArguments()[0]
                 : null;
-            return new Door { Operation = operation, OrleansRuntime = orleansRuntime, Refusal = RefusalFor(result) };
+            var error = result is not null && result.IsGenericType && result.GetGenericTypeDefinition() == typeof(GrantResult<>)
+                ? result.GetProperty(nameof(GrantResult<object>.Error))
+                : null;
+            return new Door
+            {
+                Operation = operation,
+                OrleansRuntime = orleansRuntime,
+                Refusal = RefusalFor(result),
+                ErrorOf = error is null ? null : answer => answer is null ? null : (GrantError?)error.GetValue(answer),
+            };
         }
 
         private static Func<GrantErrorCode, string, DateTimeOffset, object?> RefusalFor(Type? result)
