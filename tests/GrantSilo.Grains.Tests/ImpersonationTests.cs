@@ -137,6 +137,29 @@ public class ImpersonationTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task EveryRefusal_IsLoggedWithTheCallersIdentity_AndNeverWithAToken()
+    {
+        var (planner, worker, root, plannerCredential, _) = await PlannerAndWorkerAsync();
+        var workerToken = TestIdentity.Shared.AgentToken(worker);
+        var mallory = TestIdentity.Shared.PersonToken("person:mallory@test.dev", "approver");
+
+        // Refused at the door (a relation missing), inside a grain (a name not proven), and unauthenticated.
+        Assert.Equal(GrantErrorCode.Forbidden, (await Harness.Anonymous.As(new StaticCallerToken(workerToken)).OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Error?.Code);
+        Assert.Equal(GrantErrorCode.Forbidden, (await Harness.Anonymous.As(new StaticCallerToken(mallory)).PublishPolicyAsync("permit (principal, action, resource);", "person:security@test.dev")).Error?.Code);
+        Assert.Equal(GrantErrorCode.Unauthenticated, (await Harness.Anonymous.As(new StaticCallerToken(workerToken + "x")).GetTaskAsync(root.TaskId)).Error?.Code);
+
+        var lines = await Eventually.LastAsync(() => Task.FromResult(fixture.Warnings.Lines), l => l.Count(x => x.Contains("Refused", StringComparison.Ordinal)) >= 3);
+        Assert.Contains(lines, l => l.Contains("Refused session.open", StringComparison.Ordinal) && l.Contains(worker, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Refused policy.publish", StringComparison.Ordinal) && l.Contains("person:mallory@test.dev", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Refused task.read", StringComparison.Ordinal) && l.Contains("unauthenticated", StringComparison.Ordinal));
+        foreach (var token in new[] { workerToken, mallory, plannerCredential.Token })
+        {
+            // Neither the whole token nor its signature.
+            Assert.DoesNotContain(lines, l => l.Contains(token[(token.LastIndexOf('.') + 1)..], StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task AnOrchestrator_IsRecordedAsItProvedItself_NeverAsANameItGives()
     {
         var scope = Scenario.Scope(0, "repo:read:acme/*");

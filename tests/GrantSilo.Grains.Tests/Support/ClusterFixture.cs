@@ -19,8 +19,12 @@ public sealed class ClusterFixture : GrantSiloClusterFixture
     public IReadOnlyList<DecisionRecord> AuditedDecisions() =>
         ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<RecentDecisionLog>().Snapshot();
 
+    /// <summary>What the silo logged at Warning and above (the door's refusals among it).</summary>
+    public CapturedLog Warnings { get; } = new();
+
     protected override void ConfigureSilo(ISiloBuilder silo)
     {
+        silo.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Warnings);
         silo.AddMemoryGrainStorage("grants-inner");
         silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
         silo.UseInMemoryReminderService();
@@ -33,4 +37,33 @@ public sealed class ClusterFixture : GrantSiloClusterFixture
 public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
 {
     public const string Name = "cluster";
+}
+
+/// <summary>Keeps every log line at Warning and above, with its category, for tests about what is logged.</summary>
+public sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+
+    public IReadOnlyList<string> Lines => [.. _lines];
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturedLog log, string category) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                log._lines.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+            }
+        }
+    }
 }
