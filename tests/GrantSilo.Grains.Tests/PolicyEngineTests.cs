@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Catalog;
 using System.Net;
 using System.Reflection;
@@ -77,8 +78,10 @@ public class PolicyEngineTests
         return (engine, new CedarAccessPolicy(engine, options, NullLogger<CedarAccessPolicy>.Instance));
     }
 
+    private static readonly AccessRules ShippedRules = new(AccessRules.Text);
+
     private static PolicySyncResponse Version(long version, string text) =>
-        new() { Active = Info(version, text), Text = text, Catalog = DefaultResourceCatalog.Info(isActive: true), CatalogText = DefaultResourceCatalog.Text };
+        new() { Active = Info(version, text), Text = text, Catalog = DefaultResourceCatalog.Info(isActive: true), CatalogText = DefaultResourceCatalog.Text, AccessRules = ShippedRules.Version0(isActive: true), AccessRulesText = AccessRules.Text };
 
     private static PolicyVersionInfo Info(long version, string text) => new() { Version = version, Author = "test", Sha256 = PolicyText.Sha256(text) };
 
