@@ -245,6 +245,20 @@ public sealed partial class GrantClient : IGrantClient
     public Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(async () => GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>.Ok(await Catalog.ListVersionsAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
+    // ---- Access rules ----
+
+    /// <inheritdoc />
+    public Task<GrantResult<AccessRulesVersionInfo>> PublishAccessRulesAsync(string text, string author, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Rules.PublishAsync(text, author, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<AccessRulesVersion>> GetActiveAccessRulesAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<AccessRulesVersion>.Ok(await Rules.GetActiveAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<AccessRulesVersionInfo>>> ListAccessRulesVersionsAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<AccessRulesVersionInfo>>.Ok(await Rules.ListVersionsAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
+
     // ---- Step-up approvals ----
 
     /// <inheritdoc />
@@ -331,6 +345,8 @@ public sealed partial class GrantClient : IGrantClient
     private IPolicyStoreGrain Policies => _cluster.GetGrain<IPolicyStoreGrain>(0);
 
     private IResourceCatalogGrain Catalog => _cluster.GetGrain<IResourceCatalogGrain>(0);
+
+    private IAccessRulesGrain Rules => _cluster.GetGrain<IAccessRulesGrain>(0);
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 

@@ -184,6 +184,22 @@ public interface IGrantClient
     /// <summary>Every resource catalog version, oldest first (version 0 and the latest 500 published).</summary>
     Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default);
 
+    // ---- Access rules ----
+
+    /// <summary>
+    /// Publishes a new version of the access rules: who may call GrantSilo, and for what (a Cedar policy set over the
+    /// access schema; docs/identity.md). Invalid rules, and rules under which the publishing caller could no longer
+    /// publish them, are refused with <see cref="GrantErrorCode.PolicyInvalid"/> naming the problem, and the active
+    /// version stays. On success every silo decides callers with the new version by the time this returns. An operator's act.
+    /// </summary>
+    Task<GrantResult<AccessRulesVersionInfo>> PublishAccessRulesAsync(string text, string author, CancellationToken cancellationToken = default);
+
+    /// <summary>The access rules in force now, with their text (version 0 is the shipped rules).</summary>
+    Task<GrantResult<AccessRulesVersion>> GetActiveAccessRulesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every access rules version, oldest first (version 0 and the latest 500 published).</summary>
+    Task<GrantResult<IReadOnlyList<AccessRulesVersionInfo>>> ListAccessRulesVersionsAsync(CancellationToken cancellationToken = default);
+
     // ---- Step-up approvals ----
 
     /// <summary>An approval as durably recorded.</summary>

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Catalog;
 using System.Net;
 using System.Reflection;
@@ -59,6 +60,31 @@ public class PolicyEngineTests
     }
 
     [Fact]
+    public async Task AccessRules_AreConfirmedWithThePolicy_AndUnconfirmedRulesAreNotUsed()
+    {
+        var store = new StubStore { Respond = _ => Version(0, DefaultPolicySet.Text) };
+        var (engine, _) = Create(store);
+        var rules = await engine.GetConfirmedAccessRulesAsync();
+        Assert.Equal(0, rules?.Version);
+        Assert.Equal(ShippedRules.Sha256, rules?.Info.Sha256);
+
+        // A store that cannot be reached: the door gets no rules (it refuses), never rules it could not confirm.
+        var (unreachable, _) = Create(new StubStore { Respond = _ => throw new TimeoutException("store unreachable") });
+        Assert.Null(await unreachable.GetConfirmedAccessRulesAsync());
+
+        // Rules that do not validate are never installed.
+        var (garbled, _) = Create(new StubStore { Respond = _ => Version(0, DefaultPolicySet.Text) with { AccessRules = ShippedRules.Version0(isActive: true) with { Version = 4, Sha256 = "x" }, AccessRulesText = "permit (principal" } });
+        Assert.Null(await garbled.GetConfirmedAccessRulesAsync());
+        Assert.Null(garbled.CurrentAccessRules);
+
+        // Versions only move forward: a pushed newer version is kept over an older confirmation.
+        var newer = new AccessRulesVersion { Info = ShippedRules.Version0(isActive: true) with { Version = 2, Sha256 = "y" }, Text = AccessRules.Text };
+        await engine.InstallAccessRulesAsync(newer);
+        await engine.RefreshAsync();
+        Assert.Equal(2, engine.CurrentAccessRules?.Version);
+    }
+
+    [Fact]
     public async Task Engine_NeverMovesBackToAnOlderVersion()
     {
         var store = new StubStore { Respond = _ => Version(1, "@id(\"old\") permit (principal, action, resource);") };
@@ -77,8 +103,10 @@ public class PolicyEngineTests
         return (engine, new CedarAccessPolicy(engine, options, NullLogger<CedarAccessPolicy>.Instance));
     }
 
+    private static readonly AccessRules ShippedRules = new(AccessRules.Text);
+
     private static PolicySyncResponse Version(long version, string text) =>
-        new() { Active = Info(version, text), Text = text, Catalog = DefaultResourceCatalog.Info(isActive: true), CatalogText = DefaultResourceCatalog.Text };
+        new() { Active = Info(version, text), Text = text, Catalog = DefaultResourceCatalog.Info(isActive: true), CatalogText = DefaultResourceCatalog.Text, AccessRules = ShippedRules.Version0(isActive: true), AccessRulesText = AccessRules.Text };
 
     private static PolicyVersionInfo Info(long version, string text) => new() { Version = version, Author = "test", Sha256 = PolicyText.Sha256(text) };
 

@@ -101,6 +101,10 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
     public Task<GrantResult<ResourceCatalogVersionInfo>> PublishResourceCatalogAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "operator").PublishResourceCatalogAsync(text, author, cancellationToken);
     public Task<GrantResult<ResourceCatalogVersion>> GetActiveResourceCatalogAsync(CancellationToken cancellationToken = default) => _harness.GetActiveResourceCatalogAsync(cancellationToken);
     public Task<GrantResult<IReadOnlyList<ResourceCatalogVersionInfo>>> ListResourceCatalogVersionsAsync(CancellationToken cancellationToken = default) => _harness.ListResourceCatalogVersionsAsync(cancellationToken);
+    /// <summary>Published by the named author (an operator).</summary>
+    public Task<GrantResult<AccessRulesVersionInfo>> PublishAccessRulesAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "operator").PublishAccessRulesAsync(text, author, cancellationToken);
+    public Task<GrantResult<AccessRulesVersion>> GetActiveAccessRulesAsync(CancellationToken cancellationToken = default) => _harness.GetActiveAccessRulesAsync(cancellationToken);
+    public Task<GrantResult<IReadOnlyList<AccessRulesVersionInfo>>> ListAccessRulesVersionsAsync(CancellationToken cancellationToken = default) => _harness.ListAccessRulesVersionsAsync(cancellationToken);
     public Task<GrantResult<IReadOnlyList<PendingCascade>>> ListPendingCascadesAsync(CancellationToken cancellationToken = default) => _harness.ListPendingCascadesAsync(cancellationToken);
 
     private async Task<GrantClient> ParentAgentAsync(string parentTaskId, CancellationToken cancellationToken)

@@ -42,6 +42,10 @@ public static class CallerOperations
     public const string CascadeRead = "cascade.read";
     public const string CatalogPublish = "catalog.publish";
     public const string CatalogRead = "catalog.read";
+    /// <summary>Publishing a new version of the access rules themselves (<see cref="IAccessRulesGrain"/>).</summary>
+    public const string AccessPublish = "access.publish";
+    /// <summary>Reading the access rules' versions.</summary>
+    public const string AccessRead = "access.read";
     /// <summary>Orleans' management grain (cluster hosts, activation counts, forced collection).</summary>
     public const string ClusterManage = "cluster.manage";
 }

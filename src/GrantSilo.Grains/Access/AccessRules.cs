@@ -13,9 +13,11 @@ public sealed class AccessRulesOptions
     public const string SectionName = "GrantSilo:Access";
 
     /// <summary>
-    /// A Cedar file replacing the shipped access rules (<c>Access/access.cedar</c>), for an operator who
-    /// tightens who may do what without a release. It must validate against the access schema; a silo
-    /// refuses to start otherwise. Every silo of a cluster should be given the same file.
+    /// A Cedar file replacing the shipped access rules (<c>Access/access.cedar</c>) as version 0 of the access
+    /// rules. It must validate against the access schema; a silo refuses to start otherwise. Version 0 is
+    /// served by the silo hosting the policy store, so every silo of a cluster should be given the same file.
+    /// Once a version is published (<c>IAccessRulesGrain</c>), the published version is in force on every silo,
+    /// whatever the file says; tightening the rules at run time is a publish, not a restart.
     /// </summary>
     public string? RulesFile { get; set; }
 }
@@ -32,7 +34,7 @@ internal readonly record struct AccessVerdict(bool Allowed, string? Missing);
 /// </summary>
 internal sealed partial class AccessRules
 {
-    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Access rules in force: {Source} (sha256 {Sha256}).")]
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Information, Message = "Access rules version 0 on this silo: {Source} (sha256 {Sha256}).")]
     private static partial void LogRulesInForce(ILogger logger, string source, string sha256);
 
     public const string CallerType = "Access::Caller";
@@ -45,6 +47,7 @@ internal sealed partial class AccessRules
         CallerOperations.CredentialAuthorize, CallerOperations.CredentialIntrospect, CallerOperations.TaskCreate,
         CallerOperations.AgentRegister, CallerOperations.PolicyPublish, CallerOperations.PolicyRead,
         CallerOperations.ApprovalWatch, CallerOperations.CascadeRead, CallerOperations.ClusterManage, CallerOperations.CatalogPublish, CallerOperations.CatalogRead,
+        CallerOperations.AccessPublish, CallerOperations.AccessRead,
     ]);
 
     private static readonly Lazy<string> LazyText = new(() => Load("GrantSilo.Grains.Access.access.cedar"));
@@ -54,7 +57,7 @@ internal sealed partial class AccessRules
 
     private readonly Authorizer _authorizer;
 
-    /// <summary>The shipped rules, or the operator's own from <see cref="AccessRulesOptions.RulesFile"/>.</summary>
+    /// <summary>Version 0: the shipped rules, or the operator's own from <see cref="AccessRulesOptions.RulesFile"/>.</summary>
     public AccessRules(IOptions<AccessRulesOptions> options, ILogger<AccessRules> logger)
         : this(Read(options.Value.RulesFile))
     {
@@ -71,11 +74,34 @@ internal sealed partial class AccessRules
             throw new InvalidOperationException($"The access rules do not validate against the access schema: {validation.Errors[0]}");
         }
         _authorizer = new Authorizer(set);
-        Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+        Source = text;
+        RuleIds = [.. set.Policies.Select(p => p.Id)];
+        Sha256 = HashOf(text);
     }
 
-    /// <summary>The SHA-256 of the rules in force.</summary>
+    /// <summary>The SHA-256 of these rules' text.</summary>
     public string Sha256 { get; }
+
+    /// <summary>The text these rules were made from.</summary>
+    public string Source { get; }
+
+    /// <summary>The ids of the rules, in text order.</summary>
+    public IReadOnlyList<string> RuleIds { get; }
+
+    /// <summary>The SHA-256 of a rules text (UTF-8), lower-case hex.</summary>
+    public static string HashOf(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The record of version 0 when these rules are it.</summary>
+    public AccessRulesVersionInfo Version0(bool isActive) => new()
+    {
+        Version = 0,
+        Author = "system",
+        PublishedAt = DateTimeOffset.UnixEpoch,
+        Sha256 = Sha256,
+        RuleIds = RuleIds,
+        IsActive = isActive,
+    };
 
     private static string Read(string? file)
     {
@@ -215,6 +241,8 @@ internal static class OperationNeeds
         [CallerOperations.ClusterManage] = "the operator role",
         [CallerOperations.CatalogPublish] = "the operator role",
         [CallerOperations.CatalogRead] = "the operator, auditor, gateway or policy-author role",
+        [CallerOperations.AccessPublish] = "the operator role",
+        [CallerOperations.AccessRead] = "the operator, auditor or policy-author role",
     };
 
     public static string Describe(string operation) =>

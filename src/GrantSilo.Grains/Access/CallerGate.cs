@@ -13,14 +13,20 @@ namespace GrantSilo.Grains.Access;
 /// interfaces are closed to clients, whatever they carry (Forbidden);</item>
 /// <item>the caller's token (<see cref="CallerHeaders.Token"/>) must verify (Unauthenticated);</item>
 /// <item>the access rules must permit the operation for this caller and this target (Forbidden, naming
-/// what is missing).</item>
+/// what is missing). They are the silo's active version (<see cref="IAccessRulesSource"/>), published and
+/// confirmed like policy versions; when they cannot be confirmed the call is refused (Unavailable).</item>
 /// </list>
 /// The verified caller is then available to the grain as <see cref="CallerContext.Current"/>. Every
 /// refusal is logged with the caller's identity (never a token).
 /// </summary>
-internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, AccessRules rules, TimeProvider clock, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
+internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, IServiceProvider services, TimeProvider clock, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
 {
     private static readonly ConcurrentDictionary<MethodInfo, Door> Doors = new();
+
+    // Resolved on first use: the rules' source (the silo's policy engine) calls grains, and grain calls pass this filter.
+    private IAccessRulesSource? _rules;
+
+    private IAccessRulesSource Rules => _rules ??= Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IAccessRulesSource>(services);
 
     /// <summary>
     /// For the benchmark that measures what the door costs, and nothing else: a silo configured with this
@@ -57,7 +63,16 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
-        var verdict = rules.Decide(caller, door.Operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" });
+        // The silo's active rules, confirmed within the lease. Renewing them is a marked call inside the cluster,
+        // which passes this door above without consulting any rules: the rules can never refuse their own renewal.
+        if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
+        {
+            LogRulesUnconfirmed(logger, door.Operation, context.TargetId);
+            Refuse(context, door, GrantErrorCode.Unavailable, $"{door.Operation} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
+            return;
+        }
+
+        var verdict = rules.Rules.Decide(caller, door.Operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" });
         if (!verdict.Allowed)
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
@@ -146,4 +161,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
     private static partial void LogForbidden(ILogger logger, string caller, string operation, GrainId target, string missing);
+
+    [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: the access rules in force could not be confirmed with the policy store.")]
+    private static partial void LogRulesUnconfirmed(ILogger logger, string operation, GrainId target);
 }

@@ -64,6 +64,10 @@ public static class GrantSiloSiloBuilderExtensions
         }
         services.TryAddSingleton<IAccessPolicy, CedarAccessPolicy>();
         services.TryAddSingleton<IResourceCatalogSource>(sp => sp.GetRequiredService<PolicyEngineHost>());
+        services.TryAddSingleton<IAccessRulesSource>(sp => sp.GetRequiredService<PolicyEngineHost>());
+        // Version 0 of the access rules (shipped, or GrantSilo:Access:RulesFile), served by the policy store.
+        services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName);
+        services.TryAddSingleton<AccessRules>();
         // A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
         // The door: every call from outside the cluster proves its caller, and the access rules decide it.
@@ -73,8 +77,6 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
             services.TryAddSingleton(TimeProvider.System);
             services.AddSingleton<ClusterCallKey>();
-            services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName);
-            services.AddSingleton<AccessRules>();
             services.AddSingleton<CallerGate>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
             services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();

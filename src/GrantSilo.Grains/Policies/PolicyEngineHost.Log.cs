@@ -22,4 +22,13 @@ internal sealed partial class PolicyEngineHost
 
     [LoggerMessage(EventId = (int)LogEvents.CatalogOlderVersionOffered, Level = LogLevel.Warning, Message = "The policy store offered resource catalog version {Offered}, older than installed version {Installed}; keeping the installed version")]
     private static partial void LogOlderCatalogOffered(ILogger logger, long offered, long installed);
+
+    [LoggerMessage(EventId = (int)LogEvents.AccessRulesInstalled, Level = LogLevel.Information, Message = "Access rules version {Version} (sha256 {Sha256}) installed on silo {Silo}")]
+    private static partial void LogAccessRulesInstalled(ILogger logger, long version, string sha256, SiloAddress silo);
+
+    [LoggerMessage(EventId = (int)LogEvents.AccessRulesOlderVersionOffered, Level = LogLevel.Warning, Message = "The policy store offered access rules version {Offered}, older than installed version {Installed}; keeping the installed version")]
+    private static partial void LogOlderAccessRulesOffered(ILogger logger, long offered, long installed);
+
+    [LoggerMessage(EventId = (int)LogEvents.AccessRulesInstallFailed, Level = LogLevel.Error, Message = "Access rules version {Version} pushed by the store does not validate on this silo")]
+    private static partial void LogAccessRulesInstallFailed(ILogger logger, Exception exception, long version);
 }

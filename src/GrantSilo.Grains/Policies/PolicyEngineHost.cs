@@ -1,4 +1,5 @@
 using GrantSilo.Cedar;
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Catalog;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -32,8 +33,12 @@ internal sealed record CompiledPolicy(PolicyVersionInfo Info, PolicySet Set, Aut
 /// </list>
 /// The resource catalog travels the same way: it is pushed with <see cref="InstallCatalogAsync"/>, and every
 /// confirmation confirms the active policy version and the active catalog version together, under one lease.
+/// So do the access rules (<see cref="InstallAccessRulesAsync"/>, <see cref="GetConfirmedAccessRulesAsync"/>): the
+/// caller gate decides with the version confirmed under the same lease, and refuses when it cannot be confirmed. The
+/// confirmation is a call inside the cluster (marked), which the gate passes without consulting any rules, so the
+/// rules' own renewal can never be refused by the rules.
 /// </summary>
-internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceCatalogSource, ILifecycleParticipant<ISiloLifecycle>, IDisposable
+internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceCatalogSource, IAccessRulesSource, ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     private readonly IGrainFactory _grains;
     private readonly ILocalSiloDetails _silo;
@@ -44,6 +49,7 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
     private readonly Lock _gate = new();
     private CompiledPolicy? _current;
     private ResourceCatalog? _catalog;
+    private InstalledAccessRules? _accessRules;
     private long _confirmedUntil;
     private Task? _refreshing;
     private IPolicySiloObserver? _observer;
@@ -63,11 +69,17 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
     /// <summary>The catalog version installed now (confirmed or not), for diagnostics and tests.</summary>
     public ResourceCatalog? CurrentCatalog => Volatile.Read(ref _catalog);
 
+    /// <summary>The access rules version installed now (confirmed or not), for diagnostics and tests.</summary>
+    public InstalledAccessRules? CurrentAccessRules => Volatile.Read(ref _accessRules);
+
     /// <summary>The active version, confirmed with the store within the lease; null when it cannot be confirmed (deny).</summary>
     public ValueTask<CompiledPolicy?> GetConfirmedAsync() => GetConfirmedAsync(static host => Volatile.Read(ref host._current));
 
     /// <summary>The active resource catalog, confirmed with the store within the lease; null when it cannot be confirmed (deny).</summary>
     public ValueTask<ResourceCatalog?> GetConfirmedCatalogAsync() => GetConfirmedAsync(static host => Volatile.Read(ref host._catalog));
+
+    /// <summary>The active access rules, confirmed with the store within the lease; null when they cannot be confirmed (refuse).</summary>
+    public ValueTask<InstalledAccessRules?> GetConfirmedAccessRulesAsync() => GetConfirmedAsync(static host => Volatile.Read(ref host._accessRules));
 
     private ValueTask<T?> GetConfirmedAsync<T>(Func<PolicyEngineHost, T?> read) where T : class
     {
@@ -125,6 +137,47 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
         }
     }
 
+    /// <summary>Installs an access rules version the store on this silo has just made durable (no round trip).</summary>
+    public void InstallLocalAccessRules(InstalledAccessRules rules) => _ = InstallAccessRules(rules);
+
+    /// <inheritdoc />
+    public Task InstallAccessRulesAsync(AccessRulesVersion version)
+    {
+        InstalledAccessRules compiled;
+        try
+        {
+            compiled = InstalledAccessRules.Compile(version);
+        }
+        catch (Exception exception) when (exception is CedarParseException or InvalidOperationException)
+        {
+            LogAccessRulesInstallFailed(_logger, exception, version.Info.Version);
+            throw;
+        }
+        _ = InstallAccessRules(compiled);
+        return Task.CompletedTask;
+    }
+
+    // Access rules versions only move forward, like catalog versions, under the policy's lease.
+    // False when an older version was offered.
+    private bool InstallAccessRules(InstalledAccessRules rules)
+    {
+        lock (_gate)
+        {
+            var current = _accessRules;
+            if (current is not null && current.Version > rules.Version)
+            {
+                LogOlderAccessRulesOffered(_logger, rules.Version, current.Version);
+                return false;
+            }
+            if (current is null || current.Version != rules.Version || current.Info.Sha256 != rules.Info.Sha256)
+            {
+                Volatile.Write(ref _accessRules, rules);
+                LogAccessRulesInstalled(_logger, rules.Version, rules.Info.Sha256, _silo.SiloAddress);
+            }
+            return true;
+        }
+    }
+
     /// <summary>Installs a version the store on this silo has just made durable (no round trip).</summary>
     public void InstallLocal(CompiledPolicy policy) => Install(policy, _clock.GetTimestamp());
 
@@ -165,6 +218,7 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
         var sent = _clock.GetTimestamp();
         var held = Volatile.Read(ref _current);
         var heldCatalog = Volatile.Read(ref _catalog);
+        var heldRules = Volatile.Read(ref _accessRules);
         var response = await _grains.GetGrain<IPolicyStoreSyncGrain>(0).SyncAsync(new PolicySyncRequest
         {
             Silo = _silo.SiloAddress,
@@ -173,6 +227,8 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
             KnownSha256 = held?.Info.Sha256,
             KnownCatalogVersion = heldCatalog?.Version,
             KnownCatalogSha256 = heldCatalog?.Info.Sha256,
+            KnownAccessRulesVersion = heldRules?.Version,
+            KnownAccessRulesSha256 = heldRules?.Info.Sha256,
         }).ConfigureAwait(false);
         // The catalog first: the policy's install below is what extends the confirmation of both.
         var catalogInfo = response.Catalog ?? throw new InvalidOperationException("The policy store did not name the active resource catalog version.");
@@ -183,6 +239,16 @@ internal sealed partial class PolicyEngineHost : IPolicySiloObserver, IResourceC
             // An older catalog than the one held (a push overtook this answer, or the store lost its state):
             // keep the held one and do not extend the confirmation, as for policy versions.
             if (!InstallCatalog(ResourceCatalog.Compile(catalogInfo, catalogText)))
+            {
+                return;
+            }
+        }
+        var rulesInfo = response.AccessRules ?? throw new InvalidOperationException("The policy store did not name the active access rules version.");
+        var rules = Volatile.Read(ref _accessRules);
+        if (rules is null || rules.Version != rulesInfo.Version || rules.Info.Sha256 != rulesInfo.Sha256)
+        {
+            var rulesText = response.AccessRulesText ?? throw new InvalidOperationException($"The policy store did not send the text of access rules version {rulesInfo.Version}.");
+            if (!InstallAccessRules(InstalledAccessRules.Compile(new AccessRulesVersion { Info = rulesInfo, Text = rulesText })))
             {
                 return;
             }

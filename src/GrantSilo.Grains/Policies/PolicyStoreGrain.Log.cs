@@ -25,4 +25,10 @@ internal sealed partial class PolicyStoreGrain
 
     [LoggerMessage(EventId = (int)LogEvents.CatalogPublishRejected, Level = LogLevel.Information, Message = "Resource catalog publish by {Author} rejected: {DetailCode} at {Target}")]
     private static partial void LogCatalogPublishRejected(ILogger logger, string author, string? detailCode, string? target);
+
+    [LoggerMessage(EventId = (int)LogEvents.AccessRulesPublished, Level = LogLevel.Information, Message = "Access rules version {Version} published by {Author} with {Count} rules")]
+    private static partial void LogAccessRulesPublished(ILogger logger, long version, string author, int count);
+
+    [LoggerMessage(EventId = (int)LogEvents.AccessRulesPublishRejected, Level = LogLevel.Information, Message = "Access rules publish by {Author} rejected: {Reason}")]
+    private static partial void LogAccessRulesPublishRejected(ILogger logger, string author, string reason);
 }

@@ -15,16 +15,18 @@ namespace GrantSilo.Grains.Policies;
 /// installed; a silo that does not acknowledge is waited out until its confirmation lease has lapsed
 /// (after which it cannot decide without asking the store, which answers with the new version).
 /// The store also holds the resource catalog (<see cref="IResourceCatalogGrain"/>, <c>PolicyStoreGrain.Catalog.cs</c>),
-/// published, made durable and pushed to every silo by the same mechanism.
+/// published, made durable and pushed to every silo by the same mechanism, and the access rules
+/// (<see cref="IAccessRulesGrain"/>, <c>PolicyStoreGrain.AccessRules.cs</c>) likewise.
 /// </summary>
 internal sealed partial class PolicyStoreGrain(
     [PersistentState("policies", GrantSiloStorage.Name)] IPersistentState<PolicyStoreState> state,
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
     PolicyEngineHost engine,
+    AccessRules initialRules,
     ILocalSiloDetails localSilo,
     IOptions<GrantSiloPolicyOptions> options,
     ILogger<PolicyStoreGrain> logger)
-    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain, IResourceCatalogGrain
+    : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain, IResourceCatalogGrain, IAccessRulesGrain
 {
     // Silo clocks may run at slightly different rates; wait a little past a lapsed lease.
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(1);
@@ -57,6 +59,7 @@ internal sealed partial class PolicyStoreGrain(
         _active = DescribeActive();
         (_activeSchema, _validator) = DescribeActiveSchema();
         _activeCatalog = DescribeActiveCatalog();
+        _activeAccessRules = DescribeActiveAccessRules();
         return Task.CompletedTask;
     }
 
@@ -404,6 +407,7 @@ internal sealed partial class PolicyStoreGrain(
     {
         var active = _active;
         var catalog = _activeCatalog;
+        var rules = _activeAccessRules;
         var entry = _silos.TryGetValue(request.Silo, out var known) ? known : _silos[request.Silo] = new SiloEntry();
         if (request.Observer is not null)
         {
@@ -412,6 +416,7 @@ internal sealed partial class PolicyStoreGrain(
         // The silo will hold the active version once it reads this answer; its lease runs from before it asked.
         entry.KnownVersion = active.Info.Version;
         entry.KnownCatalogVersion = catalog.Info.Version;
+        entry.KnownAccessRulesVersion = rules.Info.Version;
         entry.LastContact = _clock.GetTimestamp();
         return Task.FromResult(new PolicySyncResponse
         {
@@ -419,6 +424,8 @@ internal sealed partial class PolicyStoreGrain(
             Text = request.KnownVersion == active.Info.Version && request.KnownSha256 == active.Info.Sha256 ? null : active.Text,
             Catalog = catalog.Info,
             CatalogText = request.KnownCatalogVersion == catalog.Info.Version && request.KnownCatalogSha256 == catalog.Info.Sha256 ? null : catalog.Text,
+            AccessRules = rules.Info,
+            AccessRulesText = request.KnownAccessRulesVersion == rules.Info.Version && request.KnownAccessRulesSha256 == rules.Info.Sha256 ? null : rules.Text,
         });
     }
 
@@ -514,6 +521,7 @@ internal sealed partial class PolicyStoreGrain(
         public IPolicySiloObserver? Observer { get; set; }
         public long KnownVersion { get; set; } = -1;
         public long KnownCatalogVersion { get; set; } = -1;
+        public long KnownAccessRulesVersion { get; set; } = -1;
         public long LastContact { get; set; }
     }
 }

@@ -28,6 +28,33 @@ public sealed class PolicyStoreState
     [Id(8)] public string? ActiveCatalogText { get; set; }
     /// <summary>The highest catalog version number ever published (never reused).</summary>
     [Id(9)] public long LastCatalogVersion { get; set; }
+    /// <summary>Records of the latest published access rules versions, oldest first (version 0, the shipped rules, is not stored).</summary>
+    [Id(10)] public List<StoredAccessRulesVersion> AccessRulesVersions { get; set; } = [];
+    /// <summary>The access rules version the door uses; 0 until the first publish.</summary>
+    [Id(11)] public long ActiveAccessRulesVersion { get; set; }
+    /// <summary>The text of the active access rules version (null while version 0 is active).</summary>
+    [Id(12)] public string? ActiveAccessRulesText { get; set; }
+    /// <summary>The highest access rules version number ever published (never reused).</summary>
+    [Id(13)] public long LastAccessRulesVersion { get; set; }
+}
+
+/// <summary>The record of one published access rules version (its text lives in its own <see cref="AccessRulesVersionGrain"/>).</summary>
+[GenerateSerializer, Alias("grantsilo.stored-access-rules-version")]
+public sealed class StoredAccessRulesVersion
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public string Author { get; set; } = "";
+    [Id(2)] public DateTimeOffset PublishedAt { get; set; }
+    [Id(3)] public string Sha256 { get; set; } = "";
+    [Id(4)] public List<string> RuleIds { get; set; } = [];
+}
+
+/// <summary>The durable state of one published access rules version: its record and text, written once.</summary>
+[GenerateSerializer, Alias("grantsilo.access-rules-version-state")]
+public sealed class AccessRulesVersionState
+{
+    [Id(0)] public StoredAccessRulesVersion? Record { get; set; }
+    [Id(1)] public string Text { get; set; } = "";
 }
 
 /// <summary>The record of one published resource catalog version (its text lives in its own <see cref="CatalogVersionGrain"/>).</summary>
