@@ -23,6 +23,7 @@ public sealed partial class GrantClient : IGrantClient
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials;
     private readonly ICallerTokenSource? _caller;
+    private volatile EncodedToken? _encoded;
 
     /// <summary>Creates a client over a connected Orleans cluster client.</summary>
     /// <param name="cluster">The connected Orleans cluster client.</param>
@@ -400,7 +401,7 @@ public sealed partial class GrantClient : IGrantClient
 
     // Sets the token on the request context of the calling async method only (each caller of Attach is an
     // async method, whose context changes end with it), so one client's token never leaks into another call.
-    private static void Attach(string? token)
+    private void Attach(string? token)
     {
         if (token is null)
         {
@@ -408,8 +409,26 @@ public sealed partial class GrantClient : IGrantClient
         }
         else
         {
-            RequestContext.Set(CallerHeaders.Token, token);
+            RequestContext.Set(CallerHeaders.Token, Encoded(token));
         }
+    }
+
+    // The token's bytes, encoded once per token rather than once per call.
+    private byte[] Encoded(string token)
+    {
+        var held = _encoded;
+        if (held is not null && ReferenceEquals(held.Token, token))
+        {
+            return held.Bytes;
+        }
+        var bytes = CallerHeaders.Encode(token);
+        _encoded = new EncodedToken(token, bytes);
+        return bytes;
+    }
+
+    private sealed record EncodedToken(string Token, byte[] Bytes)
+    {
+        public override string ToString() => "EncodedToken(****)";
     }
 
     private async Task<GrantResult<T>> CallAsync<T>(string id, string field, Func<string, Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
@@ -482,7 +501,7 @@ public sealed class ApprovalSubscription : IAsyncDisposable
                 {
                     if (_caller is not null)
                     {
-                        RequestContext.Set(CallerHeaders.Token, await _caller.GetTokenAsync(_stop.Token).ConfigureAwait(false));
+                        RequestContext.Set(CallerHeaders.Token, CallerHeaders.Encode(await _caller.GetTokenAsync(_stop.Token).ConfigureAwait(false)));
                     }
                     await _hub.SubscribeAsync(_reference, _stop.Token).ConfigureAwait(false);
                 }
@@ -508,7 +527,7 @@ public sealed class ApprovalSubscription : IAsyncDisposable
         {
             if (_caller is not null)
             {
-                RequestContext.Set(CallerHeaders.Token, await _caller.GetTokenAsync().ConfigureAwait(false));
+                RequestContext.Set(CallerHeaders.Token, CallerHeaders.Encode(await _caller.GetTokenAsync().ConfigureAwait(false)));
             }
             await _hub.UnsubscribeAsync(_reference).ConfigureAwait(false);
         }

@@ -150,10 +150,22 @@ var dot = svid.LastIndexOf('.');
 var signingInput = System.Text.Encoding.ASCII.GetBytes(svid[..dot]);
 using var es256 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
 var signature = es256.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256);
-var asPlanner = new GrantClient(cluster.Client);
+var asAgent = new GrantClient(cluster.Client);
+// An agent holds at most 1,000 live sessions: the openings are spread over enough agents for the run.
+var sessionAgents = new string[Math.Max(8, seconds * 2 * 4)];
+for (var i = 0; i < sessionAgents.Length; i++)
+{
+    sessionAgents[i] = $"spiffe://bench.dev/{run}/session-{i}";
+    _ = (await grants.RegisterAgentAsync(sessionAgents[i], new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+}
+var opened = 0L;
 var sessionsOpened = await Measurement.InterleavedAsync(
 [
-    ("(f) open session, fresh JWT-SVID", async (_, _) => _ = (await asPlanner.As(new StaticCallerToken(identity.AgentToken(planner))).OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value),
+    ("(f) open session, fresh JWT-SVID", async (_, _) =>
+    {
+        var agent = sessionAgents[(int)((Interlocked.Increment(ref opened) / 900) % sessionAgents.Length)];
+        _ = (await asAgent.As(new StaticCallerToken(identity.AgentToken(agent))).OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
+    }),
     ("(f0) raw ES256 verify", (_, _) => es256.VerifyData(signingInput, signature, System.Security.Cryptography.HashAlgorithmName.SHA256) ? Task.CompletedTask : throw new InvalidOperationException("bad signature")),
 ], concurrency, duration, TimeSpan.FromSeconds(1));
 foreach (var m in sessionsOpened)

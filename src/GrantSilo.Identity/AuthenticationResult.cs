@@ -40,7 +40,7 @@ public enum AuthenticationFailure
     KeysUnavailable,
 }
 
-/// <summary>The outcome of <see cref="ICallerAuthenticator.AuthenticateAsync"/>: a caller or a failure.</summary>
+/// <summary>The outcome of <see cref="ICallerAuthenticator.AuthenticateAsync(string?, CancellationToken)"/>: a caller or a failure.</summary>
 public sealed record AuthenticationResult
 {
     /// <summary>The verified caller, when <see cref="IsSuccess"/>.</summary>
@@ -73,4 +73,11 @@ public interface ICallerAuthenticator
     /// caller is, or why it was refused. Never throws for a bad token.
     /// </summary>
     ValueTask<AuthenticationResult> AuthenticateAsync(string? token, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Verifies a token given as its UTF-8 bytes, as calls carry it: a verified caller is found by the bytes' hash
+    /// without decoding them.
+    /// </summary>
+    ValueTask<AuthenticationResult> AuthenticateAsync(ReadOnlyMemory<byte> utf8Token, CancellationToken cancellationToken = default) =>
+        AuthenticateAsync(utf8Token.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(utf8Token.Span), cancellationToken);
 }

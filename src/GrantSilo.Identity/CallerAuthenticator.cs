@@ -151,6 +151,29 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
         return new(VerifyAsync(token, hash, cancellationToken));
     }
 
+    /// <inheritdoc />
+    public ValueTask<AuthenticationResult> AuthenticateAsync(ReadOnlyMemory<byte> utf8Token, CancellationToken cancellationToken = default)
+    {
+        if (utf8Token.IsEmpty)
+        {
+            return new(MissingResult);
+        }
+
+        if (utf8Token.Length > MaxTokenLength)
+        {
+            return new(TooLongResult);
+        }
+
+        var hash = TokenHash.Compute(utf8Token.Span);
+        if (CacheEnabled && _cache.TryGet(hash, _time.GetUtcNow(), out var cached))
+        {
+            return new(cached);
+        }
+
+        var token = System.Text.Encoding.UTF8.GetString(utf8Token.Span);
+        return token.Length > MaxTokenLength ? new(TooLongResult) : new(VerifyAsync(token, hash, cancellationToken));
+    }
+
     private async Task<AuthenticationResult> VerifyAsync(string token, TokenHash hash, CancellationToken cancellationToken)
     {
         var result = await VerifyCoreAsync(token, hash, cancellationToken).ConfigureAwait(false);

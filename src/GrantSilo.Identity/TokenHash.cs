@@ -42,6 +42,14 @@ internal readonly struct TokenHash : IEquatable<TokenHash>
         return new TokenHash(hash);
     }
 
+    /// <summary>Hashes a token's UTF-8 bytes (as a call carries them).</summary>
+    public static TokenHash Compute(ReadOnlySpan<byte> utf8Token)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(utf8Token, hash);
+        return new TokenHash(hash);
+    }
+
     /// <summary>The first 8 hex digits: for logs.</summary>
     public string Tag => ((uint)(_a >> 32)).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
 

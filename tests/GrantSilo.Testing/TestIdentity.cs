@@ -181,7 +181,7 @@ public sealed class TestIdentity
     /// Sets the token on the request context of the calling (async) test method, for grain calls it makes
     /// directly through the cluster client.
     /// </summary>
-    public static void Attach(string token) => RequestContext.Set(CallerHeaders.Token, token);
+    public static void Attach(string token) => RequestContext.Set(CallerHeaders.Token, CallerHeaders.Encode(token));
 
     private string Mint(string issuer, string subject, string[] roles, TimeSpan? lifetime)
     {

@@ -66,6 +66,12 @@ public sealed class CallerRefusedException : Exception
 /// <summary>Where a call carries its caller's proof (an Orleans request-context entry).</summary>
 public static class CallerHeaders
 {
-    /// <summary>The caller's bearer token (a JWT-SVID or an OIDC token). The SDK sets it on every call.</summary>
+    /// <summary>
+    /// The caller's bearer token (a JWT-SVID or an OIDC token), as its UTF-8 bytes (<see cref="Encode"/>). The SDK
+    /// sets it on every call.
+    /// </summary>
     public const string Token = "grantsilo.caller";
+
+    /// <summary>A token as a call carries it.</summary>
+    public static byte[] Encode(string token) => System.Text.Encoding.UTF8.GetBytes(token);
 }

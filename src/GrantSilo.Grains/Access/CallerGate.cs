@@ -52,8 +52,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
-        var token = RequestContext.Get(CallerHeaders.Token) as string;
-        var authentication = await authenticator.AuthenticateAsync(token);
+        var carried = RequestContext.Get(CallerHeaders.Token);
+        var token = carried as byte[] ?? (carried is string text ? CallerHeaders.Encode(text) : null);
+        var authentication = token is null ? await authenticator.AuthenticateAsync((string?)null) : await authenticator.AuthenticateAsync(token.AsMemory());
         if (authentication.Caller is not { } caller)
         {
             LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
