@@ -153,8 +153,16 @@ public sealed partial class GrantClient : IGrantClient
         try
         {
             var caller = _caller is null ? default : _caller.GetTokenAsync(cancellationToken);
-            Attach(caller.IsCompletedSuccessfully ? caller.Result : _caller is null ? null : await caller.ConfigureAwait(false));
-            return await Credential(credentialId).AuthorizeAsync(secret, action, resource, cancellationToken).ConfigureAwait(false);
+            var callerToken = caller.IsCompletedSuccessfully ? caller.Result : _caller is null ? null : await caller.ConfigureAwait(false);
+            Attach(callerToken);
+            var grain = Credential(credentialId);
+            var decision = await grain.AuthorizeAsync(secret, action, resource, cancellationToken).ConfigureAwait(false);
+            if (IsResendToken(decision))
+            {
+                Attach(callerToken, full: true);
+                decision = await grain.AuthorizeAsync(secret, action, resource, cancellationToken).ConfigureAwait(false);
+            }
+            return decision;
         }
         catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
         {
@@ -195,7 +203,7 @@ public sealed partial class GrantClient : IGrantClient
         {
             return System.Threading.Tasks.Task.FromResult(GrantResult<TokenIntrospection>.Ok(TokenIntrospection.Unknown(DecisionReason.MalformedToken, _time.GetUtcNow())));
         }
-        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)), cancellationToken);
+        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)), cancellationToken, fullToken: true);
     }
 
     // ---- Policy ----
@@ -287,7 +295,7 @@ public sealed partial class GrantClient : IGrantClient
         GrantResult<DateTimeOffset> subscribed;
         try
         {
-            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
+            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false), full: true);
             subscribed = await hub.SubscribeAsync(reference, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception)
@@ -364,8 +372,15 @@ public sealed partial class GrantClient : IGrantClient
         }
         try
         {
-            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
-            return await decide(Credential(credentialId), secret).ConfigureAwait(false);
+            var callerToken = await CallerTokenAsync(cancellationToken).ConfigureAwait(false);
+            Attach(callerToken);
+            var decision = await decide(Credential(credentialId), secret).ConfigureAwait(false);
+            if (IsResendToken(decision))
+            {
+                Attach(callerToken, full: true);
+                decision = await decide(Credential(credentialId), secret).ConfigureAwait(false);
+            }
+            return decision;
         }
         catch (Exception exception) when (!IsCallersCancellation(exception, cancellationToken))
         {
@@ -401,33 +416,58 @@ public sealed partial class GrantClient : IGrantClient
 
     // Sets the token on the request context of the calling async method only (each caller of Attach is an
     // async method, whose context changes end with it), so one client's token never leaks into another call.
-    private void Attach(string? token)
+    // After a token has been sent once, calls refer to it by its SHA-256 (a silo that verified it knows it by that);
+    // a silo that does not answers ResendToken before anything runs, and the call is made again with the token.
+    private void Attach(string? token, bool full = false)
     {
         if (token is null)
         {
             RequestContext.Remove(CallerHeaders.Token);
+            RequestContext.Remove(CallerHeaders.TokenReference);
+            return;
+        }
+        var encoded = Encoded(token);
+        if (!full && encoded.Sent)
+        {
+            RequestContext.Remove(CallerHeaders.Token);
+            RequestContext.Set(CallerHeaders.TokenReference, encoded.Reference);
         }
         else
         {
-            RequestContext.Set(CallerHeaders.Token, Encoded(token));
+            RequestContext.Remove(CallerHeaders.TokenReference);
+            RequestContext.Set(CallerHeaders.Token, encoded.Bytes);
+            encoded.Sent = true;
         }
     }
 
-    // The token's bytes, encoded once per token rather than once per call.
-    private byte[] Encoded(string token)
+    private static bool IsResendToken(Decision decision) =>
+        decision.Reason == DecisionReason.CallerUnauthenticated && decision.Detail == CallerHeaders.ResendToken;
+
+    // The token's bytes and reference, computed once per token rather than once per call.
+    private EncodedToken Encoded(string token)
     {
         var held = _encoded;
         if (held is not null && ReferenceEquals(held.Token, token))
         {
-            return held.Bytes;
+            return held;
         }
         var bytes = CallerHeaders.Encode(token);
-        _encoded = new EncodedToken(token, bytes);
-        return bytes;
+        held = new EncodedToken(token, bytes, CallerHeaders.Reference(bytes));
+        _encoded = held;
+        return held;
     }
 
-    private sealed record EncodedToken(string Token, byte[] Bytes)
+    private sealed class EncodedToken(string token, byte[] bytes, byte[] reference)
     {
+        public string Token { get; } = token;
+
+        public byte[] Bytes { get; } = bytes;
+
+        public byte[] Reference { get; } = reference;
+
+        /// <summary>Whether a call has carried the token itself (from then on calls carry its reference).</summary>
+        public bool Sent { get; set; }
+
         public override string ToString() => "EncodedToken(****)";
     }
 
@@ -448,11 +488,25 @@ public sealed partial class GrantClient : IGrantClient
         return await GuardAsync(() => call(canonical.Value), cancellationToken, operation).ConfigureAwait(false);
     }
 
-    private async Task<GrantResult<T>> GuardAsync<T>(Func<Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    private async Task<GrantResult<T>> GuardAsync<T>(Func<Task<GrantResult<T>>> call, CancellationToken cancellationToken, [CallerMemberName] string operation = "", bool fullToken = false)
     {
         try
         {
-            Attach(await CallerTokenAsync(cancellationToken).ConfigureAwait(false));
+            var token = await CallerTokenAsync(cancellationToken).ConfigureAwait(false);
+            Attach(token, fullToken);
+            try
+            {
+                var result = await call().ConfigureAwait(false);
+                if (result?.Error?.DetailCode != CallerHeaders.ResendToken)
+                {
+                    return result!;
+                }
+            }
+            catch (CallerRefusedException refused) when (refused.Message == CallerHeaders.ResendToken)
+            {
+            }
+            // The silo did not know the token this call referred to; nothing ran. Once more, with the token itself.
+            Attach(token, full: true);
             return await call().ConfigureAwait(false);
         }
         catch (CallerRefusedException refused)

@@ -80,4 +80,14 @@ public interface ICallerAuthenticator
     /// </summary>
     ValueTask<AuthenticationResult> AuthenticateAsync(ReadOnlyMemory<byte> utf8Token, CancellationToken cancellationToken = default) =>
         AuthenticateAsync(utf8Token.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(utf8Token.Span), cancellationToken);
+
+    /// <summary>
+    /// The caller a token verified here before, found by the SHA-256 of the token's UTF-8 bytes (which only a holder
+    /// of the token can compute), while that verification still holds; false otherwise (the token must be sent).
+    /// </summary>
+    bool TryGetVerified(ReadOnlySpan<byte> tokenSha256, out Caller? caller)
+    {
+        caller = null;
+        return false;
+    }
 }

@@ -174,6 +174,18 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
         return token.Length > MaxTokenLength ? new(TooLongResult) : new(VerifyAsync(token, hash, cancellationToken));
     }
 
+    /// <inheritdoc />
+    public bool TryGetVerified(ReadOnlySpan<byte> tokenSha256, out Caller? caller)
+    {
+        if (CacheEnabled && TokenHash.TryFrom(tokenSha256, out var hash) && _cache.TryGet(hash, _time.GetUtcNow(), out var cached) && cached.Caller is { } known)
+        {
+            caller = known;
+            return true;
+        }
+        caller = null;
+        return false;
+    }
+
     private async Task<AuthenticationResult> VerifyAsync(string token, TokenHash hash, CancellationToken cancellationToken)
     {
         var result = await VerifyCoreAsync(token, hash, cancellationToken).ConfigureAwait(false);

@@ -50,6 +50,13 @@ internal readonly struct TokenHash : IEquatable<TokenHash>
         return new TokenHash(hash);
     }
 
+    /// <summary>A hash computed elsewhere (a call's reference to a token it sent before); false when it is not 32 bytes.</summary>
+    public static bool TryFrom(ReadOnlySpan<byte> sha256, out TokenHash hash)
+    {
+        hash = sha256.Length == 32 ? new TokenHash(sha256) : default;
+        return sha256.Length == 32;
+    }
+
     /// <summary>The first 8 hex digits: for logs.</summary>
     public string Tag => ((uint)(_a >> 32)).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -72,6 +72,19 @@ public static class CallerHeaders
     /// </summary>
     public const string Token = "grantsilo.caller";
 
+    /// <summary>
+    /// Instead of <see cref="Token"/>: the SHA-256 of a token this client sent before. A silo that verified that token
+    /// (and still holds the verification) takes it as the token; any other answers <see cref="ResendToken"/>, and the
+    /// SDK sends the token itself. Only a holder of the token can compute it, so it proves no less.
+    /// </summary>
+    public const string TokenReference = "grantsilo.caller.ref";
+
+    /// <summary>The refusal (a <see cref="GrantError.DetailCode"/>, or a message) that asks for the token itself.</summary>
+    public const string ResendToken = "caller-token-unknown-here";
+
     /// <summary>A token as a call carries it.</summary>
     public static byte[] Encode(string token) => System.Text.Encoding.UTF8.GetBytes(token);
+
+    /// <summary>A token's reference (<see cref="TokenReference"/>).</summary>
+    public static byte[] Reference(byte[] encoded) => System.Security.Cryptography.SHA256.HashData(encoded);
 }

@@ -35,15 +35,36 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
     internal static void LeaveOutForMeasurement(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
         Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<CallerGate>(services, _ => throw new InvalidOperationException("This silo was built without the caller gate, for a measurement."));
 
-    public async Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context)
     {
         var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
         if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(context.TargetId)))
         {
             CallerContext.Set(null);
-            await context.Invoke();
-            return;
+            return context.Invoke();
         }
+
+        // The busy case, decided without an await of its own (a gateway's Authorize): a caller known here by its
+        // token's reference, the rules confirmed, and permitted, to a method whose answer needs no look after.
+        // Every other case, refusals included, takes the full path below, which decides the same way.
+        if (door.Operation is { } operation && door.ErrorOf is null
+            && RequestContext.Get(CallerHeaders.Token) is null
+            && RequestContext.Get(CallerHeaders.TokenReference) is byte[] reference
+            && authenticator.TryGetVerified(reference, out var known) && known is not null)
+        {
+            var confirmed = Rules.GetConfirmedAccessRulesAsync();
+            if (confirmed.IsCompletedSuccessfully && confirmed.Result is { } current
+                && current.Rules.Decide(known, operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" }).Allowed)
+            {
+                CallerContext.Set(known);
+                return context.Invoke();
+            }
+        }
+        return InvokeCheckedAsync(context, door);
+    }
+
+    private async Task InvokeCheckedAsync(IIncomingGrainCallContext context, Door door)
+    {
 
         if (door.Operation is null)
         {
@@ -54,9 +75,25 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
         var carried = RequestContext.Get(CallerHeaders.Token);
         var token = carried as byte[] ?? (carried is string text ? CallerHeaders.Encode(text) : null);
-        var authentication = token is null ? await authenticator.AuthenticateAsync((string?)null) : await authenticator.AuthenticateAsync(token.AsMemory());
-        if (authentication.Caller is not { } caller)
+        Caller? caller;
+        AuthenticationResult? authentication = null;
+        if (token is null && RequestContext.Get(CallerHeaders.TokenReference) is byte[] reference)
         {
+            // A token the caller sent before: known here, or sent again (nothing has run yet, so a retry is safe).
+            if (!authenticator.TryGetVerified(reference, out caller))
+            {
+                Refuse(context, door, GrantErrorCode.Unauthenticated, CallerHeaders.ResendToken);
+                return;
+            }
+        }
+        else
+        {
+            authentication = token is null ? await authenticator.AuthenticateAsync((string?)null) : await authenticator.AuthenticateAsync(token.AsMemory());
+            caller = authentication.Caller;
+        }
+        if (caller is null)
+        {
+            authentication ??= AuthenticationResult.Fail(AuthenticationFailure.Missing, "");
             LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
             Refuse(context, door, GrantErrorCode.Unauthenticated, token is null
                 ? $"{door.Operation} needs an authenticated caller: the call carried no caller token."
@@ -140,7 +177,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             if (result is not null && result.IsGenericType && result.GetGenericTypeDefinition() == typeof(GrantResult<>))
             {
                 var fail = result.GetMethod(nameof(GrantResult<object>.Fail), [typeof(GrantError)])!;
-                return (code, message, _) => fail.Invoke(null, [new GrantError(code, message)]);
+                return (code, message, _) => fail.Invoke(null, [message == CallerHeaders.ResendToken
+                    ? new GrantError(code, "The caller token this call referred to is not known on this silo; the SDK sends it again.") { DetailCode = CallerHeaders.ResendToken }
+                    : new GrantError(code, message)]);
             }
             if (result == typeof(Decision))
             {
