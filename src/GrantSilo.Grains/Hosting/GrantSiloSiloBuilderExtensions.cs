@@ -70,17 +70,6 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddSingleton<AccessRules>();
         // A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
-        // The door: every call from outside the cluster proves its caller, and the access rules decide it.
-        // Registered before the fence so a refused caller never reaches anything else.
-        if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
-        {
-            services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
-            services.TryAddSingleton(TimeProvider.System);
-            services.AddSingleton<ClusterCallKey>();
-            services.AddSingleton<CallerGate>();
-            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
-            services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
-        }
         // The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();
@@ -93,6 +82,18 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ISiloLease>() as ILifecycleParticipant<ISiloLifecycle> ?? NoParticipant.Instance);
             services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
             services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
+        }
+        // The door: every call from outside the cluster proves its caller, and the access rules decide it.
+        // After the fence: a silo that cannot confirm it is a live member answers at once, without first
+        // waiting to confirm its access rules with a store it may no longer reach.
+        if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
+        {
+            services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddSingleton<ClusterCallKey>();
+            services.AddSingleton<CallerGate>();
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
+            services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
         }
         // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
         services.TryAddSingleton<LifecycleServices>();
