@@ -33,8 +33,13 @@ BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 // call carries a token of the caller the access rules expect (the operator, the orchestrator, the agent,
 // the gateway: ActingGrantClient).
 var identity = TestIdentity.Shared;
-// The no-op baselines are raw grain calls: they carry the harness's token too (set here, inherited by every call below).
-TestIdentity.Attach(identity.HarnessToken());
+// The no-op baselines are raw grain calls: they carry the harness's token too, in the request context (WithHarness).
+var harnessToken = identity.HarnessToken();
+async Task<T> WithHarness<T>(Func<Task<T>> call)
+{
+    TestIdentity.Attach(harnessToken);
+    return await call();
+}
 await using var cluster = await DeployAsync<BenchSilo>();
 var grants = new ActingGrantClient(new GrantClient(cluster.Client), identity);
 // Decisions label their resource from the catalog, as in production: the operator catalogues the documents.
@@ -83,10 +88,10 @@ var echoSecret = new byte[32];
 // All of them run in alternating one-second slices, so that they see the same machine.
 var measured = await Measurement.InterleavedAsync(
 [
-    ("(a) no-op grain call", (w, i) => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i)),
+    ("(a) no-op grain call", (w, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i))),
     ("(b) Authorize, warm credential", (w, _) => AuthorizeOne(credentials[w])),
-    ("(a1) no-op, one grain for all", (_, i) => cluster.Client.GetGrain<INoopGrain>("noop-shared").PingAsync((int)i)),
-    ("(a2) no-op with Authorize's shape", (w, _) => cluster.Client.GetGrain<IEchoDecisionGrain>($"echo-{w}").AuthorizeAsync(echoSecret, "read", resource)),
+    ("(a1) no-op, one grain for all", (_, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>("noop-shared").PingAsync((int)i))),
+    ("(a2) no-op with Authorize's shape", (w, _) => WithHarness(() => cluster.Client.GetGrain<IEchoDecisionGrain>($"echo-{w}").AuthorizeAsync(echoSecret, "read", resource))),
     ("(b1) Authorize, one credential", (_, _) => AuthorizeOne(credential)),
 ], concurrency, duration, TimeSpan.FromSeconds(1));
 var (noop, authorize, noopShared, authorizeShared, echo) = (measured[0], measured[1], measured[2], measured[4], measured[3]);

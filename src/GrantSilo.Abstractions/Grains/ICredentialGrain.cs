@@ -11,16 +11,16 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// <paramref name="action"/> on <paramref name="resource"/> now. Any error is a deny.
     /// </summary>
     [AlwaysInterleave, Alias("Authorize"), CallerOperation(CallerOperations.CredentialAuthorize)]
-    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken = default);
+    Task<Decision> AuthorizeAsync([Immutable] byte[] secret, string action, ResourceRef resource, CallerProof? caller = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef, CancellationToken)"/>, presenting the approval a
+    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef, CallerProof?, CancellationToken)"/>, presenting the approval a
     /// <see cref="DecisionKind.StepUpRequired"/> decision named. When policy requires approval, the
     /// request is allowed only if that approval is approved, unexpired, unused and for exactly this
     /// credential, action and resource; the allow consumes it.
     /// </summary>
     [AlwaysInterleave, Alias("AuthorizeWithApproval"), CallerOperation(CallerOperations.CredentialAuthorize)]
-    Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default);
+    Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId, CallerProof? caller = null, CancellationToken cancellationToken = default);
 
     [AlwaysInterleave, Alias("Get"), CallerOperation(CallerOperations.CredentialRead)]
     Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken = default);

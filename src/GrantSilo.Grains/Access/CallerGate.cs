@@ -47,9 +47,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // The busy case, decided without an await of its own (a gateway's Authorize): a caller known here by its
         // token's reference, the rules confirmed, and permitted, to a method whose answer needs no look after.
         // Every other case, refusals included, takes the full path below, which decides the same way.
+        var (carried, reference) = Proof(context, door);
         if (door.Operation is { } operation && door.ErrorOf is null
-            && RequestContext.Get(CallerHeaders.Token) is null
-            && RequestContext.Get(CallerHeaders.TokenReference) is byte[] reference
+            && carried is null && reference is not null
             && authenticator.TryGetVerified(reference, out var known) && known is not null)
         {
             var confirmed = Rules.GetConfirmedAccessRulesAsync();
@@ -73,11 +73,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
-        var carried = RequestContext.Get(CallerHeaders.Token);
+        var (carried, carriedReference) = Proof(context, door);
         var token = carried as byte[] ?? (carried is string text ? CallerHeaders.Encode(text) : null);
         Caller? caller;
         AuthenticationResult? authentication = null;
-        if (token is null && RequestContext.Get(CallerHeaders.TokenReference) is byte[] reference)
+        if (token is null && carriedReference is { } reference)
         {
             // A token the caller sent before: known here, or sent again (nothing has run yet, so a retry is safe).
             if (!authenticator.TryGetVerified(reference, out caller))
@@ -127,6 +127,16 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
     }
 
+    // The caller's proof: an argument of the method when it takes one (CallerProof), else the request context.
+    private static (object? Token, byte[]? Reference) Proof(IIncomingGrainCallContext context, Door door)
+    {
+        if (door.ProofArgument >= 0 && context.Request.GetArgument(door.ProofArgument) is CallerProof proof)
+        {
+            return (proof.Token, proof.Reference);
+        }
+        return (RequestContext.Get(CallerHeaders.Token), RequestContext.Get(CallerHeaders.TokenReference) as byte[]);
+    }
+
     private void Refuse(IIncomingGrainCallContext context, Door door, GrantErrorCode code, string message)
     {
         context.Result = door.Refusal(code, message, clock.GetUtcNow());
@@ -144,6 +154,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         /// </summary>
         public bool OrleansRuntime { get; private init; }
         public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
+
+        /// <summary>The index of the method's <see cref="CallerProof"/> parameter, or -1.</summary>
+        public int ProofArgument { get; private init; } = -1;
 
         /// <summary>The error of a <see cref="GrantResult{T}"/> answer; null for other result types.</summary>
         public Func<object?, GrantError?>? ErrorOf { get; private init; }
@@ -167,6 +180,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             {
                 Operation = operation,
                 OrleansRuntime = orleansRuntime,
+                ProofArgument = Array.FindIndex(method.GetParameters(), p => p.ParameterType == typeof(CallerProof)),
                 Refusal = RefusalFor(result),
                 ErrorOf = error is null ? null : answer => answer is null ? null : (GrantError?)error.GetValue(answer),
             };

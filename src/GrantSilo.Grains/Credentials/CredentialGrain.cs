@@ -89,10 +89,10 @@ internal sealed partial class CredentialGrain(
         return Describe(Now);
     }
 
-    public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken) =>
+    public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource, CallerProof? caller, CancellationToken cancellationToken) =>
         AuthorizeCoreAsync(secret, action, resource, approvalId: null);
 
-    public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken) =>
+    public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId, CallerProof? caller, CancellationToken cancellationToken) =>
         AuthorizeCoreAsync(secret, action, resource, approvalId ?? "");
 
     private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
