@@ -7,7 +7,7 @@ namespace GrantSilo;
 /// <see cref="GrantError"/>. Refusals are values, not exceptions.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.result`1")]
-public sealed record GrantResult<T>
+public sealed record GrantResult<T> : IGrantResult
 {
     /// <summary>The value on success, default otherwise. Prefer <see cref="Value"/>.</summary>
     [Id(0)] public T? ValueOrDefault { get; init; }
@@ -37,4 +37,11 @@ public sealed record GrantResult<T>
 
     /// <summary>Lifts a value into a result.</summary>
     public static implicit operator GrantResult<T>(T value) => Ok(value);
+}
+
+/// <summary>Any <see cref="GrantResult{T}"/>, by its error alone (for code that handles answers of every type).</summary>
+public interface IGrantResult
+{
+    /// <summary>The error when the operation was refused; null on success.</summary>
+    GrantError? Error { get; }
 }

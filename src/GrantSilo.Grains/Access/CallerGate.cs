@@ -48,13 +48,13 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // token's reference, the rules confirmed, and permitted, to a method whose answer needs no look after.
         // Every other case, refusals included, takes the full path below, which decides the same way.
         var (carried, reference) = Proof(context, door);
-        if (door.Operation is { } operation && door.ErrorOf is null
+        if (door.Operation is { } operation && !door.AnswersGrantResult
             && carried is null && reference is not null
             && authenticator.TryGetVerified(reference, out var known) && known is not null)
         {
             var confirmed = Rules.GetConfirmedAccessRulesAsync();
             if (confirmed.IsCompletedSuccessfully && confirmed.Result is { } current
-                && current.Rules.Decide(known, operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" }).Allowed)
+                && current.Rules.Decide(known, operation, context, Describe).Allowed)
             {
                 CallerContext.Set(known);
                 return context.Invoke();
@@ -110,7 +110,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
-        var verdict = rules.Rules.Decide(caller, door.Operation, context, static call => call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" });
+        var verdict = rules.Rules.Decide(caller, door.Operation, context, Describe);
         if (!verdict.Allowed)
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
@@ -121,11 +121,15 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         CallerContext.Set(caller);
         await context.Invoke();
         // A grain's own refusal of who the caller claimed to be (an approver, author or orchestrator name) is logged here too.
-        if (door.ErrorOf?.Invoke(context.Result) is { Code: GrantErrorCode.Forbidden } refused)
+        if (context.Result is IGrantResult { Error: { Code: GrantErrorCode.Forbidden } refused })
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, refused.Message);
         }
     }
+
+    // What the access rules see of the call's target: its facts when the grain describes itself, else its kind alone.
+    private static TargetFacts Describe(IIncomingGrainCallContext call) =>
+        call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" };
 
     // The caller's proof: an argument of the method when it takes one (CallerProof), else the request context.
     private static (object? Token, byte[]? Reference) Proof(IIncomingGrainCallContext context, Door door)
@@ -158,8 +162,8 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         /// <summary>The index of the method's <see cref="CallerProof"/> parameter, or -1.</summary>
         public int ProofArgument { get; private init; } = -1;
 
-        /// <summary>The error of a <see cref="GrantResult{T}"/> answer; null for other result types.</summary>
-        public Func<object?, GrantError?>? ErrorOf { get; private init; }
+        /// <summary>Whether the method answers a <see cref="GrantResult{T}"/> (whose Forbidden the door logs).</summary>
+        public bool AnswersGrantResult { get; private init; }
 
         public static Door For(MethodInfo method)
         {
@@ -173,16 +177,13 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             var result = method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)
                 ? method.ReturnType.GetGenericArguments()[0]
                 : null;
-            var error = result is not null && result.IsGenericType && result.GetGenericTypeDefinition() == typeof(GrantResult<>)
-                ? result.GetProperty(nameof(GrantResult<object>.Error))
-                : null;
             return new Door
             {
                 Operation = operation,
                 OrleansRuntime = orleansRuntime,
                 ProofArgument = Array.FindIndex(method.GetParameters(), p => p.ParameterType == typeof(CallerProof)),
                 Refusal = RefusalFor(result),
-                ErrorOf = error is null ? null : answer => answer is null ? null : (GrantError?)error.GetValue(answer),
+                AnswersGrantResult = result is not null && typeof(IGrantResult).IsAssignableFrom(result),
             };
         }
 
