@@ -28,6 +28,12 @@ public sealed class GrantClientOptions
     /// </summary>
     public List<string> Gateways { get; set; } = [];
 
+    /// <summary>
+    /// How often a client that finds its gateways in the membership table reads the list again (<c>GrantSilo:Client:GatewayListRefreshPeriod</c>;
+    /// Orleans' default, one minute, when unset). Shorter means a client stops trying a dead silo's gateway sooner.
+    /// </summary>
+    public TimeSpan? GatewayListRefreshPeriod { get; set; }
+
     /// <summary>How long the client waits for any one call before failing it (Orleans' default when unset).</summary>
     public TimeSpan? ResponseTimeout { get; set; }
 

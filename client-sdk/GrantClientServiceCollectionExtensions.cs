@@ -118,6 +118,10 @@ public static class GrantClientServiceCollectionExtensions
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
+            if (options.GatewayListRefreshPeriod is { } refresh)
+            {
+                client.Configure<Orleans.Configuration.GatewayOptions>(o => o.GatewayListRefreshPeriod = refresh);
+            }
             if (options.ResponseTimeout is { } timeout)
             {
                 client.Configure<Orleans.Configuration.ClientMessagingOptions>(o => o.ResponseTimeout = timeout);

@@ -30,7 +30,7 @@ builder.UseOrleans(orleans =>
         orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration);
     }
 });
-builder.Services.AddHostedService(sp => new StartupBanner(sp.GetRequiredService<ILogger<StartupBanner>>(), sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILocalSiloDetails>(), silo, profile));
+builder.Services.AddHostedService(sp => StartupBanner.Create(sp, silo, profile));
 
 await builder.Build().RunAsync();
 

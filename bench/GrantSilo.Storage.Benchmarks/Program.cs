@@ -3,9 +3,7 @@ using System.Globalization;
 using Azure;
 using Azure.Core;
 using Azure.Data.Tables;
-using GrantSilo.Persistence.AzureTables;
-using GrantSilo.Persistence.AzureTables.Reminders;
-using GrantSilo.Persistence.AzureTables.Storage;
+using GrantSilo.Persistence.AzureTables.Tests.Support;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,7 +15,7 @@ using Orleans.Serialization;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
-// Storage benchmark: GrantSilo's Azure Table grain storage against a raw Azure.Data.Tables baseline measured in the
+// Storage benchmark: the AzureTable profile's grain storage (Microsoft's Orleans provider) against a raw Azure.Data.Tables baseline measured in the
 // same run on the same Azurite, plus the reminder table's registration rate. Usage:
 //   dotnet run -c Release --project bench/GrantSilo.Storage.Benchmarks [-- --iterations N]
 var iterations = ArgValue(args, "--iterations", 2000);
@@ -27,18 +25,9 @@ var culture = CultureInfo.InvariantCulture;
 await using var azurite = await AzuriteProcess.StartAsync();
 using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
 var serializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>());
-var cluster = Options.Create(new ClusterOptions { ServiceId = "bench", ClusterId = "bench" });
 
-void Connect(AzureTableGrantOptions options)
-{
-    options.ConnectionString = azurite.ConnectionString;
-    options.AllowDevelopmentStorage = true;
-}
-
-var storageOptions = new AzureTableGrainStorageOptions { TableName = "BenchGrainState", GrainStorageSerializer = serializer };
-Connect(storageOptions);
-var storage = new AzureTableGrainStorage("bench", storageOptions, cluster, NullLogger<AzureTableGrainStorage>.Instance, services.GetRequiredService<IActivatorProvider>());
-await storage.InitializeAsync(CancellationToken.None);
+// The grain storage exactly as the AzureTable profile registers it: Microsoft's AzureTableGrainStorage, under GrantSilo's guard.
+var storage = await MicrosoftTables.GrainStorageAsync(azurite.ConnectionString, "bench", "BenchGrainState");
 
 var raw = new TableServiceClient(azurite.ConnectionString).GetTableClient("BenchRaw");
 await raw.CreateIfNotExistsAsync();
@@ -57,8 +46,7 @@ foreach (var size in new[] { 1024, 16 * 1024, 256 * 1024 })
     new Random(size).NextBytes(payload);
     var grainIds = Enumerable.Range(0, 16).Select(i => GrainId.Create("bench", $"{size}-{i}")).ToArray();
     var states = grainIds.Select(_ => new GrainState<byte[]>(payload)).ToArray();
-    var serializedSize = serializer.Serialize(payload).Length;
-    var rawEntity = RawEntity("raw", size.ToString(culture), payload, serializedSize);
+    var rawEntity = RawEntity("raw", size.ToString(culture), serializer.Serialize(payload).ToArray());
 
     var providerWrites = new List<double>(runs);
     var rawWrites = new List<double>(runs);
@@ -99,10 +87,7 @@ Console.WriteLine();
 Console.WriteLine($"Worst p50 ratio: {worstP50Ratio.ToString("0.00", culture)}x (target: at most 1.30x).");
 Console.WriteLine();
 
-var reminderOptions = new AzureTableReminderOptions { TableName = "BenchReminders", ServiceIdPrefix = "bench" };
-Connect(reminderOptions);
-var reminders = new AzureTableReminderTable(Options.Create(reminderOptions), cluster, NullLogger<AzureTableReminderTable>.Instance);
-await reminders.StartAsync();
+var reminders = await MicrosoftTables.RemindersAsync(azurite.ConnectionString, "bench", table: "BenchReminders");
 Console.WriteLine("| reminder registration | reminders | elapsed (s) | rate (reminders/s) |");
 Console.WriteLine("|---|---:|---:|---:|");
 foreach (var concurrency in new[] { 1, 16 })
@@ -153,13 +138,14 @@ static double Row(string size, string operation, List<double> provider, List<dou
 
 static string SizeText(int size) => size >= 1024 ? $"{size / 1024} KiB" : $"{size} B";
 
-static TableEntity RawEntity(string partitionKey, string rowKey, byte[] payload, int serializedSize)
+static TableEntity RawEntity(string partitionKey, string rowKey, byte[] payload)
 {
-    // The same shape the provider stores: the payload in 64 KiB binary properties plus a size and a write id.
-    var entity = new TableEntity(partitionKey, rowKey) { ["Size"] = serializedSize, ["WriteId"] = Guid.NewGuid().ToString("N") };
-    for (int offset = 0, chunk = 0; offset < payload.Length; offset += AzureTableGrainStorage.MaxChunkSize, chunk++)
+    // The same shape Microsoft's provider stores: the serialized state in 64 KiB binary properties Data, Data1, ...
+    const int chunkSize = 64 * 1024;
+    var entity = new TableEntity(partitionKey, rowKey);
+    for (int offset = 0, chunk = 0; offset < payload.Length; offset += chunkSize, chunk++)
     {
-        entity["D" + chunk] = payload.AsSpan(offset, Math.Min(AzureTableGrainStorage.MaxChunkSize, payload.Length - offset)).ToArray();
+        entity[chunk == 0 ? "Data" : "Data" + chunk] = payload.AsSpan(offset, Math.Min(chunkSize, payload.Length - offset)).ToArray();
     }
 
     return entity;

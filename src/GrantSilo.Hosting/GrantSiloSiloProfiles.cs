@@ -40,12 +40,12 @@ public static class GrantSiloSiloProfiles
     }
 
     /// <summary>
-    /// Azure Table Storage: membership, grain state and reminders on GrantSilo's providers (configured
-    /// from <c>GrantSilo:Storage</c>), the distributed grain directory, and the membership silo lease that
+    /// Azure Table Storage: membership, grain state and reminders on Microsoft's Orleans Azure providers
+    /// (configured from <c>GrantSilo:Storage</c>), the distributed grain directory, and the membership silo lease that
     /// fences stale activations (see <c>docs/consistency.md</c>), and TLS always: mutual between silos, and on the
     /// client gateway, with the certificates of <c>GrantSilo:Tls</c> (start-up stops when they are missing).
     /// </summary>
-    public static ISiloBuilder UseGrantSiloAzureTableProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration)
+    public static ISiloBuilder UseGrantSiloAzureTableProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration, Action<AzureTableGrantOptions>? configureStorage = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(host);
@@ -63,21 +63,19 @@ public static class GrantSiloSiloProfiles
             throw new OptionsValidationException("GrantSilo:Cluster", typeof(SiloHostOptions),
                 ["The multi-silo (AzureTable) profile needs GrantSilo:Cluster:CallKey, the same secret on every silo (base64, at least 32 bytes: openssl rand -base64 32); see docs/identity.md."]);
         }
-        silo.UseAzureTableWithoutEndpoints(configuration);
+        silo.UseAzureTableWithoutEndpoints(configuration, configureStorage);
         return silo;
     }
 
     /// <summary>
     /// Everything of the AzureTable profile except where the silo listens (TestCluster assigns ports itself).
     /// </summary>
-    public static ISiloBuilder UseAzureTableWithoutEndpoints(this ISiloBuilder silo, IConfiguration configuration)
+    public static ISiloBuilder UseAzureTableWithoutEndpoints(this ISiloBuilder silo, IConfiguration configuration, Action<AzureTableGrantOptions>? configureStorage = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(configuration);
-        var storage = configuration.GetSection(AzureTableGrantConfiguration.SectionName);
-        silo.UseAzureTableGrantClustering(storage)
-            .AddAzureTableGrantStorage(GrantSiloStorage.Name, storage)
-            .UseAzureTableGrantReminders(storage);
+        // Microsoft's Orleans providers: membership, reminders, and grain state as the default store and as GrantSilo's.
+        silo.UseGrantSiloAzureTables(configuration.GetSection(AzureTableGrantConfiguration.SectionName), [GrantSiloStorage.Name], configureStorage);
         // The directory built to keep one activation per grain across membership changes (experimental in Orleans 10).
 #pragma warning disable ORLEANSEXP003
         silo.AddDistributedGrainDirectory();

@@ -5,4 +5,6 @@ internal enum LogEvents
 {
     SiloStarted = 1,
     SiloStopping = 2,
+    SiloReady = 3,
+    SiloNotReady = 4,
 }

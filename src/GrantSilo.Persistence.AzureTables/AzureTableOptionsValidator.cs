@@ -6,29 +6,31 @@ using Orleans.Runtime;
 namespace GrantSilo.Persistence.AzureTables;
 
 /// <summary>
-/// Checks a provider's options when the silo or client starts, and says how to fix what is wrong.
+/// Checks the AzureTable profile's options when the silo or client starts, and says how to fix what is wrong. It
+/// guards what Microsoft's providers do not: the development account's public key outside Development, and an
+/// ambiguous or incomplete connection.
 /// </summary>
 public sealed class AzureTableOptionsValidator : IConfigurationValidator
 {
     private readonly AzureTableGrantOptions _options;
-    private readonly string _providerDescription;
+    private readonly string _description;
     private readonly IHostEnvironment? _environment;
 
-    /// <summary>Creates a validator for the options of one provider.</summary>
+    /// <summary>Creates a validator.</summary>
     /// <param name="options">The options to check.</param>
-    /// <param name="providerDescription">Names the provider in messages, for example <c>grain storage 'grants'</c>.</param>
+    /// <param name="description">Names what uses them in messages, for example <c>the silo's storage</c>.</param>
     /// <param name="environment">The host environment; when it is <c>Development</c> the development account is allowed by default.</param>
-    public AzureTableOptionsValidator(AzureTableGrantOptions options, string providerDescription, IHostEnvironment? environment)
+    public AzureTableOptionsValidator(AzureTableGrantOptions options, string description, IHostEnvironment? environment)
     {
         _options = options;
-        _providerDescription = providerDescription;
+        _description = description;
         _environment = environment;
     }
 
     /// <inheritdoc/>
     public void ValidateConfiguration()
     {
-        var errors = Validate(_options, _providerDescription, _environment);
+        var errors = Validate(_options, _description, _environment);
         if (errors.Count > 0)
         {
             throw new OrleansConfigurationException(string.Join(Environment.NewLine, errors));
@@ -36,7 +38,7 @@ public sealed class AzureTableOptionsValidator : IConfigurationValidator
     }
 
     /// <summary>Returns every problem with <paramref name="options"/>, each as a message that says how to fix it.</summary>
-    public static IReadOnlyList<string> Validate(AzureTableGrantOptions options, string providerDescription, IHostEnvironment? environment)
+    public static IReadOnlyList<string> Validate(AzureTableGrantOptions options, string description, IHostEnvironment? environment)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
@@ -45,40 +47,46 @@ public sealed class AzureTableOptionsValidator : IConfigurationValidator
 
         if (!hasConnectionString && !hasUri)
         {
-            errors.Add(MissingConnectionMessage(options, providerDescription));
+            errors.Add(MissingConnectionMessage(description));
         }
         else if (hasConnectionString && hasUri)
         {
-            errors.Add($"Ambiguous Azure Table connection for the {providerDescription}: both {AzureTableGrantConfiguration.SectionName}:ConnectionString and {AzureTableGrantConfiguration.SectionName}:ServiceUri are set; set only one.");
+            errors.Add($"Ambiguous Azure Table connection for {description}: both {AzureTableGrantConfiguration.SectionName}:ConnectionString and {AzureTableGrantConfiguration.SectionName}:ServiceUri are set; set only one.");
         }
         else if (hasUri && options.TokenCredential is null)
         {
-            errors.Add($"No credential for the Azure Table service URI of the {providerDescription}: set a TokenCredential (for example DefaultAzureCredential) in code alongside {AzureTableGrantConfiguration.SectionName}:ServiceUri, or use {AzureTableGrantConfiguration.SectionName}:ConnectionString instead.");
+            errors.Add($"No credential for the Azure Table service URI of {description}: set a TokenCredential (for example DefaultAzureCredential) in code alongside {AzureTableGrantConfiguration.SectionName}:ServiceUri, or use {AzureTableGrantConfiguration.SectionName}:ConnectionString instead.");
         }
         else if (hasUri && !options.ServiceUri!.IsAbsoluteUri)
         {
-            errors.Add($"The Azure Table service URI of the {providerDescription} must be absolute, like https://<account>.table.core.windows.net/.");
+            errors.Add($"The Azure Table service URI of {description} must be absolute, like https://<account>.table.core.windows.net/.");
         }
 
-        if (hasConnectionString && TableClientFactory.UsesDevelopmentStorage(options) && !DevelopmentStorageAllowed(options, environment))
+        if (DevelopmentStorage.IsUsedBy(options) && !DevelopmentStorageAllowed(options, environment))
         {
-            errors.Add($"The {providerDescription} is configured with the Azurite/emulator development account, whose key is public. It is refused outside the Development environment: use a real storage account, or set {AzureTableGrantConfiguration.SectionName}:AllowDevelopmentStorage=true for a test deployment.");
+            errors.Add($"{description} is configured with the Azurite/emulator development account, whose key is public. It is refused outside the Development environment: use a real storage account, or set {AzureTableGrantConfiguration.SectionName}:AllowDevelopmentStorage=true for a test deployment.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.TableName))
-        {
-            errors.Add($"No table name for the {providerDescription}: set {AzureTableGrantConfiguration.SectionName}:<Provider>:TableName or leave it unset for the default.");
-        }
-        else if (!IsValidTableName(options.TableName))
-        {
-            errors.Add($"The table name '{options.TableName}' of the {providerDescription} is not a valid Azure table name: use 3 to 63 letters and digits, starting with a letter.");
-        }
-
+        CheckTable(options.GrainStateTableName, AzureTableGrantConfiguration.GrainStateSection);
+        CheckTable(options.RemindersTableName, AzureTableGrantConfiguration.RemindersSection);
+        CheckTable(options.MembershipTableName, AzureTableGrantConfiguration.MembershipSection);
         return errors;
+
+        void CheckTable(string? name, string section)
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                errors.Add($"No table name for {description}: set {AzureTableGrantConfiguration.SectionName}:{section}:TableName or leave it unset for the default.");
+            }
+            else if (!IsValidTableName(name))
+            {
+                errors.Add($"The table name '{name}' ({AzureTableGrantConfiguration.SectionName}:{section}:TableName) is not a valid Azure table name: use 3 to 63 letters and digits, starting with a letter.");
+            }
+        }
     }
 
-    internal static string MissingConnectionMessage(AzureTableGrantOptions options, string providerDescription)
-        => $"No Azure Table connection for the {providerDescription}: set {AzureTableGrantConfiguration.SectionName}:ConnectionString, or {AzureTableGrantConfiguration.SectionName}:ServiceUri with a TokenCredential in code. For local development run Azurite (npm ci at the repository root, then node_modules/.bin/azurite-table) and use its connection string with {AzureTableGrantConfiguration.SectionName}:AllowDevelopmentStorage=true.";
+    internal static string MissingConnectionMessage(string description)
+        => $"No Azure Table connection for {description}: set {AzureTableGrantConfiguration.SectionName}:ConnectionString, or {AzureTableGrantConfiguration.SectionName}:ServiceUri with a TokenCredential in code. For local development run Azurite (npm ci at the repository root, then node_modules/.bin/azurite-table) and use its connection string with {AzureTableGrantConfiguration.SectionName}:AllowDevelopmentStorage=true.";
 
     private static bool DevelopmentStorageAllowed(AzureTableGrantOptions options, IHostEnvironment? environment)
         => options.AllowDevelopmentStorage ?? environment?.IsDevelopment() ?? false;

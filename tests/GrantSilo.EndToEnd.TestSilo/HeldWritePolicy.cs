@@ -14,7 +14,7 @@ namespace GrantSilo.EndToEnd.TestSilo;
 /// <see cref="ControlDirectoryVariable"/>); files need no port and no listener, so nothing but the local file
 /// system is exposed, and they survive the process being stopped with SIGSTOP:
 /// <list type="bullet">
-/// <item><c>hold</c>: written by the test; its text is the row key of the entity whose next write is held.</item>
+/// <item><c>hold</c>: written by the test; its text, <c>partition-key-suffix|row-key</c>, names the entity whose next write is held.</item>
 /// <item><c>held</c>: written here when that write has been caught (the method and address, for the log).</item>
 /// <item><c>release</c>: written by the test to let the held write go.</item>
 /// <item><c>released</c>: written here once storage has answered the released write (its status code).</item>
@@ -131,21 +131,30 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
         {
             return false;
         }
-        var rowKey = File.ReadAllText(hold).Trim();
-        return rowKey.Length > 0 && Targets(message.Request, rowKey) && Interlocked.Exchange(ref _caught, 1) == 0;
+        var target = File.ReadAllText(hold).Trim();
+        return target.Length > 0 && Targets(message.Request, target) && Interlocked.Exchange(ref _caught, 1) == 0;
     }
 
     private static bool IsWrite(string method) =>
         method is "PUT" or "PATCH" or "MERGE" or "POST";
 
-    // An update names the entity in its address: .../Table(PartitionKey='...',RowKey='...'), keys quoted with
-    // single quotes doubled and percent-encoded. An insert (POST to the table) carries its keys in the body.
-    private static bool Targets(Azure.Core.Request request, string rowKey)
+    // The hold file names "<partition key suffix>|<row key>". An update names the entity in its address:
+    // .../Table(PartitionKey='...',RowKey='...'), keys quoted with single quotes doubled and percent-encoded. An insert
+    // (POST to the table) carries its keys in the body.
+    private static bool Targets(Azure.Core.Request request, string target)
     {
-        var quoted = "RowKey='" + rowKey.Replace("'", "''", StringComparison.Ordinal) + "'";
-        if (Uri.UnescapeDataString(request.Uri.ToUri().AbsolutePath).Contains(quoted, StringComparison.Ordinal))
+        var parts = target.Split('|', 2);
+        if (parts.Length != 2)
         {
-            return true;
+            return false;
+        }
+        var (partitionSuffix, rowKey) = (parts[0], parts[1]);
+        var path = Uri.UnescapeDataString(request.Uri.ToUri().AbsolutePath);
+        var quotedRow = "',RowKey='" + rowKey.Replace("'", "''", StringComparison.Ordinal) + "')";
+        if (path.EndsWith(quotedRow, StringComparison.Ordinal))
+        {
+            var partition = path[..^quotedRow.Length];
+            return partition.EndsWith(partitionSuffix.Replace("'", "''", StringComparison.Ordinal), StringComparison.Ordinal);
         }
         if (request.Method.Method != "POST" || request.Content is null)
         {
@@ -153,7 +162,9 @@ internal sealed class HeldWritePolicy(string directory) : HttpPipelinePolicy
         }
         using var body = new MemoryStream();
         request.Content.WriteTo(body, CancellationToken.None);
-        var json = System.Text.Encoding.UTF8.GetString(body.ToArray());
-        return json.Contains("\"RowKey\":\"" + System.Text.Json.JsonEncodedText.Encode(rowKey).ToString() + "\"", StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(body.ToArray());
+        return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+            && json.RootElement.TryGetProperty("PartitionKey", out var pk) && pk.GetString() is { } p && p.EndsWith(partitionSuffix, StringComparison.Ordinal)
+            && json.RootElement.TryGetProperty("RowKey", out var rk) && rk.GetString() == rowKey;
     }
 }

@@ -26,12 +26,12 @@ if (!string.Equals(storage.Provider, StorageSelectionOptions.AzureTable, StringC
 
 builder.UseOrleans(orleans =>
 {
-    orleans.UseGrantSiloAzureTableProfile(silo, builder.Configuration);
+    Action<AzureTableGrantOptions>? hook = null;
     if (Environment.GetEnvironmentVariable(HeldWritePolicy.ControlDirectoryVariable) is { Length: > 0 } directory)
     {
         var hold = new HeldWritePolicy(directory);
-        // Registered after the profile, so it runs after the configuration binding and keeps any earlier hook.
-        orleans.Services.Configure<AzureTableGrainStorageOptions>(GrantSiloStorage.Name, options =>
+        // Added to the storage client's pipeline after the configuration binding (it holds grain state writes only).
+        hook = options =>
         {
             var earlier = options.ConfigureTableClientOptions;
             options.ConfigureTableClientOptions = client =>
@@ -39,11 +39,12 @@ builder.UseOrleans(orleans =>
                 earlier?.Invoke(client);
                 client.AddPolicy(hold, HttpPipelinePosition.PerCall);
             };
-        });
+        };
         Console.WriteLine($"TestSilo: grain state writes can be held through {directory}");
     }
+    orleans.UseGrantSiloAzureTableProfile(silo, builder.Configuration, hook);
 });
-builder.Services.AddHostedService(sp => new StartupBanner(sp.GetRequiredService<ILogger<StartupBanner>>(), sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILocalSiloDetails>(), silo, StorageSelectionOptions.AzureTable));
+builder.Services.AddHostedService(sp => StartupBanner.Create(sp, silo, StorageSelectionOptions.AzureTable));
 
 await builder.Build().RunAsync();
 

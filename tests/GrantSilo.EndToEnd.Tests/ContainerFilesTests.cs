@@ -55,7 +55,7 @@ public sealed partial class ContainerFilesTests
         var sections = new Dictionary<string, Type[]>
         {
             ["GrantSilo:Silo"] = [typeof(SiloHostOptions)],
-            ["GrantSilo:Storage"] = [typeof(StorageSelectionOptions), typeof(AzureTableGrainStorageOptions)],
+            ["GrantSilo:Storage"] = [typeof(StorageSelectionOptions), typeof(AzureTableGrantOptions)],
             ["GrantSilo:Membership"] = [typeof(ClusterMembershipOptions)],
             ["GrantSilo:Tls"] = [typeof(GrantSiloTlsOptions)],
             ["GrantSilo:Cluster"] = [typeof(GrantSilo.Grains.Access.ClusterCallOptions)],
@@ -79,9 +79,9 @@ public sealed partial class ContainerFilesTests
         Assert.True(silo.ListenOnAnyHostAddress);
         Assert.Equal(StorageSelectionOptions.AzureTable, configuration["GrantSilo:Storage:Provider"]);
 
-        var storage = new AzureTableGrainStorageOptions();
-        configuration.GetSection(AzureTableGrantConfiguration.SectionName).Bind(storage);
-        Assert.Empty(AzureTableOptionsValidator.Validate(storage, "grain storage 'grants'", environment: null));
+        var storage = new AzureTableGrantOptions();
+        AzureTableGrantConfiguration.Bind(storage, configuration.GetSection(AzureTableGrantConfiguration.SectionName));
+        Assert.Empty(AzureTableOptionsValidator.Validate(storage, "the silo's Azure Table storage", environment: null));
         // The connection string points at the compose service, not at localhost.
         Assert.Contains("TableEndpoint=http://azurite:", storage.ConnectionString, StringComparison.Ordinal);
 

@@ -3,7 +3,7 @@ using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.GrainInterfaces;
 using GrantSilo.Persistence.AzureTables;
-using GrantSilo.Persistence.AzureTables.Reminders;
+using GrantSilo.Persistence.AzureTables.Tests.Support;
 using GrantSilo.Hosting;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.Configuration;
@@ -91,8 +91,7 @@ public sealed class ReminderOwnerCrashTests(ITestOutputHelper output) : IAsyncLi
         var child = await grants.DelegateAsync(task, proof, worker, Scenario.Scope(0, "repo:read:acme/*"), task.ExpiresAt - DateTimeOffset.UtcNow - TimeSpan.FromSeconds(1));
         var childCredential = await grants.IssueAsync(worker, child.TaskId);
         Assert.True((await grants.AuthorizeAsync(childCredential)).IsAllowed);
-        var reminders = new AzureTableReminderTable(Options.Create(new AzureTableReminderOptions { ConnectionString = _azurite!.ConnectionString, AllowDevelopmentStorage = true }),
-            Options.Create(new ClusterOptions { ClusterId = cluster.Options.ClusterId, ServiceId = cluster.Options.ServiceId }), NullLogger<AzureTableReminderTable>.Instance);
+        var reminders = await MicrosoftTables.RemindersAsync(_azurite!.ConnectionString, cluster.Options.ServiceId, cluster.Options.ClusterId);
         var reminder = GrainId.Create("task", task.TaskId);
         Assert.NotNull(await reminders.ReadRow(reminder, "lifecycle"));
 

@@ -36,7 +36,7 @@ public sealed class SiloHostConfigurationTests
                 ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
                 ["GrantSilo__Identity__Development__KeyFile"] = keyFile,
             });
-            await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
+            await silo.WaitForOutputAsync("GrantSilo silo ready", Deadline);
             Assert.Contains("storage Embedded", silo.Output, StringComparison.Ordinal);
             Assert.Contains("A DEVELOPMENT issuer is active", silo.Output, StringComparison.Ordinal);
             if (!OperatingSystem.IsWindows())

@@ -92,7 +92,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         cluster.Log($"task {task.TaskId} and session {sessionId} active on {stale.Name}; credential {credential.CredentialId} is allowed");
 
         // The task's next write, the revocation's terminal write, is held in A's storage pipeline.
-        await File.WriteAllTextAsync(Path.Combine(control, "hold"), $"{task.TaskId}|{StateName}");
+        await File.WriteAllTextAsync(Path.Combine(control, "hold"), $"_task_{GrantSilo.Persistence.AzureTables.Storage.StorageKeys.Escape(task.TaskId)}|{StateName}");
         var revoke = staleGrants.Client.RevokeTaskAsync(task.TaskId, "revoked while its write was held");
         await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(Path.Combine(control, "held"))), TimeSpan.FromSeconds(60), $"{stale.Name} to hold the revocation's write");
         cluster.Log($"{stale.Name} holds {await File.ReadAllTextAsync(Path.Combine(control, "held"))}");

@@ -61,7 +61,7 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
         });
         try
         {
-            await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
+            await silo.WaitForOutputAsync("GrantSilo silo ready", Deadline);
             Assert.Contains("GrantSilo TLS: mutual TLS on silo links", silo.Output, StringComparison.Ordinal);
 
             // A client trusting the silos' CA, presenting its own certificate, works as usual.

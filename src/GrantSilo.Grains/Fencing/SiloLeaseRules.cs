@@ -24,12 +24,16 @@ internal sealed class DecisionLeaseFitsSiloLease(IOptions<ClusterMembershipOptio
     }
 }
 
+// The directory's hold on a dead silo's grains must outlast the silo lease by half a lease (docs/consistency.md), and
+// need not be longer: every GrantSilo call on a silo whose lease lapsed is refused, so once the hold is over no stale
+// activation can answer. Orleans' default (30 s, which after a restart holds every grain for about 14 s with its
+// default probe timing) is replaced by exactly what the lease needs; a longer hold set in code is kept.
 internal sealed class DirectoryHoldOutlastsLease(IOptions<ClusterMembershipOptions> membership, IOptions<SiloLeaseOptions> lease) : IPostConfigureOptions<GrainDirectoryOptions>
 {
     public void PostConfigure(string? name, GrainDirectoryOptions options)
     {
         var required = SiloLeaseTiming.From(membership.Value, lease.Value).RequiredRangeLeaseDuration;
-        if (options.RangeLeaseDuration < required)
+        if (options.RangeLeaseDuration < required || options.RangeLeaseDuration == GrainDirectoryOptions.DEFAULT_RANGE_LEASE_DURATION)
         {
             options.RangeLeaseDuration = required;
         }

@@ -95,6 +95,9 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
             services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
         }
+        // Whether this silo can answer calls yet (the host's readiness).
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SiloReadiness>();
         // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
         services.TryAddSingleton<LifecycleServices>();
         services.TryAddSingleton<RecentDecisionLog>();

@@ -1,25 +1,37 @@
 using GrantSilo.Persistence.AzureTables;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Orleans.Hosting;
 
 namespace GrantSilo.Hosting;
 
-/// <summary>Lets an Orleans client find its cluster's gateways in the Azure Table membership table.</summary>
+/// <summary>Lets an Orleans client find its cluster's gateways in the membership table the silos keep.</summary>
 public static class AzureTableGrantClientBuilderExtensions
 {
-    /// <summary>Finds gateways in the Azure Table membership table the silos keep.</summary>
-    public static IClientBuilder UseAzureTableGrantClustering(this IClientBuilder builder, Action<AzureTableClusteringOptions> configureOptions)
+    /// <summary>Finds gateways with Microsoft's <c>UseAzureStorageClustering</c>, configured from <paramref name="storageSection"/> (<c>GrantSilo:Storage</c>).</summary>
+    public static IClientBuilder UseAzureTableGrantClustering(this IClientBuilder builder, IConfiguration storageSection, Action<AzureTableGrantOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configureOptions);
-        return builder.ConfigureServices(services => services.AddAzureTableGrantGatewayList(ob => ob.Configure(configureOptions)));
+        ArgumentNullException.ThrowIfNull(storageSection);
+        var options = new AzureTableGrantOptions();
+        AzureTableGrantConfiguration.Bind(options, storageSection);
+        configure?.Invoke(options);
+        return builder.UseAzureTableGrantClustering(options);
     }
 
-    /// <summary>Finds gateways in the Azure Table membership table, configured from <paramref name="storageSection"/> (<c>GrantSilo:Storage</c> and its <c>Membership</c> sub-section).</summary>
-    public static IClientBuilder UseAzureTableGrantClustering(this IClientBuilder builder, IConfiguration storageSection)
+    /// <summary>Finds gateways with Microsoft's <c>UseAzureStorageClustering</c>, with <paramref name="options"/> given in code.</summary>
+    public static IClientBuilder UseAzureTableGrantClustering(this IClientBuilder builder, AzureTableGrantOptions options)
     {
-        ArgumentNullException.ThrowIfNull(storageSection);
-        return builder.UseAzureTableGrantClustering(o => AzureTableGrantConfiguration.Bind(o, storageSection, AzureTableGrantConfiguration.MembershipSection));
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        builder.Services.AddTransient<Orleans.IConfigurationValidator>(sp => new AzureTableOptionsValidator(options, "the client's gateway list", sp.GetService<IHostEnvironment>()));
+        var client = new Lazy<Azure.Data.Tables.TableServiceClient>(options.CreateServiceClient);
+        return builder.UseAzureStorageClustering(o =>
+        {
+            o.TableServiceClient = client.Value;
+            o.TableName = options.MembershipTableName;
+        });
     }
 }
 
@@ -33,7 +45,7 @@ public static class AzureTableGrantClientHostExtensions
     /// the silos use it (fixed <c>GrantSilo:Client:Gateways</c> still win). TLS is on, as on the silos of the
     /// multi-silo profile: <c>GrantSilo:Client:Tls:CaFile</c> names the CA the silos' certificates chain to.
     /// </summary>
-    public static Microsoft.Extensions.Hosting.IHostApplicationBuilder AddGrantSiloAzureTableClient(this Microsoft.Extensions.Hosting.IHostApplicationBuilder builder, Action<GrantSilo.Client.GrantClientOptions>? configure = null)
+    public static IHostApplicationBuilder AddGrantSiloAzureTableClient(this IHostApplicationBuilder builder, Action<GrantSilo.Client.GrantClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var storage = builder.Configuration.GetSection(AzureTableGrantConfiguration.SectionName);

@@ -1,66 +1,92 @@
 using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Persistence.AzureTables.Storage;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Providers;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace GrantSilo.Hosting;
 
 /// <summary>
-/// Registers GrantSilo's Azure Table providers on a silo. Each method has an overload that binds the configuration
-/// section <c>GrantSilo:Storage</c> (see <see cref="AzureTableGrantConfiguration"/>) and one that takes code.
+/// Puts a silo on Azure Table Storage with Microsoft's Orleans providers, configured from GrantSilo's keys
+/// (<c>GrantSilo:Storage</c>, see <see cref="AzureTableGrantConfiguration"/>):
+/// <c>UseAzureStorageClustering</c> (membership), <c>AddAzureTableGrainStorage</c> (grain state, as the default store
+/// and under the names given) and <c>UseAzureTableReminderService</c> (reminders). All three share one
+/// <c>TableServiceClient</c>.
 /// </summary>
 public static class AzureTableGrantSiloBuilderExtensions
 {
-    /// <summary>Uses the Azure Table membership table for this silo's cluster.</summary>
-    public static ISiloBuilder UseAzureTableGrantClustering(this ISiloBuilder builder, Action<AzureTableClusteringOptions> configureOptions)
+    /// <summary>
+    /// Uses Azure Table Storage for membership, reminders and grain state: the default store and each store in
+    /// <paramref name="storageNames"/>. Grain state is written with Orleans' binary serializer, clearing state keeps a
+    /// tombstone row (so a stale writer still fails on its ETag), and a write whose reply was lost is confirmed by
+    /// reading it back.
+    /// </summary>
+    public static ISiloBuilder UseGrantSiloAzureTables(this ISiloBuilder silo, IConfiguration storageSection, IReadOnlyCollection<string> storageNames, Action<AzureTableGrantOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configureOptions);
-        return builder.ConfigureServices(services => services.AddAzureTableGrantMembership(ob => ob.Configure(configureOptions)));
-    }
-
-    /// <summary>Uses the Azure Table membership table, configured from <paramref name="storageSection"/> (<c>GrantSilo:Storage</c> and its <c>Membership</c> sub-section).</summary>
-    public static ISiloBuilder UseAzureTableGrantClustering(this ISiloBuilder builder, IConfiguration storageSection)
-    {
+        ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(storageSection);
-        return builder.UseAzureTableGrantClustering(o => AzureTableGrantConfiguration.Bind(o, storageSection, AzureTableGrantConfiguration.MembershipSection));
+        ArgumentNullException.ThrowIfNull(storageNames);
+        var options = new AzureTableGrantOptions();
+        AzureTableGrantConfiguration.Bind(options, storageSection);
+        configure?.Invoke(options);
+        return silo.UseGrantSiloAzureTables(options, storageNames);
     }
 
-    /// <summary>Adds Azure Table grain storage under <paramref name="name"/> (used as <c>[PersistentState("x", name)]</c>).</summary>
-    public static ISiloBuilder AddAzureTableGrantStorage(this ISiloBuilder builder, string name, Action<AzureTableGrainStorageOptions> configureOptions)
+    /// <summary>Uses Azure Table Storage for membership, reminders and grain state, with <paramref name="options"/> given in code.</summary>
+    public static ISiloBuilder UseGrantSiloAzureTables(this ISiloBuilder silo, AzureTableGrantOptions options, IReadOnlyCollection<string> storageNames)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configureOptions);
-        return builder.ConfigureServices(services => services.AddAzureTableGrantGrainStorage(name, ob => ob.Configure(configureOptions)));
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(storageNames);
+        silo.Services.AddTransient<IConfigurationValidator>(sp => new AzureTableOptionsValidator(options, "the silo's Azure Table storage", sp.GetService<IHostEnvironment>()));
+        // Created when first asked for, after the validators above have run: nothing is contacted before then.
+        var client = new Lazy<Azure.Data.Tables.TableServiceClient>(options.CreateServiceClient);
+
+        silo.UseAzureStorageClustering(o =>
+        {
+            o.TableServiceClient = client.Value;
+            o.TableName = options.MembershipTableName;
+        });
+        silo.UseAzureTableReminderService(o =>
+        {
+            o.TableServiceClient = client.Value;
+            o.TableName = options.RemindersTableName;
+        });
+        foreach (var name in storageNames.Append(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME).Distinct(StringComparer.Ordinal))
+        {
+            silo.AddAzureTableGrainStorage(name, ob => ob.Configure<Serializer>((o, serializer) =>
+            {
+                o.TableServiceClient = client.Value;
+                o.TableName = options.GrainStateTableName;
+                // The row is kept on clear: its ETag chain is what makes a stale activation's later write fail.
+                o.DeleteStateOnClear = false;
+                o.UseStringFormat = false;
+                // Orleans' binary serializer, not JSON: GrantSilo's state (scopes among it) round-trips exactly.
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+            Confirm(silo.Services, name);
+        }
+        return silo;
     }
 
-    /// <summary>Adds Azure Table grain storage under <paramref name="name"/>, configured from <paramref name="storageSection"/> (<c>GrantSilo:Storage</c> and its <c>GrainState</c> sub-section).</summary>
-    public static ISiloBuilder AddAzureTableGrantStorage(this ISiloBuilder builder, string name, IConfiguration storageSection)
+    // Wraps the keyed grain storage Microsoft's provider registered under this name (see GuardedGrainStorage).
+    private static void Confirm(IServiceCollection services, string name)
     {
-        ArgumentNullException.ThrowIfNull(storageSection);
-        return builder.AddAzureTableGrantStorage(name, o => AzureTableGrantConfiguration.Bind(o, storageSection, AzureTableGrantConfiguration.GrainStateSection));
-    }
-
-    /// <summary>Adds Azure Table grain storage as the default provider (used by <c>[PersistentState("x")]</c> without a name).</summary>
-    public static ISiloBuilder AddAzureTableGrantStorageAsDefault(this ISiloBuilder builder, Action<AzureTableGrainStorageOptions> configureOptions)
-        => builder.AddAzureTableGrantStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, configureOptions);
-
-    /// <summary>Adds Azure Table grain storage as the default provider, configured from <paramref name="storageSection"/>.</summary>
-    public static ISiloBuilder AddAzureTableGrantStorageAsDefault(this ISiloBuilder builder, IConfiguration storageSection)
-        => builder.AddAzureTableGrantStorage(ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, storageSection);
-
-    /// <summary>Adds the reminder service with its table on Azure Tables.</summary>
-    public static ISiloBuilder UseAzureTableGrantReminders(this ISiloBuilder builder, Action<AzureTableReminderOptions> configureOptions)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(configureOptions);
-        return builder.ConfigureServices(services => services.AddAzureTableGrantReminders(ob => ob.Configure(configureOptions)));
-    }
-
-    /// <summary>Adds the reminder service on Azure Tables, configured from <paramref name="storageSection"/> (<c>GrantSilo:Storage</c> and its <c>Reminders</c> sub-section).</summary>
-    public static ISiloBuilder UseAzureTableGrantReminders(this ISiloBuilder builder, IConfiguration storageSection)
-    {
-        ArgumentNullException.ThrowIfNull(storageSection);
-        return builder.UseAzureTableGrantReminders(o => AzureTableGrantConfiguration.Bind(o, storageSection, AzureTableGrantConfiguration.RemindersSection));
+        var registration = services.Last(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, name));
+        var create = registration.KeyedImplementationFactory!;
+        services.Remove(registration);
+        services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) => new GuardedGrainStorage(
+            (IGrainStorage)create(sp, key),
+            sp.GetRequiredService<IOptionsMonitor<AzureTableStorageOptions>>().Get(name).TableName,
+            () => sp.GetRequiredService<IOptionsMonitor<AzureTableStorageOptions>>().Get(name).GrainStorageSerializer,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<GuardedGrainStorage>()));
     }
 }

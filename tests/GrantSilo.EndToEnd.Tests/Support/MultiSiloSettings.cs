@@ -65,7 +65,7 @@ internal static class MultiSiloSettings
             ["GrantSilo__Client__ClusterId"] = ClusterId,
             ["GrantSilo__Client__ServiceId"] = ServiceId,
             ["GrantSilo__Client__ResponseTimeout"] = "00:00:10",
-            ["GrantSilo__Storage__Membership__GatewayListRefreshPeriod"] = "00:00:02",
+            ["GrantSilo__Client__GatewayListRefreshPeriod"] = "00:00:02",
             // TLS to the gateways: the silos' CA, and a client certificate (optional; the gateways check it when presented).
             ["GrantSilo__Client__Tls__CaFile"] = TestCertificates.Shared.Ca,
             ["GrantSilo__Client__Tls__CertificateFile"] = TestCertificates.Shared.ClientCertificate,

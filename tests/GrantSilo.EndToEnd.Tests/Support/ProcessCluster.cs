@@ -2,8 +2,7 @@ using GrantSilo.Testing;
 using GrantSilo.Hosting;
 using GrantSilo.Client;
 using GrantSilo.Persistence.AzureTables;
-using GrantSilo.Persistence.AzureTables.Clustering;
-using GrantSilo.Persistence.AzureTables.Reminders;
+using GrantSilo.Persistence.AzureTables.Tests.Support;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,18 +35,15 @@ internal sealed class ProcessCluster : IAsyncDisposable
     {
         Azurite = azurite;
         _output = output;
-        var cluster = Options.Create(new ClusterOptions { ClusterId = MultiSiloSettings.ClusterId, ServiceId = MultiSiloSettings.ServiceId });
-        Membership = new AzureTableMembershipTable(Options.Create(new AzureTableClusteringOptions { ConnectionString = azurite.ConnectionString, AllowDevelopmentStorage = true }), cluster, NullLogger<AzureTableMembershipTable>.Instance);
-        Reminders = new AzureTableReminderTable(Options.Create(new AzureTableReminderOptions { ConnectionString = azurite.ConnectionString, AllowDevelopmentStorage = true }), cluster, NullLogger<AzureTableReminderTable>.Instance);
     }
 
     public AzuriteProcess Azurite { get; }
 
     /// <summary>The membership table the silos keep, read directly.</summary>
-    public AzureTableMembershipTable Membership { get; }
+    public IMembershipTable Membership { get; private set; } = null!;
 
     /// <summary>The reminder table the silos keep, read directly.</summary>
-    public AzureTableReminderTable Reminders { get; }
+    public IReminderTable Reminders { get; private set; } = null!;
 
     public IReadOnlyList<SiloNode> Silos => _silos;
 
@@ -57,6 +53,9 @@ internal sealed class ProcessCluster : IAsyncDisposable
         var cluster = new ProcessCluster(azurite, output);
         try
         {
+            // The tables the silos keep, read directly (creating them first is harmless: the silos do the same).
+            cluster.Membership = await MicrosoftTables.MembershipAsync(azurite.ConnectionString, MultiSiloSettings.ClusterId, MultiSiloSettings.ServiceId);
+            cluster.Reminders = await MicrosoftTables.RemindersAsync(azurite.ConnectionString, MultiSiloSettings.ServiceId, MultiSiloSettings.ClusterId);
             await cluster.StartSilosAsync(silos);
         }
         catch
@@ -107,7 +106,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
             _silos.Add(node);
             nodes.Add(node);
         }
-        await Task.WhenAll(nodes.Select(n => n.Process.WaitForOutputAsync("GrantSilo silo started", StartTimeout)));
+        await Task.WhenAll(nodes.Select(n => n.Process.WaitForOutputAsync("GrantSilo silo ready", StartTimeout)));
         await Eventually.HoldsAsync(async () =>
         {
             var members = (await Membership.ReadAll()).Members.Select(m => m.Item1).ToList();

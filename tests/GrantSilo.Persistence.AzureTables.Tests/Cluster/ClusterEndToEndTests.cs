@@ -1,7 +1,4 @@
-using GrantSilo.Persistence.AzureTables.Clustering;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
+using GrantSilo.Persistence.AzureTables.Tests.Support;
 
 namespace GrantSilo.Persistence.AzureTables.Tests.Cluster;
 
@@ -32,11 +29,7 @@ public sealed class ClusterEndToEndTests(ClusterFixture fixture)
     public async Task Silos_JoinThroughTheAzureTableMembershipTable()
     {
         var options = fixture.Cluster.Options;
-        var table = new AzureTableMembershipTable(
-            Options.Create(new AzureTableClusteringOptions { ConnectionString = fixture.Azurite.ConnectionString, AllowDevelopmentStorage = true }),
-            Options.Create(new ClusterOptions { ClusterId = options.ClusterId, ServiceId = options.ServiceId }),
-            NullLogger<AzureTableMembershipTable>.Instance);
-        await table.InitializeMembershipTable(false);
+        var table = await MicrosoftTables.MembershipAsync(fixture.Azurite.ConnectionString, options.ClusterId, options.ServiceId);
 
         var data = await EventuallyAsync(table.ReadAll, d => d.Members.Count(m => m.Item1.Status == SiloStatus.Active) >= 2, TimeSpan.FromSeconds(60), "two active silos in the table");
 
@@ -87,7 +80,7 @@ public sealed class ClusterEndToEndTests(ClusterFixture fixture)
         var grain = fixture.Cluster.GrainFactory.GetGrain<IStorageProbeGrain>("too-large-" + Guid.NewGuid().ToString("N"));
         Assert.Equal(1, await grain.IncrementAsync());
 
-        var error = await Assert.ThrowsAsync<GrainStateTooLargeException>(() => grain.StoreBlobAsync(Storage.AzureTableGrainStorage.MaxStateSize + 1));
+        var error = await Assert.ThrowsAsync<GrainStateTooLargeException>(() => grain.StoreBlobAsync((15 * 64 * 1024) + 1));
 
         Assert.Equal(AzureTableErrorKind.EntityTooLarge, error.Kind);
         Assert.Contains("more than the", error.Message, StringComparison.Ordinal);
@@ -100,11 +93,8 @@ public sealed class ClusterEndToEndTests(ClusterFixture fixture)
     public async Task KilledSilo_IsDeclaredDeadInTheTableAndDroppedFromTheGateways()
     {
         var options = fixture.Cluster.Options;
-        var clusterOptions = Options.Create(new ClusterOptions { ClusterId = options.ClusterId, ServiceId = options.ServiceId });
-        var tableOptions = Options.Create(new AzureTableClusteringOptions { ConnectionString = fixture.Azurite.ConnectionString, AllowDevelopmentStorage = true });
-        var table = new AzureTableMembershipTable(tableOptions, clusterOptions, NullLogger<AzureTableMembershipTable>.Instance);
-        var gateways = new AzureTableGatewayListProvider(tableOptions, clusterOptions, NullLogger<AzureTableGatewayListProvider>.Instance);
-        await table.InitializeMembershipTable(false);
+        var table = await MicrosoftTables.MembershipAsync(fixture.Azurite.ConnectionString, options.ClusterId, options.ServiceId);
+        var gateways = await MicrosoftTables.GatewayListAsync(fixture.Azurite.ConnectionString, options.ClusterId, options.ServiceId);
 
         var extra = await fixture.Cluster.StartAdditionalSiloAsync();
         await EventuallyAsync(table.ReadAll, d => d.TryGet(extra.SiloAddress)?.Item1.Status == SiloStatus.Active, TimeSpan.FromSeconds(60), "the extra silo to become active");

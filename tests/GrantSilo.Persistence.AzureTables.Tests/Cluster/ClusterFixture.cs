@@ -49,21 +49,18 @@ public sealed class ClusterFixture : IAsyncLifetime
         }
     }
 
-    private static void Connect(AzureTableGrantOptions options, IConfiguration configuration)
+    private static AzureTableGrantOptions Connect(IConfiguration configuration) => new()
     {
-        options.ConnectionString = configuration[ConnectionKey];
-        options.AllowDevelopmentStorage = true;
-    }
+        ConnectionString = configuration[ConnectionKey],
+        AllowDevelopmentStorage = true,
+    };
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            var configuration = siloBuilder.Configuration;
             siloBuilder
-                .UseAzureTableGrantClustering(o => Connect(o, configuration))
-                .AddAzureTableGrantStorage(StorageName, o => Connect(o, configuration))
-                .UseAzureTableGrantReminders(o => Connect(o, configuration))
+                .UseGrantSiloAzureTables(Connect(siloBuilder.Configuration), [StorageName])
                 .Configure<ClusterMembershipOptions>(o =>
                 {
                     // Declare a killed silo dead within seconds rather than the production default of about a minute.
@@ -83,11 +80,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     private sealed class ClientConfigurator : IClientBuilderConfigurator
     {
         public void Configure(IConfiguration configuration, IClientBuilder clientBuilder)
-            => clientBuilder.UseAzureTableGrantClustering(o =>
-            {
-                Connect(o, configuration);
-                o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5);
-            });
+            => clientBuilder.UseAzureTableGrantClustering(Connect(configuration))
+                .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
     }
 }
 

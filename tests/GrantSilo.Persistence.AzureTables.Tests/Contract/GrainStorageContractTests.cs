@@ -1,4 +1,3 @@
-using GrantSilo.Persistence.AzureTables.Storage;
 using GrantSilo.Persistence.AzureTables.Tests.Support;
 using GrantSilo.Testing.Azurite;
 using Orleans.Storage;
@@ -75,9 +74,8 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
         stale.ETag = first.ETag;
         await storage.WriteStateAsync(StateName, grain, first);
 
-        var error = await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, stale));
+        var error = await Assert.ThrowsAnyAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, stale));
 
-        Assert.Equal(first.ETag, error.StoredEtag);
         var read = NewState();
         await storage.ReadStateAsync(StateName, grain, read);
         Assert.Equal(1, read.State!.Counter);
@@ -90,7 +88,7 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
         var grain = NewGrain();
         await storage.WriteStateAsync(StateName, grain, NewState(1));
 
-        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, NewState(2)));
+        await Assert.ThrowsAnyAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, NewState(2)));
     }
 
     [Fact]
@@ -166,7 +164,7 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
 
         var stale = NewState(6);
         stale.ETag = etagBeforeClear;
-        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, stale));
+        await Assert.ThrowsAnyAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, grain, stale));
 
         read.State!.Counter = 8;
         await storage.WriteStateAsync(StateName, grain, read);
@@ -174,23 +172,6 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
         await storage.ReadStateAsync(StateName, grain, reread);
         Assert.True(reread.RecordExists);
         Assert.Equal(8, reread.State!.Counter);
-    }
-
-    [Fact]
-    public async Task ClearState_WithDeleteStateOnClear_RemovesTheRow()
-    {
-        var prefix = TestProviders.NewPrefix();
-        var storage = await TestProviders.GrainStorageAsync(azurite, prefix, deleteStateOnClear: true);
-        var grain = NewGrain();
-        var state = NewState(5);
-        await storage.WriteStateAsync(StateName, grain, state);
-
-        await storage.ClearStateAsync(StateName, grain, state);
-
-        Assert.Null(state.ETag);
-        var key = storage.GetKey(StateName, grain);
-        var raw = await TestProviders.RawTable(azurite, TestProviders.GrainTable).GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(key.PartitionKey, key.RowKey);
-        Assert.False(raw.HasValue);
     }
 
     [Fact]
@@ -204,7 +185,7 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
         stale.ETag = state.ETag;
         await storage.WriteStateAsync(StateName, grain, state);
 
-        await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync(StateName, grain, stale));
+        await Assert.ThrowsAnyAsync<InconsistentStateException>(() => storage.ClearStateAsync(StateName, grain, stale));
     }
 
     [Theory]
@@ -230,7 +211,8 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
     public async Task WriteState_KeysDifferingOnlyInEscapedCharacters_DoNotCollide()
     {
         var storage = await TestProviders.GrainStorageAsync(azurite);
-        var grains = new[] { "a/b", "a%2Fb", "a|b", "a%7Cb", "a\\b" }.Select(k => NewGrain(k)).ToArray();
+        // Microsoft's provider alone maps every one of these to the partition of "a_b".
+        var grains = new[] { "a/b", "a_b", "a#b", "a?b", "a\\b", "a%2Fb", "a%002Fb", "a%005Fb" }.Select(k => NewGrain(k)).ToArray();
 
         for (var i = 0; i < grains.Length; i++)
         {
@@ -262,8 +244,8 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
 
         Assert.Equal(1, readFirst.State!.Counter);
         Assert.Equal(2, readSecond.State!.Counter);
-        Assert.True(storage.GetKey(StateName, first).RowKey.Length <= 1024);
-        Assert.NotEqual(storage.GetKey(StateName, first).RowKey, storage.GetKey(StateName, second).RowKey);
+        Assert.True(storage.GetKey(StateName, first).PartitionKey.Length <= 1024);
+        Assert.NotEqual(storage.GetKey(StateName, first).PartitionKey, storage.GetKey(StateName, second).PartitionKey);
     }
 
     [Fact]
@@ -282,7 +264,7 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
         Assert.Equal(blob, read.State!.Blob);
         var key = storage.GetKey(StateName, grain);
         var raw = (await TestProviders.RawTable(azurite, TestProviders.GrainTable).GetEntityAsync<Azure.Data.Tables.TableEntity>(key.PartitionKey, key.RowKey)).Value;
-        var dataProperties = raw.Keys.Count(k => k.StartsWith(AzureTableGrainStorage.DataPropertyPrefix, StringComparison.Ordinal) && k.Length <= 3);
+        var dataProperties = raw.Keys.Count(k => k.StartsWith("Data", StringComparison.Ordinal));
         Assert.True(dataProperties >= 11, $"expected the state to span at least 11 properties, found {dataProperties}");
     }
 
@@ -307,7 +289,7 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
     {
         var storage = await TestProviders.GrainStorageAsync(azurite);
         var grain = NewGrain();
-        var state = new GrainState<TestState>(new TestState { Blob = new byte[AzureTableGrainStorage.MaxStateSize + 1] });
+        var state = new GrainState<TestState>(new TestState { Blob = new byte[(15 * 64 * 1024) + 1] });
 
         var error = await Assert.ThrowsAsync<GrainStateTooLargeException>(() => storage.WriteStateAsync(StateName, grain, state));
 
@@ -320,10 +302,10 @@ public sealed class GrainStorageContractTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task ServiceIdPrefix_KeepsDeploymentsSharingATableApart()
+    public async Task ServiceId_KeepsDeploymentsSharingATableApart()
     {
-        var deploymentA = await TestProviders.GrainStorageAsync(azurite, "deployment-a-" + TestProviders.NewPrefix());
-        var deploymentB = await TestProviders.GrainStorageAsync(azurite, "deployment-b-" + TestProviders.NewPrefix());
+        var deploymentA = await TestProviders.GrainStorageAsync(azurite, "deploymenta" + TestProviders.NewServiceId());
+        var deploymentB = await TestProviders.GrainStorageAsync(azurite, "deploymentb" + TestProviders.NewServiceId());
         var grain = NewGrain();
 
         await deploymentA.WriteStateAsync(StateName, grain, NewState(1));

@@ -213,52 +213,21 @@ public sealed class MembershipTableContractTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task CleanupDefunctSiloEntries_RemovesOldRowsThatAreNotActive()
+    public async Task DeadSilosRow_StaysAndReadsDeadToTheSiloItself()
     {
+        // The silo lease (fencing) reads the silo's own row: a row declared Dead must read Dead, never vanish into Active.
         var table = await TestProviders.MembershipTableAsync(azurite, NewCluster());
-        var fresh = NewEntry();
-        var oldEntries = Enum.GetValues<SiloStatus>().Select(status =>
-        {
-            var old = NewEntry(status);
-            old.StartTime = old.StartTime.AddDays(-10);
-            old.IAmAliveTime = old.IAmAliveTime.AddDays(-10);
-            return old;
-        }).ToList();
-        var recentlyDeclaredDead = NewEntry(SiloStatus.Dead);
-        recentlyDeclaredDead.StartTime = recentlyDeclaredDead.StartTime.AddDays(-10);
-        recentlyDeclaredDead.IAmAliveTime = recentlyDeclaredDead.IAmAliveTime.AddDays(-10);
-        recentlyDeclaredDead.AddSuspector(fresh.SiloAddress, UtcNowSeconds());
-        foreach (var entry in oldEntries.Append(fresh).Append(recentlyDeclaredDead))
-        {
-            Assert.True(await table.InsertRow(entry, (await table.ReadAll()).Version.Next()));
-        }
+        var entry = NewEntry(SiloStatus.Active);
+        Assert.True(await table.InsertRow(entry, (await table.ReadAll()).Version.Next()));
+        var data = await table.ReadAll();
+        entry.Status = SiloStatus.Dead;
+        Assert.True(await table.UpdateRow(entry, data.TryGet(entry.SiloAddress)!.Item2, data.Version.Next()));
 
         await table.CleanupDefunctSiloEntries(DateTimeOffset.UtcNow.AddDays(-7));
-        var after = await table.ReadAll();
+        var own = await table.ReadRow(entry.SiloAddress);
 
-        var remaining = after.Members.Select(m => m.Item1.SiloAddress).ToHashSet();
-        Assert.Equal(3, remaining.Count);
-        Assert.Contains(fresh.SiloAddress, remaining);
-        Assert.Contains(recentlyDeclaredDead.SiloAddress, remaining);
-        Assert.Contains(oldEntries.Single(e => e.Status == SiloStatus.Active).SiloAddress, remaining);
-    }
-
-    [Fact]
-    public async Task DeleteMembershipTableEntries_RemovesOnlyThatCluster()
-    {
-        var cluster = NewCluster();
-        var otherCluster = NewCluster();
-        var table = await TestProviders.MembershipTableAsync(azurite, cluster);
-        var other = await TestProviders.MembershipTableAsync(azurite, otherCluster);
-        Assert.True(await table.InsertRow(NewEntry(), (await table.ReadAll()).Version.Next()));
-        Assert.True(await other.InsertRow(NewEntry(), (await other.ReadAll()).Version.Next()));
-
-        await table.DeleteMembershipTableEntries(cluster);
-
-        await Assert.ThrowsAsync<AzureTableStorageException>(() => table.ReadAll());
-        Assert.Single((await other.ReadAll()).Members);
-        await table.InitializeMembershipTable(true);
-        Assert.Empty((await table.ReadAll()).Members);
+        Assert.Equal(SiloStatus.Dead, Assert.Single(own.Members).Item1.Status);
+        Assert.Equal(2, own.Version.Version);
     }
 
     [Fact]
@@ -277,8 +246,7 @@ public sealed class MembershipTableContractTests(AzuriteFixture azurite)
             Assert.True(await table.InsertRow(entry, (await table.ReadAll()).Version.Next()));
         }
 
-        var gateways = TestProviders.GatewayList(azurite, cluster);
-        await gateways.InitializeGatewayListProvider();
+        var gateways = await MicrosoftTables.GatewayListAsync(azurite.ConnectionString, cluster, table: TestProviders.MembershipTable);
         var found = (await gateways.GetGateways()).Select(g => g.ToString()).ToList();
 
         var expected = new[] { entries[2], entries[3] }
@@ -293,7 +261,7 @@ public sealed class MembershipTableContractTests(AzuriteFixture azurite)
         var table = await TestProviders.MembershipTableAsync(azurite, cluster);
         var entry = NewEntry(SiloStatus.Active);
         Assert.True(await table.InsertRow(entry, (await table.ReadAll()).Version.Next()));
-        var gateways = TestProviders.GatewayList(azurite, cluster);
+        var gateways = await MicrosoftTables.GatewayListAsync(azurite.ConnectionString, cluster, table: TestProviders.MembershipTable);
         Assert.Single(await gateways.GetGateways());
 
         var data = await table.ReadAll();

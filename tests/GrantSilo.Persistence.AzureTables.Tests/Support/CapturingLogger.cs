@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace GrantSilo.Persistence.AzureTables.Tests.Support;
 
-/// <summary>Keeps every log entry, message and exception text, so tests can check what was logged.</summary>
-public sealed class CapturingLogger<T> : ILogger<T>
+/// <summary>Keeps every log entry of every logger it makes, message and exception text, so tests can check what was logged.</summary>
+public sealed class CapturingLoggerFactory : ILoggerFactory
 {
     private readonly List<string> _entries = [];
 
@@ -18,16 +18,32 @@ public sealed class CapturingLogger<T> : ILogger<T>
         }
     }
 
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
-    public bool IsEnabled(LogLevel logLevel) => true;
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    public void Dispose()
+    {
+    }
+
+    private void Add(string entry)
     {
         lock (_entries)
         {
-            _entries.Add($"{logLevel} {eventId.Id} {formatter(state, exception)} {exception}");
+            _entries.Add(entry);
         }
+    }
+
+    private sealed class Logger(CapturingLoggerFactory factory, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => factory.Add($"{logLevel} {category} {eventId.Id} {formatter(state, exception)} {exception}");
     }
 }

@@ -1,15 +1,10 @@
 using Azure.Core;
 using Azure.Data.Tables;
-using GrantSilo.Persistence.AzureTables.Clustering;
-using GrantSilo.Persistence.AzureTables.Reminders;
 using GrantSilo.Persistence.AzureTables.Storage;
 using GrantSilo.Testing.Azurite;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
+using Microsoft.Extensions.Logging;
 using Orleans.Serialization;
-using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
 namespace GrantSilo.Persistence.AzureTables.Tests.Support;
@@ -21,7 +16,7 @@ public sealed class AzuriteCollection : ICollectionFixture<AzuriteFixture>
     public const string Name = "Azurite";
 }
 
-/// <summary>Builds providers against the shared Azurite, each test with its own service prefix or cluster.</summary>
+/// <summary>Builds the AzureTable profile's providers against the shared Azurite, each test with its own service id or cluster.</summary>
 internal static class TestProviders
 {
     public const string GrainTable = "GrainStateContract";
@@ -33,78 +28,62 @@ internal static class TestProviders
     public static IGrainStorageSerializer Serializer { get; } =
         new OrleansGrainStorageSerializer(SerializationServices.GetRequiredService<Serializer>());
 
-    public static IActivatorProvider Activators => SerializationServices.GetRequiredService<IActivatorProvider>();
+    /// <summary>A service id of its own, so tests sharing a table never see each other's rows.</summary>
+    public static string NewServiceId() => "t" + Guid.NewGuid().ToString("N")[..12];
 
-    public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
-
-    public static void Connect(AzureTableGrantOptions options, AzuriteFixture azurite, FaultInjectionPolicy? faults = null, int maxRetries = 3)
+    /// <summary>Fast, bounded SDK retries (and the faults to inject, if any), as the tests want them.</summary>
+    public static Action<TableClientOptions> Client(FaultInjectionPolicy? faults = null, int maxRetries = 3) => client =>
     {
-        options.ConnectionString = azurite.ConnectionString;
-        options.AllowDevelopmentStorage = true;
-        options.ConfigureTableClientOptions = client =>
+        client.Retry.Mode = RetryMode.Fixed;
+        client.Retry.Delay = TimeSpan.FromMilliseconds(5);
+        client.Retry.MaxDelay = TimeSpan.FromMilliseconds(20);
+        client.Retry.MaxRetries = maxRetries;
+        client.Retry.NetworkTimeout = TimeSpan.FromSeconds(20);
+        if (faults is not null)
         {
-            client.Retry.Mode = RetryMode.Fixed;
-            client.Retry.Delay = TimeSpan.FromMilliseconds(5);
-            client.Retry.MaxDelay = TimeSpan.FromMilliseconds(20);
-            client.Retry.MaxRetries = maxRetries;
-            client.Retry.NetworkTimeout = TimeSpan.FromSeconds(20);
-            if (faults is not null)
-            {
-                client.AddPolicy(faults, HttpPipelinePosition.PerRetry);
-            }
-        };
-    }
+            client.AddPolicy(faults, HttpPipelinePosition.PerRetry);
+        }
+    };
 
-    public static async Task<AzureTableGrainStorage> GrainStorageAsync(
+    public static async Task<TestStorage> GrainStorageAsync(
         AzuriteFixture azurite,
-        string? prefix = null,
+        string? serviceId = null,
         FaultInjectionPolicy? faults = null,
-        bool deleteStateOnClear = false,
         int maxRetries = 3,
-        Microsoft.Extensions.Logging.ILogger<AzureTableGrainStorage>? logger = null,
-        string tableName = GrainTable,
-        bool createTable = true)
+        ILoggerFactory? logging = null,
+        string tableName = GrainTable)
     {
-        var options = new AzureTableGrainStorageOptions
-        {
-            TableName = tableName,
-            CreateTableIfNotExists = createTable,
-            ServiceIdPrefix = prefix ?? NewPrefix(),
-            DeleteStateOnClear = deleteStateOnClear,
-            GrainStorageSerializer = Serializer,
-        };
-        Connect(options, azurite, faults, maxRetries);
-        var storage = new AzureTableGrainStorage("test", options, Cluster(), logger ?? NullLogger<AzureTableGrainStorage>.Instance, Activators);
-        await storage.InitializeAsync(CancellationToken.None);
-        return storage;
+        serviceId ??= NewServiceId();
+        var storage = await MicrosoftTables.GrainStorageAsync(azurite.ConnectionString, serviceId, tableName, Client(faults, maxRetries), logging);
+        return new TestStorage(storage, serviceId);
     }
 
-    public static async Task<AzureTableReminderTable> ReminderTableAsync(AzuriteFixture azurite, string? prefix = null, FaultInjectionPolicy? faults = null, int maxRetries = 3)
-    {
-        var options = new AzureTableReminderOptions { TableName = ReminderTable, ServiceIdPrefix = prefix ?? NewPrefix() };
-        Connect(options, azurite, faults, maxRetries);
-        var table = new AzureTableReminderTable(Options.Create(options), Cluster(), NullLogger<AzureTableReminderTable>.Instance);
-        await table.StartAsync();
-        return table;
-    }
+    public static Task<IReminderTable> ReminderTableAsync(AzuriteFixture azurite, string? serviceId = null, FaultInjectionPolicy? faults = null, int maxRetries = 3)
+        => MicrosoftTables.RemindersAsync(azurite.ConnectionString, serviceId ?? NewServiceId(), table: ReminderTable, client: Client(faults, maxRetries));
 
-    public static async Task<AzureTableMembershipTable> MembershipTableAsync(AzuriteFixture azurite, string clusterId, FaultInjectionPolicy? faults = null, int maxRetries = 3, string prefix = "membership-tests")
-    {
-        var options = new AzureTableClusteringOptions { TableName = MembershipTable, ServiceIdPrefix = prefix };
-        Connect(options, azurite, faults, maxRetries);
-        var table = new AzureTableMembershipTable(Options.Create(options), Cluster(clusterId), NullLogger<AzureTableMembershipTable>.Instance);
-        await table.InitializeMembershipTable(true);
-        return table;
-    }
-
-    public static AzureTableGatewayListProvider GatewayList(AzuriteFixture azurite, string clusterId, string prefix = "membership-tests")
-    {
-        var options = new AzureTableClusteringOptions { TableName = MembershipTable, ServiceIdPrefix = prefix };
-        Connect(options, azurite);
-        return new AzureTableGatewayListProvider(Options.Create(options), Cluster(clusterId), NullLogger<AzureTableGatewayListProvider>.Instance);
-    }
+    public static Task<IMembershipTable> MembershipTableAsync(AzuriteFixture azurite, string clusterId, FaultInjectionPolicy? faults = null, int maxRetries = 3)
+        => MicrosoftTables.MembershipAsync(azurite.ConnectionString, clusterId, table: MembershipTable, client: Client(faults, maxRetries));
 
     public static TableClient RawTable(AzuriteFixture azurite, string table) => new TableServiceClient(azurite.ConnectionString).GetTableClient(table);
+}
 
-    private static IOptions<ClusterOptions> Cluster(string clusterId = "cluster") => Options.Create(new ClusterOptions { ServiceId = "service", ClusterId = clusterId });
+/// <summary>GrantSilo's grain storage as a test holds it, with the row each grain's state lives in.</summary>
+internal sealed class TestStorage(IGrainStorage inner, string serviceId) : IGrainStorage
+{
+    public string ServiceId { get; } = serviceId;
+
+    /// <summary>
+    /// Where Microsoft's provider keeps a state: partition <c>{ServiceId}_{grain id}</c> (with <c>/ \ # ?</c> as
+    /// <c>_</c>), here of the escaped id GrantSilo gives it, and the state name as row key.
+    /// </summary>
+    public (string PartitionKey, string RowKey) GetKey(string stateName, GrainId grain) =>
+        (Sanitize($"{ServiceId}_{StorageKeys.For(grain)}"), Sanitize(stateName));
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.WriteStateAsync(stateName, grainId, grainState);
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
+
+    private static string Sanitize(string key) => key.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
 }

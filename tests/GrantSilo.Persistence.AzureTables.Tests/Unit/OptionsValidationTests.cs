@@ -10,20 +10,20 @@ public sealed class OptionsValidationTests
     private const string RealConnectionString = "DefaultEndpointsProtocol=https;AccountName=grantsiloprod;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net";
 
     private static IReadOnlyList<string> Validate(AzureTableGrantOptions options, string environment = "Production")
-        => AzureTableOptionsValidator.Validate(options, "grain storage 'grants'", new Environment(environment));
+        => AzureTableOptionsValidator.Validate(options, "the grain storage", new Environment(environment));
 
     [Fact]
     public void Validate_NoConnection_SaysWhichKeysToSet()
     {
-        var error = Assert.Single(Validate(new AzureTableGrainStorageOptions()));
+        var error = Assert.Single(Validate(new AzureTableGrantOptions()));
 
-        Assert.StartsWith("No Azure Table connection for the grain storage 'grants': set GrantSilo:Storage:ConnectionString, or GrantSilo:Storage:ServiceUri", error, StringComparison.Ordinal);
+        Assert.StartsWith("No Azure Table connection for the grain storage: set GrantSilo:Storage:ConnectionString, or GrantSilo:Storage:ServiceUri", error, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Validate_ServiceUriWithoutCredential_AsksForATokenCredential()
     {
-        var error = Assert.Single(Validate(new AzureTableReminderOptions { ServiceUri = new Uri("https://acct.table.core.windows.net/") }));
+        var error = Assert.Single(Validate(new AzureTableGrantOptions { ServiceUri = new Uri("https://acct.table.core.windows.net/") }));
 
         Assert.Contains("TokenCredential", error, StringComparison.Ordinal);
     }
@@ -31,7 +31,7 @@ public sealed class OptionsValidationTests
     [Fact]
     public void Validate_BothConnectionStringAndServiceUri_IsRejectedAsAmbiguous()
     {
-        var error = Assert.Single(Validate(new AzureTableReminderOptions { ConnectionString = RealConnectionString, ServiceUri = new Uri("https://acct.table.core.windows.net/") }));
+        var error = Assert.Single(Validate(new AzureTableGrantOptions { ConnectionString = RealConnectionString, ServiceUri = new Uri("https://acct.table.core.windows.net/") }));
 
         Assert.Contains("Ambiguous", error, StringComparison.Ordinal);
     }
@@ -39,7 +39,7 @@ public sealed class OptionsValidationTests
     [Fact]
     public void Validate_DevelopmentAccountInProduction_IsRefused()
     {
-        var error = Assert.Single(Validate(new AzureTableClusteringOptions { ConnectionString = DevConnectionString }));
+        var error = Assert.Single(Validate(new AzureTableGrantOptions { ConnectionString = DevConnectionString }));
 
         Assert.Contains("AllowDevelopmentStorage=true", error, StringComparison.Ordinal);
         Assert.DoesNotContain(AzuriteProcess.AccountKey, error, StringComparison.Ordinal);
@@ -50,31 +50,31 @@ public sealed class OptionsValidationTests
     [InlineData("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=other;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;")]
     public void Validate_OtherFormsOfTheDevelopmentAccountInProduction_AreRefused(string connectionString)
     {
-        Assert.Single(Validate(new AzureTableClusteringOptions { ConnectionString = connectionString }));
+        Assert.Single(Validate(new AzureTableGrantOptions { ConnectionString = connectionString }));
     }
 
     [Fact]
     public void Validate_DevelopmentAccountInDevelopmentEnvironment_IsAllowed()
     {
-        Assert.Empty(Validate(new AzureTableClusteringOptions { ConnectionString = DevConnectionString }, "Development"));
+        Assert.Empty(Validate(new AzureTableGrantOptions { ConnectionString = DevConnectionString }, "Development"));
     }
 
     [Fact]
     public void Validate_DevelopmentAccountExplicitlyAllowed_IsAllowedInProduction()
     {
-        Assert.Empty(Validate(new AzureTableClusteringOptions { ConnectionString = DevConnectionString, AllowDevelopmentStorage = true }));
+        Assert.Empty(Validate(new AzureTableGrantOptions { ConnectionString = DevConnectionString, AllowDevelopmentStorage = true }));
     }
 
     [Fact]
     public void Validate_DevelopmentAccountExplicitlyRefused_IsRefusedEvenInDevelopment()
     {
-        Assert.Single(Validate(new AzureTableClusteringOptions { ConnectionString = DevConnectionString, AllowDevelopmentStorage = false }, "Development"));
+        Assert.Single(Validate(new AzureTableGrantOptions { ConnectionString = DevConnectionString, AllowDevelopmentStorage = false }, "Development"));
     }
 
     [Fact]
     public void Validate_RealAccount_IsAccepted()
     {
-        Assert.Empty(Validate(new AzureTableGrainStorageOptions { ConnectionString = RealConnectionString }));
+        Assert.Empty(Validate(new AzureTableGrantOptions { ConnectionString = RealConnectionString }));
     }
 
     [Theory]
@@ -83,7 +83,7 @@ public sealed class OptionsValidationTests
     [InlineData("has-dash")]
     public void Validate_InvalidTableName_IsRejected(string tableName)
     {
-        var error = Assert.Single(Validate(new AzureTableGrainStorageOptions { ConnectionString = RealConnectionString, TableName = tableName }));
+        var error = Assert.Single(Validate(new AzureTableGrantOptions { ConnectionString = RealConnectionString, GrainStateTableName = tableName }));
 
         Assert.Contains(tableName, error, StringComparison.Ordinal);
     }
@@ -91,7 +91,7 @@ public sealed class OptionsValidationTests
     [Fact]
     public void ValidateConfiguration_Invalid_ThrowsOrleansConfigurationException()
     {
-        var validator = new AzureTableOptionsValidator(new AzureTableGrainStorageOptions(), "grain storage 'grants'", null);
+        var validator = new AzureTableOptionsValidator(new AzureTableGrantOptions(), "the grain storage", null);
 
         var error = Assert.Throws<OrleansConfigurationException>(validator.ValidateConfiguration);
 

@@ -1,0 +1,62 @@
+using GrantSilo.Grains.Fencing;
+using Orleans.Placement;
+
+namespace GrantSilo.Grains.Hosting;
+
+/// <summary>
+/// Whether this silo can answer calls now. A silo that has started may still be unable to: after a restart the grain
+/// directory holds a dead silo's grains for a while (<c>GrainDirectoryOptions.RangeLeaseDuration</c>, see
+/// <c>docs/consistency.md</c>), and until its silo lease is confirmed every GrantSilo call is refused. So readiness is
+/// measured, not assumed: the silo lease must be valid, and a new grain activated here (registered in the directory
+/// like any other) must answer within <see cref="ProbeTimeout"/>.
+/// </summary>
+public sealed class SiloReadiness(IGrainFactory grains, ISiloLease lease, TimeProvider time)
+{
+    /// <summary>How long a probe may take before the silo counts as not ready.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    private volatile bool _everReady;
+
+    /// <summary>True once any check has found the silo ready.</summary>
+    public bool EverReady => _everReady;
+
+    /// <summary>Checks now: null when ready, otherwise why not.</summary>
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken = default)
+    {
+        if (!lease.IsValid(out var reason))
+        {
+            return $"the silo lease is not valid: {reason}";
+        }
+        try
+        {
+            var probe = grains.GetGrain<IReadinessProbeGrain>(Guid.NewGuid());
+            await probe.PingAsync().WaitAsync(ProbeTimeout, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return $"a new grain did not answer within {ProbeTimeout.TotalSeconds:0} s (the grain directory may still hold a dead silo's grains)";
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return $"a new grain could not be activated: {exception.GetType().Name}";
+        }
+        _everReady = true;
+        return null;
+    }
+}
+
+/// <summary>A throwaway grain, activated on this silo, whose answer shows the silo can activate grains and answer calls.</summary>
+internal interface IReadinessProbeGrain : IGrainWithGuidKey
+{
+    Task PingAsync();
+}
+
+[PreferLocalPlacement]
+internal sealed class ReadinessProbeGrain : Grain, IReadinessProbeGrain
+{
+    public Task PingAsync()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+}
