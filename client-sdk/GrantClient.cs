@@ -389,8 +389,13 @@ public sealed partial class GrantClient : IGrantClient
     private Decision DenyUnreachable(string operation, Exception exception, string credentialId)
     {
         LogAuthorizeFailed(_logger, operation, exception);
-        return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({exception.GetType().Name}: {exception.Message}); failing closed.", _time.GetUtcNow(), credentialId);
+        return Decision.Deny(DecisionReason.Error, $"GrantSilo could not be reached ({Describe(exception)}); failing closed.", _time.GetUtcNow(), credentialId);
     }
+
+    // What went wrong, in words a caller can act on: a timeout says what it means, not only its type.
+    private static string Describe(Exception exception) => exception is TimeoutException
+        ? $"no answer within the client's response timeout: the cluster may still be starting (a restarted silo logs 'ready' once it answers) or be overloaded. {exception.GetType().Name}: {exception.Message}"
+        : $"{exception.GetType().Name}: {exception.Message}";
 
     // The caller's token for the next grain call. A failing token source is the caller's failure to
     // authenticate: the call goes without a token and is refused as unauthenticated.
@@ -535,7 +540,7 @@ public sealed partial class GrantClient : IGrantClient
         catch (Exception exception) when (exception is not GrantException && !IsCallersCancellation(exception, cancellationToken))
         {
             LogCallFailed(_logger, operation, exception);
-            return GrantResult<T>.Fail(new GrantError(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({exception.GetType().Name}: {exception.Message}); it may or may not have taken effect. Retrying an end (revoke, complete, suspend, end session) is always safe: it answers only once the end is in force.") { Exception = exception });
+            return GrantResult<T>.Fail(new GrantError(GrantErrorCode.Unavailable, $"GrantSilo could not complete the request ({Describe(exception)}); it may or may not have taken effect. Retrying an end (revoke, complete, suspend, end session) is always safe: it answers only once the end is in force.") { Exception = exception });
         }
     }
 }

@@ -84,12 +84,25 @@ internal sealed class ProcessCluster : IAsyncDisposable
     public async Task<SiloNode> StartTestSiloAsync(IReadOnlyDictionary<string, string> hooks) =>
         (await StartSilosAsync([(ChildProcess.BuiltDll("TestSiloDll"), hooks)])).Single();
 
-    private async Task<IReadOnlyList<SiloNode>> StartSilosAsync(IReadOnlyList<(string Dll, IReadOnlyDictionary<string, string> Extra)> silos)
+    /// <summary>
+    /// Starts the silo host again on the ports of <paramref name="previous"/> (which must have exited), as an operator
+    /// restarting a crashed silo would, and waits until it says it is ready.
+    /// </summary>
+    public async Task<SiloNode> RestartAsync(SiloNode previous)
+    {
+        if (!previous.Process.HasExited)
+        {
+            throw new InvalidOperationException($"{previous.Name} is still running.");
+        }
+        return (await StartSilosAsync([(ChildProcess.BuiltDll("SiloHostDll"), (IReadOnlyDictionary<string, string>)new Dictionary<string, string>())], (previous.SiloPort, previous.GatewayPort))).Single();
+    }
+
+    private async Task<IReadOnlyList<SiloNode>> StartSilosAsync(IReadOnlyList<(string Dll, IReadOnlyDictionary<string, string> Extra)> silos, (int Silo, int Gateway)? ports = null)
     {
         var nodes = new List<SiloNode>();
         foreach (var (dll, extra) in silos)
         {
-            var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
+            var (siloPort, gatewayPort) = ports ?? (Ports.Free(), Ports.Free());
             var name = $"silo{++_started}";
             var environment = new Dictionary<string, string>(MultiSiloSettings.Silo(Azurite.ConnectionString, siloPort, gatewayPort));
             // The test issuers, and the call key every silo of this cluster shares.
