@@ -225,6 +225,32 @@ public class RevocationHoleTests(LeaseClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ACallThatTimesOut_IsUnavailableOrADenySayingWhatATimeoutMeans_NeverARawTimeout()
+    {
+        // As when a restarted silo is still waiting out the directory's hold: no answer within the response timeout.
+        var (_, task, credential) = await WarmAsync();
+        var taskId = GrainId.Create("task", task.TaskId);
+        var credentialId = GrainId.Create("credential", credential.CredentialId);
+        Probe.Fail(taskId, "GetAsync");
+        Probe.Fail(credentialId, "AuthorizeAsync");
+        try
+        {
+            var read = await _s.Client.GetTaskAsync(task.TaskId);
+            Assert.Equal(GrantErrorCode.Unavailable, read.Error?.Code);
+            Assert.Contains("no answer within the client's response timeout", read.Error!.Message, StringComparison.Ordinal);
+            Assert.Contains("'ready'", read.Error.Message, StringComparison.Ordinal);
+            var decision = await Read(credential);
+            Assert.Equal(DecisionReason.Error, decision.Reason);
+            Assert.Contains("no answer within the client's response timeout", decision.Detail, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Probe.Heal(taskId, "GetAsync");
+            Probe.Heal(credentialId, "AuthorizeAsync");
+        }
+    }
+
     private static async Task<T> AdvanceUntilDoneAsync<T>(Task<T> pending)
     {
         for (var step = 0; step < 30 && !await CompletesWithin(pending, TimeSpan.FromSeconds(1)); step++)
