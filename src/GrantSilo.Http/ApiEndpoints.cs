@@ -70,7 +70,7 @@ internal static class ApiEndpoints
 
         // ---- Credentials ----
         var credentials = v1.MapGroup("/credentials").WithTags("Credentials");
-        credentials.MapPost("/introspect", (HttpContext http, CancellationToken _) => WithBody<IntrospectBody>(http, (client, body, ct) => Answer(client.IntrospectAsync(body.Token, ct))))
+        credentials.MapPost("/introspect", (HttpContext http, CancellationToken _) => WithBody<IntrospectBody>(http, async (client, body, ct) => Introspected(await client.IntrospectAsync(body.Token, ct).ConfigureAwait(false))))
             .Doc<IntrospectBody, TokenIntrospection>("IntrospectCredential", "Whether a credential token is active now and, if not, why (gateways). The secret is never returned.");
         credentials.MapGet("/{credentialId}", (HttpContext http, string credentialId) => Answer(Client(http).GetCredentialAsync(credentialId, http.RequestAborted)))
             .Doc<CredentialInfo>("GetCredential", "A credential by its id (never by its token).");
@@ -79,9 +79,9 @@ internal static class ApiEndpoints
 
         // ---- Decisions ----
         v1.MapPost("/authorize", (HttpContext http, CancellationToken _) => WithBody<AuthorizeBody>(http, async (client, body, ct) =>
-                TypedResults.Json(body.ApprovalId is null
+                Decided(body.ApprovalId is null
                     ? await client.AuthorizeAsync(body.Token, body.Action, body.Resource, ct).ConfigureAwait(false)
-                    : await client.AuthorizeAsync(body.Token, body.Action, body.Resource, body.ApprovalId, ct).ConfigureAwait(false), HttpJson.Options)))
+                    : await client.AuthorizeAsync(body.Token, body.Action, body.Resource, body.ApprovalId, ct).ConfigureAwait(false))))
             .WithTags("Decisions")
             .Doc<AuthorizeBody, Decision>("Authorize", "Decides whether the holder of a credential token may do an action on a resource now (gateways). Always 200 with a decision: any failure is a deny.");
 
@@ -147,6 +147,23 @@ internal static class ApiEndpoints
     // A workload id is a URI (spiffe://...), sent percent-encoded as one path segment. ASP.NET Core decodes every escape
     // of a path but %2F, so decoding that one completes exactly one decoding.
     private static string Segment(string value) => value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A refusal of the HTTP caller itself (not authenticated, or not allowed to ask) as its problem; null for a decision
+    /// about the credential, which is a 200 whatever it says.
+    /// </summary>
+    internal static IResult? CallerRefusal(DecisionReason reason, string? detail) => reason switch
+    {
+        DecisionReason.CallerUnauthenticated => Problems.Unauthenticated(detail ?? "The caller is not authenticated."),
+        DecisionReason.CallerForbidden => Problems.From(new GrantError(GrantErrorCode.Forbidden, detail ?? "The caller may not ask for this.")),
+        _ => null,
+    };
+
+    private static IResult Decided(Decision decision) => CallerRefusal(decision.Reason, decision.Detail) ?? TypedResults.Json(decision, HttpJson.Options);
+
+    private static IResult Introspected(GrantResult<TokenIntrospection> result) =>
+        !result.IsSuccess ? Problems.From(result.Error!)
+        : CallerRefusal(result.Value.Reason, null) ?? TypedResults.Json(result.Value, HttpJson.Options);
 
     internal static async Task<IResult> Answer<T>(Task<GrantResult<T>> call, int status = StatusCodes.Status200OK)
     {

@@ -138,7 +138,8 @@ internal static class AuthZenEndpoints
         {
             return Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid AuthZEN request", invalid.Message, invalid.Field);
         }
-        return TypedResults.Json(await DecideAsync(http, request).ConfigureAwait(false), HttpJson.Options);
+        var (decision, refusal) = await DecideAsync(http, request).ConfigureAwait(false);
+        return refusal ?? TypedResults.Json(decision, HttpJson.Options);
     }
 
     private static async Task<IResult> EvaluationsAsync(HttpContext http, CancellationToken _)
@@ -164,9 +165,12 @@ internal static class AuthZenEndpoints
         {
             // Without evaluations the request is a single evaluation, answered as one.
             var single = Resolve(defaults, null, "$");
-            return single.Problem is { } invalid
-                ? Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid AuthZEN request", invalid.Message, invalid.Field)
-                : TypedResults.Json(await DecideAsync(http, single).ConfigureAwait(false), HttpJson.Options);
+            if (single.Problem is { } invalid)
+            {
+                return Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid AuthZEN request", invalid.Message, invalid.Field);
+            }
+            var (decision, refusal) = await DecideAsync(http, single).ConfigureAwait(false);
+            return refusal ?? TypedResults.Json(decision, HttpJson.Options);
         }
         if (evaluations.Count > MaxEvaluations)
         {
@@ -176,16 +180,28 @@ internal static class AuthZenEndpoints
         var decisions = new List<AuthZenDecision>(requests.Count);
         if (semantic == ExecuteAll)
         {
-            decisions.AddRange(await Task.WhenAll(requests.Select(r => DecideAsync(http, r))).ConfigureAwait(false));
+            foreach (var (decision, refusal) in await Task.WhenAll(requests.Select(r => DecideAsync(http, r))).ConfigureAwait(false))
+            {
+                // A refusal of the caller concerns the whole request: AuthZEN answers it at the transport level.
+                if (refusal is not null)
+                {
+                    return refusal;
+                }
+                decisions.Add(decision!);
+            }
         }
         else
         {
             // The short-circuiting semantics decide in order and stop at the first deny (or permit), which is returned last.
             foreach (var request in requests)
             {
-                var decision = await DecideAsync(http, request).ConfigureAwait(false);
-                decisions.Add(decision);
-                if (decision.Decision == (semantic == PermitOnFirstPermit))
+                var (decision, refusal) = await DecideAsync(http, request).ConfigureAwait(false);
+                if (refusal is not null)
+                {
+                    return refusal;
+                }
+                decisions.Add(decision!);
+                if (decision!.Decision == (semantic == PermitOnFirstPermit))
                 {
                     break;
                 }
@@ -256,21 +272,21 @@ internal static class AuthZenEndpoints
         return new Resolved(subject.Id, action.Name, new ResourceRef { Type = resource.Type, Path = resource.Id, Classification = classification, Attributes = attributes }, approvalId, null);
     }
 
-    private static async Task<AuthZenDecision> DecideAsync(HttpContext http, Resolved request)
+    private static async Task<(AuthZenDecision? Decision, IResult? Refusal)> DecideAsync(HttpContext http, Resolved request)
     {
         if (request.Problem is { } invalid)
         {
-            return new AuthZenDecision
+            return (new AuthZenDecision
             {
                 Decision = false,
                 Context = new JsonObject { ["error"] = new JsonObject { ["status"] = 400, ["message"] = invalid.Message, ["field"] = Problems.Safe(invalid.Field) } },
-            };
+            }, null);
         }
         var client = HttpCaller.Of(http)!.Client(http);
         var decision = request.ApprovalId is null
             ? await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, http.RequestAborted).ConfigureAwait(false)
             : await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, request.ApprovalId, http.RequestAborted).ConfigureAwait(false);
-        return Map(decision);
+        return ApiEndpoints.CallerRefusal(decision.Reason, decision.Detail) is { } refusal ? (null, refusal) : (Map(decision), null);
     }
 
     /// <summary>GrantSilo's decision as AuthZEN's: <c>true</c> only for an allow.</summary>
