@@ -63,7 +63,7 @@ internal static class Bodies
         }
         catch (JsonException invalid)
         {
-            var field = invalid.Path ?? "$";
+            var field = invalid is JsonMemberException member ? $"{invalid.Path ?? "$"}.{member.Member}" : invalid.Path ?? "$";
             return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON",
                 $"The body is not valid for this operation at {Problems.Safe(field)}{Where(invalid)}: check the member's name, type and nesting (unknown or repeated members, numbers out of range, nulls for required values and nesting deeper than {HttpJson.MaxDepth} are refused).",
                 field));

@@ -69,6 +69,8 @@ public static partial class GrantSiloHttp
                 {
                     StatusCodes.Status404NotFound => Problems.NotFound,
                     StatusCodes.Status405MethodNotAllowed => Problems.TypePrefix + "method-not-allowed",
+                    StatusCodes.Status413PayloadTooLarge => Problems.BodyTooLarge,
+                    StatusCodes.Status415UnsupportedMediaType => Problems.UnsupportedMediaType,
                     >= 500 => Problems.Internal,
                     _ => Problems.TypePrefix + "invalid-request",
                 };

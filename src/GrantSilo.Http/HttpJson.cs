@@ -76,16 +76,37 @@ public sealed class ScopeJsonConverter : JsonConverter<Scope>
             switch (name)
             {
                 case "permissions":
-                    permissions = JsonSerializer.Deserialize<List<string>>(ref reader, options) ?? throw new JsonException("permissions must be a list of type:action:pattern strings.");
+                    try
+                    {
+                        permissions = JsonSerializer.Deserialize<List<string>>(ref reader, options);
+                    }
+                    catch (JsonException)
+                    {
+                        permissions = null;
+                    }
+                    if (permissions is null)
+                    {
+                        throw new JsonMemberException("permissions", "permissions must be a list of type:action:pattern strings.");
+                    }
                     break;
                 case "maxClassification":
-                    classification = JsonSerializer.Deserialize<DataClassification>(ref reader, options);
+                    try
+                    {
+                        classification = JsonSerializer.Deserialize<DataClassification>(ref reader, options);
+                    }
+                    catch (JsonException)
+                    {
+                        throw new JsonMemberException("maxClassification", "maxClassification must be public, internal, confidential or restricted.");
+                    }
                     break;
                 case "delegationDepth":
-                    depth = reader.GetInt32();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out depth))
+                    {
+                        throw new JsonMemberException("delegationDepth", $"delegationDepth must be a whole number from 0 to {Scope.MaxDelegationDepth}.");
+                    }
                     break;
                 default:
-                    throw new JsonException("A scope has only permissions, maxClassification and delegationDepth.");
+                    throw new JsonMemberException(name, "A scope has only permissions, maxClassification and delegationDepth.");
             }
         }
         var scope = Scope.Create(permissions, classification, depth);
@@ -114,4 +135,11 @@ public sealed class GrantErrorJsonException(GrantError error) : JsonException(er
 {
     /// <summary>The refusal.</summary>
     public GrantError Error { get; } = error;
+}
+
+/// <summary>A member of an object read by a converter of GrantSilo's own is wrong: the path names the object, this the member.</summary>
+public sealed class JsonMemberException(string member, string message) : JsonException(message)
+{
+    /// <summary>The member at fault.</summary>
+    public string Member { get; } = member;
 }
