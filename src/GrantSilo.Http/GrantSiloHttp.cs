@@ -107,12 +107,47 @@ public static partial class GrantSiloHttp
                     $"This caller sent more requests than it may (GrantSilo:Http:PermitsPerSecond {options.PermitsPerSecond}, Burst {options.Burst}); retry after {seconds} s.").ExecuteAsync(context.HttpContext));
             };
         });
-        builder.Services.AddOpenApi(DocumentName, openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        builder.Services.AddOpenApi(DocumentName, openApi =>
         {
-            document.Info.Title = "GrantSilo HTTP API";
-            document.Info.Description = "Access control for AI agents: the /v1 API, the AuthZEN Authorization API 1.0 and health. Errors are RFC 9457 problem details (docs/http-api.md).";
-            return Task.CompletedTask;
-        }));
+            openApi.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "GrantSilo HTTP API";
+                document.Info.Description = "Access control for AI agents: the /v1 API, the AuthZEN Authorization API 1.0 and health. Errors are RFC 9457 problem details (docs/http-api.md).";
+                return Task.CompletedTask;
+            });
+            // A scope is written by its own converter (ScopeJsonConverter): its wire shape, described by hand.
+            openApi.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (context.JsonTypeInfo.Type == typeof(Scope))
+                {
+                    schema.Type = Microsoft.OpenApi.JsonSchemaType.Object;
+                    schema.Required = new HashSet<string>(StringComparer.Ordinal) { "permissions" };
+                    schema.Properties = new Dictionary<string, Microsoft.OpenApi.IOpenApiSchema>(StringComparer.Ordinal)
+                    {
+                        ["permissions"] = new Microsoft.OpenApi.OpenApiSchema
+                        {
+                            Type = Microsoft.OpenApi.JsonSchemaType.Array,
+                            Description = "Permissions written type:action:pattern (for example repo:read:acme/*).",
+                            Items = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+                        },
+                        ["maxClassification"] = new Microsoft.OpenApi.OpenApiSchema
+                        {
+                            Type = Microsoft.OpenApi.JsonSchemaType.String,
+                            Description = "The highest data classification the holder may touch (default internal).",
+                            Enum = [.. Enum.GetNames<DataClassification>().Select(n => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(n)))],
+                        },
+                        ["delegationDepth"] = new Microsoft.OpenApi.OpenApiSchema
+                        {
+                            Type = Microsoft.OpenApi.JsonSchemaType.Integer,
+                            Description = "How many further delegation hops the holder may make (default 0).",
+                            Minimum = "0",
+                            Maximum = Scope.MaxDelegationDepth.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        },
+                    };
+                }
+                return Task.CompletedTask;
+            });
+        });
         return options;
     }
 

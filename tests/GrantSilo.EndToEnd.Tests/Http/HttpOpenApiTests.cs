@@ -49,6 +49,10 @@ public sealed partial class HttpOpenApiTests(HttpSilo silo)
                 Assert.True(responses.EnumerateObject().Any(r => r.Name.StartsWith('2')), $"{operation.Name} {path.Name} documents no success");
             }
         }
+        // A scope is described as it is written on the wire.
+        var scope = answer.Json.GetProperty("components").GetProperty("schemas").GetProperty("Scope").GetProperty("properties");
+        Assert.Equal("array", scope.GetProperty("permissions").GetProperty("type").GetString());
+        Assert.Equal("integer", scope.GetProperty("delegationDepth").GetProperty("type").GetString());
         Assert.Contains("application/problem+json", answer.Json.GetProperty("paths").GetProperty("/v1/tasks").GetProperty("post").GetProperty("responses").GetProperty("403").GetRawText(), StringComparison.Ordinal);
     }
 
