@@ -89,6 +89,16 @@ internal static class ApiEndpoints
         var approvals = v1.MapGroup("/approvals").WithTags("Approvals");
         approvals.MapGet("", (HttpContext http, CancellationToken cancellationToken) => Answer(Client(http).ListPendingApprovalsAsync(cancellationToken)))
             .Doc<IReadOnlyList<ApprovalInfo>>("ListPendingApprovals", "Approvals still waiting for a person.");
+        approvals.MapGet("/stream", ApprovalStream.OpenAsync)
+            .WithName("StreamApprovals")
+            .WithSummary("Step-up requests and their outcomes as server-sent events (pending, requested, resolved), until the caller's token expires.")
+            .Produces<ApprovalInfo>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            // A stream lasts as long as the caller's token, not one request's timeout.
+            .DisableRequestTimeout();
         approvals.MapGet("/{approvalId}", (HttpContext http, string approvalId) => Answer(Client(http).GetApprovalAsync(approvalId, http.RequestAborted)))
             .Doc<ApprovalInfo>("GetApproval", "An approval as durably recorded.");
         approvals.MapPost("/{approvalId}/approve", (HttpContext http, string approvalId) => WithBody<ApproveBody>(http, (client, body, ct) => Answer(client.ApproveAsync(approvalId, Name(http), body.Comment, ct))))
