@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Hosting;
+using GrantSilo.Http;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 // Content root is the build output, so appsettings.json is found wherever the host is started from.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 var silo = Bind<SiloHostOptions>(builder.Configuration, SiloHostOptions.SectionName);
 var storage = Bind<StorageSelectionOptions>(builder.Configuration, StorageSelectionOptions.SectionName);
@@ -30,9 +32,24 @@ builder.UseOrleans(orleans =>
         orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration);
     }
 });
+// The HTTP API, co-hosted: on by default in the embedded profile; a multi-silo deployment turns it on per silo.
+var http = builder.Configuration.GetSection(HttpApiOptions.SectionName).GetValue<bool?>(nameof(HttpApiOptions.Enabled)) ?? profile == StorageSelectionOptions.Embedded;
+if (http)
+{
+    builder.AddGrantSiloHttpApi();
+}
+else
+{
+    builder.WithoutHttpApi();
+}
 builder.Services.AddHostedService(sp => StartupBanner.Create(sp, silo, profile));
 
-await builder.Build().RunAsync();
+var app = builder.Build();
+if (http)
+{
+    app.UseGrantSiloHttpApi();
+}
+await app.RunAsync();
 
 static T Bind<T>(IConfiguration configuration, string section) where T : new()
 {

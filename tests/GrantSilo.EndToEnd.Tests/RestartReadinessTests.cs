@@ -30,9 +30,17 @@ public sealed class RestartReadinessTests(ITestOutputHelper output)
         Assert.True(await silo.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         cluster.Log($"killed {silo.Name}; restarting it on silo port {silo.SiloPort}, gateway {silo.GatewayPort}");
 
-        var restarted = await cluster.RestartAsync(silo);
+        // Restarted with its HTTP API on, so readiness can be asked the way an orchestrator asks it.
+        var httpPort = Ports.Free();
+        var restarted = await cluster.RestartAsync(silo, new Dictionary<string, string>
+        {
+            ["GrantSilo__Http__Enabled"] = "true",
+            ["GrantSilo__Http__Port"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        await Eventually.HoldsAsync(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode, TimeSpan.FromSeconds(60), "/health/ready to answer 200");
         var ready = Stopwatch.GetTimestamp();
-        cluster.Log($"{restarted.Name} says it is ready");
+        cluster.Log($"{restarted.Name} says it is ready (log and /health/ready)");
 
         // A client with the response timeout the first call must meet, connecting only now that the host is ready.
         client = await cluster.StartClientAsync(FirstCallDeadline);

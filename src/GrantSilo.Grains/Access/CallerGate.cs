@@ -37,6 +37,8 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
+        // Whatever door a request came in by, the grain turn served here (and whatever it starts) is the cluster's own.
+        OutsideCalls.End();
         var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
         if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(context.TargetId)))
         {

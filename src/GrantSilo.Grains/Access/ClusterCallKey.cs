@@ -90,12 +90,24 @@ internal sealed partial class ClusterCallKey
     private static partial void LogOwnKey(ILogger logger);
 }
 
-/// <summary>Marks every call a silo makes (bound to its target), and never passes an outside caller's token on.</summary>
+/// <summary>
+/// Marks every call a silo makes (bound to its target), and never passes an outside caller's token on; except the
+/// calls made for an outside caller by a door in this process (<see cref="OutsideCalls"/>), which go unmarked.
+/// </summary>
 internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCallFilter
 {
     // Async, so the request-context changes apply to this call only, not to the rest of the calling turn.
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
+        // A request served for an outside caller by a door in this process (the HTTP API), and not from a grain
+        // turn: unmarked, with the caller's own token, so the door judges it as it judges a cluster client's call.
+        // A call a grain makes always has a source context and is marked below, whoever the request came from.
+        if (context.SourceContext is null && OutsideCalls.IsActive)
+        {
+            RequestContext.Remove(ClusterCallKey.Header);
+            await context.Invoke();
+            return;
+        }
         RequestContext.Set(ClusterCallKey.Header, key.Mark(new(context.TargetId)));
         // The outside caller's token was checked at the door; it is not passed on inside, nor to observers.
         RequestContext.Remove(CallerHeaders.Token);

@@ -15,14 +15,40 @@ public sealed class SiloReadiness(IGrainFactory grains, ISiloLease lease, TimePr
     /// <summary>How long a probe may take before the silo counts as not ready.</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a check's answer is reused by <see cref="CurrentAsync"/>, so polling readiness costs at most one probe per interval.</summary>
+    public static readonly TimeSpan ReuseFor = TimeSpan.FromSeconds(1);
+
+    private readonly object _gate = new();
+    private Task<string?>? _current;
+    private long _currentStarted;
     private volatile bool _everReady;
 
     /// <summary>True once any check has found the silo ready.</summary>
     public bool EverReady => _everReady;
 
+    /// <summary>
+    /// The answer of a check started less than <see cref="ReuseFor"/> ago, or of a new one: callers polling readiness
+    /// (an orchestrator's probe, <c>/health/ready</c>) share one probe instead of each activating a grain.
+    /// </summary>
+    public Task<string?> CurrentAsync()
+    {
+        lock (_gate)
+        {
+            if (_current is null || (_current.IsCompleted && time.GetElapsedTime(_currentStarted) >= ReuseFor))
+            {
+                _currentStarted = time.GetTimestamp();
+                _current = CheckAsync();
+            }
+            return _current;
+        }
+    }
+
     /// <summary>Checks now: null when ready, otherwise why not.</summary>
     public async Task<string?> CheckAsync(CancellationToken cancellationToken = default)
     {
+        // The probe is the silo's own call, whoever asked (an HTTP readiness request runs in an outside-call scope,
+        // and the door refuses outside calls to internal methods). Clearing the scope here ends with this method.
+        Access.OutsideCalls.End();
         if (!lease.IsValid(out var reason))
         {
             return $"the silo lease is not valid: {reason}";

@@ -88,13 +88,13 @@ internal sealed class ProcessCluster : IAsyncDisposable
     /// Starts the silo host again on the ports of <paramref name="previous"/> (which must have exited), as an operator
     /// restarting a crashed silo would, and waits until it says it is ready.
     /// </summary>
-    public async Task<SiloNode> RestartAsync(SiloNode previous)
+    public async Task<SiloNode> RestartAsync(SiloNode previous, IReadOnlyDictionary<string, string>? extra = null)
     {
         if (!previous.Process.HasExited)
         {
             throw new InvalidOperationException($"{previous.Name} is still running.");
         }
-        return (await StartSilosAsync([(ChildProcess.BuiltDll("SiloHostDll"), (IReadOnlyDictionary<string, string>)new Dictionary<string, string>())], (previous.SiloPort, previous.GatewayPort))).Single();
+        return (await StartSilosAsync([(ChildProcess.BuiltDll("SiloHostDll"), extra ?? new Dictionary<string, string>())], (previous.SiloPort, previous.GatewayPort))).Single();
     }
 
     private async Task<IReadOnlyList<SiloNode>> StartSilosAsync(IReadOnlyList<(string Dll, IReadOnlyDictionary<string, string> Extra)> silos, (int Silo, int Gateway)? ports = null)

@@ -1,0 +1,56 @@
+namespace GrantSilo.Grains.Access;
+
+/// <summary>
+/// Declares that the code running now serves a caller from outside the cluster through another door than
+/// Orleans' gateway: the HTTP API, co-hosted in the silo's process, calling grains in-process. Every grain call
+/// a silo makes is marked as the cluster's own (<see cref="InternalCallMarker"/>) and passes the door unjudged;
+/// within an outside-call scope a call that is not made from inside a grain turn is left unmarked and keeps the
+/// caller's token, so the door (<see cref="CallerGate"/>) authenticates and judges it exactly as it judges a
+/// cluster client's call.
+/// </summary>
+/// <remarks>
+/// The scope can only take privilege away: a call inside it is judged as its outside caller, never trusted more.
+/// It is process-local (an <see cref="AsyncLocal{T}"/>), never carried by a message, and it ends at the door: the
+/// gate clears it for every grain call it serves, so a grain's own onward calls (and anything a grain starts) are
+/// marked as always, whoever the request came from.
+/// </remarks>
+public static class OutsideCalls
+{
+    private static readonly object Marker = new();
+    private static readonly AsyncLocal<object?> Current = new();
+
+    /// <summary>
+    /// Enters an outside-call scope for the rest of the calling async method (and everything it awaits), until the
+    /// returned scope is disposed. Call it first thing for every request a non-Orleans door serves.
+    /// </summary>
+    public static Scope Enter()
+    {
+        var previous = Current.Value;
+        Current.Value = Marker;
+        return new Scope(previous);
+    }
+
+    /// <summary>Whether the code running now serves an outside caller (and is not a grain turn).</summary>
+    public static bool IsActive => Current.Value is not null;
+
+    // The door clears the scope for the grain call it serves (and for everything the call starts). Read first:
+    // writing an AsyncLocal costs an execution-context change, and nearly every call finds nothing to clear.
+    internal static void End()
+    {
+        if (Current.Value is not null)
+        {
+            Current.Value = null;
+        }
+    }
+
+    /// <summary>An outside-call scope; disposing it restores what was in force before.</summary>
+    public readonly struct Scope : IDisposable
+    {
+        private readonly object? _previous;
+
+        internal Scope(object? previous) => _previous = previous;
+
+        /// <inheritdoc />
+        public void Dispose() => Current.Value = _previous;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using GrantSilo.Client;
+using GrantSilo.GrainInterfaces;
+using Microsoft.AspNetCore.Http;
+
+namespace GrantSilo.Http;
+
+/// <summary>
+/// <c>GET /v1/approvals/stream</c>: the step-up requests and their outcomes as server-sent events, for approvers over HTTP
+/// (the SDK's <see cref="IApprovalObserver"/>). The stream opens with a <c>pending</c> event for every approval still
+/// waiting, then sends <c>requested</c> and <c>resolved</c> events as they happen, each with the approval id as its event id.
+/// It needs the <c>approval.watch</c> operation, and ends when the caller's token expires: reconnect with a fresh one.
+/// </summary>
+internal sealed class ApprovalStream : IApprovalObserver
+{
+    /// <summary>Events a slow reader may fall behind by before the oldest are dropped (the stream says so).</summary>
+    public const int Capacity = 1024;
+
+    public const string Pending = "pending";
+    public const string Requested = "requested";
+    public const string Resolved = "resolved";
+
+    private readonly Channel<SseItem<ApprovalInfo>> _events = Channel.CreateBounded<SseItem<ApprovalInfo>>(
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+
+    public Task OnApprovalRequestedAsync(ApprovalInfo approval)
+    {
+        _events.Writer.TryWrite(new SseItem<ApprovalInfo>(approval, Requested) { EventId = approval.ApprovalId });
+        return Task.CompletedTask;
+    }
+
+    public Task OnApprovalResolvedAsync(ApprovalInfo approval)
+    {
+        _events.Writer.TryWrite(new SseItem<ApprovalInfo>(approval, Resolved) { EventId = approval.ApprovalId });
+        return Task.CompletedTask;
+    }
+
+    public static async Task<IResult> OpenAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var caller = HttpCaller.Of(http)!;
+        var client = caller.Client(http);
+        var stream = new ApprovalStream();
+        // Subscribed first, listed second: an approval requested in between is sent twice rather than never.
+        var subscription = await client.SubscribeApprovalsAsync(stream, cancellationToken).ConfigureAwait(false);
+        if (!subscription.IsSuccess)
+        {
+            return Problems.From(subscription.Error!);
+        }
+        var pending = await client.ListPendingApprovalsAsync(cancellationToken).ConfigureAwait(false);
+        if (!pending.IsSuccess)
+        {
+            await subscription.Value.DisposeAsync().ConfigureAwait(false);
+            return Problems.From(pending.Error!);
+        }
+        return TypedResults.ServerSentEvents(stream.ReadAsync(subscription.Value, pending.Value, caller.Caller.ExpiresAt, cancellationToken));
+    }
+
+    private async IAsyncEnumerable<SseItem<ApprovalInfo>> ReadAsync(ApprovalSubscription subscription, IReadOnlyList<ApprovalInfo> pending, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var left = until - DateTimeOffset.UtcNow;
+        expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        try
+        {
+            foreach (var approval in pending)
+            {
+                yield return new SseItem<ApprovalInfo>(approval, Pending) { EventId = approval.ApprovalId };
+            }
+            while (true)
+            {
+                SseItem<ApprovalInfo> next;
+                try
+                {
+                    if (!await _events.Reader.WaitToReadAsync(expiry.Token).ConfigureAwait(false))
+                    {
+                        yield break;
+                    }
+                    next = await _events.Reader.ReadAsync(expiry.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The caller left, or its token expired: the stream ends.
+                    yield break;
+                }
+                yield return next;
+            }
+        }
+        finally
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

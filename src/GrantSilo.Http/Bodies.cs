@@ -1,0 +1,79 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Http;
+
+/// <summary>
+/// Reads a request body as an operation's request, or says in a problem why not: not <c>application/json</c> (415),
+/// larger than the limit (413), not JSON or not this operation's JSON (400, with the field), or a value GrantSilo
+/// refuses (its typed problem). The body itself is never repeated back.
+/// </summary>
+internal static class Bodies
+{
+    public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpContext http) where T : class
+    {
+        var limit = http.RequestServices.GetRequiredService<IOptions<HttpApiOptions>>().Value.MaxRequestBodyBytes;
+        if (!http.Request.HasJsonContentType())
+        {
+            return (null, Problems.Of(StatusCodes.Status415UnsupportedMediaType, Problems.UnsupportedMediaType, "Unsupported media type",
+                "The body must be JSON, sent with Content-Type: application/json."));
+        }
+        if (http.Request.ContentLength > limit)
+        {
+            return (null, TooLarge(limit));
+        }
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        try
+        {
+            while (true)
+            {
+                var read = await http.Request.Body.ReadAsync(buffer.GetMemory(8192), http.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+                buffer.Advance(read);
+                if (buffer.WrittenCount > limit)
+                {
+                    return (null, TooLarge(limit));
+                }
+            }
+        }
+        catch (BadHttpRequestException refused) when (refused.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, TooLarge(limit));
+        }
+        if (buffer.WrittenCount == 0)
+        {
+            return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The request needs a JSON body.", "$"));
+        }
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(buffer.WrittenSpan, HttpJson.Options);
+            return value is null
+                ? (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The body must be a JSON object, not null.", "$"))
+                : (value, null);
+        }
+        catch (GrantErrorJsonException refused)
+        {
+            return (null, Problems.From(refused.Error, refused.Path ?? "$"));
+        }
+        catch (JsonException invalid)
+        {
+            var field = invalid is JsonMemberException member ? $"{invalid.Path ?? "$"}.{member.Member}" : invalid.Path ?? "$";
+            return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON",
+                $"The body is not valid for this operation at {Problems.Safe(field)}{Where(invalid)}: check the member's name, type and nesting (unknown or repeated members, numbers out of range, nulls for required values and nesting deeper than {HttpJson.MaxDepth} are refused).",
+                field));
+        }
+    }
+
+    private static string Where(JsonException invalid) =>
+        invalid.LineNumber is { } line ? $" (line {line + 1}, byte {invalid.BytePositionInLine + 1})" : "";
+
+    private static IResult TooLarge(long limit) =>
+        Problems.Of(StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge, "Body too large",
+            $"The body is larger than {limit} bytes (GrantSilo:Http:MaxRequestBodyBytes).");
+}

@@ -1,0 +1,90 @@
+using GrantSilo.Client;
+using GrantSilo.Grains.Access;
+using GrantSilo.Identity;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GrantSilo.Http;
+
+/// <summary>
+/// Who is calling the HTTP API: the bearer token of the <c>Authorization</c> header, verified by the silo's own
+/// <see cref="ICallerAuthenticator"/> (the one the door uses). The token is kept for the grain calls made for this
+/// request, which carry it as a cluster client's calls do, and is never logged or repeated back.
+/// </summary>
+public sealed class HttpCaller
+{
+    private static readonly object Key = new();
+    private readonly string _token;
+
+    private HttpCaller(Caller caller, string token)
+    {
+        Caller = caller;
+        _token = token;
+    }
+
+    /// <summary>The verified caller.</summary>
+    public Caller Caller { get; }
+
+    /// <summary>The verified caller of <paramref name="http"/>, or null.</summary>
+    public static HttpCaller? Of(HttpContext http) => http.Items.TryGetValue(Key, out var value) ? value as HttpCaller : null;
+
+    /// <summary>The rate limiter's partition: the caller's name, or its address when it is not authenticated.</summary>
+    public static string PartitionOf(HttpContext http) =>
+        Of(http) is { } caller ? "caller:" + caller.Caller.Name : "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    /// <summary>A GrantSilo client calling as this caller.</summary>
+    public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().Client.As(new StaticCallerToken(_token));
+
+    /// <summary>
+    /// The first middleware of the API. Enters the outside-call scope (<see cref="OutsideCalls"/>) for the whole request,
+    /// so no grain call made while serving it passes the door as the cluster's own; then authenticates the bearer token,
+    /// if one is given. Whether a route needs a caller is the route's decision (<see cref="Require"/>).
+    /// </summary>
+    internal static async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
+    {
+        using var outside = OutsideCalls.Enter();
+        var header = http.Request.Headers.Authorization;
+        if (header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = value["Bearer ".Length..].Trim();
+            var authenticator = http.RequestServices.GetRequiredService<ICallerAuthenticator>();
+            var result = await authenticator.AuthenticateAsync(token, http.RequestAborted).ConfigureAwait(false);
+            if (result.Caller is { } caller)
+            {
+                http.Items[Key] = new HttpCaller(caller, token);
+            }
+            else
+            {
+                http.Items[FailureKey] = result;
+            }
+        }
+        else if (header.Count > 0)
+        {
+            http.Items[FailureKey] = AuthenticationResult.Fail(AuthenticationFailure.Malformed, "the Authorization header must be a single 'Bearer <token>'");
+        }
+        await next(http).ConfigureAwait(false);
+    }
+
+    private static readonly object FailureKey = new();
+
+    /// <summary>An endpoint filter: the route needs an authenticated caller; without one the answer is 401.</summary>
+    internal static ValueTask<object?> Require(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (Of(http) is not null)
+        {
+            return next(context);
+        }
+        var detail = http.Items.TryGetValue(FailureKey, out var failed) && failed is AuthenticationResult refused
+            ? $"The bearer token was refused ({refused.Failure}{(refused.Detail is { Length: > 0 } d ? ": " + d : "")})."
+            : "This operation needs an authenticated caller: send Authorization: Bearer <token> from a trusted issuer.";
+        return ValueTask.FromResult<object?>(Problems.Unauthenticated(detail));
+    }
+}
+
+/// <summary>The HTTP API's GrantSilo client over the silo's in-process cluster client (each request calls <c>As</c> its caller).</summary>
+public sealed class HttpGrantClient(IClusterClient cluster, Microsoft.Extensions.Logging.ILogger<GrantClient> logger)
+{
+    /// <summary>The client; without <c>As</c> it calls as nobody and every call is refused.</summary>
+    public GrantClient Client { get; } = new(cluster, TimeProvider.System, logger);
+}

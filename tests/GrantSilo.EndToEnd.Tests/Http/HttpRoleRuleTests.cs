@@ -1,0 +1,210 @@
+using System.Net;
+using System.Text.Json;
+using GrantSilo.Client;
+
+namespace GrantSilo.EndToEnd.Tests.Http;
+
+/// <summary>
+/// Every role rule of the access rules, through HTTP and through the SDK: the same callers doing the same operations on
+/// two identical worlds get the same outcome at both doors. The HTTP API runs inside the silo's process, so this is also
+/// the proof that its grain calls are judged as its callers' and never pass as the cluster's own.
+/// </summary>
+[Collection(HttpSiloCollection.Name)]
+public sealed class HttpRoleRuleTests(HttpSilo silo)
+{
+    private const string Ok = "ok";
+    private const string Forbidden = nameof(GrantErrorCode.Forbidden);
+    private const string Unauthenticated = nameof(GrantErrorCode.Unauthenticated);
+
+    private sealed record World(string Planner, string Worker, string Spare, string Root, string Child, string Victim, string Completable, string WorkerSession, string WorkerToken, string Person);
+
+    private sealed record Operation(string Name, Func<World, string?, Task<string>> Http, Func<World, IGrantClient, Task<string>> Sdk);
+
+    private static object ScopeBody(int depth, params string[] permissions) => new { permissions, maxClassification = "internal", delegationDepth = depth };
+
+    private static Scope Scope(int depth, params string[] permissions) => GrantSilo.Scope.Create(permissions, DataClassification.Internal, depth).Value;
+
+    [Fact]
+    public async Task EveryRoleRule_HttpAndSdk_GiveTheSameOutcome()
+    {
+        var run = Guid.NewGuid().ToString("N")[..10];
+        var alice = $"alice-{run}@test.dev";
+        var callers = new (string Name, string? Token)[]
+        {
+            ("operator", silo.Identity.PersonToken($"ops-{run}@test.dev", "operator")),
+            ("auditor", silo.Identity.PersonToken($"audit-{run}@test.dev", "auditor")),
+            ("orchestrator", silo.Identity.ServiceToken($"orch-{run}", "orchestrator")),
+            ("gateway", silo.Identity.ServiceToken($"gw-{run}", "gateway")),
+            ("policy-author", silo.Identity.PersonToken($"author-{run}@test.dev", "policy-author")),
+            ("task-person-approver", silo.Identity.PersonToken(alice, "approver")),
+            ("other-approver", silo.Identity.PersonToken($"carol-{run}@test.dev", "approver")),
+            ("no-roles", silo.Identity.PersonToken($"mallory-{run}@test.dev")),
+            ("anonymous", null),
+        };
+        var httpWorld = await WorldAsync(run + "h", alice);
+        var sdkWorld = await WorldAsync(run + "s", alice);
+        // The agents act as themselves: their tokens are the worlds' own.
+        var outcomes = new List<(string Caller, string Operation, string Http, string Sdk)>();
+        foreach (var (name, token) in callers.Concat(AgentCallers(httpWorld, sdkWorld)))
+        {
+            foreach (var operation in Operations())
+            {
+                var (httpToken, sdkToken) = name.StartsWith("agent:", StringComparison.Ordinal) ? AgentTokens(name, httpWorld, sdkWorld) : (token, token);
+                var http = await operation.Http(httpWorld, httpToken);
+                var sdkClient = sdkToken is null ? silo.Sdk : silo.Sdk.As(new StaticCallerToken(sdkToken));
+                var sdk = await operation.Sdk(sdkWorld, sdkClient);
+                outcomes.Add((name, operation.Name, http, sdk));
+            }
+        }
+
+        var differences = outcomes.Where(o => o.Http != o.Sdk).Select(o => $"{o.Caller} {o.Operation}: HTTP {o.Http}, SDK {o.Sdk}").ToList();
+        Assert.True(differences.Count == 0, "The doors differ:\n" + string.Join("\n", differences));
+
+        string Of(string caller, string operation) => outcomes.Single(o => o.Caller == caller && o.Operation == operation).Http;
+        // Nobody unauthenticated (401), and no authenticated caller without a role (403), is served anything: over HTTP a
+        // decision refused to its caller is the caller's problem, not a decision about the credential.
+        Assert.All(outcomes.Where(o => o.Caller == "anonymous"), o => Assert.Equal(Unauthenticated, o.Http));
+        Assert.All(outcomes.Where(o => o.Caller == "no-roles"), o => Assert.Equal(Forbidden, o.Http));
+        // Each role does its part, and only its part.
+        Assert.Equal(Ok, Of("operator", "agent.register"));
+        Assert.Equal(Forbidden, Of("auditor", "agent.register"));
+        Assert.Equal(Ok, Of("auditor", "task.read"));
+        Assert.Equal(Forbidden, Of("auditor", "task.revoke"));
+        Assert.Equal(Ok, Of("orchestrator", "task.create"));
+        Assert.Equal(Forbidden, Of("orchestrator", "policy.read"));
+        Assert.Equal("allow", Of("gateway", "credential.authorize"));
+        Assert.Equal(Forbidden, Of("gateway", "task.read"));
+        Assert.Equal(Ok, Of("policy-author", "policy.read"));
+        Assert.Equal(Forbidden, Of("policy-author", "access.publish"));
+        Assert.Equal(Ok, Of("operator", "access.publish"));
+        Assert.Equal(Ok, Of("task-person-approver", "task.read"));
+        Assert.Equal(Forbidden, Of("other-approver", "task.read"));
+        Assert.Equal(Ok, Of("agent:worker", "session.open"));
+        Assert.Equal(Ok, Of("agent:worker", "credential.issue"));
+        Assert.Equal(Forbidden, Of("agent:stranger", "session.open"));
+        Assert.Equal(Forbidden, Of("agent:stranger", "task.read"));
+        Assert.Equal(Ok, Of("agent:planner", "task.read"));
+        Assert.Equal(Forbidden, Of("agent:planner", "session.open"));
+        Assert.Equal(Forbidden, Of("agent:worker", "cascade.read"));
+    }
+
+    private static IEnumerable<(string, string?)> AgentCallers(World http, World sdk) => [("agent:worker", null), ("agent:planner", null), ("agent:stranger", null)];
+
+    private (string?, string?) AgentTokens(string name, World http, World sdk) => name switch
+    {
+        "agent:worker" => (silo.Identity.AgentToken(http.Worker), silo.Identity.AgentToken(sdk.Worker)),
+        "agent:planner" => (silo.Identity.AgentToken(http.Planner), silo.Identity.AgentToken(sdk.Planner)),
+        _ => (silo.Identity.AgentToken($"{http.Spare}-stranger"), silo.Identity.AgentToken($"{sdk.Spare}-stranger")),
+    };
+
+    // A planner with a root task for the person, delegated in part to a worker holding a session and credential; a spare
+    // agent to suspend; a task to revoke and one to complete. Made by the callers whose part it is, through the SDK.
+    private async Task<World> WorldAsync(string run, string person)
+    {
+        var operatorClient = silo.Sdk.As(new StaticCallerToken(silo.Operator()));
+        var orchestrator = silo.Sdk.As(new StaticCallerToken(silo.Identity.ServiceToken($"orch-{run}", "orchestrator")));
+        var (planner, worker, spare) = ($"spiffe://e2e.dev/{run}/planner", $"spiffe://e2e.dev/{run}/worker", $"spiffe://e2e.dev/{run}/spare");
+        foreach (var agent in new[] { planner, worker, spare })
+        {
+            Assert.True((await operatorClient.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:ops@test.dev", Ceiling = Scope(1, "repo:read:acme/*") })).IsSuccess);
+        }
+        async Task<string> RootAsync() => (await orchestrator.CreateTaskAsync(new CreateTaskRequest { Person = $"person:{person}", Agent = planner, Scope = Scope(1, "repo:read:acme/*"), Lifetime = TimeSpan.FromMinutes(30) })).Value.TaskId;
+        var root = await RootAsync();
+        var plannerClient = silo.Sdk.As(new StaticCallerToken(silo.Identity.AgentToken(planner)));
+        var plannerSession = (await plannerClient.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
+        var proof = (await plannerClient.IssueCredentialAsync(plannerSession.SessionId, new IssueCredentialRequest { TaskId = root })).Value;
+        var child = await plannerClient.DelegateAsync(root, new DelegationRequest { ProofToken = proof.Token, Agent = worker, Scope = Scope(0, "repo:read:acme/*"), Lifetime = TimeSpan.FromMinutes(10) });
+        Assert.True(child.IsSuccess, child.Error?.ToString());
+        var workerClient = silo.Sdk.As(new StaticCallerToken(silo.Identity.AgentToken(worker)));
+        var workerSession = (await workerClient.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value;
+        var workerCredential = (await workerClient.IssueCredentialAsync(workerSession.SessionId, new IssueCredentialRequest { TaskId = child.Value.TaskId })).Value;
+        return new World(planner, worker, spare, root, child.Value.TaskId, await RootAsync(), await RootAsync(), workerSession.SessionId, workerCredential.Token, person);
+    }
+
+    private IEnumerable<Operation> Operations()
+    {
+        var document = new ResourceRef { Type = "repo", Path = "acme/payments/README.md" };
+        yield return new("agent.read", (w, t) => Http(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}", t), (w, c) => Sdk(c.GetAgentAsync(w.Worker)));
+        yield return new("agent.register", (w, t) => Http(HttpMethod.Post, "/v1/agents", t, new { workloadId = $"{w.Spare}-{Guid.NewGuid():N}", owner = "person:ops@test.dev", ceiling = ScopeBody(0) }),
+            (w, c) => Sdk(c.RegisterAgentAsync($"{w.Spare}-{Guid.NewGuid():N}", new AgentRegistration { Owner = "person:ops@test.dev", Ceiling = Scope(0) })));
+        yield return new("task.create", (w, t) => Http(HttpMethod.Post, "/v1/tasks", t, new { person = $"person:{w.Person}", agent = w.Planner, scope = ScopeBody(0), lifetime = "00:05:00" }),
+            (w, c) => Sdk(c.CreateTaskAsync(new CreateTaskRequest { Person = $"person:{w.Person}", Agent = w.Planner, Scope = Scope(0), Lifetime = TimeSpan.FromMinutes(5) })));
+        yield return new("task.read", (w, t) => Http(HttpMethod.Get, $"/v1/tasks/{w.Child}", t), (w, c) => Sdk(c.GetTaskAsync(w.Child)));
+        yield return new("task.tree", (w, t) => Http(HttpMethod.Get, $"/v1/tasks/{w.Root}/tree", t), (w, c) => Sdk(c.GetTaskTreeAsync(w.Root)));
+        yield return new("task.credentials", (w, t) => Http(HttpMethod.Get, $"/v1/tasks/{w.Child}/credentials", t), (w, c) => Sdk(c.ListTaskCredentialsAsync(w.Child)));
+        yield return new("task.reauthorize", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Root}/reauthorize", t), (w, c) => Sdk(c.ReauthorizeTaskAsync(w.Root)));
+        yield return new("session.open", (w, t) => Http(HttpMethod.Post, "/v1/sessions", t, new { agent = w.Worker }), (w, c) => Sdk(c.OpenSessionAsync(new OpenSessionRequest { Agent = w.Worker })));
+        yield return new("session.read", (w, t) => Http(HttpMethod.Get, $"/v1/sessions/{w.WorkerSession}", t), (w, c) => Sdk(c.GetSessionAsync(w.WorkerSession)));
+        yield return new("credential.issue", (w, t) => Http(HttpMethod.Post, $"/v1/sessions/{w.WorkerSession}/credentials", t, new { taskId = w.Child }),
+            (w, c) => Sdk(c.IssueCredentialAsync(w.WorkerSession, new IssueCredentialRequest { TaskId = w.Child })));
+        yield return new("credential.authorize", (w, t) => Decide(t, new { token = w.WorkerToken, action = "read", resource = new { type = "repo", path = "acme/payments/README.md" } }),
+            async (w, c) => Decision(await c.AuthorizeAsync(w.WorkerToken, "read", document)));
+        yield return new("credential.introspect", (w, t) => Introspect(t, w.WorkerToken), async (w, c) => Introspection(await c.IntrospectAsync(w.WorkerToken)));
+        yield return new("approval.list", (w, t) => Http(HttpMethod.Get, "/v1/approvals", t), (w, c) => Sdk(c.ListPendingApprovalsAsync()));
+        yield return new("policy.read", (w, t) => Http(HttpMethod.Get, "/v1/policies/active", t), (w, c) => Sdk(c.GetActivePolicyAsync()));
+        yield return new("policy.versions", (w, t) => Http(HttpMethod.Get, "/v1/policies/versions", t), (w, c) => Sdk(c.ListPolicyVersionsAsync()));
+        yield return new("catalog.read", (w, t) => Http(HttpMethod.Get, "/v1/resource-catalog/active", t), (w, c) => Sdk(c.GetActiveResourceCatalogAsync()));
+        yield return new("access.read", (w, t) => Http(HttpMethod.Get, "/v1/access-rules/active", t), (w, c) => Sdk(c.GetActiveAccessRulesAsync()));
+        yield return new("access.publish", async (w, t) => await Http(HttpMethod.Post, "/v1/access-rules", t, new { text = (await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActiveAccessRulesAsync()).Value.Text }),
+            async (w, c) => await Sdk(c.PublishAccessRulesAsync((await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActiveAccessRulesAsync()).Value.Text, "")));
+        yield return new("cascade.read", (w, t) => Http(HttpMethod.Get, "/v1/cascades/pending", t), (w, c) => Sdk(c.ListPendingCascadesAsync()));
+        yield return new("task.complete", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Completable}/complete", t, new { summary = "done" }), (w, c) => Sdk(c.CompleteTaskAsync(w.Completable, "done")));
+        yield return new("task.revoke", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Victim}/revoke", t, new { reason = "test" }), (w, c) => Sdk(c.RevokeTaskAsync(w.Victim, "test")));
+        yield return new("agent.suspend", (w, t) => Http(HttpMethod.Post, $"/v1/agents/{Uri.EscapeDataString(w.Spare)}/suspend", t, new { reason = "test" }), (w, c) => Sdk(c.SuspendAgentAsync(w.Spare, "test")));
+    }
+
+    private async Task<string> Http(HttpMethod method, string path, string? token, object? body = null)
+    {
+        var answer = await silo.SendAsync(method, path, token, body);
+        if ((int)answer.Status is >= 200 and < 300)
+        {
+            return Ok;
+        }
+        Assert.Equal("application/problem+json", answer.MediaType);
+        Assert.Equal(Problems(answer["code"]!), answer["type"]);
+        return answer["code"]!;
+    }
+
+    private static string Problems(string code) => GrantSilo.Http.Problems.TypeOf(Enum.Parse<GrantErrorCode>(code));
+
+    private async Task<string> Decide(string? token, object body)
+    {
+        var answer = await silo.SendAsync(HttpMethod.Post, "/v1/authorize", token, body);
+        if (answer.Status != HttpStatusCode.OK)
+        {
+            Assert.Equal("application/problem+json", answer.MediaType);
+            return answer["code"]!;
+        }
+        var kind = answer["kind"]!;
+        return kind == "allow" ? "allow" : $"deny:{Enum.Parse<DecisionReason>(answer["reason"]!, ignoreCase: true)}";
+    }
+
+    private async Task<string> Introspect(string? token, string credential)
+    {
+        var answer = await silo.SendAsync(HttpMethod.Post, "/v1/credentials/introspect", token, new { token = credential });
+        if (answer.Status != HttpStatusCode.OK)
+        {
+            return answer["code"]!;
+        }
+        return answer.Json.GetProperty("active").GetBoolean() ? "active" : $"inactive:{Enum.Parse<DecisionReason>(answer["reason"]!, ignoreCase: true)}";
+    }
+
+    private static async Task<string> Sdk<T>(Task<GrantResult<T>> call)
+    {
+        var result = await call;
+        return result.IsSuccess ? Ok : result.Error!.Code.ToString();
+    }
+
+    // The SDK answers a refused caller with a deny naming the caller's refusal; HTTP with the caller's problem (401, 403).
+    private static string Decision(Decision decision) => decision.IsAllowed ? "allow" : Refusal(decision.Reason) ?? $"deny:{decision.Reason}";
+
+    private static string Introspection(GrantResult<TokenIntrospection> result) =>
+        !result.IsSuccess ? result.Error!.Code.ToString() : result.Value.Active ? "active" : Refusal(result.Value.Reason) ?? $"inactive:{result.Value.Reason}";
+
+    private static string? Refusal(DecisionReason reason) => reason switch
+    {
+        DecisionReason.CallerUnauthenticated => Unauthenticated,
+        DecisionReason.CallerForbidden => Forbidden,
+        _ => null,
+    };
+}
