@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using System.Threading.RateLimiting;
@@ -229,7 +230,7 @@ internal static class HealthEndpoints
         var health = app.MapGroup("/health").WithTags("Health");
         health.MapGet("/live", () => TypedResults.Json(new HealthStatus { Status = "live" }, HttpJson.Options))
             .WithName("Live").WithSummary("The process is up.").Produces<HealthStatus>();
-        health.MapGet("/ready", async (IHostApplicationLifetime lifetime, GrantSilo.Grains.Hosting.SiloReadiness readiness) =>
+        health.MapGet("/ready", async ([FromServices] IHostApplicationLifetime lifetime, [FromServices] GrantSilo.Grains.Hosting.SiloReadiness readiness) =>
             {
                 if (!lifetime.ApplicationStarted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
                 {
