@@ -179,6 +179,13 @@ public static partial class GrantSiloHttp
         // First of all: every request is served in an outside-call scope, so no grain call made for it passes the
         // silo's door as the cluster's own; then the bearer token, if any, is verified.
         app.Use(HttpCaller.AuthenticateAsync);
+        // The metrics port serves the metrics and nothing else: the API is never reachable there.
+        if (app.Services.GetService<IOptions<TelemetryOptions>>()?.Value.PrometheusPort is { } metricsPort)
+        {
+            app.Use((http, next) => http.Connection.LocalPort == metricsPort && !http.Request.Path.Equals("/metrics", StringComparison.Ordinal)
+                ? Problems.Of(StatusCodes.Status404NotFound, Problems.NotFound, "Not Found", "This port serves /metrics only.").ExecuteAsync(http)
+                : next(http));
+        }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
