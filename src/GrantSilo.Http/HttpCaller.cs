@@ -33,7 +33,7 @@ public sealed class HttpCaller
         Of(http) is { } caller ? "caller:" + caller.Caller.Name : "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     /// <summary>A GrantSilo client calling as this caller.</summary>
-    public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().Client.As(new StaticCallerToken(_token));
+    public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().For(_token);
 
     /// <summary>
     /// The first middleware of the API. Enters the outside-call scope (<see cref="OutsideCalls"/>) for the whole request,
@@ -85,6 +85,26 @@ public sealed class HttpCaller
 /// <summary>The HTTP API's GrantSilo client over the silo's in-process cluster client (each request calls <c>As</c> its caller).</summary>
 public sealed class HttpGrantClient(IClusterClient cluster, Microsoft.Extensions.Logging.ILogger<GrantClient> logger)
 {
+    private const int MaxCallers = 4096;
+
+    // A caller's client is kept while its token is in use: after its first call, its calls refer to the token by
+    // its SHA-256 (as an SDK client's do) instead of carrying it, and nothing is encoded or hashed again per request.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrantClient> _callers = new(StringComparer.Ordinal);
+
     /// <summary>The client; without <c>As</c> it calls as nobody and every call is refused.</summary>
     public GrantClient Client { get; } = new(cluster, TimeProvider.System, logger);
+
+    /// <summary>A client calling with <paramref name="token"/> (a verified bearer token).</summary>
+    public GrantClient For(string token)
+    {
+        if (_callers.TryGetValue(token, out var client))
+        {
+            return client;
+        }
+        if (_callers.Count >= MaxCallers)
+        {
+            _callers.Clear();
+        }
+        return _callers.GetOrAdd(token, t => Client.As(new StaticCallerToken(t)));
+    }
 }
