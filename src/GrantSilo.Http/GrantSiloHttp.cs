@@ -196,6 +196,17 @@ public static partial class GrantSiloHttp
         AuthZenEndpoints.Map(app);
         HealthEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
+        if (app.Environment.IsDevelopment())
+        {
+            // An interactive reference page over the OpenAPI document, in Development only (its assets are served
+            // from the package, nothing from elsewhere).
+            app.UseSwaggerUI(ui =>
+            {
+                ui.RoutePrefix = "reference";
+                ui.DocumentTitle = "GrantSilo HTTP API";
+                ui.SwaggerEndpoint($"/openapi/{DocumentName}.json", "GrantSilo v1");
+            });
+        }
         return app;
     }
 
