@@ -11,7 +11,7 @@ namespace GrantSilo.Http;
 /// <see cref="ICallerAuthenticator"/> (the one the door uses). The token is kept for the grain calls made for this
 /// request, which carry it as a cluster client's calls do, and is never logged or repeated back.
 /// </summary>
-public sealed class HttpCaller
+public sealed partial class HttpCaller
 {
     private static readonly object Key = new();
     private readonly string _token;
@@ -75,9 +75,13 @@ public sealed class HttpCaller
         {
             return next(context);
         }
-        var detail = http.Items.TryGetValue(FailureKey, out var failed) && failed is AuthenticationResult refused
+        var refused = http.Items.TryGetValue(FailureKey, out var failed) ? failed as AuthenticationResult : null;
+        var detail = refused is not null
             ? $"The bearer token was refused ({refused.Failure}{(refused.Detail is { Length: > 0 } d ? ": " + d : "")})."
             : "This operation needs an authenticated caller: send Authorization: Bearer <token> from a trusted issuer.";
+        var logger = http.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILogger<HttpCaller>>();
+        LogUnauthenticated(logger, http.Request.Method, (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "?",
+            http.Connection.RemoteIpAddress?.ToString() ?? "unknown", refused?.Failure?.ToString() ?? "Missing", refused?.Detail ?? "");
         return ValueTask.FromResult<object?>(Problems.Unauthenticated(detail));
     }
 }
