@@ -28,9 +28,11 @@ builder.Configuration.AddInMemoryCollection(TestIdentity.Shared.SiloConfiguratio
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["GrantSilo:Http:Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
-    // The limiter runs (as in production) but never refuses: it is the endpoints that are measured.
+    // The limiters run (as in production) but never refuse: it is the endpoints that are measured (from one address).
     ["GrantSilo:Http:PermitsPerSecond"] = "1000000",
     ["GrantSilo:Http:Burst"] = "1000000",
+    ["GrantSilo:Http:AddressPermitsPerSecond"] = "1000000",
+    ["GrantSilo:Http:AddressBurst"] = "1000000",
 });
 builder.Logging.ClearProviders();
 var silo = new SiloHostOptions { SiloPort = siloPort, GatewayPort = gatewayPort };

@@ -99,13 +99,7 @@ public static partial class GrantSiloHttp
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));
-            limiter.OnRejected = (context, _) =>
-            {
-                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return new ValueTask(Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests",
-                    $"This caller sent more requests than it may (GrantSilo:Http:PermitsPerSecond {options.PermitsPerSecond}, Burst {options.Burst}); retry after {seconds} s.").ExecuteAsync(context.HttpContext));
-            };
+            limiter.OnRejected = (context, _) => Rejected(context, $"This caller sent more requests than it may (GrantSilo:Http:PermitsPerSecond {options.PermitsPerSecond}, Burst {options.Burst})");
         });
         builder.Services.AddOpenApi(DocumentName, openApi =>
         {
@@ -151,6 +145,13 @@ public static partial class GrantSiloHttp
         return options;
     }
 
+    private static ValueTask Rejected(OnRejectedContext context, string what)
+    {
+        var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+        context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ValueTask(Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests", $"{what}; retry after {seconds} s.").ExecuteAsync(context.HttpContext));
+    }
+
     /// <summary>A silo host without the HTTP API: no server starts, so no port opens (not even Kestrel's default).</summary>
     public static WebApplicationBuilder WithoutHttpApi(this WebApplicationBuilder builder)
     {
@@ -178,7 +179,7 @@ public static partial class GrantSiloHttp
         ArgumentNullException.ThrowIfNull(app);
         // First of all: every request is served in an outside-call scope, so no grain call made for it passes the
         // silo's door as the cluster's own; then the bearer token, if any, is verified.
-        app.Use(HttpCaller.AuthenticateAsync);
+        app.Use(HttpCaller.OutsideCallAsync);
         // The metrics port serves the metrics and nothing else: the API is never reachable there.
         if (app.Services.GetService<IOptions<TelemetryOptions>>()?.Value.PrometheusPort is { } metricsPort)
         {
@@ -188,6 +189,23 @@ public static partial class GrantSiloHttp
         }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Per remote address, before any token is verified: verifying costs a signature check, and the per-caller limit
+        // below can only be applied once the caller is known.
+        var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
+        app.UseRateLimiter(new RateLimiterOptions
+        {
+            RejectionStatusCode = StatusCodes.Status429TooManyRequests,
+            GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => RateLimitPartition.GetTokenBucketLimiter(HttpCaller.AddressOf(http), _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = options.AddressBurst,
+                TokensPerPeriod = options.AddressPermitsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            })),
+            OnRejected = (context, _) => Rejected(context, $"This address sent more requests than it may (GrantSilo:Http:AddressPermitsPerSecond {options.AddressPermitsPerSecond}, AddressBurst {options.AddressBurst})"),
+        });
+        app.Use(HttpCaller.AuthenticateAsync);
         app.UseRouting();
         app.UseRateLimiter();
         app.UseRequestTimeouts();

@@ -28,6 +28,9 @@ public sealed partial class HttpCaller
     /// <summary>The verified caller of <paramref name="http"/>, or null.</summary>
     public static HttpCaller? Of(HttpContext http) => http.Items.TryGetValue(Key, out var value) ? value as HttpCaller : null;
 
+    /// <summary>The per-address limiter's partition: the remote address.</summary>
+    public static string AddressOf(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     /// <summary>The rate limiter's partition: the caller's name, or its address when it is not authenticated.</summary>
     public static string PartitionOf(HttpContext http) =>
         Of(http) is { } caller ? "caller:" + caller.Caller.Name : "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
@@ -36,13 +39,21 @@ public sealed partial class HttpCaller
     public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().For(_token);
 
     /// <summary>
-    /// The first middleware of the API. Enters the outside-call scope (<see cref="OutsideCalls"/>) for the whole request,
-    /// so no grain call made while serving it passes the door as the cluster's own; then authenticates the bearer token,
-    /// if one is given. Whether a route needs a caller is the route's decision (<see cref="Require"/>).
+    /// The first middleware of the API: the outside-call scope (<see cref="OutsideCalls"/>) for the whole request, so no
+    /// grain call made while serving it passes the door as the cluster's own.
+    /// </summary>
+    internal static async Task OutsideCallAsync(HttpContext http, RequestDelegate next)
+    {
+        using var outside = OutsideCalls.Enter();
+        await next(http).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Authenticates the bearer token, if one is given (after the per-address limit, so a flood of made-up tokens costs
+    /// no more than the limit lets through). Whether a route needs a caller is the route's decision (<see cref="Require"/>).
     /// </summary>
     internal static async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {
-        using var outside = OutsideCalls.Enter();
         var header = http.Request.Headers.Authorization;
         if (header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
