@@ -31,15 +31,23 @@ builder.UseOrleans(orleans =>
     {
         orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration);
     }
+    // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
+    orleans.AddActivityPropagation();
 });
 // The HTTP API, co-hosted: on by default in the embedded profile; a multi-silo deployment turns it on per silo.
 var http = builder.Configuration.GetSection(HttpApiOptions.SectionName).GetValue<bool?>(nameof(HttpApiOptions.Enabled)) ?? profile == StorageSelectionOptions.Embedded;
+var telemetry = builder.AddGrantSiloTelemetry();
 if (http)
 {
     builder.AddGrantSiloHttpApi();
 }
 else
 {
+    if (telemetry.PrometheusPort is not null)
+    {
+        throw new OptionsValidationException(TelemetryOptions.SectionName, typeof(TelemetryOptions),
+            [$"{TelemetryOptions.SectionName}:PrometheusPort needs the HTTP API, which is off: set {HttpApiOptions.SectionName}:Enabled=true, or remove the port."]);
+    }
     builder.WithoutHttpApi();
 }
 builder.Services.AddHostedService(sp => StartupBanner.Create(sp, silo, profile));
@@ -48,6 +56,7 @@ var app = builder.Build();
 if (http)
 {
     app.UseGrantSiloHttpApi();
+    app.MapGrantSiloTelemetry();
 }
 await app.RunAsync();
 

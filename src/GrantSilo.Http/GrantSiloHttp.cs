@@ -100,13 +100,7 @@ public static partial class GrantSiloHttp
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));
-            limiter.OnRejected = (context, _) =>
-            {
-                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return new ValueTask(Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests",
-                    $"This caller sent more requests than it may (GrantSilo:Http:PermitsPerSecond {options.PermitsPerSecond}, Burst {options.Burst}); retry after {seconds} s.").ExecuteAsync(context.HttpContext));
-            };
+            limiter.OnRejected = (context, _) => Rejected(context, $"This caller sent more requests than it may (GrantSilo:Http:PermitsPerSecond {options.PermitsPerSecond}, Burst {options.Burst})");
         });
         builder.Services.AddOpenApi(DocumentName, openApi =>
         {
@@ -152,6 +146,13 @@ public static partial class GrantSiloHttp
         return options;
     }
 
+    private static ValueTask Rejected(OnRejectedContext context, string what)
+    {
+        var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) : 1;
+        context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ValueTask(Problems.Of(StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests", $"{what}; retry after {seconds} s.").ExecuteAsync(context.HttpContext));
+    }
+
     /// <summary>A silo host without the HTTP API: no server starts, so no port opens (not even Kestrel's default).</summary>
     public static WebApplicationBuilder WithoutHttpApi(this WebApplicationBuilder builder)
     {
@@ -179,9 +180,33 @@ public static partial class GrantSiloHttp
         ArgumentNullException.ThrowIfNull(app);
         // First of all: every request is served in an outside-call scope, so no grain call made for it passes the
         // silo's door as the cluster's own; then the bearer token, if any, is verified.
-        app.Use(HttpCaller.AuthenticateAsync);
+        app.Use(HttpCaller.OutsideCallAsync);
+        // The metrics port serves the metrics and nothing else: the API is never reachable there.
+        if (app.Services.GetService<IOptions<TelemetryOptions>>()?.Value.PrometheusPort is { } metricsPort)
+        {
+            app.Use((http, next) => http.Connection.LocalPort == metricsPort && !http.Request.Path.Equals("/metrics", StringComparison.Ordinal)
+                ? Problems.Of(StatusCodes.Status404NotFound, Problems.NotFound, "Not Found", "This port serves /metrics only.").ExecuteAsync(http)
+                : next(http));
+        }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Per remote address, before any token is verified: verifying costs a signature check, and the per-caller limit
+        // below can only be applied once the caller is known.
+        var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
+        app.UseRateLimiter(new RateLimiterOptions
+        {
+            RejectionStatusCode = StatusCodes.Status429TooManyRequests,
+            GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => RateLimitPartition.GetTokenBucketLimiter(HttpCaller.AddressOf(http), _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = options.AddressBurst,
+                TokensPerPeriod = options.AddressPermitsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            })),
+            OnRejected = (context, _) => Rejected(context, $"This address sent more requests than it may (GrantSilo:Http:AddressPermitsPerSecond {options.AddressPermitsPerSecond}, AddressBurst {options.AddressBurst})"),
+        });
+        app.Use(HttpCaller.AuthenticateAsync);
         app.UseRouting();
         app.UseRateLimiter();
         app.UseRequestTimeouts();
@@ -190,6 +215,17 @@ public static partial class GrantSiloHttp
         AuthZenEndpoints.Map(app);
         HealthEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
+        if (app.Environment.IsDevelopment())
+        {
+            // An interactive reference page over the OpenAPI document, in Development only (its assets are served
+            // from the package, nothing from elsewhere).
+            app.UseSwaggerUI(ui =>
+            {
+                ui.RoutePrefix = "reference";
+                ui.DocumentTitle = "GrantSilo HTTP API";
+                ui.SwaggerEndpoint($"/openapi/{DocumentName}.json", "GrantSilo v1");
+            });
+        }
         return app;
     }
 

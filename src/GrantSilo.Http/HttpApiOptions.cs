@@ -39,6 +39,17 @@ public sealed class HttpApiOptions : IValidatableObject
     public int Burst { get; set; } = 400;
 
     /// <summary>
+    /// Requests per second one remote address may make on average, whoever it calls as (default 1000). It is checked
+    /// before any token is verified, so a flood of made-up tokens from one address costs no more than this.
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:AddressPermitsPerSecond must be between 1 and 1000000.")]
+    public int AddressPermitsPerSecond { get; set; } = 1000;
+
+    /// <summary>How many requests one address may make at once above its average (default 2000).</summary>
+    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:AddressBurst must be between 1 and 1000000.")]
+    public int AddressBurst { get; set; } = 2000;
+
+    /// <summary>
     /// The AuthZEN policy decision point identifier published at <c>/.well-known/authzen-configuration</c> (an https URL
     /// without query or fragment, as callers reach this API). Unset: the scheme and host of each discovery request.
     /// </summary>

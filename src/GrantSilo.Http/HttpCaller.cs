@@ -11,7 +11,7 @@ namespace GrantSilo.Http;
 /// <see cref="ICallerAuthenticator"/> (the one the door uses). The token is kept for the grain calls made for this
 /// request, which carry it as a cluster client's calls do, and is never logged or repeated back.
 /// </summary>
-public sealed class HttpCaller
+public sealed partial class HttpCaller
 {
     private static readonly object Key = new();
     private readonly string _token;
@@ -28,21 +28,32 @@ public sealed class HttpCaller
     /// <summary>The verified caller of <paramref name="http"/>, or null.</summary>
     public static HttpCaller? Of(HttpContext http) => http.Items.TryGetValue(Key, out var value) ? value as HttpCaller : null;
 
+    /// <summary>The per-address limiter's partition: the remote address.</summary>
+    public static string AddressOf(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     /// <summary>The rate limiter's partition: the caller's name, or its address when it is not authenticated.</summary>
     public static string PartitionOf(HttpContext http) =>
         Of(http) is { } caller ? "caller:" + caller.Caller.Name : "address:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     /// <summary>A GrantSilo client calling as this caller.</summary>
-    public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().Client.As(new StaticCallerToken(_token));
+    public IGrantClient Client(HttpContext http) => http.RequestServices.GetRequiredService<HttpGrantClient>().For(_token);
 
     /// <summary>
-    /// The first middleware of the API. Enters the outside-call scope (<see cref="OutsideCalls"/>) for the whole request,
-    /// so no grain call made while serving it passes the door as the cluster's own; then authenticates the bearer token,
-    /// if one is given. Whether a route needs a caller is the route's decision (<see cref="Require"/>).
+    /// The first middleware of the API: the outside-call scope (<see cref="OutsideCalls"/>) for the whole request, so no
+    /// grain call made while serving it passes the door as the cluster's own.
+    /// </summary>
+    internal static async Task OutsideCallAsync(HttpContext http, RequestDelegate next)
+    {
+        using var outside = OutsideCalls.Enter();
+        await next(http).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Authenticates the bearer token, if one is given (after the per-address limit, so a flood of made-up tokens costs
+    /// no more than the limit lets through). Whether a route needs a caller is the route's decision (<see cref="Require"/>).
     /// </summary>
     internal static async Task AuthenticateAsync(HttpContext http, RequestDelegate next)
     {
-        using var outside = OutsideCalls.Enter();
         var header = http.Request.Headers.Authorization;
         if (header.Count == 1 && header[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
@@ -75,9 +86,13 @@ public sealed class HttpCaller
         {
             return next(context);
         }
-        var detail = http.Items.TryGetValue(FailureKey, out var failed) && failed is AuthenticationResult refused
+        var refused = http.Items.TryGetValue(FailureKey, out var failed) ? failed as AuthenticationResult : null;
+        var detail = refused is not null
             ? $"The bearer token was refused ({refused.Failure}{(refused.Detail is { Length: > 0 } d ? ": " + d : "")})."
             : "This operation needs an authenticated caller: send Authorization: Bearer <token> from a trusted issuer.";
+        var logger = http.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILogger<HttpCaller>>();
+        LogUnauthenticated(logger, http.Request.Method, (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "?",
+            http.Connection.RemoteIpAddress?.ToString() ?? "unknown", refused?.Failure?.ToString() ?? "Missing", refused?.Detail ?? "");
         return ValueTask.FromResult<object?>(Problems.Unauthenticated(detail));
     }
 }
@@ -85,6 +100,26 @@ public sealed class HttpCaller
 /// <summary>The HTTP API's GrantSilo client over the silo's in-process cluster client (each request calls <c>As</c> its caller).</summary>
 public sealed class HttpGrantClient(IClusterClient cluster, Microsoft.Extensions.Logging.ILogger<GrantClient> logger)
 {
+    private const int MaxCallers = 4096;
+
+    // A caller's client is kept while its token is in use: after its first call, its calls refer to the token by
+    // its SHA-256 (as an SDK client's do) instead of carrying it, and nothing is encoded or hashed again per request.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrantClient> _callers = new(StringComparer.Ordinal);
+
     /// <summary>The client; without <c>As</c> it calls as nobody and every call is refused.</summary>
     public GrantClient Client { get; } = new(cluster, TimeProvider.System, logger);
+
+    /// <summary>A client calling with <paramref name="token"/> (a verified bearer token).</summary>
+    public GrantClient For(string token)
+    {
+        if (_callers.TryGetValue(token, out var client))
+        {
+            return client;
+        }
+        if (_callers.Count >= MaxCallers)
+        {
+            _callers.Clear();
+        }
+        return _callers.GetOrAdd(token, t => Client.As(new StaticCallerToken(t)));
+    }
 }

@@ -72,12 +72,14 @@ internal sealed partial class ApprovalHubGrain(
             }
         }
         _pending[approval.ApprovalId] = approval;
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
         return Task.FromResult(true);
     }
 
     public Task WithdrawAsync(string approvalId)
     {
         _pending.Remove(approvalId);
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
         return Task.CompletedTask;
     }
 
@@ -87,6 +89,7 @@ internal sealed partial class ApprovalHubGrain(
     public Task ResolvedAsync(ApprovalInfo approval)
     {
         _pending.Remove(approval.ApprovalId);
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
         return NotifyAsync(approval, static (observer, a) => observer.OnApprovalResolvedAsync(a));
     }
 
@@ -98,6 +101,7 @@ internal sealed partial class ApprovalHubGrain(
         {
             _pending.Remove(id);
         }
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
     }
 
     private void DropLapsedSubscriptions(DateTimeOffset now)

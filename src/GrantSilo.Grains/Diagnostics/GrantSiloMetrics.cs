@@ -37,6 +37,19 @@ public static class GrantSiloMetrics
     /// <summary>Tasks created, tagged with <c>kind</c> (root or delegated).</summary>
     public static readonly Counter<long> TasksCreated = Meter.CreateCounter<long>("grantsilo.tasks.created");
 
+    /// <summary>
+    /// How long an end (revoke, complete, suspend, end session) waited for the decision-lease holders it told to drop
+    /// their leases, or for the leases to run out, before it was acknowledged.
+    /// </summary>
+    public static readonly Histogram<double> LeaseRevocationWait = Meter.CreateHistogram<double>("grantsilo.leases.revocation.wait", unit: "s", description: "How long an end waited for decision-lease holders before it was acknowledged.");
+
+    private static int _pendingApprovals;
+
+    /// <summary>Step-up approvals waiting for a person, as the approval hub knows them (reported by the silo hosting the hub).</summary>
+    public static readonly ObservableGauge<int> PendingApprovals = Meter.CreateObservableGauge("grantsilo.approvals.pending", () => Volatile.Read(ref _pendingApprovals), description: "Step-up approvals waiting for a person.");
+
+    internal static void SetPendingApprovals(int count) => Volatile.Write(ref _pendingApprovals, count);
+
     /// <summary>Grains in this silo with a cascade step that failed and awaits a retry.</summary>
     public static readonly UpDownCounter<long> PendingCascades = Meter.CreateUpDownCounter<long>("grantsilo.cascades.pending", description: "Cascades with unconfirmed steps awaiting a retry.");
 }

@@ -144,6 +144,7 @@ internal sealed class LeaseLedger
     public async Task RevokeAllAsync(Func<GrainId, Task> invalidate, ILogger logger)
     {
         var now = _clock.GetTimestamp();
+        var started = now;
         List<Task>? telling = null;
         foreach (var (id, holder) in _holders.ToArray())
         {
@@ -170,6 +171,7 @@ internal sealed class LeaseLedger
             await Task.WhenAll(telling);
         }
         await OutwaitAsync(_graceEndsAt);
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.LeaseRevocationWait.Record(_clock.GetElapsedTime(started).TotalSeconds);
     }
 
     // Tells one holder (or outwaits its lease), then forgets it unless it was granted a newer lease meanwhile.

@@ -179,7 +179,10 @@ public sealed class HttpBadInputTests(HttpSilo silo)
         AssertProblem(refused, HttpStatusCode.Unauthorized, "urn:grantsilo:problem:unauthenticated");
         Assert.Equal("Bearer", refused.Headers.WwwAuthenticate.Single().Scheme);
         Assert.DoesNotContain(forged, refused.Text, StringComparison.Ordinal);
+        // The refusal is logged with the route and what failed, never with the token or the path it came on.
+        await Eventually.HoldsAsync(() => Task.FromResult(silo.Output.Contains("Refused GET /v1/cascades/pending from 127.0.0.1: unauthenticated caller (BadSignature", StringComparison.Ordinal)), TimeSpan.FromSeconds(10), "the refusal logged");
         Assert.DoesNotContain(forged, silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Uri.EscapeDataString(token), silo.Output, StringComparison.Ordinal);
     }
 
     [Fact]

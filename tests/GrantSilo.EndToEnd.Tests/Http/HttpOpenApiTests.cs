@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -54,6 +55,40 @@ public sealed partial class HttpOpenApiTests(HttpSilo silo)
         Assert.Equal("array", scope.GetProperty("permissions").GetProperty("type").GetString());
         Assert.Equal("integer", scope.GetProperty("delegationDepth").GetProperty("type").GetString());
         Assert.Contains("application/problem+json", answer.Json.GetProperty("paths").GetProperty("/v1/tasks").GetProperty("post").GetProperty("responses").GetProperty("403").GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReferencePage_IsServedInDevelopmentOnly_FromThePackage()
+    {
+        // The shared silo runs in Production: no reference page.
+        Assert.Equal(HttpStatusCode.NotFound, (await silo.SendAsync(HttpMethod.Get, "/reference/index.html", null)).Status);
+
+        // A silo in Development (with its development issuer) serves it, and its assets come from the silo itself.
+        var keyFolder = Directory.CreateTempSubdirectory("grantsilo-reference-");
+        try
+        {
+            var httpPort = Ports.Free();
+            await using var development = ChildProcess.Start("reference", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+            {
+                ["DOTNET_ENVIRONMENT"] = "Development",
+                ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["GrantSilo__Http__Port"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(keyFolder.FullName, "dev-issuer.jwk"),
+            });
+            await development.WaitForOutputAsync("GrantSilo silo started", TimeSpan.FromSeconds(90));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+            var page = await Eventually.ReturnsAsync(() => http.GetAsync(new Uri("/reference/index.html", UriKind.Relative)), r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the reference page");
+            var html = await page.Content.ReadAsStringAsync();
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            Assert.DoesNotContain("://", html, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/reference/swagger-ui-bundle.js", UriKind.Relative))).StatusCode);
+            await development.StopAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            keyFolder.Delete(recursive: true);
+        }
     }
 
     // Route constraints ({version:long}) are not part of an OpenAPI path.

@@ -32,6 +32,9 @@ public sealed class HttpSilo : IAsyncLifetime
 
     public GrantClient Sdk { get; private set; } = null!;
 
+    /// <summary>The loopback port of the Prometheus scrape endpoint.</summary>
+    public int MetricsPort { get; private set; }
+
     public string Output => _silo?.Output ?? "";
 
     public TestIdentity Identity => TestIdentity.Shared;
@@ -39,6 +42,7 @@ public sealed class HttpSilo : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var (siloPort, gatewayPort, httpPort) = (Ports.Free(), Ports.Free(), Ports.Free());
+        MetricsPort = Ports.Free();
         var environment = new Dictionary<string, string>(Identity.SiloEnvironment())
         {
             ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
@@ -47,6 +51,7 @@ public sealed class HttpSilo : IAsyncLifetime
             ["GrantSilo__Http__MaxRequestBodyBytes"] = MaxBody.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Http__PermitsPerSecond"] = "20",
             ["GrantSilo__Http__Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Telemetry__PrometheusPort"] = MetricsPort.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__GrantSilo"] = "Information",
         };
         _silo = ChildProcess.Start("http-silo", ChildProcess.BuiltDll("SiloHostDll"), environment);

@@ -1,0 +1,153 @@
+// AuthZEN POST /access/v1/evaluation over loopback HTTP/1.1 keep-alive, against a no-op endpoint on the same Kestrel
+// and the same middleware, measured in alternating one-second slices in one run; then the batch endpoint's decisions
+// per second. The silo, its HTTP API and the load generator share this process (and the machine's cores).
+//
+//   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using GrantSilo.Benchmarks;
+using GrantSilo.Hosting;
+using GrantSilo.Http;
+using GrantSilo.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+var seconds = Option("--seconds", 8);
+var connections = Option("--connections", 32);
+var batch = Option("--batch", 16);
+
+var (siloPort, gatewayPort, httpPort) = (FreePort(), FreePort(), FreePort());
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+builder.Configuration.AddInMemoryCollection(TestIdentity.Shared.SiloConfiguration());
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+{
+    ["GrantSilo:Http:Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
+    // The limiters run (as in production) but never refuse: it is the endpoints that are measured (from one address).
+    ["GrantSilo:Http:PermitsPerSecond"] = "1000000",
+    ["GrantSilo:Http:Burst"] = "1000000",
+    ["GrantSilo:Http:AddressPermitsPerSecond"] = "1000000",
+    ["GrantSilo:Http:AddressBurst"] = "1000000",
+});
+builder.Logging.ClearProviders();
+var silo = new SiloHostOptions { SiloPort = siloPort, GatewayPort = gatewayPort };
+builder.UseOrleans(orleans => orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration));
+builder.AddGrantSiloHttpApi();
+await using var app = builder.Build();
+app.UseGrantSiloHttpApi();
+// The baseline: the same request through the same Kestrel, middleware (the caller's token verified, from the cache)
+// and rate limiter, answered with a fixed decision without reading the body.
+var fixedAnswer = Encoding.UTF8.GetBytes("""{"decision":true}""");
+app.MapPost("/bench/noop", (HttpContext http) =>
+{
+    http.Response.ContentType = "application/json";
+    return http.Response.Body.WriteAsync(fixedAnswer).AsTask();
+}).RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
+await app.StartAsync();
+
+using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
+using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), DefaultRequestVersion = HttpVersion.Version11 };
+var identity = TestIdentity.Shared;
+async Task<JsonElement> SendAsync(string path, string token, object body)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent(JsonSerializer.Serialize(body, JsonSerializerOptions.Web)) };
+    request.Headers.Authorization = new("Bearer", token);
+    using var response = await http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {text}");
+    }
+    return JsonDocument.Parse(text).RootElement.Clone();
+}
+
+// One agent, one task, one warm credential; the gateway asks about it.
+var operatorToken = identity.PersonToken("bench-ops@bench.dev", "operator");
+await SendAsync("/v1/resource-catalog", operatorToken, new { text = """{ "entries": [ { "type": "doc", "path": "*", "classification": "internal" } ] }""" });
+var agent = "spiffe://bench.dev/http/agent";
+var scope = new { permissions = new[] { "doc:read:*" }, maxClassification = "internal", delegationDepth = 0 };
+await SendAsync("/v1/agents", operatorToken, new { workloadId = agent, owner = "person:bench@bench.dev", ceiling = scope });
+var task = await SendAsync("/v1/tasks", identity.ServiceToken("bench-orchestrator", "orchestrator"), new { person = "person:bench@bench.dev", agent, scope, lifetime = "02:00:00" });
+var agentToken = identity.AgentToken(agent, TimeSpan.FromHours(2));
+var session = await SendAsync("/v1/sessions", agentToken, new { agent });
+var credential = await SendAsync($"/v1/sessions/{session.GetProperty("sessionId").GetString()}/credentials", agentToken, new { taskId = task.GetProperty("taskId").GetString(), lifetime = "00:15:00" });
+var credentialToken = credential.GetProperty("token").GetString()!;
+var gateway = $"Bearer {identity.ServiceToken("bench-gateway", "gateway")}";
+
+var evaluation = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+{
+    subject = new { type = "credential", id = credentialToken },
+    action = new { name = "read" },
+    resource = new { type = "doc", id = "reports/q3.md" },
+}));
+var authorize = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { token = credentialToken, action = "read", resource = new { type = "doc", path = "reports/q3.md" } }, JsonSerializerOptions.Web));
+var evaluations = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+{
+    subject = new { type = "credential", id = credentialToken },
+    action = new { name = "read" },
+    evaluations = Enumerable.Range(0, batch).Select(i => new { resource = new { type = "doc", id = $"reports/{i}.md" } }).ToArray(),
+}));
+
+Func<int, long, Task> Post(string path, byte[] body, string expect) => async (_, _) =>
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+    request.Content.Headers.ContentType = new("application/json");
+    request.Headers.TryAddWithoutValidation("Authorization", gateway);
+    using var response = await http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    // Every answer is checked: a fast refusal must never pass for a fast decision.
+    if (response.StatusCode != HttpStatusCode.OK || !text.Contains(expect, StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {text}");
+    }
+};
+
+Console.WriteLine($"Load generator: this process's HttpClient (SocketsHttpHandler, HTTP/1.1 keep-alive, {connections} connections, one request in flight per connection),");
+Console.WriteLine($"sharing {Environment.ProcessorCount} cores with the silo and Kestrel; {seconds} s per endpoint in alternating 1 s slices.");
+var results = await Measurement.InterleavedAsync(
+[
+    ("no-op POST (same Kestrel)", Post("/bench/noop", evaluation, "\"decision\":true")),
+    ("AuthZEN POST /evaluation", Post("/access/v1/evaluation", evaluation, "\"decision\":true")),
+    ("POST /v1/authorize (same decision)", Post("/v1/authorize", authorize, "\"kind\":\"allow\"")),
+], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+var batched = await Measurement.RunAsync($"AuthZEN /evaluations x{batch}", connections, TimeSpan.FromSeconds(Math.Max(2, seconds / 2)),
+    Post("/access/v1/evaluations", evaluations, "\"evaluations\":[{\"decision\":true"));
+
+Console.WriteLine();
+Console.WriteLine("| endpoint                           |  requests/s  |  p50 (µs)  |  p99 (µs)  |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|");
+foreach (var result in results.Append(batched))
+{
+    Console.WriteLine(result);
+}
+var (noop, authzen) = (results[0], results[1]);
+Console.WriteLine();
+Console.WriteLine($"Throughput AuthZEN / no-op: {authzen.Throughput / noop.Throughput:0.00}x (target >= 0.5x)");
+Console.WriteLine($"p99 AuthZEN / no-op:        {authzen.P99Us / noop.P99Us:0.00}x (target <= 2x)");
+Console.WriteLine($"Batch: {batched.Throughput * batch:N0} decisions/s ({batch} per request)");
+await app.StopAsync();
+
+static ByteArrayContent JsonContent(string json)
+{
+    var content = new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+    content.Headers.ContentType = new("application/json");
+    return content;
+}
+
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}

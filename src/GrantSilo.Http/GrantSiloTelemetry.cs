@@ -1,0 +1,111 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using GrantSilo.Grains.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace GrantSilo.Http;
+
+/// <summary>Telemetry of a silo host. Bound from <c>GrantSilo:Telemetry</c>; everything is off unless configured.</summary>
+public sealed class TelemetryOptions : IValidatableObject
+{
+    public const string SectionName = "GrantSilo:Telemetry";
+
+    /// <summary>
+    /// An OTLP collector (for example <c>http://127.0.0.1:4317</c>) to which traces and metrics are exported. Traces carry
+    /// Orleans' own activities, so one trace follows an HTTP request into the grains it calls. Unset: no export.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>A port on which GrantSilo's metrics are served for Prometheus to scrape (<c>/metrics</c>). Unset: none.</summary>
+    [Range(1, 65535, ErrorMessage = "GrantSilo:Telemetry:PrometheusPort must be a TCP port between 1 and 65535.")]
+    public int? PrometheusPort { get; set; }
+
+    /// <summary>Serve the Prometheus endpoint on every interface rather than loopback only (it holds counts, never ids or tokens).</summary>
+    public bool PrometheusListenOnAnyHostAddress { get; set; }
+
+    /// <summary>The service name telemetry is reported under.</summary>
+    public string ServiceName { get; set; } = "grantsilo";
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (OtlpEndpoint is { Length: > 0 } endpoint && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(OtlpEndpoint)} must be an absolute URL (for example http://127.0.0.1:4317).", [nameof(OtlpEndpoint)]);
+        }
+    }
+}
+
+/// <summary>OpenTelemetry for a silo host: GrantSilo's, ASP.NET Core's and Orleans' metrics and traces (<c>GrantSilo:Telemetry</c>).</summary>
+public static class GrantSiloTelemetry
+{
+    /// <summary>The activity sources traced: the HTTP API's requests and Orleans' grain calls.</summary>
+    public static readonly string[] ActivitySources = ["Microsoft.AspNetCore", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+
+    /// <summary>The meters exported: GrantSilo's (decisions by kind and reason, pending cascades, lease waits, approvals waiting) and the hosts'.</summary>
+    public static readonly string[] Meters = [GrantSiloMetrics.MeterName, "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    /// <summary>
+    /// Registers OpenTelemetry when an exporter is configured: OTLP for traces and metrics, and a Prometheus scrape endpoint
+    /// on its own port (mapped by <see cref="MapGrantSiloTelemetry"/>). The silo must propagate activities
+    /// (<c>AddActivityPropagation</c>) for a trace to cross grain calls.
+    /// </summary>
+    public static TelemetryOptions AddGrantSiloTelemetry(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new TelemetryOptions();
+        builder.Configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
+        var errors = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), errors, validateAllProperties: true))
+        {
+            throw new OptionsValidationException(TelemetryOptions.SectionName, typeof(TelemetryOptions), errors.Select(e => e.ErrorMessage ?? $"{TelemetryOptions.SectionName} is invalid"));
+        }
+        builder.Services.AddSingleton(Options.Create(options));
+        var otlp = options.OtlpEndpoint is { Length: > 0 } endpoint ? new Uri(endpoint) : null;
+        if (otlp is null && options.PrometheusPort is null)
+        {
+            return options;
+        }
+        var telemetry = builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(options.ServiceName));
+        telemetry.WithMetrics(metrics =>
+        {
+            metrics.AddMeter(Meters);
+            if (otlp is not null)
+            {
+                metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
+            }
+            if (options.PrometheusPort is not null)
+            {
+                metrics.AddPrometheusExporter();
+            }
+        });
+        if (otlp is not null)
+        {
+            telemetry.WithTracing(tracing => tracing.AddSource(ActivitySources).AddOtlpExporter(exporter => exporter.Endpoint = otlp));
+        }
+        if (options.PrometheusPort is { } port)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.PrometheusListenOnAnyHostAddress ? IPAddress.Any : IPAddress.Loopback, port));
+        }
+        return options;
+    }
+
+    /// <summary>The Prometheus scrape endpoint, <c>/metrics</c>, on its own port only (never on the API's).</summary>
+    public static WebApplication MapGrantSiloTelemetry(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value.PrometheusPort is { } port)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{port}").ExcludeFromDescription();
+        }
+        return app;
+    }
+}

@@ -1,0 +1,8 @@
+namespace GrantSilo.Http;
+
+/// <summary>Event ids of the HTTP API's own log messages, in one place so they never collide.</summary>
+internal enum LogEvents
+{
+    /// <summary>A request without a verified bearer token was refused (the door logs refusals of the grain calls).</summary>
+    Unauthenticated = 4201,
+}
