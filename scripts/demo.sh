@@ -12,10 +12,11 @@ DOTNET_ENVIRONMENT=Development dotnet silo-host/bin/Release/net10.0/GrantSilo.Si
 silo=$!
 trap 'kill -TERM $silo 2>/dev/null; wait $silo 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 120); do
-  if grep -q "GrantSilo silo started" "$log"; then break; fi
+  # "ready", not only "started": the silo answers calls from then on (its lease is confirmed and a grain answers).
+  if grep -q "GrantSilo silo ready" "$log"; then break; fi
   if ! kill -0 $silo 2>/dev/null; then cat "$log"; echo "The silo did not start." >&2; exit 1; fi
   sleep 0.5
 done
-grep "GrantSilo silo started" "$log" | sed 's/^ *//'
+grep -E "GrantSilo silo (started|ready)" "$log" | sed 's/^ *//'
 grep "DEVELOPMENT issuer is active" "$log" | sed 's/^ *//' || true
 dotnet samples/GrantSilo.Walkthrough/bin/Release/net10.0/GrantSilo.Walkthrough.dll
