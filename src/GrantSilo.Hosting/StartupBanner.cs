@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -21,13 +22,13 @@ public sealed partial class StartupBanner(ILogger<StartupBanner> logger, IHostAp
     {
         ArgumentNullException.ThrowIfNull(services);
         return new(
-            (ILogger<StartupBanner>)services.GetService(typeof(ILogger<StartupBanner>))!,
-            (IHostApplicationLifetime)services.GetService(typeof(IHostApplicationLifetime))!,
-            (ILocalSiloDetails)services.GetService(typeof(ILocalSiloDetails))!,
+            services.GetRequiredService<ILogger<StartupBanner>>(),
+            services.GetRequiredService<IHostApplicationLifetime>(),
+            services.GetRequiredService<ILocalSiloDetails>(),
             silo,
             storage,
-            (SiloReadiness)services.GetService(typeof(SiloReadiness))!,
-            (TimeProvider?)services.GetService(typeof(TimeProvider)) ?? TimeProvider.System);
+            services.GetRequiredService<SiloReadiness>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System);
     }
     private Task? _watch;
 

@@ -21,10 +21,6 @@ public sealed class SiloReadiness(IGrainFactory grains, ISiloLease lease, TimePr
     private readonly object _gate = new();
     private Task<string?>? _current;
     private long _currentStarted;
-    private volatile bool _everReady;
-
-    /// <summary>True once any check has found the silo ready.</summary>
-    public bool EverReady => _everReady;
 
     /// <summary>
     /// The answer of a check started less than <see cref="ReuseFor"/> ago, or of a new one: callers polling readiness
@@ -66,7 +62,6 @@ public sealed class SiloReadiness(IGrainFactory grains, ISiloLease lease, TimePr
         {
             return $"a new grain could not be activated: {exception.GetType().Name}";
         }
-        _everReady = true;
         return null;
     }
 }

@@ -72,21 +72,21 @@ public static class AzureTableGrantSiloBuilderExtensions
                 // Orleans' binary serializer, not JSON: GrantSilo's state (scopes among it) round-trips exactly.
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
             }));
-            Confirm(silo.Services, name);
+            Guard(silo.Services, name);
         }
         return silo;
     }
 
     // Wraps the keyed grain storage Microsoft's provider registered under this name (see GuardedGrainStorage).
-    private static void Confirm(IServiceCollection services, string name)
+    private static void Guard(IServiceCollection services, string name)
     {
         var registration = services.Last(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, name));
         var create = registration.KeyedImplementationFactory!;
         services.Remove(registration);
-        services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) => new GuardedGrainStorage(
-            (IGrainStorage)create(sp, key),
-            sp.GetRequiredService<IOptionsMonitor<AzureTableStorageOptions>>().Get(name).TableName,
-            () => sp.GetRequiredService<IOptionsMonitor<AzureTableStorageOptions>>().Get(name).GrainStorageSerializer,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<GuardedGrainStorage>()));
+        services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) =>
+        {
+            var options = sp.GetRequiredService<IOptionsMonitor<AzureTableStorageOptions>>().Get(name);
+            return new GuardedGrainStorage((IGrainStorage)create(sp, key), options.TableName, options.GrainStorageSerializer, sp.GetRequiredService<ILoggerFactory>().CreateLogger<GuardedGrainStorage>());
+        });
     }
 }

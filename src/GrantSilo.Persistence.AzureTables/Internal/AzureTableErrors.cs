@@ -25,14 +25,6 @@ internal static class AzureTableErrors
         _ => AzureTableErrorKind.Unknown,
     };
 
-    /// <summary>
-    /// True when a failed write may nevertheless have been committed by the service (the reply was an internal
-    /// error, a timeout or never arrived), so the outcome has to be settled by reading the entity back.
-    /// </summary>
-    public static bool OutcomeUnknown(Exception exception) => Classify(exception) is AzureTableErrorKind.ServerError
-        or AzureTableErrorKind.Unavailable or AzureTableErrorKind.Timeout or AzureTableErrorKind.Unknown
-        or AzureTableErrorKind.Throttled;
-
     /// <summary>True for exceptions the provider translates; programming errors pass through untouched.</summary>
     public static bool IsStorageFailure(Exception exception) => exception is RequestFailedException or HttpRequestException
         or IOException or TimeoutException or (TaskCanceledException and not OperationCanceledException { CancellationToken.IsCancellationRequested: true })
@@ -48,14 +40,6 @@ internal static class AzureTableErrors
 
         return exception.GetRawResponse() is { } response && response.Headers.TryGetValue("x-ms-error-code", out var code) ? code : null;
     }
-
-    /// <summary>True when a 404 reply says the table itself is missing rather than an entity.</summary>
-    public static bool IsTableNotFound(Response response)
-        => response.Status == 404 && response.Headers.TryGetValue("x-ms-error-code", out var code) && code == "TableNotFound";
-
-    /// <summary>True when a 404 failure says the table itself is missing rather than an entity.</summary>
-    public static bool IsTableNotFound(RequestFailedException exception)
-        => exception.Status == 404 && ErrorCode(exception) == "TableNotFound";
 
     public static AzureTableStorageException Translate(Exception exception, string operation, string tableName, string what)
     {

@@ -26,10 +26,10 @@ internal sealed partial class GuardedGrainStorage : IGrainStorage, ILifecyclePar
 
     private readonly IGrainStorage _inner;
     private readonly string _tableName;
-    private readonly Func<IGrainStorageSerializer> _serializer;
+    private readonly IGrainStorageSerializer _serializer;
     private readonly ILogger _logger;
 
-    public GuardedGrainStorage(IGrainStorage inner, string tableName, Func<IGrainStorageSerializer> serializer, ILogger logger)
+    public GuardedGrainStorage(IGrainStorage inner, string tableName, IGrainStorageSerializer serializer, ILogger logger)
     {
         _inner = inner;
         _tableName = tableName;
@@ -69,15 +69,16 @@ internal sealed partial class GuardedGrainStorage : IGrainStorage, ILifecyclePar
     private async Task ConfirmAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, bool clearing, CancellationToken cancellationToken)
     {
         var etagBefore = grainState.ETag;
+        var storageId = StorageKeys.For(grainId);
         try
         {
             if (clearing)
             {
-                await _inner.ClearStateAsync(stateName, StorageKeys.For(grainId), grainState, cancellationToken).ConfigureAwait(false);
+                await _inner.ClearStateAsync(stateName, storageId, grainState, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await _inner.WriteStateAsync(stateName, StorageKeys.For(grainId), grainState, cancellationToken).ConfigureAwait(false);
+                await _inner.WriteStateAsync(stateName, storageId, grainState, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (ArgumentOutOfRangeException) when (!clearing && Serialized(grainState.State) is { Length: > MaxStateSize } tooLarge)
@@ -90,7 +91,7 @@ internal sealed partial class GuardedGrainStorage : IGrainStorage, ILifecyclePar
             // What the row must hold if the write landed: the state as serialized (the provider leaves it as it was on a
             // failure), or no state at all (a tombstone). Serialized only here, so a write that succeeds pays nothing.
             var intended = clearing ? null : Serialized(grainState.State);
-            if (await LandedAsync(stateName, grainId, grainState, etagBefore, intended, cancellationToken).ConfigureAwait(false))
+            if (await LandedAsync(stateName, storageId, grainState, etagBefore, intended, cancellationToken).ConfigureAwait(false))
             {
                 LogWriteConfirmed(_logger, stateName, grainId, _tableName);
                 return;
@@ -103,16 +104,16 @@ internal sealed partial class GuardedGrainStorage : IGrainStorage, ILifecyclePar
         }
     }
 
-    private byte[] Serialized<T>(T state) => _serializer().Serialize(state).ToArray();
+    private byte[] Serialized<T>(T state) => _serializer.Serialize(state).ToArray();
 
     // Reads the row back: did the write that just failed commit anyway? Only when the row has moved on from the ETag
     // the write started from and holds exactly what was being written. A failed read leaves the outcome unknown.
-    private async Task<bool> LandedAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, string? etagBefore, byte[]? intended, CancellationToken cancellationToken)
+    private async Task<bool> LandedAsync<T>(string stateName, GrainId storageId, IGrainState<T> grainState, string? etagBefore, byte[]? intended, CancellationToken cancellationToken)
     {
         var stored = new GrainState<T>();
         try
         {
-            await _inner.ReadStateAsync(stateName, StorageKeys.For(grainId), stored, cancellationToken).ConfigureAwait(false);
+            await _inner.ReadStateAsync(stateName, storageId, stored, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (AzureTableErrors.IsStorageFailure(exception) || exception is InconsistentStateException)
         {
@@ -129,7 +130,7 @@ internal sealed partial class GuardedGrainStorage : IGrainStorage, ILifecyclePar
                 return false;
             }
         }
-        else if (!stored.RecordExists || !_serializer().Serialize(stored.State).ToMemory().Span.SequenceEqual(intended))
+        else if (!stored.RecordExists || !_serializer.Serialize(stored.State).ToMemory().Span.SequenceEqual(intended))
         {
             return false;
         }

@@ -19,14 +19,28 @@ internal static class StorageKeys
 
     private const int KeptWhenShortened = 256;
 
-    public static GrainId For(GrainId grainId) => GrainId.Create(grainId.Type, IdSpan.Create(Escape(grainId.Key.ToString()!)));
+    private static readonly System.Buffers.SearchValues<char> Kept =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.:");
 
+    /// <summary>The grain id to give the provider: <paramref name="grainId"/> itself when its key needs no escaping.</summary>
+    public static GrainId For(GrainId grainId)
+    {
+        var key = grainId.Key.ToString()!;
+        var escaped = Escape(key);
+        return ReferenceEquals(escaped, key) ? grainId : GrainId.Create(grainId.Type, IdSpan.Create(escaped));
+    }
+
+    /// <summary>The escaped key; <paramref name="key"/> itself (no copy) when every character is kept as it is.</summary>
     public static string Escape(string key)
     {
+        if (key.Length <= MaxKeyLength && key.AsSpan().IndexOfAnyExcept(Kept) < 0)
+        {
+            return key;
+        }
         var escaped = new StringBuilder(key.Length + 16);
         foreach (var c in key)
         {
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or ':')
+            if (Kept.Contains(c))
             {
                 escaped.Append(c);
             }
