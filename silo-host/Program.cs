@@ -21,6 +21,16 @@ var profile = storage.Provider switch
         [$"GrantSilo:Storage:Provider '{storage.Provider}' is not known. Use 'Embedded' (the default: one silo, in memory) or 'AzureTable' (with GrantSilo:Storage:ConnectionString)."]),
 };
 
+// The HTTP API, co-hosted: on by default in the embedded profile; a multi-silo deployment turns it on per silo.
+var http = builder.Configuration.GetSection(HttpApiOptions.SectionName).GetValue<bool?>(nameof(HttpApiOptions.Enabled)) ?? profile == StorageSelectionOptions.Embedded;
+// The Orleans Dashboard, for operators, served by the HTTP API: off unless configured.
+var dashboard = GrantSiloDashboard.Configured(builder.Configuration);
+if (dashboard is not null && !http)
+{
+    throw new OptionsValidationException(OrleansDashboardOptions.SectionName, typeof(OrleansDashboardOptions),
+        [$"{OrleansDashboardOptions.SectionName}:Enabled needs the HTTP API, which is off: set {HttpApiOptions.SectionName}:Enabled=true, or turn the dashboard off."]);
+}
+
 builder.UseOrleans(orleans =>
 {
     if (profile == StorageSelectionOptions.AzureTable)
@@ -33,9 +43,11 @@ builder.UseOrleans(orleans =>
     }
     // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
     orleans.AddActivityPropagation();
+    if (dashboard is not null)
+    {
+        orleans.AddGrantSiloDashboard(dashboard);
+    }
 });
-// The HTTP API, co-hosted: on by default in the embedded profile; a multi-silo deployment turns it on per silo.
-var http = builder.Configuration.GetSection(HttpApiOptions.SectionName).GetValue<bool?>(nameof(HttpApiOptions.Enabled)) ?? profile == StorageSelectionOptions.Embedded;
 var telemetry = builder.AddGrantSiloTelemetry();
 if (http)
 {
@@ -57,6 +69,10 @@ if (http)
 {
     app.UseGrantSiloHttpApi();
     app.MapGrantSiloTelemetry();
+    if (dashboard is not null)
+    {
+        app.MapGrantSiloDashboard();
+    }
 }
 await app.RunAsync();
 

@@ -208,6 +208,8 @@ public static partial class GrantSiloHttp
         });
         app.Use(HttpCaller.AuthenticateAsync);
         app.UseRouting();
+        // The Orleans Dashboard's routes (when it is on) are for operators only.
+        app.Use(GrantSiloDashboard.DoorAsync);
         app.UseRateLimiter();
         app.UseRequestTimeouts();
 

@@ -5,4 +5,7 @@ internal enum LogEvents
 {
     /// <summary>A request without a verified bearer token was refused (the door logs refusals of the grain calls).</summary>
     Unauthenticated = 4201,
+
+    /// <summary>A caller without the operator role asked for the Orleans Dashboard.</summary>
+    DashboardRefused = 4202,
 }

@@ -30,6 +30,18 @@ public static class OutsideCalls
         return new Scope(previous);
     }
 
+    /// <summary>
+    /// Leaves the outside-call scope for the rest of the calling async method, until the returned scope is disposed:
+    /// grain calls made meanwhile are the cluster's own. Only for a door that has itself decided that its outside caller
+    /// may use a surface of the cluster's internal grains (the operators' Orleans Dashboard), after that decision.
+    /// </summary>
+    public static Scope Leave()
+    {
+        var previous = Current.Value;
+        Current.Value = null;
+        return new Scope(previous);
+    }
+
     /// <summary>Whether the code running now serves an outside caller (and is not a grain turn).</summary>
     public static bool IsActive => Current.Value is not null;
 

@@ -52,6 +52,7 @@ public sealed class HttpSilo : IAsyncLifetime
             ["GrantSilo__Http__PermitsPerSecond"] = "20",
             ["GrantSilo__Http__Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Telemetry__PrometheusPort"] = MetricsPort.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Dashboard__Enabled"] = "true",
             ["Logging__LogLevel__GrantSilo"] = "Information",
         };
         _silo = ChildProcess.Start("http-silo", ChildProcess.BuiltDll("SiloHostDll"), environment);
