@@ -107,6 +107,14 @@ Func<int, long, Task> Post(string path, byte[] body, string expect) => async (_,
     }
 };
 
+if (args.Contains("--authzen-only"))
+{
+    // For a profiler: AuthZEN alone, for --seconds (no ratios are printed).
+    Console.WriteLine($"AuthZEN only, pid {Environment.ProcessId}");
+    Console.WriteLine(await Measurement.RunAsync("AuthZEN POST /evaluation", connections, TimeSpan.FromSeconds(seconds), Post("/access/v1/evaluation", evaluation, "\"decision\":true")));
+    await app.StopAsync();
+    return;
+}
 Console.WriteLine($"Load generator: this process's HttpClient (SocketsHttpHandler, HTTP/1.1 keep-alive, {connections} connections, one request in flight per connection),");
 Console.WriteLine($"sharing {Environment.ProcessorCount} cores with the silo and Kestrel; {seconds} s per endpoint in alternating 1 s slices.");
 var results = await Measurement.InterleavedAsync(

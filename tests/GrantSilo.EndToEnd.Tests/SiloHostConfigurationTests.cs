@@ -22,7 +22,7 @@ public sealed class SiloHostConfigurationTests
     [Fact]
     public async Task EmbeddedDefault_InDevelopment_StartsWithTheDevelopmentIssuer_AndServesTheDefaultClientCallingWithItsTokens()
     {
-        var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
+        var (siloPort, gatewayPort, httpPort) = (Ports.Free(), Ports.Free(), Ports.Free());
         var keyFolder = Directory.CreateTempSubdirectory("grantsilo-dev-issuer-");
         var keyFile = Path.Combine(keyFolder.FullName, "dev-issuer.jwk");
         try
@@ -35,6 +35,7 @@ public sealed class SiloHostConfigurationTests
                 ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
                 ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
                 ["GrantSilo__Identity__Development__KeyFile"] = keyFile,
+                ["GrantSilo__Http__Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
             });
             await silo.WaitForOutputAsync("GrantSilo silo ready", Deadline);
             Assert.Contains("storage Embedded", silo.Output, StringComparison.Ordinal);
@@ -81,6 +82,18 @@ public sealed class SiloHostConfigurationTests
             // Another agent's token does not open this agent's sessions.
             var impostor = await As(tokens.ForAgent($"spiffe://test.dev/{Guid.NewGuid():N}/impostor")).OpenSessionAsync(new OpenSessionRequest { Agent = agent });
             Assert.Equal(GrantErrorCode.Forbidden, impostor.Error?.Code);
+
+            // grantctl logs in with the development issuer's key, and calls the HTTP API as the person it names.
+            using var grantctl = new Grantctl();
+            var login = await grantctl.RunAsync(null, "login", "--development", "--key-file", keyFile, "--as", "person:ops@test.dev", "--roles", "operator", "--url", $"http://127.0.0.1:{httpPort}");
+            Assert.True(login.Exit == 0, login.ToString());
+            var shown = await grantctl.RunAsync(null, "agents", "get", agent, "--json");
+            Assert.True(shown.Exit == 0, shown.ToString());
+            Assert.Equal(agent, System.Text.Json.JsonDocument.Parse(shown.Output).RootElement.GetProperty("workloadId").GetString());
+            // Its roles are the ones it asked for: a person without the operator role may not list cascades.
+            var nobody = await grantctl.RunAsync(null, "login", "--development", "--key-file", keyFile, "--as", "person:nobody@test.dev", "--url", $"http://127.0.0.1:{httpPort}");
+            Assert.True(nobody.Exit == 0, nobody.ToString());
+            Assert.Equal(4, (await grantctl.RunAsync(null, "cascades")).Exit);
             await client.StopAsync();
             await silo.StopAsync(TimeSpan.FromSeconds(30));
         }

@@ -49,10 +49,24 @@ login.SetAction(async (parse, cancellationToken) => await RunAsync(parse, async 
 }, needsToken: false, cancellationToken));
 root.Subcommands.Add(login);
 
+// ---- scopes, as options (every command that grants takes the same three) ----
+var permissions = new Option<string[]>("--permission") { Description = "A permission written type:action:pattern (for example repo:read:acme/*); repeat for more", Required = true, AllowMultipleArgumentsPerToken = true };
+var classification = new Option<string>("--classification") { Description = "The highest data classification the holder may touch", DefaultValueFactory = _ => "internal" };
+classification.AcceptOnlyFromAmong("public", "internal", "confidential", "restricted");
+var depth = new Option<int>("--depth") { Description = "How many further delegation hops the holder may make", DefaultValueFactory = _ => 0 };
+var lifetime = new Option<string?>("--lifetime") { Description = "How long it lives (hh:mm:ss, for example 00:30:00)", Required = true };
+object ScopeOf(ParseResult parse) => new { permissions = parse.GetValue(permissions), maxClassification = parse.GetValue(classification), delegationDepth = parse.GetValue(depth) };
+string LifetimeOf(ParseResult parse, Option<string?> option) => parse.GetValue(option) is { } text && TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+    ? span.ToString("c", System.Globalization.CultureInfo.InvariantCulture)
+    : throw new GrantctlException(ExitCodes.Usage, $"{option.Name} '{parse.GetValue(option)}' is not a duration (hh:mm:ss, for example 00:30:00).");
+
 // ---- agents ----
 var agentId = new Argument<string>("workload-id") { Description = "The agent's workload id (its SPIFFE ID)" };
 var reason = new Option<string>("--reason") { Description = "Why (recorded and shown; never decides anything)", Required = true };
-var agents = new Command("agents", "Agents: show, suspend, resume, retire");
+var agents = new Command("agents", "Agents: register, show, suspend, resume, retire");
+var owner = new Option<string>("--owner") { Description = "The person accountable for the agent (person:<name>)", Required = true };
+agents.Subcommands.Add(Leaf("register", "Register an agent with its ceiling: the most any task may grant it (operators)", [agentId], [owner, permissions, classification, depth], (parse, api, output, ct) =>
+    ShowAsync(api.PostAsync("/v1/agents", new { workloadId = parse.GetValue(agentId), owner = parse.GetValue(owner), ceiling = ScopeOf(parse) }, ct), output, ShowAgent)));
 agents.Subcommands.Add(Leaf("get", "Show an agent", [agentId], [], (parse, api, output, ct) => ShowAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}", ct), output, ShowAgent)));
 foreach (var (verb, text) in new[] { ("suspend", "Suspend an agent: its sessions, tasks and credentials end"), ("resume", "Let a suspended agent act again"), ("retire", "Retire an agent for good") })
 {
@@ -66,7 +80,25 @@ root.Subcommands.Add(agents);
 // ---- tasks ----
 var taskId = new Argument<string>("task-id") { Description = "The task's id" };
 var summary = new Option<string?>("--summary") { Description = "What was done" };
-var tasks = new Command("tasks", "Tasks: list, get, tree, revoke, complete, reauthorize");
+var tasks = new Command("tasks", "Tasks: create, delegate, list, get, tree, revoke, complete, reauthorize");
+var person = new Option<string>("--person") { Description = "The person the work is for (person:<name>)", Required = true };
+var assignee = new Option<string>("--agent") { Description = "The agent the task is assigned to (its workload id)", Required = true };
+var purpose = new Option<string?>("--purpose") { Description = "What the work is for, as the agent side tells it (shown to approvers as untrusted text; never decides anything)" };
+var checkpoint = new Option<string?>("--checkpoint") { Description = "Pause for re-authorization this often (hh:mm:ss)" };
+var proofFile = new Option<string?>("--proof-file") { Description = "A file holding the delegating agent's live credential for the parent task (or set GRANTCTL_CREDENTIAL)" };
+tasks.Subcommands.Add(Leaf("create", "Create a root task for a person, assigned to an agent (orchestrators)", [], [person, assignee, permissions, classification, depth, lifetime, checkpoint, purpose], (parse, api, output, ct) =>
+    ShowAsync(api.PostAsync("/v1/tasks", new
+    {
+        person = parse.GetValue(person), agent = parse.GetValue(assignee), scope = ScopeOf(parse), lifetime = LifetimeOf(parse, lifetime),
+        checkpointInterval = parse.GetValue(checkpoint) is null ? null : LifetimeOf(parse, checkpoint), purpose = parse.GetValue(purpose),
+    }, ct), output, ShowTask)));
+tasks.Subcommands.Add(Leaf("delegate", "Delegate a narrower child of a task to another agent (the task's agent, proving itself with its credential)", [taskId], [proofFile, assignee, permissions, classification, depth, lifetime], async (parse, api, output, ct) =>
+{
+    var proof = await SecretAsync(parse, proofFile, ct);
+    return await ShowAsync(api.PostAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/delegations", new { proofToken = proof, agent = parse.GetValue(assignee), scope = ScopeOf(parse), lifetime = LifetimeOf(parse, lifetime) }, ct), output, ShowTask);
+}));
+tasks.Subcommands.Add(Leaf("credentials", "List a task's credentials", [taskId], [], (parse, api, output, ct) =>
+    ListAsync(api.GetAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/credentials", ct), output, page => page["items"]!.AsArray(), Credentials)));
 var ofAgent = new Option<string>("--agent") { Description = "The agent whose live tasks to list", Required = true };
 tasks.Subcommands.Add(Leaf("list", "List an agent's live tasks", [], [ofAgent], (parse, api, output, ct) =>
     ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(ofAgent)!)}/tasks", ct), output, page => page["items"]!.AsArray(), Tasks)));
@@ -84,6 +116,49 @@ tasks.Subcommands.Add(Leaf("complete", "Complete a task; everything below it end
 tasks.Subcommands.Add(Leaf("reauthorize", "Re-authorize a task waiting at its checkpoint", [taskId], [], (parse, api, output, ct) =>
     ShowAsync(api.PostAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/reauthorize", null, ct), output, ShowTask)));
 root.Subcommands.Add(tasks);
+
+// ---- sessions ----
+var sessionId = new Argument<string>("session-id") { Description = "The session's id" };
+var sessions = new Command("sessions", "An agent's sessions: open, get, end");
+var sessionAgent = new Option<string>("--agent") { Description = "The agent opening the session (the caller's own workload id)", Required = true };
+sessions.Subcommands.Add(Leaf("open", "Open a session for an agent (as the agent)", [], [sessionAgent], (parse, api, output, ct) =>
+    ShowAsync(api.PostAsync("/v1/sessions", new { agent = parse.GetValue(sessionAgent) }, ct), output, ShowSession)));
+sessions.Subcommands.Add(Leaf("get", "Show a session", [sessionId], [], (parse, api, output, ct) => ShowAsync(api.GetAsync($"/v1/sessions/{Segment(parse.GetValue(sessionId)!)}", ct), output, ShowSession)));
+sessions.Subcommands.Add(Leaf("end", "End a session and every credential issued in it", [sessionId], [reason], (parse, api, output, ct) =>
+    ShowAsync(api.PostAsync($"/v1/sessions/{Segment(parse.GetValue(sessionId)!)}/end", new { reason = parse.GetValue(reason) }, ct), output, ShowSession)));
+root.Subcommands.Add(sessions);
+
+// ---- credentials ----
+var credentialId = new Argument<string>("credential-id") { Description = "The credential's id (never its token)" };
+var credentials = new Command("credentials", "Credentials: issue, get, revoke, introspect");
+var inSession = new Option<string>("--session") { Description = "The session to issue it in", Required = true };
+var forTask = new Option<string>("--task") { Description = "The task it is for", Required = true };
+var credentialLifetime = new Option<string?>("--lifetime") { Description = "Shorter than the default (hh:mm:ss)" };
+var outFile = new Option<string>("--out") { Description = "The file to write the credential's token to (created readable by you only; the token is never printed)", Required = true };
+credentials.Subcommands.Add(Leaf("issue", "Issue a short-lived credential for a task in a session (as the session's agent)", [], [inSession, forTask, credentialLifetime, outFile], async (parse, api, output, ct) =>
+{
+    var issued = await api.PostAsync($"/v1/sessions/{Segment(parse.GetValue(inSession)!)}/credentials",
+        new { taskId = parse.GetValue(forTask), lifetime = parse.GetValue(credentialLifetime) is null ? null : LifetimeOf(parse, credentialLifetime) }, ct);
+    var token = Output.S(issued["token"]) ?? throw new GrantctlException(ExitCodes.Unavailable, "GrantSilo answered without a token.");
+    await Settings.WriteSecretAsync(parse.GetValue(outFile)!, token, ct);
+    // The token went to the file only: what is shown (or printed as JSON) is everything else.
+    issued.AsObject().Remove("token");
+    output.Write(issued, () => output.Fields(issued, ("credential", Output.S(issued["credentialId"])), ("task", Output.S(issued["taskId"])), ("agent", Output.S(issued["agent"])),
+        ("session", Output.S(issued["sessionId"])), ("expires", Output.S(issued["expiresAt"])), ("token", $"written to {parse.GetValue(outFile)}")));
+    return ExitCodes.Ok;
+}));
+credentials.Subcommands.Add(Leaf("get", "Show a credential", [credentialId], [], (parse, api, output, ct) => ShowAsync(api.GetAsync($"/v1/credentials/{Segment(parse.GetValue(credentialId)!)}", ct), output, ShowCredential)));
+credentials.Subcommands.Add(Leaf("revoke", "Revoke one credential (nothing else)", [credentialId], [reason], (parse, api, output, ct) =>
+    ShowAsync(api.PostAsync($"/v1/credentials/{Segment(parse.GetValue(credentialId)!)}/revoke", new { reason = parse.GetValue(reason) }, ct), output, ShowCredential)));
+var introspected = new Option<string?>("--credential-file") { Description = "A file holding the credential's token (or set GRANTCTL_CREDENTIAL)" };
+credentials.Subcommands.Add(Leaf("introspect", "Whether a credential token is active now and, if not, why (exit 0 active, 3 not)", [], [introspected], async (parse, api, output, ct) =>
+{
+    var answer = await api.PostAsync("/v1/credentials/introspect", new { token = await SecretAsync(parse, introspected, ct) }, ct);
+    output.Write(answer, () => output.Fields(answer, ("active", Output.S(answer["active"])), ("credential", Output.S(answer["credentialId"])), ("task", Output.S(answer["taskId"])),
+        ("agent", Output.S(answer["agent"])), ("expires", Output.S(answer["expiresAt"])), ("why not", Output.S(answer["reason"]))));
+    return answer["active"]?.GetValue<bool>() == true ? ExitCodes.Ok : ExitCodes.NotAllowed;
+}));
+root.Subcommands.Add(credentials);
 
 // ---- approvals ----
 var approvalId = new Argument<string>("approval-id") { Description = "The approval's id" };
@@ -159,16 +234,14 @@ root.Subcommands.Add(Leaf("cascades", "List cascades that failed a step and are 
         ("kind", c => Output.S(c["kind"])), ("id", c => Output.S(c["id"])), ("pending steps", c => Output.S(c["pendingSteps"])), ("since", c => Output.S(c["since"])))));
 
 // ---- authorize ----
-var credentialFile = new Option<string>("--credential-file") { Description = "A file holding the agent's GrantSilo credential token (or set GRANTCTL_CREDENTIAL)" };
+var credentialFile = new Option<string?>("--credential-file") { Description = "A file holding the agent's GrantSilo credential token (or set GRANTCTL_CREDENTIAL)" };
 var action = new Option<string>("--action") { Description = "The action (read, write...)", Required = true };
 var resourceType = new Option<string>("--type") { Description = "The resource's type", Required = true };
 var resourcePath = new Option<string>("--path") { Description = "The resource's path", Required = true };
 var approval = new Option<string?>("--approval") { Description = "An approved step-up to present" };
 root.Subcommands.Add(Leaf("authorize", "Try a decision: may the credential's holder do this now? (exit 0 allow, 3 deny or step-up)", [], [credentialFile, action, resourceType, resourcePath, approval], async (parse, api, output, ct) =>
 {
-    var credential = Environment.GetEnvironmentVariable("GRANTCTL_CREDENTIAL") is { Length: > 0 } fromEnvironment ? fromEnvironment
-        : parse.GetValue(credentialFile) is { } file ? (await File.ReadAllTextAsync(file, ct)).Trim()
-        : throw new GrantctlException(ExitCodes.Usage, "Give --credential-file FILE or set GRANTCTL_CREDENTIAL (a credential token is never passed on the command line).");
+    var credential = await SecretAsync(parse, credentialFile, ct);
     var decision = await api.PostAsync("/v1/authorize", new { token = credential, action = parse.GetValue(action), resource = new { type = parse.GetValue(resourceType), path = parse.GetValue(resourcePath) }, approvalId = parse.GetValue(approval) }, ct);
     output.Write(decision, () => output.Fields(decision, ("decision", Output.S(decision["kind"])), ("reason", Output.S(decision["reason"])), ("detail", Output.S(decision["detail"])),
         ("approval", Output.S(decision["approvalId"])), ("policy", Output.S(decision["policyVersion"]))));
@@ -253,6 +326,26 @@ static async Task<int> ListAsync(Task<JsonNode> call, Output output, Func<JsonNo
 
 static string Segment(string id) => Uri.EscapeDataString(id);
 
+// A credential token, from GRANTCTL_CREDENTIAL or a file: never from the command line, where other users see it.
+static async Task<string> SecretAsync(ParseResult parse, Option<string?> file, CancellationToken cancellationToken)
+{
+    if (Environment.GetEnvironmentVariable("GRANTCTL_CREDENTIAL") is { Length: > 0 } fromEnvironment)
+    {
+        return fromEnvironment.Trim();
+    }
+    return parse.GetValue(file) is { } path
+        ? (path == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(path, cancellationToken)).Trim()
+        : throw new GrantctlException(ExitCodes.Usage, $"Give {file.Name} FILE (or -) or set GRANTCTL_CREDENTIAL (a credential token is never passed on the command line).");
+}
+
+static void ShowSession(Output output, JsonNode session) => output.Fields(session,
+    ("session", Output.S(session["sessionId"])), ("status", Output.S(session["status"])), ("agent", Output.S(session["agent"])),
+    ("opened", Output.S(session["openedAt"])), ("expires", Output.S(session["expiresAt"])), ("reason", Output.S(session["statusReason"])));
+
+static void ShowCredential(Output output, JsonNode credential) => output.Fields(credential,
+    ("credential", Output.S(credential["credentialId"])), ("status", Output.S(credential["status"])), ("task", Output.S(credential["taskId"])),
+    ("agent", Output.S(credential["agent"])), ("session", Output.S(credential["sessionId"])), ("expires", Output.S(credential["expiresAt"])), ("reason", Output.S(credential["statusReason"])));
+
 static void ShowAgent(Output output, JsonNode agent) => output.Fields(agent,
     ("agent", Output.S(agent["workloadId"])), ("status", Output.S(agent["status"])), ("owner", Output.S(agent["owner"])),
     ("ceiling", string.Join(" ", agent["ceiling"]?["permissions"]?.AsArray().Select(p => Output.S(p)) ?? [])),
@@ -272,6 +365,9 @@ public static partial class Program
 {
     private static readonly (string, Func<JsonNode, string?>)[] Tasks =
         [("task", t => Output.S(t["taskId"])), ("status", t => Output.S(t["status"])), ("person", t => Output.S(t["rootPerson"])), ("depth", t => Output.S(t["depth"])), ("expires", t => Output.S(t["expiresAt"]))];
+
+    private static readonly (string, Func<JsonNode, string?>)[] Credentials =
+        [("credential", c => Output.S(c["credentialId"])), ("status", c => Output.S(c["status"])), ("agent", c => Output.S(c["agent"])), ("session", c => Output.S(c["sessionId"])), ("expires", c => Output.S(c["expiresAt"]))];
 
     private static readonly (string, Func<JsonNode, string?>)[] Approvals =
         [("approval", a => Output.S(a["approvalId"])), ("agent", a => Output.S(a["agent"])), ("action", a => Output.S(a["action"])),

@@ -25,17 +25,26 @@ internal sealed record Settings(string? Url, string? Token)
 
     public void Save()
     {
-        var file = File;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        // Created empty and owner-only before the token is written into it.
-        using (var stream = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(File))!);
+        WriteSecretAsync(File, JsonSerializer.Serialize(this, JsonSerializerOptions.Web), CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Writes <paramref name="secret"/> to <paramref name="path"/>, made readable and writable by its owner only before a byte is written.</summary>
+    public static async Task WriteSecretAsync(string path, string secret, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
         {
-            System.IO.File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        System.IO.File.WriteAllText(file, JsonSerializer.Serialize(this, JsonSerializerOptions.Web));
+        await using var stream = new FileStream(path, options);
+        if (!OperatingSystem.IsWindows())
+        {
+            // An existing file keeps its mode when it is opened: narrow it before the secret goes in.
+            System.IO.File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        await using var writer = new StreamWriter(stream);
+        await writer.WriteAsync(secret.AsMemory(), cancellationToken);
     }
 
     public override string ToString() => $"Settings {{ Url = {Url}, Token = {(Token is null ? "none" : "****")} }}";

@@ -6,47 +6,39 @@ using GrantSilo.EndToEnd.Tests.Support;
 namespace GrantSilo.EndToEnd.Tests.Http;
 
 /// <summary>
-/// The walkthrough's operator, approver and gateway parts driven through <c>grantctl</c> against the real process:
-/// login, the task tree, a decision and its step-up, approvals, policy, revocation; exit codes, errors and completion.
+/// The whole walkthrough driven only through <c>grantctl</c> against the real process: the operator registers the
+/// agents, the orchestrator creates a task, the planner delegates, the worker gets a credential, the gateway decides,
+/// the approver approves a step-up, the operator revokes; exit codes, errors and completion; no token ever printed.
 /// </summary>
 [Collection(HttpSiloCollection.Name)]
 public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
 {
-    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("grantctl-test-");
+    private readonly Grantctl _grantctl = new();
 
-    public void Dispose() => _home.Delete(recursive: true);
+    public void Dispose() => _grantctl.Dispose();
 
-    private static object Scope(int depth, params string[] permissions) => new { permissions, maxClassification = "internal", delegationDepth = depth };
+    private Task<GrantctlResult> GrantctlAsync(string? token, params string[] arguments) => _grantctl.RunAsync(token, arguments);
+
+    private static string Field(GrantctlResult result, string name) => JsonDocument.Parse(result.Output).RootElement.GetProperty(name).GetString()!;
 
     [Fact]
     public async Task Grantctl_DrivesTheWalkthrough_WithDocumentedExitCodesAndErrors()
     {
-        // The world the walkthrough makes before an operator looks at it: a task delegated from a planner to a worker.
         var run = Guid.NewGuid().ToString("N")[..12];
         var (planner, worker, person) = ($"spiffe://e2e.dev/{run}/planner", $"spiffe://e2e.dev/{run}/worker", $"gina-{run}@test.dev");
         var operatorToken = silo.Operator();
-        foreach (var (agent, depth) in new[] { (planner, 1), (worker, 0) })
-        {
-            Assert.Equal(HttpStatusCode.Created, (await silo.SendAsync(HttpMethod.Post, "/v1/agents", operatorToken, new { workloadId = agent, owner = "person:ops@test.dev", ceiling = Scope(depth, "repo:read:acme/*", "secret:read:*") })).Status);
-        }
-        var root = await silo.SendAsync(HttpMethod.Post, "/v1/tasks", silo.Identity.ServiceToken($"orch-{run}", "orchestrator"), new { person = $"person:{person}", agent = planner, scope = Scope(1, "repo:read:acme/*", "secret:read:*"), lifetime = "00:10:00" });
-        var rootId = root["taskId"]!;
+        var orchestratorToken = silo.Identity.ServiceToken($"orch-{run}", "orchestrator");
         var plannerToken = silo.Identity.AgentToken(planner);
-        var plannerSession = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", plannerToken, new { agent = planner });
-        var proof = await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{plannerSession["sessionId"]}/credentials", plannerToken, new { taskId = rootId });
-        var child = await silo.SendAsync(HttpMethod.Post, $"/v1/tasks/{rootId}/delegations", plannerToken, new { proofToken = proof["token"], agent = worker, scope = Scope(0, "repo:read:acme/*", "secret:read:*"), lifetime = "00:05:00" });
         var workerToken = silo.Identity.AgentToken(worker);
-        var workerSession = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", workerToken, new { agent = worker });
-        var credential = await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{workerSession["sessionId"]}/credentials", workerToken, new { taskId = child["taskId"] });
-        var credentialFile = Path.Combine(_home.FullName, "credential");
-        await File.WriteAllTextAsync(credentialFile, credential["token"]);
+        var home = _grantctl.Home;
 
-        // Login saves the address and the token, readable by its owner only.
-        var tokenFile = Path.Combine(_home.FullName, "operator.jwt");
+        // The operator logs in first: login saves the address and the token, readable by its owner only; the
+        // others below call with their own tokens (GRANTCTL_TOKEN) at the saved address.
+        var tokenFile = Path.Combine(home, "operator.jwt");
         await File.WriteAllTextAsync(tokenFile, operatorToken);
         var login = await GrantctlAsync(null, "login", "--url", silo.Http.BaseAddress!.ToString(), "--token-file", tokenFile);
         Assert.True(login.Exit == 0, login.ToString());
-        var config = Path.Combine(_home.FullName, "config.json");
+        var config = _grantctl.ConfigFile;
         Assert.True(File.Exists(config));
         if (!OperatingSystem.IsWindows())
         {
@@ -54,13 +46,69 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         }
         Assert.DoesNotContain(operatorToken, login.Output, StringComparison.Ordinal);
 
+        // The operator registers both agents with their ceilings.
+        foreach (var (agent, depth) in new[] { (planner, "1"), (worker, "0") })
+        {
+            var registered = await GrantctlAsync(operatorToken, "agents", "register", agent, "--owner", "person:ops@test.dev",
+                "--permission", "repo:read:acme/*", "--permission", "secret:read:*", "--depth", depth, "--json");
+            Assert.True(registered.Exit == 0, registered.ToString());
+            Assert.Equal(agent, Field(registered, "workloadId"));
+        }
+        // Registering again is refused, with the problem's title.
+        var again = await GrantctlAsync(operatorToken, "agents", "register", worker, "--owner", "person:ops@test.dev", "--permission", "repo:read:acme/*");
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("(409)", again.Errors, StringComparison.Ordinal);
+
+        // The orchestrator creates the root task for the person, assigned to the planner.
+        var created = await GrantctlAsync(orchestratorToken, "tasks", "create", "--person", $"person:{person}", "--agent", planner,
+            "--permission", "repo:read:acme/*", "--permission", "secret:read:*", "--depth", "1", "--lifetime", "00:10:00", "--purpose", "summarise the payments repo", "--json");
+        Assert.True(created.Exit == 0, created.ToString());
+        var rootId = Field(created, "taskId");
+        var badLifetime = await GrantctlAsync(orchestratorToken, "tasks", "create", "--person", $"person:{person}", "--agent", planner, "--permission", "repo:read:acme/*", "--lifetime", "soon");
+        Assert.Equal(2, badLifetime.Exit);
+        Assert.Contains("--lifetime 'soon' is not a duration", badLifetime.Errors, StringComparison.Ordinal);
+
+        // The planner opens a session, gets a credential (into a file, never printed), and delegates with it as proof.
+        var plannerSession = await GrantctlAsync(plannerToken, "sessions", "open", "--agent", planner, "--json");
+        Assert.True(plannerSession.Exit == 0, plannerSession.ToString());
+        var proofFile = Path.Combine(home, "planner.credential");
+        var proof = await GrantctlAsync(plannerToken, "credentials", "issue", "--session", Field(plannerSession, "sessionId"), "--task", rootId, "--out", proofFile);
+        Assert.True(proof.Exit == 0, proof.ToString());
+        Assert.Contains($"written to {proofFile}", proof.Output, StringComparison.Ordinal);
+        var proofToken = (await File.ReadAllTextAsync(proofFile)).Trim();
+        Assert.StartsWith("gs1.", proofToken, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(proofFile));
+        }
+        var wider = await GrantctlAsync(plannerToken, "tasks", "delegate", rootId, "--proof-file", proofFile, "--agent", worker, "--permission", "repo:write:acme/*", "--lifetime", "00:05:00");
+        Assert.Equal(1, wider.Exit);
+        Assert.Contains("Scope exceeds parent (422)", wider.Errors, StringComparison.Ordinal);
+        var delegated = await GrantctlAsync(plannerToken, "tasks", "delegate", rootId, "--proof-file", proofFile, "--agent", worker,
+            "--permission", "repo:read:acme/*", "--permission", "secret:read:*", "--lifetime", "00:05:00", "--json");
+        Assert.True(delegated.Exit == 0, delegated.ToString());
+        var childId = Field(delegated, "taskId");
+
+        // The worker gets its own credential for the child task.
+        var workerSession = await GrantctlAsync(workerToken, "sessions", "open", "--agent", worker, "--json");
+        Assert.True(workerSession.Exit == 0, workerSession.ToString());
+        var credentialFile = Path.Combine(home, "worker.credential");
+        var issued = await GrantctlAsync(workerToken, "credentials", "issue", "--session", Field(workerSession, "sessionId"), "--task", childId, "--out", credentialFile, "--json");
+        Assert.True(issued.Exit == 0, issued.ToString());
+        var credentialId = Field(issued, "credentialId");
+        Assert.False(JsonDocument.Parse(issued.Output).RootElement.TryGetProperty("token", out _));
+        var credential = new Dictionary<string, string> { ["token"] = (await File.ReadAllTextAsync(credentialFile)).Trim() };
+        var listed = await GrantctlAsync(operatorToken, "tasks", "credentials", childId);
+        Assert.True(listed.Exit == 0, listed.ToString());
+        Assert.Contains(credentialId, listed.Output, StringComparison.Ordinal);
+
         // The operator draws the tree.
         var tree = await GrantctlAsync(null, "tasks", "tree", rootId);
         Assert.True(tree.Exit == 0, tree.ToString());
         var lines = tree.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith($"{rootId}  {planner}  [active]", lines[0], StringComparison.Ordinal);
-        Assert.StartsWith($"└── {child["taskId"]}  {worker}  [active]", lines[1], StringComparison.Ordinal);
-        var asJson = await GrantctlAsync(null, "tasks", "get", child["taskId"]!, "--json");
+        Assert.StartsWith($"└── {childId}  {worker}  [active]", lines[1], StringComparison.Ordinal);
+        var asJson = await GrantctlAsync(null, "tasks", "get", childId, "--json");
         Assert.Equal(rootId, JsonDocument.Parse(asJson.Output).RootElement.GetProperty("parentTaskId").GetString());
 
         // The gateway tries decisions: allowed (0); a secret needs a step-up (3), naming the approval.
@@ -71,10 +119,13 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         var stepUp = await GrantctlAsync(gateway, "authorize", "--credential-file", credentialFile, "--action", "read", "--type", "secret", "--path", "payments/key", "--json");
         Assert.Equal(3, stepUp.Exit);
         var approvalId = JsonDocument.Parse(stepUp.Output).RootElement.GetProperty("approvalId").GetString()!;
+        var active = await GrantctlAsync(gateway, "credentials", "introspect", "--credential-file", credentialFile);
+        Assert.True(active.Exit == 0, active.ToString());
+        Assert.Contains(credentialId, active.Output, StringComparison.Ordinal);
 
         // The person approves it from the list; the retry is allowed. Meanwhile `approvals watch` shows it live.
         var approver = silo.Identity.PersonToken(person, "approver");
-        using var watch = Start(approver, "approvals", "watch", "--json");
+        using var watch = _grantctl.Start(approver, "approvals", "watch", "--json");
         try
         {
             using var seen = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -111,11 +162,40 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         Assert.All(diff.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("  ", line, StringComparison.Ordinal));
         Assert.Equal(0, (await GrantctlAsync(null, "cascades")).Exit);
 
+        // A policy author publishes the active text again as the next version: the diff between the two is empty.
+        var author = silo.Identity.PersonToken($"pat-{run}@test.dev", "policy-author");
+        var current = await GrantctlAsync(author, "policy", "show", "--json");
+        Assert.True(current.Exit == 0, current.ToString());
+        var currentVersion = JsonDocument.Parse(current.Output).RootElement.GetProperty("info").GetProperty("version").GetInt64();
+        var policyFile = Path.Combine(home, "policy.cedar");
+        await File.WriteAllTextAsync(policyFile, Field(current, "text"));
+        var republished = await GrantctlAsync(author, "policy", "publish", policyFile, "--json");
+        Assert.True(republished.Exit == 0, republished.ToString());
+        var newVersion = JsonDocument.Parse(republished.Output).RootElement.GetProperty("version").GetInt64();
+        Assert.True(newVersion > currentVersion, republished.Output);
+        var unchanged = await GrantctlAsync(author, "policy", "diff", currentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), newVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(unchanged.Exit == 0, unchanged.ToString());
+        Assert.All(unchanged.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.StartsWith("  ", line, StringComparison.Ordinal));
+        var broken = Path.Combine(home, "broken.cedar");
+        await File.WriteAllTextAsync(broken, "permit(principal, action, resource) when { principal.nope(");
+        var refusedPolicy = await GrantctlAsync(author, "policy", "publish", broken);
+        Assert.Equal(1, refusedPolicy.Exit);
+        Assert.Contains("Policy invalid (400)", refusedPolicy.Errors, StringComparison.Ordinal);
+
         // The operator revokes the root: the worker's credential is denied from then on.
         var revoked = await GrantctlAsync(null, "tasks", "revoke", rootId, "--reason", "walkthrough over");
         Assert.True(revoked.Exit == 0, revoked.ToString());
         Assert.Contains("revoked", revoked.Output, StringComparison.Ordinal);
         Assert.Equal(3, (await GrantctlAsync(gateway, "authorize", "--credential-file", credentialFile, "--action", "read", "--type", "repo", "--path", "acme/README.md")).Exit);
+        var inactive = await GrantctlAsync(gateway, "credentials", "introspect", "--credential-file", credentialFile, "--json");
+        Assert.Equal(3, inactive.Exit);
+        Assert.False(JsonDocument.Parse(inactive.Output).RootElement.GetProperty("active").GetBoolean());
+        var shownCredential = await GrantctlAsync(null, "credentials", "get", credentialId);
+        Assert.True(shownCredential.Exit == 0, shownCredential.ToString());
+        Assert.Contains("revoked", shownCredential.Output, StringComparison.Ordinal);
+        var ended = await GrantctlAsync(plannerToken, "sessions", "end", Field(plannerSession, "sessionId"), "--reason", "done");
+        Assert.True(ended.Exit == 0, ended.ToString());
+        Assert.Contains("ended", ended.Output, StringComparison.Ordinal);
 
         // Errors print the problem's title and what to do, with their exit codes.
         var missing = await GrantctlAsync(null, "tasks", "get", "t-nothing-here");
@@ -138,48 +218,11 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         Assert.Equal("tree", completion.Output.Trim());
 
         // No token ever reached the output.
-        foreach (var result in new[] { login, tree, allowed, stepUp, pending, approved, revoked, missing, forbidden, refused })
+        foreach (var result in new[] { created, plannerSession, proof, wider, delegated, workerSession, issued, listed, login, tree, allowed, stepUp, active, pending, approved, revoked, inactive, shownCredential, ended, missing, forbidden, refused })
         {
             Assert.DoesNotContain(credential["token"]!, result.Output + result.Errors, StringComparison.Ordinal);
+            Assert.DoesNotContain(proofToken, result.Output + result.Errors, StringComparison.Ordinal);
             Assert.DoesNotContain(operatorToken, result.Output + result.Errors, StringComparison.Ordinal);
         }
-    }
-
-    private sealed record Result(int Exit, string Output, string Errors)
-    {
-        public override string ToString() => $"exit {Exit}\n{Output}\n{Errors}";
-    }
-
-    // grantctl as a user runs it; a token given here stands for GRANTCTL_TOKEN (else the saved login is used).
-    private async Task<Result> GrantctlAsync(string? token, params string[] arguments)
-    {
-        using var process = Start(token, arguments);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
-        var errors = process.StandardError.ReadToEndAsync(deadline.Token);
-        await process.WaitForExitAsync(deadline.Token);
-        return new Result(process.ExitCode, await output, await errors);
-    }
-
-    private Process Start(string? token, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(ChildProcess.BuiltDll("GrantctlDll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["GRANTCTL_CONFIG"] = Path.Combine(_home.FullName, "config.json");
-        start.Environment.Remove("GRANTCTL_URL");
-        start.Environment.Remove("GRANTCTL_CREDENTIAL");
-        if (token is not null)
-        {
-            start.Environment["GRANTCTL_TOKEN"] = token;
-        }
-        else
-        {
-            start.Environment.Remove("GRANTCTL_TOKEN");
-        }
-        return Process.Start(start)!;
     }
 }
