@@ -24,6 +24,15 @@ public sealed class TelemetryOptions : IValidatableObject
     /// </summary>
     public string? OtlpEndpoint { get; set; }
 
+    /// <summary>
+    /// How OTLP is sent: <c>grpc</c> (the default; a collector's port 4317) or <c>http/protobuf</c> (port 4318; the
+    /// signal's path, <c>/v1/traces</c> or <c>/v1/metrics</c>, is added to <see cref="OtlpEndpoint"/>).
+    /// </summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    /// <summary>How often metrics are exported over OTLP (default 30 s; traces are sent in batches as they end).</summary>
+    public TimeSpan OtlpMetricsInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A port on which GrantSilo's metrics are served for Prometheus to scrape (<c>/metrics</c>). Unset: none.</summary>
     [Range(1, 65535, ErrorMessage = "GrantSilo:Telemetry:PrometheusPort must be a TCP port between 1 and 65535.")]
     public int? PrometheusPort { get; set; }
@@ -40,6 +49,14 @@ public sealed class TelemetryOptions : IValidatableObject
         if (OtlpEndpoint is { Length: > 0 } endpoint && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
         {
             yield return new ValidationResult($"{SectionName}:{nameof(OtlpEndpoint)} must be an absolute URL (for example http://127.0.0.1:4317).", [nameof(OtlpEndpoint)]);
+        }
+        if (OtlpProtocol is not ("grpc" or "http/protobuf"))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(OtlpProtocol)} '{OtlpProtocol}' is not known: use grpc (the default) or http/protobuf.", [nameof(OtlpProtocol)]);
+        }
+        if (OtlpMetricsInterval < TimeSpan.FromSeconds(1) || OtlpMetricsInterval > TimeSpan.FromHours(1))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(OtlpMetricsInterval)} must be between 00:00:01 and 01:00:00.", [nameof(OtlpMetricsInterval)]);
         }
     }
 }
@@ -80,7 +97,11 @@ public static class GrantSiloTelemetry
             metrics.AddMeter(Meters);
             if (otlp is not null)
             {
-                metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
+                metrics.AddOtlpExporter((exporter, reader) =>
+                {
+                    Otlp(exporter, otlp, options, "v1/metrics");
+                    reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.OtlpMetricsInterval.TotalMilliseconds;
+                });
             }
             if (options.PrometheusPort is not null)
             {
@@ -89,13 +110,46 @@ public static class GrantSiloTelemetry
         });
         if (otlp is not null)
         {
-            telemetry.WithTracing(tracing => tracing.AddSource(ActivitySources).AddOtlpExporter(exporter => exporter.Endpoint = otlp));
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(ActivitySources)
+                // A request's span is named by its route and carries method, route and status. Never its path or query:
+                // an id is all a path should hold, but a caller who puts a token in one must not see it exported.
+                .AddAspNetCoreInstrumentation(aspNetCore =>
+                {
+                    aspNetCore.RecordException = false;
+                    aspNetCore.EnrichWithHttpRequest = (activity, _) =>
+                    {
+                        activity.SetTag("url.path", null);
+                        activity.SetTag("url.query", null);
+                    };
+                    aspNetCore.EnrichWithHttpResponse = (activity, _) =>
+                    {
+                        activity.SetTag("url.path", null);
+                        activity.SetTag("url.query", null);
+                    };
+                })
+                .AddOtlpExporter(exporter => Otlp(exporter, otlp, options, "v1/traces")));
         }
         if (options.PrometheusPort is { } port)
         {
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(options.PrometheusListenOnAnyHostAddress ? IPAddress.Any : IPAddress.Loopback, port));
         }
         return options;
+    }
+
+    private static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions exporter, Uri endpoint, TelemetryOptions options, string signalPath)
+    {
+        if (options.OtlpProtocol == "http/protobuf")
+        {
+            exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf;
+            // Set in code, the endpoint is used as it is: the signal's path is added here, as a collector expects.
+            exporter.Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/" + signalPath);
+        }
+        else
+        {
+            exporter.Protocol = OpenTelemetry.Exporter.OtlpExportProtocol.Grpc;
+            exporter.Endpoint = endpoint;
+        }
     }
 
     /// <summary>The Prometheus scrape endpoint, <c>/metrics</c>, on its own port only (never on the API's).</summary>
