@@ -3,9 +3,12 @@ using System.Diagnostics;
 namespace GrantSilo.Benchmarks;
 
 /// <summary>Throughput and latency of an operation driven by concurrent loops for a fixed time.</summary>
-internal sealed record Measurement(string Name, long Operations, double Seconds, double P50Us, double P99Us)
+internal sealed record Measurement(string Name, long Operations, double Seconds, double P50Us, double P99Us, double CpuSeconds = 0)
 {
     public double Throughput => Operations / Seconds;
+
+    /// <summary>This process's CPU time per operation, in µs (every thread: the work measured and whatever drives it).</summary>
+    public double CpuUsPerOperation => Operations == 0 ? 0 : CpuSeconds * 1_000_000 / Operations;
 
     public override string ToString() =>
         $"| {Name,-34} | {Throughput,12:N0} | {P50Us,10:N1} | {P99Us,10:N1} |";
@@ -44,7 +47,7 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         return [.. operations.Select((o, i) => Summarize(o.Name, slices[i]))];
     }
 
-    private sealed record Slice(double Seconds, long[] Latencies);
+    private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds);
 
     private static async Task WarmUpAsync(Func<int, long, Task> operation)
     {
@@ -58,6 +61,7 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
     private static async Task<Slice> RunSliceAsync(int concurrency, TimeSpan duration, Func<int, long, Task> operation)
     {
         var latencies = new List<long>[concurrency];
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         var loops = Enumerable.Range(0, concurrency).Select(async worker =>
         {
@@ -71,13 +75,14 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
             }
         }).ToArray();
         await Task.WhenAll(loops);
-        return new Slice(stopwatch.Elapsed.TotalSeconds, [.. latencies.SelectMany(l => l)]);
+        var elapsed = stopwatch.Elapsed.TotalSeconds;
+        return new Slice(elapsed, [.. latencies.SelectMany(l => l)], (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
     private static Measurement Summarize(string name, IReadOnlyList<Slice> slices)
     {
         var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, Math.Floor(p * all.Length))] * 1_000_000.0 / Stopwatch.Frequency;
-        return new Measurement(name, all.Length, slices.Sum(s => s.Seconds), Percentile(0.50), Percentile(0.99));
+        return new Measurement(name, all.Length, slices.Sum(s => s.Seconds), Percentile(0.50), Percentile(0.99), slices.Sum(s => s.CpuSeconds));
     }
 }
