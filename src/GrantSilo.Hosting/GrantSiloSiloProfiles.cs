@@ -36,6 +36,15 @@ public static class GrantSiloSiloProfiles
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
         silo.UseInMemoryReminderService();
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);
+        // Grain state lives in this process only, signing keys among it: unless one is configured, the key that wraps
+        // them is made at start and lives as long as they do.
+        silo.Services.PostConfigure<GrantSilo.Grains.Keys.KeyRingOptions>(keys =>
+        {
+            if (keys.KeyEncryptionKey is null && keys.KeyEncryptionKeyFile is null)
+            {
+                keys.KeyEncryptionKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+            }
+        });
         return silo.AddGrantSiloFromConfiguration(configuration);
     }
 

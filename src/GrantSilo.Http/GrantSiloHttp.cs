@@ -216,6 +216,7 @@ public static partial class GrantSiloHttp
         ApiEndpoints.Map(app);
         AuthZenEndpoints.Map(app);
         HealthEndpoints.Map(app);
+        KeySetEndpoint.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         if (app.Environment.IsDevelopment())
         {

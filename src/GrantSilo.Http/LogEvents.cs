@@ -8,4 +8,7 @@ internal enum LogEvents
 
     /// <summary>A caller without the operator role asked for the Orleans Dashboard.</summary>
     DashboardRefused = 4202,
+
+    /// <summary>The key set could not be published (no key-encryption key, or a stored key that does not unwrap).</summary>
+    KeysUnavailable = 4203,
 }

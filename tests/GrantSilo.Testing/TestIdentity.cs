@@ -105,6 +105,7 @@ public sealed class TestIdentity
         {
             ["GrantSilo:Identity:Audience"] = Audience,
             ["GrantSilo:Cluster:CallKey"] = ClusterCallKey,
+            ["GrantSilo:Keys:KeyEncryptionKey"] = KeyEncryptionKey,
         };
         var i = 0;
         void Issuer(string name, string kind, string? issuer, string? trustDomain, string? callerKind)
@@ -142,6 +143,9 @@ public sealed class TestIdentity
     /// </summary>
     public IReadOnlyDictionary<string, string> SiloEnvironment() =>
         SiloConfiguration().ToDictionary(p => p.Key.Replace(":", "__", StringComparison.Ordinal), p => p.Value!, StringComparer.Ordinal);
+
+    /// <summary>The key-encryption key the test silos of this process wrap their signing keys with.</summary>
+    public string KeyEncryptionKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>A cluster call key for the test clusters of this process.</summary>
     public string ClusterCallKey { get; }

@@ -54,6 +54,11 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloPolicyOptions>, GrantSiloPolicyOptionsValidator>());
         services.TryAddKeyedSingleton(GrantSiloTime.ServiceKey, TimeProvider.System);
         services.TryAddKeyedSingleton(GrantSiloTime.LeaseClockKey, TimeProvider.System);
+        // Signing keys: rings kept by grains, private keys wrapped by the key-encryption key (a KMS registers its own).
+        services.AddOptions<GrantSilo.Grains.Keys.KeyRingOptions>().BindConfiguration(GrantSilo.Grains.Keys.KeyRingOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Keys.KeyRingOptions>, GrantSilo.Grains.Keys.KeyRingOptionsValidator>());
+        services.TryAddSingleton<GrantSilo.Grains.Keys.IKeyEncryption, GrantSilo.Grains.Keys.ConfiguredKeyEncryption>();
+        services.TryAddSingleton<GrantSilo.Grains.Keys.KeyRing>();
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));

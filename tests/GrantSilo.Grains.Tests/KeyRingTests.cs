@@ -1,0 +1,163 @@
+using System.Security.Cryptography;
+using GrantSilo.Grains.Keys;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace GrantSilo.Grains.Tests;
+
+/// <summary>
+/// GrantSilo's signing key rings: made on first use, the next key published a period ahead, rotated on schedule, a
+/// retired key published until nothing it signed can be valid, kept across activations, and stored only wrapped by the
+/// key-encryption key, which must match for a key to be used.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class KeyRingTests(ClusterFixture fixture)
+{
+    private IServiceProvider Silo => ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
+
+    private KeyRingOptions Options => Silo.GetRequiredService<IOptions<KeyRingOptions>>().Value;
+
+    // A ring of its own per test: the silo's rings outlive a test, and time moves for every test of the collection.
+    private static string NewRing() => $"test-{Guid.NewGuid():N}";
+
+    // A fresh view each time (the silo's service keeps one for a minute).
+    private KeyRing NewService() => ActivatorUtilities.CreateInstance<KeyRing>(Silo);
+
+    [Fact]
+    public async Task FirstUse_MakesTheSigningKey_AndPublishesTheNextAhead()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+
+        var signing = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+        var published = await keys.GetPublishedAsync(ring, CancellationToken.None);
+
+        Assert.Equal(2, published.Count);
+        Assert.Equal(signing.KeyId, published[0].Kid);
+        Assert.NotEqual(published[0].Kid, published[1].Kid);
+        Assert.All(published, key => Assert.Equal(("EC", "P-256", "ES256", "sig"), (key.Kty, key.Crv, key.Alg, key.Use)));
+        // What it signs verifies with the published key, whose id is its RFC 7638 thumbprint.
+        var data = "a credential"u8.ToArray();
+        var signature = signing.Key.SignData(data, HashAlgorithmName.SHA256);
+        using var verifier = ECDsa.Create(new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = Base64UrlDecode(published[0].X), Y = Base64UrlDecode(published[0].Y) },
+        });
+        Assert.True(verifier.VerifyData(data, signature, HashAlgorithmName.SHA256));
+        Assert.Equal(published[0].Kid, KeyRing.Thumbprint(Base64UrlDecode(published[0].X), Base64UrlDecode(published[0].Y)));
+    }
+
+    [Fact]
+    public async Task Rotation_TheNextKeySigns_TheOldStaysPublishedUntilItsTokensCannotBeValid()
+    {
+        var ring = NewRing();
+        using (var keys = NewService())
+        {
+            var first = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+            var next = (await keys.GetPublishedAsync(ring, CancellationToken.None))[1].Kid;
+
+            fixture.Time.Advance(Options.RotationPeriod);
+            using var later = NewService();
+            var second = await later.GetSigningKeyAsync(ring, CancellationToken.None);
+            Assert.Equal(next, second.KeyId);
+            var published = (await later.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+            Assert.Equal(second.KeyId, published[0]);
+            Assert.Contains(first.KeyId, published);
+            Assert.Equal(3, published.Count);
+
+            // Once nothing the first key signed can still be valid, it is no longer published.
+            fixture.Time.Advance(Options.RetiredKeyPublication);
+            using var afterwards = NewService();
+            var remaining = (await afterwards.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+            Assert.DoesNotContain(first.KeyId, remaining);
+            Assert.Contains(second.KeyId, remaining);
+        }
+    }
+
+    [Fact]
+    public async Task TheRing_OutlivesItsActivation()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+        var before = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+
+        await fixture.SiloGrains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        using var again = NewService();
+        var after = await again.GetSigningKeyAsync(ring, CancellationToken.None);
+
+        Assert.Equal(before.KeyId, after.KeyId);
+    }
+
+    [Fact]
+    public async Task StoredRing_HoldsPrivateKeysOnlyWrapped()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+        var signing = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+        var privateScalar = signing.Key.ExportParameters(includePrivateParameters: true).D!;
+        var pkcs8 = signing.Key.ExportPkcs8PrivateKey();
+
+        var storage = Silo.GetRequiredKeyedService<IGrainStorage>(GrantSilo.Grains.Hosting.GrantSiloStorage.Name);
+        var stored = new StateHolder();
+        await storage.ReadStateAsync("key-ring", GrainId.Create("keyring", ring), stored);
+
+        Assert.NotEmpty(stored.State.Keys);
+        foreach (var key in stored.State.Keys)
+        {
+            Assert.False(key.WrappedPrivateKey.AsSpan().IndexOf(privateScalar) >= 0, "the private scalar is stored in the clear");
+            Assert.False(key.WrappedPrivateKey.AsSpan().IndexOf(pkcs8) >= 0, "the PKCS#8 key is stored in the clear");
+            Assert.Equal(Silo.GetRequiredService<IKeyEncryption>().KeyId, key.WrappedBy);
+        }
+    }
+
+    [Fact]
+    public async Task AnotherKeyEncryptionKey_CannotUseTheRing_FailClosed()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+        var signing = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+
+        // A silo configured with another key-encryption key refuses the stored key rather than misreading it.
+        var other = new ConfiguredKeyEncryption(Microsoft.Extensions.Options.Options.Create(new KeyRingOptions { KeyEncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }));
+        using var elsewhere = ActivatorUtilities.CreateInstance<KeyRing>(Silo, (IKeyEncryption)other);
+        var refused = await Assert.ThrowsAsync<KeyEncryptionException>(() => elsewhere.GetSigningKeyAsync(ring, CancellationToken.None).AsTask());
+        Assert.Contains(signing.KeyId, refused.Message, StringComparison.Ordinal);
+
+        // Ciphertext altered in storage, or unwrapped for another key's context: refused too.
+        var mine = Silo.GetRequiredService<IKeyEncryption>();
+        var wrapped = await mine.WrapAsync(new byte[] { 1, 2, 3 }, "grantsilo/key-ring/a/b", CancellationToken.None);
+        await Assert.ThrowsAsync<KeyEncryptionException>(() => mine.UnwrapAsync(wrapped, "grantsilo/key-ring/a/c", CancellationToken.None).AsTask());
+        wrapped[^1] ^= 1;
+        await Assert.ThrowsAsync<KeyEncryptionException>(() => mine.UnwrapAsync(wrapped, "grantsilo/key-ring/a/b", CancellationToken.None).AsTask());
+    }
+
+    [Fact]
+    public async Task WithoutAKeyEncryptionKey_NoKeyIsMadeOrUsed()
+    {
+        var none = new ConfiguredKeyEncryption(Microsoft.Extensions.Options.Options.Create(new KeyRingOptions()));
+
+        var refused = await Assert.ThrowsAsync<KeyEncryptionException>(() => none.WrapAsync(new byte[32], "x", CancellationToken.None).AsTask());
+
+        Assert.Contains("GrantSilo:Keys:KeyEncryptionKey", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] Base64UrlDecode(string text)
+    {
+        var padded = text.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(padded.PadRight(padded.Length + ((4 - (padded.Length % 4)) % 4), '='));
+    }
+
+#pragma warning disable CS8767 // IGrainState's setter allows null; this holder never holds it.
+    private sealed class StateHolder : IGrainState<KeyRingState>
+    {
+        public KeyRingState State { get; set; } = new();
+
+        public string? ETag { get; set; }
+
+        public bool RecordExists { get; set; }
+    }
+}
+#pragma warning restore CS8767
