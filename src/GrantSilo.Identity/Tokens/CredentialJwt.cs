@@ -155,7 +155,16 @@ public static class CredentialJwt
         {
             return (null, new CredentialJwtRefusal("it is not a well-formed JWT"));
         }
-        if (handler.ReadJsonWebToken(token).Alg != SecurityAlgorithms.EcdsaSha256)
+        string algorithm;
+        try
+        {
+            algorithm = handler.ReadJsonWebToken(token).Alg;
+        }
+        catch (ArgumentException)
+        {
+            return (null, new CredentialJwtRefusal("it is not a well-formed JWT"));
+        }
+        if (algorithm != SecurityAlgorithms.EcdsaSha256)
         {
             return (null, new CredentialJwtRefusal("its algorithm is not ES256"));
         }
