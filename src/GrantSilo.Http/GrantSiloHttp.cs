@@ -39,6 +39,29 @@ public static partial class GrantSiloHttp
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<HttpGrantClient>();
         builder.Services.ConfigureHttpJsonOptions(json => HttpJson.Apply(json.SerializerOptions));
+        // ASP.NET Core's own messages below Warning quote request paths and request lines: a caller who puts a token in
+        // a URL must not have it written to the silo's log. So they stay at Warning and above, however logging is
+        // configured (GrantSilo logs requests it refuses itself, by route; traces name routes, never paths).
+        builder.Services.PostConfigure<LoggerFilterOptions>(logging =>
+        {
+            for (var i = 0; i < logging.Rules.Count; i++)
+            {
+                var rule = logging.Rules[i];
+                if (rule.CategoryName?.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) == true && rule.LogLevel is < LogLevel.Warning)
+                {
+                    logging.Rules[i] = new LoggerFilterRule(rule.ProviderName, rule.CategoryName, LogLevel.Warning, rule.Filter);
+                }
+            }
+            // For every provider too: a provider's own rule is chosen before any rule for all providers.
+            foreach (var provider in logging.Rules.Select(r => r.ProviderName).Distinct().ToList())
+            {
+                logging.Rules.Add(new LoggerFilterRule(provider, "Microsoft.AspNetCore", LogLevel.Warning, null));
+            }
+            if (!logging.Rules.Any(r => r.ProviderName is null && r.CategoryName == "Microsoft.AspNetCore"))
+            {
+                logging.Rules.Add(new LoggerFilterRule(null, "Microsoft.AspNetCore", LogLevel.Warning, null));
+            }
+        });
 
         var certificate = HttpsCertificate(builder.Configuration);
         if (certificate is null && options.ListenOnAnyHostAddress)

@@ -54,6 +54,10 @@ public sealed class HttpSilo : IAsyncLifetime
             ["GrantSilo__Telemetry__PrometheusPort"] = MetricsPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Dashboard__Enabled"] = "true",
             ["Logging__LogLevel__GrantSilo"] = "Information",
+            // Raised, as an operator chasing a problem might: no token sent in a URL may reach the log even so.
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Debug",
+            ["Logging__Console__LogLevel__Default"] = "Information",
+            ["Logging__Console__LogLevel__Microsoft.AspNetCore.Routing"] = "Trace",
         };
         _silo = ChildProcess.Start("http-silo", ChildProcess.BuiltDll("SiloHostDll"), environment);
         await _silo.WaitForOutputAsync("GrantSilo silo started", TimeSpan.FromSeconds(90));
