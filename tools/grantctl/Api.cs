@@ -52,6 +52,13 @@ internal sealed class Api(Uri baseAddress, string? token) : IDisposable
         return JsonNode.Parse(text) ?? new JsonObject();
     }
 
+    /// <summary>A GET whose answer is only checked (a problem is thrown), not parsed.</summary>
+    public async Task GetRawAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(HttpMethod.Get, path, null, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        ThrowIfProblem(response, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>A streamed answer (server-sent events): the caller reads the body; a problem is thrown first.</summary>
     public async Task<HttpResponseMessage> StreamAsync(string path, CancellationToken cancellationToken)
     {

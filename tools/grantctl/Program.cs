@@ -233,6 +233,25 @@ root.Subcommands.Add(Leaf("cascades", "List cascades that failed a step and are 
     ListAsync(api.GetAsync("/v1/cascades/pending", ct), output, list => list.AsArray(),
         ("kind", c => Output.S(c["kind"])), ("id", c => Output.S(c["id"])), ("pending steps", c => Output.S(c["pendingSteps"])), ("since", c => Output.S(c["since"])))));
 
+// ---- dashboard ----
+var dashboardPort = new Option<int>("--port") { Description = "The loopback port for the browser", DefaultValueFactory = _ => 8089 };
+var dashboardPath = new Option<string>("--path") { Description = "Where the silo serves the dashboard (GrantSilo:Dashboard:Path)", DefaultValueFactory = _ => "/dashboard" };
+var dashboard = new Command("dashboard", "Open the Orleans Dashboard in a browser on this machine, as the logged-in operator (the token stays in grantctl)") { dashboardPort, dashboardPath };
+dashboard.SetAction((parse, cancellationToken) => RunAsync(parse, async (_, output) =>
+{
+    var settings = Settings.Load();
+    var address = new Uri(parse.GetValue(url) ?? settings.Url ?? Settings.DefaultUrl);
+    var path = "/" + parse.GetValue(dashboardPath)!.Trim('/');
+    // The operator's token is checked once before the browser is sent anywhere.
+    using (var api = new Api(address, settings.Token))
+    {
+        await api.GetRawAsync(path + "/DashboardCounters", cancellationToken);
+    }
+    using var proxy = new DashboardProxy(address, settings.Token!, path);
+    return await proxy.RunAsync(parse.GetValue(dashboardPort), output, cancellationToken);
+}, needsToken: true, cancellationToken));
+root.Subcommands.Add(dashboard);
+
 // ---- authorize ----
 var credentialFile = new Option<string?>("--credential-file") { Description = "A file holding the agent's GrantSilo credential token (or set GRANTCTL_CREDENTIAL)" };
 var action = new Option<string>("--action") { Description = "The action (read, write...)", Required = true };

@@ -1,4 +1,5 @@
 using System.Net;
+using GrantSilo.EndToEnd.Tests.Support;
 
 namespace GrantSilo.EndToEnd.Tests.Http;
 
@@ -54,5 +55,48 @@ public sealed class HttpDashboardTests(HttpSilo silo)
         // The live log stream is off by default.
         var trace = await silo.SendAsync(HttpMethod.Get, "/dashboard/Trace", operatorToken);
         Assert.NotEqual(HttpStatusCode.OK, trace.Status);
+    }
+
+    [Fact]
+    public async Task GrantctlDashboard_ServesABrowserOnThisMachine_WithTheLinksKeyOnly_AndNeverHandsItTheToken()
+    {
+        var operatorToken = silo.Operator();
+        using var grantctl = new Grantctl();
+        var port = Ports.Free();
+        using var proxy = grantctl.Start(operatorToken, "dashboard", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--url", silo.Http.BaseAddress!.ToString());
+        try
+        {
+            using var started = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var line = await proxy.StandardOutput.ReadLineAsync(started.Token);
+            Assert.NotNull(line);
+            Assert.DoesNotContain(operatorToken, line, StringComparison.Ordinal);
+            var link = line.Split(' ').Single(word => word.StartsWith("http://127.0.0.1:", StringComparison.Ordinal));
+
+            // A browser that opened the link: the key becomes a cookie, and the dashboard's pages and data are served.
+            using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true, AllowAutoRedirect = true }) { Timeout = TimeSpan.FromSeconds(60) };
+            using (var page = await browser.GetAsync(new Uri(link)))
+            {
+                Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+                Assert.Equal("/dashboard/", page.RequestMessage!.RequestUri!.AbsolutePath);
+                Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            }
+            using (var counters = await browser.GetAsync(new Uri($"http://127.0.0.1:{port}/dashboard/DashboardCounters")))
+            {
+                Assert.Equal(HttpStatusCode.OK, counters.StatusCode);
+                Assert.Contains("totalActiveHostCount", await counters.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                Assert.DoesNotContain(counters.Headers, h => h.Value.Any(v => v.Contains(operatorToken, StringComparison.Ordinal)));
+            }
+
+            // Anyone else on this machine without the link's key, a wrong key, another path or a write: refused.
+            using var stranger = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync(new Uri($"http://127.0.0.1:{port}/dashboard/DashboardCounters"))).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync(new Uri($"http://127.0.0.1:{port}/?key=guess"))).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync(new Uri($"http://127.0.0.1:{port}/v1/cascades/pending"))).StatusCode);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, (await browser.PostAsync(new Uri($"http://127.0.0.1:{port}/dashboard/DashboardCounters"), new StringContent(""))).StatusCode);
+        }
+        finally
+        {
+            proxy.Kill();
+        }
     }
 }
