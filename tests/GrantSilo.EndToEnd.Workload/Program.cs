@@ -13,6 +13,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+// `check HISTORY [PHASES]`: checks a finished run's history (the container test, scripts/container-test.sh).
+if (args is ["check", ..])
+{
+    return ContainerRunCheck.Run(args[1..]);
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Orleans", LogLevel.Error);
@@ -30,6 +36,10 @@ await runner.SetUpAsync();
 Console.WriteLine("WORKLOAD STARTED");
 var stop = DateTime.UtcNow + options.Duration;
 await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(i => runner.RunAsync(i, stop)));
+if (options.FinalSweep)
+{
+    await runner.FinalSweepAsync();
+}
 Console.WriteLine($"WORKLOAD DONE {history.Count} invocations");
 await host.StopAsync();
 return 0;
@@ -50,6 +60,12 @@ internal sealed class WorkloadOptions
 
     /// <summary>The lifetime of short-lived credentials (every other one), so expiry is exercised too.</summary>
     public TimeSpan ShortCredentialLifetime { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Stop early once this file exists (the container test stops the workload when its operator actions are done).</summary>
+    public string? StopFile { get; set; }
+
+    /// <summary>After the run, ask again about every credential whose revocation (or its task's) was acknowledged.</summary>
+    public bool FinalSweep { get; set; }
 }
 
 /// <summary>Appends records to the history file, one JSON line each, flushed as written.</summary>
@@ -127,7 +143,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
     {
         var random = new Random(worker * 7919 + Environment.ProcessId);
         var iteration = 0;
-        while (DateTime.UtcNow < stop)
+        while (DateTime.UtcNow < stop && (options.StopFile is null || !File.Exists(options.StopFile)))
         {
             iteration++;
             await IterationAsync(random, iteration);
@@ -206,6 +222,27 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         }
     }
 
+    /// <summary>
+    /// Authorizes, once more, every issued credential whose revocation, or whose task's or an ancestor task's, was
+    /// acknowledged during the run (recorded with <see cref="HistoryRecord.Final"/>): each must be denied.
+    /// </summary>
+    public async Task FinalSweepAsync()
+    {
+        (IssuedCredential Credential, IReadOnlyList<string> Chain)[] issued;
+        lock (_issued)
+        {
+            issued = [.. _issued];
+        }
+        var ended = issued.Where(i => _revokedCredentials.ContainsKey(i.Credential.CredentialId) || i.Chain.Any(_revokedTasks.ContainsKey)).ToList();
+        foreach (var (credential, _) in ended)
+        {
+            await AuthorizeAsync(credential, final: true);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedCredentials = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedTasks = new();
+
     private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
     {
         var itself = agent == _planner ? _plannerClient : _workerClient;
@@ -240,7 +277,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         return issued;
     }
 
-    private async Task AuthorizeAsync(IssuedCredential credential)
+    private async Task AuthorizeAsync(IssuedCredential credential, bool final = false)
     {
         var start = DateTime.UtcNow.Ticks;
         Decision? decision = null;
@@ -263,6 +300,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
             Reason = decision?.Reason.ToString(),
             Detail = decision is { IsAllowed: false } ? decision.Detail : null,
             Credential = credential.CredentialId,
+            Final = final ? true : null,
         });
     }
 
@@ -274,6 +312,14 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         var end = DateTime.UtcNow.Ticks;
         var value = result is { IsSuccess: true } ? result.Value : null;
         var ok = value is not null && (acknowledged is null || acknowledged(value));
+        if (ok && op == "revoke-credential" && credential is not null)
+        {
+            _revokedCredentials.TryAdd(credential, true);
+        }
+        if (ok && op == "revoke-task" && task is not null)
+        {
+            _revokedTasks.TryAdd(task, true);
+        }
         await history.AppendAsync(new HistoryRecord
         {
             Op = op,
