@@ -120,13 +120,13 @@ GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key"); export GRANTSILO_CALL_KEY
 # Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API.
 used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
 next_port=$((20000 + RANDOM % 20000))
-free_port() {
+free_port() { # VARIABLE: exports it set to the next free port
   while grep -qx "$next_port" <<<"$used"; do next_port=$((next_port + 1)); done
-  echo $next_port; next_port=$((next_port + 1))
+  export "$1=$next_port"; next_port=$((next_port + 1))
 }
-GRANTSILO_AZURITE_PORT=$(free_port); export GRANTSILO_AZURITE_PORT
+free_port GRANTSILO_AZURITE_PORT
 for n in 1 2 3 4; do
-  export "GRANTSILO_SILO${n}_PORT=$(free_port)" "GRANTSILO_GATEWAY${n}_PORT=$(free_port)" "GRANTSILO_HTTP${n}_PORT=$(free_port)"
+  free_port "GRANTSILO_SILO${n}_PORT"; free_port "GRANTSILO_GATEWAY${n}_PORT"; free_port "GRANTSILO_HTTP${n}_PORT"
 done
 compose() { docker-compose -p "$project" -f "$compose_file" --profile scale-out "$@"; }
 container() { echo "${project}_$1_1"; }
@@ -218,7 +218,8 @@ scale_in() {
   stop_ms=$(($(now_ms) - t0))
   local code; code=$(podman inspect "$(container silo4)" --format '{{.State.ExitCode}}')
   [ "$code" = 0 ] || fail "scale in: silo4 exited with $code after SIGTERM, not 0 (killed after its grace period, or failed stopping)."
-  podman logs "$(container silo4)" 2>&1 | grep -q "GrantSilo silo stopping: leaving the cluster cleanly" || fail "scale in: silo4 did not say it was leaving the cluster."
+  podman logs "$(container silo4)" >"$work/silo4.log" 2>&1
+  grep -q "GrantSilo silo stopping: leaving the cluster cleanly" "$work/silo4.log" || fail "scale in: silo4 did not say it was leaving the cluster."
   [ "$stop_ms" -lt 40000 ] || fail "scale in: silo4 took $stop_ms ms to stop."
 }
 phase scale-in scale_in
