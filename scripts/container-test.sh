@@ -36,7 +36,7 @@ log() { echo "[container-test +$(($(date +%s) - started))s] $*"; }
 now_ms() { date +%s%3N; }
 
 cleanup() {
-  [ -n "$workload_pid" ] && kill "$workload_pid" 2>/dev/null
+  [ -n "$workload_pid" ] && kill -9 "$workload_pid" 2>/dev/null
   if [ -S "$socket" ] && command -v docker-compose >/dev/null; then
     DOCKER_HOST="unix://$socket" docker-compose -p "$project" -f "$compose_file" --profile scale-out down -t 5 >/dev/null 2>&1
   fi
@@ -61,11 +61,11 @@ fail() {
 # --- 1. Tooling -------------------------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || fail "must run as root (podman with runc and cgroupfs, packages installed with apt-get)."
 missing=""
-for tool in podman runc docker-compose debootstrap; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+for tool in podman runc docker-compose debootstrap curl; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
 if [ -n "$missing" ]; then
   log "installing:$missing (Debian packages podman runc docker-compose debootstrap)"
   command -v apt-get >/dev/null || fail "no apt-get to install$missing with."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc docker-compose debootstrap uidmap) >"$work/apt.log" 2>&1 \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc docker-compose debootstrap uidmap curl) >"$work/apt.log" 2>&1 \
     || { tail -n 5 "$work/apt.log"; fail "apt-get could not install podman runc docker-compose debootstrap."; }
 fi
 for tool in podman runc docker-compose debootstrap dotnet node npm openssl; do

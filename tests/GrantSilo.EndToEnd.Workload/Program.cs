@@ -33,6 +33,15 @@ var client = new GrantSilo.Testing.ActingGrantClient(host.Services.GetRequiredSe
 await using var history = new History(options.HistoryPath ?? throw new InvalidOperationException("Set Workload:HistoryPath."));
 var runner = new Runner(client, history, options);
 await runner.SetUpAsync();
+if (options.AuthorizeOnly)
+{
+    // Throughput of Authorize alone, for the container benchmark (bench/README.md): one live credential, asked about
+    // by Concurrency callers in a loop for Duration.
+    Console.WriteLine("WORKLOAD STARTED");
+    Console.WriteLine(await runner.AuthorizeThroughputAsync(options.Concurrency, options.Duration));
+    await host.StopAsync();
+    return 0;
+}
 Console.WriteLine("WORKLOAD STARTED");
 var stop = DateTime.UtcNow + options.Duration;
 await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(i => runner.RunAsync(i, stop)));
@@ -63,6 +72,9 @@ internal sealed class WorkloadOptions
 
     /// <summary>Stop early once this file exists (the container test stops the workload when its operator actions are done).</summary>
     public string? StopFile { get; set; }
+
+    /// <summary>Measure Authorize throughput only (one credential, Concurrency callers, Duration) instead of the mixed workload.</summary>
+    public bool AuthorizeOnly { get; set; }
 
     /// <summary>After the run, ask again about every credential whose revocation (or its task's) was acknowledged.</summary>
     public bool FinalSweep { get; set; }
@@ -220,6 +232,41 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         {
             await AuthorizeAsync(credential);
         }
+    }
+
+    /// <summary>Authorizes one live credential from <paramref name="concurrency"/> loops for <paramref name="duration"/> (after a 3 s warm-up).</summary>
+    public async Task<string> AuthorizeThroughputAsync(int concurrency, TimeSpan duration)
+    {
+        var root = await _harness.CreateTaskAsync(new CreateTaskRequest
+        {
+            Person = "person:alice@e2e.dev",
+            Agent = _planner,
+            Scope = ScopeOf(1, "repo:read:acme/*"),
+            Lifetime = TimeSpan.FromMinutes(10),
+        });
+        var session = await _plannerClient.OpenSessionAsync(new OpenSessionRequest { Agent = _planner });
+        var credential = await _plannerClient.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = root.Value.TaskId, Lifetime = TimeSpan.FromMinutes(10) });
+        var token = credential.Value.Token;
+        async Task<List<double>> LoopAsync(DateTime until)
+        {
+            var latencies = new List<double>();
+            while (DateTime.UtcNow < until)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var decision = await _harness.AuthorizeAsync(token, "read", Document);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (!decision.IsAllowed)
+                {
+                    throw new InvalidOperationException($"The benchmark credential was denied: {decision.Reason}");
+                }
+            }
+            return latencies;
+        }
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => LoopAsync(DateTime.UtcNow + TimeSpan.FromSeconds(3))));
+        var clock = Stopwatch.StartNew();
+        var all = (await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => LoopAsync(DateTime.UtcNow + duration)))).SelectMany(l => l).Order().ToList();
+        var seconds = clock.Elapsed.TotalSeconds;
+        return FormattableString.Invariant($"AUTHORIZE {all.Count} allows in {seconds:0.0} s: {all.Count / seconds:0} per s, p50 {all[all.Count / 2]:0.00} ms, p99 {all[(int)(all.Count * 0.99)]:0.00} ms, concurrency {concurrency}");
     }
 
     /// <summary>
