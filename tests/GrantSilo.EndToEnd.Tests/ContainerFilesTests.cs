@@ -172,7 +172,7 @@ public sealed partial class ContainerFilesTests
             Assert.Equal("false", environment["GrantSilo__Silo__ListenOnAnyHostAddress"]);
             Assert.Equal("false", environment["GrantSilo__Http__ListenOnAnyHostAddress"]);
             Assert.Contains("TableEndpoint=http://127.0.0.1:", environment["GrantSilo__Storage__ConnectionString"], StringComparison.Ordinal);
-            ports.AddRange(["GrantSilo__Silo__SiloPort", "GrantSilo__Silo__GatewayPort", "GrantSilo__Http__Port"].Select(k => environment[k]));
+            ports.AddRange(new[] { "GrantSilo__Silo__SiloPort", "GrantSilo__Silo__GatewayPort", "GrantSilo__Http__Port" }.Select(k => environment[k]));
             // The same cluster as the bridge file: identity, TLS and storage settings agree, only addresses and ports differ.
             foreach (var (key, value) in bridge.Where(p => p.Key.Contains("__Identity__", StringComparison.Ordinal) || p.Key.Contains("__Tls__", StringComparison.Ordinal) || p.Key is "GrantSilo__Cluster__CallKey" or "GrantSilo__Silo__ClusterId" or "GrantSilo__Silo__ServiceId" or "GrantSilo__Storage__Provider"))
             {
@@ -187,7 +187,7 @@ public sealed partial class ContainerFilesTests
     [Fact]
     public void Dockerfile_CopiesEveryProjectTheSiloHostIsBuiltFrom_AndRunsItsAssembly()
     {
-        var lines = Repository.Read("Dockerfile").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var lines = DockerfileInstructions();
 
         var copied = new List<string>();
         foreach (var line in lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from", StringComparison.Ordinal)))
@@ -200,8 +200,8 @@ public sealed partial class ContainerFilesTests
             }
         }
 
-        var publish = lines.Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
-        var project = publish.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+        var publish = lines.Single(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains(" dotnet publish ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var project = publish[Array.IndexOf(publish, "publish") + 1];
         Assert.True(File.Exists(Repository.PathOf(project)), $"The Dockerfile publishes {project}, which does not exist.");
 
         // Every project the silo host references, directly or not, is inside something copied.
@@ -219,7 +219,7 @@ public sealed partial class ContainerFilesTests
     [Fact]
     public void Dockerfile_RunsAsNonRoot_ChecksReadiness_AndStopsOnSigterm()
     {
-        var lines = Repository.Read("Dockerfile").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var lines = DockerfileInstructions();
         var runtime = lines.SkipWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet", StringComparison.Ordinal)).ToList();
         // The base image's non-root user, set before the entry point.
         Assert.Equal("USER $APP_UID", runtime.Last(l => l.StartsWith("USER ", StringComparison.Ordinal)));
@@ -266,6 +266,11 @@ public sealed partial class ContainerFilesTests
         var known = expected.Select(p => p.Key).Concat(["Workload__HistoryPath", "Workload__Duration", "Workload__Concurrency", "Workload__CallDeadline", "Workload__IdentityKeyFile"]).ToHashSet();
         Assert.All(assignments, a => Assert.Contains(a.Key, known));
     }
+
+    // One entry per instruction, continuation lines (ending in a backslash) joined, comments left out.
+    private static List<string> DockerfileInstructions() =>
+        [.. Repository.Read("Dockerfile").Replace("\\\n", " ", StringComparison.Ordinal).Split('\n')
+            .Select(l => Regex.Replace(l.Trim(), @"\s+", " ")).Where(l => l.Length > 0 && !l.StartsWith('#'))];
 
     private static IEnumerable<string> ProjectClosure(string project)
     {
