@@ -22,14 +22,18 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 
 podman image exists grantsilo/silo-host:local || { bash scripts/container-base-images.sh >/dev/null; podman build --format docker --pull=never --network host -t grantsilo/silo-host:local . >/dev/null; }
-dotnet build silo-host -c Release -v q -nologo >/dev/null
-dotnet build tests/GrantSilo.EndToEnd.Workload -c Release -v q -nologo >/dev/null
+# Built by scripts/test.sh (or here if missing).
+[ -f silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll ] || dotnet build silo-host -c Release -v q -nologo >/dev/null
+[ -f tests/GrantSilo.EndToEnd.Workload/bin/Release/net10.0/GrantSilo.EndToEnd.Workload.dll ] || dotnet build tests/GrantSilo.EndToEnd.Workload -c Release -v q -nologo >/dev/null
 bash scripts/dev-certs.sh "$work/certs" >/dev/null
 size=$(podman image inspect grantsilo/silo-host:local --format '{{.Size}}')
 base=$(podman image inspect mcr.microsoft.com/dotnet/aspnet:10.0 --format '{{.Size}}')
 
-port=$((20000 + RANDOM % 20000))
-azurite=$port; silo=$((port + 1)); gateway=$((port + 2)); http=$((port + 3))
+# Four free loopback ports.
+used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
+ports=(); candidate=$((20000 + RANDOM % 20000))
+while [ ${#ports[@]} -lt 4 ]; do grep -qx "$candidate" <<<"$used" || ports+=("$candidate"); candidate=$((candidate + 1)); done
+azurite=${ports[0]}; silo=${ports[1]}; gateway=${ports[2]}; http=${ports[3]}
 connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$azurite/devstoreaccount1;"
 podman run -d --name "$name-azurite" --network host mcr.microsoft.com/azure-storage/azurite:3.37.0 \
   azurite-table --tableHost 127.0.0.1 --tablePort "$azurite" --inMemoryPersistence --loose --skipApiVersionCheck --disableTelemetry >/dev/null
@@ -85,8 +89,12 @@ workload() { # LABEL
 start=$(now_ms)
 podman run -d --name "$name-silo" --network host --env-file "$work/container.env" -v "$work/certs:/certs:ro" grantsilo/silo-host:local >/dev/null
 ready_ms=""; healthy_ms=""
-for _ in $(seq 1 1200); do
-  if [ -z "$ready_ms" ] && podman logs "$name-silo" 2>&1 | grep -q "GrantSilo silo ready"; then ready_ms=$(($(now_ms) - start)); fi
+deadline=$(($(date +%s) + 180))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  [ "$(podman inspect "$name-silo" --format '{{.State.Running}}')" = true ] || break
+  # (Captured first: grep -q on a pipe would end podman logs early, which pipefail reports as a failure.)
+  logs=$(podman logs "$name-silo" 2>&1)
+  if [ -z "$ready_ms" ] && [[ $logs == *"GrantSilo silo ready"* ]]; then ready_ms=$(($(now_ms) - start)); fi
   if [ -n "$ready_ms" ] && podman healthcheck run "$name-silo" >/dev/null 2>&1; then healthy_ms=$(($(now_ms) - start)); break; fi
   sleep 0.1
 done
@@ -102,7 +110,7 @@ settings "$work/certs" >"$work/process.env"
 (while IFS= read -r line; do export "$line"; done <"$work/process.env"; exec dotnet silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll) >"$work/process.log" 2>&1 &
 process_pid=$!
 start=$(now_ms)
-for _ in $(seq 1 1200); do grep -q "GrantSilo silo ready" "$work/process.log" && break; sleep 0.1; done
+for _ in $(seq 1 1800); do grep -q "GrantSilo silo ready" "$work/process.log" && break; kill -0 "$process_pid" || { tail -n 20 "$work/process.log"; exit 1; }; sleep 0.1; done
 process_ready_ms=$(($(now_ms) - start))
 process_result=$(workload process)
 kill -TERM "$process_pid"; wait "$process_pid" || true; process_pid=""
