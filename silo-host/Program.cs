@@ -7,6 +7,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+
+// A container health check: `dotnet GrantSilo.SiloHost.dll --probe ready` asks the running silo's /health/ready.
+if (GrantSilo.SiloHost.HealthProbe.IsProbe(args))
+{
+    return await GrantSilo.SiloHost.HealthProbe.RunAsync(args);
+}
 
 // Content root is the build output, so appsettings.json is found wherever the host is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -40,6 +47,11 @@ builder.UseOrleans(orleans =>
     else
     {
         orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration);
+    }
+    // In Kubernetes only (deploy/kubernetes/): the pod's name and address from the downward API, and dead silos' pods deleted.
+    if (builder.Configuration.GetValue<bool>("GrantSilo:Kubernetes:Enabled"))
+    {
+        orleans.UseKubernetesHosting();
     }
     // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
     orleans.AddActivityPropagation();
@@ -75,6 +87,7 @@ if (http)
     }
 }
 await app.RunAsync();
+return 0;
 
 static T Bind<T>(IConfiguration configuration, string section) where T : new()
 {

@@ -13,24 +13,46 @@ using YamlDotNet.RepresentationModel;
 namespace GrantSilo.EndToEnd.Tests;
 
 /// <summary>
-/// There is no container engine here, so the container files are checked by parsing them; the
-/// real-process tests run the same topology (Azurite plus identical silos) as the executable proof.
+/// The container files, parsed: what they promise a user (standard images, non-root, a readiness health check,
+/// nothing published on the host, readiness-gated start-up, settings that bind). scripts/container-test.sh builds and
+/// runs them with podman, under a workload and a rolling upgrade; the real-process tests run the same topology.
 /// </summary>
 public sealed partial class ContainerFilesTests
 {
-    private static YamlMappingNode Compose()
+    private static YamlMappingNode Compose(string file = "docker-compose.yml")
     {
         var yaml = new YamlStream();
-        using var reader = new StringReader(Repository.Read("docker-compose.yml"));
+        using var reader = new StringReader(Repository.Read(file));
         yaml.Load(reader);
         return (YamlMappingNode)yaml.Documents.Single().RootNode;
     }
 
-    private static YamlMappingNode Service(string name) =>
-        (YamlMappingNode)((YamlMappingNode)Compose()["services"])[name];
+    private static YamlMappingNode Service(string name, string file = "docker-compose.yml") =>
+        Merged((YamlMappingNode)((YamlMappingNode)Compose(file)["services"])[name]);
+
+    // YAML merge keys (<<: *anchor), as compose resolves them: the node's own keys win.
+    private static YamlMappingNode Merged(YamlMappingNode node)
+    {
+        var merged = new YamlMappingNode();
+        if (node.Children.TryGetValue(new YamlScalarNode("<<"), out var merge))
+        {
+            foreach (var (key, value) in ((YamlMappingNode)merge).Children)
+            {
+                merged.Children[key] = value;
+            }
+        }
+        foreach (var (key, value) in node.Children.Where(p => p.Key is not YamlScalarNode { Value: "<<" }))
+        {
+            merged.Children[key] = value;
+        }
+        return merged;
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? ((YamlScalarNode)value).Value : null;
 
     private static Dictionary<string, string> Environment(YamlMappingNode service) =>
-        ((YamlMappingNode)service["environment"]).Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value!);
+        Merged((YamlMappingNode)service["environment"]).Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value!);
 
     [Fact]
     public void Compose_HasAzuriteAndAScalableSiloService()
@@ -45,7 +67,24 @@ public sealed partial class ContainerFilesTests
         Assert.DoesNotContain(new YamlScalarNode("hostname"), silo.Children.Keys);
         var build = (YamlMappingNode)silo["build"];
         Assert.True(File.Exists(Repository.PathOf(((YamlScalarNode)build["dockerfile"]).Value!)));
-        Assert.Contains("azurite", ((YamlSequenceNode)silo["depends_on"]).Children.Select(c => ((YamlScalarNode)c).Value));
+        // Readiness-gated: the silos start once Azurite's health check passes.
+        var dependsOn = (YamlMappingNode)silo["depends_on"];
+        Assert.Equal("service_healthy", Scalar((YamlMappingNode)dependsOn["azurite"], "condition"));
+        Assert.Contains(new YamlScalarNode("test"), ((YamlMappingNode)Service("azurite")["healthcheck"]).Children.Keys);
+        // Stopping leaves the silo more time than its 30 s shutdown timeout before SIGKILL.
+        Assert.True(TimeSpan.Parse("00:00:" + Scalar(silo, "stop_grace_period")!.TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture) > TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void Compose_PublishesNothingOnTheHost()
+    {
+        // Azurite accepts the well-known development key: publishing it would let anyone reaching the host rewrite grain state.
+        foreach (var (name, service) in ((YamlMappingNode)Compose()["services"]).Children.Select(p => (((YamlScalarNode)p.Key).Value, (YamlMappingNode)p.Value)))
+        {
+            Assert.False(service.Children.ContainsKey(new YamlScalarNode("ports")), $"{name} publishes ports on the host.");
+            Assert.Null(Scalar(service, "network_mode"));
+        }
+        Assert.DoesNotContain("0.0.0.0:", Repository.Read("docker-compose.yml"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -59,6 +98,7 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Membership"] = [typeof(ClusterMembershipOptions)],
             ["GrantSilo:Tls"] = [typeof(GrantSiloTlsOptions)],
             ["GrantSilo:Cluster"] = [typeof(GrantSilo.Grains.Access.ClusterCallOptions)],
+            ["GrantSilo:Http"] = [typeof(GrantSilo.Http.HttpApiOptions)],
             ["GrantSilo:Identity:Issuers:N"] = [typeof(GrantSilo.Identity.TrustedIssuerOptions)],
         };
         foreach (var key in environment.Keys)
@@ -97,21 +137,57 @@ public sealed partial class ContainerFilesTests
     }
 
     [Fact]
-    public void Compose_NamesNoRegistryHost()
+    public void ComposeFiles_NameTheStandardPublicImages_AndNoRegistryVariable()
     {
-        foreach (var (name, service) in ((YamlMappingNode)Compose()["services"]).Children.Select(p => (((YamlScalarNode)p.Key).Value, (YamlMappingNode)p.Value)))
+        foreach (var file in new[] { "docker-compose.yml", "compose.loopback.yml" })
         {
-            if (service.Children.TryGetValue(new YamlScalarNode("image"), out var image) && !service.Children.ContainsKey(new YamlScalarNode("build")))
+            Assert.StartsWith("mcr.microsoft.com/azure-storage/azurite:", Scalar(Service("azurite", file), "image"), StringComparison.Ordinal);
+            Assert.DoesNotContain("IMAGE_REGISTRY", Repository.Read(file), StringComparison.Ordinal);
+        }
+        Assert.Equal("grantsilo/silo-host:local", Scalar(Service("silo"), "image"));
+    }
+
+    [Fact]
+    public void LoopbackCompose_RunsEachSiloOnHostNetworking_WithItsOwnPorts_AndTheBridgeFilesSettings()
+    {
+        var services = ((YamlMappingNode)Compose("compose.loopback.yml")["services"]).Children
+            .ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => Merged((YamlMappingNode)p.Value));
+        var silos = services.Keys.Where(k => k.StartsWith("silo", StringComparison.Ordinal)).Order().ToList();
+        Assert.Equal(["silo1", "silo2", "silo3", "silo4"], silos);
+        Assert.Equal("host", Scalar(services["azurite"], "network_mode"));
+        // Azurite listens on loopback only.
+        var command = ((YamlSequenceNode)services["azurite"]["command"]).Children.Select(c => ((YamlScalarNode)c).Value).ToList();
+        Assert.Equal("127.0.0.1", command[command.IndexOf("--tableHost") + 1]);
+
+        var bridge = Environment(Service("silo"));
+        var ports = new List<string>();
+        foreach (var name in silos)
+        {
+            var silo = services[name];
+            Assert.Equal("host", Scalar(silo, "network_mode"));
+            Assert.False(silo.Children.ContainsKey(new YamlScalarNode("ports")));
+            Assert.Equal("service_healthy", Scalar((YamlMappingNode)((YamlMappingNode)silo["depends_on"])["azurite"], "condition"));
+            var environment = Environment(silo);
+            Assert.Equal("127.0.0.1", environment["GrantSilo__Silo__AdvertisedIPAddress"]);
+            Assert.Equal("false", environment["GrantSilo__Silo__ListenOnAnyHostAddress"]);
+            Assert.Equal("false", environment["GrantSilo__Http__ListenOnAnyHostAddress"]);
+            Assert.Contains("TableEndpoint=http://127.0.0.1:", environment["GrantSilo__Storage__ConnectionString"], StringComparison.Ordinal);
+            ports.AddRange(new[] { "GrantSilo__Silo__SiloPort", "GrantSilo__Silo__GatewayPort", "GrantSilo__Http__Port" }.Select(k => environment[k]));
+            // The same cluster as the bridge file: identity, TLS and storage settings agree, only addresses and ports differ.
+            foreach (var (key, value) in bridge.Where(p => p.Key.Contains("__Identity__", StringComparison.Ordinal) || p.Key.Contains("__Tls__", StringComparison.Ordinal) || p.Key is "GrantSilo__Cluster__CallKey" or "GrantSilo__Silo__ClusterId" or "GrantSilo__Silo__ServiceId" or "GrantSilo__Storage__Provider"))
             {
-                Assert.StartsWith("${IMAGE_REGISTRY", ((YamlScalarNode)image).Value, StringComparison.Ordinal);
+                Assert.True(environment.TryGetValue(key, out var loopback) && loopback == value, $"{name}: {key} differs from docker-compose.yml's silo.");
             }
         }
+        // Every silo has its own silo port, gateway and HTTP port (defaults, each overridable).
+        Assert.Equal(ports.Count, ports.Distinct().Count());
+        Assert.All(ports, p => Assert.Matches(@"^\$\{GRANTSILO_(SILO|GATEWAY|HTTP)[1-4]_PORT:-\d+\}$", p));
     }
 
     [Fact]
     public void Dockerfile_CopiesEveryProjectTheSiloHostIsBuiltFrom_AndRunsItsAssembly()
     {
-        var lines = Repository.Read("Dockerfile").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var lines = DockerfileInstructions();
 
         var copied = new List<string>();
         foreach (var line in lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from", StringComparison.Ordinal)))
@@ -124,8 +200,8 @@ public sealed partial class ContainerFilesTests
             }
         }
 
-        var publish = lines.Single(l => l.StartsWith("RUN dotnet publish ", StringComparison.Ordinal));
-        var project = publish.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3];
+        var publish = lines.Single(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains(" dotnet publish ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var project = publish[Array.IndexOf(publish, "publish") + 1];
         Assert.True(File.Exists(Repository.PathOf(project)), $"The Dockerfile publishes {project}, which does not exist.");
 
         // Every project the silo host references, directly or not, is inside something copied.
@@ -137,7 +213,23 @@ public sealed partial class ContainerFilesTests
 
         var assembly = XDocument.Load(Repository.PathOf(project)).Descendants("AssemblyName").Single().Value;
         Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{assembly}.dll\"]", lines);
-        Assert.All(lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)), l => Assert.StartsWith("FROM ${IMAGE_REGISTRY}/", l, StringComparison.Ordinal));
+        Assert.Equal(["FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build", "FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime"], lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Dockerfile_RunsAsNonRoot_ChecksReadiness_AndStopsOnSigterm()
+    {
+        var lines = DockerfileInstructions();
+        var runtime = lines.SkipWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet", StringComparison.Ordinal)).ToList();
+        // The base image's non-root user, set before the entry point.
+        Assert.Equal("USER $APP_UID", runtime.Last(l => l.StartsWith("USER ", StringComparison.Ordinal)));
+        Assert.True(runtime.FindIndex(l => l.StartsWith("USER ", StringComparison.Ordinal)) < runtime.FindIndex(l => l.StartsWith("ENTRYPOINT ", StringComparison.Ordinal)));
+        Assert.Contains("STOPSIGNAL SIGTERM", runtime);
+        var health = runtime.Single(l => l.StartsWith("HEALTHCHECK ", StringComparison.Ordinal));
+        Assert.EndsWith("CMD [\"dotnet\", \"GrantSilo.SiloHost.dll\", \"--probe\", \"ready\"]", health, StringComparison.Ordinal);
+        // The probe asks the HTTP API, which the image turns on (it is off by default in the AzureTable profile).
+        Assert.Contains(runtime, l => l.Contains("GrantSilo__Http__Enabled=true", StringComparison.Ordinal));
+        Assert.Contains(runtime, l => l.Contains("GrantSilo__Tls__Enabled=true", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -174,6 +266,11 @@ public sealed partial class ContainerFilesTests
         var known = expected.Select(p => p.Key).Concat(["Workload__HistoryPath", "Workload__Duration", "Workload__Concurrency", "Workload__CallDeadline", "Workload__IdentityKeyFile"]).ToHashSet();
         Assert.All(assignments, a => Assert.Contains(a.Key, known));
     }
+
+    // One entry per instruction, continuation lines (ending in a backslash) joined, comments left out.
+    private static List<string> DockerfileInstructions() =>
+        [.. Repository.Read("Dockerfile").Replace("\\\n", " ", StringComparison.Ordinal).Split('\n')
+            .Select(l => Regex.Replace(l.Trim(), @"\s+", " ")).Where(l => l.Length > 0 && !l.StartsWith('#'))];
 
     private static IEnumerable<string> ProjectClosure(string project)
     {

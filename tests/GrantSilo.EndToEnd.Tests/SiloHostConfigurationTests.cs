@@ -104,6 +104,52 @@ public sealed class SiloHostConfigurationTests
     }
 
     [Fact]
+    public async Task Probe_ExitsZeroOnlyWhileTheSiloAnswersItsHealthEndpoint()
+    {
+        // The container health check: `dotnet GrantSilo.SiloHost.dll --probe ready`, with the silo's own settings.
+        var (siloPort, gatewayPort, httpPort) = (Ports.Free(), Ports.Free(), Ports.Free());
+        var keyFolder = Directory.CreateTempSubdirectory("grantsilo-probe-");
+        var settings = new Dictionary<string, string>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(keyFolder.FullName, "dev-issuer.jwk"),
+        };
+        async Task<(int Code, string Output)> ProbeAsync(string which, IReadOnlyDictionary<string, string> environment)
+        {
+            await using var probe = ChildProcess.Start($"probe-{which}", ChildProcess.BuiltDll("SiloHostDll"), environment, "--probe", which);
+            Assert.True(await probe.WaitForExitAsync(TimeSpan.FromSeconds(30)), $"The probe did not finish: {probe.Output}");
+            return (probe.ExitCode, probe.Output);
+        }
+        try
+        {
+            var before = await ProbeAsync("ready", settings);
+            Assert.Equal(1, before.Code);
+            Assert.Contains("/health/ready: no answer", before.Output, StringComparison.Ordinal);
+
+            await using var silo = ChildProcess.Start("probed", ChildProcess.BuiltDll("SiloHostDll"), settings);
+            await silo.WaitForOutputAsync("GrantSilo silo ready", Deadline);
+            var ready = await ProbeAsync("ready", settings);
+            Assert.True(ready.Code == 0, ready.Output);
+            Assert.Contains("/health/ready: 200", ready.Output, StringComparison.Ordinal);
+            Assert.Equal(0, (await ProbeAsync("live", settings)).Code);
+            // Another port answers nothing; an unknown probe is a usage error.
+            var elsewhere = new Dictionary<string, string>(settings) { ["GrantSilo__Http__Port"] = Ports.Free().ToString(CultureInfo.InvariantCulture) };
+            Assert.Equal(1, (await ProbeAsync("ready", elsewhere)).Code);
+            Assert.Equal(2, (await ProbeAsync("everything", settings)).Code);
+
+            await silo.StopAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(1, (await ProbeAsync("ready", settings)).Code);
+        }
+        finally
+        {
+            keyFolder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task EmbeddedDefault_OutsideDevelopment_WithoutIssuers_StopsStartUpSayingWhatToConfigure()
     {
         // The child gets no DOTNET_ENVIRONMENT: the host's environment is Production, and appsettings.Development.json is not read.

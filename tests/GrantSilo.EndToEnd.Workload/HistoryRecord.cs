@@ -35,6 +35,9 @@ public sealed record HistoryRecord
     /// <summary>For issue: when the credential expires (UTC ticks).</summary>
     public long? ExpiresAt { get; init; }
 
+    /// <summary>For authorize: part of the final sweep, which asks again about every credential whose end was acknowledged.</summary>
+    public bool? Final { get; init; }
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

@@ -13,6 +13,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+// `check HISTORY [PHASES]`: checks a finished run's history (the container test, scripts/container-test.sh).
+if (args is ["check", ..])
+{
+    return ContainerRunCheck.Run(args[1..]);
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Orleans", LogLevel.Error);
@@ -27,9 +33,22 @@ var client = new GrantSilo.Testing.ActingGrantClient(host.Services.GetRequiredSe
 await using var history = new History(options.HistoryPath ?? throw new InvalidOperationException("Set Workload:HistoryPath."));
 var runner = new Runner(client, history, options);
 await runner.SetUpAsync();
+if (options.AuthorizeOnly)
+{
+    // Throughput of Authorize alone, for the container benchmark (bench/README.md): one live credential, asked about
+    // by Concurrency callers in a loop for Duration.
+    Console.WriteLine("WORKLOAD STARTED");
+    Console.WriteLine(await runner.AuthorizeThroughputAsync(options.Concurrency, options.Duration));
+    await host.StopAsync();
+    return 0;
+}
 Console.WriteLine("WORKLOAD STARTED");
 var stop = DateTime.UtcNow + options.Duration;
 await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(i => runner.RunAsync(i, stop)));
+if (options.FinalSweep)
+{
+    await runner.FinalSweepAsync();
+}
 Console.WriteLine($"WORKLOAD DONE {history.Count} invocations");
 await host.StopAsync();
 return 0;
@@ -50,6 +69,15 @@ internal sealed class WorkloadOptions
 
     /// <summary>The lifetime of short-lived credentials (every other one), so expiry is exercised too.</summary>
     public TimeSpan ShortCredentialLifetime { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Stop early once this file exists (the container test stops the workload when its operator actions are done).</summary>
+    public string? StopFile { get; set; }
+
+    /// <summary>Measure Authorize throughput only (one credential, Concurrency callers, Duration) instead of the mixed workload.</summary>
+    public bool AuthorizeOnly { get; set; }
+
+    /// <summary>After the run, ask again about every credential whose revocation (or its task's) was acknowledged.</summary>
+    public bool FinalSweep { get; set; }
 }
 
 /// <summary>Appends records to the history file, one JSON line each, flushed as written.</summary>
@@ -127,7 +155,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
     {
         var random = new Random(worker * 7919 + Environment.ProcessId);
         var iteration = 0;
-        while (DateTime.UtcNow < stop)
+        while (DateTime.UtcNow < stop && (options.StopFile is null || !File.Exists(options.StopFile)))
         {
             iteration++;
             await IterationAsync(random, iteration);
@@ -206,6 +234,62 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         }
     }
 
+    /// <summary>Authorizes one live credential from <paramref name="concurrency"/> loops for <paramref name="duration"/> (after a 3 s warm-up).</summary>
+    public async Task<string> AuthorizeThroughputAsync(int concurrency, TimeSpan duration)
+    {
+        var root = await _harness.CreateTaskAsync(new CreateTaskRequest
+        {
+            Person = "person:alice@e2e.dev",
+            Agent = _planner,
+            Scope = ScopeOf(1, "repo:read:acme/*"),
+            Lifetime = TimeSpan.FromMinutes(10),
+        });
+        var session = await _plannerClient.OpenSessionAsync(new OpenSessionRequest { Agent = _planner });
+        var credential = await _plannerClient.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = root.Value.TaskId, Lifetime = TimeSpan.FromMinutes(10) });
+        var token = credential.Value.Token;
+        async Task<List<double>> LoopAsync(DateTime until)
+        {
+            var latencies = new List<double>();
+            while (DateTime.UtcNow < until)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var decision = await _harness.AuthorizeAsync(token, "read", Document);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                if (!decision.IsAllowed)
+                {
+                    throw new InvalidOperationException($"The benchmark credential was denied: {decision.Reason}");
+                }
+            }
+            return latencies;
+        }
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => LoopAsync(DateTime.UtcNow + TimeSpan.FromSeconds(3))));
+        var clock = Stopwatch.StartNew();
+        var all = (await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => LoopAsync(DateTime.UtcNow + duration)))).SelectMany(l => l).Order().ToList();
+        var seconds = clock.Elapsed.TotalSeconds;
+        return FormattableString.Invariant($"AUTHORIZE {all.Count} allows in {seconds:0.0} s: {all.Count / seconds:0} per s, p50 {all[all.Count / 2]:0.00} ms, p99 {all[(int)(all.Count * 0.99)]:0.00} ms, concurrency {concurrency}");
+    }
+
+    /// <summary>
+    /// Authorizes, once more, every issued credential whose revocation, or whose task's or an ancestor task's, was
+    /// acknowledged during the run (recorded with <see cref="HistoryRecord.Final"/>): each must be denied.
+    /// </summary>
+    public async Task FinalSweepAsync()
+    {
+        (IssuedCredential Credential, IReadOnlyList<string> Chain)[] issued;
+        lock (_issued)
+        {
+            issued = [.. _issued];
+        }
+        var ended = issued.Where(i => _revokedCredentials.ContainsKey(i.Credential.CredentialId) || i.Chain.Any(_revokedTasks.ContainsKey)).ToList();
+        foreach (var (credential, _) in ended)
+        {
+            await AuthorizeAsync(credential, final: true);
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedCredentials = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedTasks = new();
+
     private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
     {
         var itself = agent == _planner ? _plannerClient : _workerClient;
@@ -240,7 +324,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         return issued;
     }
 
-    private async Task AuthorizeAsync(IssuedCredential credential)
+    private async Task AuthorizeAsync(IssuedCredential credential, bool final = false)
     {
         var start = DateTime.UtcNow.Ticks;
         Decision? decision = null;
@@ -263,6 +347,7 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
             Reason = decision?.Reason.ToString(),
             Detail = decision is { IsAllowed: false } ? decision.Detail : null,
             Credential = credential.CredentialId,
+            Final = final ? true : null,
         });
     }
 
@@ -274,6 +359,14 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         var end = DateTime.UtcNow.Ticks;
         var value = result is { IsSuccess: true } ? result.Value : null;
         var ok = value is not null && (acknowledged is null || acknowledged(value));
+        if (ok && op == "revoke-credential" && credential is not null)
+        {
+            _revokedCredentials.TryAdd(credential, true);
+        }
+        if (ok && op == "revoke-task" && task is not null)
+        {
+            _revokedTasks.TryAdd(task, true);
+        }
         await history.AppendAsync(new HistoryRecord
         {
             Op = op,

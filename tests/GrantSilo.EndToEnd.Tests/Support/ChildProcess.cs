@@ -57,7 +57,7 @@ internal sealed class ChildProcess : IAsyncDisposable
         return full;
     }
 
-    public static ChildProcess Start(string name, string dll, IReadOnlyDictionary<string, string> environment)
+    public static ChildProcess Start(string name, string dll, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var info = new ProcessStartInfo(dotnet)
@@ -68,6 +68,10 @@ internal sealed class ChildProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
         info.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
         // The child gets exactly the settings given, not the test host's DOTNET_ENVIRONMENT and the like.
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("GrantSilo", StringComparison.OrdinalIgnoreCase) || k.EndsWith("_ENVIRONMENT", StringComparison.Ordinal)).ToList())
         {

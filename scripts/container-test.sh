@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# The container test (issue 13): the real Dockerfile and compose.loopback.yml, built and run with podman, under a
+# workload while an operator scales out, rolls an upgrade through every silo, kills one and scales in.
+#
+#   bash scripts/container-test.sh        (as root; CI runs it from .ci/run)
+#
+# 1. Tooling: podman, runc, docker-compose, debootstrap (Debian packages); runc with explicit ulimits in
+#    /etc/containers/containers.conf; podman's Docker-compatible API socket for docker-compose.
+# 2. Images: local stand-ins for the public base images (scripts/container-base-images.sh; kept in podman's storage
+#    between runs on one machine), then the unchanged Dockerfile, twice: the image the cluster starts on and a rebuilt
+#    one (--no-cache) the rolling upgrade moves every silo to.
+# 3. Azurite and silo1..silo3 from compose.loopback.yml (host networking, loopback only), readiness-gated.
+# 4. The end-to-end workload (tests/GrantSilo.EndToEnd.Workload, through the gateways with the client SDK) runs
+#    while: silo4 is started (scale out); silo1..silo4 are replaced in turn by the rebuilt image (rolling upgrade:
+#    SIGTERM, then the new container, ready before the next); one silo is killed (podman kill) and started again;
+#    silo4 is stopped gracefully (scale in: it must exit 0, within its grace period, having left the cluster).
+# 5. The workload's history is checked (ContainerRunCheck): no Allow after an acknowledged revocation or after
+#    expiry, no call at or past its deadline, an Allow served in every phase, revocations acknowledged during the
+#    upgrade denied again afterwards; the error rate and the longest gap are reported.
+# Podman here runs without systemd, which is what schedules health checks: a loop in this script runs them every
+# 2 s (podman healthcheck run), as the engine's timer would. Ends with "CONTAINER TEST PASSED" or
+# "CONTAINER TEST FAILED: why", exit 0 or 1. Missing tooling that cannot be installed is a failure, never a pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+started=$(date +%s)
+work=$(mktemp -d /tmp/grantsilo-container-test.XXXXXX)
+project="gsct$$"
+compose_file="$repo/compose.loopback.yml"
+socket=/run/podman/podman.sock
+service_pid=""
+health_pid=""
+workload_pid=""
+
+log() { echo "[container-test +$(($(date +%s) - started))s] $*"; }
+now_ms() { date +%s%3N; }
+
+cleanup() {
+  [ -n "$workload_pid" ] && kill -9 "$workload_pid" 2>/dev/null
+  if [ -S "$socket" ] && command -v docker-compose >/dev/null; then
+    DOCKER_HOST="unix://$socket" docker-compose -p "$project" -f "$compose_file" --profile scale-out down -t 5 >/dev/null 2>&1
+  fi
+  [ -n "$health_pid" ] && kill "$health_pid" 2>/dev/null
+  [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "CONTAINER TEST FAILED: $*"
+  if [ -n "${dump_logs:-}" ]; then
+    for c in $(podman ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}' 2>/dev/null); do
+      echo "--- last lines of $c ---"; podman logs --tail 30 "$c" 2>&1 | grep -v '^\s*$' | tail -n 30
+    done
+    [ -f "$work/workload.log" ] && { echo "--- workload ---"; tail -n 30 "$work/workload.log"; }
+  fi
+  exit 1
+}
+
+# --- 1. Tooling -------------------------------------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || fail "must run as root (podman with runc and cgroupfs, packages installed with apt-get)."
+missing=""
+for tool in podman runc docker-compose debootstrap curl; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  log "installing:$missing (Debian packages podman runc docker-compose debootstrap)"
+  command -v apt-get >/dev/null || fail "no apt-get to install$missing with."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc docker-compose debootstrap uidmap curl) >"$work/apt.log" 2>&1 \
+    || { tail -n 5 "$work/apt.log"; fail "apt-get could not install podman runc docker-compose debootstrap."; }
+fi
+for tool in podman runc docker-compose debootstrap dotnet node npm openssl; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed."
+done
+# crun cannot set the open-files limit on these machines: runc, with explicit limits (docs/operations.md).
+conf=/etc/containers/containers.conf
+want=$'[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"'
+if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+  mkdir -p /etc/containers && printf '%s\n' "$want" >"$conf"
+fi
+podman info >"$work/podman-info.log" 2>&1 || { tail -n 5 "$work/podman-info.log"; fail "podman cannot start here (podman info failed)."; }
+# Docker's API on podman, for docker-compose.
+export DOCKER_HOST="unix://$socket"
+if ! curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
+  mkdir -p /run/podman
+  podman system service --time=0 "unix://$socket" >"$work/podman-service.log" 2>&1 &
+  service_pid=$!
+  for _ in $(seq 1 50); do curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 || fail "podman's API socket did not answer (podman system service)."
+fi
+log "tooling ready: $(podman --version), $(docker-compose --version | cut -d, -f1), runtime $(podman info --format '{{.Host.OCIRuntime.Name}}')"
+
+# --- 2. Images ----------------------------------------------------------------------------------------------------
+t=$(date +%s)
+bash scripts/container-base-images.sh || fail "the base images could not be built (scripts/container-base-images.sh)."
+log "base images ready in $(($(date +%s) - t)) s"
+build() { # TAG [extra podman build arguments]
+  local tag=$1; shift
+  podman build --format docker --pull=never --network host "$@" -t "$tag" . >"$work/build-${tag##*:}.log" 2>&1 \
+    || { tail -n 20 "$work/build-${tag##*:}.log"; fail "podman build of the Dockerfile ($tag) failed."; }
+}
+t=$(date +%s)
+build grantsilo/silo-host:local
+log "image grantsilo/silo-host:local built in $(($(date +%s) - t)) s, $(podman image inspect grantsilo/silo-host:local --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1000000}')"
+# The image's promises: non-root, a health check on readiness, SIGTERM.
+user=$(podman image inspect grantsilo/silo-host:local --format '{{.Config.User}}')
+[ -n "$user" ] && [ "$user" != 0 ] && [ "$user" != root ] || fail "the image runs as '$user', not as a non-root user."
+podman image inspect grantsilo/silo-host:local --format '{{json .Config.Healthcheck}}' | grep -q -- '--probe' || fail "the image has no health check with the probe."
+t=$(date +%s)
+build grantsilo/silo-host:upgrade --no-cache --label "org.opencontainers.image.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)-rebuilt"
+upgrade_id=$(podman image inspect grantsilo/silo-host:upgrade --format '{{.Id}}')
+[ "$upgrade_id" != "$(podman image inspect grantsilo/silo-host:local --format '{{.Id}}')" ] || fail "the rebuilt image is the same image."
+log "rebuilt image grantsilo/silo-host:upgrade in $(($(date +%s) - t)) s"
+dotnet build tests/GrantSilo.EndToEnd.Workload -c Release -v q -nologo >"$work/workload-build.log" 2>&1 || { tail -n 20 "$work/workload-build.log"; fail "the workload did not build."; }
+workload_dll=tests/GrantSilo.EndToEnd.Workload/bin/Release/net10.0/GrantSilo.EndToEnd.Workload.dll
+
+# --- 3. The cluster ------------------------------------------------------------------------------------------------
+bash scripts/dev-certs.sh "$work/certs" >/dev/null || fail "scripts/dev-certs.sh failed."
+export GRANTSILO_CERTS="$work/certs"
+GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key"); export GRANTSILO_CALL_KEY
+# Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API.
+used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
+next_port=$((20000 + RANDOM % 20000))
+free_port() { # VARIABLE: exports it set to the next free port
+  while grep -qx "$next_port" <<<"$used"; do next_port=$((next_port + 1)); done
+  export "$1=$next_port"; next_port=$((next_port + 1))
+}
+free_port GRANTSILO_AZURITE_PORT
+for n in 1 2 3 4; do
+  free_port "GRANTSILO_SILO${n}_PORT"; free_port "GRANTSILO_GATEWAY${n}_PORT"; free_port "GRANTSILO_HTTP${n}_PORT"
+done
+compose() { docker-compose -p "$project" -f "$compose_file" --profile scale-out "$@"; }
+container() { echo "${project}_$1_1"; }
+health() { podman inspect "$(container "$1")" --format '{{.State.Health.Status}}' 2>/dev/null; }
+# The engine's health-check timer (systemd's job, absent here).
+( while true; do
+    for c in $(podman ps --filter "label=com.docker.compose.project=$project" --format '{{.Names}}' 2>/dev/null); do
+      podman healthcheck run "$c" >/dev/null 2>&1
+    done
+    sleep 2
+  done ) &
+health_pid=$!
+wait_healthy() { # SERVICE SECONDS
+  local deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(health "$1")" = healthy ] && return 0
+    sleep 0.5
+  done
+  fail "$1 was not healthy within $2 s (health: $(health "$1"))."
+}
+dump_logs=1
+t=$(now_ms)
+compose up -d azurite silo1 silo2 silo3 >"$work/compose-up.log" 2>&1 || { grep -v 'level=warning' "$work/compose-up.log" | tail -n 10; fail "docker-compose up failed."; }
+for s in silo1 silo2 silo3; do wait_healthy $s 180; done
+log "Azurite and 3 silos healthy $(($(now_ms) - t)) ms after docker-compose up (readiness-gated: silos started once Azurite was healthy)"
+
+# --- 4. Workload and operator actions ------------------------------------------------------------------------------
+history="$work/history.jsonl"
+phases="$work/phases"
+: >"$phases"
+GrantSilo__Storage__Provider=AzureTable \
+GrantSilo__Storage__ConnectionString="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$GRANTSILO_AZURITE_PORT/devstoreaccount1;" \
+GrantSilo__Storage__AllowDevelopmentStorage=true \
+GrantSilo__Client__ClusterId=grantsilo GrantSilo__Client__ServiceId=grantsilo \
+GrantSilo__Client__ResponseTimeout=00:00:10 GrantSilo__Client__GatewayListRefreshPeriod=00:00:02 \
+GrantSilo__Client__Tls__CaFile="$work/certs/ca.pem" \
+GrantSilo__Client__Tls__CertificateFile="$work/certs/client.pem" GrantSilo__Client__Tls__KeyFile="$work/certs/client.key" \
+Workload__HistoryPath="$history" Workload__Duration=00:15:00 Workload__Concurrency=4 Workload__CallDeadline=00:00:30 \
+Workload__IdentityKeyFile="$work/certs/issuer.key.json" Workload__StopFile="$work/stop" Workload__FinalSweep=true \
+  dotnet "$workload_dll" >"$work/workload.log" 2>&1 &
+workload_pid=$!
+allows() { local n; n=$(grep -c '"result":"Allow"' "$history" 2>/dev/null); echo "${n:-0}"; }
+wait_allows() { # MORE SECONDS: until MORE further Allows are recorded
+  local target=$(($(allows) + $1)) deadline=$(($(date +%s) + $2))
+  while [ "$(allows)" -lt "$target" ]; do
+    kill -0 "$workload_pid" 2>/dev/null || fail "the workload exited early."
+    [ "$(date +%s)" -lt "$deadline" ] || fail "fewer than $1 Allows in $2 s."
+    sleep 0.5
+  done
+}
+phase() { # NAME COMMAND...: runs an operator action, recording when it started and ended
+  local name=$1; shift
+  local start; start=$(now_ms)
+  "$@"
+  echo "$name $start $(now_ms)" >>"$phases"
+  log "$name done in $(($(now_ms) - start)) ms ($(allows) allows so far)"
+}
+wait_allows 100 120
+log "workload running on 3 silos"
+
+scale_out() { compose up -d --no-deps silo4 >>"$work/compose-ops.log" 2>&1 || fail "scale out: docker-compose up silo4 failed."; wait_healthy silo4 180; }
+phase scale-out scale_out
+wait_allows 50 60
+
+upgrade() { # SERVICE: replace it by a container of the rebuilt image (SIGTERM to the old one first), ready before going on
+  GRANTSILO_IMAGE=grantsilo/silo-host:upgrade compose up -d --no-deps "$1" >>"$work/compose-ops.log" 2>&1 || fail "upgrade: docker-compose up $1 failed."
+  [ "$(podman inspect "$(container "$1")" --format '{{.Image}}')" = "$upgrade_id" ] || fail "upgrade: $1 does not run the rebuilt image."
+  wait_healthy "$1" 180
+}
+for s in silo1 silo2 silo3 silo4; do
+  phase "upgrade-$s" upgrade $s
+  wait_allows 30 60
+done
+
+kill_one() {
+  podman kill "$(container silo2)" >/dev/null || fail "podman kill silo2 failed."
+  podman wait "$(container silo2)" >/dev/null 2>&1
+  # Started again as an operator (or the restart policy) would; it joins as a new incarnation.
+  GRANTSILO_IMAGE=grantsilo/silo-host:upgrade compose up -d --no-deps silo2 >>"$work/compose-ops.log" 2>&1 || fail "docker-compose up silo2 after the kill failed."
+  wait_healthy silo2 180
+}
+phase kill kill_one
+wait_allows 30 60
+
+stop_seconds=0
+scale_in() {
+  local t0; t0=$(now_ms)
+  GRANTSILO_IMAGE=grantsilo/silo-host:upgrade compose stop -t 40 silo4 >>"$work/compose-ops.log" 2>&1 || fail "scale in: docker-compose stop silo4 failed."
+  stop_ms=$(($(now_ms) - t0))
+  local code; code=$(podman inspect "$(container silo4)" --format '{{.State.ExitCode}}')
+  [ "$code" = 0 ] || fail "scale in: silo4 exited with $code after SIGTERM, not 0 (killed after its grace period, or failed stopping)."
+  podman logs "$(container silo4)" >"$work/silo4.log" 2>&1
+  grep -q "GrantSilo silo stopping: leaving the cluster cleanly" "$work/silo4.log" || fail "scale in: silo4 did not say it was leaving the cluster."
+  [ "$stop_ms" -lt 40000 ] || fail "scale in: silo4 took $stop_ms ms to stop."
+}
+phase scale-in scale_in
+log "scale in: silo4 left the cluster and exited 0, $stop_ms ms after SIGTERM"
+wait_allows 50 60
+
+touch "$work/stop"
+deadline=$(($(date +%s) + 180))
+while kill -0 "$workload_pid" 2>/dev/null; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the workload did not finish within 180 s of being asked to stop."
+  sleep 0.5
+done
+wait "$workload_pid"; code=$?; workload_pid=""
+[ "$code" = 0 ] || fail "the workload exited with $code."
+grep "WORKLOAD DONE" "$work/workload.log" | head -n 1
+
+# --- 5. Verdict ----------------------------------------------------------------------------------------------------
+dotnet "$workload_dll" check "$history" "$phases" 00:00:30 | tee "$work/check.log"
+grep -qx "CHECK PASSED" "$work/check.log" || fail "the history check failed (lines CHECK FAILED above)."
+dump_logs=""
+log "total $(($(date +%s) - started)) s"
+echo "CONTAINER TEST PASSED"
