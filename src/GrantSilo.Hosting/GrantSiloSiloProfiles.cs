@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using GrantSilo.Persistence.AzureTables;
@@ -25,7 +26,8 @@ public static class GrantSiloSiloProfiles
     public const string RemindersSection = "GrantSilo:Reminders";
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders. TLS is off unless
+    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the audit log in append-only
+    /// segment files (<c>GrantSilo:Audit:File</c>, docs/audit.md). TLS is off unless
     /// <c>GrantSilo:Tls:Enabled</c> is true (then with the certificates of <c>GrantSilo:Tls</c>).
     /// </summary>
     public static ISiloBuilder UseGrantSiloEmbeddedProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration)
@@ -35,6 +37,7 @@ public static class GrantSiloSiloProfiles
         silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
         silo.UseInMemoryReminderService();
+        silo.AddFileAuditStore(o => configuration.GetSection(FileAuditStoreOptions.SectionName).Bind(o));
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);
         return silo.AddGrantSiloFromConfiguration(configuration);
     }

@@ -629,7 +629,7 @@ internal sealed partial class TaskGrain(
         }
         if (Unsettled)
         {
-            return new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key, RootPerson = State.RootPerson, RootTaskId = State.RootTaskId, Depth = State.Depth, Agent = State.Agent };
+            return new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key, RootPerson = State.RootPerson, RootTaskId = State.RootTaskId, Depth = State.Depth, Agent = State.Agent, Ancestors = State.Ancestors, Orchestrator = State.Orchestrator };
         }
         var status = _reauthorizing ? GrantTaskStatus.AwaitingReauthorization : EffectiveStatus(Now);
         return new ChainCheck
@@ -648,6 +648,8 @@ internal sealed partial class TaskGrain(
             RootTaskId = State.RootTaskId,
             Depth = State.Depth,
             Agent = State.Agent,
+            Ancestors = State.Ancestors,
+            Orchestrator = State.Orchestrator,
         };
     }
 

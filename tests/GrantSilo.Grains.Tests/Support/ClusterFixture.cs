@@ -1,5 +1,5 @@
 using GrantSilo.Hosting;
-using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -15,9 +15,16 @@ namespace GrantSilo.Grains.Tests;
 /// </summary>
 public sealed class ClusterFixture : GrantSiloClusterFixture
 {
-    /// <summary>The decisions the silo has audited.</summary>
-    public IReadOnlyList<DecisionRecord> AuditedDecisions() =>
-        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<RecentDecisionLog>().Snapshot();
+    /// <summary>The decisions the silo has audited (its in-memory audit store).</summary>
+    public IReadOnlyList<AuditRecord> AuditedDecisions() => [.. AuditedRecords().Where(r => r.Kind == AuditEventKind.Decision)];
+
+    /// <summary>Every record the silo has audited, oldest first.</summary>
+    public IReadOnlyList<AuditRecord> AuditedRecords()
+    {
+        var store = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IAuditStore>();
+        var lines = store.ReadAsync("local", 1, CancellationToken.None).ToBlockingEnumerable();
+        return [.. lines.Select(l => l.TryReadRecord()!)];
+    }
 
     /// <summary>What the silo logged at Warning and above (the door's refusals among it).</summary>
     public CapturedLog Warnings { get; } = new();
