@@ -16,6 +16,17 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
     /// <summary>When set, appends wait for it (a stalled store), for tests.</summary>
     public Task? StallUntil { get; set; }
 
+    private TaskCompletionSource _appendStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the next append begins (whatever its outcome), for tests.</summary>
+    public Task NextAppendAsync()
+    {
+        lock (_lock)
+        {
+            return _appendStarted.Task;
+        }
+    }
+
     /// <summary>How many appends have been made (group commits).</summary>
     public int Appends { get; private set; }
 
@@ -33,6 +44,13 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
     /// <inheritdoc />
     public async Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken)
     {
+        TaskCompletionSource started;
+        lock (_lock)
+        {
+            started = _appendStarted;
+            _appendStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        started.TrySetResult();
         if (StallUntil is { } stall)
         {
             await stall.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -49,6 +49,21 @@ internal sealed partial class CredentialGrain(
 
     private HeldAnswer<SessionLease> SessionLeaseHeld => _sessionLease ??= _held.Hold<SessionLease>();
 
+    // The task's facts as read while the spec was vetted (its lineage is kept with the credential).
+    private TaskFacts? _issuedUnder;
+
+    // This credential's lineage on an audit record.
+    private AuditRecord CredentialLineage(AuditRecord record) => record with
+    {
+        RootPerson = State.RootPerson is { Length: > 0 } person ? person : null,
+        Orchestrator = State.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
+        TaskChain = [.. State.TaskAncestors, State.TaskId],
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        SessionId = State.SessionId,
+        CredentialId = Key,
+    };
+
     public Task InvalidateLeasesAsync()
     {
         _held.Invalidate();
@@ -73,6 +88,12 @@ internal sealed partial class CredentialGrain(
             return vetted.Error;
         }
         spec = vetted.Value;
+        if (_issuedUnder is { } task)
+        {
+            State.TaskAncestors = [.. task.Ancestors];
+            State.RootPerson = task.RootPerson;
+            State.Orchestrator = task.Orchestrator;
+        }
         State.TaskId = spec.TaskId;
         State.Agent = spec.Agent;
         State.SessionId = spec.SessionId;
@@ -86,6 +107,7 @@ internal sealed partial class CredentialGrain(
             return Unavailable("the credential");
         }
         LogCredentialIssued(Logger, Key, State.TaskId, State.Agent, State.ExpiresAt);
+        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => CredentialLineage(r) with { Detail = $"Issued in session {State.SessionId}; expires {State.ExpiresAt:O}; scope {State.Scope}." });
         await ScheduleAsync();
         return Describe(Now);
     }
@@ -546,6 +568,16 @@ internal sealed partial class CredentialGrain(
             return false;
         }
         LogCredentialEnded(Logger, Key, status, reason);
+        await Audited.RecordAsync(status == CredentialStatus.Expired ? AuditEventKind.CredentialExpired : AuditEventKind.CredentialRevoked, r => CredentialLineage(r) with
+        {
+            Cause = reason,
+            CauseId = cause switch
+            {
+                DecisionReason.SessionNotActive => State.SessionId,
+                DecisionReason.TaskRevoked or DecisionReason.TaskCompleted or DecisionReason.TaskExpired => State.TaskId,
+                _ => null,
+            },
+        });
         await ScheduleAsync();
         return true;
     }

@@ -33,6 +33,7 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
         Audit = services.Audit;
         AuditKeys = services.AuditKeys;
         SiloName = services.SiloName;
+        Audited = new Audit.LifecycleAudit(services.Audit, services.Time, services.SiloName, logger, Kind);
         Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
         _state = new DurableState<TState>(state, logger, Kind, () => ShownKey, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
@@ -41,6 +42,9 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
 
     /// <summary>Where decisions and lifecycle events are recorded.</summary>
     protected Audit.IAuditTrail Audit { get; }
+
+    /// <summary>Records this grain's lifecycle events.</summary>
+    protected Audit.LifecycleAudit Audited { get; }
 
     /// <summary>The audit log's keys.</summary>
     protected Audit.AuditKeys AuditKeys { get; }

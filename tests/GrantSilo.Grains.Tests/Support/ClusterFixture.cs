@@ -18,6 +18,15 @@ public sealed class ClusterFixture : GrantSiloClusterFixture
     /// <summary>The decisions the silo has audited (its in-memory audit store).</summary>
     public IReadOnlyList<AuditRecord> AuditedDecisions() => [.. AuditedRecords().Where(r => r.Kind == AuditEventKind.Decision)];
 
+    /// <summary>The silo's audit store (in memory), which tests may fail or stall.</summary>
+    public MemoryAuditStore AuditStore => (MemoryAuditStore)((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IAuditStore>();
+
+    /// <summary>The silo's audit writer.</summary>
+    public AuditJournal AuditJournal => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditJournal>();
+
+    /// <summary>The silo's audit keys.</summary>
+    public AuditKeys AuditKeys => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditKeys>();
+
     /// <summary>Every record the silo has audited, oldest first.</summary>
     public IReadOnlyList<AuditRecord> AuditedRecords()
     {
