@@ -331,9 +331,7 @@ public sealed partial class GrantClient : IGrantClient
 
     /// <inheritdoc />
     public Task<GrantResult<Page<AuditEntry>>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
-        query is null
-            ? System.Threading.Tasks.Task.FromResult(GrantResult<Page<AuditEntry>>.Fail(GrantErrorCode.InvalidArgument, "A query is required."))
-            : GuardAsync(() => _cluster.GetGrain<IAuditGrain>(0).QueryAsync(query, cancellationToken), cancellationToken);
+        GuardAsync(() => _cluster.GetGrain<IAuditGrain>(0).QueryAsync(query, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
     public Task<GrantResult<AuditLineage>> GetAuditLineageAsync(string decisionId, CancellationToken cancellationToken = default) =>

@@ -213,6 +213,7 @@ public static partial class GrantSiloHttp
 
         ApiEndpoints.Map(app);
         AuthZenEndpoints.Map(app);
+        AuditEndpoints.Map(app);
         HealthEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         if (app.Environment.IsDevelopment())

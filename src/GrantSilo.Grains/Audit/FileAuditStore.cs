@@ -22,6 +22,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private readonly ILogger<FileAuditStore> _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Writer> _writers = new(StringComparer.Ordinal);
+    private FileStream? _directoryLock;
 
     public FileAuditStore(IOptions<FileAuditStoreOptions> options, TimeProvider time, ILogger<FileAuditStore> logger)
     {
@@ -186,12 +187,15 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 writer.File = null;
             }
             _writers.Clear();
+            _directoryLock?.Dispose();
+            _directoryLock = null;
         }
     }
 
     // Opens (or reopens) a stream for appending: finds its last line, and removes the torn line an unfinished write left.
     private Writer OpenWriter(string stream)
     {
+        LockDirectory();
         if (_writers.Remove(stream, out var stale))
         {
             stale.File?.Dispose();
@@ -239,6 +243,24 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         writer.Repaired = repaired;
         _writers[stream] = writer;
         return writer;
+    }
+
+    // One process writes a directory: a second (a mistaken deployment, two silos on one volume) is refused, never interleaved.
+    private void LockDirectory()
+    {
+        if (_directoryLock is not null)
+        {
+            return;
+        }
+        Directory.CreateDirectory(Root);
+        try
+        {
+            _directoryLock = new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new AuditStoreException($"Another process writes the audit directory {Root}; give each silo its own ({FileAuditStoreOptions.SectionName}:{nameof(FileAuditStoreOptions.Directory)}).", e);
+        }
     }
 
     private void Roll(Writer writer, long firstSequence)

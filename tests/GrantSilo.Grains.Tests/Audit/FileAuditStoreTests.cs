@@ -57,6 +57,16 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         });
 
     [Fact]
+    public async Task ASecondWriterOnTheSameDirectory_IsRefused_NeverInterleaved()
+    {
+        var (stream, lines) = await WrittenAsync(2);
+        using var second = NewStore();
+        var refused = await Assert.ThrowsAsync<AuditStoreException>(() => second.OpenAsync(stream, CancellationToken.None));
+        Assert.Contains("Another process", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+    }
+
+    [Fact]
     public async Task Verify_FindsATruncatedSegment()
     {
         var (stream, _) = await WrittenAsync();
