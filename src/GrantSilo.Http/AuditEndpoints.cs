@@ -165,7 +165,22 @@ internal static class AuditEndpoints
                 return Problems.From(probe.Error!);
             }
         }
-        return TypedResults.ServerSentEvents(Follow(client, start, HttpCaller.Of(http)!.Caller.ExpiresAt, http.RequestAborted));
+        var events = Follow(client, start, HttpCaller.Of(http)!.Caller.ExpiresAt, http.RequestAborted);
+        return TypedResults.Stream(async body =>
+        {
+            http.Response.Headers.CacheControl = "no-cache";
+            // A comment first, flushed: the follower sees the stream open before the first record is written.
+            await body.WriteAsync(": following the audit log\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
+            await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                await SseFormatter.WriteAsync(events, body, WriteEntry, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The follower left.
+            }
+        }, "text/event-stream");
     }
 
     private static async IAsyncEnumerable<SseItem<AuditEntry>> Follow(IGrantClient client, AuditQuery first, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -211,6 +226,12 @@ internal static class AuditEndpoints
                 yield break;
             }
         }
+    }
+
+    private static void WriteEntry(SseItem<AuditEntry> item, System.Buffers.IBufferWriter<byte> buffer)
+    {
+        using var writer = new System.Text.Json.Utf8JsonWriter(buffer);
+        System.Text.Json.JsonSerializer.Serialize(writer, item.Data, HttpJson.Options);
     }
 
     private static AuditLine Line(AuditEntry entry) => new()

@@ -37,6 +37,9 @@ public sealed class HttpSilo : IAsyncLifetime
 
     public string Output => _silo?.Output ?? "";
 
+    /// <summary>Where the process writes its audit segments (the embedded default store).</summary>
+    public string AuditDirectory { get; } = Path.Combine(Path.GetTempPath(), "grantsilo-e2e-audit", $"http-silo-{Guid.NewGuid():N}");
+
     public TestIdentity Identity => TestIdentity.Shared;
 
     public async Task InitializeAsync()
@@ -53,6 +56,7 @@ public sealed class HttpSilo : IAsyncLifetime
             ["GrantSilo__Http__Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Telemetry__PrometheusPort"] = MetricsPort.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__GrantSilo"] = "Information",
+            ["GrantSilo__Audit__File__Directory"] = AuditDirectory,
         };
         _silo = ChildProcess.Start("http-silo", ChildProcess.BuiltDll("SiloHostDll"), environment);
         await _silo.WaitForOutputAsync("GrantSilo silo started", TimeSpan.FromSeconds(90));
