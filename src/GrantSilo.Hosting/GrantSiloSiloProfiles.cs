@@ -4,6 +4,7 @@ using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Persistence.AzureTables.Audit;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Tls;
 using Microsoft.Extensions.Configuration;
@@ -79,6 +80,11 @@ public static class GrantSiloSiloProfiles
         ArgumentNullException.ThrowIfNull(configuration);
         // Microsoft's Orleans providers: membership, reminders, and grain state as the default store and as GrantSilo's.
         silo.UseGrantSiloAzureTables(configuration.GetSection(AzureTableGrantConfiguration.SectionName), [GrantSiloStorage.Name], configureStorage);
+        // The audit log in the same storage account (its own table; README of GrantSilo.Persistence.AzureTables).
+        var auditStorage = new AzureTableGrantOptions();
+        AzureTableGrantConfiguration.Bind(auditStorage, configuration.GetSection(AzureTableGrantConfiguration.SectionName));
+        configureStorage?.Invoke(auditStorage);
+        silo.AddAzureTableAuditStore(auditStorage, configuration.GetSection(AzureTableAuditOptions.SectionName));
         // The directory built to keep one activation per grain across membership changes (experimental in Orleans 10).
 #pragma warning disable ORLEANSEXP003
         silo.AddDistributedGrainDirectory();

@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Audit;
+using GrantSilo.Testing;
 
 namespace GrantSilo.Grains.Tests.Audit;
 
