@@ -34,14 +34,20 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
 
-    public AuditJournal(IAuditStore store, AuditKeys keys, IOptions<AuditOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILocalSiloDetails silo, ILogger<AuditJournal> logger)
-        : this(store, keys, options.Value, time, silo.Name, logger)
+    /// <summary>The logger category every durable record is emitted on when <see cref="AuditOptions.LogRecords"/> is set.</summary>
+    public const string RecordsCategory = "GrantSilo.Audit.Records";
+
+    private readonly ILogger? _records;
+
+    public AuditJournal(IAuditStore store, AuditKeys keys, IOptions<AuditOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILocalSiloDetails silo, ILogger<AuditJournal> logger, ILoggerFactory loggers)
+        : this(store, keys, options.Value, time, silo.Name, logger, options.Value.LogRecords ? loggers.CreateLogger(RecordsCategory) : null)
     {
     }
 
     /// <summary>A journal outside a silo (tests, measurements): call <see cref="Start"/>.</summary>
-    public AuditJournal(IAuditStore store, AuditKeys keys, AuditOptions options, TimeProvider time, string silo, ILogger<AuditJournal> logger)
+    public AuditJournal(IAuditStore store, AuditKeys keys, AuditOptions options, TimeProvider time, string silo, ILogger<AuditJournal> logger, ILogger? records = null)
     {
+        _records = records;
         _store = store;
         _keys = keys;
         _options = options;
@@ -216,6 +222,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 {
                     _sinceCheckpoint += lines.Count;
                 }
+                if (_records is not null)
+                {
+                    Ship(lines);
+                }
                 return new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -279,6 +289,20 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     LogStoreFailed(_logger, e, Stream);
                 }
                 await Task.Delay(_options.RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Durable records as log records, for an OpenTelemetry logs exporter (a SIEM). Their stream, sequence and hash let the
+    // SIEM's copy be checked against an export.
+    private void Ship(List<AuditLine> lines)
+    {
+        foreach (var line in lines)
+        {
+            if (line.TryReadRecord() is { } r)
+            {
+                LogRecord(_records!, r.Id, r.Kind, line.Stream, line.Sequence, line.Hash, r.At, r.Decision, r.Reason, r.Agent, r.TaskId, r.CredentialId, r.CallerName, r.Action,
+                    r.ResourceType is null ? null : $"{r.ResourceType}:{r.ResourcePath}", r.RootPerson, r.Cause ?? r.Detail);
             }
         }
     }
@@ -353,6 +377,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
 
     [LoggerMessage(EventId = 2502, Level = LogLevel.Warning, Message = "The audit queue is full ({Queued} records waiting); a record was refused.")]
     private static partial void LogQueueFull(ILogger logger, int queued);
+
+    [LoggerMessage(EventId = 2510, Level = LogLevel.Information, Message = "Audit {AuditKind} {AuditRecordId} at {At}: {Decision} {Reason} agent {Agent} task {TaskId} credential {CredentialId} caller {Caller} {Action} {Resource} for {RootPerson}; {Cause} [{AuditStream}#{AuditSequence} {AuditHash}]")]
+    private static partial void LogRecord(ILogger logger, string auditRecordId, AuditEventKind auditKind, string auditStream, long auditSequence, string auditHash, DateTimeOffset at,
+        DecisionKind? decision, DecisionReason? reason, string? agent, string? taskId, string? credentialId, string? caller, string? action, string? resource, string? rootPerson, string? cause);
 
     [LoggerMessage(EventId = 2503, Level = LogLevel.Error, Message = "The silo stopped with {Queued} audit records unwritten (none of them acknowledged).")]
     private static partial void LogStopUnwritten(ILogger logger, int queued);

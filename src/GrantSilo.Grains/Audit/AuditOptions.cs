@@ -60,6 +60,12 @@ public sealed class AuditOptions : IValidatableObject
     /// <summary>Where generated keys are kept (default: the file store's directory, else <c>grantsilo-keys</c>).</summary>
     public string? KeyDirectory { get; set; }
 
+    /// <summary>
+    /// Emit every durable record as a log record on the category <see cref="AuditJournal.RecordsCategory"/> (default false),
+    /// for an OpenTelemetry logs exporter to ship to a SIEM. <c>GrantSilo:Telemetry:AuditLogsOtlpEndpoint</c> turns it on.
+    /// </summary>
+    public bool LogRecords { get; set; }
+
     /// <summary>PEM files of retired public keys whose checkpoints still verify.</summary>
     public IList<string> TrustedPublicKeyFiles { get; set; } = [];
 

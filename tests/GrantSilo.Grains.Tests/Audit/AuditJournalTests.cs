@@ -161,6 +161,30 @@ public sealed class AuditJournalTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LogRecords_ShipsEachDurableRecordOnce_WithItsPlaceInTheChain_AndNothingBeforeItIsDurable()
+    {
+        var shipped = new CapturedLog { MinimumLevel = Microsoft.Extensions.Logging.LogLevel.Information };
+        var logger = shipped.CreateLogger(AuditJournal.RecordsCategory);
+        await _journal.DisposeAsync();
+        _journal = new AuditJournal(_store, _keys, new AuditOptions(), _time, "silo-1", NullLogger<AuditJournal>.Instance, logger);
+        _journal.Start();
+
+        var release = new TaskCompletionSource();
+        _store.StallUntil = release.Task;
+        var waiting = _journal.RecordAsync(Decision("siem-1") with { TokenHash = "keyed-hash-never-shipped" }, CancellationToken.None).AsTask();
+        Assert.DoesNotContain(shipped.Lines, l => l.Contains("siem-1", StringComparison.Ordinal));
+        _store.StallUntil = null;
+        release.SetResult();
+        await waiting.WaitAsync(RealTimeGuard);
+
+        var line = Assert.Single(shipped.Lines, l => l.Contains("siem-1", StringComparison.Ordinal));
+        var stored = await _store.ReadAsync(_journal.Stream, 1, CancellationToken.None).FirstAsync(l => l.TryReadRecord()!.Id == "siem-1");
+        Assert.Contains($"[{_journal.Stream}#{stored.Sequence} {stored.Hash}]", line, StringComparison.Ordinal);
+        Assert.Contains("Allow", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("keyed-hash-never-shipped", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Checkpoints_AreSigned_AndTheChainVerifies()
     {
         for (var i = 0; i < 25; i++)

@@ -62,6 +62,9 @@ public sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
+    /// <summary>The lowest level kept (Warning unless a test asks for more).</summary>
+    public Microsoft.Extensions.Logging.LogLevel MinimumLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
+
     public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
@@ -72,7 +75,7 @@ public sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= log.MinimumLevel;
 
         public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
