@@ -15,6 +15,8 @@ using GrantSilo.Hosting;
 using GrantSilo.Persistence.AzureTables;
 using GrantSilo.Persistence.AzureTables.Audit;
 using GrantSilo.Testing;
+using GrantSilo.Testing.Azurite;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 
 var seconds = ArgValue("--seconds", 8);

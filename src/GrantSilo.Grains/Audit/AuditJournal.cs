@@ -30,6 +30,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private readonly Channel<Entry> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _silo;
+    private readonly int _maxBatch;
     private Task? _writer;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
@@ -55,6 +56,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         _silo = silo;
         _logger = logger;
         Stream = options.Stream ?? (store is FileAuditStore or MemoryAuditStore ? "local" : AuditStreams.FromName(silo));
+        _maxBatch = options.MaxBatch ?? store.MaxBatch;
         _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
@@ -148,8 +150,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         AuditStreamTail? tail = null;
-        var entries = new List<Entry>(_options.MaxBatch);
-        var records = new List<AuditRecord>(_options.MaxBatch);
+        var entries = new List<Entry>(_maxBatch);
+        var records = new List<AuditRecord>(_maxBatch);
         var carried = new List<AuditRecord>();
         _lastCheckpoint = _time.GetUtcNow();
         while (!cancellationToken.IsCancellationRequested)
@@ -178,7 +180,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             records.Clear();
             records.AddRange(carried);
             carried.Clear();
-            while (records.Count + entries.Count < _options.MaxBatch - 1 && _queue.Reader.TryRead(out var entry))
+            while (records.Count + entries.Count < _maxBatch - 1 && _queue.Reader.TryRead(out var entry))
             {
                 entries.Add(entry);
             }

@@ -24,9 +24,12 @@ public sealed class AuditOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 20_000;
 
-    /// <summary>The most records one group commit writes (default 100, Azure Tables' limit for one transaction).</summary>
+    /// <summary>
+    /// The most records one group commit writes (default: the store's: 1,000 for segment files, 100 for Azure Tables, its
+    /// limit for one transaction).
+    /// </summary>
     [Range(2, 100_000)]
-    public int MaxBatch { get; set; } = 100;
+    public int? MaxBatch { get; set; }
 
     /// <summary>How long the writer waits before writing a failed batch again (default 200 ms).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -31,6 +31,9 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         _logger = logger;
     }
 
+    /// <summary>A batch is one write and one fsync whatever its size: a thousand lines share one.</summary>
+    public int MaxBatch => 1000;
+
     /// <summary>The directory of the streams.</summary>
     public string Root => Path.GetFullPath(_options.Directory);
 

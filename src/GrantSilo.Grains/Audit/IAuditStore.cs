@@ -35,6 +35,9 @@ public interface IAuditStore
 
     /// <summary>The checkpoints of a stream as kept aside from it, in order (verification checks the stream still holds them).</summary>
     Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken);
+
+    /// <summary>The most lines one append should carry (one group commit): 100 unless the store takes more in one write.</summary>
+    int MaxBatch => 100;
 }
 
 /// <summary>Where a stream ends.</summary>

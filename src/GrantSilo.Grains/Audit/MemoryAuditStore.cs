@@ -27,6 +27,9 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
         }
     }
 
+    /// <inheritdoc />
+    public int MaxBatch => 1000;
+
     /// <summary>How many appends have been made (group commits).</summary>
     public int Appends { get; private set; }
 

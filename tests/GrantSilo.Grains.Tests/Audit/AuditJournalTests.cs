@@ -67,7 +67,7 @@ public sealed class AuditJournalTests : IAsyncLifetime
         var stored = await StoredAsync();
         Assert.Equal(51, stored.Count(r => r.Kind == AuditEventKind.Decision));
         Assert.Equal(51, stored.Where(r => r.Kind == AuditEventKind.Decision).Select(r => r.Id).Distinct().Count());
-        // The stalled first batch, then the 50 that queued behind it in one write (MaxBatch 100).
+        // The stalled first batch, then the 50 that queued behind it in one write (the memory store takes 1,000 a batch).
         Assert.True(_store.Appends <= 3, $"{_store.Appends} writes for 51 records");
     }
 
