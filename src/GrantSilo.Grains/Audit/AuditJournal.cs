@@ -119,7 +119,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
         try
         {
-            await _writer.WaitAsync(drainFor, _time).ConfigureAwait(false);
+            // On the wall clock: a stop is bounded in real time, whatever clock decisions are made by.
+            await _writer.WaitAsync(drainFor, TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

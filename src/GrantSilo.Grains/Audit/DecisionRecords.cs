@@ -6,11 +6,11 @@ namespace GrantSilo.Grains.Audit;
 /// <summary>The audit record of a decision: its lineage, never a token or secret (only its keyed hash), never purpose text.</summary>
 internal static class DecisionRecords
 {
-    public static AuditRecord For(Decision decision, string credentialId, byte[]? secret, string? action, ResourceRef? resource, ChainCheck? chain, string? sessionId, Caller? caller, AuditKeys keys) => new()
+    public static AuditRecord For(string id, DateTimeOffset now, Decision decision, string credentialId, byte[]? secret, string? action, ResourceRef? resource, ChainCheck? chain, string? sessionId, Caller? caller, AuditKeys keys) => new()
     {
-        Id = Guid.CreateVersion7(decision.DecidedAt).ToString("N"),
+        Id = id,
         Kind = AuditEventKind.Decision,
-        At = decision.DecidedAt,
+        At = decision.DecidedAt == default ? now : decision.DecidedAt,
         RootPerson = chain?.RootPerson is { Length: > 0 } person ? person : null,
         Orchestrator = chain?.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
         TaskChain = chain is null ? [] : Chain(chain, decision.TaskId),

@@ -131,7 +131,7 @@ internal sealed partial class CredentialGrain(
             LogDecisionFailed(Logger, exception, Key);
             decision = Deny(DecisionReason.Error, "GrantSilo could not complete the decision; failing closed.");
         }
-        var record = DecisionRecords.For(decision, Key, secret, action, resource, chain, Exists ? State.SessionId : null, CallerContext.Current, AuditKeys);
+        var record = DecisionRecords.For(AuditIds.New(Time), Now, decision, Key, secret, action, resource, chain, Exists ? State.SessionId : null, CallerContext.Current, AuditKeys);
         decision = decision with { DecisionId = record.Id };
         try
         {
