@@ -327,6 +327,24 @@ public sealed partial class GrantClient : IGrantClient
     public Task<GrantResult<IReadOnlyList<PendingCascade>>> ListPendingCascadesAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(async () => GrantResult<IReadOnlyList<PendingCascade>>.Ok(await _cluster.GetGrain<ICascadeMonitorGrain>(0).ListAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
+    // ---- Audit ----
+
+    /// <inheritdoc />
+    public Task<GrantResult<Page<AuditEntry>>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => _cluster.GetGrain<IAuditGrain>(0).QueryAsync(query, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<AuditLineage>> GetAuditLineageAsync(string decisionId, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => _cluster.GetGrain<IAuditGrain>(0).GetLineageAsync(decisionId, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<AuditVerification>> VerifyAuditAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(() => _cluster.GetGrain<IAuditGrain>(0).VerifyAsync(cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<GrantResult<IReadOnlyList<AuditSigningKey>>> GetAuditKeysAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync(async () => GrantResult<IReadOnlyList<AuditSigningKey>>.Ok(await _cluster.GetGrain<IAuditGrain>(0).GetSigningKeysAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
+
     private IAgentGrain Agent(string id) => _cluster.GetGrain<IAgentGrain>(id);
 
     private ITaskGrain Task(string id) => _cluster.GetGrain<ITaskGrain>(id);

@@ -224,4 +224,21 @@ public interface IGrantClient
 
     /// <summary>Cascades (ending descendants, sessions, credentials) that failed a step and are being retried.</summary>
     Task<GrantResult<IReadOnlyList<PendingCascade>>> ListPendingCascadesAsync(CancellationToken cancellationToken = default);
+
+    // ---- Audit ----
+
+    /// <summary>
+    /// One page of audit records matching <paramref name="query"/> (task tree, agent, credential or a token you hold,
+    /// resource, person, caller, decision id, time window). Needs the operator or auditor role.
+    /// </summary>
+    Task<GrantResult<Page<AuditEntry>>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>A decision (by the <see cref="Decision.DecisionId"/> returned with it) and the lifecycle records it rested on.</summary>
+    Task<GrantResult<AuditLineage>> GetAuditLineageAsync(string decisionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Verifies the audit log's hash chains and signed checkpoints: the first broken link, and the last checkpoint.</summary>
+    Task<GrantResult<AuditVerification>> VerifyAuditAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The public keys that sign audit checkpoints: with them anyone can verify an export.</summary>
+    Task<GrantResult<IReadOnlyList<AuditSigningKey>>> GetAuditKeysAsync(CancellationToken cancellationToken = default);
 }

@@ -90,6 +90,18 @@ if [ ! -f "$folder/issuer.jwks.json" ] || [ ! -f "$folder/issuer.key.json" ]; th
   echo "created $folder/issuer.jwks.json, issuer.key.json"
 fi
 
+# The audit log's keys every silo shares (docs/audit.md): the ECDSA P-256 key that signs checkpoints, and the key under
+# which token-derived values are hashed. Readable by the container's user, as the rest of this folder (development only).
+if [ "$force" = 1 ]; then
+  rm -f "$folder"/{audit-signing-key.pem,audit-hash-key}
+fi
+if [ ! -f "$folder/audit-signing-key.pem" ] || [ ! -f "$folder/audit-hash-key" ]; then
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$folder/audit-signing-key.pem" 2>/dev/null
+  openssl rand -base64 32 | tr -d '\n' >"$folder/audit-hash-key"
+  chmod 644 "$folder/audit-signing-key.pem" "$folder/audit-hash-key"
+  echo "created $folder/audit-signing-key.pem, audit-hash-key"
+fi
+
 cat <<SETTINGS
 
 Development certificates in $folder (the CA's key, ca.key, stays here; no process needs it).

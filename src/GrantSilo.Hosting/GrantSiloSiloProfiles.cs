@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
 using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Persistence.AzureTables.Audit;
 using GrantSilo.Grains.Fencing;
 using GrantSilo.Tls;
 using Microsoft.Extensions.Configuration;
@@ -25,7 +27,8 @@ public static class GrantSiloSiloProfiles
     public const string RemindersSection = "GrantSilo:Reminders";
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders. TLS is off unless
+    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the audit log in append-only
+    /// segment files (<c>GrantSilo:Audit:File</c>, docs/audit.md). TLS is off unless
     /// <c>GrantSilo:Tls:Enabled</c> is true (then with the certificates of <c>GrantSilo:Tls</c>).
     /// </summary>
     public static ISiloBuilder UseGrantSiloEmbeddedProfile(this ISiloBuilder silo, SiloHostOptions host, IConfiguration configuration)
@@ -35,6 +38,7 @@ public static class GrantSiloSiloProfiles
         silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
         silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
         silo.UseInMemoryReminderService();
+        silo.AddFileAuditStore(o => configuration.GetSection(FileAuditStoreOptions.SectionName).Bind(o));
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);
         // Grain state lives in this process only, signing keys among it: unless one is configured, the key that wraps
         // them is made at start and lives as long as they do.
@@ -85,6 +89,11 @@ public static class GrantSiloSiloProfiles
         ArgumentNullException.ThrowIfNull(configuration);
         // Microsoft's Orleans providers: membership, reminders, and grain state as the default store and as GrantSilo's.
         silo.UseGrantSiloAzureTables(configuration.GetSection(AzureTableGrantConfiguration.SectionName), [GrantSiloStorage.Name], configureStorage);
+        // The audit log in the same storage account (its own table; README of GrantSilo.Persistence.AzureTables).
+        var auditStorage = new AzureTableGrantOptions();
+        AzureTableGrantConfiguration.Bind(auditStorage, configuration.GetSection(AzureTableGrantConfiguration.SectionName));
+        configureStorage?.Invoke(auditStorage);
+        silo.AddAzureTableAuditStore(auditStorage, configuration.GetSection(AzureTableAuditOptions.SectionName));
         // The directory built to keep one activation per grain across membership changes (experimental in Orleans 10).
 #pragma warning disable ORLEANSEXP003
         silo.AddDistributedGrainDirectory();

@@ -317,6 +317,11 @@ internal static class AuthZenEndpoints
         {
             context["credential_id"] = credentialId;
         }
+        if (decision.DecisionId is { } decisionId)
+        {
+            // The audit record's id: the resource server's own log can name it, and an investigator look it up.
+            context["decision_id"] = decisionId;
+        }
         return new AuthZenDecision { Decision = decision.IsAllowed, Context = context };
     }
 

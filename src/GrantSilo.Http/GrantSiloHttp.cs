@@ -238,6 +238,7 @@ public static partial class GrantSiloHttp
 
         ApiEndpoints.Map(app);
         AuthZenEndpoints.Map(app);
+        AuditEndpoints.Map(app);
         HealthEndpoints.Map(app);
         KeySetEndpoint.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");

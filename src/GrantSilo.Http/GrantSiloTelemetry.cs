@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -33,6 +35,12 @@ public sealed class TelemetryOptions : IValidatableObject
     /// <summary>How often metrics are exported over OTLP (default 30 s; traces are sent in batches as they end).</summary>
     public TimeSpan OtlpMetricsInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// An OTLP collector to which every durable audit record is shipped as an OpenTelemetry log record (category
+    /// <c>GrantSilo.Audit.Records</c>; docs/audit.md, "Shipping to a SIEM"). Only audit records go there. Unset: none.
+    /// </summary>
+    public string? AuditLogsOtlpEndpoint { get; set; }
+
     /// <summary>A port on which GrantSilo's metrics are served for Prometheus to scrape (<c>/metrics</c>). Unset: none.</summary>
     [Range(1, 65535, ErrorMessage = "GrantSilo:Telemetry:PrometheusPort must be a TCP port between 1 and 65535.")]
     public int? PrometheusPort { get; set; }
@@ -57,6 +65,10 @@ public sealed class TelemetryOptions : IValidatableObject
         if (OtlpMetricsInterval < TimeSpan.FromSeconds(1) || OtlpMetricsInterval > TimeSpan.FromHours(1))
         {
             yield return new ValidationResult($"{SectionName}:{nameof(OtlpMetricsInterval)} must be between 00:00:01 and 01:00:00.", [nameof(OtlpMetricsInterval)]);
+        }
+        if (AuditLogsOtlpEndpoint is { Length: > 0 } audit && !Uri.TryCreate(audit, UriKind.Absolute, out _))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(AuditLogsOtlpEndpoint)} must be an absolute URL (for example http://otel-collector:4317).", [nameof(AuditLogsOtlpEndpoint)]);
         }
     }
 }
@@ -86,6 +98,20 @@ public static class GrantSiloTelemetry
             throw new OptionsValidationException(TelemetryOptions.SectionName, typeof(TelemetryOptions), errors.Select(e => e.ErrorMessage ?? $"{TelemetryOptions.SectionName} is invalid"));
         }
         builder.Services.AddSingleton(Options.Create(options));
+        if (options.AuditLogsOtlpEndpoint is { Length: > 0 } auditLogs)
+        {
+            // The audit records, and nothing else, as OpenTelemetry log records to the collector (which ships them to a SIEM).
+            var collector = new Uri(auditLogs);
+            builder.Services.PostConfigure<GrantSilo.Grains.Audit.AuditOptions>(audit => audit.LogRecords = true);
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(options.ServiceName));
+                logging.AddOtlpExporter(exporter => exporter.Endpoint = collector);
+            });
+            builder.Logging.AddFilter<OpenTelemetry.Logs.OpenTelemetryLoggerProvider>((category, level) => category == GrantSilo.Grains.Audit.AuditJournal.RecordsCategory && level >= Microsoft.Extensions.Logging.LogLevel.Information);
+            builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(GrantSilo.Grains.Audit.AuditJournal.RecordsCategory, Microsoft.Extensions.Logging.LogLevel.None);
+        }
         var otlp = options.OtlpEndpoint is { Length: > 0 } endpoint ? new Uri(endpoint) : null;
         if (otlp is null && options.PrometheusPort is null)
         {

@@ -93,7 +93,43 @@ public sealed partial class HttpCaller
         var logger = http.RequestServices.GetRequiredService<Microsoft.Extensions.Logging.ILogger<HttpCaller>>();
         LogUnauthenticated(logger, http.Request.Method, (http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "?",
             http.Connection.RemoteIpAddress?.ToString() ?? "unknown", refused?.Failure?.ToString() ?? "Missing", refused?.Detail ?? "");
+        AuditRefusal(http, refused?.Failure?.ToString() ?? "Missing");
         return ValueTask.FromResult<object?>(Problems.Unauthenticated(detail));
+    }
+
+    // The refusal on the audit log (docs/audit.md), as the grains' door records its own: queued, never waited for, so a
+    // flood of unauthenticated requests never holds up decisions. The route's pattern, never the path (it may hold a token).
+    private static void AuditRefusal(HttpContext http, string failure)
+    {
+        if (http.RequestServices.GetService<GrantSilo.Grains.Audit.IAuditTrail>() is not { } trail)
+        {
+            return;
+        }
+        var time = http.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        var record = new AuditRecord
+        {
+            Id = GrantSilo.Grains.Audit.AuditIds.New(time),
+            Kind = AuditEventKind.CallerRefused,
+            At = time.GetUtcNow(),
+            Action = $"HTTP {http.Request.Method} {(http.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "?"}",
+            Subject = http.Connection.RemoteIpAddress?.ToString(),
+            Decision = DecisionKind.Deny,
+            Reason = DecisionReason.CallerUnauthenticated,
+            Detail = $"unauthenticated ({failure})",
+        };
+        _ = RecordAsync(trail, record);
+
+        static async Task RecordAsync(GrantSilo.Grains.Audit.IAuditTrail trail, AuditRecord record)
+        {
+            try
+            {
+                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (GrantSilo.Grains.Audit.AuditUnavailableException)
+            {
+                // The journal logs it; the refusal stands.
+            }
+        }
     }
 }
 

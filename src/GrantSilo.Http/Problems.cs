@@ -46,7 +46,7 @@ public static partial class Problems
         GrantErrorCode.Unauthenticated => StatusCodes.Status401Unauthorized,
         GrantErrorCode.Forbidden or GrantErrorCode.ApproverNotAllowed or GrantErrorCode.InvalidProof => StatusCodes.Status403Forbidden,
         GrantErrorCode.AgentNotFound or GrantErrorCode.TaskNotFound or GrantErrorCode.SessionNotFound
-            or GrantErrorCode.CredentialNotFound or GrantErrorCode.ApprovalNotFound => StatusCodes.Status404NotFound,
+            or GrantErrorCode.CredentialNotFound or GrantErrorCode.ApprovalNotFound or GrantErrorCode.AuditRecordNotFound => StatusCodes.Status404NotFound,
         GrantErrorCode.AgentAlreadyExists or GrantErrorCode.TaskAlreadyExists or GrantErrorCode.AgentNotActive
             or GrantErrorCode.TaskNotUsable or GrantErrorCode.TaskNotAssignedToAgent or GrantErrorCode.SessionNotActive
             or GrantErrorCode.InvalidState or GrantErrorCode.ApprovalNotPending or GrantErrorCode.AlreadyEnded => StatusCodes.Status409Conflict,

@@ -176,12 +176,14 @@ public class AuthorizeTests(ClusterFixture fixture)
         var task = await _s.RootTaskAsync(agent, scope);
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
 
-        await _s.AuthorizeAsync(credential, "read", "doc", "audited/path");
-        var record = Assert.Single(fixture.AuditedDecisions(), r => r.Decision.CredentialId == credential.CredentialId);
-        Assert.Equal(DecisionKind.Allow, record.Decision.Kind);
-        Assert.Equal("audited/path", record.Resource.Path);
+        var decision = await _s.AuthorizeAsync(credential, "read", "doc", "audited/path");
+        var record = Assert.Single(fixture.AuditedDecisions(), r => r.CredentialId == credential.CredentialId);
+        Assert.Equal(DecisionKind.Allow, record.Decision);
+        Assert.Equal(decision.DecisionId, record.Id);
+        Assert.Equal("audited/path", record.ResourcePath);
         var secret = credential.Token[(credential.Token.LastIndexOf('.') + 1)..];
         Assert.DoesNotContain(secret, record.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, AuditChain.Serialize(record), StringComparison.Ordinal);
         Assert.DoesNotContain(secret, credential.ToString(), StringComparison.Ordinal);
     }
 }

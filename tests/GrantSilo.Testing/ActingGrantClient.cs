@@ -112,4 +112,9 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
         var parent = await _harness.GetTaskAsync(parentTaskId, cancellationToken);
         return parent.IsSuccess ? AsAgent(parent.Value.Agent) : _harness;
     }
+
+    public Task<GrantResult<Page<AuditEntry>>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) => _harness.QueryAuditAsync(query, cancellationToken);
+    public Task<GrantResult<AuditLineage>> GetAuditLineageAsync(string decisionId, CancellationToken cancellationToken = default) => _harness.GetAuditLineageAsync(decisionId, cancellationToken);
+    public Task<GrantResult<AuditVerification>> VerifyAuditAsync(CancellationToken cancellationToken = default) => _harness.VerifyAuditAsync(cancellationToken);
+    public Task<GrantResult<IReadOnlyList<AuditSigningKey>>> GetAuditKeysAsync(CancellationToken cancellationToken = default) => _harness.GetAuditKeysAsync(cancellationToken);
 }

@@ -267,6 +267,9 @@ root.Subcommands.Add(Leaf("authorize", "Try a decision: may the credential's hol
     return Output.S(decision["kind"]) == "allow" ? ExitCodes.Ok : ExitCodes.NotAllowed;
 }));
 
+// ---- audit ----
+root.Subcommands.Add(AuditCommands.Create(Leaf, url, json));
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
 {

@@ -75,6 +75,11 @@ public enum DecisionReason
     CallerUnauthenticated = 40,
     /// <summary>The caller asking for the decision may not ask (it lacks the gateway role): nothing was decided.</summary>
     CallerForbidden = 41,
+    /// <summary>
+    /// The decision's audit record could not be made durable within the bound (the audit store is unavailable,
+    /// stalled or its queue is full): GrantSilo fails closed. It recovers by itself when the store returns; retry.
+    /// </summary>
+    AuditUnavailable = 42,
 }
 
 /// <summary>The resource an action targets.</summary>
@@ -156,6 +161,12 @@ public sealed record Decision
     /// refused before it was labelled. A resource that version does not know is said so in <see cref="Detail"/>.
     /// </summary>
     [Id(10)] public long? CatalogVersion { get; init; }
+    /// <summary>
+    /// The id of this decision's audit record (docs/audit.md): an investigator, or a resource server's own log, looks
+    /// the record and its lineage up by it. Null only for a refusal made before any decision (an unauthenticated or
+    /// forbidden caller), which is audited under its own id.
+    /// </summary>
+    [Id(11)] public string? DecisionId { get; init; }
 
     /// <summary>True only for an explicit Allow.</summary>
     public bool IsAllowed => Kind == DecisionKind.Allow && Reason == DecisionReason.Allowed;

@@ -87,6 +87,8 @@ public enum GrantErrorCode
     /// force, and calling again is safe (an end request that finds the same end already made succeeds).
     /// </summary>
     AlreadyEnded = 33,
+    /// <summary>No record with the id asked for is in the audit log (docs/audit.md).</summary>
+    AuditRecordNotFound = 34,
 
     /// <summary>
     /// The call carried no caller token, or one that does not verify (signature, issuer, audience, lifetime,

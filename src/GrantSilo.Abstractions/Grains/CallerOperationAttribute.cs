@@ -48,6 +48,9 @@ public static class CallerOperations
     public const string AccessRead = "access.read";
     /// <summary>Orleans' management grain (cluster hosts, activation counts, forced collection).</summary>
     public const string ClusterManage = "cluster.manage";
+
+    /// <summary>Reads, follows, verifies and exports the audit log (operators and auditors).</summary>
+    public const string AuditRead = "audit.read";
 }
 
 /// <summary>

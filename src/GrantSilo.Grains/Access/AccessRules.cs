@@ -243,6 +243,7 @@ internal static class OperationNeeds
         [CallerOperations.CatalogRead] = "the operator, auditor, gateway or policy-author role",
         [CallerOperations.AccessPublish] = "the operator role",
         [CallerOperations.AccessRead] = "the operator, auditor or policy-author role",
+        [CallerOperations.AuditRead] = "the operator or auditor role",
     };
 
     public static string Describe(string operation) =>

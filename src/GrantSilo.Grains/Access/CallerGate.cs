@@ -28,6 +28,10 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     private IAccessRulesSource Rules => _rules ??= Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IAccessRulesSource>(services);
 
+    private Audit.IAuditTrail? _audit;
+
+    private Audit.IAuditTrail AuditTrail => _audit ??= Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Audit.IAuditTrail>(services);
+
     /// <summary>
     /// For the benchmark that measures what the door costs, and nothing else: a silo configured with this
     /// before <c>AddGrantSilo</c> has no door (and trusts every caller). Internal, never a setting.
@@ -97,6 +101,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         {
             authentication ??= AuthenticationResult.Fail(AuthenticationFailure.Missing, "");
             LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
+            AuditRefusal(null, door.Operation, context.TargetId, DecisionReason.CallerUnauthenticated, $"unauthenticated ({authentication.Failure?.ToString() ?? "Missing"})");
             Refuse(context, door, GrantErrorCode.Unauthenticated, token is null
                 ? $"{door.Operation} needs an authenticated caller: the call carried no caller token."
                 : $"{door.Operation} needs an authenticated caller: the caller token was refused ({authentication.Failure}{(authentication.Detail is { Length: > 0 } d ? ": " + d : "")}).");
@@ -116,6 +121,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         if (!verdict.Allowed)
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
+            AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
             Refuse(context, door, GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
             return;
         }
@@ -126,6 +132,40 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         if (context.Result is IGrantResult { Error: { Code: GrantErrorCode.Forbidden } refused })
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, refused.Message);
+            AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, refused.Message);
+        }
+    }
+
+    // A refusal on the audit log. Not waited for: a flood of refused callers must never hold up the door (or decisions);
+    // it is queued like every record, and a full queue drops it (the log line above still says it happened).
+    private void AuditRefusal(Caller? caller, string operation, GrainId target, DecisionReason reason, string detail)
+    {
+        var record = new AuditRecord
+        {
+            Id = Audit.AuditIds.New(clock),
+            Kind = AuditEventKind.CallerRefused,
+            At = clock.GetUtcNow(),
+            CallerIssuer = caller?.Issuer,
+            CallerSubject = caller?.Subject,
+            CallerName = caller?.Name,
+            Action = operation,
+            Subject = Untrusted.Id(target.Key.ToString()),
+            Decision = DecisionKind.Deny,
+            Reason = reason,
+            Detail = detail,
+        };
+        _ = RecordDetachedAsync(AuditTrail, record);
+
+        static async Task RecordDetachedAsync(Audit.IAuditTrail trail, AuditRecord record)
+        {
+            try
+            {
+                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Audit.AuditUnavailableException)
+            {
+                // Logged by the journal; the refusal itself stands.
+            }
         }
     }
 

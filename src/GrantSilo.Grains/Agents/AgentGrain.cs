@@ -122,6 +122,7 @@ internal sealed partial class AgentGrain(
             return Unavailable("the agent");
         }
         LogAgentRegistered(Logger, Key, State.Owner);
+        await Audited.RecordAsync(AuditEventKind.AgentRegistered, r => r with { Agent = Key, Subject = Key, Detail = $"Owner {State.Owner}." });
         return Describe();
     }
 
@@ -161,6 +162,7 @@ internal sealed partial class AgentGrain(
             return Unavailable("the resumption");
         }
         LogAgentStatusChanged(Logger, Key, State.Status, text.Value);
+        await Audited.RecordAsync(AuditEventKind.AgentResumed, r => r with { Agent = Key, Subject = Key, Cause = text.Value });
         return Describe();
     }
 
@@ -357,6 +359,7 @@ internal sealed partial class AgentGrain(
             }
             endedHere = true;
             LogAgentStatusChanged(Logger, Key, status, State.StatusReason);
+            await Audited.RecordAsync(status == AgentStatus.Retired ? AuditEventKind.AgentRetired : AuditEventKind.AgentSuspended, r => r with { Agent = Key, Subject = Key, Cause = State.StatusReason });
         }
         // In force everywhere before it is acknowledged: no task keeps relying on this agent being active.
         if (!await PutEndInForceAsync())

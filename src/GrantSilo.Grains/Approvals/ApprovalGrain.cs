@@ -65,6 +65,7 @@ internal sealed partial class ApprovalGrain(
             return Unavailable("the approval request");
         }
         LogApprovalRequested(Logger, Key, State.CredentialId, State.Action, State.Resource.Type, State.ExpiresAt);
+        await Audited.RecordAsync(AuditEventKind.ApprovalRequested, r => ApprovalLineage(r) with { Detail = $"Step-up required by {string.Join(", ", State.ApprovalPolicies)}; decide by {State.ExpiresAt:O}." });
         Hub.RequestedAsync(info).Ignore();
         await ScheduleAsync();
         return info;
@@ -127,6 +128,7 @@ internal sealed partial class ApprovalGrain(
             return Unavailable("the approval decision");
         }
         LogApprovalDecided(Logger, Key, decision, who.Value);
+        await Audited.RecordAsync(decision == ApprovalStatus.Approved ? AuditEventKind.ApprovalGranted : AuditEventKind.ApprovalDenied, r => ApprovalLineage(r) with { CallerName = who.Value, Cause = State.Note });
         var info = Describe(now);
         Hub.ResolvedAsync(info).Ignore();
         await ScheduleAsync();
@@ -187,9 +189,26 @@ internal sealed partial class ApprovalGrain(
                 return;
             }
             LogApprovalDecided(Logger, Key, ApprovalStatus.Expired, "timeout");
+            await Audited.RecordAsync(AuditEventKind.ApprovalTimedOut, r => ApprovalLineage(r) with { Cause = "nobody decided or used it before its deadline: a deny" });
             Hub.ResolvedAsync(Describe(now)).Ignore();
         }
     }
+
+    // This approval's lineage on an audit record: the exact credential, action and resource it is for.
+    private AuditRecord ApprovalLineage(AuditRecord record) => record with
+    {
+        RootPerson = State.RootPerson,
+        TaskId = State.TaskId,
+        TaskChain = [State.TaskId],
+        Agent = State.Agent,
+        CredentialId = State.CredentialId,
+        Action = State.Action,
+        ResourceType = State.Resource.Type,
+        ResourcePath = State.Resource.Path,
+        PolicyVersion = State.PolicyVersion,
+        DeterminingPolicies = State.ApprovalPolicies,
+        ApprovalId = Key,
+    };
 
     private IApprovalHubNotifyGrain Hub => GrainFactory.GetGrain<IApprovalHubNotifyGrain>(0);
 

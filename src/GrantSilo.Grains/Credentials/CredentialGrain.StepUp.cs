@@ -17,18 +17,18 @@ internal sealed partial class CredentialGrain
 {
     // Policy demands a person's approval: without an approval id, records the request and answers
     // StepUpRequired; with one, consumes it (a durable write) and allows if the credential is still live.
-    private async Task<(Decision Decision, string? RootPerson)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
+    private async Task<(Decision Decision, ChainCheck? Chain)> StepUpThenAllowAsync(string action, ResourceRef canonicalResource, string? approvalId, PolicyVerdict verdict, ChainCheck chain)
     {
         var epoch = _held.Epoch;
         if (await StepUpAsync(action, canonicalResource, approvalId, verdict, chain) is { } stepDecision)
         {
-            return (stepDecision, chain.RootPerson);
+            return (stepDecision, chain);
         }
         // Consuming the approval awaited: everything the allow rests on is checked again after it.
         var now = Now;
         if (!IsLive(now))
         {
-            return (DenyEndedMeanwhile(), chain.RootPerson);
+            return (DenyEndedMeanwhile(), chain);
         }
         if (epoch != _held.Epoch)
         {
@@ -36,19 +36,19 @@ internal sealed partial class CredentialGrain
             var (fresh, session) = await GetLeasesAsync(now);
             if (!fresh.Check.Usable || !session.Usable || fresh.Agent is null)
             {
-                return (Deny(fresh.Check.Usable ? DecisionReason.SessionNotActive : fresh.Check.Reason, "The task chain or session ended while the approval was being used."), chain.RootPerson);
+                return (Deny(fresh.Check.Usable ? DecisionReason.SessionNotActive : fresh.Check.Reason, "The task chain or session ended while the approval was being used."), chain);
             }
             now = Now;
             if (!IsLive(now))
             {
-                return (DenyEndedMeanwhile(), chain.RootPerson);
+                return (DenyEndedMeanwhile(), chain);
             }
         }
         if (SiloLeaseLapsed() is { } lapsed)
         {
-            return (lapsed, chain.RootPerson);
+            return (lapsed, chain);
         }
-        return (Allow(verdict, now, approvalId), chain.RootPerson);
+        return (Allow(verdict, now, approvalId), chain);
     }
 
     // Without an approval id: records the exact request in a new approval and answers StepUpRequired.

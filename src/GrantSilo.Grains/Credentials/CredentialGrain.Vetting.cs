@@ -46,6 +46,7 @@ internal sealed partial class CredentialGrain
         var task = await taskFacts;
         var session = await voucher;
 
+        _issuedUnder = task;
         if (!task.Exists)
         {
             return Refused(GrantErrorCode.TaskNotFound, $"Task '{Untrusted.Id(spec.TaskId)}' does not exist.");

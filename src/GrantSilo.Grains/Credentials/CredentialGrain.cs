@@ -1,4 +1,6 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Approvals;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Catalog;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
@@ -21,7 +23,6 @@ internal sealed partial class CredentialGrain(
     LifecycleServices services,
     IAccessPolicy policy,
     IResourceCatalogSource catalogs,
-    IDecisionAuditor auditor,
     ILogger<CredentialGrain> logger)
     : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
@@ -48,6 +49,21 @@ internal sealed partial class CredentialGrain(
 
     private HeldAnswer<SessionLease> SessionLeaseHeld => _sessionLease ??= _held.Hold<SessionLease>();
 
+    // The task's facts as read while the spec was vetted (its lineage is kept with the credential).
+    private TaskFacts? _issuedUnder;
+
+    // This credential's lineage on an audit record.
+    private AuditRecord CredentialLineage(AuditRecord record) => record with
+    {
+        RootPerson = State.RootPerson is { Length: > 0 } person ? person : null,
+        Orchestrator = State.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
+        TaskChain = [.. State.TaskAncestors, State.TaskId],
+        TaskId = State.TaskId,
+        Agent = State.Agent,
+        SessionId = State.SessionId,
+        CredentialId = Key,
+    };
+
     public Task InvalidateLeasesAsync()
     {
         _held.Invalidate();
@@ -72,6 +88,12 @@ internal sealed partial class CredentialGrain(
             return vetted.Error;
         }
         spec = vetted.Value;
+        if (_issuedUnder is { } task)
+        {
+            State.TaskAncestors = [.. task.Ancestors];
+            State.RootPerson = task.RootPerson;
+            State.Orchestrator = task.Orchestrator;
+        }
         State.TaskId = spec.TaskId;
         State.Agent = spec.Agent;
         State.SessionId = spec.SessionId;
@@ -85,6 +107,7 @@ internal sealed partial class CredentialGrain(
             return Unavailable("the credential");
         }
         LogCredentialIssued(Logger, Key, State.TaskId, State.Agent, State.ExpiresAt);
+        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => CredentialLineage(r) with { Detail = $"Issued in session {State.SessionId}; expires {State.ExpiresAt:O}; scope {State.Scope}." });
         await ScheduleAsync();
         return Describe(Now);
     }
@@ -98,38 +121,38 @@ internal sealed partial class CredentialGrain(
     private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
         Decision decision;
-        string? rootPerson = null;
+        ChainCheck? chain = null;
         try
         {
-            (decision, rootPerson) = await DecideAsync(secret, action, resource, approvalId);
+            (decision, chain) = await DecideAsync(secret, action, resource, approvalId);
         }
         catch (Exception exception)
         {
             LogDecisionFailed(Logger, exception, Key);
             decision = Deny(DecisionReason.Error, "GrantSilo could not complete the decision; failing closed.");
         }
+        var record = DecisionRecords.For(AuditIds.New(Time), Now, decision, Key, secret, action, resource, chain, Exists ? State.SessionId : null, CallerContext.Current, AuditKeys);
+        decision = decision with { DecisionId = record.Id };
         try
         {
-            await auditor.RecordAsync(new DecisionRecord
-            {
-                Decision = decision,
-                Action = action ?? "",
-                Resource = resource ?? new ResourceRef { Type = "", Path = "" },
-                RootPerson = rootPerson,
-                SessionId = Exists ? State.SessionId : null,
-            }, CancellationToken.None);
+            await Audit.RecordAsync(record, CancellationToken.None);
+        }
+        catch (AuditUnavailableException exception)
+        {
+            // An allow is only returned once its audit record is durable.
+            LogDecisionNotAudited(Logger, Key, exception.Message);
+            decision = Deny(DecisionReason.AuditUnavailable, $"The decision could not be audited ({exception.Message}); failing closed. GrantSilo recovers by itself when the audit store returns: retry.") with { DecisionId = record.Id };
         }
         catch (Exception exception)
         {
-            // An allow is only returned once its audit record is made.
             LogDecisionFailed(Logger, exception, Key);
-            decision = Deny(DecisionReason.Error, "The decision could not be audited; failing closed.");
+            decision = Deny(DecisionReason.Error, "The decision could not be audited; failing closed.") with { DecisionId = record.Id };
         }
         GrantSiloMetrics.RecordDecision(decision);
         return decision;
     }
 
-    private async ValueTask<(Decision Decision, string? RootPerson)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
+    private async ValueTask<(Decision Decision, ChainCheck? Chain)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
     {
         // An unknown id and a wrong secret get one answer, so a caller cannot learn which ids exist (the
         // hash is computed either way); the log, at Debug, tells them apart.
@@ -187,7 +210,7 @@ internal sealed partial class CredentialGrain(
     }
 
     // The decision on a well-formed request within scope, its resource labelled by the catalog.
-    private async ValueTask<(Decision Decision, string? RootPerson)> DecideLabelledAsync(string action, ResourceRef canonicalResource, string? approvalId, DateTimeOffset now)
+    private async ValueTask<(Decision Decision, ChainCheck? Chain)> DecideLabelledAsync(string action, ResourceRef canonicalResource, string? approvalId, DateTimeOffset now)
     {
         // The rest of the world: the task chain (with every agent along it) and the session, from
         // their leases when these still run, asked in parallel otherwise. A decision that overlaps an
@@ -202,19 +225,19 @@ internal sealed partial class CredentialGrain(
             var chain = chainLease.Check;
             if (chain.Reason == DecisionReason.AgentNotActive)
             {
-                return (Deny(DecisionReason.AgentNotActive, $"Agent '{chain.Agent}' along the chain of task '{State.TaskId}' is not active."), chain.RootPerson);
+                return (Deny(DecisionReason.AgentNotActive, $"Agent '{chain.Agent}' along the chain of task '{State.TaskId}' is not active."), chain);
             }
             if (!session.Usable)
             {
-                return (Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle."), chain.RootPerson);
+                return (Deny(DecisionReason.SessionNotActive, $"Session '{State.SessionId}' has ended, expired or gone idle."), chain);
             }
             if (!chain.Usable)
             {
-                return (Deny(chain.Reason, chain.Explain()), chain.RootPerson);
+                return (Deny(chain.Reason, chain.Explain()), chain);
             }
             if (chainLease.Agent is not { } agent)
             {
-                return (Deny(DecisionReason.Error, "The task chain did not name its agent; failing closed."), chain.RootPerson);
+                return (Deny(DecisionReason.Error, "The task chain did not name its agent; failing closed."), chain);
             }
 
             var evaluation = policy.EvaluateAsync(new AccessFacts
@@ -243,13 +266,13 @@ internal sealed partial class CredentialGrain(
                 {
                     PolicyVersion = verdict.PolicyVersion,
                     DeterminingPolicies = verdict.DeterminingPolicies,
-                }, chain.RootPerson);
+                }, chain);
             }
 
             // A silo that may have been declared dead must not answer from memory.
             if (SiloLeaseLapsed() is { } lapsed)
             {
-                return (lapsed, chain.RootPerson);
+                return (lapsed, chain);
             }
 
             // The credential may have been revoked or expired while the others were asked (when nothing
@@ -260,7 +283,7 @@ internal sealed partial class CredentialGrain(
             }
             if (!IsLive(now))
             {
-                return (DenyEndedMeanwhile(), chain.RootPerson);
+                return (DenyEndedMeanwhile(), chain);
             }
             if (epoch != _held.Epoch)
             {
@@ -268,11 +291,11 @@ internal sealed partial class CredentialGrain(
                 {
                     continue;
                 }
-                return (Deny(DecisionReason.Error, "The task chain or session kept changing while the request was decided; failing closed."), chain.RootPerson);
+                return (Deny(DecisionReason.Error, "The task chain or session kept changing while the request was decided; failing closed."), chain);
             }
             if (!verdict.RequiresApproval)
             {
-                return (Allow(verdict, now, approvalId: null), chain.RootPerson);
+                return (Allow(verdict, now, approvalId: null), chain);
             }
             return await StepUpThenAllowAsync(action, canonicalResource, approvalId, verdict, chain);
         }
@@ -545,6 +568,16 @@ internal sealed partial class CredentialGrain(
             return false;
         }
         LogCredentialEnded(Logger, Key, status, reason);
+        await Audited.RecordAsync(status == CredentialStatus.Expired ? AuditEventKind.CredentialExpired : AuditEventKind.CredentialRevoked, r => CredentialLineage(r) with
+        {
+            Cause = reason,
+            CauseId = cause switch
+            {
+                DecisionReason.SessionNotActive => State.SessionId,
+                DecisionReason.TaskRevoked or DecisionReason.TaskCompleted or DecisionReason.TaskExpired => State.TaskId,
+                _ => null,
+            },
+        });
         await ScheduleAsync();
         return true;
     }
@@ -609,6 +642,9 @@ internal sealed partial class CredentialGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Token for credential {CredentialId} refused: {Why}")]
     private static partial void LogTokenRefused(ILogger logger, string credentialId, string why);
+
+    [LoggerMessage(EventId = (int)LogEvents.DecisionNotAudited, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} could not be audited ({Problem}); denied")]
+    private static partial void LogDecisionNotAudited(ILogger logger, string credentialId, string problem);
 
     [LoggerMessage(EventId = (int)LogEvents.DecisionFailed, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} failed; denied")]
     private static partial void LogDecisionFailed(ILogger logger, Exception exception, string credentialId);

@@ -20,4 +20,8 @@ public sealed class CredentialState
     /// TaskExpired, SessionNotActive); null for its own revocation or expiry.
     /// </summary>
     [Id(10)] public DecisionReason? EndCause { get; set; }
+    /// <summary>The task's ancestors, root first, when the credential was issued (for its audit records' lineage).</summary>
+    [Id(11)] public List<string> TaskAncestors { get; set; } = [];
+    [Id(12)] public string RootPerson { get; set; } = "";
+    [Id(13)] public string Orchestrator { get; set; } = "";
 }

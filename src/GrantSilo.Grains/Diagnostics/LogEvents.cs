@@ -23,6 +23,8 @@ internal enum LogEvents
     DecisionFailed = 1302,
     TokenRefused = 1303,
     CredentialSpecRefused = 1304,
+    DecisionNotAudited = 1305,
+    LifecycleNotAudited = 1306,
     StateWriteFailed = 1400,
     IndexWriteFailed = 1410,
     QuotaReached = 1411,

@@ -1,6 +1,7 @@
 using GrantSilo.Grains.Catalog;
 using System.ComponentModel.DataAnnotations;
 using GrantSilo.Grains.Access;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Identity;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Fencing;
@@ -105,9 +106,63 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddSingleton<SiloReadiness>();
         // Every lifecycle grain refuses calls while its own key is malformed (GrainKeys).
         services.TryAddSingleton<LifecycleServices>();
-        services.TryAddSingleton<RecentDecisionLog>();
-        services.TryAddSingleton<IDecisionAuditor>(sp => sp.GetRequiredService<RecentDecisionLog>());
+        services.AddGrantSiloAudit();
         return services;
+    }
+
+    /// <summary>
+    /// Adds a durable audit log in append-only segment files (<see cref="FileAuditStore"/>, options from
+    /// <see cref="FileAuditStoreOptions.SectionName"/>): the embedded default. Without a store, a silo keeps its audit in
+    /// memory only.
+    /// </summary>
+    public static ISiloBuilder AddFileAuditStore(this ISiloBuilder builder, Action<FileAuditStoreOptions>? configure = null)
+    {
+        var options = builder.Services.AddOptions<FileAuditStoreOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+        builder.Services.AddSingleton<FileAuditStore>();
+        builder.Services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<FileAuditStore>());
+        return builder;
+    }
+
+    // The audit trail every decision and lifecycle event is recorded in: the journal over the store (memory when no
+    // store is added), the keys, the reader behind the audit grain.
+    private static void AddGrantSiloAudit(this IServiceCollection services)
+    {
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
+        services.AddOptions<FileAuditStoreOptions>().BindConfiguration(FileAuditStoreOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileAuditStoreOptions>, FileAuditStoreOptionsValidator>());
+        services.TryAddSingleton<IAuditStore>(_ => new MemoryAuditStore(capacity: 100_000));
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<AuditOptions>>();
+            // A silo whose audit is in memory keeps its keys in memory too (unless keys are configured).
+            return sp.GetRequiredService<IAuditStore>() is MemoryAuditStore && options.Value is { SigningKeyFile: null, HashKeyFile: null, KeyDirectory: null }
+                ? AuditKeys.Ephemeral()
+                : new AuditKeys(options, sp.GetRequiredService<IOptions<FileAuditStoreOptions>>());
+        });
+        services.TryAddSingleton<AuditReader>();
+        if (!services.Any(d => d.ServiceType == typeof(AuditJournal)))
+        {
+            services.AddSingleton<AuditJournal>();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<AuditJournal>());
+        }
+        services.TryAddSingleton<IAuditTrail>(sp => sp.GetRequiredService<IOptions<AuditOptions>>().Value.Enabled
+            ? sp.GetRequiredService<AuditJournal>()
+            : new UnauditedTrail());
+    }
+
+    private sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, AuditOptions options) => ValidateObject(options);
+    }
+
+    private sealed class FileAuditStoreOptionsValidator : IValidateOptions<FileAuditStoreOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, FileAuditStoreOptions options) => ValidateObject(options);
     }
 
     private sealed class GrantSiloOptionsValidator : IValidateOptions<GrantSiloOptions>

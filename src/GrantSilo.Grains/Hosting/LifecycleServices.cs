@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Decisions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -13,8 +14,20 @@ internal sealed class LifecycleServices(
     [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time,
     [FromKeyedServices(GrantSiloTime.LeaseClockKey)] TimeProvider leaseClock,
     IOptions<GrantSiloOptions> options,
-    ISiloLease siloLease)
+    ISiloLease siloLease,
+    IAuditTrail audit,
+    AuditKeys auditKeys,
+    ILocalSiloDetails silo)
 {
+    /// <summary>Where decisions and lifecycle events are recorded.</summary>
+    public IAuditTrail Audit { get; } = audit;
+
+    /// <summary>The audit log's keys (the token hash key among them).</summary>
+    public AuditKeys AuditKeys { get; } = auditKeys;
+
+    /// <summary>This silo's name, as records name it.</summary>
+    public string SiloName { get; } = silo.Name;
+
     public TimeProvider Time { get; } = time;
 
     public TimeProvider LeaseClock { get; } = leaseClock;

@@ -30,11 +30,27 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
         Logger = logger;
         LeaseClock = services.LeaseClock;
         SiloLease = services.SiloLease;
+        Audit = services.Audit;
+        AuditKeys = services.AuditKeys;
+        SiloName = services.SiloName;
+        Audited = new Audit.LifecycleAudit(services.Audit, services.Time, services.SiloName, logger, Kind);
         Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
         _state = new DurableState<TState>(state, logger, Kind, () => ShownKey, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
         _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind);
     }
+
+    /// <summary>Where decisions and lifecycle events are recorded.</summary>
+    protected Audit.IAuditTrail Audit { get; }
+
+    /// <summary>Records this grain's lifecycle events.</summary>
+    protected Audit.LifecycleAudit Audited { get; }
+
+    /// <summary>The audit log's keys.</summary>
+    protected Audit.AuditKeys AuditKeys { get; }
+
+    /// <summary>This silo's name, as audit records name it.</summary>
+    protected string SiloName { get; }
 
     /// <summary>Whether this silo is still known to be a live member of the cluster.</summary>
     protected ISiloLease SiloLease { get; }

@@ -82,6 +82,7 @@ internal sealed partial class PolicyStoreGrain
         var published = new AccessRulesVersion { Info = DescribeAccessRules(version, isActive: true), Text = text };
         _activeAccessRules = published;
         LogAccessRulesPublished(logger, version.Version, who.Value, version.RuleIds.Count);
+        await AuditPublishedAsync(AuditEventKind.AccessRulesPublished, version.Version, $"Access rules version {version.Version} by {who.Value}: {version.RuleIds.Count} rules.");
         engine.InstallLocalAccessRules(new InstalledAccessRules(published.Info, rules));
         await PropagateAsync("access rules", version.Version, observer => observer.InstallAccessRulesAsync(published), entry => entry.KnownAccessRulesVersion, (entry, v) => entry.KnownAccessRulesVersion = Math.Max(entry.KnownAccessRulesVersion, v));
         return published.Info;

@@ -63,6 +63,7 @@ internal sealed partial class PolicyStoreGrain
         var published = new ResourceCatalogVersion { Info = DescribeCatalog(version, isActive: true), Text = text };
         _activeCatalog = published;
         LogCatalogPublished(logger, version.Version, who.Value, version.EntryCount);
+        await AuditPublishedAsync(AuditEventKind.CatalogPublished, version.Version, $"Resource catalog version {version.Version} by {who.Value}: {version.EntryCount} entries.");
         engine.InstallLocalCatalog(new ResourceCatalog(published.Info, entries.Value));
         await PropagateAsync("resource catalog", version.Version, observer => observer.InstallCatalogAsync(published), entry => entry.KnownCatalogVersion, (entry, v) => entry.KnownCatalogVersion = Math.Max(entry.KnownCatalogVersion, v));
         return published.Info;

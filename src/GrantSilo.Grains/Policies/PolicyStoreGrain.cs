@@ -2,6 +2,7 @@ using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Cedar;
 using Microsoft.Extensions.DependencyInjection;
+using GrantSilo.Grains.Audit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -25,6 +26,7 @@ internal sealed partial class PolicyStoreGrain(
     AccessRules initialRules,
     ILocalSiloDetails localSilo,
     IOptions<GrantSiloPolicyOptions> options,
+    IAuditTrail audit,
     ILogger<PolicyStoreGrain> logger)
     : Grain, IPolicyStoreGrain, IPolicyStoreSyncGrain, IResourceCatalogGrain, IAccessRulesGrain
 {
@@ -39,6 +41,11 @@ internal sealed partial class PolicyStoreGrain(
     private const int MaxSchemaVersions = 50;
 
     private readonly GrantSiloPolicyOptions _options = options.Value;
+    private readonly LifecycleAudit _audited = new(audit, time, localSilo.Name, logger, "policy store");
+
+    // A publish on the audit log: the version, its author (the authenticated caller) and what it holds.
+    private Task AuditPublishedAsync(AuditEventKind kind, long version, string detail) =>
+        _audited.RecordAsync(kind, r => r with { Subject = version.ToString(System.Globalization.CultureInfo.InvariantCulture), PolicyVersion = kind == AuditEventKind.PolicyPublished ? version : null, Detail = detail });
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly Dictionary<SiloAddress, SiloEntry> _silos = [];
     private DurableState<PolicyStoreState>? _durable;
@@ -237,6 +244,7 @@ internal sealed partial class PolicyStoreGrain(
         var published = new PolicySetVersion { Info = Describe(version, isActive: true), Text = text };
         _active = published;
         LogPublished(logger, version.Version, author, version.PolicyIds.Count);
+        await AuditPublishedAsync(AuditEventKind.PolicyPublished, version.Version, $"Policy version {version.Version} by {author}: {version.PolicyIds.Count} policies.");
         engine.InstallLocal(CompiledPolicy.From(published.Info, set, _options));
         await PropagateAsync("policy", version.Version, observer => observer.InstallAsync(published), entry => entry.KnownVersion, (entry, v) => entry.KnownVersion = Math.Max(entry.KnownVersion, v));
         return published.Info;
@@ -296,6 +304,7 @@ internal sealed partial class PolicyStoreGrain(
         _activeSchema = new SchemaVersion { Info = DescribeSchema(stored, isActive: true), Text = text };
         _validator = validator;
         LogSchemaPublished(logger, stored.Version, who.Value);
+        await AuditPublishedAsync(AuditEventKind.SchemaPublished, stored.Version, $"Schema version {stored.Version} by {who.Value}.");
         return _activeSchema.Info;
     }
 

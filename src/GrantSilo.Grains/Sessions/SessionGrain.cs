@@ -94,6 +94,7 @@ internal sealed partial class SessionGrain(
             return Unavailable("the session");
         }
         LogSessionOpened(Logger, Key, State.Agent);
+        await Audited.RecordAsync(AuditEventKind.SessionOpened, r => r with { Agent = State.Agent, SessionId = Key, Detail = $"Idle timeout {State.IdleTimeout}; maximum lifetime {State.MaxLifetime}." });
         await ScheduleAsync();
         return Describe(now);
     }
@@ -448,6 +449,7 @@ internal sealed partial class SessionGrain(
             }
             endedHere = true;
             LogSessionEnded(Logger, Key, State.Status, State.StatusReason ?? reason);
+            await Audited.RecordAsync(AuditEventKind.SessionEnded, r => r with { Agent = State.Agent, SessionId = Key, Cause = State.StatusReason ?? reason, Detail = $"Session {State.Status}." });
             GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
             // An ended session no longer counts as a live session of the tasks it holds credentials for.
             foreach (var taskId in Index.Credentials.Values.Select(c => c.TaskId).Distinct(StringComparer.Ordinal))

@@ -18,6 +18,10 @@ internal sealed record ChainCheck
     [Id(4)] public string RootTaskId { get; init; } = "";
     [Id(5)] public int Depth { get; init; }
     [Id(6)] public string Agent { get; init; } = "";
+    /// <summary>The task's ancestors, root first (for the audit record's lineage).</summary>
+    [Id(7)] public IReadOnlyList<string> Ancestors { get; init; } = [];
+    /// <summary>The orchestrator that created the root task.</summary>
+    [Id(8)] public string Orchestrator { get; init; } = "";
 
     public static ChainCheck Missing(string taskId) =>
         new() { Usable = false, Reason = DecisionReason.TaskRevoked, BlockingTaskId = taskId };

@@ -79,7 +79,7 @@ internal sealed partial class TaskGrain
     }
 
     private static ChainCheck Blocked(ChainCheck self, ChainCheck upstream) =>
-        upstream with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent };
+        upstream with { RootPerson = self.RootPerson, RootTaskId = self.RootTaskId, Depth = self.Depth, Agent = self.Agent, Ancestors = self.Ancestors, Orchestrator = self.Orchestrator };
 
     // Every ancestor and every agent along the chain, asked in parallel unless a lease still covers
     // them. An answer that arrives after an invalidation is asked again (twice at most, then fail closed).

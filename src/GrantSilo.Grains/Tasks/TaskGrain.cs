@@ -172,6 +172,7 @@ internal sealed partial class TaskGrain(
         }
         GrantSiloMetrics.TasksCreated.Add(1, new KeyValuePair<string, object?>("kind", "root"));
         LogTaskCreated(Logger, Key, State.Agent, 0);
+        await Audited.RecordAsync(AuditEventKind.TaskCreated, TaskLineage);
         await ScheduleAsync();
         return Describe(now);
     }
@@ -299,6 +300,14 @@ internal sealed partial class TaskGrain(
         if (child.IsSuccess)
         {
             LogTaskDelegated(Logger, Key, childId, childAgent.Value, spec.Depth);
+            await Audited.RecordAsync(AuditEventKind.TaskDelegated, r => TaskLineage(r) with
+            {
+                TaskChain = [.. State.Ancestors, Key, childId],
+                TaskId = childId,
+                Agent = childAgent.Value,
+                CauseId = Key,
+                Detail = $"Delegated by task {Key} (agent {State.Agent}) to agent {childAgent.Value} at depth {spec.Depth}; expires {expiresAt:O}.",
+            });
         }
         else if (child.Error.Code != GrantErrorCode.Unavailable && !IsTerminal && Index.Children.RemoveAll(c => c.TaskId == childId) > 0)
         {
@@ -432,6 +441,7 @@ internal sealed partial class TaskGrain(
             return Unavailable("the re-authorization");
         }
         LogTaskReauthorized(Logger, Key, State.CheckpointDueAt.Value);
+        await Audited.RecordAsync(AuditEventKind.TaskReauthorized, r => TaskLineage(r) with { PolicyVersion = State.PolicyVersionChecked, Detail = $"Re-authorized against policy version {State.PolicyVersionChecked}; next checkpoint {State.CheckpointDueAt:O}." });
         await ScheduleAsync();
         return Describe(now);
     }
@@ -510,7 +520,7 @@ internal sealed partial class TaskGrain(
         }
         // A task whose own lifetime had run out first (while no silo ran, say) expired; it was not revoked.
         var expired = Now >= State.ExpiresAt;
-        if (!await EndAsync(expired ? GrantTaskStatus.Expired : GrantTaskStatus.Revoked, expired ? "lifetime ended" : reason, cascadeInline: false))
+        if (!await EndAsync(expired ? GrantTaskStatus.Expired : GrantTaskStatus.Revoked, expired ? "lifetime ended" : reason, cascadeInline: false, causeId: expired ? null : State.ParentTaskId))
         {
             throw new InvalidOperationException($"Task '{ShownKey}' could not durably record its end; the caller retries.");
         }
@@ -619,6 +629,16 @@ internal sealed partial class TaskGrain(
         }
     }
 
+    // This task's lineage on an audit record: its person, orchestrator, chain (root first, itself last) and agent.
+    private AuditRecord TaskLineage(AuditRecord record) => record with
+    {
+        RootPerson = State.RootPerson,
+        Orchestrator = State.Orchestrator,
+        TaskChain = [.. State.Ancestors, Key],
+        TaskId = Key,
+        Agent = State.Agent,
+    };
+
     private List<string> ChildIds() => [.. Index.Children.Select(c => c.TaskId)];
 
     private ChainCheck CheckSelf()
@@ -629,7 +649,7 @@ internal sealed partial class TaskGrain(
         }
         if (Unsettled)
         {
-            return new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key, RootPerson = State.RootPerson, RootTaskId = State.RootTaskId, Depth = State.Depth, Agent = State.Agent };
+            return new ChainCheck { Usable = false, Reason = DecisionReason.Error, BlockingTaskId = Key, RootPerson = State.RootPerson, RootTaskId = State.RootTaskId, Depth = State.Depth, Agent = State.Agent, Ancestors = State.Ancestors, Orchestrator = State.Orchestrator };
         }
         var status = _reauthorizing ? GrantTaskStatus.AwaitingReauthorization : EffectiveStatus(Now);
         return new ChainCheck
@@ -648,6 +668,8 @@ internal sealed partial class TaskGrain(
             RootTaskId = State.RootTaskId,
             Depth = State.Depth,
             Agent = State.Agent,
+            Ancestors = State.Ancestors,
+            Orchestrator = State.Orchestrator,
         };
     }
 
@@ -685,6 +707,7 @@ internal sealed partial class TaskGrain(
                 if (await TryWriteAsync())
                 {
                     LogTaskCheckpointReached(Logger, Key);
+                    await Audited.RecordAsync(AuditEventKind.TaskCheckpointed, r => TaskLineage(r) with { Cause = "checkpoint reached: the task waits to be re-authorized" });
                 }
             }
             return;
@@ -697,7 +720,7 @@ internal sealed partial class TaskGrain(
     // told or outwaited) before it is acknowledged; then the cascade records the end on each child and
     // session. A failed step stays pending and the reminder retries it. A task already ended (by this
     // activation, an earlier one, or a write whose reply was lost) takes the same path to the answer.
-    private async Task<bool> EndAsync(GrantTaskStatus status, string reason, bool cascadeInline = true)
+    private async Task<bool> EndAsync(GrantTaskStatus status, string reason, bool cascadeInline = true, string? causeId = null)
     {
         var endedHere = false;
         if (!IsTerminal)
@@ -723,6 +746,12 @@ internal sealed partial class TaskGrain(
             }
             endedHere = true;
             LogTaskEnded(Logger, Key, State.Status, PendingSteps);
+            await Audited.RecordAsync(State.Status switch
+            {
+                GrantTaskStatus.Completed => AuditEventKind.TaskCompleted,
+                GrantTaskStatus.Expired => AuditEventKind.TaskExpired,
+                _ => AuditEventKind.TaskRevoked,
+            }, r => TaskLineage(r) with { Cause = reason, CauseId = causeId });
             GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
         }
         // In force everywhere before it is acknowledged: no descendant task or credential keeps relying

@@ -37,6 +37,9 @@ public sealed class HttpSilo : IAsyncLifetime
 
     public string Output => _silo?.Output ?? "";
 
+    /// <summary>Where the process writes its audit segments (the embedded default store).</summary>
+    public string AuditDirectory { get; } = Path.Combine(Path.GetTempPath(), "grantsilo-e2e-audit", $"http-silo-{Guid.NewGuid():N}");
+
     public TestIdentity Identity => TestIdentity.Shared;
 
     public async Task InitializeAsync()
@@ -58,6 +61,7 @@ public sealed class HttpSilo : IAsyncLifetime
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Debug",
             ["Logging__Console__LogLevel__Default"] = "Information",
             ["Logging__Console__LogLevel__Microsoft.AspNetCore.Routing"] = "Trace",
+            ["GrantSilo__Audit__File__Directory"] = AuditDirectory,
         };
         _silo = ChildProcess.Start("http-silo", ChildProcess.BuiltDll("SiloHostDll"), environment);
         await _silo.WaitForOutputAsync("GrantSilo silo started", TimeSpan.FromSeconds(90));

@@ -80,6 +80,8 @@ internal sealed class ChildProcess : IAsyncDisposable
         // Up to five processes share the test machine's cores: each collects garbage on the workstation
         // collector, not the server collector the silo host is built with (a heap and threads per core).
         info.Environment["DOTNET_gcServer"] = "0";
+        // Each process writes its own audit segments (one process writes a directory), unless the test names one.
+        info.Environment["GrantSilo__Audit__File__Directory"] = Path.Combine(Path.GetTempPath(), "grantsilo-e2e-audit", $"{name}-{Guid.NewGuid():N}");
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;

@@ -1,5 +1,5 @@
 using GrantSilo.Hosting;
-using GrantSilo.Grains.Decisions;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -15,9 +15,25 @@ namespace GrantSilo.Grains.Tests;
 /// </summary>
 public sealed class ClusterFixture : GrantSiloClusterFixture
 {
-    /// <summary>The decisions the silo has audited.</summary>
-    public IReadOnlyList<DecisionRecord> AuditedDecisions() =>
-        ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<RecentDecisionLog>().Snapshot();
+    /// <summary>The decisions the silo has audited (its in-memory audit store).</summary>
+    public IReadOnlyList<AuditRecord> AuditedDecisions() => [.. AuditedRecords().Where(r => r.Kind == AuditEventKind.Decision)];
+
+    /// <summary>The silo's audit store (in memory), which tests may fail or stall.</summary>
+    public MemoryAuditStore AuditStore => (MemoryAuditStore)((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IAuditStore>();
+
+    /// <summary>The silo's audit writer.</summary>
+    public AuditJournal AuditJournal => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditJournal>();
+
+    /// <summary>The silo's audit keys.</summary>
+    public AuditKeys AuditKeys => ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditKeys>();
+
+    /// <summary>Every record the silo has audited, oldest first.</summary>
+    public IReadOnlyList<AuditRecord> AuditedRecords()
+    {
+        var store = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IAuditStore>();
+        var lines = store.ReadAsync("local", 1, CancellationToken.None).ToBlockingEnumerable();
+        return [.. lines.Select(l => l.TryReadRecord()!)];
+    }
 
     /// <summary>What the silo logged at Warning and above (the door's refusals among it).</summary>
     public CapturedLog Warnings { get; } = new();
@@ -46,6 +62,9 @@ public sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
+    /// <summary>The lowest level kept (Warning unless a test asks for more).</summary>
+    public Microsoft.Extensions.Logging.LogLevel MinimumLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Warning;
+
     public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
@@ -56,7 +75,7 @@ public sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= log.MinimumLevel;
 
         public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

@@ -1,0 +1,162 @@
+// What the durable audit costs Authorize: one process, three single-silo in-process clusters alive together, each with
+// 32 concurrent callers on warm credentials, measured in alternating one-second slices so every figure sees the same
+// machine:
+//   (0) the audit off (GrantSilo:Audit:Enabled=false: nothing recorded, nothing waited for) — the baseline;
+//   (1) the embedded default: records group-committed to segment files, one write and one fsync per batch;
+//   (2) the Azure store on Azurite: entity group transactions.
+// Reports throughput and p99 as ratios against (0).
+//   npm ci && dotnet run -c Release --project bench/GrantSilo.Audit.Benchmarks [-- --seconds 8 --concurrency 32]
+using GrantSilo;
+using GrantSilo.Benchmarks;
+using GrantSilo.Client;
+using GrantSilo.Grains.Audit;
+using GrantSilo.Grains.Hosting;
+using GrantSilo.Hosting;
+using GrantSilo.Persistence.AzureTables;
+using GrantSilo.Persistence.AzureTables.Audit;
+using GrantSilo.Testing;
+using GrantSilo.Testing.Azurite;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+
+var seconds = ArgValue("--seconds", 8);
+var concurrency = ArgValue("--concurrency", 32);
+var identity = TestIdentity.Shared;
+var scratch = Directory.CreateTempSubdirectory("grantsilo-audit-bench-");
+await using var azurite = await AzuriteProcess.StartAsync();
+AuditBenchSilo.AzuriteConnection = azurite.ConnectionString;
+AuditBenchSilo.Scratch = scratch.FullName;
+
+var off = await DeployAsync<AuditOffSilo>();
+var files = await DeployAsync<FileAuditSilo>();
+var tables = await DeployAsync<AzuriteAuditSilo>();
+var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
+var (offClient, offCredentials) = await PrepareAsync(off);
+var (filesClient, filesCredentials) = await PrepareAsync(files);
+var (tablesClient, tablesCredentials) = await PrepareAsync(tables);
+
+Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
+Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|");
+// A decision whose record was not durable within the bound (1 s) is denied (AuditUnavailable): counted, not hidden.
+var unaudited = new long[3];
+var measured = await Measurement.InterleavedAsync(
+[
+    ("(0) Authorize, audit off", (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w].Token, "read", resource), 0)),
+    ("(1) Authorize, audit to segment files", (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w].Token, "read", resource), 1)),
+    ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w].Token, "read", resource), 2)),
+], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+foreach (var m in measured)
+{
+    Console.WriteLine(m);
+}
+var (baseline, segment, azure) = (measured[0], measured[1], measured[2]);
+Console.WriteLine();
+Console.WriteLine($"Throughput (1)/(0) segment files vs audit off: {segment.Throughput / baseline.Throughput:N2}x (target >= 0.80x: at most 20% cost)");
+Console.WriteLine($"Throughput (2)/(0) Azurite vs audit off:      {azure.Throughput / baseline.Throughput:N2}x");
+Console.WriteLine($"Denied for want of a durable record within 1 s (AuditUnavailable; counted in the throughput above): (0) {unaudited[0]}, (1) {unaudited[1]}, (2) {unaudited[2]}");
+Console.WriteLine($"p99 (1)/(0): {segment.P99Us / baseline.P99Us:N2}x; p99 (2)/(0): {azure.P99Us / baseline.P99Us:N2}x; p50 (1)/(0): {segment.P50Us / baseline.P50Us:N2}x, (2)/(0): {azure.P50Us / baseline.P50Us:N2}x");
+
+// Every allow above rests on a durable record: the stores hold them all, and their chains verify.
+foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", tables) })
+{
+    var verification = await new ActingGrantClient(new GrantClient(cluster.Client), identity).VerifyAuditAsync();
+    Console.WriteLine($"{name}: {verification.Value.RecordsChecked:N0} records verified, intact: {verification.Value.Intact}");
+}
+
+foreach (var cluster in new[] { off, files, tables })
+{
+    await cluster.StopAllSilosAsync();
+    await cluster.DisposeAsync();
+}
+scratch.Delete(recursive: true);
+return 0;
+
+async Task<(ActingGrantClient Client, IssuedCredential[] Credentials)> PrepareAsync(TestCluster cluster)
+{
+    var grants = new ActingGrantClient(new GrantClient(cluster.Client), identity);
+    _ = (await grants.PublishResourceCatalogAsync("""{ "entries": [ { "type": "doc", "path": "*", "classification": "internal" } ] }""", "person:bench-operator")).Value;
+    var run = Guid.NewGuid().ToString("N")[..6];
+    var ceiling = Scope.Create(["doc:*:*"], DataClassification.Confidential, 1).Value;
+    var agent = $"spiffe://bench.dev/{run}/worker";
+    _ = (await grants.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+    var task = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Agent = agent, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+    var credentials = new IssuedCredential[concurrency];
+    for (var w = 0; w < concurrency; w++)
+    {
+        var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
+        credentials[w] = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(15) })).Value;
+    }
+    return (grants, credentials);
+}
+
+async Task Allowed(Task<Decision> decision, int row)
+{
+    var d = await decision;
+    if (d.Reason == DecisionReason.AuditUnavailable)
+    {
+        Interlocked.Increment(ref unaudited[row]);
+        return;
+    }
+    if (!d.IsAllowed)
+    {
+        throw new InvalidOperationException($"Benchmark credential denied: {d.Reason} {d.Detail}");
+    }
+}
+
+async Task<TestCluster> DeployAsync<TSilo>() where TSilo : ISiloConfigurator, new()
+{
+    var builder = new TestClusterBuilder(1);
+    foreach (var (key, value) in identity.SiloConfiguration())
+    {
+        builder.Properties[key] = value!;
+    }
+    builder.AddSiloBuilderConfigurator<TSilo>();
+    var built = builder.Build();
+    await built.DeployAsync();
+    return built;
+}
+
+int ArgValue(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], out var value) ? value : fallback;
+}
+
+internal static class AuditBenchSilo
+{
+    public static string AzuriteConnection { get; set; } = "";
+
+    public static string Scratch { get; set; } = "";
+
+    public static void Configure(ISiloBuilder silo, Action<ISiloBuilder> store, Action<AuditOptions>? audit = null)
+    {
+        silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        silo.UseInMemoryReminderService();
+        store(silo);
+        silo.AddGrantSilo();
+        var keys = Path.Combine(Scratch, "keys-" + Guid.NewGuid().ToString("N"));
+        silo.Services.Configure<AuditOptions>(o =>
+        {
+            o.KeyDirectory = keys;
+            audit?.Invoke(o);
+        });
+    }
+}
+
+internal sealed class AuditOffSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo) => AuditBenchSilo.Configure(silo, _ => { }, o => o.Enabled = false);
+}
+
+internal sealed class FileAuditSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo) =>
+        AuditBenchSilo.Configure(silo, s => s.AddFileAuditStore(o => o.Directory = Path.Combine(AuditBenchSilo.Scratch, "segments")));
+}
+
+internal sealed class AzuriteAuditSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo) =>
+        AuditBenchSilo.Configure(silo, s => s.AddAzureTableAuditStore(new AzureTableGrantOptions { ConnectionString = AuditBenchSilo.AzuriteConnection, AllowDevelopmentStorage = true }, configure: o => o.TableName = "benchaudit" + Guid.NewGuid().ToString("N")[..8]));
+}

@@ -1,0 +1,268 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace GrantSilo;
+
+/// <summary>
+/// One stored audit line, as the stores keep it and an export writes it (one JSON object per line):
+/// <c>{"stream":…,"seq":…,"prev":…,"hash":…,"body":…,"sig":…,"keyId":…}</c>. <see cref="Body"/> is the record's JSON,
+/// kept as a string so anyone can hash exactly the bytes that were hashed.
+/// </summary>
+public sealed record AuditLine
+{
+    [JsonPropertyName("stream")] public required string Stream { get; init; }
+    [JsonPropertyName("seq")] public required long Sequence { get; init; }
+    [JsonPropertyName("prev")] public required string PreviousHash { get; init; }
+    [JsonPropertyName("hash")] public required string Hash { get; init; }
+    [JsonPropertyName("body")] public required string Body { get; init; }
+    [JsonPropertyName("sig"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Signature { get; init; }
+    [JsonPropertyName("keyId"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? KeyId { get; init; }
+
+    /// <summary>True for a signed checkpoint.</summary>
+    [JsonIgnore] public bool IsCheckpoint => Signature is not null;
+
+    /// <summary>The line's JSON (no line break).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, AuditJson.Default.AuditLine);
+
+    /// <summary>Reads one line; null when it is not a whole audit line (a torn or edited line).</summary>
+    public static AuditLine? TryParse(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var line = JsonSerializer.Deserialize(utf8, AuditJson.Default.AuditLine);
+            return line is { Stream: not null, PreviousHash: not null, Hash: not null, Body: not null } ? line : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The record the body holds; null when the body is not a record (it was edited).</summary>
+    public AuditRecord? TryReadRecord()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(Body, AuditJson.Default.AuditRecord);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The entry (with its record) this line holds; null when the body is not a record.</summary>
+    public AuditEntry? ToEntry() => TryReadRecord() is { } record
+        ? new AuditEntry { Stream = Stream, Sequence = Sequence, PreviousHash = PreviousHash, Hash = Hash, Body = Body, Signature = Signature, KeyId = KeyId, Record = record }
+        : null;
+}
+
+/// <summary>
+/// The hash chain and checkpoint signatures of the audit log (docs/audit.md), in one place: the silo seals with it, the
+/// stores and <c>grantctl audit verify</c> check with it.
+/// </summary>
+public static class AuditChain
+{
+    /// <summary>The record's JSON as hashed and stored.</summary>
+    public static string Serialize(AuditRecord record) => JsonSerializer.Serialize(record, AuditJson.Default.AuditRecord);
+
+    /// <summary>SHA-256 of <c>prev + "\n" + body</c> (UTF-8), lower-case hex.</summary>
+    public static string Hash(string previousHash, string body)
+    {
+        var count = Encoding.UTF8.GetByteCount(previousHash) + 1 + Encoding.UTF8.GetByteCount(body);
+        var buffer = count <= 4096 ? stackalloc byte[count] : new byte[count];
+        var written = Encoding.UTF8.GetBytes(previousHash, buffer);
+        buffer[written++] = (byte)'\n';
+        Encoding.UTF8.GetBytes(body, buffer[written..]);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(buffer, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>Seals a record as the next line of a stream.</summary>
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record)
+    {
+        var body = Serialize(record);
+        return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = Hash(previousHash, body), Body = body };
+    }
+
+    /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>
+    public static AuditLine SealCheckpoint(string stream, long sequence, string previousHash, AuditRecord checkpoint, ECDsa key, string keyId)
+    {
+        var line = Seal(stream, sequence, previousHash, checkpoint);
+        return line with { Signature = Convert.ToBase64String(key.SignData(Encoding.UTF8.GetBytes(line.Hash), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)), KeyId = keyId };
+    }
+
+    /// <summary>Whether a checkpoint's signature verifies with <paramref name="key"/>.</summary>
+    public static bool VerifySignature(AuditLine line, ECDsa key)
+    {
+        if (line.Signature is null)
+        {
+            return false;
+        }
+        Span<byte> signature = stackalloc byte[128];
+        return Convert.TryFromBase64String(line.Signature, signature, out var length)
+            && key.VerifyData(Encoding.UTF8.GetBytes(line.Hash), signature[..length], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    }
+
+    /// <summary>A key's id: base64url of the first 16 bytes of the SHA-256 of its SubjectPublicKeyInfo.</summary>
+    public static string KeyId(ECDsa key) =>
+        Convert.ToBase64String(SHA256.HashData(key.ExportSubjectPublicKeyInfo())[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The published form of a key: its id and public PEM.</summary>
+    public static AuditSigningKey Publish(ECDsa key) => new() { KeyId = KeyId(key), PublicKeyPem = key.ExportSubjectPublicKeyInfoPem() };
+
+    /// <summary>Imports published keys, by id.</summary>
+    public static IReadOnlyDictionary<string, ECDsa> Import(IEnumerable<AuditSigningKey> keys)
+    {
+        var imported = new Dictionary<string, ECDsa>(StringComparer.Ordinal);
+        foreach (var published in keys)
+        {
+            var key = ECDsa.Create();
+            key.ImportFromPem(published.PublicKeyPem);
+            imported[KeyId(key)] = key;
+        }
+        return imported;
+    }
+}
+
+/// <summary>
+/// Verifies audit streams line by line: each line's hash, its link to the line before, consecutive sequence numbers, and
+/// every checkpoint's signature; then that each checkpoint kept aside is still in its stream. Reports the first break.
+/// </summary>
+public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
+{
+    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (long Sequence, string Hash)> _tails = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<long, string>> _seen = new(StringComparer.Ordinal);
+    private AuditCheckpoint? _lastCheckpoint;
+    private long _checked;
+    private AuditVerification? _broken;
+
+    /// <summary>Whether a break has been found (later lines are not looked at).</summary>
+    public bool IsBroken => _broken is not null;
+
+    /// <summary>
+    /// Checks the next line of its stream. The first line seen of a stream may start after sequence 1 (older segments
+    /// expired by retention); its link to the line before cannot be checked.
+    /// </summary>
+    public void Add(AuditLine line)
+    {
+        if (_broken is not null)
+        {
+            return;
+        }
+        _streams.Add(line.Stream);
+        _checked++;
+        if (_tails.TryGetValue(line.Stream, out var tail))
+        {
+            if (line.Sequence != tail.Sequence + 1)
+            {
+                Break(AuditBreakKind.SequenceGap, line.Stream, line.Sequence, $"Sequence {line.Sequence} follows {tail.Sequence}: records are missing or out of order.");
+                return;
+            }
+            if (!string.Equals(line.PreviousHash, tail.Hash, StringComparison.Ordinal))
+            {
+                Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, $"Record {line.Sequence} does not link to record {tail.Sequence}: a record was removed, inserted or replaced.");
+                return;
+            }
+        }
+        else if (line.Sequence == 1 && line.PreviousHash.Length != 0)
+        {
+            Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, "The first record of the stream links to a predecessor.");
+            return;
+        }
+        if (!string.Equals(AuditChain.Hash(line.PreviousHash, line.Body), line.Hash, StringComparison.Ordinal))
+        {
+            Break(AuditBreakKind.HashMismatch, line.Stream, line.Sequence, $"Record {line.Sequence} does not match its hash: it was edited.");
+            return;
+        }
+        if (line.IsCheckpoint)
+        {
+            if (line.KeyId is null || !keys.TryGetValue(line.KeyId, out var key) || !AuditChain.VerifySignature(line, key))
+            {
+                Break(AuditBreakKind.BadSignature, line.Stream, line.Sequence, $"Checkpoint {line.Sequence} is not signed by a published key (key id {line.KeyId}).");
+                return;
+            }
+            _lastCheckpoint = new AuditCheckpoint { Stream = line.Stream, Sequence = line.Sequence, Hash = line.Hash, At = line.TryReadRecord()?.At ?? default, KeyId = line.KeyId };
+            Seen(line.Stream)[line.Sequence] = line.Hash;
+        }
+        _tails[line.Stream] = (line.Sequence, line.Hash);
+    }
+
+    /// <summary>Reports a stream that could not be read whole (a torn or unreadable line) after its last good line.</summary>
+    public void Unreadable(string stream, string detail)
+    {
+        if (_broken is null)
+        {
+            _streams.Add(stream);
+            Break(AuditBreakKind.Truncated, stream, _tails.TryGetValue(stream, out var tail) ? tail.Sequence + 1 : null, detail);
+        }
+    }
+
+    /// <summary>
+    /// Checks a checkpoint kept aside from its stream (the stores keep each one twice): it must verify, and its stream must
+    /// still hold it (after the stream's lines have all been added).
+    /// </summary>
+    public void AddKeptCheckpoint(AuditLine checkpoint, long firstSequenceRetained)
+    {
+        if (_broken is not null || checkpoint.Sequence < firstSequenceRetained)
+        {
+            return;
+        }
+        if (checkpoint.KeyId is null || !keys.TryGetValue(checkpoint.KeyId, out var key) || !AuditChain.VerifySignature(checkpoint, key))
+        {
+            Break(AuditBreakKind.BadSignature, checkpoint.Stream, checkpoint.Sequence, $"A kept checkpoint ({checkpoint.Sequence}) is not signed by a published key.");
+            return;
+        }
+        if (!Seen(checkpoint.Stream).TryGetValue(checkpoint.Sequence, out var hash) || !string.Equals(hash, checkpoint.Hash, StringComparison.Ordinal))
+        {
+            Break(AuditBreakKind.CheckpointMissing, checkpoint.Stream, checkpoint.Sequence,
+                $"Signed checkpoint {checkpoint.Sequence} is no longer in its stream: records up to it were removed or the stream was truncated.");
+        }
+    }
+
+    /// <summary>The verdict.</summary>
+    public AuditVerification Result() => _broken ?? new AuditVerification
+    {
+        Intact = true,
+        RecordsChecked = _checked,
+        Streams = _streams.Count,
+        LastCheckpoint = _lastCheckpoint,
+    };
+
+    private Dictionary<long, string> Seen(string stream)
+    {
+        if (!_seen.TryGetValue(stream, out var seen))
+        {
+            _seen[stream] = seen = [];
+        }
+        return seen;
+    }
+
+    private void Break(AuditBreakKind kind, string stream, long? sequence, string detail)
+    {
+        var lastInStream = _lastCheckpoint is { } c && c.Stream == stream ? c : null;
+        _broken = new AuditVerification
+        {
+            Intact = false,
+            RecordsChecked = _checked,
+            Streams = _streams.Count,
+            Broken = kind,
+            BrokenStream = stream,
+            BrokenSequence = sequence,
+            Detail = detail,
+            LastCheckpoint = lastInStream ?? _lastCheckpoint,
+        };
+    }
+}
+
+/// <summary>How audit records and lines are written as JSON: camelCase, enums by name, nulls left out.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(AuditRecord))]
+[JsonSerializable(typeof(AuditLine))]
+[JsonSerializable(typeof(AuditSigningKey))]
+[JsonSerializable(typeof(List<AuditSigningKey>))]
+public sealed partial class AuditJson : JsonSerializerContext;

@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Audit;
+
+/// <summary>
+/// The audit log's two keys: the ECDSA P-256 key that signs checkpoints, and the HMAC key under which values derived from
+/// a token are hashed. Each comes from its configured file or is made on first start and kept (owner-only) in the key
+/// directory, so it outlives restarts. Neither is ever logged or stored in the audit log.
+/// </summary>
+public sealed class AuditKeys : IDisposable
+{
+    private const string SigningKeyFileName = "audit-signing-key.pem";
+    private const string HashKeyFileName = "audit-hash-key";
+
+    private readonly byte[] _hashKey;
+
+    public AuditKeys(IOptions<AuditOptions> options, IOptions<FileAuditStoreOptions> fileOptions)
+    {
+        var audit = options.Value;
+        var directory = audit.KeyDirectory ?? fileOptions.Value.Directory;
+        SigningKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        SigningKey.ImportFromPem(ReadOrCreate(audit.SigningKeyFile, directory, SigningKeyFileName, () =>
+        {
+            using var made = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            return made.ExportPkcs8PrivateKeyPem();
+        }, "GrantSilo:Audit:SigningKeyFile"));
+        var hashKey = ReadOrCreate(audit.HashKeyFile, directory, HashKeyFileName, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "GrantSilo:Audit:HashKeyFile");
+        _hashKey = Convert.TryFromBase64String(hashKey.Trim(), new byte[hashKey.Length], out var length) && length >= 32
+            ? Convert.FromBase64String(hashKey.Trim())
+            : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), ["The audit hash key file holds no base64 key of at least 32 bytes: put 'openssl rand -base64 32' in it, or remove it to have one made."]);
+        KeyId = AuditChain.KeyId(SigningKey);
+        var published = new List<AuditSigningKey> { AuditChain.Publish(SigningKey) };
+        foreach (var file in audit.TrustedPublicKeyFiles)
+        {
+            using var retired = ECDsa.Create();
+            retired.ImportFromPem(File.ReadAllText(file));
+            published.Add(AuditChain.Publish(retired));
+        }
+        Published = published;
+    }
+
+    /// <summary>Keys made now and kept nowhere: for a silo whose audit is in memory only, tests and measurements.</summary>
+    public static AuditKeys Ephemeral() => new(ECDsa.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Keys made for a test or a measurement, kept nowhere.</summary>
+    public AuditKeys(ECDsa signingKey, byte[] hashKey)
+    {
+        SigningKey = signingKey;
+        _hashKey = hashKey;
+        KeyId = AuditChain.KeyId(signingKey);
+        Published = [AuditChain.Publish(signingKey)];
+    }
+
+    /// <summary>The key that signs checkpoints.</summary>
+    public ECDsa SigningKey { get; }
+
+    /// <summary>Its id.</summary>
+    public string KeyId { get; }
+
+    /// <summary>The public keys whose checkpoints verify, the current one first.</summary>
+    public IReadOnlyList<AuditSigningKey> Published { get; }
+
+    /// <summary>The keyed hash of a credential token's secret: base64url of HMAC-SHA-256, so a holder of the token finds its records.</summary>
+    public string TokenHash(ReadOnlySpan<byte> secret)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        HMACSHA256.HashData(_hashKey, secret, hash);
+        return Convert.ToBase64String(hash).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => SigningKey.Dispose();
+
+    private static string ReadOrCreate(string? configured, string directory, string fileName, Func<string> make, string setting)
+    {
+        if (configured is not null)
+        {
+            return File.Exists(configured)
+                ? File.ReadAllText(configured)
+                : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), [$"{setting} names '{configured}', which does not exist; give an existing file or remove the setting to have a key made."]);
+        }
+        var path = Path.Combine(directory, fileName);
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path);
+        }
+        Directory.CreateDirectory(directory);
+        var text = make();
+        var temporary = $"{path}.{Guid.NewGuid():N}.new";
+        var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Owner-only from the moment it exists.
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var file = new FileStream(temporary, create))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another silo of this host made it first: use theirs.
+            File.Delete(temporary);
+            return File.ReadAllText(path);
+        }
+        return text;
+    }
+}

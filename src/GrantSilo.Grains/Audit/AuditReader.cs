@@ -1,0 +1,255 @@
+using System.Text;
+
+namespace GrantSilo.Grains.Audit;
+
+/// <summary>
+/// Reads the audit log: queries (paged, in stream order), the lineage of a decision, and verification of every stream.
+/// Queries scan the streams; the continuation token is where the scan stopped, so the last page's token is also where
+/// to follow from.
+/// </summary>
+public sealed class AuditReader(IAuditStore store, AuditKeys keys)
+{
+    /// <summary>The most lines one page scans before it returns (with a continuation token) however few it found.</summary>
+    public const int MaxScannedPerPage = 100_000;
+
+    /// <summary>One page of the records matching <paramref name="query"/>.</summary>
+    public async Task<GrantResult<Page<AuditEntry>>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var size = Page.Size(query.PageSize);
+        if (!size.IsSuccess)
+        {
+            return size.Error;
+        }
+        var filter = Filter.Compile(query, keys);
+        if (!filter.IsSuccess)
+        {
+            return filter.Error;
+        }
+        var start = Cursor.Parse(query.ContinuationToken);
+        if (!start.IsSuccess)
+        {
+            return start.Error;
+        }
+        var (items, next) = await ScanAsync(filter.Value, size.Value, start.Value, cancellationToken).ConfigureAwait(false);
+        return new Page<AuditEntry> { Items = items, ContinuationToken = next };
+    }
+
+    /// <summary>A decision and the lifecycle records of everything it rested on.</summary>
+    public async Task<GrantResult<AuditLineage>> LineageAsync(string decisionId, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(decisionId) || decisionId.Length > 64)
+        {
+            return GrantResult<AuditLineage>.Fail(GrantErrorCode.InvalidArgument, "A decision id is required (1-64 characters).", target: "decisionId");
+        }
+        var found = await ScanAsync(new Filter { DecisionId = decisionId }, 1, Cursor.Start, cancellationToken, toEnd: true).ConfigureAwait(false);
+        if (found.Items.FirstOrDefault(e => e.Record.Kind == AuditEventKind.Decision) is not { } decision)
+        {
+            return GrantResult<AuditLineage>.Fail(GrantErrorCode.AuditRecordNotFound, $"No decision '{Untrusted.Id(decisionId)}' is in the audit log.", target: decisionId);
+        }
+        var r = decision.Record;
+        var chain = r.TaskChain.ToHashSet(StringComparer.Ordinal);
+        var related = new List<AuditEntry>();
+        foreach (var stream in await store.ListStreamsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await foreach (var line in store.ReadAsync(stream, 1, cancellationToken).ConfigureAwait(false))
+            {
+                if (line.ToEntry() is not { } entry || entry.Record.Kind is AuditEventKind.Decision or AuditEventKind.Checkpoint)
+                {
+                    continue;
+                }
+                var e = entry.Record;
+                var relevant = e.Kind switch
+                {
+                    >= AuditEventKind.TaskCreated and <= AuditEventKind.TaskExpired => e.TaskId is { } t && chain.Contains(t),
+                    >= AuditEventKind.AgentRegistered and <= AuditEventKind.AgentRetired => e.Agent is { } a && a == r.Agent,
+                    >= AuditEventKind.SessionOpened and <= AuditEventKind.SessionEnded => e.SessionId is { } s && s == r.SessionId,
+                    >= AuditEventKind.CredentialIssued and <= AuditEventKind.CredentialExpired => e.CredentialId is { } c && c == r.CredentialId,
+                    >= AuditEventKind.ApprovalRequested and <= AuditEventKind.ApprovalTimedOut => e.ApprovalId is { } p && p == r.ApprovalId,
+                    AuditEventKind.DecisionWithdrawn => e.CauseId == decisionId,
+                    _ => false,
+                };
+                if (relevant)
+                {
+                    related.Add(entry);
+                }
+            }
+        }
+        return new AuditLineage { Decision = decision, Related = [.. related.OrderBy(e => e.Record.At)] };
+    }
+
+    /// <summary>Verifies every stream; reports the first broken link and the last signed checkpoint.</summary>
+    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
+    {
+        var verifier = new AuditChainVerifier(AuditChain.Import(keys.Published));
+        foreach (var stream in await store.ListStreamsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            long? first = null;
+            try
+            {
+                await foreach (var line in store.ReadAsync(stream, 1, cancellationToken).ConfigureAwait(false))
+                {
+                    first ??= line.Sequence;
+                    verifier.Add(line);
+                    if (verifier.IsBroken)
+                    {
+                        return verifier.Result();
+                    }
+                }
+            }
+            catch (AuditStoreException e) when (e.Unreadable)
+            {
+                verifier.Unreadable(stream, e.Message);
+                return verifier.Result();
+            }
+            foreach (var checkpoint in await store.ReadCheckpointsAsync(stream, cancellationToken).ConfigureAwait(false))
+            {
+                verifier.AddKeptCheckpoint(checkpoint, first ?? long.MaxValue);
+            }
+            if (first is null && verifier.IsBroken is false)
+            {
+                // An empty stream whose checkpoints are kept: everything was removed.
+                foreach (var checkpoint in await store.ReadCheckpointsAsync(stream, cancellationToken).ConfigureAwait(false))
+                {
+                    verifier.AddKeptCheckpoint(checkpoint, 0);
+                }
+            }
+            if (verifier.IsBroken)
+            {
+                break;
+            }
+        }
+        return verifier.Result();
+    }
+
+    private async Task<(List<AuditEntry> Items, string? Next)> ScanAsync(Filter filter, int size, Cursor start, CancellationToken cancellationToken, bool toEnd = false)
+    {
+        var items = new List<AuditEntry>(Math.Min(size, 256));
+        var scanned = 0;
+        var streams = await store.ListStreamsAsync(cancellationToken).ConfigureAwait(false);
+        Cursor? last = null;
+        foreach (var stream in streams)
+        {
+            if (start.Stream is { } from && string.CompareOrdinal(stream, from) < 0)
+            {
+                continue;
+            }
+            var fromSequence = start.Stream == stream ? start.Sequence : 1;
+            last = new Cursor(stream, fromSequence);
+            await foreach (var line in store.ReadAsync(stream, fromSequence, cancellationToken).ConfigureAwait(false))
+            {
+                last = new Cursor(stream, line.Sequence + 1);
+                if (line.ToEntry() is { } entry && filter.Matches(entry.Record))
+                {
+                    items.Add(entry);
+                    if (items.Count == size && !toEnd)
+                    {
+                        return (items, last.Value.ToToken());
+                    }
+                }
+                if (++scanned >= MaxScannedPerPage && !toEnd)
+                {
+                    return (items, last.Value.ToToken());
+                }
+            }
+        }
+        return (items, last?.ToToken() ?? start.ToToken());
+    }
+
+    // Where a scan continues: a stream and the next sequence in it.
+    private readonly record struct Cursor(string? Stream, long Sequence)
+    {
+        public static readonly Cursor Start = new(null, 1);
+
+        public string ToToken() => Convert.ToBase64String(Encoding.UTF8.GetBytes($"a1|{Stream}|{Sequence}"));
+
+        public static GrantResult<Cursor> Parse(string? token)
+        {
+            if (string.IsNullOrEmpty(token))
+            {
+                return Start;
+            }
+            try
+            {
+                var parts = Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('|');
+                if (parts is ["a1", var stream, var sequence] && (stream.Length == 0 || AuditStreams.IsValidName(stream)) && long.TryParse(sequence, out var next) && next >= 1)
+                {
+                    return new Cursor(stream.Length == 0 ? null : stream, next);
+                }
+            }
+            catch (FormatException)
+            {
+            }
+            return GrantResult<Cursor>.Fail(GrantErrorCode.InvalidArgument, "The continuation token is not one this audit log gave.", target: "continuationToken");
+        }
+    }
+
+    private sealed class Filter
+    {
+        public string? TaskId { get; init; }
+        public string? Agent { get; init; }
+        public string? CredentialId { get; init; }
+        public string? TokenHash { get; init; }
+        public string? Resource { get; init; }
+        public bool ResourcePrefix { get; init; }
+        public string? Person { get; init; }
+        public string? Caller { get; init; }
+        public string? DecisionId { get; init; }
+        public AuditEventKind? Kind { get; init; }
+        public DateTimeOffset? From { get; init; }
+        public DateTimeOffset? To { get; init; }
+
+        public static GrantResult<Filter> Compile(AuditQuery query, AuditKeys keys)
+        {
+            string? tokenHash = null;
+            if (query.Token is { } token)
+            {
+                if (!CredentialToken.TryParse(token, out _, out var secret))
+                {
+                    return GrantResult<Filter>.Fail(GrantErrorCode.InvalidArgument, "The token is not a GrantSilo credential token.", target: "token");
+                }
+                tokenHash = keys.TokenHash(secret);
+            }
+            foreach (var (value, name) in new[] { (query.TaskId, "taskId"), (query.Agent, "agent"), (query.CredentialId, "credentialId"), (query.Resource, "resource"), (query.Person, "person"), (query.Caller, "caller"), (query.DecisionId, "decisionId") })
+            {
+                if (value is { Length: 0 or > 1024 })
+                {
+                    return GrantResult<Filter>.Fail(GrantErrorCode.InvalidArgument, $"The {name} filter is 1-1024 characters.", target: name);
+                }
+            }
+            if (query.From is { } from && query.To is { } to && to <= from)
+            {
+                return GrantResult<Filter>.Fail(GrantErrorCode.InvalidArgument, "The time window ends before it begins.", target: "to");
+            }
+            var prefix = query.Resource?.EndsWith("/*", StringComparison.Ordinal) ?? false;
+            return new Filter
+            {
+                TaskId = query.TaskId,
+                Agent = query.Agent,
+                CredentialId = query.CredentialId,
+                TokenHash = tokenHash,
+                Resource = prefix ? query.Resource![..^1] : query.Resource,
+                ResourcePrefix = prefix,
+                Person = query.Person,
+                Caller = query.Caller,
+                DecisionId = query.DecisionId,
+                Kind = query.Kind,
+                From = query.From,
+                To = query.To,
+            };
+        }
+
+        public bool Matches(AuditRecord r) =>
+            (TaskId is null || r.TaskId == TaskId || r.TaskChain.Contains(TaskId, StringComparer.Ordinal))
+            && (Agent is null || r.Agent == Agent)
+            && (CredentialId is null || r.CredentialId == CredentialId)
+            && (TokenHash is null || r.TokenHash == TokenHash)
+            && (Resource is null || (ResourcePrefix ? r.ResourcePath?.StartsWith(Resource, StringComparison.Ordinal) ?? false : r.ResourcePath == Resource))
+            && (Person is null || r.RootPerson == Person)
+            && (Caller is null || r.CallerName == Caller || r.CallerSubject == Caller)
+            && (DecisionId is null || r.Id == DecisionId || r.CauseId == DecisionId)
+            && (Kind is null || r.Kind == Kind)
+            && (From is null || r.At >= From)
+            && (To is null || r.At < To);
+    }
+}

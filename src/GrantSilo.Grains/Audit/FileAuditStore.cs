@@ -1,0 +1,435 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Audit;
+
+/// <summary>
+/// The embedded default audit store: each stream is a directory of append-only segment files of JSON lines
+/// (<c>{stream}/{first sequence}.log</c>), written one batch per write and one fsync per batch, closed and a new one begun
+/// once a segment reaches <see cref="FileAuditStoreOptions.SegmentBytes"/>, and deleted once older than
+/// <see cref="FileAuditStoreOptions.Retention"/>. Checkpoints are kept a second time in <c>{stream}/checkpoints.log</c>.
+/// One process writes a directory.
+/// </summary>
+public sealed partial class FileAuditStore : IAuditStore, IDisposable
+{
+    private const string SegmentExtension = ".log";
+    private const string CheckpointFile = "checkpoints.log";
+
+    private readonly FileAuditStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<FileAuditStore> _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Writer> _writers = new(StringComparer.Ordinal);
+    private FileStream? _directoryLock;
+
+    public FileAuditStore(IOptions<FileAuditStoreOptions> options, TimeProvider time, ILogger<FileAuditStore> logger)
+    {
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>A batch is one write and one fsync whatever its size: a thousand lines share one.</summary>
+    public int MaxBatch => 1000;
+
+    /// <summary>The directory of the streams.</summary>
+    public string Root => Path.GetFullPath(_options.Directory);
+
+    /// <inheritdoc />
+    public Task<AuditStreamTail> OpenAsync(string stream, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            try
+            {
+                var writer = OpenWriter(stream);
+                return Task.FromResult(new AuditStreamTail(writer.Sequence, writer.Hash) { Repaired = writer.Repaired, FirstSequence = writer.FirstSequence });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditStoreException($"The audit stream '{stream}' in {Root} cannot be opened: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            Writer writer;
+            try
+            {
+                writer = _writers.TryGetValue(stream, out var open) && open.File is not null ? open : OpenWriter(stream);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditStoreException($"The audit stream '{stream}' in {Root} cannot be opened: {e.Message}", e);
+            }
+            var fresh = new List<AuditLine>(lines.Count);
+            foreach (var line in lines)
+            {
+                if (line.Sequence <= writer.Sequence)
+                {
+                    // Written before: a retry of a batch whose outcome was unknown. Only the newest place can be compared cheaply.
+                    if (line.Sequence == writer.Sequence && line.Hash != writer.Hash)
+                    {
+                        throw new AuditStoreException($"Audit stream '{stream}' already holds a different record {line.Sequence}.", null, conflict: true);
+                    }
+                    continue;
+                }
+                var expected = fresh.Count == 0 ? (writer.Sequence + 1, writer.Hash) : (fresh[^1].Sequence + 1, fresh[^1].Hash);
+                if (line.Sequence != expected.Item1 || line.PreviousHash != expected.Item2)
+                {
+                    throw new AuditStoreException($"Audit stream '{stream}' ends at {expected.Item1 - 1}; record {line.Sequence} does not follow it.", null, conflict: true);
+                }
+                fresh.Add(line);
+            }
+            if (fresh.Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+            var bytes = Encode(fresh);
+            try
+            {
+                if (writer.File!.Length >= _options.SegmentBytes)
+                {
+                    Roll(writer, fresh[0].Sequence);
+                }
+                var before = writer.File!.Length;
+                try
+                {
+                    writer.File.Write(bytes);
+                    // One fsync per group commit: the batch is durable, or it is taken back.
+                    writer.File.Flush(flushToDisk: true);
+                }
+                catch
+                {
+                    TakeBack(writer, before);
+                    throw;
+                }
+                writer.Sequence = fresh[^1].Sequence;
+                writer.Hash = fresh[^1].Hash;
+                writer.DurableLength = writer.File.Length;
+                if (fresh.Any(l => l.IsCheckpoint))
+                {
+                    KeepCheckpoints(stream, fresh.Where(l => l.IsCheckpoint));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditStoreException($"The audit stream '{stream}' in {Root} could not be written: {e.Message}", e);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> ListStreamsAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(Root))
+        {
+            return Task.FromResult<IReadOnlyList<string>>([]);
+        }
+        return Task.FromResult<IReadOnlyList<string>>([.. Directory.EnumerateDirectories(Root).Select(Path.GetFileName).OfType<string>().Where(AuditStreams.IsValidName).Order(StringComparer.Ordinal)]);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<AuditLine> ReadAsync(string stream, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var segments = Segments(stream);
+        for (var i = 0; i < segments.Count; i++)
+        {
+            if (i + 1 < segments.Count && segments[i + 1].First <= fromSequence)
+            {
+                continue;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            byte[] bytes;
+            try
+            {
+                bytes = await ReadSegmentAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditStoreException($"Audit segment {Path.GetFileName(segments[i].Path)} of stream '{stream}' cannot be read: {e.Message}", e, unreadable: true);
+            }
+            foreach (var line in Lines(stream, segments[i].Path, bytes))
+            {
+                if (line.Sequence >= fromSequence)
+                {
+                    yield return line;
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Root, stream, CheckpointFile);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        // A torn last checkpoint line (a crash while keeping it) is left out: the stream itself holds the checkpoint.
+        return [.. Split(bytes).Select(l => AuditLine.TryParse(l.Span)).OfType<AuditLine>()];
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var writer in _writers.Values)
+            {
+                writer.File?.Dispose();
+                writer.File = null;
+            }
+            _writers.Clear();
+            _directoryLock?.Dispose();
+            _directoryLock = null;
+        }
+    }
+
+    // Opens (or reopens) a stream for appending: finds its last line, and removes the torn line an unfinished write left.
+    private Writer OpenWriter(string stream)
+    {
+        LockDirectory();
+        if (_writers.Remove(stream, out var stale))
+        {
+            stale.File?.Dispose();
+        }
+        var directory = Path.Combine(Root, stream);
+        Directory.CreateDirectory(directory);
+        var segments = Segments(stream);
+        var writer = new Writer { FirstSequence = segments.Count > 0 ? segments[0].First : 1 };
+        string? repaired = null;
+        for (var i = segments.Count - 1; i >= 0; i--)
+        {
+            var bytes = File.ReadAllBytes(segments[i].Path);
+            var end = bytes.AsSpan().LastIndexOf((byte)'\n') + 1;
+            if (end < bytes.Length)
+            {
+                // Bytes after the last line break: a write that never finished, so never acknowledged.
+                using (var file = new FileStream(segments[i].Path, FileMode.Open, FileAccess.Write, FileShare.Read))
+                {
+                    file.SetLength(end);
+                    file.Flush(flushToDisk: true);
+                }
+                repaired = $"{bytes.Length - end} bytes of an unfinished write were removed from segment {Path.GetFileName(segments[i].Path)}.";
+                LogTornTailRemoved(_logger, stream, bytes.Length - end, Path.GetFileName(segments[i].Path));
+            }
+            var last = Split(bytes.AsMemory(0, end)).LastOrDefault();
+            if (last.Length == 0)
+            {
+                if (i == segments.Count - 1 && i > 0)
+                {
+                    // An empty newest segment (a crash right after rolling): append to it, continuing the one before.
+                    continue;
+                }
+                break;
+            }
+            var line = AuditLine.TryParse(last.Span)
+                ?? throw new AuditStoreException($"The last record of audit segment {Path.GetFileName(segments[i].Path)} of stream '{stream}' cannot be read; run 'grantctl audit verify' and move the damaged segment aside.", null, unreadable: true);
+            writer.Sequence = line.Sequence;
+            writer.Hash = line.Hash;
+            break;
+        }
+        var current = segments.Count > 0 ? segments[^1].Path : SegmentPath(stream, 1);
+        writer.File = new FileStream(current, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        writer.DurableLength = writer.File.Length;
+        writer.CurrentSegment = current;
+        writer.Repaired = repaired;
+        _writers[stream] = writer;
+        return writer;
+    }
+
+    // One process writes a directory: a second (a mistaken deployment, two silos on one volume) is refused, never interleaved.
+    private void LockDirectory()
+    {
+        if (_directoryLock is not null)
+        {
+            return;
+        }
+        Directory.CreateDirectory(Root);
+        try
+        {
+            _directoryLock = new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException e)
+        {
+            throw new AuditStoreException($"Another process writes the audit directory {Root}; give each silo its own ({FileAuditStoreOptions.SectionName}:{nameof(FileAuditStoreOptions.Directory)}).", e);
+        }
+    }
+
+    private void Roll(Writer writer, long firstSequence)
+    {
+        writer.File!.Dispose();
+        var stream = Path.GetFileName(Path.GetDirectoryName(writer.CurrentSegment)!);
+        writer.CurrentSegment = SegmentPath(stream, firstSequence);
+        writer.File = new FileStream(writer.CurrentSegment, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        writer.DurableLength = 0;
+        ApplyRetention(stream);
+    }
+
+    // Deletes closed segments whose newest record is older than the retention (the file's last write is that record's).
+    private void ApplyRetention(string stream)
+    {
+        if (_options.Retention is not { } retention)
+        {
+            return;
+        }
+        var cutoff = _time.GetUtcNow() - retention;
+        var segments = Segments(stream);
+        // Never the newest segment, and only from the oldest on: the chain kept stays whole.
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            if (File.GetLastWriteTimeUtc(segments[i].Path) >= cutoff.UtcDateTime)
+            {
+                break;
+            }
+            File.Delete(segments[i].Path);
+            var name = Path.GetFileName(segments[i].Path);
+            LogSegmentExpired(_logger, stream, name);
+        }
+        if (_writers.TryGetValue(stream, out var writer))
+        {
+            var left = Segments(stream);
+            writer.FirstSequence = left.Count > 0 ? left[0].First : writer.FirstSequence;
+        }
+    }
+
+    private static void TakeBack(Writer writer, long length)
+    {
+        try
+        {
+            writer.File!.SetLength(length);
+            writer.File.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            // The file's end is unknown now: reopen on the next append (which removes a torn line and finds the last whole one).
+            writer.File?.Dispose();
+            writer.File = null;
+        }
+    }
+
+    private void KeepCheckpoints(string stream, IEnumerable<AuditLine> checkpoints)
+    {
+        using var file = new FileStream(Path.Combine(Root, stream, CheckpointFile), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        file.Write(Encode(checkpoints));
+        file.Flush(flushToDisk: true);
+    }
+
+    private async Task<byte[]> ReadSegmentAsync(string stream, string path, CancellationToken cancellationToken)
+    {
+        long? durable = null;
+        lock (_lock)
+        {
+            if (_writers.TryGetValue(stream, out var writer) && writer.File is not null && writer.CurrentSegment == path)
+            {
+                durable = writer.DurableLength;
+            }
+        }
+        // The segment being written is read only as far as its last durable batch (a write in flight is not a record yet).
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var length = (int)Math.Min(durable ?? file.Length, file.Length);
+        var bytes = new byte[length];
+        await file.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+        return bytes;
+    }
+
+    private static IEnumerable<AuditLine> Lines(string stream, string path, byte[] bytes)
+    {
+        var end = bytes.AsSpan().LastIndexOf((byte)'\n') + 1;
+        foreach (var raw in Split(bytes.AsMemory(0, end)))
+        {
+            yield return AuditLine.TryParse(raw.Span)
+                ?? throw new AuditStoreException($"Audit segment {Path.GetFileName(path)} of stream '{stream}' holds a line that is not an audit record.", null, unreadable: true);
+        }
+        if (end < bytes.Length)
+        {
+            throw new AuditStoreException($"Audit segment {Path.GetFileName(path)} of stream '{stream}' ends in a partial record ({bytes.Length - end} bytes): it was truncated or a write never finished.", null, unreadable: true);
+        }
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Split(ReadOnlyMemory<byte> bytes)
+    {
+        while (bytes.Length > 0)
+        {
+            var at = bytes.Span.IndexOf((byte)'\n');
+            if (at < 0)
+            {
+                yield return bytes;
+                yield break;
+            }
+            if (at > 0)
+            {
+                yield return bytes[..at];
+            }
+            bytes = bytes[(at + 1)..];
+        }
+    }
+
+    private static byte[] Encode(IEnumerable<AuditLine> lines)
+    {
+        var builder = new StringBuilder();
+        foreach (var line in lines)
+        {
+            builder.Append(line.ToJson()).Append('\n');
+        }
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+
+    private string SegmentPath(string stream, long firstSequence) => Path.Combine(Root, stream, $"{firstSequence:D16}{SegmentExtension}");
+
+    private List<(long First, string Path)> Segments(string stream)
+    {
+        var directory = Path.Combine(Root, stream);
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+        return [.. Directory.EnumerateFiles(directory, "*" + SegmentExtension)
+            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p), out var first), First: first, Path: p))
+            .Where(s => s.Ok)
+            .Select(s => (s.First, s.Path))
+            .OrderBy(s => s.First)];
+    }
+
+    private sealed class Writer
+    {
+        public FileStream? File { get; set; }
+        public string CurrentSegment { get; set; } = "";
+        public long DurableLength { get; set; }
+        public long Sequence { get; set; }
+        public string Hash { get; set; } = "";
+        public long FirstSequence { get; set; } = 1;
+        public string? Repaired { get; set; }
+    }
+
+    [LoggerMessage(EventId = 2600, Level = LogLevel.Warning, Message = "Audit stream {Stream}: removed {Bytes} bytes of an unfinished (never acknowledged) write from segment {Segment}.")]
+    private static partial void LogTornTailRemoved(ILogger logger, string stream, int bytes, string segment);
+
+    [LoggerMessage(EventId = 2601, Level = LogLevel.Information, Message = "Audit stream {Stream}: segment {Segment} is past its retention and was deleted.")]
+    private static partial void LogSegmentExpired(ILogger logger, string stream, string segment);
+}
+
+/// <summary>Stream names: 1-64 letters, digits, '-' or '_' (they name directories and table partitions).</summary>
+public static class AuditStreams
+{
+    /// <summary>Whether <paramref name="name"/> can name a stream.</summary>
+    public static bool IsValidName(string? name) =>
+        name is { Length: > 0 and <= 64 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
+    /// <summary>A stream name made from anything (a silo name): invalid characters become '-'.</summary>
+    public static string FromName(string name)
+    {
+        var chars = name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').Take(64).ToArray();
+        return chars.Length == 0 ? "silo" : new string(chars);
+    }
+}

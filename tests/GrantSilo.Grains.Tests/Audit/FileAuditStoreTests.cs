@@ -1,0 +1,139 @@
+using System.Text;
+using GrantSilo.Grains.Audit;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GrantSilo.Grains.Tests.Audit;
+
+/// <summary>The embedded default store: the contract, plus what only files can suffer (a truncated segment, a torn write, rolling, retention).</summary>
+public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "grantsilo-audit-tests", Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new(GrantSiloClusterFixture.Start);
+    private FileAuditStore _store;
+
+    public FileAuditStoreTests() => _store = NewStore();
+
+    protected override IAuditStore Store => _store;
+
+    private FileAuditStore NewStore(long segmentBytes = 1 << 20, TimeSpan? retention = null) =>
+        new(Options.Create(new FileAuditStoreOptions { Directory = _directory, SegmentBytes = segmentBytes, Retention = retention }), _time, NullLogger<FileAuditStore>.Instance);
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private string[] Segments(string stream) => [.. Directory.GetFiles(Path.Combine(_directory, stream), "*.log").Where(p => !p.EndsWith("checkpoints.log", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
+    // Rewrites the segments' lines (the store is closed first, as a tamperer with the disk would find it).
+    private Task RewriteAsync(string stream, Func<List<string>, List<string>> change)
+    {
+        _store.Dispose();
+        foreach (var segment in Segments(stream))
+        {
+            var lines = File.ReadAllLines(segment).ToList();
+            File.WriteAllText(segment, string.Concat(change(lines).Select(l => l + "\n")));
+        }
+        _store = NewStore();
+        return Task.CompletedTask;
+    }
+
+    protected override Task EditAsync(string stream, long sequence, Func<string, string> change) =>
+        RewriteAsync(stream, lines => [.. lines.Select(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l)) is { } line && line.Sequence == sequence ? (line with { Body = change(line.Body) }).ToJson() : l)]);
+
+    protected override Task DeleteAsync(string stream, long sequence) =>
+        RewriteAsync(stream, lines => [.. lines.Where(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!.Sequence != sequence)]);
+
+    protected override Task SwapAsync(string stream, long first, long second) =>
+        RewriteAsync(stream, lines =>
+        {
+            var a = lines.FindIndex(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!.Sequence == first);
+            var b = lines.FindIndex(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!.Sequence == second);
+            (lines[a], lines[b]) = (lines[b], lines[a]);
+            return lines;
+        });
+
+    [Fact]
+    public async Task ASecondWriterOnTheSameDirectory_IsRefused_NeverInterleaved()
+    {
+        var (stream, lines) = await WrittenAsync(2);
+        using var second = NewStore();
+        var refused = await Assert.ThrowsAsync<AuditStoreException>(() => second.OpenAsync(stream, CancellationToken.None));
+        Assert.Contains("Another process", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+    }
+
+    [Fact]
+    public async Task Verify_FindsATruncatedSegment()
+    {
+        var (stream, _) = await WrittenAsync();
+        _store.Dispose();
+        var segment = Segments(stream)[0];
+        var bytes = File.ReadAllBytes(segment);
+        File.WriteAllBytes(segment, bytes[..(bytes.Length / 2)]);
+        _store = NewStore();
+
+        var verification = await new AuditReader(_store, Keys).VerifyAsync(CancellationToken.None);
+        Assert.False(verification.Intact);
+        Assert.Equal(AuditBreakKind.Truncated, verification.Broken);
+        Assert.Equal(stream, verification.BrokenStream);
+    }
+
+    [Fact]
+    public async Task Open_RemovesATornWrite_AndSaysSo_KeepingEveryWholeRecord()
+    {
+        var (stream, lines) = await WrittenAsync(4);
+        _store.Dispose();
+        // A crash in the middle of the next batch's write: half a line, never acknowledged.
+        var torn = Lines(stream, new AuditStreamTail(4, lines[^1].Hash), 1)[0].ToJson();
+        File.AppendAllText(Segments(stream)[^1], torn[..(torn.Length / 2)]);
+        _store = NewStore();
+
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        Assert.Equal((4L, lines[^1].Hash), (tail.Sequence, tail.Hash));
+        Assert.NotNull(tail.Repaired);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+        var next = Lines(stream, tail, 2);
+        await _store.AppendAsync(stream, next, CancellationToken.None);
+        Assert.Equal([.. lines, .. next], await ReadAllAsync(stream));
+    }
+
+    [Fact]
+    public async Task Segments_RollBySize_AndRetentionDeletesOnlyOldClosedSegments_TheChainKeptStillVerifies()
+    {
+        _store.Dispose();
+        _store = NewStore(segmentBytes: 4096, retention: TimeSpan.FromDays(1));
+        var stream = NewStream();
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        for (var batch = 0; batch < 20; batch++)
+        {
+            var lines = Lines(stream, tail, 5, checkpointLast: batch % 5 == 4);
+            await _store.AppendAsync(stream, lines, CancellationToken.None);
+            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+        }
+        var segments = Segments(stream);
+        Assert.True(segments.Length > 3, $"{segments.Length} segments");
+        Assert.Equal(100, (await ReadAllAsync(stream)).Count);
+
+        // Two days on, the closed segments are past retention; the next roll deletes them, never the newest.
+        foreach (var old in segments)
+        {
+            File.SetLastWriteTimeUtc(old, _time.GetUtcNow().UtcDateTime);
+        }
+        _time.Advance(TimeSpan.FromDays(2));
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var lines = Lines(stream, tail, 5);
+            await _store.AppendAsync(stream, lines, CancellationToken.None);
+            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+        }
+        var kept = await ReadAllAsync(stream);
+        Assert.True(kept[0].Sequence > 1);
+        Assert.Equal(150L, kept[^1].Sequence);
+        var verification = await new AuditReader(_store, Keys).VerifyAsync(CancellationToken.None);
+        Assert.True(verification.Intact, verification.Detail);
+    }
+}

@@ -1,0 +1,65 @@
+using Azure.Data.Tables;
+using GrantSilo.Grains.Audit;
+using GrantSilo.Grains.Tests.Audit;
+using GrantSilo.Persistence.AzureTables.Audit;
+using GrantSilo.Persistence.AzureTables.Tests.Support;
+using GrantSilo.Testing.Azurite;
+
+namespace GrantSilo.Persistence.AzureTables.Tests.Contract;
+
+/// <summary>The audit store contract (the same suite the segment-file store passes), on Azure Tables (Azurite).</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureTableAuditStoreContractTests(AzuriteFixture azurite) : AuditStoreContract
+{
+    private readonly AzureTableAuditStore _store = new(new TableServiceClient(azurite.ConnectionString), new AzureTableAuditOptions { TableName = "audit" + Guid.NewGuid().ToString("N")[..12], Buckets = 4, TailHintEvery = 7 });
+
+    protected override IAuditStore Store => _store;
+
+    private async Task<TableEntity> RowAsync(string stream, long sequence) =>
+        (await _store.Table.GetEntityAsync<TableEntity>(_store.PartitionOf(stream, sequence), AzureTableAuditStore.Row(sequence))).Value;
+
+    protected override async Task EditAsync(string stream, long sequence, Func<string, string> change)
+    {
+        var row = await RowAsync(stream, sequence);
+        row["Body"] = change(row.GetString("Body"));
+        await _store.Table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+    }
+
+    protected override async Task DeleteAsync(string stream, long sequence) =>
+        await _store.Table.DeleteEntityAsync(_store.PartitionOf(stream, sequence), AzureTableAuditStore.Row(sequence));
+
+    protected override async Task SwapAsync(string stream, long first, long second)
+    {
+        var a = await RowAsync(stream, first);
+        var b = await RowAsync(stream, second);
+        foreach (var column in new[] { "Prev", "Hash", "Body" })
+        {
+            (a[column], b[column]) = (b[column], a[column]);
+        }
+        await _store.Table.UpdateEntityAsync(a, a.ETag, TableUpdateMode.Replace);
+        await _store.Table.UpdateEntityAsync(b, b.ETag, TableUpdateMode.Replace);
+    }
+
+    [Fact]
+    public async Task ALongStream_IsSpreadOverItsPartitionsByBlocks_ReadBackInOrder_AndReopensAtItsTail()
+    {
+        var stream = NewStream();
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        var written = new List<GrantSilo.AuditLine>();
+        // Batches of 100 (Azure's most per transaction) that straddle block boundaries, as group commits do.
+        foreach (var size in new[] { 37, 100, 100, 100, 63, 100 })
+        {
+            var lines = Lines(stream, tail, size);
+            await _store.AppendAsync(stream, lines, CancellationToken.None);
+            written.AddRange(lines);
+            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+        }
+        Assert.Equal(written, await ReadAllAsync(stream));
+        Assert.Equal(_store.PartitionOf(stream, 1), _store.PartitionOf(stream, 100));
+        Assert.NotEqual(_store.PartitionOf(stream, 100), _store.PartitionOf(stream, 101));
+        Assert.Equal(_store.PartitionOf(stream, 1), _store.PartitionOf(stream, 401));
+
+        var reopened = await new AzureTableAuditStore(new TableServiceClient(azurite.ConnectionString), new AzureTableAuditOptions { TableName = _store.Table.Name, Buckets = 4 }).OpenAsync(stream, CancellationToken.None);
+        Assert.Equal((500L, written[^1].Hash), (reopened.Sequence, reopened.Hash));
+    }
+}
