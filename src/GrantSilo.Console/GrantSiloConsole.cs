@@ -36,6 +36,7 @@ public static class GrantSiloConsole
         builder.Services.AddSingleton<MemoryTicketStore>();
         builder.Services.AddSingleton<IPostConfigureOptions<CookieAuthenticationOptions>, UseTicketStore>();
         builder.Services.AddSingleton<DecisionRate>();
+        builder.Services.AddSingleton<Pages.DevelopmentSignIn>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionRate>());
 
         builder.Services.AddRazorPages(pages =>

@@ -99,7 +99,7 @@ public sealed class ApprovalsTests(ConsoleSilo silo)
         Assert.Equal(400, noToken.Status);
 
         // Nothing was decided: the approval still waits, and the agent is still refused.
-        var recorded = await silo.SendAsync(HttpMethod.Get, $"/v1/approvals/{approvalId}", silo.Identity.PersonToken($"amy-{world.Run}@test.dev", "approver"));
+        var recorded = await silo.SendAsync(HttpMethod.Get, $"/v1/approvals/{approvalId}", silo.Operator());
         Assert.True(recorded.Status == HttpStatusCode.OK, recorded.ToString());
         Assert.Equal("pending", recorded["status"]);
         Assert.NotEqual("allow", (await world.ReadSecretAsync(token, "payments/other", approvalId)).Kind);

@@ -102,6 +102,9 @@ public sealed class ConsoleSilo : IAsyncLifetime
         if (_silo is not null)
         {
             await _silo.StopAsync(TimeSpan.FromSeconds(30));
+            // The silo's log beside the screenshots, for whoever reviews a failure (it never holds a token).
+            Directory.CreateDirectory(Artifacts);
+            await File.WriteAllTextAsync(Path.Combine(Artifacts, "silo-host.log"), _silo.Output);
             await _silo.DisposeAsync();
         }
         if (_keyDirectory is not null)

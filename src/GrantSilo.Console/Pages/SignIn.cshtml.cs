@@ -47,8 +47,7 @@ public sealed partial class SignInModel(IOptions<ConsoleOptions> options, IOptio
             return Page();
         }
         var roles = Roles.Where(r => KnownRoles.Contains(r, StringComparer.Ordinal)).Distinct(StringComparer.Ordinal).ToArray();
-        using var tokens = issuer.CreateTokens(time);
-        var token = tokens.ForPerson(name, roles);
+        var token = HttpContext.RequestServices.GetRequiredService<DevelopmentSignIn>().Tokens(issuer).ForPerson(name, roles);
         var result = await authenticator.AuthenticateAsync(token, HttpContext.RequestAborted);
         if (result.Caller is not { } caller)
         {
@@ -68,4 +67,24 @@ public sealed partial class SignInModel(IOptions<ConsoleOptions> options, IOptio
 
     [GeneratedRegex(@"^[A-Za-z0-9._@+\-]{1,128}$")]
     private static partial Regex PersonName();
+}
+
+/// <summary>
+/// One minter over the development issuer's key for the console's lifetime: IdentityModel caches a signer per key id,
+/// so a minter made and disposed per sign-in would leave a disposed key in that cache.
+/// </summary>
+internal sealed class DevelopmentSignIn(TimeProvider time) : IDisposable
+{
+    private readonly Lock _gate = new();
+    private DevelopmentTokens? _tokens;
+
+    public DevelopmentTokens Tokens(DevelopmentIssuer issuer)
+    {
+        lock (_gate)
+        {
+            return _tokens ??= issuer.CreateTokens(time);
+        }
+    }
+
+    public void Dispose() => _tokens?.Dispose();
 }
