@@ -87,6 +87,8 @@ internal static class ConsoleEndpoints
             session.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             try
             {
+                // Said at once, so the page knows it is live even when nothing is waiting (the headers go with it).
+                yield return new SseItem<ApprovalView>(ApprovalView.Ready, "ready");
                 foreach (var approval in pending)
                 {
                     yield return new SseItem<ApprovalView>(await ApprovalView.DescribeAsync(caller, approval, session.Token), "pending") { EventId = approval.ApprovalId };
@@ -206,6 +208,12 @@ public sealed record ApprovalView
     public string? Note { get; init; }
     public string? Purpose { get; init; }
     public string? ChainProblem { get; init; }
+
+    /// <summary>The stream's first event: no approval, only "the inbox is live".</summary>
+    internal static ApprovalView Ready { get; } = new()
+    {
+        ApprovalId = "", Status = "", Action = "", ResourceType = "", ResourcePath = "", CredentialId = "", TaskId = "", Agent = "", Person = "",
+    };
 
     public static async Task<ApprovalView> DescribeAsync(ConsoleCaller caller, ApprovalInfo approval, CancellationToken cancellationToken)
     {

@@ -40,6 +40,8 @@ public sealed class ConsoleSilo : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // The test machine's cores are shared: expectations wait up to 30 s (they pass as soon as they hold).
+        Assertions.SetDefaultExpectTimeout(30_000);
         // The browser first: when it cannot start, say why at once instead of after the silo's start-up.
         Browser = await LaunchAsync();
 

@@ -73,7 +73,7 @@
 
       const purpose = el("div", "untrusted");
       purpose.appendChild(el("span", "untrusted-label", "Purpose, written by the agent side (untrusted: never used to decide)"));
-      const text = el("p", null, a.purpose == null || a.purpose === "" ? "(none given)" : a.purpose);
+      const text = el("p", null, a.chainProblem && a.purpose == null ? "(not readable: the task is not yours to read)" : a.purpose == null || a.purpose === "" ? "(none given)" : a.purpose);
       text.dataset.testid = "purpose";
       purpose.appendChild(text);
       card.appendChild(purpose);
@@ -99,7 +99,9 @@
     }
 
     const source = new EventSource(list.dataset.stream);
-    source.onopen = () => { state.textContent = "Live: new step-up requests appear here as they arrive."; };
+    const live = () => { state.textContent = "Live: new step-up requests appear here as they arrive."; };
+    source.onopen = live;
+    source.addEventListener("ready", live);
     source.onerror = () => { state.textContent = "The live inbox lost its connection; reconnecting… (sign in again if your session ended)"; };
     const handle = e => upsert(JSON.parse(e.data));
     source.addEventListener("pending", handle);
