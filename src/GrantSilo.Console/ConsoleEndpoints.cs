@@ -148,9 +148,29 @@ internal static class ConsoleEndpoints
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
         var tree = first;
         var last = "";
+        // Credentials are re-read for nodes that have ended while any of theirs is still shown active, so the page
+        // watches the cascade reach them too (the page drew them at load).
+        var settled = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            var nodes = tree.DescendantsAndSelf().Select(n => NodeView.Of(n.Task)).ToList();
+            var nodes = new List<NodeView>();
+            foreach (var node in tree.DescendantsAndSelf())
+            {
+                var view = NodeView.Of(node.Task);
+                if (node.Task.IsTerminal && !settled.Contains(node.Task.TaskId))
+                {
+                    var credentials = await caller.Client.ListTaskCredentialsAsync(node.Task.TaskId, pageSize: 20, cancellationToken: session.Token);
+                    if (credentials.IsSuccess)
+                    {
+                        view = view with { Credentials = [.. credentials.Value.Items.Select(c => new CredentialView(c.CredentialId, c.Status.ToString()))] };
+                        if (credentials.Value.Items.All(c => c.Status != CredentialStatus.Active))
+                        {
+                            settled.Add(node.Task.TaskId);
+                        }
+                    }
+                }
+                nodes.Add(view);
+            }
             var text = JsonSerializer.Serialize(nodes);
             if (text != last)
             {
@@ -180,8 +200,14 @@ internal static class ConsoleEndpoints
 /// <summary>One node of a live tree, as the page shows it.</summary>
 public sealed record NodeView(string TaskId, string? ParentTaskId, string Status, string? StatusReason, int PendingCascade, DateTimeOffset ExpiresAt, DateTimeOffset? CheckpointDueAt)
 {
+    /// <summary>The node's credentials, when they were re-read (after the node ended); null when unchanged.</summary>
+    public IReadOnlyList<CredentialView>? Credentials { get; init; }
+
     public static NodeView Of(TaskInfo task) => new(task.TaskId, task.ParentTaskId, task.Status.ToString(), task.StatusReason, task.PendingCascade, task.ExpiresAt, task.CheckpointDueAt);
 }
+
+/// <summary>A credential of a live tree's node: its id and status.</summary>
+public sealed record CredentialView(string CredentialId, string Status);
 
 /// <summary>
 /// A step-up as the inbox shows it: the structured facts of the approval, the task chain, and the task's purpose,

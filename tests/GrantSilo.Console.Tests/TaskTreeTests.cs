@@ -54,7 +54,12 @@ public sealed class TaskTreeTests(ConsoleSilo silo)
             await Expect(statusIn(middle)).ToHaveTextAsync("Revoked");
             await Expect(statusIn(leaf)).ToHaveTextAsync("Revoked");
             await Expect(statusIn(root)).ToHaveTextAsync("Active");
+            // No credential of the revoked nodes is shown active any more.
+            await Expect(window.Locator($"li[data-node=\"{middle}\"] [data-field=credential-status]", new() { HasTextString = "Active" })).ToHaveCountAsync(0);
         }
+        // The window that never reloaded watched the middle node's credential end.
+        await Expect(watcher.Locator($"li[data-node=\"{middle}\"] > .node [data-credential=\"{middleCredential}\"] [data-field=credential-status]"))
+            .ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(Revoked|Ended)$"));
         await ConsoleSilo.ScreenshotAsync(watcher, "task-tree-revoked");
 
         // What the screen says is what GrantSilo holds.

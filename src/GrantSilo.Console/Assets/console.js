@@ -129,6 +129,13 @@
         item.dataset.status = n.status;
         item.querySelector('[data-field="status"]').textContent = n.status;
         item.querySelector('[data-field="cascade"]').textContent = n.pendingCascade > 0 ? n.pendingCascade + " cascade step(s) pending" : "";
+        if (n.credentials) {
+          // Re-read after the node ended: a credential no longer listed has ended too.
+          const now = new Map(n.credentials.map(c => [c.credentialId, c.status]));
+          item.querySelectorAll(':scope > .node [data-credential]').forEach(li => {
+            li.querySelector('[data-field="credential-status"]').textContent = now.get(li.dataset.credential) ?? "Ended";
+          });
+        }
         if (["Revoked", "Completed", "Expired"].includes(n.status)) {
           item.querySelectorAll(":scope > .node > .actions > *").forEach(a => a.remove());
         }
