@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using GrantSilo.Console;
+using GrantSilo.WebConsole;
 using GrantSilo.Hosting;
 using GrantSilo.Http;
 using Microsoft.AspNetCore.Builder;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using GrantSilo.Console.Tests;
+using GrantSilo.WebConsole.Tests;
 using Microsoft.Playwright;
 
 // The console's two latencies, measured in Debian's Chromium against a real silo-host process on loopback:

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>The console's sign-in: one cookie scheme whose ticket (with the person's token) stays on the server.</summary>
 public static class ConsoleAuth

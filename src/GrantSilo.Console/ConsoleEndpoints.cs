@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>The console's non-page routes: its own static assets and the live streams its pages listen to.</summary>
 internal static class ConsoleEndpoints

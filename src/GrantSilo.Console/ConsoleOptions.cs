@@ -1,4 +1,4 @@
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>The web console (<c>GrantSilo:Console</c>), served by the silo host under <c>/console</c>.</summary>
 public sealed class ConsoleOptions

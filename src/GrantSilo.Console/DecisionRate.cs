@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using GrantSilo.Grains.Diagnostics;
 using Microsoft.Extensions.Hosting;
 
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>
 /// Decisions per second by result over the last two minutes, counted on this silo from GrantSilo's own

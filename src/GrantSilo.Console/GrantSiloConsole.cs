@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>
 /// Co-hosts the web console with the HTTP API (which it needs): <see cref="AddGrantSiloConsole"/>, then

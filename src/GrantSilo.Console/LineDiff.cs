@@ -1,4 +1,4 @@
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>A line diff of two texts (longest common subsequence), for comparing policy versions.</summary>
 public static class LineDiff

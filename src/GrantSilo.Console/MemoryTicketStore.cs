@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
-namespace GrantSilo.Console;
+namespace GrantSilo.WebConsole;
 
 /// <summary>
 /// The server-side session of the backend-for-frontend: the whole sign-in ticket (the person's claims and the token

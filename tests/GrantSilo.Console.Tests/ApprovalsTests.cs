@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>The approvals inbox in a real browser: live arrival, deciding, and the API's rules holding for a forged request.</summary>
 [Collection(ConsoleSiloCollection.Name)]

@@ -7,7 +7,7 @@ using System.Text.Json;
 using GrantSilo.EndToEnd.Tests.Support;
 using Microsoft.Playwright;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>
 /// A real <c>silo-host</c> process on loopback (the embedded default with the HTTP API and the console, the development

@@ -1,4 +1,4 @@
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>The policy diff: a line diff that keeps common lines and marks what was added and removed, in order.</summary>
 public sealed class LineDiffTests

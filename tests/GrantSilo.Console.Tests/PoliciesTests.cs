@@ -1,7 +1,7 @@
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>Policies in a real browser: a refused draft shows its error at its line, the fixed draft publishes.</summary>
 [Collection(ConsoleSiloCollection.Name)]

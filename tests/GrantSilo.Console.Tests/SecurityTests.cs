@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>The console's own defences: sign-in required, the token kept on the server, framing and inline scripts refused.</summary>
 [Collection(ConsoleSiloCollection.Name)]

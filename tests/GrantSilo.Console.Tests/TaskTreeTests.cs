@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>Task trees in a real browser: revoking the middle of a tree, confirmed with its descendant count, watched live.</summary>
 [Collection(ConsoleSiloCollection.Name)]

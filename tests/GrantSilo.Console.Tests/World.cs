@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace GrantSilo.Console.Tests;
+namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>Agents, tasks, credentials and step-ups set up through the HTTP API, as the parties around the console would.</summary>
 public sealed class World(ConsoleSilo silo)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>Agents: register one, look one up (ceiling, live tasks and sessions), suspend and resume it.</summary>
 public sealed class AgentsModel : ConsolePage

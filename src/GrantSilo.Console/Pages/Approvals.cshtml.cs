@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>The approvals inbox: step-ups arrive live; a person decides each with a reason, as the API's rules allow.</summary>
 public sealed class ApprovalsModel : ConsolePage

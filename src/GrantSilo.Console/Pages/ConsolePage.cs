@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>
 /// A console page: the signed-in person and their client (every call is judged as them by the API's rules), and the

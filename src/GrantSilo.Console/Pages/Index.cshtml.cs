@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 
 using GrantSilo.GrainInterfaces;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>The overview: this silo's health, decisions per second by result, approvals waiting and pending cascades.</summary>
 public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, DecisionRate rate) : ConsolePage

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>
 /// Sign-in: through the configured OpenID Connect provider, or, only while the development issuer is active, as any

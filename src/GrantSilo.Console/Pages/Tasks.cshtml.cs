@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 
-namespace GrantSilo.Console.Pages;
+namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>A task tree, live: state, expiry, checkpoint and credentials per node; revoke with a confirmation; re-authorize.</summary>
 public sealed class TasksModel : ConsolePage
