@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using GrantSilo.WebConsole;
 using GrantSilo.Hosting;
 using GrantSilo.Http;
 using Microsoft.AspNetCore.Builder;
@@ -38,6 +39,15 @@ if (dashboard is not null && !http)
         [$"{OrleansDashboardOptions.SectionName}:Enabled needs the HTTP API, which is off: set {HttpApiOptions.SectionName}:Enabled=true, or turn the dashboard off."]);
 }
 
+// The web console, co-hosted under /console beside the HTTP API (whose door and rules it calls through): on by default
+// in the embedded profile with the API, off otherwise.
+var console = GrantSiloConsole.Enabled(builder.Configuration, http && profile == StorageSelectionOptions.Embedded);
+if (console && !http)
+{
+    throw new OptionsValidationException(ConsoleOptions.SectionName, typeof(ConsoleOptions),
+        [$"{ConsoleOptions.SectionName}:Enabled needs the HTTP API, which is off: set {HttpApiOptions.SectionName}:Enabled=true, or turn the console off."]);
+}
+
 builder.UseOrleans(orleans =>
 {
     if (profile == StorageSelectionOptions.AzureTable)
@@ -64,6 +74,10 @@ var telemetry = builder.AddGrantSiloTelemetry();
 if (http)
 {
     builder.AddGrantSiloHttpApi();
+    if (console)
+    {
+        builder.AddGrantSiloConsole();
+    }
 }
 else
 {
@@ -84,6 +98,10 @@ if (http)
     if (dashboard is not null)
     {
         app.MapGrantSiloDashboard();
+    }
+    if (console)
+    {
+        app.UseGrantSiloConsole();
     }
 }
 await app.RunAsync();

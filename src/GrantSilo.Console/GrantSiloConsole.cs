@@ -1,0 +1,213 @@
+using System.ComponentModel.DataAnnotations;
+using GrantSilo.Identity;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.WebConsole;
+
+/// <summary>
+/// Co-hosts the web console with the HTTP API (which it needs): <see cref="AddGrantSiloConsole"/>, then
+/// <see cref="UseGrantSiloConsole"/> after <c>UseGrantSiloHttpApi</c>.
+/// </summary>
+public static class GrantSiloConsole
+{
+    /// <summary>Whether the console is on: <c>GrantSilo:Console:Enabled</c>, else <paramref name="byDefault"/>.</summary>
+    public static bool Enabled(IConfiguration configuration, bool byDefault) =>
+        configuration.GetSection(ConsoleOptions.SectionName).GetValue<bool?>(nameof(ConsoleOptions.Enabled)) ?? byDefault;
+
+    /// <summary>Registers the console's pages, its server-side sign-in session and, when configured, OpenID Connect sign-in.</summary>
+    public static ConsoleOptions AddGrantSiloConsole(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = new ConsoleOptions();
+        builder.Configuration.GetSection(ConsoleOptions.SectionName).Bind(options);
+        Validate(options);
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MemoryTicketStore>();
+        builder.Services.AddSingleton<IPostConfigureOptions<CookieAuthenticationOptions>, UseTicketStore>();
+        builder.Services.AddSingleton<DecisionRate>();
+        builder.Services.AddSingleton<Pages.DevelopmentSignIn>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionRate>());
+
+        builder.Services.AddRazorPages(pages =>
+        {
+            pages.Conventions.AuthorizeFolder("/", ConsoleAuth.Policy);
+            pages.Conventions.AllowAnonymousToPage("/SignIn");
+        }).AddApplicationPart(typeof(GrantSiloConsole).Assembly);
+
+        var authentication = builder.Services.AddAuthentication(ConsoleAuth.Scheme)
+            .AddCookie(ConsoleAuth.Scheme, cookie =>
+            {
+                cookie.Cookie.Name = "grantsilo-console";
+                cookie.Cookie.Path = ConsoleOptions.PathBase;
+                cookie.Cookie.HttpOnly = true;
+                // Secure whenever the console is served over HTTPS; Lax (not Strict) so the return from the identity
+                // provider finds the session; cross-site posts are refused by antiforgery tokens on every form anyway.
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.Cookie.SameSite = SameSiteMode.Lax;
+                cookie.LoginPath = ConsoleOptions.PathBase + "/sign-in";
+                cookie.LogoutPath = ConsoleOptions.PathBase + "/sign-in";
+                cookie.AccessDeniedPath = ConsoleOptions.PathBase + "/sign-in";
+                cookie.SlidingExpiration = false;
+                cookie.Events.OnRedirectToLogin = context =>
+                {
+                    // The live streams answer 401, pages send the browser to the sign-in page.
+                    if (context.Request.Path.StartsWithSegments(ConsoleOptions.PathBase + "/live", StringComparison.Ordinal))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                        return Task.CompletedTask;
+                    }
+                    context.Response.Redirect(context.RedirectUri);
+                    return Task.CompletedTask;
+                };
+            });
+        if (options.Oidc.IsConfigured)
+        {
+            authentication.AddOpenIdConnect(ConsoleAuth.OidcScheme, oidc =>
+            {
+                oidc.SignInScheme = ConsoleAuth.Scheme;
+                oidc.Authority = options.Oidc.Authority;
+                oidc.ClientId = options.Oidc.ClientId;
+                oidc.ClientSecret = options.Oidc.ClientSecret;
+                oidc.RequireHttpsMetadata = options.Oidc.RequireHttpsMetadata;
+                oidc.ResponseType = "code";
+                oidc.ResponseMode = "query";
+                oidc.UsePkce = true;
+                oidc.CallbackPath = ConsoleOptions.PathBase + "/signin-oidc";
+                oidc.SaveTokens = false;
+                oidc.MapInboundClaims = false;
+                oidc.GetClaimsFromUserInfoEndpoint = false;
+                oidc.CorrelationCookie.Path = ConsoleOptions.PathBase;
+                oidc.NonceCookie.Path = ConsoleOptions.PathBase;
+                foreach (var scope in options.Oidc.Scopes)
+                {
+                    oidc.Scope.Add(scope);
+                }
+                oidc.Events.OnTokenValidated = OidcSignIn.OnTokenValidatedAsync;
+            });
+        }
+        builder.Services.AddAuthorizationBuilder().AddPolicy(ConsoleAuth.Policy, policy => policy
+            .AddAuthenticationSchemes(ConsoleAuth.Scheme)
+            .RequireAuthenticatedUser());
+        builder.Services.AddAntiforgery(antiforgery =>
+        {
+            antiforgery.Cookie.Name = "grantsilo-console-af";
+            antiforgery.Cookie.Path = ConsoleOptions.PathBase;
+            antiforgery.Cookie.SameSite = SameSiteMode.Strict;
+            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            antiforgery.SuppressXFrameOptionsHeader = false;
+        });
+        builder.Services.Configure<CookieTempDataProviderOptions>(temp =>
+        {
+            temp.Cookie.Name = "grantsilo-console-msg";
+            temp.Cookie.Path = ConsoleOptions.PathBase;
+            temp.Cookie.SameSite = SameSiteMode.Strict;
+            temp.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        return options;
+    }
+
+    /// <summary>The console's middleware (for <c>/console</c> only) and routes. Call after <c>UseGrantSiloHttpApi</c>.</summary>
+    public static WebApplication UseGrantSiloConsole(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(ConsoleOptions.PathBase, StringComparison.OrdinalIgnoreCase), console =>
+        {
+            console.Use(SecurityHeaders.ApplyAsync);
+            console.UseAuthentication();
+            console.UseAuthorization();
+        });
+        app.MapRazorPages();
+        ConsoleEndpoints.Map(app);
+        return app;
+    }
+
+    private static void Validate(ConsoleOptions options)
+    {
+        var errors = new List<string>();
+        if (options.IdleTimeout <= TimeSpan.Zero || options.IdleTimeout > TimeSpan.FromHours(12))
+        {
+            errors.Add($"{ConsoleOptions.SectionName}:IdleTimeout must be between 00:00:01 and 12:00:00.");
+        }
+        if (options.Oidc.IsConfigured)
+        {
+            if (!Uri.TryCreate(options.Oidc.Authority, UriKind.Absolute, out var authority) || (authority.Scheme != Uri.UriSchemeHttps && options.Oidc.RequireHttpsMetadata))
+            {
+                errors.Add($"{ConsoleOptions.SectionName}:Oidc:Authority must be an absolute https URL (the provider's issuer).");
+            }
+            if (string.IsNullOrWhiteSpace(options.Oidc.ClientId))
+            {
+                errors.Add($"{ConsoleOptions.SectionName}:Oidc:ClientId is required with an Authority: the console's client id at the provider.");
+            }
+        }
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(ConsoleOptions.SectionName, typeof(ConsoleOptions), errors);
+        }
+    }
+}
+
+/// <summary>The end of an OpenID Connect sign-in: the token is verified by the HTTP API's authenticator, or no one is signed in.</summary>
+internal static class OidcSignIn
+{
+    public static async Task OnTokenValidatedAsync(TokenValidatedContext context)
+    {
+        var options = context.HttpContext.RequestServices.GetRequiredService<IOptions<ConsoleOptions>>().Value;
+        var token = options.Oidc.UseAccessToken ? context.TokenEndpointResponse?.AccessToken : context.TokenEndpointResponse?.IdToken ?? context.ProtocolMessage?.IdToken;
+        if (string.IsNullOrEmpty(token))
+        {
+            context.Fail("The identity provider returned no token to call GrantSilo with.");
+            return;
+        }
+        var authenticator = context.HttpContext.RequestServices.GetRequiredService<ICallerAuthenticator>();
+        var result = await authenticator.AuthenticateAsync(token, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (result.Caller is not { } caller)
+        {
+            context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): add the provider to GrantSilo:Identity:Issuers.");
+            return;
+        }
+        var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();
+        var (principal, properties) = ConsoleAuth.Ticket(caller, token, time.GetUtcNow() + options.IdleTimeout);
+        context.Principal = principal;
+        context.Properties!.ExpiresUtc = properties.ExpiresUtc;
+        context.Properties.IsPersistent = false;
+        context.Properties.StoreTokens(properties.GetTokens());
+    }
+}
+
+/// <summary>Clickjacking and script-injection defences, and no caching, for every console response.</summary>
+internal static class SecurityHeaders
+{
+    public const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; " +
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    public static Task ApplyAsync(HttpContext http, RequestDelegate next)
+    {
+        http.Response.OnStarting(() =>
+        {
+            var headers = http.Response.Headers;
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            if (!http.Request.Path.StartsWithSegments(ConsoleOptions.PathBase + "/assets", StringComparison.Ordinal))
+            {
+                headers.CacheControl = "no-store";
+            }
+            return Task.CompletedTask;
+        });
+        return next(http);
+    }
+}
