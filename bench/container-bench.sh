@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/grantsilo-container-bench.XXXXXX)
 name="gsbench$$"
 process_pid=""
 cleanup() {
-  podman rm -f "$name-silo" "$name-azurite" >/dev/null 2>&1 || true
+  for c in "$name-silo" "$name-azurite"; do podman rm -f "$c" >/dev/null 2>&1 || true; done
   [ -n "$process_pid" ] && kill "$process_pid" 2>/dev/null || true
   rm -rf "$work"
 }
