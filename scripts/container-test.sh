@@ -7,8 +7,9 @@
 # 1. Tooling: podman, runc, docker-compose, debootstrap (Debian packages); runc with explicit ulimits in
 #    /etc/containers/containers.conf; podman's Docker-compatible API socket for docker-compose.
 # 2. Images: local stand-ins for the public base images (scripts/container-base-images.sh; kept in podman's storage
-#    between runs on one machine), then the unchanged Dockerfile, twice: the image the cluster starts on and a rebuilt
-#    one (--no-cache) the rolling upgrade moves every silo to.
+#    between runs on one machine), then the unchanged Dockerfile, twice: the image the cluster starts on, and a new
+#    image (built again, labelled with a new revision, so a different image id) the rolling upgrade moves every silo
+#    to. The second build reuses the first's layers: the upgrade's mechanics are what is tested, not the compiler.
 # 3. Azurite and silo1..silo3 from compose.loopback.yml (host networking, loopback only), readiness-gated.
 # 4. The end-to-end workload (tests/GrantSilo.EndToEnd.Workload, through the gateways with the client SDK) runs
 #    while: silo4 is started (scale out); silo1..silo4 are replaced in turn by the rebuilt image (rolling upgrade:
@@ -106,7 +107,7 @@ user=$(podman image inspect grantsilo/silo-host:local --format '{{.Config.User}}
 [ -n "$user" ] && [ "$user" != 0 ] && [ "$user" != root ] || fail "the image runs as '$user', not as a non-root user."
 podman image inspect grantsilo/silo-host:local --format '{{json .Config.Healthcheck}}' | grep -q -- '--probe' || fail "the image has no health check with the probe."
 t=$(date +%s)
-build grantsilo/silo-host:upgrade --no-cache --label "org.opencontainers.image.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)-rebuilt"
+build grantsilo/silo-host:upgrade --label "org.opencontainers.image.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)-rebuilt"
 upgrade_id=$(podman image inspect grantsilo/silo-host:upgrade --format '{{.Id}}')
 [ "$upgrade_id" != "$(podman image inspect grantsilo/silo-host:local --format '{{.Id}}')" ] || fail "the rebuilt image is the same image."
 log "rebuilt image grantsilo/silo-host:upgrade in $(($(date +%s) - t)) s"
