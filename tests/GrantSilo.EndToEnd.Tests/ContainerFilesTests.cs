@@ -60,6 +60,7 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Tls"] = [typeof(GrantSiloTlsOptions)],
             ["GrantSilo:Cluster"] = [typeof(GrantSilo.Grains.Access.ClusterCallOptions)],
             ["GrantSilo:Identity:Issuers:N"] = [typeof(GrantSilo.Identity.TrustedIssuerOptions)],
+            ["GrantSilo:Audit"] = [typeof(GrantSilo.Grains.Audit.AuditOptions)],
         };
         foreach (var key in environment.Keys)
         {
