@@ -100,6 +100,7 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Cluster"] = [typeof(GrantSilo.Grains.Access.ClusterCallOptions)],
             ["GrantSilo:Http"] = [typeof(GrantSilo.Http.HttpApiOptions)],
             ["GrantSilo:Identity:Issuers:N"] = [typeof(GrantSilo.Identity.TrustedIssuerOptions)],
+            ["GrantSilo:Audit"] = [typeof(GrantSilo.Grains.Audit.AuditOptions)],
         };
         foreach (var key in environment.Keys)
         {

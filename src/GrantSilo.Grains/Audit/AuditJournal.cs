@@ -112,6 +112,11 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     /// <summary>Stops taking records, writes those queued (for at most <paramref name="drainFor"/>), then stops the writer.</summary>
     public async Task StopAsync(TimeSpan drainFor)
     {
+        // Stopped once: by the silo's lifecycle or by disposal, whichever comes first.
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
         _queue.Writer.TryComplete();
         if (_writer is null)
         {
@@ -144,9 +149,18 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The container disposes the journal once per registration that hands it out (itself, the trail, the lifecycle
+        // participant): only the first disposal stops it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await StopAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         _stopping.Dispose();
     }
+
+    private int _disposed;
+    private int _stopped;
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
