@@ -74,7 +74,12 @@ public sealed class AuditJournalTests : IAsyncLifetime
     [Fact]
     public async Task StoreDown_RefusesWithinTheBound_WritesTheDenyItCaused_AndRecoversByItself()
     {
+        // Down before the writer could open its stream, so the record is still waiting in the queue when its caller
+        // gives up: it is then written as the deny it caused. (A record the writer had already taken into a batch is
+        // written as it was, followed by its withdrawal: StoreStalledMidWrite_... covers that.)
+        await _journal.DisposeAsync();
         _store.FailWith = new IOException("disk gone");
+        _journal = Journal(new AuditOptions { CheckpointEvery = 10 });
         var waiting = _journal.RecordAsync(Decision("d-down"), CancellationToken.None).AsTask();
         Assert.False(waiting.IsCompleted);
 
