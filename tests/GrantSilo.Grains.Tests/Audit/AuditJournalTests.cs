@@ -89,16 +89,17 @@ public sealed class AuditJournalTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<AuditUnavailableException>(() => waiting.WaitAsync(RealTimeGuard));
         Assert.Contains("1000 ms", refused.Message);
 
-        // The store returns: the writer retries on its own, and a new record is acknowledged.
+        // The store returns: the writer retries on its own (its retry delay is on the fake clock, moved here; nothing
+        // waits on the wall clock) and writes the deny it caused. Only then is a new record asked for, so its own bound
+        // never runs while the clock is moved.
         _store.FailWith = null;
-        var after = _journal.RecordAsync(Decision("d-after"), CancellationToken.None).AsTask();
-        // Fake time moves the writer's retry delay; nothing here waits on the wall clock.
-        for (var turns = 0; !after.IsCompleted && turns < 100_000; turns++)
+        await Eventually.HoldsAsync(async () =>
         {
             _time.Advance(TimeSpan.FromMilliseconds(200));
             await Task.Yield();
-        }
-        await after.WaitAsync(RealTimeGuard);
+            return _journal.Healthy && (await StoredAsync()).Any(r => r.Id == "d-down");
+        }, TimeSpan.FromSeconds(30), "the writer back, the deny it caused written");
+        await _journal.RecordAsync(Decision("d-after"), CancellationToken.None).AsTask().WaitAsync(RealTimeGuard);
 
         var stored = await StoredAsync();
         var down = Assert.Single(stored, r => r.Id == "d-down");

@@ -204,11 +204,12 @@ public class AuditTrailTests(ClusterFixture fixture)
         Assert.NotNull(denied.DecisionId);
 
         // The writer retries on its own (on the decision clock); once it has written, decisions are allowed again.
-        for (var turns = 0; !fixture.AuditJournal.Healthy && turns < 100_000; turns++)
+        await Eventually.HoldsAsync(async () =>
         {
             fixture.Time.Advance(TimeSpan.FromMilliseconds(200));
             await Task.Yield();
-        }
+            return fixture.AuditJournal.Healthy;
+        }, TimeSpan.FromSeconds(30), "the audit writer back");
         Assert.True(fixture.AuditJournal.Healthy);
         var after = await _s.AuthorizeAsync(tree.Credential, "read", "doc", "down/2");
         Assert.True(after.IsAllowed, after.Detail);
