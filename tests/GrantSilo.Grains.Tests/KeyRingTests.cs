@@ -47,7 +47,7 @@ public sealed class KeyRingTests(ClusterFixture fixture)
             Q = new ECPoint { X = Base64UrlDecode(published[0].X), Y = Base64UrlDecode(published[0].Y) },
         });
         Assert.True(verifier.VerifyData(data, signature, HashAlgorithmName.SHA256));
-        Assert.Equal(published[0].Kid, KeyRing.Thumbprint(Base64UrlDecode(published[0].X), Base64UrlDecode(published[0].Y)));
+        Assert.Equal(published[0].Kid, GrantSilo.Identity.Tokens.JwkThumbprint.OfP256(Base64UrlDecode(published[0].X), Base64UrlDecode(published[0].Y)));
     }
 
     [Fact]

@@ -40,6 +40,12 @@ internal sealed class Api(Uri baseAddress, string? token) : IDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
 
+    /// <summary>GrantSilo's HTTP API.</summary>
+    public Uri BaseAddress => baseAddress;
+
+    /// <summary>The caller's bearer token (kept for a proxy that calls as the caller; never printed).</summary>
+    public string? Token => token;
+
     public Task<JsonNode> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
     public Task<JsonNode> PostAsync(string path, object? body, CancellationToken cancellationToken) => SendAsync(HttpMethod.Post, path, body ?? new { }, cancellationToken);

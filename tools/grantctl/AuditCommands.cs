@@ -14,6 +14,9 @@ internal static class AuditCommands
 {
     public delegate Command LeafFactory(string name, string description, Argument[] arguments, Option[] options, Func<ParseResult, Api, Output, CancellationToken, Task<int>> run);
 
+    /// <summary>Runs a command with grantctl's settings, errors and exit codes; the Api is given when a token is needed.</summary>
+    public delegate Task<int> Runner(ParseResult parse, Func<Api?, Output, Task<int>> run, bool needsToken, CancellationToken cancellationToken);
+
     private static readonly (string, Func<JsonNode, string?>)[] Records =
     [
         ("at", e => Output.S(e["record"]?["at"])),
@@ -26,7 +29,7 @@ internal static class AuditCommands
         ("id", e => Output.S(e["record"]?["id"])),
     ];
 
-    public static Command Create(LeafFactory leaf, Option<string?> url, Option<bool> json)
+    public static Command Create(LeafFactory leaf, Runner runner)
     {
         var audit = new Command("audit", "The audit log: query, lineage, verify, export, keys, follow");
 
@@ -112,46 +115,27 @@ internal static class AuditCommands
         var exportFile = new Option<string?>("--file") { Description = "Verify this export (JSON lines) offline instead of asking the silo" };
         var keysFile = new Option<string?>("--keys") { Description = "With --file: the published keys (the JSON of 'grantctl audit keys')" };
         var verify = new Command("verify", "Verify the hash chains and signed checkpoints: the first broken link and the last checkpoint (exit 3 if broken)") { exportFile, keysFile };
-        verify.SetAction(async (parse, ct) =>
+        // Offline (an export and its keys) it needs no login; online it asks the silo as the logged-in caller.
+        verify.SetAction((parse, ct) => runner(parse, async (api, output) =>
         {
-            var output = new Output(Console.Out, parse.GetValue(json));
-            try
+            AuditVerification result;
+            if (parse.GetValue(exportFile) is { } file)
             {
-                AuditVerification result;
-                if (parse.GetValue(exportFile) is { } file)
-                {
-                    var keys = parse.GetValue(keysFile) ?? throw new GrantctlException(ExitCodes.Usage, "Give --keys FILE (the published keys) with --file.");
-                    result = await VerifyOfflineAsync(file, keys, ct);
-                }
-                else
-                {
-                    var settings = Settings.Load();
-                    using var api = new Api(new Uri(parse.GetValue(url) ?? settings.Url ?? Settings.DefaultUrl), settings.Token ?? throw new GrantctlException(ExitCodes.NotPermitted, "Not logged in.", "Run grantctl login."));
-                    result = (await api.GetAsync("/v1/audit/verify", ct)).Deserialize<AuditVerification>(Web)!;
-                }
-                var node = JsonSerializer.SerializeToNode(result, Web)!;
-                output.Write(node, () =>
-                {
-                    output.Line(result.Intact ? $"Intact: {result.RecordsChecked} records in {result.Streams} streams." : $"BROKEN: {result.Broken} in stream {result.BrokenStream} at record {result.BrokenSequence}: {result.Detail}");
-                    output.Line(result.LastCheckpoint is { } c ? $"Last signed checkpoint: stream {c.Stream} record {c.Sequence} at {c.At:O} (key {c.KeyId})." : "No signed checkpoint yet.");
-                });
-                return result.Intact ? ExitCodes.Ok : ExitCodes.NotAllowed;
+                var keys = parse.GetValue(keysFile) ?? throw new GrantctlException(ExitCodes.Usage, "Give --keys FILE (the published keys) with --file.");
+                result = await VerifyOfflineAsync(file, keys, ct);
             }
-            catch (GrantctlException failure)
+            else
             {
-                Console.Error.WriteLine(failure.Message);
-                if (failure.Hint is not null)
-                {
-                    Console.Error.WriteLine(failure.Hint);
-                }
-                return failure.ExitCode;
+                result = (await api!.GetAsync("/v1/audit/verify", ct)).Deserialize<AuditVerification>(Web)!;
             }
-            catch (IOException unreadable)
+            var node = JsonSerializer.SerializeToNode(result, Web)!;
+            output.Write(node, () =>
             {
-                Console.Error.WriteLine(unreadable.Message);
-                return ExitCodes.Usage;
-            }
-        });
+                output.Line(result.Intact ? $"Intact: {result.RecordsChecked} records in {result.Streams} streams." : $"BROKEN: {result.Broken} in stream {result.BrokenStream} at record {result.BrokenSequence}: {result.Detail}");
+                output.Line(result.LastCheckpoint is { } c ? $"Last signed checkpoint: stream {c.Stream} record {c.Sequence} at {c.At:O} (key {c.KeyId})." : "No signed checkpoint yet.");
+            });
+            return result.Intact ? ExitCodes.Ok : ExitCodes.NotAllowed;
+        }, needsToken: parse.GetValue(exportFile) is null, ct));
         audit.Subcommands.Add(verify);
 
         var outFile = new Option<string?>("--out") { Description = "Write to this file (default: standard output)" };

@@ -237,17 +237,12 @@ root.Subcommands.Add(Leaf("cascades", "List cascades that failed a step and are 
 var dashboardPort = new Option<int>("--port") { Description = "The loopback port for the browser", DefaultValueFactory = _ => 8089 };
 var dashboardPath = new Option<string>("--path") { Description = "Where the silo serves the dashboard (GrantSilo:Dashboard:Path)", DefaultValueFactory = _ => "/dashboard" };
 var dashboard = new Command("dashboard", "Open the Orleans Dashboard in a browser on this machine, as the logged-in operator (the token stays in grantctl)") { dashboardPort, dashboardPath };
-dashboard.SetAction((parse, cancellationToken) => RunAsync(parse, async (_, output) =>
+dashboard.SetAction((parse, cancellationToken) => RunAsync(parse, async (api, output) =>
 {
-    var settings = Settings.Load();
-    var address = new Uri(parse.GetValue(url) ?? settings.Url ?? Settings.DefaultUrl);
     var path = "/" + parse.GetValue(dashboardPath)!.Trim('/');
     // The operator's token is checked once before the browser is sent anywhere.
-    using (var api = new Api(address, settings.Token))
-    {
-        await api.GetRawAsync(path + "/DashboardCounters", cancellationToken);
-    }
-    using var proxy = new DashboardProxy(address, settings.Token!, path);
+    await api!.GetRawAsync(path + "/DashboardCounters", cancellationToken);
+    using var proxy = new DashboardProxy(api.BaseAddress, api.Token!, path);
     return await proxy.RunAsync(parse.GetValue(dashboardPort), output, cancellationToken);
 }, needsToken: true, cancellationToken));
 root.Subcommands.Add(dashboard);
@@ -268,7 +263,7 @@ root.Subcommands.Add(Leaf("authorize", "Try a decision: may the credential's hol
 }));
 
 // ---- audit ----
-root.Subcommands.Add(AuditCommands.Create(Leaf, url, json));
+root.Subcommands.Add(AuditCommands.Create(Leaf, RunAsync));
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)

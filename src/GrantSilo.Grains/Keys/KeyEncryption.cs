@@ -54,8 +54,8 @@ public sealed class ConfiguredKeyEncryption : IKeyEncryption
                 [$"{KeyRingOptions.SectionName}:KeyEncryptionKey must be 32 bytes in base64 (openssl rand -base64 32)."]);
         }
         _key = key[..32];
-        // The id names the key without revealing it: a hash of a derivation, never of the key itself.
-        KeyId = "kek-" + Convert.ToHexStringLower(SHA256.HashData(HMACSHA256.HashData(_key, "grantsilo key-encryption key id"u8)))[..16];
+        // The id names the key without revealing it: a keyed hash of a fixed label, never the key or a plain hash of it.
+        KeyId = "kek-" + Convert.ToHexStringLower(HMACSHA256.HashData(_key, "grantsilo key-encryption key id"u8))[..16];
     }
 
     /// <inheritdoc />

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using System.Text;
 using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.Grains.Keys;
@@ -73,7 +73,7 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
     {
         var view = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
         return [.. view.Published.OrderByDescending(k => k.KeyId == view.Current.KeyId).ThenByDescending(k => k.ActivatesAt)
-            .Select(k => new PublishedKey { Kid = k.KeyId, X = Base64Url(k.X), Y = Base64Url(k.Y) })];
+            .Select(k => new PublishedKey { Kid = k.KeyId, X = Base64UrlEncoder.Encode(k.X), Y = Base64UrlEncoder.Encode(k.Y) })];
     }
 
     /// <inheritdoc />
@@ -85,13 +85,7 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
         }
     }
 
-    /// <summary>The RFC 7638 thumbprint of a P-256 public key: the key's id.</summary>
-    public static string Thumbprint(byte[] x, byte[] y) =>
-        Base64Url(SHA256.HashData(Encoding.UTF8.GetBytes($$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url(x)}}","y":"{{Base64Url(y)}}"}""")));
-
     internal static string WrapContext(string ring, string keyId) => $"grantsilo/key-ring/{ring}/{keyId}";
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private async ValueTask<KeyRingView> ViewAsync(string ring, CancellationToken cancellationToken)
     {

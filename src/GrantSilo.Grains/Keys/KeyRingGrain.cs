@@ -126,7 +126,7 @@ internal sealed class KeyRingGrain(
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var parameters = key.ExportParameters(includePrivateParameters: false);
-        var keyId = KeyRing.Thumbprint(parameters.Q.X!, parameters.Q.Y!);
+        var keyId = GrantSilo.Identity.Tokens.JwkThumbprint.OfP256(parameters.Q.X, parameters.Q.Y);
         var wrapped = await encryption.WrapAsync(key.ExportPkcs8PrivateKey(), KeyRing.WrapContext(this.GetPrimaryKeyString(), keyId), CancellationToken.None);
         return new StoredKey
         {

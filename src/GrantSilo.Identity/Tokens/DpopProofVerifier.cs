@@ -277,7 +277,7 @@ public sealed class DpopProofVerifier
             problem = "A DPoP proof's jwk is not a point on P-256.";
             return false;
         }
-        thumbprint = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes($$"""{"crv":"P-256","kty":"EC","x":"{{Base64UrlEncoder.Encode(xBytes)}}","y":"{{Base64UrlEncoder.Encode(yBytes)}}"}""")));
+        thumbprint = JwkThumbprint.OfP256(xBytes, yBytes);
         return true;
     }
 }

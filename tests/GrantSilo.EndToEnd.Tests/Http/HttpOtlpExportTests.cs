@@ -42,64 +42,24 @@ public sealed class HttpOtlpExportTests
         });
         await collector.StartAsync();
 
-        var httpPort = Ports.Free();
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(TestIdentity.Shared.SiloConfiguration());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        string credentialToken, gatewayToken, sessionId;
+        await using (var host = await InProcessHttpHost.StartAsync(new Dictionary<string, string?>
         {
-            ["GrantSilo:Http:Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo:Telemetry:OtlpEndpoint"] = $"http://127.0.0.1:{collectorPort}",
             ["GrantSilo:Telemetry:OtlpProtocol"] = "http/protobuf",
             ["GrantSilo:Telemetry:ServiceName"] = "grantsilo-otlp-test",
             ["GrantSilo:Telemetry:OtlpMetricsInterval"] = "00:00:01",
-        });
-        builder.Logging.ClearProviders();
-        var silo = new SiloHostOptions { SiloPort = Ports.Free(), GatewayPort = Ports.Free() };
-        builder.UseOrleans(orleans => orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration).AddActivityPropagation());
-        builder.AddGrantSiloTelemetry();
-        builder.AddGrantSiloHttpApi();
-        var app = builder.Build();
-        app.UseGrantSiloHttpApi();
-        app.MapGrantSiloTelemetry();
-        await app.StartAsync();
-        string credentialToken, gatewayToken, sessionId;
-        try
+        }, telemetry: true))
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
-            async Task<JsonElement> PostAsync(string path, string token, object body)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
-                request.Headers.Authorization = new("Bearer", token);
-                using var response = await http.SendAsync(request);
-                var text = await response.Content.ReadAsStringAsync();
-                Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
-                return JsonDocument.Parse(text).RootElement.Clone();
-            }
-            var identity = TestIdentity.Shared;
-            var operatorToken = identity.PersonToken("otlp-ops@test.dev", "operator");
-            await PostAsync("/v1/resource-catalog", operatorToken, new { text = TestCatalogs.Permissive });
-            var agent = $"spiffe://e2e.dev/{Guid.NewGuid():N}/exported";
-            var scope = new { permissions = new[] { "repo:read:acme/*" }, maxClassification = "internal", delegationDepth = 0 };
-            await PostAsync("/v1/agents", operatorToken, new { workloadId = agent, owner = "person:ops@test.dev", ceiling = scope });
-            var task = await PostAsync("/v1/tasks", identity.ServiceToken("otlp-orchestrator", "orchestrator"), new { person = "person:ida@test.dev", agent, scope, lifetime = "00:10:00" });
-            var agentToken = identity.AgentToken(agent);
-            var session = await PostAsync("/v1/sessions", agentToken, new { agent });
-            sessionId = session.GetProperty("sessionId").GetString()!;
-            var credential = await PostAsync($"/v1/sessions/{sessionId}/credentials", agentToken, new { taskId = task.GetProperty("taskId").GetString() });
-            credentialToken = credential.GetProperty("token").GetString()!;
-            gatewayToken = identity.ServiceToken("otlp-gateway", "gateway");
-            var decision = await PostAsync("/v1/authorize", gatewayToken, new { token = credentialToken, action = "read", resource = new { type = "repo", path = "acme/README.md" } });
+            (sessionId, credentialToken) = await host.CredentialAsync("exported");
+            gatewayToken = TestIdentity.Shared.ServiceToken("otlp-gateway", "gateway");
+            var decision = await host.PostAsync("/v1/authorize", gatewayToken, new { token = credentialToken, action = "read", resource = new { type = "repo", path = "acme/README.md" } });
             Assert.Equal("allow", decision.GetProperty("kind").GetString());
 
             // Traces go out in batches as they end, metrics every second here: both reach the collector.
             string Received(string signal) => string.Concat(exports.Where(e => e.Signal == signal).Select(e => Encoding.UTF8.GetString(e.Body)));
             await Eventually.HoldsAsync(() => Task.FromResult(Received("traces").Contains("ICredentialGrain/AuthorizeAsync", StringComparison.Ordinal)
                 && Received("metrics").Contains("grantsilo.decisions", StringComparison.Ordinal)), TimeSpan.FromSeconds(60), "the decision's trace and metrics at the collector");
-        }
-        finally
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
         }
 
         var traces = exports.Where(e => e.Signal == "traces").ToList();

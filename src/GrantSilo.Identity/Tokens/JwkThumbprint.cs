@@ -1,0 +1,14 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
+
+namespace GrantSilo.Identity.Tokens;
+
+/// <summary>RFC 7638 JWK thumbprints (SHA-256, base64url) of P-256 public keys: a signing key's id, a DPoP key's <c>jkt</c>.</summary>
+public static class JwkThumbprint
+{
+    /// <summary>The thumbprint of the P-256 public key (<paramref name="x"/>, <paramref name="y"/>).</summary>
+    public static string OfP256(ReadOnlySpan<byte> x, ReadOnlySpan<byte> y) =>
+        Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $$"""{"crv":"P-256","kty":"EC","x":"{{Base64UrlEncoder.Encode(x.ToArray())}}","y":"{{Base64UrlEncoder.Encode(y.ToArray())}}"}""")));
+}
