@@ -4,7 +4,7 @@
 //   (0) the audit off (GrantSilo:Audit:Enabled=false: nothing recorded, nothing waited for) — the baseline;
 //   (1) the embedded default: records group-committed to segment files, one write and one fsync per batch;
 //   (2) the Azure store on Azurite: entity group transactions.
-// Reports throughput and p99 as ratios against (0).
+// Reports throughput and p99 as ratios against (0). --files-only runs (1) alone, --off-only (0), for a profiler.
 //   npm ci && dotnet run -c Release --project bench/GrantSilo.Audit.Benchmarks [-- --seconds 8 --concurrency 32]
 using GrantSilo;
 using GrantSilo.Benchmarks;
@@ -35,20 +35,36 @@ var (offClient, offCredentials) = await PrepareAsync(off);
 var (filesClient, filesCredentials) = await PrepareAsync(files);
 var (tablesClient, tablesCredentials) = await PrepareAsync(tables);
 
-Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
-Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
-Console.WriteLine("|------------------------------------|--------------|------------|------------|");
 // A decision whose record was not durable within the bound (1 s) is denied (AuditUnavailable): counted, not hidden.
 var unaudited = new long[3];
+if (args.Contains("--off-only"))
+{
+    // For a profiler: Authorize with the audit off alone, for --seconds (no ratios are printed).
+    Console.WriteLine($"Audit off only, pid {Environment.ProcessId}");
+    Console.WriteLine(await Measurement.RunAsync("(0) Authorize, audit off", concurrency, TimeSpan.FromSeconds(seconds),
+        (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w % offCredentials.Length].Token, "read", resource), 0)));
+    return 0;
+}
+if (args.Contains("--files-only"))
+{
+    // For a profiler: Authorize with the audit to segment files alone, for --seconds (no ratios are printed).
+    Console.WriteLine($"Segment files only, pid {Environment.ProcessId}");
+    Console.WriteLine(await Measurement.RunAsync("(1) Authorize, audit to segment files", concurrency, TimeSpan.FromSeconds(seconds),
+        (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w % filesCredentials.Length].Token, "read", resource), 1)));
+    return 0;
+}
+Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
+Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  | CPU µs/op |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|-----------|");
 var measured = await Measurement.InterleavedAsync(
 [
-    ("(0) Authorize, audit off", (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w].Token, "read", resource), 0)),
-    ("(1) Authorize, audit to segment files", (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w].Token, "read", resource), 1)),
-    ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w].Token, "read", resource), 2)),
+    ("(0) Authorize, audit off", (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w % offCredentials.Length].Token, "read", resource), 0)),
+    ("(1) Authorize, audit to segment files", (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w % filesCredentials.Length].Token, "read", resource), 1)),
+    ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w % tablesCredentials.Length].Token, "read", resource), 2)),
 ], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
 foreach (var m in measured)
 {
-    Console.WriteLine(m);
+    Console.WriteLine($"{m} {m.CpuUsPerOperation,9:N1} |");
 }
 var (baseline, segment, azure) = (measured[0], measured[1], measured[2]);
 Console.WriteLine();
@@ -81,8 +97,9 @@ async Task<(ActingGrantClient Client, IssuedCredential[] Credentials)> PrepareAs
     var agent = $"spiffe://bench.dev/{run}/worker";
     _ = (await grants.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
     var task = (await grants.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Agent = agent, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
-    var credentials = new IssuedCredential[concurrency];
-    for (var w = 0; w < concurrency; w++)
+    // One credential per caller, up to 256 (an agent's live sessions are limited); more callers share them.
+    var credentials = new IssuedCredential[Math.Min(concurrency, 256)];
+    for (var w = 0; w < credentials.Length; w++)
     {
         var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
         credentials[w] = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(15) })).Value;

@@ -2,7 +2,11 @@
 // and the same middleware, measured in alternating one-second slices in one run; then the batch endpoint's decisions
 // per second. The silo, its HTTP API and the load generator share this process (and the machine's cores).
 //
-//   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16
+//   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
+//
+// By default every decision waits for its durable audit record (the embedded default: segment files, one fsync per
+// group commit), as in production. --no-audit turns the audit off (GrantSilo:Audit:Enabled=false), to measure the HTTP
+// API's own cost without the disk's.
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -22,6 +26,7 @@ using Microsoft.Extensions.Logging;
 var seconds = Option("--seconds", 8);
 var connections = Option("--connections", 32);
 var batch = Option("--batch", 16);
+var audited = !args.Contains("--no-audit");
 
 var (siloPort, gatewayPort, httpPort) = (FreePort(), FreePort(), FreePort());
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -34,6 +39,7 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["GrantSilo:Http:Burst"] = "1000000",
     ["GrantSilo:Http:AddressPermitsPerSecond"] = "1000000",
     ["GrantSilo:Http:AddressBurst"] = "1000000",
+    ["GrantSilo:Audit:Enabled"] = audited ? "true" : "false",
 });
 builder.Logging.ClearProviders();
 var silo = new SiloHostOptions { SiloPort = siloPort, GatewayPort = gatewayPort };
@@ -131,6 +137,9 @@ if (args.Contains("--authzen-only"))
 }
 Console.WriteLine($"Load generator: this process's HttpClient (SocketsHttpHandler, HTTP/1.1 keep-alive, {connections} connections, one request in flight per connection),");
 Console.WriteLine($"sharing {Environment.ProcessorCount} cores with the silo and Kestrel; {seconds} s per endpoint in alternating 1 s slices.");
+Console.WriteLine(audited
+    ? "Audit: on (every decision waits for its record to be durable: segment files, one fsync per group commit)."
+    : "Audit: off (--no-audit): the HTTP API's own cost, without the durable audit's.");
 var results = await Measurement.InterleavedAsync(
 [
     ("no-op POST (same Kestrel)", Post("/bench/noop", evaluation, "\"decision\":true")),

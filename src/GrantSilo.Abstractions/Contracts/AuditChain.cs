@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -23,8 +25,23 @@ public sealed record AuditLine
     /// <summary>True for a signed checkpoint.</summary>
     [JsonIgnore] public bool IsCheckpoint => Signature is not null;
 
-    /// <summary>The line's JSON (no line break).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, AuditJson.Default.AuditLine);
+    /// <summary>The line's JSON (no line break), as <see cref="WriteTo"/> writes it.</summary>
+    public string ToJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        WriteTo(buffer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Writes the line's JSON (no line break) as UTF-8. Strings are escaped minimally (<c>\"</c>, not <c>\u0022</c>): the
+    /// body, a JSON text itself, is most of a line.
+    /// </summary>
+    public void WriteTo(IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, AuditChain.WriterOptions);
+        JsonSerializer.Serialize(writer, this, AuditJson.Default.AuditLine);
+    }
 
     /// <summary>Reads one line; null when it is not a whole audit line (a torn or edited line).</summary>
     public static AuditLine? TryParse(ReadOnlySpan<byte> utf8)
@@ -65,8 +82,27 @@ public sealed record AuditLine
 /// </summary>
 public static class AuditChain
 {
+    /// <summary>
+    /// How records and lines are written: strings escaped minimally (quotes as <c>\"</c>, other text as it is). Audit JSON
+    /// is stored, exported and hashed, never embedded in an HTML page; whatever shows it encodes it for its page.
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    // The sealing buffer of the thread that seals (a silo's single audit writer): reused, so sealing allocates only the
+    // line, its body and its hash.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_seal;
+
     /// <summary>The record's JSON as hashed and stored.</summary>
-    public static string Serialize(AuditRecord record) => JsonSerializer.Serialize(record, AuditJson.Default.AuditRecord);
+    public static string Serialize(AuditRecord record)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            JsonSerializer.Serialize(writer, record, AuditJson.Default.AuditRecord);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     /// <summary>SHA-256 of <c>prev + "\n" + body</c> (UTF-8), lower-case hex.</summary>
     public static string Hash(string previousHash, string body)
@@ -84,8 +120,26 @@ public static class AuditChain
     /// <summary>Seals a record as the next line of a stream.</summary>
     public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record)
     {
-        var body = Serialize(record);
-        return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = Hash(previousHash, body), Body = body };
+        // prev + "\n" + body, written once as UTF-8 and hashed where it lies; the body is read back out of it.
+        var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
+        var head = buffer.GetSpan(prefix);
+        Encoding.UTF8.GetBytes(previousHash, head);
+        head[prefix - 1] = (byte)'\n';
+        buffer.Advance(prefix);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            JsonSerializer.Serialize(writer, record, AuditJson.Default.AuditRecord);
+        }
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        var body = Encoding.UTF8.GetString(buffer.WrittenSpan[prefix..]);
+        if (buffer.Capacity > 65536)
+        {
+            t_seal = null;
+        }
+        return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = Convert.ToHexStringLower(hash), Body = body };
     }
 
     /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>

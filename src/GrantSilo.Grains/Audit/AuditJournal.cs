@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -32,6 +33,12 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private readonly string _silo;
     private readonly int _maxBatch;
     private Task? _writer;
+    // Records whose callers wait, oldest first, for the sweeper (a timer set for the oldest one's deadline).
+    private readonly ConcurrentQueue<Entry> _waiting = new();
+    private ITimer? _sweeper;
+    private bool _armed;
+    // Set once the writer has stopped and every record still waiting was refused.
+    private bool _swept;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
 
@@ -70,18 +77,31 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     public int Queued => _queue.Reader.Count;
 
     /// <inheritdoc />
-    public async ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken)
+    public ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken)
     {
-        var entry = new Entry(record.Silo is null ? record with { Silo = _silo } : record);
-        // One bound for the whole wait: for room in the queue, then for the batch to be durable.
-        using var bound = new CancellationTokenSource(_options.DurableWithin, _time);
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(bound.Token, cancellationToken) : null;
-        var token = linked?.Token ?? bound.Token;
+        var entry = new Entry(record.Silo is null ? record with { Silo = _silo } : record, _time.GetUtcNow() + _options.DurableWithin);
         if (!_queue.Writer.TryWrite(entry))
+        {
+            return QueueAsync(entry, cancellationToken);
+        }
+        _waiting.Enqueue(entry);
+        // The sweeper refuses it if it is not durable by its deadline: no timer per record.
+        if (!Volatile.Read(ref _armed))
+        {
+            Arm();
+        }
+        return cancellationToken.CanBeCanceled ? WaitAsync(entry, cancellationToken) : new ValueTask(entry.Done.Task);
+    }
+
+    // The queue is full: wait for room, for at most the record's bound.
+    private async ValueTask QueueAsync(Entry entry, CancellationToken cancellationToken)
+    {
+        using (var bound = new CancellationTokenSource(_options.DurableWithin, _time))
+        using (var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(bound.Token, cancellationToken) : null)
         {
             try
             {
-                await _queue.Writer.WriteAsync(entry, token).ConfigureAwait(false);
+                await _queue.Writer.WriteAsync(entry, linked?.Token ?? bound.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -93,21 +113,116 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 throw new AuditUnavailableException("The audit writer has stopped (the silo is shutting down).");
             }
         }
+        _waiting.Enqueue(entry);
+        if (!Volatile.Read(ref _armed))
+        {
+            Arm();
+        }
+        if (cancellationToken.CanBeCanceled)
+        {
+            await WaitAsync(entry, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await entry.Done.Task.ConfigureAwait(false);
+        }
+    }
+
+    // A caller that may stop waiting before the deadline: refused if its record is not acknowledged by then.
+    private static async ValueTask WaitAsync(Entry entry, CancellationToken cancellationToken)
+    {
         try
         {
-            await entry.Done.Task.WaitAsync(token).ConfigureAwait(false);
+            await entry.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!entry.Done.Task.IsCompleted)
         {
             if (entry.GiveUp())
             {
-                throw new AuditUnavailableException($"The audit store did not make the record durable within {_options.DurableWithin.TotalMilliseconds:0} ms.");
+                throw new AuditUnavailableException("The caller stopped waiting before the record was durable.");
+            }
+            await entry.Done.Task.ConfigureAwait(false);
+        }
+    }
+
+    // Refuses every waiting record at its deadline (or all of them, once the writer has stopped) and forgets the settled
+    // ones, then sets the sweeper for the oldest record still waiting. One timer for all records, never one per record.
+    private void Sweep(bool all)
+    {
+        lock (_waiting)
+        {
+            _armed = false;
+            var now = _time.GetUtcNow();
+            while (_waiting.TryPeek(out var entry))
+            {
+                if (!entry.Settled && !all && entry.Deadline > now)
+                {
+                    break;
+                }
+                _waiting.TryDequeue(out _);
+                if (!entry.Settled && entry.GiveUp())
+                {
+                    entry.Done.TrySetException(all
+                        ? new AuditUnavailableException("The audit writer stopped (the silo is shutting down) before the record was durable.")
+                        : new AuditUnavailableException($"The audit store did not make the record durable within {_options.DurableWithin.TotalMilliseconds:0} ms."));
+                }
+            }
+            if (!all)
+            {
+                ArmLocked(now);
+            }
+        }
+    }
+
+    // Sets the sweeper for the oldest waiting record, unless it is set already.
+    private void Arm()
+    {
+        lock (_waiting)
+        {
+            ArmLocked(_time.GetUtcNow());
+        }
+    }
+
+    private void ArmLocked(DateTimeOffset now)
+    {
+        if (!_armed && _sweeper is not null && !_swept && _waiting.TryPeek(out var head))
+        {
+            _armed = true;
+            var due = head.Deadline - now;
+            _sweeper.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    // The writer has stopped: every record still waiting is refused, and the sweeper stops.
+    private void StopSweeper()
+    {
+        Sweep(all: true);
+        lock (_waiting)
+        {
+            _swept = true;
+            _sweeper?.Dispose();
+        }
+    }
+
+    // The writer forgets the records it has just acknowledged, so the sweeper's queue holds only records in flight.
+    private void ForgetSettled()
+    {
+        lock (_waiting)
+        {
+            while (_waiting.TryPeek(out var entry) && entry.Settled)
+            {
+                _waiting.TryDequeue(out _);
             }
         }
     }
 
     /// <summary>Starts the writer.</summary>
-    public void Start() => _writer ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+    public void Start()
+    {
+        _sweeper ??= _time.CreateTimer(_ => Sweep(all: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Arm();
+        _writer ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+    }
 
     /// <summary>Stops taking records, writes those queued (for at most <paramref name="drainFor"/>), then stops the writer.</summary>
     public async Task StopAsync(TimeSpan drainFor)
@@ -120,6 +235,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         _queue.Writer.TryComplete();
         if (_writer is null)
         {
+            StopSweeper();
             return;
         }
         try
@@ -139,6 +255,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+        finally
+        {
+            StopSweeper();
         }
     }
 
@@ -213,6 +333,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     carried.Add(Withdrawn(entry.Record));
                 }
             }
+            ForgetSettled();
         }
     }
 
@@ -352,11 +473,17 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     };
 
     /// <summary>A queued record and its acknowledgement.</summary>
-    private sealed class Entry(AuditRecord record)
+    private sealed class Entry(AuditRecord record, DateTimeOffset deadline)
     {
         private int _state;
 
         public AuditRecord Record { get; } = record;
+
+        // When its caller is refused if the record is not durable by then.
+        public DateTimeOffset Deadline { get; } = deadline;
+
+        // Acknowledged or refused: nobody waits for it any more.
+        public bool Settled => Volatile.Read(ref _state) is Committed or Abandoned or GaveUp;
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -6,7 +6,7 @@ namespace GrantSilo.Grains.Audit;
 /// <summary>The audit record of a decision: its lineage, never a token or secret (only its keyed hash), never purpose text.</summary>
 internal static class DecisionRecords
 {
-    public static AuditRecord For(string id, DateTimeOffset now, Decision decision, string credentialId, byte[]? secret, string? action, ResourceRef? resource, ChainCheck? chain, string? sessionId, Caller? caller, AuditKeys keys) => new()
+    public static AuditRecord For(string id, DateTimeOffset now, Decision decision, string credentialId, string? tokenHash, string? action, ResourceRef? resource, ChainCheck? chain, string? sessionId, Caller? caller) => new()
     {
         Id = id,
         Kind = AuditEventKind.Decision,
@@ -18,7 +18,7 @@ internal static class DecisionRecords
         Agent = decision.Agent,
         SessionId = sessionId,
         CredentialId = credentialId,
-        TokenHash = secret is null ? null : keys.TokenHash(secret),
+        TokenHash = tokenHash,
         CallerIssuer = caller?.Issuer,
         CallerSubject = caller?.Subject,
         CallerName = caller?.Name,

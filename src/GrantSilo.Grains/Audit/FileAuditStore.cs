@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,8 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Writer> _writers = new(StringComparer.Ordinal);
     private FileStream? _directoryLock;
+    private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
+    private readonly BlockingWriterThread _writerThread = new("GrantSilo audit writer");
 
     public FileAuditStore(IOptions<FileAuditStoreOptions> options, TimeProvider time, ILogger<FileAuditStore> logger)
     {
@@ -55,7 +58,11 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken)
+    /// <remarks>The write and its fsync run on the store's own writer thread (<see cref="BlockingWriterThread"/>).</remarks>
+    public Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken) =>
+        _writerThread.RunAsync(() => Append(stream, lines));
+
+    private void Append(string stream, IReadOnlyList<AuditLine> lines)
     {
         lock (_lock)
         {
@@ -89,7 +96,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
             }
             if (fresh.Count == 0)
             {
-                return Task.CompletedTask;
+                return;
             }
             var bytes = Encode(fresh);
             try
@@ -101,7 +108,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 var before = writer.File!.Length;
                 try
                 {
-                    writer.File.Write(bytes);
+                    writer.File.Write(bytes.Span);
                     // One fsync per group commit: the batch is durable, or it is taken back.
                     writer.File.Flush(flushToDisk: true);
                 }
@@ -122,7 +129,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
             {
                 throw new AuditStoreException($"The audit stream '{stream}' in {Root} could not be written: {e.Message}", e);
             }
-            return Task.CompletedTask;
+            return;
         }
     }
 
@@ -182,6 +189,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _writerThread.Dispose();
         lock (_lock)
         {
             foreach (var writer in _writers.Values)
@@ -321,7 +329,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private void KeepCheckpoints(string stream, IEnumerable<AuditLine> checkpoints)
     {
         using var file = new FileStream(Path.Combine(Root, stream, CheckpointFile), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        file.Write(Encode(checkpoints));
+        file.Write(Encode([.. checkpoints]).Span);
         file.Flush(flushToDisk: true);
     }
 
@@ -375,14 +383,16 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         }
     }
 
-    private static byte[] Encode(IEnumerable<AuditLine> lines)
+    // A batch as it is written: one JSON line each. Into the store's one buffer, reused (it is only used under the lock).
+    private ReadOnlyMemory<byte> Encode(List<AuditLine> lines)
     {
-        var builder = new StringBuilder();
+        _encoded.ResetWrittenCount();
         foreach (var line in lines)
         {
-            builder.Append(line.ToJson()).Append('\n');
+            line.WriteTo(_encoded);
+            _encoded.Write("\n"u8);
         }
-        return Encoding.UTF8.GetBytes(builder.ToString());
+        return _encoded.WrittenMemory;
     }
 
     private string SegmentPath(string stream, long firstSequence) => Path.Combine(Root, stream, $"{firstSequence:D16}{SegmentExtension}");

@@ -49,6 +49,9 @@ internal sealed partial class CredentialGrain(
 
     private HeldAnswer<SessionLease> SessionLeaseHeld => _sessionLease ??= _held.Hold<SessionLease>();
 
+    // The keyed hash (for the audit) of the token whose secret this credential holds, once a decision has checked it.
+    private string? _tokenHash;
+
     // The task's facts as read while the spec was vetted (its lineage is kept with the credential).
     private TaskFacts? _issuedUnder;
 
@@ -122,16 +125,22 @@ internal sealed partial class CredentialGrain(
     {
         Decision decision;
         ChainCheck? chain = null;
+        var decided = false;
         try
         {
             (decision, chain) = await DecideAsync(secret, action, resource, approvalId);
+            decided = true;
         }
         catch (Exception exception)
         {
             LogDecisionFailed(Logger, exception, Key);
             decision = Deny(DecisionReason.Error, "GrantSilo could not complete the decision; failing closed.");
         }
-        var record = DecisionRecords.For(AuditIds.New(Time), Now, decision, Key, secret, action, resource, chain, Exists ? State.SessionId : null, CallerContext.Current, AuditKeys);
+        // Every decision that got past the secret check was made with this credential's one token: its keyed hash is made once.
+        var tokenHash = secret is null ? null
+            : decided && decision.Reason != DecisionReason.UnknownCredential ? _tokenHash ??= AuditKeys.TokenHash(secret)
+            : AuditKeys.TokenHash(secret);
+        var record = DecisionRecords.For(AuditIds.New(Time), Now, decision, Key, tokenHash, action, resource, chain, Exists ? State.SessionId : null, CallerContext.Current);
         decision = decision with { DecisionId = record.Id };
         try
         {

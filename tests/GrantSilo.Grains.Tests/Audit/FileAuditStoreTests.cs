@@ -67,6 +67,23 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
     }
 
     [Fact]
+    public async Task Lines_EscapeTheBodyMinimally_AndLinesEscapedTheOldWay_StillReadAndVerify()
+    {
+        var (stream, lines) = await WrittenAsync(3);
+        var stored = File.ReadAllText(Segments(stream)[0]);
+        // The body is a JSON text inside the line: its quotes are written \" (two bytes), never \u0022 (six).
+        Assert.DoesNotContain("\\u0022", stored, StringComparison.Ordinal);
+        Assert.Contains("\\\"kind\\\":", stored, StringComparison.Ordinal);
+
+        // Segments written before (every quote and '+' of the body escaped as \uXXXX) read and verify the same.
+        await RewriteAsync(stream, old => [.. old.Select(l => System.Text.Json.JsonSerializer.Serialize(AuditLine.TryParse(Encoding.UTF8.GetBytes(l)), AuditJson.Default.AuditLine))]);
+        Assert.Contains("\\u0022", File.ReadAllText(Segments(stream)[0]), StringComparison.Ordinal);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+        var verification = await new AuditReader(_store, Keys).VerifyAsync(CancellationToken.None);
+        Assert.True(verification.Intact, verification.Detail);
+    }
+
+    [Fact]
     public async Task Verify_FindsATruncatedSegment()
     {
         var (stream, _) = await WrittenAsync();
