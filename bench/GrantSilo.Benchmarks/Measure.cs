@@ -47,6 +47,58 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         return [.. operations.Select((o, i) => Summarize(o.Name, slices[i]))];
     }
 
+    /// <summary>
+    /// Latency at a fixed arrival rate (open loop): requests start every 1/<paramref name="perSecond"/> s whether or not
+    /// earlier ones have finished, and each latency is counted from when its request was due, so a stall is charged to
+    /// every request it delays (no coordinated omission). Alternating slices, as <see cref="InterleavedAsync"/>.
+    /// </summary>
+    public static async Task<Measurement[]> FixedRateAsync(
+        IReadOnlyList<(string Name, Func<int, long, Task> Operation)> operations,
+        double perSecond, TimeSpan duration, TimeSpan slice)
+    {
+        var slices = operations.Select(_ => new List<Slice>()).ToArray();
+        var rounds = Math.Max(1, (int)Math.Ceiling(duration / slice));
+        for (var round = 0; round < rounds; round++)
+        {
+            var order = Enumerable.Range(0, operations.Count);
+            foreach (var index in round % 2 == 0 ? order : order.Reverse())
+            {
+                slices[index].Add(await RunFixedRateSliceAsync(perSecond, slice, operations[index].Operation));
+            }
+        }
+        return [.. operations.Select((o, i) => Summarize(o.Name, slices[i]))];
+    }
+
+    private static async Task<Slice> RunFixedRateSliceAsync(double perSecond, TimeSpan duration, Func<int, long, Task> operation)
+    {
+        var total = (long)(perSecond * duration.TotalSeconds);
+        var latencies = new long[total];
+        var running = new List<Task>((int)total);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var start = Stopwatch.GetTimestamp();
+        var interval = Stopwatch.Frequency / perSecond;
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
+        long launched = 0;
+        while (launched < total)
+        {
+            var due = Math.Min(total, (long)((Stopwatch.GetTimestamp() - start) / interval) + 1);
+            for (; launched < due; launched++)
+            {
+                var n = launched;
+                var intended = start + (long)(n * interval);
+                running.Add(Task.Run(async () =>
+                {
+                    await operation((int)(n % 64), n);
+                    latencies[n] = Stopwatch.GetTimestamp() - intended;
+                }));
+            }
+            await tick.WaitForNextTickAsync();
+        }
+        await Task.WhenAll(running);
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return new Slice(elapsed, latencies, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+    }
+
     private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds);
 
     private static async Task WarmUpAsync(Func<int, long, Task> operation)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
@@ -107,124 +108,64 @@ internal static class AuditEndpoints
         }).ConfigureAwait(false);
     }
 
-    // Every matching line, page after page, as stored.
+    // Every matching line, page after page, as stored (the SDK's export).
     private static IResult Export(HttpContext http, AuditQuery query) =>
         TypedResults.Stream(async body =>
         {
-            var client = Client(http);
-            var next = query with { PageSize = Page.MaxSize, ContinuationToken = query.ContinuationToken };
-            while (true)
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            try
             {
-                var page = await client.QueryAuditAsync(next, http.RequestAborted).ConfigureAwait(false);
-                if (!page.IsSuccess)
+                await foreach (var line in Client(http).ExportAuditAsync(query, http.RequestAborted).ConfigureAwait(false))
                 {
-                    // Headers are sent: the export ends with a line saying why, which a verifier refuses as a record.
-                    await body.WriteAsync(Encoding.UTF8.GetBytes($"{{\"error\":\"{page.Error!.Code}\"}}\n"), http.RequestAborted).ConfigureAwait(false);
-                    return;
+                    buffer.ResetWrittenCount();
+                    line.WriteTo(buffer);
+                    buffer.Write("\n"u8);
+                    await body.WriteAsync(buffer.WrittenMemory, http.RequestAborted).ConfigureAwait(false);
                 }
-                foreach (var entry in page.Value.Items)
-                {
-                    await body.WriteAsync(Encoding.UTF8.GetBytes(Line(entry).ToJson() + "\n"), http.RequestAborted).ConfigureAwait(false);
-                }
-                if (page.Value.Items.Count == 0 || page.Value.ContinuationToken is null || page.Value.ContinuationToken == next.ContinuationToken)
-                {
-                    return;
-                }
-                next = next with { ContinuationToken = page.Value.ContinuationToken };
+            }
+            catch (GrantException refused)
+            {
+                // Headers are sent: the export ends with a line saying why, which a verifier refuses as a record.
+                await body.WriteAsync(Encoding.UTF8.GetBytes($"{{\"error\":\"{refused.Error.Code}\"}}\n"), http.RequestAborted).ConfigureAwait(false);
             }
         }, "application/x-ndjson");
 
     private static async Task<IResult> FollowAsync(HttpContext http, AuditQuery query)
     {
         var client = Client(http);
-        var start = query;
-        if (query.ContinuationToken is null)
+        // A missing role or a token that is not the log's is refused before the stream opens.
+        var probe = await client.QueryAuditAsync(query with { PageSize = 1 }, http.RequestAborted).ConfigureAwait(false);
+        if (!probe.IsSuccess)
         {
-            // From now on: find where the log ends (the last page's token), then send what comes after it.
-            var next = query with { PageSize = Page.MaxSize };
-            while (true)
-            {
-                var page = await client.QueryAuditAsync(next, http.RequestAborted).ConfigureAwait(false);
-                if (!page.IsSuccess)
-                {
-                    return Problems.From(page.Error!);
-                }
-                if (page.Value.Items.Count == 0 || page.Value.ContinuationToken == next.ContinuationToken)
-                {
-                    start = query with { ContinuationToken = page.Value.ContinuationToken };
-                    break;
-                }
-                next = next with { ContinuationToken = page.Value.ContinuationToken };
-            }
+            return Problems.From(probe.Error!);
         }
-        else
-        {
-            var probe = await client.QueryAuditAsync(query with { PageSize = 1 }, http.RequestAborted).ConfigureAwait(false);
-            if (!probe.IsSuccess)
-            {
-                return Problems.From(probe.Error!);
-            }
-        }
-        var events = Follow(client, start, HttpCaller.Of(http)!.Caller.ExpiresAt, http.RequestAborted);
+        var until = HttpCaller.Of(http)!.Caller.ExpiresAt;
         return TypedResults.Stream(async body =>
         {
             http.Response.Headers.CacheControl = "no-cache";
             // A comment first, flushed: the follower sees the stream open before the first record is written.
             await body.WriteAsync(": following the audit log\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
             await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            // The follower's token ends the stream when it expires.
+            using var expiry = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            var left = until - DateTimeOffset.UtcNow;
+            expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             try
             {
-                await SseFormatter.WriteAsync(events, body, WriteEntry, http.RequestAborted).ConfigureAwait(false);
+                await SseFormatter.WriteAsync(Events(client.FollowAuditAsync(query, FollowInterval, cancellationToken: expiry.Token)), body, WriteEntry, expiry.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException or GrantException)
             {
-                // The follower left.
+                // The follower left, its token expired, or it may no longer read the log: the stream ends.
             }
         }, "text/event-stream");
     }
 
-    private static async IAsyncEnumerable<SseItem<AuditEntry>> Follow(IGrantClient client, AuditQuery first, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<AuditEntry>> Events(IAsyncEnumerable<(AuditEntry Entry, string? ContinuationToken)> follow)
     {
-        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var left = until - DateTimeOffset.UtcNow;
-        expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        using var timer = new PeriodicTimer(FollowInterval);
-        var next = first with { PageSize = Page.MaxSize };
-        while (true)
+        await foreach (var (entry, token) in follow.ConfigureAwait(false))
         {
-            GrantResult<Page<AuditEntry>> page;
-            try
-            {
-                page = await client.QueryAuditAsync(next, expiry.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                yield break;
-            }
-            if (page.IsSuccess)
-            {
-                foreach (var entry in page.Value.Items)
-                {
-                    yield return new SseItem<AuditEntry>(entry, "record") { EventId = page.Value.ContinuationToken };
-                }
-                next = next with { ContinuationToken = page.Value.ContinuationToken ?? next.ContinuationToken };
-                if (page.Value.Items.Count > 0)
-                {
-                    continue;
-                }
-            }
-            try
-            {
-                if (!await timer.WaitForNextTickAsync(expiry.Token).ConfigureAwait(false))
-                {
-                    yield break;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The caller left, or its token expired: the stream ends.
-                yield break;
-            }
+            yield return new SseItem<AuditEntry>(entry, "record") { EventId = token };
         }
     }
 
@@ -233,15 +174,4 @@ internal static class AuditEndpoints
         using var writer = new System.Text.Json.Utf8JsonWriter(buffer);
         System.Text.Json.JsonSerializer.Serialize(writer, item.Data, HttpJson.Options);
     }
-
-    private static AuditLine Line(AuditEntry entry) => new()
-    {
-        Stream = entry.Stream,
-        Sequence = entry.Sequence,
-        PreviousHash = entry.PreviousHash,
-        Hash = entry.Hash,
-        Body = entry.Body,
-        Signature = entry.Signature,
-        KeyId = entry.KeyId,
-    };
 }

@@ -42,6 +42,11 @@ public enum AuditEventKind
     Checkpoint = 90,
     /// <summary>A stream was reopened after an unclean stop; says what an unfinished (never acknowledged) write left behind.</summary>
     StreamReopened = 91,
+    /// <summary>
+    /// Records the full queue refused (so were never written) since the last such record: how many of each kind, and
+    /// between when. Written as soon as the queue has room again, so the log says what it is missing.
+    /// </summary>
+    RecordsDropped = 92,
 }
 
 /// <summary>

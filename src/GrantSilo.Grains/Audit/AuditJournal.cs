@@ -36,6 +36,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     // Records whose callers wait, oldest first, for the sweeper (a timer set for the oldest one's deadline).
     private readonly ConcurrentQueue<Entry> _waiting = new();
     private ITimer? _sweeper;
+    // Records the full queue refused since the last RecordsDropped record, by kind.
+    private readonly Dictionary<AuditEventKind, long> _dropped = [];
+    private DateTimeOffset? _droppedSince;
+    private DateTimeOffset _droppedUntil;
     private bool _armed;
     // Set once the writer has stopped and every record still waiting was refused.
     private bool _swept;
@@ -106,6 +110,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             catch (OperationCanceledException)
             {
                 LogQueueFull(_logger, _queue.Reader.Count);
+                Dropped(entry.Record);
                 throw new AuditUnavailableException($"The audit queue is full; the record could not be queued within {_options.DurableWithin.TotalMilliseconds:0} ms.");
             }
             catch (ChannelClosedException)
@@ -299,14 +304,19 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     carried.Add(new AuditRecord { Id = AuditIds.New(_time), Kind = AuditEventKind.StreamReopened, At = _time.GetUtcNow(), Silo = _silo, Subject = Stream, Detail = repaired });
                 }
             }
+            if (TakeDropped() is { } refused)
+            {
+                carried.Add(refused);
+            }
             if (carried.Count == 0 && !_queue.Reader.TryPeek(out _))
             {
                 if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    // Completed and drained: a last checkpoint covers everything written.
-                    if (_sinceCheckpoint > 0)
+                    // Completed and drained: a last checkpoint covers everything written (and says what the queue refused).
+                    List<AuditRecord> last = TakeDropped() is { } dropped ? [dropped] : [];
+                    if (_sinceCheckpoint > 0 || last.Count > 0)
                     {
-                        tail = await WriteAsync(tail, [], checkpoint: true, cancellationToken).ConfigureAwait(false);
+                        tail = await WriteAsync(tail, last, checkpoint: true, cancellationToken).ConfigureAwait(false);
                     }
                     return;
                 }
@@ -442,6 +452,42 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 LogRecord(_records!, r.Id, r.Kind, line.Stream, line.Sequence, line.Hash, r.At, r.Decision, r.Reason, r.Agent, r.TaskId, r.CredentialId, r.CallerName, r.Action,
                     r.ResourceType is null ? null : $"{r.ResourceType}:{r.ResourcePath}", r.RootPerson, r.Cause ?? r.Detail);
             }
+        }
+    }
+
+    // A record the full queue refused: counted, and named in a RecordsDropped record once there is room.
+    private void Dropped(AuditRecord record)
+    {
+        lock (_dropped)
+        {
+            _dropped[record.Kind] = _dropped.GetValueOrDefault(record.Kind) + 1;
+            _droppedSince ??= record.At;
+            _droppedUntil = record.At;
+        }
+    }
+
+    private AuditRecord? TakeDropped()
+    {
+        lock (_dropped)
+        {
+            if (_dropped.Count == 0)
+            {
+                return null;
+            }
+            var total = _dropped.Values.Sum();
+            var counts = string.Join(", ", _dropped.OrderBy(d => d.Key).Select(d => $"{d.Key} {d.Value}"));
+            var record = new AuditRecord
+            {
+                Id = AuditIds.New(_time),
+                Kind = AuditEventKind.RecordsDropped,
+                At = _time.GetUtcNow(),
+                Silo = _silo,
+                Subject = Stream,
+                Detail = $"The full audit queue refused {total} record{(total == 1 ? "" : "s")} made between {_droppedSince:O} and {_droppedUntil:O}, so they were never written: {counts}. Their callers were told (decisions were denied).",
+            };
+            _dropped.Clear();
+            _droppedSince = null;
+            return record;
         }
     }
 

@@ -135,7 +135,7 @@ public sealed class AuditJournalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FullQueue_PushesBack_WithinTheBound()
+    public async Task FullQueue_PushesBack_WithinTheBound_AndTheLogSaysWhatItRefused()
     {
         await _journal.DisposeAsync();
         _journal = Journal(new AuditOptions { QueueCapacity = 2 });
@@ -164,6 +164,10 @@ public sealed class AuditJournalTests : IAsyncLifetime
         var stored = await StoredAsync();
         Assert.DoesNotContain(stored, r => r.Id == "q-3");
         Assert.All(stored.Where(r => r.Id is "q-1" or "q-2"), r => Assert.Equal(DecisionReason.AuditUnavailable, r.Reason));
+        // ... and the log says so: one record naming how many of which kind the queue refused, and when.
+        var dropped = Assert.Single(stored, r => r.Kind == AuditEventKind.RecordsDropped);
+        Assert.Contains("refused 1 record made", dropped.Detail, StringComparison.Ordinal);
+        Assert.Contains("Decision 1", dropped.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

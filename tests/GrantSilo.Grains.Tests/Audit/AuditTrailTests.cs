@@ -1,3 +1,5 @@
+using System.Text;
+using GrantSilo.Client;
 using GrantSilo.GrainInterfaces;
 using GrantSilo.Grains.Audit;
 
@@ -164,6 +166,45 @@ public class AuditTrailTests(ClusterFixture fixture)
         Assert.Equal(GrantErrorCode.AuditRecordNotFound, (await _s.Client.GetAuditLineageAsync("nope")).Error?.Code);
         Assert.Equal(GrantErrorCode.InvalidArgument, (await _s.Client.QueryAuditAsync(new AuditQuery { Token = "not-a-token" })).Error?.Code);
         Assert.True((await _s.Client.VerifyAuditAsync()).Value.Intact);
+    }
+
+    [Fact]
+    public async Task TheSdk_ExportsStoredLinesAnOutsiderCanCheck_AndFollowsNewRecordsFromWhereItLeftOff()
+    {
+        var tree = await TreeAsync();
+        var first = await _s.AuthorizeAsync(tree.Credential, "read", "doc", "export/one");
+        var query = new AuditQuery { CredentialId = tree.Credential.CredentialId };
+
+        using var export = new MemoryStream();
+        var written = await _s.Client.ExportAuditAsync(query, export);
+        var text = Encoding.UTF8.GetString(export.ToArray());
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))).ToList();
+        // Its issue and its decision, each a whole stored line whose hash an outsider can recompute.
+        Assert.Equal(2, written);
+        Assert.Equal(written, lines.Count);
+        Assert.All(lines, l => Assert.Equal(AuditChain.Hash(l!.PreviousHash, l.Body), l.Hash));
+        Assert.Equal([AuditEventKind.CredentialIssued, AuditEventKind.Decision], lines.Select(l => l!.TryReadRecord()!.Kind));
+        Assert.Equal(first.DecisionId, lines[1]!.TryReadRecord()!.Id);
+        Assert.DoesNotContain(Convert.ToBase64String(Secret(tree.Credential)), text, StringComparison.Ordinal);
+        Assert.DoesNotContain(tree.Credential.Token, text, StringComparison.Ordinal);
+
+        // Follow from the end of what was read: the next decision, and nothing before it.
+        var page = (await _s.Client.QueryAuditAsync(query with { PageSize = 100 })).Value;
+        Assert.NotNull(page.ContinuationToken);
+        using var stop = new CancellationTokenSource(Guard);
+        await using var follow = _s.Client.FollowAuditAsync(query with { ContinuationToken = page.ContinuationToken }, TimeSpan.FromMilliseconds(20), cancellationToken: stop.Token)
+            .GetAsyncEnumerator(stop.Token);
+        var next = follow.MoveNextAsync().AsTask();
+        var later = await _s.AuthorizeAsync(tree.Credential, "read", "doc", "export/two");
+        Assert.True(await next.WaitAsync(Guard));
+        Assert.Equal(later.DecisionId, follow.Current.Entry.Record.Id);
+
+        // A refused reader gets the typed error, from the export and the follower alike.
+        var nosy = fixture.Client.AsAgent("spiffe://test.dev/nosy-exporter");
+        var refused = await Assert.ThrowsAsync<GrantException>(async () => await nosy.ExportAuditAsync(query, Stream.Null));
+        Assert.Equal(GrantErrorCode.Forbidden, refused.Error.Code);
+        await using var nosyFollow = nosy.FollowAuditAsync(query).GetAsyncEnumerator(stop.Token);
+        Assert.Equal(GrantErrorCode.Forbidden, (await Assert.ThrowsAsync<GrantException>(async () => await nosyFollow.MoveNextAsync())).Error.Code);
     }
 
     [Fact]

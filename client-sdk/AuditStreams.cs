@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace GrantSilo.Client;
+
+/// <summary>
+/// The audit log as a stream, on top of <see cref="IGrantClient.QueryAuditAsync"/>: an export of every matching record as
+/// stored (JSON lines anyone can verify with the published checkpoint keys), and following the log as records are made.
+/// Both need the operator or auditor role; a refusal is thrown as a <see cref="GrantException"/> with its typed error.
+/// </summary>
+public static class AuditStreams
+{
+    /// <summary>How often <see cref="FollowAuditAsync"/> asks for new records when it has caught up (default 1 s).</summary>
+    public static readonly TimeSpan DefaultFollowInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Every record matching <paramref name="query"/>, oldest first, page after page, as stored lines.</summary>
+    public static async IAsyncEnumerable<AuditLine> ExportAuditAsync(this IGrantClient client, AuditQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(query);
+        var next = query with { PageSize = Page.MaxSize };
+        while (true)
+        {
+            var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
+            foreach (var entry in page.Items)
+            {
+                yield return entry.ToLine();
+            }
+            if (page.Items.Count == 0 || page.ContinuationToken is null || page.ContinuationToken == next.ContinuationToken)
+            {
+                yield break;
+            }
+            next = next with { ContinuationToken = page.ContinuationToken };
+        }
+    }
+
+    /// <summary>
+    /// Writes every record matching <paramref name="query"/> to <paramref name="destination"/> as JSON lines (UTF-8, one
+    /// stored line each): an export <c>grantctl audit verify --file</c> or anyone holding the checkpoint keys can verify.
+    /// Returns how many lines were written.
+    /// </summary>
+    public static async Task<long> ExportAuditAsync(this IGrantClient client, AuditQuery query, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        long written = 0;
+        await foreach (var line in client.ExportAuditAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            buffer.ResetWrittenCount();
+            line.WriteTo(buffer);
+            buffer.Write("\n"u8);
+            await destination.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            written++;
+        }
+        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return written;
+    }
+
+    /// <summary>
+    /// Follows the audit log: records matching <paramref name="query"/> as they are made, until cancelled. Without a
+    /// continuation token in the query it starts from the log's end now; with one (the token yielded with an entry, or a
+    /// page's) it resumes after it, missing nothing. Each entry comes with the token to resume after its page.
+    /// </summary>
+    public static async IAsyncEnumerable<(AuditEntry Entry, string? ContinuationToken)> FollowAuditAsync(this IGrantClient client, AuditQuery query, TimeSpan? interval = null,
+        TimeProvider? time = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(query);
+        time ??= TimeProvider.System;
+        var next = query with { PageSize = Page.MaxSize };
+        if (query.ContinuationToken is null)
+        {
+            next = next with { ContinuationToken = await EndAsync(client, next, cancellationToken).ConfigureAwait(false) };
+        }
+        else
+        {
+            // A token that is not the log's is refused now, not after the first wait.
+            _ = (await client.QueryAuditAsync(next with { PageSize = 1 }, cancellationToken).ConfigureAwait(false)).Value;
+        }
+        while (true)
+        {
+            var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
+            foreach (var entry in page.Items)
+            {
+                yield return (entry, page.ContinuationToken);
+            }
+            next = next with { ContinuationToken = page.ContinuationToken ?? next.ContinuationToken };
+            if (page.Items.Count == 0)
+            {
+                await Task.Delay(interval ?? DefaultFollowInterval, time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Where the log ends now: the continuation token of its last page.
+    private static async Task<string?> EndAsync(IGrantClient client, AuditQuery query, CancellationToken cancellationToken)
+    {
+        var next = query;
+        while (true)
+        {
+            var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
+            if (page.Items.Count == 0 || page.ContinuationToken is null || page.ContinuationToken == next.ContinuationToken)
+            {
+                return page.ContinuationToken ?? next.ContinuationToken;
+            }
+            next = next with { ContinuationToken = page.ContinuationToken };
+        }
+    }
+
+    /// <summary>The stored line of an entry, as an export writes it.</summary>
+    public static AuditLine ToLine(this AuditEntry entry) => new()
+    {
+        Stream = entry.Stream,
+        Sequence = entry.Sequence,
+        PreviousHash = entry.PreviousHash,
+        Hash = entry.Hash,
+        Body = entry.Body,
+        Signature = entry.Signature,
+        KeyId = entry.KeyId,
+    };
+}
