@@ -7,7 +7,7 @@ namespace GrantSilo.Testing.Tls;
 /// <summary>
 /// Development certificates made in-process (no openssl): a CA, a silo certificate (server and client
 /// authentication; names localhost, silo, 127.0.0.1) and a client certificate, written as PEM (and the silo's also as
-/// a password-protected PFX) into a folder, with the same file names <c>scripts/dev-certs.sh</c> uses.
+/// a password-protected PFX) and the audit log's keys into a folder, with the same file names <c>scripts/dev-certs.sh</c> uses.
 /// <see cref="Shared"/> is made once per test run.
 /// </summary>
 public sealed class TestCertificates
@@ -44,6 +44,12 @@ public sealed class TestCertificates
 
     public string ClientKey => Path.Combine(Folder, "client.key");
 
+    /// <summary>The audit log's checkpoint signing key every silo of a multi-silo test shares (PKCS#8 PEM).</summary>
+    public string AuditSigningKey => Path.Combine(Folder, "audit-signing-key.pem");
+
+    /// <summary>The audit log's hash key every silo of a multi-silo test shares (32 random bytes, base64).</summary>
+    public string AuditHashKey => Path.Combine(Folder, "audit-hash-key");
+
     /// <summary>Makes a CA named <paramref name="caName"/> and the certificates it signs in <paramref name="folder"/>.</summary>
     public static TestCertificates Create(string folder, string caName)
     {
@@ -71,6 +77,11 @@ public sealed class TestCertificates
             File.WriteAllText(certificates.ClientCertificate, client.ExportCertificatePem());
             File.WriteAllText(certificates.ClientKey, client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
         }
+        using (var auditKey = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(certificates.AuditSigningKey, auditKey.ExportPkcs8PrivateKeyPem());
+        }
+        File.WriteAllText(certificates.AuditHashKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         return certificates;
     }
 

@@ -427,6 +427,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             try
             {
+                // A writer whose hash key differs from the store's other writers' writes nothing: decisions are denied
+                // (fail closed) and the log says why, until the silo is given the cluster's key.
+                await _store.AgreeOnHashKeyAsync(_keys.HashKeyId, cancellationToken).ConfigureAwait(false);
                 return await _store.OpenAsync(Stream, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

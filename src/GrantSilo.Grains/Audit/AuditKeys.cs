@@ -31,6 +31,7 @@ public sealed class AuditKeys : IDisposable
             ? Convert.FromBase64String(hashKey.Trim())
             : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), ["The audit hash key file holds no base64 key of at least 32 bytes: put 'openssl rand -base64 32' in it, or remove it to have one made."]);
         KeyId = AuditChain.KeyId(SigningKey);
+        HashKeyId = IdOf(_hashKey);
         var published = new List<AuditSigningKey> { AuditChain.Publish(SigningKey) };
         foreach (var file in audit.TrustedPublicKeyFiles)
         {
@@ -50,8 +51,18 @@ public sealed class AuditKeys : IDisposable
         SigningKey = signingKey;
         _hashKey = hashKey;
         KeyId = AuditChain.KeyId(signingKey);
+        HashKeyId = IdOf(hashKey);
         Published = [AuditChain.Publish(signingKey)];
     }
+
+    /// <summary>
+    /// The hash key's public id: base64url of the first 16 bytes of HMAC-SHA-256 under the key of a fixed label. Equal
+    /// ids mean equal keys; the id tells nothing of the key.
+    /// </summary>
+    public string HashKeyId { get; }
+
+    private static string IdOf(byte[] hashKey) =>
+        Convert.ToBase64String(HMACSHA256.HashData(hashKey, "grantsilo audit hash key id"u8)[..16]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     /// <summary>The key that signs checkpoints.</summary>
     public ECDsa SigningKey { get; }

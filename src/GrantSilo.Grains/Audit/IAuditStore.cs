@@ -38,6 +38,15 @@ public interface IAuditStore
 
     /// <summary>The most lines one append should carry (one group commit): 100 unless the store takes more in one write.</summary>
     int MaxBatch => 100;
+
+    /// <summary>
+    /// Checks that this writer hashes token-derived values under the same key as every other writer of the store (by the
+    /// key's public id, <see cref="AuditKeys.HashKeyId"/>, never the key): the first writer's id is kept, and a writer
+    /// with another is refused (<see cref="AuditStoreException"/>). Otherwise an investigator holding a token would find
+    /// its records on some silos' streams only. A store only one process writes (segment files, memory) has nothing to
+    /// compare with.
+    /// </summary>
+    Task AgreeOnHashKeyAsync(string hashKeyId, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Where a stream ends.</summary>

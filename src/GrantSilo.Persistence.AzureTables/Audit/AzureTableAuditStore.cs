@@ -23,6 +23,8 @@ public sealed class AzureTableAuditStore(TableServiceClient service, AzureTableA
 
     private const string StreamsPartition = "streams";
     private const string TailRow = "tail";
+    private const string KeysPartition = "keys";
+    private const string HashKeyRow = "hash";
     private readonly TableClient _table = service.GetTableClient(options.TableName);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, long> _hintWritten = new(StringComparer.Ordinal);
@@ -69,6 +71,30 @@ public sealed class AzureTableAuditStore(TableServiceClient service, AzureTableA
             return last is null ? new AuditStreamTail(0, "") : new AuditStreamTail(last.Sequence, last.Hash);
         }, "open", stream).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    /// <remarks>The first writer's id is inserted as the entity <c>keys</c>/<c>hash</c>; later writers compare with it.</remarks>
+    public Task AgreeOnHashKeyAsync(string hashKeyId, CancellationToken cancellationToken) => Guard(async () =>
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _table.AddEntityAsync(new TableEntity(KeysPartition, HashKeyRow) { ["KeyId"] = hashKeyId }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // Another writer was first: its key must be this one.
+        }
+        var kept = await _table.GetEntityAsync<TableEntity>(KeysPartition, HashKeyRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var keptId = kept.Value.GetString("KeyId");
+        if (!string.Equals(keptId, hashKeyId, StringComparison.Ordinal))
+        {
+            throw new AuditStoreException(
+                $"This silo's audit hash key (id {hashKeyId}) is not the one the other writers of table '{options.TableName}' use (id {keptId}): every silo needs the same GrantSilo:Audit:HashKeyFile. Nothing is written until it has it.");
+        }
+        return true;
+    }, "agree on the hash key of", "table");
 
     /// <inheritdoc />
     public async Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken)

@@ -41,6 +41,9 @@ internal static class MultiSiloSettings
             ["GrantSilo__Tls__CertificateFile"] = TestCertificates.Shared.SiloCertificate,
             ["GrantSilo__Tls__KeyFile"] = TestCertificates.Shared.SiloKey,
             ["GrantSilo__Tls__CaFile"] = TestCertificates.Shared.Ca,
+            // The audit log's keys, the same on every silo: one hash key for the whole shared audit table (a silo with another is refused).
+            ["GrantSilo__Audit__SigningKeyFile"] = TestCertificates.Shared.AuditSigningKey,
+            ["GrantSilo__Audit__HashKeyFile"] = TestCertificates.Shared.AuditHashKey,
             // Who may call: the call key every silo shares, and the issuers of the workload's callers (the tests add more).
             ["GrantSilo__Cluster__CallKey"] = TestIdentity.Shared.ClusterCallKey,
             ["GrantSilo__Identity__Issuers__0__Name"] = "services",

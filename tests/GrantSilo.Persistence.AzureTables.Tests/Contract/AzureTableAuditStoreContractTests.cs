@@ -41,6 +41,31 @@ public sealed class AzureTableAuditStoreContractTests(AzuriteFixture azurite) : 
     }
 
     [Fact]
+    public async Task AWriterWithAnotherHashKey_IsRefused_AndItsJournalDeniesUntilGivenTheClustersKey()
+    {
+        var cluster = AuditKeys.Ephemeral();
+        var other = AuditKeys.Ephemeral();
+        Assert.NotEqual(cluster.HashKeyId, other.HashKeyId);
+        await _store.AgreeOnHashKeyAsync(cluster.HashKeyId, CancellationToken.None);
+        // The same key agrees, from any writer, any number of times.
+        var second = new AzureTableAuditStore(new TableServiceClient(azurite.ConnectionString), new AzureTableAuditOptions { TableName = _store.Table.Name, Buckets = 4 });
+        await second.AgreeOnHashKeyAsync(cluster.HashKeyId, CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<AuditStoreException>(() => second.AgreeOnHashKeyAsync(other.HashKeyId, CancellationToken.None));
+        Assert.Contains(other.HashKeyId, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("HashKeyFile", refused.Message, StringComparison.Ordinal);
+
+        // A silo with the other key writes nothing: its decisions are denied within the bound, and its stream never opens.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var journal = new AuditJournal(second, other, new AuditOptions { Stream = "silo-b" }, time, "silo-b", Microsoft.Extensions.Logging.Abstractions.NullLogger<AuditJournal>.Instance);
+        journal.Start();
+        var waiting = journal.RecordAsync(new GrantSilo.AuditRecord { Id = "d-1", Kind = GrantSilo.AuditEventKind.Decision, At = time.GetUtcNow() }, CancellationToken.None).AsTask();
+        await GrantSilo.Testing.Eventually.HoldsAsync(() => Task.FromResult(!journal.Healthy), TimeSpan.FromSeconds(30), "the journal refused by the store");
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("silo-b", await second.ListStreamsAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ALongStream_IsSpreadOverItsPartitionsByBlocks_ReadBackInOrder_AndReopensAtItsTail()
     {
         var stream = NewStream();
