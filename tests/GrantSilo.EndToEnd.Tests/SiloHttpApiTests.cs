@@ -48,7 +48,7 @@ public sealed class SiloHttpApiTests
         }
         Assert.Contains(B, answeredBy);
         Assert.Equal(2, silos.Requests(A));
-        Assert.Equal([0L, 2L, 6L], api.Served);
+        Assert.Equal([0L, 2L, 7L], api.Served);
     }
 
     [Fact]
