@@ -29,8 +29,10 @@
 #    one replica on loopback; what it substitutes is listed there): its pod must become a ready silo of this
 #    cluster and leave it cleanly on SIGTERM. Orleans' Kubernetes hosting, Services, the PodDisruptionBudget and
 #    rollouts need a Kubernetes API server, which podman does not have: not proven here (docs/operations.md).
-# Podman here runs without systemd, which is what schedules health checks: a loop in this script runs them every
-# 2 s (podman healthcheck run), as the engine's timer would. Ends with "CONTAINER TEST PASSED" or
+# Podman here runs without systemd, which is what schedules health checks: a loop in this script runs Azurite's every
+# 2 s (podman healthcheck run), as the engine's timer would, for docker-compose's readiness gate. A silo is waited
+# for on its /health/ready (curl, trusting only the cluster's CA), then its image's own health check must pass once:
+# each run of that check starts a .NET process, too costly to run every 2 s per silo on a 2-core machine. Ends with "CONTAINER TEST PASSED" or
 # "CONTAINER TEST FAILED: why", exit 0 or 1. Missing tooling that cannot be installed is a failure, never a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -189,21 +191,24 @@ done
 compose() { docker-compose -p "$project" -f "$compose_file" --profile scale-out "$@"; }
 container() { echo "${project}_$1_1"; }
 health() { podman inspect "$(container "$1")" --format '{{.State.Health.Status}}' 2>/dev/null; }
-# The engine's health-check timer (systemd's job, absent here).
+# The engine's health-check timer (systemd's job, absent here), for Azurite: the silos start once it is healthy.
 ( while true; do
-    for c in $(podman ps --filter "label=com.docker.compose.project=$project" --format '{{.Names}}' 2>/dev/null); do
-      podman healthcheck run "$c" >/dev/null 2>&1
-    done
+    podman healthcheck run "$(container azurite)" >/dev/null 2>&1
     sleep 2
   done ) &
 health_pid=$!
-wait_healthy() { # SERVICE SECONDS
-  local deadline=$(($(date +%s) + $2))
+wait_healthy() { # SERVICE SECONDS: /health/ready answers 200, then the image's health check passes
+  local deadline=$(($(date +%s) + $2)) port
+  port=$(eval echo "\$GRANTSILO_HTTP${1#silo}_PORT")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(health "$1")" = healthy ] && return 0
+    if curl -sf -o /dev/null --max-time 3 --cacert "$work/certs/ca.pem" "https://127.0.0.1:$port/health/ready"; then
+      podman healthcheck run "$(container "$1")" >/dev/null 2>&1 || fail "$1 answers /health/ready, but its image's health check failed."
+      [ "$(health "$1")" = healthy ] || fail "$1's health check passed, but podman reports it $(health "$1")."
+      return 0
+    fi
     sleep 0.5
   done
-  fail "$1 was not healthy within $2 s (health: $(health "$1"))."
+  fail "$1 was not ready within $2 s (health: $(health "$1"))."
 }
 dump_logs=1
 t=$(now_ms)

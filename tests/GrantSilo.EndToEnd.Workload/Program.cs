@@ -311,18 +311,52 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedCredentials = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedTasks = new();
 
+    // Each agent's current session and how many credentials it was asked for. An agent keeps a session for a while, as
+    // a real one does, and opens a new one every SessionUses credentials (or when it ended): a session per credential
+    // would reach the agent's quota of live sessions (MaxLiveSessionsPerAgent) in a long run.
+    private const int SessionUses = 25;
+    private readonly Dictionary<string, (string SessionId, int Uses)> _sessions = [];
+
+    private async Task<string?> SessionAsync(string agent, GrantClient itself)
+    {
+        lock (_sessions)
+        {
+            if (_sessions.TryGetValue(agent, out var current) && current.Uses < SessionUses)
+            {
+                _sessions[agent] = (current.SessionId, current.Uses + 1);
+                return current.SessionId;
+            }
+        }
+        var session = await CallAsync("open-session", () => itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
+        if (session is not null)
+        {
+            lock (_sessions)
+            {
+                _sessions[agent] = (session.SessionId, 1);
+            }
+        }
+        return session?.SessionId;
+    }
+
     private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
     {
         var itself = agent == _planner ? _plannerClient : _workerClient;
-        var session = await CallAsync("open-session", () => itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
-        if (session is null)
+        var sessionId = await SessionAsync(agent, itself);
+        if (sessionId is null)
         {
             return null;
         }
         var start = DateTime.UtcNow.Ticks;
-        var (result, outcome) = await WithDeadlineAsync(() => itself.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
+        var (result, outcome) = await WithDeadlineAsync(() => itself.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
         var end = DateTime.UtcNow.Ticks;
         var issued = result is { IsSuccess: true } ? result.Value : null;
+        if (result is { IsSuccess: false, Error.Code: GrantErrorCode.SessionNotActive or GrantErrorCode.SessionNotFound })
+        {
+            lock (_sessions)
+            {
+                _sessions.Remove(agent);
+            }
+        }
         await history.AppendAsync(new HistoryRecord
         {
             Op = "issue",
