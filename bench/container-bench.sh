@@ -2,21 +2,31 @@
 # The container benchmark (bench/README.md, "Containers"): the silo image's size, one silo container's cold start to
 # ready, and Authorize throughput through the container's gateway against the same silo host run as a plain process,
 # one after the other on this machine, in one run, against one Azurite container (loopback, host networking).
+# The plain process runs twice: as any process here (in the root CPU cgroup, where each of its threads competes with
+# every other runnable thread on the machine), and in a CPU cgroup of its own with the same weight as podman's
+# libpod_parent (where the container's threads compete, as one group, with everything else): with other work on
+# the machine, that, and not the container, is what sets the container's share of the CPU (bench/README.md).
 #
-#   bash bench/container-bench.sh [seconds per throughput run, default 20] [concurrency, default 16]
+#   bash bench/container-bench.sh [seconds per throughput run, default 20] [concurrency, default 16] [audit: on|off]
+#
+# With the audit on (the default, as shipped), every decision waits for its audit record to be durable in Azurite
+# (docs/audit.md), which bounds the rate; "off" (GrantSilo:Audit:Enabled=false) measures the decision path alone.
 #
 # Needs what scripts/container-test.sh sets up (podman with runc, the base images); builds the image if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 concurrency=${2:-16}
+audit=${3:-on}
 work=$(mktemp -d /tmp/grantsilo-container-bench.XXXXXX)
 name="gsbench$$"
 process_pid=""
+cgroup=""
 cleanup() {
   for c in "$name-silo" "$name-azurite"; do podman rm -f "$c" >/dev/null 2>&1 || true; done
   [ -n "$process_pid" ] && kill "$process_pid" 2>/dev/null || true
   rm -rf "$work"
+  [ -n "$cgroup" ] && rmdir "$cgroup" 2>/dev/null || true
 }
 trap cleanup EXIT
 now_ms() { date +%s%3N; }
@@ -58,6 +68,9 @@ GrantSilo__Tls__CertificateFile=$1/silo.pem
 GrantSilo__Tls__KeyFile=$1/silo.key
 GrantSilo__Tls__CaFile=$1/ca.pem
 GrantSilo__Cluster__CallKey=$(cat "$work/certs/call-key")
+GrantSilo__Audit__SigningKeyFile=$1/audit-signing-key.pem
+GrantSilo__Audit__HashKeyFile=$1/audit-hash-key
+GrantSilo__Audit__Enabled=$([ "$audit" = off ] && echo false || echo true)
 GrantSilo__Identity__Issuers__0__Name=services
 GrantSilo__Identity__Issuers__0__Kind=Oidc
 GrantSilo__Identity__Issuers__0__Issuer=https://services.test.grantsilo
@@ -105,15 +118,29 @@ stop_start=$(now_ms); podman stop -t 40 "$name-silo" >/dev/null; stop_ms=$(($(no
 exit_code=$(podman inspect "$name-silo" --format '{{.State.ExitCode}}')
 podman rm "$name-silo" >/dev/null
 
-# The same silo host as a plain process, same settings and ports, same Azurite.
+# The same silo host as a plain process, same settings and ports, same Azurite; optionally in a CPU cgroup (a
+# folder of cgroup.procs) of its own.
 settings "$work/certs" >"$work/process.env"
-(while IFS= read -r line; do export "$line"; done <"$work/process.env"; exec dotnet silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll) >"$work/process.log" 2>&1 &
-process_pid=$!
-start=$(now_ms)
-for _ in $(seq 1 1800); do grep -q "GrantSilo silo ready" "$work/process.log" && break; kill -0 "$process_pid" || { tail -n 20 "$work/process.log"; exit 1; }; sleep 0.1; done
-process_ready_ms=$(($(now_ms) - start))
-process_result=$(workload process)
-kill -TERM "$process_pid"; wait "$process_pid" || true; process_pid=""
+plain() { # LABEL [CGROUP_FOLDER]
+  (while IFS= read -r line; do export "$line"; done <"$work/process.env"; [ -n "${2:-}" ] && echo $BASHPID >"$2/cgroup.procs"
+   exec dotnet silo-host/bin/Release/net10.0/GrantSilo.SiloHost.dll) >"$work/process-$1.log" 2>&1 &
+  process_pid=$!
+  local start; start=$(now_ms)
+  for _ in $(seq 1 1800); do grep -q "GrantSilo silo ready" "$work/process-$1.log" && break; kill -0 "$process_pid" || { tail -n 20 "$work/process-$1.log"; exit 1; }; sleep 0.1; done
+  echo $(($(now_ms) - start)) >"$work/ready-$1"
+  workload "$1"
+  kill -TERM "$process_pid"; wait "$process_pid" || true; process_pid=""
+}
+process_result=$(plain process)
+process_ready_ms=$(cat "$work/ready-process")
+# A CPU cgroup beside podman's, with its weight (cgroup v1: cpu.shares of libpod_parent; v2: the default cpu.weight).
+if [ -d /sys/fs/cgroup/cpu/libpod_parent ]; then
+  cgroup=/sys/fs/cgroup/cpu/grantsilo-bench-$$; mkdir "$cgroup"; cat /sys/fs/cgroup/cpu/libpod_parent/cpu.shares >"$cgroup/cpu.shares"
+elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  cgroup=/sys/fs/cgroup/grantsilo-bench-$$; mkdir "$cgroup"
+fi
+cgroup_result=""
+[ -n "$cgroup" ] && cgroup_result=$(plain process-cgroup "$cgroup")
 
 rate() { sed -n 's/.*: \([0-9]*\) per s.*/\1/p' <<<"$1"; }
 echo "image grantsilo/silo-host:local: $((size / 1000000)) MB ($(((size - base) / 1000000)) MB over the aspnet:10.0 base of $((base / 1000000)) MB)"
@@ -121,5 +148,7 @@ echo "cold start, container: ready logged after $ready_ms ms, first passing heal
 echo "graceful stop (SIGTERM): $stop_ms ms, exit code $exit_code"
 echo "container gateway: $container_result"
 echo "plain process:     $process_result"
+[ -n "$cgroup_result" ] && echo "plain process in a CPU cgroup of its own: $cgroup_result"
 awk -v c="$(rate "$container_result")" -v p="$(rate "$process_result")" 'BEGIN { printf "container / process Authorize throughput: %.2f\n", c / p }'
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$cgroup_result" ] && awk -v c="$(rate "$container_result")" -v p="$(rate "$cgroup_result")" 'BEGIN { printf "container / process in its own CPU cgroup: %.2f\n", c / p }'
+echo "audit: $audit; machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,16 +10,29 @@
 #    between runs on one machine), then the unchanged Dockerfile, twice: the image the cluster starts on, and a new
 #    image (built again, labelled with a new revision, so a different image id) the rolling upgrade moves every silo
 #    to. The second build reuses the first's layers: the upgrade's mechanics are what is tested, not the compiler.
+#    The bridge-network docker-compose.yml cannot run here (only loopback traffic is allowed): docker-compose reads
+#    it through podman's API and creates, without starting, Azurite and three silo replicas (--scale silo=3) on its
+#    own network; each must publish no port on the host, the silos must wait for a healthy Azurite, run as non-root
+#    with the image's health check, restart on failure and have 40 s to stop. Then it is removed.
 # 3. Azurite and silo1..silo3 from compose.loopback.yml (host networking, loopback only), readiness-gated.
-# 4. The end-to-end workload (tests/GrantSilo.EndToEnd.Workload, through the gateways with the client SDK) runs
-#    while: silo4 is started (scale out); silo1..silo4 are replaced in turn by the rebuilt image (rolling upgrade:
+# 4. The end-to-end workload (tests/GrantSilo.EndToEnd.Workload) runs: every Authorize and revocation through the
+#    silos' HTTP API (HTTPS, the harness's bearer token), spread across the silos' ports, passing over a silo that is
+#    gone, stopping or not ready; its other calls through the gateways with the client SDK. Meanwhile: silo4 is
+#    started (scale out); silo1..silo4 are replaced in turn by the rebuilt image (rolling upgrade:
 #    SIGTERM, then the new container, ready before the next); one silo is killed (podman kill) and started again;
 #    silo4 is stopped gracefully (scale in: it must exit 0, within its grace period, having left the cluster).
 # 5. The workload's history is checked (ContainerRunCheck): no Allow after an acknowledged revocation or after
 #    expiry, no call at or past its deadline, an Allow served in every phase, revocations acknowledged during the
-#    upgrade denied again afterwards; the error rate and the longest gap are reported.
-# Podman here runs without systemd, which is what schedules health checks: a loop in this script runs them every
-# 2 s (podman healthcheck run), as the engine's timer would. Ends with "CONTAINER TEST PASSED" or
+#    upgrade denied again afterwards, the HTTP requests answered by more than one silo; the error rate, the longest
+#    gap and how many requests each silo answered are reported.
+# 6. deploy/kubernetes/deployment.yaml with podman kube play (scripts/kube-play-check.sh: a variant podman can run,
+#    one replica on loopback; what it substitutes is listed there): its pod must become a ready silo of this
+#    cluster and leave it cleanly on SIGTERM. Orleans' Kubernetes hosting, Services, the PodDisruptionBudget and
+#    rollouts need a Kubernetes API server, which podman does not have: not proven here (docs/operations.md).
+# Podman here runs without systemd, which is what schedules health checks: a loop in this script runs Azurite's every
+# 2 s (podman healthcheck run), as the engine's timer would, for docker-compose's readiness gate. A silo is waited
+# for on its /health/ready (curl, trusting only the cluster's CA), then its image's own health check must pass once:
+# each run of that check starts a .NET process, too costly to run every 2 s per silo on a 2-core machine. Ends with "CONTAINER TEST PASSED" or
 # "CONTAINER TEST FAILED: why", exit 0 or 1. Missing tooling that cannot be installed is a failure, never a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +41,7 @@ started=$(date +%s)
 work=$(mktemp -d /tmp/grantsilo-container-test.XXXXXX)
 project="gsct$$"
 compose_file="$repo/compose.loopback.yml"
+compose_file_bridge="$repo/docker-compose.yml"
 socket=/run/podman/podman.sock
 service_pid=""
 health_pid=""
@@ -40,6 +54,7 @@ cleanup() {
   [ -n "$workload_pid" ] && kill -9 "$workload_pid" 2>/dev/null
   if [ -S "$socket" ] && command -v docker-compose >/dev/null; then
     DOCKER_HOST="unix://$socket" docker-compose -p "$project" -f "$compose_file" --profile scale-out down -t 5 >/dev/null 2>&1
+    [ -n "${bridge:-}" ] && DOCKER_HOST="unix://$socket" GRANTSILO_CALL_KEY=unused docker-compose -p "$bridge" -f "$compose_file_bridge" down -t 1 >/dev/null 2>&1
   fi
   [ -n "$health_pid" ] && kill "$health_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null
@@ -114,8 +129,52 @@ log "rebuilt image grantsilo/silo-host:upgrade in $(($(date +%s) - t)) s"
 dotnet build tests/GrantSilo.EndToEnd.Workload -c Release -v q -nologo >"$work/workload-build.log" 2>&1 || { tail -n 20 "$work/workload-build.log"; fail "the workload did not build."; }
 workload_dll=tests/GrantSilo.EndToEnd.Workload/bin/Release/net10.0/GrantSilo.EndToEnd.Workload.dll
 
-# --- 3. The cluster ------------------------------------------------------------------------------------------------
+# The bridge-network docker-compose.yml, as far as it can go without running: read, created with --scale silo=3
+# (never started: its network's 10.x addresses would carry traffic), inspected through the engine's API, removed.
 bash scripts/dev-certs.sh "$work/certs" >/dev/null || fail "scripts/dev-certs.sh failed."
+bridge="${project}br"
+bridge_compose() { GRANTSILO_CERTS="$work/certs" GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key") docker-compose -p "$bridge" -f "$repo/docker-compose.yml" "$@"; }
+bridge_compose config -q >"$work/bridge-config.log" 2>&1 || { grep -v 'level=warning' "$work/bridge-config.log" | tail -n 5; fail "docker-compose config refused docker-compose.yml."; }
+bridge_compose up --no-start --no-build --scale silo=3 >"$work/bridge-create.log" 2>&1 || { grep -v 'level=warning' "$work/bridge-create.log" | tail -n 10; bridge_compose down -t 1 >/dev/null 2>&1; fail "docker-compose could not create docker-compose.yml's containers (--scale silo=3)."; }
+bridge_containers=$(podman ps -a --filter "label=com.docker.compose.project=$bridge" --format '{{.Names}}' | sort)
+bridge_verdict=$(for c in $bridge_containers; do curl -sf --unix-socket "$socket" "http://d/containers/$c/json"; echo; done | /usr/bin/python3 -c '
+import json, sys
+containers = [json.loads(line) for line in sys.stdin if line.strip()]
+problems = []
+silos = [c for c in containers if c["Config"]["Labels"].get("com.docker.compose.service") == "silo"]
+azurite = [c for c in containers if c["Config"]["Labels"].get("com.docker.compose.service") == "azurite"]
+if len(silos) != 3 or len(azurite) != 1:
+    problems.append(f"expected 3 silos and 1 Azurite, found {len(silos)} and {len(azurite)}")
+for c in containers:
+    name = c["Name"].lstrip("/")
+    published = {port: bindings for port, bindings in (c["HostConfig"].get("PortBindings") or {}).items() if bindings}
+    if published:
+        problems.append(f"{name} publishes {published} on the host")
+    if c["HostConfig"]["NetworkMode"] in ("host",) or not c["NetworkSettings"]["Networks"]:
+        problems.append(f"{name} is not on the compose network")
+for c in silos:
+    name = c["Name"].lstrip("/")
+    if c["Config"]["User"] in ("", "0", "root"):
+        problems.append(f"{name} runs as root")
+    if "--probe" not in (c["Config"].get("Healthcheck") or {}).get("Test", []):
+        problems.append(f"{name} has no readiness health check")
+    if c["HostConfig"]["RestartPolicy"]["Name"] != "on-failure":
+        problems.append(f"{name} does not restart on failure")
+    stop = c["Config"].get("StopTimeout")
+    if stop != 40:
+        problems.append(f"{name} has {stop} s to stop, not 40")
+for c in azurite:
+    if not (c["Config"].get("Healthcheck") or {}).get("Test"):
+        problems.append("Azurite has no health check, so the silos cannot wait for it")
+print("; ".join(problems) if problems else "ok")
+' 2>&1)
+depends=$(bridge_compose config 2>/dev/null | /usr/bin/python3 -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["services"]["silo"]["depends_on"]["azurite"]["condition"])' 2>&1)
+bridge_compose down -t 1 >>"$work/bridge-create.log" 2>&1
+[ "$bridge_verdict" = ok ] || fail "docker-compose.yml (bridge network): $bridge_verdict"
+[ "$depends" = service_healthy ] || fail "docker-compose.yml: the silos do not wait for a healthy Azurite (depends_on condition: $depends)."
+log "docker-compose.yml (bridge network, not started): Azurite and 3 silo replicas created with --scale silo=3, no port published on the host, silos readiness-gated on a healthy Azurite, non-root, health-checked, 40 s to stop; removed"
+
+# --- 3. The cluster ------------------------------------------------------------------------------------------------
 export GRANTSILO_CERTS="$work/certs"
 GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key"); export GRANTSILO_CALL_KEY
 # Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API.
@@ -126,27 +185,30 @@ free_port() { # VARIABLE: exports it set to the next free port
   export "$1=$next_port"; next_port=$((next_port + 1))
 }
 free_port GRANTSILO_AZURITE_PORT
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
   free_port "GRANTSILO_SILO${n}_PORT"; free_port "GRANTSILO_GATEWAY${n}_PORT"; free_port "GRANTSILO_HTTP${n}_PORT"
 done
 compose() { docker-compose -p "$project" -f "$compose_file" --profile scale-out "$@"; }
 container() { echo "${project}_$1_1"; }
 health() { podman inspect "$(container "$1")" --format '{{.State.Health.Status}}' 2>/dev/null; }
-# The engine's health-check timer (systemd's job, absent here).
+# The engine's health-check timer (systemd's job, absent here), for Azurite: the silos start once it is healthy.
 ( while true; do
-    for c in $(podman ps --filter "label=com.docker.compose.project=$project" --format '{{.Names}}' 2>/dev/null); do
-      podman healthcheck run "$c" >/dev/null 2>&1
-    done
+    podman healthcheck run "$(container azurite)" >/dev/null 2>&1
     sleep 2
   done ) &
 health_pid=$!
-wait_healthy() { # SERVICE SECONDS
-  local deadline=$(($(date +%s) + $2))
+wait_healthy() { # SERVICE SECONDS: /health/ready answers 200, then the image's health check passes
+  local deadline=$(($(date +%s) + $2)) port
+  port=$(eval echo "\$GRANTSILO_HTTP${1#silo}_PORT")
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    [ "$(health "$1")" = healthy ] && return 0
+    if curl -sf -o /dev/null --max-time 3 --cacert "$work/certs/ca.pem" "https://127.0.0.1:$port/health/ready"; then
+      podman healthcheck run "$(container "$1")" >/dev/null 2>&1 || fail "$1 answers /health/ready, but its image's health check failed."
+      [ "$(health "$1")" = healthy ] || fail "$1's health check passed, but podman reports it $(health "$1")."
+      return 0
+    fi
     sleep 0.5
   done
-  fail "$1 was not healthy within $2 s (health: $(health "$1"))."
+  fail "$1 was not ready within $2 s (health: $(health "$1"))."
 }
 dump_logs=1
 t=$(now_ms)
@@ -167,6 +229,7 @@ GrantSilo__Client__Tls__CaFile="$work/certs/ca.pem" \
 GrantSilo__Client__Tls__CertificateFile="$work/certs/client.pem" GrantSilo__Client__Tls__KeyFile="$work/certs/client.key" \
 Workload__HistoryPath="$history" Workload__Duration=00:15:00 Workload__Concurrency=4 Workload__CallDeadline=00:00:30 \
 Workload__IdentityKeyFile="$work/certs/issuer.key.json" Workload__StopFile="$work/stop" Workload__FinalSweep=true \
+Workload__HttpEndpoints="$(for n in 1 2 3 4; do printf 'https://127.0.0.1:%s,' "$(eval echo "\$GRANTSILO_HTTP${n}_PORT")"; done)" \
   dotnet "$workload_dll" >"$work/workload.log" 2>&1 &
 workload_pid=$!
 allows() { local n; n=$(grep -c '"result":"Allow"' "$history" 2>/dev/null); echo "${n:-0}"; }
@@ -235,11 +298,17 @@ while kill -0 "$workload_pid" 2>/dev/null; do
 done
 wait "$workload_pid"; code=$?; workload_pid=""
 [ "$code" = 0 ] || fail "the workload exited with $code."
-grep "WORKLOAD DONE" "$work/workload.log" | head -n 1
+grep -E "^WORKLOAD (DONE|HTTP)" "$work/workload.log"
 
 # --- 5. Verdict ----------------------------------------------------------------------------------------------------
 dotnet "$workload_dll" check "$history" "$phases" 00:00:30 | tee "$work/check.log"
 grep -qx "CHECK PASSED" "$work/check.log" || fail "the history check failed (lines CHECK FAILED above)."
 dump_logs=""
+
+# --- 6. Kubernetes manifests with podman kube play, joining this cluster's Azurite ---------------------------------
+t=$(date +%s)
+bash scripts/kube-play-check.sh "$work/certs" "$GRANTSILO_AZURITE_PORT" "$GRANTSILO_SILO5_PORT" "$GRANTSILO_GATEWAY5_PORT" "$GRANTSILO_HTTP5_PORT" | tee "$work/kube.log"
+grep -qx "KUBE PLAY PASSED" "$work/kube.log" || fail "deploy/kubernetes/deployment.yaml did not run with podman kube play (above)."
+log "podman kube play checked in $(($(date +%s) - t)) s"
 log "total $(($(date +%s) - started)) s"
 echo "CONTAINER TEST PASSED"

@@ -56,6 +56,18 @@ internal static class ContainerRunCheck
         var during = phases.Where(p => gapEnd - gap <= p.End && gapEnd >= p.Start).Select(p => p.Name).DefaultIfEmpty("no operator action").First();
         Console.WriteLine($"CHECK longest gap without a successful answer: {TimeSpan.FromTicks(gap).TotalMilliseconds:0} ms (during {during})");
 
+        // Through the HTTP API: which silo answered what (by its HTTP port), and in each operator action.
+        var viaHttp = run.Where(r => r.Via is not null).ToList();
+        if (viaHttp.Count > 0)
+        {
+            Console.WriteLine($"CHECK through the HTTP API: {viaHttp.Count} answers ({viaHttp.Count(r => r.Op == "authorize")} authorizations, {viaHttp.Count(r => r.Op.StartsWith("revoke", StringComparison.Ordinal))} revocations); per silo port: " +
+                string.Join(", ", viaHttp.GroupBy(r => r.Via).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}")));
+            if (viaHttp.Select(r => r.Via).Distinct().Count() < 2)
+            {
+                failures.Add("The HTTP requests were not spread across the silos (one silo answered them all).");
+            }
+        }
+
         var violations = history.Violations();
         foreach (var v in violations.Take(20))
         {

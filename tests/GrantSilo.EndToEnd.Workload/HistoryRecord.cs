@@ -38,6 +38,9 @@ public sealed record HistoryRecord
     /// <summary>For authorize: part of the final sweep, which asks again about every credential whose end was acknowledged.</summary>
     public bool? Final { get; init; }
 
+    /// <summary>The silo that answered, by its HTTP API's port, when the call went through the HTTP API.</summary>
+    public string? Via { get; init; }
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

@@ -29,9 +29,17 @@ using var host = builder.Build();
 await host.StartAsync();
 var identity = GrantSilo.Testing.TestIdentity.Load(options.IdentityKeyFile ?? throw new InvalidOperationException("Set Workload:IdentityKeyFile (TestIdentity.KeyFile of the test that started the silos)."));
 var client = new GrantSilo.Testing.ActingGrantClient(host.Services.GetRequiredService<GrantClient>(), identity);
+// Workload:HttpEndpoints: decisions and revocations through the silos' HTTP API (the container test); else the SDK.
+using var http = options.HttpEndpoints is { Length: > 0 } endpoints
+    ? new SiloHttpApi(
+        [.. endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(e => new Uri(e.EndsWith('/') ? e : e + "/"))],
+        identity.Harness,
+        SiloHttpApi.Handler(options.HttpCaFile ?? builder.Configuration["GrantSilo:Client:Tls:CaFile"] ?? throw new InvalidOperationException("Set Workload:HttpCaFile (the CA the silos' certificates chain to).")),
+        TimeProvider.System)
+    : null;
 
 await using var history = new History(options.HistoryPath ?? throw new InvalidOperationException("Set Workload:HistoryPath."));
-var runner = new Runner(client, history, options);
+var runner = new Runner(client, history, options, http);
 await runner.SetUpAsync();
 if (options.AuthorizeOnly)
 {
@@ -50,6 +58,10 @@ if (options.FinalSweep)
     await runner.FinalSweepAsync();
 }
 Console.WriteLine($"WORKLOAD DONE {history.Count} invocations");
+if (http is not null)
+{
+    Console.WriteLine($"WORKLOAD HTTP served per silo: {string.Join(", ", http.Silos.Zip(http.Served, (silo, served) => $"{silo.Authority} {served}"))}");
+}
 await host.StopAsync();
 return 0;
 
@@ -78,6 +90,16 @@ internal sealed class WorkloadOptions
 
     /// <summary>After the run, ask again about every credential whose revocation (or its task's) was acknowledged.</summary>
     public bool FinalSweep { get; set; }
+
+    /// <summary>
+    /// The silos' HTTP APIs, comma-separated (<c>https://127.0.0.1:8081,https://127.0.0.1:8082</c>): when set, every
+    /// Authorize and every revocation goes through them (<see cref="SiloHttpApi"/>); the rest of the workload's calls
+    /// (registering, creating, delegating, issuing) still go through the SDK.
+    /// </summary>
+    public string? HttpEndpoints { get; set; }
+
+    /// <summary>The CA the silos' HTTPS certificates chain to (PEM); defaults to GrantSilo:Client:Tls:CaFile.</summary>
+    public string? HttpCaFile { get; set; }
 }
 
 /// <summary>Appends records to the history file, one JSON line each, flushed as written.</summary>
@@ -116,7 +138,7 @@ internal sealed class History(string path) : IAsyncDisposable
 /// creates root tasks, revokes and authorizes; each agent opens its own sessions, is issued its own
 /// credentials and delegates its own tasks, with its own JWT-SVID.
 /// </summary>
-internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History history, WorkloadOptions options)
+internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History history, WorkloadOptions options, SiloHttpApi? http = null)
 {
     private readonly GrantClient _harness = acting.Harness;
     private GrantClient _plannerClient = null!;
@@ -207,14 +229,13 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         switch (random.Next(4))
         {
             case 0:
-                await CallAsync("revoke-credential", () => _harness.RevokeCredentialAsync(workerCredential.CredentialId, "e2e"), r => r.CredentialId, credential: workerCredential.CredentialId,
-                    acknowledged: r => r.Status != CredentialStatus.Active);
+                await RevokeCredentialAsync(workerCredential.CredentialId);
                 break;
             case 1:
-                await CallAsync("revoke-task", () => _harness.RevokeTaskAsync(child.TaskId, "e2e"), r => r.TaskId, task: child.TaskId, acknowledged: r => r.IsTerminal);
+                await RevokeTaskAsync(child.TaskId);
                 break;
             case 2:
-                await CallAsync("revoke-task", () => _harness.RevokeTaskAsync(root.TaskId, "e2e"), r => r.TaskId, task: root.TaskId, acknowledged: r => r.IsTerminal);
+                await RevokeTaskAsync(root.TaskId);
                 break;
             default:
                 break;
@@ -290,18 +311,52 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedCredentials = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revokedTasks = new();
 
+    // Each agent's current session and how many credentials it was asked for. An agent keeps a session for a while, as
+    // a real one does, and opens a new one every SessionUses credentials (or when it ended): a session per credential
+    // would reach the agent's quota of live sessions (MaxLiveSessionsPerAgent) in a long run.
+    private const int SessionUses = 25;
+    private readonly Dictionary<string, (string SessionId, int Uses)> _sessions = [];
+
+    private async Task<string?> SessionAsync(string agent, GrantClient itself)
+    {
+        lock (_sessions)
+        {
+            if (_sessions.TryGetValue(agent, out var current) && current.Uses < SessionUses)
+            {
+                _sessions[agent] = (current.SessionId, current.Uses + 1);
+                return current.SessionId;
+            }
+        }
+        var session = await CallAsync("open-session", () => itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
+        if (session is not null)
+        {
+            lock (_sessions)
+            {
+                _sessions[agent] = (session.SessionId, 1);
+            }
+        }
+        return session?.SessionId;
+    }
+
     private async Task<IssuedCredential?> IssueAsync(string agent, string taskId, IReadOnlyList<string> chain, TimeSpan lifetime)
     {
         var itself = agent == _planner ? _plannerClient : _workerClient;
-        var session = await CallAsync("open-session", () => itself.OpenSessionAsync(new OpenSessionRequest { Agent = agent }), r => r.SessionId);
-        if (session is null)
+        var sessionId = await SessionAsync(agent, itself);
+        if (sessionId is null)
         {
             return null;
         }
         var start = DateTime.UtcNow.Ticks;
-        var (result, outcome) = await WithDeadlineAsync(() => itself.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
+        var (result, outcome) = await WithDeadlineAsync(() => itself.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = taskId, Lifetime = lifetime }));
         var end = DateTime.UtcNow.Ticks;
         var issued = result is { IsSuccess: true } ? result.Value : null;
+        if (result is { IsSuccess: false, Error.Code: GrantErrorCode.SessionNotActive or GrantErrorCode.SessionNotFound })
+        {
+            lock (_sessions)
+            {
+                _sessions.Remove(agent);
+            }
+        }
         await history.AppendAsync(new HistoryRecord
         {
             Op = "issue",
@@ -329,14 +384,28 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
         var start = DateTime.UtcNow.Ticks;
         Decision? decision = null;
         string outcome;
-        try
+        string? failure = null;
+        string? via = null;
+        if (http is not null)
         {
-            decision = await _harness.AuthorizeAsync(credential.Token, "read", Document).WaitAsync(options.CallDeadline);
-            outcome = decision.IsAllowed ? "Allow" : "Deny";
+            // Through a silo's HTTP API, to the deadline (WithDeadline records a call that reaches it as a timeout).
+            using var deadline = new CancellationTokenSource(options.CallDeadline);
+            var answer = await http.AuthorizeAsync(credential.Token, "read", Document, deadline.Token);
+            (decision, via) = (answer.Value, answer.Via);
+            outcome = answer.IsAnswered ? (decision!.IsAllowed ? "Allow" : "Deny") : answer.Status == -1 ? "timeout" : "error";
+            failure = answer.Failure;
         }
-        catch (TimeoutException)
+        else
         {
-            outcome = "timeout";
+            try
+            {
+                decision = await _harness.AuthorizeAsync(credential.Token, "read", Document).WaitAsync(options.CallDeadline);
+                outcome = decision.IsAllowed ? "Allow" : "Deny";
+            }
+            catch (TimeoutException)
+            {
+                outcome = "timeout";
+            }
         }
         await history.AppendAsync(new HistoryRecord
         {
@@ -345,9 +414,49 @@ internal sealed class Runner(GrantSilo.Testing.ActingGrantClient acting, History
             End = DateTime.UtcNow.Ticks,
             Result = outcome,
             Reason = decision?.Reason.ToString(),
-            Detail = decision is { IsAllowed: false } ? decision.Detail : null,
+            Detail = decision is { IsAllowed: false } ? decision.Detail : failure,
             Credential = credential.CredentialId,
             Final = final ? true : null,
+            Via = via,
+        });
+    }
+
+    private Task RevokeCredentialAsync(string credentialId) => http is null
+        ? CallAsync("revoke-credential", () => _harness.RevokeCredentialAsync(credentialId, "e2e"), r => r.CredentialId, credential: credentialId,
+            acknowledged: r => r.Status != CredentialStatus.Active)
+        : RevokeOverHttpAsync("revoke-credential", credentialId, null, token => http.RevokeCredentialAsync(credentialId, "e2e", token), status => status != CredentialStatus.Active);
+
+    private Task RevokeTaskAsync(string taskId) => http is null
+        ? CallAsync("revoke-task", () => _harness.RevokeTaskAsync(taskId, "e2e"), r => r.TaskId, task: taskId, acknowledged: r => r.IsTerminal)
+        : RevokeOverHttpAsync("revoke-task", null, taskId, token => http.RevokeTaskAsync(taskId, "e2e", token),
+            status => status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired);
+
+    // A revocation through a silo's HTTP API: acknowledged when a silo answered 200 with the thing ended.
+    private async Task RevokeOverHttpAsync<TStatus>(string op, string? credential, string? task, Func<CancellationToken, Task<HttpAnswer<TStatus>>> revoke, Func<TStatus, bool> ended)
+    {
+        var start = DateTime.UtcNow.Ticks;
+        using var deadline = new CancellationTokenSource(options.CallDeadline);
+        var answer = await revoke(deadline.Token);
+        var end = DateTime.UtcNow.Ticks;
+        var ok = answer.IsAnswered && ended(answer.Value!);
+        if (ok && credential is not null)
+        {
+            _revokedCredentials.TryAdd(credential, true);
+        }
+        if (ok && task is not null)
+        {
+            _revokedTasks.TryAdd(task, true);
+        }
+        await history.AppendAsync(new HistoryRecord
+        {
+            Op = op,
+            Start = start,
+            End = end,
+            Result = ok ? "ok" : answer.IsAnswered ? "error" : answer.Status == -1 ? "timeout" : "error",
+            Detail = ok ? null : answer.Failure ?? $"answered {answer.Value}",
+            Credential = credential,
+            Task = task,
+            Via = answer.Via,
         });
     }
 
