@@ -102,9 +102,9 @@ public class AuthorizeTests(ClusterFixture fixture)
 
         // Right credential id, another secret; and a well-formed token of no credential: one answer for both,
         // so a caller cannot learn which credential ids exist.
-        var (forged, _) = CredentialToken.Mint(credential.CredentialId);
+        var forged = ForgedTokens.For(credential.CredentialId);
         var wrongSecret = await _s.Client.AuthorizeAsync(forged, "read", resource);
-        var (unknown, _) = CredentialToken.Mint(CredentialToken.NewCredentialId());
+        var unknown = ForgedTokens.For(CredentialToken.NewCredentialId());
         var unknownId = await _s.Client.AuthorizeAsync(unknown, "read", resource);
         Assert.Equal(DecisionReason.UnknownCredential, wrongSecret.Reason);
         Assert.Equal(DecisionReason.UnknownCredential, unknownId.Reason);

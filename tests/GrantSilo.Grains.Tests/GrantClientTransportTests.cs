@@ -18,7 +18,7 @@ public class GrantClientTransportTests
     // line or error that repeated an argument would show it.
     private const string Marker = "arg-7f3c";
 
-    private static readonly string Token = CredentialToken.Mint(CredentialToken.NewCredentialId()).Token;
+    private static readonly string Token = ForgedTokens.For(CredentialToken.NewCredentialId());
 
     // Every method of IGrantClient that calls GrantSilo: As(ICallerTokenSource) is not one (it gives a client
     // calling as someone else, and makes no call).
