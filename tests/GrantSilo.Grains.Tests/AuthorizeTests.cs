@@ -97,7 +97,9 @@ public class AuthorizeTests(ClusterFixture fixture)
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
         var resource = new ResourceRef { Type = "doc", Path = "a" };
 
-        Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync(credential.Token[..^1], "read", resource)).Reason);
+        // A token cut inside its signature is still shaped as one, and matches no issued token; cut before it, it is malformed.
+        Assert.Equal(DecisionReason.UnknownCredential, (await _s.Client.AuthorizeAsync(credential.Token[..^1], "read", resource)).Reason);
+        Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync(credential.Token[..credential.Token.LastIndexOf('.')], "read", resource)).Reason);
         Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync("", "read", resource)).Reason);
 
         // Right credential id, another secret; and a well-formed token of no credential: one answer for both,
