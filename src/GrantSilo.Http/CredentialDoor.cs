@@ -33,9 +33,11 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
             return null;
         }
         var proofs = http.Request.Headers[DpopHeader];
-        var (proof, problem) = proofs.Count == 1
-            ? await dpop.VerifyAsync(proofs[0], http.Request.Method, RequestUrl(http), token).ConfigureAwait(false)
-            : (null, new DpopRefusal(DpopRefusal.InvalidProof, "A credential bound to a key needs exactly one DPoP proof by that key (the DPoP header)."));
+        var (proof, problem) = proofs.Count != 1
+            ? (null, new DpopRefusal(DpopRefusal.InvalidProof, "A credential bound to a key needs exactly one DPoP proof by that key (the DPoP header)."))
+            : ProofTarget(http) is not var (method, url)
+            ? (null, new DpopRefusal(DpopRefusal.InvalidProof, $"{ForwardedMethodHeader} and {ForwardedUrlHeader} go together: a method and an absolute http(s) URL without query."))
+            : await dpop.VerifyAsync(proofs[0], method, url, token).ConfigureAwait(false);
         if (dpopOptions.RequireNonce)
         {
             // Offered on every answer about a bound token, so the next proof can carry it (RFC 9449 §8).
@@ -54,6 +56,31 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
             return Decision.Deny(DecisionReason.DpopProofInvalid, "The DPoP proof is signed by another key than the one the credential is bound to.", time.GetUtcNow());
         }
         return null;
+    }
+
+    /// <summary>
+    /// A gateway forwarding the proof an agent made for the gateway's own request names that request's method and URL
+    /// in these headers; the proof is then checked against them (the gateway is trusted to name its request, as it is
+    /// trusted to ask about the agent's action at all). Without them, the proof is for this request.
+    /// </summary>
+    public const string ForwardedMethodHeader = "GrantSilo-DPoP-Method";
+
+    /// <inheritdoc cref="ForwardedMethodHeader"/>
+    public const string ForwardedUrlHeader = "GrantSilo-DPoP-Url";
+
+    // The method and URL the proof must name: the forwarded request's, or this one's; null when the forwarded pair is malformed.
+    private static (string Method, Uri Url)? ProofTarget(HttpContext http)
+    {
+        var method = http.Request.Headers[ForwardedMethodHeader];
+        var url = http.Request.Headers[ForwardedUrlHeader];
+        if (method.Count == 0 && url.Count == 0)
+        {
+            return (http.Request.Method, RequestUrl(http));
+        }
+        return method.Count == 1 && url.Count == 1 && method[0] is { Length: > 0 and <= 16 } m && m.All(char.IsAsciiLetterUpper)
+            && Uri.TryCreate(url[0], UriKind.Absolute, out var target) && target.Scheme is "https" or "http" && target.Query.Length == 0 && target.Fragment.Length == 0
+            ? (m, target)
+            : null;
     }
 
     /// <summary>The URL a DPoP proof for this request names (<c>htu</c>): scheme, host and path, without query.</summary>

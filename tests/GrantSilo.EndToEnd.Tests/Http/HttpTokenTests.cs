@@ -40,7 +40,7 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
 
     private sealed record Answer(HttpStatusCode Status, JsonElement Json, HttpResponseMessage Response);
 
-    private async Task<Answer> SendAsync(HttpMethod method, string path, string? bearer, object? json = null, IReadOnlyDictionary<string, string>? form = null, string? dpop = null)
+    private async Task<Answer> SendAsync(HttpMethod method, string path, string? bearer, object? json = null, IReadOnlyDictionary<string, string>? form = null, string? dpop = null, IReadOnlyDictionary<string, string>? headers = null)
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
         if (bearer is not null)
@@ -50,6 +50,10 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
         if (dpop is not null)
         {
             request.Headers.Add("DPoP", dpop);
+        }
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.Add(name, value);
         }
         request.Content = form is not null ? new FormUrlEncodedContent(form) : json is not null ? JsonContent.Create(json) : null;
         var response = await Host.Http.SendAsync(request);
@@ -253,6 +257,16 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
             var decision = await AuthorizeAsync(token, refused);
             Assert.True(decision.GetProperty("reason").GetString() == "dpopProofInvalid", $"{name}: {decision}");
         }
+        // A gateway forwards the proof the agent made for the gateway's request, naming that request.
+        var resourceServer = new Uri("https://mcp.example.com/mcp");
+        var forwarded = new Dictionary<string, string> { ["GrantSilo-DPoP-Method"] = "POST", ["GrantSilo-DPoP-Url"] = resourceServer.ToString() };
+        var forwardedProof = TokenKit.Proof(key, "POST", resourceServer, token);
+        var relayed = (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token, action = "read", resource = Read }, dpop: forwardedProof, headers: forwarded)).Json;
+        Assert.Equal("allow", relayed.GetProperty("kind").GetString());
+        var elsewhere = new Dictionary<string, string> { ["GrantSilo-DPoP-Method"] = "POST", ["GrantSilo-DPoP-Url"] = "https://other.example.com/mcp" };
+        var misnamed = (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token, action = "read", resource = Read }, dpop: TokenKit.Proof(key, "POST", resourceServer, token), headers: elsewhere)).Json;
+        Assert.Equal("dpopProofInvalid", misnamed.GetProperty("reason").GetString());
+
         // AuthZEN and introspection check the proof for their own request the same way.
         var evaluation = new Uri(Host.BaseAddress, "/access/v1/evaluation");
         var body = new { subject = new { type = "credential", id = token }, action = new { name = "read" }, resource = new { type = "doc", id = "a" } };
