@@ -58,7 +58,7 @@ public static class McpResourceServer
             ["dpop_signing_alg_values_supported"] = new JsonArray("ES256"),
             ["dpop_bound_access_tokens_required"] = true,
         }));
-        app.MapPost("/mcp", (HttpContext http) => CallAsync(http, options, keys, proofs, grantSilo, time));
+        app.MapPost("/mcp", (HttpContext http, CancellationToken _) => CallAsync(http, options, keys, proofs, grantSilo, time));
     }
 
     private static async Task<IResult> CallAsync(HttpContext http, ResourceServerOptions options, KeySetCache keys, DpopProofVerifier proofs, HttpClient grantSilo, TimeProvider time)
@@ -152,11 +152,10 @@ public static class McpResourceServer
         });
     }
 
-    // GrantSilo's JWKS, fetched when first needed and kept for KeySetLifetime.
+    // GrantSilo's JWKS, fetched when first needed and kept for KeySetLifetime (two requests racing may both fetch it).
     private sealed class KeySetCache(HttpClient grantSilo, ResourceServerOptions options, TimeProvider time)
     {
-        private readonly SemaphoreSlim _gate = new(1, 1);
-        private (IReadOnlyList<SecurityKey> Keys, DateTimeOffset Until)? _cached;
+        private volatile Cached? _cached;
 
         public async Task<IReadOnlyList<SecurityKey>> GetAsync(CancellationToken cancellationToken)
         {
@@ -164,22 +163,12 @@ public static class McpResourceServer
             {
                 return cached.Keys;
             }
-            await _gate.WaitAsync(cancellationToken);
-            try
-            {
-                if (_cached is { } again && time.GetUtcNow() < again.Until)
-                {
-                    return again.Keys;
-                }
-                var text = await grantSilo.GetStringAsync(new Uri(options.GrantSilo, "/.well-known/jwks.json"), cancellationToken);
-                IReadOnlyList<SecurityKey> keys = [.. new JsonWebKeySet(text).Keys];
-                _cached = (keys, time.GetUtcNow() + options.KeySetLifetime);
-                return keys;
-            }
-            finally
-            {
-                _gate.Release();
-            }
+            var text = await grantSilo.GetStringAsync(new Uri(options.GrantSilo, "/.well-known/jwks.json"), cancellationToken);
+            IReadOnlyList<SecurityKey> keys = [.. new JsonWebKeySet(text).Keys];
+            _cached = new Cached(keys, time.GetUtcNow() + options.KeySetLifetime);
+            return keys;
         }
+
+        private sealed record Cached(IReadOnlyList<SecurityKey> Keys, DateTimeOffset Until);
     }
 }

@@ -15,7 +15,7 @@ var options = new ResourceServerOptions
     GrantSilo = new Uri(builder.Configuration["Mcp:GrantSilo"] ?? "http://127.0.0.1:8080"),
     Issuer = builder.Configuration["Mcp:Issuer"] ?? "urn:grantsilo:local",
     GatewayToken = () => File.ReadAllText(tokenFile).Trim(),
-    Tools = [new Tool("read_document", "doc", "read", HighRisk: false), new Tool("delete_document", "doc", "delete", HighRisk: true)],
+    Tools = [new Tool("read_document", "doc", "read", HighRisk: false), new Tool("write_document", "doc", "write", HighRisk: true), new Tool("delete_document", "doc", "delete", HighRisk: true)],
 };
 using var grantSilo = new HttpClient();
 McpResourceServer.Map(app, options, grantSilo, TimeProvider.System);

@@ -40,7 +40,7 @@ public sealed class McpSampleTests(TokenHost fixture) : IClassFixture<TokenHost>
             GrantSilo = fixture.Host.BaseAddress,
             Issuer = "urn:grantsilo:local",
             GatewayToken = () => Identity.ServiceToken($"mcp-{_run}", "gateway"),
-            Tools = [new Tool("read_document", "doc", "read", HighRisk: false), new Tool("delete_document", "doc", "delete", HighRisk: true)],
+            Tools = [new Tool("read_document", "doc", "read", HighRisk: false), new Tool("write_document", "doc", "write", HighRisk: true), new Tool("delete_document", "doc", "delete", HighRisk: true)],
         }, _grantSilo, TimeProvider.System);
         await _server.StartAsync();
         _mcp = new HttpClient { BaseAddress = new Uri(_resource) };
@@ -121,18 +121,22 @@ public sealed class McpSampleTests(TokenHost fixture) : IClassFixture<TokenHost>
     public async Task BoundToken_WithItsProof_IsVerifiedOffline_AndHighRiskToolsAskGrantSiloOnline()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var (token, credentialId, _) = await CredentialAsync(key, _resource, "doc:read:*", "doc:delete:*");
+        var (token, credentialId, _) = await CredentialAsync(key, _resource, "doc:read:*", "doc:write:*", "doc:delete:*");
 
         var read = await CallAsync("read_document", token, TokenKit.Proof(key, "POST", Mcp, token));
         Assert.True(read.Status == HttpStatusCode.OK, read.Json.ToString());
         Assert.Equal("offline", read.Json.GetProperty("result").GetProperty("checkedBy").GetString());
+        var write = await CallAsync("write_document", token, TokenKit.Proof(key, "POST", Mcp, token));
+        Assert.True(write.Status == HttpStatusCode.OK, write.Json.ToString());
+        Assert.Equal("online", write.Json.GetProperty("result").GetProperty("checkedBy").GetString());
+        // Online, GrantSilo's policy has its say: the default policy wants a person's approval for a delete.
         var delete = await CallAsync("delete_document", token, TokenKit.Proof(key, "POST", Mcp, token));
-        Assert.True(delete.Status == HttpStatusCode.OK, delete.Json.ToString());
-        Assert.Equal("online", delete.Json.GetProperty("result").GetProperty("checkedBy").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, delete.Status);
+        Assert.Equal("stepUpRequired", delete.Json.GetProperty("error").GetProperty("reason").GetString());
 
         // Revoked in GrantSilo: the high-risk tool is refused at once; the offline one runs until the token expires (the documented bound).
         await GrantSiloAsync($"/v1/credentials/{credentialId}/revoke", Identity.PersonToken($"ops-{_run}@test.dev", "operator"), new { reason = "test" });
-        var refused = await CallAsync("delete_document", token, TokenKit.Proof(key, "POST", Mcp, token));
+        var refused = await CallAsync("write_document", token, TokenKit.Proof(key, "POST", Mcp, token));
         Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
         Assert.Equal("credentialRevoked", refused.Json.GetProperty("error").GetProperty("reason").GetString());
         Assert.Equal(HttpStatusCode.OK, (await CallAsync("read_document", token, TokenKit.Proof(key, "POST", Mcp, token))).Status);
