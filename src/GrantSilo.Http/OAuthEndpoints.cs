@@ -28,14 +28,21 @@ internal static partial class OAuthEndpoints
     {
         app.MapGet("/.well-known/oauth-authorization-server", Metadata)
             .WithTags("OAuth").WithName("AuthorizationServerMetadata").WithSummary("RFC 8414 authorization server metadata.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
         var oauth = app.MapGroup("/oauth2").WithTags("OAuth").AddEndpointFilter(HttpCaller.Require).RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
         oauth.MapPost("/token", ExchangeAsync).WithName("TokenExchange").WithSummary("RFC 8693 token exchange: a planner's credential and a worker's identity for the worker's narrower credential.")
-            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery();
+            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery()
+            .Produces(StatusCodes.Status200OK, contentType: "application/json").Produces(StatusCodes.Status400BadRequest, contentType: "application/json")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         oauth.MapPost("/introspect", IntrospectAsync).WithName("OAuthIntrospect").WithSummary("RFC 7662 token introspection.")
-            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery();
+            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery()
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         oauth.MapPost("/revoke", RevokeAsync).WithName("OAuthRevoke").WithSummary("RFC 7009 token revocation.")
-            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery();
+            .Accepts<IFormCollection>("application/x-www-form-urlencoded").DisableAntiforgery()
+            .Produces(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
     private static IResult Metadata(HttpContext http, IOptions<TokenOptions> tokens)
