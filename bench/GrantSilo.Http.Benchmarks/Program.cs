@@ -3,6 +3,8 @@
 // per second. The silo, its HTTP API and the load generator share this process (and the machine's cores).
 //
 //   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
+//   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
+//   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
 //
 // By default every decision waits for its durable audit record (the embedded default: segment files, one fsync per
 // group commit), as in production. --no-audit turns the audit off (GrantSilo:Audit:Enabled=false), to measure the HTTP
@@ -20,6 +22,7 @@ using GrantSilo.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -129,6 +132,114 @@ Func<int, long, Task> Post(string path, byte[] body, string expect) => async (_,
     }
 };
 
+// RFC 7662 introspection of the same credential, a form body as the RFC has it.
+var introspection = Encoding.UTF8.GetBytes("token=" + Uri.EscapeDataString(credentialToken));
+Func<int, long, Task> PostForm(string path, byte[] body, string expect) => async (_, _) =>
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+    request.Content.Headers.ContentType = new("application/x-www-form-urlencoded");
+    request.Headers.TryAddWithoutValidation("Authorization", gateway);
+    using var response = await http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    if (response.StatusCode != HttpStatusCode.OK || !text.Contains(expect, StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"{path}: {(int)response.StatusCode} {text}");
+    }
+};
+
+if (args.Contains("--tokens-only"))
+{
+    // The standard-tokens rows (bench/README.md): issuing a signed JWT credential on this embedded default silo against
+    // a raw ES256 signature of a token-sized input; offline verification of the credential as a resource server does it
+    // (Microsoft.IdentityModel from the JWKS, and GrantSilo's own door check) against a raw ES256 verification.
+    using var outside = GrantSilo.Grains.Access.OutsideCalls.Enter();
+    var asAgent = app.Services.GetRequiredService<HttpGrantClient>().For(agentToken);
+    var taskId = task.GetProperty("taskId").GetString()!;
+    var issuingSessions = new string[connections];
+    var issuedIn = new int[connections];
+    for (var w = 0; w < connections; w++)
+    {
+        issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+    }
+    using var raw = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+    var dot = credentialToken.LastIndexOf('.');
+    var signingInput = Encoding.ASCII.GetBytes(credentialToken[..dot]);
+    var rawSignature = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    var issuance = await Measurement.InterleavedAsync(
+    [
+        ("issue a signed JWT credential", async (w, _) =>
+        {
+            // A session holds at most 1,000 live credentials: a fresh one every 900.
+            if (++issuedIn[w] > 900)
+            {
+                issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+                issuedIn[w] = 1;
+            }
+            var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
+            if (!issued.IsSuccess)
+            {
+                throw new InvalidOperationException(issued.Error!.ToString());
+            }
+        }),
+        ("raw ES256 sign", (_, _) =>
+        {
+            _ = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            return Task.CompletedTask;
+        }),
+    ], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+
+    var jwks = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(await http.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative)));
+    var published = jwks.Keys.Cast<Microsoft.IdentityModel.Tokens.SecurityKey>().ToList();
+    var verifier = app.Services.GetRequiredService<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
+    var issuer = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GrantSilo.Grains.Tokens.TokenOptions>>().Value;
+    var audience = GrantSilo.Identity.Tokens.CredentialJwt.ReadVerified(credentialToken)!.Audience;
+    var verification = await Measurement.InterleavedAsync(
+    [
+        ("offline verify (Microsoft.IdentityModel)", async (_, _) =>
+        {
+            if ((await GrantSilo.Identity.Tokens.CredentialJwt.ValidateAsync(credentialToken, issuer.Issuer, audience, published, DateTimeOffset.UtcNow)).Refusal is { } refusal)
+            {
+                throw new InvalidOperationException(refusal.Reason);
+            }
+        }),
+        ("offline verify (GrantSilo's door)", async (_, _) =>
+        {
+            if ((await verifier.VerifyAsync(credentialToken, CancellationToken.None)).Refusal is { } refusal)
+            {
+                throw new InvalidOperationException(refusal);
+            }
+        }),
+        ("raw ES256 verify", (_, _) => raw.VerifyData(signingInput, rawSignature, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation)
+            ? Task.CompletedTask : throw new InvalidOperationException("bad signature")),
+    ], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+    foreach (var result in issuance.Concat(verification))
+    {
+        Console.WriteLine($"{result} {result.CpuUsPerOperation,14:N1} |");
+    }
+    Console.WriteLine($"Issuance / raw ES256 sign:                        {issuance[0].Throughput / issuance[1].Throughput:0.000}x (target >= 0.25x)");
+    Console.WriteLine($"Offline verify (IdentityModel) / raw ES256 verify: {verification[0].Throughput / verification[2].Throughput:0.00}x (target >= 0.5x)");
+    Console.WriteLine($"Offline verify (door) / raw ES256 verify:          {verification[1].Throughput / verification[2].Throughput:0.00}x");
+    await app.StopAsync();
+    return;
+}
+
+if (args.Contains("--introspection-only"))
+{
+    // Introspection against AuthZEN alone, in alternating slices (the standard-tokens row of bench/README.md).
+    var pair = await Measurement.InterleavedAsync(
+    [
+        ("AuthZEN POST /evaluation", Post("/access/v1/evaluation", evaluation, "\"decision\":true")),
+        ("POST /oauth2/introspect (RFC 7662)", PostForm("/oauth2/introspect", introspection, "\"active\":true")),
+    ], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+    foreach (var result in pair)
+    {
+        Console.WriteLine($"{result} {result.CpuUsPerOperation,14:N1} |");
+    }
+    Console.WriteLine($"Throughput introspection / AuthZEN: {pair[1].Throughput / pair[0].Throughput:0.00}x");
+    await app.StopAsync();
+    return;
+}
+
 if (args.Contains("--authzen-only"))
 {
     // For a profiler: AuthZEN alone, for --seconds (no ratios are printed).
@@ -148,6 +259,7 @@ var results = await Measurement.InterleavedAsync(
     ("AuthZEN POST /evaluation", Post("/access/v1/evaluation", evaluation, "\"decision\":true")),
     ("POST /v1/authorize (same decision)", Post("/v1/authorize", authorize, "\"kind\":\"allow\"")),
     ("echo: a grain call deciding nothing", Post("/bench/echo", evaluation, "\"decision\":true")),
+    ("POST /oauth2/introspect (RFC 7662)", PostForm("/oauth2/introspect", introspection, "\"active\":true")),
 ], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
 var batched = await Measurement.RunAsync($"AuthZEN /evaluations x{batch}", connections, TimeSpan.FromSeconds(Math.Max(2, seconds / 2)),
     Post("/access/v1/evaluations", evaluations, "\"evaluations\":[{\"decision\":true"));
@@ -184,6 +296,7 @@ Console.WriteLine($"Throughput AuthZEN / no-op (saturated): {authzen.Throughput 
 Console.WriteLine($"p99 AuthZEN / no-op at {rate:N0}/s:      {paced[1].P99Us / paced[0].P99Us:0.00}x (target <= 2x)");
 Console.WriteLine($"p99 AuthZEN / no-op (saturated):        {authzen.P99Us / noop.P99Us:0.00}x");
 Console.WriteLine($"Batch: {batched.Throughput * batch:N0} decisions/s ({batch} per request)");
+Console.WriteLine($"Throughput introspection / AuthZEN: {results[4].Throughput / authzen.Throughput:0.00}x");
 await app.StopAsync();
 
 static ByteArrayContent JsonContent(string json)

@@ -3,6 +3,7 @@ using GrantSilo.GrainInterfaces;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.Http;
 
@@ -70,7 +71,10 @@ internal static class ApiEndpoints
 
         // ---- Credentials ----
         var credentials = v1.MapGroup("/credentials").WithTags("Credentials");
-        credentials.MapPost("/introspect", (HttpContext http, CancellationToken _) => WithBody<IntrospectBody>(http, async (client, body, ct) => Introspected(await client.IntrospectAsync(body.Token, ct).ConfigureAwait(false))))
+        credentials.MapPost("/introspect", (HttpContext http, CancellationToken _) => WithBody<IntrospectBody>(http, async (client, body, ct) =>
+                await Door(http).CheckAsync(http, body.Token).ConfigureAwait(false) is { } refused
+                    ? TypedResults.Json(TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt), HttpJson.Options)
+                    : Introspected(await client.IntrospectAsync(body.Token, ct).ConfigureAwait(false))))
             .Doc<IntrospectBody, TokenIntrospection>("IntrospectCredential", "Whether a credential token is active now and, if not, why (gateways). The secret is never returned.");
         credentials.MapGet("/{credentialId}", (HttpContext http, string credentialId) => Answer(Client(http).GetCredentialAsync(credentialId, http.RequestAborted)))
             .Doc<CredentialInfo>("GetCredential", "A credential by its id (never by its token).");
@@ -79,7 +83,8 @@ internal static class ApiEndpoints
 
         // ---- Decisions ----
         v1.MapPost("/authorize", (HttpContext http, CancellationToken _) => WithBody<AuthorizeBody>(http, async (client, body, ct) =>
-                Decided(body.ApprovalId is null
+                Decided(await Door(http).CheckAsync(http, body.Token).ConfigureAwait(false) is { } refused ? refused
+                    : body.ApprovalId is null
                     ? await client.AuthorizeAsync(body.Token, body.Action, body.Resource, ct).ConfigureAwait(false)
                     : await client.AuthorizeAsync(body.Token, body.Action, body.Resource, body.ApprovalId, ct).ConfigureAwait(false))))
             .WithTags("Decisions")
@@ -150,6 +155,8 @@ internal static class ApiEndpoints
     }
 
     private static IGrantClient Client(HttpContext http) => HttpCaller.Of(http)!.Client(http);
+
+    internal static CredentialDoor Door(HttpContext http) => http.RequestServices.GetRequiredService<CredentialDoor>();
 
     // The caller acts under its own name (an approver, an author): the grains check it against what it proved.
     private static string Name(HttpContext http) => HttpCaller.Of(http)!.Caller.Name;

@@ -283,7 +283,8 @@ internal static class AuthZenEndpoints
             }, null);
         }
         var client = HttpCaller.Of(http)!.Client(http);
-        var decision = request.ApprovalId is null
+        var decision = await ApiEndpoints.Door(http).CheckAsync(http, request.Token).ConfigureAwait(false) is { } refused ? refused
+            : request.ApprovalId is null
             ? await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, http.RequestAborted).ConfigureAwait(false)
             : await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, request.ApprovalId, http.RequestAborted).ConfigureAwait(false);
         return ApiEndpoints.CallerRefusal(decision.Reason, decision.Detail) is { } refusal ? (null, refusal) : (Map(decision), null);

@@ -32,12 +32,19 @@ public static partial class GrantSiloHttp
     /// certificate of <c>GrantSilo:Tls</c> when TLS is on there (required to listen beyond loopback). Body size, request
     /// timeout and a per-caller rate limit apply to every route.
     /// </summary>
+    /// <summary>The configuration section of DPoP proof checks (<c>GrantSilo:Dpop</c>).</summary>
+    public const string DpopOptionsSection = "GrantSilo:Dpop";
+
     public static HttpApiOptions AddGrantSiloHttpApi(this WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = Bind(builder.Configuration);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<HttpGrantClient>();
+        var dpop = builder.Configuration.GetSection(DpopOptionsSection).Get<GrantSilo.Identity.Tokens.DpopOptions>() ?? new();
+        builder.Services.AddSingleton(dpop);
+        builder.Services.AddSingleton(sp => new GrantSilo.Identity.Tokens.DpopProofVerifier(dpop, sp.GetRequiredKeyedService<TimeProvider>(GrantSilo.Grains.Hosting.GrantSiloTime.ServiceKey)));
+        builder.Services.AddSingleton<CredentialDoor>();
         builder.Services.ConfigureHttpJsonOptions(json => HttpJson.Apply(json.SerializerOptions));
         // ASP.NET Core's own messages below Warning quote request paths and request lines: a caller who puts a token in
         // a URL must not have it written to the silo's log. So they stay at Warning and above, however logging is
@@ -241,6 +248,7 @@ public static partial class GrantSiloHttp
         AuditEndpoints.Map(app);
         HealthEndpoints.Map(app);
         KeySetEndpoint.Map(app);
+        OAuthEndpoints.Map(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         if (app.Environment.IsDevelopment())
         {

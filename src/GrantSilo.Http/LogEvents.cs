@@ -11,4 +11,13 @@ internal enum LogEvents
 
     /// <summary>The key set could not be published (no key-encryption key, or a stored key that does not unwrap).</summary>
     KeysUnavailable = 4203,
+
+    /// <summary>A credential token failed offline verification (its reason is logged, never the token).</summary>
+    CredentialTokenRefused = 4204,
+
+    /// <summary>A credential bound to a key came without a valid DPoP proof by that key.</summary>
+    DpopProofRefused = 4205,
+
+    /// <summary>A token exchange was refused.</summary>
+    TokenExchangeRefused = 4206,
 }

@@ -97,14 +97,16 @@ public class AuthorizeTests(ClusterFixture fixture)
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
         var resource = new ResourceRef { Type = "doc", Path = "a" };
 
-        Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync(credential.Token[..^1], "read", resource)).Reason);
+        // A token cut inside its signature is still shaped as one, and matches no issued token; cut before it, it is malformed.
+        Assert.Equal(DecisionReason.UnknownCredential, (await _s.Client.AuthorizeAsync(credential.Token[..^1], "read", resource)).Reason);
+        Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync(credential.Token[..credential.Token.LastIndexOf('.')], "read", resource)).Reason);
         Assert.Equal(DecisionReason.MalformedToken, (await _s.Client.AuthorizeAsync("", "read", resource)).Reason);
 
         // Right credential id, another secret; and a well-formed token of no credential: one answer for both,
         // so a caller cannot learn which credential ids exist.
-        var (forged, _) = CredentialToken.Mint(credential.CredentialId);
+        var forged = ForgedTokens.For(credential.CredentialId);
         var wrongSecret = await _s.Client.AuthorizeAsync(forged, "read", resource);
-        var (unknown, _) = CredentialToken.Mint(CredentialToken.NewCredentialId());
+        var unknown = ForgedTokens.For(CredentialToken.NewCredentialId());
         var unknownId = await _s.Client.AuthorizeAsync(unknown, "read", resource);
         Assert.Equal(DecisionReason.UnknownCredential, wrongSecret.Reason);
         Assert.Equal(DecisionReason.UnknownCredential, unknownId.Reason);

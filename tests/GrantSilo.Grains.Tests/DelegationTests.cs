@@ -83,7 +83,7 @@ public class DelegationTests(ClusterFixture fixture)
         var narrow = Scenario.Scope(0, "ticket:read:*");
 
         Assert.Equal(GrantErrorCode.InvalidProof, (await _s.DelegateAsync(root.TaskId, proof.Token[..^2], worker, narrow)).Error?.Code);
-        var (forged, _) = CredentialToken.Mint(proof.CredentialId);
+        var forged = ForgedTokens.For(proof.CredentialId);
         Assert.Equal(GrantErrorCode.InvalidProof, (await _s.DelegateAsync(root.TaskId, forged, worker, narrow)).Error?.Code);
 
         // A credential of another task of the same agent proves nothing about this one.

@@ -38,7 +38,7 @@ public class ForgedCredentialTests(ClusterFixture fixture)
     private async Task<GrantError?> ForgeAndCheckNothingCreatedAsync(Func<byte[], CredentialSpec> spec)
     {
         var id = CredentialToken.NewCredentialId();
-        var (token, hash) = CredentialToken.Mint(id);
+        var (token, hash) = ForgedTokens.WithHash(id);
         TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         var fromClient = await fixture.Cluster.Client.GetGrain<ICredentialLifecycleGrain>(id).InitializeAsync(spec(hash));
         Assert.Equal(GrantErrorCode.Forbidden, fromClient.Error?.Code);

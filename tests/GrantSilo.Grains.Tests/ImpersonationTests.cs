@@ -243,7 +243,7 @@ public class ImpersonationTests(ClusterFixture fixture)
         RequestContext.Set(ClusterCallKey.Header, RandomNumberGenerator.GetBytes(32));
 
         var forgedId = CredentialToken.NewCredentialId();
-        var (forgedToken, forgedHash) = CredentialToken.Mint(forgedId);
+        var (forgedToken, forgedHash) = ForgedTokens.WithHash(forgedId);
         var secret = RandomNumberGenerator.GetBytes(32);
         var now = fixture.Time.GetUtcNow();
         await AssertRefusedAsync(() => grains.GetGrain<ICredentialLifecycleGrain>(forgedId).InitializeAsync(new CredentialSpec

@@ -219,8 +219,8 @@ public class ReadTests(ClusterFixture fixture)
         var agent = await _s.AgentAsync("worker", Reader);
         var task = await _s.RootTaskAsync(agent, Reader);
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
-        var (forged, _) = CredentialToken.Mint(credential.CredentialId);
-        var (unknown, _) = CredentialToken.Mint(CredentialToken.NewCredentialId());
+        var forged = ForgedTokens.For(credential.CredentialId);
+        var unknown = ForgedTokens.For(CredentialToken.NewCredentialId());
 
         var forgedAnswer = (await _s.Client.IntrospectAsync(forged)).Value;
         var unknownAnswer = (await _s.Client.IntrospectAsync(unknown)).Value;

@@ -63,7 +63,7 @@ public class SuspensionTests(ClusterFixture fixture)
         var agent = await _s.AgentAsync("worker", scope);
         var task = await _s.RootTaskAsync(agent, scope);
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
-        var (forged, _) = CredentialToken.Mint(credential.CredentialId);
+        var forged = ForgedTokens.For(credential.CredentialId);
 
         var decision = await _s.Client.AuthorizeAsync(forged, "read", new ResourceRef { Type = "doc", Path = "a" });
         Assert.Equal(DecisionReason.UnknownCredential, decision.Reason);

@@ -22,6 +22,21 @@ public sealed record IssueCredentialRequest
     /// <see cref="IssuedCredential.ExpiresAt"/> says when it ends.
     /// </summary>
     [Id(2)] public TimeSpan? Lifetime { get; init; }
+    /// <summary>
+    /// The resource the credential is for (an RFC 8707 resource indicator: an absolute URI without a fragment), which
+    /// becomes its <c>aud</c>; null for the deployment's default audience (<c>GrantSilo:Tokens:DefaultAudience</c>).
+    /// </summary>
+    [Id(3)] public string? Resource { get; init; }
+    /// <summary>
+    /// Binds the credential to the holder's key (DPoP, RFC 9449): the RFC 7638 thumbprint of its public key, which
+    /// becomes the token's <c>cnf.jkt</c>. A bound token is accepted only with a DPoP proof signed by that key.
+    /// </summary>
+    [Id(4)] public string? DpopKeyThumbprint { get; init; }
+    /// <summary>
+    /// The one agent this credential may be exchanged for (RFC 8693 <c>may_act</c>): a token exchange naming another
+    /// actor is refused. Null lets any agent the task may delegate to.
+    /// </summary>
+    [Id(5)] public string? MayAct { get; init; }
 }
 
 /// <summary>

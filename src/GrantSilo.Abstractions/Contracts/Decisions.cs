@@ -80,6 +80,13 @@ public enum DecisionReason
     /// stalled or its queue is full): GrantSilo fails closed. It recovers by itself when the store returns; retry.
     /// </summary>
     AuditUnavailable = 42,
+    /// <summary>
+    /// The token failed offline verification at the door: its signature, algorithm, type, key id, issuer or times
+    /// (the detail says which, never quoting the token).
+    /// </summary>
+    TokenNotVerified = 43,
+    /// <summary>The credential is bound to a key (<c>cnf.jkt</c>) and no valid DPoP proof by that key came with it.</summary>
+    DpopProofInvalid = 44,
 }
 
 /// <summary>The resource an action targets.</summary>

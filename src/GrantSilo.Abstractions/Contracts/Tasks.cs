@@ -105,6 +105,8 @@ public sealed record TaskInfo
     [Id(18)] public DateTimeOffset ObservedAt { get; init; }
     /// <summary>The policy version the task's scope was last checked against (at re-authorization); null before the first re-authorization.</summary>
     [Id(19)] public long? PolicyVersionChecked { get; init; }
+    /// <summary>The agents of every ancestor task, root first: the delegation chain above <see cref="Agent"/>.</summary>
+    [Id(20)] public IReadOnlyList<string> AncestorAgents { get; init; } = [];
 
     /// <summary>True for Completed, Revoked and Expired.</summary>
     public bool IsTerminal => Status is GrantTaskStatus.Completed or GrantTaskStatus.Revoked or GrantTaskStatus.Expired;

@@ -86,9 +86,9 @@ public static class Untrusted
             {
                 continue;
             }
-            if (string.Compare(text, start, CredentialToken.Prefix, 0, CredentialToken.Prefix.Length, StringComparison.OrdinalIgnoreCase) == 0)
+            if (string.Compare(text, start, CredentialToken.LegacyPrefix, 0, CredentialToken.LegacyPrefix.Length, StringComparison.OrdinalIgnoreCase) == 0)
             {
-                var second = text.IndexOf('.', start + CredentialToken.Prefix.Length);
+                var second = text.IndexOf('.', start + CredentialToken.LegacyPrefix.Length);
                 if (second >= 0)
                 {
                     return second + 1;

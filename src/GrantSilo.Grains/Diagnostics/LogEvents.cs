@@ -59,4 +59,5 @@ internal enum LogEvents
     LeaseRenewFailed = 2101,
     LeaseDeclaredDead = 2102,
     LeaseNotConfirmed = 2103,
+    SigningKeyUnavailable = 2200,
 }

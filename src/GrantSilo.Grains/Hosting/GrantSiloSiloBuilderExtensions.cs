@@ -60,6 +60,10 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Keys.KeyRingOptions>, GrantSilo.Grains.Keys.KeyRingOptionsValidator>());
         services.TryAddSingleton<GrantSilo.Grains.Keys.IKeyEncryption, GrantSilo.Grains.Keys.ConfiguredKeyEncryption>();
         services.TryAddSingleton<GrantSilo.Grains.Keys.KeyRing>();
+        services.AddOptions<GrantSilo.Grains.Tokens.TokenOptions>().BindConfiguration(GrantSilo.Grains.Tokens.TokenOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Tokens.TokenOptions>, GrantSilo.Grains.Tokens.TokenOptionsValidator>());
+        services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialSigner>();
+        services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));

@@ -41,6 +41,7 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
     private static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, Cached> _rings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ECDsa> _unwrapped = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ECDsa> _public = new(StringComparer.Ordinal);
 
     /// <summary>The key that signs now. Throws <see cref="KeyEncryptionException"/> when it cannot be unwrapped (fail closed).</summary>
     public async ValueTask<SigningKey> GetSigningKeyAsync(string ring, CancellationToken cancellationToken)
@@ -76,14 +77,38 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
             .Select(k => new PublishedKey { Kid = k.KeyId, X = Base64UrlEncoder.Encode(k.X), Y = Base64UrlEncoder.Encode(k.Y) })];
     }
 
+    /// <summary>
+    /// The public key named <paramref name="keyId"/> while <paramref name="ring"/> publishes it, made once and kept; null
+    /// for a key the ring does not publish now (unknown, or retired and gone). Verifying with it needs no grain call
+    /// while the ring's view is fresh.
+    /// </summary>
+    public async ValueTask<ECDsa?> GetVerificationKeyAsync(string ring, string keyId, CancellationToken cancellationToken)
+    {
+        var view = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
+        foreach (var published in view.Published)
+        {
+            if (published.KeyId == keyId)
+            {
+                return _public.TryGetValue(keyId, out var known) ? known : _public.GetOrAdd(keyId, _ => PublicKey(published));
+            }
+        }
+        return null;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var key in _unwrapped.Values)
+        foreach (var key in _unwrapped.Values.Concat(_public.Values))
         {
             key.Dispose();
         }
     }
+
+    private static ECDsa PublicKey(StoredKey key) => ECDsa.Create(new ECParameters
+    {
+        Curve = ECCurve.NamedCurves.nistP256,
+        Q = new ECPoint { X = key.X, Y = key.Y },
+    });
 
     internal static string WrapContext(string ring, string keyId) => $"grantsilo/key-ring/{ring}/{keyId}";
 

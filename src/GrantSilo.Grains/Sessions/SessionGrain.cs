@@ -1,7 +1,10 @@
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
+using GrantSilo.Grains.Keys;
 using GrantSilo.Grains.Leases;
+using GrantSilo.Grains.Tokens;
+using GrantSilo.Identity.Tokens;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,6 +21,7 @@ internal sealed partial class SessionGrain(
     [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
     [PersistentState("session-index", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> index,
     LifecycleServices services,
+    CredentialSigner signer,
     ILogger<SessionGrain> logger)
     : LifecycleGrain<SessionState>(state, services, logger), ISessionGrain, ISessionLifecycleGrain
 {
@@ -136,6 +140,24 @@ internal sealed partial class SessionGrain(
             }
             requested = validated.Value;
         }
+        if (request.Resource is { } resource && !TokenOptions.IsResourceIndicator(resource))
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "The resource must be an RFC 8707 resource indicator: an absolute URI without a fragment, at most 2048 characters.", target: "resource");
+        }
+        if (request.DpopKeyThumbprint is { } jkt && !JwkThumbprint.IsWellFormed(jkt))
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "The DPoP key thumbprint must be an RFC 7638 SHA-256 thumbprint in base64url (43 characters).", target: "dpopKeyThumbprint");
+        }
+        string? mayAct = null;
+        if (request.MayAct is not null)
+        {
+            var actor = WorkloadId.Validate(request.MayAct);
+            if (!actor.IsSuccess)
+            {
+                return actor.Error;
+            }
+            mayAct = actor.Value;
+        }
         var lifetime = request.Lifetime ?? Options.MaxCredentialLifetime;
         if (lifetime <= TimeSpan.Zero || lifetime > Options.MaxCredentialLifetime)
         {
@@ -165,7 +187,35 @@ internal sealed partial class SessionGrain(
 
         // A credential never outlives its task or its session.
         var expiresAt = Min(now + lifetime, task.Value.ExpiresAt, State.StartedAt + State.MaxLifetime);
-        var (token, hash) = CredentialToken.Mint(credentialId);
+        string token;
+        try
+        {
+            token = await signer.SignAsync(new CredentialClaims
+            {
+                Issuer = signer.Issuer,
+                Subject = State.Agent,
+                Audience = request.Resource ?? signer.DefaultAudience,
+                CredentialId = credentialId,
+                ClientId = State.Agent,
+                Permissions = [.. scope.Permissions.Select(p => p.ToString())],
+                IssuedAt = now,
+                NotBefore = now,
+                ExpiresAt = expiresAt,
+                TaskId = taskId.Value,
+                RootPerson = task.Value.RootPerson,
+                MaxClassification = scope.MaxClassification.ToString().ToLowerInvariant(),
+                // The delegation chain, nearest first: the agents of the ancestor tasks, then the orchestrator.
+                Actors = [.. task.Value.AncestorAgents.Reverse(), task.Value.Orchestrator],
+                ConfirmationThumbprint = request.DpopKeyThumbprint,
+                MayAct = mayAct,
+            }, cancellationToken);
+        }
+        catch (KeyEncryptionException unavailable)
+        {
+            LogSigningKeyUnavailable(Logger, unavailable.Message);
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.Unavailable, "GrantSilo's signing keys cannot be used on this silo, so no credential was issued; the silo's log says why.");
+        }
+        var hash = CredentialToken.StoredHash(token);
         // Indexed durably before the credential exists, so the session's end always reaches it.
         Index.Credentials[credentialId] = new SessionCredential(taskId.Value, expiresAt);
         State.LastActivityAt = now;
@@ -538,4 +588,7 @@ internal sealed partial class SessionGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.SessionEnded, Level = LogLevel.Debug, Message = "Session {SessionId} ended as {Status}: {Reason}")]
     private static partial void LogSessionEnded(ILogger logger, string sessionId, SessionStatus status, string reason);
+
+    [LoggerMessage(EventId = (int)LogEvents.SigningKeyUnavailable, Level = LogLevel.Error, Message = "No credential was issued: the signing key cannot be used ({Reason})")]
+    private static partial void LogSigningKeyUnavailable(ILogger logger, string reason);
 }

@@ -909,5 +909,6 @@ internal sealed partial class TaskGrain(
         PendingCascade = PendingSteps,
         ObservedAt = now,
         PolicyVersionChecked = State.PolicyVersionChecked,
+        AncestorAgents = State.AncestorAgents,
     };
 }

@@ -54,6 +54,9 @@ public sealed record CredentialClaims
 
     /// <summary><c>cnf.jkt</c>: the RFC 7638 thumbprint of the key the credential is bound to (DPoP), if any.</summary>
     public string? ConfirmationThumbprint { get; init; }
+
+    /// <summary><c>may_act.sub</c>: the one actor the holder may hand this credential to by token exchange (RFC 8693 §4.4), if any.</summary>
+    public string? MayAct { get; init; }
 }
 
 /// <summary>Why a credential JWT was refused (never with the token in it).</summary>
@@ -117,6 +120,12 @@ public static class CredentialJwt
             {
                 writer.WriteStartObject("cnf");
                 writer.WriteString("jkt", jkt);
+                writer.WriteEndObject();
+            }
+            if (claims.MayAct is { } mayAct)
+            {
+                writer.WriteStartObject("may_act");
+                writer.WriteString("sub", mayAct);
                 writer.WriteEndObject();
             }
         });
@@ -219,6 +228,23 @@ public static class CredentialJwt
         return [.. scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(token => Uri.UnescapeDataString(token))];
     }
 
+    /// <summary>
+    /// The claims of a token whose signature, issuer and times have already been verified (by
+    /// <see cref="ValidateAsync"/> or GrantSilo's own verifier). Never call it on a token that was not: it checks nothing.
+    /// </summary>
+    public static CredentialClaims? ReadVerified(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        try
+        {
+            return Read(new JsonWebToken(token));
+        }
+        catch (Exception malformed) when (malformed is ArgumentException or FormatException or InvalidOperationException or JsonException or KeyNotFoundException or SecurityTokenException)
+        {
+            return null;
+        }
+    }
+
     private static CredentialClaims Read(JsonWebToken jwt)
     {
         var grantsilo = jwt.GetPayloadValue<JsonElement>(GrantSiloClaim);
@@ -233,6 +259,9 @@ public static class CredentialJwt
         }
         string? jkt = jwt.TryGetPayloadValue<JsonElement>("cnf", out var cnf) && cnf.ValueKind == JsonValueKind.Object && cnf.TryGetProperty("jkt", out var thumbprint)
             ? thumbprint.GetString()
+            : null;
+        string? mayAct = jwt.TryGetPayloadValue<JsonElement>("may_act", out var may) && may.ValueKind == JsonValueKind.Object && may.TryGetProperty("sub", out var maySub)
+            ? maySub.GetString()
             : null;
         return new CredentialClaims
         {
@@ -250,6 +279,7 @@ public static class CredentialJwt
             MaxClassification = grantsilo.GetProperty("max_classification").GetString()!,
             Actors = actors,
             ConfirmationThumbprint = jkt,
+            MayAct = mayAct,
         };
     }
 

@@ -11,4 +11,15 @@ public static class JwkThumbprint
     public static string OfP256(ReadOnlySpan<byte> x, ReadOnlySpan<byte> y) =>
         Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(
             $$"""{"crv":"P-256","kty":"EC","x":"{{Base64UrlEncoder.Encode(x.ToArray())}}","y":"{{Base64UrlEncoder.Encode(y.ToArray())}}"}""")));
+
+    /// <summary>True when <paramref name="thumbprint"/> has the shape of a SHA-256 thumbprint: 43 base64url characters.</summary>
+    public static bool IsWellFormed(string? thumbprint)
+    {
+        if (thumbprint is not { Length: 43 })
+        {
+            return false;
+        }
+        Span<byte> bytes = stackalloc byte[33];
+        return System.Buffers.Text.Base64Url.DecodeFromChars(thumbprint, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32;
+    }
 }

@@ -27,8 +27,14 @@ internal sealed class InProcessHttpHost : IAsyncDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The host's services (the silo's among them).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The base address of the HTTP API.</summary>
+    public Uri BaseAddress => Http.BaseAddress!;
+
     /// <summary>Starts the host with the test issuers, <paramref name="settings"/> on top, and telemetry when asked.</summary>
-    public static async Task<InProcessHttpHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool telemetry = false)
+    public static async Task<InProcessHttpHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool telemetry = false, ILoggerProvider? logs = null)
     {
         var port = Ports.Free();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -39,6 +45,10 @@ internal sealed class InProcessHttpHost : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
         var silo = new SiloHostOptions { SiloPort = Ports.Free(), GatewayPort = Ports.Free() };
         builder.UseOrleans(orleans => orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration).AddActivityPropagation());
         if (telemetry)

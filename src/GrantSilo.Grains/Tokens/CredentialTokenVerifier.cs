@@ -1,0 +1,233 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using GrantSilo.Grains.Hosting;
+using GrantSilo.Grains.Keys;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GrantSilo.Grains.Tokens;
+
+/// <summary>What a credential token whose signature verified says (its claims are trustworthy; its state is not yet checked).</summary>
+public readonly record struct VerifiedCredentialToken(string CredentialId, string? ConfirmationThumbprint, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Checks a credential token offline, before the online checks: the header names ES256, <c>at+jwt</c> and a key the
+/// <c>credentials</c> ring publishes now; the signature verifies with that key (kept in memory, so no grain call while
+/// the ring's view is fresh); the issuer is this deployment's; and the token is within its times (no skew). The hot
+/// path of every door that takes a token: it reads with forward-only readers over pooled buffers and allocates
+/// little. A refusal says why in words a log may hold, never quoting the token.
+/// </summary>
+public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time)
+{
+    private const int SignatureBytes = 64;
+    private readonly byte[] _issuer = Encoding.UTF8.GetBytes(options.Value.Issuer);
+
+    /// <summary>The claims the online checks need, or why the token was refused.</summary>
+    public async ValueTask<(VerifiedCredentialToken? Token, string? Refusal)> VerifyAsync(string? token, CancellationToken cancellationToken)
+    {
+        if (token is null || token.Length > CredentialToken.MaxLength)
+        {
+            return (null, "it is not a well-formed JWT");
+        }
+        var first = token.IndexOf('.');
+        var second = first < 0 ? -1 : token.IndexOf('.', first + 1);
+        if (first <= 0 || second <= first + 1 || second == token.Length - 1 || token.IndexOf('.', second + 1) >= 0)
+        {
+            return (null, "it is not a well-formed JWT");
+        }
+        // The header first, and alone: the algorithm and type are checked before anything else is looked at.
+        var (keyId, headerRefusal) = ReadHeader(token.AsSpan(0, first));
+        if (keyId is null)
+        {
+            return (null, headerRefusal);
+        }
+        var key = await keys.GetVerificationKeyAsync(KeyRing.Credentials, keyId, cancellationToken).ConfigureAwait(false);
+        if (key is null)
+        {
+            return (null, "no published key has its key id");
+        }
+        if (!VerifySignature(key, token, second))
+        {
+            return (null, "its signature does not verify");
+        }
+        return ReadPayload(token.AsSpan(first + 1, second - first - 1));
+    }
+
+    private static (string? KeyId, string? Refusal) ReadHeader(ReadOnlySpan<char> encoded)
+    {
+        Span<byte> header = stackalloc byte[512];
+        if (encoded.Length > 640 || Base64Url.DecodeFromChars(encoded, header, out _, out var written) != OperationStatus.Done)
+        {
+            return (null, "it is not a well-formed JWT");
+        }
+        try
+        {
+            var reader = new Utf8JsonReader(header[..written]);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return (null, "it is not a well-formed JWT");
+            }
+            bool es256 = false, type = false;
+            string? keyId = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.ValueSpan;
+                var isAlg = name.SequenceEqual("alg"u8);
+                var isTyp = name.SequenceEqual("typ"u8);
+                var isKid = name.SequenceEqual("kid"u8);
+                if (!reader.Read())
+                {
+                    return (null, "it is not a well-formed JWT");
+                }
+                if (isAlg)
+                {
+                    es256 = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("ES256"u8);
+                    if (!es256)
+                    {
+                        return (null, "its algorithm is not ES256");
+                    }
+                }
+                else if (isTyp)
+                {
+                    type = reader.TokenType == JsonTokenType.String && (reader.ValueTextEquals("at+jwt"u8) || reader.ValueTextEquals("application/at+jwt"u8));
+                }
+                else if (isKid)
+                {
+                    keyId = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else
+                {
+                    // Nothing else belongs in a GrantSilo header (no crit, no embedded jwk or jku to trust).
+                    return (null, "its header holds a member GrantSilo never writes");
+                }
+            }
+            return !es256 ? (null, "its algorithm is not ES256")
+                : !type ? (null, "its type is not at+jwt")
+                : keyId is null ? (null, "no published key has its key id")
+                : (keyId, null);
+        }
+        catch (JsonException)
+        {
+            return (null, "it is not a well-formed JWT");
+        }
+    }
+
+    private static bool VerifySignature(ECDsa key, string token, int second)
+    {
+        Span<byte> signature = stackalloc byte[SignatureBytes + 3];
+        if (Base64Url.DecodeFromChars(token.AsSpan(second + 1), signature, out _, out var written) != OperationStatus.Done || written != SignatureBytes)
+        {
+            return false;
+        }
+        // The signing input is ASCII (base64url and one dot).
+        var input = ArrayPool<byte>.Shared.Rent(second);
+        try
+        {
+            var length = Encoding.ASCII.GetBytes(token.AsSpan(0, second), input);
+            return key.VerifyData(input.AsSpan(0, length), signature[..SignatureBytes], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+        }
+    }
+
+    private const int Other = 0, Iss = 1, Exp = 2, Nbf = 3, Jti = 4, Cnf = 5;
+
+    private static int Claim(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("iss"u8) ? Iss
+        : reader.ValueTextEquals("exp"u8) ? Exp
+        : reader.ValueTextEquals("nbf"u8) ? Nbf
+        : reader.ValueTextEquals("jti"u8) ? Jti
+        : reader.ValueTextEquals("cnf"u8) ? Cnf
+        : Other;
+
+    private (VerifiedCredentialToken? Token, string? Refusal) ReadPayload(ReadOnlySpan<char> encoded)
+    {
+        var payload = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(encoded.Length));
+        try
+        {
+            if (Base64Url.DecodeFromChars(encoded, payload, out _, out var written) != OperationStatus.Done)
+            {
+                return (null, "it is not a well-formed JWT");
+            }
+            var reader = new Utf8JsonReader(payload.AsSpan(0, written), new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return (null, "it is not a well-formed JWT");
+            }
+            bool issuer = false;
+            long? expires = null, notBefore = null;
+            string? id = null, thumbprint = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var claim = Claim(ref reader);
+                if (!reader.Read())
+                {
+                    return (null, "it is not a well-formed JWT");
+                }
+                if (claim == Iss)
+                {
+                    issuer = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(_issuer);
+                }
+                else if (claim == Exp && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var exp))
+                {
+                    expires = exp;
+                }
+                else if (claim == Nbf && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var nbf))
+                {
+                    notBefore = nbf;
+                }
+                else if (claim == Jti && reader.TokenType == JsonTokenType.String)
+                {
+                    id = reader.GetString();
+                }
+                else if (claim == Cnf && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isJkt = reader.ValueTextEquals("jkt"u8);
+                        reader.Read();
+                        if (isJkt && reader.TokenType == JsonTokenType.String)
+                        {
+                            thumbprint = reader.GetString();
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            if (!issuer)
+            {
+                return (null, "another issuer signed it");
+            }
+            if (!CredentialToken.IsCredentialId(id) || expires is null)
+            {
+                return (null, "its GrantSilo claims are malformed");
+            }
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            if (now >= expires || notBefore is { } start && now < start)
+            {
+                return (null, "it is not valid now (expired, or not yet valid)");
+            }
+            return (new VerifiedCredentialToken(id!, thumbprint, DateTimeOffset.FromUnixTimeSeconds(expires.Value)), null);
+        }
+        catch (JsonException)
+        {
+            return (null, "it is not a well-formed JWT");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+}
