@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -20,10 +22,21 @@ public readonly record struct VerifiedCredentialToken(string CredentialId, strin
 /// path of every door that takes a token: it reads with forward-only readers over pooled buffers and allocates
 /// little. A refusal says why in words a log may hold, never quoting the token.
 /// </summary>
+/// <remarks>
+/// A token whose signature verified is remembered by the SHA-256 of its exact text (a bounded set), so a gateway asking
+/// again and again about one credential pays for an ECDSA verification once, not per request: a hit still checks the
+/// token's times and that its key is still published by the ring, and any other text (one character changed) is a miss,
+/// verified in full.
+/// </remarks>
 public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time)
 {
     private const int SignatureBytes = 64;
+
+    /// <summary>How many verified tokens are remembered at most (then the set starts again empty).</summary>
+    public const int MaxRemembered = 20_000;
+
     private readonly byte[] _issuer = Encoding.UTF8.GetBytes(options.Value.Issuer);
+    private readonly ConcurrentDictionary<Digest, Remembered> _verified = new();
 
     /// <summary>The claims the online checks need, or why the token was refused.</summary>
     public async ValueTask<(VerifiedCredentialToken? Token, string? Refusal)> VerifyAsync(string? token, CancellationToken cancellationToken)
@@ -32,28 +45,84 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
         {
             return (null, "it is not a well-formed JWT");
         }
+        var digest = Digest.Of(token);
+        if (_verified.TryGetValue(digest, out var remembered))
+        {
+            // Verified before, by a key that must still be published; its times are checked again now.
+            if (await keys.GetVerificationKeyAsync(KeyRing.Credentials, remembered.KeyId, cancellationToken).ConfigureAwait(false) is null)
+            {
+                _verified.TryRemove(digest, out _);
+                return (null, "no published key has its key id");
+            }
+            return ValidNow(remembered.Token, remembered.NotBefore);
+        }
+        var (verified, refusal, keyId, notBefore) = await VerifyInFullAsync(token, cancellationToken).ConfigureAwait(false);
+        if (verified is { } valid)
+        {
+            if (_verified.Count >= MaxRemembered)
+            {
+                _verified.Clear();
+            }
+            _verified[digest] = new Remembered(valid, keyId!, notBefore);
+        }
+        return (verified, refusal);
+    }
+
+    private (VerifiedCredentialToken? Token, string? Refusal) ValidNow(VerifiedCredentialToken token, long? notBefore)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        return now >= token.ExpiresAt.ToUnixTimeSeconds() || notBefore is { } start && now < start
+            ? (null, "it is not valid now (expired, or not yet valid)")
+            : (token, null);
+    }
+
+    private sealed record Remembered(VerifiedCredentialToken Token, string KeyId, long? NotBefore);
+
+    // The SHA-256 of a token's text, as a dictionary key.
+    private readonly record struct Digest(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static Digest Of(string token)
+        {
+            var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(token.Length));
+            try
+            {
+                Span<byte> hash = stackalloc byte[32];
+                SHA256.HashData(bytes.AsSpan(0, Encoding.UTF8.GetBytes(token, bytes)), hash);
+                var words = MemoryMarshal.Cast<byte, ulong>(hash);
+                return new Digest(words[0], words[1], words[2], words[3]);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+        }
+    }
+
+    private async ValueTask<(VerifiedCredentialToken? Token, string? Refusal, string? KeyId, long? NotBefore)> VerifyInFullAsync(string token, CancellationToken cancellationToken)
+    {
         var first = token.IndexOf('.');
         var second = first < 0 ? -1 : token.IndexOf('.', first + 1);
         if (first <= 0 || second <= first + 1 || second == token.Length - 1 || token.IndexOf('.', second + 1) >= 0)
         {
-            return (null, "it is not a well-formed JWT");
+            return (null, "it is not a well-formed JWT", null, null);
         }
         // The header first, and alone: the algorithm and type are checked before anything else is looked at.
         var (keyId, headerRefusal) = ReadHeader(token.AsSpan(0, first));
         if (keyId is null)
         {
-            return (null, headerRefusal);
+            return (null, headerRefusal, null, null);
         }
         var key = await keys.GetVerificationKeyAsync(KeyRing.Credentials, keyId, cancellationToken).ConfigureAwait(false);
         if (key is null)
         {
-            return (null, "no published key has its key id");
+            return (null, "no published key has its key id", null, null);
         }
         if (!VerifySignature(key, token, second))
         {
-            return (null, "its signature does not verify");
+            return (null, "its signature does not verify", null, null);
         }
-        return ReadPayload(token.AsSpan(first + 1, second - first - 1));
+        var (verified, refusal, notBefore) = ReadPayload(token.AsSpan(first + 1, second - first - 1));
+        return (verified, refusal, keyId, notBefore);
     }
 
     private static (string? KeyId, string? Refusal) ReadHeader(ReadOnlySpan<char> encoded)
@@ -145,19 +214,19 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
         : reader.ValueTextEquals("cnf"u8) ? Cnf
         : Other;
 
-    private (VerifiedCredentialToken? Token, string? Refusal) ReadPayload(ReadOnlySpan<char> encoded)
+    private (VerifiedCredentialToken? Token, string? Refusal, long? NotBefore) ReadPayload(ReadOnlySpan<char> encoded)
     {
         var payload = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(encoded.Length));
         try
         {
             if (Base64Url.DecodeFromChars(encoded, payload, out _, out var written) != OperationStatus.Done)
             {
-                return (null, "it is not a well-formed JWT");
+                return (null, "it is not a well-formed JWT", null);
             }
             var reader = new Utf8JsonReader(payload.AsSpan(0, written), new JsonReaderOptions { MaxDepth = 64 });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return (null, "it is not a well-formed JWT");
+                return (null, "it is not a well-formed JWT", null);
             }
             bool issuer = false;
             long? expires = null, notBefore = null;
@@ -167,7 +236,7 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
                 var claim = Claim(ref reader);
                 if (!reader.Read())
                 {
-                    return (null, "it is not a well-formed JWT");
+                    return (null, "it is not a well-formed JWT", null);
                 }
                 if (claim == Iss)
                 {
@@ -208,22 +277,18 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
             }
             if (!issuer)
             {
-                return (null, "another issuer signed it");
+                return (null, "another issuer signed it", null);
             }
             if (!CredentialToken.IsCredentialId(id) || expires is null)
             {
-                return (null, "its GrantSilo claims are malformed");
+                return (null, "its GrantSilo claims are malformed", null);
             }
-            var now = time.GetUtcNow().ToUnixTimeSeconds();
-            if (now >= expires || notBefore is { } start && now < start)
-            {
-                return (null, "it is not valid now (expired, or not yet valid)");
-            }
-            return (new VerifiedCredentialToken(id!, thumbprint, DateTimeOffset.FromUnixTimeSeconds(expires.Value)), null);
+            var (token, refusal) = ValidNow(new VerifiedCredentialToken(id!, thumbprint, DateTimeOffset.FromUnixTimeSeconds(expires.Value)), notBefore);
+            return (token, refusal, notBefore);
         }
         catch (JsonException)
         {
-            return (null, "it is not a well-formed JWT");
+            return (null, "it is not a well-formed JWT", null);
         }
         finally
         {
