@@ -192,7 +192,7 @@ internal static partial class OidcSignIn
         var result = await authenticator.AuthenticateAsync(token, context.HttpContext.RequestAborted).ConfigureAwait(false);
         if (result.Caller is not { } caller)
         {
-            context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): add the provider to GrantSilo:Identity:Issuers.");
+            context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): it must come from an issuer of GrantSilo:Identity:Issuers, for GrantSilo's audience.");
             return;
         }
         var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();

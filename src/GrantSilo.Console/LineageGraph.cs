@@ -58,8 +58,13 @@ public static class LineageGraph
     }
 
     /// <summary>A decision as one line: its result and reason, and its id.</summary>
-    public static string Describe(AuditRecord decision) =>
-        $"{decision.Decision?.ToString() ?? "?"}{(decision.Reason is { } reason ? " (" + reason + ")" : "")} · {decision.Id}";
+    public static string Describe(AuditRecord decision)
+    {
+        var result = decision.Decision?.ToString() ?? "?";
+        // The reason only when it says more than the result (a deny's reason; not Allowed or StepUpRequired again).
+        var reason = decision.Reason is { } r && r is not (DecisionReason.None or DecisionReason.Allowed) && r.ToString() != result ? $" ({r})" : "";
+        return $"{result}{reason} · {decision.Id}";
+    }
 
     // The determining policies, as lines no longer than a drawn value.
     private static List<string> Wrap(IReadOnlyList<string> policies)

@@ -86,6 +86,12 @@ public sealed class LineageTests(ConsoleSilo silo)
             await Expect(related.Locator($"tr[data-kind={kind}]").First).ToBeVisibleAsync();
         }
         await ConsoleSilo.ScreenshotAsync(page, "lineage");
+        // On a narrow window the picture scales down to fit, with nothing wider than the window.
+        await page.SetViewportSizeAsync(390, 844);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), "the lineage overflows at 390px");
+        Assert.True(await svg.EvaluateAsync<double>("e => e.getBoundingClientRect().width") <= 390);
+        await ConsoleSilo.ScreenshotAsync(page, "lineage-narrow");
+        await page.SetViewportSizeAsync(1280, 800);
 
         // Keyboard: the drawn elements are focusable links; Enter on the child task opens its tree.
         await svg.Locator("[data-element=task]").Nth(1).FocusAsync();
