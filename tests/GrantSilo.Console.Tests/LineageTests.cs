@@ -124,6 +124,34 @@ public sealed class LineageTests(ConsoleSilo silo)
     }
 
     [Fact]
+    public async Task ACredentialWithoutADecision_IsDrawnFromItsIssue_WithNothingInventedAfterIt()
+    {
+        var world = new World(silo);
+        var agent = await world.AgentAsync("idle");
+        var task = await world.RootTaskAsync($"ida-{world.Run}@test.dev", agent, depth: 0, "nothing yet");
+        var (_, credentialId, sessionId) = await world.SessionCredentialAsync(agent, task);
+
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"ivo-{world.Run}@test.dev", "operator");
+        await page.GotoAsync("/console/lineage");
+        await page.GetByLabel("or credential id").FillAsync(credentialId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Draw lineage" }).ClickAsync();
+        var svg = page.Locator("svg#lineage");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 2 }).First).ToContainTextAsync("no decision made with it yet");
+        await Expect(svg.Locator("[data-element=person] text.value")).ToHaveTextAsync($"person:ida-{world.Run}@test.dev");
+        await Expect(svg.Locator("[data-element=session] text.value")).ToHaveTextAsync(sessionId);
+        await Expect(svg.Locator("[data-element=credential] text.value")).ToHaveTextAsync(credentialId);
+        foreach (var kind in new[] { "action", "resource", "decision", "policy" })
+        {
+            // Not a link, and marked as not recorded.
+            var element = svg.Locator($"[data-element={kind}]");
+            Assert.Equal("g", await element.EvaluateAsync<string>("e => e.localName"));
+            await Expect(element.Locator("text.value")).ToHaveTextAsync("(none recorded)");
+        }
+        await Expect(page.GetByTestId("related").Locator("tr[data-kind=CredentialIssued]")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
     public async Task Lineage_NeedsAuditRead_APersonWithoutItSeesTheApisRefusal()
     {
         var world = new World(silo);

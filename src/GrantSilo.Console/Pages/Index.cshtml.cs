@@ -51,26 +51,12 @@ public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, 
         var found = new List<AuditRecord>();
         foreach (var kind in new[] { AuditEventKind.TaskRevoked, AuditEventKind.CredentialRevoked })
         {
-            // Oldest first, a page at a time: follow the pages to the newest (the window bounds how many there are).
-            string? next = null;
-            var kept = new List<AuditRecord>();
-            do
+            var newest = await AuditPages.NewestAsync(Client, new AuditQuery { Kind = kind, From = from }, RevocationsShown, where: null, HttpContext.RequestAborted);
+            if (!newest.IsSuccess)
             {
-                var page = await Client.QueryAuditAsync(new AuditQuery { Kind = kind, From = from, PageSize = 1000, ContinuationToken = next }, HttpContext.RequestAborted);
-                if (!page.IsSuccess)
-                {
-                    return page.Error!;
-                }
-                kept.AddRange(page.Value.Items.Select(e => e.Record));
-                if (kept.Count > RevocationsShown)
-                {
-                    kept.RemoveRange(0, kept.Count - RevocationsShown);
-                }
-                // The last page also carries a token (where to follow from): a short page is the last.
-                next = page.Value.Items.Count < 1000 ? null : page.Value.ContinuationToken;
+                return newest.Error!;
             }
-            while (next is not null);
-            found.AddRange(kept);
+            found.AddRange(newest.Value.Records);
         }
         return found.OrderByDescending(r => r.At).Take(RevocationsShown).ToList();
     }

@@ -11,6 +11,9 @@ public sealed class LineageModel : ConsolePage
     /// <summary>How many of a credential's decisions are listed.</summary>
     public const int CredentialDecisions = 50;
 
+    /// <summary>How many of a credential's records are listed when it has made no decision.</summary>
+    public const int RelatedShown = 200;
+
     [Microsoft.AspNetCore.Mvc.BindProperty(SupportsGet = true, Name = "decision")]
     public string? DecisionId { get; set; }
 
@@ -40,23 +43,26 @@ public sealed class LineageModel : ConsolePage
         else if (!string.IsNullOrWhiteSpace(CredentialId))
         {
             var credential = CredentialId.Trim();
-            var records = await Client.QueryAuditAsync(new AuditQuery { CredentialId = credential, PageSize = 1000 }, ct);
-            if (!records.IsSuccess)
+            // Its issue is its first record; its newest decisions are read page by page.
+            var first = await Client.QueryAuditAsync(new AuditQuery { CredentialId = credential, Kind = AuditEventKind.CredentialIssued, PageSize = 1 }, ct);
+            var decisions = await AuditPages.NewestAsync(Client, new AuditQuery { CredentialId = credential, Kind = AuditEventKind.Decision }, CredentialDecisions, where: null, ct);
+            if (!first.IsSuccess || !decisions.IsSuccess)
             {
-                Refusal = records.Error;
+                Refusal = first.Error ?? decisions.Error;
                 return;
             }
-            var items = records.Value.Items.Select(e => e.Record).ToList();
-            Decisions = items.Where(r => r.Kind == AuditEventKind.Decision).Reverse().Take(CredentialDecisions).ToList();
+            var items = first.Value.Items.Select(e => e.Record).ToList();
+            Decisions = decisions.Value.Records;
             if (Decisions.Count > 0)
             {
                 await DrawDecisionAsync(Decisions[0].Id, ct);
             }
-            else if (items.FirstOrDefault(r => r.Kind == AuditEventKind.CredentialIssued) is { } issued)
+            else if (items.FirstOrDefault() is { } issued)
             {
                 Record = issued;
                 Elements = LineageGraph.Of(issued);
-                Related = items;
+                var history = await AuditPages.NewestAsync(Client, new AuditQuery { CredentialId = credential }, RelatedShown, where: null, ct);
+                Related = history.IsSuccess ? history.Value.Records.Reverse().ToList() : items;
             }
             else
             {

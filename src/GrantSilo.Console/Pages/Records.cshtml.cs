@@ -24,6 +24,9 @@ public sealed class RecordsModel : ConsolePage
 
     public GrantError? Refusal { get; private set; }
 
+    /// <summary>Whether the log held more than the pages read (the newest of those read are shown).</summary>
+    public bool Truncated { get; private set; }
+
     /// <summary>What the records are of, for the heading.</summary>
     public string Of { get; private set; } = "";
 
@@ -39,7 +42,6 @@ public sealed class RecordsModel : ConsolePage
             Resource = Blank(Resource),
             DecisionId = Blank(DecisionId),
             Kind = Kind,
-            PageSize = 1000,
         };
         Of = string.Join(", ", new[] { ("person", Person), ("caller", caller), ("agent", Agent), ("session", Session), ("credential", CredentialId), ("resource", Resource), ("action", ActionName), ("decision", DecisionId), ("kind", Kind?.ToString()) }
             .Where(f => !string.IsNullOrWhiteSpace(f.Item2)).Select(f => $"{f.Item1} {f.Item2}"));
@@ -48,19 +50,17 @@ public sealed class RecordsModel : ConsolePage
             // Everything is a lot: ask for something.
             return;
         }
-        var page = await Client.QueryAuditAsync(query, HttpContext.RequestAborted);
-        if (!page.IsSuccess)
+        // The audit query has no session or action filter: those narrow the agent's or resource's records here.
+        var session = Blank(Session);
+        var action = Blank(ActionName);
+        var newest = await AuditPages.NewestAsync(Client, query, PageSize,
+            r => (session is null || r.SessionId == session) && (action is null || r.Action == action), HttpContext.RequestAborted);
+        if (!newest.IsSuccess)
         {
-            Refusal = page.Error;
+            Refusal = newest.Error;
             return;
         }
-        // The audit query has no session or action filter: those narrow the agent's or resource's records here.
-        Items = page.Value.Items.Select(e => e.Record)
-            .Where(r => Blank(Session) is not { } session || r.SessionId == session)
-            .Where(r => Blank(ActionName) is not { } action || r.Action == action)
-            .Reverse()
-            .Take(PageSize)
-            .ToList();
+        (Items, Truncated) = newest.Value;
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
