@@ -106,11 +106,14 @@ public static class LineageSvg
 {
     private const int Width = 520, Box = 50, Gap = 22, Margin = 10, DetailLine = 16;
 
+    // Every markup-significant character encoded; other text (the ellipsis, names in any script) kept as it is.
+    private static readonly System.Text.Encodings.Web.HtmlEncoder Encoder = System.Text.Encodings.Web.HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
+
     /// <summary>The picture's markup, every value HTML-encoded.</summary>
     public static string Render(IReadOnlyList<LineageGraph.Element> elements, string title)
     {
         ArgumentNullException.ThrowIfNull(elements);
-        var e = System.Text.Encodings.Web.HtmlEncoder.Default;
+        var e = Encoder;
         static int HeightOf(LineageGraph.Element element) => Box + (element.Details?.Count ?? 0) * DetailLine;
         var height = Margin * 2 + elements.Sum(HeightOf) + Math.Max(0, elements.Count - 1) * Gap;
         var svg = new System.Text.StringBuilder();
