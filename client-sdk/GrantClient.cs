@@ -212,6 +212,10 @@ public sealed partial class GrantClient : IGrantClient
         GuardAsync(() => Policies.PublishAsync(text, author, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
+    public Task<GrantResult<PolicyDraftCheck>> ValidatePolicyAsync(string text, CancellationToken cancellationToken = default) =>
+        GuardAsync(() => Policies.ValidateAsync(text, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
     public Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken = default) =>
         GuardAsync(() => Policies.PublishSchemaAsync(text, author, cancellationToken), cancellationToken);
 

@@ -140,6 +140,12 @@ public interface IGrantClient
     Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Checks a draft policy text exactly as <see cref="PublishPolicyAsync"/> would (the same refusal, with its position),
+    /// without storing or activating anything.
+    /// </summary>
+    Task<GrantResult<PolicyDraftCheck>> ValidatePolicyAsync(string text, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Publishes a new version of the Cedar schema policies are validated against (for example the
     /// shipped schema extended with an operator's resource attributes and actions). Refused with
     /// <see cref="GrantErrorCode.SchemaInvalid"/>, the active schema unchanged, when it does not parse,

@@ -53,8 +53,9 @@ public static class ConsoleAuth
 /// </summary>
 public sealed class ConsoleCaller
 {
-    private ConsoleCaller(string name, string issuer, IReadOnlySet<string> roles, IGrantClient client, DateTimeOffset expiresAt)
+    private ConsoleCaller(string name, string issuer, IReadOnlySet<string> roles, IGrantClient client, DateTimeOffset expiresAt, string token)
     {
+        Token = token;
         ExpiresAt = expiresAt;
         Name = name;
         Issuer = issuer;
@@ -77,6 +78,9 @@ public sealed class ConsoleCaller
     /// <summary>A client calling as them.</summary>
     public IGrantClient Client { get; }
 
+    /// <summary>Their token, for the one grain call the SDK has no method for (the cluster's membership); never shown or logged.</summary>
+    internal string Token { get; }
+
     /// <summary>True when the role is held (a hint for what to show; the API decides).</summary>
     public bool Has(string role) => Roles.Contains(role);
 
@@ -92,6 +96,6 @@ public sealed class ConsoleCaller
         var roles = user.FindAll(ClaimTypes.Role).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
         var client = http.RequestServices.GetRequiredService<HttpGrantClient>().For(token);
         return new ConsoleCaller(user.Identity?.Name ?? "?", user.FindFirst(ConsoleAuth.IssuerClaim)?.Value ?? "?", roles, client,
-            result.Properties.ExpiresUtc ?? DateTimeOffset.MinValue);
+            result.Properties.ExpiresUtc ?? DateTimeOffset.MinValue, token);
     }
 }

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.WebConsole;
@@ -94,6 +95,7 @@ public static class GrantSiloConsole
                     oidc.Scope.Add(scope);
                 }
                 oidc.Events.OnTokenValidated = OidcSignIn.OnTokenValidatedAsync;
+                oidc.Events.OnRemoteFailure = OidcSignIn.OnRemoteFailureAsync;
             });
         }
         builder.Services.AddAuthorizationBuilder().AddPolicy(ConsoleAuth.Policy, policy => policy
@@ -158,8 +160,25 @@ public static class GrantSiloConsole
 }
 
 /// <summary>The end of an OpenID Connect sign-in: the token is verified by the HTTP API's authenticator, or no one is signed in.</summary>
-internal static class OidcSignIn
+internal static partial class OidcSignIn
 {
+    /// <summary>
+    /// A sign-in that did not complete (the provider refused, the state or PKCE did not match, GrantSilo did not accept
+    /// the token): nobody is signed in, and the person is sent back to the sign-in page saying so, never to an error page.
+    /// </summary>
+    public static Task OnRemoteFailureAsync(RemoteFailureContext context)
+    {
+        var logger = context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OidcSignIn).FullName!);
+        // The failure's message names the check that failed; the handler never puts a token in it.
+        LogSignInFailed(logger, context.Failure?.GetType().Name ?? "?", context.Failure?.Message ?? "");
+        context.Response.Redirect(ConsoleOptions.PathBase + "/sign-in?failed=oidc");
+        context.HandleResponse();
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "Console sign-in through the OpenID Connect provider failed ({Kind}): {Reason}")]
+    private static partial void LogSignInFailed(ILogger logger, string kind, string reason);
+
     public static async Task OnTokenValidatedAsync(TokenValidatedContext context)
     {
         var options = context.HttpContext.RequestServices.GetRequiredService<IOptions<ConsoleOptions>>().Value;
@@ -173,7 +192,7 @@ internal static class OidcSignIn
         var result = await authenticator.AuthenticateAsync(token, context.HttpContext.RequestAborted).ConfigureAwait(false);
         if (result.Caller is not { } caller)
         {
-            context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): add the provider to GrantSilo:Identity:Issuers.");
+            context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): it must come from an issuer of GrantSilo:Identity:Issuers, for GrantSilo's audience.");
             return;
         }
         var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();

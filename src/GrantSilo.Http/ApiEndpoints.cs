@@ -115,6 +115,8 @@ internal static class ApiEndpoints
         var policies = v1.MapGroup("/policies").WithTags("Policies");
         policies.MapPost("", (HttpContext http, CancellationToken _) => WithBody<TextBody>(http, (client, body, ct) => Answer(client.PublishPolicyAsync(body.Text, Name(http), ct), StatusCodes.Status201Created)))
             .Doc<TextBody, PolicyVersionInfo>("PublishPolicy", "Publishes a new version of the Cedar policy set; in force on every silo when this answers.", StatusCodes.Status201Created);
+        policies.MapPost("/validate", (HttpContext http, CancellationToken _) => WithBody<TextBody>(http, (client, body, ct) => Answer(client.ValidatePolicyAsync(body.Text, ct))))
+            .Doc<TextBody, PolicyDraftCheck>("ValidatePolicy", "Checks a draft exactly as publishing would (the same refusal, with its position) without storing anything.");
         policies.MapGet("/active", (HttpContext http, CancellationToken cancellationToken) => Answer(Client(http).GetActivePolicyAsync(cancellationToken)))
             .Doc<PolicySetVersion>("GetActivePolicy", "The policy version decisions use now, with its text.");
         policies.MapGet("/versions", (HttpContext http, CancellationToken cancellationToken) => Answer(Client(http).ListPolicyVersionsAsync(cancellationToken)))

@@ -33,6 +33,9 @@ public sealed class ConsoleSilo : IAsyncLifetime
 
     public string Output => _silo?.Output ?? "";
 
+    /// <summary>The organisation's OpenID Connect provider the console signs people in at (not the development issuer).</summary>
+    public TestOidcProvider Oidc { get; private set; } = null!;
+
     /// <summary>Where screenshots go: beside the test results (<c>GRANTSILO_TEST_ARTIFACTS</c> overrides it).</summary>
     public static string Artifacts { get; } = Environment.GetEnvironmentVariable("GRANTSILO_TEST_ARTIFACTS") is { Length: > 0 } artifacts
         ? artifacts
@@ -47,7 +50,10 @@ public sealed class ConsoleSilo : IAsyncLifetime
 
         var (siloPort, gatewayPort, httpPort) = (Ports.Free(), Ports.Free(), Ports.Free());
         _keyDirectory = Directory.CreateTempSubdirectory("grantsilo-console-test-").FullName;
-        var environment = new Dictionary<string, string>(Identity.SiloEnvironment())
+        Oidc = await TestOidcProvider.StartAsync(_keyDirectory);
+        var identity = Identity.SiloEnvironment();
+        var issuers = identity.Keys.Count(k => k.StartsWith("GrantSilo__Identity__Issuers__", StringComparison.Ordinal) && k.EndsWith("__Name", StringComparison.Ordinal));
+        var environment = new Dictionary<string, string>(identity.Concat(Oidc.SiloEnvironment(issuers)))
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["GrantSilo__Identity__Development__Enabled"] = "true",
@@ -101,6 +107,10 @@ public sealed class ConsoleSilo : IAsyncLifetime
             await Browser.CloseAsync();
         }
         _playwright?.Dispose();
+        if (Oidc is not null)
+        {
+            await Oidc.DisposeAsync();
+        }
         if (_silo is not null)
         {
             await _silo.StopAsync(TimeSpan.FromSeconds(30));

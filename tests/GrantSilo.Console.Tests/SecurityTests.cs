@@ -12,7 +12,7 @@ public sealed class SecurityTests(ConsoleSilo silo)
     public async Task EveryPage_NeedsASignIn_AndTheLiveStreamsAnswer401()
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(silo.BaseUrl) };
-        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies" })
+        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies", "/console/lineage", "/console/records" })
         {
             using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -70,8 +70,8 @@ public sealed class SecurityTests(ConsoleSilo silo)
         foreach (var (width, height, suffix) in new[] { (1280, 800, "wide"), (390, 844, "narrow") })
         {
             var page = await silo.PageAsync(width, height);
-            await ConsoleSilo.SignInAsync(page, $"ivy-{suffix}@test.dev", "operator", "approver", "policy-author");
-            foreach (var (link, name) in new[] { ("Overview", "overview"), ("Approvals", "approvals"), ("Tasks", "tasks"), ("Agents", "agents"), ("Policies", "policies") })
+            await ConsoleSilo.SignInAsync(page, $"ivy-{suffix}@test.dev", "operator", "approver", "policy-author", "auditor");
+            foreach (var (link, name) in new[] { ("Overview", "overview"), ("Approvals", "approvals"), ("Tasks", "tasks"), ("Agents", "agents"), ("Policies", "policies"), ("Lineage", "lineage") })
             {
                 await page.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
                 await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(link);

@@ -32,12 +32,19 @@ public sealed class World(ConsoleSilo silo)
     /// <summary>The agent opens a session and gets a credential for the task; returns the credential's token and id.</summary>
     public async Task<(string Token, string Id)> CredentialAsync(string agent, string taskId)
     {
+        var (token, id, _) = await SessionCredentialAsync(agent, taskId);
+        return (token, id);
+    }
+
+    /// <summary>As <see cref="CredentialAsync"/>, with the session's id.</summary>
+    public async Task<(string Token, string Id, string SessionId)> SessionCredentialAsync(string agent, string taskId)
+    {
         var agentToken = silo.Identity.AgentToken(agent);
         var session = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", agentToken, new { agent });
         Assert.True(session.Status == HttpStatusCode.Created, session.ToString());
         var credential = await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{session["sessionId"]}/credentials", agentToken, new { taskId });
         Assert.True(credential.Status == HttpStatusCode.Created, credential.ToString());
-        return (credential["token"]!, credential["credentialId"]!);
+        return (credential["token"]!, credential["credentialId"]!, session["sessionId"]!);
     }
 
     /// <summary>The parent's agent delegates a child task to <paramref name="agent"/>, proving itself with <paramref name="proof"/>.</summary>
@@ -52,9 +59,16 @@ public sealed class World(ConsoleSilo silo)
     /// <summary>A gateway asks to read a secret with the credential; returns the decision's kind and approval id.</summary>
     public async Task<(string? Kind, string? ApprovalId)> ReadSecretAsync(string credentialToken, string path, string? approvalId = null)
     {
+        var answer = await ReadSecretAnswerAsync(credentialToken, path, approvalId);
+        return (answer["kind"], answer["approvalId"]);
+    }
+
+    /// <summary>A gateway asks to read a secret with the credential; returns the whole decision.</summary>
+    public async Task<Answer> ReadSecretAnswerAsync(string credentialToken, string path, string? approvalId = null)
+    {
         var answer = await silo.SendAsync(HttpMethod.Post, "/v1/authorize", silo.Identity.ServiceToken($"gateway-{_run}", "gateway"),
             new { token = credentialToken, action = "read", resource = new { type = "secret", path }, approvalId });
         Assert.True(answer.Status == HttpStatusCode.OK, answer.ToString());
-        return (answer["kind"], answer["approvalId"]);
+        return answer;
     }
 }

@@ -28,6 +28,20 @@ public class PolicyCostTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Validate_RefusesATooCostlySet_AsPublishWould_AndStoresNothing()
+    {
+        var pattern = string.Concat(Enumerable.Range(0, 25).Select(i => $"*{(char)('a' + (i % 26))}"));
+        var before = (await fixture.Client.ListPolicyVersionsAsync()).Value.Count;
+        var validated = await fixture.Client.ValidatePolicyAsync(Likes(255, pattern));
+        var published = await fixture.Client.PublishPolicyAsync(Likes(255, pattern), "person:security@test.dev");
+        Assert.Equal(GrantErrorCode.PolicyTooCostly, validated.Error?.Code);
+        Assert.Equal(published.Error!.Message, validated.Error!.Message);
+        Assert.Equal(published.Error.DetailCode, validated.Error.DetailCode);
+        Assert.Equal("likes", validated.Error.Target);
+        Assert.Equal(before, (await fixture.Client.ListPolicyVersionsAsync()).Value.Count);
+    }
+
+    [Fact]
     public async Task Publish_RefusesMorePoliciesThanTheLimit()
     {
         var text = string.Join("\n", Enumerable.Range(0, 1001).Select(i => $"@id(\"p{i}\") permit (principal, action, resource);"));

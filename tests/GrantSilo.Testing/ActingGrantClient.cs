@@ -83,6 +83,7 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
 
     /// <summary>Published by the named author (a person with the policy-author role).</summary>
     public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "policy-author").PublishPolicyAsync(text, author, cancellationToken);
+    public Task<GrantResult<PolicyDraftCheck>> ValidatePolicyAsync(string text, CancellationToken cancellationToken = default) => _harness.ValidatePolicyAsync(text, cancellationToken);
     public Task<GrantResult<SchemaVersionInfo>> PublishSchemaAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "policy-author").PublishSchemaAsync(text, author, cancellationToken);
     public Task<GrantResult<SchemaVersion>> GetActiveSchemaAsync(CancellationToken cancellationToken = default) => _harness.GetActiveSchemaAsync(cancellationToken);
     public Task<GrantResult<PolicyVersionInfo>> LinkPolicyTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken = default) => ByName(author, "policy-author").LinkPolicyTemplateAsync(link, author, cancellationToken);

@@ -22,6 +22,20 @@ public sealed record PolicyVersionInfo
     [Id(6)] public IReadOnlyList<PolicyLink> Links { get; init; } = [];
 }
 
+/// <summary>A draft policy text that passed every check a publish makes; nothing was stored.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.policy-draft-check")]
+public sealed record PolicyDraftCheck
+{
+    /// <summary>SHA-256 of the draft, lower-case hex (the hash its version would have).</summary>
+    [Id(0)] public required string Sha256 { get; init; }
+    /// <summary>The ids of its policies in source order, with the active version's template links.</summary>
+    [Id(1)] public IReadOnlyList<string> PolicyIds { get; init; } = [];
+    /// <summary>The schema version it was validated against (the active one).</summary>
+    [Id(2)] public long SchemaVersion { get; init; }
+    /// <summary>The policy version active when it was checked (whose template links it keeps).</summary>
+    [Id(3)] public long ActiveVersion { get; init; }
+}
+
 /// <summary>
 /// A template-linked policy: the template (a policy of the set with <c>?principal</c> and/or <c>?resource</c>
 /// slots) with its slots filled, under an id of its own. Per-person or per-resource rules are links, not

@@ -14,6 +14,14 @@ public interface IPolicyStoreGrain : IGrainWithIntegerKey
     [Alias("Publish"), CallerOperation(CallerOperations.PolicyPublish)]
     Task<GrantResult<PolicyVersionInfo>> PublishAsync(string text, string author, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Makes every check <see cref="PublishAsync"/> makes (Cedar syntax with positions, the active version's template
+    /// links, the active schema, the cost limits) without storing anything: the same refusal a publish would return,
+    /// or what the draft holds.
+    /// </summary>
+    [Alias("Validate"), CallerOperation(CallerOperations.PolicyPublish)]
+    Task<GrantResult<PolicyDraftCheck>> ValidateAsync(string text, CancellationToken cancellationToken = default);
+
     /// <summary>The version decisions use now, with its text.</summary>
     [AlwaysInterleave, Alias("GetActive"), CallerOperation(CallerOperations.PolicyRead)]
     Task<PolicySetVersion> GetActiveAsync(CancellationToken cancellationToken = default);

@@ -6,8 +6,14 @@ using GrantSilo.GrainInterfaces;
 namespace GrantSilo.WebConsole.Pages;
 
 /// <summary>The overview: this silo's health, decisions per second by result, approvals waiting and pending cascades.</summary>
-public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, DecisionRate rate) : ConsolePage
+public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, DecisionRate rate, IClusterClient cluster, TimeProvider time) : ConsolePage
 {
+    /// <summary>How far back the recent revocations reach.</summary>
+    public static readonly TimeSpan RevocationWindow = TimeSpan.FromHours(24);
+
+    /// <summary>How many recent revocations are listed.</summary>
+    public const int RevocationsShown = 10;
+
     /// <summary>The seconds the chart shows.</summary>
     public const int ChartSeconds = 60;
 
@@ -23,12 +29,36 @@ public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, 
 
     public GrantResult<IReadOnlyList<PendingCascade>>? Cascades { get; private set; }
 
+    /// <summary>Every silo of the cluster (operators: the door judges the membership read as <c>cluster.manage</c>).</summary>
+    public GrantResult<IReadOnlyList<SiloHealth>>? Silos { get; private set; }
+
+    /// <summary>Tasks and credentials revoked in the last <see cref="RevocationWindow"/>, newest first (<c>audit.read</c>).</summary>
+    public GrantResult<IReadOnlyList<AuditRecord>>? Revocations { get; private set; }
+
     public async Task OnGetAsync()
     {
         NotReady = await readiness.CurrentAsync();
         Rates = rate.Last(ChartSeconds);
         Approvals = await Client.ListPendingApprovalsAsync(HttpContext.RequestAborted);
         Cascades = await Client.ListPendingCascadesAsync(HttpContext.RequestAborted);
+        Silos = await ClusterSilos.ReadAsync(cluster, Caller, silo.SiloAddress);
+        Revocations = await RecentRevocationsAsync();
+    }
+
+    private async Task<GrantResult<IReadOnlyList<AuditRecord>>> RecentRevocationsAsync()
+    {
+        var from = time.GetUtcNow() - RevocationWindow;
+        var found = new List<AuditRecord>();
+        foreach (var kind in new[] { AuditEventKind.TaskRevoked, AuditEventKind.CredentialRevoked })
+        {
+            var newest = await AuditPages.NewestAsync(Client, new AuditQuery { Kind = kind, From = from }, RevocationsShown, where: null, HttpContext.RequestAborted);
+            if (!newest.IsSuccess)
+            {
+                return newest.Error!;
+            }
+            found.AddRange(newest.Value.Records);
+        }
+        return found.OrderByDescending(r => r.At).Take(RevocationsShown).ToList();
     }
 
     /// <summary>Just the chart, for the page to refresh in place.</summary>

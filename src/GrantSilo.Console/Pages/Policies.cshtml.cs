@@ -30,7 +30,30 @@ public sealed class PoliciesModel : ConsolePage
     /// <summary>Why the draft was refused, with its position when it has one.</summary>
     public GrantError? DraftError { get; private set; }
 
+    /// <summary>What a draft that validated holds (nothing was published).</summary>
+    public PolicyDraftCheck? DraftCheck { get; private set; }
+
     public async Task OnGetAsync() => await LoadAsync();
+
+    public async Task<IActionResult> OnPostValidateAsync()
+    {
+        var draft = Draft ?? "";
+        // The publish's own checks, as the signed-in person, without storing anything; the draft stays on the page.
+        var result = await Client.ValidatePolicyAsync(draft, HttpContext.RequestAborted);
+        if (result.IsSuccess)
+        {
+            DraftCheck = result.Value;
+            Success = $"The draft validates against schema version {result.Value.SchemaVersion}: {result.Value.PolicyIds.Count} policies. Nothing was published.";
+        }
+        else
+        {
+            DraftError = result.Error;
+            Fail(result.Error!);
+        }
+        await LoadAsync();
+        Draft = draft;
+        return Page();
+    }
 
     public async Task<IActionResult> OnPostPublishAsync()
     {

@@ -29,6 +29,10 @@ public sealed partial class SignInModel(IOptions<ConsoleOptions> options, IOptio
     [BindProperty]
     public List<string> Roles { get; set; } = [];
 
+    /// <summary>Set when a sign-in through the provider came back without anyone signed in.</summary>
+    [Microsoft.AspNetCore.Mvc.BindProperty(SupportsGet = true, Name = "failed")]
+    public string? Failed { get; set; }
+
     public IActionResult OnGetOidc() => Oidc
         ? Challenge(new AuthenticationProperties { RedirectUri = ConsoleOptions.PathBase }, ConsoleAuth.OidcScheme)
         : NotFound();

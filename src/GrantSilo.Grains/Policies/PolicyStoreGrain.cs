@@ -77,26 +77,58 @@ internal sealed partial class PolicyStoreGrain(
         {
             return who.Error;
         }
+        var draft = CheckText(text);
+        if (!draft.IsSuccess)
+        {
+            return Rejected(draft.Error!, who.Value);
+        }
+        return await PublishVersionAsync(text, draft.Value, _active.Info.Links, who.Value);
+    }
+
+    public Task<GrantResult<PolicyDraftCheck>> ValidateAsync(string text, CancellationToken cancellationToken)
+    {
+        // Every check a publish makes, in the same order, against the same active schema and links; nothing is stored.
+        var draft = CheckText(text);
+        var refusal = draft.IsSuccess ? CheckSet(draft.Value) : draft.Error;
+        if (refusal is not null)
+        {
+            return Task.FromResult<GrantResult<PolicyDraftCheck>>(refusal);
+        }
+        return Task.FromResult<GrantResult<PolicyDraftCheck>>(new PolicyDraftCheck
+        {
+            Sha256 = PolicyText.Sha256(text),
+            PolicyIds = [.. draft.Value.Policies.Select(p => p.Id)],
+            SchemaVersion = _activeSchema.Info.Version,
+            ActiveVersion = _active.Info.Version,
+        });
+    }
+
+    // The checks of a new policy text before its set is validated: not empty, not too long, valid Cedar, and the active
+    // version's template links (which carry over) each still find their template.
+    private GrantResult<PolicySet> CheckText(string text)
+    {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, "The policy text is empty; publish at least one policy (an empty set would deny everything)."), who.Value);
+            return new GrantError(GrantErrorCode.PolicyInvalid, "The policy text is empty; publish at least one policy (an empty set would deny everything).");
         }
         if (text.Length > _options.MaxPolicyTextLength)
         {
-            return Rejected(new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is {text.Length} characters; the limit is {_options.MaxPolicyTextLength} (GrantSilo:Policy:MaxPolicyTextLength)."), who.Value);
+            return new GrantError(GrantErrorCode.PolicyInvalid, $"The policy text is {text.Length} characters; the limit is {_options.MaxPolicyTextLength} (GrantSilo:Policy:MaxPolicyTextLength).");
         }
         if (!PolicyText.TryParse(text, out var parsed, out var parseError))
         {
-            return Rejected(Positioned(GrantErrorCode.PolicyInvalid, "The policy text is not valid Cedar", parseError!.Position, parseError.Detail, parseError.Code.ToString()), who.Value);
+            return Positioned(GrantErrorCode.PolicyInvalid, "The policy text is not valid Cedar", parseError!.Position, parseError.Detail, parseError.Code.ToString());
         }
-        // The active version's template links carry over: each must still find its template.
-        var links = _active.Info.Links;
-        if (TryLink(parsed!, links, out var set) is { } linkError)
+        if (TryLink(parsed!, _active.Info.Links, out var set) is { } linkError)
         {
-            return Rejected(linkError with { Message = linkError.Message + " Unlink it before publishing a text without its template." }, who.Value);
+            return linkError with { Message = linkError.Message + " Unlink it before publishing a text without its template." };
         }
-        return await PublishVersionAsync(text, set!, links, who.Value);
+        return set!;
     }
+
+    // The checks of a policy set before it is stored: it validates against the active schema and stays within the limits.
+    private GrantError? CheckSet(PolicySet set) =>
+        Validate(set, _validator, _activeSchema.Info.Version) ?? TooCostly(set);
 
     public async Task<GrantResult<PolicyVersionInfo>> LinkTemplateAsync(PolicyLink link, string author, CancellationToken cancellationToken)
     {
@@ -196,13 +228,9 @@ internal sealed partial class PolicyStoreGrain(
 
     private async Task<GrantResult<PolicyVersionInfo>> PublishVersionAsync(string text, PolicySet set, IReadOnlyList<PolicyLink> links, string author)
     {
-        if (Validate(set, _validator, _activeSchema.Info.Version) is { } invalid)
+        if (CheckSet(set) is { } refused)
         {
-            return Rejected(invalid, author);
-        }
-        if (TooCostly(set) is { } costly)
-        {
-            return Rejected(costly, author);
+            return Rejected(refused, author);
         }
 
         var version = new StoredPolicyVersion

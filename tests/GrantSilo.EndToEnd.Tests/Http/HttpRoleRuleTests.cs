@@ -75,6 +75,8 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         Assert.Equal("allow", Of("gateway", "credential.authorize"));
         Assert.Equal(Forbidden, Of("gateway", "task.read"));
         Assert.Equal(Ok, Of("policy-author", "policy.read"));
+        Assert.Equal(Ok, Of("policy-author", "policy.validate"));
+        Assert.Equal(Forbidden, Of("operator", "policy.validate"));
         Assert.Equal(Forbidden, Of("policy-author", "access.publish"));
         Assert.Equal(Ok, Of("operator", "access.publish"));
         Assert.Equal(Ok, Of("task-person-approver", "task.read"));
@@ -142,6 +144,8 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         yield return new("credential.introspect", (w, t) => Introspect(t, w.WorkerToken), async (w, c) => Introspection(await c.IntrospectAsync(w.WorkerToken)));
         yield return new("approval.list", (w, t) => Http(HttpMethod.Get, "/v1/approvals", t), (w, c) => Sdk(c.ListPendingApprovalsAsync()));
         yield return new("policy.read", (w, t) => Http(HttpMethod.Get, "/v1/policies/active", t), (w, c) => Sdk(c.GetActivePolicyAsync()));
+        yield return new("policy.validate", async (w, t) => await Http(HttpMethod.Post, "/v1/policies/validate", t, new { text = (await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActivePolicyAsync()).Value.Text }),
+            async (w, c) => await Sdk(c.ValidatePolicyAsync((await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActivePolicyAsync()).Value.Text)));
         yield return new("policy.versions", (w, t) => Http(HttpMethod.Get, "/v1/policies/versions", t), (w, c) => Sdk(c.ListPolicyVersionsAsync()));
         yield return new("catalog.read", (w, t) => Http(HttpMethod.Get, "/v1/resource-catalog/active", t), (w, c) => Sdk(c.GetActiveResourceCatalogAsync()));
         yield return new("access.read", (w, t) => Http(HttpMethod.Get, "/v1/access-rules/active", t), (w, c) => Sdk(c.GetActiveAccessRulesAsync()));
