@@ -33,6 +33,33 @@ public sealed class CredentialKeyRotationTests(ClusterFixture fixture)
         [.. (await ring.GetPublishedAsync(KeyRing.Credentials, CancellationToken.None)).Select(k => new JsonWebKey { Kty = "EC", Crv = "P-256", Kid = k.Kid, X = k.X, Y = k.Y })];
 
     [Fact]
+    public async Task AVerifiedTokenIsRemembered_ButOnlyItsExactText_AndItsTimesAreCheckedOnEveryAsk()
+    {
+        var scope = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("remembered", scope);
+        var task = await _s.RootTaskAsync(agent, scope, TimeSpan.FromHours(1));
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId, lifetime: TimeSpan.FromMinutes(3));
+        var (ring, verifier) = FreshSilo();
+        using (ring)
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var (verified, refusal) = await verifier.VerifyAsync(credential.Token, CancellationToken.None);
+                Assert.True(verified is not null, refusal);
+                Assert.Equal(credential.CredentialId, verified!.Value.CredentialId);
+            }
+            // One character of the signature changed: another text, verified in full, refused.
+            var dot = credential.Token.LastIndexOf('.');
+            var last = credential.Token[dot + 5];
+            var forged = string.Concat(credential.Token.AsSpan(0, dot + 5), last == 'A' ? "B" : "A", credential.Token.AsSpan(dot + 6));
+            Assert.Equal("its signature does not verify", (await verifier.VerifyAsync(forged, CancellationToken.None)).Refusal);
+            // ... and the remembered one expires with its token.
+            fixture.Time.Advance(TimeSpan.FromMinutes(4));
+            Assert.Equal("it is not valid now (expired, or not yet valid)", (await verifier.VerifyAsync(credential.Token, CancellationToken.None)).Refusal);
+        }
+    }
+
+    [Fact]
     public async Task Rotation_OldTokensVerifyUntilTheyExpire_NewTokensUseTheKeyPublishedAhead_AndARestartKeepsTheRing()
     {
         // Five minutes before the signing key retires (after a rotation first, if one is about to happen anyway).
