@@ -48,9 +48,11 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
     }
 
     /// <summary>
-    /// Latency at a fixed arrival rate (open loop): requests start every 1/<paramref name="perSecond"/> s whether or not
-    /// earlier ones have finished, and each latency is counted from when its request was due, so a stall is charged to
-    /// every request it delays (no coordinated omission). Alternating slices, as <see cref="InterleavedAsync"/>.
+    /// Latency at a fixed arrival rate (open loop): requests are sent at <paramref name="perSecond"/> a second, paced by a
+    /// 1 ms timer, whether or not earlier ones have finished (a slow answer never delays the next request), and each
+    /// latency is counted from when its request was sent. The pacing timer's own jitter (the generator shares the process
+    /// and its cores) is thereby left out; a stall of the process itself still shows in every request in flight.
+    /// Alternating slices, as <see cref="InterleavedAsync"/>.
     /// </summary>
     public static async Task<Measurement[]> FixedRateAsync(
         IReadOnlyList<(string Name, Func<int, long, Task> Operation)> operations,
@@ -85,11 +87,11 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
             for (; launched < due; launched++)
             {
                 var n = launched;
-                var intended = start + (long)(n * interval);
                 running.Add(Task.Run(async () =>
                 {
+                    var sent = Stopwatch.GetTimestamp();
                     await operation((int)(n % 64), n);
-                    latencies[n] = Stopwatch.GetTimestamp() - intended;
+                    latencies[n] = Stopwatch.GetTimestamp() - sent;
                 }));
             }
             await tick.WaitForNextTickAsync();

@@ -274,7 +274,7 @@ foreach (var result in results.Append(batched))
 var (noop, authzen) = (results[0], results[1]);
 
 // Latency where it is not just the queue: at a fixed rate both endpoints sustain (half AuthZEN's saturated throughput
-// above), open loop, each latency counted from when its request was due. At saturation (above) every request waits
+// above), open loop, each latency counted from when its request was sent. At saturation (above) every request waits
 // behind the others in flight, so p99 there mostly restates the throughput ratio.
 var rate = Math.Floor(authzen.Throughput * openLoopShare / 100) * 100;
 var paced = await Measurement.FixedRateAsync(
@@ -283,7 +283,7 @@ var paced = await Measurement.FixedRateAsync(
     ("AuthZEN POST /evaluation", Post("/access/v1/evaluation", evaluation, "\"decision\":true")),
 ], rate, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
 Console.WriteLine();
-Console.WriteLine($"At a fixed {rate:N0} requests/s ({openLoopShare:0%} of AuthZEN's saturated throughput), open loop, latency from when each request was due:");
+Console.WriteLine($"At a fixed {rate:N0} requests/s ({openLoopShare:0%} of AuthZEN's saturated throughput), open loop, latency from when each request was sent:");
 Console.WriteLine("| endpoint                           |  p50 (µs)  |  p99 (µs)  |");
 Console.WriteLine("|------------------------------------|------------|------------|");
 foreach (var result in paced)
