@@ -49,7 +49,7 @@ internal static class SchemaJsonParser
                     {
                         case "entityTypes":
                             Require(section.Value, JsonValueKind.Object, path + ".entityTypes");
-                            foreach (var e in section.Value.EnumerateObject())
+                            foreach (var e in LastOfEach(section.Value))
                             {
                                 RequireIdentifier(e.Name, path + ".entityTypes");
                                 ns.EntityTypes.Add(EntityType(e.Name, e.Value, $"{path}.entityTypes.{e.Name}"));
@@ -58,7 +58,7 @@ internal static class SchemaJsonParser
                             break;
                         case "actions":
                             Require(section.Value, JsonValueKind.Object, path + ".actions");
-                            foreach (var a in section.Value.EnumerateObject())
+                            foreach (var a in LastOfEach(section.Value))
                             {
                                 ns.Actions.Add(Action(a.Name, a.Value, $"{path}.actions.{a.Name}"));
                             }
@@ -66,7 +66,7 @@ internal static class SchemaJsonParser
                             break;
                         case "commonTypes":
                             Require(section.Value, JsonValueKind.Object, path + ".commonTypes");
-                            foreach (var c in section.Value.EnumerateObject())
+                            foreach (var c in LastOfEach(section.Value))
                             {
                                 RequireIdentifier(c.Name, path + ".commonTypes");
                                 ns.CommonTypes.Add((c.Name, Type(c.Value, $"{path}.commonTypes.{c.Name}", TypePosition.CommonType), -1));
@@ -236,6 +236,25 @@ internal static class SchemaJsonParser
         CommonType,
     }
 
+    // The members of a map-like object (declarations by name) as Cedar reads them: a name given twice is its last value,
+    // and the earlier ones are never read, so never checked; in the order the names first appear.
+    private static IEnumerable<(string Name, JsonElement Value)> LastOfEach(JsonElement map)
+    {
+        var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var member in map.EnumerateObject())
+        {
+            if (!values.ContainsKey(member.Name))
+            {
+                order.Add(member.Name);
+            }
+
+            values[member.Name] = member.Value;
+        }
+
+        return order.Select(name => (name, values[name]));
+    }
+
     private static RawType Type(JsonElement t, string path, TypePosition position = TypePosition.Nested)
     {
         Require(t, JsonValueKind.Object, path);
@@ -300,12 +319,10 @@ internal static class SchemaJsonParser
                 if (t.TryGetProperty("attributes", out var attributes))
                 {
                     Require(attributes, JsonValueKind.Object, path + ".attributes");
-                    foreach (var a in attributes.EnumerateObject())
+                    foreach (var (name, value) in LastOfEach(attributes))
                     {
-                        attrs.RemoveAll(x => x.Name == a.Name);
-
-                        var required = !(a.Value.ValueKind == JsonValueKind.Object && a.Value.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.False);
-                        attrs.Add(new RawAttribute(a.Name, Type(a.Value, $"{path}.attributes.{a.Name}", TypePosition.Attribute), required, -1));
+                        var required = !(value.ValueKind == JsonValueKind.Object && value.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.False);
+                        attrs.Add(new RawAttribute(name, Type(value, $"{path}.attributes.{name}", TypePosition.Attribute), required, -1));
                     }
                 }
 

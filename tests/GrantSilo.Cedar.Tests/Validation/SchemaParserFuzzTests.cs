@@ -155,6 +155,31 @@ public sealed class SchemaParserFuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void KeysNamedTwice_AreReadLikeCedarWasm()
+    {
+        // What a JSON object with a key twice means, at every level of a schema: found by the fuzzing above (an attribute
+        // declared first as {} and then as a type, which Cedar accepts: it reads the last).
+        string[] texts =
+        [
+            """{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"d": {}, "d": {"type": "Long"}}}}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"d": {"type": "Long"}, "d": {}}}}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {"shape": {"type": "Record", "attributes": {"d": {"type": "Long"}, "d": {"type": "String"}}}}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {}, "A": {"memberOfTypes": []}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {"memberOfTypes": ["B"]}, "A": {}}, "actions": {}}}""",
+            """{"": {"commonTypes": {"T": {"type": "Long"}, "T": {"type": "String"}}, "entityTypes": {}, "actions": {}}}""",
+            """{"": {"entityTypes": {}, "actions": {"a": {}, "a": {"appliesTo": {"principalTypes": [], "resourceTypes": []}}}}}""",
+            """{"": {"entityTypes": {}, "actions": {}}, "": {"entityTypes": {"A": {}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {"shape": {"type": "Long", "type": "Record", "attributes": {}}}}, "actions": {}}}""",
+            """{"": {"entityTypes": {"A": {}}, "actions": {"a": {"appliesTo": {"principalTypes": ["A"], "principalTypes": [], "resourceTypes": ["A"]}}}}}""",
+            """{"": {"entityTypes": {}, "entityTypes": {"A": {}}, "actions": {}}}""",
+        ];
+        var reference = ValidationOracle.CheckJsonSchemas(texts);
+        var disagreements = texts.Where((text, i) => reference[i].SchemaOk != CedarSchema.TryParseJson(text, out _, out _))
+            .Select(text => $"{text} (cedar-wasm accepts: {reference[Array.IndexOf(texts, text)].SchemaOk})").ToList();
+        Assert.True(disagreements.Count == 0, string.Join("\n", disagreements));
+    }
+
+    [Fact]
     public void DeeplyNestedTypes_GiveTypedErrorNotStackOverflow()
     {
         var text = "entity A = { a: " + string.Concat(Enumerable.Repeat("Set<", 100_000)) + "Long" + new string('>', 100_000) + " };";
