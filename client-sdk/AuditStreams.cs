@@ -57,9 +57,29 @@ public static class AuditStreams
     }
 
     /// <summary>
-    /// Follows the audit log: records matching <paramref name="query"/> as they are made, until cancelled. Without a
-    /// continuation token in the query it starts from the log's end now; with one (the token yielded with an entry, or a
-    /// page's) it resumes after it, missing nothing. Each entry comes with the token to resume after its page.
+    /// Where the log of records matching <paramref name="query"/> ends now: the continuation token to follow from so that
+    /// every record made after this call returns is seen (null when nothing matches yet: then follow from the start).
+    /// </summary>
+    public static async Task<string?> AuditEndAsync(this IGrantClient client, AuditQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(query);
+        var next = query with { PageSize = Page.MaxSize };
+        while (true)
+        {
+            var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
+            if (page.Items.Count == 0 || page.ContinuationToken is null || page.ContinuationToken == next.ContinuationToken)
+            {
+                return page.ContinuationToken ?? next.ContinuationToken;
+            }
+            next = next with { ContinuationToken = page.ContinuationToken };
+        }
+    }
+
+    /// <summary>
+    /// Follows the audit log: records matching <paramref name="query"/> from its continuation token on (from the start of
+    /// the log without one), then as they are made, until cancelled. To follow from now, missing nothing made after it,
+    /// start from <see cref="AuditEndAsync"/>. Each entry comes with the token to resume after its page.
     /// </summary>
     public static async IAsyncEnumerable<(AuditEntry Entry, string? ContinuationToken)> FollowAuditAsync(this IGrantClient client, AuditQuery query, TimeSpan? interval = null,
         TimeProvider? time = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -68,15 +88,6 @@ public static class AuditStreams
         ArgumentNullException.ThrowIfNull(query);
         time ??= TimeProvider.System;
         var next = query with { PageSize = Page.MaxSize };
-        if (query.ContinuationToken is null)
-        {
-            next = next with { ContinuationToken = await EndAsync(client, next, cancellationToken).ConfigureAwait(false) };
-        }
-        else
-        {
-            // A token that is not the log's is refused now, not after the first wait.
-            _ = (await client.QueryAuditAsync(next with { PageSize = 1 }, cancellationToken).ConfigureAwait(false)).Value;
-        }
         while (true)
         {
             var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
@@ -89,21 +100,6 @@ public static class AuditStreams
             {
                 await Task.Delay(interval ?? DefaultFollowInterval, time, cancellationToken).ConfigureAwait(false);
             }
-        }
-    }
-
-    // Where the log ends now: the continuation token of its last page.
-    private static async Task<string?> EndAsync(IGrantClient client, AuditQuery query, CancellationToken cancellationToken)
-    {
-        var next = query;
-        while (true)
-        {
-            var page = (await client.QueryAuditAsync(next, cancellationToken).ConfigureAwait(false)).Value;
-            if (page.Items.Count == 0 || page.ContinuationToken is null || page.ContinuationToken == next.ContinuationToken)
-            {
-                return page.ContinuationToken ?? next.ContinuationToken;
-            }
-            next = next with { ContinuationToken = page.ContinuationToken };
         }
     }
 

@@ -133,11 +133,23 @@ internal static class AuditEndpoints
     private static async Task<IResult> FollowAsync(HttpContext http, AuditQuery query)
     {
         var client = Client(http);
-        // A missing role or a token that is not the log's is refused before the stream opens.
+        // A missing role or a token that is not the log's is refused before the stream opens; and "from now on" is found
+        // before it opens, so every record made once the follower sees the stream open is sent.
         var probe = await client.QueryAuditAsync(query with { PageSize = 1 }, http.RequestAborted).ConfigureAwait(false);
         if (!probe.IsSuccess)
         {
             return Problems.From(probe.Error!);
+        }
+        if (query.ContinuationToken is null)
+        {
+            try
+            {
+                query = query with { ContinuationToken = await client.AuditEndAsync(query, http.RequestAborted).ConfigureAwait(false) };
+            }
+            catch (GrantException refused)
+            {
+                return Problems.From(refused.Error);
+            }
         }
         var until = HttpCaller.Of(http)!.Caller.ExpiresAt;
         return TypedResults.Stream(async body =>
