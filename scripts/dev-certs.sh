@@ -102,6 +102,18 @@ if [ ! -f "$folder/audit-signing-key.pem" ] || [ ! -f "$folder/audit-hash-key" ]
   echo "created $folder/audit-signing-key.pem, audit-hash-key"
 fi
 
+# The key-encryption key under which GrantSilo's signing keys (the key rings: credentials, docs/keys.md) are wrapped in
+# storage, the same on every silo. Readable by the container's user, as the rest of this folder (development only; in
+# production it comes from a secret store, or a cloud KMS plugs in instead).
+if [ "$force" = 1 ]; then
+  rm -f "$folder/key-encryption-key"
+fi
+if [ ! -f "$folder/key-encryption-key" ]; then
+  openssl rand -base64 32 | tr -d '\n' >"$folder/key-encryption-key"
+  chmod 644 "$folder/key-encryption-key"
+  echo "created $folder/key-encryption-key"
+fi
+
 cat <<SETTINGS
 
 Development certificates in $folder (the CA's key, ca.key, stays here; no process needs it).

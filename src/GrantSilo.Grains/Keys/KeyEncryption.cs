@@ -21,8 +21,29 @@ public interface IKeyEncryption
     ValueTask<byte[]> UnwrapAsync(ReadOnlyMemory<byte> wrapped, string context, CancellationToken cancellationToken);
 }
 
-/// <summary>A key could not be wrapped or unwrapped: no key-encryption key, another one, or altered ciphertext.</summary>
-public sealed class KeyEncryptionException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// A key could not be wrapped or unwrapped: no key-encryption key, another one, or altered ciphertext. Serializable, and an
+/// <see cref="OrleansException"/>, so the silo that asked the key ring's grain learns why (a client without this assembly
+/// still receives the message).
+/// </summary>
+[GenerateSerializer, Alias("grantsilo.key-encryption")]
+public sealed class KeyEncryptionException : OrleansException
+{
+    public KeyEncryptionException()
+        : this("A key could not be wrapped or unwrapped.")
+    {
+    }
+
+    public KeyEncryptionException(string message)
+        : base(message)
+    {
+    }
+
+    public KeyEncryptionException(string message, Exception? inner)
+        : base(message, inner!)
+    {
+    }
+}
 
 /// <summary>
 /// The configured key-encryption key (<see cref="KeyRingOptions.KeyEncryptionKey"/> or its file): AES-256-GCM with a
