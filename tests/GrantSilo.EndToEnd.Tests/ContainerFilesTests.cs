@@ -101,6 +101,7 @@ public sealed partial class ContainerFilesTests
             ["GrantSilo:Http"] = [typeof(GrantSilo.Http.HttpApiOptions)],
             ["GrantSilo:Identity:Issuers:N"] = [typeof(GrantSilo.Identity.TrustedIssuerOptions)],
             ["GrantSilo:Audit"] = [typeof(GrantSilo.Grains.Audit.AuditOptions)],
+            ["GrantSilo:Keys"] = [typeof(GrantSilo.Grains.Keys.KeyRingOptions)],
         };
         foreach (var key in environment.Keys)
         {
