@@ -34,6 +34,16 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         {
             await WarmUpAsync(operation);
         }
+        // Then each under the measured load, unmeasured, until the runtime's tiered JIT has compiled the hot paths at
+        // full optimisation: on two busy cores its background compiler lags seconds behind, and a longer path (more
+        // methods to promote) would otherwise be measured partly unoptimised against a shorter one.
+        for (var round = 0; round < WarmUpRounds; round++)
+        {
+            foreach (var (_, operation) in operations)
+            {
+                await RunSliceAsync(concurrency, slice, operation);
+            }
+        }
         var slices = operations.Select(_ => new List<Slice>()).ToArray();
         var rounds = Math.Max(1, (int)Math.Ceiling(duration / slice));
         for (var round = 0; round < rounds; round++)
@@ -102,6 +112,10 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
     }
 
     private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds);
+
+    /// <summary>Unmeasured rounds of slices run before <see cref="InterleavedAsync"/> measures (<c>GRANTSILO_BENCH_WARMUP_ROUNDS</c>, default 3).</summary>
+    private static readonly int WarmUpRounds =
+        int.TryParse(Environment.GetEnvironmentVariable("GRANTSILO_BENCH_WARMUP_ROUNDS"), out var rounds) && rounds >= 0 ? rounds : 3;
 
     private static async Task WarmUpAsync(Func<int, long, Task> operation)
     {

@@ -25,48 +25,65 @@ internal static class Bodies
         {
             return (null, TooLarge(limit));
         }
-        var buffer = new ArrayBufferWriter<byte>(4096);
+        // Pooled: a body is read into a rented buffer, sized from Content-Length when the client sent one, and parsed
+        // from it before it is returned (every value parsed is a copy). No per-request buffer for the GC.
+        var buffer = ArrayPool<byte>.Shared.Rent(http.Request.ContentLength is { } length and > 0 ? (int)length + 1 : 4096);
+        var written = 0;
         try
         {
-            while (true)
+            try
             {
-                var read = await http.Request.Body.ReadAsync(buffer.GetMemory(8192), http.RequestAborted).ConfigureAwait(false);
-                if (read == 0)
+                while (true)
                 {
-                    break;
-                }
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit)
-                {
-                    return (null, TooLarge(limit));
+                    if (written == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1L));
+                        buffer.AsSpan(0, written).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                    var read = await http.Request.Body.ReadAsync(buffer.AsMemory(written), http.RequestAborted).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+                    written += read;
+                    if (written > limit)
+                    {
+                        return (null, TooLarge(limit));
+                    }
                 }
             }
+            catch (BadHttpRequestException refused) when (refused.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return (null, TooLarge(limit));
+            }
+            if (written == 0)
+            {
+                return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The request needs a JSON body.", "$"));
+            }
+            try
+            {
+                var value = JsonSerializer.Deserialize<T>(buffer.AsSpan(0, written), HttpJson.Options);
+                return value is null
+                    ? (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The body must be a JSON object, not null.", "$"))
+                    : (value, null);
+            }
+            catch (GrantErrorJsonException refused)
+            {
+                return (null, Problems.From(refused.Error, refused.Path ?? "$"));
+            }
+            catch (JsonException invalid)
+            {
+                var field = invalid is JsonMemberException member ? $"{invalid.Path ?? "$"}.{member.Member}" : invalid.Path ?? "$";
+                return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON",
+                    $"The body is not valid for this operation at {Problems.Safe(field)}{Where(invalid)}: check the member's name, type and nesting (unknown or repeated members, numbers out of range, nulls for required values and nesting deeper than {HttpJson.MaxDepth} are refused).",
+                    field));
+            }
         }
-        catch (BadHttpRequestException refused) when (refused.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        finally
         {
-            return (null, TooLarge(limit));
-        }
-        if (buffer.WrittenCount == 0)
-        {
-            return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The request needs a JSON body.", "$"));
-        }
-        try
-        {
-            var value = JsonSerializer.Deserialize<T>(buffer.WrittenSpan, HttpJson.Options);
-            return value is null
-                ? (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON", "The body must be a JSON object, not null.", "$"))
-                : (value, null);
-        }
-        catch (GrantErrorJsonException refused)
-        {
-            return (null, Problems.From(refused.Error, refused.Path ?? "$"));
-        }
-        catch (JsonException invalid)
-        {
-            var field = invalid is JsonMemberException member ? $"{invalid.Path ?? "$"}.{member.Member}" : invalid.Path ?? "$";
-            return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid JSON",
-                $"The body is not valid for this operation at {Problems.Safe(field)}{Where(invalid)}: check the member's name, type and nesting (unknown or repeated members, numbers out of range, nulls for required values and nesting deeper than {HttpJson.MaxDepth} are refused).",
-                field));
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
