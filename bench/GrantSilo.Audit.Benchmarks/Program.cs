@@ -30,13 +30,18 @@ AuditBenchSilo.Scratch = scratch.FullName;
 var off = await DeployAsync<AuditOffSilo>();
 var files = await DeployAsync<FileAuditSilo>();
 var tables = await DeployAsync<AzuriteAuditSilo>();
+// --with-memory: a fourth row, the audit to the in-memory store (everything but the I/O), to tell the journal's own cost
+// from the store's.
+var withMemory = args.Contains("--with-memory");
+var memory = withMemory ? await DeployAsync<MemoryAuditSilo>() : null;
 var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
 var (offClient, offCredentials) = await PrepareAsync(off);
 var (filesClient, filesCredentials) = await PrepareAsync(files);
 var (tablesClient, tablesCredentials) = await PrepareAsync(tables);
+var (memoryClient, memoryCredentials) = memory is null ? (null, []) : await PrepareAsync(memory);
 
 // A decision whose record was not durable within the bound (1 s) is denied (AuditUnavailable): counted, not hidden.
-var unaudited = new long[3];
+var unaudited = new long[4];
 if (args.Contains("--off-only"))
 {
     // For a profiler: Authorize with the audit off alone, for --seconds (no ratios are printed).
@@ -53,6 +58,14 @@ if (args.Contains("--files-only"))
         (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w % filesCredentials.Length].Token, "read", resource), 1)));
     return 0;
 }
+if (memoryClient is not null && args.Contains("--memory-only"))
+{
+    // For a profiler: Authorize with the audit to the in-memory store alone (with --with-memory).
+    Console.WriteLine($"In-memory store only, pid {Environment.ProcessId}");
+    Console.WriteLine(await Measurement.RunAsync("(3) Authorize, audit in memory", concurrency, TimeSpan.FromSeconds(seconds),
+        (w, _) => Allowed(memoryClient.AuthorizeAsync(memoryCredentials[w % memoryCredentials.Length].Token, "read", resource), 3)));
+    return 0;
+}
 Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
 Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  | CPU µs/op |");
 Console.WriteLine("|------------------------------------|--------------|------------|------------|-----------|");
@@ -61,6 +74,8 @@ var measured = await Measurement.InterleavedAsync(
     ("(0) Authorize, audit off", (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w % offCredentials.Length].Token, "read", resource), 0)),
     ("(1) Authorize, audit to segment files", (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w % filesCredentials.Length].Token, "read", resource), 1)),
     ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w % tablesCredentials.Length].Token, "read", resource), 2)),
+    .. (memoryClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
+        [("(3) Authorize, audit in memory", (w, _) => Allowed(memoryClient.AuthorizeAsync(memoryCredentials[w % memoryCredentials.Length].Token, "read", resource), 3))]),
 ], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
 foreach (var m in measured)
 {
@@ -80,7 +95,11 @@ foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", ta
     Console.WriteLine($"{name}: {verification.Value.RecordsChecked:N0} records verified, intact: {verification.Value.Intact}");
 }
 
-foreach (var cluster in new[] { off, files, tables })
+if (memory is not null)
+{
+    Console.WriteLine($"Throughput (3)/(0) in-memory store vs audit off: {measured[3].Throughput / baseline.Throughput:N2}x (the journal without I/O)");
+}
+foreach (var cluster in new[] { off, files, tables, memory }.OfType<TestCluster>())
 {
     await cluster.StopAllSilosAsync();
     await cluster.DisposeAsync();
@@ -170,6 +189,11 @@ internal sealed class FileAuditSilo : ISiloConfigurator
 {
     public void Configure(ISiloBuilder silo) =>
         AuditBenchSilo.Configure(silo, s => s.AddFileAuditStore(o => o.Directory = Path.Combine(AuditBenchSilo.Scratch, "segments")));
+}
+
+internal sealed class MemoryAuditSilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo) => AuditBenchSilo.Configure(silo, _ => { });
 }
 
 internal sealed class AzuriteAuditSilo : ISiloConfigurator

@@ -3,12 +3,17 @@ using System.Diagnostics;
 namespace GrantSilo.Benchmarks;
 
 /// <summary>Throughput and latency of an operation driven by concurrent loops for a fixed time.</summary>
-internal sealed record Measurement(string Name, long Operations, double Seconds, double P50Us, double P99Us, double CpuSeconds = 0)
+internal sealed record Measurement(string Name, long Operations, double Seconds, double P50Us, double P99Us, double CpuSeconds = 0, long AllocatedBytes = 0, int Gen0Collections = 0)
 {
     public double Throughput => Operations / Seconds;
 
     /// <summary>This process's CPU time per operation, in µs (every thread: the work measured and whatever drives it).</summary>
     public double CpuUsPerOperation => Operations == 0 ? 0 : CpuSeconds * 1_000_000 / Operations;
+
+    /// <summary>Bytes this process allocated per operation (every thread), and its gen-0 collections per 10,000 operations.</summary>
+    public double BytesPerOperation => Operations == 0 ? 0 : (double)AllocatedBytes / Operations;
+
+    public double Gen0PerTenThousand => Operations == 0 ? 0 : Gen0Collections * 10_000.0 / Operations;
 
     public override string ToString() =>
         $"| {Name,-34} | {Throughput,12:N0} | {P50Us,10:N1} | {P99Us,10:N1} |";
@@ -111,7 +116,7 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         return new Slice(elapsed, latencies, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
-    private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds);
+    private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds, long AllocatedBytes = 0, int Gen0Collections = 0);
 
     /// <summary>Unmeasured rounds of slices run before <see cref="InterleavedAsync"/> measures (<c>GRANTSILO_BENCH_WARMUP_ROUNDS</c>, default 3).</summary>
     private static readonly int WarmUpRounds =
@@ -129,6 +134,8 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
     private static async Task<Slice> RunSliceAsync(int concurrency, TimeSpan duration, Func<int, long, Task> operation)
     {
         var latencies = new List<long>[concurrency];
+        var allocated = GC.GetTotalAllocatedBytes();
+        var gen0 = GC.CollectionCount(0);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         var loops = Enumerable.Range(0, concurrency).Select(async worker =>
@@ -144,13 +151,14 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         }).ToArray();
         await Task.WhenAll(loops);
         var elapsed = stopwatch.Elapsed.TotalSeconds;
-        return new Slice(elapsed, [.. latencies.SelectMany(l => l)], (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+        return new Slice(elapsed, [.. latencies.SelectMany(l => l)], (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds,
+            GC.GetTotalAllocatedBytes() - allocated, GC.CollectionCount(0) - gen0);
     }
 
     private static Measurement Summarize(string name, IReadOnlyList<Slice> slices)
     {
         var all = slices.SelectMany(s => s.Latencies).Order().ToArray();
         double Percentile(double p) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, Math.Floor(p * all.Length))] * 1_000_000.0 / Stopwatch.Frequency;
-        return new Measurement(name, all.Length, slices.Sum(s => s.Seconds), Percentile(0.50), Percentile(0.99), slices.Sum(s => s.CpuSeconds));
+        return new Measurement(name, all.Length, slices.Sum(s => s.Seconds), Percentile(0.50), Percentile(0.99), slices.Sum(s => s.CpuSeconds), slices.Sum(s => s.AllocatedBytes), slices.Sum(s => s.Gen0Collections));
     }
 }

@@ -240,6 +240,20 @@ if (args.Contains("--introspection-only"))
     return;
 }
 
+if (args.Contains("--allocations"))
+{
+    // For allocation work: AuthZEN alone for --seconds under a sampling allocation profiler; the types allocated most.
+    using var sampler = new AllocationSampler();
+    var sampled = await Measurement.RunAsync("AuthZEN POST /evaluation", connections, TimeSpan.FromSeconds(seconds), Post("/access/v1/evaluation", evaluation, "\"decision\":true"));
+    Console.WriteLine($"{sampled} {sampled.BytesPerOperation:N0} bytes/request");
+    var total = sampler.Top(int.MaxValue).Sum(t => t.Bytes);
+    foreach (var (type, bytes) in sampler.Top(40))
+    {
+        Console.WriteLine($"{bytes * 100.0 / total,6:N1}%  {bytes * (double)sampled.BytesPerOperation / total,8:N0} B/request  {type}");
+    }
+    await app.StopAsync();
+    return;
+}
 if (args.Contains("--authzen-only"))
 {
     // For a profiler: AuthZEN alone, for --seconds (no ratios are printed).
@@ -265,11 +279,11 @@ var batched = await Measurement.RunAsync($"AuthZEN /evaluations x{batch}", conne
     Post("/access/v1/evaluations", evaluations, "\"evaluations\":[{\"decision\":true"));
 
 Console.WriteLine();
-Console.WriteLine("| endpoint                           |  requests/s  |  p50 (µs)  |  p99 (µs)  | CPU µs/request |");
-Console.WriteLine("|------------------------------------|--------------|------------|------------|----------------|");
+Console.WriteLine("| endpoint                           |  requests/s  |  p50 (µs)  |  p99 (µs)  | CPU µs/request | bytes allocated/request | gen-0 GCs per 10k |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|----------------|-------------------------|-------------------|");
 foreach (var result in results.Append(batched))
 {
-    Console.WriteLine($"{result} {result.CpuUsPerOperation,14:N1} |");
+    Console.WriteLine($"{result} {result.CpuUsPerOperation,14:N1} | {result.BytesPerOperation,23:N0} | {result.Gen0PerTenThousand,17:N2} |");
 }
 var (noop, authzen) = (results[0], results[1]);
 
