@@ -77,13 +77,12 @@ public static partial class GrantSiloDashboard
     // Runs after routing and authentication (UseGrantSiloHttpApi places it): a dashboard endpoint is served only to an
     // operator, and then outside the outside-call scope, so its reads of the cluster's statistics grains are the
     // cluster's own. Anything that is not a dashboard endpoint passes untouched.
-    internal static async Task DoorAsync(HttpContext http, RequestDelegate next)
+    internal static Task DoorAsync(HttpContext http, RequestDelegate next) =>
+        // Every other request passes straight through, without a state machine of its own.
+        http.GetEndpoint()?.Metadata.GetMetadata<OperatorsOnly>() is null ? next(http) : OperatorsOnlyAsync(http, next);
+
+    private static async Task OperatorsOnlyAsync(HttpContext http, RequestDelegate next)
     {
-        if (http.GetEndpoint()?.Metadata.GetMetadata<OperatorsOnly>() is null)
-        {
-            await next(http).ConfigureAwait(false);
-            return;
-        }
         if (HttpCaller.Of(http) is not { } caller)
         {
             await Problems.Unauthenticated("The dashboard is for operators: send Authorization: Bearer <token> (grantctl dashboard does it for a browser).").ExecuteAsync(http).ConfigureAwait(false);
