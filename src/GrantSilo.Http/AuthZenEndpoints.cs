@@ -8,22 +8,25 @@ using Microsoft.AspNetCore.Routing;
 
 namespace GrantSilo.Http;
 
-/// <summary>An AuthZEN subject, resource (<c>type</c>, <c>id</c>, <c>properties</c>).</summary>
+/// <summary>
+/// An AuthZEN subject, resource (<c>type</c>, <c>id</c>, <c>properties</c>). <c>type</c> and <c>id</c> are required; a
+/// missing one is refused with its field (in a batch, as that evaluation's error), so one bad entry does not fail the rest.
+/// </summary>
 public sealed record AuthZenEntity
 {
-    public required string Type { get; init; }
+    public string? Type { get; init; }
 
-    public required string Id { get; init; }
+    public string? Id { get; init; }
 
     public JsonObject? Properties { get; init; }
 
     public override string ToString() => $"AuthZenEntity {{ Type = {Type} }}";
 }
 
-/// <summary>An AuthZEN action (<c>name</c>, <c>properties</c>).</summary>
+/// <summary>An AuthZEN action (<c>name</c>, required; <c>properties</c>, ignored).</summary>
 public sealed record AuthZenAction
 {
-    public required string Name { get; init; }
+    public string? Name { get; init; }
 
     public JsonObject? Properties { get; init; }
 }
@@ -104,11 +107,13 @@ internal static class AuthZenEndpoints
         access.MapPost("/evaluation", EvaluationAsync)
             .WithName("AuthZenEvaluation").WithSummary("AuthZEN Access Evaluation: one decision.")
             .Accepts<AuthZenEvaluation>("application/json").Produces<AuthZenDecision>()
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesAuthZenProblems();
         access.MapPost("/evaluations", EvaluationsAsync)
-            .WithName("AuthZenEvaluations").WithSummary("AuthZEN Access Evaluations: many decisions, with execute_all, deny_on_first_deny or permit_on_first_permit.")
-            .Accepts<AuthZenEvaluationsRequest>("application/json").Produces<AuthZenEvaluationsResponse>().Produces<AuthZenDecision>()
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+            .WithName("AuthZenEvaluations")
+            .WithSummary("AuthZEN Access Evaluations: many decisions, with execute_all, deny_on_first_deny or permit_on_first_permit.")
+            .WithDescription("Answers { \"evaluations\": [...] }, one decision per evaluation made, in order. A request without evaluations is one evaluation, and is answered as /access/v1/evaluation answers it.")
+            .Accepts<AuthZenEvaluationsRequest>("application/json").Produces<AuthZenEvaluationsResponse>()
+            .ProducesAuthZenProblems();
 
         app.MapGet("/.well-known/authzen-configuration", (HttpContext http, Microsoft.Extensions.Options.IOptions<HttpApiOptions> options) =>
             {
@@ -228,13 +233,29 @@ internal static class AuthZenEndpoints
         {
             return Fail($"The subject's type must be \"{SubjectType}\", its id the agent's GrantSilo credential token.", at + ".subject.type");
         }
+        if (subject.Id is not { Length: > 0 })
+        {
+            return Fail("The subject's id is required: the agent's GrantSilo credential token.", at + ".subject.id");
+        }
         if (action is null)
         {
             return Fail("An action is required (here or as the request's default).", at + ".action");
         }
+        if (action.Name is not { Length: > 0 })
+        {
+            return Fail("The action's name is required.", at + ".action.name");
+        }
         if (resource is null)
         {
             return Fail("A resource is required (here or as the request's default).", at + ".resource");
+        }
+        if (resource.Type is not { Length: > 0 })
+        {
+            return Fail("The resource's type is required.", at + ".resource.type");
+        }
+        if (resource.Id is not { Length: > 0 })
+        {
+            return Fail("The resource's id is required: its path.", at + ".resource.id");
         }
         var classification = DataClassification.Internal;
         Dictionary<string, string>? attributes = null;
@@ -244,7 +265,9 @@ internal static class AuthZenEndpoints
             {
                 if (value is null || value.GetValueKind() != JsonValueKind.String)
                 {
-                    return Fail("Resource properties are strings.", $"{at}.resource.properties.{name}");
+                    // A resource property is an attribute the policy may decide on; one GrantSilo cannot represent is refused,
+                    // never dropped (a forbid that reads it would otherwise not apply).
+                    return Fail("Resource properties are strings: each is an attribute the policy may read, and GrantSilo refuses one it cannot represent rather than ignore it.", $"{at}.resource.properties.{name}");
                 }
                 var text = value.GetValue<string>();
                 if (name == "classification")
@@ -325,6 +348,11 @@ internal static class AuthZenEndpoints
         }
         return new AuthZenDecision { Decision = decision.IsAllowed, Context = context };
     }
+
+    private static RouteHandlerBuilder ProducesAuthZenProblems(this RouteHandlerBuilder route) => route
+        .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
     // AuthZEN: a request's X-Request-ID comes back on its response.
     private static void EchoRequestId(HttpContext http)

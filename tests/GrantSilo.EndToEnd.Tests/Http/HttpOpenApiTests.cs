@@ -55,6 +55,21 @@ public sealed partial class HttpOpenApiTests(HttpSilo silo)
         Assert.Equal("array", scope.GetProperty("permissions").GetProperty("type").GetString());
         Assert.Equal("integer", scope.GetProperty("delegationDepth").GetProperty("type").GetString());
         Assert.Contains("application/problem+json", answer.Json.GetProperty("paths").GetProperty("/v1/tasks").GetProperty("post").GetProperty("responses").GetProperty("403").GetRawText(), StringComparison.Ordinal);
+
+        // AuthZEN: each endpoint's answer is its own schema (the batch answers a list of decisions), and the problems the
+        // door, the body reader, the limiter and readiness give are described.
+        var schemas = answer.Json.GetProperty("components").GetProperty("schemas");
+        foreach (var (path, schema) in new[] { ("/access/v1/evaluation", "AuthZenDecision"), ("/access/v1/evaluations", "AuthZenEvaluationsResponse") })
+        {
+            var responses = answer.Json.GetProperty("paths").GetProperty(path).GetProperty("post").GetProperty("responses");
+            Assert.Equal($"#/components/schemas/{schema}", responses.GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+            foreach (var status in new[] { "400", "401", "403", "413", "415", "429", "503" })
+            {
+                Assert.Contains("application/problem+json", responses.GetProperty(status).GetRawText(), StringComparison.Ordinal);
+            }
+        }
+        Assert.Equal("array", schemas.GetProperty("AuthZenEvaluationsResponse").GetProperty("properties").GetProperty("evaluations").GetProperty("type").GetString());
+        Assert.True(schemas.GetProperty("AuthZenDecision").GetProperty("properties").TryGetProperty("decision", out _));
     }
 
     [Fact]

@@ -201,4 +201,76 @@ public sealed class HttpWalkthroughTests(HttpSilo silo)
         Assert.Equal(pdp + "/access/v1/evaluation", discovery["access_evaluation_endpoint"]);
         Assert.Equal(pdp + "/access/v1/evaluations", discovery["access_evaluations_endpoint"]);
     }
+    [Fact]
+    public async Task AuthZen_RequestsShapedAsTheSpecificationsExamples_AreAnswered_AndABadEntryIsItsOwnError()
+    {
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var agent = $"spiffe://e2e.dev/{run}/reader";
+        var gateway = silo.Identity.ServiceToken($"gateway-{run}", "gateway");
+        Assert.Equal(HttpStatusCode.Created, (await silo.SendAsync(HttpMethod.Post, "/v1/agents", silo.Operator(), new { workloadId = agent, owner = "person:ops@test.dev", ceiling = Scope(0, "document:read:*") })).Status);
+        var task = await silo.SendAsync(HttpMethod.Post, "/v1/tasks", silo.Identity.ServiceToken($"orchestrator-{run}", "orchestrator"), new { person = "person:bob@test.dev", agent, scope = Scope(0, "document:read:*"), lifetime = "00:10:00" });
+        var agentToken = silo.Identity.AgentToken(agent);
+        var session = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", agentToken, new { agent });
+        var token = (await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{session["sessionId"]}/credentials", agentToken, new { taskId = task["taskId"] }))["token"]!;
+
+        // The specification's single evaluation (its action names GrantSilo's), its subject the credential: the subject's and the action's properties
+        // (any JSON) and a context are taken and not decided on; the answer is { "decision": bool, "context": {...} }.
+        var one = await silo.SendAsync(HttpMethod.Post, "/access/v1/evaluation", gateway, new
+        {
+            subject = new { type = "credential", id = token, properties = new { department = "Sales", device = new { id = "8:65:ee:17:7e:0b", managed = true } } },
+            resource = new { type = "document", id = "123" },
+            action = new { name = "read", properties = new { method = "GET" } },
+            context = new { time = "1985-10-26T01:22-07:00" },
+        });
+        Assert.True(one.Status == HttpStatusCode.OK, one.ToString());
+        Assert.True(one.Json.GetProperty("decision").GetBoolean(), one.ToString());
+        Assert.Equal(JsonValueKind.Object, one.Json.GetProperty("context").ValueKind);
+        Assert.Equal(["context", "decision"], one.Json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+
+        // The specification's batch: defaults for subject, action and context; an evaluation overriding the action; the
+        // semantic in options. The second entry lacks its resource's id: that entry alone is false with its error.
+        var batch = await silo.SendAsync(HttpMethod.Post, "/access/v1/evaluations", gateway, new
+        {
+            subject = new { type = "credential", id = token },
+            action = new { name = "read" },
+            context = new { time = "2024-05-31T15:22-07:00" },
+            options = new { evaluations_semantic = "execute_all" },
+            evaluations = new object[]
+            {
+                new { resource = new { type = "document", id = "boxcarring.md" } },
+                new { resource = new { type = "document" } },
+                new { action = new { name = "write" }, resource = new { type = "document", id = "resource-search.md" } },
+            },
+        });
+        Assert.True(batch.Status == HttpStatusCode.OK, batch.ToString());
+        var evaluations = batch.Json.GetProperty("evaluations").EnumerateArray().ToArray();
+        Assert.Equal(3, evaluations.Length);
+        Assert.True(evaluations[0].GetProperty("decision").GetBoolean());
+        Assert.False(evaluations[1].GetProperty("decision").GetBoolean());
+        var error = evaluations[1].GetProperty("context").GetProperty("error");
+        Assert.Equal(400, error.GetProperty("status").GetInt32());
+        Assert.Equal("$.evaluations[1].resource.id", error.GetProperty("field").GetString());
+        Assert.False(evaluations[2].GetProperty("decision").GetBoolean());
+        Assert.Equal("scope_does_not_cover", evaluations[2].GetProperty("context").GetProperty("reason").GetString());
+
+        // A single evaluation missing a required member is a problem naming it.
+        var noId = await silo.SendAsync(HttpMethod.Post, "/access/v1/evaluation", gateway, new { subject = new { type = "credential" }, resource = new { type = "document", id = "123" }, action = new { name = "read" } });
+        Assert.Equal(HttpStatusCode.BadRequest, noId.Status);
+        Assert.Equal("$.subject.id", noId["field"]);
+        var noName = await silo.SendAsync(HttpMethod.Post, "/access/v1/evaluation", gateway, new { subject = new { type = "credential", id = token }, resource = new { type = "document", id = "123" }, action = new { } });
+        Assert.Equal(HttpStatusCode.BadRequest, noName.Status);
+        Assert.Equal("$.action.name", noName["field"]);
+
+        // The specification's resource with a structured property: a resource property is an attribute the policy may
+        // read, and one GrantSilo cannot represent is refused with its field, never dropped.
+        var structured = await silo.SendAsync(HttpMethod.Post, "/access/v1/evaluation", gateway, new
+        {
+            subject = new { type = "credential", id = token },
+            resource = new { type = "book", id = "123", properties = new { library_record = new { title = "AuthZEN in Action", isbn = "978-0593383322" } } },
+            action = new { name = "read" },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, structured.Status);
+        Assert.Equal("$.resource.properties.library_record", structured["field"]);
+        Assert.DoesNotContain(token, structured.Text, StringComparison.Ordinal);
+    }
 }
