@@ -193,7 +193,7 @@ internal static class ApiEndpoints
     internal static async Task<IResult> WithBody<TBody>(HttpContext http, Func<IGrantClient, TBody, CancellationToken, Task<IResult>> run) where TBody : class
     {
         var (body, problem) = await Bodies.ReadAsync<TBody>(http).ConfigureAwait(false);
-        return problem ?? await run(Client(http), body!, http.RequestAborted).ConfigureAwait(false);
+        return problem ?? Fields.Name(await run(Client(http), body!, http.RequestAborted).ConfigureAwait(false), body!);
     }
 
     private static RouteHandlerBuilder Doc<TResponse>(this RouteHandlerBuilder route, string name, string summary, int status = StatusCodes.Status200OK) =>

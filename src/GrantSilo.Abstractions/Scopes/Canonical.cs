@@ -104,7 +104,7 @@ public static class Canonical
         }
         return TryCanonicalize(text.Trim(), maxLength, out var canonical, out var problem)
             ? GrantResult<string?>.Ok(canonical)
-            : GrantResult<string?>.Fail(GrantErrorCode.InvalidArgument, $"The {field} {problem}.");
+            : GrantResult<string?>.Fail(GrantErrorCode.InvalidArgument, $"The {field} {problem}.", target: field);
     }
 
     /// <summary>
@@ -115,17 +115,17 @@ public static class Canonical
     {
         if (text is not null && text.Trim().Length != text.Length)
         {
-            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} has leading or trailing white space.");
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} has leading or trailing white space.", target: field);
         }
         if (!TryCanonicalize(text, MaxIdentifierLength, out var canonical, out var problem))
         {
-            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.");
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} {problem}.", target: field);
         }
         // A token where an id belongs (a credential's token for its id, say) must not become a grain key,
         // a stored reference or a log line; the error says so without repeating it.
         if (Untrusted.ContainsToken(canonical))
         {
-            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} holds a bearer token (gs1.<credential id>.<secret>, or a JWT), not an id; pass the id. The token was not used.");
+            return GrantResult<string>.Fail(GrantErrorCode.InvalidIdentifier, $"{field} holds a bearer token (gs1.<credential id>.<secret>, or a JWT), not an id; pass the id. The token was not used.", target: field);
         }
         return GrantResult<string>.Ok(canonical);
     }

@@ -156,6 +156,35 @@ public sealed class HttpBadInputTests(HttpSilo silo)
     }
 
     [Fact]
+    public async Task ValuesGrantSiloRefuses_NameTheBodyMemberAtFault()
+    {
+        // Refused past the body reader (by the SDK or a grain), each validation problem still names the member.
+        var agent = Agent();
+        Assert.Equal(HttpStatusCode.Created, (await silo.SendRawAsync(HttpMethod.Post, "/v1/agents", silo.Operator(), Register(agent))).Status);
+        var orchestrator = silo.Identity.ServiceToken($"orchestrator-{Guid.NewGuid():N}", "orchestrator");
+        var task = $$"""{"person":"person:bob@test.dev","agent":"{{agent}}","scope":{"permissions":["repo:read:acme/*"],"maxClassification":"internal","delegationDepth":0},"lifetime":"LIFETIME"}""";
+
+        var zero = await silo.SendRawAsync(HttpMethod.Post, "/v1/tasks", orchestrator, task.Replace("LIFETIME", "00:00:00", StringComparison.Ordinal));
+        Assert.True(zero.Status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity, zero.ToString());
+        Assert.Equal("LifetimeInvalid", zero["code"]);
+        Assert.Equal("$.lifetime", zero["field"]);
+
+        var person = await silo.SendRawAsync(HttpMethod.Post, "/v1/tasks", orchestrator, task.Replace("LIFETIME", "00:10:00", StringComparison.Ordinal).Replace("\"person:bob@test.dev\"", "\" person:bob@test.dev\"", StringComparison.Ordinal));
+        Assert.True(person.Status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity, person.ToString());
+        Assert.Equal("InvalidIdentifier", person["code"]);
+        Assert.Equal("$.person", person["field"]);
+
+        var created = await silo.SendRawAsync(HttpMethod.Post, "/v1/tasks", orchestrator, task.Replace("LIFETIME", "00:10:00", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        var agentToken = silo.Identity.AgentToken(agent);
+        var session = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", agentToken, new { agent });
+        var resource = await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{session["sessionId"]}/credentials", agentToken, new { taskId = created["taskId"], resource = "not a resource indicator" });
+        Assert.True(resource.Status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity, resource.ToString());
+        Assert.Equal("$.resource", resource["field"]);
+        await AssertStillHealthyAsync();
+    }
+
+    [Fact]
     public async Task TokensWhereIdsBelong_AreRefusedAndNeverRepeated()
     {
         // A GrantSilo credential token passed as an id.
