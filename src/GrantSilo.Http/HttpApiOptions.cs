@@ -18,8 +18,8 @@ public sealed class HttpApiOptions : IValidatableObject
     public int Port { get; set; } = 8080;
 
     /// <summary>
-    /// Listen on every interface rather than on loopback only. Needs HTTPS: a certificate in <c>GrantSilo:Http:Tls</c>
-    /// or <c>GrantSilo:Tls</c>; plain HTTP is served on loopback only.
+    /// Listen on every interface rather than on loopback only. Needs HTTPS: the silo's certificate from
+    /// <c>GrantSilo:Tls</c> (TLS on there); plain HTTP is served on loopback only, and the silo refuses to start otherwise.
     /// </summary>
     public bool ListenOnAnyHostAddress { get; set; }
 
@@ -31,11 +31,11 @@ public sealed class HttpApiOptions : IValidatableObject
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Requests per second each caller may make on average (a token bucket per authenticated caller, per address otherwise; default 200).</summary>
-    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:RateLimit:PermitsPerSecond must be between 1 and 1000000.")]
+    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:PermitsPerSecond must be between 1 and 1000000.")]
     public int PermitsPerSecond { get; set; } = 200;
 
     /// <summary>How many requests a caller may make at once above its average (the bucket's size; default 400).</summary>
-    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:RateLimit:Burst must be between 1 and 1000000.")]
+    [Range(1, 1_000_000, ErrorMessage = "GrantSilo:Http:Burst must be between 1 and 1000000.")]
     public int Burst { get; set; } = 400;
 
     /// <summary>

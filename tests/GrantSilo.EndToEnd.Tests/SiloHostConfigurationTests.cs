@@ -225,8 +225,75 @@ public sealed class SiloHostConfigurationTests
         await using var silo = ChildProcess.Start("unknown", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string> { ["GrantSilo__Storage__Provider"] = "Cosmos" });
 
         Assert.True(await silo.WaitForExitAsync(Deadline));
-        Assert.NotEqual(0, silo.ExitCode);
+        Assert.Equal(78, silo.ExitCode);
+        Assert.Contains("GrantSilo cannot start:", silo.Output, StringComparison.Ordinal);
         Assert.Contains("'Embedded'", silo.Output, StringComparison.Ordinal);
         Assert.Contains("'AzureTable'", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARequestOverItsTimeout_Is504WithAProblem_AndTheSiloStaysReady()
+    {
+        // GrantSilo:Http:RequestTimeout bounds a request: this one's body never arrives (the client sent half of it), so
+        // only the timeout can end it.
+        var httpPort = Ports.Free();
+        var settings = new Dictionary<string, string>(TestIdentity.Shared.SiloEnvironment())
+        {
+            ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__Port"] = httpPort.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__RequestTimeout"] = "00:00:01",
+        };
+        await using var silo = ChildProcess.Start("request-timeout", ChildProcess.BuiltDll("SiloHostDll"), settings);
+        await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+        await Eventually.HoldsAsync(async () => (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the HTTP API answering ready");
+
+        var token = TestIdentity.Shared.ServiceToken($"gateway-{Guid.NewGuid():N}", "gateway");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, httpPort);
+        var stream = tcp.GetStream();
+        var half = "{\"token\": \"";
+        var request = $"POST /v1/authorize HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{half}";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+        using var deadline = new CancellationTokenSource(Deadline);
+        var status = await reader.ReadLineAsync(deadline.Token);
+        Assert.Equal("HTTP/1.1 504 Gateway Timeout", status);
+        var rest = new System.Text.StringBuilder();
+        var buffer = new char[4096];
+        while (!rest.ToString().Contains('}', StringComparison.Ordinal) && await reader.ReadAsync(buffer, deadline.Token) is var read and > 0)
+        {
+            rest.Append(buffer, 0, read);
+        }
+        Assert.Contains("application/problem+json", rest.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\"status\":504", rest.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(token, rest.ToString(), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task PlainHttpBeyondLoopback_StopsStartUp_SayingWhatToConfigure()
+    {
+        // Listening on every address needs HTTPS: without a certificate the silo does not start (exit 78, EX_CONFIG), and
+        // says which settings to give, rather than serve plain HTTP beyond loopback or crash.
+        await using var silo = ChildProcess.Start("plain-http-any-address", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__Port"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__ListenOnAnyHostAddress"] = "true",
+            ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(Path.GetTempPath(), $"grantsilo-any-address-{Guid.NewGuid():N}", "dev-issuer.jwk"),
+        });
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The silo served plain HTTP beyond loopback.");
+        Assert.Equal(78, silo.ExitCode);
+        Assert.Contains("GrantSilo cannot start:", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("ListenOnAnyHostAddress needs HTTPS", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("GrantSilo:Tls:Enabled=true", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", silo.Output, StringComparison.Ordinal);
     }
 }
