@@ -50,6 +50,13 @@ public static class GrantSiloMetrics
 
     internal static void SetPendingApprovals(int count) => Volatile.Write(ref _pendingApprovals, count);
 
-    /// <summary>Grains in this silo with a cascade step that failed and awaits a retry.</summary>
-    public static readonly UpDownCounter<long> PendingCascades = Meter.CreateUpDownCounter<long>("grantsilo.cascades.pending", description: "Cascades with unconfirmed steps awaiting a retry.");
+    private static long _pendingCascades;
+
+    /// <summary>
+    /// Grains in this silo with a cascade step that failed and awaits a retry. Observed (so a scrape shows it from the
+    /// silo's start, at 0, not only after its first change).
+    /// </summary>
+    public static readonly ObservableUpDownCounter<long> PendingCascades = Meter.CreateObservableUpDownCounter("grantsilo.cascades.pending", () => Interlocked.Read(ref _pendingCascades), description: "Cascades with unconfirmed steps awaiting a retry.");
+
+    internal static void AddPendingCascades(long delta) => Interlocked.Add(ref _pendingCascades, delta);
 }

@@ -155,7 +155,7 @@ internal sealed partial class CascadeRunner
                 if (!_pendingReported)
                 {
                     _pendingReported = true;
-                    GrantSiloMetrics.PendingCascades.Add(1);
+                    GrantSiloMetrics.AddPendingCascades(1);
                 }
             }
             else if (_pendingReported || ResolveOwed)
@@ -165,7 +165,7 @@ internal sealed partial class CascadeRunner
                 if (_pendingReported)
                 {
                     _pendingReported = false;
-                    GrantSiloMetrics.PendingCascades.Add(-1);
+                    GrantSiloMetrics.AddPendingCascades(-1);
                 }
             }
         }
@@ -188,7 +188,7 @@ internal sealed partial class CascadeRunner
     {
         if (_pendingReported)
         {
-            GrantSiloMetrics.PendingCascades.Add(-1);
+            GrantSiloMetrics.AddPendingCascades(-1);
             _pendingReported = false;
         }
         return Task.CompletedTask;

@@ -11,7 +11,7 @@ public sealed class HttpTelemetryTests(HttpSilo silo)
     {
         var run = Guid.NewGuid().ToString("N")[..12];
         var agent = $"spiffe://e2e.dev/{run}/measured";
-        var scope = new { permissions = new[] { "repo:read:acme/*" }, maxClassification = "internal", delegationDepth = 0 };
+        var scope = new { permissions = new[] { "repo:read:acme/*", "secret:read:*" }, maxClassification = "internal", delegationDepth = 0 };
         Assert.Equal(HttpStatusCode.Created, (await silo.SendAsync(HttpMethod.Post, "/v1/agents", silo.Operator(), new { workloadId = agent, owner = "person:ops@test.dev", ceiling = scope })).Status);
         var task = await silo.SendAsync(HttpMethod.Post, "/v1/tasks", silo.Identity.ServiceToken($"orch-{run}", "orchestrator"), new { person = "person:fay@test.dev", agent, scope, lifetime = "00:10:00" });
         var agentToken = silo.Identity.AgentToken(agent);
@@ -32,9 +32,27 @@ public sealed class HttpTelemetryTests(HttpSilo silo)
         Assert.DoesNotContain(credential["token"]!, text, StringComparison.Ordinal);
         Assert.DoesNotContain(agent, text, StringComparison.Ordinal);
 
+        // Pending cascades are observed from the start; a step-up waiting for a person is counted; an end that told its
+        // decision-lease holders records how long it waited.
+        Assert.Contains("grantsilo_cascades_pending", text, StringComparison.Ordinal);
+        var stepUp = await silo.SendAsync(HttpMethod.Post, "/v1/authorize", gateway, new { token = credential["token"], action = "read", resource = new { type = "secret", path = $"{run}/db-password" } });
+        Assert.True(stepUp["kind"] == "stepUpRequired", stepUp.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await silo.SendAsync(HttpMethod.Post, $"/v1/tasks/{task["taskId"]}/revoke", silo.Operator(), new { reason = "metrics test" })).Status);
+        text = await Eventually.ReturnsAsync(
+            () => metrics.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+            body => Gauge(body, "grantsilo_approvals_pending") >= 1 && body.Contains("grantsilo_leases_revocation_wait_seconds_count", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the pending approval and the revocation's lease wait on /metrics");
+        Assert.Contains("grantsilo_leases_revocation_wait_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(credential["token"]!, text, StringComparison.Ordinal);
+
         // The metrics port serves nothing else, and the API port does not serve the metrics.
         Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await metrics.GetAsync(new Uri("/v1/cascades/pending", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await silo.SendAsync(HttpMethod.Get, "/metrics", silo.Operator())).Status);
     }
+
+    // The value of an unlabelled gauge in a Prometheus text exposition (-1 when absent).
+    private static double Gauge(string exposition, string name) =>
+        exposition.Split('\n').Where(line => line.StartsWith(name + " ", StringComparison.Ordinal) || line.StartsWith(name + "{", StringComparison.Ordinal))
+            .Select(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(-1).Max();
 }
