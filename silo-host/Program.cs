@@ -77,8 +77,6 @@ static async Task<int> RunAsync(string[] args)
         {
             orleans.UseKubernetesHosting();
         }
-        // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
-        orleans.AddActivityPropagation();
         if (dashboard is not null)
         {
             orleans.AddGrantSiloDashboard(dashboard);

@@ -27,7 +27,8 @@ public static class GrantSiloSiloProfiles
     public const string RemindersSection = "GrantSilo:Reminders";
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, the audit log in append-only
+    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, grain calls carrying the caller's
+    /// trace, the audit log in append-only
     /// segment files (<c>GrantSilo:Audit:File</c>, docs/audit.md). TLS is off unless
     /// <c>GrantSilo:Tls:Enabled</c> is true (then with the certificates of <c>GrantSilo:Tls</c>).
     /// </summary>
@@ -40,6 +41,8 @@ public static class GrantSiloSiloProfiles
         silo.UseInMemoryReminderService();
         silo.AddFileAuditStore(o => configuration.GetSection(FileAuditStoreOptions.SectionName).Bind(o));
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);
+        // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
+        silo.AddActivityPropagation();
         // Grain state lives in this process only, signing keys among it: unless one is configured, the key that wraps
         // them is made at start and lives as long as they do.
         silo.Services.PostConfigure<GrantSilo.Grains.Keys.KeyRingOptions>(keys =>
@@ -70,6 +73,8 @@ public static class GrantSiloSiloProfiles
         });
         silo.ConfigureEndpoints(AdvertisedAddress(host), host.SiloPort, host.GatewayPort, host.ListenOnAnyHostAddress);
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: true);
+        // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
+        silo.AddActivityPropagation();
         // Silos prove their own calls to each other with a shared secret; one made at start would be this silo's alone.
         if (string.IsNullOrWhiteSpace(configuration["GrantSilo:Cluster:CallKey"]))
         {

@@ -85,7 +85,7 @@ public static class GrantSiloTelemetry
     /// <summary>
     /// Registers OpenTelemetry when an exporter is configured: OTLP for traces and metrics, and a Prometheus scrape endpoint
     /// on its own port (mapped by <see cref="MapGrantSiloTelemetry"/>). The silo must propagate activities
-    /// (<c>AddActivityPropagation</c>) for a trace to cross grain calls.
+    /// (<c>AddActivityPropagation</c>, which GrantSilo's silo profiles add) for a trace to cross grain calls.
     /// </summary>
     public static TelemetryOptions AddGrantSiloTelemetry(this WebApplicationBuilder builder)
     {

@@ -50,7 +50,9 @@ internal sealed class InProcessHttpHost : IAsyncDisposable
             builder.Logging.AddProvider(logs);
         }
         var silo = new SiloHostOptions { SiloPort = Ports.Free(), GatewayPort = Ports.Free() };
-        builder.UseOrleans(orleans => orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration).AddActivityPropagation());
+        // The product's profile, as silo-host uses it: activity propagation comes with it (a trace crossing grain calls is
+        // then the process's behaviour, not this host's).
+        builder.UseOrleans(orleans => orleans.UseGrantSiloEmbeddedProfile(silo, builder.Configuration));
         if (telemetry)
         {
             builder.AddGrantSiloTelemetry();
