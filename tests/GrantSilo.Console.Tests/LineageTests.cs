@@ -215,5 +215,21 @@ public sealed class LineageTests(ConsoleSilo silo)
         await page.GotoAsync("/console/lineage?decision=0190a0b0-0000-7000-8000-000000000000");
         await Expect(page.GetByTestId("problem")).ToContainTextAsync("Forbidden");
         Assert.Equal(0, await page.Locator("svg#lineage").CountAsync());
+        // The decision's own page asks the same rule.
+        await page.GotoAsync("/console/decision?id=0190a0b0-0000-7000-8000-000000000000");
+        await Expect(page.GetByTestId("problem")).ToContainTextAsync("Forbidden");
+        Assert.Equal(0, await page.GetByTestId("decision").CountAsync());
+    }
+
+    [Fact]
+    public async Task ElementPages_OfSomethingUnknown_ShowTheApisProblem()
+    {
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"uma-{Guid.NewGuid():N}@test.dev", "operator");
+        foreach (var (path, code) in new[] { ("/console/decision?id=0190a0b0-0000-7000-8000-000000000000", "NotFound"), ("/console/credential?id=c-none", "NotFound"), ("/console/session?id=s-none", "NotFound") })
+        {
+            await page.GotoAsync(path);
+            await Expect(page.GetByTestId("problem")).ToContainTextAsync(code);
+        }
     }
 }

@@ -12,7 +12,7 @@ public sealed class SecurityTests(ConsoleSilo silo)
     public async Task EveryPage_NeedsASignIn_AndTheLiveStreamsAnswer401()
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(silo.BaseUrl) };
-        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies", "/console/lineage", "/console/records" })
+        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies", "/console/lineage", "/console/records", "/console/decision", "/console/credential", "/console/session" })
         {
             using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -62,6 +62,29 @@ public sealed class SecurityTests(ConsoleSilo silo)
         var replay = await context.NewPageAsync();
         await replay.GotoAsync("/console/approvals");
         await Expect(replay).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/console/sign-in"));
+    }
+
+    [Fact]
+    public async Task AnotherSite_CannotFrameTheConsole_TheBrowserRefusesIt()
+    {
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"fern-{Guid.NewGuid():N}@test.dev", "operator");
+        // A page of another origin (answered by the browser's router, so nothing else listens) that frames the console.
+        const string attacker = "http://127.0.0.2:9/frame";
+        await page.RouteAsync(attacker, route => route.FulfillAsync(new()
+        {
+            ContentType = "text/html",
+            Body = $"<!DOCTYPE html><title>elsewhere</title><iframe id=\"victim\" src=\"{silo.BaseUrl}/console/agents\" width=\"800\" height=\"600\"></iframe>",
+        }));
+        var framed = page.WaitForResponseAsync(r => r.Url.StartsWith(silo.BaseUrl + "/console/agents", StringComparison.Ordinal));
+        await page.GotoAsync(attacker);
+        var response = await framed;
+        Assert.Equal("DENY", (await response.AllHeadersAsync())["x-frame-options"]);
+        // Chromium shows its error page in the frame instead of the console: none of the console's content is there.
+        var frame = page.Frames.Single(f => f != page.MainFrame);
+        await Eventually.HoldsAsync(() => Task.FromResult(frame.Url.StartsWith("chrome-error:", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "Chromium's error page in the frame");
+        Assert.Equal(0, await frame.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).CountAsync());
+        await ConsoleSilo.ScreenshotAsync(page, "framing-refused");
     }
 
     [Fact]
