@@ -226,7 +226,7 @@ public sealed class LineageTests(ConsoleSilo silo)
     {
         var page = await silo.PageAsync();
         await ConsoleSilo.SignInAsync(page, $"uma-{Guid.NewGuid():N}@test.dev", "operator");
-        foreach (var (path, code) in new[] { ("/console/decision?id=0190a0b0-0000-7000-8000-000000000000", "NotFound"), ("/console/credential?id=c-none", "NotFound"), ("/console/session?id=s-none", "NotFound") })
+        foreach (var (path, code) in new[] { ("/console/decision?id=0190a0b0-0000-7000-8000-000000000000", "AuditRecordNotFound"), ("/console/credential?id=AAAAAAAAAAAAAAAAAAAAAA", "CredentialNotFound"), ("/console/credential?id=c-none", "InvalidIdentifier"), ("/console/session?id=s-none", "SessionNotFound") })
         {
             await page.GotoAsync(path);
             await Expect(page.GetByTestId("problem")).ToContainTextAsync(code);

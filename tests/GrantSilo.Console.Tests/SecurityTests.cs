@@ -69,22 +69,22 @@ public sealed class SecurityTests(ConsoleSilo silo)
     {
         var page = await silo.PageAsync();
         await ConsoleSilo.SignInAsync(page, $"fern-{Guid.NewGuid():N}@test.dev", "operator");
-        // A page of another origin (answered by the browser's router, so nothing else listens) that frames the console.
-        const string attacker = "http://127.0.0.2:9/frame";
-        await page.RouteAsync(attacker, route => route.FulfillAsync(new()
-        {
-            ContentType = "text/html",
-            Body = $"<!DOCTYPE html><title>elsewhere</title><iframe id=\"victim\" src=\"{silo.BaseUrl}/console/agents\" width=\"800\" height=\"600\"></iframe>",
-        }));
-        var framed = page.WaitForResponseAsync(r => r.Url.StartsWith(silo.BaseUrl + "/console/agents", StringComparison.Ordinal));
-        await page.GotoAsync(attacker);
-        var response = await framed;
-        Assert.Equal("DENY", (await response.AllHeadersAsync())["x-frame-options"]);
-        // Chromium shows its error page in the frame instead of the console: none of the console's content is there.
-        var frame = page.Frames.Single(f => f != page.MainFrame);
-        await Eventually.HoldsAsync(() => Task.FromResult(frame.Url.StartsWith("chrome-error:", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "Chromium's error page in the frame");
-        Assert.Equal(0, await frame.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).CountAsync());
-        await ConsoleSilo.ScreenshotAsync(page, "framing-refused");
+        // Every console answer says so, signed-in pages included.
+        var headers = (await page.APIRequest.GetAsync("/console/agents")).Headers;
+        Assert.Equal("DENY", headers["x-frame-options"]);
+        Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+        // A page of another origin (an opaque one: written into a blank tab of the signed-in browser) that frames the
+        // console, and, as a control, the same server's health answer, which forbids no framing.
+        var attacker = await page.Context.NewPageAsync();
+        await attacker.SetContentAsync($"<!DOCTYPE html><title>elsewhere</title><iframe id=\"victim\" src=\"{silo.BaseUrl}/console/agents\" width=\"800\" height=\"600\"></iframe><iframe id=\"control\" src=\"{silo.BaseUrl}/health/ready\" width=\"200\" height=\"100\"></iframe>");
+        // Chromium shows its error page in the console's frame: none of the console's content is there.
+        var frame = await (await attacker.Locator("#victim").ElementHandleAsync()).ContentFrameAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(frame!.Url.StartsWith("chrome-error:", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "Chromium's error page in the frame");
+        // The control loads: the refusal is the console's own doing.
+        var control = await (await attacker.Locator("#control").ElementHandleAsync()).ContentFrameAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(control!.Url == silo.BaseUrl + "/health/ready"), TimeSpan.FromSeconds(30), "the control frame loaded");
+        Assert.Equal(0, await frame!.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).CountAsync());
+        await ConsoleSilo.ScreenshotAsync(attacker, "framing-refused");
     }
 
     [Fact]
