@@ -124,6 +124,7 @@ public sealed class LineageTests(ConsoleSilo silo)
         await Expect(chain.Locator("[data-field=hash]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/=_-]{40,}$"));
         await Expect(chain.Locator("[data-field=previous-hash]")).Not.ToBeEmptyAsync();
         await ConsoleSilo.ScreenshotAsync(page, "lineage-decision");
+        await NarrowAsync(page, "lineage-decision");
 
         // The credential: its status, expiry, scope, binding, task and session, and its decisions (this one among them).
         await page.GotoAsync($"/console/lineage?decision={decisionId}");
@@ -138,6 +139,7 @@ public sealed class LineageTests(ConsoleSilo silo)
         await Expect(credentialPage.Locator("[data-field=task]")).ToHaveTextAsync(child);
         await Expect(page.Locator($"[data-testid=credential-decisions] li[data-decision=\"{decisionId}\"]")).ToContainTextAsync("StepUpRequired");
         await ConsoleSilo.ScreenshotAsync(page, "lineage-credential");
+        await NarrowAsync(page, "lineage-credential");
         // Its decision links back to the decision's page.
         await page.Locator($"[data-testid=credential-decisions] li[data-decision=\"{decisionId}\"] a").ClickAsync();
         await Expect(page.GetByTestId("decision").Locator("[data-field=result]")).ToHaveTextAsync("StepUpRequired");
@@ -152,6 +154,7 @@ public sealed class LineageTests(ConsoleSilo silo)
         await Expect(sessionPage.Locator("[data-field=live]")).ToHaveTextAsync("1");
         await Expect(page.Locator($"[data-testid=session-credentials] li[data-credential=\"{credentialId}\"]")).ToBeVisibleAsync();
         await ConsoleSilo.ScreenshotAsync(page, "lineage-session");
+        await NarrowAsync(page, "lineage-session");
 
         // The person, the resource and the action have no entity of their own in GrantSilo: their page is their audit
         // records (the person's work, the resource's records, the action's decisions on the resource), this decision among them.
@@ -176,6 +179,15 @@ public sealed class LineageTests(ConsoleSilo silo)
         await page.GotoAsync($"/console/lineage?credential={Q(credentialId)}");
         await Expect(svg.Locator("[data-element=decision] text.value")).ToContainTextAsync(decisionId[..20]);
         await Expect(svg.Locator("[data-element=credential] text.value")).ToHaveTextAsync(credentialId);
+    }
+
+    // The page on a narrow window: nothing wider than it (long ids and hashes wrap); then back to 1280x800.
+    private static async Task NarrowAsync(IPage page, string name)
+    {
+        await page.SetViewportSizeAsync(390, 844);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), $"{name} overflows at 390px");
+        await ConsoleSilo.ScreenshotAsync(page, name + "-narrow");
+        await page.SetViewportSizeAsync(1280, 800);
     }
 
     [Fact]
