@@ -74,7 +74,10 @@ public sealed class DecisionRate(TimeProvider time) : IHostedService, IDisposabl
     }
 
     /// <summary>The last <paramref name="seconds"/> whole seconds, oldest first: per second, a count per kind of <see cref="Columns"/>.</summary>
-    public IReadOnlyList<long[]> Last(int seconds)
+    public IReadOnlyList<long[]> Last(int seconds) => Window(seconds).Rows;
+
+    /// <summary>As <see cref="Last"/>, with the Unix second the rows end before.</summary>
+    public (long EndSecond, IReadOnlyList<long[]> Rows) Window(int seconds)
     {
         seconds = Math.Clamp(seconds, 1, Seconds - 1);
         var now = time.GetUtcNow().ToUnixTimeSeconds();
@@ -95,7 +98,7 @@ public sealed class DecisionRate(TimeProvider time) : IHostedService, IDisposabl
                 rows.Add(row);
             }
         }
-        return rows;
+        return (now, rows);
     }
 
     public void Dispose() => _listener?.Dispose();

@@ -39,6 +39,7 @@ public static class GrantSiloConsole
         builder.Services.AddSingleton<DecisionRate>();
         builder.Services.AddSingleton<Pages.DevelopmentSignIn>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionRate>());
+        builder.Services.AddHostedService<DecisionRatePublisher>();
 
         builder.Services.AddRazorPages(pages =>
         {

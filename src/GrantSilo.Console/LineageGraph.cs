@@ -44,13 +44,13 @@ public static class LineageGraph
             elements.Add(new("task", "Task", null, null));
         }
         elements.Add(new("agent", "Agent", record.Agent, Link("agents", ("id", record.Agent))));
-        elements.Add(new("session", "Session", record.SessionId, record.SessionId is null ? null : Link("records", ("agent", record.Agent), ("session", record.SessionId))));
-        elements.Add(new("credential", "Credential", record.CredentialId, Link("records", ("credentialId", record.CredentialId))));
+        elements.Add(new("session", "Session", record.SessionId, Link("session", ("id", record.SessionId))));
+        elements.Add(new("credential", "Credential", record.CredentialId, Link("credential", ("id", record.CredentialId))));
         var isDecision = record.Kind == AuditEventKind.Decision;
         elements.Add(new("action", "Action", record.Action, record.Action is null ? null : Link("records", ("resource", record.ResourcePath), ("action", record.Action), ("kind", nameof(AuditEventKind.Decision)))));
         var resource = record.ResourceType is { } type && record.ResourcePath is { } path ? $"{type}:{path}" : null;
         elements.Add(new("resource", "Resource", resource, Link("records", ("resource", record.ResourcePath))));
-        elements.Add(new("decision", "Decision", isDecision ? Describe(record) : null, isDecision ? Link("records", ("decisionId", record.Id)) : null));
+        elements.Add(new("decision", "Decision", isDecision ? Describe(record) : null, isDecision ? Link("decision", ("id", record.Id)) : null));
         elements.Add(new("policy", "Policy version", record.PolicyVersion is { } v ? $"version {v.ToString(CultureInfo.InvariantCulture)}" : null,
             record.PolicyVersion is { } version ? Link("policies", ("from", Math.Max(0, version - 1).ToString(CultureInfo.InvariantCulture)), ("to", version.ToString(CultureInfo.InvariantCulture))) : null,
             Wrap(record.DeterminingPolicies)));

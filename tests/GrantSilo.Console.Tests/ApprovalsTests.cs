@@ -60,6 +60,50 @@ public sealed class ApprovalsTests(ConsoleSilo silo)
     }
 
     [Fact]
+    public async Task Approver_DeniesWithTheKeyboardAlone_AndTheAgentStaysRefused()
+    {
+        var world = new World(silo);
+        var person = $"kai-{world.Run}@test.dev";
+        var agent = await world.AgentAsync("secrets");
+        var task = await world.RootTaskAsync(person, agent, depth: 0, "read a key");
+        var (token, _) = await world.CredentialAsync(agent, task);
+
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, person, "approver");
+        await page.GotoAsync("/console/approvals");
+        await Expect(page.Locator("#inbox-state")).ToContainTextAsync("Live");
+        var (_, approvalId) = await world.ReadSecretAsync(token, "payments/keyboard");
+        var card = page.Locator($"[data-approval=\"{approvalId}\"]");
+        await Expect(card).ToBeVisibleAsync();
+
+        // From the top of the page, Tab alone reaches the card's reason field, then its Deny button; Enter presses it.
+        var reason = card.GetByLabel("Reason");
+        var deny = card.GetByRole(AriaRole.Button, new() { Name = "Deny read on secret:payments/keyboard" });
+        await page.Locator("body").FocusAsync();
+        async Task TabToAsync(ILocator target, string what)
+        {
+            for (var presses = 0; presses < 60; presses++)
+            {
+                if (await target.EvaluateAsync<bool>("e => e === document.activeElement"))
+                {
+                    return;
+                }
+                await page.Keyboard.PressAsync("Tab");
+            }
+            Assert.Fail($"Tab never reached {what}");
+        }
+        await TabToAsync(reason, "the reason field");
+        await page.Keyboard.TypeAsync("not by keyboard today");
+        await TabToAsync(deny, "the Deny button");
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByTestId("success")).ToContainTextAsync($"Denied read on secret:payments/keyboard (approval {approvalId})");
+        var recorded = await silo.SendAsync(HttpMethod.Get, $"/v1/approvals/{approvalId}", silo.Identity.PersonToken(person, "approver"));
+        Assert.Equal("denied", recorded["status"]);
+        Assert.Equal("not by keyboard today", recorded["note"]);
+        Assert.NotEqual("allow", (await world.ReadSecretAsync(token, "payments/keyboard", approvalId)).Kind);
+    }
+
+    [Fact]
     public async Task AgentRoleUser_FindsNoApproveButton_AndAForgedDecisionIsRefusedByTheApi()
     {
         var world = new World(silo);

@@ -14,7 +14,7 @@ namespace GrantSilo.WebConsole.Tests;
 /// issuer active for the console's sign-in page, and the test issuers trusted for the parties the tests play), and one
 /// Debian Chromium driven by Playwright, shared by the console tests; each test gets its own browser context.
 /// </summary>
-public sealed class ConsoleSilo : IAsyncLifetime
+public sealed class ConsoleSilo : IAsyncLifetime, IApiDoor
 {
     /// <summary>Debian's Chromium binary (the <c>/usr/bin/chromium</c> wrapper adds noise); <c>GRANTSILO_CHROMIUM</c> overrides it.</summary>
     public static string ChromiumPath => Environment.GetEnvironmentVariable("GRANTSILO_CHROMIUM") is { Length: > 0 } path ? path : "/usr/lib/chromium/chromium";
@@ -77,25 +77,33 @@ public sealed class ConsoleSilo : IAsyncLifetime
 
     private async Task<IBrowser> LaunchAsync()
     {
+        (_playwright, var browser) = await LaunchChromiumAsync();
+        return browser;
+    }
+
+    /// <summary>Starts Playwright and Debian's Chromium (headless, loopback only), or fails saying how to install it.</summary>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchChromiumAsync()
+    {
         if (!File.Exists(ChromiumPath))
         {
             throw new InvalidOperationException(
                 $"Chromium is not installed at {ChromiumPath}: the console tests drive Debian's chromium. Install it with " +
                 "'apt-get install -y --no-install-recommends chromium fonts-liberation' (.ci/run does), or set GRANTSILO_CHROMIUM to a Chromium binary.");
         }
+        var playwright = await Playwright.CreateAsync();
         try
         {
-            _playwright = await Playwright.CreateAsync();
-            return await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            return (playwright, await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
                 ExecutablePath = ChromiumPath,
                 Headless = true,
                 // Nothing but loopback: Chromium must not reach outside hosts.
                 Args = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--disable-features=AutofillServerCommunication"],
-            });
+            }));
         }
         catch (PlaywrightException e)
         {
+            playwright.Dispose();
             throw new InvalidOperationException($"Playwright could not start Chromium at {ChromiumPath}: {e.Message}", e);
         }
     }

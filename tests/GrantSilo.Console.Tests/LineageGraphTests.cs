@@ -33,7 +33,9 @@ public sealed class LineageGraphTests
         Assert.Equal("/console/records?person=person%3Adana%40acme.dev", elements[0].Href);
         Assert.Equal("/console/tasks?id=t-mid", elements[3].Href);
         Assert.Equal("/console/agents?id=spiffe%3A%2F%2Facme.dev%2Fagent%2Fworker", elements[5].Href);
-        Assert.Equal("/console/records?agent=spiffe%3A%2F%2Facme.dev%2Fagent%2Fworker&session=s-1", elements[6].Href);
+        Assert.Equal("/console/session?id=s-1", elements[6].Href);
+        Assert.Equal("/console/credential?id=" + Uri.EscapeDataString(elements[7].Value!), elements[7].Href);
+        Assert.Equal("/console/decision?id=01a2199a93fd7be691dcf79bf5469c26", elements[10].Href);
         Assert.Equal("secret:payments/key", elements[9].Value);
         Assert.Equal("Deny (ScopeDoesNotCover) · 01a2199a93fd7be691dcf79bf5469c26", elements[10].Value);
         Assert.Equal("/console/policies?from=0&to=0", elements[11].Href);

@@ -47,11 +47,11 @@ public sealed class LineageTests(ConsoleSilo silo)
             ("task", "Task 1 of 2 (root)", root, $"/console/tasks?id={Q(root)}"),
             ("task", "Task 2 of 2", child, $"/console/tasks?id={Q(child)}"),
             ("agent", "Agent", worker, $"/console/agents?id={Q(worker)}"),
-            ("session", "Session", sessionId, $"/console/records?agent={Q(worker)}&session={Q(sessionId)}"),
-            ("credential", "Credential", credentialId, $"/console/records?credentialId={Q(credentialId)}"),
+            ("session", "Session", sessionId, $"/console/session?id={Q(sessionId)}"),
+            ("credential", "Credential", credentialId, $"/console/credential?id={Q(credentialId)}"),
             ("action", "Action", "read", $"/console/records?resource={Q("payments/key")}&action=read&kind=Decision"),
             ("resource", "Resource", "secret:payments/key", $"/console/records?resource={Q("payments/key")}"),
-            ("decision", "Decision", $"StepUpRequired", $"/console/records?decisionId={Q(decisionId)}"),
+            ("decision", "Decision", $"StepUpRequired", $"/console/decision?id={Q(decisionId)}"),
             ("policy", "Policy version", $"version {policyVersion}", $"/console/policies?from={Math.Max(0, policyVersion - 1)}&to={policyVersion}"),
         };
         var drawn = svg.Locator("[data-element]");
@@ -99,8 +99,66 @@ public sealed class LineageTests(ConsoleSilo silo)
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Tasks");
         await Expect(page.Locator($"li[data-node=\"{child}\"]")).ToBeVisibleAsync();
 
-        // Each element opens its own page: the decision's record, the credential's, session's, person's and resource's records.
-        foreach (var kind in new[] { "decision", "credential", "session", "person", "resource", "action" })
+        // Each element opens its own page. The decision: its record in full and its place in the hash chain.
+        await page.GotoAsync($"/console/lineage?decision={decisionId}");
+        await svg.Locator("[data-element=decision]").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Decision");
+        var record = page.GetByTestId("decision");
+        await Expect(record.Locator("[data-field=result]")).ToHaveTextAsync("StepUpRequired");
+        await Expect(record.Locator("[data-field=reason]")).ToContainTextAsync("StepUpRequired");
+        foreach (var policy in determining)
+        {
+            await Expect(record.Locator("[data-field=policies]")).ToContainTextAsync(policy);
+        }
+        await Expect(record.Locator("[data-field=policy-version]")).ToHaveTextAsync($"version {policyVersion}");
+        await Expect(record.Locator("[data-field=action]")).ToHaveTextAsync("read");
+        await Expect(record.Locator("[data-field=resource]")).ToHaveTextAsync("secret:payments/key");
+        await Expect(record.Locator("[data-field=caller]")).ToContainTextAsync($"gateway-{world.Run}");
+        await Expect(record.Locator("[data-field=silo]")).Not.ToHaveTextAsync("not recorded");
+        await Expect(record.Locator("[data-field=credential]")).ToHaveTextAsync(credentialId);
+        await Expect(record.Locator("[data-field=session]")).ToHaveTextAsync(sessionId);
+        await Expect(record.Locator("[data-field=task]")).ToHaveTextAsync(child);
+        await Expect(record.Locator("[data-field=person]")).ToHaveTextAsync($"person:{person}");
+        var chain = page.GetByTestId("chain");
+        Assert.True(long.Parse(await chain.Locator("[data-field=sequence]").InnerTextAsync(), CultureInfo.InvariantCulture) >= 0);
+        await Expect(chain.Locator("[data-field=hash]")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/=_-]{40,}$"));
+        await Expect(chain.Locator("[data-field=previous-hash]")).Not.ToBeEmptyAsync();
+        await ConsoleSilo.ScreenshotAsync(page, "lineage-decision");
+        await NarrowAsync(page, "lineage-decision");
+
+        // The credential: its status, expiry, scope, binding, task and session, and its decisions (this one among them).
+        await page.GotoAsync($"/console/lineage?decision={decisionId}");
+        await svg.Locator("[data-element=credential]").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Credential");
+        var credentialPage = page.GetByTestId("credential");
+        await Expect(credentialPage.Locator("[data-field=status]")).ToContainTextAsync("Active");
+        await Expect(credentialPage.Locator("[data-field=expires]")).ToContainTextAsync("UTC");
+        await Expect(credentialPage.Locator("[data-field=scope]")).ToContainTextAsync("secret:read:*");
+        await Expect(credentialPage.Locator("[data-field=binding]")).ToContainTextAsync(worker);
+        await Expect(credentialPage.Locator("[data-field=binding]")).ToContainTextAsync(sessionId);
+        await Expect(credentialPage.Locator("[data-field=task]")).ToHaveTextAsync(child);
+        await Expect(page.Locator($"[data-testid=credential-decisions] li[data-decision=\"{decisionId}\"]")).ToContainTextAsync("StepUpRequired");
+        await ConsoleSilo.ScreenshotAsync(page, "lineage-credential");
+        await NarrowAsync(page, "lineage-credential");
+        // Its decision links back to the decision's page.
+        await page.Locator($"[data-testid=credential-decisions] li[data-decision=\"{decisionId}\"] a").ClickAsync();
+        await Expect(page.GetByTestId("decision").Locator("[data-field=result]")).ToHaveTextAsync("StepUpRequired");
+
+        // The session: its agent, status and the credentials issued in it.
+        await page.GotoAsync($"/console/lineage?decision={decisionId}");
+        await svg.Locator("[data-element=session]").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Session");
+        var sessionPage = page.GetByTestId("session");
+        await Expect(sessionPage.Locator("[data-field=agent]")).ToHaveTextAsync(worker);
+        await Expect(sessionPage.Locator("[data-field=status]")).ToContainTextAsync("Active");
+        await Expect(sessionPage.Locator("[data-field=live]")).ToHaveTextAsync("1");
+        await Expect(page.Locator($"[data-testid=session-credentials] li[data-credential=\"{credentialId}\"]")).ToBeVisibleAsync();
+        await ConsoleSilo.ScreenshotAsync(page, "lineage-session");
+        await NarrowAsync(page, "lineage-session");
+
+        // The person, the resource and the action have no entity of their own in GrantSilo: their page is their audit
+        // records (the person's work, the resource's records, the action's decisions on the resource), this decision among them.
+        foreach (var kind in new[] { "person", "resource", "action" })
         {
             await page.GotoAsync($"/console/lineage?decision={decisionId}");
             await svg.Locator($"[data-element={kind}]").ClickAsync();
@@ -121,6 +179,15 @@ public sealed class LineageTests(ConsoleSilo silo)
         await page.GotoAsync($"/console/lineage?credential={Q(credentialId)}");
         await Expect(svg.Locator("[data-element=decision] text.value")).ToContainTextAsync(decisionId[..20]);
         await Expect(svg.Locator("[data-element=credential] text.value")).ToHaveTextAsync(credentialId);
+    }
+
+    // The page on a narrow window: nothing wider than it (long ids and hashes wrap); then back to 1280x800.
+    private static async Task NarrowAsync(IPage page, string name)
+    {
+        await page.SetViewportSizeAsync(390, 844);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), $"{name} overflows at 390px");
+        await ConsoleSilo.ScreenshotAsync(page, name + "-narrow");
+        await page.SetViewportSizeAsync(1280, 800);
     }
 
     [Fact]
@@ -160,5 +227,21 @@ public sealed class LineageTests(ConsoleSilo silo)
         await page.GotoAsync("/console/lineage?decision=0190a0b0-0000-7000-8000-000000000000");
         await Expect(page.GetByTestId("problem")).ToContainTextAsync("Forbidden");
         Assert.Equal(0, await page.Locator("svg#lineage").CountAsync());
+        // The decision's own page asks the same rule.
+        await page.GotoAsync("/console/decision?id=0190a0b0-0000-7000-8000-000000000000");
+        await Expect(page.GetByTestId("problem")).ToContainTextAsync("Forbidden");
+        Assert.Equal(0, await page.GetByTestId("decision").CountAsync());
+    }
+
+    [Fact]
+    public async Task ElementPages_OfSomethingUnknown_ShowTheApisProblem()
+    {
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"uma-{Guid.NewGuid():N}@test.dev", "operator");
+        foreach (var (path, code) in new[] { ("/console/decision?id=0190a0b0-0000-7000-8000-000000000000", "AuditRecordNotFound"), ("/console/credential?id=AAAAAAAAAAAAAAAAAAAAAA", "CredentialNotFound"), ("/console/credential?id=c-none", "InvalidIdentifier"), ("/console/session?id=s-none", "SessionNotFound") })
+        {
+            await page.GotoAsync(path);
+            await Expect(page.GetByTestId("problem")).ToContainTextAsync(code);
+        }
     }
 }

@@ -67,12 +67,15 @@ public sealed partial class OverviewTests(ConsoleSilo silo)
     }
 
     [Fact]
-    public async Task Overview_ForAnApprover_ShowsTheApisRefusalForSilosAndRevocations()
+    public async Task Overview_ForAnApprover_ShowsTheApisRefusalForSilosDecisionRatesAndRevocations()
     {
         var page = await silo.PageAsync();
         await ConsoleSilo.SignInAsync(page, $"april-{Guid.NewGuid():N}@test.dev", "approver");
         // The membership read is cluster.manage and the audit log audit.read: an approver holds neither.
         await Expect(page.GetByTestId("silos-refused")).ToContainTextAsync("Forbidden");
+        // So are the cluster's decision rates: the chart shows the API's refusal instead.
+        await Expect(page.GetByTestId("rates-refused")).ToContainTextAsync("Forbidden");
+        Assert.Equal(0, await page.Locator("#chart svg").CountAsync());
         await Expect(page.GetByTestId("revocations")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("approvals-waiting")).ToBeVisibleAsync();
     }

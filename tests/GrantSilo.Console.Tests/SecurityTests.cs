@@ -12,7 +12,7 @@ public sealed class SecurityTests(ConsoleSilo silo)
     public async Task EveryPage_NeedsASignIn_AndTheLiveStreamsAnswer401()
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(silo.BaseUrl) };
-        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies", "/console/lineage", "/console/records" })
+        foreach (var path in new[] { "/console", "/console/approvals", "/console/tasks", "/console/agents", "/console/policies", "/console/lineage", "/console/records", "/console/decision", "/console/credential", "/console/session" })
         {
             using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
             Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
@@ -62,6 +62,29 @@ public sealed class SecurityTests(ConsoleSilo silo)
         var replay = await context.NewPageAsync();
         await replay.GotoAsync("/console/approvals");
         await Expect(replay).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/console/sign-in"));
+    }
+
+    [Fact]
+    public async Task AnotherSite_CannotFrameTheConsole_TheBrowserRefusesIt()
+    {
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"fern-{Guid.NewGuid():N}@test.dev", "operator");
+        // Every console answer says so, signed-in pages included.
+        var headers = (await page.APIRequest.GetAsync("/console/agents")).Headers;
+        Assert.Equal("DENY", headers["x-frame-options"]);
+        Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+        // A page of another origin (an opaque one: written into a blank tab of the signed-in browser) that frames the
+        // console, and, as a control, the same server's health answer, which forbids no framing.
+        var attacker = await page.Context.NewPageAsync();
+        await attacker.SetContentAsync($"<!DOCTYPE html><title>elsewhere</title><iframe id=\"victim\" src=\"{silo.BaseUrl}/console/agents\" width=\"800\" height=\"600\"></iframe><iframe id=\"control\" src=\"{silo.BaseUrl}/health/ready\" width=\"200\" height=\"100\"></iframe>");
+        // Chromium shows its error page in the console's frame: none of the console's content is there.
+        var frame = await (await attacker.Locator("#victim").ElementHandleAsync()).ContentFrameAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(frame!.Url.StartsWith("chrome-error:", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "Chromium's error page in the frame");
+        // The control loads: the refusal is the console's own doing.
+        var control = await (await attacker.Locator("#control").ElementHandleAsync()).ContentFrameAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(control!.Url == silo.BaseUrl + "/health/ready"), TimeSpan.FromSeconds(30), "the control frame loaded");
+        Assert.Equal(0, await frame!.GetByRole(AriaRole.Navigation, new() { Name = "Console" }).CountAsync());
+        await ConsoleSilo.ScreenshotAsync(attacker, "framing-refused");
     }
 
     [Fact]

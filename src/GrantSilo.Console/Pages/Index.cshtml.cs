@@ -5,8 +5,8 @@ using GrantSilo.GrainInterfaces;
 
 namespace GrantSilo.WebConsole.Pages;
 
-/// <summary>The overview: this silo's health, decisions per second by result, approvals waiting and pending cascades.</summary>
-public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, DecisionRate rate, IClusterClient cluster, TimeProvider time) : ConsolePage
+/// <summary>The overview: this silo's health, the cluster's silos and decisions per second by result, approvals waiting and pending cascades.</summary>
+public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, IClusterClient cluster, TimeProvider time) : ConsolePage
 {
     /// <summary>How far back the recent revocations reach.</summary>
     public static readonly TimeSpan RevocationWindow = TimeSpan.FromHours(24);
@@ -23,7 +23,14 @@ public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, 
 
     public string? NotReady { get; private set; }
 
+    /// <summary>The cluster's decisions per second by result, summed over its active silos (<c>cluster.manage</c>).</summary>
     public IReadOnlyList<long[]> Rates { get; private set; } = [];
+
+    /// <summary>Each active silo's decisions by result over the chart's minute, by silo address.</summary>
+    public IReadOnlyDictionary<string, long[]> SiloRates { get; private set; } = new Dictionary<string, long[]>();
+
+    /// <summary>Why the rates could not be read (the API's refusal), or null.</summary>
+    public GrantError? RatesRefused { get; private set; }
 
     public GrantResult<IReadOnlyList<ApprovalInfo>>? Approvals { get; private set; }
 
@@ -38,11 +45,25 @@ public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, 
     public async Task OnGetAsync()
     {
         NotReady = await readiness.CurrentAsync();
-        Rates = rate.Last(ChartSeconds);
         Approvals = await Client.ListPendingApprovalsAsync(HttpContext.RequestAborted);
         Cascades = await Client.ListPendingCascadesAsync(HttpContext.RequestAborted);
         Silos = await ClusterSilos.ReadAsync(cluster, Caller, silo.SiloAddress);
+        await ReadRatesAsync();
         Revocations = await RecentRevocationsAsync();
+    }
+
+    // Every silo's figures from the cluster's rates grain; only those the membership table says are active count.
+    private async Task ReadRatesAsync()
+    {
+        var reports = await ClusterSilos.ReadRatesAsync(cluster, Caller, HttpContext.RequestAborted);
+        if (!reports.IsSuccess)
+        {
+            RatesRefused = reports.Error;
+            return;
+        }
+        var rates = ClusterDecisionRates.Sum(reports.Value, Silos is { IsSuccess: true } silos ? silos.Value : null, time.GetUtcNow(), ChartSeconds);
+        Rates = rates.Rows;
+        SiloRates = rates.PerSilo;
     }
 
     private async Task<GrantResult<IReadOnlyList<AuditRecord>>> RecentRevocationsAsync()
@@ -62,9 +83,10 @@ public sealed class IndexModel(SiloReadiness readiness, ILocalSiloDetails silo, 
     }
 
     /// <summary>Just the chart, for the page to refresh in place.</summary>
-    public IActionResult OnGetChart()
+    public async Task<IActionResult> OnGetChartAsync()
     {
-        Rates = rate.Last(ChartSeconds);
+        Silos = await ClusterSilos.ReadAsync(cluster, Caller, silo.SiloAddress);
+        await ReadRatesAsync();
         return Partial("_DecisionChart", this);
     }
 }
