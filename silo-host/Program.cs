@@ -83,6 +83,8 @@ static async Task<int> RunAsync(string[] args)
         }
     });
     var telemetry = builder.AddGrantSiloTelemetry();
+    // Every silo reports its decisions per second to the cluster, for the console's overview on whichever silo serves it.
+    builder.Services.AddGrantSiloDecisionRates();
     if (http)
     {
         builder.AddGrantSiloHttpApi();

@@ -25,6 +25,25 @@ public static class GrantSiloConsole
     public static bool Enabled(IConfiguration configuration, bool byDefault) =>
         configuration.GetSection(ConsoleOptions.SectionName).GetValue<bool?>(nameof(ConsoleOptions.Enabled)) ?? byDefault;
 
+    /// <summary>
+    /// Counts this silo's decisions per second by result and reports its last minute to the cluster once a second
+    /// (<see cref="DecisionRatePublisher"/>), so the overview served by any silo charts them all. The silo host registers
+    /// it on every silo, with or without the console; registering it twice registers it once.
+    /// </summary>
+    public static IServiceCollection AddGrantSiloDecisionRates(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(DecisionRate)))
+        {
+            return services;
+        }
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<DecisionRate>();
+        services.AddHostedService(sp => sp.GetRequiredService<DecisionRate>());
+        services.AddHostedService<DecisionRatePublisher>();
+        return services;
+    }
+
     /// <summary>Registers the console's pages, its server-side sign-in session and, when configured, OpenID Connect sign-in.</summary>
     public static ConsoleOptions AddGrantSiloConsole(this WebApplicationBuilder builder)
     {
@@ -36,10 +55,8 @@ public static class GrantSiloConsole
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MemoryTicketStore>();
         builder.Services.AddSingleton<IPostConfigureOptions<CookieAuthenticationOptions>, UseTicketStore>();
-        builder.Services.AddSingleton<DecisionRate>();
+        builder.Services.AddGrantSiloDecisionRates();
         builder.Services.AddSingleton<Pages.DevelopmentSignIn>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionRate>());
-        builder.Services.AddHostedService<DecisionRatePublisher>();
 
         builder.Services.AddRazorPages(pages =>
         {
