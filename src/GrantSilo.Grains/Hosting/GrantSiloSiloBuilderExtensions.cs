@@ -64,6 +64,13 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Tokens.TokenOptions>, GrantSilo.Grains.Tokens.TokenOptionsValidator>());
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialSigner>();
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
+        // DPoP proofs are checked by the credential grain for every door (HTTP and SDK alike), with one replay memory per
+        // silo and nonces every silo accepts (made with a key derived from the cluster's shared call key).
+        services.AddOptions<GrantSilo.Identity.Tokens.DpopOptions>().BindConfiguration(GrantSilo.Identity.Tokens.DpopOptions.SectionName);
+        services.TryAddSingleton(sp => new GrantSilo.Identity.Tokens.DpopProofVerifier(
+            sp.GetRequiredService<IOptions<GrantSilo.Identity.Tokens.DpopOptions>>().Value,
+            sp.GetRequiredKeyedService<TimeProvider>(GrantSiloTime.ServiceKey),
+            sp.GetRequiredService<ClusterCallKey>().DpopNonceKey()));
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
