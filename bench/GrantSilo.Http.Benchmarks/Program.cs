@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
+//   [--tokens-only --issuance-only: issuance alone, for a profiler]
 //
 // By default every decision waits for its durable audit record (the embedded default: segment files, one fsync per
 // group commit), as in production. --no-audit turns the audit off (GrantSilo:Audit:Enabled=false), to measure the HTTP
@@ -165,6 +166,26 @@ if (args.Contains("--tokens-only"))
     var dot = credentialToken.LastIndexOf('.');
     var signingInput = Encoding.ASCII.GetBytes(credentialToken[..dot]);
     var rawSignature = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    if (args.Contains("--issuance-only"))
+    {
+        // For a profiler: issuance alone, for --seconds (no ratios are printed).
+        Console.WriteLine($"Issuance only, pid {Environment.ProcessId}");
+        Console.WriteLine(await Measurement.RunAsync("issue a signed JWT credential", connections, TimeSpan.FromSeconds(seconds), async (w, _) =>
+        {
+            if (++issuedIn[w] > 900)
+            {
+                issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+                issuedIn[w] = 1;
+            }
+            var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
+            if (!issued.IsSuccess)
+            {
+                throw new InvalidOperationException(issued.Error!.ToString());
+            }
+        }));
+        await app.StopAsync();
+        return;
+    }
     var issuance = await Measurement.InterleavedAsync(
     [
         ("issue a signed JWT credential", async (w, _) =>
