@@ -242,32 +242,38 @@ public sealed partial class GrantClient : IGrantClient
         }
 
         // The child task, exactly as DelegateAsync makes it (this client's caller proves itself the subject token's agent).
-        var child = await DelegateAsync(subject.TaskId, new DelegationRequest
+        var delegation = new DelegationRequest
         {
             ProofToken = request.SubjectToken,
             ProofPresentation = request.SubjectPresentation,
             Agent = actor.Value,
             Scope = scope,
             Lifetime = lifetime,
-        }, cancellationToken).ConfigureAwait(false);
-        if (!child.IsSuccess)
+        };
+        const string operation = nameof(ExchangeCredentialAsync);
+        var child = await CallAsync(subject.TaskId, "Task id", id => Task(id).DelegateAsync(delegation, cancellationToken), cancellationToken, operation).ConfigureAwait(false);
+        if (child?.IsSuccess != true)
         {
-            return child.Error;
+            return child?.Error ?? NoAnswer();
         }
         // The worker's credential for it, in a session of its own, asked for by the worker (its actor token).
         var worker = As(new StaticCallerToken(request.ActorToken));
-        var session = await worker.OpenSessionAsync(new OpenSessionRequest { Agent = actor.Value }, cancellationToken).ConfigureAwait(false);
-        if (!session.IsSuccess)
+        var session = await worker.CallAsync(actor.Value, "Agent workload id", id => Agent(id).OpenSessionAsync(new OpenSessionRequest { Agent = actor.Value }, cancellationToken), cancellationToken, operation).ConfigureAwait(false);
+        if (session?.IsSuccess != true)
         {
-            return session.Error;
+            return session?.Error ?? NoAnswer();
         }
-        return await worker.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest
+        var issue = new IssueCredentialRequest
         {
             TaskId = child.Value.TaskId,
             Lifetime = lifetime,
             Resource = request.Resource,
             DpopKeyThumbprint = request.DpopKeyThumbprint,
-        }, cancellationToken).ConfigureAwait(false);
+        };
+        return await worker.CallAsync(session.Value.SessionId, "Session id", id => Session(id).IssueCredentialAsync(issue, cancellationToken), cancellationToken, operation).ConfigureAwait(false)
+            ?? NoAnswer();
+
+        static GrantError NoAnswer() => new(GrantErrorCode.Unavailable, "GrantSilo did not answer a step of the token exchange; it may or may not have taken effect.");
     }
 
     // ---- Paged reads and introspection ----
