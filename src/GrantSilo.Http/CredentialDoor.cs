@@ -36,7 +36,12 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         {
             return refused;
         }
-        var decision = await client.AuthorizeAsync(token!, action, resource, presentation!, approvalId, http.RequestAborted).ConfigureAwait(false);
+        // A bearer token presented with nothing beside it (the common case) takes the plain call: nothing more to carry.
+        var decision = !ReferenceEquals(presentation, TokenPresentation.None)
+            ? await client.AuthorizeAsync(token!, action, resource, presentation!, approvalId, http.RequestAborted).ConfigureAwait(false)
+            : approvalId is null
+            ? await client.AuthorizeAsync(token!, action, resource, http.RequestAborted).ConfigureAwait(false)
+            : await client.AuthorizeAsync(token!, action, resource, approvalId, http.RequestAborted).ConfigureAwait(false);
         Challenge(http, decision.Reason);
         return decision;
     }
@@ -49,7 +54,9 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         {
             return TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt);
         }
-        var answer = await client.IntrospectAsync(token!, presentation!, http.RequestAborted).ConfigureAwait(false);
+        var answer = ReferenceEquals(presentation, TokenPresentation.None)
+            ? await client.IntrospectAsync(token!, http.RequestAborted).ConfigureAwait(false)
+            : await client.IntrospectAsync(token!, presentation!, http.RequestAborted).ConfigureAwait(false);
         if (answer.IsSuccess)
         {
             Challenge(http, answer.Value.Reason);
