@@ -6,6 +6,7 @@
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
 //   [--tokens-only --issuance-only: issuance alone, for a profiler]
+//   [--tokens-only --credentials-per-session N: issuing loops open a new session every N credentials (default 900)]
 //
 // By default every decision waits for its durable audit record (the embedded default: segment files, one fsync per
 // group commit), as in production. --no-audit turns the audit off (GrantSilo:Audit:Enabled=false), to measure the HTTP
@@ -157,6 +158,8 @@ if (args.Contains("--tokens-only"))
     var asAgent = app.Services.GetRequiredService<HttpGrantClient>().For(agentToken);
     var taskId = task.GetProperty("taskId").GetString()!;
     var issuingSessions = new string[connections];
+    // How many credentials each issuing loop takes from one session before it opens another (at most 1,000 live).
+    var perSession = Math.Clamp(Option("--credentials-per-session", 900), 1, 900);
     var issuedIn = new int[connections];
     for (var w = 0; w < connections; w++)
     {
@@ -172,7 +175,7 @@ if (args.Contains("--tokens-only"))
         Console.WriteLine($"Issuance only, pid {Environment.ProcessId}");
         Console.WriteLine(await Measurement.RunAsync("issue a signed JWT credential", connections, TimeSpan.FromSeconds(seconds), async (w, _) =>
         {
-            if (++issuedIn[w] > 900)
+            if (++issuedIn[w] > perSession)
             {
                 issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
                 issuedIn[w] = 1;
@@ -191,7 +194,7 @@ if (args.Contains("--tokens-only"))
         ("issue a signed JWT credential", async (w, _) =>
         {
             // A session holds at most 1,000 live credentials: a fresh one every 900.
-            if (++issuedIn[w] > 900)
+            if (++issuedIn[w] > perSession)
             {
                 issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
                 issuedIn[w] = 1;
