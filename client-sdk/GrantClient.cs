@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using GrantSilo.GrainInterfaces;
+using GrantSilo.Identity.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -173,6 +174,108 @@ public sealed partial class GrantClient : IGrantClient
     public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default) =>
         DecideAsync(token, (credential, secret, proof) => credential.AuthorizeWithApprovalAsync(secret, action, resource, approvalId, proof, cancellationToken), cancellationToken);
 
+    /// <inheritdoc />
+    public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, TokenPresentation presentation, string? approvalId = null, CancellationToken cancellationToken = default)
+    {
+        var presented = presentation ?? TokenPresentation.None;
+        return DecideAsync(token, (credential, secret, proof) => credential.AuthorizePresentedAsync(secret, action, resource, presented, approvalId, proof, cancellationToken), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<GrantResult<IssuedCredential>> ExchangeCredentialAsync(CredentialExchangeRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request is null || string.IsNullOrEmpty(request.SubjectToken) || string.IsNullOrEmpty(request.ActorToken))
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "A token exchange needs the subject token (the planner's credential) and the actor token (the worker's identity).");
+        }
+        var actor = WorkloadId.Validate(request.Actor);
+        if (!actor.IsSuccess)
+        {
+            return actor.Error;
+        }
+        // The claims are read before anything checks the token: a token whose claims were altered does not hash to the
+        // one GrantSilo issued, so the delegation below refuses it (InvalidProof) whatever they say.
+        if (!CredentialToken.TryParse(request.SubjectToken, out _, out _) || CredentialJwt.ReadVerified(request.SubjectToken) is not { } subject)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token is not a GrantSilo credential.");
+        }
+        if (subject.MayAct is { } mayAct && !string.Equals(mayAct, actor.Value, StringComparison.Ordinal))
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token's may_act names another actor; it cannot be exchanged for this one.", target: actor.Value);
+        }
+        if (request.DpopKeyThumbprint is { } jkt && !JwkThumbprint.IsWellFormed(jkt))
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "The worker's DPoP key thumbprint is an RFC 7638 thumbprint (43 base64url characters).", target: "dpop_jkt");
+        }
+        var now = _time.GetUtcNow();
+        var lifetime = subject.ExpiresAt - now;
+        if (request.Lifetime is { } requested)
+        {
+            if (requested <= TimeSpan.Zero)
+            {
+                return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, "The requested lifetime must be positive.");
+            }
+            // A credential never outlives the one it was exchanged from: a longer life is refused, not trimmed.
+            if (now + requested > subject.ExpiresAt)
+            {
+                return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeExceedsParent, $"The requested lifetime ({requested.TotalSeconds:0} s) ends after the subject token ({subject.ExpiresAt:O}).");
+            }
+            lifetime = requested;
+        }
+        if (lifetime <= TimeSpan.Zero)
+        {
+            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token has expired.");
+        }
+        var scope = request.Scope;
+        if (scope is null)
+        {
+            if (!Enum.TryParse<DataClassification>(subject.MaxClassification, ignoreCase: true, out var classification))
+            {
+                return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token's classification is malformed.");
+            }
+            var own = GrantSilo.Scope.Create(subject.Permissions, classification, 0);
+            if (!own.IsSuccess)
+            {
+                return own.Error;
+            }
+            scope = own.Value;
+        }
+
+        // The child task, exactly as DelegateAsync makes it (this client's caller proves itself the subject token's agent).
+        var delegation = new DelegationRequest
+        {
+            ProofToken = request.SubjectToken,
+            ProofPresentation = request.SubjectPresentation,
+            Agent = actor.Value,
+            Scope = scope,
+            Lifetime = lifetime,
+        };
+        const string operation = nameof(ExchangeCredentialAsync);
+        var child = await CallAsync(subject.TaskId, "Task id", id => Task(id).DelegateAsync(delegation, cancellationToken), cancellationToken, operation).ConfigureAwait(false);
+        if (child?.IsSuccess != true)
+        {
+            return child?.Error ?? NoAnswer();
+        }
+        // The worker's credential for it, in a session of its own, asked for by the worker (its actor token).
+        var worker = As(new StaticCallerToken(request.ActorToken));
+        var session = await worker.CallAsync(actor.Value, "Agent workload id", id => Agent(id).OpenSessionAsync(new OpenSessionRequest { Agent = actor.Value }, cancellationToken), cancellationToken, operation).ConfigureAwait(false);
+        if (session?.IsSuccess != true)
+        {
+            return session?.Error ?? NoAnswer();
+        }
+        var issue = new IssueCredentialRequest
+        {
+            TaskId = child.Value.TaskId,
+            Lifetime = lifetime,
+            Resource = request.Resource,
+            DpopKeyThumbprint = request.DpopKeyThumbprint,
+        };
+        return await worker.CallAsync(session.Value.SessionId, "Session id", id => Session(id).IssueCredentialAsync(issue, cancellationToken), cancellationToken, operation).ConfigureAwait(false)
+            ?? NoAnswer();
+
+        static GrantError NoAnswer() => new(GrantErrorCode.Unavailable, "GrantSilo did not answer a step of the token exchange; it may or may not have taken effect.");
+    }
+
     // ---- Paged reads and introspection ----
 
     /// <inheritdoc />
@@ -203,6 +306,17 @@ public sealed partial class GrantClient : IGrantClient
             return System.Threading.Tasks.Task.FromResult(GrantResult<TokenIntrospection>.Ok(TokenIntrospection.Unknown(DecisionReason.MalformedToken, _time.GetUtcNow())));
         }
         return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectAsync(secret, cancellationToken).ConfigureAwait(false)), cancellationToken, fullToken: true);
+    }
+
+    /// <inheritdoc />
+    public Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, TokenPresentation presentation, CancellationToken cancellationToken = default)
+    {
+        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
+        {
+            return System.Threading.Tasks.Task.FromResult(GrantResult<TokenIntrospection>.Ok(TokenIntrospection.Unknown(DecisionReason.MalformedToken, _time.GetUtcNow())));
+        }
+        var presented = presentation ?? TokenPresentation.None;
+        return GuardAsync(async () => GrantResult<TokenIntrospection>.Ok(await Credential(credentialId).IntrospectPresentedAsync(secret, presented, cancellationToken).ConfigureAwait(false)), cancellationToken, fullToken: true);
     }
 
     // ---- Policy ----

@@ -83,6 +83,15 @@ public interface IGrantClient
     /// </summary>
     Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="IntrospectAsync(string, CancellationToken)"/>, for a token presented as <paramref name="presentation"/>
+    /// says: the DPoP proof that came with it and the request it came on, and the resource the asker serves. A token bound
+    /// to a key is inactive without a valid proof by that key (<see cref="DecisionReason.DpopProofInvalid"/>), a token
+    /// issued for a resource inactive at another (<see cref="DecisionReason.AudienceMismatch"/>). The overload without a
+    /// presentation presents nothing.
+    /// </summary>
+    Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, TokenPresentation presentation, CancellationToken cancellationToken = default);
+
     /// <summary>Re-authorizes a task waiting at a checkpoint (a fresh check).</summary>
     Task<GrantResult<TaskInfo>> ReauthorizeTaskAsync(string taskId, CancellationToken cancellationToken = default);
 
@@ -106,6 +115,16 @@ public interface IGrantClient
     /// <summary>Issues a short-lived credential in a session for a task the session's agent is assigned to.</summary>
     Task<GrantResult<IssuedCredential>> IssueCredentialAsync(string sessionId, IssueCredentialRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Token exchange (RFC 8693), exactly as <c>POST /oauth2/token</c> does it (the endpoint calls this): the caller, the
+    /// planner, proves itself with its credential (<see cref="CredentialExchangeRequest.SubjectToken"/>, with its DPoP
+    /// proof if it is bound); the child task is created by <see cref="DelegateAsync"/> with every rule of delegation and
+    /// its typed errors (a wider scope, a deeper chain, a longer life refused, never trimmed); the subject token's
+    /// <c>may_act</c> must name the actor (<see cref="GrantErrorCode.InvalidProof"/> otherwise); then the worker, with its
+    /// own identity token, opens a session and is issued the credential, whose <c>act</c> chain is the task chain.
+    /// </summary>
+    Task<GrantResult<IssuedCredential>> ExchangeCredentialAsync(CredentialExchangeRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>A credential by its id (never by its token: a token passed as an id is refused with <see cref="GrantErrorCode.InvalidIdentifier"/>).</summary>
     Task<GrantResult<CredentialInfo>> GetCredentialAsync(string credentialId, CancellationToken cancellationToken = default);
 
@@ -128,6 +147,18 @@ public interface IGrantClient
     /// only <see cref="OperationCanceledException"/>, when the caller cancels.
     /// </summary>
     Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="AuthorizeAsync(string, string, ResourceRef, CancellationToken)"/> (or, with <paramref name="approvalId"/>,
+    /// its overload with an approval), for a token presented as <paramref name="presentation"/> says: a gateway passes the
+    /// DPoP proof it received with the token and the method and URL it was received on, and the resource it serves.
+    /// GrantSilo checks the proof (<c>htm</c>, <c>htu</c>, <c>ath</c>, its <c>iat</c> window, <c>jti</c> replay, the key
+    /// named by the token's <c>cnf.jkt</c>) exactly as at its HTTP door. A token bound to a key is denied without a valid
+    /// proof (<see cref="DecisionReason.DpopProofInvalid"/>); a token issued for a resource is denied unless the
+    /// presentation names that resource (<see cref="DecisionReason.AudienceMismatch"/>). The overloads without a
+    /// presentation present nothing, so they deny both kinds.
+    /// </summary>
+    Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, TokenPresentation presentation, string? approvalId = null, CancellationToken cancellationToken = default);
 
     // ---- Policy ----
 

@@ -5,6 +5,8 @@
 //   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
+//   [--tokens-only --issuance-only: issuance alone, for a profiler]
+//   [--tokens-only --credentials-per-session N: issuing loops open a new session every N credentials (default 900)]
 //
 // By default every decision waits for its durable audit record (the embedded default: segment files, one fsync per
 // group commit), as in production. --no-audit turns the audit off (GrantSilo:Audit:Enabled=false), to measure the HTTP
@@ -156,6 +158,8 @@ if (args.Contains("--tokens-only"))
     var asAgent = app.Services.GetRequiredService<HttpGrantClient>().For(agentToken);
     var taskId = task.GetProperty("taskId").GetString()!;
     var issuingSessions = new string[connections];
+    // How many credentials each issuing loop takes from one session before it opens another (at most 1,000 live).
+    var perSession = Math.Clamp(Option("--credentials-per-session", 900), 1, 900);
     var issuedIn = new int[connections];
     for (var w = 0; w < connections; w++)
     {
@@ -165,12 +169,32 @@ if (args.Contains("--tokens-only"))
     var dot = credentialToken.LastIndexOf('.');
     var signingInput = Encoding.ASCII.GetBytes(credentialToken[..dot]);
     var rawSignature = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    if (args.Contains("--issuance-only"))
+    {
+        // For a profiler: issuance alone, for --seconds (no ratios are printed).
+        Console.WriteLine($"Issuance only, pid {Environment.ProcessId}");
+        Console.WriteLine(await Measurement.RunAsync("issue a signed JWT credential", connections, TimeSpan.FromSeconds(seconds), async (w, _) =>
+        {
+            if (++issuedIn[w] > perSession)
+            {
+                issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+                issuedIn[w] = 1;
+            }
+            var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
+            if (!issued.IsSuccess)
+            {
+                throw new InvalidOperationException(issued.Error!.ToString());
+            }
+        }));
+        await app.StopAsync();
+        return;
+    }
     var issuance = await Measurement.InterleavedAsync(
     [
         ("issue a signed JWT credential", async (w, _) =>
         {
             // A session holds at most 1,000 live credentials: a fresh one every 900.
-            if (++issuedIn[w] > 900)
+            if (++issuedIn[w] > perSession)
             {
                 issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
                 issuedIn[w] = 1;

@@ -135,6 +135,8 @@ public static class McpResourceServer
             ask.Headers.Add("DPoP", proofHeader[0]);
             ask.Headers.Add("GrantSilo-DPoP-Method", "POST");
             ask.Headers.Add("GrantSilo-DPoP-Url", url.ToString());
+            // The resource this server is: GrantSilo accepts a token issued for a resource only where that resource asks.
+            ask.Headers.Add("GrantSilo-Audience", options.Resource);
             using var answer = await grantSilo.SendAsync(ask, http.RequestAborted);
             var decision = answer.IsSuccessStatusCode ? await answer.Content.ReadFromJsonAsync<JsonElement>(http.RequestAborted) : default;
             if (decision.ValueKind != JsonValueKind.Object || decision.GetProperty("kind").GetString() != "allow")

@@ -72,9 +72,7 @@ internal static class ApiEndpoints
         // ---- Credentials ----
         var credentials = v1.MapGroup("/credentials").WithTags("Credentials");
         credentials.MapPost("/introspect", (HttpContext http, CancellationToken _) => WithBody<IntrospectBody>(http, async (client, body, ct) =>
-                await Door(http).CheckAsync(http, body.Token).ConfigureAwait(false) is { } refused
-                    ? TypedResults.Json(TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt), HttpJson.Options)
-                    : Introspected(await client.IntrospectAsync(body.Token, ct).ConfigureAwait(false))))
+                Introspected(await Door(http).IntrospectAsync(http, client, body.Token).ConfigureAwait(false))))
             .Doc<IntrospectBody, TokenIntrospection>("IntrospectCredential", "Whether a credential token is active now and, if not, why (gateways). The secret is never returned.");
         credentials.MapGet("/{credentialId}", (HttpContext http, string credentialId) => Answer(Client(http).GetCredentialAsync(credentialId, http.RequestAborted)))
             .Doc<CredentialInfo>("GetCredential", "A credential by its id (never by its token).");
@@ -83,10 +81,7 @@ internal static class ApiEndpoints
 
         // ---- Decisions ----
         v1.MapPost("/authorize", (HttpContext http, CancellationToken _) => WithBody<AuthorizeBody>(http, async (client, body, ct) =>
-                Decided(await Door(http).CheckAsync(http, body.Token).ConfigureAwait(false) is { } refused ? refused
-                    : body.ApprovalId is null
-                    ? await client.AuthorizeAsync(body.Token, body.Action, body.Resource, ct).ConfigureAwait(false)
-                    : await client.AuthorizeAsync(body.Token, body.Action, body.Resource, body.ApprovalId, ct).ConfigureAwait(false))))
+                Decided(await Door(http).AuthorizeAsync(http, client, body.Token, body.Action, body.Resource, body.ApprovalId).ConfigureAwait(false))))
             .WithTags("Decisions")
             .Doc<AuthorizeBody, Decision>("Authorize", "Decides whether the holder of a credential token may do an action on a resource now (gateways). Always 200 with a decision: any failure is a deny.");
 

@@ -306,10 +306,7 @@ internal static class AuthZenEndpoints
             }, null);
         }
         var client = HttpCaller.Of(http)!.Client(http);
-        var decision = await ApiEndpoints.Door(http).CheckAsync(http, request.Token).ConfigureAwait(false) is { } refused ? refused
-            : request.ApprovalId is null
-            ? await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, http.RequestAborted).ConfigureAwait(false)
-            : await client.AuthorizeAsync(request.Token!, request.Action!, request.Resource!, request.ApprovalId, http.RequestAborted).ConfigureAwait(false);
+        var decision = await ApiEndpoints.Door(http).AuthorizeAsync(http, client, request.Token, request.Action!, request.Resource!, request.ApprovalId).ConfigureAwait(false);
         return ApiEndpoints.CallerRefusal(decision.Reason, decision.Detail) is { } refusal ? (null, refusal) : (Map(decision), null);
     }
 

@@ -4,58 +4,120 @@ using GrantSilo.Identity.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using GrantSilo.Client;
 
 namespace GrantSilo.Http;
 
 /// <summary>
 /// The HTTP door's check of a credential token before the online checks: the token is verified offline (signature by a
-/// published key of the credentials ring, ES256, <c>at+jwt</c>, this deployment's issuer, its times), and a token
-/// bound to a key (<c>cnf.jkt</c>) must come with a DPoP proof (RFC 9449) by that key for this very request: its
-/// method, its URL and this token (<c>ath</c>), recent, never seen before. A refusal is a deny the caller can act on,
-/// logged with its reason and never the token.
+/// published key of the credentials ring, ES256, <c>at+jwt</c>, this deployment's issuer, its times), then passed on
+/// with how it was presented: the DPoP proof that came with it and the request it names (this one, or the one a gateway
+/// forwards), and the resource the asker serves (<see cref="AudienceHeader"/>). The credential grain checks the proof and
+/// the audience, as it does for the SDK: one checker for every door. A refusal is a deny the caller can act on, logged
+/// with its reason and never the token.
 /// </summary>
-internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, DpopOptions dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger)
+internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, IOptions<DpopOptions> dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger)
 {
     /// <summary>The request header that carries a DPoP proof.</summary>
     public const string DpopHeader = "DPoP";
 
-    /// <summary>Null when the token may go on to the online checks, or the deny that ends the request.</summary>
-    public async ValueTask<Decision?> CheckAsync(HttpContext http, string? token)
+    /// <summary>
+    /// The resource the asker (a gateway, a resource server) serves: a token issued for a resource (its <c>aud</c>) is
+    /// accepted online only when this names that resource.
+    /// </summary>
+    public const string AudienceHeader = "GrantSilo-Audience";
+
+    /// <summary>Decides as the SDK's <c>AuthorizeAsync</c> does, for a token presented at this door.</summary>
+    public async Task<Decision> AuthorizeAsync(HttpContext http, IGrantClient client, string? token, string action, ResourceRef resource, string? approvalId)
+    {
+        var (refused, presentation) = await CheckAsync(http, token).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return refused;
+        }
+        // A bearer token presented with nothing beside it (the common case) takes the plain call: nothing more to carry.
+        var decision = !ReferenceEquals(presentation, TokenPresentation.None)
+            ? await client.AuthorizeAsync(token!, action, resource, presentation!, approvalId, http.RequestAborted).ConfigureAwait(false)
+            : approvalId is null
+            ? await client.AuthorizeAsync(token!, action, resource, http.RequestAborted).ConfigureAwait(false)
+            : await client.AuthorizeAsync(token!, action, resource, approvalId, http.RequestAborted).ConfigureAwait(false);
+        Challenge(http, decision.Reason);
+        return decision;
+    }
+
+    /// <summary>Introspects as the SDK's <c>IntrospectAsync</c> does, for a token presented at this door.</summary>
+    public async Task<GrantResult<TokenIntrospection>> IntrospectAsync(HttpContext http, IGrantClient client, string? token)
+    {
+        var (refused, presentation) = await CheckAsync(http, token).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt);
+        }
+        var answer = ReferenceEquals(presentation, TokenPresentation.None)
+            ? await client.IntrospectAsync(token!, http.RequestAborted).ConfigureAwait(false)
+            : await client.IntrospectAsync(token!, presentation!, http.RequestAborted).ConfigureAwait(false);
+        if (answer.IsSuccess)
+        {
+            Challenge(http, answer.Value.Reason);
+        }
+        return answer;
+    }
+
+    /// <summary>
+    /// The deny that ends the request (a token that does not verify offline, a proof header that cannot be read), or how
+    /// the token was presented, to pass on to the online check.
+    /// </summary>
+    public async ValueTask<(Decision? Refused, TokenPresentation? Presentation)> CheckAsync(HttpContext http, string? token)
     {
         var (verified, refusal) = await verifier.VerifyAsync(token, http.RequestAborted).ConfigureAwait(false);
         if (verified is not { } credential)
         {
             LogTokenRefused(logger, http.Request.Path.Value ?? "", refusal!);
-            return Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow());
+            return (Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow()), null);
         }
-        if (credential.ConfirmationThumbprint is not { } jkt)
+        var audiences = http.Request.Headers[AudienceHeader];
+        if (audiences.Count > 1)
         {
-            return null;
+            return (Decision.Deny(DecisionReason.InvalidRequest, $"{AudienceHeader} names one resource.", time.GetUtcNow()), null);
+        }
+        var audience = audiences.Count == 1 ? audiences[0] : null;
+        if (credential.ConfirmationThumbprint is null)
+        {
+            return (null, audience is null ? TokenPresentation.None : new TokenPresentation { Audience = audience });
+        }
+        if (dpopOptions.Value.RequireNonce)
+        {
+            // Offered on every answer about a bound token, so the next proof can carry it (RFC 9449 §8); every silo accepts it.
+            http.Response.Headers["DPoP-Nonce"] = dpop.IssueNonce();
         }
         var proofs = http.Request.Headers[DpopHeader];
-        var (proof, problem) = proofs.Count != 1
-            ? (null, new DpopRefusal(DpopRefusal.InvalidProof, "A credential bound to a key needs exactly one DPoP proof by that key (the DPoP header)."))
+        var problem = proofs.Count != 1
+            ? "A credential bound to a key needs exactly one DPoP proof by that key (the DPoP header)."
             : ProofTarget(http) is not var (method, url)
-            ? (null, new DpopRefusal(DpopRefusal.InvalidProof, $"{ForwardedMethodHeader} and {ForwardedUrlHeader} go together: a method and an absolute http(s) URL without query."))
-            : await dpop.VerifyAsync(proofs[0], method, url, token).ConfigureAwait(false);
-        if (dpopOptions.RequireNonce)
+            ? $"{ForwardedMethodHeader} and {ForwardedUrlHeader} go together: a method and an absolute http(s) URL without query."
+            : null;
+        if (problem is not null)
         {
-            // Offered on every answer about a bound token, so the next proof can carry it (RFC 9449 §8).
-            http.Response.Headers["DPoP-Nonce"] = problem?.Nonce ?? dpop.IssueNonce();
+            LogProofRefused(logger, http.Request.Path.Value ?? "", credential.CredentialId, problem);
+            Challenge(http, DecisionReason.DpopProofInvalid);
+            return (Decision.Deny(DecisionReason.DpopProofInvalid, problem, time.GetUtcNow()), null);
         }
-        if (proof is null)
+        var (proofMethod, proofUrl) = ProofTarget(http)!.Value;
+        return (null, new TokenPresentation { DpopProof = proofs[0], Method = proofMethod, Url = proofUrl.AbsoluteUri, Audience = audience });
+    }
+
+    // A refused proof is answered with the RFC 9449 challenge that says what to do.
+    private static void Challenge(HttpContext http, DecisionReason reason)
+    {
+        if (reason == DecisionReason.DpopProofInvalid)
         {
-            LogProofRefused(logger, http.Request.Path.Value ?? "", credential.CredentialId, problem!.Description);
-            http.Response.Headers.WWWAuthenticate = $"DPoP error=\"{problem.Error}\", algs=\"ES256\"";
-            return Decision.Deny(DecisionReason.DpopProofInvalid, problem.Description, time.GetUtcNow());
-        }
-        if (!string.Equals(proof.KeyThumbprint, jkt, StringComparison.Ordinal))
-        {
-            LogProofRefused(logger, http.Request.Path.Value ?? "", credential.CredentialId, "signed by another key");
             http.Response.Headers.WWWAuthenticate = "DPoP error=\"invalid_dpop_proof\", algs=\"ES256\"";
-            return Decision.Deny(DecisionReason.DpopProofInvalid, "The DPoP proof is signed by another key than the one the credential is bound to.", time.GetUtcNow());
         }
-        return null;
+        else if (reason == DecisionReason.DpopNonceRequired)
+        {
+            http.Response.Headers.WWWAuthenticate = "DPoP error=\"use_dpop_nonce\", algs=\"ES256\"";
+        }
     }
 
     /// <summary>

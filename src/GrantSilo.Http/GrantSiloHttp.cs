@@ -33,7 +33,7 @@ public static partial class GrantSiloHttp
     /// timeout and a per-caller rate limit apply to every route.
     /// </summary>
     /// <summary>The configuration section of DPoP proof checks (<c>GrantSilo:Dpop</c>).</summary>
-    public const string DpopOptionsSection = "GrantSilo:Dpop";
+    public const string DpopOptionsSection = GrantSilo.Identity.Tokens.DpopOptions.SectionName;
 
     public static HttpApiOptions AddGrantSiloHttpApi(this WebApplicationBuilder builder)
     {
@@ -41,9 +41,6 @@ public static partial class GrantSiloHttp
         var options = Bind(builder.Configuration);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<HttpGrantClient>();
-        var dpop = builder.Configuration.GetSection(DpopOptionsSection).Get<GrantSilo.Identity.Tokens.DpopOptions>() ?? new();
-        builder.Services.AddSingleton(dpop);
-        builder.Services.AddSingleton(sp => new GrantSilo.Identity.Tokens.DpopProofVerifier(dpop, sp.GetRequiredKeyedService<TimeProvider>(GrantSilo.Grains.Hosting.GrantSiloTime.ServiceKey)));
         builder.Services.AddSingleton<CredentialDoor>();
         builder.Services.ConfigureHttpJsonOptions(json => HttpJson.Apply(json.SerializerOptions));
         // ASP.NET Core's own messages below Warning quote request paths and request lines: a caller who puts a token in

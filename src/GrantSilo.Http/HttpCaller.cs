@@ -134,7 +134,7 @@ public sealed partial class HttpCaller
 }
 
 /// <summary>The HTTP API's GrantSilo client over the silo's in-process cluster client (each request calls <c>As</c> its caller).</summary>
-public sealed class HttpGrantClient(IClusterClient cluster, Microsoft.Extensions.Logging.ILogger<GrantClient> logger)
+public sealed class HttpGrantClient(IClusterClient cluster, [FromKeyedServices(GrantSilo.Grains.Hosting.GrantSiloTime.ServiceKey)] TimeProvider time, Microsoft.Extensions.Logging.ILogger<GrantClient> logger)
 {
     private const int MaxCallers = 4096;
 
@@ -143,7 +143,7 @@ public sealed class HttpGrantClient(IClusterClient cluster, Microsoft.Extensions
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, GrantClient> _callers = new(StringComparer.Ordinal);
 
     /// <summary>The client; without <c>As</c> it calls as nobody and every call is refused.</summary>
-    public GrantClient Client { get; } = new(cluster, TimeProvider.System, logger);
+    public GrantClient Client { get; } = new(cluster, time, logger);
 
     /// <summary>A client calling with <paramref name="token"/> (a verified bearer token).</summary>
     public GrantClient For(string token)

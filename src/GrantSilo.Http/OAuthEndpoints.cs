@@ -91,8 +91,9 @@ internal static partial class OAuthEndpoints
         {
             return Error(logger, StatusCodes.Status400BadRequest, "invalid_request", $"actor_token is the worker's workload identity token (a JWT-SVID or OIDC token), with actor_token_type {JwtTokenType}.");
         }
-        // The subject token is checked as at every door: offline, then bound to its key if it says so.
-        if (await ApiEndpoints.Door(http).CheckAsync(http, subjectToken).ConfigureAwait(false) is { } refused)
+        // The subject token is checked as at every door: offline here; its DPoP proof, if it is bound, by its credential.
+        var (refused, presentation) = await ApiEndpoints.Door(http).CheckAsync(http, subjectToken).ConfigureAwait(false);
+        if (refused is not null)
         {
             return Error(logger, StatusCodes.Status400BadRequest, refused.Reason == DecisionReason.DpopProofInvalid ? "invalid_dpop_proof" : "invalid_grant", refused.Detail ?? "The subject token was refused.");
         }
@@ -104,10 +105,6 @@ internal static partial class OAuthEndpoints
         if (authenticated.Caller is not { Kind: CallerKind.Agent } actor)
         {
             return Error(logger, StatusCodes.Status400BadRequest, "invalid_grant", "The actor token does not prove an agent's workload identity.");
-        }
-        if (subject.MayAct is { } mayAct && !string.Equals(mayAct, actor.Name, StringComparison.Ordinal))
-        {
-            return Error(logger, StatusCodes.Status400BadRequest, "invalid_grant", "The subject token's may_act names another actor; it cannot be exchanged for this one.");
         }
         var resource = One(form, "resource");
         if (resource is not null && !TokenOptions.IsResourceIndicator(resource))
@@ -124,51 +121,35 @@ internal static partial class OAuthEndpoints
         {
             return GrantError(logger, scope.Error!);
         }
-        var now = http.RequestServices.GetRequiredKeyedService<TimeProvider>(GrantSilo.Grains.Hosting.GrantSiloTime.ServiceKey).GetUtcNow();
-        var lifetime = subject.ExpiresAt - now;
+        TimeSpan? lifetime = null;
         if (One(form, "requested_lifetime") is { } requested)
         {
             if (!int.TryParse(requested, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds <= 0)
             {
                 return Error(logger, StatusCodes.Status400BadRequest, "invalid_request", "requested_lifetime is a positive whole number of seconds.");
             }
-            // A credential never outlives the one it was exchanged from: a longer life is refused, not trimmed.
-            if (now + TimeSpan.FromSeconds(seconds) > subject.ExpiresAt)
-            {
-                return GrantError(logger, new GrantError(GrantErrorCode.LifetimeExceedsParent, $"The requested lifetime ({seconds} s) ends after the subject token ({subject.ExpiresAt:O})."));
-            }
             lifetime = TimeSpan.FromSeconds(seconds);
         }
-        if (lifetime <= TimeSpan.Zero)
-        {
-            return Error(logger, StatusCodes.Status400BadRequest, "invalid_grant", "The subject token has expired.");
-        }
 
-        // The child task, exactly as DelegateAsync makes it (the caller proves itself the subject token's agent).
+        // The exchange itself is the SDK's (one path for both): may_act, the child task exactly as DelegateAsync makes it
+        // (the caller proves itself the subject token's agent), and the worker's credential, asked for with its actor token.
         var planner = HttpCaller.Of(http)!.Client(http);
-        var child = await planner.DelegateAsync(subject.TaskId, new DelegationRequest { ProofToken = subjectToken, Agent = actor.Name, Scope = scope.Value, Lifetime = lifetime }, http.RequestAborted).ConfigureAwait(false);
-        if (!child.IsSuccess)
+        var issued = await planner.ExchangeCredentialAsync(new CredentialExchangeRequest
         {
-            return GrantError(logger, child.Error!);
-        }
-        // The worker's credential for it, in a session of its own, asked for by the worker (its actor token).
-        var worker = http.RequestServices.GetRequiredService<HttpGrantClient>().For(actorToken);
-        var session = await worker.OpenSessionAsync(new OpenSessionRequest { Agent = actor.Name }, http.RequestAborted).ConfigureAwait(false);
-        if (!session.IsSuccess)
-        {
-            return GrantError(logger, session.Error!);
-        }
-        var issued = await worker.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest
-        {
-            TaskId = child.Value.TaskId,
-            Lifetime = lifetime,
+            SubjectToken = subjectToken,
+            SubjectPresentation = presentation,
+            Actor = actor.Name,
+            ActorToken = actorToken,
+            Scope = scope.Value,
             Resource = resource,
+            Lifetime = lifetime,
             DpopKeyThumbprint = jkt,
         }, http.RequestAborted).ConfigureAwait(false);
         if (!issued.IsSuccess)
         {
             return GrantError(logger, issued.Error!);
         }
+        var now = http.RequestServices.GetRequiredKeyedService<TimeProvider>(GrantSilo.Grains.Hosting.GrantSiloTime.ServiceKey).GetUtcNow();
         NoStore(http);
         return TypedResults.Json(new JsonObject
         {
@@ -177,7 +158,7 @@ internal static partial class OAuthEndpoints
             ["token_type"] = jkt is null ? "Bearer" : "DPoP",
             ["expires_in"] = Math.Max(0, (long)(issued.Value.ExpiresAt - now).TotalSeconds),
             ["scope"] = CredentialJwt.EncodeScope(issued.Value.Scope.Permissions.Select(p => p.ToString())),
-            ["grantsilo_task_id"] = child.Value.TaskId,
+            ["grantsilo_task_id"] = issued.Value.TaskId,
             ["grantsilo_credential_id"] = issued.Value.CredentialId,
         }, HttpJson.Options);
     }
@@ -215,11 +196,7 @@ internal static partial class OAuthEndpoints
         {
             return Problems.From(new GrantError(GrantErrorCode.InvalidArgument, "token is required.", target: "token"));
         }
-        if (await ApiEndpoints.Door(http).CheckAsync(http, token).ConfigureAwait(false) is not null)
-        {
-            return Inactive();
-        }
-        var answer = await HttpCaller.Of(http)!.Client(http).IntrospectAsync(token, http.RequestAborted).ConfigureAwait(false);
+        var answer = await ApiEndpoints.Door(http).IntrospectAsync(http, HttpCaller.Of(http)!.Client(http), token).ConfigureAwait(false);
         if (!answer.IsSuccess)
         {
             return Problems.From(answer.Error!);

@@ -161,6 +161,44 @@ public partial class DocsSnippetTests(DocsSnippetTests.DocsClusterFixture fixtur
         Assert.True((await s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
     }
 
+    [Fact]
+    public async Task TokensSdkPresentationSnippet_AllowsABoundTokenWithItsProof_ForItsResource()
+    {
+        // The snippet's client calls as a gateway; the agent's credential is bound to its key and issued for the gateway's resource.
+        IGrantClient grants = fixture.Client.AsService("service:api-gateway", "gateway");
+        var s = new Scenario(() => fixture.Client);
+        var scope = Scenario.Scope(0, "doc:write:*");
+        var agent = await s.AgentAsync("orders-writer", scope);
+        var task = (await fixture.Client.CreateTaskAsync(new CreateTaskRequest { Person = "person:alice@acme.dev", Agent = agent, Scope = scope, Lifetime = TimeSpan.FromHours(1) })).Value;
+        var session = (await fixture.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
+        using var agentKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var token = (await fixture.Client.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest
+        {
+            TaskId = task.TaskId,
+            Resource = "https://api.example.com",
+            DpopKeyThumbprint = DpopProofs.Thumbprint(agentKey),
+        })).Value.Token;
+        var proofHeader = DpopProofs.Make(agentKey, "POST", "https://api.example.com/orders", token, DateTimeOffset.UtcNow);
+        var resource = new ResourceRef { Type = "doc", Path = "orders/1" };
+
+        #region snippet: tokens-sdk-presentation
+        // A gateway that received a bound token and its proof on POST https://api.example.com/orders:
+        var presented = new TokenPresentation
+        {
+            DpopProof = proofHeader,                 // the request's DPoP header, as received
+            Method = "POST",
+            Url = "https://api.example.com/orders",  // the request's URL (a query is ignored)
+            Audience = "https://api.example.com",    // the resource this gateway serves
+        };
+        var decision = await grants.AuthorizeAsync(token, "write", resource, presented);
+        #endregion
+
+        Assert.True(decision.IsAllowed, decision.ToString());
+        // The same proof again is a replay; the token without it, or at another resource, is denied.
+        Assert.Equal(DecisionReason.DpopProofInvalid, (await grants.AuthorizeAsync(token, "write", resource, presented)).Reason);
+        Assert.Equal(DecisionReason.AudienceMismatch, (await grants.AuthorizeAsync(token, "write", resource)).Reason);
+    }
+
     /// <summary>One silo on the embedded default with TCP gateways (the shared fixture's are in memory).</summary>
     public sealed class DocsClusterFixture : IAsyncLifetime
     {

@@ -227,6 +227,8 @@ public class GrantClientTransportTests
             var t when t == typeof(IApprovalObserver) => new SilentObserver(),
             var t when t == typeof(ResourceRef) => new ResourceRef { Type = "doc", Path = Marker },
             var t when t == typeof(OpenSessionRequest) => new OpenSessionRequest { Agent = Marker },
+            // An exchange's first call is the delegation its subject token proves (the forged token's task).
+            var t when t == typeof(CredentialExchangeRequest) => new CredentialExchangeRequest { SubjectToken = Token, Actor = "spiffe://test.dev/worker", ActorToken = Marker },
             _ => null, // requests go to the grain as they are
         })];
 

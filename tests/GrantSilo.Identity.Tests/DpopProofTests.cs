@@ -140,10 +140,34 @@ public sealed class DpopProofTests : IDisposable
         Assert.Null((await verifier.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal);
         // A forged nonce, or one past its lifetime, is not fresh.
         Assert.Equal(DpopRefusal.UseNonce, (await verifier.VerifyAsync(Proof(_agentKey, nonce: nonce[..^2] + "AA"), "POST", Url, AccessToken)).Refusal!.Error);
-        _time.Advance(TimeSpan.FromMinutes(6));
+        _time.Advance(TimeSpan.FromMinutes(11));
         Assert.Equal(DpopRefusal.UseNonce, (await verifier.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal!.Error);
         // Another server's nonce (another key) is not this server's.
         Assert.Equal(DpopRefusal.UseNonce, (await verifier.VerifyAsync(Proof(_agentKey, nonce: Verifier(requireNonce: true).IssueNonce()), "POST", Url, AccessToken)).Refusal!.Error);
+    }
+
+    [Fact]
+    public async Task Nonces_AreAcceptedByEveryVerifierWithTheSameKey_InTheirWindowAndTheNext_AndNoLonger()
+    {
+        var shared = DpopProofVerifier.DeriveNonceKey(RandomNumberGenerator.GetBytes(32));
+        var options = new DpopOptions { RequireNonce = true, NonceLifetime = TimeSpan.FromMinutes(5) };
+        var (one, two) = (new DpopProofVerifier(options, _time, shared), new DpopProofVerifier(options, _time, shared));
+        var stranger = new DpopProofVerifier(options, _time, DpopProofVerifier.DeriveNonceKey(RandomNumberGenerator.GetBytes(32)));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var nonce = one.IssueNonce();
+        Assert.Equal(nonce, two.IssueNonce());
+        Assert.NotEqual(nonce, stranger.IssueNonce());
+        Assert.Null((await two.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal);
+        Assert.Equal(DpopRefusal.UseNonce, (await stranger.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal!.Error);
+        // The next window: a new nonce is offered, the previous one still works.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.NotEqual(nonce, two.IssueNonce());
+        Assert.Null((await two.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal);
+        // Two windows on, it is refused, with the current nonce offered.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var refused = (await one.VerifyAsync(Proof(_agentKey, nonce: nonce), "POST", Url, AccessToken)).Refusal!;
+        Assert.Equal(DpopRefusal.UseNonce, refused.Error);
+        Assert.Equal(one.IssueNonce(), refused.Nonce);
     }
 
     [Fact]

@@ -57,6 +57,7 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
     public Task<GrantResult<Page<CredentialInfo>>> ListTaskCredentialsAsync(string taskId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) => _harness.ListTaskCredentialsAsync(taskId, continuationToken, pageSize, cancellationToken);
     public Task<GrantResult<Page<CredentialInfo>>> ListSessionCredentialsAsync(string sessionId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default) => _harness.ListSessionCredentialsAsync(sessionId, continuationToken, pageSize, cancellationToken);
     public Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, CancellationToken cancellationToken = default) => _harness.IntrospectAsync(token, cancellationToken);
+    public Task<GrantResult<TokenIntrospection>> IntrospectAsync(string token, TokenPresentation presentation, CancellationToken cancellationToken = default) => _harness.IntrospectAsync(token, presentation, cancellationToken);
     public Task<GrantResult<TaskInfo>> ReauthorizeTaskAsync(string taskId, CancellationToken cancellationToken = default) => _harness.ReauthorizeTaskAsync(taskId, cancellationToken);
     public Task<GrantResult<TaskInfo>> RevokeTaskAsync(string taskId, string reason, CancellationToken cancellationToken = default) => _harness.RevokeTaskAsync(taskId, reason, cancellationToken);
     public Task<GrantResult<TaskInfo>> CompleteTaskAsync(string taskId, string? summary = null, CancellationToken cancellationToken = default) => _harness.CompleteTaskAsync(taskId, summary, cancellationToken);
@@ -80,6 +81,13 @@ public sealed class ActingGrantClient(GrantClient connection, TestIdentity ident
     public Task<GrantResult<CredentialInfo>> RevokeCredentialAsync(string credentialId, string reason, CancellationToken cancellationToken = default) => _harness.RevokeCredentialAsync(credentialId, reason, cancellationToken);
     public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, CancellationToken cancellationToken = default) => _harness.AuthorizeAsync(token, action, resource, cancellationToken);
     public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, string approvalId, CancellationToken cancellationToken = default) => _harness.AuthorizeAsync(token, action, resource, approvalId, cancellationToken);
+    public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, TokenPresentation presentation, string? approvalId = null, CancellationToken cancellationToken = default) => _harness.AuthorizeAsync(token, action, resource, presentation, approvalId, cancellationToken);
+
+    /// <summary>Exchanged by the subject token's agent (the planner).</summary>
+    public Task<GrantResult<IssuedCredential>> ExchangeCredentialAsync(CredentialExchangeRequest request, CancellationToken cancellationToken = default) =>
+        GrantSilo.Identity.Tokens.CredentialJwt.ReadVerified(request?.SubjectToken ?? "") is { } subject
+            ? AsAgent(subject.Subject).ExchangeCredentialAsync(request!, cancellationToken)
+            : _harness.ExchangeCredentialAsync(request!, cancellationToken);
 
     /// <summary>Published by the named author (a person with the policy-author role).</summary>
     public Task<GrantResult<PolicyVersionInfo>> PublishPolicyAsync(string text, string author, CancellationToken cancellationToken = default) => ByName(author, "policy-author").PublishPolicyAsync(text, author, cancellationToken);

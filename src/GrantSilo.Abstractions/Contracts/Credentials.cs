@@ -40,6 +40,39 @@ public sealed record IssueCredentialRequest
 }
 
 /// <summary>
+/// How a credential token reached the one asking GrantSilo about it (a gateway, a resource server): the DPoP proof that
+/// came with it and the request it came on, and the resource the asker serves. GrantSilo checks the proof itself (the
+/// same checker as at its HTTP door) and the audience against the token's <c>aud</c>. A token bound to a key
+/// (<c>cnf.jkt</c>) is denied without a valid proof; a token issued for a resource is denied unless
+/// <see cref="Audience"/> is that resource.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.token-presentation")]
+public sealed record TokenPresentation
+{
+    /// <summary>Nothing presented beside the token: a bearer token for no resource in particular.</summary>
+    public static TokenPresentation None { get; } = new();
+
+    /// <summary>The DPoP proof JWT that came with the token (the request's <c>DPoP</c> header), if any.</summary>
+    [Id(0)] public string? DpopProof { get; init; }
+
+    /// <summary>The method of the request the token and proof came on (<c>GET</c>); required with <see cref="DpopProof"/>.</summary>
+    [Id(1)] public string? Method { get; init; }
+
+    /// <summary>The absolute URL of that request (scheme, host and path; a query is ignored); required with <see cref="DpopProof"/>.</summary>
+    [Id(2)] public string? Url { get; init; }
+
+    /// <summary>
+    /// The resource the asker serves (an RFC 8707 resource indicator, as given at issuance): a token issued for another
+    /// resource is denied (<see cref="DecisionReason.AudienceMismatch"/>).
+    /// </summary>
+    [Id(3)] public string? Audience { get; init; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"TokenPresentation {{ DpopProof = {(DpopProof is null ? "none" : "***")}, Method = {Method}, Url = {Url}, Audience = {Audience} }}";
+}
+
+/// <summary>
 /// A newly minted credential, the only time its token is ever returned. <see cref="ToString"/>
 /// never shows the token.
 /// </summary>

@@ -87,6 +87,16 @@ public enum DecisionReason
     TokenNotVerified = 43,
     /// <summary>The credential is bound to a key (<c>cnf.jkt</c>) and no valid DPoP proof by that key came with it.</summary>
     DpopProofInvalid = 44,
+    /// <summary>
+    /// The credential is bound to a key and its DPoP proof carried no fresh nonce while nonces are required: retry with
+    /// the nonce offered (the HTTP door's <c>DPoP-Nonce</c> header).
+    /// </summary>
+    DpopNonceRequired = 45,
+    /// <summary>
+    /// The credential was issued for one resource (its <c>aud</c>) and was presented for another, or by a caller that
+    /// did not say which resource it serves (<see cref="TokenPresentation.Audience"/>).
+    /// </summary>
+    AudienceMismatch = 46,
 }
 
 /// <summary>The resource an action targets.</summary>

@@ -63,6 +63,11 @@ public sealed record DelegationRequest
     [Id(4)] public TimeSpan? CheckpointInterval { get; init; }
     /// <summary>What the child is for. Recorded, never evaluated; the same text rules as <see cref="CreateTaskRequest.Purpose"/>.</summary>
     [Id(5)] public string? Purpose { get; init; }
+    /// <summary>
+    /// How the proof token came (its DPoP proof, method and URL): required when the proof credential is bound to a key
+    /// (<c>cnf.jkt</c>), or the delegation is refused with <see cref="GrantErrorCode.InvalidProof"/>.
+    /// </summary>
+    [Id(6)] public TokenPresentation? ProofPresentation { get; init; }
 
     /// <inheritdoc />
     public override string ToString() => $"DelegationRequest {{ ProofToken = {CredentialToken.Redact(ProofToken)}, Agent = {Agent}, Scope = {Scope}, Lifetime = {Lifetime} }}";

@@ -22,6 +22,15 @@ public interface ICredentialGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("AuthorizeWithApproval"), CallerOperation(CallerOperations.CredentialAuthorize)]
     Task<Decision> AuthorizeWithApprovalAsync([Immutable] byte[] secret, string action, ResourceRef resource, string approvalId, CallerProof? caller = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="AuthorizeAsync(byte[], string, ResourceRef, CallerProof?, CancellationToken)"/> (or, with
+    /// <paramref name="approvalId"/>, as <see cref="AuthorizeWithApprovalAsync"/>), for a token presented as
+    /// <paramref name="presentation"/> says: with its DPoP proof, for a request, at a resource server. The calls without a
+    /// presentation present nothing: a token bound to a key, or issued for a resource, is denied through them.
+    /// </summary>
+    [AlwaysInterleave, Alias("AuthorizePresented"), CallerOperation(CallerOperations.CredentialAuthorize)]
+    Task<Decision> AuthorizePresentedAsync([Immutable] byte[] secret, string action, ResourceRef resource, TokenPresentation presentation, string? approvalId = null, CallerProof? caller = null, CancellationToken cancellationToken = default);
+
     [AlwaysInterleave, Alias("Get"), CallerOperation(CallerOperations.CredentialRead)]
     Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken = default);
 
@@ -36,4 +45,12 @@ public interface ICredentialGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave, Alias("Introspect"), CallerOperation(CallerOperations.CredentialIntrospect)]
     Task<TokenIntrospection> IntrospectAsync([Immutable] byte[] secret, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="IntrospectAsync(byte[], CancellationToken)"/>, for a token presented as <paramref name="presentation"/>
+    /// says (its DPoP proof, the resource asked about). A bound token without a valid proof, or a token for another
+    /// resource, is inactive.
+    /// </summary>
+    [AlwaysInterleave, Alias("IntrospectPresented"), CallerOperation(CallerOperations.CredentialIntrospect)]
+    Task<TokenIntrospection> IntrospectPresentedAsync([Immutable] byte[] secret, TokenPresentation presentation, CancellationToken cancellationToken = default);
 }

@@ -54,6 +54,12 @@ internal sealed partial class ClusterCallKey
         }
     }
 
+    /// <summary>
+    /// The key DPoP nonces are made with (<see cref="GrantSilo.Identity.Tokens.DpopProofVerifier.DeriveNonceKey"/>): derived
+    /// from the key every silo shares, so a nonce one silo offers is accepted by every other.
+    /// </summary>
+    public byte[] DpopNonceKey() => GrantSilo.Identity.Tokens.DpopProofVerifier.DeriveNonceKey(_key);
+
     /// <summary>The mark for a call to <paramref name="target"/>.</summary>
     public byte[] Mark(GrainIdBytes target)
     {

@@ -16,6 +16,10 @@ internal sealed record CredentialSpec
     [Id(4)] public required DateTimeOffset IssuedAt { get; init; }
     [Id(5)] public required DateTimeOffset ExpiresAt { get; init; }
     [Id(6)] public required byte[] SecretHash { get; init; }
+    /// <summary>The token's <c>cnf.jkt</c>, when it is bound to a key.</summary>
+    [Id(7)] public string? ConfirmationThumbprint { get; init; }
+    /// <summary>The resource the token was issued for (its <c>aud</c>), when one was asked for.</summary>
+    [Id(8)] public string? Audience { get; init; }
 }
 
 /// <summary>
@@ -46,6 +50,13 @@ internal interface ICredentialLifecycleGrain : ILeaseHolderGrain
     /// <summary>Checks a delegation proof: the secret matches and the credential is live.</summary>
     [AlwaysInterleave, Alias("VerifyProof")]
     Task<ProofCheck> VerifyProofAsync([Immutable] byte[] secret);
+
+    /// <summary>
+    /// As <see cref="VerifyProofAsync"/>, for a proof token presented as <paramref name="presentation"/> says: a proof
+    /// credential bound to a key is valid only with a DPoP proof by that key.
+    /// </summary>
+    [AlwaysInterleave, Alias("VerifyProofPresented")]
+    Task<ProofCheck> VerifyProofPresentedAsync([Immutable] byte[] secret, TokenPresentation presentation);
 
     /// <summary>Marks the credential expired if its time has passed (its session's reminder calls this). Idempotent.</summary>
     [Alias("EnactExpiry")]

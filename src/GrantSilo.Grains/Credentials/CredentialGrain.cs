@@ -7,6 +7,7 @@ using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
+using GrantSilo.Identity.Tokens;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed partial class CredentialGrain(
     LifecycleServices services,
     IAccessPolicy policy,
     IResourceCatalogSource catalogs,
+    DpopProofVerifier dpop,
     ILogger<CredentialGrain> logger)
     : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
@@ -104,6 +106,8 @@ internal sealed partial class CredentialGrain(
         State.IssuedAt = spec.IssuedAt;
         State.ExpiresAt = spec.ExpiresAt;
         State.SecretHash = spec.SecretHash;
+        State.ConfirmationThumbprint = spec.ConfirmationThumbprint;
+        State.Audience = spec.Audience;
         State.Status = CredentialStatus.Active;
         if (!await TryWriteAsync())
         {
@@ -116,19 +120,22 @@ internal sealed partial class CredentialGrain(
     }
 
     public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource, CallerProof? caller, CancellationToken cancellationToken) =>
-        AuthorizeCoreAsync(secret, action, resource, approvalId: null);
+        AuthorizeCoreAsync(secret, action, resource, approvalId: null, presentation: null);
 
     public Task<Decision> AuthorizeWithApprovalAsync(byte[] secret, string action, ResourceRef resource, string approvalId, CallerProof? caller, CancellationToken cancellationToken) =>
-        AuthorizeCoreAsync(secret, action, resource, approvalId ?? "");
+        AuthorizeCoreAsync(secret, action, resource, approvalId ?? "", presentation: null);
 
-    private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
+    public Task<Decision> AuthorizePresentedAsync(byte[] secret, string action, ResourceRef resource, TokenPresentation presentation, string? approvalId, CallerProof? caller, CancellationToken cancellationToken) =>
+        AuthorizeCoreAsync(secret, action, resource, approvalId, presentation ?? TokenPresentation.None);
+
+    private async Task<Decision> AuthorizeCoreAsync(byte[] secret, string action, ResourceRef resource, string? approvalId, TokenPresentation? presentation)
     {
         Decision decision;
         ChainCheck? chain = null;
         var decided = false;
         try
         {
-            (decision, chain) = await DecideAsync(secret, action, resource, approvalId);
+            (decision, chain) = await DecideAsync(secret, action, resource, approvalId, presentation);
             decided = true;
         }
         catch (Exception exception)
@@ -161,7 +168,7 @@ internal sealed partial class CredentialGrain(
         return decision;
     }
 
-    private async ValueTask<(Decision Decision, ChainCheck? Chain)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId)
+    private async ValueTask<(Decision Decision, ChainCheck? Chain)> DecideAsync(byte[] secret, string action, ResourceRef resource, string? approvalId, TokenPresentation? presentation)
     {
         // An unknown id and a wrong secret get one answer, so a caller cannot learn which ids exist (the
         // hash is computed either way); the log, at Debug, tells them apart.
@@ -170,6 +177,11 @@ internal sealed partial class CredentialGrain(
         {
             LogTokenRefused(Logger, ShownKey, Exists ? "wrong secret" : "unknown credential id");
             return (Deny(DecisionReason.UnknownCredential, "No credential matches the token."), null);
+        }
+        // A bearer token for no resource in particular (the common case) pays nothing here.
+        if ((State.ConfirmationThumbprint is not null || State.Audience is not null) && await CheckPresentationAsync(secret!, presentation) is { } refused)
+        {
+            return (refused, null);
         }
         // The resource's labels come from the catalog confirmed on this silo (fail closed without one), read
         // before the clock, so an await here (a lapsed confirmation) never leaves the decision's instant stale.
@@ -198,6 +210,47 @@ internal sealed partial class CredentialGrain(
         }
         var (decided, decidedFor) = await DecideLabelledAsync(action, request.Resource, approvalId, now);
         return (Labelled(decided, request.Labels), decidedFor);
+    }
+
+    // How the token was presented, against what it was issued for: the resource the asker serves must be the token's
+    // audience, and a token bound to a key needs a DPoP proof by that key for the request it came on (method, URL, this
+    // token, recent, never seen before on this silo: the credential's activation checks every proof of its token).
+    private async ValueTask<Decision?> CheckPresentationAsync(byte[] secret, TokenPresentation? presentation, bool audience = true)
+    {
+        if (audience && State.Audience is { } issuedFor && !string.Equals(presentation?.Audience, issuedFor, StringComparison.Ordinal))
+        {
+            LogPresentationRefused(Logger, Key, presentation?.Audience is null ? "no audience stated" : "another audience");
+            return Deny(DecisionReason.AudienceMismatch, presentation?.Audience is null
+                ? "The credential was issued for one resource: the asker must say which resource it serves (its audience), and only that resource may accept it."
+                : "The credential was issued for another resource than the one asking.");
+        }
+        if (State.ConfirmationThumbprint is not { } jkt)
+        {
+            return null;
+        }
+        if (presentation?.DpopProof is not { } proof)
+        {
+            LogPresentationRefused(Logger, Key, "bound token without a DPoP proof");
+            return Deny(DecisionReason.DpopProofInvalid, "The credential is bound to a key: it is accepted only with a DPoP proof by that key, passed with the request's method and URL.");
+        }
+        if (presentation.Method is not { Length: > 0 and <= 16 } method || !method.All(char.IsAsciiLetterUpper)
+            || !Uri.TryCreate(presentation.Url, UriKind.Absolute, out var url) || url.Scheme is not ("https" or "http"))
+        {
+            LogPresentationRefused(Logger, Key, "no method or URL for the DPoP proof");
+            return Deny(DecisionReason.DpopProofInvalid, "A DPoP proof is checked against the method and the absolute http(s) URL of the request it came on: give both.");
+        }
+        var (verified, refusal) = await dpop.VerifyAsync(proof, method, url, secret);
+        if (verified is null)
+        {
+            LogPresentationRefused(Logger, Key, refusal!.Description);
+            return Deny(refusal.Error == DpopRefusal.UseNonce ? DecisionReason.DpopNonceRequired : DecisionReason.DpopProofInvalid, refusal.Description);
+        }
+        if (!string.Equals(verified.KeyThumbprint, jkt, StringComparison.Ordinal))
+        {
+            LogPresentationRefused(Logger, Key, "DPoP proof signed by another key");
+            return Deny(DecisionReason.DpopProofInvalid, "The DPoP proof is signed by another key than the one the credential is bound to.");
+        }
+        return null;
     }
 
     // Says which catalog version labelled the resource, and that an unknown resource was treated as the most restrictive.
@@ -398,7 +451,9 @@ internal sealed partial class CredentialGrain(
         }
     }
 
-    public Task<ProofCheck> VerifyProofAsync(byte[] secret)
+    public Task<ProofCheck> VerifyProofAsync(byte[] secret) => VerifyProofPresentedAsync(secret, TokenPresentation.None);
+
+    public Task<ProofCheck> VerifyProofPresentedAsync(byte[] secret, TokenPresentation presentation)
     {
         if (!Exists || secret is null || !CredentialToken.Verify(secret, State.SecretHash))
         {
@@ -412,6 +467,11 @@ internal sealed partial class CredentialGrain(
 
         async Task<ProofCheck> VerifySessionAsync()
         {
+            // A proof names no resource: only the key binding applies to it.
+            if (State.ConfirmationThumbprint is not null && await CheckPresentationAsync(secret, presentation, audience: false) is { } refused)
+            {
+                return new ProofCheck { Valid = false, Detail = refused.Detail };
+            }
             var session = await GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
             return session.Usable
                 ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt }
@@ -422,7 +482,10 @@ internal sealed partial class CredentialGrain(
     public Task<GrantResult<CredentialInfo>> GetAsync(CancellationToken cancellationToken) =>
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
-    public async Task<TokenIntrospection> IntrospectAsync(byte[] secret, CancellationToken cancellationToken)
+    public Task<TokenIntrospection> IntrospectAsync(byte[] secret, CancellationToken cancellationToken) =>
+        IntrospectPresentedAsync(secret, TokenPresentation.None, cancellationToken);
+
+    public async Task<TokenIntrospection> IntrospectPresentedAsync(byte[] secret, TokenPresentation presentation, CancellationToken cancellationToken)
     {
         // A wrong secret learns exactly what an unknown credential would: nothing.
         if (!Exists || secret is null || !CredentialToken.Verify(secret, State.SecretHash))
@@ -431,6 +494,11 @@ internal sealed partial class CredentialGrain(
         }
         try
         {
+            // Whoever presents a bound token without its proof, or a token at another resource, learns nothing about it either.
+            if ((State.ConfirmationThumbprint is not null || State.Audience is not null) && await CheckPresentationAsync(secret, presentation) is { } refused)
+            {
+                return TokenIntrospection.Unknown(refused.Reason, Now);
+            }
             return await IntrospectLiveAsync();
         }
         catch (Exception exception)
@@ -608,7 +676,9 @@ internal sealed partial class CredentialGrain(
     // Whoever holds a wrong secret learns nothing about the credential's task or agent.
     private Decision Deny(DecisionReason reason, string detail)
     {
-        var reveal = Exists && reason is not (DecisionReason.InvalidSecret or DecisionReason.UnknownCredential);
+        // Nor does whoever presents a token without its key or at another resource (a thief, say).
+        var reveal = Exists && reason is not (DecisionReason.InvalidSecret or DecisionReason.UnknownCredential
+            or DecisionReason.DpopProofInvalid or DecisionReason.DpopNonceRequired or DecisionReason.AudienceMismatch);
         return new()
         {
             Kind = DecisionKind.Deny,
@@ -651,6 +721,9 @@ internal sealed partial class CredentialGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Token for credential {CredentialId} refused: {Why}")]
     private static partial void LogTokenRefused(ILogger logger, string credentialId, string why);
+
+    [LoggerMessage(EventId = (int)LogEvents.TokenPresentationRefused, Level = LogLevel.Information, Message = "Token for credential {CredentialId} refused as presented: {Why}")]
+    private static partial void LogPresentationRefused(ILogger logger, string credentialId, string why);
 
     [LoggerMessage(EventId = (int)LogEvents.DecisionNotAudited, Level = LogLevel.Error, Message = "Decision on credential {CredentialId} could not be audited ({Problem}); denied")]
     private static partial void LogDecisionNotAudited(ILogger logger, string credentialId, string problem);

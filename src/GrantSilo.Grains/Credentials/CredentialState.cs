@@ -24,4 +24,8 @@ public sealed class CredentialState
     [Id(11)] public List<string> TaskAncestors { get; set; } = [];
     [Id(12)] public string RootPerson { get; set; } = "";
     [Id(13)] public string Orchestrator { get; set; } = "";
+    /// <summary>The thumbprint of the key the token is bound to (its <c>cnf.jkt</c>); null for a bearer token.</summary>
+    [Id(14)] public string? ConfirmationThumbprint { get; set; }
+    /// <summary>The resource the token was issued for (its <c>aud</c>); null when issued for no resource in particular.</summary>
+    [Id(15)] public string? Audience { get; set; }
 }

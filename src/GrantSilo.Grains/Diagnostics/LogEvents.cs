@@ -25,6 +25,7 @@ internal enum LogEvents
     CredentialSpecRefused = 1304,
     DecisionNotAudited = 1305,
     LifecycleNotAudited = 1306,
+    TokenPresentationRefused = 1307,
     StateWriteFailed = 1400,
     IndexWriteFailed = 1410,
     QuotaReached = 1411,

@@ -64,6 +64,16 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Tokens.TokenOptions>, GrantSilo.Grains.Tokens.TokenOptionsValidator>());
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialSigner>();
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
+        // The key the silos share (their calls' marks, and the DPoP nonces below), even on a silo built without the door.
+        services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
+        services.TryAddSingleton<ClusterCallKey>();
+        // DPoP proofs are checked by the credential grain for every door (HTTP and SDK alike), with one replay memory per
+        // silo and nonces every silo accepts (made with a key derived from the cluster's shared call key).
+        services.AddOptions<GrantSilo.Identity.Tokens.DpopOptions>().BindConfiguration(GrantSilo.Identity.Tokens.DpopOptions.SectionName);
+        services.TryAddSingleton(sp => new GrantSilo.Identity.Tokens.DpopProofVerifier(
+            sp.GetRequiredService<IOptions<GrantSilo.Identity.Tokens.DpopOptions>>().Value,
+            sp.GetRequiredKeyedService<TimeProvider>(GrantSiloTime.ServiceKey),
+            sp.GetRequiredService<ClusterCallKey>().DpopNonceKey()));
         // Grain state is stored with the Orleans serializer: its stable [Id]s and [Alias]es survive
         // renames, and it round-trips immutable contract types (Scope) that JSON cannot rebuild.
         services.AddSingleton<IGrainStorageSerializer>(sp => new OrleansGrainStorageSerializer(sp.GetRequiredService<Serializer>()));
@@ -98,9 +108,7 @@ public static class GrantSiloSiloBuilderExtensions
         // waiting to confirm its access rules with a store it may no longer reach.
         if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
         {
-            services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
             services.TryAddSingleton(TimeProvider.System);
-            services.AddSingleton<ClusterCallKey>();
             services.AddSingleton<CallerGate>();
             services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
             services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();

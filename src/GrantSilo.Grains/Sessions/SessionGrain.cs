@@ -238,6 +238,8 @@ internal sealed partial class SessionGrain(
             IssuedAt = now,
             ExpiresAt = expiresAt,
             SecretHash = hash,
+            ConfirmationThumbprint = request.DpopKeyThumbprint,
+            Audience = request.Resource,
         };
         var created = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
         if (!created.IsSuccess)

@@ -229,7 +229,7 @@ internal sealed partial class TaskGrain(
         var expiresAt = now + request.Lifetime < State.ExpiresAt ? now + request.Lifetime : State.ExpiresAt;
 
         // The caller proves it is this task's agent in a live session with a live credential of this task.
-        var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofAsync(secret);
+        var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofPresentedAsync(secret, request.ProofPresentation ?? TokenPresentation.None);
         if (!proof.Valid || proof.TaskId != Key || proof.Agent != State.Agent)
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");

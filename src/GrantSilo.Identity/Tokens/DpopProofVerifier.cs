@@ -10,6 +10,9 @@ namespace GrantSilo.Identity.Tokens;
 /// <summary>How DPoP proofs are checked (RFC 9449).</summary>
 public sealed class DpopOptions
 {
+    /// <summary>The configuration section (<c>GrantSilo:Dpop</c>).</summary>
+    public const string SectionName = "GrantSilo:Dpop";
+
     /// <summary>How old a proof's <c>iat</c> may be (default 60 s).</summary>
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -19,7 +22,10 @@ public sealed class DpopOptions
     /// <summary>Whether every proof must carry a nonce this server issued (RFC 9449 §8). Default off.</summary>
     public bool RequireNonce { get; set; }
 
-    /// <summary>How long an issued nonce is accepted (default 5 minutes).</summary>
+    /// <summary>
+    /// The length of a nonce's time window (default 5 minutes): a nonce is accepted in its window and the next, so for
+    /// one to two windows.
+    /// </summary>
     public TimeSpan NonceLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -46,11 +52,13 @@ public sealed record DpopRefusal(string Error, string Description, string? Nonce
 /// <summary>
 /// Verifies DPoP proofs (RFC 9449): <c>typ dpop+jwt</c>, ES256, signed by the public key in its own <c>jwk</c> header,
 /// for this method and URL, recent, bound to the access token presented with it (<c>ath</c>), never seen before, and,
-/// when nonces are required, carrying one this server issued. Nonces are stateless: a time and an HMAC of it.
+/// when nonces are required, carrying one this server issued. Nonces are stateless: a time window and an HMAC of it
+/// under a key every silo of the deployment derives alike (<see cref="DeriveNonceKey"/>).
 /// </summary>
 public sealed class DpopProofVerifier
 {
     private const string ProofType = "dpop+jwt";
+    private const int NonceBytes = 24;
     private readonly DpopOptions _options;
     private readonly TimeProvider _time;
     private readonly byte[] _nonceKey;
@@ -65,19 +73,44 @@ public sealed class DpopProofVerifier
         _nonceKey = nonceKey ?? RandomNumberGenerator.GetBytes(32);
     }
 
-    /// <summary>A nonce to offer callers (in a <c>DPoP-Nonce</c> header).</summary>
-    public string IssueNonce()
+    /// <summary>
+    /// A nonce to offer callers (in a <c>DPoP-Nonce</c> header): the current time window (<see cref="DpopOptions.NonceLifetime"/>
+    /// long) and an HMAC of it under the nonce key. Every verifier made with the same key (every silo of a deployment
+    /// derives it from the key the silos share) issues the same nonce in a window and accepts it in that window and the
+    /// next, with no state and no call to anyone.
+    /// </summary>
+    public string IssueNonce() => Nonce(Window(_time.GetUtcNow()));
+
+    private long Window(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / Math.Max(1L, (long)_options.NonceLifetime.TotalMilliseconds);
+
+    private string Nonce(long window)
     {
-        var issued = BitConverter.GetBytes(_time.GetUtcNow().ToUnixTimeSeconds());
-        var mac = HMACSHA256.HashData(_nonceKey, issued);
-        return Base64UrlEncoder.Encode([.. issued, .. mac.AsSpan(0, 16)]);
+        Span<byte> bytes = stackalloc byte[NonceBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, window);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_nonceKey, bytes[..8], mac);
+        mac[..16].CopyTo(bytes[8..]);
+        return Base64UrlEncoder.Encode(bytes.ToArray());
     }
+
+    /// <summary>
+    /// The key nonces are made with, derived from key material every silo of a deployment shares (the cluster's call
+    /// key), so a nonce one silo offers is accepted by all: HMAC-SHA256 of a fixed label, never the material itself.
+    /// </summary>
+    public static byte[] DeriveNonceKey(ReadOnlySpan<byte> sharedSecret) => HMACSHA256.HashData(sharedSecret, "grantsilo dpop nonce key v1"u8);
 
     /// <summary>
     /// Checks <paramref name="proof"/> for a request of <paramref name="method"/> to <paramref name="url"/>, presented with
     /// <paramref name="accessToken"/> (or none, at a token endpoint). The key's thumbprint, or why not.
     /// </summary>
-    public async Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, string? accessToken)
+    public Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, string? accessToken) =>
+        VerifyAsync(proof, method, url, accessToken is null ? null : SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)));
+
+    /// <summary>
+    /// As <see cref="VerifyAsync(string?, string, Uri, string?)"/>, with the access token known by its SHA-256 only
+    /// (what a proof's <c>ath</c> names): the credential grain, which never sees the token, checks proofs this way.
+    /// </summary>
+    public async Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, byte[]? accessTokenHash)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(url);
@@ -145,9 +178,9 @@ public sealed class DpopProofVerifier
         {
             return Refuse("The DPoP proof is too old, or from the future.");
         }
-        if (accessToken is not null)
+        if (accessTokenHash is not null)
         {
-            var expected = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)));
+            var expected = Base64UrlEncoder.Encode(accessTokenHash);
             if (!token.TryGetPayloadValue<string>("ath", out var ath) || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(ath ?? ""), Encoding.ASCII.GetBytes(expected)))
             {
                 return Refuse("The DPoP proof is for another access token (ath).");
@@ -184,32 +217,17 @@ public sealed class DpopProofVerifier
         string.Equals(proof.GetLeftPart(UriPartial.Path), request.GetLeftPart(UriPartial.Path), StringComparison.OrdinalIgnoreCase)
         && string.Equals(proof.AbsolutePath, request.AbsolutePath, StringComparison.Ordinal);
 
+    // The nonce of this window or of the one before (so a nonce offered just before a window ends still works).
     private bool NonceIsFresh(string? nonce, DateTimeOffset now)
     {
-        if (nonce is null)
+        if (nonce is null || nonce.Length > 64)
         {
             return false;
         }
-        byte[] bytes;
-        try
-        {
-            bytes = Base64UrlEncoder.DecodeBytes(nonce);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-        if (bytes.Length != 24)
-        {
-            return false;
-        }
-        var mac = HMACSHA256.HashData(_nonceKey, bytes.AsSpan(0, 8));
-        if (!CryptographicOperations.FixedTimeEquals(mac.AsSpan(0, 16), bytes.AsSpan(8)))
-        {
-            return false;
-        }
-        var issued = DateTimeOffset.FromUnixTimeSeconds(BitConverter.ToInt64(bytes, 0));
-        return issued <= now + _options.FutureSkew && now - issued <= _options.NonceLifetime;
+        var window = Window(now);
+        var given = Encoding.ASCII.GetBytes(nonce);
+        return CryptographicOperations.FixedTimeEquals(given, Encoding.ASCII.GetBytes(Nonce(window)))
+            | CryptographicOperations.FixedTimeEquals(given, Encoding.ASCII.GetBytes(Nonce(window - 1)));
     }
 
     private void Sweep(DateTimeOffset now)

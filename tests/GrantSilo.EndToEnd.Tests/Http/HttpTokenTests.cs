@@ -107,8 +107,9 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
 
     private static object Read => new { type = "doc", path = "a" };
 
-    private async Task<JsonElement> AuthorizeAsync(string token, string? dpop = null) =>
-        (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token, action = "read", resource = Read }, dpop: dpop)).Json;
+    private async Task<JsonElement> AuthorizeAsync(string token, string? dpop = null, string? audience = null) =>
+        (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token, action = "read", resource = Read }, dpop: dpop,
+            headers: audience is null ? null : new Dictionary<string, string> { ["GrantSilo-Audience"] = audience })).Json;
 
     private async Task<IReadOnlyList<SecurityKey>> PublishedKeysAsync()
     {
@@ -134,7 +135,28 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
         Assert.Equal([task.GetProperty("orchestrator").GetString()!], claims.Actors);
         // The wrong audience is refused by the same offline check.
         Assert.NotNull((await CredentialJwt.ValidateAsync(token, Issuer, "https://other.example.com", await PublishedKeysAsync(), DateTimeOffset.UtcNow)).Refusal);
-        Assert.Equal("allow", (await AuthorizeAsync(token)).GetProperty("kind").GetString());
+        // ... and online: a token for one resource is accepted only where that resource asks.
+        Assert.Equal("allow", (await AuthorizeAsync(token, audience: "https://docs.example.com")).GetProperty("kind").GetString());
+    }
+
+    [Fact]
+    public async Task WrongAudience_IsRefusedOnline_AtAuthorize_AuthZen_AndIntrospection()
+    {
+        var (token, _) = await WorldAsync("audience", new { resource = "https://docs.example.com" });
+        foreach (var (name, audience) in new[] { ("another resource", "https://other.example.com"), ("no audience stated", null), ("a prefix of it", "https://docs.example.co") })
+        {
+            var decision = await AuthorizeAsync(token, audience: audience);
+            Assert.True((decision.GetProperty("kind").GetString(), decision.GetProperty("reason").GetString()) == ("deny", "audienceMismatch"), $"{name}: {decision}");
+            Assert.False(decision.TryGetProperty("taskId", out var task) && task.ValueKind == JsonValueKind.String, $"{name}: a wrong audience learns nothing of the credential");
+            var headers = audience is null ? null : new Dictionary<string, string> { ["GrantSilo-Audience"] = audience };
+            var evaluation = await SendAsync(HttpMethod.Post, "/access/v1/evaluation", Gateway, new { subject = new { type = "credential", id = token }, action = new { name = "read" }, resource = new { type = "doc", id = "a" } }, headers: headers);
+            Assert.False(evaluation.Json.GetProperty("decision").GetBoolean(), name);
+            var introspection = await SendAsync(HttpMethod.Post, "/oauth2/introspect", Gateway, form: new Dictionary<string, string> { ["token"] = token }, headers: headers);
+            Assert.False(introspection.Json.GetProperty("active").GetBoolean(), name);
+        }
+        var right = new Dictionary<string, string> { ["GrantSilo-Audience"] = "https://docs.example.com" };
+        Assert.True((await SendAsync(HttpMethod.Post, "/access/v1/evaluation", Gateway, new { subject = new { type = "credential", id = token }, action = new { name = "read" }, resource = new { type = "doc", id = "a" } }, headers: right)).Json.GetProperty("decision").GetBoolean());
+        Assert.True((await SendAsync(HttpMethod.Post, "/oauth2/introspect", Gateway, form: new Dictionary<string, string> { ["token"] = token }, headers: right)).Json.GetProperty("active").GetBoolean());
     }
 
     [Fact]
@@ -363,9 +385,9 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
         Assert.Equal([lead, planner], bottom.Actors.Take(2));
         Assert.Equal(["doc:read:*"], bottom.Permissions);
         // The worker's credential works online, and narrowly.
-        Assert.Equal("allow", (await AuthorizeAsync(workerToken)).GetProperty("kind").GetString());
-        var write = (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token = workerToken, action = "write", resource = Read })).Json;
-        Assert.Equal("deny", write.GetProperty("kind").GetString());
+        Assert.Equal("allow", (await AuthorizeAsync(workerToken, audience: "https://docs.example.com")).GetProperty("kind").GetString());
+        var write = (await SendAsync(HttpMethod.Post, "/v1/authorize", Gateway, new { token = workerToken, action = "write", resource = Read }, headers: new Dictionary<string, string> { ["GrantSilo-Audience"] = "https://docs.example.com" })).Json;
+        Assert.Equal(("deny", "scopeDoesNotCover"), (write.GetProperty("kind").GetString(), write.GetProperty("reason").GetString()));
     }
 
     [Fact]
