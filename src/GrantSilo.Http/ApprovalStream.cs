@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using GrantSilo.Client;
@@ -65,7 +67,23 @@ internal sealed class ApprovalStream : IApprovalObserver
             await subscription.Value.DisposeAsync().ConfigureAwait(false);
             return Problems.From(pending.Error!);
         }
-        return TypedResults.ServerSentEvents(stream.ReadAsync(subscription.Value, pending.Value, caller.Caller.ExpiresAt, cancellationToken));
+        var events = stream.ReadAsync(subscription.Value, pending.Value, caller.Caller.ExpiresAt, cancellationToken);
+        return TypedResults.Stream(async body =>
+        {
+            http.Response.Headers.CacheControl = "no-cache";
+            // A comment first, flushed: the watcher sees the stream open (its 200 and headers) even when nothing waits
+            // yet, rather than nothing at all until the first step-up.
+            await body.WriteAsync(": watching approvals\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
+            await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                await SseFormatter.WriteAsync(events, body, static (item, buffer) => buffer.Write(Encoding.UTF8.GetBytes(item.Data)), http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The watcher left: the stream ends (and its subscription with it).
+            }
+        }, "text/event-stream");
     }
 
     /// <summary>The events, as JSON text (the approvals, and how many were dropped); <paramref name="subscription"/> ends with them.</summary>
