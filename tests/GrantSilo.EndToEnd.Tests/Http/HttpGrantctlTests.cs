@@ -260,13 +260,16 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
             Assert.All(new[] { plain, paced, stepped }, id => Assert.Single(rows, r => r.StartsWith(id + " ", StringComparison.Ordinal) && r.Contains($"person:{person}", StringComparison.Ordinal)));
         }
 
-        // Completed by its orchestrator; completing it again is a conflict that says where to look and what still works.
+        // Completed by its orchestrator (again is the same end: done); revoking it then is a conflict that says where to
+        // look and what its state still allows.
         var completed = await GrantctlAsync(orchestratorToken, "tasks", "complete", plain, "--summary", "done");
         Assert.True(completed.Exit == 0, completed.ToString());
         Assert.Contains($"task:    {plain}", completed.Output, StringComparison.Ordinal);
         Assert.Matches("(?m)^status: +completed", completed.Output);
-        var again = await GrantctlAsync(orchestratorToken, "tasks", "complete", plain);
+        Assert.Equal(0, (await GrantctlAsync(orchestratorToken, "tasks", "complete", plain)).Exit);
+        var again = await GrantctlAsync(orchestratorToken, "tasks", "revoke", plain, "--reason", "too late");
         Assert.Equal(1, again.Exit);
+        Assert.Contains("had already ended as Completed", again.Errors, StringComparison.Ordinal);
         Assert.Contains("(409)", again.Errors, StringComparison.Ordinal);
         Assert.Contains($"Show its state with grantctl tasks get {plain}", again.Errors, StringComparison.Ordinal);
 
