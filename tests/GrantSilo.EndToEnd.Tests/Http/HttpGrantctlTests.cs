@@ -344,7 +344,13 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         Assert.Contains("(422)", tooWide.Errors, StringComparison.Ordinal);
         Assert.Contains("[permission repo:write:acme/*]", tooWide.Errors, StringComparison.Ordinal);
         Assert.Contains("Ask for less: the permission repo:write:acme/* is more than is allowed here", tooWide.Errors, StringComparison.Ordinal);
-        foreach (var result in new[] { completed, again, reauthorized, denied, redecided, noAgent, noTask, tooWide })
+        // A malformed permission is the body's fault (400): the field to fix is named, and the line says to fix it.
+        var malformed = await GrantctlAsync(null, "agents", "register", $"spiffe://e2e.dev/{run}/odd", "--owner", "person:ops@test.dev", "--permission", "repo-read");
+        Assert.Equal(1, malformed.Exit);
+        Assert.Contains("(400)", malformed.Errors, StringComparison.Ordinal);
+        Assert.Contains("[field $.ceiling", malformed.Errors, StringComparison.Ordinal);
+        Assert.Contains("Fix $.ceiling and run the command again", malformed.Errors, StringComparison.Ordinal);
+        foreach (var result in new[] { completed, again, reauthorized, denied, redecided, noAgent, noTask, tooWide, malformed })
         {
             Assert.DoesNotContain(issued["token"]!, result.Output + result.Errors, StringComparison.Ordinal);
             Assert.DoesNotContain(operatorToken, result.Output + result.Errors, StringComparison.Ordinal);
