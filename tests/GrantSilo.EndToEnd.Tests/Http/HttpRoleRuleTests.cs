@@ -42,8 +42,9 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
     // The SDK side's caller token, for the one operation the SDK's client does not call for it (Orleans' management grain).
     private string? _sdkToken;
 
-    // Through the SDK a policy's author must be the caller (HTTP takes it from the caller): the policy author's name.
-    private string _author = "";
+    // The SDK side's caller by name: through the SDK a policy's author and an approval's approver are named by the caller
+    // and must be the caller (HTTP takes them from the verified caller), so each caller names itself.
+    private string _sdkCaller = "";
 
     private static object ScopeBody(int depth, params string[] permissions) => new { permissions, maxClassification = "internal", delegationDepth = depth };
 
@@ -54,30 +55,30 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
     {
         var run = Guid.NewGuid().ToString("N")[..10];
         var alice = $"alice-{run}@test.dev";
-        var callers = new (string Name, string? Token)[]
+        var callers = new (string Name, string? Token, string Principal)[]
         {
-            ("operator", silo.Identity.PersonToken($"ops-{run}@test.dev", "operator")),
-            ("auditor", silo.Identity.PersonToken($"audit-{run}@test.dev", "auditor")),
-            ("orchestrator", silo.Identity.ServiceToken($"orch-{run}", "orchestrator")),
-            ("gateway", silo.Identity.ServiceToken($"gw-{run}", "gateway")),
-            ("policy-author", silo.Identity.PersonToken(_author = $"person:author-{run}@test.dev", "policy-author")),
-            ("task-person-approver", silo.Identity.PersonToken(alice, "approver")),
-            ("other-approver", silo.Identity.PersonToken($"carol-{run}@test.dev", "approver")),
-            ("no-roles", silo.Identity.PersonToken($"mallory-{run}@test.dev")),
-            ("anonymous", null),
+            ("operator", silo.Identity.PersonToken($"ops-{run}@test.dev", "operator"), $"person:ops-{run}@test.dev"),
+            ("auditor", silo.Identity.PersonToken($"audit-{run}@test.dev", "auditor"), $"person:audit-{run}@test.dev"),
+            ("orchestrator", silo.Identity.ServiceToken($"orch-{run}", "orchestrator"), $"service:orch-{run}"),
+            ("gateway", silo.Identity.ServiceToken($"gw-{run}", "gateway"), $"service:gw-{run}"),
+            ("policy-author", silo.Identity.PersonToken($"author-{run}@test.dev", "policy-author"), $"person:author-{run}@test.dev"),
+            ("task-person-approver", silo.Identity.PersonToken(alice, "approver"), $"person:{alice}"),
+            ("other-approver", silo.Identity.PersonToken($"carol-{run}@test.dev", "approver"), $"person:carol-{run}@test.dev"),
+            ("no-roles", silo.Identity.PersonToken($"mallory-{run}@test.dev"), $"person:mallory-{run}@test.dev"),
+            ("anonymous", null, "person:anonymous@test.dev"),
         };
         var httpWorld = await WorldAsync(run + "h", alice);
         var sdkWorld = await WorldAsync(run + "s", alice);
         // The agents act as themselves: their tokens are the worlds' own.
         var outcomes = new List<(string Caller, string Operation, string Http, string Sdk)>();
-        foreach (var (name, token) in callers.Concat(AgentCallers(httpWorld, sdkWorld)))
+        foreach (var (name, token, principal) in callers.Concat(AgentCallers(httpWorld, sdkWorld)))
         {
             foreach (var operation in Operations())
             {
                 var (httpToken, sdkToken) = name.StartsWith("agent:", StringComparison.Ordinal) ? AgentTokens(name, httpWorld, sdkWorld) : (token, token);
                 var http = await operation.Http(httpWorld, httpToken);
                 var sdkClient = sdkToken is null ? silo.Sdk : silo.Sdk.As(new StaticCallerToken(sdkToken));
-                _sdkToken = sdkToken;
+                (_sdkToken, _sdkCaller) = (sdkToken, principal);
                 var sdk = await operation.Sdk(sdkWorld, sdkClient);
                 outcomes.Add((name, operation.Name, http, sdk));
             }
@@ -200,7 +201,8 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         return [.. page.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty(name).GetString()!)];
     }
 
-    private static IEnumerable<(string, string?)> AgentCallers(World http, World sdk) => [("agent:worker", null), ("agent:planner", null), ("agent:stranger", null)];
+    private static IEnumerable<(string, string?, string)> AgentCallers(World http, World sdk) =>
+        [("agent:worker", null, sdk.Worker), ("agent:planner", null, sdk.Planner), ("agent:stranger", null, $"{sdk.Spare}-stranger")];
 
     private (string?, string?) AgentTokens(string name, World http, World sdk) => name switch
     {
@@ -293,11 +295,11 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         yield return new("approval.read", (w, t) => Http(HttpMethod.Get, $"/v1/approvals/{w.Approval}", t), (w, c) => Sdk(c.GetApprovalAsync(w.Approval)));
         yield return new("approval.watch", (w, t) => Watch(t), WatchAsync);
         yield return new("approval.decide", (w, t) => Http(HttpMethod.Post, $"/v1/approvals/{w.Approval}/approve", t, new { comment = "looked at it" }),
-            (w, c) => Sdk(c.ApproveAsync(w.Approval, $"person:{w.Person}", "looked at it")));
+            (w, c) => Sdk(c.ApproveAsync(w.Approval, _sdkCaller, "looked at it")));
         yield return new("policy.publish", async (w, t) => await Http(HttpMethod.Post, "/v1/policies", t, new { text = await ActivePolicyAsync() }),
-            async (w, c) => await Sdk(c.PublishPolicyAsync(await ActivePolicyAsync(), _author)));
+            async (w, c) => await Sdk(c.PublishPolicyAsync(await ActivePolicyAsync(), _sdkCaller)));
         yield return new("catalog.publish", async (w, t) => await Http(HttpMethod.Post, "/v1/resource-catalog", t, new { text = await ActiveCatalogAsync() }),
-            async (w, c) => await Sdk(c.PublishResourceCatalogAsync(await ActiveCatalogAsync(), "")));
+            async (w, c) => await Sdk(c.PublishResourceCatalogAsync(await ActiveCatalogAsync(), _sdkCaller)));
         yield return new("audit.read", (w, t) => Http(HttpMethod.Get, $"/v1/audit/records?taskId={w.Root}", t), (w, c) => Sdk(c.QueryAuditAsync(new AuditQuery { TaskId = w.Root })));
         // cluster.manage has no /v1 route: over HTTP it is the Orleans Dashboard (operators), through the SDK's client
         // Orleans' management grain.
