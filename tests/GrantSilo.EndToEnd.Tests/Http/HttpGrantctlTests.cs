@@ -357,6 +357,46 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Grantctl_OnTooManyRequests_SaysWhenToRetry_AndNamesBothFieldAndPermission()
+    {
+        // Answers the silo gives rarely or never on cue, from a stand-in on loopback: a 429 with its Retry-After, and a
+        // problem naming both a field and a permission.
+        using var stand = new System.Net.HttpListener();
+        var port = Ports.Free();
+        stand.Prefixes.Add($"http://127.0.0.1:{port}/");
+        stand.Start();
+        var answers = Task.Run(async () =>
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var context = await stand.GetContextAsync();
+                var limited = context.Request.Url!.AbsolutePath == "/v1/cascades/pending";
+                context.Response.StatusCode = limited ? 429 : 422;
+                context.Response.ContentType = "application/problem+json";
+                if (limited)
+                {
+                    context.Response.Headers["Retry-After"] = "7";
+                }
+                var body = limited
+                    ? """{"type":"urn:grantsilo:problem:quota-exceeded","title":"Too many requests","status":429,"detail":"Slow down.","code":"QuotaExceeded"}"""
+                    : """{"type":"urn:grantsilo:problem:scope-exceeds-ceiling","title":"Scope exceeds ceiling","status":422,"detail":"Too wide.","code":"ScopeExceedsCeiling","field":"$.scope","permission":"repo:write:acme/*"}""";
+                await context.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body));
+                context.Response.Close();
+            }
+        });
+        var url = $"http://127.0.0.1:{port}";
+        var limited = await GrantctlAsync("a-token", "cascades", "--url", url);
+        Assert.Equal(1, limited.Exit);
+        Assert.Contains("Too many requests (429): Slow down.", limited.Errors, StringComparison.Ordinal);
+        Assert.Contains("retry after 7 seconds (Retry-After)", limited.Errors, StringComparison.Ordinal);
+        var both = await GrantctlAsync("a-token", "tasks", "create", "--person", "person:p@test.dev", "--agent", "spiffe://e2e.dev/a", "--permission", "repo:write:acme/*", "--lifetime", "00:05:00", "--url", url);
+        Assert.Equal(1, both.Exit);
+        Assert.Contains("[field $.scope, permission repo:write:acme/*]", both.Errors, StringComparison.Ordinal);
+        Assert.Contains("Fix $.scope and run the command again; the permission repo:write:acme/* is the one at fault.", both.Errors, StringComparison.Ordinal);
+        await answers.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     private async Task<string> SecretFileAsync(string token)
     {
         var file = Path.Combine(_grantctl.Home, $"{Guid.NewGuid():N}.credential");
