@@ -18,6 +18,55 @@ public sealed class ProblemsTests
         Assert.Equal("urn:grantsilo:problem:fan-out-limit-exceeded", Problems.TypeOf(GrantErrorCode.FanOutLimitExceeded));
     }
 
+    // Every code's problem type, written out: the types are part of the public API, so renaming an enum member must
+    // fail here rather than silently change what clients match on. A new code needs its row.
+    private static readonly Dictionary<GrantErrorCode, string> PublishedTypes = new()
+    {
+        [GrantErrorCode.InvalidArgument] = "urn:grantsilo:problem:invalid-argument",
+        [GrantErrorCode.InvalidIdentifier] = "urn:grantsilo:problem:invalid-identifier",
+        [GrantErrorCode.InvalidScope] = "urn:grantsilo:problem:invalid-scope",
+        [GrantErrorCode.ScopeTooLarge] = "urn:grantsilo:problem:scope-too-large",
+        [GrantErrorCode.ScopeExceedsParent] = "urn:grantsilo:problem:scope-exceeds-parent",
+        [GrantErrorCode.ScopeExceedsCeiling] = "urn:grantsilo:problem:scope-exceeds-ceiling",
+        [GrantErrorCode.LifetimeExceedsParent] = "urn:grantsilo:problem:lifetime-exceeds-parent",
+        [GrantErrorCode.LifetimeInvalid] = "urn:grantsilo:problem:lifetime-invalid",
+        [GrantErrorCode.DelegationForbidden] = "urn:grantsilo:problem:delegation-forbidden",
+        [GrantErrorCode.DepthLimitExceeded] = "urn:grantsilo:problem:depth-limit-exceeded",
+        [GrantErrorCode.FanOutLimitExceeded] = "urn:grantsilo:problem:fan-out-limit-exceeded",
+        [GrantErrorCode.AgentNotFound] = "urn:grantsilo:problem:agent-not-found",
+        [GrantErrorCode.AgentAlreadyExists] = "urn:grantsilo:problem:agent-already-exists",
+        [GrantErrorCode.AgentNotActive] = "urn:grantsilo:problem:agent-not-active",
+        [GrantErrorCode.TaskNotFound] = "urn:grantsilo:problem:task-not-found",
+        [GrantErrorCode.TaskAlreadyExists] = "urn:grantsilo:problem:task-already-exists",
+        [GrantErrorCode.TaskNotUsable] = "urn:grantsilo:problem:task-not-usable",
+        [GrantErrorCode.TaskNotAssignedToAgent] = "urn:grantsilo:problem:task-not-assigned-to-agent",
+        [GrantErrorCode.SessionNotFound] = "urn:grantsilo:problem:session-not-found",
+        [GrantErrorCode.SessionNotActive] = "urn:grantsilo:problem:session-not-active",
+        [GrantErrorCode.CredentialNotFound] = "urn:grantsilo:problem:credential-not-found",
+        [GrantErrorCode.InvalidProof] = "urn:grantsilo:problem:invalid-proof",
+        [GrantErrorCode.InvalidState] = "urn:grantsilo:problem:invalid-state",
+        [GrantErrorCode.Unavailable] = "urn:grantsilo:problem:unavailable",
+        [GrantErrorCode.PolicyInvalid] = "urn:grantsilo:problem:policy-invalid",
+        [GrantErrorCode.PolicyForbidsScope] = "urn:grantsilo:problem:policy-forbids-scope",
+        [GrantErrorCode.ApprovalNotFound] = "urn:grantsilo:problem:approval-not-found",
+        [GrantErrorCode.ApprovalNotPending] = "urn:grantsilo:problem:approval-not-pending",
+        [GrantErrorCode.ApproverNotAllowed] = "urn:grantsilo:problem:approver-not-allowed",
+        [GrantErrorCode.SchemaInvalid] = "urn:grantsilo:problem:schema-invalid",
+        [GrantErrorCode.PolicyTooCostly] = "urn:grantsilo:problem:policy-too-costly",
+        [GrantErrorCode.QuotaExceeded] = "urn:grantsilo:problem:quota-exceeded",
+        [GrantErrorCode.AlreadyEnded] = "urn:grantsilo:problem:already-ended",
+        [GrantErrorCode.AuditRecordNotFound] = "urn:grantsilo:problem:audit-record-not-found",
+        [GrantErrorCode.Unauthenticated] = "urn:grantsilo:problem:unauthenticated",
+        [GrantErrorCode.Forbidden] = "urn:grantsilo:problem:forbidden",
+    };
+
+    [Fact]
+    public void EveryErrorCode_KeepsItsPublishedType()
+    {
+        Assert.Equal(Enum.GetValues<GrantErrorCode>().Order(), PublishedTypes.Keys.Order());
+        Assert.All(PublishedTypes, pair => Assert.Equal(pair.Value, Problems.TypeOf(pair.Key)));
+    }
+
     [Theory]
     [InlineData(GrantErrorCode.Unauthenticated, 401)]
     [InlineData(GrantErrorCode.Forbidden, 403)]

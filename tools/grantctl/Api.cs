@@ -117,16 +117,71 @@ internal sealed class Api(Uri baseAddress, string? token) : IDisposable
         }
         var title = problem?["title"]?.GetValue<string>() ?? response.ReasonPhrase ?? "Error";
         var detail = problem?["detail"]?.GetValue<string>();
-        var where = problem?["field"]?.GetValue<string>() ?? problem?["permission"]?.GetValue<string>();
-        var message = $"{title} ({(int)response.StatusCode}){(detail is null ? "" : ": " + detail)}{(where is null ? "" : $" [{where}]")}";
+        var field = problem?["field"]?.GetValue<string>();
+        var permission = problem?["permission"]?.GetValue<string>();
+        var at = string.Join(", ", new[] { field is null ? null : $"field {field}", permission is null ? null : $"permission {permission}" }.Where(p => p is not null));
+        var message = $"{title} ({(int)response.StatusCode}){(detail is null ? "" : ": " + detail)}{(at.Length == 0 ? "" : $" [{at}]")}";
         throw response.StatusCode switch
         {
             HttpStatusCode.Unauthorized => new GrantctlException(ExitCodes.NotPermitted, message, "Log in again: grantctl login (your token may have expired)."),
             HttpStatusCode.Forbidden => new GrantctlException(ExitCodes.NotPermitted, message, "Ask for the role this needs, or log in as a caller who has it."),
             >= HttpStatusCode.InternalServerError => new GrantctlException(ExitCodes.Unavailable, message, "Retry; an end (revoke, complete) is always safe to retry."),
-            _ => new GrantctlException(ExitCodes.Refused, message),
+            _ => new GrantctlException(ExitCodes.Refused, message, Hint(response, field, permission)),
         };
     }
+
+    // What to do about a refusal the caller can fix (exit 1), by status: docs/grantctl.md lists them.
+    private static string? Hint(HttpResponseMessage response, string? field, string? permission)
+    {
+        var path = response.RequestMessage?.RequestUri?.AbsolutePath ?? "";
+        return (int)response.StatusCode switch
+        {
+            404 => $"Check the id{Lister(path)}.",
+            409 => Conflict(path),
+            429 => $"Too many requests from you: retry after {RetryAfter(response)}.",
+            400 or 422 when field is not null => $"Fix {field} and run the command again{(permission is null ? "." : $"; the permission {permission} is the one at fault.")}",
+            400 or 422 when permission is not null => $"Ask for less: the permission {permission} is more than is allowed here (see the detail), so leave it out or narrow it.",
+            400 or 422 => "Fix the request as the detail says and run the command again.",
+            _ => null,
+        };
+    }
+
+    // A conflict is about the target's state now: where to see it, and what that state still allows.
+    private static string Conflict(string path)
+    {
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var (kind, id) = (segments.Length > 1 ? segments[1] : "", segments.Length > 2 ? Uri.UnescapeDataString(segments[2]) : null);
+        return (kind, id) switch
+        {
+            ("agents", null) => "An agent with this workload id is registered already: show it with grantctl agents get ID.",
+            ("agents", _) => $"Show its state with grantctl agents get {id}: a suspended agent can be resumed; a retired one stays retired (register a new workload id).",
+            ("tasks", _) => $"Show its state with grantctl tasks get {id}: a revoked, completed or expired task stays ended (create or delegate a new one); "
+                + "only a task waiting at its checkpoint can be re-authorized.",
+            ("sessions", _) => $"Show its state with grantctl sessions get {id}: an ended session stays ended; open a new one with grantctl sessions open.",
+            ("credentials", _) => $"Show its state with grantctl credentials get {id}: a revoked or expired credential stays so; issue a new one with grantctl credentials issue.",
+            ("approvals", _) => "The approval was decided or expired already, and is decided once: see grantctl approvals list; a new step-up asks again.",
+            _ => "The detail above says the state it is in now; act on that state.",
+        };
+    }
+
+    private static string Lister(string path) => path switch
+    {
+        _ when path.StartsWith("/v1/tasks/", StringComparison.Ordinal) => ": list an agent's tasks with grantctl tasks list --agent ID, or draw a root task's tree with grantctl tasks tree ID",
+        _ when path.StartsWith("/v1/agents/", StringComparison.Ordinal) => " (an agent's workload id is its SPIFFE ID, as registered): show one with grantctl agents get ID",
+        _ when path.StartsWith("/v1/sessions/", StringComparison.Ordinal) => ": list an agent's sessions with grantctl agents sessions ID",
+        _ when path.StartsWith("/v1/credentials/", StringComparison.Ordinal) => ": list a task's credentials with grantctl tasks credentials ID",
+        _ when path.StartsWith("/v1/approvals/", StringComparison.Ordinal) => ": list the approvals waiting with grantctl approvals list",
+        _ when path.StartsWith("/v1/policies/versions/", StringComparison.Ordinal) => ": list the versions with grantctl policy versions",
+        _ when path.StartsWith("/v1/audit/", StringComparison.Ordinal) => ": find records with grantctl audit query",
+        _ => "",
+    };
+
+    private static string RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => $"{Math.Max(1, (int)Math.Ceiling(delta.TotalSeconds))} seconds (Retry-After)",
+        { Date: { } date } => $"{date:u} (Retry-After)",
+        _ => "a few seconds",
+    };
 
     public void Dispose() => _http.Dispose();
 }

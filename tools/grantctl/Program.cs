@@ -63,7 +63,7 @@ string LifetimeOf(ParseResult parse, Option<string?> option) => parse.GetValue(o
 // ---- agents ----
 var agentId = new Argument<string>("workload-id") { Description = "The agent's workload id (its SPIFFE ID)" };
 var reason = new Option<string>("--reason") { Description = "Why (recorded and shown; never decides anything)", Required = true };
-var agents = new Command("agents", "Agents: register, show, suspend, resume, retire");
+var agents = new Command("agents", "Agents: register, show, suspend, resume, retire, and their tasks and sessions");
 var owner = new Option<string>("--owner") { Description = "The person accountable for the agent (person:<name>)", Required = true };
 agents.Subcommands.Add(Leaf("register", "Register an agent with its ceiling: the most any task may grant it (operators)", [agentId], [owner, permissions, classification, depth], (parse, api, output, ct) =>
     ShowAsync(api.PostAsync("/v1/agents", new { workloadId = parse.GetValue(agentId), owner = parse.GetValue(owner), ceiling = ScopeOf(parse) }, ct), output, ShowAgent)));
@@ -75,6 +75,8 @@ foreach (var (verb, text) in new[] { ("suspend", "Suspend an agent: its sessions
 }
 agents.Subcommands.Add(Leaf("tasks", "List an agent's live tasks", [agentId], [], (parse, api, output, ct) =>
     ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}/tasks", ct), output, page => page["items"]!.AsArray(), Tasks)));
+agents.Subcommands.Add(Leaf("sessions", "List an agent's sessions", [agentId], [], (parse, api, output, ct) =>
+    ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}/sessions", ct), output, page => page["items"]!.AsArray(), Sessions)));
 root.Subcommands.Add(agents);
 
 // ---- tasks ----
@@ -180,7 +182,14 @@ approvals.Subcommands.Add(Leaf("watch", "Stream approvals live: those waiting, t
         await foreach (var item in SseParser.Create(body).EnumerateAsync(ct))
         {
             var approval = JsonNode.Parse(item.Data)!;
-            if (output.Json)
+            if (item.EventType == "dropped")
+            {
+                // This reader fell behind and the stream dropped the oldest events: what it showed is incomplete.
+                output.Line(output.Json
+                    ? new JsonObject { ["event"] = item.EventType, ["dropped"] = approval["dropped"]?.DeepClone() }.ToJsonString()
+                    : $"dropped    {Output.S(approval["dropped"])} events were lost while this terminal fell behind: run grantctl approvals list for every approval still waiting");
+            }
+            else if (output.Json)
             {
                 output.Line(new JsonObject { ["event"] = item.EventType, ["approval"] = approval }.ToJsonString());
             }
@@ -382,6 +391,9 @@ public static partial class Program
 {
     private static readonly (string, Func<JsonNode, string?>)[] Tasks =
         [("task", t => Output.S(t["taskId"])), ("status", t => Output.S(t["status"])), ("person", t => Output.S(t["rootPerson"])), ("depth", t => Output.S(t["depth"])), ("expires", t => Output.S(t["expiresAt"]))];
+
+    private static readonly (string, Func<JsonNode, string?>)[] Sessions =
+        [("session", s => Output.S(s["sessionId"])), ("status", s => Output.S(s["status"])), ("opened", s => Output.S(s["openedAt"])), ("expires", s => Output.S(s["expiresAt"]))];
 
     private static readonly (string, Func<JsonNode, string?>)[] Credentials =
         [("credential", c => Output.S(c["credentialId"])), ("status", c => Output.S(c["status"])), ("agent", c => Output.S(c["agent"])), ("session", c => Output.S(c["sessionId"])), ("expires", c => Output.S(c["expiresAt"]))];

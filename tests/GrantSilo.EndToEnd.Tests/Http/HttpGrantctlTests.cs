@@ -225,4 +225,182 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
             Assert.DoesNotContain(operatorToken, result.Output + result.Errors, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Grantctl_ManagesAgentsTasksApprovalsAndPolicy_AndSaysWhatToDoOnRefusal()
+    {
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var (planner, spare, person) = ($"spiffe://e2e.dev/{run}/planner", $"spiffe://e2e.dev/{run}/spare", $"hana-{run}@test.dev");
+        var operatorToken = silo.Operator();
+        var orchestratorToken = silo.Identity.ServiceToken($"orch-{run}", "orchestrator");
+        var tokenFile = Path.Combine(_grantctl.Home, "operator.jwt");
+        await File.WriteAllTextAsync(tokenFile, operatorToken);
+        Assert.Equal(0, (await GrantctlAsync(null, "login", "--url", silo.Http.BaseAddress!.ToString(), "--token-file", tokenFile)).Exit);
+        foreach (var agent in new[] { planner, spare })
+        {
+            var registered = await GrantctlAsync(null, "agents", "register", agent, "--owner", "person:ops@test.dev", "--permission", "repo:read:acme/*", "--permission", "secret:read:*", "--depth", "1");
+            Assert.True(registered.Exit == 0, registered.ToString());
+        }
+        async Task<string> TaskAsync(params string[] more)
+        {
+            var created = await GrantctlAsync(orchestratorToken, ["tasks", "create", "--person", $"person:{person}", "--agent", planner, "--permission", "repo:read:acme/*", "--permission", "secret:read:*", "--lifetime", "00:10:00", "--json", .. more]);
+            Assert.True(created.Exit == 0, created.ToString());
+            return Field(created, "taskId");
+        }
+        var (plain, paced, stepped) = (await TaskAsync(), await TaskAsync("--checkpoint", "00:00:01"), await TaskAsync());
+
+        // An agent's tasks, as a table: `agents tasks` and `tasks list --agent` are the same list.
+        foreach (var listing in new[] { new[] { "agents", "tasks", planner }, ["tasks", "list", "--agent", planner] })
+        {
+            var listed = await GrantctlAsync(null, listing);
+            Assert.True(listed.Exit == 0, listed.ToString());
+            var rows = listed.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Matches("^TASK +STATUS +PERSON +DEPTH +EXPIRES$", rows[0]);
+            Assert.Equal(3, rows.Length - 1);
+            Assert.All(new[] { plain, paced, stepped }, id => Assert.Single(rows, r => r.StartsWith(id + " ", StringComparison.Ordinal) && r.Contains($"person:{person}", StringComparison.Ordinal)));
+        }
+
+        // Completed by its orchestrator (again is the same end: done); revoking it then is a conflict that says where to
+        // look and what its state still allows.
+        var completed = await GrantctlAsync(orchestratorToken, "tasks", "complete", plain, "--summary", "done");
+        Assert.True(completed.Exit == 0, completed.ToString());
+        Assert.Contains($"task:    {plain}", completed.Output, StringComparison.Ordinal);
+        Assert.Matches("(?m)^status: +completed", completed.Output);
+        Assert.Equal(0, (await GrantctlAsync(orchestratorToken, "tasks", "complete", plain)).Exit);
+        var again = await GrantctlAsync(orchestratorToken, "tasks", "revoke", plain, "--reason", "too late");
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("had already ended as Completed", again.Errors, StringComparison.Ordinal);
+        Assert.Contains("(409)", again.Errors, StringComparison.Ordinal);
+        Assert.Contains($"Show its state with grantctl tasks get {plain}", again.Errors, StringComparison.Ordinal);
+
+        // The paced task stops at its first checkpoint (a second); its orchestrator re-authorizes it and it runs again.
+        var ended = await GrantctlAsync(orchestratorToken, "tasks", "reauthorize", plain);
+        Assert.Equal(1, ended.Exit);
+        Assert.Contains("only a task waiting at its checkpoint can be re-authorized", ended.Errors, StringComparison.Ordinal);
+        await Eventually.HoldsAsync(async () => (await silo.SendAsync(HttpMethod.Get, $"/v1/tasks/{paced}", operatorToken))["status"]!.StartsWith("awaiting", StringComparison.OrdinalIgnoreCase),
+            TimeSpan.FromSeconds(30), "the paced task at its checkpoint");
+        var reauthorized = await GrantctlAsync(orchestratorToken, "tasks", "reauthorize", paced);
+        Assert.True(reauthorized.Exit == 0, reauthorized.ToString());
+        Assert.Matches("(?m)^status: +active", reauthorized.Output);
+
+        // A step-up, denied by the person from the command line; a second decision is refused as already decided.
+        var plannerToken = silo.Identity.AgentToken(planner);
+        var session = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", plannerToken, new { agent = planner });
+        var issued = await silo.SendAsync(HttpMethod.Post, $"/v1/sessions/{session["sessionId"]}/credentials", plannerToken, new { taskId = stepped });
+        Assert.Equal(HttpStatusCode.Created, issued.Status);
+        var gateway = silo.Identity.ServiceToken($"gw-{run}", "gateway");
+        var stepUp = await silo.SendAsync(HttpMethod.Post, "/v1/authorize", gateway, new { token = issued["token"], action = "read", resource = new { type = "secret", path = "payments/key" } });
+        var approvalId = stepUp["approvalId"]!;
+        var approver = silo.Identity.PersonToken(person, "approver");
+        var denied = await GrantctlAsync(approver, "approvals", "deny", approvalId, "--reason", "not this week");
+        Assert.True(denied.Exit == 0, denied.ToString());
+        Assert.Matches("(?m)^status: +denied", denied.Output);
+        Assert.Matches($"(?m)^decided by: +\\S*{System.Text.RegularExpressions.Regex.Escape(person)}", denied.Output);
+        var redecided = await GrantctlAsync(approver, "approvals", "approve", approvalId);
+        Assert.Equal(1, redecided.Exit);
+        Assert.Contains("(409)", redecided.Errors, StringComparison.Ordinal);
+        Assert.Contains("decided once", redecided.Errors, StringComparison.Ordinal);
+        Assert.Equal(3, (await GrantctlAsync(gateway, "authorize", "--credential-file", await SecretFileAsync(issued["token"]!), "--action", "read", "--type", "secret", "--path", "payments/key", "--approval", approvalId)).Exit);
+
+        // Every policy version, as a table, the active one among them.
+        var active = (await silo.SendAsync(HttpMethod.Get, "/v1/policies/active", operatorToken)).Json.GetProperty("info").GetProperty("version").GetInt64();
+        var versions = await GrantctlAsync(null, "policy", "versions");
+        Assert.True(versions.Exit == 0, versions.ToString());
+        var versionRows = versions.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches("^VERSION +AUTHOR +PUBLISHED$", versionRows[0]);
+        Assert.Single(versionRows, r => r.StartsWith($"{active} ", StringComparison.Ordinal));
+
+        // Pending cascades: the table is what the API lists (none here: every cascade of this process completed).
+        var cascades = await GrantctlAsync(null, "cascades");
+        Assert.True(cascades.Exit == 0, cascades.ToString());
+        Assert.Equal(0, (await silo.SendAsync(HttpMethod.Get, "/v1/cascades/pending", operatorToken)).Json.GetArrayLength());
+        Assert.Equal("(none)", cascades.Output.Trim());
+        Assert.Equal("[]", (await GrantctlAsync(null, "cascades", "--json")).Output.Trim());
+
+        // The spare agent through its life: suspended, resumed, retired; its sessions listed.
+        var spareSession = await silo.SendAsync(HttpMethod.Post, "/v1/sessions", silo.Identity.AgentToken(spare), new { agent = spare });
+        var sessions = await GrantctlAsync(null, "agents", "sessions", spare);
+        Assert.True(sessions.Exit == 0, sessions.ToString());
+        Assert.Matches("^SESSION +STATUS +OPENED +EXPIRES", sessions.Output);
+        Assert.Contains($"{spareSession["sessionId"]}  active", sessions.Output, StringComparison.Ordinal);
+        foreach (var (verb, status) in new[] { ("suspend", "suspended"), ("resume", "active"), ("retire", "retired") })
+        {
+            var changed = await GrantctlAsync(null, "agents", verb, spare, "--reason", $"{verb} for the test");
+            Assert.True(changed.Exit == 0, changed.ToString());
+            Assert.Contains($"agent:         {spare}", changed.Output, StringComparison.Ordinal);
+            Assert.Matches($"(?m)^status: +{status}$", changed.Output);
+        }
+
+        // Refusals say what to do: a missing id (404) how to find the right one; a scope beyond the ceiling (422) the
+        // permission at fault and to ask for less.
+        var noAgent = await GrantctlAsync(null, "agents", "get", $"spiffe://e2e.dev/{run}/nobody");
+        Assert.Equal(1, noAgent.Exit);
+        Assert.Contains("(404)", noAgent.Errors, StringComparison.Ordinal);
+        Assert.Contains("Check the id (an agent's workload id is its SPIFFE ID, as registered): show one with grantctl agents get ID.", noAgent.Errors, StringComparison.Ordinal);
+        var noTask = await GrantctlAsync(null, "tasks", "get", "t-nothing-here");
+        Assert.Contains("Check the id: list an agent's tasks with grantctl tasks list --agent ID", noTask.Errors, StringComparison.Ordinal);
+        var tooWide = await GrantctlAsync(orchestratorToken, "tasks", "create", "--person", $"person:{person}", "--agent", planner, "--permission", "repo:write:acme/*", "--lifetime", "00:05:00");
+        Assert.Equal(1, tooWide.Exit);
+        Assert.Contains("(422)", tooWide.Errors, StringComparison.Ordinal);
+        Assert.Contains("[permission repo:write:acme/*]", tooWide.Errors, StringComparison.Ordinal);
+        Assert.Contains("Ask for less: the permission repo:write:acme/* is more than is allowed here", tooWide.Errors, StringComparison.Ordinal);
+        // A malformed permission is the body's fault (400): the field to fix is named, and the line says to fix it.
+        var malformed = await GrantctlAsync(null, "agents", "register", $"spiffe://e2e.dev/{run}/odd", "--owner", "person:ops@test.dev", "--permission", "repo-read");
+        Assert.Equal(1, malformed.Exit);
+        Assert.Contains("(400)", malformed.Errors, StringComparison.Ordinal);
+        Assert.Contains("[field $.ceiling", malformed.Errors, StringComparison.Ordinal);
+        Assert.Contains("Fix $.ceiling and run the command again", malformed.Errors, StringComparison.Ordinal);
+        foreach (var result in new[] { completed, again, reauthorized, denied, redecided, noAgent, noTask, tooWide, malformed })
+        {
+            Assert.DoesNotContain(issued["token"]!, result.Output + result.Errors, StringComparison.Ordinal);
+            Assert.DoesNotContain(operatorToken, result.Output + result.Errors, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Grantctl_OnTooManyRequests_SaysWhenToRetry_AndNamesBothFieldAndPermission()
+    {
+        // Answers the silo gives rarely or never on cue, from a stand-in on loopback: a 429 with its Retry-After, and a
+        // problem naming both a field and a permission.
+        using var stand = new System.Net.HttpListener();
+        var port = Ports.Free();
+        stand.Prefixes.Add($"http://127.0.0.1:{port}/");
+        stand.Start();
+        var answers = Task.Run(async () =>
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var context = await stand.GetContextAsync();
+                var limited = context.Request.Url!.AbsolutePath == "/v1/cascades/pending";
+                context.Response.StatusCode = limited ? 429 : 422;
+                context.Response.ContentType = "application/problem+json";
+                if (limited)
+                {
+                    context.Response.Headers["Retry-After"] = "7";
+                }
+                var body = limited
+                    ? """{"type":"urn:grantsilo:problem:quota-exceeded","title":"Too many requests","status":429,"detail":"Slow down.","code":"QuotaExceeded"}"""
+                    : """{"type":"urn:grantsilo:problem:scope-exceeds-ceiling","title":"Scope exceeds ceiling","status":422,"detail":"Too wide.","code":"ScopeExceedsCeiling","field":"$.scope","permission":"repo:write:acme/*"}""";
+                await context.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body));
+                context.Response.Close();
+            }
+        });
+        var url = $"http://127.0.0.1:{port}";
+        var limited = await GrantctlAsync("a-token", "cascades", "--url", url);
+        Assert.Equal(1, limited.Exit);
+        Assert.Contains("Too many requests (429): Slow down.", limited.Errors, StringComparison.Ordinal);
+        Assert.Contains("retry after 7 seconds (Retry-After)", limited.Errors, StringComparison.Ordinal);
+        var both = await GrantctlAsync("a-token", "tasks", "create", "--person", "person:p@test.dev", "--agent", "spiffe://e2e.dev/a", "--permission", "repo:write:acme/*", "--lifetime", "00:05:00", "--url", url);
+        Assert.Equal(1, both.Exit);
+        Assert.Contains("[field $.scope, permission repo:write:acme/*]", both.Errors, StringComparison.Ordinal);
+        Assert.Contains("Fix $.scope and run the command again; the permission repo:write:acme/* is the one at fault.", both.Errors, StringComparison.Ordinal);
+        await answers.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private async Task<string> SecretFileAsync(string token)
+    {
+        var file = Path.Combine(_grantctl.Home, $"{Guid.NewGuid():N}.credential");
+        await File.WriteAllTextAsync(file, token);
+        return file;
+    }
 }

@@ -34,7 +34,9 @@ public sealed class HttpNodeAgentTests(HttpSilo silo)
         Assert.Equal("active", result.GetProperty("taskStatus").GetString());
         Assert.Equal("ended", result.GetProperty("sessionStatus").GetString());
         Assert.Equal("repo:read:acme/*", result.GetProperty("permissions")[0].GetString());
-        Assert.DoesNotContain("gst", output, StringComparison.OrdinalIgnoreCase);
+        // Neither the credential it was issued (a JWT: every one starts "eyJ") nor the agent's own token is printed.
+        Assert.DoesNotContain("eyJ", output + errors, StringComparison.Ordinal);
+        Assert.DoesNotContain(agentToken, output + errors, StringComparison.Ordinal);
 
         // What the script did is what GrantSilo recorded: its credential, issued in its session, ended with it.
         var credential = await silo.SendAsync(HttpMethod.Get, $"/v1/credentials/{result.GetProperty("credentialId").GetString()}", operatorToken);
@@ -52,6 +54,7 @@ public sealed class HttpNodeAgentTests(HttpSilo silo)
         });
         Assert.Equal(1, refusedExit);
         Assert.Contains("Forbidden (403", refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain("eyJ", refusal, StringComparison.Ordinal);
     }
 
     private static async Task<(int Exit, string Output, string Errors)> NodeAsync(IReadOnlyDictionary<string, string> environment)

@@ -16,9 +16,35 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
     private const string Forbidden = nameof(GrantErrorCode.Forbidden);
     private const string Unauthenticated = nameof(GrantErrorCode.Unauthenticated);
 
-    private sealed record World(string Planner, string Worker, string Spare, string Root, string Child, string Victim, string Completable, string WorkerSession, string WorkerToken, string Person);
+    private sealed record World(string Planner, string Worker, string Spare, string Root, string Child, string Victim, string Completable, string WorkerSession, string WorkerToken, string Person)
+    {
+        /// <summary>An agent for the operator to retire.</summary>
+        public required string Retiree { get; init; }
+
+        /// <summary>The planner's live credential for the root task: the proof a delegation needs.</summary>
+        public required string PlannerProof { get; init; }
+
+        /// <summary>The worker's credential (its id; the token is <see cref="WorkerToken"/>).</summary>
+        public required string WorkerCredential { get; init; }
+
+        /// <summary>A second session of the worker's, to end.</summary>
+        public required string EndableSession { get; init; }
+
+        /// <summary>A second credential of the worker's, to revoke.</summary>
+        public required string RevocableCredential { get; init; }
+
+        /// <summary>A step-up the gateway's decision asked the person for (reading a secret).</summary>
+        public required string Approval { get; init; }
+    }
 
     private sealed record Operation(string Name, Func<World, string?, Task<string>> Http, Func<World, IGrantClient, Task<string>> Sdk);
+
+    // The SDK side's caller token, for the one operation the SDK's client does not call for it (Orleans' management grain).
+    private string? _sdkToken;
+
+    // The SDK side's caller by name: through the SDK a policy's author and an approval's approver are named by the caller
+    // and must be the caller (HTTP takes them from the verified caller), so each caller names itself.
+    private string _sdkCaller = "";
 
     private static object ScopeBody(int depth, params string[] permissions) => new { permissions, maxClassification = "internal", delegationDepth = depth };
 
@@ -29,29 +55,30 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
     {
         var run = Guid.NewGuid().ToString("N")[..10];
         var alice = $"alice-{run}@test.dev";
-        var callers = new (string Name, string? Token)[]
+        var callers = new (string Name, string? Token, string Principal)[]
         {
-            ("operator", silo.Identity.PersonToken($"ops-{run}@test.dev", "operator")),
-            ("auditor", silo.Identity.PersonToken($"audit-{run}@test.dev", "auditor")),
-            ("orchestrator", silo.Identity.ServiceToken($"orch-{run}", "orchestrator")),
-            ("gateway", silo.Identity.ServiceToken($"gw-{run}", "gateway")),
-            ("policy-author", silo.Identity.PersonToken($"author-{run}@test.dev", "policy-author")),
-            ("task-person-approver", silo.Identity.PersonToken(alice, "approver")),
-            ("other-approver", silo.Identity.PersonToken($"carol-{run}@test.dev", "approver")),
-            ("no-roles", silo.Identity.PersonToken($"mallory-{run}@test.dev")),
-            ("anonymous", null),
+            ("operator", silo.Identity.PersonToken($"ops-{run}@test.dev", "operator"), $"person:ops-{run}@test.dev"),
+            ("auditor", silo.Identity.PersonToken($"audit-{run}@test.dev", "auditor"), $"person:audit-{run}@test.dev"),
+            ("orchestrator", silo.Identity.ServiceToken($"orch-{run}", "orchestrator"), $"service:orch-{run}"),
+            ("gateway", silo.Identity.ServiceToken($"gw-{run}", "gateway"), $"service:gw-{run}"),
+            ("policy-author", silo.Identity.PersonToken($"author-{run}@test.dev", "policy-author"), $"person:author-{run}@test.dev"),
+            ("task-person-approver", silo.Identity.PersonToken(alice, "approver"), $"person:{alice}"),
+            ("other-approver", silo.Identity.PersonToken($"carol-{run}@test.dev", "approver"), $"person:carol-{run}@test.dev"),
+            ("no-roles", silo.Identity.PersonToken($"mallory-{run}@test.dev"), $"person:mallory-{run}@test.dev"),
+            ("anonymous", null, "person:anonymous@test.dev"),
         };
         var httpWorld = await WorldAsync(run + "h", alice);
         var sdkWorld = await WorldAsync(run + "s", alice);
         // The agents act as themselves: their tokens are the worlds' own.
         var outcomes = new List<(string Caller, string Operation, string Http, string Sdk)>();
-        foreach (var (name, token) in callers.Concat(AgentCallers(httpWorld, sdkWorld)))
+        foreach (var (name, token, principal) in callers.Concat(AgentCallers(httpWorld, sdkWorld)))
         {
             foreach (var operation in Operations())
             {
                 var (httpToken, sdkToken) = name.StartsWith("agent:", StringComparison.Ordinal) ? AgentTokens(name, httpWorld, sdkWorld) : (token, token);
                 var http = await operation.Http(httpWorld, httpToken);
                 var sdkClient = sdkToken is null ? silo.Sdk : silo.Sdk.As(new StaticCallerToken(sdkToken));
+                (_sdkToken, _sdkCaller) = (sdkToken, principal);
                 var sdk = await operation.Sdk(sdkWorld, sdkClient);
                 outcomes.Add((name, operation.Name, http, sdk));
             }
@@ -88,9 +115,94 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         Assert.Equal(Ok, Of("agent:planner", "task.read"));
         Assert.Equal(Forbidden, Of("agent:planner", "session.open"));
         Assert.Equal(Forbidden, Of("agent:worker", "cascade.read"));
+        // The rest of the table (docs/identity.md): agents' lifecycle and cluster.manage are the operators'; delegating is the
+        // parent's agent's, proving it; reading a credential or an approval follows its relations; deciding a step-up is the
+        // task's person's (an approver); watching is for approvers, operators and auditors.
+        foreach (var operation in new[] { "agent.resume", "agent.retire", "catalog.publish", "cluster.manage" })
+        {
+            Assert.Equal(Ok, Of("operator", operation));
+            Assert.All(outcomes.Where(o => o.Operation == operation && o.Caller is not ("operator" or "anonymous")), o => Assert.Equal(Forbidden, o.Http));
+        }
+        Assert.Equal(Ok, Of("agent:planner", "task.delegate"));
+        Assert.All(outcomes.Where(o => o.Operation == "task.delegate" && o.Caller != "agent:planner"), o => Assert.NotEqual(Ok, o.Http));
+        Assert.Equal(Forbidden, Of("operator", "task.delegate"));
+        Assert.Equal(Forbidden, Of("agent:worker", "task.delegate"));
+        Assert.Equal(Ok, Of("policy-author", "policy.publish"));
+        Assert.All(outcomes.Where(o => o.Operation == "policy.publish" && o.Caller is not ("policy-author" or "anonymous")), o => Assert.Equal(Forbidden, o.Http));
+        foreach (var role in new[] { "operator", "auditor" })
+        {
+            Assert.Equal(Ok, Of(role, "audit.read"));
+            Assert.Equal(Ok, Of(role, "credential.read"));
+            Assert.Equal(Ok, Of(role, "approval.read"));
+        }
+        Assert.All(outcomes.Where(o => o.Operation == "audit.read" && o.Caller is not ("operator" or "auditor" or "anonymous")), o => Assert.Equal(Forbidden, o.Http));
+        Assert.Equal(Ok, Of("gateway", "credential.read"));
+        Assert.Equal(Ok, Of("agent:worker", "credential.read"));
+        Assert.Equal(Forbidden, Of("agent:stranger", "credential.read"));
+        Assert.Equal(Ok, Of("task-person-approver", "approval.read"));
+        Assert.Equal(Forbidden, Of("other-approver", "approval.read"));
+        Assert.Equal(Ok, Of("task-person-approver", "approval.decide"));
+        Assert.Equal(Forbidden, Of("other-approver", "approval.decide"));
+        Assert.Equal(Forbidden, Of("operator", "approval.decide"));
+        Assert.Equal(Forbidden, Of("agent:worker", "approval.decide"));
+        foreach (var watcher in new[] { "operator", "auditor", "task-person-approver", "other-approver" })
+        {
+            Assert.Equal(Ok, Of(watcher, "approval.watch"));
+        }
+        foreach (var stranger in new[] { "orchestrator", "gateway", "policy-author", "agent:worker", "agent:planner", "agent:stranger" })
+        {
+            Assert.Equal(Forbidden, Of(stranger, "approval.watch"));
+        }
+        Assert.Equal(Ok, Of("operator", "session.end"));
+        Assert.Equal(Ok, Of("operator", "credential.revoke"));
+        Assert.Equal(Forbidden, Of("auditor", "session.end"));
+        Assert.Equal(Forbidden, Of("auditor", "credential.revoke"));
+        Assert.Equal(Forbidden, Of("agent:stranger", "session.end"));
+        Assert.Equal(Forbidden, Of("agent:stranger", "credential.revoke"));
+        foreach (var listing in new[] { "agent.tasks", "agent.sessions", "task.sessions", "session.credentials" })
+        {
+            Assert.Equal(Ok, Of("operator", listing));
+            Assert.Equal(Ok, Of("auditor", listing));
+            Assert.Equal(Ok, Of("agent:worker", listing));
+            Assert.Equal(Forbidden, Of("agent:stranger", listing));
+        }
+
+        // What the routes answered, read back over HTTP: the lists name the world's tasks, sessions and credentials, and
+        // every change the matrix made shows.
+        var reader = silo.Operator();
+        var w = httpWorld;
+        var agentTasks = await silo.SendAsync(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/tasks", reader);
+        Assert.Contains(w.Child, Ids(agentTasks, "taskId"));
+        Assert.All(agentTasks.Json.GetProperty("items").EnumerateArray(), t => Assert.Equal(w.Worker, t.GetProperty("agent").GetString()));
+        var agentSessions = await silo.SendAsync(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/sessions", reader);
+        Assert.Contains(w.WorkerSession, Ids(agentSessions, "sessionId"));
+        var taskSessions = await silo.SendAsync(HttpMethod.Get, $"/v1/tasks/{w.Child}/sessions", reader);
+        Assert.Equal([w.WorkerSession], Ids(taskSessions, "sessionId"));
+        var sessionCredentials = await silo.SendAsync(HttpMethod.Get, $"/v1/sessions/{w.WorkerSession}/credentials", reader);
+        // The live ones: the worker's, and the one it issued in the matrix (credential.issue); not the revoked one.
+        var issuedThere = Ids(sessionCredentials, "credentialId");
+        Assert.Equal(2, issuedThere.Count);
+        Assert.Contains(w.WorkerCredential, issuedThere);
+        Assert.DoesNotContain(w.RevocableCredential, issuedThere);
+        Assert.All(sessionCredentials.Json.GetProperty("items").EnumerateArray(), c => Assert.Equal("active", c.GetProperty("status").GetString()));
+        Assert.Equal("revoked", (await silo.SendAsync(HttpMethod.Get, $"/v1/credentials/{w.RevocableCredential}", reader))["status"]);
+        Assert.DoesNotContain(w.EndableSession, Ids(agentSessions, "sessionId"));
+        Assert.Equal("active", (await silo.SendAsync(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Spare)}", reader))["status"]);
+        Assert.Equal("retired", (await silo.SendAsync(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Retiree)}", reader))["status"]);
+        Assert.Equal("ended", (await silo.SendAsync(HttpMethod.Get, $"/v1/sessions/{w.EndableSession}", reader))["status"]);
+        var decided = await silo.SendAsync(HttpMethod.Get, $"/v1/approvals/{w.Approval}", reader);
+        Assert.Equal("approved", decided["status"]);
+        Assert.Contains(alice, decided["decidedBy"], StringComparison.Ordinal);
     }
 
-    private static IEnumerable<(string, string?)> AgentCallers(World http, World sdk) => [("agent:worker", null), ("agent:planner", null), ("agent:stranger", null)];
+    private static List<string> Ids(HttpAnswer page, string name)
+    {
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        return [.. page.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty(name).GetString()!)];
+    }
+
+    private static IEnumerable<(string, string?, string)> AgentCallers(World http, World sdk) =>
+        [("agent:worker", null, sdk.Worker), ("agent:planner", null, sdk.Planner), ("agent:stranger", null, $"{sdk.Spare}-stranger")];
 
     private (string?, string?) AgentTokens(string name, World http, World sdk) => name switch
     {
@@ -106,21 +218,36 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         var operatorClient = silo.Sdk.As(new StaticCallerToken(silo.Operator()));
         var orchestrator = silo.Sdk.As(new StaticCallerToken(silo.Identity.ServiceToken($"orch-{run}", "orchestrator")));
         var (planner, worker, spare) = ($"spiffe://e2e.dev/{run}/planner", $"spiffe://e2e.dev/{run}/worker", $"spiffe://e2e.dev/{run}/spare");
-        foreach (var agent in new[] { planner, worker, spare })
+        var retiree = $"spiffe://e2e.dev/{run}/retiree";
+        foreach (var agent in new[] { planner, worker, spare, retiree })
         {
-            Assert.True((await operatorClient.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:ops@test.dev", Ceiling = Scope(1, "repo:read:acme/*") })).IsSuccess);
+            Assert.True((await operatorClient.RegisterAgentAsync(agent, new AgentRegistration { Owner = "person:ops@test.dev", Ceiling = Scope(1, "repo:read:acme/*", "secret:read:*") })).IsSuccess);
         }
-        async Task<string> RootAsync() => (await orchestrator.CreateTaskAsync(new CreateTaskRequest { Person = $"person:{person}", Agent = planner, Scope = Scope(1, "repo:read:acme/*"), Lifetime = TimeSpan.FromMinutes(30) })).Value.TaskId;
+        async Task<string> RootAsync() => (await orchestrator.CreateTaskAsync(new CreateTaskRequest { Person = $"person:{person}", Agent = planner, Scope = Scope(1, "repo:read:acme/*", "secret:read:*"), Lifetime = TimeSpan.FromMinutes(30) })).Value.TaskId;
         var root = await RootAsync();
         var plannerClient = silo.Sdk.As(new StaticCallerToken(silo.Identity.AgentToken(planner)));
         var plannerSession = (await plannerClient.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
         var proof = (await plannerClient.IssueCredentialAsync(plannerSession.SessionId, new IssueCredentialRequest { TaskId = root })).Value;
-        var child = await plannerClient.DelegateAsync(root, new DelegationRequest { ProofToken = proof.Token, Agent = worker, Scope = Scope(0, "repo:read:acme/*"), Lifetime = TimeSpan.FromMinutes(10) });
+        var child = await plannerClient.DelegateAsync(root, new DelegationRequest { ProofToken = proof.Token, Agent = worker, Scope = Scope(0, "repo:read:acme/*", "secret:read:*"), Lifetime = TimeSpan.FromMinutes(10) });
         Assert.True(child.IsSuccess, child.Error?.ToString());
         var workerClient = silo.Sdk.As(new StaticCallerToken(silo.Identity.AgentToken(worker)));
         var workerSession = (await workerClient.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value;
         var workerCredential = (await workerClient.IssueCredentialAsync(workerSession.SessionId, new IssueCredentialRequest { TaskId = child.Value.TaskId })).Value;
-        return new World(planner, worker, spare, root, child.Value.TaskId, await RootAsync(), await RootAsync(), workerSession.SessionId, workerCredential.Token, person);
+        var revocable = (await workerClient.IssueCredentialAsync(workerSession.SessionId, new IssueCredentialRequest { TaskId = child.Value.TaskId })).Value;
+        var endable = (await workerClient.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value;
+        // Reading a secret needs a person's approval (the shipped policy): the gateway's decision names it.
+        var gateway = silo.Sdk.As(new StaticCallerToken(silo.Identity.ServiceToken($"gw-{run}", "gateway")));
+        var stepUp = await gateway.AuthorizeAsync(workerCredential.Token, "read", new ResourceRef { Type = "secret", Path = "payments/key" });
+        Assert.True(stepUp.Kind == DecisionKind.StepUpRequired && stepUp.ApprovalId is not null, $"a step-up, not {stepUp.Kind} {stepUp.Reason}");
+        return new World(planner, worker, spare, root, child.Value.TaskId, await RootAsync(), await RootAsync(), workerSession.SessionId, workerCredential.Token, person)
+        {
+            Retiree = retiree,
+            PlannerProof = proof.Token,
+            WorkerCredential = workerCredential.CredentialId,
+            EndableSession = endable.SessionId,
+            RevocableCredential = revocable.CredentialId,
+            Approval = stepUp.ApprovalId,
+        };
     }
 
     private IEnumerable<Operation> Operations()
@@ -155,7 +282,92 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         yield return new("task.complete", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Completable}/complete", t, new { summary = "done" }), (w, c) => Sdk(c.CompleteTaskAsync(w.Completable, "done")));
         yield return new("task.revoke", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Victim}/revoke", t, new { reason = "test" }), (w, c) => Sdk(c.RevokeTaskAsync(w.Victim, "test")));
         yield return new("agent.suspend", (w, t) => Http(HttpMethod.Post, $"/v1/agents/{Uri.EscapeDataString(w.Spare)}/suspend", t, new { reason = "test" }), (w, c) => Sdk(c.SuspendAgentAsync(w.Spare, "test")));
+        // After the suspension, so the operator resumes a suspended agent.
+        yield return new("agent.resume", (w, t) => Http(HttpMethod.Post, $"/v1/agents/{Uri.EscapeDataString(w.Spare)}/resume", t, new { reason = "test" }), (w, c) => Sdk(c.ResumeAgentAsync(w.Spare, "test")));
+        yield return new("agent.retire", (w, t) => Http(HttpMethod.Post, $"/v1/agents/{Uri.EscapeDataString(w.Retiree)}/retire", t, new { reason = "test" }), (w, c) => Sdk(c.RetireAgentAsync(w.Retiree, "test")));
+        yield return new("agent.tasks", (w, t) => Http(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/tasks", t), (w, c) => Sdk(c.ListAgentTasksAsync(w.Worker)));
+        yield return new("agent.sessions", (w, t) => Http(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/sessions", t), (w, c) => Sdk(c.ListAgentSessionsAsync(w.Worker)));
+        yield return new("task.sessions", (w, t) => Http(HttpMethod.Get, $"/v1/tasks/{w.Child}/sessions", t), (w, c) => Sdk(c.ListTaskSessionsAsync(w.Child)));
+        yield return new("session.credentials", (w, t) => Http(HttpMethod.Get, $"/v1/sessions/{w.WorkerSession}/credentials", t), (w, c) => Sdk(c.ListSessionCredentialsAsync(w.WorkerSession)));
+        yield return new("task.delegate", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Root}/delegations", t, new { proofToken = w.PlannerProof, agent = w.Worker, scope = ScopeBody(0, "repo:read:acme/*"), lifetime = "00:05:00" }),
+            (w, c) => Sdk(c.DelegateAsync(w.Root, new DelegationRequest { ProofToken = w.PlannerProof, Agent = w.Worker, Scope = Scope(0, "repo:read:acme/*"), Lifetime = TimeSpan.FromMinutes(5) })));
+        yield return new("credential.read", (w, t) => Http(HttpMethod.Get, $"/v1/credentials/{w.WorkerCredential}", t), (w, c) => Sdk(c.GetCredentialAsync(w.WorkerCredential)));
+        yield return new("approval.read", (w, t) => Http(HttpMethod.Get, $"/v1/approvals/{w.Approval}", t), (w, c) => Sdk(c.GetApprovalAsync(w.Approval)));
+        yield return new("approval.watch", (w, t) => Watch(t), WatchAsync);
+        yield return new("approval.decide", (w, t) => Http(HttpMethod.Post, $"/v1/approvals/{w.Approval}/approve", t, new { comment = "looked at it" }),
+            (w, c) => Sdk(c.ApproveAsync(w.Approval, _sdkCaller, "looked at it")));
+        yield return new("policy.publish", async (w, t) => await Http(HttpMethod.Post, "/v1/policies", t, new { text = await ActivePolicyAsync() }),
+            async (w, c) => await Sdk(c.PublishPolicyAsync(await ActivePolicyAsync(), _sdkCaller)));
+        yield return new("catalog.publish", async (w, t) => await Http(HttpMethod.Post, "/v1/resource-catalog", t, new { text = await ActiveCatalogAsync() }),
+            async (w, c) => await Sdk(c.PublishResourceCatalogAsync(await ActiveCatalogAsync(), _sdkCaller)));
+        yield return new("audit.read", (w, t) => Http(HttpMethod.Get, $"/v1/audit/records?taskId={w.Root}", t), (w, c) => Sdk(c.QueryAuditAsync(new AuditQuery { TaskId = w.Root })));
+        // cluster.manage has no /v1 route: over HTTP it is the Orleans Dashboard (operators), through the SDK's client
+        // Orleans' management grain.
+        yield return new("cluster.manage", (w, t) => Http(HttpMethod.Get, "/dashboard/", t), (w, c) => ManageAsync());
+        yield return new("session.end", (w, t) => Http(HttpMethod.Post, $"/v1/sessions/{w.EndableSession}/end", t, new { reason = "test" }), (w, c) => Sdk(c.EndSessionAsync(w.EndableSession, "test")));
+        yield return new("credential.revoke", (w, t) => Http(HttpMethod.Post, $"/v1/credentials/{w.RevocableCredential}/revoke", t, new { reason = "test" }), (w, c) => Sdk(c.RevokeCredentialAsync(w.RevocableCredential, "test")));
     }
+
+    private async Task<string> ActivePolicyAsync() => (await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActivePolicyAsync()).Value.Text;
+
+    private async Task<string> ActiveCatalogAsync() => (await silo.Sdk.As(new StaticCallerToken(silo.Operator())).GetActiveResourceCatalogAsync()).Value.Text;
+
+    // The stream is judged when it opens: 200 and the first bytes of an event stream, or the caller's problem.
+    private async Task<string> Watch(string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/v1/approvals/stream", UriKind.Relative));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+        using var response = await silo.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (response.IsSuccessStatusCode)
+        {
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            return Ok;
+        }
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return problem.GetProperty("code").GetString()!;
+    }
+
+    private static async Task<string> WatchAsync(World world, IGrantClient client)
+    {
+        var subscribed = await client.SubscribeApprovalsAsync(new Unheard());
+        if (!subscribed.IsSuccess)
+        {
+            return subscribed.Error!.Code.ToString();
+        }
+        await subscribed.Value.DisposeAsync();
+        return Ok;
+    }
+
+    private sealed class Unheard : GrantSilo.GrainInterfaces.IApprovalObserver
+    {
+        public Task OnApprovalRequestedAsync(ApprovalInfo approval) => Task.CompletedTask;
+
+        public Task OnApprovalResolvedAsync(ApprovalInfo approval) => Task.CompletedTask;
+    }
+
+    // Orleans' management grain, called as the SDK client's caller (no token for the anonymous caller). Attached on this
+    // method's request context only, so it ends with this call.
+    private async Task<string> ManageAsync()
+    {
+        try
+        {
+            if (_sdkToken is not null)
+            {
+                TestIdentity.Attach(_sdkToken);
+            }
+            await silo.Cluster.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            return Ok;
+        }
+        catch (GrantSilo.GrainInterfaces.CallerRefusedException refused)
+        {
+            return refused.Code.ToString();
+        }
+    }
+
 
     private async Task<string> Http(HttpMethod method, string path, string? token, object? body = null)
     {

@@ -32,6 +32,9 @@ public sealed class HttpSilo : IAsyncLifetime
 
     public GrantClient Sdk { get; private set; } = null!;
 
+    /// <summary>The SDK's cluster client itself, for Orleans' own grains (the management grain: <c>cluster.manage</c>).</summary>
+    public IClusterClient Cluster { get; private set; } = null!;
+
     /// <summary>The loopback port of the Prometheus scrape endpoint.</summary>
     public int MetricsPort { get; private set; }
 
@@ -75,6 +78,7 @@ public sealed class HttpSilo : IAsyncLifetime
         _client = builder.Build();
         await _client.StartAsync();
         Sdk = _client.Services.GetRequiredService<GrantClient>();
+        Cluster = _client.Services.GetRequiredService<IClusterClient>();
 
         // Every resource known as public, so the tests' own classifications stand (docs/resource-catalog.md).
         var published = await Eventually.LastAsync(
