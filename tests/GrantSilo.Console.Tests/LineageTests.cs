@@ -136,6 +136,8 @@ public sealed class LineageTests(ConsoleSilo silo)
         await Expect(credentialPage.Locator("[data-field=scope]")).ToContainTextAsync("secret:read:*");
         await Expect(credentialPage.Locator("[data-field=binding]")).ToContainTextAsync(worker);
         await Expect(credentialPage.Locator("[data-field=binding]")).ToContainTextAsync(sessionId);
+        await Expect(credentialPage.Locator("[data-field=audience]")).ToContainTextAsync("any resource");
+        await Expect(credentialPage.Locator("[data-field=key-binding]")).ToContainTextAsync("bearer");
         await Expect(credentialPage.Locator("[data-field=task]")).ToHaveTextAsync(child);
         await Expect(page.Locator($"[data-testid=credential-decisions] li[data-decision=\"{decisionId}\"]")).ToContainTextAsync("StepUpRequired");
         await ConsoleSilo.ScreenshotAsync(page, "lineage-credential");

@@ -39,6 +39,28 @@ public sealed class SdkTokenPresentationTests(ClusterFixture fixture)
         new() { DpopProof = proof, Method = method, Url = url, Audience = audience };
 
     [Fact]
+    public async Task ACredentialsAudienceAndKeyBinding_AreWhatItsDescriptionSays()
+    {
+        var (token, key) = await BoundAsync("described", "https://files.example.com");
+        var introspected = await fixture.Client.IntrospectAsync(token, new TokenPresentation { DpopProof = Proof(key, token), Method = "POST", Url = Url, Audience = "https://files.example.com" });
+        Assert.True(introspected.IsSuccess && introspected.Value.Active, introspected.Error?.ToString() ?? introspected.Value.Reason.ToString());
+        var described = await fixture.Client.GetCredentialAsync(introspected.Value.CredentialId!);
+        Assert.True(described.IsSuccess, described.Error?.ToString());
+        Assert.Equal("https://files.example.com", described.Value.Audience);
+        Assert.Equal(DpopProofs.Thumbprint(key), described.Value.KeyThumbprint);
+
+        // A bearer credential for no resource in particular says so: neither is set.
+        var scope = Scenario.Scope(0, "repo:read:*");
+        var agent = await _s.AgentAsync("described-bearer", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var session = await fixture.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent });
+        var bearer = (await fixture.Client.IssueCredentialAsync(session.Value.SessionId, new IssueCredentialRequest { TaskId = task.TaskId })).Value;
+        var plain = (await fixture.Client.GetCredentialAsync(bearer.CredentialId)).Value;
+        Assert.Null(plain.Audience);
+        Assert.Null(plain.KeyThumbprint);
+    }
+
+    [Fact]
     public async Task BoundToken_WithoutAProof_IsDeniedThroughTheSdk_AndIntrospectsInactive()
     {
         var (token, _) = await BoundAsync("bound-no-proof");

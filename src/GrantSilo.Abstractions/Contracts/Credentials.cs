@@ -111,6 +111,10 @@ public sealed record CredentialInfo
     [Id(9)] public DateTimeOffset ObservedAt { get; init; }
     /// <summary>When it ended: when it was revoked (or its task or session ended), or for an expiry the instant it expired, even if that was enacted later.</summary>
     [Id(10)] public DateTimeOffset? EndedAt { get; init; }
+    /// <summary>The one resource it was issued for (its <c>aud</c>, RFC 8707), or null when it was issued for none in particular.</summary>
+    [Id(11)] public string? Audience { get; init; }
+    /// <summary>The RFC 7638 thumbprint of the key it is bound to (its <c>cnf.jkt</c>, DPoP), or null for a bearer credential.</summary>
+    [Id(12)] public string? KeyThumbprint { get; init; }
 }
 
 /// <summary>

@@ -707,6 +707,8 @@ internal sealed partial class CredentialGrain(
         StatusReason = State.StatusReason,
         ObservedAt = now,
         EndedAt = State.EndedAt ?? (State.Status == CredentialStatus.Active && now >= State.ExpiresAt ? State.ExpiresAt : null),
+        Audience = State.Audience,
+        KeyThumbprint = State.ConfirmationThumbprint,
     };
 
     [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Debug, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
