@@ -74,7 +74,10 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         if (verified is not { } credential)
         {
             LogTokenRefused(logger, http.Request.Path.Value ?? "", refusal!);
-            return (Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow()), null);
+            // A genuine token past its exp is an expired credential, answered as the credential grain answers it.
+            return (refusal == CredentialTokenVerifier.ExpiredRefusal
+                ? Decision.Deny(DecisionReason.CredentialExpired, "The credential has expired (its token's exp has passed): ask for a new one.", time.GetUtcNow())
+                : Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow()), null);
         }
         var audiences = http.Request.Headers[AudienceHeader];
         if (audiences.Count > 1)

@@ -68,11 +68,17 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
         return (verified, refusal);
     }
 
+    /// <summary>
+    /// The refusal of a token that verified in every other way (signature, key, issuer, claims) but whose <c>exp</c> has
+    /// passed: the credential has expired, and the door says so as the credential grain would (<c>CredentialExpired</c>).
+    /// </summary>
+    public const string ExpiredRefusal = "it has expired";
+
     private (VerifiedCredentialToken? Token, string? Refusal) ValidNow(VerifiedCredentialToken token, long? notBefore)
     {
         var now = time.GetUtcNow().ToUnixTimeSeconds();
-        return now >= token.ExpiresAt.ToUnixTimeSeconds() || notBefore is { } start && now < start
-            ? (null, "it is not valid now (expired, or not yet valid)")
+        return now >= token.ExpiresAt.ToUnixTimeSeconds() ? (null, ExpiredRefusal)
+            : notBefore is { } start && now < start ? (null, "it is not valid yet (its nbf is in the future)")
             : (token, null);
     }
 
