@@ -169,42 +169,31 @@ if (args.Contains("--tokens-only"))
     var dot = credentialToken.LastIndexOf('.');
     var signingInput = Encoding.ASCII.GetBytes(credentialToken[..dot]);
     var rawSignature = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    // Issues one credential as caller w: a session holds at most 1,000 live credentials, so a fresh one every perSession.
+    async Task IssueAsync(int w, long _)
+    {
+        if (++issuedIn[w] > perSession)
+        {
+            issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+            issuedIn[w] = 1;
+        }
+        var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
+        if (!issued.IsSuccess)
+        {
+            throw new InvalidOperationException(issued.Error!.ToString());
+        }
+    }
     if (args.Contains("--issuance-only"))
     {
         // For a profiler: issuance alone, for --seconds (no ratios are printed).
         Console.WriteLine($"Issuance only, pid {Environment.ProcessId}");
-        Console.WriteLine(await Measurement.RunAsync("issue a signed JWT credential", connections, TimeSpan.FromSeconds(seconds), async (w, _) =>
-        {
-            if (++issuedIn[w] > perSession)
-            {
-                issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
-                issuedIn[w] = 1;
-            }
-            var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
-            if (!issued.IsSuccess)
-            {
-                throw new InvalidOperationException(issued.Error!.ToString());
-            }
-        }));
+        Console.WriteLine(await Measurement.RunAsync("issue a signed JWT credential", connections, TimeSpan.FromSeconds(seconds), IssueAsync));
         await app.StopAsync();
         return;
     }
     var issuance = await Measurement.InterleavedAsync(
     [
-        ("issue a signed JWT credential", async (w, _) =>
-        {
-            // A session holds at most 1,000 live credentials: a fresh one every 900.
-            if (++issuedIn[w] > perSession)
-            {
-                issuingSessions[w] = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
-                issuedIn[w] = 1;
-            }
-            var issued = await asAgent.IssueCredentialAsync(issuingSessions[w], new IssueCredentialRequest { TaskId = taskId, Lifetime = TimeSpan.FromMinutes(5) });
-            if (!issued.IsSuccess)
-            {
-                throw new InvalidOperationException(issued.Error!.ToString());
-            }
-        }),
+        ("issue a signed JWT credential", IssueAsync),
         ("raw ES256 sign", (_, _) =>
         {
             _ = raw.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);

@@ -26,20 +26,7 @@ internal sealed class ConsoleClusterSilo(string name, int siloPort, int httpPort
 
     public string Operator() => Identity.PersonToken($"ops-{Guid.NewGuid():N}@test.dev", "operator");
 
-    public async Task<Answer> SendAsync(HttpMethod method, string path, string? token, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-        if (body is not null)
-        {
-            request.Content = new StringContent(JsonSerializer.Serialize(body, JsonSerializerOptions.Web), Encoding.UTF8, "application/json");
-        }
-        using var response = await Http.SendAsync(request);
-        return new Answer(response.StatusCode, await response.Content.ReadAsStringAsync());
-    }
+    public Task<Answer> SendAsync(HttpMethod method, string path, string? token, object? body = null) => ConsoleSilo.SendAsync(Http, method, path, token, body);
 
     public void Dispose() => Http.Dispose();
 }

@@ -167,7 +167,10 @@ public sealed class ConsoleSilo : IAsyncLifetime, IApiDoor
     public string Operator() => Identity.PersonToken($"ops-{Guid.NewGuid():N}@test.dev", "operator");
 
     /// <summary>Sends <paramref name="body"/> as JSON as <paramref name="token"/>'s caller.</summary>
-    public async Task<Answer> SendAsync(HttpMethod method, string path, string? token, object? body = null)
+    public Task<Answer> SendAsync(HttpMethod method, string path, string? token, object? body = null) => SendAsync(Http, method, path, token, body);
+
+    /// <summary>Sends <paramref name="body"/> as JSON on <paramref name="http"/> as <paramref name="token"/>'s caller.</summary>
+    internal static async Task<Answer> SendAsync(HttpClient http, HttpMethod method, string path, string? token, object? body)
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
         if (token is not null)
@@ -178,7 +181,7 @@ public sealed class ConsoleSilo : IAsyncLifetime, IApiDoor
         {
             request.Content = new StringContent(JsonSerializer.Serialize(body, JsonSerializerOptions.Web), Encoding.UTF8, "application/json");
         }
-        using var response = await Http.SendAsync(request);
+        using var response = await http.SendAsync(request);
         return new Answer(response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 }

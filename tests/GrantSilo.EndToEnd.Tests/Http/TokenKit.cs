@@ -35,28 +35,8 @@ internal sealed class CapturedLogs : ILoggerProvider
 internal static class TokenKit
 {
     /// <summary>A DPoP proof by <paramref name="key"/> for <paramref name="method"/> <paramref name="url"/> presenting <paramref name="token"/>.</summary>
-    public static string Proof(ECDsa key, string method, Uri url, string? token, string? jti = null)
-    {
-        var parameters = key.ExportParameters(false);
-        var header = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["typ"] = "dpop+jwt",
-            ["alg"] = "ES256",
-            ["jwk"] = new Dictionary<string, string> { ["kty"] = "EC", ["crv"] = "P-256", ["x"] = Base64UrlEncoder.Encode(parameters.Q.X), ["y"] = Base64UrlEncoder.Encode(parameters.Q.Y) },
-        });
-        var claims = new Dictionary<string, object>
-        {
-            ["jti"] = jti ?? Guid.NewGuid().ToString("N"),
-            ["htm"] = method,
-            ["htu"] = url.ToString(),
-            ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-        };
-        if (token is not null)
-        {
-            claims["ath"] = Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(token)));
-        }
-        return Sign(key, header, JsonSerializer.Serialize(claims));
-    }
+    public static string Proof(ECDsa key, string method, Uri url, string? token, string? jti = null) =>
+        GrantSilo.Testing.DpopProofs.Make(key, method, url.ToString(), token, DateTimeOffset.UtcNow, jti);
 
     /// <summary>The RFC 7638 thumbprint of <paramref name="key"/>.</summary>
     public static string Thumbprint(ECDsa key)
