@@ -34,13 +34,22 @@ public sealed record AuditLine
     }
 
     /// <summary>
-    /// Writes the line's JSON (no line break) as UTF-8. Strings are escaped minimally (<c>\"</c>, not <c>\u0022</c>): the
-    /// body, a JSON text itself, is most of a line.
+    /// Writes the line's JSON (no line break) as UTF-8, its members in the order above. Strings are escaped minimally
+    /// (<c>\"</c>, not <c>\u0022</c>): the body, a JSON text itself, is most of a line.
     /// </summary>
     public void WriteTo(IBufferWriter<byte> output)
     {
-        using var writer = new Utf8JsonWriter(output, AuditChain.WriterOptions);
-        JsonSerializer.Serialize(writer, this, AuditJson.Default.AuditLine);
+        var length = Encoding.UTF8.GetMaxByteCount(Body.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var written = Encoding.UTF8.GetBytes(Body, rented);
+            AuditLineJson.Write(output, Stream, Sequence, PreviousHash, Hash, rented.AsSpan(0, written), Signature, KeyId);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Reads one line; null when it is not a whole audit line (a torn or edited line).</summary>
@@ -93,13 +102,16 @@ public static class AuditChain
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_seal;
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_sealWriter;
+
     /// <summary>The record's JSON as hashed and stored.</summary>
     public static string Serialize(AuditRecord record)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
-            JsonSerializer.Serialize(writer, record, AuditJson.Default.AuditRecord);
+            AuditRecordJson.Write(writer, record);
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
@@ -118,7 +130,14 @@ public static class AuditChain
     }
 
     /// <summary>Seals a record as the next line of a stream.</summary>
-    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record)
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record) => Seal(stream, sequence, previousHash, record, encoded: null);
+
+    /// <summary>
+    /// Seals a record as the next line of a stream and, when <paramref name="encoded"/> is given, writes the line's JSON
+    /// (as <see cref="AuditLine.WriteTo"/> would) and a line break to it, from the bytes just hashed: a store that keeps
+    /// JSON lines writes them as they are, without encoding the line a second time.
+    /// </summary>
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded)
     {
         // prev + "\n" + body, written once as UTF-8 and hashed where it lies; the body is read back out of it.
         var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
@@ -128,18 +147,26 @@ public static class AuditChain
         Encoding.UTF8.GetBytes(previousHash, head);
         head[prefix - 1] = (byte)'\n';
         buffer.Advance(prefix);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var writer = t_sealWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        AuditRecordJson.Write(writer, record);
+        writer.Flush();
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(buffer.WrittenSpan, digest);
+        var body = buffer.WrittenSpan[prefix..];
+        var hash = Convert.ToHexStringLower(digest);
+        if (encoded is not null)
         {
-            JsonSerializer.Serialize(writer, record, AuditJson.Default.AuditRecord);
+            AuditLineJson.Write(encoded, stream, sequence, previousHash, hash, body, signature: null, keyId: null);
+            encoded.Write("\n"u8);
         }
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, hash);
-        var body = Encoding.UTF8.GetString(buffer.WrittenSpan[prefix..]);
+        var line = new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = hash, Body = Encoding.UTF8.GetString(body) };
         if (buffer.Capacity > 65536)
         {
             t_seal = null;
+            t_sealWriter = null;
         }
-        return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = Convert.ToHexStringLower(hash), Body = body };
+        return line;
     }
 
     /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>
