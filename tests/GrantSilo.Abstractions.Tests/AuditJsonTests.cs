@@ -63,7 +63,7 @@ public sealed class AuditJsonTests
         {
             var previous = first ? "" : new string('a', 64);
             var encoded = new ArrayBufferWriter<byte>();
-            var line = AuditChain.Seal("local", sequence, previous, record, encoded);
+            var line = AuditChain.Seal("local", sequence, previous, record, encoded, silo: null);
 
             // The bytes written while sealing: one line (and its break), reading back as the line.
             Assert.Equal((byte)'\n', encoded.WrittenSpan[^1]);

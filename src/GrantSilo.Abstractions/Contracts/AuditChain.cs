@@ -130,14 +130,15 @@ public static class AuditChain
     }
 
     /// <summary>Seals a record as the next line of a stream.</summary>
-    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record) => Seal(stream, sequence, previousHash, record, encoded: null);
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record) => Seal(stream, sequence, previousHash, record, encoded: null, silo: null);
 
     /// <summary>
     /// Seals a record as the next line of a stream and, when <paramref name="encoded"/> is given, writes the line's JSON
     /// (as <see cref="AuditLine.WriteTo"/> would) and a line break to it, from the bytes just hashed: a store that keeps
-    /// JSON lines writes them as they are, without encoding the line a second time.
+    /// JSON lines writes them as they are, without encoding the line a second time. A record that names no silo is sealed
+    /// as made on <paramref name="silo"/>.
     /// </summary>
-    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded)
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded, string? silo)
     {
         // prev + "\n" + body, written once as UTF-8 and hashed where it lies; the body is read back out of it.
         var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
@@ -149,7 +150,7 @@ public static class AuditChain
         buffer.Advance(prefix);
         var writer = t_sealWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
         writer.Reset(buffer);
-        AuditRecordJson.Write(writer, record);
+        AuditRecordJson.Write(writer, record, silo);
         writer.Flush();
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(buffer.WrittenSpan, digest);

@@ -21,13 +21,13 @@ internal static class AuditRecordJson
         ApprovalId = JsonEncodedText.Encode("approvalId"), Cause = JsonEncodedText.Encode("cause"), CauseId = JsonEncodedText.Encode("causeId"),
         Subject = JsonEncodedText.Encode("subject");
 
-    public static void Write(Utf8JsonWriter writer, AuditRecord record)
+    public static void Write(Utf8JsonWriter writer, AuditRecord record, string? silo = null)
     {
         writer.WriteStartObject();
         writer.WriteString(Id, record.Id);
         writer.WriteString(Kind, record.Kind.ToString());
         writer.WriteString(At, record.At);
-        Optional(writer, Silo, record.Silo);
+        Optional(writer, Silo, record.Silo ?? silo);
         Optional(writer, RootPerson, record.RootPerson);
         Optional(writer, Orchestrator, record.Orchestrator);
         List(writer, TaskChain, record.TaskChain);

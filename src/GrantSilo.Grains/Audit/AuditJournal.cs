@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,13 +28,27 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private readonly AuditOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditJournal> _logger;
-    private readonly Channel<Entry> _queue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly string _silo;
     private readonly int _maxBatch;
-    private Task? _writer;
-    // Records whose callers wait, oldest first, for the sweeper (a timer set for the oldest one's deadline).
-    private readonly ConcurrentQueue<Entry> _waiting = new();
+
+    // Records wait in batches, oldest first, for the writer; the newest batch takes new records until the writer takes it
+    // or it is full. A batch is acknowledged (or refused) as one: one completion per group commit, never one per record.
+    private readonly Lock _gate = new();
+    private readonly Queue<Batch> _pending = new();
+    private Batch? _open;
+    private int _queued;
+    private bool _completed;
+    // Set while the writer waits for records; the first record after that wakes it.
+    private bool _writerIdle;
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+    // Callers waiting for room in a full queue.
+    private TaskCompletionSource? _room;
+
+    private Thread? _writer;
+    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Batches whose callers wait, oldest first, for the sweeper (a timer set for the oldest one's deadline).
+    private readonly ConcurrentQueue<Batch> _waiting = new();
     private ITimer? _sweeper;
     // Records the full queue refused since the last RecordsDropped record, by kind.
     private readonly Dictionary<AuditEventKind, long> _dropped = [];
@@ -45,6 +59,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private bool _swept;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
+    // The writer's batch as encoded while sealing (reused), and where each line begins in it.
+    private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
+    private readonly List<int> _starts = [];
 
     /// <summary>The logger category every durable record is emitted on when <see cref="AuditOptions.LogRecords"/> is set.</summary>
     public const string RecordsCategory = "GrantSilo.Audit.Records";
@@ -67,8 +84,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         _silo = silo;
         _logger = logger;
         Stream = options.Stream ?? (store is FileAuditStore or MemoryAuditStore ? "local" : AuditStreams.FromName(silo));
-        _maxBatch = options.MaxBatch ?? store.MaxBatch;
-        _queue = Channel.CreateBounded<Entry>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _maxBatch = Math.Max(2, options.MaxBatch ?? store.MaxBatch);
     }
 
     /// <summary>The stream this silo writes.</summary>
@@ -77,99 +93,188 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     /// <summary>Whether the last write to the store succeeded (false while the store is down).</summary>
     public bool Healthy { get; private set; } = true;
 
-    /// <summary>Records waiting to be written.</summary>
-    public int Queued => _queue.Reader.Count;
+    /// <summary>Records waiting to be written (not yet taken by the writer).</summary>
+    public int Queued => Volatile.Read(ref _queued);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A record with no silo is written with this silo's name. The returned task completes (on the thread pool, never on the
+    /// writer's thread) when the record's batch is durable.
+    /// </remarks>
     public ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken)
     {
-        var entry = new Entry(record.Silo is null ? record with { Silo = _silo } : record, _time.GetUtcNow() + _options.DurableWithin);
-        if (!_queue.Writer.TryWrite(entry))
+        var entry = new Entry(record);
+        Batch? batch;
+        bool wake;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return ValueTask.FromException(new AuditUnavailableException("The audit writer has stopped (the silo is shutting down)."));
+            }
+            if (_queued >= _options.QueueCapacity)
+            {
+                batch = null;
+                wake = false;
+            }
+            else
+            {
+                batch = AddLocked(entry, out var opened);
+                wake = WakeLocked();
+                if (opened)
+                {
+                    _waiting.Enqueue(batch);
+                }
+            }
+        }
+        if (batch is null)
         {
             return QueueAsync(entry, cancellationToken);
         }
-        _waiting.Enqueue(entry);
-        // The sweeper refuses it if it is not durable by its deadline: no timer per record.
+        if (wake)
+        {
+            _wake.Set();
+        }
+        // The sweeper refuses the batch if it is not durable by its deadline: no timer per record or batch.
         if (!Volatile.Read(ref _armed))
         {
             Arm();
         }
-        return cancellationToken.CanBeCanceled ? WaitAsync(entry, cancellationToken) : new ValueTask(entry.Done.Task);
+        return cancellationToken.CanBeCanceled ? WaitAsync(entry, batch, cancellationToken) : new ValueTask(batch.Done.Task);
+    }
+
+    // Adds the record to the open batch, opening one when there is none or it is full.
+    private Batch AddLocked(Entry entry, out bool opened)
+    {
+        opened = false;
+        if (_open is not { } batch || batch.Entries.Count >= _maxBatch - 1)
+        {
+            batch = _open = new Batch(_time.GetUtcNow() + _options.DurableWithin, Math.Min(_maxBatch, 64));
+            _pending.Enqueue(batch);
+            opened = true;
+        }
+        batch.Entries.Add(entry);
+        _queued++;
+        return batch;
+    }
+
+    private bool WakeLocked()
+    {
+        if (!_writerIdle)
+        {
+            return false;
+        }
+        _writerIdle = false;
+        return true;
     }
 
     // The queue is full: wait for room, for at most the record's bound.
     private async ValueTask QueueAsync(Entry entry, CancellationToken cancellationToken)
     {
+        Batch batch;
+        var wake = false;
         using (var bound = new CancellationTokenSource(_options.DurableWithin, _time))
         using (var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(bound.Token, cancellationToken) : null)
         {
-            try
+            while (true)
             {
-                await _queue.Writer.WriteAsync(entry, linked?.Token ?? bound.Token).ConfigureAwait(false);
+                Task room;
+                lock (_gate)
+                {
+                    if (_completed)
+                    {
+                        throw new AuditUnavailableException("The audit writer has stopped (the silo is shutting down).");
+                    }
+                    if (_queued < _options.QueueCapacity)
+                    {
+                        batch = AddLocked(entry, out var opened);
+                        wake = WakeLocked();
+                        if (opened)
+                        {
+                            _waiting.Enqueue(batch);
+                        }
+                        break;
+                    }
+                    room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                }
+                try
+                {
+                    await room.WaitAsync(linked?.Token ?? bound.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    LogQueueFull(_logger, Queued);
+                    Dropped(entry.Record);
+                    throw new AuditUnavailableException($"The audit queue is full; the record could not be queued within {_options.DurableWithin.TotalMilliseconds:0} ms.");
+                }
             }
-            catch (OperationCanceledException)
+            if (wake)
             {
-                LogQueueFull(_logger, _queue.Reader.Count);
-                Dropped(entry.Record);
-                throw new AuditUnavailableException($"The audit queue is full; the record could not be queued within {_options.DurableWithin.TotalMilliseconds:0} ms.");
-            }
-            catch (ChannelClosedException)
-            {
-                throw new AuditUnavailableException("The audit writer has stopped (the silo is shutting down).");
+                _wake.Set();
             }
         }
-        _waiting.Enqueue(entry);
         if (!Volatile.Read(ref _armed))
         {
             Arm();
         }
         if (cancellationToken.CanBeCanceled)
         {
-            await WaitAsync(entry, cancellationToken).ConfigureAwait(false);
+            await WaitAsync(entry, batch, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await entry.Done.Task.ConfigureAwait(false);
+            await batch.Done.Task.ConfigureAwait(false);
         }
     }
 
     // A caller that may stop waiting before the deadline: refused if its record is not acknowledged by then.
-    private static async ValueTask WaitAsync(Entry entry, CancellationToken cancellationToken)
+    private static async ValueTask WaitAsync(Entry entry, Batch batch, CancellationToken cancellationToken)
     {
         try
         {
-            await entry.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await batch.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!entry.Done.Task.IsCompleted)
+        catch (OperationCanceledException) when (!batch.Done.Task.IsCompleted)
         {
             if (entry.GiveUp())
             {
                 throw new AuditUnavailableException("The caller stopped waiting before the record was durable.");
             }
-            await entry.Done.Task.ConfigureAwait(false);
+            await batch.Done.Task.ConfigureAwait(false);
         }
     }
 
-    // Refuses every waiting record at its deadline (or all of them, once the writer has stopped) and forgets the settled
-    // ones, then sets the sweeper for the oldest record still waiting. One timer for all records, never one per record.
+    // Refuses every waiting batch at its deadline (or all of them, once the writer has stopped) and forgets the settled
+    // ones, then sets the sweeper for the oldest batch still waiting. One timer for all records.
     private void Sweep(bool all)
     {
         lock (_waiting)
         {
             _armed = false;
             var now = _time.GetUtcNow();
-            while (_waiting.TryPeek(out var entry))
+            while (_waiting.TryPeek(out var batch))
             {
-                if (!entry.Settled && !all && entry.Deadline > now)
+                if (!batch.Settled && !all && batch.Deadline > now)
                 {
                     break;
                 }
                 _waiting.TryDequeue(out _);
-                if (!entry.Settled && entry.GiveUp())
+                if (!batch.Settled)
                 {
-                    entry.Done.TrySetException(all
-                        ? new AuditUnavailableException("The audit writer stopped (the silo is shutting down) before the record was durable.")
-                        : new AuditUnavailableException($"The audit store did not make the record durable within {_options.DurableWithin.TotalMilliseconds:0} ms."));
+                    lock (_gate)
+                    {
+                        // No record joins a batch that has been refused.
+                        if (_open == batch)
+                        {
+                            _open = null;
+                        }
+                    }
+                    if (batch.GiveUp())
+                    {
+                        batch.Done.TrySetException(all
+                            ? new AuditUnavailableException("The audit writer stopped (the silo is shutting down) before the record was durable.")
+                            : new AuditUnavailableException($"The audit store did not make the record durable within {_options.DurableWithin.TotalMilliseconds:0} ms."));
+                    }
                 }
             }
             if (!all)
@@ -179,7 +284,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
     }
 
-    // Sets the sweeper for the oldest waiting record, unless it is set already.
+    // Sets the sweeper for the oldest waiting batch, unless it is set already.
     private void Arm()
     {
         lock (_waiting)
@@ -198,7 +303,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
     }
 
-    // The writer has stopped: every record still waiting is refused, and the sweeper stops.
+    // The writer has stopped: every batch still waiting is refused, and the sweeper stops.
     private void StopSweeper()
     {
         Sweep(all: true);
@@ -209,12 +314,12 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
     }
 
-    // The writer forgets the records it has just acknowledged, so the sweeper's queue holds only records in flight.
+    // The writer forgets the batches it has just acknowledged, so the sweeper's queue holds only batches in flight.
     private void ForgetSettled()
     {
         lock (_waiting)
         {
-            while (_waiting.TryPeek(out var entry) && entry.Settled)
+            while (_waiting.TryPeek(out var batch) && batch.Settled)
             {
                 _waiting.TryDequeue(out _);
             }
@@ -226,7 +331,13 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     {
         _sweeper ??= _time.CreateTimer(_ => Sweep(all: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Arm();
-        _writer ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        if (_writer is null)
+        {
+            // A thread of its own: it blocks in the store's write and fsync, which must not hold one of the thread pool's
+            // few threads (two on a two-core silo) from grain calls.
+            _writer = new Thread(RunWriter) { IsBackground = true, Name = "GrantSilo audit writer" };
+            _writer.Start();
+        }
     }
 
     /// <summary>Stops taking records, writes those queued (for at most <paramref name="drainFor"/>), then stops the writer.</summary>
@@ -237,7 +348,13 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             return;
         }
-        _queue.Writer.TryComplete();
+        lock (_gate)
+        {
+            _completed = true;
+            _writerIdle = false;
+            _room?.TrySetResult();
+        }
+        _wake.Set();
         if (_writer is null)
         {
             StopSweeper();
@@ -246,16 +363,16 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         try
         {
             // On the wall clock: a stop is bounded in real time, whatever clock decisions are made by.
-            await _writer.WaitAsync(drainFor, TimeProvider.System).ConfigureAwait(false);
+            await _writerStopped.Task.WaitAsync(drainFor, TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            LogStopUnwritten(_logger, _queue.Reader.Count);
+            LogStopUnwritten(_logger, Queued);
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
-            await _writer.ConfigureAwait(false);
+            await _writerStopped.Task.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -287,10 +404,65 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private int _disposed;
     private int _stopped;
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    private void RunWriter()
+    {
+        try
+        {
+            Run(_stopping.Token);
+            _writerStopped.TrySetResult();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            _writerStopped.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            LogWriterFailed(_logger, e, Stream);
+            _writerStopped.TrySetException(e);
+        }
+    }
+
+    // The oldest batch, if it has at most `room` records, waiting for one if asked to; null once the journal is stopping and
+    // every batch has been taken, or when none is waiting (or it does not fit) and not asked to wait.
+    private Batch? Next(bool wait, int room, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_pending.TryPeek(out var batch))
+                {
+                    if (batch.Entries.Count > room)
+                    {
+                        return null;
+                    }
+                    _pending.Dequeue();
+                    if (_open == batch)
+                    {
+                        _open = null;
+                    }
+                    _queued -= batch.Entries.Count;
+                    if (_room is { } free)
+                    {
+                        _room = null;
+                        free.TrySetResult();
+                    }
+                    return batch;
+                }
+                if (_completed || !wait)
+                {
+                    return null;
+                }
+                _writerIdle = true;
+                _wake.Reset();
+            }
+            _wake.Wait(cancellationToken);
+        }
+    }
+
+    private void Run(CancellationToken cancellationToken)
     {
         AuditStreamTail? tail = null;
-        var entries = new List<Entry>(_maxBatch);
         var records = new List<AuditRecord>(_maxBatch);
         var carried = new List<AuditRecord>();
         _lastCheckpoint = _time.GetUtcNow();
@@ -298,7 +470,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             if (tail is null)
             {
-                tail = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                tail = Open(cancellationToken);
                 if (tail.Repaired is { } repaired)
                 {
                     carried.Add(new AuditRecord { Id = AuditIds.New(_time), Kind = AuditEventKind.StreamReopened, At = _time.GetUtcNow(), Silo = _silo, Subject = Stream, Detail = repaired });
@@ -308,54 +480,70 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             {
                 carried.Add(refused);
             }
-            if (carried.Count == 0 && !_queue.Reader.TryPeek(out _))
+            Batch? batch;
+            if (carried.Count == 0)
             {
-                if (!await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                batch = Next(wait: true, room: _maxBatch, cancellationToken);
+                if (batch is null)
                 {
-                    // Completed and drained: a last checkpoint covers everything written (and says what the queue refused).
+                    // Stopping, and every batch written: a last checkpoint covers everything (and says what the queue refused).
                     List<AuditRecord> last = TakeDropped() is { } dropped ? [dropped] : [];
                     if (_sinceCheckpoint > 0 || last.Count > 0)
                     {
-                        tail = await WriteAsync(tail, last, checkpoint: true, cancellationToken).ConfigureAwait(false);
+                        Write(tail, last, checkpoint: true, cancellationToken);
                     }
                     return;
                 }
             }
-            entries.Clear();
+            else
+            {
+                // Records carried over (withdrawals, refusals) go with the next batch if it is waiting and fits, or alone.
+                batch = Next(wait: false, room: _maxBatch - 1 - carried.Count, cancellationToken);
+            }
             records.Clear();
             records.AddRange(carried);
             carried.Clear();
-            while (records.Count + entries.Count < _maxBatch - 1 && _queue.Reader.TryRead(out var entry))
+            var taken = batch is not null && batch.Take();
+            if (batch is not null)
             {
-                entries.Add(entry);
-            }
-            foreach (var entry in entries)
-            {
-                records.Add(entry.Take() ? entry.Record : Denied(entry.Record));
-            }
-            var due = _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
-            tail = await WriteAsync(tail, records, due, cancellationToken).ConfigureAwait(false);
-            foreach (var entry in entries)
-            {
-                if (!entry.Commit())
+                foreach (var entry in batch.Entries)
                 {
-                    // Its caller gave up while the batch was being written, and was denied.
-                    carried.Add(Withdrawn(entry.Record));
+                    // A record whose caller was refused before it was taken is written as the deny the caller got.
+                    entry.AsIs = taken && entry.Waiting;
+                    records.Add(entry.AsIs ? entry.Record : Denied(entry.Record));
                 }
             }
-            ForgetSettled();
+            var due = _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
+            tail = Write(tail, records, due, cancellationToken);
+            if (batch is not null)
+            {
+                var committed = taken && batch.Commit();
+                foreach (var entry in batch.Entries)
+                {
+                    if (entry.AsIs && (!committed || !entry.Acknowledge()))
+                    {
+                        // Its caller gave up while the batch was being written, and was denied.
+                        carried.Add(Withdrawn(entry.Record));
+                    }
+                }
+                if (committed)
+                {
+                    batch.Done.TrySetResult();
+                }
+                ForgetSettled();
+            }
         }
     }
 
     // Seals the records (and a checkpoint) after the tail and writes them, again and again until the store takes them.
-    private async Task<AuditStreamTail> WriteAsync(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint, CancellationToken cancellationToken)
+    private AuditStreamTail Write(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint, CancellationToken cancellationToken)
     {
         while (true)
         {
             var lines = Seal(tail, records, checkpoint);
             try
             {
-                await _store.AppendAsync(Stream, lines, cancellationToken).ConfigureAwait(false);
+                _store.AppendAsync(Stream, new EncodedAuditLines(lines, _encoded.WrittenMemory, _starts), cancellationToken).GetAwaiter().GetResult();
                 if (!Healthy)
                 {
                     Healthy = true;
@@ -386,10 +574,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 if (e is AuditStoreException { Conflict: true })
                 {
                     // The stream moved on without this writer: continue from where it ends now.
-                    tail = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                    tail = Open(cancellationToken);
                     continue;
                 }
-                await Task.Delay(_options.RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+                Task.Delay(_options.RetryDelay, _time, cancellationToken).GetAwaiter().GetResult();
             }
         }
     }
@@ -397,11 +585,14 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private List<AuditLine> Seal(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint)
     {
         var lines = new List<AuditLine>(records.Count + 1);
+        _encoded.ResetWrittenCount();
+        _starts.Clear();
         var sequence = tail.Sequence;
         var hash = tail.Hash;
         foreach (var record in records)
         {
-            var line = AuditChain.Seal(Stream, ++sequence, hash, record);
+            _starts.Add(_encoded.WrittenCount);
+            var line = AuditChain.Seal(Stream, ++sequence, hash, record, _encoded, _silo);
             lines.Add(line);
             hash = line.Hash;
         }
@@ -416,12 +607,21 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 Subject = Stream,
                 Detail = $"Signed checkpoint over records 1-{sequence} of stream {Stream}.",
             };
-            lines.Add(AuditChain.SealCheckpoint(Stream, ++sequence, hash, record, _keys.SigningKey, _keys.KeyId));
+            var line = AuditChain.SealCheckpoint(Stream, ++sequence, hash, record, _keys.SigningKey, _keys.KeyId);
+            _starts.Add(_encoded.WrittenCount);
+            line.WriteTo(_encoded);
+            _encoded.Write("\n"u8);
+            lines.Add(line);
+        }
+        if (_encoded.Capacity > 4 * 1024 * 1024)
+        {
+            // One unusually large batch does not keep its buffer for the silo's lifetime.
+            _encoded.Clear();
         }
         return lines;
     }
 
-    private async Task<AuditStreamTail> OpenAsync(CancellationToken cancellationToken)
+    private AuditStreamTail Open(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -429,8 +629,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             {
                 // A writer whose hash key differs from the store's other writers' writes nothing: decisions are denied
                 // (fail closed) and the log says why, until the silo is given the cluster's key.
-                await _store.AgreeOnHashKeyAsync(_keys.HashKeyId, cancellationToken).ConfigureAwait(false);
-                return await _store.OpenAsync(Stream, cancellationToken).ConfigureAwait(false);
+                _store.AgreeOnHashKeyAsync(_keys.HashKeyId, cancellationToken).GetAwaiter().GetResult();
+                return _store.OpenAsync(Stream, cancellationToken).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -439,7 +639,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     Healthy = false;
                     LogStoreFailed(_logger, e, Stream);
                 }
-                await Task.Delay(_options.RetryDelay, _time, cancellationToken).ConfigureAwait(false);
+                Task.Delay(_options.RetryDelay, _time, cancellationToken).GetAwaiter().GetResult();
             }
         }
     }
@@ -521,36 +721,54 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             : $"Record {record.Id} became durable after its caller stopped waiting.",
     };
 
-    /// <summary>A queued record and its acknowledgement.</summary>
-    private sealed class Entry(AuditRecord record, DateTimeOffset deadline)
+    /// <summary>A queued record, and whether its caller still waits for it.</summary>
+    private sealed class Entry(AuditRecord record)
     {
+        private const int Waits = 0, Acknowledged = 1, Left = 2;
         private int _state;
 
         public AuditRecord Record { get; } = record;
 
-        // When its caller is refused if the record is not durable by then.
+        // Written as it was (not as a deny): set by the writer when it takes the batch.
+        public bool AsIs { get; set; }
+
+        // Its caller still waits (has not given up).
+        public bool Waiting => Volatile.Read(ref _state) == Waits;
+
+        // The batch is durable: true when its caller still waited (and is now told).
+        public bool Acknowledge() => Interlocked.CompareExchange(ref _state, Acknowledged, Waits) == Waits;
+
+        // Its caller stops waiting: true when the record was not acknowledged, so the caller must be refused.
+        public bool GiveUp() => Interlocked.CompareExchange(ref _state, Left, Waits) == Waits;
+    }
+
+    /// <summary>
+    /// Records written together (one group commit), acknowledged or refused together: pending until the writer takes it,
+    /// then committed, or abandoned (refused before it was taken: written as denies) or given up (refused while it was being
+    /// written: withdrawn afterwards).
+    /// </summary>
+    private sealed class Batch(DateTimeOffset deadline, int capacity)
+    {
+        private int _state;
+
+        public List<Entry> Entries { get; } = new(capacity);
+
+        // When its callers are refused if it is not durable by then: its first record's bound.
         public DateTimeOffset Deadline { get; } = deadline;
 
         // Acknowledged or refused: nobody waits for it any more.
         public bool Settled => Volatile.Read(ref _state) is Committed or Abandoned or GaveUp;
 
+        // Completes on the thread pool: the writer's thread never runs its callers' continuations.
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // The writer takes it into a batch: true when its caller still waits.
+        // The writer takes it: true when its callers still wait.
         public bool Take() => Interlocked.CompareExchange(ref _state, Taken, Pending) == Pending;
 
-        // The batch is durable: true when its caller still waits (and is now told).
-        public bool Commit()
-        {
-            if (Interlocked.CompareExchange(ref _state, Committed, Taken) != Taken)
-            {
-                return Volatile.Read(ref _state) == Abandoned;
-            }
-            Done.TrySetResult();
-            return true;
-        }
+        // It is durable: true when its callers still wait (and are told by the caller of this).
+        public bool Commit() => Interlocked.CompareExchange(ref _state, Committed, Taken) == Taken;
 
-        // Its caller stops waiting: true when the record is not (yet) acknowledged, so the caller must be refused.
+        // Its deadline passed: true when it was not acknowledged, so its callers must be refused.
         public bool GiveUp()
         {
             var prior = Interlocked.CompareExchange(ref _state, Abandoned, Pending);
@@ -574,6 +792,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     [LoggerMessage(EventId = 2510, Level = LogLevel.Information, Message = "Audit {AuditKind} {AuditRecordId} at {At}: {Decision} {Reason} agent {Agent} task {TaskId} credential {CredentialId} caller {Caller} {Action} {Resource} for {RootPerson}; {Cause} [{AuditStream}#{AuditSequence} {AuditHash}]")]
     private static partial void LogRecord(ILogger logger, string auditRecordId, AuditEventKind auditKind, string auditStream, long auditSequence, string auditHash, DateTimeOffset at,
         DecisionKind? decision, DecisionReason? reason, string? agent, string? taskId, string? credentialId, string? caller, string? action, string? resource, string? rootPerson, string? cause);
+
+    [LoggerMessage(EventId = 2504, Level = LogLevel.Critical, Message = "The audit writer of stream {Stream} stopped on an unexpected error; decisions are denied until the silo restarts.")]
+    private static partial void LogWriterFailed(ILogger logger, Exception exception, string stream);
 
     [LoggerMessage(EventId = 2503, Level = LogLevel.Error, Message = "The silo stopped with {Queued} audit records unwritten (none of them acknowledged).")]
     private static partial void LogStopUnwritten(ILogger logger, int queued);

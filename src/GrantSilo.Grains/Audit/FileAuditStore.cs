@@ -60,10 +60,36 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     /// <inheritdoc />
     /// <remarks>The write and its fsync run on the store's own writer thread (<see cref="BlockingWriterThread"/>).</remarks>
     public Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken) =>
-        _writerThread.RunAsync(() => Append(stream, lines));
+        AppendAsync(stream, new EncodedAuditLines(lines, default, []), encoded: false);
 
-    private void Append(string stream, IReadOnlyList<AuditLine> lines)
+    /// <inheritdoc />
+    /// <remarks>
+    /// The sealer's bytes are written as they are. Called from a thread of its own (the journal's writer), the write and
+    /// its fsync run right there; from the thread pool, on the store's writer thread.
+    /// </remarks>
+    public Task AppendAsync(string stream, EncodedAuditLines batch, CancellationToken cancellationToken) =>
+        AppendAsync(stream, batch, encoded: true);
+
+    private Task AppendAsync(string stream, EncodedAuditLines batch, bool encoded)
     {
+        if (Thread.CurrentThread.IsThreadPoolThread)
+        {
+            return _writerThread.RunAsync(() => Append(stream, batch, encoded));
+        }
+        try
+        {
+            Append(stream, batch, encoded);
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    private void Append(string stream, EncodedAuditLines batch, bool encoded)
+    {
+        var lines = batch.Lines;
         lock (_lock)
         {
             Writer writer;
@@ -76,8 +102,10 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 throw new AuditStoreException($"The audit stream '{stream}' in {Root} cannot be opened: {e.Message}", e);
             }
             var fresh = new List<AuditLine>(lines.Count);
-            foreach (var line in lines)
+            var firstFresh = -1;
+            for (var i = 0; i < lines.Count; i++)
             {
+                var line = lines[i];
                 if (line.Sequence <= writer.Sequence)
                 {
                     // Written before: a retry of a batch whose outcome was unknown. Only the newest place can be compared cheaply.
@@ -92,13 +120,18 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 {
                     throw new AuditStoreException($"Audit stream '{stream}' ends at {expected.Item1 - 1}; record {line.Sequence} does not follow it.", null, conflict: true);
                 }
+                if (fresh.Count == 0)
+                {
+                    firstFresh = i;
+                }
                 fresh.Add(line);
             }
             if (fresh.Count == 0)
             {
                 return;
             }
-            var bytes = Encode(fresh);
+            // Lines already held are a prefix of the batch (a retry), so the fresh ones are the rest of its encoding.
+            var bytes = encoded ? batch.From(firstFresh) : Encode(fresh);
             try
             {
                 if (writer.File!.Length >= _options.SegmentBytes)

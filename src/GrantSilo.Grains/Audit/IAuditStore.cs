@@ -24,6 +24,13 @@ public interface IAuditStore
     /// </summary>
     Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="AppendAsync(string, IReadOnlyList{AuditLine}, CancellationToken)"/>, with the lines also given as the
+    /// sealer encoded them (each line's JSON and a line break): a store that keeps JSON lines writes those bytes instead of
+    /// encoding the lines again. The bytes are only valid during the call.
+    /// </summary>
+    Task AppendAsync(string stream, EncodedAuditLines batch, CancellationToken cancellationToken) => AppendAsync(stream, batch.Lines, cancellationToken);
+
     /// <summary>The streams held, in name order.</summary>
     Task<IReadOnlyList<string>> ListStreamsAsync(CancellationToken cancellationToken);
 
@@ -47,6 +54,16 @@ public interface IAuditStore
     /// compare with.
     /// </summary>
     Task AgreeOnHashKeyAsync(string hashKeyId, CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Sealed lines and their encoding, one JSON line each (<see cref="AuditLine.WriteTo"/>, then '\n'), in order.</summary>
+public readonly struct EncodedAuditLines(IReadOnlyList<AuditLine> lines, ReadOnlyMemory<byte> utf8, IReadOnlyList<int> starts)
+{
+    /// <summary>The lines.</summary>
+    public IReadOnlyList<AuditLine> Lines => lines;
+
+    /// <summary>The encoding of the lines from <paramref name="index"/> on.</summary>
+    public ReadOnlyMemory<byte> From(int index) => utf8[starts[index]..];
 }
 
 /// <summary>Where a stream ends.</summary>
