@@ -39,9 +39,13 @@ var (offClient, offCredentials) = await PrepareAsync(off);
 var (filesClient, filesCredentials) = await PrepareAsync(files);
 var (tablesClient, tablesCredentials) = await PrepareAsync(tables);
 var (memoryClient, memoryCredentials) = memory is null ? (null, []) : await PrepareAsync(memory);
+// --with-wait: a fifth row, the audit off but each decision waiting for an already-finished piece of work before it
+// answers (a Task.Yield): what any wait inside the grain call costs, whatever it waits for.
+var waiting = args.Contains("--with-wait") ? await DeployAsync<WaitOnlySilo>() : null;
+var (waitClient, waitCredentials) = waiting is null ? (null, []) : await PrepareAsync(waiting);
 
 // A decision whose record was not durable within the bound (1 s) is denied (AuditUnavailable): counted, not hidden.
-var unaudited = new long[4];
+var unaudited = new long[5];
 if (args.Contains("--off-only"))
 {
     // For a profiler: Authorize with the audit off alone, for --seconds (no ratios are printed).
@@ -76,10 +80,21 @@ var measured = await Measurement.InterleavedAsync(
     ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w % tablesCredentials.Length].Token, "read", resource), 2)),
     .. (memoryClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
         [("(3) Authorize, audit in memory", (w, _) => Allowed(memoryClient.AuthorizeAsync(memoryCredentials[w % memoryCredentials.Length].Token, "read", resource), 3))]),
+    .. (waitClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
+        [("(4) audit off, waiting once per call", (w, _) => Allowed(waitClient.AuthorizeAsync(waitCredentials[w % waitCredentials.Length].Token, "read", resource), 4))]),
 ], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
 foreach (var m in measured)
 {
     Console.WriteLine($"{m} {m.CpuUsPerOperation,9:N1} |");
+}
+// The group commits' size: lines per store write over the whole run.
+foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", tables), ("in memory", memory) })
+{
+    if (cluster is not null && ((InProcessSiloHandle)cluster.Primary!).SiloHost.Services.GetService<AuditJournal>() is { } journal)
+    {
+        var (writes, lines) = journal.Written;
+        Console.WriteLine($"{name}: {writes:N0} writes, {(writes == 0 ? 0 : (double)lines / writes):N1} lines per write");
+    }
 }
 var (baseline, segment, azure) = (measured[0], measured[1], measured[2]);
 Console.WriteLine();
@@ -99,7 +114,11 @@ if (memory is not null)
 {
     Console.WriteLine($"Throughput (3)/(0) in-memory store vs audit off: {measured[3].Throughput / baseline.Throughput:N2}x (the journal without I/O)");
 }
-foreach (var cluster in new[] { off, files, tables, memory }.OfType<TestCluster>())
+if (waiting is not null)
+{
+    Console.WriteLine($"Throughput (4)/(0) a wait in the grain call vs none: {measured[^1].Throughput / baseline.Throughput:N2}x (what suspending the call costs, whatever it waits for)");
+}
+foreach (var cluster in new[] { off, files, tables, memory, waiting }.OfType<TestCluster>())
 {
     await cluster.StopAllSilosAsync();
     await cluster.DisposeAsync();
@@ -196,6 +215,23 @@ internal sealed class MemoryAuditSilo : ISiloConfigurator
     // A small memory store: it keeps its last 1,000 lines, so the heap does not grow with the records (the default keeps
     // 100,000, and collecting them would be measured as the journal's cost).
     public void Configure(ISiloBuilder silo) => AuditBenchSilo.Configure(silo, s => s.Services.AddSingleton<IAuditStore>(new MemoryAuditStore(capacity: 1_000)));
+}
+
+internal sealed class WaitOnlySilo : ISiloConfigurator
+{
+    public void Configure(ISiloBuilder silo)
+    {
+        AuditBenchSilo.Configure(silo, _ => { }, o => o.Enabled = false);
+        silo.Services.AddSingleton<IAuditTrail>(new YieldingTrail());
+    }
+
+    // Records nothing; each call waits once (resumed through the thread pool), as a call waiting for its record would.
+    private sealed class YieldingTrail : IAuditTrail
+    {
+        public ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken) => YieldAsync();
+
+        private static async ValueTask YieldAsync() => await Task.Yield();
+    }
 }
 
 internal sealed class AzuriteAuditSilo : ISiloConfigurator

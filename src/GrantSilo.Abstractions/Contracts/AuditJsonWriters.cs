@@ -146,33 +146,37 @@ internal static class AuditLineJson
 
     private static void Escaped(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
     {
-        Span<byte> escape = stackalloc byte[6];
-        "\\u00"u8.CopyTo(escape);
+        // At most six bytes out per byte in (a control character); one span, advanced once.
+        var destination = output.GetSpan(utf8.Length * 6);
+        var written = 0;
         while (true)
         {
             var at = utf8.IndexOfAny(Special);
             if (at < 0)
             {
-                output.Write(utf8);
-                return;
+                utf8.CopyTo(destination[written..]);
+                written += utf8.Length;
+                break;
             }
-            output.Write(utf8[..at]);
+            utf8[..at].CopyTo(destination[written..]);
+            written += at;
             var b = utf8[at];
+            destination[written++] = (byte)'\\';
             switch (b)
             {
-                case (byte)'"':
-                    output.Write("\\\""u8);
-                    break;
-                case (byte)'\\':
-                    output.Write("\\\\"u8);
+                case (byte)'"' or (byte)'\\':
+                    destination[written++] = b;
                     break;
                 default:
-                    escape[4] = (byte)"0123456789ABCDEF"[b >> 4];
-                    escape[5] = (byte)"0123456789ABCDEF"[b & 0xF];
-                    output.Write(escape);
+                    destination[written++] = (byte)'u';
+                    destination[written++] = (byte)'0';
+                    destination[written++] = (byte)'0';
+                    destination[written++] = (byte)"0123456789ABCDEF"[b >> 4];
+                    destination[written++] = (byte)"0123456789ABCDEF"[b & 0xF];
                     break;
             }
             utf8 = utf8[(at + 1)..];
         }
+        output.Advance(written);
     }
 }

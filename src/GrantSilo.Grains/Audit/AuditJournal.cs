@@ -39,14 +39,13 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private Batch? _open;
     private int _queued;
     private bool _completed;
-    // Set while the writer waits for records; the first record after that wakes it.
-    private bool _writerIdle;
-    private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+    // Set while the writer waits for records; the first record after that wakes it (on the thread pool, where it waits its
+    // turn behind the decisions already queued: the records they make join the batch).
+    private TaskCompletionSource? _idle;
     // Callers waiting for room in a full queue.
     private TaskCompletionSource? _room;
 
-    private Thread? _writer;
-    private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _writer;
     // Batches whose callers wait, oldest first, for the sweeper (a timer set for the oldest one's deadline).
     private readonly ConcurrentQueue<Batch> _waiting = new();
     private ITimer? _sweeper;
@@ -93,6 +92,12 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     /// <summary>Whether the last write to the store succeeded (false while the store is down).</summary>
     public bool Healthy { get; private set; } = true;
 
+    /// <summary>Store writes made (group commits), and the lines they wrote: lines per write is the group commit's size.</summary>
+    public (long Writes, long Lines) Written => (Volatile.Read(ref _writes), Volatile.Read(ref _lines));
+
+    private long _writes;
+    private long _lines;
+
     /// <summary>Records waiting to be written (not yet taken by the writer).</summary>
     public int Queued => Volatile.Read(ref _queued);
 
@@ -105,7 +110,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     {
         var entry = new Entry(record);
         Batch? batch;
-        bool wake;
+        TaskCompletionSource? wake;
         lock (_gate)
         {
             if (_completed)
@@ -115,7 +120,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             if (_queued >= _options.QueueCapacity)
             {
                 batch = null;
-                wake = false;
+                wake = null;
             }
             else
             {
@@ -131,10 +136,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             return QueueAsync(entry, cancellationToken);
         }
-        if (wake)
-        {
-            _wake.Set();
-        }
+        wake?.TrySetResult();
         // The sweeper refuses the batch if it is not durable by its deadline: no timer per record or batch.
         if (!Volatile.Read(ref _armed))
         {
@@ -158,21 +160,18 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         return batch;
     }
 
-    private bool WakeLocked()
+    private TaskCompletionSource? WakeLocked()
     {
-        if (!_writerIdle)
-        {
-            return false;
-        }
-        _writerIdle = false;
-        return true;
+        var idle = _idle;
+        _idle = null;
+        return idle;
     }
 
     // The queue is full: wait for room, for at most the record's bound.
     private async ValueTask QueueAsync(Entry entry, CancellationToken cancellationToken)
     {
         Batch batch;
-        var wake = false;
+        TaskCompletionSource? wake = null;
         using (var bound = new CancellationTokenSource(_options.DurableWithin, _time))
         using (var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(bound.Token, cancellationToken) : null)
         {
@@ -208,10 +207,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     throw new AuditUnavailableException($"The audit queue is full; the record could not be queued within {_options.DurableWithin.TotalMilliseconds:0} ms.");
                 }
             }
-            if (wake)
-            {
-                _wake.Set();
-            }
+            wake?.TrySetResult();
         }
         if (!Volatile.Read(ref _armed))
         {
@@ -331,13 +327,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     {
         _sweeper ??= _time.CreateTimer(_ => Sweep(all: false), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Arm();
-        if (_writer is null)
-        {
-            // A thread of its own: it blocks in the store's write and fsync, which must not hold one of the thread pool's
-            // few threads (two on a two-core silo) from grain calls.
-            _writer = new Thread(RunWriter) { IsBackground = true, Name = "GrantSilo audit writer" };
-            _writer.Start();
-        }
+        _writer ??= Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
     }
 
     /// <summary>Stops taking records, writes those queued (for at most <paramref name="drainFor"/>), then stops the writer.</summary>
@@ -348,13 +338,14 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             return;
         }
+        TaskCompletionSource? idle;
         lock (_gate)
         {
             _completed = true;
-            _writerIdle = false;
+            idle = WakeLocked();
             _room?.TrySetResult();
         }
-        _wake.Set();
+        idle?.TrySetResult();
         if (_writer is null)
         {
             StopSweeper();
@@ -363,7 +354,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         try
         {
             // On the wall clock: a stop is bounded in real time, whatever clock decisions are made by.
-            await _writerStopped.Task.WaitAsync(drainFor, TimeProvider.System).ConfigureAwait(false);
+            await _writer.WaitAsync(drainFor, TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -372,7 +363,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
-            await _writerStopped.Task.ConfigureAwait(false);
+            await _writer.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -404,30 +395,13 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private int _disposed;
     private int _stopped;
 
-    private void RunWriter()
-    {
-        try
-        {
-            Run(_stopping.Token);
-            _writerStopped.TrySetResult();
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            _writerStopped.TrySetResult();
-        }
-        catch (Exception e)
-        {
-            LogWriterFailed(_logger, e, Stream);
-            _writerStopped.TrySetException(e);
-        }
-    }
-
     // The oldest batch, if it has at most `room` records, waiting for one if asked to; null once the journal is stopping and
     // every batch has been taken, or when none is waiting (or it does not fit) and not asked to wait.
-    private Batch? Next(bool wait, int room, CancellationToken cancellationToken)
+    private async ValueTask<Batch?> NextAsync(bool wait, int room, CancellationToken cancellationToken)
     {
         while (true)
         {
+            Task idle;
             lock (_gate)
             {
                 if (_pending.TryPeek(out var batch))
@@ -453,14 +427,15 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 {
                     return null;
                 }
-                _writerIdle = true;
-                _wake.Reset();
+                idle = (_idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
-            _wake.Wait(cancellationToken);
+            await idle.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Woken by a record: the decisions already queued on the thread pool run first, and their records join the batch.
+            await Task.Yield();
         }
     }
 
-    private void Run(CancellationToken cancellationToken)
+    private async Task RunAsync(CancellationToken cancellationToken)
     {
         AuditStreamTail? tail = null;
         var records = new List<AuditRecord>(_maxBatch);
@@ -470,7 +445,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         {
             if (tail is null)
             {
-                tail = Open(cancellationToken);
+                tail = await OpenAsync(cancellationToken).ConfigureAwait(false);
                 if (tail.Repaired is { } repaired)
                 {
                     carried.Add(new AuditRecord { Id = AuditIds.New(_time), Kind = AuditEventKind.StreamReopened, At = _time.GetUtcNow(), Silo = _silo, Subject = Stream, Detail = repaired });
@@ -483,14 +458,14 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             Batch? batch;
             if (carried.Count == 0)
             {
-                batch = Next(wait: true, room: _maxBatch, cancellationToken);
+                batch = await NextAsync(wait: true, room: _maxBatch, cancellationToken).ConfigureAwait(false);
                 if (batch is null)
                 {
                     // Stopping, and every batch written: a last checkpoint covers everything (and says what the queue refused).
                     List<AuditRecord> last = TakeDropped() is { } dropped ? [dropped] : [];
                     if (_sinceCheckpoint > 0 || last.Count > 0)
                     {
-                        Write(tail, last, checkpoint: true, cancellationToken);
+                        await WriteAsync(tail, last, checkpoint: true, cancellationToken).ConfigureAwait(false);
                     }
                     return;
                 }
@@ -498,7 +473,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             else
             {
                 // Records carried over (withdrawals, refusals) go with the next batch if it is waiting and fits, or alone.
-                batch = Next(wait: false, room: _maxBatch - 1 - carried.Count, cancellationToken);
+                batch = await NextAsync(wait: false, room: _maxBatch - 1 - carried.Count, cancellationToken).ConfigureAwait(false);
             }
             records.Clear();
             records.AddRange(carried);
@@ -514,7 +489,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 }
             }
             var due = _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
-            tail = Write(tail, records, due, cancellationToken);
+            tail = await WriteAsync(tail, records, due, cancellationToken).ConfigureAwait(false);
             if (batch is not null)
             {
                 var committed = taken && batch.Commit();
@@ -536,14 +511,18 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     }
 
     // Seals the records (and a checkpoint) after the tail and writes them, again and again until the store takes them.
-    private AuditStreamTail Write(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint, CancellationToken cancellationToken)
+    private async Task<AuditStreamTail> WriteAsync(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint, CancellationToken cancellationToken)
     {
         while (true)
         {
             var lines = Seal(tail, records, checkpoint);
             try
             {
-                _store.AppendAsync(Stream, new EncodedAuditLines(lines, _encoded.WrittenMemory, _starts), cancellationToken).GetAwaiter().GetResult();
+                // A store that blocks (segment files: a write and an fsync) does so on a thread of its own, and this writer
+                // continues there with the next batch while there is one.
+                await _store.AppendAsync(Stream, new EncodedAuditLines(lines, _encoded.WrittenMemory, _starts), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _writes);
+                Interlocked.Add(ref _lines, lines.Count);
                 if (!Healthy)
                 {
                     Healthy = true;
@@ -574,10 +553,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 if (e is AuditStoreException { Conflict: true })
                 {
                     // The stream moved on without this writer: continue from where it ends now.
-                    tail = Open(cancellationToken);
+                    tail = await OpenAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                Task.Delay(_options.RetryDelay, _time, cancellationToken).GetAwaiter().GetResult();
+                await Task.Delay(_options.RetryDelay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -621,7 +600,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         return lines;
     }
 
-    private AuditStreamTail Open(CancellationToken cancellationToken)
+    private async Task<AuditStreamTail> OpenAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -629,8 +608,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             {
                 // A writer whose hash key differs from the store's other writers' writes nothing: decisions are denied
                 // (fail closed) and the log says why, until the silo is given the cluster's key.
-                _store.AgreeOnHashKeyAsync(_keys.HashKeyId, cancellationToken).GetAwaiter().GetResult();
-                return _store.OpenAsync(Stream, cancellationToken).GetAwaiter().GetResult();
+                await _store.AgreeOnHashKeyAsync(_keys.HashKeyId, cancellationToken).ConfigureAwait(false);
+                return await _store.OpenAsync(Stream, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -639,7 +618,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     Healthy = false;
                     LogStoreFailed(_logger, e, Stream);
                 }
-                Task.Delay(_options.RetryDelay, _time, cancellationToken).GetAwaiter().GetResult();
+                await Task.Delay(_options.RetryDelay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -793,16 +772,39 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private static partial void LogRecord(ILogger logger, string auditRecordId, AuditEventKind auditKind, string auditStream, long auditSequence, string auditHash, DateTimeOffset at,
         DecisionKind? decision, DecisionReason? reason, string? agent, string? taskId, string? credentialId, string? caller, string? action, string? resource, string? rootPerson, string? cause);
 
-    [LoggerMessage(EventId = 2504, Level = LogLevel.Critical, Message = "The audit writer of stream {Stream} stopped on an unexpected error; decisions are denied until the silo restarts.")]
-    private static partial void LogWriterFailed(ILogger logger, Exception exception, string stream);
-
     [LoggerMessage(EventId = 2503, Level = LogLevel.Error, Message = "The silo stopped with {Queued} audit records unwritten (none of them acknowledged).")]
     private static partial void LogStopUnwritten(ILogger logger, int queued);
 }
 
-/// <summary>Record ids: time-ordered (UUID version 7), so ids sort roughly by when they were made.</summary>
+/// <summary>Record ids: time-ordered (UUID version 7, as 32 lower-case hex digits), so ids sort roughly by when they were made.</summary>
 public static class AuditIds
 {
+    // Random bits for ids, drawn from the cryptographic generator a block at a time (one id per decision: a call into the
+    // generator for every id cost more than the rest of the id).
+    [ThreadStatic]
+    private static byte[]? t_random;
+
+    [ThreadStatic]
+    private static int t_used;
+
     /// <summary>A new id.</summary>
-    public static string New(TimeProvider time) => Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
+    public static string New(TimeProvider time)
+    {
+        var random = t_random ??= new byte[1024];
+        if (t_used == 0 || t_used + 10 > random.Length)
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(random);
+            t_used = 0;
+        }
+        Span<byte> uuid = stackalloc byte[16];
+        var milliseconds = time.GetUtcNow().ToUnixTimeMilliseconds();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(uuid[..8], milliseconds << 16);
+        random.AsSpan(t_used, 10).CopyTo(uuid[6..]);
+        random.AsSpan(t_used, 10).Clear();
+        t_used += 10;
+        // RFC 9562: version 7 in the high nibble of byte 6, the variant (10) in the high bits of byte 8.
+        uuid[6] = (byte)(0x70 | (uuid[6] & 0x0F));
+        uuid[8] = (byte)(0x80 | (uuid[8] & 0x3F));
+        return Convert.ToHexStringLower(uuid);
+    }
 }
