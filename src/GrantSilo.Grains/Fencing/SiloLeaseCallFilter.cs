@@ -14,6 +14,13 @@ internal sealed class SiloLeaseCallFilter(ISiloLease lease) : IIncomingGrainCall
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
+        Check(context);
+        return context.Invoke();
+    }
+
+    /// <summary>Throws <see cref="SiloLeaseExpiredException"/> when the call may not run on this silo now.</summary>
+    public void Check(IIncomingGrainCallContext context)
+    {
         // The lease first: it is two field reads, and the mark is looked up only on a fenced silo.
         if (context.Grain?.GetType().Assembly == GrainsAssembly
             && !lease.IsValid(out var reason)
@@ -21,6 +28,5 @@ internal sealed class SiloLeaseCallFilter(ISiloLease lease) : IIncomingGrainCall
         {
             throw new SiloLeaseExpiredException(reason ?? "unknown");
         }
-        return context.Invoke();
     }
 }

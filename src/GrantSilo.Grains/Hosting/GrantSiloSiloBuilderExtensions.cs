@@ -88,30 +88,42 @@ public static class GrantSiloSiloBuilderExtensions
         // Version 0 of the access rules (shipped, or GrantSilo:Access:RulesFile), served by the policy store.
         services.AddOptions<AccessRulesOptions>().BindConfiguration(AccessRulesOptions.SectionName);
         services.TryAddSingleton<AccessRules>();
-        // A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IIncomingGrainCallFilter, GrainKeyCallFilter>());
-        // The fence, on every cluster. A host may register its own ISiloLease first (tests do).
+        // Every incoming call passes three checks, in this order, in one filter (IncomingCallChecks: a call that waits, as an
+        // audited decision does, suspends one frame of Orleans' filter pipeline per filter).
+        // 1. A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
+        services.TryAddSingleton<GrainKeyCallFilter>();
+        // 2. The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();
         services.TryAddSingleton<ISiloLease>(sp => sp.GetRequiredService<MembershipSiloLease>());
+        var fenced = false;
         if (!services.Any(d => d.ServiceType == typeof(SiloLeaseCallFilter)))
         {
+            fenced = true;
             services.AddSingleton<SiloLeaseCallFilter>();
-            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<SiloLeaseCallFilter>());
             // Renews only when it is the lease in force.
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ISiloLease>() as ILifecycleParticipant<ISiloLifecycle> ?? NoParticipant.Instance);
             services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.GrainDirectoryOptions>, DirectoryHoldOutlastsLease>();
             services.AddSingleton<IValidateOptions<GrantSiloOptions>, DecisionLeaseFitsSiloLease>();
         }
-        // The door: every call from outside the cluster proves its caller, and the access rules decide it.
+        // 3. The door: every call from outside the cluster proves its caller, and the access rules decide it.
         // After the fence: a silo that cannot confirm it is a live member answers at once, without first
         // waiting to confirm its access rules with a store it may no longer reach.
+        var gated = false;
         if (!services.Any(d => d.ServiceType == typeof(CallerGate)))
         {
+            gated = true;
             services.TryAddSingleton(TimeProvider.System);
             services.AddSingleton<CallerGate>();
-            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<CallerGate>());
             services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
+        }
+        if (!services.Any(d => d.ServiceType == typeof(IncomingCallChecks)))
+        {
+            services.AddSingleton(sp => new IncomingCallChecks(
+                sp.GetRequiredService<GrainKeyCallFilter>(),
+                fenced ? sp.GetRequiredService<SiloLeaseCallFilter>() : null,
+                gated ? sp.GetRequiredService<CallerGate>() : null));
+            services.AddSingleton<IIncomingGrainCallFilter>(sp => sp.GetRequiredService<IncomingCallChecks>());
         }
         // Whether this silo can answer calls yet (the host's readiness).
         services.TryAddSingleton(TimeProvider.System);

@@ -18,11 +18,14 @@ internal sealed partial class GrainKeyCallFilter(LifecycleServices services, ILo
 {
     private static readonly ConcurrentDictionary<Type, Func<GrantError, object>?> Refusals = new();
 
-    public Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context) => Refuse(context) ?? context.Invoke();
+
+    /// <summary>The refusal of a call to a grain with a malformed key (its answer set, or thrown), or null to let it through.</summary>
+    public Task? Refuse(IIncomingGrainCallContext context)
     {
         if (context.Grain is not IKeyedGrain { KeyError: { } error })
         {
-            return context.Invoke();
+            return null;
         }
         var method = context.InterfaceMethod;
         LogKeyRefused(logger, Untrusted.Id(context.TargetId.Key.ToString()), method?.Name ?? "(unknown)");
