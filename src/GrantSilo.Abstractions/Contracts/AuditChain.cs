@@ -140,7 +140,19 @@ public static class AuditChain
     /// </summary>
     public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded, string? silo)
     {
-        // prev + "\n" + body, written once as UTF-8 and hashed where it lies; the body is read back out of it.
+        var body = new ArrayBufferWriter<byte>(1024);
+        var hash = Seal(stream, sequence, previousHash, record, encoded, body, silo);
+        return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = hash, Body = Encoding.UTF8.GetString(body.WrittenSpan) };
+    }
+
+    /// <summary>
+    /// Seals a record as the next line of a stream without making the line's object: writes the record's JSON (the line's
+    /// body, UTF-8) to <paramref name="body"/> and, when given, the line's JSON and a line break to
+    /// <paramref name="encoded"/>; returns the line's hash.
+    /// </summary>
+    public static string Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded, IBufferWriter<byte> body, string? silo)
+    {
+        // prev + "\n" + body, written once as UTF-8 and hashed where it lies.
         var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
         var prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
@@ -154,20 +166,20 @@ public static class AuditChain
         writer.Flush();
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(buffer.WrittenSpan, digest);
-        var body = buffer.WrittenSpan[prefix..];
+        var json = buffer.WrittenSpan[prefix..];
         var hash = Convert.ToHexStringLower(digest);
         if (encoded is not null)
         {
-            AuditLineJson.Write(encoded, stream, sequence, previousHash, hash, body, signature: null, keyId: null);
+            AuditLineJson.Write(encoded, stream, sequence, previousHash, hash, json, signature: null, keyId: null);
             encoded.Write("\n"u8);
         }
-        var line = new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = hash, Body = Encoding.UTF8.GetString(body) };
+        body.Write(json);
         if (buffer.Capacity > 65536)
         {
             t_seal = null;
             t_sealWriter = null;
         }
-        return line;
+        return hash;
     }
 
     /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>

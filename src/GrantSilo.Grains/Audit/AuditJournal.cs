@@ -58,9 +58,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private bool _swept;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
-    // The writer's batch as encoded while sealing (reused), and where each line begins in it.
-    private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
-    private readonly List<int> _starts = [];
+    // The writer's batch as sealed and encoded (reused for every write).
+    private readonly EncodedAuditLines _sealed = new();
 
     /// <summary>The logger category every durable record is emitted on when <see cref="AuditOptions.LogRecords"/> is set.</summary>
     public const string RecordsCategory = "GrantSilo.Audit.Records";
@@ -520,7 +519,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             {
                 // A store that blocks (segment files: a write and an fsync) does so on a thread of its own, and this writer
                 // continues there with the next batch while there is one.
-                await _store.AppendAsync(Stream, new EncodedAuditLines(lines, _encoded.WrittenMemory, _starts), cancellationToken).ConfigureAwait(false);
+                await _store.AppendAsync(Stream, lines, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _writes);
                 Interlocked.Add(ref _lines, lines.Count);
                 if (!Healthy)
@@ -539,9 +538,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 }
                 if (_records is not null)
                 {
-                    Ship(lines);
+                    Ship(lines.Lines);
                 }
-                return new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+                return new AuditStreamTail(lines.Sequence(lines.Count - 1), lines.Hash(lines.Count - 1));
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -561,19 +560,14 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
     }
 
-    private List<AuditLine> Seal(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint)
+    private EncodedAuditLines Seal(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint)
     {
-        var lines = new List<AuditLine>(records.Count + 1);
-        _encoded.ResetWrittenCount();
-        _starts.Clear();
+        _sealed.Begin(Stream);
         var sequence = tail.Sequence;
         var hash = tail.Hash;
         foreach (var record in records)
         {
-            _starts.Add(_encoded.WrittenCount);
-            var line = AuditChain.Seal(Stream, ++sequence, hash, record, _encoded, _silo);
-            lines.Add(line);
-            hash = line.Hash;
+            hash = _sealed.Add(++sequence, hash, record, _silo);
         }
         if (checkpoint)
         {
@@ -586,18 +580,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 Subject = Stream,
                 Detail = $"Signed checkpoint over records 1-{sequence} of stream {Stream}.",
             };
-            var line = AuditChain.SealCheckpoint(Stream, ++sequence, hash, record, _keys.SigningKey, _keys.KeyId);
-            _starts.Add(_encoded.WrittenCount);
-            line.WriteTo(_encoded);
-            _encoded.Write("\n"u8);
-            lines.Add(line);
+            _sealed.Add(AuditChain.SealCheckpoint(Stream, ++sequence, hash, record, _keys.SigningKey, _keys.KeyId));
         }
-        if (_encoded.Capacity > 4 * 1024 * 1024)
-        {
-            // One unusually large batch does not keep its buffer for the silo's lifetime.
-            _encoded.Clear();
-        }
-        return lines;
+        return _sealed;
     }
 
     private async Task<AuditStreamTail> OpenAsync(CancellationToken cancellationToken)
@@ -625,7 +610,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
 
     // Durable records as log records, for an OpenTelemetry logs exporter (a SIEM). Their stream, sequence and hash let the
     // SIEM's copy be checked against an export.
-    private void Ship(List<AuditLine> lines)
+    private void Ship(IReadOnlyList<AuditLine> lines)
     {
         foreach (var line in lines)
         {

@@ -60,7 +60,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     /// <inheritdoc />
     /// <remarks>The write and its fsync run on the store's own writer thread (<see cref="BlockingWriterThread"/>).</remarks>
     public Task AppendAsync(string stream, IReadOnlyList<AuditLine> lines, CancellationToken cancellationToken) =>
-        AppendAsync(stream, new EncodedAuditLines(lines, default, []), encoded: false);
+        AppendAsync(stream, EncodedAuditLines.Of(lines), encoded: false);
 
     /// <inheritdoc />
     /// <remarks>
@@ -68,7 +68,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     /// its fsync run right there; from the thread pool, on the store's writer thread.
     /// </remarks>
     public Task AppendAsync(string stream, EncodedAuditLines batch, CancellationToken cancellationToken) =>
-        AppendAsync(stream, batch, encoded: true);
+        AppendAsync(stream, batch, encoded: batch.HasEncoding);
 
     private Task AppendAsync(string stream, EncodedAuditLines batch, bool encoded)
     {
@@ -89,7 +89,6 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
 
     private void Append(string stream, EncodedAuditLines batch, bool encoded)
     {
-        var lines = batch.Lines;
         lock (_lock)
         {
             Writer writer;
@@ -101,42 +100,44 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
             {
                 throw new AuditStoreException($"The audit stream '{stream}' in {Root} cannot be opened: {e.Message}", e);
             }
-            var fresh = new List<AuditLine>(lines.Count);
+            // The lines not held yet: the rest of the batch after those already written (a retry of a batch whose outcome
+            // was unknown), each following the one before.
             var firstFresh = -1;
-            for (var i = 0; i < lines.Count; i++)
+            var (nextSequence, nextPrevious) = (writer.Sequence + 1, writer.Hash);
+            for (var i = 0; i < batch.Count; i++)
             {
-                var line = lines[i];
-                if (line.Sequence <= writer.Sequence)
+                var sequence = batch.Sequence(i);
+                if (firstFresh < 0 && sequence <= writer.Sequence)
                 {
-                    // Written before: a retry of a batch whose outcome was unknown. Only the newest place can be compared cheaply.
-                    if (line.Sequence == writer.Sequence && line.Hash != writer.Hash)
+                    // Written before. Only the newest place can be compared cheaply.
+                    if (sequence == writer.Sequence && batch.Hash(i) != writer.Hash)
                     {
-                        throw new AuditStoreException($"Audit stream '{stream}' already holds a different record {line.Sequence}.", null, conflict: true);
+                        throw new AuditStoreException($"Audit stream '{stream}' already holds a different record {sequence}.", null, conflict: true);
                     }
                     continue;
                 }
-                var expected = fresh.Count == 0 ? (writer.Sequence + 1, writer.Hash) : (fresh[^1].Sequence + 1, fresh[^1].Hash);
-                if (line.Sequence != expected.Item1 || line.PreviousHash != expected.Item2)
+                if (sequence != nextSequence || batch.PreviousHash(i) != nextPrevious)
                 {
-                    throw new AuditStoreException($"Audit stream '{stream}' ends at {expected.Item1 - 1}; record {line.Sequence} does not follow it.", null, conflict: true);
+                    throw new AuditStoreException($"Audit stream '{stream}' ends at {nextSequence - 1}; record {sequence} does not follow it.", null, conflict: true);
                 }
-                if (fresh.Count == 0)
+                if (firstFresh < 0)
                 {
                     firstFresh = i;
                 }
-                fresh.Add(line);
+                (nextSequence, nextPrevious) = (sequence + 1, batch.Hash(i));
             }
-            if (fresh.Count == 0)
+            if (firstFresh < 0)
             {
                 return;
             }
+            var last = batch.Count - 1;
             // Lines already held are a prefix of the batch (a retry), so the fresh ones are the rest of its encoding.
-            var bytes = encoded ? batch.From(firstFresh) : Encode(fresh);
+            var bytes = encoded ? batch.From(firstFresh) : Encode(batch, firstFresh);
             try
             {
                 if (writer.File!.Length >= _options.SegmentBytes)
                 {
-                    Roll(writer, fresh[0].Sequence);
+                    Roll(writer, batch.Sequence(firstFresh));
                 }
                 var before = writer.File!.Length;
                 try
@@ -150,12 +151,20 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                     TakeBack(writer, before);
                     throw;
                 }
-                writer.Sequence = fresh[^1].Sequence;
-                writer.Hash = fresh[^1].Hash;
+                writer.Sequence = batch.Sequence(last);
+                writer.Hash = batch.Hash(last);
                 writer.DurableLength = writer.File.Length;
-                if (fresh.Any(l => l.IsCheckpoint))
+                List<AuditLine>? checkpoints = null;
+                for (var i = firstFresh; i <= last; i++)
                 {
-                    KeepCheckpoints(stream, fresh.Where(l => l.IsCheckpoint));
+                    if (batch.IsCheckpoint(i))
+                    {
+                        (checkpoints ??= []).Add(batch.Line(i));
+                    }
+                }
+                if (checkpoints is not null)
+                {
+                    KeepCheckpoints(stream, checkpoints);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -359,10 +368,10 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         }
     }
 
-    private void KeepCheckpoints(string stream, IEnumerable<AuditLine> checkpoints)
+    private void KeepCheckpoints(string stream, List<AuditLine> checkpoints)
     {
         using var file = new FileStream(Path.Combine(Root, stream, CheckpointFile), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        file.Write(Encode([.. checkpoints]).Span);
+        file.Write(Encode(EncodedAuditLines.Of(checkpoints), 0).Span);
         file.Flush(flushToDisk: true);
     }
 
@@ -417,12 +426,12 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     }
 
     // A batch as it is written: one JSON line each. Into the store's one buffer, reused (it is only used under the lock).
-    private ReadOnlyMemory<byte> Encode(List<AuditLine> lines)
+    private ReadOnlyMemory<byte> Encode(EncodedAuditLines lines, int from)
     {
         _encoded.ResetWrittenCount();
-        foreach (var line in lines)
+        for (var i = from; i < lines.Count; i++)
         {
-            line.WriteTo(_encoded);
+            lines.Line(i).WriteTo(_encoded);
             _encoded.Write("\n"u8);
         }
         return _encoded.WrittenMemory;

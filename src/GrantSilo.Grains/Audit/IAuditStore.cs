@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+
 namespace GrantSilo.Grains.Audit;
 
 /// <summary>
@@ -56,14 +59,103 @@ public interface IAuditStore
     Task AgreeOnHashKeyAsync(string hashKeyId, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>Sealed lines and their encoding, one JSON line each (<see cref="AuditLine.WriteTo"/>, then '\n'), in order.</summary>
-public readonly struct EncodedAuditLines(IReadOnlyList<AuditLine> lines, ReadOnlyMemory<byte> utf8, IReadOnlyList<int> starts)
+/// <summary>
+/// A batch of consecutive lines of one stream for <see cref="IAuditStore.AppendAsync(string, EncodedAuditLines, CancellationToken)"/>:
+/// each line's place and hashes, and, when the sealer made them, the lines' encoding (one JSON line each, as
+/// <see cref="AuditLine.WriteTo"/> writes it, then '\n'). The lines themselves (<see cref="Lines"/>) are made only when a
+/// store asks for them: a store that writes the encoding never needs them. The journal reuses a batch for its next write,
+/// so a store keeps nothing of it but the lines it asked for.
+/// </summary>
+public sealed class EncodedAuditLines
 {
-    /// <summary>The lines.</summary>
-    public IReadOnlyList<AuditLine> Lines => lines;
+    private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
+    private readonly ArrayBufferWriter<byte> _bodies = new(64 * 1024);
+    private readonly List<Place> _places = [];
+    private readonly List<AuditLine?> _lines = [];
+    private string _stream = "";
 
-    /// <summary>The encoding of the lines from <paramref name="index"/> on.</summary>
-    public ReadOnlyMemory<byte> From(int index) => utf8[starts[index]..];
+    /// <summary>The lines given, with no encoding.</summary>
+    public static EncodedAuditLines Of(IReadOnlyList<AuditLine> lines)
+    {
+        var batch = new EncodedAuditLines { HasEncoding = false };
+        foreach (var line in lines)
+        {
+            batch._stream = line.Stream;
+            batch._places.Add(new Place(line.Sequence, line.PreviousHash, line.Hash, 0, 0, 0, line.IsCheckpoint));
+            batch._lines.Add(line);
+        }
+        return batch;
+    }
+
+    /// <summary>Whether the batch carries its lines' encoding (<see cref="From"/>).</summary>
+    public bool HasEncoding { get; private set; } = true;
+
+    /// <summary>How many lines.</summary>
+    public int Count => _places.Count;
+
+    /// <summary>Line <paramref name="index"/>'s sequence number.</summary>
+    public long Sequence(int index) => _places[index].Sequence;
+
+    /// <summary>Line <paramref name="index"/>'s link to the line before it.</summary>
+    public string PreviousHash(int index) => _places[index].Previous;
+
+    /// <summary>Line <paramref name="index"/>'s hash.</summary>
+    public string Hash(int index) => _places[index].Hash;
+
+    /// <summary>Whether line <paramref name="index"/> is a signed checkpoint.</summary>
+    public bool IsCheckpoint(int index) => _places[index].Checkpoint;
+
+    /// <summary>Line <paramref name="index"/> (made on first asking).</summary>
+    public AuditLine Line(int index) => _lines[index] ??= new AuditLine
+    {
+        Stream = _stream,
+        Sequence = _places[index].Sequence,
+        PreviousHash = _places[index].Previous,
+        Hash = _places[index].Hash,
+        Body = Encoding.UTF8.GetString(_bodies.WrittenSpan.Slice(_places[index].BodyStart, _places[index].BodyLength)),
+    };
+
+    /// <summary>The lines, in order (made on first asking).</summary>
+    public IReadOnlyList<AuditLine> Lines => [.. Enumerable.Range(0, Count).Select(Line)];
+
+    /// <summary>The encoding of the lines from <paramref name="index"/> on (with <see cref="HasEncoding"/>).</summary>
+    public ReadOnlyMemory<byte> From(int index) => HasEncoding ? _encoded.WrittenMemory[_places[index].Start..] : throw new InvalidOperationException("This batch carries no encoding.");
+
+    // The sealer's side: a batch is begun, filled line by line, and reused for the next write.
+    internal void Begin(string stream)
+    {
+        _stream = stream;
+        _places.Clear();
+        _lines.Clear();
+        if (_encoded.Capacity > 4 * 1024 * 1024)
+        {
+            // One unusually large batch does not keep its buffers for the silo's lifetime.
+            _encoded.Clear();
+            _bodies.Clear();
+        }
+        _encoded.ResetWrittenCount();
+        _bodies.ResetWrittenCount();
+    }
+
+    internal string Add(long sequence, string previousHash, AuditRecord record, string silo)
+    {
+        var start = _encoded.WrittenCount;
+        var bodyStart = _bodies.WrittenCount;
+        var hash = AuditChain.Seal(_stream, sequence, previousHash, record, _encoded, _bodies, silo);
+        _places.Add(new Place(sequence, previousHash, hash, start, bodyStart, _bodies.WrittenCount - bodyStart, false));
+        _lines.Add(null);
+        return hash;
+    }
+
+    internal void Add(AuditLine checkpoint)
+    {
+        _places.Add(new Place(checkpoint.Sequence, checkpoint.PreviousHash, checkpoint.Hash, _encoded.WrittenCount, 0, 0, checkpoint.IsCheckpoint));
+        _lines.Add(checkpoint);
+        checkpoint.WriteTo(_encoded);
+        _encoded.Write("\n"u8);
+    }
+
+    private readonly record struct Place(long Sequence, string Previous, string Hash, int Start, int BodyStart, int BodyLength, bool Checkpoint);
 }
 
 /// <summary>Where a stream ends.</summary>

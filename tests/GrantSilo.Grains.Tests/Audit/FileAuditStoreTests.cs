@@ -153,4 +153,39 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         var verification = await new AuditReader(_store, Keys).VerifyAsync(CancellationToken.None);
         Assert.True(verification.Intact, verification.Detail);
     }
+
+    [Fact]
+    public async Task TheJournalsEncoding_IsWrittenAsItIs_ByteForByteWhatTheLinesEncodeTo_AndReadsBackAndVerifies()
+    {
+        var keys = AuditKeys.Ephemeral();
+        await using (var journal = new AuditJournal(_store, keys, new AuditOptions { CheckpointEvery = 7 }, _time, "silo-1", NullLogger<AuditJournal>.Instance))
+        {
+            journal.Start();
+            // Text that needs escaping in a line: quotes, backslashes, line breaks, control characters, non-ASCII.
+            await Task.WhenAll(Enumerable.Range(0, 40).Select(i => journal.RecordAsync(new AuditRecord
+            {
+                Id = $"enc-{i}",
+                Kind = AuditEventKind.Decision,
+                At = _time.GetUtcNow(),
+                Detail = $"said \"{i}\" \\ then\nnext \u0001 é 🙂",
+                ResourcePath = $"a/\"b\"/{i}",
+            }, CancellationToken.None).AsTask()));
+            await journal.StopAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var stored = await _store.ReadAsync("local", 1, CancellationToken.None).ToListAsync();
+        Assert.Equal(40, stored.Count(l => l.TryReadRecord()?.Id.StartsWith("enc-", StringComparison.Ordinal) == true));
+        Assert.All(stored.Where(l => !l.IsCheckpoint), l => Assert.Equal("silo-1", l.TryReadRecord()!.Silo));
+        // The segment holds exactly what each line encodes to, one per line.
+        var expected = new System.Buffers.ArrayBufferWriter<byte>();
+        foreach (var line in stored)
+        {
+            line.WriteTo(expected);
+            System.Buffers.BuffersExtensions.Write(expected, "\n"u8);
+        }
+        Assert.Equal(expected.WrittenSpan.ToArray(), Segments("local").SelectMany(File.ReadAllBytes).ToArray());
+        var verification = await new AuditReader(_store, keys).VerifyAsync(CancellationToken.None);
+        Assert.True(verification.Intact, verification.Detail);
+        Assert.NotNull(verification.LastCheckpoint);
+    }
 }
