@@ -20,8 +20,8 @@ internal sealed partial class CredentialGrain
         spec is { IssuedUnder: not null, SessionId: { } sessionId }
         && IndexedIds.IsCompact(sessionId)
         && _callSource is { } source
-        && clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(this.GetGrainId()))
-        && source == GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).GetGrainId();
+        && source == GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).GetGrainId()
+        && clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(this.GetGrainId()));
 
     /// <summary>
     /// The spec with its scope in canonical form, or the refusal. <paramref name="fromSession"/>: the issuing session

@@ -49,6 +49,10 @@ internal sealed class SessionCredentialIndex
     {
         get
         {
+            if (Recent.Count == 0)
+            {
+                return Settled.Count;
+            }
             var count = Settled.Count;
             foreach (var id in Recent.Keys)
             {
@@ -60,6 +64,9 @@ internal sealed class SessionCredentialIndex
             return count;
         }
     }
+
+    /// <summary>True when the index holds at least <paramref name="limit"/> credentials (exact counting only near it).</summary>
+    public bool Reaches(int limit) => Settled.Count + Recent.Count >= limit && Count >= limit;
 
     /// <summary>Every credential, with the task it is for and when it expires.</summary>
     public IEnumerable<KeyValuePair<string, SessionCredential>> Entries

@@ -163,11 +163,11 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxCredentialLifetime)}); asked for {lifetime}.");
         }
-        if (Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+        if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
         {
             // Expired credentials deny already and no longer count: enact their expiry first.
             await ExpireCredentialsAsync(now);
-            if (Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+            if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
             {
                 return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
             }
