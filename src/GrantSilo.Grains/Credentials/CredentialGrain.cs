@@ -126,8 +126,7 @@ internal sealed partial class CredentialGrain(
         }
         LogCredentialIssued(Logger, Key, State.TaskId, State.Agent, State.ExpiresAt);
         await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => CredentialLineage(r) with { Detail = $"Issued in session {State.SessionId}; expires {State.ExpiresAt:O}; scope {State.Scope}." });
-        // No timer of its own: the session that indexed it wakes at its expiry (the earliest of its credentials') and
-        // enacts it, with every other credential due then, in one index write. Expired, it denies already (IsLive).
+        await ScheduleAsync();
         return Describe(Now);
     }
 
