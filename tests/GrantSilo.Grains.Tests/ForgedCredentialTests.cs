@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Credentials;
+using GrantSilo.Grains.Tasks;
 
 namespace GrantSilo.Grains.Tests;
 
@@ -112,6 +113,36 @@ public class ForgedCredentialTests(ClusterFixture fixture)
         Assert.True((await _s.Client.EndSessionAsync(session, "done")).IsSuccess);
         var error = await ForgeAndCheckNothingCreatedAsync(hash => Spec(agent, task, session, hash));
         Assert.Equal(GrantErrorCode.SessionNotActive, error?.Code);
+    }
+
+    // Task facts as a forger would write them: whatever it wants the credential to believe about the task.
+    private static TaskFacts ClaimedFacts(string agent, Scope scope) => new()
+    {
+        Exists = true,
+        Self = new ChainCheck { Usable = true, Reason = DecisionReason.Allowed, Agent = agent },
+        Agent = agent,
+        Scope = scope,
+        ExpiresAt = DateTimeOffset.MaxValue,
+    };
+
+    [Fact]
+    public async Task InitializeCredential_WithTaskFactsNotSentByItsSession_StillAsksTheTask()
+    {
+        // Only the issuing session's own call is taken at its word: from anywhere else the task is asked.
+        var (agent, task, session) = await TaskAsync();
+        var wide = GrantSilo.Scope.Create(["db:*:*"], DataClassification.Restricted).Value;
+        var error = await ForgeAndCheckNothingCreatedAsync(hash => Spec(agent, task, session, hash) with { Scope = wide, IssuedUnder = ClaimedFacts(agent, wide) });
+        Assert.Equal(GrantErrorCode.ScopeExceedsParent, error?.Code);
+        Assert.Equal("db:*:*", error?.Permission);
+    }
+
+    [Fact]
+    public async Task InitializeCredential_WithTaskFactsNotSentByItsSession_StillAsksTheSession()
+    {
+        // Within its task, with facts that say so, but no session indexed it: refused, as without the facts.
+        var (agent, task, session) = await TaskAsync();
+        var error = await ForgeAndCheckNothingCreatedAsync(hash => Spec(agent, task, session, hash) with { IssuedUnder = ClaimedFacts(agent, task.Scope) });
+        Assert.Equal(GrantErrorCode.InvalidArgument, error?.Code);
     }
 
     [Fact]

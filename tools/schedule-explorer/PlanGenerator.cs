@@ -11,7 +11,7 @@ public static class PlanGenerator
     private static readonly Dictionary<char, (string Method, int Weight)[]> Methods = new()
     {
         ['K'] = [("InvalidateLeasesAsync", 8), ("EndFromAboveAsync", 2), ("AuthorizeAsync", 1), ("RevokeAsync", 1), ("InitializeAsync", 1)],
-        ['T'] = [("InvalidateLeasesAsync", 6), ("LeaseChainAsync", 3), ("LeaseSelfAsync", 2), ("EndFromAboveAsync", 3), ("RevokeAsync", 2), ("CompleteAsync", 1), ("AttachSessionAsync", 1), ("DelegateAsync", 1)],
+        ['T'] = [("InvalidateLeasesAsync", 6), ("LeaseChainAsync", 3), ("LeaseSelfAsync", 2), ("EndFromAboveAsync", 3), ("RevokeAsync", 2), ("CompleteAsync", 1), ("AttachIssuingSessionAsync", 1), ("DelegateAsync", 1)],
         ['A'] = [("LeaseAsync", 3), ("SuspendAsync", 2), ("GetActiveAsync", 1)],
         ['S'] = [("LeaseAsync", 3), ("EndAsync", 2), ("EndTaskCredentialsAsync", 2), ("EndFromAgentAsync", 1), ("IssueCredentialAsync", 1)],
     };

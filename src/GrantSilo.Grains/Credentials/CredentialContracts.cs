@@ -20,6 +20,11 @@ internal sealed record CredentialSpec
     [Id(7)] public string? ConfirmationThumbprint { get; init; }
     /// <summary>The resource the token was issued for (its <c>aud</c>), when one was asked for.</summary>
     [Id(8)] public string? Audience { get; init; }
+    /// <summary>
+    /// The task's facts as the session read them while attaching to it for this issuance. Taken without asking the
+    /// task again only when the call provably comes from the issuing session itself; ignored otherwise.
+    /// </summary>
+    [Id(9)] public TaskFacts? IssuedUnder { get; init; }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
 
@@ -10,8 +11,24 @@ internal sealed partial class CredentialGrain
 {
     private const int SecretHashLength = 32;
 
-    /// <summary>The spec with its scope in canonical form, or the refusal.</summary>
-    private async Task<GrantResult<CredentialSpec>> VetSpecAsync(CredentialSpec? spec)
+    /// <summary>
+    /// True when the call being served provably comes from the session the spec names: marked by a silo (a client
+    /// cannot mark a call, and a silo sets its own call's source grain), sent by that session's grain. Read before
+    /// the method's first await, while the call source is this call's.
+    /// </summary>
+    private bool IssuedBySession(CredentialSpec? spec) =>
+        spec is { IssuedUnder: not null, SessionId: { } sessionId }
+        && IndexedIds.IsCompact(sessionId)
+        && _callSource is { } source
+        && source == GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).GetGrainId()
+        && clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(this.GetGrainId()));
+
+    /// <summary>
+    /// The spec with its scope in canonical form, or the refusal. <paramref name="fromSession"/>: the issuing session
+    /// itself sent it (<see cref="IssuedBySession"/>), so its word on itself and on the task it has just attached to
+    /// is taken; anyone else's spec is checked with the task and the session.
+    /// </summary>
+    private async Task<GrantResult<CredentialSpec>> VetSpecAsync(CredentialSpec? spec, bool fromSession)
     {
         if (spec is null)
         {
@@ -38,13 +55,26 @@ internal sealed partial class CredentialGrain
             return Refused(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxCredentialLifetime)}); this one is issued {spec.IssuedAt:O} and expires {spec.ExpiresAt:O}.");
         }
 
-        // Its task and its session are asked, in parallel; both interleave, so the issuing session (busy
-        // creating this credential) answers.
-        var taskFacts = GrainFactory.GetGrain<ITaskLifecycleGrain>(spec.TaskId).GetFactsAsync(null);
-        var voucher = GrainFactory.GetGrain<ISessionLifecycleGrain>(spec.SessionId).VouchForAsync(Key);
-        await Task.WhenAll(taskFacts, voucher);
-        var task = await taskFacts;
-        var session = await voucher;
+        TaskFacts task;
+        CredentialVoucher? session = null;
+        if (fromSession)
+        {
+            // The session is issuing (so it is live), indexed this credential before this call (so its end reaches it),
+            // and read these facts from the task in the same issuance. Asking either again would only ask the session
+            // about itself; a task that ends meanwhile reaches this credential through the session's index, and every
+            // decision checks the task chain anyway.
+            task = spec.IssuedUnder!;
+        }
+        else
+        {
+            // Its task and its session are asked, in parallel; both interleave, so a session busy creating this
+            // credential answers.
+            var taskFacts = GrainFactory.GetGrain<ITaskLifecycleGrain>(spec.TaskId).GetFactsAsync(null);
+            var voucher = GrainFactory.GetGrain<ISessionLifecycleGrain>(spec.SessionId).VouchForAsync(Key);
+            await Task.WhenAll(taskFacts, voucher);
+            task = await taskFacts;
+            session = await voucher;
+        }
 
         _issuedUnder = task;
         if (!task.Exists)
@@ -67,6 +97,10 @@ internal sealed partial class CredentialGrain
         {
             return Refused(GrantErrorCode.LifetimeInvalid, $"A credential ends no later than its task '{Untrusted.Id(spec.TaskId)}' ({task.ExpiresAt:O}); this one would end at {spec.ExpiresAt:O}.");
         }
+        if (session is null)
+        {
+            return spec with { Scope = scope.Value, IssuedUnder = null };
+        }
         if (!session.Usable)
         {
             return Refused(GrantErrorCode.SessionNotActive, $"Session '{Untrusted.Id(spec.SessionId)}' is not active.");
@@ -77,7 +111,7 @@ internal sealed partial class CredentialGrain
         {
             return Refused(GrantErrorCode.InvalidArgument, $"Session '{Untrusted.Id(spec.SessionId)}' of agent '{Untrusted.Id(session.Agent)}' did not issue credential '{ShownKey}' for task '{Untrusted.Id(spec.TaskId)}' until {spec.ExpiresAt:O}.");
         }
-        return spec with { Scope = scope.Value };
+        return spec with { Scope = scope.Value, IssuedUnder = null };
 
         GrantResult<CredentialSpec> Refused(GrantErrorCode code, string message, string? permission = null) =>
             GrantResult<CredentialSpec>.Fail(code, message, permission, ShownKey);

@@ -25,8 +25,9 @@ internal sealed partial class CredentialGrain(
     IAccessPolicy policy,
     IResourceCatalogSource catalogs,
     DpopProofVerifier dpop,
+    ClusterCallKey clusterKey,
     ILogger<CredentialGrain> logger)
-    : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
+    : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain, IIncomingGrainCallFilter
 {
     protected override string Kind => "credential";
 
@@ -69,6 +70,16 @@ internal sealed partial class CredentialGrain(
         CredentialId = Key,
     };
 
+    // The grain that sent the call being served, as Orleans reports it (a client can claim any; see IssuedBySession).
+    private GrainId? _callSource;
+
+    // Set just before the call's method starts (synchronously, in the same turn), so the method reads its own call's source.
+    Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
+    {
+        _callSource = context.SourceId;
+        return context.Invoke();
+    }
+
     public Task InvalidateLeasesAsync()
     {
         _held.Invalidate();
@@ -86,7 +97,7 @@ internal sealed partial class CredentialGrain(
         {
             return malformed;
         }
-        var vetted = await VetSpecAsync(spec);
+        var vetted = await VetSpecAsync(spec, IssuedBySession(spec));
         if (!vetted.IsSuccess)
         {
             LogSpecRefused(Logger, Key, vetted.Error.Code, vetted.Error.Permission);

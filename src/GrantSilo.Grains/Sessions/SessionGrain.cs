@@ -20,6 +20,7 @@ namespace GrantSilo.Grains.Sessions;
 internal sealed partial class SessionGrain(
     [PersistentState("session", GrantSiloStorage.Name)] IPersistentState<SessionState> state,
     [PersistentState("session-index", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> index,
+    [PersistentState("session-index-recent", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> recentIndex,
     LifecycleServices services,
     CredentialSigner signer,
     ILogger<SessionGrain> logger)
@@ -29,11 +30,10 @@ internal sealed partial class SessionGrain(
 
     protected override string Kind => "session";
 
-    private DurableIndex<SessionIndexState>? _indexStore;
+    private SessionCredentialIndex? _credentials;
 
-    private DurableIndex<SessionIndexState> IndexStore => _indexStore ??= new DurableIndex<SessionIndexState>(index, Kind, () => Key, Logger);
-
-    private SessionIndexState Index => index.State;
+    // The live credentials, in two durable parts so an issuance never rewrites them all.
+    private SessionCredentialIndex Credentials => _credentials ??= new SessionCredentialIndex(index, recentIndex, Kind, () => Key, Logger);
 
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
@@ -56,10 +56,10 @@ internal sealed partial class SessionGrain(
         {
             if (active || State.PendingCredentials.Contains(id))
             {
-                Index.Credentials.TryAdd(id, credential);
+                Credentials.AddSettled(id, credential);
             }
         }
-        if (!await IndexStore.TryWriteAsync())
+        if (!await Credentials.TryWriteAsync())
         {
             throw new InvalidOperationException($"Session '{ShownKey}' could not move its credentials to its index; the next activation tries again.");
         }
@@ -72,7 +72,7 @@ internal sealed partial class SessionGrain(
     }
 
     // Once ended: the credentials its cascade has still to end.
-    protected override int PendingSteps => State.Status != SessionStatus.Active ? Index.Credentials.Count : 0;
+    protected override int PendingSteps => State.Status != SessionStatus.Active ? Credentials.Count : 0;
 
     public async Task<GrantResult<SessionInfo>> InitializeAsync(SessionSpec spec)
     {
@@ -163,18 +163,18 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.LifetimeInvalid, $"A credential's lifetime must be positive and at most {Options.MaxCredentialLifetime} ({GrantSiloOptions.SectionName}:{nameof(GrantSiloOptions.MaxCredentialLifetime)}); asked for {lifetime}.");
         }
-        if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+        if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
         {
             // Expired credentials deny already and no longer count: enact their expiry first.
             await ExpireCredentialsAsync(now);
-            if (Index.Credentials.Count >= Options.MaxLiveCredentialsPerSession)
+            if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
             {
                 return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
             }
         }
 
         var credentialId = CredentialToken.NewCredentialId();
-        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachSessionAsync(Key, State.Agent);
+        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachIssuingSessionAsync(Key, State.Agent);
         if (!task.IsSuccess)
         {
             return task.Error;
@@ -217,9 +217,9 @@ internal sealed partial class SessionGrain(
         }
         var hash = CredentialToken.StoredHash(token);
         // Indexed durably before the credential exists, so the session's end always reaches it.
-        Index.Credentials[credentialId] = new SessionCredential(taskId.Value, expiresAt);
+        Credentials.Add(credentialId, new SessionCredential(taskId.Value, expiresAt));
         State.LastActivityAt = now;
-        if (!await IndexStore.TryWriteAsync())
+        if (!await Credentials.TryWriteAsync())
         {
             return Unavailable("the credential");
         }
@@ -240,6 +240,7 @@ internal sealed partial class SessionGrain(
             SecretHash = hash,
             ConfirmationThumbprint = request.DpopKeyThumbprint,
             Audience = request.Resource,
+            IssuedUnder = task.Value,
         };
         var created = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
         if (!created.IsSuccess)
@@ -316,7 +317,7 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        var ids = Index.Credentials.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
+        var ids = Credentials.Entries.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
         if (ids.Length == 0)
         {
             return;
@@ -327,16 +328,16 @@ internal sealed partial class SessionGrain(
             : GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
         foreach (var id in ids)
         {
-            Index.Credentials.Remove(id);
+            Credentials.Remove(id);
         }
-        await IndexStore.TryWriteAsync();
+        await Credentials.TryWriteAsync();
     }
 
     public async Task CredentialEndedAsync(string credentialId)
     {
-        if (Exists && Index.Credentials.Remove(credentialId))
+        if (Exists && Credentials.Remove(credentialId))
         {
-            await IndexStore.TryWriteAsync();
+            await Credentials.TryWriteAsync();
         }
     }
 
@@ -347,7 +348,7 @@ internal sealed partial class SessionGrain(
             return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
-            [.. Index.Credentials.Keys],
+            Credentials.Ids(),
             continuationToken,
             pageSize,
             id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync(),
@@ -361,7 +362,7 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<CredentialScan>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
-        var (slice, more) = PageToken.Slice(Index.Credentials.Where(c => taskId is null || c.Value.TaskId == taskId).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
+        var (slice, more) = PageToken.Slice(Credentials.Entries.Where(c => taskId is null || c.Value.TaskId == taskId).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
         var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync()));
         var items = new List<CredentialInfo>();
         foreach (var answer in answers)
@@ -385,7 +386,7 @@ internal sealed partial class SessionGrain(
             {
                 Usable = !Unsettled && EffectiveStatus(Now) == SessionStatus.Active,
                 Agent = State.Agent,
-                Indexed = credentialId is not null && Index.Credentials.TryGetValue(credentialId, out var indexed) ? indexed : null,
+                Indexed = credentialId is not null && Credentials.TryGetValue(credentialId, out var indexed) ? indexed : null,
             });
 
     public Task<SessionCheck> CheckAsync()
@@ -441,11 +442,8 @@ internal sealed partial class SessionGrain(
             return PendingSteps > 0 ? now + Options.CascadeRetryInterval : null;
         }
         var due = Min(State.StartedAt + State.MaxLifetime, State.LastActivityAt + State.IdleTimeout);
-        foreach (var credential in Index.Credentials.Values)
-        {
-            due = Min(due, credential.ExpiresAt);
-        }
-        return due;
+        // Kept as credentials come and go: an issuance does not look at every credential.
+        return Credentials.EarliestExpiry() is { } expiry ? Min(due, expiry) : due;
     }
 
     protected override async Task OnTickAsync()
@@ -469,7 +467,7 @@ internal sealed partial class SessionGrain(
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
     private async Task ExpireCredentialsAsync(DateTimeOffset now)
     {
-        var expired = Index.Credentials.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key).ToArray();
+        var expired = Credentials.Entries.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key).ToArray();
         if (expired.Length == 0)
         {
             return;
@@ -477,9 +475,9 @@ internal sealed partial class SessionGrain(
         await Task.WhenAll(expired.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EnactExpiryAsync()));
         foreach (var id in expired)
         {
-            Index.Credentials.Remove(id);
+            Credentials.Remove(id);
         }
-        await IndexStore.TryWriteAsync();
+        await Credentials.TryWriteAsync();
     }
 
     // Every end of this session, and every answer to a request to end it, comes here: durable first,
@@ -504,7 +502,7 @@ internal sealed partial class SessionGrain(
             await Audited.RecordAsync(AuditEventKind.SessionEnded, r => r with { Agent = State.Agent, SessionId = Key, Cause = State.StatusReason ?? reason, Detail = $"Session {State.Status}." });
             GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
             // An ended session no longer counts as a live session of the tasks it holds credentials for.
-            foreach (var taskId in Index.Credentials.Values.Select(c => c.TaskId).Distinct(StringComparer.Ordinal))
+            foreach (var taskId in Credentials.Entries.Select(c => c.Value.TaskId).Distinct(StringComparer.Ordinal).ToArray())
             {
                 GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).SessionEndedAsync(Key).Ignore();
             }
@@ -526,7 +524,7 @@ internal sealed partial class SessionGrain(
     private Task RunSessionCascadeAsync()
     {
         var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync((Index.Credentials.Keys.ToHashSet(StringComparer.Ordinal), async id =>
+        return RunCascadeAsync((Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
         {
             await GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
             _endedCredentials.Add(id);
@@ -538,10 +536,10 @@ internal sealed partial class SessionGrain(
     {
         foreach (var id in _endedCredentials)
         {
-            Index.Credentials.Remove(id);
+            Credentials.Remove(id);
         }
         _endedCredentials.Clear();
-        return IndexStore.TryWriteAsync();
+        return Credentials.TryWriteAsync();
     }
 
     // When and why the session expires (or expired): at its maximum lifetime or after its idle timeout, whichever comes first.
@@ -580,7 +578,7 @@ internal sealed partial class SessionGrain(
         LastActivityAt = State.LastActivityAt,
         Status = EffectiveStatus(now),
         StatusReason = State.StatusReason,
-        LiveCredentials = State.Status == SessionStatus.Active ? Index.Credentials.Count : 0,
+        LiveCredentials = State.Status == SessionStatus.Active ? Credentials.Count : 0,
         PendingCascade = PendingSteps,
         EndedAt = State.EndedAt ?? (State.Status == SessionStatus.Active && now >= Expiry().At ? Expiry().At : null),
     };

@@ -142,6 +142,13 @@ internal interface ITaskLifecycleGrain : ILeaseHolderGrain
     [AlwaysInterleave, Alias("AttachSession")]
     Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent);
 
+    /// <summary>
+    /// As <see cref="AttachSessionAsync"/>, answering with the task's facts (its ancestors included), which the
+    /// session hands on to the credential it creates, so the credential need not ask the task again.
+    /// </summary>
+    [AlwaysInterleave, Alias("AttachIssuingSession")]
+    Task<GrantResult<TaskFacts>> AttachIssuingSessionAsync(string sessionId, string agent);
+
     /// <summary>A session that issued credentials for this task has ended: it no longer counts as one of its live sessions.</summary>
     [OneWay, Alias("SessionEnded")]
     Task SessionEndedAsync(string sessionId);

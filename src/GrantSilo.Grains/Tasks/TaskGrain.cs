@@ -526,20 +526,27 @@ internal sealed partial class TaskGrain(
         }
     }
 
-    public async Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent)
+    public async Task<GrantResult<TaskInfo>> AttachSessionAsync(string sessionId, string agent) =>
+        await AttachAsync(sessionId, agent) is { } refused ? refused : Describe(Now);
+
+    public async Task<GrantResult<TaskFacts>> AttachIssuingSessionAsync(string sessionId, string agent) =>
+        await AttachAsync(sessionId, agent) is { } refused ? refused : Facts(null);
+
+    // Null once the session is attached and the task (its whole chain) is usable; the refusal otherwise.
+    private async Task<GrantError?> AttachAsync(string sessionId, string agent)
     {
         if (!Exists)
         {
-            return NotFound();
+            return NotFound().Error!;
         }
         if (agent != State.Agent)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{ShownKey}' is not assigned to agent '{agent}'.", target: ShownKey);
+            return new GrantError(GrantErrorCode.TaskNotAssignedToAgent, $"Task '{ShownKey}' is not assigned to agent '{agent}'.", target: ShownKey);
         }
         var chain = await CheckChainAsync();
         if (!chain.Usable)
         {
-            return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, chain.Explain(), target: Untrusted.Id(chain.BlockingTaskId));
+            return new GrantError(GrantErrorCode.TaskNotUsable, chain.Explain(), target: Untrusted.Id(chain.BlockingTaskId));
         }
         // Recorded once per session, durably, before the session mints anything for this task.
         if (!Index.Sessions.Contains(sessionId))
@@ -553,7 +560,7 @@ internal sealed partial class TaskGrain(
                 }
                 if (CheckSelf() is { Usable: false } changed)
                 {
-                    return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' is not usable ({changed.Reason}).", target: ShownKey);
+                    return new GrantError(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' is not usable ({changed.Reason}).", target: ShownKey);
                 }
             }
             Index.Sessions.Add(sessionId);
@@ -564,13 +571,15 @@ internal sealed partial class TaskGrain(
             if (IsTerminal)
             {
                 // The task ended while the link was written: the session stays in the index, so the cascade reaches it.
-                return GrantResult<TaskInfo>.Fail(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' has ended.", target: ShownKey);
+                return new GrantError(GrantErrorCode.TaskNotUsable, $"Task '{ShownKey}' has ended.", target: ShownKey);
             }
         }
-        return Describe(Now);
+        return null;
     }
 
-    public Task<TaskFacts> GetFactsAsync(string? childId) => Task.FromResult(new TaskFacts
+    public Task<TaskFacts> GetFactsAsync(string? childId) => Task.FromResult(Facts(childId));
+
+    private TaskFacts Facts(string? childId) => new()
     {
         Exists = Exists,
         Self = CheckSelf(),
@@ -584,7 +593,7 @@ internal sealed partial class TaskGrain(
         Ancestors = [.. State.Ancestors],
         AncestorAgents = [.. State.AncestorAgents],
         ChildListed = childId is not null && Exists && Index.Children.Exists(c => c.TaskId == childId),
-    });
+    };
 
     public async Task SessionEndedAsync(string sessionId)
     {
