@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using GrantSilo.Grains.Credentials;
 using GrantSilo.Grains.Tasks;
 
@@ -143,6 +144,18 @@ public class ForgedCredentialTests(ClusterFixture fixture)
         var (agent, task, session) = await TaskAsync();
         var error = await ForgeAndCheckNothingCreatedAsync(hash => Spec(agent, task, session, hash) with { IssuedUnder = ClaimedFacts(agent, task.Scope) });
         Assert.Equal(GrantErrorCode.InvalidArgument, error?.Code);
+    }
+
+    [Fact]
+    public async Task InitializeCredential_WithTheIssuerProofOfAnotherCredential_StillAsksTheTask()
+    {
+        // A genuine keyed word from the session, made for another credential (or task): not this credential's.
+        var (agent, task, session) = await TaskAsync();
+        var key = ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredService<GrantSilo.Grains.Access.ClusterCallKey>();
+        var wide = GrantSilo.Scope.Create(["db:*:*"], DataClassification.Restricted).Value;
+        var otherCredential = key.IssuedBy(session, CredentialToken.NewCredentialId(), task.TaskId);
+        var error = await ForgeAndCheckNothingCreatedAsync(hash => Spec(agent, task, session, hash) with { Scope = wide, IssuedUnder = ClaimedFacts(agent, wide), IssuerProof = otherCredential });
+        Assert.Equal(GrantErrorCode.ScopeExceedsParent, error?.Code);
     }
 
     [Fact]

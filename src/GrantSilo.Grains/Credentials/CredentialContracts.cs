@@ -22,9 +22,14 @@ internal sealed record CredentialSpec
     [Id(8)] public string? Audience { get; init; }
     /// <summary>
     /// The task's facts as the session read them while attaching to it for this issuance. Taken without asking the
-    /// task again only when the call provably comes from the issuing session itself; ignored otherwise.
+    /// task again only with the issuing session's <see cref="IssuerProof"/>; ignored otherwise.
     /// </summary>
     [Id(9)] public TaskFacts? IssuedUnder { get; init; }
+    /// <summary>
+    /// The issuing session's keyed word that it issued this credential for this task (<c>ClusterCallKey.IssuedBy</c>):
+    /// only a silo can make it, and it names the session, the credential and the task.
+    /// </summary>
+    [Id(10)] public byte[]? IssuerProof { get; init; }
 }
 
 /// <summary>

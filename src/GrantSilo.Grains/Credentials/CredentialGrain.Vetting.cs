@@ -12,16 +12,14 @@ internal sealed partial class CredentialGrain
     private const int SecretHashLength = 32;
 
     /// <summary>
-    /// True when the call being served provably comes from the session the spec names: marked by a silo (a client
-    /// cannot mark a call, and a silo sets its own call's source grain), sent by that session's grain. Read before
-    /// the method's first await, while the call source is this call's.
+    /// True when the spec carries the issuing session's keyed word (<see cref="CredentialSpec.IssuerProof"/>) for this
+    /// credential and its task: only a silo can make it (a client has not the cluster's key), and the session makes it for
+    /// its own issuance alone.
     /// </summary>
     private bool IssuedBySession(CredentialSpec? spec) =>
-        spec is { IssuedUnder: not null, SessionId: { } sessionId }
+        spec is { IssuedUnder: not null, IssuerProof: { } proof, SessionId: { } sessionId, TaskId: { } taskId }
         && IndexedIds.IsCompact(sessionId)
-        && _callSource is { } source
-        && source == GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).GetGrainId()
-        && clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(this.GetGrainId()));
+        && clusterKey.IsIssuedBy(proof, sessionId, Key, taskId);
 
     /// <summary>
     /// The spec with its scope in canonical form, or the refusal. <paramref name="fromSession"/>: the issuing session
@@ -99,7 +97,7 @@ internal sealed partial class CredentialGrain
         }
         if (session is null)
         {
-            return spec with { Scope = scope.Value, IssuedUnder = null };
+            return spec with { Scope = scope.Value, IssuedUnder = null, IssuerProof = null };
         }
         if (!session.Usable)
         {
@@ -111,7 +109,7 @@ internal sealed partial class CredentialGrain
         {
             return Refused(GrantErrorCode.InvalidArgument, $"Session '{Untrusted.Id(spec.SessionId)}' of agent '{Untrusted.Id(session.Agent)}' did not issue credential '{ShownKey}' for task '{Untrusted.Id(spec.TaskId)}' until {spec.ExpiresAt:O}.");
         }
-        return spec with { Scope = scope.Value, IssuedUnder = null };
+        return spec with { Scope = scope.Value, IssuedUnder = null, IssuerProof = null };
 
         GrantResult<CredentialSpec> Refused(GrantErrorCode code, string message, string? permission = null) =>
             GrantResult<CredentialSpec>.Fail(code, message, permission, ShownKey);

@@ -27,7 +27,7 @@ internal sealed partial class CredentialGrain(
     DpopProofVerifier dpop,
     ClusterCallKey clusterKey,
     ILogger<CredentialGrain> logger)
-    : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain, IIncomingGrainCallFilter
+    : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
     protected override string Kind => "credential";
 
@@ -69,16 +69,6 @@ internal sealed partial class CredentialGrain(
         SessionId = State.SessionId,
         CredentialId = Key,
     };
-
-    // The grain that sent the call being served, as Orleans reports it (a client can claim any; see IssuedBySession).
-    private GrainId? _callSource;
-
-    // Set just before the call's method starts (synchronously, in the same turn), so the method reads its own call's source.
-    Task IIncomingGrainCallFilter.Invoke(IIncomingGrainCallContext context)
-    {
-        _callSource = context.SourceId;
-        return context.Invoke();
-    }
 
     public Task InvalidateLeasesAsync()
     {

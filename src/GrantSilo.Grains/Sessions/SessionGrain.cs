@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
@@ -23,6 +24,7 @@ internal sealed partial class SessionGrain(
     [PersistentState("session-index-recent", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> recentIndex,
     LifecycleServices services,
     CredentialSigner signer,
+    ClusterCallKey clusterKey,
     ILogger<SessionGrain> logger)
     : LifecycleGrain<SessionState>(state, services, logger), ISessionGrain, ISessionLifecycleGrain
 {
@@ -241,6 +243,7 @@ internal sealed partial class SessionGrain(
             ConfirmationThumbprint = request.DpopKeyThumbprint,
             Audience = request.Resource,
             IssuedUnder = task.Value,
+            IssuerProof = clusterKey.IssuedBy(Key, credentialId, taskId.Value),
         };
         var created = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
         if (!created.IsSuccess)
