@@ -10,14 +10,14 @@ public sealed class AuthZenReaderTests
 
     public static TheoryData<string> CommonBodies => new()
     {
-        $$"""{"subject":{"type":"credential","id":"{{Token}}"},"action":{"name":"read"},"resource":{"type":"doc","id":"reports/q3.md"}}""",
+        $$$"""{"subject":{"type":"credential","id":"{{{Token}}}"},"action":{"name":"read"},"resource":{"type":"doc","id":"reports/q3.md"}}""",
         // Any order, whitespace, escapes in names and values, an empty object.
-        $$"""  { "resource" : { "id" : "a\/b \u00e9", "type" : "doc" } , "action":{"name":"read"}, "subject":{"id":"{{Token}}","type":"credential"} }  """,
-        $$"""{"\u0073ubject":{"type":"credential","id":"{{Token}}"}}""",
+        $$$"""  { "resource" : { "id" : "a\/b \u00e9", "type" : "doc" } , "action":{"name":"read"}, "subject":{"id":"{{{Token}}}","type":"credential"} }  """,
+        $$$"""{"\u0073ubject":{"type":"credential","id":"{{{Token}}}"}}""",
         """{}""",
         """{"subject":{}}""",
         // Flat properties and context of strings.
-        $$"""{"subject":{"type":"credential","id":"{{Token}}","properties":{"department":"eng"}},"action":{"name":"read","properties":{"method":"GET"}},"resource":{"type":"doc","id":"x","properties":{"classification":"confidential","environment":"prod"}},"context":{"approval_id":"ap-1","time":"now"}}""",
+        $$$"""{"subject":{"type":"credential","id":"{{{Token}}}","properties":{"department":"eng"}},"action":{"name":"read","properties":{"method":"GET"}},"resource":{"type":"doc","id":"x","properties":{"classification":"confidential","environment":"prod"}},"context":{"approval_id":"ap-1","time":"now"}}""",
         """{"resource":{"type":"doc","id":"x","properties":{}},"context":{}}""",
         // Valid JSON that the evaluation then refuses (a wrong subject type, an empty id): read the same either way.
         """{"subject":{"type":"user","id":""},"action":{"name":""},"resource":{"type":"","id":""}}""",
