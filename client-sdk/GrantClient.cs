@@ -144,13 +144,29 @@ public sealed partial class GrantClient : IGrantClient
         CallAsync(credentialId, "Credential id", id => Credential(id).RevokeAsync(reason, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
-    public async Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, CancellationToken cancellationToken = default)
+    public Task<Decision> AuthorizeAsync(string token, string action, ResourceRef resource, CancellationToken cancellationToken = default) =>
+        CredentialToken.TryParse(token, out var credentialId, out var secret)
+            ? AuthorizeParsedAsync(credentialId, secret, action, resource, cancellationToken)
+            : System.Threading.Tasks.Task.FromResult(Malformed());
+
+    /// <summary>
+    /// As the <c>AuthorizeAsync</c> overloads, for a token a door in the silo's process has verified already: its credential
+    /// id and secret as <see cref="CredentialToken.TryParse"/> reads them (remembered with the verification), so the token is
+    /// not parsed and hashed again per request. With a presentation it is <c>AuthorizePresented</c>; else with an approval,
+    /// <c>AuthorizeWithApproval</c>; else the plain call.
+    /// </summary>
+    internal Task<Decision> AuthorizeVerifiedAsync(string credentialId, byte[] secret, string action, ResourceRef resource, TokenPresentation? presentation, string? approvalId, CancellationToken cancellationToken) =>
+        presentation is not null
+            ? DecideParsedAsync(credentialId, secret, (credential, s, proof) => credential.AuthorizePresentedAsync(s, action, resource, presentation, approvalId, proof, cancellationToken), nameof(AuthorizeAsync), cancellationToken)
+            : approvalId is not null
+            ? DecideParsedAsync(credentialId, secret, (credential, s, proof) => credential.AuthorizeWithApprovalAsync(s, action, resource, approvalId, proof, cancellationToken), nameof(AuthorizeAsync), cancellationToken)
+            : AuthorizeParsedAsync(credentialId, secret, action, resource, cancellationToken);
+
+    private Decision Malformed() => Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
+
+    // The gateways' hot path: written out, with no closure per call.
+    private async Task<Decision> AuthorizeParsedAsync(string credentialId, byte[] secret, string action, ResourceRef resource, CancellationToken cancellationToken)
     {
-        // The gateways' hot path: written out, with no closure per call.
-        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
-        {
-            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
-        }
         try
         {
             var caller = _caller is null ? default : _caller.GetTokenAsync(cancellationToken);
@@ -499,12 +515,13 @@ public sealed partial class GrantClient : IGrantClient
     private static bool IsCallersCancellation(Exception exception, CancellationToken cancellationToken) =>
         exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
 
-    private async Task<Decision> DecideAsync(string token, Func<ICredentialGrain, byte[], CallerProof?, Task<Decision>> decide, CancellationToken cancellationToken, [CallerMemberName] string operation = "")
+    private Task<Decision> DecideAsync(string token, Func<ICredentialGrain, byte[], CallerProof?, Task<Decision>> decide, CancellationToken cancellationToken, [CallerMemberName] string operation = "") =>
+        CredentialToken.TryParse(token, out var credentialId, out var secret)
+            ? DecideParsedAsync(credentialId, secret, decide, operation, cancellationToken)
+            : System.Threading.Tasks.Task.FromResult(Malformed());
+
+    private async Task<Decision> DecideParsedAsync(string credentialId, byte[] secret, Func<ICredentialGrain, byte[], CallerProof?, Task<Decision>> decide, string operation, CancellationToken cancellationToken)
     {
-        if (!CredentialToken.TryParse(token, out var credentialId, out var secret))
-        {
-            return Decision.Deny(DecisionReason.MalformedToken, "The token is not a well-formed GrantSilo token.", _time.GetUtcNow());
-        }
         try
         {
             var callerToken = await CallerTokenAsync(cancellationToken).ConfigureAwait(false);

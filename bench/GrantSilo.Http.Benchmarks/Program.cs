@@ -4,6 +4,7 @@
 //
 //   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
+//   [--authzen-only, --noop-only: one endpoint alone, for a profiler or perf stat]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
 //   [--tokens-only --issuance-only: issuance alone, for a profiler]
 //   [--tokens-only --credentials-per-session N: issuing loops open a new session every N credentials (default 900)]
@@ -267,11 +268,13 @@ if (args.Contains("--allocations"))
     await app.StopAsync();
     return;
 }
-if (args.Contains("--authzen-only"))
+if (args.Contains("--authzen-only") || args.Contains("--noop-only"))
 {
-    // For a profiler: AuthZEN alone, for --seconds (no ratios are printed).
-    Console.WriteLine($"AuthZEN only, pid {Environment.ProcessId}");
-    Console.WriteLine(await Measurement.RunAsync("AuthZEN POST /evaluation", connections, TimeSpan.FromSeconds(seconds), Post("/access/v1/evaluation", evaluation, "\"decision\":true")));
+    // For a profiler or a counter of instructions (perf stat): one endpoint alone, for --seconds (no ratios are printed).
+    var (name, path) = args.Contains("--noop-only") ? ("no-op POST (same Kestrel)", "/bench/noop") : ("AuthZEN POST /evaluation", "/access/v1/evaluation");
+    Console.WriteLine($"{name} only, pid {Environment.ProcessId}");
+    var alone = await Measurement.RunAsync(name, connections, TimeSpan.FromSeconds(seconds), Post(path, evaluation, "\"decision\":true"));
+    Console.WriteLine($"{alone} {alone.CpuUsPerOperation,14:N1} | {alone.Operations} requests");
     await app.StopAsync();
     return;
 }

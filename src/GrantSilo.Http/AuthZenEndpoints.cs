@@ -103,12 +103,14 @@ internal static class AuthZenEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var access = app.MapGroup("/access/v1").WithTags("AuthZEN").AddEndpointFilter(HttpCaller.Require).RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
-        access.MapPost("/evaluation", EvaluationAsync)
+        var access = app.MapGroup("/access/v1").WithTags("AuthZEN").RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
+        // The single evaluation, the busiest route, checks its caller itself as its first step (HttpCaller.Refuse, the
+        // filter's own answer), so it runs without an endpoint-filter pipeline around it.
+        access.MapPost("/evaluation", (Func<HttpContext, Task<IResult>>)EvaluationAsync)
             .WithName("AuthZenEvaluation").WithSummary("AuthZEN Access Evaluation: one decision.")
             .Accepts<AuthZenEvaluation>("application/json").Produces<AuthZenDecision>()
             .ProducesAuthZenProblems();
-        access.MapPost("/evaluations", EvaluationsAsync)
+        access.MapPost("/evaluations", EvaluationsAsync).AddEndpointFilter(HttpCaller.Require)
             .WithName("AuthZenEvaluations")
             .WithSummary("AuthZEN Access Evaluations: many decisions, with execute_all, deny_on_first_deny or permit_on_first_permit.")
             .WithDescription("Answers { \"evaluations\": [...] }, one decision per evaluation made, in order. A request without evaluations is one evaluation, and is answered as /access/v1/evaluation answers it.")
@@ -130,10 +132,16 @@ internal static class AuthZenEndpoints
             .RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
     }
 
-    private static async Task<IResult> EvaluationAsync(HttpContext http, CancellationToken _)
+    private static async Task<IResult> EvaluationAsync(HttpContext http)
     {
+        if (HttpCaller.Of(http) is not { } caller)
+        {
+            return HttpCaller.Refuse(http);
+        }
         EchoRequestId(http);
-        var (body, problem) = await Bodies.ReadAsync<AuthZenEvaluation>(http).ConfigureAwait(false);
+        // The common body is read by AuthZenReader, and the decision written by AuthZenWriter, each in one pass; any other
+        // body is read by the serializer, with the same answer.
+        var (body, problem) = await Bodies.ReadAsync(http, AuthZenReader.TryRead).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -143,8 +151,10 @@ internal static class AuthZenEndpoints
         {
             return Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid AuthZEN request", invalid.Message, invalid.Field);
         }
-        var (decision, refusal) = await DecideAsync(http, request).ConfigureAwait(false);
-        return refusal ?? TypedResults.Json(decision, HttpJson.Options);
+        // Decided here rather than through DecideAsync: the answer is written from the decision itself, with no
+        // AuthZenDecision between, and the busy path keeps one async frame fewer.
+        var decision = await ApiEndpoints.Door(http).AuthorizeAsync(http, caller.Client(http), request.Token, request.Action!, request.Resource!, request.ApprovalId).ConfigureAwait(false);
+        return ApiEndpoints.CallerRefusal(decision.Reason, decision.Detail) ?? AuthZenWriter.Result(decision);
     }
 
     private static async Task<IResult> EvaluationsAsync(HttpContext http, CancellationToken _)

@@ -31,13 +31,17 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
     /// <summary>Decides as the SDK's <c>AuthorizeAsync</c> does, for a token presented at this door.</summary>
     public async Task<Decision> AuthorizeAsync(HttpContext http, IGrantClient client, string? token, string action, ResourceRef resource, string? approvalId)
     {
-        var (refused, presentation) = await CheckAsync(http, token).ConfigureAwait(false);
+        var (refused, presentation, verified) = await CheckTokenAsync(http, token).ConfigureAwait(false);
         if (refused is not null)
         {
             return refused;
         }
         // A bearer token presented with nothing beside it (the common case) takes the plain call: nothing more to carry.
-        var decision = !ReferenceEquals(presentation, TokenPresentation.None)
+        // The HTTP API's own client is given the credential id and secret remembered with the token's verification.
+        var plain = ReferenceEquals(presentation, TokenPresentation.None);
+        var decision = client is GrantClient direct && verified.Secret is { } secret
+            ? await direct.AuthorizeVerifiedAsync(verified.CredentialId, secret, action, resource, plain ? null : presentation, approvalId, http.RequestAborted).ConfigureAwait(false)
+            : !plain
             ? await client.AuthorizeAsync(token!, action, resource, presentation!, approvalId, http.RequestAborted).ConfigureAwait(false)
             : approvalId is null
             ? await client.AuthorizeAsync(token!, action, resource, http.RequestAborted).ConfigureAwait(false)
@@ -70,6 +74,13 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
     /// </summary>
     public async ValueTask<(Decision? Refused, TokenPresentation? Presentation)> CheckAsync(HttpContext http, string? token)
     {
+        var (refused, presentation, _) = await CheckTokenAsync(http, token).ConfigureAwait(false);
+        return (refused, presentation);
+    }
+
+    // As CheckAsync, with the verified token's claims and secret.
+    private async ValueTask<(Decision? Refused, TokenPresentation? Presentation, VerifiedCredentialToken Verified)> CheckTokenAsync(HttpContext http, string? token)
+    {
         var (verified, refusal) = await verifier.VerifyAsync(token, http.RequestAborted).ConfigureAwait(false);
         if (verified is not { } credential)
         {
@@ -77,17 +88,17 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
             // A genuine token past its exp is an expired credential, answered as the credential grain answers it.
             return (refusal == CredentialTokenVerifier.ExpiredRefusal
                 ? Decision.Deny(DecisionReason.CredentialExpired, "The credential has expired (its token's exp has passed): ask for a new one.", time.GetUtcNow())
-                : Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow()), null);
+                : Decision.Deny(DecisionReason.TokenNotVerified, $"The credential token was refused: {refusal}.", time.GetUtcNow()), null, default);
         }
         var audiences = http.Request.Headers[AudienceHeader];
         if (audiences.Count > 1)
         {
-            return (Decision.Deny(DecisionReason.InvalidRequest, $"{AudienceHeader} names one resource.", time.GetUtcNow()), null);
+            return (Decision.Deny(DecisionReason.InvalidRequest, $"{AudienceHeader} names one resource.", time.GetUtcNow()), null, default);
         }
         var audience = audiences.Count == 1 ? audiences[0] : null;
         if (credential.ConfirmationThumbprint is null)
         {
-            return (null, audience is null ? TokenPresentation.None : new TokenPresentation { Audience = audience });
+            return (null, audience is null ? TokenPresentation.None : new TokenPresentation { Audience = audience }, credential);
         }
         if (dpopOptions.Value.RequireNonce)
         {
@@ -104,10 +115,10 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         {
             LogProofRefused(logger, http.Request.Path.Value ?? "", credential.CredentialId, problem);
             Challenge(http, DecisionReason.DpopProofInvalid);
-            return (Decision.Deny(DecisionReason.DpopProofInvalid, problem, time.GetUtcNow()), null);
+            return (Decision.Deny(DecisionReason.DpopProofInvalid, problem, time.GetUtcNow()), null, default);
         }
         var (proofMethod, proofUrl) = ProofTarget(http)!.Value;
-        return (null, new TokenPresentation { DpopProof = proofs[0], Method = proofMethod, Url = proofUrl.AbsoluteUri, Audience = audience });
+        return (null, new TokenPresentation { DpopProof = proofs[0], Method = proofMethod, Url = proofUrl.AbsoluteUri, Audience = audience }, credential);
     }
 
     // A refused proof is answered with the RFC 9449 challenge that says what to do.

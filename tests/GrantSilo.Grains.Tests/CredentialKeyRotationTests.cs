@@ -42,11 +42,17 @@ public sealed class CredentialKeyRotationTests(ClusterFixture fixture)
         var (ring, verifier) = FreshSilo();
         using (ring)
         {
+            Assert.True(CredentialToken.TryParse(credential.Token, out _, out var secret));
+            byte[]? first = null;
             for (var i = 0; i < 2; i++)
             {
                 var (verified, refusal) = await verifier.VerifyAsync(credential.Token, CancellationToken.None);
                 Assert.True(verified is not null, refusal);
                 Assert.Equal(credential.CredentialId, verified!.Value.CredentialId);
+                // The secret the credential grain checks, read once with the verification and remembered with it.
+                Assert.Equal(secret, verified.Value.Secret);
+                first ??= verified.Value.Secret;
+                Assert.Same(first, verified.Value.Secret);
             }
             // One character of the signature changed: another text, verified in full, refused.
             var dot = credential.Token.LastIndexOf('.');

@@ -131,18 +131,29 @@ internal sealed partial class ClusterCallKey
 /// </summary>
 internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCallFilter
 {
-    // Async, so the request-context changes apply to this call only, not to the rest of the calling turn.
-    public async Task Invoke(IOutgoingGrainCallContext context)
+    public Task Invoke(IOutgoingGrainCallContext context)
     {
         // A request served for an outside caller by a door in this process (the HTTP API), and not from a grain
         // turn: unmarked, with the caller's own token, so the door judges it as it judges a cluster client's call.
         // A call a grain makes always has a source context and is marked below, whoever the request came from.
         if (context.SourceContext is null && OutsideCalls.IsActive)
         {
-            RequestContext.Remove(ClusterCallKey.Header);
-            await context.Invoke();
-            return;
+            // The busy case (every HTTP decision) carries no mark, so nothing in the request context changes and the
+            // call needs no async frame of its own.
+            return RequestContext.Get(ClusterCallKey.Header) is null ? context.Invoke() : InvokeUnmarkedAsync(context);
         }
+        return InvokeMarkedAsync(context);
+    }
+
+    // Async, so the request-context changes apply to this call only, not to the rest of the calling turn.
+    private static async Task InvokeUnmarkedAsync(IOutgoingGrainCallContext context)
+    {
+        RequestContext.Remove(ClusterCallKey.Header);
+        await context.Invoke();
+    }
+
+    private async Task InvokeMarkedAsync(IOutgoingGrainCallContext context)
+    {
         RequestContext.Set(ClusterCallKey.Header, key.Mark(new(context.TargetId)));
         // The outside caller's token was checked at the door; it is not passed on inside, nor to observers.
         RequestContext.Remove(CallerHeaders.Token);

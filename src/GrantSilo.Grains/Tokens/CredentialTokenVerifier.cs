@@ -13,7 +13,15 @@ using Microsoft.Extensions.Options;
 namespace GrantSilo.Grains.Tokens;
 
 /// <summary>What a credential token whose signature verified says (its claims are trustworthy; its state is not yet checked).</summary>
-public readonly record struct VerifiedCredentialToken(string CredentialId, string? ConfirmationThumbprint, DateTimeOffset ExpiresAt);
+public readonly record struct VerifiedCredentialToken(string CredentialId, string? ConfirmationThumbprint, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// The secret the credential grain checks for this token, as <see cref="CredentialToken.TryParse"/> reads it (the
+    /// SHA-256 of the token's text): read once when the token is first verified, then remembered with it, so a door need
+    /// not parse and hash the same token again per request. Shared between requests: never written to.
+    /// </summary>
+    public byte[]? Secret { get; init; }
+}
 
 /// <summary>
 /// Checks a credential token offline, before the online checks: the header names ES256, <c>at+jwt</c> and a key the
@@ -59,6 +67,11 @@ public sealed class CredentialTokenVerifier(KeyRing keys, IOptions<TokenOptions>
         var (verified, refusal, keyId, notBefore) = await VerifyInFullAsync(token, cancellationToken).ConfigureAwait(false);
         if (verified is { } valid)
         {
+            // The credential id and secret exactly as every client reads them from the token (its jti agrees: the same text).
+            if (CredentialToken.TryParse(token, out var credentialId, out var secret) && string.Equals(credentialId, valid.CredentialId, StringComparison.Ordinal))
+            {
+                verified = valid = valid with { Secret = secret };
+            }
             if (_verified.Count >= MaxRemembered)
             {
                 _verified.Clear();

@@ -215,6 +215,26 @@ public sealed class HttpBadInputTests(HttpSilo silo)
     }
 
     [Fact]
+    public async Task AuthZenEvaluation_WithoutAVerifiedCaller_Is401BeforeItsBodyIsRead()
+    {
+        // The single evaluation checks its caller itself (no endpoint filter): first, so neither a body nor a token in it
+        // is looked at for a caller who is not authenticated, and the refusal is the same 401 as every other route's.
+        var evaluation = """{"subject":{"type":"credential","id":"x"},"action":{"name":"read"},"resource":{"type":"doc","id":"a"}}""";
+        var anonymous = await silo.SendRawAsync(HttpMethod.Post, "/access/v1/evaluation", null, evaluation);
+        AssertProblem(anonymous, HttpStatusCode.Unauthorized, "urn:grantsilo:problem:unauthenticated");
+        Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.Single().Scheme);
+        AssertProblem(await silo.SendRawAsync(HttpMethod.Post, "/access/v1/evaluation", null, "{not json"), HttpStatusCode.Unauthorized, "urn:grantsilo:problem:unauthenticated");
+
+        var forged = silo.Identity.PersonToken("eve@test.dev", "gateway")[..^4] + "AAAA";
+        var refused = await silo.SendRawAsync(HttpMethod.Post, "/access/v1/evaluation", forged, evaluation);
+        AssertProblem(refused, HttpStatusCode.Unauthorized, "urn:grantsilo:problem:unauthenticated");
+        Assert.DoesNotContain(forged, refused.Text, StringComparison.Ordinal);
+        await Eventually.HoldsAsync(() => Task.FromResult(silo.Output.Contains("Refused POST /access/v1/evaluation from 127.0.0.1: unauthenticated caller (BadSignature", StringComparison.Ordinal)), TimeSpan.FromSeconds(10), "the refusal logged");
+        Assert.DoesNotContain(forged, silo.Output, StringComparison.Ordinal);
+        await AssertStillHealthyAsync();
+    }
+
+    [Fact]
     public async Task UnknownRoutesAndMethods_AreProblems()
     {
         var missing = await silo.SendAsync(HttpMethod.Get, "/v1/nothing-here", silo.Operator());
