@@ -58,6 +58,23 @@ public sealed class AuditJsonTests
         }, iter: 2000);
 
     [Fact]
+    public void EveryMemberOfARecord_IsWrittenByHand()
+    {
+        // A member added to AuditRecord must be added to AuditRecordJson (and to the generator above), or sealing would
+        // leave it out of the hashed body: a record with every member set writes every member's name.
+        var names = typeof(AuditRecord).GetProperties().Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).ToList();
+        var full = new AuditRecord
+        {
+            Id = "i", Kind = AuditEventKind.Decision, At = DateTimeOffset.UnixEpoch, Silo = "s", RootPerson = "p", Orchestrator = "o", TaskChain = ["t"],
+            TaskId = "t", Agent = "a", SessionId = "s", CredentialId = "c", TokenHash = "h", CallerIssuer = "ci", CallerSubject = "cs", CallerName = "cn",
+            Action = "read", ResourceType = "doc", ResourcePath = "x", Decision = DecisionKind.Allow, Reason = DecisionReason.Allowed, Detail = "d",
+            DeterminingPolicies = ["p1"], PolicyVersion = 1, ApprovalId = "ap", Cause = "ca", CauseId = "cid", Subject = "sub",
+        };
+        using var written = JsonDocument.Parse(AuditChain.Serialize(full));
+        Assert.Equal(names.Order(StringComparer.Ordinal), written.RootElement.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void SealedLines_ReadBackAsTheLine_AndHashTheBody_WhetherEncodedWhileSealingOrAfter() =>
         Gen.Select(Records, Gen.Long[1, long.MaxValue - 1], Gen.Bool).Sample((record, sequence, first) =>
         {
