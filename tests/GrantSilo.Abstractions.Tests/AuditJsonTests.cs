@@ -80,7 +80,10 @@ public sealed class AuditJsonTests
         {
             var previous = first ? "" : new string('a', 64);
             var encoded = new ArrayBufferWriter<byte>();
-            var line = AuditChain.Seal("local", sequence, previous, record, encoded, silo: null);
+            var body = new ArrayBufferWriter<byte>();
+            var hash = AuditChain.Seal("local", sequence, previous, record, encoded, body, silo: null);
+            var line = new AuditLine { Stream = "local", Sequence = sequence, PreviousHash = previous, Hash = hash, Body = Encoding.UTF8.GetString(body.WrittenSpan) };
+            Assert.Equal(AuditChain.Seal("local", sequence, previous, record), line);
 
             // The bytes written while sealing: one line (and its break), reading back as the line.
             Assert.Equal((byte)'\n', encoded.WrittenSpan[^1]);

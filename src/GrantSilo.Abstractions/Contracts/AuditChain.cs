@@ -130,18 +130,10 @@ public static class AuditChain
     }
 
     /// <summary>Seals a record as the next line of a stream.</summary>
-    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record) => Seal(stream, sequence, previousHash, record, encoded: null, silo: null);
-
-    /// <summary>
-    /// Seals a record as the next line of a stream and, when <paramref name="encoded"/> is given, writes the line's JSON
-    /// (as <see cref="AuditLine.WriteTo"/> would) and a line break to it, from the bytes just hashed: a store that keeps
-    /// JSON lines writes them as they are, without encoding the line a second time. A record that names no silo is sealed
-    /// as made on <paramref name="silo"/>.
-    /// </summary>
-    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded, string? silo)
+    public static AuditLine Seal(string stream, long sequence, string previousHash, AuditRecord record)
     {
         var body = new ArrayBufferWriter<byte>(1024);
-        var hash = Seal(stream, sequence, previousHash, record, encoded, body, silo);
+        var hash = Seal(stream, sequence, previousHash, record, encoded: null, body, silo: null);
         return new AuditLine { Stream = stream, Sequence = sequence, PreviousHash = previousHash, Hash = hash, Body = Encoding.UTF8.GetString(body.WrittenSpan) };
     }
 

@@ -135,6 +135,38 @@ public sealed class AuditJournalTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallerThatStopsWaiting_IsRefusedAlone_AndItsRecordIsWrittenAsTheDenyItGot()
+    {
+        var release = new TaskCompletionSource();
+        _store.StallUntil = release.Task;
+        var first = _journal.RecordAsync(Decision("w-0"), CancellationToken.None).AsTask();
+        // Let the writer take the first into the stalled write; the next two then wait in one batch.
+        while (_journal.Queued > 0)
+        {
+            await Task.Yield();
+        }
+        using var stop = new CancellationTokenSource();
+        var leaving = _journal.RecordAsync(Decision("w-leaves"), stop.Token).AsTask();
+        var staying = _journal.RecordAsync(Decision("w-stays"), CancellationToken.None).AsTask();
+        Assert.Equal(2, _journal.Queued);
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => leaving.WaitAsync(RealTimeGuard));
+        Assert.False(staying.IsCompleted);
+
+        _store.StallUntil = null;
+        release.SetResult();
+        await Task.WhenAll(first, staying).WaitAsync(RealTimeGuard);
+        await _journal.StopAsync(RealTimeGuard);
+        var stored = await StoredAsync();
+        Assert.Equal(DecisionKind.Allow, Assert.Single(stored, r => r.Id == "w-stays").Decision);
+        var left = Assert.Single(stored, r => r.Id == "w-leaves");
+        Assert.Equal(DecisionKind.Deny, left.Decision);
+        Assert.Equal(DecisionReason.AuditUnavailable, left.Reason);
+        Assert.DoesNotContain(stored, r => r.Kind == AuditEventKind.DecisionWithdrawn);
+    }
+
+    [Fact]
     public async Task FullQueue_PushesBack_WithinTheBound_AndTheLogSaysWhatItRefused()
     {
         await _journal.DisposeAsync();
