@@ -73,16 +73,25 @@ if (memoryClient is not null && args.Contains("--memory-only"))
 Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
 Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  | CPU µs/op |");
 Console.WriteLine("|------------------------------------|--------------|------------|------------|-----------|");
-var measured = await Measurement.InterleavedAsync(
+// Two phases, each with the audit off as its own baseline: the local rows together, then Azurite against the audit off
+// alone. Azurite (a Node process on the same two cores) goes on persisting its database for a while after its slice ends,
+// and interleaved with the local rows it charged that work to whichever slice came next.
+var offRow = ("(0) Authorize, audit off", (Func<int, long, Task>)((w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w % offCredentials.Length].Token, "read", resource), 0)));
+var local = await Measurement.InterleavedAsync(
 [
-    ("(0) Authorize, audit off", (w, _) => Allowed(offClient.AuthorizeAsync(offCredentials[w % offCredentials.Length].Token, "read", resource), 0)),
+    offRow,
     ("(1) Authorize, audit to segment files", (w, _) => Allowed(filesClient.AuthorizeAsync(filesCredentials[w % filesCredentials.Length].Token, "read", resource), 1)),
-    ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w % tablesCredentials.Length].Token, "read", resource), 2)),
     .. (memoryClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
         [("(3) Authorize, audit in memory", (w, _) => Allowed(memoryClient.AuthorizeAsync(memoryCredentials[w % memoryCredentials.Length].Token, "read", resource), 3))]),
     .. (waitClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
         [("(4) audit off, waiting once per call", (w, _) => Allowed(waitClient.AuthorizeAsync(waitCredentials[w % waitCredentials.Length].Token, "read", resource), 4))]),
 ], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+var remote = await Measurement.InterleavedAsync(
+[
+    offRow with { Item1 = "(0') Authorize, audit off (for (2))" },
+    ("(2) Authorize, audit to Azurite", (w, _) => Allowed(tablesClient.AuthorizeAsync(tablesCredentials[w % tablesCredentials.Length].Token, "read", resource), 2)),
+], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+Measurement[] measured = [.. local, .. remote];
 foreach (var m in measured)
 {
     Console.WriteLine($"{m} {m.CpuUsPerOperation,9:N1} |");
@@ -96,12 +105,12 @@ foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", ta
         Console.WriteLine($"{name}: {writes:N0} writes, {(writes == 0 ? 0 : (double)lines / writes):N1} lines per write");
     }
 }
-var (baseline, segment, azure) = (measured[0], measured[1], measured[2]);
+var (baseline, segment, azureBaseline, azure) = (local[0], local[1], remote[0], remote[1]);
 Console.WriteLine();
 Console.WriteLine($"Throughput (1)/(0) segment files vs audit off: {segment.Throughput / baseline.Throughput:N2}x (target >= 0.80x: at most 20% cost)");
-Console.WriteLine($"Throughput (2)/(0) Azurite vs audit off:      {azure.Throughput / baseline.Throughput:N2}x");
+Console.WriteLine($"Throughput (2)/(0') Azurite vs audit off:     {azure.Throughput / azureBaseline.Throughput:N2}x");
 Console.WriteLine($"Denied for want of a durable record within 1 s (AuditUnavailable; counted in the throughput above): (0) {unaudited[0]}, (1) {unaudited[1]}, (2) {unaudited[2]}");
-Console.WriteLine($"p99 (1)/(0): {segment.P99Us / baseline.P99Us:N2}x; p99 (2)/(0): {azure.P99Us / baseline.P99Us:N2}x; p50 (1)/(0): {segment.P50Us / baseline.P50Us:N2}x, (2)/(0): {azure.P50Us / baseline.P50Us:N2}x");
+Console.WriteLine($"p99 (1)/(0): {segment.P99Us / baseline.P99Us:N2}x; p99 (2)/(0'): {azure.P99Us / azureBaseline.P99Us:N2}x; p50 (1)/(0): {segment.P50Us / baseline.P50Us:N2}x, (2)/(0'): {azure.P50Us / azureBaseline.P50Us:N2}x");
 
 // Every allow above rests on a durable record: the stores hold them all, and their chains verify.
 foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", tables) })
@@ -112,11 +121,11 @@ foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", ta
 
 if (memory is not null)
 {
-    Console.WriteLine($"Throughput (3)/(0) in-memory store vs audit off: {measured[3].Throughput / baseline.Throughput:N2}x (the journal without I/O)");
+    Console.WriteLine($"Throughput (3)/(0) in-memory store vs audit off: {local[2].Throughput / baseline.Throughput:N2}x (the journal without I/O)");
 }
 if (waiting is not null)
 {
-    Console.WriteLine($"Throughput (4)/(0) a wait in the grain call vs none: {measured[^1].Throughput / baseline.Throughput:N2}x (what suspending the call costs, whatever it waits for)");
+    Console.WriteLine($"Throughput (4)/(0) a wait in the grain call vs none: {local[^1].Throughput / baseline.Throughput:N2}x (what suspending the call costs, whatever it waits for)");
 }
 foreach (var cluster in new[] { off, files, tables, memory, waiting }.OfType<TestCluster>())
 {
