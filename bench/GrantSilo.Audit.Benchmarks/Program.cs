@@ -71,8 +71,8 @@ if (memoryClient is not null && args.Contains("--memory-only"))
     return 0;
 }
 Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");
-Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  | CPU µs/op |");
-Console.WriteLine("|------------------------------------|--------------|------------|------------|-----------|");
+Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  | CPU µs/op | bytes/op |");
+Console.WriteLine("|------------------------------------|--------------|------------|------------|-----------|----------|");
 // Two phases, each with the audit off as its own baseline: the local rows together, then Azurite against the audit off
 // alone. Azurite (a Node process on the same two cores) goes on persisting its database for a while after its slice ends,
 // and interleaved with the local rows it charged that work to whichever slice came next.
@@ -86,6 +86,7 @@ var local = await Measurement.InterleavedAsync(
     .. (waitClient is null ? Array.Empty<(string, Func<int, long, Task>)>() :
         [("(4) audit off, waiting once per call", (w, _) => Allowed(waitClient.AuthorizeAsync(waitCredentials[w % waitCredentials.Length].Token, "read", resource), 4))]),
 ], concurrency, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+var localWarmUp = Measurement.WarmUpLog;
 var remote = await Measurement.InterleavedAsync(
 [
     offRow with { Item1 = "(0') Authorize, audit off (for (2))" },
@@ -94,7 +95,7 @@ var remote = await Measurement.InterleavedAsync(
 Measurement[] measured = [.. local, .. remote];
 foreach (var m in measured)
 {
-    Console.WriteLine($"{m} {m.CpuUsPerOperation,9:N1} |");
+    Console.WriteLine($"{m} {m.CpuUsPerOperation,9:N1} | {m.BytesPerOperation,8:N0} |");
 }
 // The group commits' size: lines per store write over the whole run.
 foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", tables), ("in memory", memory) })
@@ -105,6 +106,7 @@ foreach (var (name, cluster) in new[] { ("segment files", files), ("Azurite", ta
         Console.WriteLine($"{name}: {writes:N0} writes, {(writes == 0 ? 0 : (double)lines / writes):N1} lines per write");
     }
 }
+Console.WriteLine($"Local rows' {localWarmUp}; Azurite's {Measurement.WarmUpLog}");
 var (baseline, segment, azureBaseline, azure) = (local[0], local[1], remote[0], remote[1]);
 Console.WriteLine();
 Console.WriteLine($"Throughput (1)/(0) segment files vs audit off: {segment.Throughput / baseline.Throughput:N2}x (target >= 0.80x: at most 20% cost)");

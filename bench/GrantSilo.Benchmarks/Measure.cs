@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Diagnostics;
 
 namespace GrantSilo.Benchmarks;
@@ -42,12 +43,24 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         // Then each under the measured load, unmeasured, until the runtime's tiered JIT has compiled the hot paths at
         // full optimisation: on two busy cores its background compiler lags seconds behind, and a longer path (more
         // methods to promote) would otherwise be measured partly unoptimised against a shorter one.
-        for (var round = 0; round < WarmUpRounds; round++)
+        // At least WarmUpRounds rounds, and then more (up to 30) until a whole round compiled almost nothing new: the audit's
+        // path, run in every other slice, was otherwise still being compiled by the background JIT while it was measured.
+        var compiled = JitInfo.GetCompiledMethodCount();
+        for (var round = 0; round < 30; round++)
         {
             foreach (var (_, operation) in operations)
             {
                 await RunSliceAsync(concurrency, slice, operation);
             }
+            var now = JitInfo.GetCompiledMethodCount();
+            var fresh = now - compiled;
+            compiled = now;
+            if (round + 1 >= WarmUpRounds && fresh <= SettledBelow)
+            {
+                WarmUpLog = $"warm-up: {round + 1} round(s) of {operations.Count} slice(s), until a round compiled at most {SettledBelow} methods";
+                break;
+            }
+            WarmUpLog = $"warm-up: {round + 1} round(s) of {operations.Count} slice(s), the JIT still compiling ({fresh} methods in the last)";
         }
         var slices = operations.Select(_ => new List<Slice>()).ToArray();
         var rounds = Math.Max(1, (int)Math.Ceiling(duration / slice));
@@ -56,11 +69,20 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
             var order = Enumerable.Range(0, operations.Count);
             foreach (var index in round % 2 == 0 ? order : order.Reverse())
             {
+                var began = Stopwatch.GetTimestamp();
                 slices[index].Add(await RunSliceAsync(concurrency, slice, operations[index].Operation));
+                SliceLog?.WriteLine($"{began} {Stopwatch.GetTimestamp()} {index}");
             }
         }
+        SliceLog?.Flush();
         return [.. operations.Select((o, i) => Summarize(o.Name, slices[i]))];
     }
+
+    // GRANTSILO_BENCH_SLICES=FILE: each measured slice's start and end (Stopwatch ticks: CLOCK_MONOTONIC nanoseconds on
+    // Linux, as `perf record -k CLOCK_MONOTONIC` stamps its samples) and the operation's index, to attribute a profile of
+    // the whole run to its operations.
+    private static readonly StreamWriter? SliceLog =
+        Environment.GetEnvironmentVariable("GRANTSILO_BENCH_SLICES") is { Length: > 0 } path ? new StreamWriter(path) : null;
 
     /// <summary>
     /// Latency at a fixed arrival rate (open loop): requests are sent at <paramref name="perSecond"/> a second, paced by a
@@ -117,6 +139,12 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
     }
 
     private sealed record Slice(double Seconds, long[] Latencies, double CpuSeconds, long AllocatedBytes = 0, int Gen0Collections = 0);
+
+    // A round of warm-up slices that compiled at most this many methods has let the tiered JIT settle.
+    private const int SettledBelow = 25;
+
+    /// <summary>How the last <see cref="InterleavedAsync"/> warmed up: rounds, and whether the JIT had settled.</summary>
+    public static string WarmUpLog { get; private set; } = "";
 
     /// <summary>Unmeasured rounds of slices run before <see cref="InterleavedAsync"/> measures (<c>GRANTSILO_BENCH_WARMUP_ROUNDS</c>, default 3).</summary>
     private static readonly int WarmUpRounds =

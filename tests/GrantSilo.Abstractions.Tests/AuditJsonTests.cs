@@ -106,6 +106,30 @@ public sealed class AuditJsonTests
         }, iter: 1000);
 
     [Fact]
+    public void ABodyEncodedAhead_SealsToTheSameBytes_AsSealingTheRecord() =>
+        Gen.Select(Records, Gen.Long[1, long.MaxValue - 1], Gen.Bool, Text).Sample((record, sequence, first, silo) =>
+        {
+            var previous = first ? "" : new string('b', 64);
+            var encoded = new ArrayBufferWriter<byte>();
+            var body = new ArrayBufferWriter<byte>();
+            var hash = AuditChain.Seal("local", sequence, previous, record, encoded, body, silo);
+
+            // Encoded by the recorder, after whatever it wrote before (the scratch buffer is reused), then sealed.
+            var scratch = new ArrayBufferWriter<byte>();
+            scratch.Write("left over"u8);
+            var (json, escaped) = AuditChain.EncodeBody(record, silo, scratch);
+            var ahead = scratch.WrittenSpan[9..];
+            Assert.Equal(json + escaped, ahead.Length);
+            var encodedAhead = new ArrayBufferWriter<byte>();
+            var bodyAhead = new ArrayBufferWriter<byte>();
+            var hashAhead = AuditChain.SealEncoded("local", sequence, previous, ahead[..json], ahead[json..], encodedAhead, bodyAhead);
+
+            Assert.Equal(hash, hashAhead);
+            Assert.True(encoded.WrittenSpan.SequenceEqual(encodedAhead.WrittenSpan));
+            Assert.True(body.WrittenSpan.SequenceEqual(bodyAhead.WrittenSpan));
+        }, iter: 1000);
+
+    [Fact]
     public void SignedCheckpointLines_CarryTheirSignature_AndVerify()
     {
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);

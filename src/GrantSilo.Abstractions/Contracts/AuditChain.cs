@@ -174,6 +174,56 @@ public static class AuditChain
         return hash;
     }
 
+    /// <summary>
+    /// Encodes a record's body ahead of sealing, where the record is made (in parallel with every other caller) rather than
+    /// on the stream's one writer: writes the record's JSON (exactly what <see cref="Seal(string, long, string, AuditRecord, IBufferWriter{byte}?, IBufferWriter{byte}, string?)"/>
+    /// hashes and stores) to <paramref name="output"/>, then that JSON escaped as a line's <c>body</c> string. Returns the
+    /// two lengths; <see cref="SealEncoded"/> seals it.
+    /// </summary>
+    public static (int Json, int Escaped) EncodeBody(AuditRecord record, string? silo, ArrayBufferWriter<byte> output)
+    {
+        var start = output.WrittenCount;
+        var writer = t_encodeWriter ??= new Utf8JsonWriter(output, WriterOptions);
+        writer.Reset(output);
+        AuditRecordJson.Write(writer, record, silo);
+        writer.Flush();
+        writer.Reset();
+        var json = output.WrittenCount - start;
+        AuditLineJson.Escape(output, output.WrittenSpan.Slice(start, json));
+        return (json, output.WrittenCount - start - json);
+    }
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_encodeWriter;
+
+    /// <summary>
+    /// Seals a body encoded ahead (<see cref="EncodeBody"/>) as the next line of a stream: hashes <c>prev + "\n" + json</c>,
+    /// writes the line's JSON and a line break to <paramref name="encoded"/> with the escaped body as it is, and the body's
+    /// JSON to <paramref name="body"/>; returns the line's hash. The same line, byte for byte, as sealing the record.
+    /// </summary>
+    public static string SealEncoded(string stream, long sequence, string previousHash, ReadOnlySpan<byte> json, ReadOnlySpan<byte> escaped, IBufferWriter<byte> encoded, IBufferWriter<byte> body)
+    {
+        var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
+        var head = buffer.GetSpan(prefix + json.Length);
+        Encoding.UTF8.GetBytes(previousHash, head);
+        head[prefix - 1] = (byte)'\n';
+        json.CopyTo(head[prefix..]);
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(head[..(prefix + json.Length)], digest);
+        var hash = Convert.ToHexStringLower(digest);
+        AuditLineJson.WriteEscapedBody(encoded, stream, sequence, previousHash, hash, escaped);
+        encoded.Write("\n"u8);
+        body.Write(json);
+        if (buffer.Capacity > 65536)
+        {
+            t_seal = null;
+            t_sealWriter = null;
+        }
+        return hash;
+    }
+
     /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>
     public static AuditLine SealCheckpoint(string stream, long sequence, string previousHash, AuditRecord checkpoint, ECDsa key, string keyId)
     {

@@ -95,7 +95,18 @@ internal static class AuditLineJson
 {
     private static readonly SearchValues<byte> Special = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
 
-    public static void Write(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash, ReadOnlySpan<byte> body, string? signature, string? keyId)
+    /// <summary>A line with no signature whose body was escaped ahead (<see cref="Escape"/>): the same bytes as <see cref="Write"/>.</summary>
+    public static void WriteEscapedBody(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash, ReadOnlySpan<byte> escapedBody)
+    {
+        Head(output, stream, sequence, previousHash, hash);
+        output.Write(escapedBody);
+        Raw(output, "\"}"u8);
+    }
+
+    /// <summary>Writes <paramref name="utf8"/> escaped as the inside of a JSON string, as a line's members are.</summary>
+    public static void Escape(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8) => Escaped(output, utf8);
+
+    private static void Head(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash)
     {
         Raw(output, "{\"stream\":\""u8);
         Escaped(output, stream);
@@ -108,6 +119,11 @@ internal static class AuditLineJson
         Raw(output, "\",\"hash\":\""u8);
         Escaped(output, hash);
         Raw(output, "\",\"body\":\""u8);
+    }
+
+    public static void Write(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash, ReadOnlySpan<byte> body, string? signature, string? keyId)
+    {
+        Head(output, stream, sequence, previousHash, hash);
         Escaped(output, body);
         if (signature is not null)
         {

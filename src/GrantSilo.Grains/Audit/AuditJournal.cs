@@ -60,6 +60,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private DateTimeOffset _lastCheckpoint;
     // The writer's batch as sealed and encoded (reused for every write).
     private readonly EncodedAuditLines _sealed = new();
+    // Buffers for bodies encoded ahead: taken by recorders, given back by the writer once their batch is written.
+    private readonly BodyBuffers _bodies = new();
 
     /// <summary>The logger category every durable record is emitted on when <see cref="AuditOptions.LogRecords"/> is set.</summary>
     public const string RecordsCategory = "GrantSilo.Audit.Records";
@@ -108,6 +110,9 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     public ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken)
     {
         var entry = new Entry(record);
+        // Its body is encoded here, by the caller, in parallel with every other: the writer, alone on the stream, then only
+        // hashes and copies it, and a batch is written sooner.
+        entry.Encode(_silo, _bodies);
         Batch? batch;
         TaskCompletionSource? wake;
         lock (_gate)
@@ -437,7 +442,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         AuditStreamTail? tail = null;
-        var records = new List<AuditRecord>(_maxBatch);
+        var records = new List<Sealable>(_maxBatch);
         var carried = new List<AuditRecord>();
         _lastCheckpoint = _time.GetUtcNow();
         while (!cancellationToken.IsCancellationRequested)
@@ -461,7 +466,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 if (batch is null)
                 {
                     // Stopping, and every batch written: a last checkpoint covers everything (and says what the queue refused).
-                    List<AuditRecord> last = TakeDropped() is { } dropped ? [dropped] : [];
+                    List<Sealable> last = TakeDropped() is { } dropped ? [new Sealable(dropped, null)] : [];
                     if (_sinceCheckpoint > 0 || last.Count > 0)
                     {
                         await WriteAsync(tail, last, checkpoint: true, cancellationToken).ConfigureAwait(false);
@@ -475,7 +480,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 batch = await NextAsync(wait: false, room: _maxBatch - 1 - carried.Count, cancellationToken).ConfigureAwait(false);
             }
             records.Clear();
-            records.AddRange(carried);
+            foreach (var record in carried)
+            {
+                records.Add(new Sealable(record, null));
+            }
             carried.Clear();
             var taken = batch is not null && batch.Take();
             if (batch is not null)
@@ -484,7 +492,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 {
                     // A record whose caller was refused before it was taken is written as the deny the caller got.
                     entry.AsIs = taken && entry.Waiting;
-                    records.Add(entry.AsIs ? entry.Record : Denied(entry.Record));
+                    records.Add(entry.AsIs ? new Sealable(entry.Record, entry) : new Sealable(Denied(entry.Record), null));
                 }
             }
             var due = _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
@@ -502,7 +510,13 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 }
                 if (committed)
                 {
-                    batch.Done.TrySetResult();
+                    // Its callers are told from the thread pool (a continuation queued per caller), while this writer goes on
+                    // to seal the next batch.
+                    ThreadPool.UnsafeQueueUserWorkItem(static done => done.TrySetResult(), batch.Done, preferLocal: false);
+                }
+                foreach (var entry in batch.Entries)
+                {
+                    entry.Release(_bodies);
                 }
                 ForgetSettled();
             }
@@ -510,7 +524,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     }
 
     // Seals the records (and a checkpoint) after the tail and writes them, again and again until the store takes them.
-    private async Task<AuditStreamTail> WriteAsync(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint, CancellationToken cancellationToken)
+    private async Task<AuditStreamTail> WriteAsync(AuditStreamTail tail, List<Sealable> records, bool checkpoint, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -560,14 +574,16 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
         }
     }
 
-    private EncodedAuditLines Seal(AuditStreamTail tail, List<AuditRecord> records, bool checkpoint)
+    private EncodedAuditLines Seal(AuditStreamTail tail, List<Sealable> records, bool checkpoint)
     {
         _sealed.Begin(Stream);
         var sequence = tail.Sequence;
         var hash = tail.Hash;
-        foreach (var record in records)
+        foreach (var (record, encoded) in records)
         {
-            hash = _sealed.Add(++sequence, hash, record, _silo);
+            hash = encoded is not null && encoded.Encoded is { } body
+                ? _sealed.Add(++sequence, hash, body.Span[..encoded.JsonLength], body.Span[encoded.JsonLength..])
+                : _sealed.Add(++sequence, hash, record, _silo);
         }
         if (checkpoint)
         {
@@ -686,12 +702,85 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     };
 
     /// <summary>A queued record, and whether its caller still waits for it.</summary>
+    // Buffers of one size (a decision's body and its escaped copy fit), taken by many recorders and given back in bulk by
+    // the one writer (the shared array pool keeps what a thread gives back for that thread, and drops the rest); at most
+    // enough for a few full batches are kept. A larger body gets an array of its own.
+    private sealed class BodyBuffers
+    {
+        private const int Size = 4096, Kept = 1024;
+        private readonly ConcurrentQueue<byte[]> _free = new();
+        private int _count;
+
+        public byte[] Take(int length)
+        {
+            if (length <= Size && _free.TryDequeue(out var buffer))
+            {
+                Interlocked.Decrement(ref _count);
+                return buffer;
+            }
+            return new byte[length <= Size ? Size : length];
+        }
+
+        public void Give(byte[] buffer)
+        {
+            if (buffer.Length == Size && Interlocked.Increment(ref _count) <= Kept)
+            {
+                _free.Enqueue(buffer);
+                return;
+            }
+            if (buffer.Length == Size)
+            {
+                Interlocked.Decrement(ref _count);
+            }
+        }
+    }
+
+    // A record to seal: with its entry when its body was encoded ahead (written as it is), or alone (encoded when sealed).
+    private readonly record struct Sealable(AuditRecord Record, Entry? Encoded);
+
     private sealed class Entry(AuditRecord record)
     {
         private const int Waits = 0, Acknowledged = 1, Left = 2;
         private int _state;
+        private byte[]? _body;
+        private int _length;
+
+        [ThreadStatic]
+        private static ArrayBufferWriter<byte>? t_scratch;
 
         public AuditRecord Record { get; } = record;
+
+        // The record's JSON (JsonLength bytes) then that JSON escaped as a line's body, encoded by its caller; null once
+        // released (after its batch was written).
+        public ReadOnlyMemory<byte>? Encoded => _body is { } body ? body.AsMemory(0, _length) : null;
+
+        public int JsonLength { get; private set; }
+
+        public void Encode(string silo, BodyBuffers buffers)
+        {
+            var scratch = t_scratch ??= new ArrayBufferWriter<byte>(4096);
+            scratch.ResetWrittenCount();
+            var (json, escaped) = AuditChain.EncodeBody(Record, silo, scratch);
+            _length = json + escaped;
+            JsonLength = json;
+            _body = buffers.Take(_length);
+            scratch.WrittenSpan.CopyTo(_body);
+            if (scratch.Capacity > 65536)
+            {
+                t_scratch = null;
+            }
+        }
+
+        // Its batch is written (or the record was rewritten as a deny): the buffer goes back to the pool. Only the writer
+        // calls this, once it no longer seals the batch.
+        public void Release(BodyBuffers buffers)
+        {
+            if (_body is { } body)
+            {
+                _body = null;
+                buffers.Give(body);
+            }
+        }
 
         // Written as it was (not as a deny): set by the writer when it takes the batch.
         public bool AsIs { get; set; }

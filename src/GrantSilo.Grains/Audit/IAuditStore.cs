@@ -147,6 +147,17 @@ public sealed class EncodedAuditLines
         return hash;
     }
 
+    // A body encoded ahead by its recorder (AuditChain.EncodeBody): sealing only hashes and copies it.
+    internal string Add(long sequence, string previousHash, ReadOnlySpan<byte> json, ReadOnlySpan<byte> escaped)
+    {
+        var start = _encoded.WrittenCount;
+        var bodyStart = _bodies.WrittenCount;
+        var hash = AuditChain.SealEncoded(_stream, sequence, previousHash, json, escaped, _encoded, _bodies);
+        _places.Add(new Place(sequence, previousHash, hash, start, bodyStart, _bodies.WrittenCount - bodyStart, false));
+        _lines.Add(null);
+        return hash;
+    }
+
     internal void Add(AuditLine checkpoint)
     {
         _places.Add(new Place(checkpoint.Sequence, checkpoint.PreviousHash, checkpoint.Hash, _encoded.WrittenCount, 0, 0, checkpoint.IsCheckpoint));
