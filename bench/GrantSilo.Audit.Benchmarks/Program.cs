@@ -1,10 +1,13 @@
-// What the durable audit costs Authorize: one process, three single-silo in-process clusters alive together, each with
-// 32 concurrent callers on warm credentials, measured in alternating one-second slices so every figure sees the same
-// machine:
+// What the durable audit costs Authorize: one process, single-silo in-process clusters alive together, each with
+// --concurrency callers on warm credentials, measured in alternating one-second slices so every figure sees the same
+// machine (after a warm-up that lasts until the JIT has settled):
 //   (0) the audit off (GrantSilo:Audit:Enabled=false: nothing recorded, nothing waited for) — the baseline;
 //   (1) the embedded default: records group-committed to segment files, one write and one fsync per batch;
-//   (2) the Azure store on Azurite: entity group transactions.
-// Reports throughput and p99 as ratios against (0). --files-only runs (1) alone, --off-only (0), for a profiler.
+//   (3) with --with-memory, the journal with an in-memory store (everything but the I/O);
+//   (4) with --with-wait, the audit off but each decision waiting once inside the grain call;
+// then, in a phase of its own against its own baseline (0'), (2) the Azure store on Azurite: entity group transactions.
+// Reports throughput and p99 as ratios against the baseline. --files-only runs (1) alone, --off-only (0), for a profiler;
+// GRANTSILO_BENCH_SLICES=FILE logs each slice's start and end for a profile of the whole run.
 //   npm ci && dotnet run -c Release --project bench/GrantSilo.Audit.Benchmarks [-- --seconds 8 --concurrency 32]
 using GrantSilo;
 using GrantSilo.Benchmarks;
