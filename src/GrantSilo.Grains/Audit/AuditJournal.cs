@@ -701,7 +701,6 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             : $"Record {record.Id} became durable after its caller stopped waiting.",
     };
 
-    /// <summary>A queued record, and whether its caller still waits for it.</summary>
     // Buffers of one size (a decision's body and its escaped copy fit), taken by many recorders and given back in bulk by
     // the one writer (the shared array pool keeps what a thread gives back for that thread, and drops the rest); at most
     // enough for a few full batches are kept. A larger body gets an array of its own.
@@ -738,6 +737,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     // A record to seal: with its entry when its body was encoded ahead (written as it is), or alone (encoded when sealed).
     private readonly record struct Sealable(AuditRecord Record, Entry? Encoded);
 
+    /// <summary>A queued record, and whether its caller still waits for it.</summary>
     private sealed class Entry(AuditRecord record)
     {
         private const int Waits = 0, Acknowledged = 1, Left = 2;
