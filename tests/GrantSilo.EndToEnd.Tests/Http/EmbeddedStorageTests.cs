@@ -11,9 +11,14 @@ public sealed class EmbeddedStorageTests
     public async Task EmbeddedProfile_KeepsGrainStateInTheSilosOwnMemory()
     {
         await using var host = await InProcessHttpHost.StartAsync();
-
         var storage = Assert.IsType<LocalGrainStorage>(host.Services.GetRequiredKeyedService<IGrainStorage>(GrantSiloStorage.Name));
-        // A started silo has written state already (its signing keys, the policy and access-rule versions): through it.
-        Assert.True(storage.Count > 0, "No grain state was written to the embedded default's storage.");
+        var before = storage.Count;
+
+        // An agent, a task, a session and a credential, through the HTTP API: their records are written there.
+        var (sessionId, token) = await host.CredentialAsync("stored");
+
+        Assert.False(string.IsNullOrEmpty(sessionId));
+        Assert.False(string.IsNullOrEmpty(token));
+        Assert.True(storage.Count >= before + 4, $"The issuance wrote {storage.Count - before} records to the embedded default's storage; an agent, a task, a session and a credential at least were expected.");
     }
 }
