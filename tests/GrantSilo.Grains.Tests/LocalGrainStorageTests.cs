@@ -68,7 +68,10 @@ public sealed class LocalGrainStorageTests
         Assert.NotEqual(first.ETag, second.ETag);
 
         stale.State.Agent = "stale";
-        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => _storage.WriteStateAsync("session", Grain, stale));
+        // The conflict is the returned task's, as an asynchronous provider's would be, not thrown at the call.
+        var write = _storage.WriteStateAsync("session", Grain, stale);
+        Assert.True(write.IsFaulted);
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => write);
 
         // Orleans' naming: the stored ETag, and the caller's ("current" in its memory).
         Assert.Equal(second.ETag, conflict.StoredEtag);

@@ -22,6 +22,9 @@ namespace GrantSilo.Grains.Hosting;
 /// </remarks>
 internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IGrainStorage
 {
+    // Every operation is done when it returns. A failure (a conflict, a state that does not serialize) is the returned
+    // task's, as an asynchronous provider's would be, not thrown at the call.
+
     // A stored record: its serialized state and the ETag of the write that made it. A reference type compared by
     // reference, so a compare-and-swap replaces exactly the record the check was made against.
     private sealed class Stored(BinaryData data, string etag)
@@ -42,6 +45,51 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
+        try
+        {
+            Read(stateName, grainId, grainState);
+            return Task.CompletedTask;
+        }
+        catch (Exception failure)
+        {
+            return Task.FromException(failure);
+        }
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        WriteStateAsync(stateName, grainId, grainState, CancellationToken.None);
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Write(stateName, grainId, grainState);
+            return Task.CompletedTask;
+        }
+        catch (Exception failure)
+        {
+            return Task.FromException(failure);
+        }
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Clear(stateName, grainId, grainState);
+            return Task.CompletedTask;
+        }
+        catch (Exception failure)
+        {
+            return Task.FromException(failure);
+        }
+    }
+
+    private void Read<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
         if (_records.TryGetValue((stateName, grainId), out var stored))
         {
             grainState.State = serializer.Deserialize<T>(stored.Data) ?? Activator.CreateInstance<T>();
@@ -54,13 +102,9 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
             grainState.ETag = null;
             grainState.RecordExists = false;
         }
-        return Task.CompletedTask;
     }
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        WriteStateAsync(stateName, grainId, grainState, CancellationToken.None);
-
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    private void Write<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         // Serialized before the check: the state is the caller's, and a conflict costs only the wasted bytes.
         var replacement = new Stored(serializer.Serialize(grainState.State), NewETag());
@@ -87,13 +131,9 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
         }
         grainState.ETag = replacement.ETag;
         grainState.RecordExists = true;
-        return Task.CompletedTask;
     }
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
-
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    private void Clear<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var key = (stateName, grainId);
         while (true)
@@ -115,7 +155,6 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
         }
         grainState.ETag = null;
         grainState.RecordExists = false;
-        return Task.CompletedTask;
     }
 
     private string NewETag() => Interlocked.Increment(ref _lastETag).ToString(CultureInfo.InvariantCulture);
