@@ -27,7 +27,7 @@ public static class GrantSiloSiloProfiles
     public const string RemindersSection = "GrantSilo:Reminders";
 
     /// <summary>
-    /// The embedded default: one silo on localhost, in-memory grain storage and reminders, grain calls carrying the caller's
+    /// The embedded default: one silo on localhost, grain storage in the silo's own memory (<see cref="LocalGrainStorageExtensions.AddLocalGrainStorage"/>), in-memory reminders, grain calls carrying the caller's
     /// trace, the audit log in append-only
     /// segment files (<c>GrantSilo:Audit:File</c>, docs/audit.md). TLS is off unless
     /// <c>GrantSilo:Tls:Enabled</c> is true (then with the certificates of <c>GrantSilo:Tls</c>).
@@ -37,7 +37,8 @@ public static class GrantSiloSiloProfiles
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(host);
         silo.UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId);
-        silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        // One silo, so grain state in its own memory: no storage grain between a grain and its state (docs/architecture.md).
+        silo.AddLocalGrainStorage(GrantSiloStorage.Name);
         silo.UseInMemoryReminderService();
         silo.AddFileAuditStore(o => configuration.GetSection(FileAuditStoreOptions.SectionName).Bind(o));
         silo.UseGrantSiloTlsFromConfiguration(configuration, alwaysOn: false);

@@ -71,7 +71,8 @@ public sealed class ExplorerCluster : IAsyncDisposable
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage("grants-inner");
+            // One silo: the embedded default's storage, in the silo's own memory (the explorer's hooks around it).
+            silo.AddLocalGrainStorage("grants-inner");
             silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new ExplorerGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
             silo.UseInMemoryReminderService();
             silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, GrantClock);

@@ -176,7 +176,7 @@ internal sealed partial class SessionGrain(
         }
 
         var credentialId = CredentialToken.NewCredentialId();
-        var task = await GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId.Value).AttachIssuingSessionAsync(Key, State.Agent);
+        var task = await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(taskId.Value).AttachIssuingSessionAsync(Key, State.Agent);
         if (!task.IsSuccess)
         {
             return task.Error;
@@ -245,7 +245,7 @@ internal sealed partial class SessionGrain(
             IssuedUnder = task.Value,
             IssuerProof = clusterKey.IssuedBy(Key, credentialId, taskId.Value),
         };
-        var created = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
+        var created = await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
         if (!created.IsSuccess)
         {
             return created.Error;

@@ -10,7 +10,7 @@ using Orleans.TestingHost;
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>
-/// One in-process silo on the embedded default (memory storage and reminders) whose grant clock is
+/// One in-process silo on the embedded default (storage in the silo's memory, in-memory reminders) whose grant clock is
 /// a <see cref="FakeTimeProvider"/>: tests move time instead of waiting for it.
 /// </summary>
 public sealed class ClusterFixture : GrantSiloClusterFixture
@@ -41,7 +41,8 @@ public sealed class ClusterFixture : GrantSiloClusterFixture
     protected override void ConfigureSilo(ISiloBuilder silo)
     {
         silo.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Warnings);
-        silo.AddMemoryGrainStorage("grants-inner");
+        // One silo: the embedded default's storage, in the silo's own memory (failures injected around it).
+        silo.AddLocalGrainStorage("grants-inner");
         silo.Services.AddKeyedSingleton<IGrainStorage>(GrantSiloStorage.Name, (sp, _) => new FlakyGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>("grants-inner")));
         silo.UseInMemoryReminderService();
         silo.Services.AddKeyedSingleton<TimeProvider>(GrantSiloTime.ServiceKey, Time);

@@ -1,0 +1,40 @@
+using Orleans.Runtime;
+
+namespace GrantSilo.GrainInterfaces;
+
+/// <summary>
+/// Grain references by string key without Orleans' per-call type resolution. <c>IGrainFactory.GetGrain&lt;T&gt;(string)</c>
+/// resolves the interface to its grain interface type and grain type on every call (reading the interface's
+/// attributes and formatting its name); on the issuance path that was about 4% of the silo's CPU. The two types never
+/// change for an interface, so they are resolved once, by Orleans itself on the first call, and reused.
+/// </summary>
+public static class GrainFactoryExtensions
+{
+    /// <summary>
+    /// The reference to the grain of interface <typeparamref name="T"/> with key <paramref name="key"/>: the same
+    /// reference <c>GetGrain&lt;T&gt;(key)</c> returns.
+    /// </summary>
+    public static T GetGrainByKey<T>(this IGrainFactory factory, string key)
+        where T : IGrainWithStringKey
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        if (ResolvedTypes<T>.Value is { } types)
+        {
+            return (T)factory.GetGrain(GrainId.Create(types.Grain, key), types.Interface);
+        }
+        var first = factory.GetGrain<T>(key);
+        if (first is GrainReference reference)
+        {
+            ResolvedTypes<T>.Value = new Types(reference.GrainId.Type, reference.InterfaceType);
+        }
+        return first;
+    }
+
+    private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
+
+    // One per interface; written once (any thread may win the race: every one resolves the same types).
+    private static class ResolvedTypes<T>
+    {
+        public static volatile Types? Value;
+    }
+}
