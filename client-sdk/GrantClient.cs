@@ -483,7 +483,7 @@ public sealed partial class GrantClient : IGrantClient
 
     private ITaskGrain Task(string id) => _cluster.GetGrain<ITaskGrain>(id);
 
-    private ISessionGrain Session(string id) => _cluster.GetGrainByKey<ISessionGrain>(id);
+    private ISessionGrain Session(string id) => _cluster.GetGrain<ISessionGrain>(id);
 
     private ICredentialGrain Credential(string id)
     {

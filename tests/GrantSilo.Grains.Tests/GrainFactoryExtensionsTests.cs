@@ -1,4 +1,5 @@
 using GrantSilo.GrainInterfaces;
+using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Tasks;
 
 namespace GrantSilo.Grains.Tests;

@@ -1,6 +1,6 @@
 using Orleans.Runtime;
 
-namespace GrantSilo.GrainInterfaces;
+namespace GrantSilo.Grains.Hosting;
 
 /// <summary>
 /// Grain references by string key without Orleans' per-call type resolution. <c>IGrainFactory.GetGrain&lt;T&gt;(string)</c>
@@ -8,7 +8,7 @@ namespace GrantSilo.GrainInterfaces;
 /// attributes and formatting its name); on the issuance path that was about 4% of the silo's CPU. The two types never
 /// change for an interface, so they are resolved once, by Orleans itself on the first call, and reused.
 /// </summary>
-public static class GrainFactoryExtensions
+internal static class GrainFactoryExtensions
 {
     /// <summary>
     /// The reference to the grain of interface <typeparamref name="T"/> with key <paramref name="key"/>: the same
