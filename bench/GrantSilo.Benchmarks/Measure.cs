@@ -1,5 +1,5 @@
-using System.Runtime;
 using System.Diagnostics;
+using System.Runtime;
 
 namespace GrantSilo.Benchmarks;
 
