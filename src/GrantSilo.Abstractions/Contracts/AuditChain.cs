@@ -145,32 +145,20 @@ public static class AuditChain
     public static string Seal(string stream, long sequence, string previousHash, AuditRecord record, IBufferWriter<byte>? encoded, IBufferWriter<byte> body, string? silo)
     {
         // prev + "\n" + body, written once as UTF-8 and hashed where it lies.
-        var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
-        buffer.ResetWrittenCount();
-        var prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
-        var head = buffer.GetSpan(prefix);
-        Encoding.UTF8.GetBytes(previousHash, head);
-        head[prefix - 1] = (byte)'\n';
-        buffer.Advance(prefix);
+        var buffer = BeginHashed(previousHash, out var prefix);
         var writer = t_sealWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
         writer.Reset(buffer);
         AuditRecordJson.Write(writer, record, silo);
         writer.Flush();
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, digest);
+        var hash = HexSha256(buffer.WrittenSpan);
         var json = buffer.WrittenSpan[prefix..];
-        var hash = Convert.ToHexStringLower(digest);
         if (encoded is not null)
         {
             AuditLineJson.Write(encoded, stream, sequence, previousHash, hash, json, signature: null, keyId: null);
             encoded.Write("\n"u8);
         }
         body.Write(json);
-        if (buffer.Capacity > 65536)
-        {
-            t_seal = null;
-            t_sealWriter = null;
-        }
+        KeepSmall(buffer);
         return hash;
     }
 
@@ -187,7 +175,6 @@ public static class AuditChain
         writer.Reset(output);
         AuditRecordJson.Write(writer, record, silo);
         writer.Flush();
-        writer.Reset();
         var json = output.WrittenCount - start;
         AuditLineJson.Escape(output, output.WrittenSpan.Slice(start, json));
         return (json, output.WrittenCount - start - json);
@@ -203,25 +190,44 @@ public static class AuditChain
     /// </summary>
     public static string SealEncoded(string stream, long sequence, string previousHash, ReadOnlySpan<byte> json, ReadOnlySpan<byte> escaped, IBufferWriter<byte> encoded, IBufferWriter<byte> body)
     {
-        var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
-        buffer.ResetWrittenCount();
-        var prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
-        var head = buffer.GetSpan(prefix + json.Length);
-        Encoding.UTF8.GetBytes(previousHash, head);
-        head[prefix - 1] = (byte)'\n';
-        json.CopyTo(head[prefix..]);
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(head[..(prefix + json.Length)], digest);
-        var hash = Convert.ToHexStringLower(digest);
+        var buffer = BeginHashed(previousHash, out _);
+        buffer.Write(json);
+        var hash = HexSha256(buffer.WrittenSpan);
         AuditLineJson.WriteEscapedBody(encoded, stream, sequence, previousHash, hash, escaped);
         encoded.Write("\n"u8);
         body.Write(json);
+        KeepSmall(buffer);
+        return hash;
+    }
+
+    // The thread's sealing buffer, begun with what a line's hash covers before its body: prev and a line break.
+    private static ArrayBufferWriter<byte> BeginHashed(string previousHash, out int prefix)
+    {
+        var buffer = t_seal ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        prefix = Encoding.UTF8.GetByteCount(previousHash) + 1;
+        var head = buffer.GetSpan(prefix);
+        Encoding.UTF8.GetBytes(previousHash, head);
+        head[prefix - 1] = (byte)'\n';
+        buffer.Advance(prefix);
+        return buffer;
+    }
+
+    private static string HexSha256(ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(bytes, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    // One unusually large record does not keep its buffer for the thread's lifetime.
+    private static void KeepSmall(ArrayBufferWriter<byte> buffer)
+    {
         if (buffer.Capacity > 65536)
         {
             t_seal = null;
             t_sealWriter = null;
         }
-        return hash;
     }
 
     /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>

@@ -722,12 +722,15 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
 
         public void Give(byte[] buffer)
         {
-            if (buffer.Length == Size && Interlocked.Increment(ref _count) <= Kept)
+            if (buffer.Length != Size)
             {
-                _free.Enqueue(buffer);
                 return;
             }
-            if (buffer.Length == Size)
+            if (Interlocked.Increment(ref _count) <= Kept)
+            {
+                _free.Enqueue(buffer);
+            }
+            else
             {
                 Interlocked.Decrement(ref _count);
             }

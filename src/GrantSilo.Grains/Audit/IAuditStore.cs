@@ -137,22 +137,17 @@ public sealed class EncodedAuditLines
         _bodies.ResetWrittenCount();
     }
 
-    internal string Add(long sequence, string previousHash, AuditRecord record, string silo)
-    {
-        var start = _encoded.WrittenCount;
-        var bodyStart = _bodies.WrittenCount;
-        var hash = AuditChain.Seal(_stream, sequence, previousHash, record, _encoded, _bodies, silo);
-        _places.Add(new Place(sequence, previousHash, hash, start, bodyStart, _bodies.WrittenCount - bodyStart, false));
-        _lines.Add(null);
-        return hash;
-    }
+    internal string Add(long sequence, string previousHash, AuditRecord record, string silo) =>
+        Placed(sequence, previousHash, _encoded.WrittenCount, _bodies.WrittenCount, AuditChain.Seal(_stream, sequence, previousHash, record, _encoded, _bodies, silo));
 
     // A body encoded ahead by its recorder (AuditChain.EncodeBody): sealing only hashes and copies it.
-    internal string Add(long sequence, string previousHash, ReadOnlySpan<byte> json, ReadOnlySpan<byte> escaped)
+    internal string Add(long sequence, string previousHash, ReadOnlySpan<byte> json, ReadOnlySpan<byte> escaped) =>
+        Placed(sequence, previousHash, _encoded.WrittenCount, _bodies.WrittenCount, AuditChain.SealEncoded(_stream, sequence, previousHash, json, escaped, _encoded, _bodies));
+
+    // A line just sealed: where its encoding and body begin (taken before sealing wrote them, as the arguments are
+    // evaluated in order) and its hash.
+    private string Placed(long sequence, string previousHash, int start, int bodyStart, string hash)
     {
-        var start = _encoded.WrittenCount;
-        var bodyStart = _bodies.WrittenCount;
-        var hash = AuditChain.SealEncoded(_stream, sequence, previousHash, json, escaped, _encoded, _bodies);
         _places.Add(new Place(sequence, previousHash, hash, start, bodyStart, _bodies.WrittenCount - bodyStart, false));
         _lines.Add(null);
         return hash;

@@ -43,43 +43,27 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         ReadStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
-    {
-        try
-        {
-            Read(stateName, grainId, grainState);
-            return Task.CompletedTask;
-        }
-        catch (Exception failure)
-        {
-            return Task.FromException(failure);
-        }
-    }
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        Done(static (store, name, id, state) => store.Read(name, id, state), stateName, grainId, grainState);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         WriteStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
-    {
-        try
-        {
-            Write(stateName, grainId, grainState);
-            return Task.CompletedTask;
-        }
-        catch (Exception failure)
-        {
-            return Task.FromException(failure);
-        }
-    }
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        Done(static (store, name, id, state) => store.Write(name, id, state), stateName, grainId, grainState);
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         ClearStateAsync(stateName, grainId, grainState, CancellationToken.None);
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken) =>
+        Done(static (store, name, id, state) => store.Clear(name, id, state), stateName, grainId, grainState);
+
+    // Runs an operation to its end; its failure is the returned task's. Static lambdas: nothing is allocated per call.
+    private Task Done<T>(Action<LocalGrainStorage, string, GrainId, IGrainState<T>> operation, string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         try
         {
-            Clear(stateName, grainId, grainState);
+            operation(this, stateName, grainId, grainState);
             return Task.CompletedTask;
         }
         catch (Exception failure)
