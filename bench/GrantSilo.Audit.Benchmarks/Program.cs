@@ -6,7 +6,7 @@
 //   (3) with --with-memory, the journal with an in-memory store (everything but the I/O);
 //   (4) with --with-wait, the audit off but each decision waiting once inside the grain call;
 // then, in a phase of its own against its own baseline (0'), (2) the Azure store on Azurite: entity group transactions.
-// Reports throughput and p99 as ratios against the baseline. --files-only runs (1) alone, --off-only (0), for a profiler;
+// Reports throughput and p99 as ratios against the baseline. --files-only runs (1) alone, --off-only (0), --wait-only (4), for a profiler;
 // GRANTSILO_BENCH_SLICES=FILE logs each slice's start and end for a profile of the whole run.
 //   npm ci && dotnet run -c Release --project bench/GrantSilo.Audit.Benchmarks [-- --seconds 8 --concurrency 32]
 using GrantSilo;
@@ -71,6 +71,14 @@ if (memoryClient is not null && args.Contains("--memory-only"))
     Console.WriteLine($"In-memory store only, pid {Environment.ProcessId}");
     Console.WriteLine(await Measurement.RunAsync("(3) Authorize, audit in memory", concurrency, TimeSpan.FromSeconds(seconds),
         (w, _) => Allowed(memoryClient.AuthorizeAsync(memoryCredentials[w % memoryCredentials.Length].Token, "read", resource), 3)));
+    return 0;
+}
+if (waitClient is not null && args.Contains("--wait-only"))
+{
+    // For a profiler: Authorize with the audit off but one wait per call (with --with-wait).
+    Console.WriteLine($"Wait only, pid {Environment.ProcessId}");
+    Console.WriteLine(await Measurement.RunAsync("(4) audit off, waiting once per call", concurrency, TimeSpan.FromSeconds(seconds),
+        (w, _) => Allowed(waitClient.AuthorizeAsync(waitCredentials[w % waitCredentials.Length].Token, "read", resource), 4)));
     return 0;
 }
 Console.WriteLine($"GrantSilo audit benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, alternating 1 s slices");

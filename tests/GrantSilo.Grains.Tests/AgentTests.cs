@@ -1,3 +1,5 @@
+using GrantSilo.GrainInterfaces;
+
 namespace GrantSilo.Grains.Tests;
 
 [Collection(ClusterCollection.Name)]
@@ -54,5 +56,32 @@ public class AgentTests(ClusterFixture fixture)
         info = await Eventually.LastAsync(async () => (await _s.Client.GetAgentAsync(agent)).Value, a => a.LiveTasks == 0 && a.LiveSessions == 0);
         Assert.Equal(0, info.LiveTasks);
         Assert.Equal(0, info.LiveSessions);
+    }
+
+    // A SPIFFE id of exactly `length` characters, valid in every other way.
+    internal static string WorkloadIdOfLength(int length)
+    {
+        var id = $"spiffe://test.dev/{Guid.NewGuid():N}/";
+        return id + new string('w', length - id.Length);
+    }
+
+    [Fact]
+    public async Task RegisterAgent_RefusesAnIdTooLongForItsDurableWakeUp_AndTakesTheLongestThatFits()
+    {
+        var ceiling = Scenario.Scope(0, "doc:read:*");
+        var registration = new AgentRegistration { Owner = "person:owner@test.dev", Ceiling = ceiling };
+        var tooLong = WorkloadIdOfLength(WorkloadId.MaxRegisteredLength + 1);
+        Assert.True(WorkloadId.Validate(tooLong).IsSuccess);
+
+        var refused = await _s.Client.RegisterAgentAsync(tooLong, registration);
+
+        Assert.Equal(GrantErrorCode.InvalidIdentifier, refused.Error?.Code);
+        Assert.Contains($"at most {WorkloadId.MaxRegisteredLength} characters", refused.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(GrantErrorCode.AgentNotFound, (await _s.Client.GetAgentAsync(tooLong)).Error?.Code);
+
+        var longest = WorkloadIdOfLength(WorkloadId.MaxRegisteredLength);
+        Assert.Equal(AgentStatus.Active, (await _s.Client.RegisterAgentAsync(longest, registration)).Value.Status);
+        // Its grain id is what the reminder row key is made of (GrantSilo.Persistence.AzureTables.Tests checks that it fits).
+        Assert.Equal($"agent/{longest}", fixture.Cluster.Client.GetGrain<IAgentGrain>(longest).GetGrainId().ToString());
     }
 }

@@ -7,6 +7,14 @@ namespace GrantSilo;
 /// </summary>
 public static class WorkloadId
 {
+    /// <summary>
+    /// The longest workload id a new agent may be registered with (ids up to 512 characters are still read and
+    /// addressed). An agent's durable wake-up is a reminder whose Azure Tables row key holds its grain id
+    /// (<c>agent/{id}-lifecycle</c>), and a key holds at most 1 KiB (512 UTF-16 characters): a longer id would be
+    /// registered and then never woken after a restart.
+    /// </summary>
+    public const int MaxRegisteredLength = 480;
+
     /// <summary>Returns the canonical id, or a typed error saying what is wrong.</summary>
     public static GrantResult<string> Validate(string? id)
     {

@@ -69,6 +69,11 @@ internal sealed partial class AgentGrain(
         {
             return malformed;
         }
+        if (Key.Length > WorkloadId.MaxRegisteredLength && !Exists)
+        {
+            // Its durable wake-up (a reminder keyed by the grain's id) could not be kept on Azure Tables.
+            return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidIdentifier, $"A new agent's workload id is at most {WorkloadId.MaxRegisteredLength} characters (this one has {Key.Length}).", target: ShownKey);
+        }
         if (registration is null)
         {
             return GrantResult<AgentInfo>.Fail(GrantErrorCode.InvalidArgument, "An agent registration is required.");

@@ -36,6 +36,37 @@ public sealed class ReminderTableContractTests(AzuriteFixture azurite)
         Assert.Equal(NewEntry(grain).StartAt, read.StartAt);
     }
 
+    // An agent's lifecycle reminder: its row key holds the grain id, "agent/{workload id}", and the reminder's name.
+    private static GrainId Agent(int length)
+    {
+        var id = $"spiffe://test.dev/{Guid.NewGuid():N}/";
+        id += new string('w', length - id.Length);
+        Assert.True(WorkloadId.Validate(id).IsSuccess);
+        return GrainId.Create("agent", id);
+    }
+
+    [Fact]
+    public async Task TheLongestRegistrableAgent_KeepsItsLifecycleReminder()
+    {
+        var table = await TestProviders.ReminderTableAsync(azurite);
+        var longest = Agent(WorkloadId.MaxRegisteredLength);
+
+        await table.UpsertRow(NewEntry(longest, "lifecycle"));
+
+        Assert.NotNull(await table.ReadRow(longest, "lifecycle"));
+        Assert.Single((await table.ReadRows(longest)).Reminders);
+    }
+
+    [Fact]
+    public async Task AnAgentIdOfTheLongestReadableLength_HasNoRoomForAReminder()
+    {
+        // Why new agents are limited to WorkloadId.MaxRegisteredLength: ids up to 512 characters are valid, but a
+        // row key holds 1 KiB (512 UTF-16 characters), so such an agent's reminder is refused.
+        var table = await TestProviders.ReminderTableAsync(azurite);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => table.UpsertRow(NewEntry(Agent(Canonical.MaxIdentifierLength), "lifecycle")));
+    }
+
     [Fact]
     public async Task ReadRow_ReturnsNullForUnknownReminder()
     {
