@@ -185,6 +185,21 @@ public sealed class HttpBadInputTests(HttpSilo silo)
     }
 
     [Fact]
+    public async Task AnAgentIdTooLongForItsDurableWakeUp_IsInvalidIdentifier()
+    {
+        var prefix = $"spiffe://e2e.dev/{Guid.NewGuid():N}/";
+        var tooLong = prefix + new string('w', WorkloadId.MaxRegisteredLength + 1 - prefix.Length);
+
+        var answer = await silo.SendRawAsync(HttpMethod.Post, "/v1/agents", silo.Operator(), Register(tooLong));
+
+        AssertProblem(answer, HttpStatusCode.BadRequest, "urn:grantsilo:problem:invalid-identifier");
+        Assert.Contains($"at most {WorkloadId.MaxRegisteredLength} characters", answer["detail"] ?? "", StringComparison.Ordinal);
+        var longest = tooLong[..^1];
+        Assert.Equal(HttpStatusCode.Created, (await silo.SendRawAsync(HttpMethod.Post, "/v1/agents", silo.Operator(), Register(longest))).Status);
+        await AssertStillHealthyAsync();
+    }
+
+    [Fact]
     public async Task TokensWhereIdsBelong_AreRefusedAndNeverRepeated()
     {
         // A GrantSilo credential token passed as an id.
