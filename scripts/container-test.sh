@@ -77,14 +77,15 @@ fail() {
 # --- 1. Tooling -------------------------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || fail "must run as root (podman with runc and cgroupfs, packages installed with apt-get)."
 missing=""
-for tool in podman runc docker-compose debootstrap curl; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
+# catatonit is the pause binary podman needs to make a pod (podman kube play); Debian only recommends it.
+for tool in podman runc docker-compose debootstrap curl catatonit; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
 if [ -n "$missing" ]; then
-  log "installing:$missing (Debian packages podman runc docker-compose debootstrap)"
+  log "installing:$missing (Debian packages podman runc docker-compose debootstrap catatonit)"
   command -v apt-get >/dev/null || fail "no apt-get to install$missing with."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc docker-compose debootstrap uidmap curl) >"$work/apt.log" 2>&1 \
-    || { tail -n 5 "$work/apt.log"; fail "apt-get could not install podman runc docker-compose debootstrap."; }
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc docker-compose debootstrap uidmap curl catatonit) >"$work/apt.log" 2>&1 \
+    || { tail -n 5 "$work/apt.log"; fail "apt-get could not install podman runc docker-compose debootstrap catatonit."; }
 fi
-for tool in podman runc docker-compose debootstrap dotnet node npm openssl; do
+for tool in podman runc docker-compose debootstrap catatonit dotnet node npm openssl; do
   command -v "$tool" >/dev/null || fail "$tool is not installed."
 done
 # crun cannot set the open-files limit on these machines: runc, with explicit limits (docs/operations.md).
