@@ -32,7 +32,10 @@ public interface IGrantClient
     /// <summary>A client over the same connection that calls as <paramref name="caller"/> (its token attached to every call).</summary>
     IGrantClient As(ICallerTokenSource caller);
 
-    /// <summary>Registers an agent under its workload id (for example <c>spiffe://acme.dev/agent/planner</c>).</summary>
+    /// <summary>
+    /// Registers an agent under its workload id (for example <c>spiffe://acme.dev/agent/planner</c>), of at most
+    /// <see cref="WorkloadId.MaxRegisteredLength"/> characters (<see cref="GrantErrorCode.InvalidIdentifier"/> otherwise).
+    /// </summary>
     Task<GrantResult<AgentInfo>> RegisterAgentAsync(string workloadId, AgentRegistration registration, CancellationToken cancellationToken = default);
 
     /// <summary>An agent as GrantSilo knows it.</summary>
