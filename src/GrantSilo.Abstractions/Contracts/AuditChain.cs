@@ -176,7 +176,7 @@ public static class AuditChain
         AuditRecordJson.Write(writer, record, silo);
         writer.Flush();
         var json = output.WrittenCount - start;
-        AuditLineJson.Escape(output, output.WrittenSpan.Slice(start, json));
+        AuditLineJson.Escaped(output, output.WrittenSpan.Slice(start, json));
         return (json, output.WrittenCount - start - json);
     }
 

@@ -95,16 +95,13 @@ internal static class AuditLineJson
 {
     private static readonly SearchValues<byte> Special = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(b => (byte)b), (byte)'"', (byte)'\\']);
 
-    /// <summary>A line with no signature whose body was escaped ahead (<see cref="Escape"/>): the same bytes as <see cref="Write"/>.</summary>
+    /// <summary>A line with no signature whose body was escaped ahead (<see cref="Escaped(IBufferWriter{byte}, ReadOnlySpan{byte})"/>): the same bytes as <see cref="Write"/>.</summary>
     public static void WriteEscapedBody(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash, ReadOnlySpan<byte> escapedBody)
     {
         Head(output, stream, sequence, previousHash, hash);
         output.Write(escapedBody);
         Raw(output, "\"}"u8);
     }
-
-    /// <summary>Writes <paramref name="utf8"/> escaped as the inside of a JSON string, as a line's members are.</summary>
-    public static void Escape(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8) => Escaped(output, utf8);
 
     private static void Head(IBufferWriter<byte> output, string stream, long sequence, string previousHash, string hash)
     {
@@ -160,7 +157,8 @@ internal static class AuditLineJson
         }
     }
 
-    private static void Escaped(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
+    /// <summary>Writes <paramref name="utf8"/> escaped as the inside of a JSON string, as a line's members are.</summary>
+    public static void Escaped(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
     {
         // At most six bytes out per byte in (a control character); one span, advanced once.
         var destination = output.GetSpan(utf8.Length * 6);

@@ -63,8 +63,9 @@ public sealed class ReminderTableContractTests(AzuriteFixture azurite)
         // Why new agents are limited to WorkloadId.MaxRegisteredLength: ids up to 512 characters are valid, but a
         // row key holds 1 KiB (512 UTF-16 characters), so such an agent's reminder is refused.
         var table = await TestProviders.ReminderTableAsync(azurite);
+        var longest = NewEntry(Agent(Canonical.MaxIdentifierLength), "lifecycle");
 
-        await Assert.ThrowsAnyAsync<Exception>(() => table.UpsertRow(NewEntry(Agent(Canonical.MaxIdentifierLength), "lifecycle")));
+        await Assert.ThrowsAsync<Azure.RequestFailedException>(() => table.UpsertRow(longest));
     }
 
     [Fact]
