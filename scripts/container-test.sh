@@ -121,7 +121,8 @@ log "image grantsilo/silo-host:local built in $(($(date +%s) - t)) s, $(podman i
 # The image's promises: non-root, a health check on readiness, SIGTERM.
 user=$(podman image inspect grantsilo/silo-host:local --format '{{.Config.User}}')
 [ -n "$user" ] && [ "$user" != 0 ] && [ "$user" != root ] || fail "the image runs as '$user', not as a non-root user."
-podman image inspect grantsilo/silo-host:local --format '{{json .Config.Healthcheck}}' | grep -q -- '--probe' || fail "the image has no health check with the probe."
+healthcheck=$(podman image inspect grantsilo/silo-host:local --format '{{json .Config.Healthcheck}}')
+[[ $healthcheck == *--probe* ]] || fail "the image has no health check with the probe."
 t=$(date +%s)
 build grantsilo/silo-host:upgrade --label "org.opencontainers.image.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)-rebuilt"
 upgrade_id=$(podman image inspect grantsilo/silo-host:upgrade --format '{{.Id}}')

@@ -114,6 +114,9 @@ echo "kube play: the Deployment's pod (uid $user, read-only root filesystem, Sec
 # Torn down as a rollout would take it away: SIGTERM, and it leaves the cluster cleanly.
 podman stop -t 40 "$container" >/dev/null 2>&1
 code=$(podman inspect "$container" --format '{{.State.ExitCode}}')
-podman logs "$container" 2>&1 | grep -q "GrantSilo silo stopping: leaving the cluster cleanly" || fail "the pod's silo did not say it was leaving the cluster on SIGTERM."
+# Captured first: grep -q on the pipe would end podman logs early (SIGPIPE, still writing the lines after the match),
+# which pipefail reports as a failure.
+logs=$(podman logs "$container" 2>&1)
+[[ $logs == *"GrantSilo silo stopping: leaving the cluster cleanly"* ]] || fail "the pod's silo did not say it was leaving the cluster on SIGTERM."
 [ "$code" = 0 ] || fail "the pod's silo exited $code after SIGTERM."
 echo "KUBE PLAY PASSED"
