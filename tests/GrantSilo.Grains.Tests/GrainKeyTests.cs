@@ -102,13 +102,6 @@ public class GrainKeyTests(ClusterFixture fixture)
         Assert.False((await credential.IntrospectAsync(new byte[32])).Active);
         Assert.Equal(GrantErrorCode.InvalidIdentifier, (await credential.GetAsync()).Error?.Code);
         Assert.Equal(GrantErrorCode.InvalidIdentifier, (await credential.RevokeAsync("x")).Error?.Code);
-        var now = fixture.Time.GetUtcNow();
-        var initialized = await Grains.GetGrain<ICredentialLifecycleGrain>(key).InitializeAsync(new CredentialSpec
-        {
-            TaskId = "t-1", Agent = "spiffe://test.dev/agent/x", SessionId = "s-1", Scope = Scenario.Scope(0, "repo:read:acme/*"),
-            IssuedAt = now, ExpiresAt = now + TimeSpan.FromMinutes(5), SecretHash = new byte[32],
-        });
-        Assert.Equal(GrantErrorCode.InvalidIdentifier, initialized.Error?.Code);
         Assert.False(await StoredAsync<CredentialState>("credential", credential.GetGrainId()));
     }
 

@@ -68,35 +68,6 @@ internal sealed partial class ClusterCallKey
         return mark;
     }
 
-    /// <summary>
-    /// A silo's word that session <paramref name="session"/> issued credential <paramref name="credential"/> for task
-    /// <paramref name="task"/>: keyed with the cluster's key, so only a silo gives it, and bound to the three.
-    /// </summary>
-    public byte[] IssuedBy(string session, string credential, string task)
-    {
-        var proof = new byte[MarkLength];
-        ComputeIssuedBy(session, credential, task, proof);
-        return proof;
-    }
-
-    /// <summary>Whether <paramref name="proof"/> is <see cref="IssuedBy"/> for these three (constant-time).</summary>
-    public bool IsIssuedBy(byte[]? proof, string session, string credential, string task)
-    {
-        if (proof is not { Length: MarkLength })
-        {
-            return false;
-        }
-        Span<byte> expected = stackalloc byte[MarkLength];
-        ComputeIssuedBy(session, credential, task, expected);
-        return CryptographicOperations.FixedTimeEquals(proof, expected);
-    }
-
-    private void ComputeIssuedBy(string session, string credential, string task, Span<byte> destination)
-    {
-        var text = string.Join('\0', "grantsilo.issued-by", session, credential, task);
-        HMACSHA256.HashData(_key, System.Text.Encoding.UTF8.GetBytes(text), destination);
-    }
-
     /// <summary>Whether a call to <paramref name="target"/> carries its mark (constant-time).</summary>
     public bool Matches(object? carried, GrainIdBytes target)
     {

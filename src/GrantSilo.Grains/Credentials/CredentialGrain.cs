@@ -20,15 +20,17 @@ namespace GrantSilo.Grains.Credentials;
 /// agent and its whole task chain against the clock; any error is a deny.
 /// </summary>
 internal sealed partial class CredentialGrain(
-    [PersistentState("credential", GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
+    [PersistentState(CredentialGrain.StateName, GrantSiloStorage.Name)] IPersistentState<CredentialState> state,
     LifecycleServices services,
     IAccessPolicy policy,
     IResourceCatalogSource catalogs,
     DpopProofVerifier dpop,
-    ClusterCallKey clusterKey,
     ILogger<CredentialGrain> logger)
     : LifecycleGrain<CredentialState>(state, services, logger), ICredentialGrain, ICredentialLifecycleGrain
 {
+    /// <summary>The name of its state in storage (its issuing session writes the first version: <see cref="CredentialRecords"/>).</summary>
+    internal const string StateName = "credential";
+
     protected override string Kind => "credential";
 
     protected override int PendingSteps => 0;
@@ -55,9 +57,6 @@ internal sealed partial class CredentialGrain(
     // The keyed hash (for the audit) of the token whose secret this credential holds, once a decision has checked it.
     private string? _tokenHash;
 
-    // The task's facts as read while the spec was vetted (its lineage is kept with the credential).
-    private TaskFacts? _issuedUnder;
-
     // This credential's lineage on an audit record.
     private AuditRecord CredentialLineage(AuditRecord record) => record with
     {
@@ -74,50 +73,6 @@ internal sealed partial class CredentialGrain(
     {
         _held.Invalidate();
         return Task.CompletedTask;
-    }
-
-    public async Task<GrantResult<CredentialInfo>> InitializeAsync(CredentialSpec spec)
-    {
-        if (Exists)
-        {
-            return GrantResult<CredentialInfo>.Fail(GrantErrorCode.InvalidState, $"Credential '{ShownKey}' already exists.", target: ShownKey);
-        }
-        // Defence in depth: the key, and the spec against its task and session, are checked, not taken on the sender's word.
-        if (KeyError is { } malformed)
-        {
-            return malformed;
-        }
-        var vetted = await VetSpecAsync(spec, IssuedBySession(spec));
-        if (!vetted.IsSuccess)
-        {
-            LogSpecRefused(Logger, Key, vetted.Error.Code, vetted.Error.Permission);
-            return vetted.Error;
-        }
-        spec = vetted.Value;
-        if (_issuedUnder is { } task)
-        {
-            State.TaskAncestors = [.. task.Ancestors];
-            State.RootPerson = task.RootPerson;
-            State.Orchestrator = task.Orchestrator;
-        }
-        State.TaskId = spec.TaskId;
-        State.Agent = spec.Agent;
-        State.SessionId = spec.SessionId;
-        State.Scope = spec.Scope;
-        State.IssuedAt = spec.IssuedAt;
-        State.ExpiresAt = spec.ExpiresAt;
-        State.SecretHash = spec.SecretHash;
-        State.ConfirmationThumbprint = spec.ConfirmationThumbprint;
-        State.Audience = spec.Audience;
-        State.Status = CredentialStatus.Active;
-        if (!await TryWriteAsync())
-        {
-            return Unavailable("the credential");
-        }
-        LogCredentialIssued(Logger, Key, State.TaskId, State.Agent, State.ExpiresAt);
-        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => CredentialLineage(r) with { Detail = $"Issued in session {State.SessionId}; expires {State.ExpiresAt:O}; scope {State.Scope}." });
-        await ScheduleAsync();
-        return Describe(Now);
     }
 
     public Task<Decision> AuthorizeAsync(byte[] secret, string action, ResourceRef resource, CallerProof? caller, CancellationToken cancellationToken) =>
@@ -712,15 +667,8 @@ internal sealed partial class CredentialGrain(
         KeyThumbprint = State.ConfirmationThumbprint,
     };
 
-    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Debug, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
-    private static partial void LogCredentialIssued(ILogger logger, string credentialId, string taskId, string agent, DateTimeOffset expiresAt);
-
     [LoggerMessage(EventId = (int)LogEvents.CredentialEnded, Level = LogLevel.Debug, Message = "Credential {CredentialId} ended as {Status}: {Reason}")]
     private static partial void LogCredentialEnded(ILogger logger, string credentialId, CredentialStatus status, string reason);
-
-    // A spec a session would never send (a forged call, or a bug): worth a warning.
-    [LoggerMessage(EventId = (int)LogEvents.CredentialSpecRefused, Level = LogLevel.Warning, Message = "Credential {CredentialId} refused its spec: {Code} (permission {Permission}); nothing was created")]
-    private static partial void LogSpecRefused(ILogger logger, string credentialId, GrantErrorCode code, string? permission);
 
     [LoggerMessage(EventId = (int)LogEvents.TokenRefused, Level = LogLevel.Debug, Message = "Token for credential {CredentialId} refused: {Why}")]
     private static partial void LogTokenRefused(ILogger logger, string credentialId, string why);

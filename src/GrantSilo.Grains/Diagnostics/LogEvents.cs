@@ -22,10 +22,11 @@ internal enum LogEvents
     CredentialEnded = 1301,
     DecisionFailed = 1302,
     TokenRefused = 1303,
-    CredentialSpecRefused = 1304,
+    // 1304 was CredentialSpecRefused: a credential's spec, sent to it by its session, no longer exists.
     DecisionNotAudited = 1305,
     LifecycleNotAudited = 1306,
     TokenPresentationRefused = 1307,
+    CredentialNotCreated = 1308,
     StateWriteFailed = 1400,
     IndexWriteFailed = 1410,
     QuotaReached = 1411,

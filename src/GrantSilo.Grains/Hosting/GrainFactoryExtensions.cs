@@ -30,6 +30,11 @@ internal static class GrainFactoryExtensions
         return first;
     }
 
+    /// <summary>The id of the grain of interface <typeparamref name="T"/> with key <paramref name="key"/>, without a reference made for it once the types are known.</summary>
+    public static GrainId GetGrainIdByKey<T>(this IGrainFactory factory, string key)
+        where T : IGrainWithStringKey =>
+        ResolvedTypes<T>.Value is { } types ? GrainId.Create(types.Grain, key) : factory.GetGrainByKey<T>(key).GetGrainId();
+
     private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
 
     // One per interface; written once (any thread may win the race: every one resolves the same types).

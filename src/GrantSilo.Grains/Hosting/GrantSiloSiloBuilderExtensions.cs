@@ -63,6 +63,7 @@ public static class GrantSiloSiloBuilderExtensions
         services.AddOptions<GrantSilo.Grains.Tokens.TokenOptions>().BindConfiguration(GrantSilo.Grains.Tokens.TokenOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSilo.Grains.Tokens.TokenOptions>, GrantSilo.Grains.Tokens.TokenOptionsValidator>());
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialSigner>();
+        services.TryAddSingleton<GrantSilo.Grains.Credentials.CredentialRecords>();
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
         // The key the silos share (their calls' marks, and the DPoP nonces below), even on a silo built without the door.
         services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);

@@ -31,18 +31,6 @@ internal sealed record SessionSpec
     [Id(2)] public required TimeSpan MaxLifetime { get; init; }
 }
 
-/// <summary>
-/// What a session vouches for about a credential being created: whether the session is live, its agent, and
-/// the task and expiry it indexed for that credential id (null when it indexed no such credential).
-/// </summary>
-[GenerateSerializer, Immutable, Alias("grantsilo.credential-voucher")]
-internal sealed record CredentialVoucher
-{
-    [Id(0)] public bool Usable { get; init; }
-    [Id(1)] public string Agent { get; init; } = "";
-    [Id(2)] public SessionCredential? Indexed { get; init; }
-}
-
 /// <summary>Part of a session's credentials, for a listing that spans sessions.</summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.credential-scan")]
 internal sealed record CredentialScan
@@ -75,13 +63,6 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     /// </summary>
     [AlwaysInterleave, Alias("ScanCredentials")]
     Task<GrantResult<CredentialScan>> ScanCredentialsAsync(string? taskId, string? afterId, int max);
-
-    /// <summary>
-    /// Whether the session is live and issued <paramref name="credentialId"/> (and for which task, until when).
-    /// Does not count as activity. Interleaves: the session asks for it while it creates that very credential.
-    /// </summary>
-    [AlwaysInterleave, Alias("VouchFor")]
-    Task<CredentialVoucher> VouchForAsync(string credentialId);
 
     /// <summary>Whether the session is usable now; counts as activity.</summary>
     [AlwaysInterleave, Alias("Check")]

@@ -24,7 +24,7 @@ internal sealed partial class SessionGrain(
     [PersistentState("session-index-recent", GrantSiloStorage.Name)] IPersistentState<SessionIndexState> recentIndex,
     LifecycleServices services,
     CredentialSigner signer,
-    ClusterCallKey clusterKey,
+    CredentialRecords credentialRecords,
     ILogger<SessionGrain> logger)
     : LifecycleGrain<SessionState>(state, services, logger), ISessionGrain, ISessionLifecycleGrain
 {
@@ -231,7 +231,11 @@ internal sealed partial class SessionGrain(
             _persistedActivityAt = now;
             await TryWriteAsync();
         }
-        var spec = new CredentialSpec
+        // The credential's record, written by this session straight into the credential grain's own storage: the grain
+        // activates from it on first use. Everything a new credential must satisfy was checked above, in this turn: the
+        // task (attached just now) is usable and assigned to this session's agent, the scope is within the task's, and the
+        // credential ends no later than its task and this session.
+        var record = new CredentialState
         {
             TaskId = taskId.Value,
             Agent = State.Agent,
@@ -240,24 +244,44 @@ internal sealed partial class SessionGrain(
             IssuedAt = now,
             ExpiresAt = expiresAt,
             SecretHash = hash,
+            Status = CredentialStatus.Active,
+            TaskAncestors = [.. task.Value.Ancestors],
+            RootPerson = task.Value.RootPerson,
+            Orchestrator = task.Value.Orchestrator,
             ConfirmationThumbprint = request.DpopKeyThumbprint,
             Audience = request.Resource,
-            IssuedUnder = task.Value,
-            IssuerProof = clusterKey.IssuedBy(Key, credentialId, taskId.Value),
         };
-        var created = await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(credentialId).InitializeAsync(spec);
-        if (!created.IsSuccess)
+        try
         {
-            return created.Error;
+            await credentialRecords.CreateAsync(credentialId, record);
         }
+        catch (Exception exception)
+        {
+            // No token leaves: the record may or may not exist, but no one holds its secret, and the index entry written
+            // above ends it with this session either way.
+            LogCredentialNotCreated(Logger, exception, Key, credentialId);
+            return Unavailable("the credential");
+        }
+        LogCredentialIssued(Logger, credentialId, record.TaskId, record.Agent, record.ExpiresAt);
+        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => r with
+        {
+            RootPerson = record.RootPerson is { Length: > 0 } person ? person : null,
+            Orchestrator = record.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
+            TaskChain = [.. record.TaskAncestors, record.TaskId],
+            TaskId = record.TaskId,
+            Agent = record.Agent,
+            SessionId = Key,
+            CredentialId = credentialId,
+            Detail = $"Issued in session {Key}; expires {record.ExpiresAt:O}; scope {record.Scope}.",
+        });
         GrantSiloMetrics.CredentialsIssued.Add(1);
         await ScheduleAsync();
         return GrantResult<IssuedCredential>.Ok(new IssuedCredential
         {
             CredentialId = credentialId,
             Token = token,
-            TaskId = spec.TaskId,
-            Agent = spec.Agent,
+            TaskId = record.TaskId,
+            Agent = record.Agent,
             SessionId = Key,
             Scope = scope,
             IssuedAt = now,
@@ -381,16 +405,6 @@ internal sealed partial class SessionGrain(
         }
         return new CredentialScan { Items = items, LastScanned = slice.Count > 0 ? slice[^1] : null, More = more, Scanned = slice.Count };
     }
-
-    public Task<CredentialVoucher> VouchForAsync(string credentialId) => Task.FromResult(
-        !Exists
-            ? new CredentialVoucher()
-            : new CredentialVoucher
-            {
-                Usable = !Unsettled && EffectiveStatus(Now) == SessionStatus.Active,
-                Agent = State.Agent,
-                Indexed = credentialId is not null && Credentials.TryGetValue(credentialId, out var indexed) ? indexed : null,
-            });
 
     public Task<SessionCheck> CheckAsync()
     {
@@ -594,4 +608,10 @@ internal sealed partial class SessionGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.SigningKeyUnavailable, Level = LogLevel.Error, Message = "No credential was issued: the signing key cannot be used ({Reason})")]
     private static partial void LogSigningKeyUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = (int)LogEvents.CredentialIssued, Level = LogLevel.Debug, Message = "Credential {CredentialId} issued for task {TaskId} to agent {Agent}, expires {ExpiresAt}")]
+    private static partial void LogCredentialIssued(ILogger logger, string credentialId, string taskId, string agent, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = (int)LogEvents.CredentialNotCreated, Level = LogLevel.Warning, Message = "Session {SessionId} could not durably create credential {CredentialId}; no token was issued")]
+    private static partial void LogCredentialNotCreated(ILogger logger, Exception exception, string sessionId, string credentialId);
 }

@@ -20,6 +20,9 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, IGrainStorageSerial
     /// <summary>Keys whose writes fail without committing.</summary>
     public static readonly ConcurrentDictionary<string, bool> FailingKeys = new();
 
+    /// <summary>Sessions whose new credentials' records (written by the session, keyed by the credential) fail to write.</summary>
+    public static readonly ConcurrentDictionary<string, bool> FailingCredentialsOfSession = new();
+
     /// <summary>Keys whose next write commits and then throws as if its reply were lost (once each).</summary>
     public static readonly ConcurrentDictionary<string, bool> CommitThenFailKeys = new();
 
@@ -59,7 +62,8 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, IGrainStorageSerial
             held.Entered.TrySetResult();
             await held.Release.Task;
         }
-        if (FailingKeys.ContainsKey(key))
+        if (FailingKeys.ContainsKey(key)
+            || (grainState.State is GrantSilo.Grains.Credentials.CredentialState credential && FailingCredentialsOfSession.ContainsKey(credential.SessionId)))
         {
             throw new IOException($"Injected write failure for {grainId}.");
         }
