@@ -18,6 +18,9 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private const string SegmentExtension = ".log";
     private const string CheckpointFile = "checkpoints.log";
 
+    // How far ahead of the writer a segment is zeroed at a time.
+    private const long ZeroStep = 4 * 1024 * 1024;
+
     private readonly FileAuditStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<FileAuditStore> _logger;
@@ -135,25 +138,31 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
             var bytes = encoded ? batch.From(firstFresh) : Encode(batch, firstFresh);
             try
             {
-                if (writer.File!.Length >= _options.SegmentBytes)
+                if (writer.DataLength >= _options.SegmentBytes)
                 {
                     Roll(writer, batch.Sequence(firstFresh));
                 }
-                var before = writer.File!.Length;
+                var before = writer.DataLength;
                 try
                 {
-                    writer.File.Write(bytes.Span);
-                    // One fsync per group commit: the batch is durable, or it is taken back.
-                    writer.File.Flush(flushToDisk: true);
+                    if (before + bytes.Length > writer.ZeroedLength)
+                    {
+                        ZeroAhead(writer, before + bytes.Length);
+                    }
+                    RandomAccess.Write(writer.File!.SafeFileHandle, bytes.Span, before);
+                    // One flush per group commit: the batch is durable, or it is taken back. Written over space already
+                    // zeroed and flushed, so the file's size and blocks do not change and a data flush needs no journal commit.
+                    SyncData(writer.File);
                 }
                 catch
                 {
                     TakeBack(writer, before);
                     throw;
                 }
+                writer.DataLength = before + bytes.Length;
                 writer.Sequence = batch.Sequence(last);
                 writer.Hash = batch.Hash(last);
-                writer.DurableLength = writer.File.Length;
+                writer.DurableLength = writer.DataLength;
                 List<AuditLine>? checkpoints = null;
                 for (var i = firstFresh; i <= last; i++)
                 {
@@ -236,8 +245,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         {
             foreach (var writer in _writers.Values)
             {
-                writer.File?.Dispose();
-                writer.File = null;
+                Close(writer);
             }
             _writers.Clear();
             _directoryLock?.Dispose();
@@ -261,17 +269,22 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         for (var i = segments.Count - 1; i >= 0; i--)
         {
             var bytes = File.ReadAllBytes(segments[i].Path);
-            var end = bytes.AsSpan().LastIndexOf((byte)'\n') + 1;
+            var end = DataEnd(bytes);
             if (end < bytes.Length)
             {
-                // Bytes after the last line break: a write that never finished, so never acknowledged.
+                // After the last whole line: space zeroed ahead of the writer (left by a stop that did not trim it), or a
+                // write that never finished, so never acknowledged. Either way it is not a record.
                 using (var file = new FileStream(segments[i].Path, FileMode.Open, FileAccess.Write, FileShare.Read))
                 {
                     file.SetLength(end);
                     file.Flush(flushToDisk: true);
                 }
-                repaired = $"{bytes.Length - end} bytes of an unfinished write were removed from segment {Path.GetFileName(segments[i].Path)}.";
-                LogTornTailRemoved(_logger, stream, bytes.Length - end, Path.GetFileName(segments[i].Path));
+                var torn = bytes.Length - end - bytes.AsSpan(end).Count((byte)0);
+                if (torn > 0)
+                {
+                    repaired = $"{torn} bytes of an unfinished write were removed from segment {Path.GetFileName(segments[i].Path)}.";
+                    LogTornTailRemoved(_logger, stream, torn, Path.GetFileName(segments[i].Path));
+                }
             }
             var last = Split(bytes.AsMemory(0, end)).LastOrDefault();
             if (last.Length == 0)
@@ -290,8 +303,9 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
             break;
         }
         var current = segments.Count > 0 ? segments[^1].Path : SegmentPath(stream, 1);
-        writer.File = new FileStream(current, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        writer.DurableLength = writer.File.Length;
+        writer.File = new FileStream(current, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        writer.DataLength = writer.ZeroedLength = writer.File.Length;
+        writer.DurableLength = writer.DataLength;
         writer.CurrentSegment = current;
         writer.Repaired = repaired;
         _writers[stream] = writer;
@@ -318,12 +332,71 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
 
     private void Roll(Writer writer, long firstSequence)
     {
-        writer.File!.Dispose();
+        Close(writer);
         var stream = Path.GetFileName(Path.GetDirectoryName(writer.CurrentSegment)!);
         writer.CurrentSegment = SegmentPath(stream, firstSequence);
-        writer.File = new FileStream(writer.CurrentSegment, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        writer.DurableLength = 0;
+        writer.File = new FileStream(writer.CurrentSegment, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        writer.DataLength = writer.ZeroedLength = writer.File.Length;
+        writer.DurableLength = writer.DataLength;
         ApplyRetention(stream);
+    }
+
+    // Zeroes the space ahead of the writer, a step at a time, and flushes it with the file's new size: the batches written
+    // into it then change neither, so each needs only a data flush. Space past the data is never a record (DataEnd).
+    private void ZeroAhead(Writer writer, long needed)
+    {
+        var target = Math.Max(needed, writer.ZeroedLength + ZeroStep);
+        var zeros = new byte[64 * 1024];
+        for (var at = writer.ZeroedLength; at < target; at += zeros.Length)
+        {
+            RandomAccess.Write(writer.File!.SafeFileHandle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, target - at)), at);
+        }
+        writer.File!.Flush(flushToDisk: true);
+        writer.ZeroedLength = target;
+    }
+
+    // A closed segment holds its records and nothing after them: the zeroed space ahead is cut off.
+    private static void Close(Writer writer)
+    {
+        if (writer.File is not { } file)
+        {
+            return;
+        }
+        try
+        {
+            if (writer.ZeroedLength > writer.DataLength)
+            {
+                file.SetLength(writer.DataLength);
+                file.Flush(flushToDisk: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Left as it is: the next open cuts the zeroed space off.
+        }
+        file.Dispose();
+        writer.File = null;
+    }
+
+    // Where a segment's records end: after the last line break before any zeroed space (a NUL byte is never in a line).
+    private static int DataEnd(ReadOnlySpan<byte> bytes)
+    {
+        var zeroed = bytes.IndexOf((byte)0);
+        return bytes[..(zeroed < 0 ? bytes.Length : zeroed)].LastIndexOf((byte)'\n') + 1;
+    }
+
+    // A data flush (fdatasync) where the platform has one; a full one elsewhere.
+    private static void SyncData(FileStream file)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            if (NativeMethods.FDataSync(file.SafeFileHandle) != 0)
+            {
+                throw new IOException($"fdatasync failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+            }
+            return;
+        }
+        file.Flush(flushToDisk: true);
     }
 
     // Deletes closed segments whose newest record is older than the retention (the file's last write is that record's).
@@ -359,6 +432,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         {
             writer.File!.SetLength(length);
             writer.File.Flush(flushToDisk: true);
+            writer.DataLength = writer.ZeroedLength = length;
         }
         catch (IOException)
         {
@@ -395,6 +469,12 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
 
     private static IEnumerable<AuditLine> Lines(string stream, string path, byte[] bytes)
     {
+        // A segment a crash left with zeroed space after its records reads as those records (its partial line, if any,
+        // is still reported below).
+        if (bytes.AsSpan().IndexOf((byte)0) is var zeroed and >= 0 && !bytes.AsSpan(zeroed).ContainsAnyExcept((byte)0))
+        {
+            bytes = bytes[..zeroed];
+        }
         var end = bytes.AsSpan().LastIndexOf((byte)'\n') + 1;
         foreach (var raw in Split(bytes.AsMemory(0, end)))
         {
@@ -458,6 +538,10 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         public FileStream? File { get; set; }
         public string CurrentSegment { get; set; } = "";
         public long DurableLength { get; set; }
+        /// <summary>Where the records end (the file may be longer: zeroed space ahead).</summary>
+        public long DataLength { get; set; }
+        /// <summary>The file's length: zeroed and flushed up to here.</summary>
+        public long ZeroedLength { get; set; }
         public long Sequence { get; set; }
         public string Hash { get; set; } = "";
         public long FirstSequence { get; set; } = 1;

@@ -119,6 +119,50 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
     }
 
     [Fact]
+    public async Task Batches_AreWrittenIntoSpaceZeroedAhead_WhichIsNeverARecord_AndAClosedSegmentEndsAtItsLastRecord()
+    {
+        var (stream, lines) = await WrittenAsync(4);
+        var segment = Segments(stream)[^1];
+        // Open: the file is longer than its records (zeroed ahead, so each batch's flush changes neither size nor blocks).
+        var records = lines.Sum(l => Encoding.UTF8.GetByteCount(l.ToJson()) + 1);
+        Assert.True(new FileInfo(segment).Length > records);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+
+        // Closed: exactly its records.
+        _store.Dispose();
+        Assert.Equal(records, new FileInfo(segment).Length);
+
+        // A stop that never closed it (a crash) leaves the zeroed space: reads stop at it, and reopening cuts it off,
+        // with nothing reported as repaired (it held no write).
+        File.AppendAllBytes(segment, new byte[100_000]);
+        _store = NewStore();
+        Assert.Equal(lines, await ReadAllAsync(stream));
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        Assert.Equal((4L, lines[^1].Hash), (tail.Sequence, tail.Hash));
+        Assert.Null(tail.Repaired);
+        var next = Lines(stream, tail, 3);
+        await _store.AppendAsync(stream, next, CancellationToken.None);
+        Assert.Equal([.. lines, .. next], await ReadAllAsync(stream));
+    }
+
+    [Fact]
+    public async Task Open_RemovesATornWriteInZeroedSpace_AndSaysSo()
+    {
+        var (stream, lines) = await WrittenAsync(4);
+        _store.Dispose();
+        // A crash while a batch was written into zeroed space: part of a line, then the zeroes ahead.
+        var torn = Lines(stream, new AuditStreamTail(4, lines[^1].Hash), 1)[0].ToJson();
+        File.AppendAllText(Segments(stream)[^1], torn[..(torn.Length / 2)]);
+        File.AppendAllBytes(Segments(stream)[^1], new byte[4096]);
+        _store = NewStore();
+
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        Assert.Equal((4L, lines[^1].Hash), (tail.Sequence, tail.Hash));
+        Assert.Contains($"{torn.Length / 2} bytes", tail.Repaired, StringComparison.Ordinal);
+        Assert.Equal(lines, await ReadAllAsync(stream));
+    }
+
+    [Fact]
     public async Task Segments_RollBySize_AndRetentionDeletesOnlyOldClosedSegments_TheChainKeptStillVerifies()
     {
         _store.Dispose();
@@ -183,7 +227,11 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
             line.WriteTo(expected);
             System.Buffers.BuffersExtensions.Write(expected, "\n"u8);
         }
+        // The segment being written has space zeroed ahead of its records; closed, it holds its records and nothing else.
+        Assert.Equal(expected.WrittenSpan.ToArray(), Segments("local").SelectMany(File.ReadAllBytes).ToArray().AsSpan().TrimEnd((byte)0).ToArray());
+        _store.Dispose();
         Assert.Equal(expected.WrittenSpan.ToArray(), Segments("local").SelectMany(File.ReadAllBytes).ToArray());
+        _store = NewStore();
         var verification = await new AuditReader(_store, keys).VerifyAsync(CancellationToken.None);
         Assert.True(verification.Intact, verification.Detail);
         Assert.NotNull(verification.LastCheckpoint);
