@@ -1,3 +1,4 @@
+using GrantSilo.GrainInterfaces;
 using GrantSilo.Grains.Credentials;
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -110,6 +111,45 @@ public class CredentialCreationTests(ClusterFixture fixture)
         Assert.Equal((original.SessionId, original.ExpiresAt), (kept.SessionId, kept.ExpiresAt));
         Assert.Equal(original.SecretHash, kept.SecretHash);
         Assert.True((await _s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
+    }
+
+    [Fact]
+    public async Task WhileItsRecordIsWritten_AListingOfTheSessionSkipsTheNewCredential_AndAnEarlierActivationStillEndsWithTheSession()
+    {
+        var scope = Scenario.Scope(0, "doc:read:*");
+        var agent = await _s.AgentAsync("reader", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var (session, first) = await _s.CredentialAsync(agent, task.TaskId);
+
+        var held = (Entered: new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously), Release: new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        FlakyGrainStorage.HeldCredentialsOfSession[session] = held;
+        var issuing = _s.Client.IssueCredentialAsync(session, new IssueCredentialRequest { TaskId = task.TaskId });
+        var id = await held.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The session is mid-issuance; its listing (which interleaves) shows only the credential that exists.
+        var listed = await _s.Client.ListSessionCredentialsAsync(session);
+        Assert.True(listed.IsSuccess, listed.Error?.ToString());
+        Assert.Equal([first.CredentialId], listed.Value.Items.Select(c => c.CredentialId));
+        var byTask = await _s.Client.ListTaskCredentialsAsync(task.TaskId);
+        Assert.True(byTask.IsSuccess, byTask.Error?.ToString());
+        Assert.Equal([first.CredentialId], byTask.Value.Items.Select(c => c.CredentialId));
+        Assert.False(await IsActiveAsync(id));
+
+        // Something else activates the grain before its record lands (only a guess of its random id could): it finds nothing.
+        Assert.Equal(GrantErrorCode.CredentialNotFound, (await fixture.SiloGrains.GetGrain<ICredentialGrain>(id).GetAsync()).Error?.Code);
+        held.Release.SetResult();
+        var second = await issuing;
+        Assert.True(second.IsSuccess, second.Error?.ToString());
+        Assert.Equal(id, second.Value.CredentialId);
+
+        // The session's end reaches it all the same: the cascade reads its record again rather than trust the early activation.
+        Assert.True((await _s.Client.EndSessionAsync(session, "done")).IsSuccess);
+        await Eventually.ReturnsAsync(
+            () => fixture.SiloGrains.GetGrain<ICredentialGrain>(id).GetAsync(),
+            r => r.IsSuccess && r.Value.Status != CredentialStatus.Active,
+            Eventually.InProcess,
+            "the early-activated credential ended with its session");
+        Assert.False((await _s.AuthorizeAsync(second.Value, "read", "doc", "a")).IsAllowed);
     }
 
     [Fact]

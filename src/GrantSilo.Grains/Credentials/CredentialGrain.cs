@@ -560,8 +560,9 @@ internal sealed partial class CredentialGrain(
 
     private async Task EndFromAboveAsync(DecisionReason? cause, string reason)
     {
-        // A credential id recorded by a task or session whose creation never finished: nothing to end.
-        if (!Exists || (State.Status != CredentialStatus.Active && await DurableAsync() && State.Status != CredentialStatus.Active))
+        // A credential id recorded by a session whose creation never finished: nothing to end. Storage is read again
+        // first: the session writes the record, so this activation may predate it.
+        if (!await ExistsInStorageAsync() || (State.Status != CredentialStatus.Active && await DurableAsync() && State.Status != CredentialStatus.Active))
         {
             return;
         }

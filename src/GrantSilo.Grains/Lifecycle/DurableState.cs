@@ -84,6 +84,32 @@ internal sealed partial class DurableState<TState>(IPersistentState<TState> stat
         }
     }
 
+    /// <summary>
+    /// Whether a record exists, reading storage again when this activation found none: a record another grain created
+    /// since (a credential's, written by its issuing session) is then loaded. Throws when storage cannot be read.
+    /// </summary>
+    public async Task<bool> ExistsInStorageAsync()
+    {
+        if (state.RecordExists)
+        {
+            return true;
+        }
+        await _gate.WaitAsync();
+        try
+        {
+            if (!state.RecordExists)
+            {
+                await state.ReadStateAsync();
+                _generation++;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        return state.RecordExists;
+    }
+
     /// <summary>Returns once no write is in flight, so memory holds only durable state; false while a failed write's outcome is unknown.</summary>
     public async ValueTask<bool> DurableAsync()
     {

@@ -163,6 +163,9 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     /// <inheritdoc cref="DurableState{TState}.TryWriteAsync"/>
     protected Task<bool> TryWriteAsync() => _state.TryWriteAsync();
 
+    /// <inheritdoc cref="DurableState{TState}.ExistsInStorageAsync"/>
+    protected Task<bool> ExistsInStorageAsync() => _state.ExistsInStorageAsync();
+
     /// <inheritdoc cref="DurableState{TState}.DurableAsync"/>
     protected ValueTask<bool> DurableAsync() => _state.DurableAsync();
 

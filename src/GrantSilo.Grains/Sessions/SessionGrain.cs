@@ -37,6 +37,9 @@ internal sealed partial class SessionGrain(
     // The live credentials, in two durable parts so an issuance never rewrites them all.
     private SessionCredentialIndex Credentials => _credentials ??= new SessionCredentialIndex(index, recentIndex, Kind, () => Key, Logger);
 
+    // Credentials indexed whose records are being written (ScanCredentials interleaves with issuance).
+    private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
 
@@ -218,19 +221,6 @@ internal sealed partial class SessionGrain(
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.Unavailable, "GrantSilo's signing keys cannot be used on this silo, so no credential was issued; the silo's log says why.");
         }
         var hash = CredentialToken.StoredHash(token);
-        // Indexed durably before the credential exists, so the session's end always reaches it.
-        Credentials.Add(credentialId, new SessionCredential(taskId.Value, expiresAt));
-        State.LastActivityAt = now;
-        if (!await Credentials.TryWriteAsync())
-        {
-            return Unavailable("the credential");
-        }
-        if (now - _persistedActivityAt >= State.IdleTimeout / 4)
-        {
-            // Issuing is activity: recorded as often as decisions record it.
-            _persistedActivityAt = now;
-            await TryWriteAsync();
-        }
         // The credential's record, written by this session straight into the credential grain's own storage: the grain
         // activates from it on first use. Everything a new credential must satisfy was checked above, in this turn: the
         // task (attached just now) is usable and assigned to this session's agent, the scope is within the task's, and the
@@ -251,16 +241,38 @@ internal sealed partial class SessionGrain(
             ConfirmationThumbprint = request.DpopKeyThumbprint,
             Audience = request.Resource,
         };
+        // Indexed durably before the credential exists, so the session's end always reaches it.
+        Credentials.Add(credentialId, new SessionCredential(taskId.Value, expiresAt));
+        State.LastActivityAt = now;
+        // Until its record is written, a scan (which interleaves) neither lists it nor activates its grain.
+        _creating.Add(credentialId);
         try
         {
-            await credentialRecords.CreateAsync(credentialId, record);
+            if (!await Credentials.TryWriteAsync())
+            {
+                return Unavailable("the credential");
+            }
+            if (now - _persistedActivityAt >= State.IdleTimeout / 4)
+            {
+                // Issuing is activity: recorded as often as decisions record it.
+                _persistedActivityAt = now;
+                await TryWriteAsync();
+            }
+            try
+            {
+                await credentialRecords.CreateAsync(credentialId, record);
+            }
+            catch (Exception exception)
+            {
+                // No token leaves: the record may or may not exist, but no one holds its secret, and the index entry
+                // written before it ends it with this session either way.
+                LogCredentialNotCreated(Logger, exception, Key, credentialId);
+                return Unavailable("the credential");
+            }
         }
-        catch (Exception exception)
+        finally
         {
-            // No token leaves: the record may or may not exist, but no one holds its secret, and the index entry written
-            // above ends it with this session either way.
-            LogCredentialNotCreated(Logger, exception, Key, credentialId);
-            return Unavailable("the credential");
+            _creating.Remove(credentialId);
         }
         LogCredentialIssued(Logger, credentialId, record.TaskId, record.Agent, record.ExpiresAt);
         await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => r with
@@ -375,7 +387,8 @@ internal sealed partial class SessionGrain(
             return GrantResult<Page<CredentialInfo>>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
         return await Listing.ReadPageAsync(
-            Credentials.Ids(),
+            // A credential being issued is not listed (this interleaves with the issuance) until its record is written.
+            _creating.Count == 0 ? Credentials.Ids() : [.. Credentials.Ids().Where(id => !_creating.Contains(id))],
             continuationToken,
             pageSize,
             id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync(),
@@ -389,7 +402,9 @@ internal sealed partial class SessionGrain(
         {
             return GrantResult<CredentialScan>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
         }
-        var (slice, more) = PageToken.Slice(Credentials.Entries.Where(c => taskId is null || c.Value.TaskId == taskId).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
+        // A credential being issued (this scan interleaves with the issuance) is not listed, nor its grain activated
+        // before the session has written its record.
+        var (slice, more) = PageToken.Slice(Credentials.Entries.Where(c => (taskId is null || c.Value.TaskId == taskId) && !_creating.Contains(c.Key)).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
         var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync()));
         var items = new List<CredentialInfo>();
         foreach (var answer in answers)

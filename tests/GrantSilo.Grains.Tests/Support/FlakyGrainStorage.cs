@@ -23,6 +23,12 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, IGrainStorageSerial
     /// <summary>Sessions whose new credentials' records (written by the session, keyed by the credential) fail to write.</summary>
     public static readonly ConcurrentDictionary<string, bool> FailingCredentialsOfSession = new();
 
+    /// <summary>
+    /// Sessions whose next new credential's record waits (before reaching storage) until released; the task completes
+    /// with the credential's id when one waits.
+    /// </summary>
+    public static readonly ConcurrentDictionary<string, (TaskCompletionSource<string> Entered, TaskCompletionSource Release)> HeldCredentialsOfSession = new();
+
     /// <summary>Keys whose next write commits and then throws as if its reply were lost (once each).</summary>
     public static readonly ConcurrentDictionary<string, bool> CommitThenFailKeys = new();
 
@@ -61,6 +67,11 @@ internal sealed class FlakyGrainStorage(IGrainStorage inner, IGrainStorageSerial
         {
             held.Entered.TrySetResult();
             await held.Release.Task;
+        }
+        if (grainState.State is GrantSilo.Grains.Credentials.CredentialState created && HeldCredentialsOfSession.TryRemove(created.SessionId, out var heldCredential))
+        {
+            heldCredential.Entered.TrySetResult(key);
+            await heldCredential.Release.Task;
         }
         if (FailingKeys.ContainsKey(key)
             || (grainState.State is GrantSilo.Grains.Credentials.CredentialState credential && FailingCredentialsOfSession.ContainsKey(credential.SessionId)))
