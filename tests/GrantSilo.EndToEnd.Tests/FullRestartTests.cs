@@ -131,10 +131,10 @@ public sealed class FullRestartTests(ITestOutputHelper output)
 
     private static async Task<(string Root, IReadOnlyList<IssuedCredential> Credentials, SiloNode Victim)> PendingCascadeAsync(ProcessCluster cluster, Scenario grants, IManagementGrain management, IClusterClient orleans, string planner)
     {
-        // Children live beside the task that created them, and each credential beside the session that issued it;
-        // sessions are opened by their agent, so they tend to live beside it. The victim must host credentials of
-        // the task but not the task itself: placement decides that, so a task placed with its credentials is
-        // revoked and another one made.
+        // Children live beside the task that created them. A credential is activated where it is first used (its
+        // session writes its record without activating it), so each is used once here. The victim must host
+        // credentials of the task but not the task itself: placement decides that, so a task placed with its
+        // credentials is revoked and another one made.
         for (var attempt = 0; ; attempt++)
         {
             var root = await grants.RootTaskAsync(planner, Scenario.Scope(1, "repo:read:acme/*"), TimeSpan.FromMinutes(30));
@@ -142,6 +142,10 @@ public sealed class FullRestartTests(ITestOutputHelper output)
             for (var i = 0; i < 9; i++)
             {
                 credentials.Add(await grants.IssueAsync(planner, root.TaskId, TimeSpan.FromMinutes(15)));
+            }
+            foreach (var credential in credentials)
+            {
+                Assert.True((await grants.AuthorizeAsync(credential)).IsAllowed);
             }
             var rootHost = await management.ActivationAddressAsync(orleans.GetGrain<ITaskGrain>(root.TaskId));
             var hosts = new List<SiloAddress?>();
