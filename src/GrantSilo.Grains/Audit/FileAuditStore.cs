@@ -18,8 +18,13 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private const string SegmentExtension = ".log";
     private const string CheckpointFile = "checkpoints.log";
 
-    // How far ahead of the writer a segment is zeroed at a time.
+    // How far ahead of the writer a segment is zeroed at a time (never past the size at which it is closed), from a
+    // buffer of zeroes written as often as it takes.
     private const long ZeroStep = 4 * 1024 * 1024;
+    private static readonly byte[] Zeros = new byte[64 * 1024];
+
+    // Whether fdatasync could be called; false once the platform's C library turned out not to have it.
+    private static bool _dataSync = OperatingSystem.IsLinux();
 
     private readonly FileAuditStoreOptions _options;
     private readonly TimeProvider _time;
@@ -345,11 +350,10 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     // into it then change neither, so each needs only a data flush. Space past the data is never a record (DataEnd).
     private void ZeroAhead(Writer writer, long needed)
     {
-        var target = Math.Max(needed, writer.ZeroedLength + ZeroStep);
-        var zeros = new byte[64 * 1024];
-        for (var at = writer.ZeroedLength; at < target; at += zeros.Length)
+        var target = Math.Max(needed, Math.Min(writer.ZeroedLength + ZeroStep, _options.SegmentBytes));
+        for (var at = writer.ZeroedLength; at < target; at += Zeros.Length)
         {
-            RandomAccess.Write(writer.File!.SafeFileHandle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, target - at)), at);
+            RandomAccess.Write(writer.File!.SafeFileHandle, Zeros.AsSpan(0, (int)Math.Min(Zeros.Length, target - at)), at);
         }
         writer.File!.Flush(flushToDisk: true);
         writer.ZeroedLength = target;
@@ -385,16 +389,23 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         return bytes[..(zeroed < 0 ? bytes.Length : zeroed)].LastIndexOf((byte)'\n') + 1;
     }
 
-    // A data flush (fdatasync) where the platform has one; a full one elsewhere.
+    // A data flush (fdatasync) where the platform has one; a full one elsewhere, or if it cannot be called.
     private static void SyncData(FileStream file)
     {
-        if (OperatingSystem.IsLinux())
+        if (_dataSync)
         {
-            if (NativeMethods.FDataSync(file.SafeFileHandle) != 0)
+            try
             {
-                throw new IOException($"fdatasync failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+                if (NativeMethods.FDataSync(file.SafeFileHandle) != 0)
+                {
+                    throw new IOException($"fdatasync failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+                }
+                return;
             }
-            return;
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                _dataSync = false;
+            }
         }
         file.Flush(flushToDisk: true);
     }

@@ -58,15 +58,18 @@ internal sealed partial class CredentialGrain(
     private string? _tokenHash;
 
     // This credential's lineage on an audit record.
-    private AuditRecord CredentialLineage(AuditRecord record) => record with
+    private AuditRecord CredentialLineage(AuditRecord record) => Lineage(record, Key, State);
+
+    /// <summary>Credential <paramref name="credentialId"/>'s lineage, from its record, on an audit record (its issuing session's too).</summary>
+    internal static AuditRecord Lineage(AuditRecord record, string credentialId, CredentialState credential) => record with
     {
-        RootPerson = State.RootPerson is { Length: > 0 } person ? person : null,
-        Orchestrator = State.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
-        TaskChain = [.. State.TaskAncestors, State.TaskId],
-        TaskId = State.TaskId,
-        Agent = State.Agent,
-        SessionId = State.SessionId,
-        CredentialId = Key,
+        RootPerson = credential.RootPerson is { Length: > 0 } person ? person : null,
+        Orchestrator = credential.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
+        TaskChain = [.. credential.TaskAncestors, credential.TaskId],
+        TaskId = credential.TaskId,
+        Agent = credential.Agent,
+        SessionId = credential.SessionId,
+        CredentialId = credentialId,
     };
 
     public Task InvalidateLeasesAsync()

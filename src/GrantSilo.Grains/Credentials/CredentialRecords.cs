@@ -14,10 +14,8 @@ namespace GrantSilo.Grains.Credentials;
 /// that id refuses it (<see cref="InconsistentStateException"/>) rather than overwriting. A credential id is 128
 /// random bits drawn by the issuing session, so that refusal means a broken random source, and issuance fails.
 /// </remarks>
-internal sealed class CredentialRecords(IServiceProvider services, IGrainFactory grains)
+internal sealed class CredentialRecords([FromKeyedServices(GrantSiloStorage.Name)] IGrainStorage storage, IGrainFactory grains)
 {
-    private readonly IGrainStorage _storage = services.GetRequiredKeyedService<IGrainStorage>(GrantSiloStorage.Name);
-
     /// <summary>
     /// Creates credential <paramref name="credentialId"/>'s record. Throws when it is not known to be durable (the
     /// storage failed, or refused a record that exists already); the caller then returns no token.
@@ -25,6 +23,6 @@ internal sealed class CredentialRecords(IServiceProvider services, IGrainFactory
     public Task CreateAsync(string credentialId, CredentialState record)
     {
         var grainId = grains.GetGrainIdByKey<ICredentialLifecycleGrain>(credentialId);
-        return _storage.WriteStateAsync(CredentialGrain.StateName, grainId, new GrainState<CredentialState>(record));
+        return storage.WriteStateAsync(CredentialGrain.StateName, grainId, new GrainState<CredentialState>(record));
     }
 }

@@ -275,15 +275,8 @@ internal sealed partial class SessionGrain(
             _creating.Remove(credentialId);
         }
         LogCredentialIssued(Logger, credentialId, record.TaskId, record.Agent, record.ExpiresAt);
-        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => r with
+        await Audited.RecordAsync(AuditEventKind.CredentialIssued, r => CredentialGrain.Lineage(r, credentialId, record) with
         {
-            RootPerson = record.RootPerson is { Length: > 0 } person ? person : null,
-            Orchestrator = record.Orchestrator is { Length: > 0 } orchestrator ? orchestrator : null,
-            TaskChain = [.. record.TaskAncestors, record.TaskId],
-            TaskId = record.TaskId,
-            Agent = record.Agent,
-            SessionId = Key,
-            CredentialId = credentialId,
             Detail = $"Issued in session {Key}; expires {record.ExpiresAt:O}; scope {record.Scope}.",
         });
         GrantSiloMetrics.CredentialsIssued.Add(1);
@@ -388,7 +381,7 @@ internal sealed partial class SessionGrain(
         }
         return await Listing.ReadPageAsync(
             // A credential being issued is not listed (this interleaves with the issuance) until its record is written.
-            _creating.Count == 0 ? Credentials.Ids() : [.. Credentials.Ids().Where(id => !_creating.Contains(id))],
+            Credentials.Ids().Where(id => !_creating.Contains(id)),
             continuationToken,
             pageSize,
             id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync(),
