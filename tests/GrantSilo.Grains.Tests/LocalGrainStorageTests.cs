@@ -8,7 +8,7 @@ namespace GrantSilo.Grains.Tests;
 
 /// <summary>
 /// The contract of the embedded default's grain storage (<see cref="LocalGrainStorage"/>): what Orleans' memory storage
-/// promises (serialized copies, ETag checks, clear), checked without a silo.
+/// promises (copies never shared with a grain, ETag checks, clear), checked without a silo.
 /// </summary>
 public sealed class LocalGrainStorageTests
 {
@@ -16,7 +16,7 @@ public sealed class LocalGrainStorageTests
 
     private static readonly GrainId Grain = GrainId.Create("session", "s-1");
 
-    private readonly LocalGrainStorage _storage = new(new OrleansGrainStorageSerializer(SerializationServices.GetRequiredService<Serializer>()));
+    private readonly LocalGrainStorage _storage = new(SerializationServices.GetRequiredService<DeepCopier>());
 
     private static Held Fresh() => new(new SessionState());
 
@@ -54,6 +54,28 @@ public sealed class LocalGrainStorageTests
         Assert.Equal(written.ETag, read.ETag);
         Assert.Equal("spiffe://acme.dev/agent/a", read.State.Agent);
         Assert.NotSame(written.State, read.State);
+    }
+
+    [Fact]
+    public async Task EveryRead_IsACopyOfItsOwn_DownToNestedCollections()
+    {
+        var index = new IndexHeld();
+        index.State.Credentials["c-1"] = new SessionCredential("t-1", DateTimeOffset.UnixEpoch);
+        await _storage.WriteStateAsync("session-index", Grain, index);
+        // The writer's dictionary is its own after the write.
+        index.State.Credentials["c-2"] = new SessionCredential("t-2", DateTimeOffset.UnixEpoch);
+
+        var first = new IndexHeld();
+        await _storage.ReadStateAsync("session-index", Grain, first);
+        // A reader's changes reach neither storage nor any other reader.
+        first.State.Credentials.Clear();
+        var second = new IndexHeld();
+        await _storage.ReadStateAsync("session-index", Grain, second);
+
+        Assert.Equal(["c-1"], second.State.Credentials.Keys);
+        Assert.NotSame(index.State.Credentials, second.State.Credentials);
+        Assert.NotSame(first.State.Credentials, second.State.Credentials);
+        Assert.Equal(new SessionCredential("t-1", DateTimeOffset.UnixEpoch), second.State.Credentials["c-1"]);
     }
 
     [Fact]
@@ -216,6 +238,22 @@ public sealed class LocalGrainStorageTests
         }
 
         public string? ETag { get; set; } = etag;
+
+        public bool RecordExists { get; set; }
+    }
+
+    private sealed class IndexHeld : IGrainState<SessionIndexState>
+    {
+        private SessionIndexState _state = new();
+
+        [System.Diagnostics.CodeAnalysis.AllowNull]
+        public SessionIndexState State
+        {
+            get => _state;
+            set => _state = value ?? new SessionIndexState();
+        }
+
+        public string? ETag { get; set; }
 
         public bool RecordExists { get; set; }
     }

@@ -1,18 +1,22 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using Orleans.Storage;
 
 namespace GrantSilo.Grains.Hosting;
 
 /// <summary>
 /// Grain state held in this silo's memory, for a cluster of one silo (the embedded default). It keeps the contract of
-/// Orleans' memory storage: state is stored serialized (a grain never shares an object with storage), every write and
+/// Orleans' memory storage: state is stored as a deep copy made by Orleans' copiers (a grain never shares a mutable
+/// object with storage: a copy is taken on every write and handed out on every read), every write and
 /// clear is checked against the ETag the caller last saw and a stale one fails with
 /// <see cref="InconsistentStateException"/>, and a cleared record reads as absent. It differs in where the state lives:
-/// in a dictionary of this process, not behind an Orleans storage grain, so a read or a write is a serialization and a
+/// in a dictionary of this process, not behind an Orleans storage grain, so a read or a write is a deep copy and a
 /// compare-and-swap instead of a grain call (two messages, a deep copy of the state and a turn of the storage grain's
-/// queue). Its state is visible to this silo alone: a cluster of several silos needs a storage every silo reaches.
+/// queue). A copy, not a serialization: nothing leaves the process, and a copier shares what cannot change (strings,
+/// types marked <c>[Immutable]</c>) where a serializer would encode every byte of it on every write. Its state is
+/// visible to this silo alone: a cluster of several silos needs a storage every silo reaches.
 /// </summary>
 /// <remarks>
 /// Stricter than Orleans' memory storage in one place: that one accepts any ETag for a key it has never seen (its
@@ -20,16 +24,17 @@ namespace GrantSilo.Grains.Hosting;
 /// silo whose grains use it, so a record it does not hold was never written or was cleared, and only a writer that saw
 /// it absent (no ETag) may create it.
 /// </remarks>
-internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IGrainStorage
+internal sealed class LocalGrainStorage(DeepCopier copier) : IGrainStorage
 {
-    // Every operation is done when it returns. A failure (a conflict, a state that does not serialize) is the returned
+    // Every operation is done when it returns. A failure (a conflict, a state that cannot be copied) is the returned
     // task's, as an asynchronous provider's would be, not thrown at the call.
 
-    // A stored record: its serialized state and the ETag of the write that made it. A reference type compared by
-    // reference, so a compare-and-swap replaces exactly the record the check was made against.
-    private sealed class Stored(BinaryData data, string etag)
+    // A stored record: the copy of the state its write made (never handed out: every read copies it again) and the ETag
+    // of that write. A reference type compared by reference, so a compare-and-swap replaces exactly the record the check
+    // was made against.
+    private sealed class Stored(object? state, string etag)
     {
-        public BinaryData Data { get; } = data;
+        public object? State { get; } = state;
 
         public string ETag { get; } = etag;
     }
@@ -76,7 +81,7 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
     {
         if (_records.TryGetValue((stateName, grainId), out var stored))
         {
-            grainState.State = serializer.Deserialize<T>(stored.Data) ?? Activator.CreateInstance<T>();
+            grainState.State = stored.State is T state ? copier.Copy(state) : Activator.CreateInstance<T>();
             grainState.ETag = stored.ETag;
             grainState.RecordExists = true;
         }
@@ -90,8 +95,8 @@ internal sealed class LocalGrainStorage(IGrainStorageSerializer serializer) : IG
 
     private void Write<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        // Serialized before the check: the state is the caller's, and a conflict costs only the wasted bytes.
-        var replacement = new Stored(serializer.Serialize(grainState.State), NewETag());
+        // Copied before the check: the state is the caller's, and a conflict costs only the wasted copy.
+        var replacement = new Stored(copier.Copy(grainState.State), NewETag());
         var key = (stateName, grainId);
         while (true)
         {
@@ -169,7 +174,7 @@ public static class LocalGrainStorageExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new LocalGrainStorage(sp.GetRequiredService<IGrainStorageSerializer>()));
+        silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new LocalGrainStorage(sp.GetRequiredService<DeepCopier>()));
         return silo;
     }
 }
