@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using GrantSilo.Grains.Keys;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Access;
@@ -25,33 +26,40 @@ public sealed class ClusterCallOptions
 /// (<see cref="CallerGate"/>) recomputes it for the call's own target. A mark is worth nothing for any other
 /// target, so one seen by whoever receives it (an observer on a client) opens nothing else.
 /// </summary>
-internal sealed partial class ClusterCallKey
+internal sealed partial class ClusterCallKey : IDisposable
 {
     public const string Header = "grantsilo.internal";
     private const int MarkLength = 32;
     private readonly byte[] _key;
+    private readonly HmacKey _mac;
 
     public ClusterCallKey(IOptions<ClusterCallOptions> options, ILogger<ClusterCallKey> logger)
     {
-        var configured = options.Value.CallKey;
+        _key = Configured(options.Value.CallKey, logger);
+        _mac = new HmacKey(_key);
+    }
+
+    private static byte[] Configured(string? configured, ILogger logger)
+    {
         if (string.IsNullOrWhiteSpace(configured))
         {
-            _key = RandomNumberGenerator.GetBytes(32);
             LogOwnKey(logger);
-            return;
+            return RandomNumberGenerator.GetBytes(32);
         }
+        byte[] key;
         try
         {
-            _key = Convert.FromBase64String(configured);
+            key = Convert.FromBase64String(configured);
         }
         catch (FormatException)
         {
             throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), ["GrantSilo:Cluster:CallKey must be base64 (for example: openssl rand -base64 32)."]);
         }
-        if (_key.Length < 32)
+        if (key.Length < 32)
         {
-            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [$"GrantSilo:Cluster:CallKey must hold at least 32 bytes; it holds {_key.Length}."]);
+            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [$"GrantSilo:Cluster:CallKey must hold at least 32 bytes; it holds {key.Length}."]);
         }
+        return key;
     }
 
     /// <summary>
@@ -89,8 +97,10 @@ internal sealed partial class ClusterCallKey
         type.CopyTo(buffer);
         buffer[type.Length] = 0;
         key.CopyTo(buffer[(type.Length + 1)..]);
-        HMACSHA256.HashData(_key, buffer, destination);
+        _mac.Compute(buffer, destination);
     }
+
+    public void Dispose() => _mac.Dispose();
 
     [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "No GrantSilo:Cluster:CallKey is configured: this silo made its own, so it can only run alone (silos of one cluster need the same key).")]
     private static partial void LogOwnKey(ILogger logger);

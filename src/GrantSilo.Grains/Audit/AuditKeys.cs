@@ -15,6 +15,7 @@ public sealed class AuditKeys : IDisposable
     private const string HashKeyFileName = "audit-hash-key";
 
     private readonly byte[] _hashKey;
+    private readonly GrantSilo.Grains.Keys.HmacKey _tokenMac;
 
     public AuditKeys(IOptions<AuditOptions> options, IOptions<FileAuditStoreOptions> fileOptions)
     {
@@ -32,6 +33,7 @@ public sealed class AuditKeys : IDisposable
             : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), ["The audit hash key file holds no base64 key of at least 32 bytes: put 'openssl rand -base64 32' in it, or remove it to have one made."]);
         KeyId = AuditChain.KeyId(SigningKey);
         HashKeyId = IdOf(_hashKey);
+        _tokenMac = new GrantSilo.Grains.Keys.HmacKey(_hashKey);
         var published = new List<AuditSigningKey> { AuditChain.Publish(SigningKey) };
         foreach (var file in audit.TrustedPublicKeyFiles)
         {
@@ -52,6 +54,7 @@ public sealed class AuditKeys : IDisposable
         _hashKey = hashKey;
         KeyId = AuditChain.KeyId(signingKey);
         HashKeyId = IdOf(hashKey);
+        _tokenMac = new GrantSilo.Grains.Keys.HmacKey(hashKey);
         Published = [AuditChain.Publish(signingKey)];
     }
 
@@ -77,12 +80,16 @@ public sealed class AuditKeys : IDisposable
     public string TokenHash(ReadOnlySpan<byte> secret)
     {
         Span<byte> hash = stackalloc byte[32];
-        HMACSHA256.HashData(_hashKey, secret, hash);
+        _tokenMac.Compute(secret, hash);
         return Convert.ToBase64String(hash).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
     /// <inheritdoc />
-    public void Dispose() => SigningKey.Dispose();
+    public void Dispose()
+    {
+        SigningKey.Dispose();
+        _tokenMac.Dispose();
+    }
 
     private static string ReadOrCreate(string? configured, string directory, string fileName, Func<string> make, string setting)
     {
