@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Microsoft.Extensions.Logging;
 using GrantSilo.Grains.Keys;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Access;

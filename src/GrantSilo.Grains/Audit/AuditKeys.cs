@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using GrantSilo.Grains.Keys;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Audit;
@@ -15,7 +16,7 @@ public sealed class AuditKeys : IDisposable
     private const string HashKeyFileName = "audit-hash-key";
 
     private readonly byte[] _hashKey;
-    private readonly GrantSilo.Grains.Keys.HmacKey _tokenMac;
+    private readonly HmacKey _tokenMac;
 
     public AuditKeys(IOptions<AuditOptions> options, IOptions<FileAuditStoreOptions> fileOptions)
     {
@@ -33,7 +34,7 @@ public sealed class AuditKeys : IDisposable
             : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), ["The audit hash key file holds no base64 key of at least 32 bytes: put 'openssl rand -base64 32' in it, or remove it to have one made."]);
         KeyId = AuditChain.KeyId(SigningKey);
         HashKeyId = IdOf(_hashKey);
-        _tokenMac = new GrantSilo.Grains.Keys.HmacKey(_hashKey);
+        _tokenMac = new HmacKey(_hashKey);
         var published = new List<AuditSigningKey> { AuditChain.Publish(SigningKey) };
         foreach (var file in audit.TrustedPublicKeyFiles)
         {
@@ -54,7 +55,7 @@ public sealed class AuditKeys : IDisposable
         _hashKey = hashKey;
         KeyId = AuditChain.KeyId(signingKey);
         HashKeyId = IdOf(hashKey);
-        _tokenMac = new GrantSilo.Grains.Keys.HmacKey(hashKey);
+        _tokenMac = new HmacKey(hashKey);
         Published = [AuditChain.Publish(signingKey)];
     }
 
