@@ -39,9 +39,11 @@ bash scripts/dev-certs.sh "$work/certs" >/dev/null
 size=$(podman image inspect grantsilo/silo-host:local --format '{{.Size}}')
 base=$(podman image inspect mcr.microsoft.com/dotnet/aspnet:10.0 --format '{{.Size}}')
 
-# Four free loopback ports.
+# Four free loopback ports, below the kernel's ephemeral range (a port in it may become the local end of an outgoing
+# connection between being chosen and being bound).
 used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
-ports=(); candidate=$((20000 + RANDOM % 20000))
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+ports=(); candidate=$((10000 + RANDOM % (ephemeral_low - 10000 - 100)))
 while [ ${#ports[@]} -lt 4 ]; do grep -qx "$candidate" <<<"$used" || ports+=("$candidate"); candidate=$((candidate + 1)); done
 azurite=${ports[0]}; silo=${ports[1]}; gateway=${ports[2]}; http=${ports[3]}
 connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$azurite/devstoreaccount1;"

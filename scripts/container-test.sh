@@ -179,9 +179,12 @@ log "docker-compose.yml (bridge network, not started): Azurite and 3 silo replic
 # --- 3. The cluster ------------------------------------------------------------------------------------------------
 export GRANTSILO_CERTS="$work/certs"
 GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key"); export GRANTSILO_CALL_KEY
-# Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API.
+# Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API. Taken below the kernel's ephemeral range:
+# the fifth silo's are bound minutes after they are chosen, and a port in that range may meanwhile be the local end of any
+# outgoing connection (a silo's to Azurite, the workload's to a silo), which makes the later bind fail (EADDRINUSE).
 used=$(ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u)
-next_port=$((20000 + RANDOM % 20000))
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+next_port=$((10000 + RANDOM % (ephemeral_low - 10000 - 100)))
 free_port() { # VARIABLE: exports it set to the next free port
   while grep -qx "$next_port" <<<"$used"; do next_port=$((next_port + 1)); done
   export "$1=$next_port"; next_port=$((next_port + 1))
