@@ -16,7 +16,9 @@ internal sealed class HmacKey : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         _key = key;
-        _contexts = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key), trackAllValues: true);
+        // Not tracked: a thread's context goes (and its native context is freed by its finalizer) when the thread does,
+        // so pool threads that come and go leave nothing behind.
+        _contexts = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key));
     }
 
     /// <summary>Writes HMAC-SHA-256(key, <paramref name="data"/>) to <paramref name="destination"/> (32 bytes).</summary>
@@ -32,12 +34,5 @@ internal sealed class HmacKey : IDisposable
         context.GetHashAndReset(destination);
     }
 
-    public void Dispose()
-    {
-        foreach (var context in _contexts.Values)
-        {
-            context.Dispose();
-        }
-        _contexts.Dispose();
-    }
+    public void Dispose() => _contexts.Dispose();
 }
