@@ -166,7 +166,10 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
         var gen0 = GC.CollectionCount(0);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, concurrency).Select(async worker =>
+        // Each loop starts on the thread pool: an operation that completes synchronously (a raw signature, say) would
+        // otherwise run its first loop on this thread for the whole slice and leave the others nothing to do, measuring
+        // one thread against operations that use every core.
+        var loops = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
             var mine = latencies[worker] = new List<long>(100_000);
             long i = 0;
@@ -176,7 +179,7 @@ internal sealed record Measurement(string Name, long Operations, double Seconds,
                 await operation(worker, i++);
                 mine.Add(Stopwatch.GetTimestamp() - start);
             }
-        }).ToArray();
+        })).ToArray();
         await Task.WhenAll(loops);
         var elapsed = stopwatch.Elapsed.TotalSeconds;
         return new Slice(elapsed, [.. latencies.SelectMany(l => l)], (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds,

@@ -37,7 +37,10 @@ var audited = !args.Contains("--no-audit");
 var openLoopShare = Option("--open-loop-percent", 50) / 100.0;
 
 var (siloPort, gatewayPort, httpPort) = (FreePort(), FreePort(), FreePort());
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+// Hosted as silo-host hosts GrantSilo: content root the build output. With the working directory as content root, the
+// configuration's change watcher would also watch the audit's segment directory (under the working directory) and wake
+// on every group commit.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddInMemoryCollection(TestIdentity.Shared.SiloConfiguration());
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
