@@ -89,7 +89,7 @@ public sealed partial class GrantClient : IGrantClient
 
     /// <inheritdoc />
     public Task<GrantResult<TaskInfo>> CreateTaskAsync(CreateTaskRequest request, CancellationToken cancellationToken = default) =>
-        GuardAsync(() => _cluster.GetGrain<ITaskGrain>(NewId("t")).CreateAsync(request, cancellationToken), cancellationToken);
+        GuardAsync(() => _cluster.GetGrainByKey<ITaskGrain>(NewId("t")).CreateAsync(request, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
     public Task<GrantResult<TaskInfo>> DelegateAsync(string parentTaskId, DelegationRequest request, CancellationToken cancellationToken = default) =>
@@ -479,11 +479,11 @@ public sealed partial class GrantClient : IGrantClient
     public Task<GrantResult<IReadOnlyList<AuditSigningKey>>> GetAuditKeysAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(async () => GrantResult<IReadOnlyList<AuditSigningKey>>.Ok(await _cluster.GetGrain<IAuditGrain>(0).GetSigningKeysAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
-    private IAgentGrain Agent(string id) => _cluster.GetGrain<IAgentGrain>(id);
+    private IAgentGrain Agent(string id) => _cluster.GetGrainByKey<IAgentGrain>(id);
 
-    private ITaskGrain Task(string id) => _cluster.GetGrain<ITaskGrain>(id);
+    private ITaskGrain Task(string id) => _cluster.GetGrainByKey<ITaskGrain>(id);
 
-    private ISessionGrain Session(string id) => _cluster.GetGrain<ISessionGrain>(id);
+    private ISessionGrain Session(string id) => _cluster.GetGrainByKey<ISessionGrain>(id);
 
     private ICredentialGrain Credential(string id)
     {
@@ -491,7 +491,7 @@ public sealed partial class GrantClient : IGrantClient
         {
             return cached;
         }
-        var grain = _cluster.GetGrain<ICredentialGrain>(id);
+        var grain = _cluster.GetGrainByKey<ICredentialGrain>(id);
         if (_credentials.Count >= MaxCachedCredentials)
         {
             _credentials.Clear();
@@ -500,7 +500,7 @@ public sealed partial class GrantClient : IGrantClient
         return grain;
     }
 
-    private IApprovalGrain Approval(string id) => _cluster.GetGrain<IApprovalGrain>(id);
+    private IApprovalGrain Approval(string id) => _cluster.GetGrainByKey<IApprovalGrain>(id);
 
     private IPolicyStoreGrain Policies => _cluster.GetGrain<IPolicyStoreGrain>(0);
 

@@ -275,7 +275,7 @@ internal sealed partial class AgentGrain(
         {
             return Unavailable("the session");
         }
-        var opened = await GrainFactory.GetGrain<ISessionLifecycleGrain>(sessionId).InitializeAsync(new SessionSpec { Agent = Key, IdleTimeout = idle, MaxLifetime = max });
+        var opened = await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(sessionId).InitializeAsync(new SessionSpec { Agent = Key, IdleTimeout = idle, MaxLifetime = max });
         if (!opened.IsSuccess && opened.Error.Code != GrantErrorCode.Unavailable && Index.Sessions.Remove(sessionId))
         {
             // Refused outright, so it does not exist. (Unavailable may mean it does: it stays recorded.)
@@ -294,7 +294,7 @@ internal sealed partial class AgentGrain(
             [.. Index.Tasks],
             continuationToken,
             pageSize,
-            id => GrainFactory.GetGrain<ITaskGrain>(id).GetAsync(),
+            id => GrainFactory.GetGrainByKey<ITaskGrain>(id).GetAsync(),
             task => !task.IsTerminal,
             GrantErrorCode.TaskNotFound);
     }
@@ -386,8 +386,8 @@ internal sealed partial class AgentGrain(
     {
         var reason = $"agent '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync(
-            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
-            (Index.Tasks, id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
+            (Index.Sessions, id => GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
+            (Index.Tasks, id => GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
     }
 
     // Confirmed steps have left the index sets: write the index.

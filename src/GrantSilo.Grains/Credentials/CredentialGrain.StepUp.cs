@@ -59,7 +59,7 @@ internal sealed partial class CredentialGrain
         if (approvalId is null)
         {
             var id = ApprovalGrain.NewApprovalId();
-            var created = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(id).CreateAsync(new ApprovalSpec
+            var created = await GrainFactory.GetGrainByKey<IApprovalLifecycleGrain>(id).CreateAsync(new ApprovalSpec
             {
                 CredentialId = Key,
                 TaskId = State.TaskId,
@@ -92,7 +92,7 @@ internal sealed partial class CredentialGrain
                 ApprovalId = id,
             };
         }
-        var check = await GrainFactory.GetGrain<IApprovalLifecycleGrain>(approvalId).ConsumeAsync(Key, action, resource);
+        var check = await GrainFactory.GetGrainByKey<IApprovalLifecycleGrain>(approvalId).ConsumeAsync(Key, action, resource);
         if (!check.Consumed)
         {
             return Deny(check.Reason, check.Detail) with

@@ -377,8 +377,8 @@ internal sealed partial class CredentialGrain(
                     return (Chain: chain, Session: session, AskedChain: false, AskedSession: false);
                 }
                 var holder = this.GetGrainId();
-                var chainTask = chainHeld ? Task.FromResult(chain) : GrainFactory.GetGrain<ITaskLifecycleGrain>(State.TaskId).LeaseChainAsync(holder);
-                var sessionTask = sessionHeld ? Task.FromResult(session) : GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).LeaseAsync(holder);
+                var chainTask = chainHeld ? Task.FromResult(chain) : GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(State.TaskId).LeaseChainAsync(holder);
+                var sessionTask = sessionHeld ? Task.FromResult(session) : GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).LeaseAsync(holder);
                 await Task.WhenAll(chainTask, sessionTask);
                 return (Chain: await chainTask, Session: await sessionTask, AskedChain: !chainHeld, AskedSession: !sessionHeld);
             },
@@ -431,7 +431,7 @@ internal sealed partial class CredentialGrain(
             {
                 return new ProofCheck { Valid = false, Detail = refused.Detail };
             }
-            var session = await GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
+            var session = await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
             return session.Usable
                 ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt }
                 : new ProofCheck { Valid = false, Detail = $"session '{State.SessionId}' is not active" };
@@ -543,7 +543,7 @@ internal sealed partial class CredentialGrain(
             {
                 return Unavailable("the revocation");
             }
-            GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
+            GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
         }
         // Found already ended, or just ended: answered only once the end is durable and this silo a live member.
         if (!await PutEndInForceAsync())
@@ -588,7 +588,7 @@ internal sealed partial class CredentialGrain(
     {
         if (State.Status == CredentialStatus.Active && Now >= State.ExpiresAt && await EndCredentialAsync(CredentialStatus.Expired, "lifetime ended"))
         {
-            GrainFactory.GetGrain<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
+            GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).CredentialEndedAsync(Key).Ignore();
         }
     }
 

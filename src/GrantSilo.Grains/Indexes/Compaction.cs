@@ -28,14 +28,14 @@ internal static class Compaction
     /// <summary>Whether a task has ended (or was never created).</summary>
     public static async Task<bool> TaskEndedAsync(IGrainFactory grains, string taskId)
     {
-        var info = await grains.GetGrain<ITaskGrain>(taskId).GetAsync();
+        var info = await grains.GetGrainByKey<ITaskGrain>(taskId).GetAsync();
         return info.IsSuccess ? info.Value.IsTerminal : info.Error.Code == GrantErrorCode.TaskNotFound;
     }
 
     /// <summary>Whether a session has ended (or was never created).</summary>
     public static async Task<bool> SessionEndedAsync(IGrainFactory grains, string sessionId)
     {
-        var info = await grains.GetGrain<ISessionGrain>(sessionId).GetAsync();
+        var info = await grains.GetGrainByKey<ISessionGrain>(sessionId).GetAsync();
         return info.IsSuccess ? info.Value.Status != SessionStatus.Active : info.Error.Code == GrantErrorCode.SessionNotFound;
     }
 

@@ -9,7 +9,7 @@ internal static class Listing
             [.. ids],
             continuationToken,
             pageSize,
-            id => grains.GetGrain<ISessionGrain>(id).GetAsync(),
+            id => grains.GetGrainByKey<ISessionGrain>(id).GetAsync(),
             session => session.Status == SessionStatus.Active,
             GrantErrorCode.SessionNotFound);
 

@@ -123,7 +123,7 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
         // The ring is the cluster's own business, whoever's request needed it.
         using (OutsideCalls.Leave())
         {
-            view = await grains.GetGrain<IKeyRingGrain>(ring).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            view = await grains.GetGrainByKey<IKeyRingGrain>(ring).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         var freshUntil = now + Refresh;
         _rings[ring] = new Cached(view, view.ValidUntil < freshUntil ? view.ValidUntil : freshUntil);

@@ -356,8 +356,8 @@ internal sealed partial class SessionGrain(
         }
         // Throws if any credential could not record its end; the task keeps this session pending and retries.
         await Task.WhenAll(ids.Select(id => cause is { } known
-            ? GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(known, reason)
-            : GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
+            ? GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(known, reason)
+            : GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
         foreach (var id in ids)
         {
             Credentials.Remove(id);
@@ -384,7 +384,7 @@ internal sealed partial class SessionGrain(
             Credentials.Ids().Where(id => !_creating.Contains(id)),
             continuationToken,
             pageSize,
-            id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync(),
+            id => GrainFactory.GetGrainByKey<ICredentialGrain>(id).GetAsync(),
             credential => credential.Status == CredentialStatus.Active,
             GrantErrorCode.CredentialNotFound);
     }
@@ -398,7 +398,7 @@ internal sealed partial class SessionGrain(
         // A credential being issued (this scan interleaves with the issuance) is not listed, nor its grain activated
         // before the session has written its record.
         var (slice, more) = PageToken.Slice(Credentials.Entries.Where(c => (taskId is null || c.Value.TaskId == taskId) && !_creating.Contains(c.Key)).Select(c => c.Key).ToList(), afterId, Math.Clamp(max, 1, Page.MaxSize));
-        var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrain<ICredentialGrain>(id).GetAsync()));
+        var answers = await Task.WhenAll(slice.Select(id => GrainFactory.GetGrainByKey<ICredentialGrain>(id).GetAsync()));
         var items = new List<CredentialInfo>();
         foreach (var answer in answers)
         {
@@ -497,7 +497,7 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        await Task.WhenAll(expired.Select(id => GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EnactExpiryAsync()));
+        await Task.WhenAll(expired.Select(id => GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EnactExpiryAsync()));
         foreach (var id in expired)
         {
             Credentials.Remove(id);
@@ -525,11 +525,11 @@ internal sealed partial class SessionGrain(
             endedHere = true;
             LogSessionEnded(Logger, Key, State.Status, State.StatusReason ?? reason);
             await Audited.RecordAsync(AuditEventKind.SessionEnded, r => r with { Agent = State.Agent, SessionId = Key, Cause = State.StatusReason ?? reason, Detail = $"Session {State.Status}." });
-            GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
+            GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).UntrackAsync("session", Key).Ignore();
             // An ended session no longer counts as a live session of the tasks it holds credentials for.
             foreach (var taskId in Credentials.Entries.Select(c => c.Value.TaskId).Distinct(StringComparer.Ordinal).ToArray())
             {
-                GrainFactory.GetGrain<ITaskLifecycleGrain>(taskId).SessionEndedAsync(Key).Ignore();
+                GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(taskId).SessionEndedAsync(Key).Ignore();
             }
         }
         // In force everywhere before it is acknowledged: no credential keeps relying on this session.
@@ -551,7 +551,7 @@ internal sealed partial class SessionGrain(
         var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
         return RunCascadeAsync((Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
         {
-            await GrainFactory.GetGrain<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
+            await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
             _endedCredentials.Add(id);
         }));
     }

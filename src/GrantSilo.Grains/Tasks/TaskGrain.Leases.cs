@@ -117,8 +117,8 @@ internal sealed partial class TaskGrain
     {
         var self = this.GetGrainId();
         var agents = new HashSet<string>(State.AncestorAgents, StringComparer.Ordinal) { State.Agent };
-        var taskLeases = Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrain<ITaskLifecycleGrain>(id).LeaseSelfAsync(self)));
-        var agentLeases = Task.WhenAll(agents.Select(id => GrainFactory.GetGrain<IAgentLifecycleGrain>(id).LeaseAsync(self)));
+        var taskLeases = Task.WhenAll(State.Ancestors.Select(id => GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).LeaseSelfAsync(self)));
+        var agentLeases = Task.WhenAll(agents.Select(id => GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(id).LeaseAsync(self)));
         var lease = Leases.Duration;
         var until = DateTimeOffset.MaxValue;
         foreach (var ancestor in await taskLeases)

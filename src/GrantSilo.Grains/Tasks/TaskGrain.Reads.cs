@@ -65,7 +65,7 @@ internal sealed partial class TaskGrain
             cancellationToken.ThrowIfCancellationRequested();
             var session = sessions[i];
             var start = session == afterSession ? afterCredential : null;
-            var scan = await GrainFactory.GetGrain<ISessionLifecycleGrain>(session).ScanCredentialsAsync(Key, start, budget);
+            var scan = await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(session).ScanCredentialsAsync(Key, start, budget);
             if (!scan.IsSuccess && scan.Error.Code != GrantErrorCode.SessionNotFound)
             {
                 return scan.Error;

@@ -54,7 +54,7 @@ internal sealed partial class TaskGrain
         }
 
         // The parent's own facts, not the spec's: it exists, is usable, and the child lies within it.
-        var parent = await GrainFactory.GetGrain<ITaskLifecycleGrain>(spec.ParentTaskId).GetFactsAsync(Key);
+        var parent = await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(spec.ParentTaskId).GetFactsAsync(Key);
         if (!parent.Exists)
         {
             return Refused(GrantErrorCode.TaskNotFound, $"The parent task '{Untrusted.Id(spec.ParentTaskId)}' does not exist.");
@@ -90,7 +90,7 @@ internal sealed partial class TaskGrain
         }
 
         // The child's agent is asked, not the spec: active, and the scope within its ceiling.
-        var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value).GetActiveAsync();
+        var registered = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(agent.Value).GetActiveAsync();
         if (!registered.IsSuccess)
         {
             return registered.Error;

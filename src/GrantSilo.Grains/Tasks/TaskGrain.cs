@@ -136,7 +136,7 @@ internal sealed partial class TaskGrain(
             return purpose.Error;
         }
 
-        var agentGrain = GrainFactory.GetGrain<IAgentLifecycleGrain>(agent.Value);
+        var agentGrain = GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(agent.Value);
         var registered = await agentGrain.GetActiveAsync();
         if (!registered.IsSuccess)
         {
@@ -229,7 +229,7 @@ internal sealed partial class TaskGrain(
         var expiresAt = now + request.Lifetime < State.ExpiresAt ? now + request.Lifetime : State.ExpiresAt;
 
         // The caller proves it is this task's agent in a live session with a live credential of this task.
-        var proof = await GrainFactory.GetGrain<ICredentialLifecycleGrain>(proofId).VerifyProofPresentedAsync(secret, request.ProofPresentation ?? TokenPresentation.None);
+        var proof = await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(proofId).VerifyProofPresentedAsync(secret, request.ProofPresentation ?? TokenPresentation.None);
         if (!proof.Valid || proof.TaskId != Key || proof.Agent != State.Agent)
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
@@ -255,7 +255,7 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.TaskNotUsable, $"{chain.Explain()} Nothing can be delegated below it meanwhile.");
         }
-        var registered = await GrainFactory.GetGrain<IAgentLifecycleGrain>(childAgent.Value).GetActiveAsync();
+        var registered = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(childAgent.Value).GetActiveAsync();
         if (!registered.IsSuccess)
         {
             return registered.Error;
@@ -296,7 +296,7 @@ internal sealed partial class TaskGrain(
             Purpose = purpose.Value,
             Depth = State.Depth + 1,
         };
-        var child = await GrainFactory.GetGrain<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
+        var child = await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(childId).InitializeChildAsync(spec);
         if (child.IsSuccess)
         {
             LogTaskDelegated(Logger, Key, childId, childAgent.Value, spec.Depth);
@@ -336,7 +336,7 @@ internal sealed partial class TaskGrain(
         }
         spec = vetted.Value;
         // No tracking, no task (as for a root task).
-        var tracked = await GrainFactory.GetGrain<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
+        var tracked = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(spec.Agent).RecordTaskAsync(Key);
         if (!tracked.IsSuccess)
         {
             return tracked.Error;
@@ -378,7 +378,7 @@ internal sealed partial class TaskGrain(
             return read.Error;
         }
         var info = read.Value;
-        var children = await Task.WhenAll(ChildIds().Select(id => GrainFactory.GetGrain<ITaskGrain>(id).GetTreeAsync()));
+        var children = await Task.WhenAll(ChildIds().Select(id => GrainFactory.GetGrainByKey<ITaskGrain>(id).GetTreeAsync()));
         return GrantResult<TaskTreeNode>.Ok(new TaskTreeNode
         {
             Task = info,
@@ -403,7 +403,7 @@ internal sealed partial class TaskGrain(
             return GrantResult<TaskInfo>.Fail(GrantErrorCode.InvalidState, $"Task '{ShownKey}' is {status}, not awaiting re-authorization.", target: ShownKey);
         }
         // A fresh decision: the agent must still be active and the scope still within its ceiling.
-        var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
+        var agent = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
         if (!agent.IsSuccess)
         {
             return agent.Error;
@@ -634,7 +634,7 @@ internal sealed partial class TaskGrain(
     {
         if (!Exists && !Unsettled)
         {
-            GrainFactory.GetGrain<IAgentLifecycleGrain>(agent).UntrackAsync("task", Key).Ignore();
+            GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(agent).UntrackAsync("task", Key).Ignore();
         }
     }
 
@@ -761,7 +761,7 @@ internal sealed partial class TaskGrain(
                 GrantTaskStatus.Expired => AuditEventKind.TaskExpired,
                 _ => AuditEventKind.TaskRevoked,
             }, r => TaskLineage(r) with { Cause = reason, CauseId = causeId });
-            GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
+            GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).UntrackAsync("task", Key).Ignore();
         }
         // In force everywhere before it is acknowledged: no descendant task or credential keeps relying
         // on this task being usable. The cascade below then records the end on each of them.
@@ -805,10 +805,10 @@ internal sealed partial class TaskGrain(
         return RunCascadeAsync(
             (children, async id =>
             {
-                await GrainFactory.GetGrain<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
+                await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
                 _reachedChildren.Add(id);
             }),
-            (Index.Sessions, id => GrainFactory.GetGrain<ISessionLifecycleGrain>(id).EndCredentialsOfTaskAsync(Key, cause, credentialReason)));
+            (Index.Sessions, id => GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(id).EndCredentialsOfTaskAsync(Key, cause, credentialReason)));
     }
 
     // Confirmed sessions have left the index already; confirmed children are marked (the tree keeps them).
@@ -848,7 +848,7 @@ internal sealed partial class TaskGrain(
     {
         try
         {
-            var agent = await GrainFactory.GetGrain<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
+            var agent = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).GetActiveAsync();
             if (!agent.IsSuccess)
             {
                 return $"checkpoint reached; {agent.Error.Message}";
