@@ -11,6 +11,7 @@ using GrantSilo.Hosting;
 // just before the revocation, so it must take their decision leases back; --trace-revoke 1: record
 // every grain call from the revocation until the cascade is complete and summarize them;
 // --tree-patience: seconds after the revocation before giving up on denials or the cascade.
+// --no-audit: the silo without the durable audit (GrantSilo:Audit:Enabled=false), to see what the audit costs a row.
 using System.Diagnostics;
 using GrantSilo;
 using GrantSilo.Benchmarks;
@@ -23,6 +24,7 @@ var seconds = ArgValue("--seconds", 5);
 var concurrency = ArgValue("--concurrency", 32);
 var duration = TimeSpan.FromSeconds(seconds);
 var leaseMs = ArgValue("--lease-ms", -1);
+var audited = !args.Contains("--no-audit");
 if (leaseMs >= 0)
 {
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
@@ -57,7 +59,7 @@ var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = pl
 var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = root.TaskId })).Value;
 var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
 
-Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, decision lease {(BenchSilo.DecisionLease ?? new GrantSiloOptions().DecisionLeaseDuration).TotalMilliseconds:0} ms");
+Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, decision lease {(BenchSilo.DecisionLease ?? new GrantSiloOptions().DecisionLeaseDuration).TotalMilliseconds:0} ms, audit {(audited ? "on (segment files)" : "off")}");
 Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
 Console.WriteLine("|------------------------------------|--------------|------------|------------|");
 
@@ -234,6 +236,10 @@ async Task<TestCluster> DeployAsync<TSilo>() where TSilo : ISiloConfigurator, ne
     foreach (var (key, value) in identity.SiloConfiguration())
     {
         builder.Properties[key] = value!;
+    }
+    if (!audited)
+    {
+        builder.Properties["GrantSilo:Audit:Enabled"] = "false";
     }
     builder.AddSiloBuilderConfigurator<TSilo>();
     var built = builder.Build();
