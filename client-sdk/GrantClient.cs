@@ -20,6 +20,8 @@ public sealed partial class GrantClient : IGrantClient
     private const int MaxCachedCredentials = 4096;
 
     private readonly IClusterClient _cluster;
+    // String-keyed grain references, each interface's types resolved once for this connection (shared by As(caller) clients).
+    private readonly GrainReferencesByKey _grains;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> _credentials;
@@ -36,14 +38,15 @@ public sealed partial class GrantClient : IGrantClient
     /// that calls as someone else.
     /// </param>
     public GrantClient(IClusterClient cluster, TimeProvider? time = null, ILogger<GrantClient>? logger = null, ICallerTokenSource? caller = null)
-        : this(cluster, time ?? TimeProvider.System, logger ?? (ILogger)NullLogger<GrantClient>.Instance, caller, new(StringComparer.Ordinal))
+        : this(cluster, time ?? TimeProvider.System, logger ?? (ILogger)NullLogger<GrantClient>.Instance, caller, new(StringComparer.Ordinal), new(cluster ?? throw new ArgumentNullException(nameof(cluster))))
     {
     }
 
-    private GrantClient(IClusterClient cluster, TimeProvider time, ILogger logger, ICallerTokenSource? caller, System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> credentials)
+    private GrantClient(IClusterClient cluster, TimeProvider time, ILogger logger, ICallerTokenSource? caller, System.Collections.Concurrent.ConcurrentDictionary<string, ICredentialGrain> credentials, GrainReferencesByKey grains)
     {
         ArgumentNullException.ThrowIfNull(cluster);
         _cluster = cluster;
+        _grains = grains;
         _time = time;
         _logger = logger;
         _caller = caller;
@@ -57,7 +60,7 @@ public sealed partial class GrantClient : IGrantClient
     public GrantClient As(ICallerTokenSource caller)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return new GrantClient(_cluster, _time, _logger, caller, _credentials);
+        return new GrantClient(_cluster, _time, _logger, caller, _credentials, _grains);
     }
 
     /// <inheritdoc />
@@ -89,7 +92,7 @@ public sealed partial class GrantClient : IGrantClient
 
     /// <inheritdoc />
     public Task<GrantResult<TaskInfo>> CreateTaskAsync(CreateTaskRequest request, CancellationToken cancellationToken = default) =>
-        GuardAsync(() => _cluster.GetGrainByKey<ITaskGrain>(NewId("t")).CreateAsync(request, cancellationToken), cancellationToken);
+        GuardAsync(() => _grains.Get<ITaskGrain>(NewId("t")).CreateAsync(request, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
     public Task<GrantResult<TaskInfo>> DelegateAsync(string parentTaskId, DelegationRequest request, CancellationToken cancellationToken = default) =>
@@ -479,11 +482,11 @@ public sealed partial class GrantClient : IGrantClient
     public Task<GrantResult<IReadOnlyList<AuditSigningKey>>> GetAuditKeysAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(async () => GrantResult<IReadOnlyList<AuditSigningKey>>.Ok(await _cluster.GetGrain<IAuditGrain>(0).GetSigningKeysAsync(cancellationToken).ConfigureAwait(false)), cancellationToken);
 
-    private IAgentGrain Agent(string id) => _cluster.GetGrainByKey<IAgentGrain>(id);
+    private IAgentGrain Agent(string id) => _grains.Get<IAgentGrain>(id);
 
-    private ITaskGrain Task(string id) => _cluster.GetGrainByKey<ITaskGrain>(id);
+    private ITaskGrain Task(string id) => _grains.Get<ITaskGrain>(id);
 
-    private ISessionGrain Session(string id) => _cluster.GetGrainByKey<ISessionGrain>(id);
+    private ISessionGrain Session(string id) => _grains.Get<ISessionGrain>(id);
 
     private ICredentialGrain Credential(string id)
     {
@@ -491,7 +494,7 @@ public sealed partial class GrantClient : IGrantClient
         {
             return cached;
         }
-        var grain = _cluster.GetGrainByKey<ICredentialGrain>(id);
+        var grain = _grains.Get<ICredentialGrain>(id);
         if (_credentials.Count >= MaxCachedCredentials)
         {
             _credentials.Clear();
@@ -500,7 +503,7 @@ public sealed partial class GrantClient : IGrantClient
         return grain;
     }
 
-    private IApprovalGrain Approval(string id) => _cluster.GetGrainByKey<IApprovalGrain>(id);
+    private IApprovalGrain Approval(string id) => _grains.Get<IApprovalGrain>(id);
 
     private IPolicyStoreGrain Policies => _cluster.GetGrain<IPolicyStoreGrain>(0);
 

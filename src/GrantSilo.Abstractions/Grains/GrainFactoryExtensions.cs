@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Orleans.Runtime;
 
 namespace GrantSilo.GrainInterfaces;
@@ -9,7 +10,11 @@ namespace GrantSilo.GrainInterfaces;
 /// more in the SDK's call into the session. The two types never change for an interface, so they are resolved once, by
 /// Orleans itself on the first call, and reused.
 /// </summary>
-/// <remarks>Internal: shared with the grains and the SDK, not part of either's public API.</remarks>
+/// <remarks>
+/// For the silo's grains: the types are kept per process, which holds one silo's code. The SDK, which runs in its users'
+/// processes beside whatever else they connect to, keeps them per client instead (<see cref="GrainReferencesByKey"/>).
+/// Internal: not part of the public API.
+/// </remarks>
 internal static class GrainFactoryExtensions
 {
     /// <summary>
@@ -27,7 +32,7 @@ internal static class GrainFactoryExtensions
         var first = factory.GetGrain<T>(key);
         if (first is GrainReference reference)
         {
-            ResolvedTypes<T>.Value = new Types(reference.GrainId.Type, reference.InterfaceType);
+            ResolvedTypes<T>.Value = new ResolvedGrainTypes(reference.GrainId.Type, reference.InterfaceType);
         }
         return first;
     }
@@ -37,11 +42,39 @@ internal static class GrainFactoryExtensions
         where T : IGrainWithStringKey =>
         ResolvedTypes<T>.Value is { } types ? GrainId.Create(types.Grain, key) : factory.GetGrainByKey<T>(key).GetGrainId();
 
-    private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
-
     // One per interface; written once (any thread may win the race: every one resolves the same types).
     private static class ResolvedTypes<T>
     {
-        public static volatile Types? Value;
+        public static volatile ResolvedGrainTypes? Value;
+    }
+}
+
+/// <summary>An interface's grain type and grain interface type, as Orleans resolved them.</summary>
+internal sealed record ResolvedGrainTypes(GrainType Grain, GrainInterfaceType Interface);
+
+/// <summary>
+/// Grain references by string key from one grain factory, each interface's types resolved once for that factory (as
+/// <see cref="GrainFactoryExtensions.GetGrainByKey{T}"/> does per process). A factory whose references are not Orleans'
+/// own (a decorator's, a test double's) is asked with <c>GetGrain&lt;T&gt;(key)</c> every time.
+/// </summary>
+internal sealed class GrainReferencesByKey(IGrainFactory factory)
+{
+    // Null for an interface whose first reference was not a GrainReference: that factory is always asked.
+    private readonly ConcurrentDictionary<Type, ResolvedGrainTypes?> _resolved = new();
+
+    /// <summary>The factory the references come from.</summary>
+    public IGrainFactory Factory => factory;
+
+    /// <summary>The reference <c>GetGrain&lt;T&gt;(key)</c> returns.</summary>
+    public T Get<T>(string key)
+        where T : IGrainWithStringKey
+    {
+        if (_resolved.TryGetValue(typeof(T), out var types))
+        {
+            return types is null ? factory.GetGrain<T>(key) : (T)factory.GetGrain(GrainId.Create(types.Grain, key), types.Interface);
+        }
+        var first = factory.GetGrain<T>(key);
+        _resolved.TryAdd(typeof(T), first is GrainReference reference ? new ResolvedGrainTypes(reference.GrainId.Type, reference.InterfaceType) : null);
+        return first;
     }
 }
