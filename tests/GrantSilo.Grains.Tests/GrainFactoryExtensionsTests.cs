@@ -1,5 +1,4 @@
 using GrantSilo.GrainInterfaces;
-using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Tasks;
 
 namespace GrantSilo.Grains.Tests;
