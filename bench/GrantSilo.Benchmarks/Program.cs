@@ -11,6 +11,10 @@ using GrantSilo.Hosting;
 // just before the revocation, so it must take their decision leases back; --trace-revoke 1: record
 // every grain call from the revocation until the cascade is complete and summarize them;
 // --tree-patience: seconds after the revocation before giving up on denials or the cascade.
+// --tree-only: row (d) alone, for a profiler. --cascade-steps N: the silo's background cascade steps at once
+// (GrantSiloOptions.MaxConcurrentCascadeSteps).
+// --local-storage: grain state in the silo's own memory, as the embedded default (silo-host) keeps it, instead of
+// Orleans' memory storage (storage grains: a grain call per read or write).
 // --no-audit: the silo without the durable audit (GrantSilo:Audit:Enabled=false), to see what the audit costs a row.
 using System.Diagnostics;
 using GrantSilo;
@@ -28,6 +32,11 @@ var audited = !args.Contains("--no-audit");
 if (leaseMs >= 0)
 {
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
+}
+BenchSilo.LocalStorage = args.Contains("--local-storage");
+if (ArgValue("--cascade-steps", 0) is > 0 and var cascadeSteps)
+{
+    BenchSilo.CascadeSteps = cascadeSteps;
 }
 
 BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
@@ -86,98 +95,111 @@ if (ArgValue("--authorize-only", 0) is > 0 and var only)
     Console.WriteLine(await Measurement.RunAsync("(b) Authorize, warm credential", concurrency, TimeSpan.FromSeconds(only), (w, _) => AuthorizeOne(credentials[w])));
     return 0;
 }
+var treeOnly = args.Contains("--tree-only");
 var echoSecret = new byte[32];
-// All of them run in alternating one-second slices, so that they see the same machine.
-var measured = await Measurement.InterleavedAsync(
-[
-    ("(a) no-op grain call", (w, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i))),
-    ("(b) Authorize, warm credential", (w, _) => AuthorizeOne(credentials[w])),
-    ("(a1) no-op, one grain for all", (_, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>("noop-shared").PingAsync((int)i))),
-    ("(a2) no-op with Authorize's shape", (w, _) => WithHarness(() => cluster.Client.GetGrain<IEchoDecisionGrain>($"echo-{w}").AuthorizeAsync(echoSecret, "read", resource))),
-    ("(b1) Authorize, one credential", (_, _) => AuthorizeOne(credential)),
-], concurrency, duration, TimeSpan.FromSeconds(1));
-var (noop, authorize, noopShared, authorizeShared, echo) = (measured[0], measured[1], measured[2], measured[4], measured[3]);
-foreach (var m in measured)
+// --tree-only: row (d) alone (for a profiler).
+var summary = new List<string>();
+if (!treeOnly)
 {
-    Console.WriteLine(m);
-}
+    // All of them run in alternating one-second slices, so that they see the same machine.
+    var measured = await Measurement.InterleavedAsync(
+    [
+        ("(a) no-op grain call", (w, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>($"noop-{w}").PingAsync((int)i))),
+        ("(b) Authorize, warm credential", (w, _) => AuthorizeOne(credentials[w])),
+        ("(a1) no-op, one grain for all", (_, i) => WithHarness(() => cluster.Client.GetGrain<INoopGrain>("noop-shared").PingAsync((int)i))),
+        ("(a2) no-op with Authorize's shape", (w, _) => WithHarness(() => cluster.Client.GetGrain<IEchoDecisionGrain>($"echo-{w}").AuthorizeAsync(echoSecret, "read", resource))),
+        ("(b1) Authorize, one credential", (_, _) => AuthorizeOne(credential)),
+    ], concurrency, duration, TimeSpan.FromSeconds(1));
+    var (noop, authorize, noopShared, authorizeShared, echo) = (measured[0], measured[1], measured[2], measured[4], measured[3]);
+    foreach (var m in measured)
+    {
+        Console.WriteLine(m);
+    }
 
-// Issuance: one session per caller (a session is one agent's), credentials for the root task.
-var sessions = new string[concurrency];
-for (var w = 0; w < concurrency; w++)
-{
-    sessions[w] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value.SessionId;
-}
-// A session holds at most 1,000 live credentials (the default quota): each caller moves to a fresh
-// session every 900 credentials, which adds one session opening per 900 issuances.
-var issuedInSession = new int[concurrency];
-var issue = await Measurement.RunAsync("(c) credential issuance", concurrency, duration, async (w, n) =>
-{
-    if (++issuedInSession[w] > 900)
+    // Issuance: one session per caller (a session is one agent's), credentials for the root task.
+    var sessions = new string[concurrency];
+    for (var w = 0; w < concurrency; w++)
     {
         sessions[w] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value.SessionId;
-        issuedInSession[w] = 1;
     }
-    _ = (await grants.IssueCredentialAsync(sessions[w], new IssueCredentialRequest { TaskId = root.TaskId, Lifetime = TimeSpan.FromMinutes(5) })).Value;
-});
-Console.WriteLine(issue);
-
-// (e) What the door costs: Authorize on a second cluster built without the caller gate, measured in
-// alternating slices with Authorize through the gate (token verified once per caller, then cached).
-var ungated = await DeployAsync<UngatedBenchSilo>();
-// Without the door there is no caller: the orchestrator is named in the request, as before the door existed.
-var open = new GrantClient(ungated.Client);
-_ = (await open.PublishResourceCatalogAsync(Catalog, "person:bench-operator")).Value;
-_ = (await open.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
-var openRoot = (await open.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "service:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
-var openCredentials = new IssuedCredential[concurrency];
-for (var w = 0; w < concurrency; w++)
-{
-    var callerSession = (await open.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
-    openCredentials[w] = (await open.IssueCredentialAsync(callerSession.SessionId, new IssueCredentialRequest { TaskId = openRoot.TaskId })).Value;
-}
-var gateway = grants.Harness;
-var openGateway = open;
-var door = await Measurement.InterleavedAsync(
-[
-    ("(e) Authorize, caller authenticated", (w, _) => Allowed(gateway.AuthorizeAsync(credentials[w].Token, "read", resource))),
-    ("(e0) Authorize, no caller gate", (w, _) => Allowed(openGateway.AuthorizeAsync(openCredentials[w].Token, "read", resource))),
-], concurrency, duration, TimeSpan.FromSeconds(1));
-foreach (var m in door)
-{
-    Console.WriteLine(m);
-}
-await ungated.StopAllSilosAsync();
-await ungated.DisposeAsync();
-
-// (f) Opening a session with a fresh JWT-SVID each time (never a cached verification), against a raw ES256
-// signature check of a token of the same size in the same process.
-var svid = identity.AgentToken(planner);
-var dot = svid.LastIndexOf('.');
-var signingInput = System.Text.Encoding.ASCII.GetBytes(svid[..dot]);
-using var es256 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-var signature = es256.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256);
-var asAgent = new GrantClient(cluster.Client);
-// An agent holds at most 1,000 live sessions: the openings are spread over enough agents for the run.
-var sessionAgents = new string[Math.Max(8, seconds * 2 * 4)];
-for (var i = 0; i < sessionAgents.Length; i++)
-{
-    sessionAgents[i] = $"spiffe://bench.dev/{run}/session-{i}";
-    _ = (await grants.RegisterAgentAsync(sessionAgents[i], new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
-}
-var opened = 0L;
-var sessionsOpened = await Measurement.InterleavedAsync(
-[
-    ("(f) open session, fresh JWT-SVID", async (_, _) =>
+    // A session holds at most 1,000 live credentials (the default quota): each caller moves to a fresh
+    // session every 900 credentials, which adds one session opening per 900 issuances.
+    var issuedInSession = new int[concurrency];
+    var issue = await Measurement.RunAsync("(c) credential issuance", concurrency, duration, async (w, n) =>
     {
-        var agent = sessionAgents[(int)((Interlocked.Increment(ref opened) / 900) % sessionAgents.Length)];
-        _ = (await asAgent.As(new StaticCallerToken(identity.AgentToken(agent))).OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
-    }),
-    ("(f0) raw ES256 verify", (_, _) => es256.VerifyData(signingInput, signature, System.Security.Cryptography.HashAlgorithmName.SHA256) ? Task.CompletedTask : throw new InvalidOperationException("bad signature")),
-], concurrency, duration, TimeSpan.FromSeconds(1));
-foreach (var m in sessionsOpened)
-{
-    Console.WriteLine(m);
+        if (++issuedInSession[w] > 900)
+        {
+            sessions[w] = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value.SessionId;
+            issuedInSession[w] = 1;
+        }
+        _ = (await grants.IssueCredentialAsync(sessions[w], new IssueCredentialRequest { TaskId = root.TaskId, Lifetime = TimeSpan.FromMinutes(5) })).Value;
+    });
+    Console.WriteLine(issue);
+
+    // (e) What the door costs: Authorize on a second cluster built without the caller gate, measured in
+    // alternating slices with Authorize through the gate (token verified once per caller, then cached).
+    var ungated = await DeployAsync<UngatedBenchSilo>();
+    // Without the door there is no caller: the orchestrator is named in the request, as before the door existed.
+    var open = new GrantClient(ungated.Client);
+    _ = (await open.PublishResourceCatalogAsync(Catalog, "person:bench-operator")).Value;
+    _ = (await open.RegisterAgentAsync(planner, new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+    var openRoot = (await open.CreateTaskAsync(new CreateTaskRequest { Person = "person:bench", Orchestrator = "service:bench", Agent = planner, Scope = ceiling, Lifetime = TimeSpan.FromHours(2) })).Value;
+    var openCredentials = new IssuedCredential[concurrency];
+    for (var w = 0; w < concurrency; w++)
+    {
+        var callerSession = (await open.OpenSessionAsync(new OpenSessionRequest { Agent = planner })).Value;
+        openCredentials[w] = (await open.IssueCredentialAsync(callerSession.SessionId, new IssueCredentialRequest { TaskId = openRoot.TaskId })).Value;
+    }
+    var gateway = grants.Harness;
+    var openGateway = open;
+    var door = await Measurement.InterleavedAsync(
+    [
+        ("(e) Authorize, caller authenticated", (w, _) => Allowed(gateway.AuthorizeAsync(credentials[w].Token, "read", resource))),
+        ("(e0) Authorize, no caller gate", (w, _) => Allowed(openGateway.AuthorizeAsync(openCredentials[w].Token, "read", resource))),
+    ], concurrency, duration, TimeSpan.FromSeconds(1));
+    foreach (var m in door)
+    {
+        Console.WriteLine(m);
+    }
+    await ungated.StopAllSilosAsync();
+    await ungated.DisposeAsync();
+
+    // (f) Opening a session with a fresh JWT-SVID each time (never a cached verification), against a raw ES256
+    // signature check of a token of the same size in the same process.
+    var svid = identity.AgentToken(planner);
+    var dot = svid.LastIndexOf('.');
+    var signingInput = System.Text.Encoding.ASCII.GetBytes(svid[..dot]);
+    using var es256 = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+    var signature = es256.SignData(signingInput, System.Security.Cryptography.HashAlgorithmName.SHA256);
+    var asAgent = new GrantClient(cluster.Client);
+    // An agent holds at most 1,000 live sessions: the openings are spread over enough agents for the run.
+    var sessionAgents = new string[Math.Max(8, seconds * 2 * 4)];
+    for (var i = 0; i < sessionAgents.Length; i++)
+    {
+        sessionAgents[i] = $"spiffe://bench.dev/{run}/session-{i}";
+        _ = (await grants.RegisterAgentAsync(sessionAgents[i], new AgentRegistration { Owner = "person:bench", Ceiling = ceiling })).Value;
+    }
+    var opened = 0L;
+    var sessionsOpened = await Measurement.InterleavedAsync(
+    [
+        ("(f) open session, fresh JWT-SVID", async (_, _) =>
+        {
+            var agent = sessionAgents[(int)((Interlocked.Increment(ref opened) / 900) % sessionAgents.Length)];
+            _ = (await asAgent.As(new StaticCallerToken(identity.AgentToken(agent))).OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value;
+        }),
+        ("(f0) raw ES256 verify", (_, _) => es256.VerifyData(signingInput, signature, System.Security.Cryptography.HashAlgorithmName.SHA256) ? Task.CompletedTask : throw new InvalidOperationException("bad signature")),
+    ], concurrency, duration, TimeSpan.FromSeconds(1));
+    foreach (var m in sessionsOpened)
+    {
+        Console.WriteLine(m);
+    }
+    summary.Add($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Throughput / noop.Throughput:N2}x (target >= 0.5x)");
+    summary.Add($"Ratio (a2)/(a) a call shaped like Authorize, doing nothing, vs the no-op: {echo.Throughput / noop.Throughput:N2}x");
+    summary.Add($"Ratio (b1)/(a1) one credential vs one no-op grain for all callers: {authorizeShared.Throughput / noopShared.Throughput:N2}x");
+    summary.Add($"Ratio (c)/(a) issuance vs no-op throughput:  {issue.Throughput / noop.Throughput:N2}x");
+    summary.Add($"Ratio (e)/(e0) Authorize with caller authentication vs without: {door[0].Throughput / door[1].Throughput:N2}x (target >= 0.9x)");
+    summary.Add($"Ratio (f)/(f0) session opening with JWT-SVID verification vs raw ES256 verification: {sessionsOpened[0].Throughput / sessionsOpened[1].Throughput:N3}x");
+    summary.Add($"Latency ratio p50 (b)/(a): {authorize.P50Us / noop.P50Us:N2}x, (c)/(a): {issue.P50Us / noop.P50Us:N2}x");
 }
 
 // (d) Revoking delegation trees of each size (default 1,000 and 10,000 nodes), each node with a
@@ -210,13 +232,10 @@ foreach (var size in treeSizes)
 }
 
 Console.WriteLine();
-Console.WriteLine($"Ratio (b)/(a) Authorize vs no-op throughput: {authorize.Throughput / noop.Throughput:N2}x (target >= 0.5x)");
-Console.WriteLine($"Ratio (a2)/(a) a call shaped like Authorize, doing nothing, vs the no-op: {echo.Throughput / noop.Throughput:N2}x");
-Console.WriteLine($"Ratio (b1)/(a1) one credential vs one no-op grain for all callers: {authorizeShared.Throughput / noopShared.Throughput:N2}x");
-Console.WriteLine($"Ratio (c)/(a) issuance vs no-op throughput:  {issue.Throughput / noop.Throughput:N2}x");
-Console.WriteLine($"Ratio (e)/(e0) Authorize with caller authentication vs without: {door[0].Throughput / door[1].Throughput:N2}x (target >= 0.9x)");
-Console.WriteLine($"Ratio (f)/(f0) session opening with JWT-SVID verification vs raw ES256 verification: {sessionsOpened[0].Throughput / sessionsOpened[1].Throughput:N3}x");
-Console.WriteLine($"Latency ratio p50 (b)/(a): {authorize.P50Us / noop.P50Us:N2}x, (c)/(a): {issue.P50Us / noop.P50Us:N2}x");
+foreach (var line in summary)
+{
+    Console.WriteLine(line);
+}
 
 await cluster.StopAllSilosAsync();
 return 0;
@@ -279,12 +298,25 @@ internal sealed class BenchSilo : ISiloConfigurator
     // The silo is in-process and built from this type, so the setting travels in a static.
     public static TimeSpan? DecisionLease { get; set; }
 
+    /// <summary>Grain state in the silo's own memory, as the embedded default keeps it (--local-storage), instead of Orleans' memory storage.</summary>
+    public static bool LocalStorage { get; set; }
+
+    /// <summary>The silo's background cascade steps at once, when set (--cascade-steps).</summary>
+    public static int? CascadeSteps { get; set; }
+
     /// <summary>Records every grain call while <see cref="BenchTrace.On"/> (diagnostics for row (d)).</summary>
     public static bool Trace { get; set; }
 
     public void Configure(ISiloBuilder silo)
     {
-        silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        if (LocalStorage)
+        {
+            silo.AddLocalGrainStorage(GrantSiloStorage.Name);
+        }
+        else
+        {
+            silo.AddMemoryGrainStorage(GrantSiloStorage.Name);
+        }
         if (Trace)
         {
             silo.AddIncomingGrainCallFilter<TraceIncomingFilter>();
@@ -293,6 +325,10 @@ internal sealed class BenchSilo : ISiloConfigurator
         silo.UseInMemoryReminderService();
         silo.AddGrantSilo(o =>
         {
+            if (CascadeSteps is { } steps)
+            {
+                o.MaxConcurrentCascadeSteps = steps;
+            }
             if (DecisionLease is { } lease)
             {
                 o.DecisionLeaseDuration = lease;

@@ -230,6 +230,8 @@ internal sealed class TreeRevocation(IGrantClient grants, ResourceRef resource, 
         }
         var cascade = clock.Elapsed - returned;
         BenchTrace.On = false;
+        // For a profiler: the revocation's window on the monotonic clock (perf record -k CLOCK_MONOTONIC), in seconds.
+        Console.Error.WriteLine($"revocation window (monotonic s): {revokeStart / (double)Stopwatch.Frequency:F6} {Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency:F6}");
         string[] trace = Trace ? [.. BenchTrace.Report(root.TaskId, revokeStart)] : [];
         BenchTrace.Calls.Clear();
 

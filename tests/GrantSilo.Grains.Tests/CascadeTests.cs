@@ -72,6 +72,54 @@ public class CascadeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ATreeEndingThroughSharedSessions_EndsEveryCredential_AndTheSessionsForgetThemDurably()
+    {
+        var ceiling = Scenario.Scope(2, "doc:read:*");
+        var planner = await _s.AgentAsync("planner", ceiling);
+        var worker = await _s.AgentAsync("worker", Scenario.Scope(1, "doc:read:*"));
+        var leaf = await _s.AgentAsync("leaf", Scenario.Scope(0, "doc:read:*"));
+        var root = await _s.RootTaskAsync(planner, ceiling);
+        var (_, proof) = await _s.CredentialAsync(planner, root.TaskId);
+        // One session of the worker holds the credentials of every worker task, and one of the leaf agent those of
+        // every task below them: each task that ends asks its session for its own credentials only.
+        var workerSession = (await _s.Client.OpenSessionAsync(new OpenSessionRequest { Agent = worker })).Value.SessionId;
+        var leafSession = (await _s.Client.OpenSessionAsync(new OpenSessionRequest { Agent = leaf })).Value.SessionId;
+        var credentials = new List<IssuedCredential>();
+        for (var i = 0; i < 4; i++)
+        {
+            var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(1, "doc:read:*"))).Value;
+            var childCredential = (await _s.Client.IssueCredentialAsync(workerSession, new IssueCredentialRequest { TaskId = child.TaskId })).Value;
+            credentials.Add(childCredential);
+            for (var j = 0; j < 2; j++)
+            {
+                var grandchild = (await _s.DelegateAsync(child.TaskId, childCredential.Token, leaf, Scenario.Scope(0, "doc:read:*"))).Value;
+                credentials.Add((await _s.Client.IssueCredentialAsync(leafSession, new IssueCredentialRequest { TaskId = grandchild.TaskId })).Value);
+            }
+        }
+        Assert.Equal(4, (await _s.Client.GetSessionAsync(workerSession)).Value.LiveCredentials);
+        Assert.Equal(8, (await _s.Client.GetSessionAsync(leafSession)).Value.LiveCredentials);
+
+        Assert.True((await _s.Client.RevokeTaskAsync(root.TaskId, "incident")).IsSuccess);
+        await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
+        foreach (var credential in credentials)
+        {
+            var info = (await _s.Client.GetCredentialAsync(credential.CredentialId)).Value;
+            Assert.Equal(CredentialStatus.Revoked, info.Status);
+            Assert.Equal(DecisionReason.TaskRevoked, (await _s.AuthorizeAsync(credential, "read", "doc", "a")).Reason);
+        }
+
+        // The sessions stay open and list none of them; nor after every activation has gone and come back from
+        // storage (their index's removals written by the deferred write, or as the activations stopped).
+        Assert.Equal(0, (await _s.Client.GetSessionAsync(workerSession)).Value.LiveCredentials);
+        Assert.Equal(0, (await _s.Client.GetSessionAsync(leafSession)).Value.LiveCredentials);
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(0, (await _s.Client.GetSessionAsync(workerSession)).Value.LiveCredentials);
+        Assert.Equal(0, (await _s.Client.GetSessionAsync(leafSession)).Value.LiveCredentials);
+        Assert.Equal(SessionStatus.Active, (await _s.Client.GetSessionAsync(leafSession)).Value.Status);
+    }
+
+    [Fact]
     public void CascadeRetryDelay_DoublesFromTheFirstDelay_UpToTheReminderPeriod()
     {
         var options = new GrantSilo.Grains.Hosting.GrantSiloOptions();

@@ -274,6 +274,37 @@ public class LimitsTests(LimitsClusterFixture fixture)
     }
 
     [Fact]
+    public async Task OneBackgroundCascadeStepAtATime_StillEndsAWholeTree()
+    {
+        // This silo runs one background cascade step at a time: each level below the revoked task waits for that
+        // slot while the step above it holds one, which must never deadlock.
+        Assert.Equal(1, LimitsClusterFixture.CascadeSteps);
+        var ceiling = Scenario.Scope(3, "doc:read:*");
+        var planner = await _s.AgentAsync("planner", ceiling);
+        var worker = await _s.AgentAsync("worker", Scenario.Scope(2, "doc:read:*"));
+        var leaf = await _s.AgentAsync("leaf", Scenario.Scope(1, "doc:read:*"));
+        var root = await _s.RootTaskAsync(planner, ceiling);
+        var (_, proof) = await _s.CredentialAsync(planner, root.TaskId);
+        var credentials = new List<IssuedCredential> { proof };
+        for (var i = 0; i < 3; i++)
+        {
+            var child = (await _s.DelegateAsync(root.TaskId, proof.Token, worker, Scenario.Scope(2, "doc:read:*"))).Value;
+            var (_, childCredential) = await _s.CredentialAsync(worker, child.TaskId);
+            credentials.Add(childCredential);
+            var grandchild = (await _s.DelegateAsync(child.TaskId, childCredential.Token, leaf, Scenario.Scope(1, "doc:read:*"))).Value;
+            credentials.Add((await _s.CredentialAsync(leaf, grandchild.TaskId)).Credential);
+        }
+
+        Assert.True((await _s.Client.RevokeTaskAsync(root.TaskId, "incident")).IsSuccess);
+        var tree = await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
+        Assert.Equal(7, tree.DescendantsAndSelf().Count());
+        foreach (var credential in credentials)
+        {
+            Assert.Equal(CredentialStatus.Revoked, (await _s.Client.GetCredentialAsync(credential.CredentialId)).Value.Status);
+        }
+    }
+
+    [Fact]
     public async Task CascadeMonitor_RefusesNewReportsPastItsBound_AndStillUpdatesListedOnes()
     {
         // Reports come from the grains whose cascades are pending: inside the cluster (clients cannot report).

@@ -155,6 +155,63 @@ public class SessionCredentialIndexTests
         Assert.False(index.Reaches(4));
     }
 
+    [Fact]
+    public async Task OfTask_ListsATasksCredentials_ThroughAddsFoldsRemovalsAndAReadBack()
+    {
+        var settled = new StoredPart { Exists = true };
+        for (var i = 0; i < 30; i++)
+        {
+            settled.Stored[Id(i)] = new SessionCredential($"t-{i % 3}", T0.AddMinutes(30));
+        }
+        var (index, _, recent) = Open(settled);
+        Assert.Equal(Enumerable.Range(0, 30).Where(i => i % 3 == 1).Select(Id), index.OfTask("t-1").Order(StringComparer.Ordinal));
+        Assert.Empty(index.OfTask("t-unknown"));
+
+        // Added after the lookup was built (the recent part), then folded into the settled part by later writes.
+        index.Add("c-new-1", new SessionCredential("t-1", T0.AddMinutes(30)));
+        Assert.True(await index.TryWriteAsync());
+        Assert.Contains("c-new-1", index.OfTask("t-1"));
+        for (var i = 0; i < 20; i++)
+        {
+            index.Add($"c-fill-{i:D2}", new SessionCredential("t-fill", T0.AddMinutes(30)));
+            Assert.True(await index.TryWriteAsync());
+        }
+        Assert.False(recent.Stored.ContainsKey("c-new-1"));
+        Assert.Equal(11, index.OfTask("t-1").Count);
+        Assert.Equal(20, index.OfTask("t-fill").Count);
+
+        // Removed: no longer listed; the task's last credential gone, the task is not listed at all.
+        Assert.True(index.Remove(Id(1)));
+        Assert.DoesNotContain(Id(1), index.OfTask("t-1"));
+        foreach (var id in index.OfTask("t-2"))
+        {
+            Assert.True(index.Remove(id));
+        }
+        Assert.Empty(index.OfTask("t-2"));
+
+        // A failed write reads both parts back: what storage still holds is listed again.
+        recent.FailNextWrites = 1;
+        index.Add("c-lost", new SessionCredential("t-1", T0.AddMinutes(30)));
+        Assert.False(await index.TryWriteAsync());
+        var afterReadBack = index.OfTask("t-1");
+        Assert.DoesNotContain("c-lost", afterReadBack);
+        Assert.Equal(index.Entries.Where(e => e.Value.TaskId == "t-1").Select(e => e.Key).Order(StringComparer.Ordinal), afterReadBack.Order(StringComparer.Ordinal));
+        Assert.Equal(index.Entries.Count(e => e.Value.TaskId == "t-2"), index.OfTask("t-2").Count);
+    }
+
+    [Fact]
+    public async Task Unwritten_IsTrueFromAChangeUntilItsWrite()
+    {
+        var (index, _, _) = Open();
+        Assert.False(index.Unwritten);
+        index.Add(Id(1), new SessionCredential("t-1", T0.AddMinutes(5)));
+        Assert.True(index.Unwritten);
+        Assert.True(await index.TryWriteAsync());
+        Assert.False(index.Unwritten);
+        Assert.True(index.Remove(Id(1)));
+        Assert.True(index.Unwritten);
+    }
+
     /// <summary>One persistent state over a stored copy: a write stores a copy, a read replaces the state's object.</summary>
     private sealed class StoredPart : IPersistentState<SessionIndexState>
     {

@@ -308,18 +308,26 @@ internal sealed partial class AgentGrain(
         return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize);
     }
 
-    public async Task UntrackAsync(string kind, string id)
+    public Task UntrackAsync(string kind, string id)
     {
         if (!Exists)
         {
-            return;
+            return Task.CompletedTask;
         }
         var set = kind == "task" ? Index.Tasks : Index.Sessions;
         if (set.Remove(id))
         {
-            await IndexStore.TryWriteAsync();
+            // The task or session has ended durably: losing this removal to a crash leaves an entry that ends again
+            // as a no-op and that the quota's compaction drops. A tree of n tasks ending under this agent writes its
+            // index a few times, not n times.
+            WriteIndexSoon();
         }
+        return Task.CompletedTask;
     }
+
+    protected override bool DefersIndexWrites => true;
+
+    protected override Task WriteDeferredIndexAsync() => IndexStore.TryWriteAsync();
 
     // At a quota, drops the entries that ended without the note reaching this agent (while it is active).
     private async Task CompactAsync(HashSet<string> set, Func<string, Task<bool>> hasEnded)
@@ -385,7 +393,7 @@ internal sealed partial class AgentGrain(
     private Task RunAgentCascadeAsync()
     {
         var reason = $"agent '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync(
+        return RunCascadeAsync(background: false,
             (Index.Sessions, id => GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
             (Index.Tasks, id => GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
     }

@@ -22,6 +22,7 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     private readonly DurableState<TState> _state;
     private readonly WakeUps _wakeUps;
     private readonly CascadeRunner _cascade;
+    private readonly DeferredWrite? _deferredIndex;
 
     protected LifecycleGrain(IPersistentState<TState> state, LifecycleServices services, ILogger logger)
     {
@@ -37,7 +38,8 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
         Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
         _state = new DurableState<TState>(state, logger, Kind, () => ShownKey, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
-        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind);
+        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind, services.BackgroundCascadeSteps);
+        _deferredIndex = DefersIndexWrites ? new DeferredWrite(this, nameof(WriteDeferredIndexAsync), () => WriteDeferredIndexAsync()) : null;
     }
 
     /// <summary>Where decisions and lifecycle events are recorded.</summary>
@@ -178,8 +180,20 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     /// </summary>
     protected virtual Task<bool> WriteCascadeProgressAsync() => TryWriteAsync();
 
+    /// <summary>
+    /// Owes <see cref="WriteDeferredIndexAsync"/>: removals from the grain's index that may be lost without harm (see
+    /// <see cref="DeferredWrite"/>), written once for the calls that queue meanwhile.
+    /// </summary>
+    protected void WriteIndexSoon() => (_deferredIndex ?? throw new InvalidOperationException($"A {Kind} does not defer index writes.")).Request();
+
+    /// <summary>True for grains that use <see cref="WriteIndexSoon"/> (read once, as the grain is built).</summary>
+    protected virtual bool DefersIndexWrites => false;
+
+    /// <summary>Writes the index changes <see cref="WriteIndexSoon"/> deferred.</summary>
+    protected virtual Task WriteDeferredIndexAsync() => Task.CompletedTask;
+
     /// <inheritdoc cref="CascadeRunner.RunAsync"/>
-    protected Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(sets);
+    protected Task RunCascadeAsync(bool background, params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background, sets);
 
     /// <summary>
     /// The one way an end (revocation, completion, suspension, retirement, session end) is acknowledged,

@@ -91,6 +91,21 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     [Alias("EndCredentialsOfTask")]
     Task EndCredentialsOfTaskAsync(string taskId, DecisionReason cause, string reason);
 
+    /// <summary>
+    /// The ids of the credentials this session issued for <paramref name="taskId"/> and still lists, for a task that
+    /// ended and ends them itself. Not interleaved: an issuance in progress (which holds the session's turn) has
+    /// finished, and its credential is listed, before this answers.
+    /// </summary>
+    [Alias("CredentialsOfTask")]
+    Task<string[]> CredentialsOfTaskAsync(string taskId);
+
+    /// <summary>
+    /// Forgets credentials whose ends are durable (a task's cascade ended them); the index is written once for
+    /// the calls queued together. Idempotent.
+    /// </summary>
+    [Alias("CredentialsEnded")]
+    Task CredentialsEndedAsync(string[] credentialIds);
+
     /// <summary>Forgets a credential that ended on its own (expiry or direct revocation).</summary>
     [OneWay, Alias("CredentialEnded")]
     Task CredentialEndedAsync(string credentialId);

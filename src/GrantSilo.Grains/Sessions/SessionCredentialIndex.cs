@@ -31,6 +31,13 @@ internal sealed class SessionCredentialIndex
     private DateTimeOffset? _earliest;
     private bool _earliestKnown;
 
+    // The credential ids of each task, built on first use and kept as entries are added. Removals are not applied
+    // here: a lookup drops ids the parts no longer hold. Rebuilt when a read-back has replaced either part's
+    // dictionary, which can bring back entries removed in memory.
+    private Dictionary<string, HashSet<string>>? _byTask;
+    private Dictionary<string, SessionCredential>? _byTaskSettled;
+    private Dictionary<string, SessionCredential>? _byTaskRecent;
+
     public SessionCredentialIndex(IPersistentState<SessionIndexState> settled, IPersistentState<SessionIndexState> recent, string kind, Func<string> key, ILogger logger)
     {
         _settled = settled;
@@ -90,6 +97,53 @@ internal sealed class SessionCredentialIndex
     /// <summary>The ids of every credential, as a list taken now (safe to use across awaits).</summary>
     public List<string> Ids() => [.. Entries.Select(e => e.Key)];
 
+    /// <summary>
+    /// The ids of the credentials issued for <paramref name="taskId"/>, as a list taken now (safe to use across awaits).
+    /// Costs the number of that task's credentials, not the index's size: a tree of <c>n</c> tasks ending through one
+    /// session asks <c>n</c> times.
+    /// </summary>
+    public List<string> OfTask(string taskId)
+    {
+        if (_byTask is null || !ReferenceEquals(_byTaskSettled, Settled) || !ReferenceEquals(_byTaskRecent, Recent))
+        {
+            _byTask = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            _byTaskSettled = Settled;
+            _byTaskRecent = Recent;
+            foreach (var (id, credential) in Entries)
+            {
+                IndexByTask(id, credential);
+            }
+        }
+        if (!_byTask.TryGetValue(taskId, out var ids))
+        {
+            return [];
+        }
+        // Drop what has left the index (or, after a fold or a re-add, is now listed for another task).
+        ids.RemoveWhere(id => !TryGetValue(id, out var credential) || !string.Equals(credential.TaskId, taskId, StringComparison.Ordinal));
+        if (ids.Count == 0)
+        {
+            _byTask.Remove(taskId);
+            return [];
+        }
+        return [.. ids];
+    }
+
+    private void IndexByTask(string id, SessionCredential credential)
+    {
+        if (_byTask is null)
+        {
+            return;
+        }
+        if (!_byTask.TryGetValue(credential.TaskId, out var ids))
+        {
+            _byTask[credential.TaskId] = ids = new HashSet<string>(StringComparer.Ordinal);
+        }
+        ids.Add(id);
+    }
+
+    /// <summary>True while a change made in memory has not been written.</summary>
+    public bool Unwritten => _recentChanged || _settledChanged;
+
     /// <summary>The credential's entry, when the index holds it.</summary>
     public bool TryGetValue(string id, out SessionCredential credential) =>
         Recent.TryGetValue(id, out credential!) || Settled.TryGetValue(id, out credential!);
@@ -99,6 +153,7 @@ internal sealed class SessionCredentialIndex
     {
         Recent[id] = credential;
         _recentChanged = true;
+        IndexByTask(id, credential);
         if (_earliestKnown && (_earliest is null || credential.ExpiresAt < _earliest))
         {
             _earliest = credential.ExpiresAt;
@@ -112,6 +167,7 @@ internal sealed class SessionCredentialIndex
         {
             _settledChanged = true;
             _earliestKnown = false;
+            IndexByTask(id, credential);
         }
     }
 

@@ -349,8 +349,8 @@ internal sealed partial class SessionGrain(
         {
             return;
         }
-        var ids = Credentials.Entries.Where(c => c.Value.TaskId == taskId).Select(c => c.Key).ToArray();
-        if (ids.Length == 0)
+        var ids = Credentials.OfTask(taskId);
+        if (ids.Count == 0)
         {
             return;
         }
@@ -362,7 +362,37 @@ internal sealed partial class SessionGrain(
         {
             Credentials.Remove(id);
         }
-        await Credentials.TryWriteAsync();
+        // Each credential's end is durable in its own record now, which is what the task waits for. Their leaving the
+        // index is written once for the calls queued together (a tree ending through this session asks once per task).
+        WriteIndexSoon();
+    }
+
+    public Task<string[]> CredentialsOfTaskAsync(string taskId) =>
+        Task.FromResult(Exists ? [.. Credentials.OfTask(taskId)] : Array.Empty<string>());
+
+    public Task CredentialsEndedAsync(string[] credentialIds)
+    {
+        var removed = false;
+        foreach (var id in credentialIds ?? [])
+        {
+            removed |= id is not null && Credentials.Remove(id);
+        }
+        if (removed)
+        {
+            WriteIndexSoon();
+        }
+        return Task.CompletedTask;
+    }
+
+    protected override bool DefersIndexWrites => true;
+
+    // Removals of ended credentials, deferred (WriteIndexSoon): written unless a write since has carried them.
+    protected override async Task WriteDeferredIndexAsync()
+    {
+        if (Credentials.Unwritten)
+        {
+            await Credentials.TryWriteAsync();
+        }
     }
 
     public async Task CredentialEndedAsync(string credentialId)
@@ -549,7 +579,7 @@ internal sealed partial class SessionGrain(
     private Task RunSessionCascadeAsync()
     {
         var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync((Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
+        return RunCascadeAsync(background: false, (Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
         {
             await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
             _endedCredentials.Add(id);

@@ -721,7 +721,9 @@ internal sealed partial class TaskGrain(
             }
             return;
         }
-        await RunTaskCascadeAsync();
+        // A tick's round (a retry) holds this grain's turn, so it never waits for a slot: a step of the parent's holding
+        // one could be waiting on this grain.
+        await RunTaskCascadeAsync(background: false);
     }
 
     // Every end of this task, and every answer to a request to end it, comes here. Terminal state is
@@ -775,19 +777,21 @@ internal sealed partial class TaskGrain(
         {
             if (cascadeInline)
             {
-                await RunTaskCascadeAsync();
+                await RunTaskCascadeAsync(background: false);
             }
             else
             {
                 // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
-                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(background: true), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
             }
         }
         await ScheduleAsync();
         return true;
     }
 
-    private Task RunTaskCascadeAsync()
+    // background: the first round of a task ended from above, which no caller waits for and which runs interleaved (so
+    // this grain still answers while it waits for slots); see GrantSiloOptions.MaxConcurrentCascadeSteps.
+    private Task RunTaskCascadeAsync(bool background)
     {
         if (_ending)
         {
@@ -803,12 +807,28 @@ internal sealed partial class TaskGrain(
         };
         var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
         return RunCascadeAsync(
+            background,
             (children, async id =>
             {
                 await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
                 _reachedChildren.Add(id);
             }),
-            (Index.Sessions, id => GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(id).EndCredentialsOfTaskAsync(Key, cause, credentialReason)));
+            (Index.Sessions, id => EndCredentialsIssuedInAsync(id, cause, credentialReason)));
+    }
+
+    // Ends this task's credentials from one session: the session lists them, this task ends each (the waits for
+    // their ends are spread over the tasks of a tree, not queued in a session they share), and the session forgets them.
+    private async Task EndCredentialsIssuedInAsync(string sessionId, DecisionReason cause, string reason)
+    {
+        var session = GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(sessionId);
+        var ids = await session.CredentialsOfTaskAsync(Key);
+        if (ids.Length == 0)
+        {
+            return;
+        }
+        // Throws if any credential could not record its end: the session stays pending and the step is retried.
+        await Task.WhenAll(ids.Select(id => GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(cause, reason)));
+        await session.CredentialsEndedAsync(ids);
     }
 
     // Confirmed sessions have left the index already; confirmed children are marked (the tree keeps them).
