@@ -160,6 +160,7 @@ internal sealed class TreeRevocation(IGrantClient grants, ResourceRef resource, 
                 }
             });
             warmMs = warmClock.Elapsed.TotalMilliseconds;
+            Console.Error.WriteLine($"warm window (monotonic s): {(Stopwatch.GetTimestamp() - warmClock.Elapsed.TotalSeconds * Stopwatch.Frequency) / Stopwatch.Frequency:F6} {Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency:F6}");
         }
 
         // (i) Revoke.

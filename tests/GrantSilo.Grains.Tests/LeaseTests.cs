@@ -213,6 +213,50 @@ public class LeaseLedgerTests
     private static readonly GrainId Holder = GrainId.Create("credential", "c1");
 
     [Fact]
+    public void ManyHolders_ArePrunedInAmortizedConstantTime_AndLeasesThatRanOutStillMakeRoom()
+    {
+        var clock = new FakeTimeProvider();
+        const int n = 20_000;
+        var ledger = new LeaseLedger(clock, Lease, maxHolders: 30_000);
+        for (var i = 0; i < n; i++)
+        {
+            Assert.Equal(Lease, ledger.Grant(GrainId.Create("credential", $"c{i}"), Lease));
+        }
+        Assert.Equal(n, ledger.Count);
+        // Pruning on every new holder would visit about n²/2 = 200,000,000 holders; doubling visits fewer than 2n.
+        Assert.True(ledger.PruneVisits < 2 * n, $"{ledger.PruneVisits} holders visited for {n} grants");
+
+        // The leases run out: the next prune (once the ledger has doubled) drops them, so the ledger stays bounded.
+        clock.Advance(Lease);
+        for (var i = 0; i < n; i++)
+        {
+            ledger.Grant(GrainId.Create("credential", $"d{i}"), Lease);
+        }
+        Assert.True(ledger.Count <= n + 1, $"{ledger.Count} holders after the first {n} ran out");
+    }
+
+    [Fact]
+    public void AFullLedger_MakesRoomOnceALeaseHasRunOut_WithoutPruningOnEveryRefusal()
+    {
+        var clock = new FakeTimeProvider();
+        var ledger = new LeaseLedger(clock, Lease, maxHolders: 300);
+        for (var i = 0; i < 300; i++)
+        {
+            ledger.Grant(GrainId.Create("credential", $"c{i}"), Lease);
+        }
+        var visits = ledger.PruneVisits;
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.Equal(TimeSpan.Zero, ledger.Grant(GrainId.Create("credential", $"x{i}"), Lease));
+        }
+        // No lease can have run out yet: refusals do not scan the full ledger.
+        Assert.Equal(visits, ledger.PruneVisits);
+        clock.Advance(Lease);
+        Assert.Equal(Lease, ledger.Grant(GrainId.Create("credential", "late"), Lease));
+        Assert.Equal(1, ledger.Count);
+    }
+
+    [Fact]
     public void Grant_IsCappedByTheLeasesItRestsOn_AndZeroWhenLeasesAreOff()
     {
         var clock = new FakeTimeProvider();

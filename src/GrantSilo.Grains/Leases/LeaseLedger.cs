@@ -54,6 +54,14 @@ internal sealed class LeaseLedger
     private readonly int _maxHolders;
     private long _graceEndsAt;
 
+    // Pruning visits every holder, so it runs only once the ledger has doubled since the last prune (amortized O(1) per
+    // grant, where pruning on every new holder made n grants cost O(n²)), or when full and a lease may have run out.
+    private const int MinPruneAt = 256;
+    private int _pruneAt = MinPruneAt;
+
+    // No recorded lease that is not being told ends before this (a lower bound): a full ledger prunes only after it.
+    private long _noneEndsBefore = long.MaxValue;
+
     /// <summary>The holder bound when none is given.</summary>
     public const int DefaultMaxHolders = 10_000;
 
@@ -120,7 +128,7 @@ internal sealed class LeaseLedger
             }
             return length;
         }
-        if (_holders.Count >= 256 || _holders.Count >= _maxHolders)
+        if (_holders.Count >= _pruneAt || (_holders.Count >= _maxHolders && now >= _noneEndsBefore))
         {
             Prune(now);
         }
@@ -130,6 +138,10 @@ internal sealed class LeaseLedger
             return TimeSpan.Zero;
         }
         _holders[holder] = new Holder { Until = until };
+        if (until < _noneEndsBefore)
+        {
+            _noneEndsBefore = until;
+        }
         return length;
     }
 
@@ -237,15 +249,31 @@ internal sealed class LeaseLedger
         }
     }
 
+    /// <summary>How many holders pruning has visited, in all (for tests: amortized, about one per grant).</summary>
+    internal long PruneVisits { get; private set; }
+
     private void Prune(long now)
     {
-        foreach (var (id, holder) in _holders.ToArray())
+        List<GrainId>? over = null;
+        var earliest = long.MaxValue;
+        foreach (var (id, holder) in _holders)
         {
             if (holder.Until <= now && holder.Telling is null)
             {
-                _holders.Remove(id);
+                (over ??= []).Add(id);
+            }
+            else if (holder.Telling is null && holder.Until < earliest)
+            {
+                earliest = holder.Until;
             }
         }
+        PruneVisits += _holders.Count;
+        foreach (var id in over ?? [])
+        {
+            _holders.Remove(id);
+        }
+        _pruneAt = Math.Max(MinPruneAt, 2 * _holders.Count);
+        _noneEndsBefore = earliest;
     }
 
     private long ToTicks(TimeSpan span) => (long)Math.Ceiling(span.TotalSeconds * _clock.TimestampFrequency);
