@@ -11,8 +11,7 @@ using GrantSilo.Hosting;
 // just before the revocation, so it must take their decision leases back; --trace-revoke 1: record
 // every grain call from the revocation until the cascade is complete and summarize them;
 // --tree-patience: seconds after the revocation before giving up on denials or the cascade.
-// --tree-only: row (d) alone, for a profiler. --cascade-steps N: the silo's background cascade steps at once
-// (GrantSiloOptions.MaxConcurrentCascadeSteps).
+// --tree-only: row (d) alone, for a profiler.
 // --local-storage: grain state in the silo's own memory, as the embedded default (silo-host) keeps it, instead of
 // Orleans' memory storage (storage grains: a grain call per read or write).
 // --no-audit: the silo without the durable audit (GrantSilo:Audit:Enabled=false), to see what the audit costs a row.
@@ -34,10 +33,6 @@ if (leaseMs >= 0)
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
 }
 BenchSilo.LocalStorage = args.Contains("--local-storage");
-if (ArgValue("--cascade-steps", 0) is > 0 and var cascadeSteps)
-{
-    BenchSilo.CascadeSteps = cascadeSteps;
-}
 
 BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 // Every call proves its caller, as in production: the silo trusts the test issuers (a JWKS file) and each
@@ -301,9 +296,6 @@ internal sealed class BenchSilo : ISiloConfigurator
     /// <summary>Grain state in the silo's own memory, as the embedded default keeps it (--local-storage), instead of Orleans' memory storage.</summary>
     public static bool LocalStorage { get; set; }
 
-    /// <summary>The silo's background cascade steps at once, when set (--cascade-steps).</summary>
-    public static int? CascadeSteps { get; set; }
-
     /// <summary>Records every grain call while <see cref="BenchTrace.On"/> (diagnostics for row (d)).</summary>
     public static bool Trace { get; set; }
 
@@ -325,10 +317,6 @@ internal sealed class BenchSilo : ISiloConfigurator
         silo.UseInMemoryReminderService();
         silo.AddGrantSilo(o =>
         {
-            if (CascadeSteps is { } steps)
-            {
-                o.MaxConcurrentCascadeSteps = steps;
-            }
             if (DecisionLease is { } lease)
             {
                 o.DecisionLeaseDuration = lease;

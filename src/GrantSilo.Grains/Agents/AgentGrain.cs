@@ -393,7 +393,7 @@ internal sealed partial class AgentGrain(
     private Task RunAgentCascadeAsync()
     {
         var reason = $"agent '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync(background: false,
+        return RunCascadeAsync(
             (Index.Sessions, id => GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(id).EndFromAgentAsync(reason)),
             (Index.Tasks, id => GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(GrantTaskStatus.Revoked, reason)));
     }

@@ -90,16 +90,6 @@ public sealed class GrantSiloOptions : IValidatableObject
     /// </summary>
     public TimeSpan CascadeFirstRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>
-    /// How many cascade steps this silo runs at once in the background (default 32): the steps of the first round of
-    /// each task ended from above (every task below the one that was revoked, completed or expired). An end is in
-    /// force everywhere before it is acknowledged, so this bookkeeping can wait its turn; decisions and the ends
-    /// callers wait for then keep the cores they need while a large tree ends. The round a caller waits for (the
-    /// ended object's own children, sessions and credentials) and retries are not limited.
-    /// </summary>
-    [Range(1, 10_000)]
-    public int MaxConcurrentCascadeSteps { get; set; } = 32;
-
     /// <summary>The longest purpose text recorded (default 4,096 characters).</summary>
     [Range(0, 65_536)]
     public int MaxPurposeLength { get; set; } = 4096;

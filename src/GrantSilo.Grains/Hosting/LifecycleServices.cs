@@ -35,7 +35,4 @@ internal sealed class LifecycleServices(
     public GrantSiloOptions Options { get; } = options.Value;
 
     public ISiloLease SiloLease { get; } = siloLease;
-
-    /// <summary>The silo's slots for background cascade steps (<see cref="GrantSiloOptions.MaxConcurrentCascadeSteps"/>).</summary>
-    public SemaphoreSlim BackgroundCascadeSteps { get; } = new(options.Value.MaxConcurrentCascadeSteps);
 }

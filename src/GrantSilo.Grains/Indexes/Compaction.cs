@@ -39,6 +39,16 @@ internal static class Compaction
         return info.IsSuccess ? info.Value.Status != SessionStatus.Active : info.Error.Code == GrantErrorCode.SessionNotFound;
     }
 
+    /// <summary>
+    /// Whether a credential has ended. One that is not found is not known to have ended (its record's write may have
+    /// an unknown outcome): it keeps counting.
+    /// </summary>
+    public static async Task<bool> CredentialEndedAsync(IGrainFactory grains, string credentialId)
+    {
+        var info = await grains.GetGrainByKey<ICredentialGrain>(credentialId).GetAsync();
+        return info.IsSuccess && info.Value.Status != CredentialStatus.Active;
+    }
+
     /// <summary>The error for a full quota, naming the setting that raises it.</summary>
     public static GrantError QuotaExceeded(string owner, int limit, string entries, string setting, string target) =>
         new(GrantErrorCode.QuotaExceeded, $"{owner} already has {limit} live {entries}, the limit; end some, or raise GrantSilo:Lifecycle:{setting}.", target: target);

@@ -59,7 +59,8 @@ internal sealed class LeaseLedger
     private const int MinPruneAt = 256;
     private int _pruneAt = MinPruneAt;
 
-    // No recorded lease that is not being told ends before this (a lower bound): a full ledger prunes only after it.
+    // No recorded lease that was running at the last prune, or granted since, ends before this (a lower bound, as leases
+    // only grow): a full ledger prunes only after it.
     private long _noneEndsBefore = long.MaxValue;
 
     /// <summary>The holder bound when none is given.</summary>
@@ -262,8 +263,10 @@ internal sealed class LeaseLedger
             {
                 (over ??= []).Add(id);
             }
-            else if (holder.Telling is null && holder.Until < earliest)
+            else if (holder.Until > now && holder.Until < earliest)
             {
+                // Being told or not: a running lease may be prunable once it ends (a telling that finished first
+                // removes its holder itself).
                 earliest = holder.Until;
             }
         }

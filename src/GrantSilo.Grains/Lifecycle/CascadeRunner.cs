@@ -22,7 +22,6 @@ internal sealed partial class CascadeRunner
     private readonly GrantSiloOptions _options;
     private readonly ILogger _logger;
     private readonly string _kind;
-    private readonly SemaphoreSlim _backgroundSteps;
     private bool _running;
     private int _failures;
     private IGrainTimer? _retryTimer;
@@ -31,10 +30,8 @@ internal sealed partial class CascadeRunner
     // pendingSteps: How many steps are not yet confirmed, across every pending set.
     // write: Writes the grain's state (with the shrunken pending sets).
     // retry: Runs the grain's tick, which runs the cascade again.
-    // backgroundSteps: The silo's slots for the steps of background runs.
-    public CascadeRunner(IGrainBase grain, IGrainFactory grains, Func<int> pendingSteps, Func<Task<bool>> write, Func<Task> retry, TimeProvider time, GrantSiloOptions options, ILogger logger, string kind, SemaphoreSlim backgroundSteps)
+    public CascadeRunner(IGrainBase grain, IGrainFactory grains, Func<int> pendingSteps, Func<Task<bool>> write, Func<Task> retry, TimeProvider time, GrantSiloOptions options, ILogger logger, string kind)
     {
-        _backgroundSteps = backgroundSteps;
         _grain = grain;
         _grains = grains;
         _pendingSteps = pendingSteps;
@@ -66,12 +63,8 @@ internal sealed partial class CascadeRunner
         return delay < options.CascadeRetryInterval ? delay : options.CascadeRetryInterval;
     }
 
-    /// <summary>
-    /// Runs every pending step of <paramref name="sets"/> once. A run already in progress makes this a no-op. The steps
-    /// of a <paramref name="background"/> run (one no caller waits for, run interleaved so the grain still answers
-    /// meanwhile) each wait for one of the silo's slots.
-    /// </summary>
-    public async Task RunAsync(bool background, params (ISet<string> Pending, Func<string, Task> Step)[] sets)
+    /// <summary>Runs every pending step of <paramref name="sets"/> once. A run already in progress makes this a no-op.</summary>
+    public async Task RunAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets)
     {
         if (_running)
         {
@@ -86,7 +79,7 @@ internal sealed partial class CascadeRunner
             {
                 foreach (var id in pending.ToArray())
                 {
-                    work.Add(background ? RunBackgroundStepAsync(pending, id, step, confirmed) : RunStepAsync(pending, id, step, confirmed));
+                    work.Add(RunStepAsync(pending, id, step, confirmed));
                 }
             }
             if (work.Count == 0)
@@ -134,20 +127,6 @@ internal sealed partial class CascadeRunner
         _retryTimer?.Dispose();
         _retryTimer = null;
         return _retry();
-    }
-
-    private async Task RunBackgroundStepAsync(ISet<string> pending, string id, Func<string, Task> step, List<(ISet<string>, string)> confirmed)
-    {
-        // A step never waits for a slot while holding one: the steps below it run in rounds of their own grains.
-        await _backgroundSteps.WaitAsync();
-        try
-        {
-            await RunStepAsync(pending, id, step, confirmed);
-        }
-        finally
-        {
-            _backgroundSteps.Release();
-        }
     }
 
     private async Task RunStepAsync(ISet<string> pending, string id, Func<string, Task> step, List<(ISet<string>, string)> confirmed)

@@ -3,7 +3,7 @@ namespace GrantSilo.Grains.Lifecycle;
 /// <summary>
 /// One write for many changes that may be lost to a crash without harm: removals from an index whose stale entries
 /// name objects that have already ended durably (a session's ended credentials, an agent's ended tasks). Ending each
-/// again is a no-op, and quotas drop what has ended. A tree of <c>n</c> tasks ending under one agent or through one
+/// again is a no-op, and the owner's quota drops what has ended (until then, it counts in the owner's live figures). A tree of <c>n</c> tasks ending under one agent or through one
 /// session then writes that index a few times, not <c>n</c> times, each write costing the whole index.
 /// </summary>
 /// <remarks>

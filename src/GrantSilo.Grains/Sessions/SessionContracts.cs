@@ -86,7 +86,9 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     /// <summary>
     /// Ends every credential this session issued for a task that ended, with the decision reason that says
     /// how it ended (<see cref="DecisionReason.TaskCompleted"/>, <see cref="DecisionReason.TaskRevoked"/> or
-    /// <see cref="DecisionReason.TaskExpired"/>). Idempotent; throws if a step failed (the task retries).
+    /// <see cref="DecisionReason.TaskExpired"/>). Idempotent; throws if a step failed (the task retries). Kept for
+    /// tasks on silos of an earlier version: a task now ends its credentials itself (<see cref="CredentialsOfTaskAsync"/>,
+    /// <see cref="CredentialsEndedAsync"/>), so the waits for their ends are not queued in this one activation.
     /// </summary>
     [Alias("EndCredentialsOfTask")]
     Task EndCredentialsOfTaskAsync(string taskId, DecisionReason cause, string reason);

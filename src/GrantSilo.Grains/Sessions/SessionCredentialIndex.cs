@@ -179,19 +179,23 @@ internal sealed class SessionCredentialIndex
         {
             _recentChanged = true;
             removed = true;
-            Forget(recent);
+            Forget(id, recent);
         }
         if (Settled.Remove(id, out var settled))
         {
             _settledChanged = true;
             removed = true;
-            Forget(settled);
+            Forget(id, settled);
         }
         return removed;
     }
 
-    private void Forget(SessionCredential credential)
+    private void Forget(string id, SessionCredential credential)
     {
+        if (_byTask is not null && _byTask.TryGetValue(credential.TaskId, out var ids) && ids.Remove(id) && ids.Count == 0)
+        {
+            _byTask.Remove(credential.TaskId);
+        }
         if (_earliestKnown && _earliest is { } earliest && credential.ExpiresAt <= earliest)
         {
             _earliestKnown = false;

@@ -170,8 +170,13 @@ internal sealed partial class SessionGrain(
         }
         if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
         {
-            // Expired credentials deny already and no longer count: enact their expiry first.
+            // Expired credentials deny already and no longer count: enact their expiry first; then drop entries of
+            // credentials that ended without their removal reaching storage (a crash, a failed write).
             await ExpireCredentialsAsync(now);
+            if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
+            {
+                await DropEndedCredentialsAsync();
+            }
             if (Credentials.Reaches(Options.MaxLiveCredentialsPerSession))
             {
                 return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
@@ -519,6 +524,21 @@ internal sealed partial class SessionGrain(
         await RunSessionCascadeAsync();
     }
 
+    // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting).
+    private async Task DropEndedCredentialsAsync()
+    {
+        var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
+        var removed = false;
+        foreach (var id in ended)
+        {
+            removed |= Credentials.Remove(id);
+        }
+        if (removed)
+        {
+            await Credentials.TryWriteAsync();
+        }
+    }
+
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
     private async Task ExpireCredentialsAsync(DateTimeOffset now)
     {
@@ -579,7 +599,7 @@ internal sealed partial class SessionGrain(
     private Task RunSessionCascadeAsync()
     {
         var reason = $"its session '{ShownKey}' {State.Status.ToString().ToLowerInvariant()}: {State.StatusReason}";
-        return RunCascadeAsync(background: false, (Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
+        return RunCascadeAsync((Credentials.Ids().ToHashSet(StringComparer.Ordinal), async id =>
         {
             await GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(DecisionReason.SessionNotActive, reason);
             _endedCredentials.Add(id);

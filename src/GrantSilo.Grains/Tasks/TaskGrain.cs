@@ -721,9 +721,7 @@ internal sealed partial class TaskGrain(
             }
             return;
         }
-        // A tick's round (a retry) holds this grain's turn, so it never waits for a slot: a step of the parent's holding
-        // one could be waiting on this grain.
-        await RunTaskCascadeAsync(background: false);
+        await RunTaskCascadeAsync();
     }
 
     // Every end of this task, and every answer to a request to end it, comes here. Terminal state is
@@ -777,21 +775,19 @@ internal sealed partial class TaskGrain(
         {
             if (cascadeInline)
             {
-                await RunTaskCascadeAsync(background: false);
+                await RunTaskCascadeAsync();
             }
             else
             {
                 // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
-                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(background: true), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
             }
         }
         await ScheduleAsync();
         return true;
     }
 
-    // background: the first round of a task ended from above, which no caller waits for and which runs interleaved (so
-    // this grain still answers while it waits for slots); see GrantSiloOptions.MaxConcurrentCascadeSteps.
-    private Task RunTaskCascadeAsync(bool background)
+    private Task RunTaskCascadeAsync()
     {
         if (_ending)
         {
@@ -807,7 +803,6 @@ internal sealed partial class TaskGrain(
         };
         var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
         return RunCascadeAsync(
-            background,
             (children, async id =>
             {
                 await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);

@@ -6,7 +6,7 @@ using Orleans.Storage;
 namespace GrantSilo.Grains.Tests;
 
 /// <summary>
-/// A silo with small quotas and bounds (one background cascade step at a time among them, and a task's and an agent's session quotas in the thousands), whose
+/// A silo with small quotas and bounds (and a task's and an agent's session quotas in the thousands), whose
 /// storage measures what chosen grains write: the limits are reached in a test, and the size of a terminal
 /// write is read off storage.
 /// </summary>
@@ -19,7 +19,6 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
     public const int ApprovalSubscriptions = 2;
     public const int PendingApprovals = 3;
     public const int CascadesListed = 2;
-    public const int CascadeSteps = 1;
 
     protected override void ConfigureSilo(ISiloBuilder silo)
     {
@@ -36,7 +35,6 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
             o.MaxApprovalSubscriptions = ApprovalSubscriptions;
             o.MaxPendingApprovals = PendingApprovals;
             o.MaxPendingCascadesListed = CascadesListed;
-            o.MaxConcurrentCascadeSteps = CascadeSteps;
         });
     }
 }
