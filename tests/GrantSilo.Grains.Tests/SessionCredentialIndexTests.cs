@@ -200,16 +200,26 @@ public class SessionCredentialIndexTests
     }
 
     [Fact]
-    public async Task Unwritten_IsTrueFromAChangeUntilItsWrite()
+    public async Task MayListEnded_FromLoadingOrAFailedWrite_UntilCompacted()
     {
-        var (index, _, _) = Open();
-        Assert.False(index.Unwritten);
+        var (index, _, recent) = Open();
+        // Loaded from storage: removals may have been lost before.
+        Assert.True(index.MayListEnded);
+        index.Compacted();
+        Assert.False(index.MayListEnded);
         index.Add(Id(1), new SessionCredential("t-1", T0.AddMinutes(5)));
-        Assert.True(index.Unwritten);
         Assert.True(await index.TryWriteAsync());
-        Assert.False(index.Unwritten);
         Assert.True(index.Remove(Id(1)));
-        Assert.True(index.Unwritten);
+        Assert.True(await index.TryWriteAsync());
+        Assert.False(index.MayListEnded);
+        // A failed write reads the index back, bringing back what it had removed.
+        index.Add(Id(2), new SessionCredential("t-1", T0.AddMinutes(5)));
+        Assert.True(await index.TryWriteAsync());
+        Assert.True(index.Remove(Id(2)));
+        recent.FailNextWrites = 1;
+        Assert.False(await index.TryWriteAsync());
+        Assert.True(index.TryGetValue(Id(2), out _));
+        Assert.True(index.MayListEnded);
     }
 
     /// <summary>One persistent state over a stored copy: a write stores a copy, a read replaces the state's object.</summary>

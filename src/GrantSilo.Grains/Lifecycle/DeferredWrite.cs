@@ -3,8 +3,9 @@ namespace GrantSilo.Grains.Lifecycle;
 /// <summary>
 /// One write for many changes that may be lost to a crash without harm: removals from an index whose stale entries
 /// name objects that have already ended durably (a session's ended credentials, an agent's ended tasks). Ending each
-/// again is a no-op, and the owner's quota drops what has ended (until then, it counts in the owner's live figures). A tree of <c>n</c> tasks ending under one agent or through one
-/// session then writes that index a few times, not <c>n</c> times, each write costing the whole index.
+/// again is a no-op, and the owner's quota drops what has ended (until then, it counts in the owner's live figures).
+/// A tree of <c>n</c> tasks ending under one agent or through one session then writes that index a few times, not
+/// <c>n</c> times, each write costing the whole index.
 /// </summary>
 /// <remarks>
 /// A request arms a one-shot grain timer that does not interleave, so the write runs in a turn of its own after the
@@ -27,9 +28,6 @@ internal sealed class DeferredWrite
         _write = write;
         grain.GrainContext.ObservableLifecycle.Subscribe(name, GrainLifecycleStage.Activate, _ => Task.CompletedTask, _ => FlushAsync());
     }
-
-    /// <summary>True while a write is owed.</summary>
-    public bool Owed => _timer is not null;
 
     /// <summary>Owes a write: made within <see cref="Delay"/>, or as the activation stops.</summary>
     public void Request() =>

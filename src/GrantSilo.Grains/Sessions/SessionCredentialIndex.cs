@@ -31,9 +31,8 @@ internal sealed class SessionCredentialIndex
     private DateTimeOffset? _earliest;
     private bool _earliestKnown;
 
-    // The credential ids of each task, built on first use and kept as entries are added. Removals are not applied
-    // here: a lookup drops ids the parts no longer hold. Rebuilt when a read-back has replaced either part's
-    // dictionary, which can bring back entries removed in memory.
+    // The credential ids of each task, built on first use and kept as entries are added and removed. Rebuilt when a
+    // read-back has replaced either part's dictionary, which can bring back entries removed in memory.
     private Dictionary<string, HashSet<string>>? _byTask;
     private Dictionary<string, SessionCredential>? _byTaskSettled;
     private Dictionary<string, SessionCredential>? _byTaskRecent;
@@ -118,13 +117,6 @@ internal sealed class SessionCredentialIndex
         {
             return [];
         }
-        // Drop what has left the index (or, after a fold or a re-add, is now listed for another task).
-        ids.RemoveWhere(id => !TryGetValue(id, out var credential) || !string.Equals(credential.TaskId, taskId, StringComparison.Ordinal));
-        if (ids.Count == 0)
-        {
-            _byTask.Remove(taskId);
-            return [];
-        }
         return [.. ids];
     }
 
@@ -141,8 +133,15 @@ internal sealed class SessionCredentialIndex
         ids.Add(id);
     }
 
-    /// <summary>True while a change made in memory has not been written.</summary>
-    public bool Unwritten => _recentChanged || _settledChanged;
+    /// <summary>
+    /// True when the index may list credentials that have ended: their removal was lost to a crash (this activation
+    /// loaded the index from storage) or to a failed write (which read the index back). A quota's compaction asks each
+    /// credential only then (<see cref="Compacted"/>), so a caller at the quota cannot make every attempt ask them all.
+    /// </summary>
+    public bool MayListEnded { get; private set; } = true;
+
+    /// <summary>Every credential listed has been asked whether it ended, and the ended ones removed.</summary>
+    public void Compacted() => MayListEnded = false;
 
     /// <summary>The credential's entry, when the index holds it.</summary>
     public bool TryGetValue(string id, out SessionCredential credential) =>
@@ -235,7 +234,7 @@ internal sealed class SessionCredentialIndex
             if (!await _recentStore.TryWriteAsync())
             {
                 // Read back: memory holds what storage holds, and the earliest expiry is found again.
-                _earliestKnown = false;
+                ReadBack();
                 return false;
             }
         }
@@ -244,7 +243,7 @@ internal sealed class SessionCredentialIndex
             _settledChanged = false;
             if (!await _settledStore.TryWriteAsync())
             {
-                _earliestKnown = false;
+                ReadBack();
                 return false;
             }
         }
@@ -253,6 +252,13 @@ internal sealed class SessionCredentialIndex
             await FoldAsync();
         }
         return true;
+    }
+
+    // After a failed write, a part was read back: the earliest expiry is found again, and removals may have come back.
+    private void ReadBack()
+    {
+        _earliestKnown = false;
+        MayListEnded = true;
     }
 
     // Moves the recent part into the settled part: the settled part is written with them first, so every entry
@@ -267,7 +273,7 @@ internal sealed class SessionCredentialIndex
         _settledChanged = false;
         if (!await _settledStore.TryWriteAsync())
         {
-            _earliestKnown = false;
+            ReadBack();
             return;
         }
         // Only those moved leave the recent part: entries added while the settled part was written stay.
@@ -282,7 +288,7 @@ internal sealed class SessionCredentialIndex
         if (!await _recentStore.TryWriteAsync())
         {
             // Entries now in both parts are read once; the next fold moves them again.
-            _earliestKnown = false;
+            ReadBack();
         }
     }
 }

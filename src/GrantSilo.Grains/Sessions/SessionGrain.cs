@@ -363,13 +363,7 @@ internal sealed partial class SessionGrain(
         await Task.WhenAll(ids.Select(id => cause is { } known
             ? GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndBecauseAsync(known, reason)
             : GrainFactory.GetGrainByKey<ICredentialLifecycleGrain>(id).EndFromAboveAsync(reason)));
-        foreach (var id in ids)
-        {
-            Credentials.Remove(id);
-        }
-        // Each credential's end is durable in its own record now, which is what the task waits for. Their leaving the
-        // index is written once for the calls queued together (a tree ending through this session asks once per task).
-        WriteIndexSoon();
+        ForgetEnded(ids);
     }
 
     public Task<string[]> CredentialsOfTaskAsync(string taskId) =>
@@ -377,8 +371,16 @@ internal sealed partial class SessionGrain(
 
     public Task CredentialsEndedAsync(string[] credentialIds)
     {
+        ForgetEnded(credentialIds ?? []);
+        return Task.CompletedTask;
+    }
+
+    // Credentials whose ends are durable in their own records leave the index; that is written once for the calls
+    // queued together (a tree ending through this session asks once per task), not once per call.
+    private void ForgetEnded(IEnumerable<string?> ids)
+    {
         var removed = false;
-        foreach (var id in credentialIds ?? [])
+        foreach (var id in ids)
         {
             removed |= id is not null && Credentials.Remove(id);
         }
@@ -386,19 +388,12 @@ internal sealed partial class SessionGrain(
         {
             WriteIndexSoon();
         }
-        return Task.CompletedTask;
     }
 
     protected override bool DefersIndexWrites => true;
 
-    // Removals of ended credentials, deferred (WriteIndexSoon): written unless a write since has carried them.
-    protected override async Task WriteDeferredIndexAsync()
-    {
-        if (Credentials.Unwritten)
-        {
-            await Credentials.TryWriteAsync();
-        }
-    }
+    // Writes only the parts changed since their last write: none when a write since has carried the removals.
+    protected override Task WriteDeferredIndexAsync() => Credentials.TryWriteAsync();
 
     public async Task CredentialEndedAsync(string credentialId)
     {
@@ -524,19 +519,17 @@ internal sealed partial class SessionGrain(
         await RunSessionCascadeAsync();
     }
 
-    // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting).
+    // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting), when the
+    // index may list any (Credentials.MayListEnded): once per activation or failed write, not on every refused attempt.
     private async Task DropEndedCredentialsAsync()
     {
+        if (!Credentials.MayListEnded)
+        {
+            return;
+        }
         var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
-        var removed = false;
-        foreach (var id in ended)
-        {
-            removed |= Credentials.Remove(id);
-        }
-        if (removed)
-        {
-            await Credentials.TryWriteAsync();
-        }
+        Credentials.Compacted();
+        ForgetEnded(ended);
     }
 
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
