@@ -160,6 +160,53 @@ public class LimitsTests(LimitsClusterFixture fixture)
     }
 
     [Fact]
+    public async Task TasksPerAgent_AtTheQuota_AskTheListedTasksOncePerRetryInterval_NotOnEveryRefusal()
+    {
+        var agent = await _s.AgentAsync("busy", Reader);
+        var tasks = new List<TaskInfo>();
+        for (var i = 0; i < LimitsClusterFixture.TasksPerAgent; i++)
+        {
+            tasks.Add(await _s.RootTaskAsync(agent, Reader));
+        }
+        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(3) };
+        // The first refusal asks every listed task (this activation's index came from storage): none has ended.
+        Assert.Equal(GrantErrorCode.QuotaExceeded, (await _s.Client.CreateTaskAsync(request)).Error?.Code);
+
+        // One task ends (its note reaches the agent), and a creation fails after the agent recorded it, its outcome
+        // unknown to the task: the agent lists a task that does not exist, and no note will say so.
+        Assert.True((await _s.Client.CompleteTaskAsync(tasks[0].TaskId, "done")).IsSuccess);
+        Assert.Equal(LimitsClusterFixture.TasksPerAgent - 1, (await _s.Client.GetAgentAsync(agent)).Value.LiveTasks);
+        var phantom = "t-" + Guid.NewGuid().ToString("N");
+        Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.GetTaskAsync(phantom)).Error?.Code);
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        FlakyGrainStorage.FailingKeys[phantom] = true;
+        FlakyGrainStorage.FailingReads[phantom] = 1_000;
+        try
+        {
+            var failed = await fixture.Cluster.Client.GetGrain<ITaskGrain>(phantom).CreateAsync(request with { Orchestrator = TestIdentity.HarnessName });
+            Assert.Equal(GrantErrorCode.Unavailable, failed.Error?.Code);
+        }
+        finally
+        {
+            FlakyGrainStorage.FailingKeys.TryRemove(phantom, out _);
+            FlakyGrainStorage.FailingReads.TryRemove(phantom, out _);
+        }
+        Assert.Equal(LimitsClusterFixture.TasksPerAgent, (await _s.Client.GetAgentAsync(agent)).Value.LiveTasks);
+
+        // Refusals at the quota do not each ask every listed task again (up to the quota's calls per attempt).
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(GrantErrorCode.QuotaExceeded, (await _s.Client.CreateTaskAsync(request)).Error?.Code);
+        }
+
+        // A retry interval later they are asked again: the task that never came to exist is dropped, and its place taken.
+        fixture.Time.Advance(new GrantSiloOptions().CascadeRetryInterval);
+        var created = await _s.Client.CreateTaskAsync(request);
+        Assert.True(created.IsSuccess, created.Error?.ToString());
+        Assert.Equal(LimitsClusterFixture.TasksPerAgent, (await _s.Client.GetAgentAsync(agent)).Value.LiveTasks);
+    }
+
+    [Fact]
     public async Task CredentialsPerSession_CountOnlyLiveCredentials_AndAreRefusedPastTheQuota()
     {
         var agent = await _s.AgentAsync("issuer", Reader);

@@ -33,6 +33,21 @@ internal sealed partial class AgentGrain(
 
     private AgentIndexState Index => index.State;
 
+    private readonly CompactionSchedule _tasksCompaction = new();
+    private readonly CompactionSchedule _sessionsCompaction = new();
+
+    // Every write of the index goes here: one that failed reads the index back, which may list again what was removed.
+    private async Task<bool> WriteIndexAsync()
+    {
+        if (await IndexStore.TryWriteAsync())
+        {
+            return true;
+        }
+        _tasksCompaction.Owe();
+        _sessionsCompaction.Owe();
+        return false;
+    }
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (Exists && State.HasLegacySets)
@@ -48,7 +63,7 @@ internal sealed partial class AgentGrain(
         var active = State.Status == AgentStatus.Active;
         Index.Tasks.UnionWith(active ? State.Tasks : State.PendingTasks);
         Index.Sessions.UnionWith(active ? State.Sessions : State.PendingSessions);
-        if (!await IndexStore.TryWriteAsync())
+        if (!await WriteIndexAsync())
         {
             throw new InvalidOperationException($"Agent '{ShownKey}' could not move its sets to its index; the next activation tries again.");
         }
@@ -205,7 +220,7 @@ internal sealed partial class AgentGrain(
         }
         if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
         {
-            await CompactAsync(Index.Tasks, id => Compaction.TaskEndedAsync(GrainFactory, id));
+            await CompactAsync(Index.Tasks, _tasksCompaction, id => Compaction.TaskEndedAsync(GrainFactory, id));
             if (Index.Tasks.Count >= Options.MaxLiveTasksPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveTasksPerAgent));
@@ -213,7 +228,7 @@ internal sealed partial class AgentGrain(
             }
         }
         Index.Tasks.Add(taskId);
-        if (!await IndexStore.TryWriteAsync())
+        if (!await WriteIndexAsync())
         {
             return Unavailable("the task's record on its agent");
         }
@@ -261,7 +276,7 @@ internal sealed partial class AgentGrain(
         }
         if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
         {
-            await CompactAsync(Index.Sessions, id => Compaction.SessionEndedAsync(GrainFactory, id));
+            await CompactAsync(Index.Sessions, _sessionsCompaction, id => Compaction.SessionEndedAsync(GrainFactory, id));
             if (Index.Sessions.Count >= Options.MaxLiveSessionsPerAgent)
             {
                 LogQuotaReached(Logger, Key, nameof(Options.MaxLiveSessionsPerAgent));
@@ -271,7 +286,7 @@ internal sealed partial class AgentGrain(
         // GrantSilo chooses the id, and records it here before the session exists, so a suspension reaches it.
         var sessionId = IndexedIds.NewSessionId();
         Index.Sessions.Add(sessionId);
-        if (!await IndexStore.TryWriteAsync())
+        if (!await WriteIndexAsync())
         {
             return Unavailable("the session");
         }
@@ -279,7 +294,7 @@ internal sealed partial class AgentGrain(
         if (!opened.IsSuccess && opened.Error.Code != GrantErrorCode.Unavailable && Index.Sessions.Remove(sessionId))
         {
             // Refused outright, so it does not exist. (Unavailable may mean it does: it stays recorded.)
-            await IndexStore.TryWriteAsync();
+            await WriteIndexAsync();
         }
         return opened;
     }
@@ -327,16 +342,22 @@ internal sealed partial class AgentGrain(
 
     protected override bool DefersIndexWrites => true;
 
-    protected override Task WriteDeferredIndexAsync() => IndexStore.TryWriteAsync();
+    protected override Task WriteDeferredIndexAsync() => WriteIndexAsync();
 
-    // At a quota, drops the entries that ended without the note reaching this agent (while it is active).
-    private async Task CompactAsync(HashSet<string> set, Func<string, Task<bool>> hasEnded)
+    // At a quota, drops the entries that ended without the note reaching this agent (while it is active): when the
+    // index may list such entries, and otherwise at most once per retry interval, not on every refused attempt.
+    private async Task CompactAsync(HashSet<string> set, CompactionSchedule schedule, Func<string, Task<bool>> hasEnded)
     {
+        if (!schedule.Due(Now, Options.CascadeRetryInterval))
+        {
+            return;
+        }
+        schedule.Ran(Now);
         var ended = await Compaction.EndedAsync(set, hasEnded);
         if (ended.Count > 0 && State.Status == AgentStatus.Active)
         {
             set.ExceptWith(ended);
-            await IndexStore.TryWriteAsync();
+            await WriteIndexAsync();
         }
     }
 
@@ -399,7 +420,7 @@ internal sealed partial class AgentGrain(
     }
 
     // Confirmed steps have left the index sets: write the index.
-    protected override Task<bool> WriteCascadeProgressAsync() => IndexStore.TryWriteAsync();
+    protected override Task<bool> WriteCascadeProgressAsync() => WriteIndexAsync();
 
     private GrantResult<AgentInfo> NotFound() =>
         GrantResult<AgentInfo>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);

@@ -43,6 +43,9 @@ internal sealed partial class SessionGrain(
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
 
+    // When the quota last asked the listed credentials whether they ended (DropEndedCredentialsAsync).
+    private DateTimeOffset _lastCompaction = DateTimeOffset.MinValue;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _persistedActivityAt = State.LastActivityAt;
@@ -520,13 +523,16 @@ internal sealed partial class SessionGrain(
     }
 
     // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting), when the
-    // index may list any (Credentials.MayListEnded): once per activation or failed write, not on every refused attempt.
+    // index may list any (Credentials.MayListEnded: after loading or a failed write), and otherwise at most once per
+    // retry interval (a one-way note lost while this session stayed active), not on every refused attempt.
     private async Task DropEndedCredentialsAsync()
     {
-        if (!Credentials.MayListEnded)
+        var now = Now;
+        if (!Credentials.MayListEnded && now - _lastCompaction < Options.CascadeRetryInterval)
         {
             return;
         }
+        _lastCompaction = now;
         var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
         Credentials.Compacted();
         ForgetEnded(ended);
