@@ -15,6 +15,7 @@ using GrantSilo.Hosting;
 // --local-storage: grain state in the silo's own memory, as the embedded default (silo-host) keeps it, instead of
 // Orleans' memory storage (storage grains: a grain call per read or write).
 // --no-audit: the silo without the durable audit (GrantSilo:Audit:Enabled=false), to see what the audit costs a row.
+// --cascade-steps N: GrantSilo:Lifecycle:MaxConcurrentCascadeSteps (default 128; 100000 for effectively no limit).
 using System.Diagnostics;
 using GrantSilo;
 using GrantSilo.Benchmarks;
@@ -33,6 +34,10 @@ if (leaseMs >= 0)
     BenchSilo.DecisionLease = TimeSpan.FromMilliseconds(leaseMs);
 }
 BenchSilo.LocalStorage = args.Contains("--local-storage");
+if (ArgValue("--cascade-steps", 0) is > 0 and var steps)
+{
+    BenchSilo.CascadeSteps = steps;
+}
 
 BenchSilo.Trace = ArgValue("--trace-revoke", 0) > 0;
 // Every call proves its caller, as in production: the silo trusts the test issuers (a JWKS file) and each
@@ -296,6 +301,9 @@ internal sealed class BenchSilo : ISiloConfigurator
     /// <summary>Grain state in the silo's own memory, as the embedded default keeps it (--local-storage), instead of Orleans' memory storage.</summary>
     public static bool LocalStorage { get; set; }
 
+    /// <summary>GrantSilo:Lifecycle:MaxConcurrentCascadeSteps, when set (--cascade-steps).</summary>
+    public static int? CascadeSteps { get; set; }
+
     /// <summary>Records every grain call while <see cref="BenchTrace.On"/> (diagnostics for row (d)).</summary>
     public static bool Trace { get; set; }
 
@@ -320,6 +328,10 @@ internal sealed class BenchSilo : ISiloConfigurator
             if (DecisionLease is { } lease)
             {
                 o.DecisionLeaseDuration = lease;
+            }
+            if (CascadeSteps is { } steps)
+            {
+                o.MaxConcurrentCascadeSteps = steps;
             }
         });
     }

@@ -60,6 +60,16 @@ public sealed class GrantSiloOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int MaxLeaseHoldersPerSource { get; set; } = 10_000;
 
+    /// <summary>
+    /// How many background cascade steps this silo runs at once (default 128): the steps of every task ended from above
+    /// (each task below the one a caller revoked, completed or let expire). Ends are in force before they are
+    /// acknowledged, so this bookkeeping can wait its turn while decisions keep the cores they need. A step keeps its
+    /// slot at most 50 ms (one that waits longer goes on without it). The round a caller waits for, and retries, are
+    /// not limited.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentCascadeSteps { get; set; } = 128;
+
     /// <summary>How many approver subscriptions the approval hub keeps (default 1,000); new ones past it are refused.</summary>
     [Range(1, 100_000)]
     public int MaxApprovalSubscriptions { get; set; } = 1_000;

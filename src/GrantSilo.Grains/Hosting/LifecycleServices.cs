@@ -17,7 +17,7 @@ internal sealed class LifecycleServices(
     ISiloLease siloLease,
     IAuditTrail audit,
     AuditKeys auditKeys,
-    ILocalSiloDetails silo)
+    ILocalSiloDetails silo) : IDisposable
 {
     /// <summary>Where decisions and lifecycle events are recorded.</summary>
     public IAuditTrail Audit { get; } = audit;
@@ -35,4 +35,9 @@ internal sealed class LifecycleServices(
     public GrantSiloOptions Options { get; } = options.Value;
 
     public ISiloLease SiloLease { get; } = siloLease;
+
+    /// <summary>The silo's slots for background cascade steps (<see cref="GrantSiloOptions.MaxConcurrentCascadeSteps"/>).</summary>
+    public Lifecycle.CascadeStepSlots CascadeSteps { get; } = new(options.Value.MaxConcurrentCascadeSteps, leaseClock);
+
+    public void Dispose() => CascadeSteps.Dispose();
 }

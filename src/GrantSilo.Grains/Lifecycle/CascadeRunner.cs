@@ -22,6 +22,7 @@ internal sealed partial class CascadeRunner
     private readonly GrantSiloOptions _options;
     private readonly ILogger _logger;
     private readonly string _kind;
+    private readonly CascadeStepSlots _backgroundSlots;
     private bool _running;
     private int _failures;
     private IGrainTimer? _retryTimer;
@@ -30,8 +31,10 @@ internal sealed partial class CascadeRunner
     // pendingSteps: How many steps are not yet confirmed, across every pending set.
     // write: Writes the grain's state (with the shrunken pending sets).
     // retry: Runs the grain's tick, which runs the cascade again.
-    public CascadeRunner(IGrainBase grain, IGrainFactory grains, Func<int> pendingSteps, Func<Task<bool>> write, Func<Task> retry, TimeProvider time, GrantSiloOptions options, ILogger logger, string kind)
+    // backgroundSlots: The silo's slots for the steps of background runs.
+    public CascadeRunner(IGrainBase grain, IGrainFactory grains, Func<int> pendingSteps, Func<Task<bool>> write, Func<Task> retry, TimeProvider time, GrantSiloOptions options, ILogger logger, string kind, CascadeStepSlots backgroundSlots)
     {
+        _backgroundSlots = backgroundSlots;
         _grain = grain;
         _grains = grains;
         _pendingSteps = pendingSteps;
@@ -63,8 +66,12 @@ internal sealed partial class CascadeRunner
         return delay < options.CascadeRetryInterval ? delay : options.CascadeRetryInterval;
     }
 
-    /// <summary>Runs every pending step of <paramref name="sets"/> once. A run already in progress makes this a no-op.</summary>
-    public async Task RunAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets)
+    /// <summary>
+    /// Runs every pending step of <paramref name="sets"/> once. A run already in progress makes this a no-op. Each step
+    /// of a <paramref name="background"/> run (one no caller waits for) takes one of the silo's slots
+    /// (<see cref="CascadeStepSlots"/>).
+    /// </summary>
+    public async Task RunAsync(bool background, params (ISet<string> Pending, Func<string, Task> Step)[] sets)
     {
         if (_running)
         {
@@ -79,7 +86,9 @@ internal sealed partial class CascadeRunner
             {
                 foreach (var id in pending.ToArray())
                 {
-                    work.Add(RunStepAsync(pending, id, step, confirmed));
+                    work.Add(background
+                        ? _backgroundSlots.RunAsync(() => RunStepAsync(pending, id, step, confirmed))
+                        : RunStepAsync(pending, id, step, confirmed));
                 }
             }
             if (work.Count == 0)

@@ -38,7 +38,7 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
         Leases = new LeaseLedger(LeaseClock, Options.DecisionLeaseDuration, Options.MaxLeaseHoldersPerSource);
         _state = new DurableState<TState>(state, logger, Kind, () => ShownKey, DeactivateOnIdle);
         _wakeUps = new WakeUps(this, TickAsync, DueAt, () => Exists, Time, Options, UsesReminder, logger, Kind);
-        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind);
+        _cascade = new CascadeRunner(this, GrainFactory, () => PendingSteps, () => WriteCascadeProgressAsync(), TickAsync, Time, Options, logger, Kind, services.CascadeSteps);
         _deferredIndex = DefersIndexWrites ? new DeferredWrite(this, nameof(WriteDeferredIndexAsync), () => WriteDeferredIndexAsync()) : null;
     }
 
@@ -193,7 +193,10 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     protected virtual Task WriteDeferredIndexAsync() => Task.CompletedTask;
 
     /// <inheritdoc cref="CascadeRunner.RunAsync"/>
-    protected Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(sets);
+    protected Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background: false, sets);
+
+    /// <summary>A run no caller waits for: each step takes one of the silo's background slots (<see cref="CascadeStepSlots"/>).</summary>
+    protected Task RunBackgroundCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background: true, sets);
 
     /// <summary>
     /// The one way an end (revocation, completion, suspension, retirement, session end) is acknowledged,

@@ -721,7 +721,7 @@ internal sealed partial class TaskGrain(
             }
             return;
         }
-        await RunTaskCascadeAsync();
+        await RunTaskCascadeAsync(background: false);
     }
 
     // Every end of this task, and every answer to a request to end it, comes here. Terminal state is
@@ -775,19 +775,21 @@ internal sealed partial class TaskGrain(
         {
             if (cascadeInline)
             {
-                await RunTaskCascadeAsync();
+                await RunTaskCascadeAsync(background: false);
             }
             else
             {
                 // Return to the ancestor as soon as this task is durably ended; the subtree follows at once.
-                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+                this.RegisterGrainTimer(static (self, _) => self.RunTaskCascadeAsync(background: true), this, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
             }
         }
         await ScheduleAsync();
         return true;
     }
 
-    private Task RunTaskCascadeAsync()
+    // background: the first round of a task ended from above, which no caller waits for and which runs interleaved (so
+    // this grain still answers while its steps wait for slots); retries and the round a caller waits for are not.
+    private Task RunTaskCascadeAsync(bool background)
     {
         if (_ending)
         {
@@ -802,13 +804,16 @@ internal sealed partial class TaskGrain(
             _ => (DecisionReason.TaskRevoked, $"its task '{ShownKey}' was revoked: {State.StatusReason}"),
         };
         var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
-        return RunCascadeAsync(
+        (ISet<string> Pending, Func<string, Task> Step)[] sets =
+        [
             (children, async id =>
             {
                 await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
                 _reachedChildren.Add(id);
             }),
-            (Index.Sessions, id => EndCredentialsIssuedInAsync(id, cause, credentialReason)));
+            (Index.Sessions, id => EndCredentialsIssuedInAsync(id, cause, credentialReason)),
+        ];
+        return background ? RunBackgroundCascadeAsync(sets) : RunCascadeAsync(sets);
     }
 
     // Ends this task's credentials from one session: the session lists them, this task ends each (the waits for
