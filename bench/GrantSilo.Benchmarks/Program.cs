@@ -1,6 +1,7 @@
 using GrantSilo.Hosting;
-// GrantSilo's lifecycle benchmark: on one in-process cluster (one silo, embedded default storage,
-// a cluster client over loopback), measures a no-op grain call as the baseline, Authorize on a warm
+// GrantSilo's lifecycle benchmark: on one in-process cluster (one silo; grain state in Orleans' memory storage, or
+// with --local-storage in the silo's own memory as the embedded default keeps it; the audit's segment files as the
+// embedded default writes them; a cluster client over loopback), measures a no-op grain call as the baseline, Authorize on a warm
 // credential, credential issuance, and revoking delegation trees of 1,000 and 10,000 nodes. Reports
 // ratios against the baseline measured in the same run.
 //   dotnet run -c Release --project bench/GrantSilo.Benchmarks [-- --seconds 5 --concurrency 32 --lease-ms 2000]
@@ -68,7 +69,7 @@ var session = (await grants.OpenSessionAsync(new OpenSessionRequest { Agent = pl
 var credential = (await grants.IssueCredentialAsync(session.SessionId, new IssueCredentialRequest { TaskId = root.TaskId })).Value;
 var resource = new ResourceRef { Type = "doc", Path = "reports/q3" };
 
-Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, decision lease {(BenchSilo.DecisionLease ?? new GrantSiloOptions().DecisionLeaseDuration).TotalMilliseconds:0} ms, audit {(audited ? "on (segment files)" : "off")}");
+Console.WriteLine($"GrantSilo lifecycle benchmark: {Environment.ProcessorCount} cores, {concurrency} concurrent callers, {seconds}s per measurement, decision lease {(BenchSilo.DecisionLease ?? new GrantSiloOptions().DecisionLeaseDuration).TotalMilliseconds:0} ms, audit {(audited ? "on (segment files)" : "off")}, grain state in {(BenchSilo.LocalStorage ? "the silo's own memory (the embedded default's)" : "Orleans' memory storage")}, background cascade steps {(BenchSilo.CascadeSteps ?? new GrantSiloOptions().MaxConcurrentCascadeSteps)}");
 Console.WriteLine("| operation                          |  ops/second  |  p50 (µs)  |  p99 (µs)  |");
 Console.WriteLine("|------------------------------------|--------------|------------|------------|");
 
