@@ -138,16 +138,22 @@ public class LimitsTests(LimitsClusterFixture fixture)
         Assert.Equal(GrantErrorCode.AgentNotActive, (await _s.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Error?.Code);
     }
 
-    [Fact]
-    public async Task TasksPerAgent_CountOnlyLiveTasks_AreRefusedPastTheQuota()
+    // An agent with as many live tasks as its quota allows, and a request for one more.
+    private async Task<(string Agent, List<TaskInfo> Tasks, CreateTaskRequest Request)> AgentAtItsTaskQuotaAsync(string role)
     {
-        var agent = await _s.AgentAsync("orchestrated", Reader);
+        var agent = await _s.AgentAsync(role, Reader);
         var tasks = new List<TaskInfo>();
         for (var i = 0; i < LimitsClusterFixture.TasksPerAgent; i++)
         {
             tasks.Add(await _s.RootTaskAsync(agent, Reader));
         }
-        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) };
+        return (agent, tasks, new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(1) });
+    }
+
+    [Fact]
+    public async Task TasksPerAgent_CountOnlyLiveTasks_AreRefusedPastTheQuota()
+    {
+        var (agent, tasks, request) = await AgentAtItsTaskQuotaAsync("orchestrated");
         var refused = await _s.Client.CreateTaskAsync(request);
         Assert.Equal(GrantErrorCode.QuotaExceeded, refused.Error?.Code);
         Assert.Contains(nameof(GrantSiloOptions.MaxLiveTasksPerAgent), refused.Error?.Message);
@@ -162,13 +168,7 @@ public class LimitsTests(LimitsClusterFixture fixture)
     [Fact]
     public async Task TasksPerAgent_AtTheQuota_AskTheListedTasksOncePerRetryInterval_NotOnEveryRefusal()
     {
-        var agent = await _s.AgentAsync("busy", Reader);
-        var tasks = new List<TaskInfo>();
-        for (var i = 0; i < LimitsClusterFixture.TasksPerAgent; i++)
-        {
-            tasks.Add(await _s.RootTaskAsync(agent, Reader));
-        }
-        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Orchestrator = "orchestrator:test", Agent = agent, Scope = Reader, Lifetime = TimeSpan.FromHours(3) };
+        var (agent, tasks, request) = await AgentAtItsTaskQuotaAsync("busy");
         // The first refusal asks every listed task (this activation's index came from storage): none has ended.
         Assert.Equal(GrantErrorCode.QuotaExceeded, (await _s.Client.CreateTaskAsync(request)).Error?.Code);
 
@@ -265,6 +265,48 @@ public class LimitsTests(LimitsClusterFixture fixture)
         var issued = await _s.Client.IssueCredentialAsync(session, new IssueCredentialRequest { TaskId = kept.TaskId });
         Assert.True(issued.IsSuccess, issued.Error?.ToString());
         Assert.Equal(2, (await _s.Client.GetSessionAsync(session)).Value.LiveCredentials);
+    }
+
+    [Fact]
+    public async Task ATreeWithMoreBackgroundStepsThanSlots_EndsEveryTaskAndCredential_WithItsActivationsCold()
+    {
+        // Three levels below the root: 3 + 6 + 6 tasks ended from above, each with a credential, against 2 slots.
+        var planner = await _s.AgentAsync("planner", Scenario.Scope(3, "doc:read:*"));
+        var root = await _s.RootTaskAsync(planner, Scenario.Scope(3, "doc:read:*"));
+        var (_, rootCredential) = await _s.CredentialAsync(planner, root.TaskId);
+        var credentials = new List<IssuedCredential> { rootCredential };
+        var level = new List<(TaskInfo Task, IssuedCredential Proof)> { (root, rootCredential) };
+        foreach (var (depth, fanOut) in new[] { (2, 3), (1, 2), (0, 1) })
+        {
+            var next = new List<(TaskInfo, IssuedCredential)>();
+            foreach (var (parent, proof) in level)
+            {
+                // An agent per task keeps every agent, session and task quota of this silo far off.
+                var agent = await _s.AgentAsync($"worker-{credentials.Count}", Scenario.Scope(depth, "doc:read:*"));
+                for (var i = 0; i < fanOut; i++)
+                {
+                    var child = await _s.DelegateAsync(parent, proof, agent, Scenario.Scope(depth, "doc:read:*"), TimeSpan.FromMinutes(30));
+                    var (_, credential) = await _s.CredentialAsync(agent, child.TaskId);
+                    credentials.Add(credential);
+                    next.Add((child, credential));
+                }
+            }
+            level = next;
+        }
+        Assert.Equal(16, credentials.Count);
+
+        // Every activation gone: each task below reactivates from storage and outwaits its lease grace before it
+        // answers, the slow step a slot must not be held for.
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        Assert.True((await _s.Client.RevokeTaskAsync(root.TaskId, "incident")).IsSuccess);
+        await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
+        foreach (var credential in credentials)
+        {
+            Assert.Equal(CredentialStatus.Revoked, (await _s.Client.GetCredentialAsync(credential.CredentialId)).Value.Status);
+            Assert.False((await _s.AuthorizeAsync(credential, "read", "doc", "a")).IsAllowed);
+        }
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
     public const int ApprovalSubscriptions = 2;
     public const int PendingApprovals = 3;
     public const int CascadesListed = 2;
+    public const int CascadeSlots = 2;
 
     protected override void ConfigureSilo(ISiloBuilder silo)
     {
@@ -35,6 +36,7 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
             o.MaxApprovalSubscriptions = ApprovalSubscriptions;
             o.MaxPendingApprovals = PendingApprovals;
             o.MaxPendingCascadesListed = CascadesListed;
+            o.MaxConcurrentCascadeSteps = CascadeSlots;
         });
     }
 }
