@@ -60,7 +60,18 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         var orleans = everywhere.Services.GetRequiredService<IClusterClient>();
         var management = orleans.GetGrain<IManagementGrain>(0);
 
-        var agent = await grants.AgentAsync("worker", Scope);
+        // The agent on A as well: it opens the sessions below, and a new session is placed by the grain that creates it
+        // (its silo preferred, load permitting). An agent elsewhere left every session it opened off A in some runs.
+        string? agent = null;
+        var tries = 0;
+        for (; tries < 60 && agent is null; tries++)
+        {
+            var candidate = await staleGrants.AgentAsync($"worker-{tries}", Scope);
+            var host = await management.ActivationAddressAsync(orleans.GetGrain<IAgentGrain>(candidate));
+            agent = host?.Endpoint.Port == stale.SiloPort ? candidate : null;
+        }
+        Assert.NotNull(agent);
+        cluster.Log($"agent {agent} active on {stale.Name} after {tries} registration(s)");
         TaskInfo? task = null;
         for (var i = 0; i < 60 && task is null; i++)
         {
@@ -77,7 +88,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
         // acknowledgement does not wait for it. What keeps an Authorize after the acknowledgement from being allowed
         // is then only what hole 2 is about: which activation may acknowledge, and what a new one answers.
         string? sessionId = null;
-        for (var i = 0; i < 60 && sessionId is null; i++)
+        for (tries = 0; tries < 60 && sessionId is null; tries++)
         {
             var opened = await Scenario.Retry(() => staleGrants.Client.OpenSessionAsync(new OpenSessionRequest { Agent = agent }));
             Assert.True(opened.IsSuccess, opened.Error?.ToString());
@@ -85,6 +96,7 @@ public sealed class StaleAcknowledgementTests(ITestOutputHelper output)
             sessionId = host?.Endpoint.Port == stale.SiloPort ? opened.Value.SessionId : null;
         }
         Assert.NotNull(sessionId);
+        cluster.Log($"session {sessionId} active on {stale.Name} after {tries} opening(s)");
         var issued = await Scenario.Retry(() => grants.Client.IssueCredentialAsync(sessionId, new IssueCredentialRequest { TaskId = task.TaskId, Lifetime = TimeSpan.FromMinutes(10) }));
         Assert.True(issued.IsSuccess, issued.Error?.ToString());
         var credential = issued.Value;
