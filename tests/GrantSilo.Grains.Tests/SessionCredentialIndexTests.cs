@@ -200,18 +200,19 @@ public class SessionCredentialIndexTests
     }
 
     [Fact]
-    public async Task MayListEnded_FromLoadingOrAFailedWrite_UntilCompacted()
+    public async Task Compaction_IsOwedFromLoadingOrAFailedWrite_UntilItRan()
     {
+        var interval = TimeSpan.FromMinutes(1);
         var (index, _, recent) = Open();
         // Loaded from storage: removals may have been lost before.
-        Assert.True(index.MayListEnded);
-        index.Compacted();
-        Assert.False(index.MayListEnded);
+        Assert.True(index.QuotaCompaction.Due(T0, interval));
+        index.QuotaCompaction.Ran(T0);
+        Assert.False(index.QuotaCompaction.Due(T0, interval));
         index.Add(Id(1), new SessionCredential("t-1", T0.AddMinutes(5)));
         Assert.True(await index.TryWriteAsync());
         Assert.True(index.Remove(Id(1)));
         Assert.True(await index.TryWriteAsync());
-        Assert.False(index.MayListEnded);
+        Assert.False(index.QuotaCompaction.Due(T0, interval));
         // A failed write reads the index back, bringing back what it had removed.
         index.Add(Id(2), new SessionCredential("t-1", T0.AddMinutes(5)));
         Assert.True(await index.TryWriteAsync());
@@ -219,7 +220,7 @@ public class SessionCredentialIndexTests
         recent.FailNextWrites = 1;
         Assert.False(await index.TryWriteAsync());
         Assert.True(index.TryGetValue(Id(2), out _));
-        Assert.True(index.MayListEnded);
+        Assert.True(index.QuotaCompaction.Due(T0, interval));
     }
 
     /// <summary>One persistent state over a stored copy: a write stores a copy, a read replaces the state's object.</summary>

@@ -195,8 +195,8 @@ internal abstract class LifecycleGrain<TState> : Grain, IRemindable, IKeyedGrain
     /// <inheritdoc cref="CascadeRunner.RunAsync"/>
     protected Task RunCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background: false, sets);
 
-    /// <summary>A run no caller waits for: each step takes one of the silo's background slots (<see cref="CascadeStepSlots"/>).</summary>
-    protected Task RunBackgroundCascadeAsync(params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background: true, sets);
+    /// <inheritdoc cref="CascadeRunner.RunAsync"/>
+    protected Task RunCascadeAsync(bool background, params (ISet<string> Pending, Func<string, Task> Step)[] sets) => _cascade.RunAsync(background, sets);
 
     /// <summary>
     /// The one way an end (revocation, completion, suspension, retirement, session end) is acknowledged,

@@ -134,14 +134,10 @@ internal sealed class SessionCredentialIndex
     }
 
     /// <summary>
-    /// True when the index may list credentials that have ended: their removal was lost to a crash (this activation
-    /// loaded the index from storage) or to a failed write (which read the index back). A quota's compaction asks each
-    /// credential only then (<see cref="Compacted"/>), so a caller at the quota cannot make every attempt ask them all.
+    /// When a quota asks the listed credentials whether they ended: owed at once when the index may list ended ones
+    /// (this activation loaded it from storage, or a failed write read it back), otherwise once per interval.
     /// </summary>
-    public bool MayListEnded { get; private set; } = true;
-
-    /// <summary>Every credential listed has been asked whether it ended, and the ended ones removed.</summary>
-    public void Compacted() => MayListEnded = false;
+    public Indexes.CompactionSchedule QuotaCompaction { get; } = new();
 
     /// <summary>The credential's entry, when the index holds it.</summary>
     public bool TryGetValue(string id, out SessionCredential credential) =>
@@ -258,7 +254,7 @@ internal sealed class SessionCredentialIndex
     private void ReadBack()
     {
         _earliestKnown = false;
-        MayListEnded = true;
+        QuotaCompaction.Owe();
     }
 
     // Moves the recent part into the settled part: the settled part is written with them first, so every entry

@@ -43,9 +43,6 @@ internal sealed partial class SessionGrain(
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
 
-    // When the quota last asked the listed credentials whether they ended (DropEndedCredentialsAsync).
-    private DateTimeOffset _lastCompaction = DateTimeOffset.MinValue;
-
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _persistedActivityAt = State.LastActivityAt;
@@ -522,19 +519,17 @@ internal sealed partial class SessionGrain(
         await RunSessionCascadeAsync();
     }
 
-    // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting), when the
-    // index may list any (Credentials.MayListEnded: after loading or a failed write), and otherwise at most once per
-    // retry interval (a one-way note lost while this session stayed active), not on every refused attempt.
+    // At the quota: forgets the credentials that have ended (each asked; an unknown answer keeps counting), as the
+    // index's compaction schedule allows (at once after loading or a failed write, otherwise once per retry interval),
+    // not on every refused attempt.
     private async Task DropEndedCredentialsAsync()
     {
-        var now = Now;
-        if (!Credentials.MayListEnded && now - _lastCompaction < Options.CascadeRetryInterval)
+        if (!Credentials.QuotaCompaction.Due(Now, Options.CascadeRetryInterval))
         {
             return;
         }
-        _lastCompaction = now;
+        Credentials.QuotaCompaction.Ran(Now);
         var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
-        Credentials.Compacted();
         ForgetEnded(ended);
     }
 

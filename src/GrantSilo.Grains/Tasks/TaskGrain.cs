@@ -804,16 +804,14 @@ internal sealed partial class TaskGrain(
             _ => (DecisionReason.TaskRevoked, $"its task '{ShownKey}' was revoked: {State.StatusReason}"),
         };
         var children = Index.Children.Where(c => !c.Reached).Select(c => c.TaskId).ToHashSet(StringComparer.Ordinal);
-        (ISet<string> Pending, Func<string, Task> Step)[] sets =
-        [
+        return RunCascadeAsync(
+            background,
             (children, async id =>
             {
                 await GrainFactory.GetGrainByKey<ITaskLifecycleGrain>(id).EndFromAboveAsync(State.Status, reason);
                 _reachedChildren.Add(id);
             }),
-            (Index.Sessions, id => EndCredentialsIssuedInAsync(id, cause, credentialReason)),
-        ];
-        return background ? RunBackgroundCascadeAsync(sets) : RunCascadeAsync(sets);
+            (Index.Sessions, id => EndCredentialsIssuedInAsync(id, cause, credentialReason)));
     }
 
     // Ends this task's credentials from one session: the session lists them, this task ends each (the waits for
