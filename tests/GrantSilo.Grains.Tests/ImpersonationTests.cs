@@ -320,6 +320,105 @@ public class ImpersonationTests(ClusterFixture fixture)
         _ => "t-" + Guid.NewGuid().ToString("N"),
     };
 
+    [Fact]
+    public async Task AnApproversProof_NeverReachesAWatchersObserver()
+    {
+        // A watcher (an auditor may watch approvals) keeps the request context of every notification it receives.
+        var observer = new ContextRecordingObserver();
+        await using var subscription = (await Harness.AsPerson("person:watcher@test.dev", "auditor").SubscribeApprovalsAsync(observer)).Value;
+        var scope = Scenario.Scope(0, "secret:read:*");
+        var agent = await _s.AgentAsync("secret-reader", scope);
+        var task = await _s.RootTaskAsync(agent, scope);
+        var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
+        var stepUp = await Harness.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "secret", Path = "payments/db" });
+        var approval = stepUp.ApprovalId!;
+
+        // The approver's first call sends its token; the next refers to it by its SHA-256, which the silo that verified
+        // the token takes in its place. The approval's notification to the watcher is made in that call's turn.
+        var approver = Harness.AsPerson(task.RootPerson, "approver");
+        Assert.True((await approver.GetApprovalAsync(approval)).IsSuccess);
+        Assert.True((await approver.ApproveAsync(approval, task.RootPerson, "ok")).IsSuccess);
+        var resolved = await observer.Resolved.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(approval, resolved.ApprovalId);
+        Assert.True(observer.Notifications >= 2, $"{observer.Notifications} notifications");
+        Assert.Empty(observer.ProofsSeen);
+    }
+
+    [Fact]
+    public async Task OrleansSystemTargets_AreClosedToClients_WhateverTokenTheyCarry()
+    {
+        // Silo control (statistics, collection, versioning) and the reminder service: Orleans' own, reached through the
+        // gateway by anyone who connects. The cluster's own calls carry its mark; a client's are refused as internal.
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        var silo = fixture.Cluster.Primary!.SiloAddress;
+        var siloControl = Type.GetType("Orleans.ISiloControl, Orleans.Core", throwOnError: true)!;
+        var byId = typeof(IGrainFactory).GetMethods().Single(m => m.Name == nameof(IGrainFactory.GetGrain) && m.IsGenericMethodDefinition
+            && m.GetParameters() is [{ ParameterType: var parameter }] && parameter == typeof(GrainId));
+        var control = byId.MakeGenericMethod(siloControl).Invoke(fixture.Cluster.Client, [SystemTargetGrainId.Create(SystemTargetGrainId.CreateGrainType("silo-control"), silo).GrainId])!;
+
+        foreach (var name in new[] { "Ping", "ForceActivationCollection", "GetActiveGrains" })
+        {
+            var method = siloControl.GetMethods().First(m => m.Name == name);
+            var arguments = method.GetParameters().Select(p => p.ParameterType == typeof(string) ? "from outside" : p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null).ToArray();
+            await AssertRefusedAsync(() => (Task)method.Invoke(control, arguments)!);
+        }
+        // The client's own manifest still comes from its gateway: the cluster client keeps working.
+        Assert.True((await Harness.ListPendingApprovalsAsync()).IsSuccess);
+    }
+
+    [Fact]
+    public async Task OrleansRuntimeInterfacesOnGrains_AreClosedToClients()
+    {
+        var (_, _, root, _, _) = await PlannerAndWorkerAsync();
+        TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
+        var management = fixture.Cluster.Client.GetGrain<ITaskGrain>(root.TaskId).AsReference<Orleans.Core.Internal.IGrainManagementExtension>();
+
+        await AssertRefusedAsync(async () => await management.DeactivateOnIdle());
+        await AssertRefusedAsync(async () => await management.MigrateOnIdle());
+        var reminders = fixture.Cluster.Client.GetGrain<ITaskGrain>(root.TaskId).AsReference<IRemindable>();
+        await AssertRefusedAsync(() => reminders.ReceiveReminder("lifecycle", default));
+        Assert.True((await Harness.GetTaskAsync(root.TaskId)).IsSuccess);
+    }
+
+    // Records what a notification's request context carries of a caller's proof.
+    private sealed class ContextRecordingObserver : IApprovalObserver
+    {
+        private readonly TaskCompletionSource<ApprovalInfo> _resolved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _notifications;
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> ProofsSeen { get; } = new();
+
+        public int Notifications => Volatile.Read(ref _notifications);
+
+        public Task<ApprovalInfo> Resolved => _resolved.Task;
+
+        public Task OnApprovalRequestedAsync(ApprovalInfo approval)
+        {
+            Record(nameof(OnApprovalRequestedAsync));
+            return Task.CompletedTask;
+        }
+
+        public Task OnApprovalResolvedAsync(ApprovalInfo approval)
+        {
+            Record(nameof(OnApprovalResolvedAsync));
+            _resolved.TrySetResult(approval);
+            return Task.CompletedTask;
+        }
+
+        private void Record(string where)
+        {
+            Interlocked.Increment(ref _notifications);
+            foreach (var header in new[] { CallerHeaders.Token, CallerHeaders.TokenReference })
+            {
+                if (RequestContext.Get(header) is not null)
+                {
+                    ProofsSeen.Enqueue($"{where}: {header}");
+                }
+            }
+        }
+    }
+
     private static async Task AssertRefusedAsync<T>(Func<Task<T>> call)
     {
         try

@@ -8,7 +8,9 @@ namespace GrantSilo.Grains.Access;
 /// <summary>
 /// The one door every call from outside the cluster passes, before any grain code runs:
 /// <list type="number">
-/// <item>a call carrying the cluster's own mark (<see cref="ClusterCallKey"/>) is internal and passes;</item>
+/// <item>a call carrying the cluster's own mark (<see cref="ClusterCallKey"/>) is internal and passes (the Orleans
+/// runtime's own calls carry it too; a cluster client's two unmarked runtime calls, its manifest and the cancellation of
+/// its own calls, pass without it);</item>
 /// <item>any other call must be to a method marked <see cref="CallerOperationAttribute"/>: internal
 /// interfaces are closed to clients, whatever they carry (Forbidden);</item>
 /// <item>the caller's token (<see cref="CallerHeaders.Token"/>) must verify (Unauthenticated);</item>
@@ -44,7 +46,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // Whatever door a request came in by, the grain turn served here (and whatever it starts) is the cluster's own.
         OutsideCalls.End();
         var door = Doors.GetOrAdd(context.InterfaceMethod, static method => Door.For(method));
-        if (door.OrleansRuntime || context.TargetId.IsSystemTarget() || clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(context.TargetId)))
+        // Every call a silo makes carries the mark, the runtime's own included (system targets, reminders, activation
+        // management, cancellations between silos): only what a cluster client itself must send unmarked passes without it.
+        if (clusterKey.Matches(RequestContext.Get(ClusterCallKey.Header), new(context.TargetId)) || door.Operation is null && UnmarkedAdmitted(door, context))
         {
             CallerContext.Set(null);
             return context.Invoke();
@@ -169,6 +173,33 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
     }
 
+    // A cluster client's own runtime call: reading the cluster manifest from its gateway, or cancelling a call of its
+    // own (the sender it names is the one the message came from; a client cannot cancel another caller's calls this way).
+    private bool UnmarkedAdmitted(Door door, IIncomingGrainCallContext context) =>
+        door.Interface is { } name && _unmarked.Contains(name)
+        && (name != CancellationExtension
+            || context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is GrainId sender && context.SourceId is { } source && sender == source);
+
+    private const string CancellationExtension = "Orleans.Runtime.IGrainCallCancellationExtension";
+
+    // The Orleans runtime interfaces a cluster client calls without the cluster's mark, by full name (they are internal
+    // to Orleans). Everything else of Orleans' own (system targets such as membership and silo control, the reminder
+    // service, activation management, the dashboard's grains) is the cluster's alone: a client's call is refused.
+    private readonly HashSet<string> _unmarked = UnmarkedInterfaces(services);
+
+    private static HashSet<string> UnmarkedInterfaces(IServiceProvider services)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal) { "Orleans.Runtime.IClusterManifestSystemTarget", CancellationExtension };
+        // Orleans.TestingHost's cluster client asks each silo it built for its view of the cluster through a system
+        // target that only TestingHost registers; a silo it did not build has no such target, and admits nothing more.
+        if (Type.GetType("Orleans.Runtime.TestHooks.TestHooksSystemTarget, Orleans.Runtime", throwOnError: false) is { } hooks
+            && Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetService<Microsoft.Extensions.DependencyInjection.IServiceProviderIsService>(services)?.IsService(hooks) == true)
+        {
+            names.Add("Orleans.Runtime.TestHooks.ITestHooks");
+        }
+        return names;
+    }
+
     // What the access rules see of the call's target: its facts when the grain describes itself, else its kind alone.
     private static TargetFacts Describe(IIncomingGrainCallContext call) =>
         call.Grain is IAccessTarget target ? target.AccessFacts : new TargetFacts { Kind = "", Id = call.TargetId.Key.ToString() ?? "" };
@@ -194,11 +225,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         public string? Operation { get; private init; }
 
         /// <summary>
-        /// A method of the Orleans runtime's own interfaces on a grain (timers, reminders, activation
-        /// management), which the runtime delivers without GrantSilo's mark; it carries nothing a grain
-        /// acts on as caller input. The management grain is not among them: it is an operator's operation.
+        /// The full name of the interface that declares the method: a method without a <see cref="CallerOperationAttribute"/>
+        /// needs the cluster's mark unless its interface is one a cluster client calls unmarked (the cluster manifest, the
+        /// cancellation of its own calls). The management grain is an operator's operation.
         /// </summary>
-        public bool OrleansRuntime { get; private init; }
+        public string? Interface { get; private init; }
         public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
 
         /// <summary>The index of the method's <see cref="CallerProof"/> parameter, or -1.</summary>
@@ -215,14 +246,13 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             {
                 operation = CallerOperations.ClusterManage;
             }
-            var orleansRuntime = operation is null && declaring?.Assembly.GetName().Name is { } assembly && assembly.StartsWith("Orleans", StringComparison.Ordinal);
             var result = method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>)
                 ? method.ReturnType.GetGenericArguments()[0]
                 : null;
             return new Door
             {
                 Operation = operation,
-                OrleansRuntime = orleansRuntime,
+                Interface = declaring?.FullName,
                 ProofArgument = Array.FindIndex(method.GetParameters(), p => p.ParameterType == typeof(CallerProof)),
                 Refusal = RefusalFor(result),
                 AnswersGrantResult = result is not null && typeof(IGrantResult).IsAssignableFrom(result),

@@ -136,8 +136,11 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
     private async Task InvokeMarkedAsync(IOutgoingGrainCallContext context)
     {
         RequestContext.Set(ClusterCallKey.Header, key.Mark(new(context.TargetId)));
-        // The outside caller's token was checked at the door; it is not passed on inside, nor to observers.
+        // The outside caller's proof was checked at the door; neither the token nor its reference (which a silo that
+        // verified the token takes in its place) is passed on inside, nor to observers: a subscriber that read an
+        // approver's reference off a notification could otherwise act as that approver.
         RequestContext.Remove(CallerHeaders.Token);
+        RequestContext.Remove(CallerHeaders.TokenReference);
         await context.Invoke();
     }
 }
