@@ -433,7 +433,7 @@ internal sealed partial class CredentialGrain(
             }
             var session = await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
             return session.Usable
-                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt }
+                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt, MayAct = State.MayAct }
                 : new ProofCheck { Valid = false, Detail = $"session '{State.SessionId}' is not active" };
         }
     }
