@@ -218,10 +218,8 @@ public sealed partial class GrantClient : IGrantClient
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token is not a GrantSilo credential.");
         }
-        if (subject.MayAct is { } mayAct && !string.Equals(mayAct, actor.Value, StringComparison.Ordinal))
-        {
-            return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidProof, "The subject token's may_act names another actor; it cannot be exchanged for this one.", target: actor.Value);
-        }
+        // may_act is not checked here: the task grain checks it against the subject credential's record when the delegation
+        // below is proved with it, for this client and every other door alike.
         if (request.DpopKeyThumbprint is { } jkt && !JwkThumbprint.IsWellFormed(jkt))
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.InvalidArgument, "The worker's DPoP key thumbprint is an RFC 7638 thumbprint (43 base64url characters).", target: "dpop_jkt");

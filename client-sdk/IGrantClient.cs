@@ -122,8 +122,9 @@ public interface IGrantClient
     /// Token exchange (RFC 8693), exactly as <c>POST /oauth2/token</c> does it (the endpoint calls this): the caller, the
     /// planner, proves itself with its credential (<see cref="CredentialExchangeRequest.SubjectToken"/>, with its DPoP
     /// proof if it is bound); the child task is created by <see cref="DelegateAsync"/> with every rule of delegation and
-    /// its typed errors (a wider scope, a deeper chain, a longer life refused, never trimmed); the subject token's
-    /// <c>may_act</c> must name the actor (<see cref="GrantErrorCode.InvalidProof"/> otherwise); then the worker, with its
+    /// its typed errors (a wider scope, a deeper chain, a longer life refused, never trimmed), among them the subject
+    /// credential's <c>may_act</c>, which must name the actor (<see cref="GrantErrorCode.InvalidProof"/> otherwise, from the
+    /// server, as for any delegation proved with that credential); then the worker, with its
     /// own identity token, opens a session and is issued the credential, whose <c>act</c> chain is the task chain.
     /// </summary>
     Task<GrantResult<IssuedCredential>> ExchangeCredentialAsync(CredentialExchangeRequest request, CancellationToken cancellationToken = default);

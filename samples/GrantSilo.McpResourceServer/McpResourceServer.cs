@@ -90,7 +90,7 @@ public static class McpResourceServer
             return Unauthorized("invalid_token", "the token is not bound to a key");
         }
         var proofHeader = http.Request.Headers["DPoP"];
-        var (proof, proofRefusal) = proofHeader.Count == 1 ? await proofs.VerifyAsync(proofHeader[0], "POST", url, token) : (null, new DpopRefusal(DpopRefusal.InvalidProof, "one DPoP proof is required"));
+        var (proof, proofRefusal) = proofHeader.Count == 1 ? await proofs.VerifyAsync(proofHeader[0], "POST", url, token, expectedKeyThumbprint: jkt) : (null, new DpopRefusal(DpopRefusal.InvalidProof, "one DPoP proof is required"));
         if (proof is null || proof.KeyThumbprint != jkt)
         {
             return Unauthorized("invalid_dpop_proof", proofRefusal?.Description ?? "the proof is signed by another key");

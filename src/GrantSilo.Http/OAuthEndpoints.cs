@@ -131,8 +131,9 @@ internal static partial class OAuthEndpoints
             lifetime = TimeSpan.FromSeconds(seconds);
         }
 
-        // The exchange itself is the SDK's (one path for both): may_act, the child task exactly as DelegateAsync makes it
-        // (the caller proves itself the subject token's agent), and the worker's credential, asked for with its actor token.
+        // The exchange itself is the SDK's (one path for both): the child task exactly as DelegateAsync makes it (the caller
+        // proves itself the subject token's agent, and the task grain holds it to the subject credential's may_act), and the
+        // worker's credential, asked for with its actor token.
         var planner = HttpCaller.Of(http)!.Client(http);
         var issued = await planner.ExchangeCredentialAsync(new CredentialExchangeRequest
         {

@@ -144,6 +144,80 @@ public sealed class KeyRingTests(ClusterFixture fixture)
         Assert.Contains("GrantSilo:Keys:KeyEncryptionKey", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AStoredKeyItsWrappedPrivateKeyDoesNotVouchFor_IsNeitherPublishedNorTrusted()
+    {
+        // Someone who can write grain storage, but does not hold the key-encryption key, appends a key of their own to the
+        // credentials ring: its public half and its thumbprint as kid are right, its wrapped private half is junk, and it
+        // would sign only years from now (so it never disturbs the ring's schedule for the other tests).
+        using var keys = NewService();
+        var genuine = await keys.GetSigningKeyAsync(KeyRing.Credentials, CancellationToken.None);
+        var storage = Silo.GetRequiredKeyedService<IGrainStorage>(GrantSilo.Grains.Hosting.GrantSiloStorage.Name);
+        var grainId = GrainId.Create("keyring", KeyRing.Credentials);
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var q = attacker.ExportParameters(includePrivateParameters: false).Q;
+        var attackerKid = GrantSilo.Identity.Tokens.JwkThumbprint.OfP256(q.X, q.Y);
+        var now = fixture.Time.GetUtcNow();
+        var stored = new StateHolder();
+        await storage.ReadStateAsync("key-ring", grainId, stored);
+        stored.State.Keys.Add(new StoredKey
+        {
+            KeyId = attackerKid,
+            X = q.X!,
+            Y = q.Y!,
+            WrappedPrivateKey = RandomNumberGenerator.GetBytes(180),
+            WrappedBy = Silo.GetRequiredService<IKeyEncryption>().KeyId,
+            CreatedAt = now,
+            ActivatesAt = now + TimeSpan.FromDays(3650),
+        });
+        await storage.WriteStateAsync("key-ring", grainId, stored);
+        try
+        {
+            // A silo that reads the ring afresh.
+            await fixture.SiloGrains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            using var fresh = NewService();
+            var verifier = ActivatorUtilities.CreateInstance<GrantSilo.Grains.Tokens.CredentialTokenVerifier>(Silo, fresh);
+
+            var published = (await fresh.GetPublishedAsync(KeyRing.Credentials, CancellationToken.None)).Select(k => k.Kid).ToList();
+            Assert.DoesNotContain(attackerKid, published);
+            Assert.Contains(genuine.KeyId, published);
+
+            // A token the attacker signs is refused; the same claims signed by the ring's own key verify.
+            var claims = Claims(now);
+            var (forged, refusal) = await verifier.VerifyAsync(GrantSilo.Identity.Tokens.CredentialJwt.Create(claims, attacker, attackerKid), CancellationToken.None);
+            Assert.Null(forged);
+            Assert.Equal("no published key has its key id", refusal);
+            var signing = await fresh.GetSigningKeyAsync(KeyRing.Credentials, CancellationToken.None);
+            var (real, realRefusal) = await verifier.VerifyAsync(GrantSilo.Identity.Tokens.CredentialJwt.Create(claims, signing.Key, signing.KeyId), CancellationToken.None);
+            Assert.True(real is not null, realRefusal);
+        }
+        finally
+        {
+            var restored = new StateHolder();
+            await storage.ReadStateAsync("key-ring", grainId, restored);
+            restored.State.Keys.RemoveAll(k => k.KeyId == attackerKid);
+            await storage.WriteStateAsync("key-ring", grainId, restored);
+            await fixture.SiloGrains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        }
+    }
+
+    private GrantSilo.Identity.Tokens.CredentialClaims Claims(DateTimeOffset now) => new()
+    {
+        Issuer = Silo.GetRequiredService<IOptions<GrantSilo.Grains.Tokens.TokenOptions>>().Value.Issuer,
+        Subject = "spiffe://test.dev/agent/forged",
+        Audience = Silo.GetRequiredService<IOptions<GrantSilo.Grains.Tokens.TokenOptions>>().Value.DefaultAudience,
+        CredentialId = CredentialToken.NewCredentialId(),
+        ClientId = "spiffe://test.dev/agent/forged",
+        Permissions = ["doc:read:*"],
+        IssuedAt = now,
+        NotBefore = now,
+        ExpiresAt = now + TimeSpan.FromMinutes(5),
+        TaskId = "t-forged",
+        RootPerson = "person:someone@test.dev",
+        MaxClassification = "internal",
+        Actors = ["spiffe://test.dev/orchestrator"],
+    };
+
     private static byte[] Base64UrlDecode(string text)
     {
         var padded = text.Replace('-', '+').Replace('_', '/');

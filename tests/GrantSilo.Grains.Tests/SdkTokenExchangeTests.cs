@@ -94,7 +94,7 @@ public sealed class SdkTokenExchangeTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Exchange_HonoursMayAct_TheActorsOwnToken_AndTheSubjectsKeyBinding()
+    public async Task Exchange_HonoursMayAct_EvenThroughDelegateAsync_TheActorsOwnToken_AndTheSubjectsKeyBinding()
     {
         var planner = await _s.AgentAsync("m-planner", Scenario.Scope(1, "repo:read:*"));
         var worker = await _s.AgentAsync("m-worker", Scenario.Scope(0, "repo:read:*"));
@@ -109,6 +109,13 @@ public sealed class SdkTokenExchangeTests(ClusterFixture fixture)
         // may_act names the worker: another actor is refused before anything is made.
         var other = await fixture.Client.ExchangeCredentialAsync(new CredentialExchangeRequest { SubjectToken = subject, SubjectPresentation = Presented(), Actor = intruder, ActorToken = ActorToken(intruder) });
         Assert.Equal(GrantErrorCode.InvalidProof, other.Error?.Code);
+        // The server is the authority, not the client library: a delegation proved with the bound credential (and a valid
+        // proof of its key) that names another agent is refused with the same error, however it is asked for.
+        var bypass = await fixture.Client.DelegateAsync(root.TaskId, new DelegationRequest { ProofToken = subject, ProofPresentation = Presented(), Agent = intruder, Scope = Scenario.Scope(0, "repo:read:*"), Lifetime = TimeSpan.FromMinutes(5) });
+        Assert.False(bypass.IsSuccess, "a delegation to another agent than may_act names was made");
+        Assert.Equal(GrantErrorCode.InvalidProof, bypass.Error!.Code);
+        Assert.Contains("may_act", bypass.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(intruder, bypass.Error.Target);
         // The subject is bound: without its proof it proves nothing.
         var unproved = await fixture.Client.ExchangeCredentialAsync(new CredentialExchangeRequest { SubjectToken = subject, Actor = worker, ActorToken = ActorToken(worker) });
         Assert.Equal(GrantErrorCode.InvalidProof, unproved.Error?.Code);

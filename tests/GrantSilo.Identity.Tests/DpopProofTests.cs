@@ -185,5 +185,32 @@ public sealed class DpopProofTests : IDisposable
         Assert.Null((await verifier.VerifyAsync(Proof(_agentKey), "POST", Url, AccessToken)).Refusal);
     }
 
+    [Fact]
+    public async Task ProofsByOtherKeys_TakeNoPlaceInTheReplayMemory_SoTheBoundKeysProofIsStillAccepted()
+    {
+        // A memory of two proofs, and a flood of valid proofs by throwaway keys presented with a token bound to the agent's.
+        var verifier = new DpopProofVerifier(new DpopOptions { ReplayCacheSize = 2 }, _time);
+        var bound = Thumbprint(_agentKey);
+        var flood = new List<(DpopProof? Proof, DpopRefusal? Refusal)>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            flood.Add(await verifier.VerifyAsync(Proof(throwaway), "POST", Url, AccessToken, expectedKeyThumbprint: bound));
+        }
+
+        var (accepted, refusal) = await verifier.VerifyAsync(Proof(_agentKey), "POST", Url, AccessToken, expectedKeyThumbprint: bound);
+        Assert.True(accepted is not null, refusal?.Description);
+        Assert.Equal(bound, accepted.KeyThumbprint);
+        Assert.All(flood, answer =>
+        {
+            Assert.Null(answer.Proof);
+            Assert.Equal(DpopRefusal.InvalidProof, answer.Refusal!.Error);
+            Assert.Contains("another key", answer.Refusal.Description, StringComparison.Ordinal);
+        });
+        // The bound key's own proofs still count against the bound: the memory still refuses when they fill it.
+        Assert.Null((await verifier.VerifyAsync(Proof(_agentKey), "POST", Url, AccessToken, expectedKeyThumbprint: bound)).Refusal);
+        Assert.Contains("replay", (await verifier.VerifyAsync(Proof(_agentKey), "POST", Url, AccessToken, expectedKeyThumbprint: bound)).Refusal!.Description, StringComparison.Ordinal);
+    }
+
     private static string SwapSignature(string proof, string other) => string.Join('.', proof.Split('.')[..2]) + "." + other.Split('.')[2];
 }

@@ -33,8 +33,9 @@ public sealed record IssueCredentialRequest
     /// </summary>
     [Id(4)] public string? DpopKeyThumbprint { get; init; }
     /// <summary>
-    /// The one agent this credential may be exchanged for (RFC 8693 <c>may_act</c>): a token exchange naming another
-    /// actor is refused. Null lets any agent the task may delegate to.
+    /// The one agent this credential may be exchanged for (RFC 8693 <c>may_act</c>): the credential records it, and
+    /// GrantSilo refuses any delegation proved with it (a token exchange, <c>DelegateAsync</c>, the delegation route) that
+    /// names another agent (<see cref="GrantErrorCode.InvalidProof"/>). Null lets any agent the task may delegate to.
     /// </summary>
     [Id(5)] public string? MayAct { get; init; }
 }

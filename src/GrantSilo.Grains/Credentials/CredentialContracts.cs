@@ -21,6 +21,11 @@ internal sealed record ProofCheck
     [Id(4)] public Scope? Scope { get; init; }
     /// <summary>When the proof credential expires (the child is bounded by its parent task, not by this).</summary>
     [Id(5)] public DateTimeOffset? ExpiresAt { get; init; }
+    /// <summary>
+    /// The only agent a delegation proved with this credential may hand the task to (the token's <c>may_act.sub</c>);
+    /// null when the credential names none (or was issued, or checked, by an earlier version).
+    /// </summary>
+    [Id(6)] public string? MayAct { get; init; }
 }
 
 /// <summary>Grain-to-grain operations on credentials.</summary>

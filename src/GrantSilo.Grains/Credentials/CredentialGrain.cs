@@ -198,16 +198,13 @@ internal sealed partial class CredentialGrain(
             LogPresentationRefused(Logger, Key, "no method or URL for the DPoP proof");
             return Deny(DecisionReason.DpopProofInvalid, "A DPoP proof is checked against the method and the absolute http(s) URL of the request it came on: give both.");
         }
-        var (verified, refusal) = await dpop.VerifyAsync(proof, method, url, secret);
+        // The bound key goes to the verifier, which refuses a proof by any other key before it takes a place in the silo's
+        // replay memory (proofs by throwaway keys would otherwise fill it, and a full memory refuses every proof).
+        var (verified, refusal) = await dpop.VerifyAsync(proof, method, url, secret, expectedKeyThumbprint: jkt);
         if (verified is null)
         {
             LogPresentationRefused(Logger, Key, refusal!.Description);
             return Deny(refusal.Error == DpopRefusal.UseNonce ? DecisionReason.DpopNonceRequired : DecisionReason.DpopProofInvalid, refusal.Description);
-        }
-        if (!string.Equals(verified.KeyThumbprint, jkt, StringComparison.Ordinal))
-        {
-            LogPresentationRefused(Logger, Key, "DPoP proof signed by another key");
-            return Deny(DecisionReason.DpopProofInvalid, "The DPoP proof is signed by another key than the one the credential is bound to.");
         }
         return null;
     }
@@ -433,7 +430,7 @@ internal sealed partial class CredentialGrain(
             }
             var session = await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(State.SessionId).CheckAsync();
             return session.Usable
-                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt }
+                ? new ProofCheck { Valid = true, TaskId = State.TaskId, Agent = State.Agent, Scope = State.Scope, ExpiresAt = State.ExpiresAt, MayAct = State.MayAct }
                 : new ProofCheck { Valid = false, Detail = $"session '{State.SessionId}' is not active" };
         }
     }

@@ -28,4 +28,9 @@ public sealed class CredentialState
     [Id(14)] public string? ConfirmationThumbprint { get; set; }
     /// <summary>The resource the token was issued for (its <c>aud</c>); null when issued for no resource in particular.</summary>
     [Id(15)] public string? Audience { get; set; }
+    /// <summary>
+    /// The one agent a delegation proved with this credential may name (its <c>may_act.sub</c>); null when any may be
+    /// named, and for credentials issued before it was recorded.
+    /// </summary>
+    [Id(16)] public string? MayAct { get; set; }
 }

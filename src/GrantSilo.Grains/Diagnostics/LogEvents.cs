@@ -62,4 +62,5 @@ internal enum LogEvents
     LeaseDeclaredDead = 2102,
     LeaseNotConfirmed = 2103,
     SigningKeyUnavailable = 2200,
+    SigningKeyRefused = 2201,
 }

@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
+using GrantSilo.Identity.Tokens;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GrantSilo.Grains.Keys;
 
@@ -32,64 +34,83 @@ public sealed record PublishedKey
 /// GrantSilo's signing keys on this silo: each ring's current key, unwrapped once and kept in memory until the ring
 /// rotates, and the public keys a verifier needs (the JWKS). The rings themselves are grains, shared by every silo.
 /// </summary>
-public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time) : IDisposable
+/// <remarks>
+/// A stored key's public half is stored in the clear beside its wrapped private half, and only the wrapping is
+/// authenticated (AES-GCM, with the ring and the key id as associated data). So before a stored key is published or
+/// trusted, this silo unwraps it and checks that its private key's public point is the stored one and that its id is
+/// that point's RFC 7638 thumbprint: a key written into storage by someone without the key-encryption key is neither
+/// published nor trusted. Each key is checked once per silo (when a view of the ring first holds it), never per token.
+/// </remarks>
+public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<KeyRing> logger) : IDisposable
 {
     /// <summary>The ring that signs credentials.</summary>
     public const string Credentials = "credentials";
 
     // A view is asked for again at least this often, so a rotation made by another silo is seen within it.
     private static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
+    private static readonly string P256 = ECCurve.NamedCurves.nistP256.Oid.Value!;
     private readonly ConcurrentDictionary<string, Cached> _rings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ECDsa> _unwrapped = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ECDsa> _public = new(StringComparer.Ordinal);
+    // Keys that passed the check, by ring and id: the public point they were checked with, and the key made from it.
+    private readonly ConcurrentDictionary<string, Authentic> _authentic = new(StringComparer.Ordinal);
+    // Keys that failed it, by ring and id: what was stored (a digest), so an unchanged key is neither checked nor logged again.
+    private readonly ConcurrentDictionary<string, Refused> _refused = new(StringComparer.Ordinal);
 
-    /// <summary>The key that signs now. Throws <see cref="KeyEncryptionException"/> when it cannot be unwrapped (fail closed).</summary>
+    /// <summary>The key that signs now. Throws <see cref="KeyEncryptionException"/> when it cannot be unwrapped or does not match its public half (fail closed).</summary>
     public async ValueTask<SigningKey> GetSigningKeyAsync(string ring, CancellationToken cancellationToken)
     {
-        var view = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
-        var current = view.Current;
-        if (!_unwrapped.TryGetValue(current.KeyId, out var key))
+        var cached = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
+        var current = cached.View.Current;
+        if (!cached.Trusted.Any(k => k.KeyId == current.KeyId))
         {
-            if (current.WrappedBy != encryption.KeyId)
-            {
-                throw new KeyEncryptionException($"The signing key {current.KeyId} was wrapped by key-encryption key {current.WrappedBy}, and {encryption.KeyId} is configured.");
-            }
-            var pkcs8 = await encryption.UnwrapAsync(current.WrappedPrivateKey, WrapContext(ring, current.KeyId), cancellationToken).ConfigureAwait(false);
-            try
-            {
-                key = ECDsa.Create();
-                key.ImportPkcs8PrivateKey(pkcs8, out _);
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(pkcs8);
-            }
-            key = _unwrapped.GetOrAdd(current.KeyId, key);
+            var why = _refused.TryGetValue(Name(ring, current.KeyId), out var refused) ? refused.Reason : "it is not among the ring's authenticated keys";
+            throw new KeyEncryptionException($"The signing key {current.KeyId} of ring '{ring}' cannot be used: {why}.");
         }
-        return new SigningKey(current.KeyId, key, view.ValidUntil);
+        if (!_unwrapped.TryGetValue(Name(ring, current.KeyId), out var key))
+        {
+            var (unwrapped, refusal) = await AuthenticateAsync(ring, current, cancellationToken).ConfigureAwait(false);
+            key = unwrapped ?? throw new KeyEncryptionException($"The signing key {current.KeyId} of ring '{ring}' cannot be used: {refusal}.");
+            var kept = _unwrapped.GetOrAdd(Name(ring, current.KeyId), key);
+            if (!ReferenceEquals(kept, key))
+            {
+                key.Dispose();
+            }
+            key = kept;
+        }
+        return new SigningKey(current.KeyId, key, cached.View.ValidUntil);
     }
 
-    /// <summary>The public keys of <paramref name="ring"/> a verifier needs now, the signing key first.</summary>
+    /// <summary>
+    /// The public keys of <paramref name="ring"/> a verifier needs now, the signing key first: only keys whose stored public
+    /// half the ring's own wrapped private key vouches for. Throws <see cref="KeyEncryptionException"/> when no key of the ring
+    /// can be used on this silo (no key-encryption key, or another one).
+    /// </summary>
     public async ValueTask<IReadOnlyList<PublishedKey>> GetPublishedAsync(string ring, CancellationToken cancellationToken)
     {
-        var view = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
-        return [.. view.Published.OrderByDescending(k => k.KeyId == view.Current.KeyId).ThenByDescending(k => k.ActivatesAt)
+        var cached = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
+        if (cached.Trusted.Count == 0)
+        {
+            var current = cached.View.Current;
+            var why = _refused.TryGetValue(Name(ring, current.KeyId), out var refused) ? refused.Reason : "none could be checked";
+            throw new KeyEncryptionException($"No key of ring '{ring}' can be used on this silo; its signing key {current.KeyId}: {why}.");
+        }
+        return [.. cached.Trusted.OrderByDescending(k => k.KeyId == cached.View.Current.KeyId).ThenByDescending(k => k.ActivatesAt)
             .Select(k => new PublishedKey { Kid = k.KeyId, X = Base64UrlEncoder.Encode(k.X), Y = Base64UrlEncoder.Encode(k.Y) })];
     }
 
     /// <summary>
     /// The public key named <paramref name="keyId"/> while <paramref name="ring"/> publishes it, made once and kept; null
-    /// for a key the ring does not publish now (unknown, or retired and gone). Verifying with it needs no grain call
-    /// while the ring's view is fresh.
+    /// for a key the ring does not publish now (unknown, retired and gone, or not vouched for by its wrapped private key).
+    /// Verifying with it needs no grain call while the ring's view is fresh.
     /// </summary>
     public async ValueTask<ECDsa?> GetVerificationKeyAsync(string ring, string keyId, CancellationToken cancellationToken)
     {
-        var view = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
-        foreach (var published in view.Published)
+        var cached = await ViewAsync(ring, cancellationToken).ConfigureAwait(false);
+        foreach (var trusted in cached.Trusted)
         {
-            if (published.KeyId == keyId)
+            if (trusted.KeyId == keyId && _authentic.TryGetValue(Name(ring, keyId), out var authentic))
             {
-                return _public.TryGetValue(keyId, out var known) ? known : _public.GetOrAdd(keyId, _ => PublicKey(published));
+                return authentic.Key;
             }
         }
         return null;
@@ -98,7 +119,7 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var key in _unwrapped.Values.Concat(_public.Values))
+        foreach (var key in _unwrapped.Values.Concat(_authentic.Values.Select(a => a.Key)))
         {
             key.Dispose();
         }
@@ -112,12 +133,14 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
 
     internal static string WrapContext(string ring, string keyId) => $"grantsilo/key-ring/{ring}/{keyId}";
 
-    private async ValueTask<KeyRingView> ViewAsync(string ring, CancellationToken cancellationToken)
+    private static string Name(string ring, string keyId) => $"{ring}/{keyId}";
+
+    private async ValueTask<Cached> ViewAsync(string ring, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (_rings.TryGetValue(ring, out var cached) && now < cached.FreshUntil)
         {
-            return cached.View;
+            return cached;
         }
         KeyRingView view;
         // The ring is the cluster's own business, whoever's request needed it.
@@ -125,10 +148,116 @@ public sealed class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [Fr
         {
             view = await grains.GetGrainByKey<IKeyRingGrain>(ring).GetAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+        var trusted = new List<StoredKey>(view.Published.Count);
+        foreach (var key in view.Published)
+        {
+            if (await IsAuthenticAsync(ring, key, keepUnwrapped: key.KeyId == view.Current.KeyId, cancellationToken).ConfigureAwait(false))
+            {
+                trusted.Add(key);
+            }
+        }
         var freshUntil = now + Refresh;
-        _rings[ring] = new Cached(view, view.ValidUntil < freshUntil ? view.ValidUntil : freshUntil);
-        return view;
+        cached = new Cached(view, trusted, view.ValidUntil < freshUntil ? view.ValidUntil : freshUntil);
+        _rings[ring] = cached;
+        return cached;
     }
 
-    private sealed record Cached(KeyRingView View, DateTimeOffset FreshUntil);
+    // Whether the stored key may be published and trusted: checked the first time this silo sees it (as stored now).
+    private async ValueTask<bool> IsAuthenticAsync(string ring, StoredKey stored, bool keepUnwrapped, CancellationToken cancellationToken)
+    {
+        var name = Name(ring, stored.KeyId);
+        if (_authentic.TryGetValue(name, out var known))
+        {
+            // The id is the thumbprint of the point it was checked with: the same id with another point is not this key.
+            return known.X.AsSpan().SequenceEqual(stored.X) && known.Y.AsSpan().SequenceEqual(stored.Y);
+        }
+        var digest = Digest(stored);
+        if (_refused.TryGetValue(name, out var refused) && refused.Digest.AsSpan().SequenceEqual(digest))
+        {
+            return false;
+        }
+        var (key, refusal) = await AuthenticateAsync(ring, stored, cancellationToken).ConfigureAwait(false);
+        if (key is null)
+        {
+            var entry = new Refused(digest, refusal!);
+            if (refused is null ? _refused.TryAdd(name, entry) : _refused.TryUpdate(name, entry, refused))
+            {
+                LogKeyRefused(logger, ring, stored.KeyId, refusal!);
+            }
+            return false;
+        }
+        // Only the key that signs now is kept unwrapped; the others were unwrapped to be checked, and are let go.
+        if (!keepUnwrapped || !_unwrapped.TryAdd(name, key))
+        {
+            key.Dispose();
+        }
+        var made = new Authentic(stored.X, stored.Y, PublicKey(stored));
+        if (!ReferenceEquals(_authentic.GetOrAdd(name, made), made))
+        {
+            made.Key.Dispose();
+        }
+        return true;
+    }
+
+    // Unwraps the stored key (which authenticates the wrapping: the ring and id are its associated data) and checks that
+    // it is a P-256 key whose public point is the stored one, and whose id is that point's RFC 7638 thumbprint. The
+    // private key when it passes (the caller owns it), else why not, in words holding no key material.
+    private async ValueTask<(ECDsa? Key, string? Refusal)> AuthenticateAsync(string ring, StoredKey stored, CancellationToken cancellationToken)
+    {
+        if (stored.X is not { Length: 32 } || stored.Y is not { Length: 32 }
+            || !string.Equals(stored.KeyId, JwkThumbprint.OfP256(stored.X, stored.Y), StringComparison.Ordinal))
+        {
+            return (null, "its key id is not the RFC 7638 thumbprint of its stored public key");
+        }
+        if (stored.WrappedBy != encryption.KeyId)
+        {
+            return (null, $"it was wrapped by key-encryption key {stored.WrappedBy}, and {encryption.KeyId} is configured");
+        }
+        byte[] pkcs8;
+        try
+        {
+            pkcs8 = await encryption.UnwrapAsync(stored.WrappedPrivateKey, WrapContext(ring, stored.KeyId), cancellationToken).ConfigureAwait(false);
+        }
+        catch (KeyEncryptionException failed)
+        {
+            return (null, failed.Message);
+        }
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportPkcs8PrivateKey(pkcs8, out _);
+            var parameters = key.ExportParameters(includePrivateParameters: false);
+            if (parameters.Curve.Oid?.Value != P256 || !parameters.Q.X.AsSpan().SequenceEqual(stored.X) || !parameters.Q.Y.AsSpan().SequenceEqual(stored.Y))
+            {
+                key.Dispose();
+                return (null, "its private key is not the one of its stored public key");
+            }
+            return (key, null);
+        }
+        catch (CryptographicException)
+        {
+            key.Dispose();
+            return (null, "its unwrapped private key is not a P-256 key");
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+        }
+    }
+
+    private static byte[] Digest(StoredKey stored)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(stored.X ?? []);
+        hash.AppendData(stored.Y ?? []);
+        hash.AppendData(stored.WrappedPrivateKey ?? []);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(stored.WrappedBy ?? ""));
+        return hash.GetHashAndReset();
+    }
+
+    private sealed record Cached(KeyRingView View, IReadOnlyList<StoredKey> Trusted, DateTimeOffset FreshUntil);
+
+    private sealed record Authentic(byte[] X, byte[] Y, ECDsa Key);
+
+    private sealed record Refused(byte[] Digest, string Reason);
 }

@@ -245,6 +245,7 @@ internal sealed partial class SessionGrain(
             Orchestrator = task.Value.Orchestrator,
             ConfirmationThumbprint = request.DpopKeyThumbprint,
             Audience = request.Resource,
+            MayAct = mayAct,
         };
         // Indexed durably before the credential exists, so the session's end always reaches it.
         Credentials.Add(credentialId, new SessionCredential(taskId.Value, expiresAt));

@@ -234,6 +234,13 @@ internal sealed partial class TaskGrain(
         {
             return Rejected(GrantErrorCode.InvalidProof, proof.Valid ? $"The proof credential is not a credential of task '{ShownKey}'." : $"The proof credential is not valid: {proof.Detail}");
         }
+        // A credential issued with may_act may hand its task to that one agent only. Enforced here, where every door
+        // (DelegateAsync, the SDK's token exchange, POST /v1/tasks/{id}/delegations, /oauth2/token) arrives: a client's
+        // own check of the token's claims binds only the clients that run it.
+        if (proof.MayAct is { } mayAct && !string.Equals(mayAct, childAgent.Value, StringComparison.Ordinal))
+        {
+            return Rejected(GrantErrorCode.InvalidProof, "The proof credential's may_act names another agent; it cannot prove a delegation to this one.", target: childAgent.Value);
+        }
         // A credential hands on no more than it holds: the child lies within the proof credential's scope, with
         // one hop less of delegation depth, as it lies within its parent task's. The proof bounds what, not how
         // long: credentials live minutes and tasks hours, so the child's lifetime is bounded by its parent task
@@ -903,10 +910,10 @@ internal sealed partial class TaskGrain(
         return null;
     }
 
-    private GrantResult<TaskInfo> Rejected(GrantErrorCode code, string message, string? permission = null)
+    private GrantResult<TaskInfo> Rejected(GrantErrorCode code, string message, string? permission = null, string? target = null)
     {
         LogDelegationRejected(Logger, Key, code, permission);
-        return GrantResult<TaskInfo>.Fail(code, message, permission, ShownKey);
+        return GrantResult<TaskInfo>.Fail(code, message, permission, target ?? ShownKey);
     }
 
     private GrantResult<TaskInfo> NotFound() =>

@@ -101,16 +101,19 @@ public sealed class DpopProofVerifier
 
     /// <summary>
     /// Checks <paramref name="proof"/> for a request of <paramref name="method"/> to <paramref name="url"/>, presented with
-    /// <paramref name="accessToken"/> (or none, at a token endpoint). The key's thumbprint, or why not.
+    /// <paramref name="accessToken"/> (or none, at a token endpoint). The key's thumbprint, or why not. With
+    /// <paramref name="expectedKeyThumbprint"/> (the token's <c>cnf.jkt</c>), a proof by any other key is refused before
+    /// its signature is checked or it takes a place in the replay memory: give it whenever the bound key is known, or
+    /// proofs by throwaway keys can fill the memory, which then refuses every proof.
     /// </summary>
-    public Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, string? accessToken) =>
-        VerifyAsync(proof, method, url, accessToken is null ? null : SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)));
+    public Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, string? accessToken, string? expectedKeyThumbprint = null) =>
+        VerifyAsync(proof, method, url, accessToken is null ? null : SHA256.HashData(Encoding.ASCII.GetBytes(accessToken)), expectedKeyThumbprint);
 
     /// <summary>
-    /// As <see cref="VerifyAsync(string?, string, Uri, string?)"/>, with the access token known by its SHA-256 only
+    /// As <see cref="VerifyAsync(string?, string, Uri, string?, string?)"/>, with the access token known by its SHA-256 only
     /// (what a proof's <c>ath</c> names): the credential grain, which never sees the token, checks proofs this way.
     /// </summary>
-    public async Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, byte[]? accessTokenHash)
+    public async Task<(DpopProof? Proof, DpopRefusal? Refusal)> VerifyAsync(string? proof, string method, Uri url, byte[]? accessTokenHash, string? expectedKeyThumbprint = null)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(url);
@@ -138,6 +141,10 @@ public sealed class DpopProofVerifier
         if (!TryPublicKey(unverified, out var key, out var thumbprint, out var keyProblem))
         {
             return Refuse(keyProblem);
+        }
+        if (expectedKeyThumbprint is not null && !string.Equals(thumbprint, expectedKeyThumbprint, StringComparison.Ordinal))
+        {
+            return Refuse("The DPoP proof is signed by another key than the one the token is bound to.");
         }
         var result = await _handler.ValidateTokenAsync(proof, new TokenValidationParameters
         {

@@ -392,7 +392,7 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
     }
 
     [Fact]
-    public async Task Exchange_HonoursMayAct_AndBindsTheResultToTheWorkersKey()
+    public async Task Exchange_HonoursMayAct_EvenOnTheDelegationRoute_AndBindsTheResultToTheWorkersKey()
     {
         using var workerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var planner = await AgentAsync("may-planner", 1, "doc:read:*");
@@ -403,8 +403,12 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
         Assert.Equal(chosen, TokenKit.Part(plannerToken, 1).GetProperty("may_act").GetProperty("sub").GetString());
 
         var refused = await ExchangeAsync(planner, plannerToken, other);
-        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
-        Assert.Equal("invalid_grant", refused.Json.GetProperty("error").GetString());
+        AssertRefused(refused, "invalid_grant", "InvalidProof");
+        // The server enforces may_act, not only the token endpoint: the delegation route, proved with the same
+        // credential and naming another agent, is refused too.
+        var bypass = await SendAsync(HttpMethod.Post, $"/v1/tasks/{root}/delegations", Identity.AgentToken(planner), new { proofToken = plannerToken, agent = other, scope = Scope(0, "doc:read:*"), lifetime = "00:05:00" });
+        Assert.True(bypass.Status == HttpStatusCode.Forbidden, $"{bypass.Status} {bypass.Json}");
+        Assert.Equal("urn:grantsilo:problem:invalid-proof", bypass.Json.GetProperty("type").GetString());
 
         var exchanged = await ExchangeAsync(planner, plannerToken, chosen, new() { ["dpop_jkt"] = TokenKit.Thumbprint(workerKey) });
         Assert.True(exchanged.Status == HttpStatusCode.OK, exchanged.Json.ToString());
