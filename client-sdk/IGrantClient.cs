@@ -64,10 +64,13 @@ public interface IGrantClient
     /// <summary>The task and its descendants: who delegated what to whom, with states.</summary>
     Task<GrantResult<TaskTreeNode>> GetTaskTreeAsync(string taskId, CancellationToken cancellationToken = default);
 
-    /// <summary>The live tasks of an agent, one page at a time (pass back the page's continuation token for the next).</summary>
+    /// <summary>
+    /// The live tasks of an agent that the caller may read one by one, one page at a time (pass back the page's
+    /// continuation token for the next; a page may be short, or empty, before the token is null).
+    /// </summary>
     Task<GrantResult<Page<TaskInfo>>> ListAgentTasksAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 
-    /// <summary>The live sessions of an agent, one page at a time.</summary>
+    /// <summary>The live sessions of an agent that the caller may read one by one, one page at a time (a page may be short, or empty, before the token is null).</summary>
     Task<GrantResult<Page<SessionInfo>>> ListAgentSessionsAsync(string workloadId, string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 
     /// <summary>The live sessions holding credentials for a task, one page at a time.</summary>

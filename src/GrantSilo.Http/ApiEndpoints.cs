@@ -31,9 +31,9 @@ internal static class ApiEndpoints
         agents.MapPost("/{workloadId}/retire", (HttpContext http, string workloadId) => WithBody<ReasonBody>(http, (client, body, ct) => Answer(client.RetireAgentAsync(Segment(workloadId), body.Reason, ct))))
             .Doc<ReasonBody, AgentInfo>("RetireAgent", "Retires an agent for good.");
         agents.MapGet("/{workloadId}/tasks", (HttpContext http, string workloadId, string? continuationToken, int? pageSize) => Answer(Client(http).ListAgentTasksAsync(Segment(workloadId), continuationToken, pageSize, http.RequestAborted)))
-            .Doc<Page<TaskInfo>>("ListAgentTasks", "The live tasks of an agent, one page at a time.");
+            .Doc<Page<TaskInfo>>("ListAgentTasks", "The live tasks of an agent that the caller may read one by one, one page at a time (a page may be short or empty before its continuation token is null).");
         agents.MapGet("/{workloadId}/sessions", (HttpContext http, string workloadId, string? continuationToken, int? pageSize) => Answer(Client(http).ListAgentSessionsAsync(Segment(workloadId), continuationToken, pageSize, http.RequestAborted)))
-            .Doc<Page<SessionInfo>>("ListAgentSessions", "The live sessions of an agent, one page at a time.");
+            .Doc<Page<SessionInfo>>("ListAgentSessions", "The live sessions of an agent that the caller may read one by one, one page at a time (a page may be short or empty before its continuation token is null).");
 
         // ---- Tasks ----
         var tasks = v1.MapGroup("/tasks").WithTags("Tasks");

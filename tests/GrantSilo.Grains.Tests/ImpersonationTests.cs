@@ -179,6 +179,68 @@ public class ImpersonationTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AnOrchestrator_ListingAnAgentsTasks_SeesOnlyTheTasksItCreated_AndNoSessions()
+    {
+        var scope = Scenario.Scope(0, "repo:read:acme/*");
+        var agent = await _s.AgentAsync("shared", scope);
+        var orchestratorA = Harness.AsService("service:orchestrator-a", "orchestrator");
+        var orchestratorB = Harness.AsService("service:orchestrator-b", "orchestrator");
+        const string secretPurpose = "Prepare alice's disciplinary hearing notes";
+        var request = new CreateTaskRequest { Person = "person:alice@test.dev", Agent = agent, Scope = scope, Lifetime = TimeSpan.FromHours(1), Purpose = secretPurpose };
+        var ofA = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var created = await orchestratorA.CreateTaskAsync(request);
+            Assert.True(created.IsSuccess, created.Error?.ToString());
+            ofA.Add(created.Value.TaskId);
+        }
+        var ofB = await orchestratorB.CreateTaskAsync(request with { Person = "person:bob@test.dev", Purpose = "B's own errand" });
+        Assert.True(ofB.IsSuccess, ofB.Error?.ToString());
+        var session = await Harness.AsAgent(agent).OpenSessionAsync(new OpenSessionRequest { Agent = agent });
+        Assert.True(session.IsSuccess, session.Error?.ToString());
+
+        // One by one, B may read its own task and not A's...
+        AssertForbidden(await orchestratorB.GetTaskAsync(ofA[0]), "A's task is not B's");
+        // ...and the listing reveals no more: B's own task, never A's nor its purpose, on every page (pages may be short).
+        var byB = await AllTasksAsync(orchestratorB, agent, pageSize: 1);
+        Assert.Equal([ofB.Value.TaskId], byB.Select(t => t.TaskId));
+        Assert.DoesNotContain(byB, t => t.Purpose == secretPurpose);
+        Assert.DoesNotContain(secretPurpose, System.Text.Json.JsonSerializer.Serialize((await orchestratorB.ListAgentTasksAsync(agent)).Value));
+        // A sees its own three, and not B's.
+        Assert.Equal(ofA.Order(StringComparer.Ordinal), (await AllTasksAsync(orchestratorA, agent, pageSize: 2)).Select(t => t.TaskId));
+        // An operator, an auditor and the agent itself see all four.
+        var all = ofA.Append(ofB.Value.TaskId).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(all, (await AllTasksAsync(Harness.AsPerson("person:ops@test.dev", "operator"), agent, pageSize: 3)).Select(t => t.TaskId));
+        Assert.Equal(all, (await AllTasksAsync(Harness.AsPerson("person:audit@test.dev", "auditor"), agent, pageSize: 3)).Select(t => t.TaskId));
+        Assert.Equal(all, (await AllTasksAsync(Harness.AsAgent(agent), agent, pageSize: 3)).Select(t => t.TaskId));
+
+        // A session is read by its agent, operators and auditors: an orchestrator lists none of the agent's.
+        AssertForbidden(await orchestratorA.GetSessionAsync(session.Value.SessionId), "a session is its agent's");
+        var sessionsOfA = await orchestratorA.ListAgentSessionsAsync(agent);
+        Assert.True(sessionsOfA.IsSuccess, sessionsOfA.Error?.ToString());
+        Assert.Empty(sessionsOfA.Value.Items);
+        Assert.Equal([session.Value.SessionId], (await Harness.AsPerson("person:ops@test.dev", "operator").ListAgentSessionsAsync(agent)).Value.Items.Select(s => s.SessionId));
+        Assert.Equal([session.Value.SessionId], (await Harness.AsAgent(agent).ListAgentSessionsAsync(agent)).Value.Items.Select(s => s.SessionId));
+    }
+
+    // Every page of an agent's tasks as the caller sees them, following the continuation token to its end.
+    private static async Task<List<TaskInfo>> AllTasksAsync(IGrantClient caller, string agent, int pageSize)
+    {
+        var tasks = new List<TaskInfo>();
+        string? token = null;
+        do
+        {
+            var page = await caller.ListAgentTasksAsync(agent, token, pageSize);
+            Assert.True(page.IsSuccess, page.Error?.ToString());
+            Assert.True(page.Value.Items.Count <= pageSize);
+            tasks.AddRange(page.Value.Items);
+            token = page.Value.ContinuationToken;
+        }
+        while (token is not null);
+        return tasks;
+    }
+
+    [Fact]
     public async Task ACallerWithoutARelation_IsToldTheSame_WhetherTheTaskExistsOrNot()
     {
         var (_, _, root, _, _) = await PlannerAndWorkerAsync();

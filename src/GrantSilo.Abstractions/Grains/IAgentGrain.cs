@@ -33,11 +33,17 @@ public interface IAgentGrain : IGrainWithStringKey
     [Alias("OpenSession"), CallerOperation(CallerOperations.SessionOpen)]
     Task<GrantResult<SessionInfo>> OpenSessionAsync(OpenSessionRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>The agent's live tasks, a page at a time, ordered by task id.</summary>
+    /// <summary>
+    /// The agent's live tasks that the caller may read one by one (<c>task.read</c> under the access rules in force),
+    /// a page at a time, ordered by task id. A page may be short, or empty, before the continuation token is null.
+    /// </summary>
     [AlwaysInterleave, Alias("ListTasks"), CallerOperation(CallerOperations.AgentRead)]
     Task<GrantResult<Page<TaskInfo>>> ListTasksAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 
-    /// <summary>The agent's live sessions, a page at a time, ordered by session id.</summary>
+    /// <summary>
+    /// The agent's live sessions that the caller may read one by one (<c>session.read</c> under the access rules in
+    /// force), a page at a time, ordered by session id. A page may be short, or empty, before the continuation token is null.
+    /// </summary>
     [AlwaysInterleave, Alias("ListSessions"), CallerOperation(CallerOperations.AgentRead)]
     Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken = null, int? pageSize = null, CancellationToken cancellationToken = default);
 }

@@ -16,7 +16,7 @@ namespace GrantSilo.Grains.Tasks
     internal sealed partial class TaskGrain : IAccessTarget
     {
         public TargetFacts AccessFacts => Exists
-            ? new() { Kind = "task", Id = Key, Exists = true, Person = State.RootPerson, Orchestrator = State.Orchestrator, Agent = State.Agent, Chain = State.AncestorAgents }
+            ? TargetFacts.Task(Key, State.RootPerson, State.Orchestrator, State.Agent, State.AncestorAgents)
             : new() { Kind = "task", Id = Key };
     }
 }
@@ -26,7 +26,7 @@ namespace GrantSilo.Grains.Sessions
     internal sealed partial class SessionGrain : IAccessTarget
     {
         public TargetFacts AccessFacts => Exists
-            ? new() { Kind = "session", Id = Key, Exists = true, Agent = State.Agent }
+            ? TargetFacts.Session(Key, State.Agent)
             : new() { Kind = "session", Id = Key };
     }
 }

@@ -18,6 +18,22 @@ internal sealed record TargetFacts
     public string? Agent { get; init; }
     /// <summary>The agents above the target's task in its chain, root first.</summary>
     public IReadOnlyList<string> Chain { get; init; } = [];
+
+    // One shape per kind, for the grain describing itself to the door (AccessTargets.cs) and for a listing
+    // describing each item it read (CallerReads), so both are decided on the same facts.
+
+    /// <summary>An existing task's facts.</summary>
+    public static TargetFacts Task(string id, string person, string orchestrator, string agent, IReadOnlyList<string> chain) =>
+        new() { Kind = "task", Id = id, Exists = true, Person = person, Orchestrator = orchestrator, Agent = agent, Chain = chain };
+
+    /// <summary>An existing session's facts.</summary>
+    public static TargetFacts Session(string id, string agent) => new() { Kind = "session", Id = id, Exists = true, Agent = agent };
+
+    /// <summary>The facts of a task as its grain answered it.</summary>
+    public static TargetFacts Of(TaskInfo task) => Task(task.TaskId, task.RootPerson, task.Orchestrator, task.Agent, task.AncestorAgents);
+
+    /// <summary>The facts of a session as its grain answered it.</summary>
+    public static TargetFacts Of(SessionInfo session) => Session(session.SessionId, session.Agent);
 }
 
 /// <summary>A grain the access rules can describe: the facts are read on the grain's own turn, without a call.</summary>

@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
@@ -18,6 +19,7 @@ namespace GrantSilo.Grains.Agents;
 internal sealed partial class AgentGrain(
     [PersistentState("agent", GrantSiloStorage.Name)] IPersistentState<AgentState> state,
     [PersistentState("agent-index", GrantSiloStorage.Name)] IPersistentState<AgentIndexState> index,
+    IAccessRulesSource accessRules,
     LifecycleServices services,
     ILogger<AgentGrain> logger)
     : LifecycleGrain<AgentState>(state, services, logger), IAgentGrain, IAgentLifecycleGrain
@@ -299,18 +301,24 @@ internal sealed partial class AgentGrain(
         return opened;
     }
 
+    // agent.read lets a caller list the agent's tasks and sessions, but each is shown only when the caller could read it
+    // one by one (task.read, session.read): the reads below are the cluster's own calls, which no rule checks.
     public async Task<GrantResult<Page<TaskInfo>>> ListTasksAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
             return GrantResult<Page<TaskInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
+        if (await CallerReads.ForCurrentCallerAsync<TaskInfo>(accessRules, CallerOperations.TaskRead, TargetFacts.Of) is not { } readable)
+        {
+            return CallerReads.Unconfirmed($"Listing the tasks of agent '{ShownKey}'");
+        }
         return await Listing.ReadPageAsync(
             [.. Index.Tasks],
             continuationToken,
             pageSize,
             id => GrainFactory.GetGrainByKey<ITaskGrain>(id).GetAsync(),
-            task => !task.IsTerminal,
+            task => !task.IsTerminal && readable(task),
             GrantErrorCode.TaskNotFound);
     }
 
@@ -320,7 +328,11 @@ internal sealed partial class AgentGrain(
         {
             return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
         }
-        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize);
+        if (await CallerReads.ForCurrentCallerAsync<SessionInfo>(accessRules, CallerOperations.SessionRead, TargetFacts.Of) is not { } readable)
+        {
+            return CallerReads.Unconfirmed($"Listing the sessions of agent '{ShownKey}'");
+        }
+        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize, readable);
     }
 
     public Task UntrackAsync(string kind, string id)

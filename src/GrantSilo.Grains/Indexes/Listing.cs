@@ -3,20 +3,25 @@ namespace GrantSilo.Grains.Indexes;
 /// <summary>Reads one page of an index: the entries' own answers, in id order, leaving out those that ended.</summary>
 internal static class Listing
 {
-    /// <summary>The live sessions among <paramref name="ids"/>, a page at a time, ordered by session id.</summary>
-    public static Task<GrantResult<Page<SessionInfo>>> LiveSessionsAsync(IGrainFactory grains, IEnumerable<string> ids, string? continuationToken, int? pageSize) =>
+    /// <summary>
+    /// The live sessions among <paramref name="ids"/>, a page at a time, ordered by session id; only those
+    /// <paramref name="visible"/> lets through, when given (a page may then be short).
+    /// </summary>
+    public static Task<GrantResult<Page<SessionInfo>>> LiveSessionsAsync(IGrainFactory grains, IEnumerable<string> ids, string? continuationToken, int? pageSize, Func<SessionInfo, bool>? visible = null) =>
         ReadPageAsync(
             [.. ids],
             continuationToken,
             pageSize,
             id => grains.GetGrainByKey<ISessionGrain>(id).GetAsync(),
-            session => session.Status == SessionStatus.Active,
+            visible is null ? static session => session.Status == SessionStatus.Active : session => session.Status == SessionStatus.Active && visible(session),
             GrantErrorCode.SessionNotFound);
 
     /// <summary>
     /// The page of <paramref name="keys"/> after the continuation token: each read from its own grain (in parallel),
     /// entries that are gone (<paramref name="notFound"/>) or no longer <paramref name="live"/> left out. Any other
-    /// failure fails the page, so a listing never silently hides what it could not read.
+    /// failure fails the page, so a listing never silently hides what it could not read. The page is cut from the
+    /// keys before <paramref name="live"/> judges them, so a page may hold fewer items than its size, or none, and
+    /// still have a continuation token: a caller reads on until the token is null.
     /// </summary>
     public static async Task<GrantResult<Page<T>>> ReadPageAsync<T>(
         IEnumerable<string> keys,

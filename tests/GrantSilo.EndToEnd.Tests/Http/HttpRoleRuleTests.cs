@@ -166,6 +166,23 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
             Assert.Equal(Ok, Of("agent:worker", listing));
             Assert.Equal(Forbidden, Of("agent:stranger", listing));
         }
+        // An agent's listings show a caller only what it could read one by one: the world's tasks were created by another
+        // orchestrator, for another person, so the matrix's orchestrator sees none of them, and no session (a session is
+        // its agent's); operators, auditors and the agent itself see them all.
+        Assert.Equal($"{Ok}:none", Of("orchestrator", "agent.tasks.listed"));
+        Assert.Equal($"{Ok}:none", Of("orchestrator", "agent.sessions.listed"));
+        Assert.Equal(Forbidden, Of("orchestrator", "task.read"));
+        Assert.Equal(Forbidden, Of("orchestrator", "session.read"));
+        foreach (var lister in new[] { "operator", "auditor", "agent:worker" })
+        {
+            Assert.Contains("child", Of(lister, "agent.tasks.listed"), StringComparison.Ordinal);
+            Assert.Contains("worker-session", Of(lister, "agent.sessions.listed"), StringComparison.Ordinal);
+        }
+        foreach (var stranger in new[] { "agent:stranger", "agent:planner", "gateway", "policy-author", "task-person-approver" })
+        {
+            Assert.Equal(Forbidden, Of(stranger, "agent.tasks.listed"));
+            Assert.Equal(Forbidden, Of(stranger, "agent.sessions.listed"));
+        }
 
         // What the routes answered, read back over HTTP: the lists name the world's tasks, sessions and credentials, and
         // every change the matrix made shows.
@@ -287,6 +304,11 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
         yield return new("agent.retire", (w, t) => Http(HttpMethod.Post, $"/v1/agents/{Uri.EscapeDataString(w.Retiree)}/retire", t, new { reason = "test" }), (w, c) => Sdk(c.RetireAgentAsync(w.Retiree, "test")));
         yield return new("agent.tasks", (w, t) => Http(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/tasks", t), (w, c) => Sdk(c.ListAgentTasksAsync(w.Worker)));
         yield return new("agent.sessions", (w, t) => Http(HttpMethod.Get, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/sessions", t), (w, c) => Sdk(c.ListAgentSessionsAsync(w.Worker)));
+        // What the same listings show the caller: the world's tasks and sessions by their part in it.
+        yield return new("agent.tasks.listed", (w, t) => HttpListed(w, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/tasks", t, "taskId"),
+            async (w, c) => SdkListed(w, await c.ListAgentTasksAsync(w.Worker, pageSize: Page.MaxSize), task => task.TaskId));
+        yield return new("agent.sessions.listed", (w, t) => HttpListed(w, $"/v1/agents/{Uri.EscapeDataString(w.Worker)}/sessions", t, "sessionId"),
+            async (w, c) => SdkListed(w, await c.ListAgentSessionsAsync(w.Worker, pageSize: Page.MaxSize), session => session.SessionId));
         yield return new("task.sessions", (w, t) => Http(HttpMethod.Get, $"/v1/tasks/{w.Child}/sessions", t), (w, c) => Sdk(c.ListTaskSessionsAsync(w.Child)));
         yield return new("session.credentials", (w, t) => Http(HttpMethod.Get, $"/v1/sessions/{w.WorkerSession}/credentials", t), (w, c) => Sdk(c.ListSessionCredentialsAsync(w.WorkerSession)));
         yield return new("task.delegate", (w, t) => Http(HttpMethod.Post, $"/v1/tasks/{w.Root}/delegations", t, new { proofToken = w.PlannerProof, agent = w.Worker, scope = ScopeBody(0, "repo:read:acme/*"), lifetime = "00:05:00" }),
@@ -372,13 +394,43 @@ public sealed class HttpRoleRuleTests(HttpSilo silo)
     private async Task<string> Http(HttpMethod method, string path, string? token, object? body = null)
     {
         var answer = await silo.SendAsync(method, path, token, body);
-        if ((int)answer.Status is >= 200 and < 300)
-        {
-            return Ok;
-        }
+        return (int)answer.Status is >= 200 and < 300 ? Ok : Problem(answer);
+    }
+
+    private static string Problem(HttpAnswer answer)
+    {
         Assert.Equal("application/problem+json", answer.MediaType);
         Assert.Equal(Problems(answer["code"]!), answer["type"]);
         return answer["code"]!;
+    }
+
+    // A listing's page (one page holds the whole world) as the parts its items play in the world, or the caller's problem.
+    private async Task<string> HttpListed(World world, string path, string? token, string id)
+    {
+        var answer = await silo.SendAsync(HttpMethod.Get, $"{path}?pageSize={Page.MaxSize}", token);
+        if ((int)answer.Status is < 200 or >= 300)
+        {
+            return Problem(answer);
+        }
+        Assert.Equal(JsonValueKind.Null, answer.Json.TryGetProperty("continuationToken", out var more) ? more.ValueKind : JsonValueKind.Null);
+        return Listed(world, answer.Json.GetProperty("items").EnumerateArray().Select(i => i.GetProperty(id).GetString()!));
+    }
+
+    private static string SdkListed<T>(World world, GrantResult<Page<T>> page, Func<T, string> id)
+    {
+        if (!page.IsSuccess)
+        {
+            return page.Error!.Code.ToString();
+        }
+        Assert.Null(page.Value.ContinuationToken);
+        return Listed(world, page.Value.Items.Select(id));
+    }
+
+    private static string Listed(World world, IEnumerable<string> ids)
+    {
+        var parts = ids.Select(id => id == world.Root ? "root" : id == world.Child ? "child" : id == world.Victim ? "victim" : id == world.Completable ? "completable"
+            : id == world.WorkerSession ? "worker-session" : id == world.EndableSession ? "endable-session" : "other").Distinct().Order(StringComparer.Ordinal).ToList();
+        return parts.Count == 0 ? $"{Ok}:none" : $"{Ok}:{string.Join('+', parts)}";
     }
 
     private static string Problems(string code) => GrantSilo.Http.Problems.TypeOf(Enum.Parse<GrantErrorCode>(code));
