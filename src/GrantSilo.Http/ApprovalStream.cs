@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using GrantSilo.Client;
 using GrantSilo.GrainInterfaces;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.Http;
 
@@ -18,6 +19,7 @@ namespace GrantSilo.Http;
 /// (<c>{"dropped": n}</c>) before the next one it gets: the list it keeps is incomplete, so it lists the pending
 /// approvals again (or reconnects, which starts with them).
 /// It needs the <c>approval.watch</c> operation, and ends when the caller's token expires: reconnect with a fresh one.
+/// A caller has at most <see cref="HttpApiOptions.MaxStreamsPerCaller"/> streams open at once (<see cref="StreamSlots"/>).
 /// </summary>
 internal sealed class ApprovalStream : IApprovalObserver
 {
@@ -50,50 +52,90 @@ internal sealed class ApprovalStream : IApprovalObserver
         return Task.CompletedTask;
     }
 
-    public static async Task<IResult> OpenAsync(HttpContext http, CancellationToken cancellationToken)
+    public static Task<IResult> OpenAsync(HttpContext http, CancellationToken cancellationToken)
     {
         var caller = HttpCaller.Of(http)!;
+        if (http.RequestServices.GetRequiredService<StreamSlots>().TryOpen(http, caller.Caller.Name) is { } tooMany)
+        {
+            return Task.FromResult(tooMany);
+        }
         var client = caller.Client(http);
+        return OpenAsync(http, client.SubscribeApprovalsAsync, client.ListPendingApprovalsAsync, caller.Caller.ExpiresAt, cancellationToken);
+    }
+
+    /// <summary>
+    /// Subscribes, lists what is pending, and answers the stream. Once subscribed, the subscription ends on every path:
+    /// a failed or abandoned listing, a watcher gone before the stream is written, the stream's end; whichever comes first.
+    /// </summary>
+    internal static async Task<IResult> OpenAsync<TSubscription>(
+        HttpContext http,
+        Func<IApprovalObserver, CancellationToken, Task<GrantResult<TSubscription>>> subscribe,
+        Func<CancellationToken, Task<GrantResult<IReadOnlyList<ApprovalInfo>>>> listPending,
+        DateTimeOffset until,
+        CancellationToken cancellationToken)
+        where TSubscription : IAsyncDisposable
+    {
         var stream = new ApprovalStream();
         // Subscribed first, listed second: an approval requested in between is sent twice rather than never.
-        var subscription = await client.SubscribeApprovalsAsync(stream, cancellationToken).ConfigureAwait(false);
-        if (!subscription.IsSuccess)
+        var subscribed = await subscribe(stream, cancellationToken).ConfigureAwait(false);
+        if (!subscribed.IsSuccess)
         {
-            return Problems.From(subscription.Error!);
+            return Problems.From(subscribed.Error!);
         }
-        var pending = await client.ListPendingApprovalsAsync(cancellationToken).ConfigureAwait(false);
-        if (!pending.IsSuccess)
+        var subscription = new EndsOnce(subscribed.Value);
+        // Whatever ends the request ends the subscription too, should nothing below have ended it: the response's
+        // stream callback may never run (the watcher gone before it is written), and then neither does the reader's finally.
+        http.Response.RegisterForDisposeAsync(subscription);
+        IResult events;
+        try
         {
-            await subscription.Value.DisposeAsync().ConfigureAwait(false);
-            return Problems.From(pending.Error!);
+            var pending = await listPending(cancellationToken).ConfigureAwait(false);
+            if (!pending.IsSuccess)
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+                return Problems.From(pending.Error!);
+            }
+            events = Events(http, stream.ReadAsync(subscription, pending.Value, until, cancellationToken), subscription);
         }
-        var events = stream.ReadAsync(subscription.Value, pending.Value, caller.Caller.ExpiresAt, cancellationToken);
-        return TypedResults.Stream(async body =>
+        catch
         {
-            http.Response.Headers.CacheControl = "no-cache";
-            // A comment first, flushed: the watcher sees the stream open (its 200 and headers) even when nothing waits
-            // yet, rather than nothing at all until the first step-up.
-            await body.WriteAsync(": watching approvals\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
-            await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            // The watcher left while the pending approvals were listed (the client re-throws its cancellation), or the
+            // listing failed: no stream, so no subscription renewed for it.
+            await subscription.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return events;
+    }
+
+    private static IResult Events(HttpContext http, IAsyncEnumerable<SseItem<string>> events, IAsyncDisposable subscription) =>
+        TypedResults.Stream(async body =>
+        {
             try
             {
+                http.Response.Headers.CacheControl = "no-cache";
+                // A comment first, flushed: the watcher sees the stream open (its 200 and headers) even when nothing waits
+                // yet, rather than nothing at all until the first step-up.
+                await body.WriteAsync(": watching approvals\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
+                await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
                 await SseFormatter.WriteAsync(events, body, static (item, buffer) => buffer.Write(Encoding.UTF8.GetBytes(item.Data)), http.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 // The watcher left: the stream ends (and its subscription with it).
             }
+            finally
+            {
+                await subscription.DisposeAsync().ConfigureAwait(false);
+            }
         }, "text/event-stream");
-    }
 
     /// <summary>The events, as JSON text (the approvals, and how many were dropped); <paramref name="subscription"/> ends with them.</summary>
     internal async IAsyncEnumerable<SseItem<string>> ReadAsync(IAsyncDisposable subscription, IReadOnlyList<ApprovalInfo> pending, DateTimeOffset until, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var left = until - DateTimeOffset.UtcNow;
-        expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         try
         {
+            // The caller's token ends the stream when it expires (or a little under 50 days on, for a longer-lived one).
+            using var expiry = StreamLifetime.Until(until, DateTimeOffset.UtcNow, cancellationToken);
             foreach (var approval in pending)
             {
                 yield return Json(new SseItem<ApprovalInfo>(approval, Pending) { EventId = approval.ApprovalId });
@@ -132,4 +174,12 @@ internal sealed class ApprovalStream : IApprovalObserver
 
     /// <summary>The data of a <see cref="Dropped"/> event.</summary>
     internal sealed record DroppedEvents(int Dropped);
+
+    // A subscription ended by whichever of its ends comes first, and only once.
+    private sealed class EndsOnce(IAsyncDisposable subscription) : IAsyncDisposable
+    {
+        private int _ended;
+
+        public ValueTask DisposeAsync() => Interlocked.Exchange(ref _ended, 1) == 0 ? subscription.DisposeAsync() : ValueTask.CompletedTask;
+    }
 }

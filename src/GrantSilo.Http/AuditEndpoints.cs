@@ -7,6 +7,7 @@ using GrantSilo.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.Http;
 
@@ -52,7 +53,7 @@ internal static class AuditEndpoints
         audit.MapGet("/stream", (HttpContext http, CancellationToken _) => Query(http, q => FollowAsync(http, q)))
             .WithName("FollowAudit")
             .WithSummary("New matching records as server-sent events ('record', id = the continuation token after it), until the caller's token expires. Pass continuationToken (or Last-Event-ID) to resume.")
-            .Produces<AuditEntry>(StatusCodes.Status200OK, "text/event-stream").ProducesProblem(StatusCodes.Status403Forbidden)
+            .Produces<AuditEntry>(StatusCodes.Status200OK, "text/event-stream").ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status429TooManyRequests)
             // A stream lasts as long as the caller's token, not one request's timeout.
             .DisableRequestTimeout();
     }
@@ -132,7 +133,12 @@ internal static class AuditEndpoints
 
     private static async Task<IResult> FollowAsync(HttpContext http, AuditQuery query)
     {
-        var client = Client(http);
+        var caller = HttpCaller.Of(http)!;
+        if (http.RequestServices.GetRequiredService<StreamSlots>().TryOpen(http, caller.Caller.Name) is { } tooMany)
+        {
+            return tooMany;
+        }
+        var client = caller.Client(http);
         // A missing role or a token that is not the log's is refused before the stream opens; and "from now on" is found
         // before it opens, so every record made once the follower sees the stream open is sent.
         var probe = await client.QueryAuditAsync(query with { PageSize = 1 }, http.RequestAborted).ConfigureAwait(false);
@@ -151,17 +157,15 @@ internal static class AuditEndpoints
                 return Problems.From(refused.Error);
             }
         }
-        var until = HttpCaller.Of(http)!.Caller.ExpiresAt;
+        var until = caller.Caller.ExpiresAt;
         return TypedResults.Stream(async body =>
         {
             http.Response.Headers.CacheControl = "no-cache";
             // A comment first, flushed: the follower sees the stream open before the first record is written.
             await body.WriteAsync(": following the audit log\n\n"u8.ToArray(), http.RequestAborted).ConfigureAwait(false);
             await body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-            // The follower's token ends the stream when it expires.
-            using var expiry = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-            var left = until - DateTimeOffset.UtcNow;
-            expiry.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            // The follower's token ends the stream when it expires (or a little under 50 days on, for a longer-lived one).
+            using var expiry = StreamLifetime.Until(until, DateTimeOffset.UtcNow, http.RequestAborted);
             try
             {
                 await SseFormatter.WriteAsync(Events(client.FollowAuditAsync(query, FollowInterval, cancellationToken: expiry.Token)), body, WriteEntry, expiry.Token).ConfigureAwait(false);

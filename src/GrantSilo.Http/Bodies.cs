@@ -100,7 +100,8 @@ internal static class Bodies
     private static string Where(JsonException invalid) =>
         invalid.LineNumber is { } line ? $" (line {line + 1}, byte {invalid.BytePositionInLine + 1})" : "";
 
-    private static IResult TooLarge(long limit) =>
+    /// <summary>The 413 problem of a body larger than <paramref name="limit"/>, whatever its media type.</summary>
+    internal static IResult TooLarge(long limit) =>
         Problems.Of(StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge, "Body too large",
             $"The body is larger than {limit} bytes (GrantSilo:Http:MaxRequestBodyBytes).");
 }

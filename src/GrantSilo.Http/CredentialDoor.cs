@@ -1,3 +1,5 @@
+using GrantSilo.GrainInterfaces;
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Tokens;
 using GrantSilo.Identity.Tokens;
@@ -17,8 +19,11 @@ namespace GrantSilo.Http;
 /// the audience, as it does for the SDK: one checker for every door. A refusal is a deny the caller can act on, logged
 /// with its reason and never the token.
 /// </summary>
-internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, IOptions<DpopOptions> dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger)
+internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, IOptions<DpopOptions> dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger, CallerAccess? access = null)
 {
+    // What a refusal of the caller names as asked about, in the log and the audit record: no credential was found.
+    private const string UnverifiedTarget = "credential (token not verified here)";
+
     /// <summary>The request header that carries a DPoP proof.</summary>
     public const string DpopHeader = "DPoP";
 
@@ -34,7 +39,11 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         var (refused, presentation, verified) = await CheckTokenAsync(http, token).ConfigureAwait(false);
         if (refused is not null)
         {
-            return refused;
+            // Only a caller that may ask at all is told why the token is refused; any other is refused itself, as the
+            // door would refuse it (a deny saying so, which the endpoints answer 403).
+            return await RefuseCallerAsync(http, CallerOperations.CredentialAuthorize).ConfigureAwait(false) is { } forbidden
+                ? Decision.Deny(DecisionReason.CallerForbidden, forbidden.Message, time.GetUtcNow())
+                : refused;
         }
         // A bearer token presented with nothing beside it (the common case) takes the plain call: nothing more to carry.
         // The HTTP API's own client is given the credential id and secret remembered with the token's verification.
@@ -56,7 +65,9 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         var (refused, presentation) = await CheckAsync(http, token).ConfigureAwait(false);
         if (refused is not null)
         {
-            return TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt);
+            return await RefuseCallerAsync(http, CallerOperations.CredentialIntrospect).ConfigureAwait(false) is { } forbidden
+                ? GrantResult<TokenIntrospection>.Fail(forbidden)
+                : TokenIntrospection.Unknown(refused.Reason, refused.DecidedAt);
         }
         var answer = ReferenceEquals(presentation, TokenPresentation.None)
             ? await client.IntrospectAsync(token!, http.RequestAborted).ConfigureAwait(false)
@@ -67,6 +78,17 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
         }
         return answer;
     }
+
+    /// <summary>
+    /// The door's refusal of the caller for <paramref name="operation"/>, or null when it may ask. Asked only when the
+    /// answer about the token is made here, without a grain call: a token that reaches the credential grain passes the
+    /// door there (the busy path adds nothing). The rules for these operations see the caller alone, so the answer is
+    /// the door's for any credential.
+    /// </summary>
+    private ValueTask<GrantError?> RefuseCallerAsync(HttpContext http, string operation) =>
+        access is not null && HttpCaller.Of(http) is { } caller
+            ? access.CheckAsync(caller.Caller, operation, UnverifiedTarget)
+            : ValueTask.FromResult<GrantError?>(null);
 
     /// <summary>
     /// The deny that ends the request (a token that does not verify offline, a proof header that cannot be read), or how

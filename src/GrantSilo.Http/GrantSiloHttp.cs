@@ -42,6 +42,7 @@ public static partial class GrantSiloHttp
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<HttpGrantClient>();
         builder.Services.AddSingleton<CredentialDoor>();
+        builder.Services.AddSingleton<StreamSlots>();
         builder.Services.ConfigureHttpJsonOptions(json => HttpJson.Apply(json.SerializerOptions));
         // ASP.NET Core's own messages below Warning quote request paths and request lines: a caller who puts a token in
         // a URL must not have it written to the silo's log. So they stay at Warning and above, however logging is

@@ -184,7 +184,9 @@ public static class GrantSiloTelemetry
         ArgumentNullException.ThrowIfNull(app);
         if (app.Services.GetRequiredService<IOptions<TelemetryOptions>>().Value.PrometheusPort is { } port)
         {
-            app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{port}").ExcludeFromDescription();
+            // Decided by the port the connection came in on, never by the Host header (a route's RequireHost matches the
+            // header, which the caller writes): on the API's port, /metrics is no route at all, whatever Host names.
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(http => http.Connection.LocalPort == port && http.Request.Path.Equals("/metrics", StringComparison.Ordinal));
         }
         return app;
     }

@@ -50,6 +50,14 @@ public sealed class HttpApiOptions : IValidatableObject
     public int AddressBurst { get; set; } = 2000;
 
     /// <summary>
+    /// Live streams (<c>/v1/approvals/stream</c> and <c>/v1/audit/stream</c> together) one caller may have open on a silo
+    /// at once (default 8); one more is answered 429 <c>too-many-streams</c>. Each holds a connection, and a
+    /// subscription or a follow loop, for as long as the caller's token lives.
+    /// </summary>
+    [Range(1, 10_000, ErrorMessage = "GrantSilo:Http:MaxStreamsPerCaller must be between 1 and 10000.")]
+    public int MaxStreamsPerCaller { get; set; } = 8;
+
+    /// <summary>
     /// The AuthZEN policy decision point identifier published at <c>/.well-known/authzen-configuration</c> (an https URL
     /// without query or fragment, as callers reach this API). Unset: the scheme and host of each discovery request.
     /// </summary>

@@ -291,6 +291,14 @@ internal static partial class OAuthEndpoints
         {
             return (null, Problems.Of(StatusCodes.Status400BadRequest, Problems.InvalidJson, "Invalid form", "The form body could not be read."));
         }
+        catch (BadHttpRequestException refused)
+        {
+            // Kestrel's refusal of the body itself (larger than GrantSilo:Http:MaxRequestBodyBytes, or cut short): the
+            // caller's problem, answered as for a JSON body, never a 500.
+            return (null, refused.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Bodies.TooLarge(http.RequestServices.GetRequiredService<IOptions<HttpApiOptions>>().Value.MaxRequestBodyBytes)
+                : Problems.Of(refused.StatusCode, Problems.TypePrefix + "invalid-request", "Bad request", "The form body could not be read."));
+        }
     }
 
     // A parameter given once (RFC 6749 §3.2: parameters must not be repeated); null when absent or repeated.

@@ -28,6 +28,9 @@ public static partial class Problems
     /// <summary>The caller sent more requests than its rate allows.</summary>
     public const string RateLimited = TypePrefix + "rate-limited";
 
+    /// <summary>The caller already has as many live streams open as <c>GrantSilo:Http:MaxStreamsPerCaller</c> allows.</summary>
+    public const string TooManyStreams = TypePrefix + "too-many-streams";
+
     /// <summary>The request took longer than <c>GrantSilo:Http:RequestTimeout</c>.</summary>
     public const string Timeout = TypePrefix + "timeout";
 

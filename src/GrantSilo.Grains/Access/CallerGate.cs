@@ -116,7 +116,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // which passes this door above without consulting any rules: the rules can never refuse their own renewal.
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
         {
-            LogRulesUnconfirmed(logger, door.Operation, context.TargetId);
+            LogRulesUnconfirmed(logger, door.Operation, context.TargetId.ToString());
             Refuse(context, door, GrantErrorCode.Unavailable, $"{door.Operation} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
             return;
         }
@@ -124,7 +124,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         var verdict = rules.Rules.Decide(caller, door.Operation, context, Describe);
         if (!verdict.Allowed)
         {
-            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, verdict.Missing ?? "");
+            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), verdict.Missing ?? "");
             AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
             Refuse(context, door, GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
             return;
@@ -135,14 +135,17 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // A grain's own refusal of who the caller claimed to be (an approver, author or orchestrator name) is logged here too.
         if (context.Result is IGrantResult { Error: { Code: GrantErrorCode.Forbidden } refused })
         {
-            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId, refused.Message);
+            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), refused.Message);
             AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, refused.Message);
         }
     }
 
     // A refusal on the audit log. Not waited for: a flood of refused callers must never hold up the door (or decisions);
     // it is queued like every record, and a full queue drops it (the log line above still says it happened).
-    private void AuditRefusal(Caller? caller, string operation, GrainId target, DecisionReason reason, string detail)
+    private void AuditRefusal(Caller? caller, string operation, GrainId target, DecisionReason reason, string detail) =>
+        AuditRefusal(caller, operation, Untrusted.Id(target.Key.ToString()), reason, detail);
+
+    private void AuditRefusal(Caller? caller, string operation, string? subject, DecisionReason reason, string detail)
     {
         var record = new AuditRecord
         {
@@ -153,7 +156,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             CallerSubject = caller?.Subject,
             CallerName = caller?.Name,
             Action = operation,
-            Subject = Untrusted.Id(target.Key.ToString()),
+            Subject = subject,
             Decision = DecisionKind.Deny,
             Reason = reason,
             Detail = detail,
@@ -198,6 +201,34 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             names.Add("Orleans.Runtime.TestHooks.ITestHooks");
         }
         return names;
+    }
+
+    /// <summary>
+    /// Decides as the door would decide a call of <paramref name="operation"/> by <paramref name="caller"/>, for a door
+    /// that meets the caller outside a grain call (<see cref="CallerAccess"/>): only for an operation whose rules see the
+    /// caller alone (<see cref="AccessRules.TargetIndependent"/>), so no target is needed and the answer is the door's.
+    /// A refusal is logged and audited as the door's own; null when permitted.
+    /// </summary>
+    internal async ValueTask<GrantError?> DecideAsync(Caller caller, string operation, string target)
+    {
+        if (!AccessRules.TargetIndependent.Contains(operation))
+        {
+            throw new ArgumentException($"{operation} depends on its target: only the door, in the grain call, can decide it.", nameof(operation));
+        }
+        if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
+        {
+            LogRulesUnconfirmed(logger, operation, target);
+            return new GrantError(GrantErrorCode.Unavailable, $"{operation} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
+        }
+        // The target's facts are never read for these operations (the rules see its kind as empty, as at the door).
+        var verdict = rules.Rules.Decide(caller, operation, static () => new TargetFacts { Kind = "", Id = "" });
+        if (verdict.Allowed)
+        {
+            return null;
+        }
+        LogForbidden(logger, caller.ToString(), operation, target, verdict.Missing ?? "");
+        AuditRefusal(caller, operation, target, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
+        return new GrantError(GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
     }
 
     // What the access rules see of the call's target: its facts when the grain describes itself, else its kind alone.
@@ -287,8 +318,8 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
     private static partial void LogUnauthenticated(ILogger logger, string operation, GrainId target, string failure, string detail);
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
-    private static partial void LogForbidden(ILogger logger, string caller, string operation, GrainId target, string missing);
+    private static partial void LogForbidden(ILogger logger, string caller, string operation, string target, string missing);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: the access rules in force could not be confirmed with the policy store.")]
-    private static partial void LogRulesUnconfirmed(ILogger logger, string operation, GrainId target);
+    private static partial void LogRulesUnconfirmed(ILogger logger, string operation, string target);
 }

@@ -118,6 +118,8 @@ public static class GrantSiloSiloBuilderExtensions
             services.AddSingleton<CallerGate>();
             services.AddSingleton<IOutgoingGrainCallFilter, InternalCallMarker>();
         }
+        // The door's decision for callers another door of the silo verified (the HTTP API's).
+        services.TryAddSingleton(sp => new CallerAccess(gated ? sp.GetRequiredService<CallerGate>() : null));
         if (!services.Any(d => d.ServiceType == typeof(IncomingCallChecks)))
         {
             services.AddSingleton(sp => new IncomingCallChecks(

@@ -71,4 +71,68 @@ public sealed class HttpApprovalStreamTests(HttpSilo silo)
         var resolved = await NextAsync((type, a) => type == "resolved" && a.GetProperty("approvalId").GetString() == second["approvalId"]);
         Assert.Equal("denied", resolved.Approval.GetProperty("status").GetString());
     }
+    [Fact]
+    public async Task ACallerMayHaveOnlySoManyStreamsOpen_AndOneMoreIs429_UntilOneCloses()
+    {
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var watcher = silo.Identity.PersonToken($"watcher-{run}@test.dev", "approver", "auditor");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        async Task<HttpResponseMessage> OpenAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", watcher);
+            return await silo.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+        }
+
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < HttpSilo.MaxStreams; i++)
+            {
+                var stream = await OpenAsync(i % 2 == 0 ? "/v1/approvals/stream" : "/v1/audit/stream");
+                open.Add(stream);
+                Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+            }
+
+            // One more, of either kind, is refused with a problem saying why.
+            foreach (var path in new[] { "/v1/approvals/stream", "/v1/audit/stream" })
+            {
+                using var refused = await OpenAsync(path);
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+                var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync(deadline.Token)).RootElement;
+                Assert.Equal("urn:grantsilo:problem:too-many-streams", problem.GetProperty("type").GetString());
+                Assert.Contains("MaxStreamsPerCaller", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+            // Another caller has its own.
+            using (var other = new HttpRequestMessage(HttpMethod.Get, new Uri("/v1/approvals/stream", UriKind.Relative)))
+            {
+                other.Headers.Authorization = new AuthenticationHeaderValue("Bearer", silo.Identity.PersonToken($"other-{run}@test.dev", "approver"));
+                using var theirs = await silo.Http.SendAsync(other, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+                Assert.Equal(HttpStatusCode.OK, theirs.StatusCode);
+            }
+
+            // A stream closed gives its slot back (once the silo sees the connection gone).
+            open[0].Dispose();
+            open.RemoveAt(0);
+            var reopened = await Eventually.ReturnsAsync(
+                () => OpenAsync("/v1/approvals/stream"),
+                response =>
+                {
+                    if (response.StatusCode == HttpStatusCode.OK)
+                    {
+                        return true;
+                    }
+                    response.Dispose();
+                    return false;
+                },
+                TimeSpan.FromSeconds(30), "a stream opening again once one closed");
+            open.Add(reopened);
+        }
+        finally
+        {
+            open.ForEach(response => response.Dispose());
+        }
+    }
 }

@@ -25,6 +25,9 @@ public sealed class HttpSilo : IAsyncLifetime
     /// <summary>The rate limit the process runs with, per caller.</summary>
     public const int Burst = 60;
 
+    /// <summary>The live streams one caller may have open at once, that the process runs with (small, so the test opens few).</summary>
+    public const int MaxStreams = 2;
+
     private ChildProcess? _silo;
     private IHost? _client;
 
@@ -57,6 +60,7 @@ public sealed class HttpSilo : IAsyncLifetime
             ["GrantSilo__Http__MaxRequestBodyBytes"] = MaxBody.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Http__PermitsPerSecond"] = "20",
             ["GrantSilo__Http__Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__MaxStreamsPerCaller"] = MaxStreams.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Telemetry__PrometheusPort"] = MetricsPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Dashboard__Enabled"] = "true",
             ["Logging__LogLevel__GrantSilo"] = "Information",

@@ -51,6 +51,29 @@ public sealed class HttpTelemetryTests(HttpSilo silo)
         Assert.Equal(HttpStatusCode.NotFound, (await silo.SendAsync(HttpMethod.Get, "/metrics", silo.Operator())).Status);
     }
 
+    [Fact]
+    public async Task Metrics_AreNotServedOnTheApiPort_WhateverTheHostHeaderNames()
+    {
+        // The Host header is the caller's to write: naming the metrics port in it must not reach /metrics on the API's port.
+        foreach (var host in new[] { $"127.0.0.1:{silo.MetricsPort}", $"x:{silo.MetricsPort}", $"localhost:{silo.MetricsPort}" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+            request.Headers.Host = host;
+            using var response = await silo.Http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"Host {host}: {(int)response.StatusCode} {body}");
+            Assert.DoesNotContain("grantsilo_", body, StringComparison.Ordinal);
+        }
+
+        // The metrics port still serves them, whatever its Host header says.
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{silo.MetricsPort}") };
+        using var scrape = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative));
+        scrape.Headers.Host = "x:8080";
+        using var served = await metrics.SendAsync(scrape);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Contains("grantsilo_cascades_pending", await served.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     // The value of an unlabelled gauge in a Prometheus text exposition (-1 when absent).
     private static double Gauge(string exposition, string name) =>
         exposition.Split('\n').Where(line => line.StartsWith(name + " ", StringComparison.Ordinal) || line.StartsWith(name + "{", StringComparison.Ordinal))

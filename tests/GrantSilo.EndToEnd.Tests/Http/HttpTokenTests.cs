@@ -217,6 +217,74 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
     }
 
     [Fact]
+    public async Task ACallerWithoutTheGatewayRole_IsRefusedItself_BeforeAnythingIsSaidAboutTheToken()
+    {
+        var (genuine, agent) = await WorldAsync("oracle");
+        var claims = TokenKit.Part(genuine, 1).GetRawText();
+        var keys = Host.Services.GetRequiredService<KeyRing>();
+        var signing = await keys.GetSigningKeyAsync(KeyRing.Credentials, CancellationToken.None);
+        var payload = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(claims)!;
+        payload["exp"] = JsonSerializer.SerializeToElement(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 5);
+        var tokens = new Dictionary<string, string>
+        {
+            ["tampered"] = TokenKit.Replace(genuine, 1, claims.Replace("doc:read:*", "doc:write:*", StringComparison.Ordinal)),
+            ["expired"] = TokenKit.Sign(signing.Key, TokenKit.Part(genuine, 0).GetRawText(), JsonSerializer.Serialize(payload)),
+            ["genuine"] = genuine,
+        };
+        var person = $"nobody-{_run}@test.dev";
+        var callers = new Dictionary<string, string>
+        {
+            ["the agent itself"] = Identity.AgentToken(agent),
+            ["a person without a role"] = Identity.PersonToken(person),
+        };
+        Task<Answer> AskAsync(string path, string caller, string token) => path switch
+        {
+            "/v1/authorize" => SendAsync(HttpMethod.Post, path, caller, new { token, action = "read", resource = Read }),
+            "/access/v1/evaluation" => SendAsync(HttpMethod.Post, path, caller, new { subject = new { type = "credential", id = token }, action = new { name = "read" }, resource = new { type = "doc", id = "a" } }),
+            "/access/v1/evaluations" => SendAsync(HttpMethod.Post, path, caller, new { evaluations = new[] { new { subject = new { type = "credential", id = token }, action = new { name = "read" }, resource = new { type = "doc", id = "a" } } } }),
+            "/v1/credentials/introspect" => SendAsync(HttpMethod.Post, path, caller, new { token }),
+            _ => SendAsync(HttpMethod.Post, path, caller, form: new Dictionary<string, string> { ["token"] = token }),
+        };
+        string[] paths = ["/v1/authorize", "/access/v1/evaluation", "/access/v1/evaluations", "/v1/credentials/introspect", "/oauth2/introspect"];
+
+        // Whether the token verifies or not, such a caller learns one thing: it may not ask.
+        foreach (var (who, caller) in callers)
+        {
+            foreach (var (what, token) in tokens)
+            {
+                foreach (var path in paths)
+                {
+                    var answer = await AskAsync(path, caller, token);
+                    Assert.True(answer.Status == HttpStatusCode.Forbidden, $"{who}, {what} token, {path}: {(int)answer.Status} {answer.Json}");
+                    Assert.Equal("urn:grantsilo:problem:forbidden", answer.Json.GetProperty("type").GetString());
+                    Assert.DoesNotContain(token, answer.Json.GetRawText(), StringComparison.Ordinal);
+                }
+            }
+        }
+        // Refused as the door refuses: logged by operation and caller (never the token).
+        Assert.Contains(fixture.Logs.Lines, line => line.Contains("[4103]", StringComparison.Ordinal) && line.Contains("credential.authorize", StringComparison.Ordinal) && line.Contains(person, StringComparison.Ordinal));
+        Assert.Contains(fixture.Logs.Lines, line => line.Contains("[4103]", StringComparison.Ordinal) && line.Contains("credential.introspect", StringComparison.Ordinal) && line.Contains(person, StringComparison.Ordinal));
+
+        // A gateway is still told why the token is refused.
+        foreach (var (what, token) in tokens.Where(t => t.Key != "genuine"))
+        {
+            var reason = what == "expired" ? "credentialExpired" : "tokenNotVerified";
+            var decision = await AskAsync("/v1/authorize", Gateway, token);
+            Assert.True(decision.Status == HttpStatusCode.OK && decision.Json.GetProperty("reason").GetString() == reason, $"{what}: {decision.Json}");
+            var evaluation = await AskAsync("/access/v1/evaluation", Gateway, token);
+            Assert.Equal(HttpStatusCode.OK, evaluation.Status);
+            Assert.False(evaluation.Json.GetProperty("decision").GetBoolean(), what);
+            var evaluations = await AskAsync("/access/v1/evaluations", Gateway, token);
+            Assert.Equal(HttpStatusCode.OK, evaluations.Status);
+            Assert.False(evaluations.Json.GetProperty("evaluations")[0].GetProperty("decision").GetBoolean(), what);
+            var introspection = await AskAsync("/v1/credentials/introspect", Gateway, token);
+            Assert.True(introspection.Status == HttpStatusCode.OK && !introspection.Json.GetProperty("active").GetBoolean(), $"{what}: {introspection.Json}");
+            var oauth = await AskAsync("/oauth2/introspect", Gateway, token);
+            Assert.True(oauth.Status == HttpStatusCode.OK && !oauth.Json.GetProperty("active").GetBoolean(), $"{what}: {oauth.Json}");
+        }
+    }
+
+    [Fact]
     public async Task Revoked_IsRefusedOnlineAtOnce_ThoughAnOfflineVerifierAcceptsItUntilExpiry()
     {
         var (token, _) = await WorldAsync("revoked");
