@@ -223,6 +223,39 @@ public class ImpersonationTests(ClusterFixture fixture)
         Assert.Equal([session.Value.SessionId], (await Harness.AsAgent(agent).ListAgentSessionsAsync(agent)).Value.Items.Select(s => s.SessionId));
     }
 
+    [Fact]
+    public async Task ATasksOrchestrator_ListingItsSessionsAndCredentials_SeesOnlyWhatItCouldReadOneByOne()
+    {
+        var scope = Scenario.Scope(0, "repo:read:acme/*");
+        var agent = await _s.AgentAsync("lister", scope);
+        var orchestrator = Harness.AsService("service:orchestrator-l", "orchestrator");
+        var created = await orchestrator.CreateTaskAsync(new CreateTaskRequest { Person = "person:alice@test.dev", Agent = agent, Scope = scope, Lifetime = TimeSpan.FromHours(1) });
+        Assert.True(created.IsSuccess, created.Error?.ToString());
+        var task = created.Value.TaskId;
+        var asAgent = Harness.AsAgent(agent);
+        var session = (await asAgent.OpenSessionAsync(new OpenSessionRequest { Agent = agent })).Value!.SessionId;
+        var issued = await asAgent.IssueCredentialAsync(session, new IssueCredentialRequest { TaskId = task });
+        Assert.True(issued.IsSuccess, issued.Error?.ToString());
+
+        // The orchestrator may read its task, but not the agent's session or credential one by one...
+        Assert.True((await orchestrator.GetTaskAsync(task)).IsSuccess);
+        AssertForbidden(await orchestrator.GetSessionAsync(session), "a session is its agent's");
+        AssertForbidden(await orchestrator.GetCredentialAsync(issued.Value.CredentialId), "a credential is its agent's");
+        // ...and the task's listings show it neither.
+        var sessions = await orchestrator.ListTaskSessionsAsync(task);
+        Assert.True(sessions.IsSuccess, sessions.Error?.ToString());
+        Assert.Empty(sessions.Value.Items);
+        var credentials = await orchestrator.ListTaskCredentialsAsync(task);
+        Assert.True(credentials.IsSuccess, credentials.Error?.ToString());
+        Assert.Empty(credentials.Value.Items);
+        // The agent and an operator see both.
+        foreach (var reader in new IGrantClient[] { asAgent, Harness.AsPerson("person:ops@test.dev", "operator") })
+        {
+            Assert.Equal([session], (await reader.ListTaskSessionsAsync(task)).Value.Items.Select(s => s.SessionId));
+            Assert.Equal([issued.Value.CredentialId], (await reader.ListTaskCredentialsAsync(task)).Value.Items.Select(c => c.CredentialId));
+        }
+    }
+
     // Every page of an agent's tasks as the caller sees them, following the continuation token to its end.
     private static async Task<List<TaskInfo>> AllTasksAsync(IGrantClient caller, string agent, int pageSize)
     {

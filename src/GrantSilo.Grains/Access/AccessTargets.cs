@@ -36,7 +36,7 @@ namespace GrantSilo.Grains.Credentials
     internal sealed partial class CredentialGrain : IAccessTarget
     {
         public TargetFacts AccessFacts => Exists
-            ? new() { Kind = "credential", Id = Key, Exists = true, Agent = State.Agent }
+            ? TargetFacts.Credential(Key, State.Agent)
             : new() { Kind = "credential", Id = Key };
     }
 }

@@ -29,11 +29,17 @@ internal sealed record TargetFacts
     /// <summary>An existing session's facts.</summary>
     public static TargetFacts Session(string id, string agent) => new() { Kind = "session", Id = id, Exists = true, Agent = agent };
 
+    /// <summary>An existing credential's facts.</summary>
+    public static TargetFacts Credential(string id, string agent) => new() { Kind = "credential", Id = id, Exists = true, Agent = agent };
+
     /// <summary>The facts of a task as its grain answered it.</summary>
     public static TargetFacts Of(TaskInfo task) => Task(task.TaskId, task.RootPerson, task.Orchestrator, task.Agent, task.AncestorAgents);
 
     /// <summary>The facts of a session as its grain answered it.</summary>
     public static TargetFacts Of(SessionInfo session) => Session(session.SessionId, session.Agent);
+
+    /// <summary>The facts of a credential as its session listed it.</summary>
+    public static TargetFacts Of(CredentialInfo credential) => Credential(credential.CredentialId, credential.Agent);
 }
 
 /// <summary>A grain the access rules can describe: the facts are read on the grain's own turn, without a call.</summary>

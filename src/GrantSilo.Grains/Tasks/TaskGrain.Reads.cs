@@ -1,3 +1,4 @@
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Decisions;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
@@ -10,16 +11,24 @@ using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Tasks;
 
-// The task's paged reads: the live sessions holding its credentials, and those credentials.
+// The task's paged reads: the live sessions holding its credentials, and those credentials. task.read lets a caller
+// list them, but each is shown only when the caller could read it one by one (session.read, credential.read): the
+// reads below are the cluster's own calls, which no rule checks (see CallerReads).
 internal sealed partial class TaskGrain
 {
+    private IAccessRulesSource AccessRules => ServiceProvider.GetRequiredService<IAccessRulesSource>();
+
     public async Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
             return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
         }
-        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize);
+        if (await CallerReads.ForCurrentCallerAsync<SessionInfo>(AccessRules, CallerOperations.SessionRead, TargetFacts.Of) is not { } readable)
+        {
+            return CallerReads.Unconfirmed($"Listing the sessions of task '{ShownKey}'");
+        }
+        return await Listing.LiveSessionsAsync(GrainFactory, Index.Sessions, continuationToken, pageSize, readable);
     }
 
     // A task's credentials are indexed by the sessions that issued them: the page walks the task's sessions in
@@ -35,6 +44,10 @@ internal sealed partial class TaskGrain
         if (!size.IsSuccess)
         {
             return size.Error;
+        }
+        if (await CallerReads.ForCurrentCallerAsync<CredentialInfo>(AccessRules, CallerOperations.CredentialRead, TargetFacts.Of) is not { } readable)
+        {
+            return CallerReads.Unconfirmed($"Listing the credentials of task '{ShownKey}'");
         }
         var after = PageToken.Decode(continuationToken);
         if (!after.IsSuccess)
@@ -72,7 +85,7 @@ internal sealed partial class TaskGrain
             }
             if (scan.IsSuccess)
             {
-                items.AddRange(scan.Value.Items);
+                items.AddRange(scan.Value.Items.Where(readable));
                 if (scan.Value.More)
                 {
                     return new Page<CredentialInfo> { Items = items, ContinuationToken = PageToken.Encode($"{session}\n{scan.Value.LastScanned}") };
