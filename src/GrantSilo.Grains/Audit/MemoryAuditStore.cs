@@ -107,7 +107,7 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue, AuditKeys? key
                         Kind = AuditEventKind.RetentionCut,
                         At = held[0].TryReadRecord()?.At ?? DateTimeOffset.UnixEpoch,
                         Subject = stream,
-                        Detail = $"Records before {held[0].Sequence} of stream {stream} were dropped from memory (the newest {capacity} are kept).",
+                        Detail = $"Records before {held[0].Sequence} of stream {stream} were dropped from memory (a stream keeps at most {capacity}).",
                     }, keys.SigningKey, keys.KeyId);
                 }
             }
