@@ -132,6 +132,10 @@ internal static class AuditCommands
             output.Write(node, () =>
             {
                 output.Line(result.Intact ? $"Intact: {result.RecordsChecked} records in {result.Streams} streams." : $"BROKEN: {result.Broken} in stream {result.BrokenStream} at record {result.BrokenSequence}: {result.Detail}");
+                foreach (var stream in result.PerStream)
+                {
+                    output.Line(StreamLine(stream));
+                }
                 output.Line(result.LastCheckpoint is { } c ? $"Last signed checkpoint: stream {c.Stream} record {c.Sequence} at {c.At:O} (key {c.KeyId})." : "No signed checkpoint yet.");
             });
             return result.Intact ? ExitCodes.Ok : ExitCodes.NotAllowed;
@@ -207,31 +211,20 @@ internal static class AuditCommands
         return options;
     }
 
+    // One stream's line of a verification: where it starts (and whether retention's signed cut says why), its last signed
+    // checkpoint, and how many records follow it unsigned (they could be cut off or replaced until the next checkpoint).
+    internal static string StreamLine(AuditStreamVerification stream)
+    {
+        var start = stream.RetentionCut is { } cut ? $"records {stream.FirstSequence}-{stream.LastSequence} (1-{cut} removed by retention, signed)" : $"records {stream.FirstSequence}-{stream.LastSequence}";
+        var signed = stream.LastCheckpoint is { } c ? $"last signed checkpoint {c.Sequence} at {c.At:O}" : "no signed checkpoint";
+        return $"  stream {stream.Stream}: {start}; {signed}; {stream.Unsigned} unsigned after it.";
+    }
+
     // An export verified with nothing but its lines and the published keys: what someone outside can do.
     internal static async Task<AuditVerification> VerifyOfflineAsync(string exportFile, string keysFile, CancellationToken cancellationToken)
     {
         var keys = JsonSerializer.Deserialize(await File.ReadAllTextAsync(keysFile, cancellationToken), AuditJson.Default.ListAuditSigningKey)
             ?? throw new GrantctlException(ExitCodes.Usage, $"{keysFile} holds no keys.");
-        var verifier = new AuditChainVerifier(AuditChain.Import(keys));
-        var number = 0;
-        foreach (var text in await File.ReadAllLinesAsync(exportFile, cancellationToken))
-        {
-            number++;
-            if (text.Length == 0)
-            {
-                continue;
-            }
-            if (AuditLine.TryParse(Encoding.UTF8.GetBytes(text)) is not { } line)
-            {
-                verifier.Unreadable("(export)", $"Line {number} of {exportFile} is not an audit record.");
-                break;
-            }
-            verifier.Add(line);
-            if (verifier.IsBroken)
-            {
-                break;
-            }
-        }
-        return verifier.Result();
+        return AuditChainVerifier.VerifyExport(await File.ReadAllLinesAsync(exportFile, cancellationToken), AuditChain.Import(keys), exportFile);
     }
 }

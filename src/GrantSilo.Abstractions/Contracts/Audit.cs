@@ -47,6 +47,12 @@ public enum AuditEventKind
     /// between when. Written as soon as the queue has room again, so the log says what it is missing.
     /// </summary>
     RecordsDropped = 92,
+    /// <summary>
+    /// A signed statement that retention removed a stream's oldest records: the stream is kept from the record after this
+    /// one's sequence number, and that record links to this one's hash. Kept by the store apart from the stream and read
+    /// back as the stream's first line (docs/audit.md, "Retention").
+    /// </summary>
+    RetentionCut = 93,
 }
 
 /// <summary>
@@ -173,6 +179,13 @@ public enum AuditBreakKind
     BadSignature = 5,
     /// <summary>A signed checkpoint names a record that is no longer there.</summary>
     CheckpointMissing = 6,
+    /// <summary>
+    /// A stream's first records were removed: its first record is not record 1, and no signed retention cut says
+    /// retention removed the records before it.
+    /// </summary>
+    StartRemoved = 7,
+    /// <summary>A stream holds records but no signed checkpoint (nothing in it is signed): it may be forged whole.</summary>
+    UnsignedStream = 8,
 }
 
 /// <summary>The last signed checkpoint of a stream: everything up to <see cref="Sequence"/> is signed.</summary>
@@ -201,6 +214,30 @@ public sealed record AuditVerification
     [Id(6)] public string? Detail { get; init; }
     /// <summary>The last signed checkpoint that verified (of the stream that broke, or the newest one).</summary>
     [Id(7)] public AuditCheckpoint? LastCheckpoint { get; init; }
+    /// <summary>
+    /// Each stream looked at, in order: where it starts, its last signed checkpoint, and how many records follow that
+    /// checkpoint unsigned.
+    /// </summary>
+    [Id(8)] public IReadOnlyList<AuditStreamVerification> PerStream { get; init; } = [];
+}
+
+/// <summary>What verification found in one stream.</summary>
+[GenerateSerializer, Immutable, Alias("grantsilo.audit-stream-verification")]
+public sealed record AuditStreamVerification
+{
+    [Id(0)] public required string Stream { get; init; }
+    /// <summary>The first record held (1 unless retention removed older ones).</summary>
+    [Id(1)] public long FirstSequence { get; init; }
+    [Id(2)] public long LastSequence { get; init; }
+    /// <summary>When retention removed the records before <see cref="FirstSequence"/>: the signed cut's sequence (the last one removed).</summary>
+    [Id(3)] public long? RetentionCut { get; init; }
+    /// <summary>The stream's last signed checkpoint that verified, or null when it has none.</summary>
+    [Id(4)] public AuditCheckpoint? LastCheckpoint { get; init; }
+    /// <summary>
+    /// How many records follow the last signed point (its last checkpoint, else its retention cut, else its start): not
+    /// signed yet, so they could be cut off or replaced without a trace until the next checkpoint.
+    /// </summary>
+    [Id(5)] public long Unsigned { get; init; }
 }
 
 /// <summary>A key that signs audit checkpoints, published so anyone can verify an export.</summary>

@@ -237,6 +237,43 @@ public static class AuditChain
         return line with { Signature = Convert.ToBase64String(key.SignData(Encoding.UTF8.GetBytes(line.Hash), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)), KeyId = keyId };
     }
 
+    /// <summary>
+    /// Seals a retention cut for a stream whose records up to <paramref name="lastRemoved"/> retention is about to remove:
+    /// a line at that sequence number with that record's hash (<paramref name="linkHash"/>, which the first record kept
+    /// links to), no <c>prev</c>, the cut's record as body, signed over <see cref="RetentionCutPayload"/>. Read back as
+    /// the stream's first line, it vouches for where the stream now starts.
+    /// </summary>
+    public static AuditLine SealRetentionCut(string stream, long lastRemoved, string linkHash, AuditRecord cut, ECDsa key, string keyId)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lastRemoved, 1);
+        var body = Serialize(cut with { Kind = AuditEventKind.RetentionCut });
+        var signature = key.SignData(RetentionCutPayload(stream, lastRemoved, linkHash, body), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return new AuditLine { Stream = stream, Sequence = lastRemoved, PreviousHash = "", Hash = linkHash, Body = body, Signature = Convert.ToBase64String(signature), KeyId = keyId };
+    }
+
+    /// <summary>
+    /// What a retention cut's signature covers: UTF-8 of <c>"grantsilo-audit-retention-cut\n" + stream + "\n" + seq +
+    /// "\n" + hash + "\n" + body</c>. A checkpoint's signature covers a hash alone (hex), so neither can pass for the other.
+    /// </summary>
+    public static byte[] RetentionCutPayload(string stream, long sequence, string hash, string body) =>
+        Encoding.UTF8.GetBytes($"grantsilo-audit-retention-cut\n{stream}\n{sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{hash}\n{body}");
+
+    /// <summary>Whether a line is a retention cut (signed, its body a <see cref="AuditEventKind.RetentionCut"/> record); its signature is not checked.</summary>
+    public static bool IsRetentionCut(AuditLine line) =>
+        line.Signature is not null && line.PreviousHash.Length == 0 && line.TryReadRecord() is { Kind: AuditEventKind.RetentionCut };
+
+    /// <summary>Whether a retention cut's signature verifies with <paramref name="key"/>.</summary>
+    public static bool VerifyRetentionCut(AuditLine line, ECDsa key)
+    {
+        if (line.Signature is null)
+        {
+            return false;
+        }
+        Span<byte> signature = stackalloc byte[128];
+        return Convert.TryFromBase64String(line.Signature, signature, out var length)
+            && key.VerifyData(RetentionCutPayload(line.Stream, line.Sequence, line.Hash, line.Body), signature[..length], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    }
+
     /// <summary>Whether a checkpoint's signature verifies with <paramref name="key"/>.</summary>
     public static bool VerifySignature(AuditLine line, ECDsa key)
     {
@@ -272,23 +309,64 @@ public static class AuditChain
 
 /// <summary>
 /// Verifies audit streams line by line: each line's hash, its link to the line before, consecutive sequence numbers, and
-/// every checkpoint's signature; then that each checkpoint kept aside is still in its stream. Reports the first break.
+/// every checkpoint's signature; that each stream starts at record 1 or at a signed retention cut; that each checkpoint
+/// kept aside is still in its stream; and that every stream is signed at all. Reports the first break, and for each
+/// stream its last signed checkpoint and how many records follow it unsigned.
 /// </summary>
-public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
+/// <param name="keys">The published keys, by id.</param>
+/// <param name="unsignedAllowed">
+/// A stream that may hold records and no checkpoint yet without that being a break: the verifying silo's own stream while
+/// its journal has not had its first checkpoint written (a journal writes one with its first write after opening its
+/// stream). Null offline and in every other case.
+/// </param>
+public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys, string? unsignedAllowed = null)
 {
-    private readonly HashSet<string> _streams = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (long Sequence, string Hash)> _tails = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Dictionary<long, string>> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StreamState> _streams = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
     private AuditCheckpoint? _lastCheckpoint;
     private long _checked;
     private AuditVerification? _broken;
+    private bool _finished;
 
     /// <summary>Whether a break has been found (later lines are not looked at).</summary>
     public bool IsBroken => _broken is not null;
 
     /// <summary>
-    /// Checks the next line of its stream. The first line seen of a stream may start after sequence 1 (older segments
-    /// expired by retention); its link to the line before cannot be checked.
+    /// Verifies an export (JSON lines, as <c>GET /v1/audit/export</c> writes them) with nothing but its lines and the
+    /// published keys, by the same rules as the silo: what <c>grantctl audit verify --file</c> and anyone outside do. An
+    /// export holds no kept checkpoints and no live stream, so a stream in it with no checkpoint is always a break.
+    /// </summary>
+    public static AuditVerification VerifyExport(IEnumerable<string> lines, IReadOnlyDictionary<string, ECDsa> keys, string source)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        var verifier = new AuditChainVerifier(keys);
+        var number = 0;
+        foreach (var text in lines)
+        {
+            number++;
+            if (text.Length == 0)
+            {
+                continue;
+            }
+            if (AuditLine.TryParse(Encoding.UTF8.GetBytes(text)) is not { } line)
+            {
+                verifier.Unreadable("(export)", $"Line {number} of {source} is not an audit record.");
+                break;
+            }
+            verifier.Add(line);
+            if (verifier.IsBroken)
+            {
+                break;
+            }
+        }
+        return verifier.Result();
+    }
+
+
+    /// <summary>
+    /// Checks the next line of its stream. A stream's first line is record 1, or a signed retention cut
+    /// (<see cref="AuditEventKind.RetentionCut"/>) that the rest of the stream links to: anything else means its first
+    /// records were removed (<see cref="AuditBreakKind.StartRemoved"/>).
     /// </summary>
     public void Add(AuditLine line)
     {
@@ -296,25 +374,40 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
         {
             return;
         }
-        _streams.Add(line.Stream);
         _checked++;
-        if (_tails.TryGetValue(line.Stream, out var tail))
+        if (!_streams.TryGetValue(line.Stream, out var stream))
         {
-            if (line.Sequence != tail.Sequence + 1)
+            _streams[line.Stream] = stream = new StreamState();
+            _order.Add(line.Stream);
+            if (AuditChain.IsRetentionCut(line))
             {
-                Break(AuditBreakKind.SequenceGap, line.Stream, line.Sequence, $"Sequence {line.Sequence} follows {tail.Sequence}: records are missing or out of order.");
+                StartAtCut(line, stream);
                 return;
             }
-            if (!string.Equals(line.PreviousHash, tail.Hash, StringComparison.Ordinal))
+            if (line.Sequence != 1)
             {
-                Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, $"Record {line.Sequence} does not link to record {tail.Sequence}: a record was removed, inserted or replaced.");
+                Break(AuditBreakKind.StartRemoved, line.Stream, line.Sequence,
+                    $"Stream {line.Stream} starts at record {line.Sequence}: records before it were removed, and no signed retention cut says retention removed them.");
+                return;
+            }
+            if (line.PreviousHash.Length != 0)
+            {
+                Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, "The first record of the stream links to a predecessor.");
                 return;
             }
         }
-        else if (line.Sequence == 1 && line.PreviousHash.Length != 0)
+        else
         {
-            Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, "The first record of the stream links to a predecessor.");
-            return;
+            if (line.Sequence != stream.Last + 1)
+            {
+                Break(AuditBreakKind.SequenceGap, line.Stream, line.Sequence, $"Sequence {line.Sequence} follows {stream.Last}: records are missing or out of order.");
+                return;
+            }
+            if (!string.Equals(line.PreviousHash, stream.LastHash, StringComparison.Ordinal))
+            {
+                Break(AuditBreakKind.BrokenLink, line.Stream, line.Sequence, $"Record {line.Sequence} does not link to record {stream.Last}: a record was removed, inserted or replaced.");
+                return;
+            }
         }
         if (!string.Equals(AuditChain.Hash(line.PreviousHash, line.Body), line.Hash, StringComparison.Ordinal))
         {
@@ -323,15 +416,17 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
         }
         if (line.IsCheckpoint)
         {
-            if (line.KeyId is null || !keys.TryGetValue(line.KeyId, out var key) || !AuditChain.VerifySignature(line, key))
+            if (!Signed(line, AuditChain.VerifySignature))
             {
                 Break(AuditBreakKind.BadSignature, line.Stream, line.Sequence, $"Checkpoint {line.Sequence} is not signed by a published key (key id {line.KeyId}).");
                 return;
             }
-            _lastCheckpoint = new AuditCheckpoint { Stream = line.Stream, Sequence = line.Sequence, Hash = line.Hash, At = line.TryReadRecord()?.At ?? default, KeyId = line.KeyId };
-            Seen(line.Stream)[line.Sequence] = line.Hash;
+            _lastCheckpoint = stream.LastCheckpoint = new AuditCheckpoint { Stream = line.Stream, Sequence = line.Sequence, Hash = line.Hash, At = line.TryReadRecord()?.At ?? default, KeyId = line.KeyId! };
+            stream.SignedThrough = line.Sequence;
+            stream.Seen[line.Sequence] = line.Hash;
         }
-        _tails[line.Stream] = (line.Sequence, line.Hash);
+        stream.Last = line.Sequence;
+        stream.LastHash = line.Hash;
     }
 
     /// <summary>Reports a stream that could not be read whole (a torn or unreadable line) after its last good line.</summary>
@@ -339,50 +434,103 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
     {
         if (_broken is null)
         {
-            _streams.Add(stream);
-            Break(AuditBreakKind.Truncated, stream, _tails.TryGetValue(stream, out var tail) ? tail.Sequence + 1 : null, detail);
+            if (!_streams.TryGetValue(stream, out var state))
+            {
+                _streams[stream] = state = new StreamState();
+                _order.Add(stream);
+            }
+            Break(AuditBreakKind.Truncated, stream, state.Last + 1, detail);
         }
     }
 
     /// <summary>
-    /// Checks a checkpoint kept aside from its stream (the stores keep each one twice): it must verify, and its stream must
-    /// still hold it (after the stream's lines have all been added).
+    /// Checks a checkpoint kept aside from its stream (the stores keep each one twice), after the stream's lines have all
+    /// been added: it must verify, and its stream must still hold it, unless a signed retention cut says retention
+    /// removed it.
     /// </summary>
-    public void AddKeptCheckpoint(AuditLine checkpoint, long firstSequenceRetained)
+    public void AddKeptCheckpoint(AuditLine checkpoint)
     {
-        if (_broken is not null || checkpoint.Sequence < firstSequenceRetained)
+        if (_broken is not null)
         {
             return;
         }
-        if (checkpoint.KeyId is null || !keys.TryGetValue(checkpoint.KeyId, out var key) || !AuditChain.VerifySignature(checkpoint, key))
+        var stream = _streams.GetValueOrDefault(checkpoint.Stream);
+        if (stream?.Cut is { } cut && checkpoint.Sequence <= cut)
+        {
+            return;
+        }
+        if (!Signed(checkpoint, AuditChain.VerifySignature))
         {
             Break(AuditBreakKind.BadSignature, checkpoint.Stream, checkpoint.Sequence, $"A kept checkpoint ({checkpoint.Sequence}) is not signed by a published key.");
             return;
         }
-        if (!Seen(checkpoint.Stream).TryGetValue(checkpoint.Sequence, out var hash) || !string.Equals(hash, checkpoint.Hash, StringComparison.Ordinal))
+        if (stream is null || !stream.Seen.TryGetValue(checkpoint.Sequence, out var hash) || !string.Equals(hash, checkpoint.Hash, StringComparison.Ordinal))
         {
             Break(AuditBreakKind.CheckpointMissing, checkpoint.Stream, checkpoint.Sequence,
                 $"Signed checkpoint {checkpoint.Sequence} is no longer in its stream: records up to it were removed or the stream was truncated.");
         }
     }
 
-    /// <summary>The verdict.</summary>
-    public AuditVerification Result() => _broken ?? new AuditVerification
+    /// <summary>The verdict, once every line (and kept checkpoint) has been added.</summary>
+    public AuditVerification Result()
     {
-        Intact = true,
-        RecordsChecked = _checked,
-        Streams = _streams.Count,
-        LastCheckpoint = _lastCheckpoint,
-    };
-
-    private Dictionary<long, string> Seen(string stream)
-    {
-        if (!_seen.TryGetValue(stream, out var seen))
+        if (!_finished && _broken is null)
         {
-            _seen[stream] = seen = [];
+            _finished = true;
+            // A stream nothing in which is signed could have been written whole by anyone with write access to the store.
+            foreach (var name in _order)
+            {
+                var stream = _streams[name];
+                if (stream.SignedThrough == 0 && stream.Last > 0 && !string.Equals(name, unsignedAllowed, StringComparison.Ordinal))
+                {
+                    Break(AuditBreakKind.UnsignedStream, name, stream.First,
+                        $"Stream {name} holds {stream.Last - stream.First + 1} records and no signed checkpoint: nothing in it is signed, so anyone with write access to the store could have written it.");
+                    break;
+                }
+            }
         }
-        return seen;
+        return _broken ?? new AuditVerification
+        {
+            Intact = true,
+            RecordsChecked = _checked,
+            Streams = _streams.Count,
+            LastCheckpoint = _lastCheckpoint,
+            PerStream = PerStream(),
+        };
     }
+
+    // The stream begins at a retention cut: signed, it stands for the records it says were removed, and the next record
+    // must link to it.
+    private void StartAtCut(AuditLine cut, StreamState stream)
+    {
+        if (!Signed(cut, AuditChain.VerifyRetentionCut))
+        {
+            Break(AuditBreakKind.BadSignature, cut.Stream, cut.Sequence + 1, $"The retention cut before record {cut.Sequence + 1} is not signed by a published key (key id {cut.KeyId}).");
+            return;
+        }
+        if (cut.PreviousHash.Length != 0 || cut.Sequence < 1)
+        {
+            Break(AuditBreakKind.BrokenLink, cut.Stream, cut.Sequence + 1, "The stream's retention cut is not one a store writes.");
+            return;
+        }
+        stream.Cut = stream.Last = stream.SignedThrough = cut.Sequence;
+        stream.First = cut.Sequence + 1;
+        stream.LastHash = cut.Hash;
+    }
+
+    private bool Signed(AuditLine line, Func<AuditLine, ECDsa, bool> verify) =>
+        line.KeyId is not null && keys.TryGetValue(line.KeyId, out var key) && verify(line, key);
+
+    private List<AuditStreamVerification> PerStream() =>
+        [.. _order.Select(name => _streams[name]).Zip(_order, (s, name) => new AuditStreamVerification
+        {
+            Stream = name,
+            FirstSequence = s.First,
+            LastSequence = s.Last,
+            RetentionCut = s.Cut,
+            LastCheckpoint = s.LastCheckpoint,
+            Unsigned = Math.Max(0, s.Last - Math.Max(s.SignedThrough, s.First - 1)),
+        })];
 
     private void Break(AuditBreakKind kind, string stream, long? sequence, string detail)
     {
@@ -397,7 +545,19 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys)
             BrokenSequence = sequence,
             Detail = detail,
             LastCheckpoint = lastInStream ?? _lastCheckpoint,
+            PerStream = PerStream(),
         };
+    }
+
+    private sealed class StreamState
+    {
+        public long First { get; set; } = 1;
+        public long Last { get; set; }
+        public string LastHash { get; set; } = "";
+        public long? Cut { get; set; }
+        public long SignedThrough { get; set; }
+        public AuditCheckpoint? LastCheckpoint { get; set; }
+        public Dictionary<long, string> Seen { get; } = [];
     }
 }
 

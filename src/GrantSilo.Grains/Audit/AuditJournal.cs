@@ -58,6 +58,10 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
     private bool _swept;
     private long _sinceCheckpoint;
     private DateTimeOffset _lastCheckpoint;
+    // A checkpoint goes with the first write after the stream is opened, so a stream holds records unsigned only while
+    // that write is under way (verification treats a stream with no checkpoint as forged).
+    private bool _checkpointOwed;
+    private volatile bool _checkpointed;
     // The writer's batch as sealed and encoded (reused for every write).
     private readonly EncodedAuditLines _sealed = new();
     // Buffers for bodies encoded ahead: taken by recorders, given back by the writer once their batch is written.
@@ -89,6 +93,12 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
 
     /// <summary>The stream this silo writes.</summary>
     public string Stream { get; }
+
+    /// <summary>
+    /// True until this journal has had its first checkpoint written (it goes with the first write after opening the
+    /// stream): until then this silo's own stream may hold records and no checkpoint without that being forgery.
+    /// </summary>
+    public bool AwaitingFirstCheckpoint => !_checkpointed;
 
     /// <summary>Whether the last write to the store succeeded (false while the store is down).</summary>
     public bool Healthy { get; private set; } = true;
@@ -450,6 +460,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
             if (tail is null)
             {
                 tail = await OpenAsync(cancellationToken).ConfigureAwait(false);
+                _checkpointOwed = true;
                 if (tail.Repaired is { } repaired)
                 {
                     carried.Add(new AuditRecord { Id = AuditIds.New(_time), Kind = AuditEventKind.StreamReopened, At = _time.GetUtcNow(), Silo = _silo, Subject = Stream, Detail = repaired });
@@ -495,7 +506,7 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                     records.Add(entry.AsIs ? new Sealable(entry.Record, entry) : new Sealable(Denied(entry.Record), null));
                 }
             }
-            var due = _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
+            var due = _checkpointOwed || _sinceCheckpoint + records.Count >= _options.CheckpointEvery || _time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval;
             tail = await WriteAsync(tail, records, due, cancellationToken).ConfigureAwait(false);
             if (batch is not null)
             {
@@ -545,6 +556,8 @@ public sealed partial class AuditJournal : IAuditTrail, ILifecycleParticipant<IS
                 {
                     _sinceCheckpoint = 0;
                     _lastCheckpoint = _time.GetUtcNow();
+                    _checkpointOwed = false;
+                    _checkpointed = true;
                 }
                 else
                 {

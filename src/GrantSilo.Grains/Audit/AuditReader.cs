@@ -7,7 +7,13 @@ namespace GrantSilo.Grains.Audit;
 /// Queries scan the streams; the continuation token is where the scan stopped, so the last page's token is also where
 /// to follow from.
 /// </summary>
-public sealed class AuditReader(IAuditStore store, AuditKeys keys)
+/// <param name="store">The store read.</param>
+/// <param name="keys">The keys whose public halves verify checkpoints and retention cuts.</param>
+/// <param name="journal">
+/// This silo's journal, if it has one: its own stream may lack a checkpoint while its first write (which carries one) is
+/// under way. Every other stream without a checkpoint is reported as <see cref="AuditBreakKind.UnsignedStream"/>.
+/// </param>
+public sealed class AuditReader(IAuditStore store, AuditKeys keys, AuditJournal? journal = null)
 {
     /// <summary>The most lines one page scans before it returns (with a continuation token) however few it found.</summary>
     public const int MaxScannedPerPage = 100_000;
@@ -78,18 +84,19 @@ public sealed class AuditReader(IAuditStore store, AuditKeys keys)
         return new AuditLineage { Decision = decision, Related = [.. related.OrderBy(e => e.Record.At)] };
     }
 
-    /// <summary>Verifies every stream; reports the first broken link and the last signed checkpoint.</summary>
+    /// <summary>
+    /// Verifies every stream; reports the first break, the last signed checkpoint, and per stream how many records follow
+    /// its last checkpoint unsigned.
+    /// </summary>
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
     {
-        var verifier = new AuditChainVerifier(AuditChain.Import(keys.Published));
+        var verifier = new AuditChainVerifier(AuditChain.Import(keys.Published), journal is { AwaitingFirstCheckpoint: true } ? journal.Stream : null);
         foreach (var stream in await store.ListStreamsAsync(cancellationToken).ConfigureAwait(false))
         {
-            long? first = null;
             try
             {
                 await foreach (var line in store.ReadAsync(stream, 1, cancellationToken).ConfigureAwait(false))
                 {
-                    first ??= line.Sequence;
                     verifier.Add(line);
                     if (verifier.IsBroken)
                     {
@@ -102,17 +109,11 @@ public sealed class AuditReader(IAuditStore store, AuditKeys keys)
                 verifier.Unreadable(stream, e.Message);
                 return verifier.Result();
             }
+            // Every checkpoint kept aside must still be in the stream, unless a signed retention cut removed it (an empty
+            // stream whose checkpoints are kept had everything removed).
             foreach (var checkpoint in await store.ReadCheckpointsAsync(stream, cancellationToken).ConfigureAwait(false))
             {
-                verifier.AddKeptCheckpoint(checkpoint, first ?? long.MaxValue);
-            }
-            if (first is null && verifier.IsBroken is false)
-            {
-                // An empty stream whose checkpoints are kept: everything was removed.
-                foreach (var checkpoint in await store.ReadCheckpointsAsync(stream, cancellationToken).ConfigureAwait(false))
-                {
-                    verifier.AddKeptCheckpoint(checkpoint, 0);
-                }
+                verifier.AddKeptCheckpoint(checkpoint);
             }
             if (verifier.IsBroken)
             {

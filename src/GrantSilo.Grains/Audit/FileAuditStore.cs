@@ -11,12 +11,15 @@ namespace GrantSilo.Grains.Audit;
 /// (<c>{stream}/{first sequence}.log</c>), written one batch per write and one fsync per batch, closed and a new one begun
 /// once a segment reaches <see cref="FileAuditStoreOptions.SegmentBytes"/>, and deleted once older than
 /// <see cref="FileAuditStoreOptions.Retention"/>. Checkpoints are kept a second time in <c>{stream}/checkpoints.log</c>.
-/// One process writes a directory.
+/// Before retention deletes segments it keeps a signed retention cut in <c>{stream}/retention.log</c> (where the stream
+/// now starts and the hash its first record links to), read back as the stream's first line so verification knows the
+/// removal was retention's. One process writes a directory.
 /// </summary>
 public sealed partial class FileAuditStore : IAuditStore, IDisposable
 {
     private const string SegmentExtension = ".log";
     private const string CheckpointFile = "checkpoints.log";
+    private const string RetentionFile = "retention.log";
 
     // How far ahead of the writer a segment is zeroed at a time (never past the size at which it is closed), from a
     // buffer of zeroes written as often as it takes.
@@ -29,17 +32,26 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     private readonly FileAuditStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<FileAuditStore> _logger;
+    private readonly AuditKeys? _keys;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Writer> _writers = new(StringComparer.Ordinal);
     private FileStream? _directoryLock;
     private readonly ArrayBufferWriter<byte> _encoded = new(64 * 1024);
     private readonly BlockingWriterThread _writerThread = new("GrantSilo audit writer");
 
-    public FileAuditStore(IOptions<FileAuditStoreOptions> options, TimeProvider time, ILogger<FileAuditStore> logger)
+    /// <param name="options">The directory, segment size and retention.</param>
+    /// <param name="time">The clock retention measures age by.</param>
+    /// <param name="logger">Where the store logs.</param>
+    /// <param name="keys">
+    /// The audit keys: retention signs its cuts with the signing key. Without them retention deletes nothing (an unsigned
+    /// removal would read as tampering).
+    /// </param>
+    public FileAuditStore(IOptions<FileAuditStoreOptions> options, TimeProvider time, ILogger<FileAuditStore> logger, AuditKeys? keys = null)
     {
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _keys = keys;
     }
 
     /// <summary>A batch is one write and one fsync whatever its size: a thousand lines share one.</summary>
@@ -203,6 +215,13 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     public async IAsyncEnumerable<AuditLine> ReadAsync(string stream, long fromSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var segments = Segments(stream);
+        // A stream that retention shortened begins with the signed cut that says so (verification needs it; a stream that
+        // starts after record 1 without one had its start removed by someone else).
+        if (segments.Count > 0 && segments[0].First > 1 && fromSequence < segments[0].First
+            && ReadCuts(stream).LastOrDefault(c => c.Sequence == segments[0].First - 1) is { } cut)
+        {
+            yield return cut;
+        }
         for (var i = 0; i < segments.Count; i++)
         {
             if (i + 1 < segments.Count && segments[i + 1].First <= fromSequence)
@@ -410,7 +429,8 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         file.Flush(flushToDisk: true);
     }
 
-    // Deletes closed segments whose newest record is older than the retention (the file's last write is that record's).
+    // Deletes closed segments whose newest record is older than the retention (the file's last write is that record's),
+    // after keeping a signed cut that says where the stream now starts and what its first record links to.
     private void ApplyRetention(string stream)
     {
         if (_options.Retention is not { } retention)
@@ -420,21 +440,105 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         var cutoff = _time.GetUtcNow() - retention;
         var segments = Segments(stream);
         // Never the newest segment, and only from the oldest on: the chain kept stays whole.
-        for (var i = 0; i < segments.Count - 1; i++)
+        var expired = 0;
+        while (expired < segments.Count - 1 && File.GetLastWriteTimeUtc(segments[expired].Path) < cutoff.UtcDateTime)
         {
-            if (File.GetLastWriteTimeUtc(segments[i].Path) >= cutoff.UtcDateTime)
-            {
-                break;
-            }
+            expired++;
+        }
+        if (expired == 0)
+        {
+            return;
+        }
+        if (_keys is null)
+        {
+            LogRetentionUnsigned(_logger, stream);
+            return;
+        }
+        // The stream must still start where it did: at record 1 or at a cut retention signed. Otherwise someone else removed
+        // its start, and a new cut would hide that: nothing is deleted, and verification reports it.
+        var cuts = ReadCuts(stream);
+        var first = segments[0].First;
+        if (first != 1 && !cuts.Any(c => c.Sequence == first - 1))
+        {
+            LogRetentionRefused(_logger, stream, first);
+            return;
+        }
+        var kept = segments[expired].First;
+        if (LinkInto(stream, segments[expired].Path, kept) is not { } link)
+        {
+            LogRetentionRefused(_logger, stream, kept);
+            return;
+        }
+        var cut = AuditChain.SealRetentionCut(stream, kept - 1, link, new AuditRecord
+        {
+            Id = AuditIds.New(_time),
+            Kind = AuditEventKind.RetentionCut,
+            At = _time.GetUtcNow(),
+            Subject = stream,
+            Detail = $"Records {first}-{kept - 1} of stream {stream} were removed by retention (older than {retention}); record {kept} links to the last of them.",
+        }, _keys.SigningKey, _keys.KeyId);
+        // Kept (and flushed) before anything is deleted: a crash between the two leaves old segments and a cut, which
+        // still verifies (the stream starts at record 1 or at an earlier cut), and the next pass deletes them.
+        using (var file = new FileStream(Path.Combine(Root, stream, RetentionFile), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0))
+        {
+            // Not through the store's encoding buffer: retention runs while that holds the batch being written.
+            file.Write(Encoding.UTF8.GetBytes(cut.ToJson() + "\n"));
+            file.Flush(flushToDisk: true);
+        }
+        for (var i = 0; i < expired; i++)
+        {
             File.Delete(segments[i].Path);
             var name = Path.GetFileName(segments[i].Path);
             LogSegmentExpired(_logger, stream, name);
         }
         if (_writers.TryGetValue(stream, out var writer))
         {
-            var left = Segments(stream);
-            writer.FirstSequence = left.Count > 0 ? left[0].First : writer.FirstSequence;
+            writer.FirstSequence = kept;
         }
+    }
+
+    // The hash record `first` (the first of its segment) links to: from the segment's first line, or, for the segment just
+    // begun and still empty, the stream's tail. Null when neither says.
+    private string? LinkInto(string stream, string segment, long first)
+    {
+        using (var file = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            var line = new ArrayBufferWriter<byte>(4096);
+            Span<byte> chunk = stackalloc byte[4096];
+            int read;
+            while ((read = file.Read(chunk)) > 0)
+            {
+                var end = chunk[..read].IndexOf((byte)'\n');
+                line.Write(chunk[..(end < 0 ? read : end)]);
+                if (end >= 0)
+                {
+                    break;
+                }
+            }
+            var text = line.WrittenSpan;
+            var zero = text.IndexOf((byte)0);
+            if (zero >= 0)
+            {
+                text = text[..zero];
+            }
+            if (text.Length > 0)
+            {
+                return AuditLine.TryParse(text) is { } parsed && parsed.Sequence == first ? parsed.PreviousHash : null;
+            }
+        }
+        return _writers.TryGetValue(stream, out var writer) && writer.Sequence == first - 1 ? writer.Hash : null;
+    }
+
+    // The retention cuts kept for a stream, oldest first (a torn last one, from a crash while keeping it, is left out:
+    // its segments were not deleted).
+    private List<AuditLine> ReadCuts(string stream)
+    {
+        var path = Path.Combine(Root, stream, RetentionFile);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        return [.. Split(File.ReadAllBytes(path)).Select(l => AuditLine.TryParse(l.Span)).OfType<AuditLine>()];
     }
 
     private static void TakeBack(Writer writer, long length)
@@ -561,6 +665,12 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
 
     [LoggerMessage(EventId = 2600, Level = LogLevel.Warning, Message = "Audit stream {Stream}: removed {Bytes} bytes of an unfinished (never acknowledged) write from segment {Segment}.")]
     private static partial void LogTornTailRemoved(ILogger logger, string stream, int bytes, string segment);
+
+    [LoggerMessage(EventId = 2602, Level = LogLevel.Warning, Message = "Audit stream {Stream}: segments are past their retention but are kept: the store has no signing key to sign the retention cut with.")]
+    private static partial void LogRetentionUnsigned(ILogger logger, string stream);
+
+    [LoggerMessage(EventId = 2603, Level = LogLevel.Error, Message = "Audit stream {Stream}: retention deleted nothing, because the stream's records do not start where retention left them (at record {First}): records were removed by something other than retention. Run 'grantctl audit verify'.")]
+    private static partial void LogRetentionRefused(ILogger logger, string stream, long first);
 
     [LoggerMessage(EventId = 2601, Level = LogLevel.Information, Message = "Audit stream {Stream}: segment {Segment} is past its retention and was deleted.")]
     private static partial void LogSegmentExpired(ILogger logger, string stream, string segment);

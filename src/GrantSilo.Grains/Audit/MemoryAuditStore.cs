@@ -4,9 +4,15 @@ namespace GrantSilo.Grains.Audit;
 /// Keeps audit lines in memory: for tests, and for a silo with the durable audit turned off (<see cref="AuditOptions.Enabled"/>
 /// false), where it keeps the newest lines only (bounded). Never durable.
 /// </summary>
-public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
+/// <param name="capacity">
+/// The most lines a stream keeps: past it, the oldest tenth are dropped, as retention would, and with
+/// <paramref name="keys"/> a signed retention cut says so (without them a shortened stream no longer verifies).
+/// </param>
+/// <param name="keys">The audit keys, to sign retention cuts with.</param>
+public sealed class MemoryAuditStore(int capacity = int.MaxValue, AuditKeys? keys = null) : IAuditStore
 {
     private readonly Lock _lock = new();
+    private readonly Dictionary<string, AuditLine> _cuts = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<AuditLine>> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<AuditLine>> _checkpoints = new(StringComparer.Ordinal);
 
@@ -91,7 +97,19 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
             }
             if (held.Count > capacity)
             {
-                held.RemoveRange(0, held.Count - capacity);
+                // A tenth more than needed, so a full stream signs a cut once in a while rather than on every append.
+                held.RemoveRange(0, Math.Min(held.Count - 1, held.Count - capacity + capacity / 10));
+                if (keys is not null)
+                {
+                    _cuts[stream] = AuditChain.SealRetentionCut(stream, held[0].Sequence - 1, held[0].PreviousHash, new AuditRecord
+                    {
+                        Id = Guid.CreateVersion7().ToString(),
+                        Kind = AuditEventKind.RetentionCut,
+                        At = held[0].TryReadRecord()?.At ?? DateTimeOffset.UnixEpoch,
+                        Subject = stream,
+                        Detail = $"Records before {held[0].Sequence} of stream {stream} were dropped from memory (a stream keeps at most {capacity}).",
+                    }, keys.SigningKey, keys.KeyId);
+                }
             }
             Appends++;
         }
@@ -114,7 +132,10 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue) : IAuditStore
         AuditLine[] lines;
         lock (_lock)
         {
-            lines = [.. Lines(stream).Where(l => l.Sequence >= fromSequence)];
+            var held = Lines(stream);
+            // A stream that was shortened begins with the signed cut that says so.
+            AuditLine[] cut = held.Count > 0 && _cuts.TryGetValue(stream, out var c) && c.Sequence == held[0].Sequence - 1 && c.Sequence >= fromSequence ? [c] : [];
+            lines = [.. cut, .. held.Where(l => l.Sequence >= fromSequence)];
         }
         foreach (var line in lines)
         {

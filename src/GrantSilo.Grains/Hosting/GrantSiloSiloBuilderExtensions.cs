@@ -154,6 +154,15 @@ public static class GrantSiloSiloBuilderExtensions
         return builder;
     }
 
+    // The store of a silo built without one: the newest lines in memory, signing the cut when it drops older ones.
+    private static MemoryAuditStore DefaultMemoryStore(IServiceProvider services) => new(capacity: 100_000, services.GetRequiredService<AuditKeys>());
+
+    private static bool InMemoryAudit(IServiceCollection services) =>
+        services.LastOrDefault(d => d.ServiceType == typeof(IAuditStore) && !d.IsKeyedService) is not { } store
+        || store.ImplementationInstance is MemoryAuditStore
+        || store.ImplementationType == typeof(MemoryAuditStore)
+        || store.ImplementationFactory?.Method == ((Func<IServiceProvider, MemoryAuditStore>)DefaultMemoryStore).Method;
+
     // The audit trail every decision and lifecycle event is recorded in: the journal over the store (memory when no
     // store is added), the keys, the reader behind the audit grain.
     private static void AddGrantSiloAudit(this IServiceCollection services)
@@ -162,12 +171,13 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
         services.AddOptions<FileAuditStoreOptions>().BindConfiguration(FileAuditStoreOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FileAuditStoreOptions>, FileAuditStoreOptionsValidator>());
-        services.TryAddSingleton<IAuditStore>(_ => new MemoryAuditStore(capacity: 100_000));
+        services.TryAddSingleton<IAuditStore>(DefaultMemoryStore);
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AuditOptions>>();
-            // A silo whose audit is in memory keeps its keys in memory too (unless keys are configured).
-            return sp.GetRequiredService<IAuditStore>() is MemoryAuditStore && options.Value is { SigningKeyFile: null, HashKeyFile: null, KeyDirectory: null }
+            // A silo whose audit is in memory keeps its keys in memory too (unless keys are configured). Told from the
+            // registration, not by resolving the store: the stores take the keys (they sign retention cuts).
+            return InMemoryAudit(services) && options.Value is { SigningKeyFile: null, HashKeyFile: null, KeyDirectory: null }
                 ? AuditKeys.Ephemeral()
                 : new AuditKeys(options, sp.GetRequiredService<IOptions<FileAuditStoreOptions>>());
         });

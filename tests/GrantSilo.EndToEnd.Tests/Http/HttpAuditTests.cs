@@ -139,6 +139,13 @@ public sealed class HttpAuditTests(HttpSilo silo) : IDisposable
         await File.WriteAllLinesAsync(removed, lines.Where((_, i) => i != index));
         Assert.Equal(3, (await GrantctlAsync(null, "audit", "verify", "--file", removed, "--keys", keys)).Exit);
 
+        // So is the start of the log removed (no signed retention cut says retention removed it), naming the stream.
+        var headless = Path.Combine(_home.FullName, "headless.jsonl");
+        await File.WriteAllLinesAsync(headless, (await File.ReadAllLinesAsync(export)).Skip(2));
+        var started = await GrantctlAsync(null, "audit", "verify", "--file", headless, "--keys", keys);
+        Assert.True(started.Exit == 3, started.ToString());
+        Assert.Contains("StartRemoved", started.Output, StringComparison.Ordinal);
+
         // The lineage prints the chain.
         var decisionId = JsonDocument.Parse((await silo.SendAsync(HttpMethod.Post, "/v1/audit/records/search", auditorToken, new { token, pageSize = 1 })).Text).RootElement.GetProperty("items")[0].GetProperty("record").GetProperty("id").GetString()!;
         var printed = await GrantctlAsync(auditorToken, "audit", "lineage", decisionId);

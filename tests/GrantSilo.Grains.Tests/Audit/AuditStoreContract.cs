@@ -23,6 +23,38 @@ public abstract class AuditStoreContract
     /// <summary>Swaps two stored lines' places.</summary>
     protected abstract Task SwapAsync(string stream, long first, long second);
 
+    /// <summary>Removes a stream's first <paramref name="count"/> lines (in the segment-file store: its oldest segments).</summary>
+    protected virtual async Task DeleteFirstAsync(string stream, long count)
+    {
+        for (var sequence = 1L; sequence <= count; sequence++)
+        {
+            await DeleteAsync(stream, sequence);
+        }
+    }
+
+    /// <summary>Every stream's lines as an export holds them (JSON lines, in stream order).</summary>
+    protected async Task<List<string>> ExportAsync()
+    {
+        var export = new List<string>();
+        foreach (var stream in await Store.ListStreamsAsync(CancellationToken.None))
+        {
+            export.AddRange((await ReadAllAsync(stream)).Select(l => l.ToJson()));
+        }
+        return export;
+    }
+
+    protected static AuditVerification VerifyExport(IEnumerable<string> export) =>
+        AuditChainVerifier.VerifyExport(export, AuditChain.Import(Keys.Published), "export.jsonl");
+
+    // Lines 1-5 (a checkpoint at 5) and 6-10 (a checkpoint at 10): both checkpoints kept aside.
+    protected async Task<(string Stream, List<AuditLine> Lines)> WrittenInTwoCheckpointsAsync()
+    {
+        var (stream, lines) = await WrittenAsync(5);
+        var more = Lines(stream, new AuditStreamTail(5, lines[^1].Hash), 5, checkpointLast: true);
+        await Store.AppendAsync(stream, more, CancellationToken.None);
+        return (stream, [.. lines, .. more]);
+    }
+
     protected static string NewStream() => "s" + Guid.NewGuid().ToString("N")[..12];
 
     protected static List<AuditLine> Lines(string stream, AuditStreamTail tail, int count, bool checkpointLast = false)
@@ -60,7 +92,7 @@ public abstract class AuditStoreContract
         return (stream, lines);
     }
 
-    private Task<AuditVerification> VerifyAsync() => new AuditReader(Store, Keys).VerifyAsync(CancellationToken.None);
+    protected Task<AuditVerification> VerifyAsync() => new AuditReader(Store, Keys).VerifyAsync(CancellationToken.None);
 
     [Fact]
     public async Task Append_ThenRead_GivesBackExactlyWhatWasWritten_InOrder()
@@ -151,6 +183,85 @@ public abstract class AuditStoreContract
         Assert.Equal(AuditBreakKind.CheckpointMissing, verification.Broken);
         Assert.Equal(6L, verification.BrokenSequence);
     }
+
+    [Fact]
+    public async Task Verify_FindsTheFirstRecordsRemoved_WithTheCheckpointsAmongThem_NamingTheStream()
+    {
+        var (stream, _) = await WrittenInTwoCheckpointsAsync();
+        // Records 1-6 gone, the checkpoint at 5 with them; the checkpoint at 10 still chains to what is left.
+        await DeleteFirstAsync(stream, 6);
+        var verification = await VerifyAsync();
+        Assert.False(verification.Intact);
+        Assert.Equal(AuditBreakKind.StartRemoved, verification.Broken);
+        Assert.Equal((stream, 7L), (verification.BrokenStream, verification.BrokenSequence));
+        Assert.Contains(stream, verification.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_FindsTheFirstRecordRemoved_EvenWithNoCheckpointAmongTheRemoved()
+    {
+        var (stream, _) = await WrittenAsync(10);
+        await DeleteFirstAsync(stream, 1);
+        var verification = await VerifyAsync();
+        Assert.Equal(AuditBreakKind.StartRemoved, verification.Broken);
+        Assert.Equal((stream, 2L), (verification.BrokenStream, verification.BrokenSequence));
+    }
+
+    [Fact]
+    public async Task Verify_ReportsAForgedStreamWithSelfComputedHashesAndNoCheckpoint_AsUnsigned_NamingIt()
+    {
+        await WrittenAsync();
+        // Written through the store as any writer would (a store lists the streams it opened), but by no silo.
+        var forged = NewStream();
+        var lines = Lines(forged, await Store.OpenAsync(forged, CancellationToken.None), 6);
+        await Store.AppendAsync(forged, lines, CancellationToken.None);
+        var verification = await VerifyAsync();
+        Assert.False(verification.Intact);
+        Assert.Equal(AuditBreakKind.UnsignedStream, verification.Broken);
+        Assert.Equal(forged, verification.BrokenStream);
+        Assert.Contains(forged, verification.Detail, StringComparison.Ordinal);
+        Assert.Equal(AuditBreakKind.UnsignedStream, VerifyExport(await ExportAsync()).Broken);
+    }
+
+    [Fact]
+    public async Task Verify_ReportsPerStream_ItsLastCheckpoint_AndTheRecordsAfterItUnsigned()
+    {
+        var (stream, lines) = await WrittenAsync(10);
+        await Store.AppendAsync(stream, Lines(stream, new AuditStreamTail(10, lines[^1].Hash), 3), CancellationToken.None);
+        var verification = await VerifyAsync();
+        Assert.True(verification.Intact, verification.Detail);
+        var reported = Assert.Single(verification.PerStream, s => s.Stream == stream);
+        Assert.Equal((1L, 13L, 10L, 3L), (reported.FirstSequence, reported.LastSequence, reported.LastCheckpoint?.Sequence ?? 0, reported.Unsigned));
+        Assert.Null(reported.RetentionCut);
+    }
+
+    [Fact]
+    public async Task Verify_RefusesARetentionCutNotSignedByAPublishedKey()
+    {
+        var (stream, lines) = await WrittenInTwoCheckpointsAsync();
+        await DeleteFirstAsync(stream, 6);
+        // A cut that would vouch for the new start, signed with a key of the tamperer's own.
+        using var own = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var cut = AuditChain.SealRetentionCut(stream, 6, lines[5].Hash, new AuditRecord { Id = "cut", Kind = AuditEventKind.RetentionCut, At = GrantSiloClusterFixture.Start }, own, AuditChain.KeyId(own));
+        var export = await ExportAsync();
+        export.Insert(export.FindIndex(l => l.Contains($"\"stream\":\"{stream}\"", StringComparison.Ordinal)), cut.ToJson());
+        var verification = VerifyExport(export);
+        Assert.Equal(AuditBreakKind.BadSignature, verification.Broken);
+        Assert.Equal((stream, 7L), (verification.BrokenStream, verification.BrokenSequence));
+    }
+
+    [Fact]
+    public async Task VerifyOffline_AnExportWithItsFirstLinesRemoved_FindsTheSameBreak()
+    {
+        var (stream, _) = await WrittenInTwoCheckpointsAsync();
+        var export = await ExportAsync();
+        Assert.True(VerifyExport(export).Intact);
+        var cut = export.Where(l => !(l.Contains($"\"stream\":\"{stream}\"", StringComparison.Ordinal) && AuditLine.TryParse(System.Text.Encoding.UTF8.GetBytes(l))!.Sequence <= 6)).ToList();
+        var verification = VerifyExport(cut);
+        Assert.False(verification.Intact);
+        Assert.Equal(AuditBreakKind.StartRemoved, verification.Broken);
+        Assert.Equal((stream, 7L), (verification.BrokenStream, verification.BrokenSequence));
+    }
 }
 
 public sealed class MemoryAuditStoreContractTests : AuditStoreContract
@@ -181,5 +292,29 @@ public sealed class MemoryAuditStoreContractTests : AuditStoreContract
             return lines;
         });
         return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AFullStore_DropsItsOldestLinesWithASignedCut_AndStillVerifies()
+    {
+        var full = new MemoryAuditStore(capacity: 20, Keys);
+        var stream = NewStream();
+        var tail = new AuditStreamTail(0, "");
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var lines = Lines(stream, tail, 5, checkpointLast: true);
+            await full.AppendAsync(stream, lines, CancellationToken.None);
+            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+        }
+        var held = await full.ReadAsync(stream, 1, CancellationToken.None).ToListAsync();
+        Assert.True(AuditChain.IsRetentionCut(held[0]));
+        Assert.True(held[1].Sequence > 1);
+        var verification = await new AuditReader(full, Keys).VerifyAsync(CancellationToken.None);
+        Assert.True(verification.Intact, verification.Detail);
+
+        // Without keys to sign the cut, the shortened stream does not verify.
+        var unsigned = new MemoryAuditStore(capacity: 20);
+        await unsigned.AppendAsync(stream, Lines(stream, new AuditStreamTail(0, ""), 30, checkpointLast: true), CancellationToken.None);
+        Assert.Equal(AuditBreakKind.StartRemoved, (await new AuditReader(unsigned, Keys).VerifyAsync(CancellationToken.None)).Broken);
     }
 }

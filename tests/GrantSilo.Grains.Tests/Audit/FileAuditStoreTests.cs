@@ -18,7 +18,7 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
     protected override IAuditStore Store => _store;
 
     private FileAuditStore NewStore(long segmentBytes = 1 << 20, TimeSpan? retention = null) =>
-        new(Options.Create(new FileAuditStoreOptions { Directory = _directory, SegmentBytes = segmentBytes, Retention = retention }), _time, NullLogger<FileAuditStore>.Instance);
+        new(Options.Create(new FileAuditStoreOptions { Directory = _directory, SegmentBytes = segmentBytes, Retention = retention }), _time, NullLogger<FileAuditStore>.Instance, Keys);
 
     public void Dispose()
     {
@@ -26,7 +26,47 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private string[] Segments(string stream) => [.. Directory.GetFiles(Path.Combine(_directory, stream), "*.log").Where(p => !p.EndsWith("checkpoints.log", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+    private string[] Segments(string stream) => [.. Directory.GetFiles(Path.Combine(_directory, stream), "*.log").Where(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out _)).Order(StringComparer.Ordinal)];
+
+    // The first `count` lines removed at once (the store closed first), as deleting the oldest segments would.
+    protected override Task DeleteFirstAsync(string stream, long count) =>
+        RewriteAsync(stream, lines => [.. lines.Where(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!.Sequence > count)]);
+
+    // 100 lines in segments of 4 KiB, a checkpoint every 25: the store left open with retention of a day.
+    private async Task<(string Stream, AuditStreamTail Tail)> RolledAsync()
+    {
+        _store.Dispose();
+        _store = NewStore(segmentBytes: 4096, retention: TimeSpan.FromDays(1));
+        var stream = NewStream();
+        var tail = await _store.OpenAsync(stream, CancellationToken.None);
+        for (var batch = 0; batch < 20; batch++)
+        {
+            tail = await AppendAsync(stream, tail, 5, checkpointLast: batch % 5 == 4);
+        }
+        return (stream, tail);
+    }
+
+    private async Task<AuditStreamTail> AppendAsync(string stream, AuditStreamTail tail, int count, bool checkpointLast = false)
+    {
+        var lines = Lines(stream, tail, count, checkpointLast);
+        await _store.AppendAsync(stream, lines, CancellationToken.None);
+        return new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
+    }
+
+    // Two days on, every segment so far is past retention; the next rolls delete the closed ones.
+    private async Task<AuditStreamTail> PastRetentionAsync(string stream, AuditStreamTail tail)
+    {
+        foreach (var old in Segments(stream))
+        {
+            File.SetLastWriteTimeUtc(old, _time.GetUtcNow().UtcDateTime);
+        }
+        _time.Advance(TimeSpan.FromDays(2));
+        for (var batch = 0; batch < 10; batch++)
+        {
+            tail = await AppendAsync(stream, tail, 5);
+        }
+        return tail;
+    }
 
     // Rewrites the segments' lines (the store is closed first, as a tamperer with the disk would find it).
     private Task RewriteAsync(string stream, Func<List<string>, List<string>> change)
@@ -151,37 +191,59 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
     [Fact]
     public async Task Segments_RollBySize_AndRetentionDeletesOnlyOldClosedSegments_TheChainKeptStillVerifies()
     {
-        _store.Dispose();
-        _store = NewStore(segmentBytes: 4096, retention: TimeSpan.FromDays(1));
-        var stream = NewStream();
-        var tail = await _store.OpenAsync(stream, CancellationToken.None);
-        for (var batch = 0; batch < 20; batch++)
-        {
-            var lines = Lines(stream, tail, 5, checkpointLast: batch % 5 == 4);
-            await _store.AppendAsync(stream, lines, CancellationToken.None);
-            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
-        }
+        var (stream, tail) = await RolledAsync();
         var segments = Segments(stream);
         Assert.True(segments.Length > 3, $"{segments.Length} segments");
         Assert.Equal(100, (await ReadAllAsync(stream)).Count);
 
-        // Two days on, the closed segments are past retention; the next roll deletes them, never the newest.
-        foreach (var old in segments)
-        {
-            File.SetLastWriteTimeUtc(old, _time.GetUtcNow().UtcDateTime);
-        }
-        _time.Advance(TimeSpan.FromDays(2));
-        for (var batch = 0; batch < 10; batch++)
-        {
-            var lines = Lines(stream, tail, 5);
-            await _store.AppendAsync(stream, lines, CancellationToken.None);
-            tail = new AuditStreamTail(lines[^1].Sequence, lines[^1].Hash);
-        }
+        await PastRetentionAsync(stream, tail);
         var kept = await ReadAllAsync(stream);
-        Assert.True(kept[0].Sequence > 1);
+        // The stream now begins with retention's signed cut, which the first record kept links to.
+        Assert.True(AuditChain.IsRetentionCut(kept[0]), kept[0].ToJson());
+        Assert.True(kept[1].Sequence > 1);
+        Assert.Equal((kept[1].Sequence - 1, kept[1].PreviousHash), (kept[0].Sequence, kept[0].Hash));
         Assert.Equal(150L, kept[^1].Sequence);
-        var verification = await new AuditReader(_store, Keys).VerifyAsync(CancellationToken.None);
+        Assert.DoesNotContain(Segments(stream), s => s.EndsWith("0000000000000001.log", StringComparison.Ordinal));
+        var verification = await VerifyAsync();
         Assert.True(verification.Intact, verification.Detail);
+        var reported = Assert.Single(verification.PerStream, s => s.Stream == stream);
+        Assert.Equal((kept[0].Sequence, kept[1].Sequence), (reported.RetentionCut, reported.FirstSequence));
+        // An export of it verifies offline too: the cut is in it.
+        var export = await ExportAsync();
+        Assert.True(VerifyExport(export).Intact, VerifyExport(export).Detail);
+    }
+
+    [Fact]
+    public async Task OldestSegmentsDeletedByHand_AreFound_AndRetentionThenSignsNoCutOverThem()
+    {
+        var (stream, tail) = await RolledAsync();
+        _store.Dispose();
+        var removed = Segments(stream)[..2];
+        foreach (var segment in removed)
+        {
+            File.Delete(segment);
+        }
+        _store = NewStore(segmentBytes: 4096, retention: TimeSpan.FromDays(1));
+        var verification = await VerifyAsync();
+        Assert.Equal(AuditBreakKind.StartRemoved, verification.Broken);
+        Assert.Equal(stream, verification.BrokenStream);
+
+        // Retention does not launder it: finding the stream's start gone, it deletes nothing and signs nothing.
+        await PastRetentionAsync(stream, tail);
+        Assert.False(File.Exists(Path.Combine(_directory, stream, "retention.log")));
+        Assert.Equal(AuditBreakKind.StartRemoved, (await VerifyAsync()).Broken);
+    }
+
+    [Fact]
+    public async Task RetentionsCutDeleted_TheRemovedStartIsFound()
+    {
+        var (stream, tail) = await RolledAsync();
+        await PastRetentionAsync(stream, tail);
+        Assert.True((await VerifyAsync()).Intact);
+        File.Delete(Path.Combine(_directory, stream, "retention.log"));
+        var verification = await VerifyAsync();
+        Assert.Equal(AuditBreakKind.StartRemoved, verification.Broken);
+        Assert.Equal(stream, verification.BrokenStream);
     }
 
     [Fact]
