@@ -10,15 +10,7 @@ public class AccessRulesTests
 {
     private static readonly AccessRules Rules = new(AccessRules.Text);
 
-    private static Caller Caller(CallerKind kind, string name, params string[] roles) => new()
-    {
-        Issuer = "test",
-        Subject = name,
-        Kind = kind,
-        Name = name,
-        Roles = roles.ToHashSet(),
-        ExpiresAt = DateTimeOffset.MaxValue,
-    };
+    private static Caller Caller(CallerKind kind, string name, params string[] roles) => TestCallers.Of(kind, name, roles);
 
     private static TargetFacts Task(string agent = "spiffe://t/worker", params string[] chain) => new()
     {

@@ -11,15 +11,7 @@ public class CallerReadsTests
 
     private static readonly Scope Reader = Scope.Create(new[] { "repo:read:acme/*" }, DataClassification.Internal, 0).Value;
 
-    private static Caller Caller(CallerKind kind, string name, params string[] roles) => new()
-    {
-        Issuer = "test",
-        Subject = name,
-        Kind = kind,
-        Name = name,
-        Roles = roles.ToHashSet(),
-        ExpiresAt = DateTimeOffset.MaxValue,
-    };
+    private static Caller Caller(CallerKind kind, string name, params string[] roles) => TestCallers.Of(kind, name, roles);
 
     private static TaskInfo Task(string id, string orchestrator) => new()
     {

@@ -476,6 +476,26 @@ public class ImpersonationTests(ClusterFixture fixture)
         Assert.True((await Harness.GetTaskAsync(root.TaskId)).IsSuccess);
     }
 
+    [Fact]
+    public async Task TheSilosOwnTimerTicks_PassTheDoorUnmarked()
+    {
+        // A task ended from above works through its subtree from a grain timer of its own (Orleans delivers each tick to
+        // the activation as a call through the incoming filters, without the cluster's mark); the clock is never moved,
+        // so only that timer, not a retry, can end the worker's credential.
+        var (_, worker, root, _, _) = await PlannerAndWorkerAsync();
+        var child = (await Harness.GetTaskTreeAsync(root.TaskId)).Value.Children.Single().Task.TaskId;
+        var (_, workerCredential) = await _s.CredentialAsync(worker, child);
+
+        Assert.True((await Harness.RevokeTaskAsync(root.TaskId, "timer check")).IsSuccess);
+
+        await Eventually.ReturnsAsync(
+            () => Harness.GetCredentialAsync(workerCredential.CredentialId),
+            c => c.IsSuccess && c.Value.Status == CredentialStatus.Revoked,
+            Eventually.InProcess,
+            "the worker's credential ended by its task's timer-driven cascade");
+        Assert.DoesNotContain(fixture.Warnings.Lines, l => l.Contains("IGrainTimerInvoker", StringComparison.Ordinal));
+    }
+
     // Records what a notification's request context carries of a caller's proof.
     private sealed class ContextRecordingObserver : IApprovalObserver
     {

@@ -176,23 +176,34 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
     }
 
-    // A cluster client's own runtime call: reading the cluster manifest from its gateway, or cancelling a call of its
-    // own (the sender it names is the one the message came from; a client cannot cancel another caller's calls this way).
+    // A call of the runtime's own that carries no mark: a cluster client reading the cluster manifest from its gateway,
+    // or cancelling a call of its own (the sender it names is the one the message came from; a client cannot cancel
+    // another caller's calls this way); or a timer's tick, which the silo delivers to its own activation.
     private bool UnmarkedAdmitted(Door door, IIncomingGrainCallContext context) =>
         door.Interface is { } name && _unmarked.Contains(name)
-        && (name != CancellationExtension
-            || context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is GrainId sender && context.SourceId is { } source && sender == source);
+        && name switch
+        {
+            CancellationExtension => context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is GrainId sender && context.SourceId is { } source && sender == source,
+            // The timer's own invoker, never the serializable one Orleans generates for the interface.
+            TimerInvoker => context.Request.GetType() is { Name: "TimerTickInvoker", Namespace: "Orleans.Runtime" },
+            _ => true,
+        };
 
     private const string CancellationExtension = "Orleans.Runtime.IGrainCallCancellationExtension";
 
-    // The Orleans runtime interfaces a cluster client calls without the cluster's mark, by full name (they are internal
-    // to Orleans). Everything else of Orleans' own (system targets such as membership and silo control, the reminder
-    // service, activation management, the dashboard's grains) is the cluster's alone: a client's call is refused.
+    private const string TimerInvoker = "Orleans.Runtime.IGrainTimerInvoker";
+
+    // The Orleans runtime interfaces that arrive without the cluster's mark, by full name (they are internal to Orleans).
+    // Everything else of Orleans' own (system targets such as membership and silo control, the reminder service,
+    // activation management, the dashboard's grains) is the cluster's alone: a client's call is refused.
     private readonly HashSet<string> _unmarked = UnmarkedInterfaces(services);
 
     private static HashSet<string> UnmarkedInterfaces(IServiceProvider services)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal) { "Orleans.Runtime.IClusterManifestSystemTarget", CancellationExtension };
+        // A grain's (or system target's) own timer ticks reach it as calls through this filter, made on the silo by the
+        // timer itself: their invokable is the timer's own, bound to that activation, and has no codec, so no message
+        // from anywhere else can carry one.
+        var names = new HashSet<string>(StringComparer.Ordinal) { "Orleans.Runtime.IClusterManifestSystemTarget", CancellationExtension, TimerInvoker };
         // Orleans.TestingHost's cluster client asks each silo it built for its view of the cluster through a system
         // target that only TestingHost registers; a silo it did not build has no such target, and admits nothing more.
         if (Type.GetType("Orleans.Runtime.TestHooks.TestHooksSystemTarget, Orleans.Runtime", throwOnError: false) is { } hooks
