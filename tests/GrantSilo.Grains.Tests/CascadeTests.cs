@@ -35,8 +35,7 @@ public class CascadeTests(ClusterFixture fixture)
         }
 
         // The reminder's retry completes the cascade.
-        await fixture.Cluster.Client.GetGrain<ITaskGrain>(root.TaskId).AsReference<IRemindable>()
-            .ReceiveReminder("lifecycle", new TickStatus(DateTime.UtcNow, TimeSpan.FromMinutes(1), DateTime.UtcNow));
+        await fixture.TickReminderAsync<ITaskGrain>(root.TaskId);
         var tree = await _s.TreeWhenAsync(root.TaskId, t => t.Status == GrantTaskStatus.Revoked && t.PendingCascade == 0);
         Assert.All(tree.DescendantsAndSelf(), n => Assert.Equal(GrantTaskStatus.Revoked, n.Task.Status));
         Assert.Equal(0, tree.Task.PendingCascade);
@@ -161,8 +160,7 @@ public class CascadeTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromMinutes(1));
         // Denied already (time is checked), and the tick records it.
         Assert.Equal(DecisionReason.CredentialExpired, (await _s.AuthorizeAsync(credential, "read", "doc", "a")).Reason);
-        await fixture.Cluster.Client.GetGrain<ISessionGrain>(session).AsReference<IRemindable>()
-            .ReceiveReminder("lifecycle", new TickStatus(DateTime.UtcNow, TimeSpan.FromMinutes(1), DateTime.UtcNow));
+        await fixture.TickReminderAsync<ISessionGrain>(session);
         var info = (await _s.Client.GetCredentialAsync(credential.CredentialId)).Value;
         Assert.Equal(CredentialStatus.Expired, info.Status);
         Assert.Equal("lifetime ended", info.StatusReason);

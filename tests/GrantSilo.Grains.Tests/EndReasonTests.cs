@@ -8,9 +8,7 @@ public class EndReasonTests(ClusterFixture fixture)
 {
     private readonly Scenario _s = new(fixture);
 
-    private Task TickAsync<TGrain>(string key) where TGrain : IGrainWithStringKey =>
-        fixture.Cluster.Client.GetGrain<TGrain>(key).AsReference<IRemindable>()
-            .ReceiveReminder("lifecycle", new TickStatus(fixture.Time.GetUtcNow().UtcDateTime, TimeSpan.FromMinutes(1), fixture.Time.GetUtcNow().UtcDateTime));
+    private Task TickAsync<TGrain>(string key) where TGrain : IGrainWithStringKey => fixture.TickReminderAsync<TGrain>(key);
 
     [Fact]
     public async Task CompletedTask_ItsCredentialIsDeniedAsTaskCompleted_NamingTheTaskAsItsOwn()

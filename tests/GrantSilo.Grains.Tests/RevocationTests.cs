@@ -181,6 +181,5 @@ public class RevocationTests(ClusterFixture fixture)
         Assert.All(states, s => Assert.Equal((GrantTaskStatus.Expired, "lifetime ended"), s));
     }
 
-    private Task TickAsync(string taskId) =>
-        fixture.Cluster.Client.GetGrain<ITaskGrain>(taskId).AsReference<IRemindable>().ReceiveReminder("lifecycle", new TickStatus(fixture.Time.GetUtcNow().UtcDateTime, TimeSpan.FromMinutes(1), fixture.Time.GetUtcNow().UtcDateTime));
+    private Task TickAsync(string taskId) => fixture.TickReminderAsync<ITaskGrain>(taskId);
 }

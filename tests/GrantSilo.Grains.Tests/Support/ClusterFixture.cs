@@ -35,6 +35,18 @@ public sealed class ClusterFixture : GrantSiloClusterFixture
         return [.. lines.Select(l => l.TryReadRecord()!)];
     }
 
+    /// <summary>
+    /// Delivers a lifecycle reminder tick to the grain of <typeparamref name="TGrain"/> with <paramref name="key"/> as the
+    /// silo's reminder service does: from inside the silo, so the call carries the cluster's mark. A client's call of
+    /// <see cref="IRemindable.ReceiveReminder"/> is refused at the door.
+    /// </summary>
+    public Task TickReminderAsync<TGrain>(string key) where TGrain : IGrainWithStringKey
+    {
+        var grains = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IGrainFactory>();
+        var now = Time.GetUtcNow().UtcDateTime;
+        return grains.GetGrain<TGrain>(key).AsReference<IRemindable>().ReceiveReminder("lifecycle", new TickStatus(now, TimeSpan.FromMinutes(1), now));
+    }
+
     /// <summary>What the silo logged at Warning and above (the door's refusals among it).</summary>
     public CapturedLog Warnings { get; } = new();
 
