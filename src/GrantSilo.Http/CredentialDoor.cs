@@ -19,7 +19,7 @@ namespace GrantSilo.Http;
 /// the audience, as it does for the SDK: one checker for every door. A refusal is a deny the caller can act on, logged
 /// with its reason and never the token.
 /// </summary>
-internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, IOptions<DpopOptions> dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger, CallerAccess? access = null)
+internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, DpopProofVerifier dpop, IOptions<DpopOptions> dpopOptions, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<CredentialDoor> logger, CallerAccess access)
 {
     // What a refusal of the caller names as asked about, in the log and the audit record: no credential was found.
     private const string UnverifiedTarget = "credential (token not verified here)";
@@ -86,7 +86,7 @@ internal sealed partial class CredentialDoor(CredentialTokenVerifier verifier, D
     /// the door's for any credential.
     /// </summary>
     private ValueTask<GrantError?> RefuseCallerAsync(HttpContext http, string operation) =>
-        access is not null && HttpCaller.Of(http) is { } caller
+        HttpCaller.Of(http) is { } caller
             ? access.CheckAsync(caller.Caller, operation, UnverifiedTarget)
             : ValueTask.FromResult<GrantError?>(null);
 

@@ -362,7 +362,6 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys, 
         return verifier.Result();
     }
 
-
     /// <summary>
     /// Checks the next line of its stream. A stream's first line is record 1, or a signed retention cut
     /// (<see cref="AuditEventKind.RetentionCut"/>) that the rest of the stream links to: anything else means its first
@@ -522,14 +521,18 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys, 
         line.KeyId is not null && keys.TryGetValue(line.KeyId, out var key) && verify(line, key);
 
     private List<AuditStreamVerification> PerStream() =>
-        [.. _order.Select(name => _streams[name]).Zip(_order, (s, name) => new AuditStreamVerification
+        [.. _order.Select(name =>
         {
-            Stream = name,
-            FirstSequence = s.First,
-            LastSequence = s.Last,
-            RetentionCut = s.Cut,
-            LastCheckpoint = s.LastCheckpoint,
-            Unsigned = Math.Max(0, s.Last - Math.Max(s.SignedThrough, s.First - 1)),
+            var s = _streams[name];
+            return new AuditStreamVerification
+            {
+                Stream = name,
+                FirstSequence = s.First,
+                LastSequence = s.Last,
+                RetentionCut = s.Cut,
+                LastCheckpoint = s.LastCheckpoint,
+                Unsigned = Math.Max(0, s.Last - Math.Max(s.SignedThrough, s.First - 1)),
+            };
         })];
 
     private void Break(AuditBreakKind kind, string stream, long? sequence, string detail)

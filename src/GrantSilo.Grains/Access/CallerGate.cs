@@ -9,8 +9,8 @@ namespace GrantSilo.Grains.Access;
 /// The one door every call from outside the cluster passes, before any grain code runs:
 /// <list type="number">
 /// <item>a call carrying the cluster's own mark (<see cref="ClusterCallKey"/>) is internal and passes (the Orleans
-/// runtime's own calls carry it too; a cluster client's two unmarked runtime calls, its manifest and the cancellation of
-/// its own calls, pass without it);</item>
+/// runtime's own calls carry it too; only a cluster client's manifest read, the cancellation of its own calls, and a
+/// timer's tick delivered to its own activation pass without it);</item>
 /// <item>any other call must be to a method marked <see cref="CallerOperationAttribute"/>: internal
 /// interfaces are closed to clients, whatever they carry (Forbidden);</item>
 /// <item>the caller's token (<see cref="CallerHeaders.Token"/>) must verify (Unauthenticated);</item>
@@ -117,7 +117,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
         {
             LogRulesUnconfirmed(logger, door.Operation, context.TargetId.ToString());
-            Refuse(context, door, GrantErrorCode.Unavailable, $"{door.Operation} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
+            Refuse(context, door, GrantErrorCode.Unavailable, RulesUnconfirmed(door.Operation));
             return;
         }
 
@@ -229,7 +229,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
         {
             LogRulesUnconfirmed(logger, operation, target);
-            return new GrantError(GrantErrorCode.Unavailable, $"{operation} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
+            return new GrantError(GrantErrorCode.Unavailable, RulesUnconfirmed(operation));
         }
         // The target's facts are never read for these operations (the rules see its kind as empty, as at the door).
         var verdict = rules.Rules.Decide(caller, operation, static () => new TargetFacts { Kind = "", Id = "" });
@@ -241,6 +241,10 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         AuditRefusal(caller, operation, target, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
         return new GrantError(GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
     }
+
+    /// <summary>Why <paramref name="what"/> is refused while the access rules in force cannot be confirmed.</summary>
+    internal static string RulesUnconfirmed(string what) =>
+        $"{what} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.";
 
     // What the access rules see of the call's target: its facts when the grain describes itself, else its kind alone.
     private static TargetFacts Describe(IIncomingGrainCallContext call) =>
@@ -268,8 +272,8 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
         /// <summary>
         /// The full name of the interface that declares the method: a method without a <see cref="CallerOperationAttribute"/>
-        /// needs the cluster's mark unless its interface is one a cluster client calls unmarked (the cluster manifest, the
-        /// cancellation of its own calls). The management grain is an operator's operation.
+        /// needs the cluster's mark unless its interface is one the runtime delivers unmarked (the cluster manifest, the
+        /// cancellation of a client's own calls, a timer's tick). The management grain is an operator's operation.
         /// </summary>
         public string? Interface { get; private init; }
         public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }

@@ -31,6 +31,5 @@ internal static class CallerReads
     }
 
     /// <summary>The refusal of a listing whose access rules cannot be confirmed.</summary>
-    public static GrantError Unconfirmed(string listing) =>
-        new(GrantErrorCode.Unavailable, $"{listing} cannot be decided now: this silo could not confirm the access rules in force with the policy store. Retry.");
+    public static GrantError Unconfirmed(string listing) => new(GrantErrorCode.Unavailable, CallerGate.RulesUnconfirmed(listing));
 }

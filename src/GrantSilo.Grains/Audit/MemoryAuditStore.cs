@@ -103,7 +103,7 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue, AuditKeys? key
                 {
                     _cuts[stream] = AuditChain.SealRetentionCut(stream, held[0].Sequence - 1, held[0].PreviousHash, new AuditRecord
                     {
-                        Id = Guid.CreateVersion7().ToString(),
+                        Id = AuditIds.New(TimeProvider.System),
                         Kind = AuditEventKind.RetentionCut,
                         At = held[0].TryReadRecord()?.At ?? DateTimeOffset.UnixEpoch,
                         Subject = stream,

@@ -16,15 +16,13 @@ namespace GrantSilo.Grains.Tasks;
 // reads below are the cluster's own calls, which no rule checks (see CallerReads).
 internal sealed partial class TaskGrain
 {
-    private IAccessRulesSource AccessRules => ServiceProvider.GetRequiredService<IAccessRulesSource>();
-
     public async Task<GrantResult<Page<SessionInfo>>> ListSessionsAsync(string? continuationToken, int? pageSize, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
             return GrantResult<Page<SessionInfo>>.Fail(GrantErrorCode.TaskNotFound, $"Task '{ShownKey}' does not exist.", target: ShownKey);
         }
-        if (await CallerReads.ForCurrentCallerAsync<SessionInfo>(AccessRules, CallerOperations.SessionRead, TargetFacts.Of) is not { } readable)
+        if (await CallerReads.ForCurrentCallerAsync<SessionInfo>(accessRules, CallerOperations.SessionRead, TargetFacts.Of) is not { } readable)
         {
             return CallerReads.Unconfirmed($"Listing the sessions of task '{ShownKey}'");
         }
@@ -45,7 +43,7 @@ internal sealed partial class TaskGrain
         {
             return size.Error;
         }
-        if (await CallerReads.ForCurrentCallerAsync<CredentialInfo>(AccessRules, CallerOperations.CredentialRead, TargetFacts.Of) is not { } readable)
+        if (await CallerReads.ForCurrentCallerAsync<CredentialInfo>(accessRules, CallerOperations.CredentialRead, TargetFacts.Of) is not { } readable)
         {
             return CallerReads.Unconfirmed($"Listing the credentials of task '{ShownKey}'");
         }

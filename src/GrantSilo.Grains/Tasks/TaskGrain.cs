@@ -23,6 +23,7 @@ internal sealed partial class TaskGrain(
     [PersistentState("task-index", GrantSiloStorage.Name)] IPersistentState<TaskIndexState> index,
     LifecycleServices services,
     IAccessPolicy policy,
+    IAccessRulesSource accessRules,
     ILogger<TaskGrain> logger)
     : LifecycleGrain<TaskState>(state, services, logger), ITaskGrain, ITaskLifecycleGrain
 {
