@@ -91,6 +91,14 @@ internal static partial class OAuthEndpoints
         {
             return Error(logger, StatusCodes.Status400BadRequest, "invalid_request", $"actor_token is the worker's workload identity token (a JWT-SVID or OIDC token), with actor_token_type {JwtTokenType}.");
         }
+        // Only the subject token's own agent may exchange it (the access rules let an agent delegate its own tasks alone), and
+        // no other caller is told anything about the token: this is decided before the token is checked, so a genuine, an
+        // expired and a forged token get the same refusal. The claims read here are not trusted for anything else.
+        if (HttpCaller.Of(http)?.Caller is not { Kind: CallerKind.Agent } caller || CredentialJwt.ReadVerified(subjectToken)?.Subject != caller.Name)
+        {
+            LogExchangeRefused(logger, "forbidden", GrantErrorCode.Forbidden);
+            return Problems.From(new GrantError(GrantErrorCode.Forbidden, "Only the agent a subject token was issued to can exchange it."));
+        }
         // The subject token is checked as at every door: offline here; its DPoP proof, if it is bound, by its credential.
         var (refused, presentation) = await ApiEndpoints.Door(http).CheckAsync(http, subjectToken).ConfigureAwait(false);
         if (refused is not null)

@@ -460,6 +460,47 @@ public sealed class HttpTokenTests(TokenHost fixture) : IClassFixture<TokenHost>
     }
 
     [Fact]
+    public async Task Exchange_ByAnyoneButTheTokensAgent_IsRefusedItself_BeforeAnythingIsSaidAboutTheToken()
+    {
+        var planner = await AgentAsync("exchanger", 1, "doc:read:*");
+        var stranger = await AgentAsync("stranger", 1, "doc:read:*");
+        var worker = await AgentAsync("exchanged", 0, "doc:read:*");
+        var root = await RootTaskAsync(planner, 1, "doc:read:*");
+        var (genuine, _) = await IssueAsync(planner, root);
+        var claims = TokenKit.Part(genuine, 1).GetRawText();
+        var tampered = TokenKit.Replace(genuine, 1, claims.Replace("\"doc:read:*\"", "\"doc:read:a\"", StringComparison.Ordinal));
+        Assert.NotEqual(genuine, tampered);
+        var form = (string token) => new Dictionary<string, string>
+        {
+            ["grant_type"] = "urn:ietf:params:oauth:grant-type:token-exchange",
+            ["subject_token"] = token,
+            ["subject_token_type"] = "urn:ietf:params:oauth:token-type:access_token",
+            ["actor_token"] = Identity.AgentToken(worker),
+            ["actor_token_type"] = "urn:ietf:params:oauth:token-type:jwt",
+            ["scope"] = "doc:read:*",
+        };
+
+        // Another agent, a person and an orchestrator get one answer whether the token is genuine or forged: they may not
+        // exchange it. Before, a forged token was refused as invalid_grant and a genuine one went on to the grain.
+        foreach (var (who, caller) in new[] { ("another agent", Identity.AgentToken(stranger)), ("a person", Identity.PersonToken($"nobody-{_run}@test.dev")), ("an orchestrator", Orchestrator) })
+        {
+            foreach (var (what, token) in new[] { ("genuine", genuine), ("forged", tampered), ("not a token", "gs1.nothing") })
+            {
+                var answer = await SendAsync(HttpMethod.Post, "/oauth2/token", caller, form: form(token));
+                Assert.True(answer.Status == HttpStatusCode.Forbidden, $"{who}, {what}: {(int)answer.Status} {answer.Json}");
+                Assert.Equal("urn:grantsilo:problem:forbidden", answer.Json.GetProperty("type").GetString());
+                Assert.DoesNotContain(token, answer.Json.GetRawText(), StringComparison.Ordinal);
+            }
+        }
+
+        // The token's own agent is still told why a forged token is refused, and exchanges a genuine one.
+        var forged = await ExchangeAsync(planner, tampered, worker, new() { ["scope"] = "doc:read:*" });
+        Assert.True(forged.Status == HttpStatusCode.BadRequest && forged.Json.GetProperty("error").GetString() == "invalid_grant", forged.Json.ToString());
+        var exchanged = await ExchangeAsync(planner, genuine, worker, new() { ["scope"] = "doc:read:*" });
+        Assert.True(exchanged.Status == HttpStatusCode.OK, exchanged.Json.ToString());
+    }
+
+    [Fact]
     public async Task Exchange_HonoursMayAct_EvenOnTheDelegationRoute_AndBindsTheResultToTheWorkersKey()
     {
         using var workerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
