@@ -61,6 +61,7 @@ string LifetimeOf(ParseResult parse, Option<string?> option) => parse.GetValue(o
     : throw new GrantctlException(ExitCodes.Usage, $"{option.Name} '{parse.GetValue(option)}' is not a duration (hh:mm:ss, for example 00:30:00).");
 
 // ---- agents ----
+var pageSize = new Option<int?>("--page-size") { Description = "Items asked for per request (listings follow every page to the end)" };
 var agentId = new Argument<string>("workload-id") { Description = "The agent's workload id (its SPIFFE ID)" };
 var reason = new Option<string>("--reason") { Description = "Why (recorded and shown; never decides anything)", Required = true };
 var agents = new Command("agents", "Agents: register, show, suspend, resume, retire, and their tasks and sessions");
@@ -73,10 +74,10 @@ foreach (var (verb, text) in new[] { ("suspend", "Suspend an agent: its sessions
     agents.Subcommands.Add(Leaf(verb, text, [agentId], [reason], (parse, api, output, ct) =>
         ShowAsync(api.PostAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}/{verb}", new { reason = parse.GetValue(reason) }, ct), output, ShowAgent)));
 }
-agents.Subcommands.Add(Leaf("tasks", "List an agent's live tasks", [agentId], [], (parse, api, output, ct) =>
-    ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}/tasks", ct), output, page => page["items"]!.AsArray(), Tasks)));
-agents.Subcommands.Add(Leaf("sessions", "List an agent's sessions", [agentId], [], (parse, api, output, ct) =>
-    ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(agentId)!)}/sessions", ct), output, page => page["items"]!.AsArray(), Sessions)));
+agents.Subcommands.Add(Leaf("tasks", "List an agent's live tasks", [agentId], [pageSize], (parse, api, output, ct) =>
+    PagesAsync(api, $"/v1/agents/{Segment(parse.GetValue(agentId)!)}/tasks", parse.GetValue(pageSize), output, ct, Tasks)));
+agents.Subcommands.Add(Leaf("sessions", "List an agent's sessions", [agentId], [pageSize], (parse, api, output, ct) =>
+    PagesAsync(api, $"/v1/agents/{Segment(parse.GetValue(agentId)!)}/sessions", parse.GetValue(pageSize), output, ct, Sessions)));
 root.Subcommands.Add(agents);
 
 // ---- tasks ----
@@ -99,11 +100,11 @@ tasks.Subcommands.Add(Leaf("delegate", "Delegate a narrower child of a task to a
     var proof = await SecretAsync(parse, proofFile, ct);
     return await ShowAsync(api.PostAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/delegations", new { proofToken = proof, agent = parse.GetValue(assignee), scope = ScopeOf(parse), lifetime = LifetimeOf(parse, lifetime) }, ct), output, ShowTask);
 }));
-tasks.Subcommands.Add(Leaf("credentials", "List a task's credentials", [taskId], [], (parse, api, output, ct) =>
-    ListAsync(api.GetAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/credentials", ct), output, page => page["items"]!.AsArray(), Credentials)));
+tasks.Subcommands.Add(Leaf("credentials", "List a task's credentials", [taskId], [pageSize], (parse, api, output, ct) =>
+    PagesAsync(api, $"/v1/tasks/{Segment(parse.GetValue(taskId)!)}/credentials", parse.GetValue(pageSize), output, ct, Credentials)));
 var ofAgent = new Option<string>("--agent") { Description = "The agent whose live tasks to list", Required = true };
-tasks.Subcommands.Add(Leaf("list", "List an agent's live tasks", [], [ofAgent], (parse, api, output, ct) =>
-    ListAsync(api.GetAsync($"/v1/agents/{Segment(parse.GetValue(ofAgent)!)}/tasks", ct), output, page => page["items"]!.AsArray(), Tasks)));
+tasks.Subcommands.Add(Leaf("list", "List an agent's live tasks", [], [ofAgent, pageSize], (parse, api, output, ct) =>
+    PagesAsync(api, $"/v1/agents/{Segment(parse.GetValue(ofAgent)!)}/tasks", parse.GetValue(pageSize), output, ct, Tasks)));
 tasks.Subcommands.Add(Leaf("get", "Show a task", [taskId], [], (parse, api, output, ct) => ShowAsync(api.GetAsync($"/v1/tasks/{Segment(parse.GetValue(taskId)!)}", ct), output, ShowTask)));
 tasks.Subcommands.Add(Leaf("tree", "Draw a task and everything delegated below it", [taskId], [], async (parse, api, output, ct) =>
 {
@@ -340,6 +341,38 @@ static async Task<int> ShowAsync(Task<JsonNode> call, Output output, Action<Outp
 {
     var item = await call;
     output.Write(item, () => render(output, item));
+    return ExitCodes.Ok;
+}
+
+// A paged listing, every page to the end: a page may be short or even empty (its items are filtered by what the caller may
+// read), so only a page without a continuation token ends it. --json prints the items of every page as one list.
+static async Task<int> PagesAsync(Api api, string path, int? pageSize, Output output, CancellationToken cancellationToken, params (string, Func<JsonNode, string?>)[] columns)
+{
+    var items = new JsonArray();
+    string? next = null;
+    var seen = new HashSet<string>(StringComparer.Ordinal);
+    do
+    {
+        var query = string.Join('&', new[]
+        {
+            pageSize is { } size ? "pageSize=" + size.ToString(System.Globalization.CultureInfo.InvariantCulture) : null,
+            next is null ? null : "continuationToken=" + Uri.EscapeDataString(next),
+        }.Where(p => p is not null));
+        var page = await api.GetAsync(query.Length == 0 ? path : path + "?" + query, cancellationToken);
+        foreach (var item in page["items"]!.AsArray().ToList())
+        {
+            items.Add(item?.DeepClone());
+        }
+        next = Output.S(page["continuationToken"]);
+        // A server that hands back a token it gave before would loop forever: stop and say so.
+        if (next is not null && !seen.Add(next))
+        {
+            throw new GrantctlException(ExitCodes.Unavailable, $"GrantSilo returned the same continuation token twice while listing {path}; the listing is incomplete.");
+        }
+    }
+    while (next is not null);
+    var list = new JsonObject { ["items"] = items };
+    output.Write(list, () => output.Table(items, columns));
     return ExitCodes.Ok;
 }
 

@@ -249,8 +249,9 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
         }
         var (plain, paced, stepped) = (await TaskAsync(), await TaskAsync("--checkpoint", "00:00:01"), await TaskAsync());
 
-        // An agent's tasks, as a table: `agents tasks` and `tasks list --agent` are the same list.
-        foreach (var listing in new[] { new[] { "agents", "tasks", planner }, ["tasks", "list", "--agent", planner] })
+        // An agent's tasks, as a table: `agents tasks` and `tasks list --agent` are the same list, every page of it (one or
+        // two tasks a request here: before, grantctl printed the first page alone).
+        foreach (var listing in new[] { new[] { "agents", "tasks", planner }, ["tasks", "list", "--agent", planner], ["agents", "tasks", planner, "--page-size", "1"], ["tasks", "list", "--agent", planner, "--page-size", "2"] })
         {
             var listed = await GrantctlAsync(null, listing);
             Assert.True(listed.Exit == 0, listed.ToString());
@@ -259,6 +260,10 @@ public sealed class HttpGrantctlTests(HttpSilo silo) : IDisposable
             Assert.Equal(3, rows.Length - 1);
             Assert.All(new[] { plain, paced, stepped }, id => Assert.Single(rows, r => r.StartsWith(id + " ", StringComparison.Ordinal) && r.Contains($"person:{person}", StringComparison.Ordinal)));
         }
+
+        var json = await GrantctlAsync(null, "tasks", "list", "--agent", planner, "--page-size", "1", "--json");
+        Assert.True(json.Exit == 0, json.ToString());
+        Assert.Equal(new[] { plain, paced, stepped }.Order(StringComparer.Ordinal), System.Text.Json.Nodes.JsonNode.Parse(json.Output)!["items"]!.AsArray().Select(t => t!["taskId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
 
         // Completed by its orchestrator (again is the same end: done); revoking it then is a conflict that says where to
         // look and what its state still allows.
