@@ -1,4 +1,6 @@
 using GrantSilo.Client;
+using GrantSilo.GrainInterfaces;
+using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,6 +19,13 @@ public sealed class TwoPeopleIssuersFixture : GrantSiloClusterFixture
 
     /// <summary>What the silo logged at Warning and above.</summary>
     public CapturedLog Warnings { get; } = new();
+
+    /// <summary>Every record the silo has audited, oldest first.</summary>
+    public IReadOnlyList<AuditRecord> AuditedRecords()
+    {
+        var store = ((InProcessSiloHandle)Cluster.Primary!).SiloHost.Services.GetRequiredService<IAuditStore>();
+        return [.. store.ReadAsync("local", 1, CancellationToken.None).ToBlockingEnumerable().Select(l => l.TryReadRecord()!)];
+    }
 
     protected override void ConfigureCluster(TestClusterBuilder builder)
     {
@@ -82,6 +91,10 @@ public class IssuerNamesClusterTests(TwoPeopleIssuersFixture fixture)
         Assert.Equal(GrantTaskStatus.Active, (await fixture.Client.GetTaskAsync(task.TaskId)).Value.Status);
         Assert.Contains(fixture.Warnings.Lines, l => l.Contains("partner-people is not authoritative for the name 'person:alice@test.dev'", StringComparison.Ordinal));
         Assert.DoesNotContain(fixture.Warnings.Lines, l => l.Contains(token, StringComparison.Ordinal));
+        var audited = await Eventually.ReturnsAsync(
+            () => Task.FromResult(fixture.AuditedRecords().LastOrDefault(r => r.Kind == AuditEventKind.CallerRefused && r.Action == CallerOperations.TaskRevoke && r.Detail == "unauthenticated (NameOutsideIssuerNames)")),
+            r => r is not null, Eventually.InProcess, "the refusal audited");
+        Assert.Equal((DecisionReason.CallerUnauthenticated, DecisionKind.Deny, null), (audited!.Reason, audited.Decision, audited.CallerName));
         // The person the task names, vouched for by the issuer of their names, is its person.
         Assert.True((await fixture.Client.AsPerson("person:alice@test.dev").GetTaskAsync(task.TaskId)).IsSuccess);
     }
