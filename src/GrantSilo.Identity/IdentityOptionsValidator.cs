@@ -152,13 +152,14 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
                 errors.Add($"{key}:Names has {problem}: write GrantSilo names such as \"{IssuerNamespace.PrefixOf(issuer.CallerKind)}*@acme.dev\" (one '*' for any run of characters) or exact names.");
             }
         }
-        else if (issuer.Kind == IssuerKind.Spiffe && issuer.Names.Count > 0)
-        {
-            errors.Add($"{key}:Names is for OIDC issuers only: a SPIFFE issuer is authoritative for the SPIFFE IDs of its TrustDomain. Remove Names.");
-        }
         else if (issuer.Kind == IssuerKind.Spiffe && (issuer.TrustDomain is null || !SpiffeId.IsTrustDomainName(issuer.TrustDomain)))
         {
             errors.Add($"{key}:TrustDomain '{issuer.TrustDomain}' must be a SPIFFE trust domain name (lower-case letters, digits, '.', '-', '_'; e.g. \"acme.dev\") for a SPIFFE issuer.");
+        }
+
+        if (issuer.Kind == IssuerKind.Spiffe && issuer.Names.Count > 0)
+        {
+            errors.Add($"{key}:Names is for OIDC issuers only: a SPIFFE issuer is authoritative for the SPIFFE IDs of its TrustDomain. Remove Names.");
         }
 
         if (!string.IsNullOrEmpty(issuer.Issuer) && !issuerValues.Add(issuer.Issuer))
