@@ -38,6 +38,12 @@ public enum AuthenticationFailure
 
     /// <summary>The issuer's key set could not be loaded yet (fail closed).</summary>
     KeysUnavailable,
+
+    /// <summary>
+    /// An OIDC issuer vouched for a caller name outside the names it is authoritative for
+    /// (<see cref="TrustedIssuerOptions.Names"/>): a name another issuer may own.
+    /// </summary>
+    NameOutsideIssuerNames,
 }
 
 /// <summary>The outcome of <see cref="ICallerAuthenticator.AuthenticateAsync(string?, CancellationToken)"/>: a caller or a failure.</summary>

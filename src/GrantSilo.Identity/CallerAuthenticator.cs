@@ -91,14 +91,14 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             var type = issuer.Kind == IssuerKind.Spiffe ? IssuerType.Spiffe : IssuerType.Oidc;
             _issuers.Add(new IssuerRuntime(
                 issuer.Name, type, string.IsNullOrEmpty(issuer.Issuer) ? null : issuer.Issuer, issuer.TrustDomain, source, algorithms,
-                issuer.CallerKind, issuer.NameClaim, issuer.RolesClaim));
+                issuer.CallerKind, issuer.NameClaim, issuer.RolesClaim, IssuerNamespace.Of(issuer)));
         }
 
         if (developmentIssuer is not null && o.Development.Enabled)
         {
             var algorithms = new[] { DevelopmentIssuer.Algorithm }.ToFrozenSet(StringComparer.Ordinal);
             var source = new StaticKeySource(DevelopmentIssuer.IssuerName, developmentIssuer.PublicJwks(), algorithms, timeProvider, keyLogger);
-            _issuers.Add(new IssuerRuntime(DevelopmentIssuer.IssuerName, IssuerType.Development, developmentIssuer.Issuer, null, source, algorithms, CallerKind.Person, "name", "roles"));
+            _issuers.Add(new IssuerRuntime(DevelopmentIssuer.IssuerName, IssuerType.Development, developmentIssuer.Issuer, null, source, algorithms, CallerKind.Person, "name", "roles", names: null));
         }
 
         _byIssuer = _issuers.Where(i => i.RequiredIssuer is not null).ToFrozenDictionary(i => i.RequiredIssuer!, StringComparer.Ordinal);
@@ -201,6 +201,11 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             {
                 _cache.Add(hash, result.Result, result.Issuer!, result.Generation, result.Result.Caller!.ExpiresAt + _skew, _time.GetUtcNow());
             }
+        }
+        else if (result.Result.Failure == AuthenticationFailure.NameOutsideIssuerNames)
+        {
+            // A token its issuer signed, naming a caller the issuer may not name: a misconfigured or hostile issuer.
+            LogNameOutsideIssuerNames(_logger, hash, result.Result.Detail);
         }
         else if (debug)
         {
@@ -414,6 +419,17 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             return null;
         }
 
+        // A name is the caller everywhere (access rules, a task's person and orchestrator, approvers), whichever issuer
+        // vouched for it: an issuer is believed only for the names it is authoritative for, which no other issuer shares
+        // (the options validator refuses overlapping issuers), so no issuer's caller can take another issuer's name.
+        var named = Named(IssuerNamespace.PrefixOf(kind), name);
+        if (issuer.Names is { } names && !Within(names, named))
+        {
+            refusal = AuthenticationResult.Fail(AuthenticationFailure.NameOutsideIssuerNames,
+                $"issuer {issuer.Name} is not authoritative for the name '{Safe.Text(named)}' (its names: {Safe.Text(issuer.NamesText)})");
+            return null;
+        }
+
         var roles = ReadRoles(jwt, issuer.RolesClaim);
         if (kind == CallerKind.Service && _serviceRoles.TryGetValue((issuer.Name, name), out var configured))
         {
@@ -425,10 +441,23 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             Issuer = issuer.Name,
             Subject = subject,
             Kind = kind,
-            Name = Named(kind == CallerKind.Person ? "person:" : "service:", name),
+            Name = named,
             Roles = roles.ToFrozenSet(StringComparer.Ordinal),
             ExpiresAt = expiresAt,
         };
+    }
+
+    private static bool Within(IReadOnlyList<NamePattern> names, string name)
+    {
+        foreach (var pattern in names)
+        {
+            if (pattern.Matches(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static HashSet<string> ReadRoles(JsonWebToken jwt, string claim)
@@ -506,5 +535,5 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
     }
 
     // A name claim that already carries its prefix ("person:alice@acme.dev") is not prefixed twice.
-    private static string Named(string prefix, string name) => name.StartsWith(prefix, StringComparison.Ordinal) ? name : prefix + name;
+    internal static string Named(string prefix, string name) => name.StartsWith(prefix, StringComparison.Ordinal) ? name : prefix + name;
 }

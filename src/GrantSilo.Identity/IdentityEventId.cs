@@ -9,5 +9,6 @@ internal enum IdentityEventId
     KeysUnchanged = 7004,
     TokenRefused = 7010,
     CallerVerified = 7011,
+    NameOutsideIssuerNames = 7012,
     DevelopmentIssuerActive = 7020,
 }

@@ -88,6 +88,16 @@ public sealed class TrustedIssuerOptions
 
     /// <summary>OIDC only: the claim holding roles (a string, space-separated, or an array of strings).</summary>
     public string RolesClaim { get; set; } = "roles";
+
+    /// <summary>
+    /// OIDC only: the caller names this issuer is authoritative for, as GrantSilo names (<c>person:&lt;name claim&gt;</c> or
+    /// <c>service:&lt;name claim&gt;</c>): exact names, or patterns with one <c>*</c> standing for any run of characters,
+    /// e.g. <c>person:*@acme.dev</c>. A token whose name falls outside them is refused
+    /// (<see cref="AuthenticationFailure.NameOutsideIssuerNames"/>). Empty means every name of its kind, which only
+    /// the one OIDC issuer of its <see cref="CallerKind"/> may have: no two issuers may be able to vouch for the
+    /// same name, or the start is refused. SPIFFE issuers are authoritative for their <see cref="TrustDomain"/>.
+    /// </summary>
+    public List<string> Names { get; set; } = [];
 }
 
 /// <summary>Roles given by configuration to one SPIFFE workload.</summary>

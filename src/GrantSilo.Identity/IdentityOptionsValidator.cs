@@ -52,6 +52,8 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
             CheckIssuer(options.Issuers[i], $"{Section}:Issuers:{i}", names, issuerValues, errors);
         }
 
+        CheckNamesBelongToOneIssuer(options.Issuers, errors);
+
         for (var i = 0; i < options.Workloads.Count; i++)
         {
             var w = options.Workloads[i];
@@ -77,6 +79,11 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
             if (string.IsNullOrWhiteSpace(s.Name))
             {
                 errors.Add($"{key}:Name must be the service's name-claim value.");
+            }
+            else if (issuer is { Kind: IssuerKind.Oidc, CallerKind: CallerKind.Service } && IssuerNamespace.Of(issuer) is var serviceNames
+                && !serviceNames.Any(n => n.Matches(CallerAuthenticator.Named(IssuerNamespace.ServicePrefix, s.Name))))
+            {
+                errors.Add($"{key}:Name '{s.Name}' is outside the names issuer '{s.Issuer}' is authoritative for ({string.Join(", ", serviceNames)}): its tokens could never name this service. Fix the name, or add it to the issuer's Names.");
             }
 
             CheckRoles(s.Roles, key, errors);
@@ -137,10 +144,22 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
             {
                 errors.Add($"{key}:NameClaim and RolesClaim must not be empty (defaults \"sub\" and \"roles\").");
             }
+
+            var problems = new List<string>();
+            IssuerNamespace.Of(issuer, problems);
+            foreach (var problem in problems)
+            {
+                errors.Add($"{key}:Names has {problem}: write GrantSilo names such as \"{IssuerNamespace.PrefixOf(issuer.CallerKind)}*@acme.dev\" (one '*' for any run of characters) or exact names.");
+            }
         }
         else if (issuer.Kind == IssuerKind.Spiffe && (issuer.TrustDomain is null || !SpiffeId.IsTrustDomainName(issuer.TrustDomain)))
         {
             errors.Add($"{key}:TrustDomain '{issuer.TrustDomain}' must be a SPIFFE trust domain name (lower-case letters, digits, '.', '-', '_'; e.g. \"acme.dev\") for a SPIFFE issuer.");
+        }
+
+        if (issuer.Kind == IssuerKind.Spiffe && issuer.Names.Count > 0)
+        {
+            errors.Add($"{key}:Names is for OIDC issuers only: a SPIFFE issuer is authoritative for the SPIFFE IDs of its TrustDomain. Remove Names.");
         }
 
         if (!string.IsNullOrEmpty(issuer.Issuer) && !issuerValues.Add(issuer.Issuer))
@@ -174,6 +193,42 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
             if (!TrustedIssuerOptions.SupportedAlgorithms.Contains(alg, StringComparer.Ordinal))
             {
                 errors.Add($"{key}:Algorithms has '{alg}': only asymmetric algorithms are accepted ({string.Join(", ", TrustedIssuerOptions.SupportedAlgorithms)}); never 'none' or HMAC.");
+            }
+        }
+    }
+
+    // A name means one caller whichever issuer vouched for it (the access rules, a task's person and orchestrator, an
+    // approver and roles bound by name compare names alone), so a name two issuers could vouch for would let a caller
+    // of one act as the other's. Fail closed: such a configuration does not start.
+    private static void CheckNamesBelongToOneIssuer(List<TrustedIssuerOptions> issuers, List<string> errors)
+    {
+        var namespaces = issuers.Select(i => Enum.IsDefined(i.Kind) ? IssuerNamespace.Of(i) : []).ToList();
+        for (var b = 1; b < issuers.Count; b++)
+        {
+            for (var a = 0; a < b; a++)
+            {
+                var shared = namespaces[a].SelectMany(pa => namespaces[b].Select(pb => (pa, pb, Name: NamePattern.Shared(pa, pb))))
+                    .FirstOrDefault(x => x.Name is not null);
+                if (shared.Name is null)
+                {
+                    continue;
+                }
+
+                var (first, second) = (issuers[a], issuers[b]);
+                var keys = $"{Section}:Issuers:{b} ('{second.Name}') and {Section}:Issuers:{a} ('{first.Name}')";
+                if (first.Kind == IssuerKind.Spiffe)
+                {
+                    errors.Add($"{keys} both vouch for SPIFFE trust domain '{first.TrustDomain}': a trust domain has one issuer, or an agent of one could be named by the other. Publish the trust domain's keys in one JWKS under one issuer, or give each issuer its own TrustDomain.");
+                }
+                else if (first.Names.Count == 0 || second.Names.Count == 0)
+                {
+                    var kind = first.CallerKind == CallerKind.Service ? "service" : "person";
+                    errors.Add($"{keys} are both OIDC issuers of {kind}s, and {(first.Names.Count == 0 && second.Names.Count == 0 ? "neither declares" : "one does not declare")} the names it is authoritative for, so both could vouch for '{shared.Name}': a caller of one could act as the other's. Give each its own Names (e.g. Issuers:{a}:Names:0={kind}:*@acme.dev and Issuers:{b}:Names:0={kind}:*@partner.example).");
+                }
+                else
+                {
+                    errors.Add($"{keys} could both vouch for the name '{shared.Name}' (their Names '{shared.pa}' and '{shared.pb}' overlap): a caller of one could act as the other's. Make their Names disjoint (e.g. person:*@acme.dev and person:*@partner.example).");
+                }
             }
         }
     }

@@ -20,7 +20,8 @@ internal sealed class IssuerRuntime(
     IReadOnlySet<string> algorithms,
     CallerKind oidcCallerKind,
     string nameClaim,
-    string rolesClaim)
+    string rolesClaim,
+    IReadOnlyList<NamePattern>? names)
 {
     public string Name { get; } = name;
 
@@ -42,4 +43,13 @@ internal sealed class IssuerRuntime(
     public string NameClaim { get; } = nameClaim;
 
     public string RolesClaim { get; } = rolesClaim;
+
+    /// <summary>
+    /// The person or service names an OIDC issuer is authoritative for (<see cref="IssuerNamespace"/>); null for the
+    /// development issuer, which vouches for every name, and unused for a SPIFFE issuer (its trust domain is checked).
+    /// </summary>
+    public IReadOnlyList<NamePattern>? Names { get; } = names;
+
+    /// <summary>The names, for messages.</summary>
+    public string NamesText { get; } = names is null ? "every name" : string.Join(", ", names);
 }

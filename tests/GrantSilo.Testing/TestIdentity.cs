@@ -162,6 +162,9 @@ public sealed class TestIdentity
     /// <summary>An OIDC token for a person named <c>person:&lt;sub&gt;</c> (the prefix is added when missing).</summary>
     public string PersonToken(string name, params string[] roles) => Mint(PeopleIssuer, Strip(name, "person:"), roles, null);
 
+    /// <summary>An OIDC token of another issuer (<paramref name="issuer"/>, its <c>iss</c>) for a person named <c>person:&lt;sub&gt;</c>, signed with the same key.</summary>
+    public string PersonTokenFrom(string issuer, string name, params string[] roles) => Mint(issuer, Strip(name, "person:"), roles, null);
+
     /// <summary>An OIDC token for a service named <c>service:&lt;sub&gt;</c> (the prefix is added when missing).</summary>
     public string ServiceToken(string name, params string[] roles) => Mint(ServiceIssuer, Strip(name, "service:"), roles, null);
 
