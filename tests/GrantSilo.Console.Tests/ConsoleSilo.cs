@@ -53,8 +53,11 @@ public sealed class ConsoleSilo : IAsyncLifetime, IApiDoor
         Oidc = await TestOidcProvider.StartAsync(_keyDirectory);
         var identity = Identity.SiloEnvironment();
         var issuers = identity.Keys.Count(k => k.StartsWith("GrantSilo__Identity__Issuers__", StringComparison.Ordinal) && k.EndsWith("__Name", StringComparison.Ordinal));
+        // Two issuers of people, so each names the people it vouches for: the test issuer's are at test.dev.
+        var testPeople = identity.Single(k => k.Key.EndsWith("__Name", StringComparison.Ordinal) && k.Value == "test-people").Key[..^"__Name".Length];
         var environment = new Dictionary<string, string>(identity.Concat(Oidc.SiloEnvironment(issuers)))
         {
+            [testPeople + "__Names__0"] = "person:*@test.dev",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["GrantSilo__Identity__Development__Enabled"] = "true",
             ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(_keyDirectory, "dev-issuer.jwk"),

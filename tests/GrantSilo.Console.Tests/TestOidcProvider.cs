@@ -104,6 +104,9 @@ public sealed class TestOidcProvider : IAsyncDisposable
         [$"GrantSilo__Identity__Issuers__{index}__CallerKind"] = "Person",
         [$"GrantSilo__Identity__Issuers__{index}__NameClaim"] = NameClaim,
         [$"GrantSilo__Identity__Issuers__{index}__RolesClaim"] = RolesClaim,
+        // The organisation's people are named by their e-mail at org.test: the names this issuer vouches for, beside the
+        // test issuer of people (docs/identity.md, "Each name belongs to one issuer").
+        [$"GrantSilo__Identity__Issuers__{index}__Names__0"] = "person:*@org.test",
         ["GrantSilo__Console__Oidc__Authority"] = Issuer,
         ["GrantSilo__Console__Oidc__ClientId"] = ClientId,
         ["GrantSilo__Console__Oidc__UseAccessToken"] = "true",
