@@ -105,7 +105,8 @@ public sealed record AuditRecord
 /// <summary>
 /// An audit record as stored: its place in its stream and its link in the hash chain. <see cref="Body"/> is the
 /// record's JSON exactly as hashed; <see cref="Hash"/> = SHA-256(<see cref="PreviousHash"/> + "\n" + <see cref="Body"/>),
-/// hex. A checkpoint carries an ECDSA P-256 signature over its own hash.
+/// hex. A checkpoint carries an ECDSA P-256 signature over its stream, sequence number and hash
+/// (<see cref="AuditChain.CheckpointPayload"/>).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("grantsilo.audit-entry")]
 public sealed record AuditEntry
@@ -115,7 +116,7 @@ public sealed record AuditEntry
     [Id(2)] public required string PreviousHash { get; init; }
     [Id(3)] public required string Hash { get; init; }
     [Id(4)] public required string Body { get; init; }
-    /// <summary>For a checkpoint: the signature (base64, IEEE P1363) over the UTF-8 hex of <see cref="Hash"/>.</summary>
+    /// <summary>For a checkpoint: the signature (base64, IEEE P1363) over <see cref="AuditChain.CheckpointPayload"/> of its stream, sequence number and hash.</summary>
     [Id(5)] public string? Signature { get; init; }
     [Id(6)] public string? KeyId { get; init; }
     /// <summary>The record <see cref="Body"/> holds (not part of the stored line).</summary>
@@ -175,7 +176,10 @@ public enum AuditBreakKind
     SequenceGap = 3,
     /// <summary>A segment ends in a partial record or cannot be read.</summary>
     Truncated = 4,
-    /// <summary>A checkpoint's signature does not verify with any published key.</summary>
+    /// <summary>
+    /// A checkpoint's (or retention cut's) signature does not verify with any published key over its own stream, place
+    /// and hash: it was forged, or copied from another stream (a genuine stream copied under another name) or place.
+    /// </summary>
     BadSignature = 5,
     /// <summary>A signed checkpoint names a record that is no longer there.</summary>
     CheckpointMissing = 6,

@@ -230,12 +230,25 @@ public static class AuditChain
         }
     }
 
-    /// <summary>Seals a checkpoint as the next line of a stream and signs its hash.</summary>
+    /// <summary>
+    /// Seals a checkpoint as the next line of a stream and signs <see cref="CheckpointPayload"/>: its stream, its place
+    /// and its hash, so the signature holds for that stream at that place only.
+    /// </summary>
     public static AuditLine SealCheckpoint(string stream, long sequence, string previousHash, AuditRecord checkpoint, ECDsa key, string keyId)
     {
         var line = Seal(stream, sequence, previousHash, checkpoint);
-        return line with { Signature = Convert.ToBase64String(key.SignData(Encoding.UTF8.GetBytes(line.Hash), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation)), KeyId = keyId };
+        var signature = key.SignData(CheckpointPayload(stream, sequence, line.Hash), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return line with { Signature = Convert.ToBase64String(signature), KeyId = keyId };
     }
+
+    /// <summary>
+    /// What a checkpoint's signature covers: UTF-8 of <c>"grantsilo-audit-checkpoint\n" + stream + "\n" + seq + "\n" +
+    /// hash</c> (seq in decimal, hash in lower-case hex). A line's hash covers neither its stream's name nor its place, so
+    /// the signature must: a genuine stream copied under another name, or a checkpoint moved to another place, no longer
+    /// verifies. The label keeps it apart from a retention cut's (<see cref="RetentionCutPayload"/>).
+    /// </summary>
+    public static byte[] CheckpointPayload(string stream, long sequence, string hash) =>
+        Encoding.UTF8.GetBytes($"grantsilo-audit-checkpoint\n{stream}\n{sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{hash}");
 
     /// <summary>
     /// Seals a retention cut for a stream whose records up to <paramref name="lastRemoved"/> retention is about to remove:
@@ -253,7 +266,8 @@ public static class AuditChain
 
     /// <summary>
     /// What a retention cut's signature covers: UTF-8 of <c>"grantsilo-audit-retention-cut\n" + stream + "\n" + seq +
-    /// "\n" + hash + "\n" + body</c>. A checkpoint's signature covers a hash alone (hex), so neither can pass for the other.
+    /// "\n" + hash + "\n" + body</c>. Its label differs from a checkpoint's (<see cref="CheckpointPayload"/>), so neither can
+    /// pass for the other.
     /// </summary>
     public static byte[] RetentionCutPayload(string stream, long sequence, string hash, string body) =>
         Encoding.UTF8.GetBytes($"grantsilo-audit-retention-cut\n{stream}\n{sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n{hash}\n{body}");
@@ -263,19 +277,18 @@ public static class AuditChain
         line.Signature is not null && line.PreviousHash.Length == 0 && line.TryReadRecord() is { Kind: AuditEventKind.RetentionCut };
 
     /// <summary>Whether a retention cut's signature verifies with <paramref name="key"/>.</summary>
-    public static bool VerifyRetentionCut(AuditLine line, ECDsa key)
-    {
-        if (line.Signature is null)
-        {
-            return false;
-        }
-        Span<byte> signature = stackalloc byte[128];
-        return Convert.TryFromBase64String(line.Signature, signature, out var length)
-            && key.VerifyData(RetentionCutPayload(line.Stream, line.Sequence, line.Hash, line.Body), signature[..length], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-    }
+    public static bool VerifyRetentionCut(AuditLine line, ECDsa key) =>
+        VerifySigned(line, RetentionCutPayload(line.Stream, line.Sequence, line.Hash, line.Body), key);
 
-    /// <summary>Whether a checkpoint's signature verifies with <paramref name="key"/>.</summary>
-    public static bool VerifySignature(AuditLine line, ECDsa key)
+    /// <summary>
+    /// Whether a checkpoint's signature verifies with <paramref name="key"/> over <see cref="CheckpointPayload"/> for the
+    /// stream and place the line claims. A signature over anything else does not: the hash alone (the format before this
+    /// one, never accepted, so an old signature cannot keep a copied stream verifying), or another stream or place.
+    /// </summary>
+    public static bool VerifyCheckpoint(AuditLine line, ECDsa key) =>
+        VerifySigned(line, CheckpointPayload(line.Stream, line.Sequence, line.Hash), key);
+
+    private static bool VerifySigned(AuditLine line, byte[] payload, ECDsa key)
     {
         if (line.Signature is null)
         {
@@ -283,7 +296,7 @@ public static class AuditChain
         }
         Span<byte> signature = stackalloc byte[128];
         return Convert.TryFromBase64String(line.Signature, signature, out var length)
-            && key.VerifyData(Encoding.UTF8.GetBytes(line.Hash), signature[..length], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            && key.VerifyData(payload, signature[..length], HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
     }
 
     /// <summary>A key's id: base64url of the first 16 bytes of the SHA-256 of its SubjectPublicKeyInfo.</summary>
@@ -415,9 +428,9 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys, 
         }
         if (line.IsCheckpoint)
         {
-            if (!Signed(line, AuditChain.VerifySignature))
+            if (!Signed(line, AuditChain.VerifyCheckpoint))
             {
-                Break(AuditBreakKind.BadSignature, line.Stream, line.Sequence, $"Checkpoint {line.Sequence} is not signed by a published key (key id {line.KeyId}).");
+                Break(AuditBreakKind.BadSignature, line.Stream, line.Sequence, $"Checkpoint {line.Sequence} of stream {line.Stream} is not signed by a published key for that stream and place (key id {line.KeyId}): it was forged, or copied from another stream or place.");
                 return;
             }
             _lastCheckpoint = stream.LastCheckpoint = new AuditCheckpoint { Stream = line.Stream, Sequence = line.Sequence, Hash = line.Hash, At = line.TryReadRecord()?.At ?? default, KeyId = line.KeyId! };
@@ -458,9 +471,9 @@ public sealed class AuditChainVerifier(IReadOnlyDictionary<string, ECDsa> keys, 
         {
             return;
         }
-        if (!Signed(checkpoint, AuditChain.VerifySignature))
+        if (!Signed(checkpoint, AuditChain.VerifyCheckpoint))
         {
-            Break(AuditBreakKind.BadSignature, checkpoint.Stream, checkpoint.Sequence, $"A kept checkpoint ({checkpoint.Sequence}) is not signed by a published key.");
+            Break(AuditBreakKind.BadSignature, checkpoint.Stream, checkpoint.Sequence, $"A kept checkpoint ({checkpoint.Sequence}) of stream {checkpoint.Stream} is not signed by a published key for that stream and place: it was forged, or copied from another stream or place.");
             return;
         }
         if (stream is null || !stream.Seen.TryGetValue(checkpoint.Sequence, out var hash) || !string.Equals(hash, checkpoint.Hash, StringComparison.Ordinal))

@@ -10,8 +10,9 @@ namespace GrantSilo.EndToEnd.Tests.Http;
 
 /// <summary>
 /// The audit log through the real process: a decision id from /v1/authorize and AuthZEN, queries and lineage under the
-/// role rules, a live stream, an export verified offline by <c>grantctl</c> with the published keys (and an edit to it
-/// caught), and no raw token anywhere: not in the process's log, its audit segments or the export.
+/// role rules, a live stream, an export verified offline by <c>grantctl</c> with the published keys (and an edit to it,
+/// or its stream copied under another name, caught), and no raw token anywhere: not in the process's log, its audit
+/// segments or the export.
 /// </summary>
 [Collection(HttpSiloCollection.Name)]
 public sealed class HttpAuditTests(HttpSilo silo) : IDisposable
@@ -145,6 +146,20 @@ public sealed class HttpAuditTests(HttpSilo silo) : IDisposable
         var started = await GrantctlAsync(null, "audit", "verify", "--file", headless, "--keys", keys);
         Assert.True(started.Exit == 3, started.ToString());
         Assert.Contains("StartRemoved", started.Output, StringComparison.Ordinal);
+
+        // A genuine stream copied under another name (another silo's history made of this one's) is caught at the copy's
+        // first checkpoint, which was signed for its own stream only: renamed in place, or duplicated beside the original.
+        var exported = (await File.ReadAllLinesAsync(export)).Where(l => l.Length > 0).ToArray();
+        var renamedLines = exported.Select(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!).Select(l => (l with { Stream = l.Stream + "-copy" }).ToJson()).ToArray();
+        foreach (var (name, copy) in new[] { ("renamed", renamedLines), ("duplicated", [.. exported, .. renamedLines]) })
+        {
+            var file = Path.Combine(_home.FullName, $"{name}.jsonl");
+            await File.WriteAllLinesAsync(file, copy);
+            var copied = await GrantctlAsync(null, "audit", "verify", "--file", file, "--keys", keys);
+            Assert.True(copied.Exit == 3, $"{name}: {copied}");
+            Assert.Contains("BROKEN: BadSignature in stream ", copied.Output, StringComparison.Ordinal);
+            Assert.Contains("-copy at record", copied.Output, StringComparison.Ordinal);
+        }
 
         // The lineage prints the chain.
         var decisionId = JsonDocument.Parse((await silo.SendAsync(HttpMethod.Post, "/v1/audit/records/search", auditorToken, new { token, pageSize = 1 })).Text).RootElement.GetProperty("items")[0].GetProperty("record").GetProperty("id").GetString()!;

@@ -224,6 +224,42 @@ public abstract class AuditStoreContract
     }
 
     [Fact]
+    public async Task Verify_FindsAGenuineStreamCopiedUnderAnotherName_OnlineAndInAnExport()
+    {
+        var (stream, lines) = await WrittenInTwoCheckpointsAsync();
+        Assert.True((await VerifyAsync()).Intact);
+        // Copied whole through the store as any writer could (its checkpoints kept aside with it): the hashes still
+        // chain, but no checkpoint was signed for this stream.
+        var copy = NewStream();
+        await Store.OpenAsync(copy, CancellationToken.None);
+        await Store.AppendAsync(copy, [.. lines.Select(l => l with { Stream = copy })], CancellationToken.None);
+        Assert.Equal(2, (await Store.ReadCheckpointsAsync(copy, CancellationToken.None)).Count);
+
+        var verification = await VerifyAsync();
+        Assert.False(verification.Intact);
+        Assert.Equal(AuditBreakKind.BadSignature, verification.Broken);
+        Assert.Equal((copy, 5L), (verification.BrokenStream, verification.BrokenSequence));
+        Assert.Contains(copy, verification.Detail, StringComparison.Ordinal);
+        var offline = VerifyExport(await ExportAsync());
+        Assert.Equal((AuditBreakKind.BadSignature, copy, 5L), (offline.Broken, offline.BrokenStream, offline.BrokenSequence));
+        Assert.Contains(stream, await Store.ListStreamsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task KeptCheckpoints_ReadBack_SignedForTheirStreamAndPlace_AndVerify()
+    {
+        var (stream, lines) = await WrittenInTwoCheckpointsAsync();
+        var kept = await Store.ReadCheckpointsAsync(stream, CancellationToken.None);
+        Assert.Equal([lines[4], lines[9]], kept.OrderBy(c => c.Sequence));
+        Assert.All(kept, c => Assert.True(AuditChain.VerifyCheckpoint(c, Keys.SigningKey)));
+        Assert.All(kept, c => Assert.False(AuditChain.VerifyCheckpoint(c with { Stream = NewStream() }, Keys.SigningKey)));
+        var verification = await VerifyAsync();
+        Assert.True(verification.Intact, verification.Detail);
+        var reported = Assert.Single(verification.PerStream, s => s.Stream == stream);
+        Assert.Equal(10L, reported.LastCheckpoint?.Sequence);
+    }
+
+    [Fact]
     public async Task Verify_ReportsPerStream_ItsLastCheckpoint_AndTheRecordsAfterItUnsigned()
     {
         var (stream, lines) = await WrittenAsync(10);
