@@ -201,6 +201,138 @@ public sealed class KeyRingTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ARetirementExtendedInStorage_IsNeitherPublishedNorTrusted()
+    {
+        // After a rotation, someone who can write grain storage pushes the retired key's retirement years ahead, to keep
+        // it published (and tokens it signed, or a thief of it signs, trusted) long after it should have gone.
+        var ring = NewRing();
+        var (retired, current) = await RotatedAsync(ring);
+        await EditStoredAsync(ring, keys => [.. keys.Select(k => k.KeyId == retired ? k with { RetiredAt = k.RetiredAt!.Value.AddYears(10) } : k)]);
+
+        using var fresh = NewService();
+        var published = (await fresh.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+        Assert.DoesNotContain(retired, published);
+        Assert.Null(await fresh.GetVerificationKeyAsync(ring, retired, CancellationToken.None));
+        // The ring goes on with the keys that authenticate.
+        Assert.Equal(current, (await fresh.GetSigningKeyAsync(ring, CancellationToken.None)).KeyId);
+        Assert.NotNull(await fresh.GetVerificationKeyAsync(ring, current, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ARetiredKeyReplayedWithoutItsRetirement_NeverSignsAgain_AndLeavesOnSchedule()
+    {
+        // After a rotation, storage is set back to the retired key's own earlier entry (authentic: wrapped by the ring,
+        // not yet retired), and every later key is removed: a replay meant to make the old key sign again.
+        var ring = NewRing();
+        var (retired, current) = await RotatedAsync(ring);
+        await EditStoredAsync(ring, keys => [.. keys.Where(k => k.KeyId == retired).Select(k => k with { RetiredAt = null, RetirementSeal = null })]);
+
+        using var fresh = NewService();
+        var signing = await fresh.GetSigningKeyAsync(ring, CancellationToken.None);
+        Assert.NotEqual(retired, signing.KeyId);
+        Assert.NotEqual(current, signing.KeyId);
+        // It retires again at the end of the period it was made with, so it leaves the key set when it would have.
+        fixture.Time.Advance(Options.RetiredKeyPublication);
+        using var later = NewService();
+        Assert.DoesNotContain(retired, (await later.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid));
+        Assert.Null(await later.GetVerificationKeyAsync(ring, retired, CancellationToken.None));
+        Assert.Equal(signing.KeyId, (await later.GetSigningKeyAsync(ring, CancellationToken.None)).KeyId);
+    }
+
+    [Fact]
+    public async Task AKeyWhoseActivationWasMovedInStorage_NeverSigns_AndTheRingMakesAnotherNext()
+    {
+        // The next key is moved to sign now, a period early.
+        var ring = NewRing();
+        using var keys = NewService();
+        var signing = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+        var next = (await keys.GetPublishedAsync(ring, CancellationToken.None))[1].Kid;
+        var now = fixture.Time.GetUtcNow();
+        await EditStoredAsync(ring, stored => [.. stored.Select(k => k.KeyId == next ? k with { ActivatesAt = now - TimeSpan.FromSeconds(1) } : k)]);
+
+        using var fresh = NewService();
+        Assert.Equal(signing.KeyId, (await fresh.GetSigningKeyAsync(ring, CancellationToken.None)).KeyId);
+        var published = (await fresh.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+        Assert.DoesNotContain(next, published);
+        Assert.Null(await fresh.GetVerificationKeyAsync(ring, next, CancellationToken.None));
+        // A new next key is published ahead in its place, and signs when the period ends.
+        Assert.Equal(2, published.Count);
+        fixture.Time.Advance(Options.RotationPeriod);
+        using var later = NewService();
+        Assert.Equal(published[1], (await later.GetSigningKeyAsync(ring, CancellationToken.None)).KeyId);
+    }
+
+    [Fact]
+    public async Task ASigningKeyWhoseScheduleWasMovedInStorage_IsDropped_AndAFreshKeySigns()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+        var signing = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+        var next = (await keys.GetPublishedAsync(ring, CancellationToken.None))[1].Kid;
+        await EditStoredAsync(ring, stored => [.. stored.Select(k => k.KeyId == signing.KeyId ? k with { ActivatesAt = k.ActivatesAt - TimeSpan.FromDays(1) } : k)]);
+
+        using var fresh = NewService();
+        var recovered = await fresh.GetSigningKeyAsync(ring, CancellationToken.None);
+        Assert.NotEqual(signing.KeyId, recovered.KeyId);
+        Assert.NotEqual(next, recovered.KeyId);
+        var published = (await fresh.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+        Assert.Equal([recovered.KeyId, next], published);
+        Assert.Null(await fresh.GetVerificationKeyAsync(ring, signing.KeyId, CancellationToken.None));
+        // What the fresh key signs verifies with its published key.
+        var data = "a credential"u8.ToArray();
+        var verifier = await fresh.GetVerificationKeyAsync(ring, recovered.KeyId, CancellationToken.None);
+        Assert.True(verifier!.VerifyData(data, recovered.Key.SignData(data, HashAlgorithmName.SHA256), HashAlgorithmName.SHA256));
+        // The next key still takes over on its schedule.
+        fixture.Time.Advance(Options.RotationPeriod);
+        using var later = NewService();
+        Assert.Equal(next, (await later.GetSigningKeyAsync(ring, CancellationToken.None)).KeyId);
+    }
+
+    [Fact]
+    public async Task AfterAnIdleSpellPastEveryKeysPeriod_AFreshKeySigns_AndTheOldOnesRetire()
+    {
+        var ring = NewRing();
+        using var keys = NewService();
+        var first = (await keys.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+
+        fixture.Time.Advance(Options.RotationPeriod * 2 + TimeSpan.FromHours(1));
+        using var later = NewService();
+        var signing = await later.GetSigningKeyAsync(ring, CancellationToken.None);
+        Assert.DoesNotContain(signing.KeyId, first);
+        Assert.True(signing.ValidUntil > fixture.Time.GetUtcNow());
+        fixture.Time.Advance(Options.RetiredKeyPublication);
+        using var afterwards = NewService();
+        var published = (await afterwards.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid).ToList();
+        Assert.Equal(signing.KeyId, published[0]);
+        Assert.Empty(published.Intersect(first));
+    }
+
+    // A ring rotated once: the key that retired, and the one that signs now.
+    private async Task<(string Retired, string Current)> RotatedAsync(string ring)
+    {
+        using var keys = NewService();
+        var first = await keys.GetSigningKeyAsync(ring, CancellationToken.None);
+        fixture.Time.Advance(Options.RotationPeriod);
+        using var later = NewService();
+        var second = await later.GetSigningKeyAsync(ring, CancellationToken.None);
+        Assert.NotEqual(first.KeyId, second.KeyId);
+        Assert.Contains(first.KeyId, (await later.GetPublishedAsync(ring, CancellationToken.None)).Select(k => k.Kid));
+        return (first.KeyId, second.KeyId);
+    }
+
+    // What someone who can write grain storage (without the key-encryption key) does to a ring; the ring is then read afresh.
+    private async Task EditStoredAsync(string ring, Func<List<StoredKey>, List<StoredKey>> edit)
+    {
+        var storage = Silo.GetRequiredKeyedService<IGrainStorage>(GrantSilo.Grains.Hosting.GrantSiloStorage.Name);
+        var grainId = GrainId.Create("keyring", ring);
+        var stored = new StateHolder();
+        await storage.ReadStateAsync("key-ring", grainId, stored);
+        stored.State.Keys = edit(stored.State.Keys);
+        await storage.WriteStateAsync("key-ring", grainId, stored);
+        await fixture.SiloGrains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+    }
+
     private GrantSilo.Identity.Tokens.CredentialClaims Claims(DateTimeOffset now) => new()
     {
         Issuer = Silo.GetRequiredService<IOptions<GrantSilo.Grains.Tokens.TokenOptions>>().Value.Issuer,

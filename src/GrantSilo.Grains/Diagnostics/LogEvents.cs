@@ -63,4 +63,5 @@ internal enum LogEvents
     LeaseNotConfirmed = 2103,
     SigningKeyUnavailable = 2200,
     SigningKeyRefused = 2201,
+    KeyRingKeyNotAuthentic = 2202,
 }

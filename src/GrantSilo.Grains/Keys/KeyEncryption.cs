@@ -7,7 +7,9 @@ namespace GrantSilo.Grains.Keys;
 /// <summary>
 /// Wraps private keys before they are stored, and unwraps them for use: the seam where a cloud KMS plugs in (register
 /// an implementation before <c>AddGrantSilo</c>). A wrapped key names the key-encryption key that wrapped it, so a
-/// change of that key is detected rather than misread.
+/// change of that key is detected rather than misread. The context is authenticated data (a KMS's encryption context):
+/// the key rings bind each key's ring, id and schedule to its wrap, and seal a key's retirement as a wrap of its id with
+/// the retirement time in the context (<see cref="StoredKeyAuthentication"/>).
 /// </summary>
 public interface IKeyEncryption
 {
@@ -17,7 +19,12 @@ public interface IKeyEncryption
     /// <summary>Wraps <paramref name="plaintext"/>; <paramref name="context"/> is bound to it (it must be given again to unwrap).</summary>
     ValueTask<byte[]> WrapAsync(ReadOnlyMemory<byte> plaintext, string context, CancellationToken cancellationToken);
 
-    /// <summary>Unwraps what <see cref="WrapAsync"/> made with the same <paramref name="context"/>; throws <see cref="KeyEncryptionException"/> if it cannot.</summary>
+    /// <summary>
+    /// Unwraps what <see cref="WrapAsync"/> made with the same <paramref name="context"/>; throws <see cref="KeyEncryptionException"/>
+    /// when it does not authenticate (altered, made with another context, or under another key). The key rings drop a
+    /// stored key for which it does, so a failure that says nothing about the key (a KMS that cannot be reached, a
+    /// throttled call) must be thrown as another exception: it then fails the ring's call and leaves the ring as stored.
+    /// </summary>
     ValueTask<byte[]> UnwrapAsync(ReadOnlyMemory<byte> wrapped, string context, CancellationToken cancellationToken);
 }
 

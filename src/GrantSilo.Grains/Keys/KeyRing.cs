@@ -35,11 +35,11 @@ public sealed record PublishedKey
 /// rotates, and the public keys a verifier needs (the JWKS). The rings themselves are grains, shared by every silo.
 /// </summary>
 /// <remarks>
-/// A stored key's public half is stored in the clear beside its wrapped private half, and only the wrapping is
-/// authenticated (AES-GCM, with the ring and the key id as associated data). So before a stored key is published or
-/// trusted, this silo unwraps it and checks that its private key's public point is the stored one and that its id is
-/// that point's RFC 7638 thumbprint: a key written into storage by someone without the key-encryption key is neither
-/// published nor trusted. Each key is checked once per silo (when a view of the ring first holds it), never per token.
+/// The ring's grain authenticates every key it reads from storage (<see cref="StoredKeyAuthentication"/>) before it
+/// answers, and drops those that fail. A silo checks each key of a view again, once (when a view of the ring first holds
+/// it), never per token: it unwraps it (which authenticates its ring, id and schedule) and checks that its private key's
+/// public point is the stored one and that its id is that point's RFC 7638 thumbprint. A key written into storage by
+/// someone without the key-encryption key is neither published nor trusted.
 /// </remarks>
 public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encryption, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider time, ILogger<KeyRing> logger) : IDisposable
 {
@@ -48,7 +48,6 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
 
     // A view is asked for again at least this often, so a rotation made by another silo is seen within it.
     private static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
-    private static readonly string P256 = ECCurve.NamedCurves.nistP256.Oid.Value!;
     private readonly ConcurrentDictionary<string, Cached> _rings = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ECDsa> _unwrapped = new(StringComparer.Ordinal);
     // Keys that passed the check, by ring and id: the public point they were checked with, and the key made from it.
@@ -131,8 +130,6 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         Q = new ECPoint { X = key.X, Y = key.Y },
     });
 
-    internal static string WrapContext(string ring, string keyId) => $"grantsilo/key-ring/{ring}/{keyId}";
-
     private static string Name(string ring, string keyId) => $"{ring}/{keyId}";
 
     private async ValueTask<Cached> ViewAsync(string ring, CancellationToken cancellationToken)
@@ -199,51 +196,9 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         return true;
     }
 
-    // Unwraps the stored key (which authenticates the wrapping: the ring and id are its associated data) and checks that
-    // it is a P-256 key whose public point is the stored one, and whose id is that point's RFC 7638 thumbprint. The
-    // private key when it passes (the caller owns it), else why not, in words holding no key material.
-    private async ValueTask<(ECDsa? Key, string? Refusal)> AuthenticateAsync(string ring, StoredKey stored, CancellationToken cancellationToken)
-    {
-        if (stored.X is not { Length: 32 } || stored.Y is not { Length: 32 }
-            || !string.Equals(stored.KeyId, JwkThumbprint.OfP256(stored.X, stored.Y), StringComparison.Ordinal))
-        {
-            return (null, "its key id is not the RFC 7638 thumbprint of its stored public key");
-        }
-        if (stored.WrappedBy != encryption.KeyId)
-        {
-            return (null, $"it was wrapped by key-encryption key {stored.WrappedBy}, and {encryption.KeyId} is configured");
-        }
-        byte[] pkcs8;
-        try
-        {
-            pkcs8 = await encryption.UnwrapAsync(stored.WrappedPrivateKey, WrapContext(ring, stored.KeyId), cancellationToken).ConfigureAwait(false);
-        }
-        catch (KeyEncryptionException failed)
-        {
-            return (null, failed.Message);
-        }
-        var key = ECDsa.Create();
-        try
-        {
-            key.ImportPkcs8PrivateKey(pkcs8, out _);
-            var parameters = key.ExportParameters(includePrivateParameters: false);
-            if (parameters.Curve.Oid?.Value != P256 || !parameters.Q.X.AsSpan().SequenceEqual(stored.X) || !parameters.Q.Y.AsSpan().SequenceEqual(stored.Y))
-            {
-                key.Dispose();
-                return (null, "its private key is not the one of its stored public key");
-            }
-            return (key, null);
-        }
-        catch (CryptographicException)
-        {
-            key.Dispose();
-            return (null, "its unwrapped private key is not a P-256 key");
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-        }
-    }
+    // Unwraps the stored key (which authenticates its ring, id and schedule) and checks its public half.
+    private ValueTask<(ECDsa? Key, string? Refusal)> AuthenticateAsync(string ring, StoredKey stored, CancellationToken cancellationToken) =>
+        StoredKeyAuthentication.UnwrapAsync(encryption, ring, stored, cancellationToken);
 
     private static byte[] Digest(StoredKey stored)
     {
@@ -252,6 +207,12 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         hash.AppendData(stored.Y ?? []);
         hash.AppendData(stored.WrappedPrivateKey ?? []);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(stored.WrappedBy ?? ""));
+        // The schedule is authenticated with the wrap, so a key whose schedule changed is checked again.
+        Span<byte> times = stackalloc byte[3 * sizeof(long)];
+        BitConverter.TryWriteBytes(times, stored.CreatedAt.UtcTicks);
+        BitConverter.TryWriteBytes(times[sizeof(long)..], stored.ActivatesAt.UtcTicks);
+        BitConverter.TryWriteBytes(times[(2 * sizeof(long))..], stored.SignsUntil.UtcTicks);
+        hash.AppendData(times);
         return hash.GetHashAndReset();
     }
 
