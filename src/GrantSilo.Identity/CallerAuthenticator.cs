@@ -419,6 +419,19 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
             return null;
         }
 
+        // The name in Unicode NFC, the form GrantSilo stores names in (a task's person and orchestrator, an approver): it is
+        // checked below in the form the caller will be known by, so an issuer cannot name, in a decomposed form its own
+        // names allow, a caller whose stored name another issuer vouches for.
+        try
+        {
+            name = name.Normalize(System.Text.NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            refusal = AuthenticationResult.Fail(AuthenticationFailure.Malformed, $"the '{issuer.NameClaim}' claim is not well-formed Unicode");
+            return null;
+        }
+
         // A name is the caller everywhere (access rules, a task's person and orchestrator, approvers), whichever issuer
         // vouched for it: an issuer is believed only for the names it is authoritative for, which no other issuer shares
         // (the options validator refuses overlapping issuers), so no issuer's caller can take another issuer's name.
@@ -426,7 +439,7 @@ public sealed partial class CallerAuthenticator : ICallerAuthenticator, IDisposa
         if (issuer.Names is { } names && !Within(names, named))
         {
             refusal = AuthenticationResult.Fail(AuthenticationFailure.NameOutsideIssuerNames,
-                $"issuer {issuer.Name} is not authoritative for the name '{Safe.Text(named)}' (its names: {Safe.Text(issuer.NamesText)})");
+                $"issuer {issuer.Name} is not authoritative for the name '{Safe.Text(named)}'");
             return null;
         }
 

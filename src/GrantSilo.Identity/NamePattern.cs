@@ -42,6 +42,15 @@ internal sealed class NamePattern
             return null;
         }
 
+        // Names are known in Unicode NFC (the authenticator composes every name before it checks it, as GrantSilo stores
+        // names), so a pattern in another form would describe names no caller can have, and its overlap with other
+        // issuers' patterns would be judged on the wrong text.
+        if (!IsNfc(text))
+        {
+            problem = "must be written in Unicode NFC (composed characters, as GrantSilo compares names)";
+            return null;
+        }
+
         var star = text.IndexOf(Wildcard, StringComparison.Ordinal);
         if (star < 0)
         {
@@ -55,6 +64,19 @@ internal sealed class NamePattern
         }
 
         return new NamePattern(text, text[..star], text[(star + 1)..]);
+    }
+
+    private static bool IsNfc(string text)
+    {
+        try
+        {
+            return text.IsNormalized(System.Text.NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            // Not well-formed UTF-16 (a lone surrogate).
+            return false;
+        }
     }
 
     /// <summary>Whether <paramref name="name"/> is in this set.</summary>

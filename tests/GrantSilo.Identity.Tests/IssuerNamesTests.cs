@@ -74,6 +74,49 @@ public sealed class IssuerNamesTests : IDisposable
     }
 
     [Fact]
+    public async Task ANameIsJudgedInTheComposedFormGrantSiloKnowsItBy_SoADecomposedSpellingCannotCrossIssuers()
+    {
+        // corp vouches for zoë (composed, as GrantSilo stores names); partner for every name starting "zoe". The two do
+        // not overlap as text, so they start; but "zoe" + U+0308 (a combining diaeresis) is stored as "zoë".
+        _world.Options.Issuers[0].Names = ["person:zo\u00EB@acme.dev"];
+        _world.Options.Issuers.Add(new TrustedIssuerOptions
+        {
+            Name = "partner", Kind = IssuerKind.Oidc, Issuer = PartnerIss, JwksFile = _world.PathOf("partner.json"), NameClaim = "email",
+            Names = ["person:zoe*"],
+        });
+        Assert.Empty(IdentityOptionsValidator.Check(_world.Options));
+        var auth = _world.Build();
+        const string decomposed = "zoe\u0308@acme.dev";
+
+        // Before, the partner's user was judged on the decomposed text, which its own names allow.
+        var result = await auth.AuthenticateAsync(PartnerToken(decomposed));
+        ResultAssert.Refused(result, AuthenticationFailure.NameOutsideIssuerNames);
+        Assert.Contains("issuer partner is not authoritative for the name", result.Detail);
+        // The refusal does not tell the caller which names the issuer vouches for.
+        Assert.DoesNotContain("zoe*", result.Detail!, StringComparison.Ordinal);
+        // corp's own user, whichever way its token spells the name, is known by the composed name.
+        Assert.Equal("person:zo\u00EB@acme.dev", ResultAssert.Accepted(await auth.AuthenticateAsync(_world.PersonToken(decomposed))).Name);
+        Assert.Equal("person:zoe-partner@x", ResultAssert.Accepted(await auth.AuthenticateAsync(PartnerToken("zoe-partner@x"))).Name);
+    }
+
+    [Fact]
+    public async Task ANamesPatternNotInComposedForm_DoesNotStart()
+    {
+        var error = await StartError(new Dictionary<string, string?>
+        {
+            ["GrantSilo:Identity:Issuers:0:Name"] = "one",
+            ["GrantSilo:Identity:Issuers:0:Kind"] = "Oidc",
+            ["GrantSilo:Identity:Issuers:0:Issuer"] = IdentityWorld.OidcIss,
+            ["GrantSilo:Identity:Issuers:0:JwksFile"] = _world.PathOf("oidc.json"),
+            ["GrantSilo:Identity:Issuers:0:CallerKind"] = "Person",
+            ["GrantSilo:Identity:Issuers:0:Names:0"] = "person:zoe\u0308*",
+        });
+
+        Assert.NotNull(error);
+        Assert.Contains("Unicode NFC", error);
+    }
+
+    [Fact]
     public async Task TwoIssuers_EachVouchesForItsOwnNames()
     {
         var auth = TwoPersonIssuers();
