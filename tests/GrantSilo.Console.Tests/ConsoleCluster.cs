@@ -70,6 +70,12 @@ public sealed class ConsoleCluster : IAsyncLifetime
             environment["GrantSilo__Http__Enabled"] = "true";
             environment["GrantSilo__Http__Port"] = httpPort.ToString(CultureInfo.InvariantCulture);
             environment["GrantSilo__Console__Enabled"] = "true";
+            // Not a fault test: the silo lease is half of MinProbeTimeout x NumMissedProbesLimit, 1 s with the fault tests'
+            // settings, which a CI host running two silos, Azurite and a browser on two cores outlasted (a silo that cannot
+            // confirm its membership within its lease refuses to answer, and a step-up became a deny). 2 s x 3 gives 3 s;
+            // a killed silo is still declared dead well within the test's minute.
+            environment["GrantSilo__Membership__MinProbeTimeout"] = "00:00:02";
+            environment["GrantSilo__Membership__NumMissedProbesLimit"] = "3";
             var process = ChildProcess.Start($"console-silo{i}", ChildProcess.BuiltDll("SiloHostDll"), environment);
             var silo = new ConsoleClusterSilo($"console-silo{i}", siloPort, httpPort, process);
             _silos.Add(silo);
