@@ -24,11 +24,18 @@ def spin(seconds, out):
         n += 1
     out.put(n)
 
-def flush_loop(path, seconds, out):
+SIZE = 16 << 20
+
+def prepare(path):
+    # The space the flushes write over, written and flushed before anything is measured (as the store zeroes ahead).
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    size = 16 << 20
-    os.pwrite(fd, b"\0" * size, 0)
+    os.pwrite(fd, b"\0" * SIZE, 0)
     os.fsync(fd)
+    os.close(fd)
+
+def flush_loop(path, seconds, out):
+    fd = os.open(path, os.O_RDWR)
+    size = SIZE
     data = b"a" * 4096
     start, cpu0 = time.monotonic(), os.times()
     n = off = 0
@@ -39,7 +46,6 @@ def flush_loop(path, seconds, out):
         n += 1
     cpu1, wall = os.times(), time.monotonic() - start
     os.close(fd)
-    os.unlink(path)
     out.put((n, wall, (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)))
 
 def spinners(count, seconds, extra=None):
@@ -65,14 +71,18 @@ def main():
     print(f"flush cost: {cores} cores, {cores} spinning processes, {args.seconds}s per measurement, {args.rounds} rounds, file in {os.path.abspath(args.dir)}")
     alone_total = beside_total = flushes = 0
     wall = cpu = 0.0
-    for _ in range(args.rounds):
-        alone, _ = spinners(cores, args.seconds)
-        beside, flushed = spinners(cores, args.seconds, lambda out: mp.Process(target=flush_loop, args=(path, args.seconds, out)))
-        alone_total += alone
-        beside_total += beside
-        flushes += flushed[0]
-        wall += flushed[1]
-        cpu += flushed[2]
+    prepare(path)
+    try:
+        for _ in range(args.rounds):
+            alone, _ = spinners(cores, args.seconds)
+            beside, flushed = spinners(cores, args.seconds, lambda out: mp.Process(target=flush_loop, args=(path, args.seconds, out)))
+            alone_total += alone
+            beside_total += beside
+            flushes += flushed[0]
+            wall += flushed[1]
+            cpu += flushed[2]
+    finally:
+        os.unlink(path)
     spin_rate = alone_total / (args.rounds * args.seconds * cores)  # spins per second per core, alone
     lost_core_seconds = (alone_total - beside_total) / spin_rate
     print(f"| flushes/s beside the spinners | latency per flush (µs) | flush loop's own CPU per flush (µs) | CPU taken from the spinners per flush (µs) |")

@@ -49,7 +49,4 @@ internal sealed class IssuerRuntime(
     /// development issuer, which vouches for every name, and unused for a SPIFFE issuer (its trust domain is checked).
     /// </summary>
     public IReadOnlyList<NamePattern>? Names { get; } = names;
-
-    /// <summary>The names, for messages.</summary>
-    public string NamesText { get; } = names is null ? "every name" : string.Join(", ", names);
 }

@@ -67,7 +67,7 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         }
         if (!_unwrapped.TryGetValue(Name(ring, current.KeyId), out var key))
         {
-            var (unwrapped, refusal) = await AuthenticateAsync(ring, current, cancellationToken).ConfigureAwait(false);
+            var (unwrapped, refusal) = await StoredKeyAuthentication.UnwrapAsync(encryption, ring, current, cancellationToken).ConfigureAwait(false);
             key = unwrapped ?? throw new KeyEncryptionException($"The signing key {current.KeyId} of ring '{ring}' cannot be used: {refusal}.");
             var kept = _unwrapped.GetOrAdd(Name(ring, current.KeyId), key);
             if (!ReferenceEquals(kept, key))
@@ -173,7 +173,7 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         {
             return false;
         }
-        var (key, refusal) = await AuthenticateAsync(ring, stored, cancellationToken).ConfigureAwait(false);
+        var (key, refusal) = await StoredKeyAuthentication.UnwrapAsync(encryption, ring, stored, cancellationToken).ConfigureAwait(false);
         if (key is null)
         {
             var entry = new Refused(digest, refusal!);
@@ -195,10 +195,6 @@ public sealed partial class KeyRing(IGrainFactory grains, IKeyEncryption encrypt
         }
         return true;
     }
-
-    // Unwraps the stored key (which authenticates its ring, id and schedule) and checks its public half.
-    private ValueTask<(ECDsa? Key, string? Refusal)> AuthenticateAsync(string ring, StoredKey stored, CancellationToken cancellationToken) =>
-        StoredKeyAuthentication.UnwrapAsync(encryption, ring, stored, cancellationToken);
 
     private static byte[] Digest(StoredKey stored)
     {
