@@ -213,6 +213,9 @@ internal static partial class OidcSignIn
             context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): it must come from an issuer of GrantSilo:Identity:Issuers, for GrantSilo's audience.");
             return;
         }
+        // The provider vouched for someone (the state, nonce and PKCE checked): any session this browser held ends, and
+        // the sign-in gets a session key of its own, never the one an earlier cookie named (which someone else may hold).
+        MemoryTicketStore.BeginSignIn(context.HttpContext);
         var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();
         var (principal, properties) = ConsoleAuth.Ticket(caller, token, time.GetUtcNow() + options.IdleTimeout);
         context.Principal = principal;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
 
 namespace GrantSilo.WebConsole;
 
@@ -10,64 +11,111 @@ namespace GrantSilo.WebConsole;
 /// the console calls GrantSilo with) stays in the silo host's memory; the browser's cookie carries only a random key,
 /// encrypted and signed. A restart signs everyone out, which is the safe direction.
 /// </summary>
-internal sealed class MemoryTicketStore(TimeProvider time) : ITicketStore
+/// <remarks>
+/// Every sign-in gets a key of its own. The cookie handler would otherwise keep the key of a session the browser already
+/// holds and put the new sign-in under it (<see cref="RenewAsync(string, AuthenticationTicket)"/>): whoever planted or
+/// copied that cookie beforehand would then hold the new person's session. So a sign-in over a live session ends that
+/// session and starts another.
+/// </remarks>
+internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = MemoryTicketStore.DefaultMaxSessions) : ITicketStore
 {
-    private const int MaxSessions = 10_000;
-    private readonly ConcurrentDictionary<string, AuthenticationTicket> _tickets = new(StringComparer.Ordinal);
+    /// <summary>How many sessions the silo host keeps at most.</summary>
+    public const int DefaultMaxSessions = 10_000;
+
+    private static readonly object FreshSignInItem = new();
+
+    private readonly ConcurrentDictionary<string, AuthenticationTicket> _sessions = new(StringComparer.Ordinal);
+    private readonly Lock _admit = new();
+
+    /// <summary>
+    /// Marks <paramref name="http"/> as a sign-in: a session its cookie names is ended rather than read, so the sign-in
+    /// gets a new key. Call before anything authenticates the request's cookie.
+    /// </summary>
+    public static void BeginSignIn(HttpContext http) => http.Items[FreshSignInItem] = true;
+
+    /// <summary>How many sessions are kept (for tests).</summary>
+    internal int Count => _sessions.Count;
 
     public Task<string> StoreAsync(AuthenticationTicket ticket)
     {
-        Sweep();
+        ArgumentNullException.ThrowIfNull(ticket);
         var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        _tickets[key] = ticket;
+        lock (_admit)
+        {
+            Sweep();
+            _sessions[key] = ticket;
+        }
         return Task.FromResult(key);
     }
 
+    /// <summary>
+    /// Only a sign-in over a live session comes here (the console's sessions neither slide nor refresh): the session under
+    /// <paramref name="key"/> ends and the new ticket is not kept under a key someone else may hold. The person signs in
+    /// again, with a key of their own.
+    /// </summary>
     public Task RenewAsync(string key, AuthenticationTicket ticket)
     {
-        _tickets[key] = ticket;
+        End(key);
         return Task.CompletedTask;
     }
 
-    public Task<AuthenticationTicket?> RetrieveAsync(string key)
+    public Task<AuthenticationTicket?> RetrieveAsync(string key) => Task.FromResult(Retrieve(key));
+
+    public Task<AuthenticationTicket?> RetrieveAsync(string key, HttpContext httpContext, CancellationToken cancellationToken)
     {
-        if (_tickets.TryGetValue(key, out var ticket))
+        ArgumentNullException.ThrowIfNull(httpContext);
+        if (httpContext.Items.ContainsKey(FreshSignInItem))
         {
-            if (ticket.Properties.ExpiresUtc is { } expires && expires <= time.GetUtcNow())
-            {
-                _tickets.TryRemove(key, out _);
-                return Task.FromResult<AuthenticationTicket?>(null);
-            }
-            return Task.FromResult<AuthenticationTicket?>(ticket);
+            // A sign-in: the session this browser held ends, and the sign-in gets a new key (StoreAsync).
+            End(key);
+            return Task.FromResult<AuthenticationTicket?>(null);
         }
-        return Task.FromResult<AuthenticationTicket?>(null);
+        return Task.FromResult(Retrieve(key));
     }
 
     public Task RemoveAsync(string key)
     {
-        _tickets.TryRemove(key, out _);
+        End(key);
         return Task.CompletedTask;
     }
+
+    private AuthenticationTicket? Retrieve(string key)
+    {
+        if (!_sessions.TryGetValue(key, out var ticket))
+        {
+            return null;
+        }
+        if (ticket.Properties.ExpiresUtc is { } expires && expires <= time.GetUtcNow())
+        {
+            End(key);
+            return null;
+        }
+        return ticket;
+    }
+
+    private void End(string key) => _sessions.TryRemove(key, out _);
 
     // Expired sessions are dropped as new ones arrive; past the cap the oldest-expiring go first.
     private void Sweep()
     {
         var now = time.GetUtcNow();
-        foreach (var (key, ticket) in _tickets)
+        foreach (var (key, ticket) in _sessions)
         {
             if (ticket.Properties.ExpiresUtc is { } expires && expires <= now)
             {
-                _tickets.TryRemove(key, out _);
+                End(key);
             }
         }
-        if (_tickets.Count >= MaxSessions)
+        if (_sessions.Count >= maxSessions)
         {
-            foreach (var (key, _) in _tickets.OrderBy(p => p.Value.Properties.ExpiresUtc ?? DateTimeOffset.MinValue).Take(_tickets.Count - MaxSessions + 1))
+            foreach (var (key, _) in _sessions.OrderBy(p => Expiry(p.Value)).Take(_sessions.Count - maxSessions + 1).ToList())
             {
-                _tickets.TryRemove(key, out _);
+                End(key);
             }
         }
     }
+
+    private static DateTimeOffset Expiry(AuthenticationTicket ticket) => ticket.Properties.ExpiresUtc ?? DateTimeOffset.MinValue;
 }
 
 /// <summary>Points the console's cookie at the server-side ticket store.</summary>

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace GrantSilo.WebConsole.Tests;
+
+/// <summary>The console's sessions as an attacker meets them: a cookie planted or copied before someone signs in opens nothing after.</summary>
+[Collection(ConsoleSiloCollection.Name)]
+public sealed class SessionTests(ConsoleSilo silo)
+{
+    private const string SessionCookie = "grantsilo-console";
+
+    [Fact]
+    public async Task SigningInWhereSomeoneIsSignedIn_EndsTheirSession_AndTheNewSessionHasAKeyOfItsOwn()
+    {
+        var world = new World(silo);
+        // Mallory signs in at a shared browser, keeps a copy of the cookie, and walks away.
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"mallory-{world.Run}@test.dev");
+        var planted = await SessionOfAsync(page);
+
+        // Dana, an approver, signs in at the same browser: Mallory's session ends first, then Dana's starts afresh.
+        await page.GotoAsync("/console/sign-in");
+        await page.GetByLabel("Person").FillAsync($"dana-{world.Run}@test.dev");
+        await page.GetByRole(AriaRole.Checkbox, new() { Name = "approver", Exact = true }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/console/sign-in\\?ended=1$"));
+        await Expect(page.GetByTestId("signed-out")).ToContainTextAsync("has ended");
+        Assert.Equal(HttpStatusCode.Redirect, (await GetAsync(planted, "/console")).StatusCode);
+        await ConsoleSilo.SignInAsync(page, $"dana-{world.Run}@test.dev", "approver");
+
+        // Mallory's copy opens nothing: not Dana's session, not her own.
+        var dana = await SessionOfAsync(page);
+        Assert.NotEqual(planted, dana);
+        using (var copied = await GetAsync(planted, "/console/approvals"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, copied.StatusCode);
+            Assert.StartsWith("/console/sign-in", copied.Headers.Location!.OriginalString.Replace(silo.BaseUrl, "", StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+        using var own = await GetAsync(dana, "/console/approvals");
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Contains($"person:dana-{world.Run}@test.dev", await own.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SigningInThroughTheProvider_WhereSomeoneIsSignedIn_TheirCookieDoesNotBecomeTheNewSession()
+    {
+        var world = new World(silo);
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"mallory-{world.Run}@test.dev");
+        var planted = await SessionOfAsync(page);
+
+        // Olga signs in through her organisation in that browser: signed in at once, under a new session key.
+        var email = $"olga-{world.Run}@org.test";
+        silo.Oidc.Person = (email, ["approver"]);
+        silo.Oidc.AccessTokenAudience = TestIdentity.Audience;
+        await page.GotoAsync("/console/sign-in?handler=Oidc");
+        await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync($"person:{email}");
+        var olga = await SessionOfAsync(page);
+
+        Assert.NotEqual(planted, olga);
+        using var copied = await GetAsync(planted, "/console/approvals");
+        Assert.Equal(HttpStatusCode.Redirect, copied.StatusCode);
+        Assert.DoesNotContain(email, await copied.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var own = await GetAsync(olga, "/console/approvals");
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+    }
+
+    private static async Task<string> SessionOfAsync(IPage page) =>
+        Assert.Single(await page.Context.CookiesAsync(), c => c.Name == SessionCookie).Value;
+
+    private HttpClient Client(string session)
+    {
+        var http = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = new Uri(silo.BaseUrl), Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.Add("Cookie", $"{SessionCookie}={session}");
+        return http;
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string session, string path)
+    {
+        using var http = Client(session);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var response = await http.GetAsync(new Uri(path, UriKind.Relative), cancel.Token);
+        await response.Content.LoadIntoBufferAsync(cancel.Token);
+        return response;
+    }
+}
