@@ -17,14 +17,17 @@ namespace GrantSilo.WebConsole;
 /// copied that cookie beforehand would then hold the new person's session. So a sign-in over a live session ends that
 /// session and starts another.
 /// </remarks>
-internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = MemoryTicketStore.DefaultMaxSessions) : ITicketStore
+internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = MemoryTicketStore.DefaultMaxSessions, int maxSessionsPerPerson = MemoryTicketStore.DefaultMaxSessionsPerPerson) : ITicketStore
 {
     /// <summary>How many sessions the silo host keeps at most.</summary>
     public const int DefaultMaxSessions = 10_000;
 
+    /// <summary>How many sessions one person keeps at most: their next sign-in ends their oldest, never someone else's.</summary>
+    public const int DefaultMaxSessionsPerPerson = 16;
+
     private static readonly object FreshSignInItem = new();
 
-    private readonly ConcurrentDictionary<string, AuthenticationTicket> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private readonly Lock _admit = new();
 
     /// <summary>
@@ -40,10 +43,11 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
     {
         ArgumentNullException.ThrowIfNull(ticket);
         var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var person = PersonOf(ticket);
         lock (_admit)
         {
-            Sweep();
-            _sessions[key] = ticket;
+            Sweep(person);
+            _sessions[key] = new Session(ticket, person);
         }
         return Task.FromResult(key);
     }
@@ -81,30 +85,36 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
 
     private AuthenticationTicket? Retrieve(string key)
     {
-        if (!_sessions.TryGetValue(key, out var ticket))
+        if (!_sessions.TryGetValue(key, out var session))
         {
             return null;
         }
-        if (ticket.Properties.ExpiresUtc is { } expires && expires <= time.GetUtcNow())
+        if (session.Ticket.Properties.ExpiresUtc is { } expires && expires <= time.GetUtcNow())
         {
             End(key);
             return null;
         }
-        return ticket;
+        return session.Ticket;
     }
 
     private void End(string key) => _sessions.TryRemove(key, out _);
 
-    // Expired sessions are dropped as new ones arrive; past the cap the oldest-expiring go first.
-    private void Sweep()
+    // Expired sessions are dropped as new ones arrive. Past a person's own cap their oldest-expiring go first; past the
+    // silo's cap the oldest-expiring of anyone's go, so one person signing in over and over ends only their own sessions.
+    private void Sweep(string person)
     {
         var now = time.GetUtcNow();
-        foreach (var (key, ticket) in _sessions)
+        foreach (var (key, session) in _sessions)
         {
-            if (ticket.Properties.ExpiresUtc is { } expires && expires <= now)
+            if (session.Ticket.Properties.ExpiresUtc is { } expires && expires <= now)
             {
                 End(key);
             }
+        }
+        var own = _sessions.Where(p => p.Value.Person == person).ToList();
+        foreach (var (key, _) in own.OrderBy(p => Expiry(p.Value)).Take(own.Count - maxSessionsPerPerson + 1))
+        {
+            End(key);
         }
         if (_sessions.Count >= maxSessions)
         {
@@ -115,7 +125,16 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
         }
     }
 
-    private static DateTimeOffset Expiry(AuthenticationTicket ticket) => ticket.Properties.ExpiresUtc ?? DateTimeOffset.MinValue;
+    private static DateTimeOffset Expiry(Session session) => session.Ticket.Properties.ExpiresUtc ?? DateTimeOffset.MinValue;
+
+    private static string PersonOf(AuthenticationTicket ticket) => ticket.Principal.Identity?.Name ?? "";
+
+    private sealed class Session(AuthenticationTicket ticket, string person)
+    {
+        public AuthenticationTicket Ticket { get; } = ticket;
+
+        public string Person { get; } = person;
+    }
 }
 
 /// <summary>Points the console's cookie at the server-side ticket store.</summary>

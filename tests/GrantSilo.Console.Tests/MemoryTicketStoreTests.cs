@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace GrantSilo.WebConsole.Tests;
 
-/// <summary>The console's server-side sessions: never renewed under a key someone may hold.</summary>
+/// <summary>The console's server-side sessions: bounded per person, and never renewed under a key someone may hold.</summary>
 public sealed class MemoryTicketStoreTests
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 9, 0, 0, TimeSpan.Zero));
@@ -15,6 +15,45 @@ public sealed class MemoryTicketStoreTests
         var identity = new ClaimsIdentity(ConsoleAuth.Scheme, ClaimTypes.Name, ClaimTypes.Role);
         identity.AddClaim(new Claim(ClaimTypes.Name, person));
         return new AuthenticationTicket(new ClaimsPrincipal(identity), new AuthenticationProperties { ExpiresUtc = _time.GetUtcNow() + lifetime }, ConsoleAuth.Scheme);
+    }
+
+    [Fact]
+    public async Task OnePersonSigningInOverAndOver_EndsOnlyTheirOwnOldestSessions_NeverAnotherPersons()
+    {
+        var store = new MemoryTicketStore(_time, maxSessions: 4, maxSessionsPerPerson: 2);
+        // Bob's session ends soonest of all, so a cap that ends the oldest-expiring of anyone's would end his first.
+        var bob = await store.StoreAsync(Ticket("person:bob@test.dev", TimeSpan.FromMinutes(5)));
+        var mallory = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            mallory.Add(await store.StoreAsync(Ticket("person:mallory@test.dev", TimeSpan.FromMinutes(30 + i))));
+        }
+
+        Assert.NotNull(await store.RetrieveAsync(bob));
+        Assert.Null(await store.RetrieveAsync(mallory[0]));
+        Assert.Null(await store.RetrieveAsync(mallory[3]));
+        Assert.NotNull(await store.RetrieveAsync(mallory[4]));
+        Assert.NotNull(await store.RetrieveAsync(mallory[5]));
+        Assert.Equal(3, store.Count);
+    }
+
+    [Fact]
+    public async Task PastTheSilosCap_TheOldestExpiringGo()
+    {
+        var store = new MemoryTicketStore(_time, maxSessions: 3, maxSessionsPerPerson: 2);
+        var first = await store.StoreAsync(Ticket("person:a@test.dev", TimeSpan.FromMinutes(1)));
+        var others = new[]
+        {
+            await store.StoreAsync(Ticket("person:b@test.dev", TimeSpan.FromMinutes(2))),
+            await store.StoreAsync(Ticket("person:c@test.dev", TimeSpan.FromMinutes(3))),
+            await store.StoreAsync(Ticket("person:d@test.dev", TimeSpan.FromMinutes(4))),
+        };
+        Assert.Null(await store.RetrieveAsync(first));
+        foreach (var key in others)
+        {
+            Assert.NotNull(await store.RetrieveAsync(key));
+        }
+        Assert.Equal(3, store.Count);
     }
 
     [Fact]
