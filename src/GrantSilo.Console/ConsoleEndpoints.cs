@@ -82,7 +82,8 @@ internal static class ConsoleEndpoints
 
         public async IAsyncEnumerable<SseItem<ApprovalView>> ReadAsync(ConsoleCaller caller, ApprovalSubscription subscription, IReadOnlyList<ApprovalInfo> pending, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // The stream lasts while the session does: it ends at sign-out as well as when the token expires.
+            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.SessionEnded);
             var left = caller.ExpiresAt - DateTimeOffset.UtcNow;
             session.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             try
@@ -142,7 +143,8 @@ internal static class ConsoleEndpoints
     // The tree as the caller may read it, sent whenever any node's state changes.
     private static async IAsyncEnumerable<SseItem<IReadOnlyList<NodeView>>> TreeAsync(ConsoleCaller caller, string taskId, TaskTreeNode first, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The stream lasts while the session does: it ends at sign-out as well as when the token expires.
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.SessionEnded);
         var left = caller.ExpiresAt - DateTimeOffset.UtcNow;
         session.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
@@ -159,7 +161,11 @@ internal static class ConsoleEndpoints
                 var view = NodeView.Of(node.Task);
                 if (node.Task.IsTerminal && !settled.Contains(node.Task.TaskId))
                 {
-                    var credentials = await caller.Client.ListTaskCredentialsAsync(node.Task.TaskId, pageSize: 20, cancellationToken: session.Token);
+                    var credentials = await UnlessEndedAsync(() => caller.Client.ListTaskCredentialsAsync(node.Task.TaskId, pageSize: 20, cancellationToken: session.Token), session.Token);
+                    if (credentials is null)
+                    {
+                        yield break;
+                    }
                     if (credentials.IsSuccess)
                     {
                         view = view with { Credentials = [.. credentials.Value.Items.Select(c => new CredentialView(c.CredentialId, c.Status.ToString()))] };
@@ -188,11 +194,28 @@ internal static class ConsoleEndpoints
             {
                 yield break;
             }
-            var next = await caller.Client.GetTaskTreeAsync(taskId, session.Token);
+            var next = await UnlessEndedAsync(() => caller.Client.GetTaskTreeAsync(taskId, session.Token), session.Token);
+            if (next is null)
+            {
+                yield break;
+            }
             if (next.IsSuccess)
             {
                 tree = next.Value;
             }
+        }
+    }
+
+    // A read of the live stream, or null when the stream ended (its session ended, or the browser left) meanwhile.
+    private static async Task<T?> UnlessEndedAsync<T>(Func<Task<T>> read, CancellationToken ended) where T : class
+    {
+        try
+        {
+            return await read();
+        }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        {
+            return null;
         }
     }
 }

@@ -15,7 +15,8 @@ namespace GrantSilo.WebConsole;
 /// Every sign-in gets a key of its own. The cookie handler would otherwise keep the key of a session the browser already
 /// holds and put the new sign-in under it (<see cref="RenewAsync(string, AuthenticationTicket)"/>): whoever planted or
 /// copied that cookie beforehand would then hold the new person's session. So a sign-in over a live session ends that
-/// session and starts another.
+/// session and starts another, and a session that ends (sign-out, expiry, eviction) also ends the live streams opened
+/// with it (<see cref="Ended"/>).
 /// </remarks>
 internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = MemoryTicketStore.DefaultMaxSessions, int maxSessionsPerPerson = MemoryTicketStore.DefaultMaxSessionsPerPerson) : ITicketStore
 {
@@ -24,6 +25,9 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
 
     /// <summary>How many sessions one person keeps at most: their next sign-in ends their oldest, never someone else's.</summary>
     public const int DefaultMaxSessionsPerPerson = 16;
+
+    /// <summary>The ticket's own record of its key (server-side only: the ticket never leaves the store).</summary>
+    internal const string KeyItem = ".grantsilo-session";
 
     private static readonly object FreshSignInItem = new();
 
@@ -36,6 +40,12 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
     /// </summary>
     public static void BeginSignIn(HttpContext http) => http.Items[FreshSignInItem] = true;
 
+    /// <summary>Cancelled when the session of <paramref name="ticketProperties"/> ends; cancelled already when it has ended or is unknown.</summary>
+    public CancellationToken Ended(AuthenticationProperties? ticketProperties) =>
+        ticketProperties?.Items.TryGetValue(KeyItem, out var key) == true && key is not null && _sessions.TryGetValue(key, out var session)
+            ? session.Ended.Token
+            : new CancellationToken(canceled: true);
+
     /// <summary>How many sessions are kept (for tests).</summary>
     internal int Count => _sessions.Count;
 
@@ -43,6 +53,7 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
     {
         ArgumentNullException.ThrowIfNull(ticket);
         var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        ticket.Properties.Items[KeyItem] = key;
         var person = PersonOf(ticket);
         lock (_admit)
         {
@@ -97,7 +108,13 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
         return session.Ticket;
     }
 
-    private void End(string key) => _sessions.TryRemove(key, out _);
+    private void End(string key)
+    {
+        if (_sessions.TryRemove(key, out var session))
+        {
+            session.Ended.Cancel();
+        }
+    }
 
     // Expired sessions are dropped as new ones arrive. Past a person's own cap their oldest-expiring go first; past the
     // silo's cap the oldest-expiring of anyone's go, so one person signing in over and over ends only their own sessions.
@@ -134,6 +151,8 @@ internal sealed class MemoryTicketStore(TimeProvider time, int maxSessions = Mem
         public AuthenticationTicket Ticket { get; } = ticket;
 
         public string Person { get; } = person;
+
+        public CancellationTokenSource Ended { get; } = new();
     }
 }
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace GrantSilo.WebConsole.Tests;
 
-/// <summary>The console's server-side sessions: bounded per person, and never renewed under a key someone may hold.</summary>
+/// <summary>The console's server-side sessions: bounded per person, never renewed under a key someone may hold, and observable when they end.</summary>
 public sealed class MemoryTicketStoreTests
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 9, 0, 0, TimeSpan.Zero));
@@ -61,10 +61,14 @@ public sealed class MemoryTicketStoreTests
     {
         var store = new MemoryTicketStore(_time);
         var planted = await store.StoreAsync(Ticket("person:mallory@test.dev", TimeSpan.FromMinutes(30)));
+        var ended = store.Ended((await store.RetrieveAsync(planted))!.Properties);
+        Assert.False(ended.IsCancellationRequested);
+
         // The cookie handler renews the key the browser held when someone signs in over it.
         await store.RenewAsync(planted, Ticket("person:dana@test.dev", TimeSpan.FromMinutes(30)));
 
         Assert.Null(await store.RetrieveAsync(planted));
+        Assert.True(ended.IsCancellationRequested);
         Assert.Equal(0, store.Count);
     }
 
@@ -80,5 +84,26 @@ public sealed class MemoryTicketStoreTests
         MemoryTicketStore.BeginSignIn(signIn);
         Assert.Null(await store.RetrieveAsync(planted, signIn, CancellationToken.None));
         Assert.Null(await store.RetrieveAsync(planted, ordinary, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ASessionsEnd_IsSignalled_AtSignOutAndAtExpiry()
+    {
+        var store = new MemoryTicketStore(_time);
+        var signedOut = await store.StoreAsync(Ticket("person:a@test.dev", TimeSpan.FromMinutes(30)));
+        var expiring = await store.StoreAsync(Ticket("person:b@test.dev", TimeSpan.FromMinutes(5)));
+        var signedOutEnded = store.Ended((await store.RetrieveAsync(signedOut))!.Properties);
+        var expiringEnded = store.Ended((await store.RetrieveAsync(expiring))!.Properties);
+
+        await store.RemoveAsync(signedOut);
+        Assert.True(signedOutEnded.IsCancellationRequested);
+        Assert.False(expiringEnded.IsCancellationRequested);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Null(await store.RetrieveAsync(expiring));
+        Assert.True(expiringEnded.IsCancellationRequested);
+        // A ticket the store does not hold (or no ticket) counts as ended: a stream never outlives what it cannot find.
+        Assert.True(store.Ended(new AuthenticationProperties()).IsCancellationRequested);
+        Assert.True(store.Ended(null).IsCancellationRequested);
     }
 }

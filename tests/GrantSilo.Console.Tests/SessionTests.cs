@@ -5,7 +5,10 @@ using static Microsoft.Playwright.Assertions;
 
 namespace GrantSilo.WebConsole.Tests;
 
-/// <summary>The console's sessions as an attacker meets them: a cookie planted or copied before someone signs in opens nothing after.</summary>
+/// <summary>
+/// The console's sessions as an attacker meets them: a cookie planted or copied before someone signs in opens nothing
+/// after, and signing out ends the live streams opened with the session.
+/// </summary>
 [Collection(ConsoleSiloCollection.Name)]
 public sealed class SessionTests(ConsoleSilo silo)
 {
@@ -67,6 +70,37 @@ public sealed class SessionTests(ConsoleSilo silo)
         Assert.Equal(HttpStatusCode.OK, own.StatusCode);
     }
 
+    [Fact]
+    public async Task SigningOut_EndsTheLiveStreamsOpenedWithTheSession()
+    {
+        var world = new World(silo);
+        var planner = await world.AgentAsync("planner");
+        var root = await world.RootTaskAsync($"gus-{world.Run}@test.dev", planner, depth: 0, "watch me");
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, $"hale-{world.Run}@test.dev", "operator", "approver");
+        var session = await SessionOfAsync(page);
+
+        // Both live streams, as a copied cookie would open them (a script, another tab).
+        using var http = Client(session);
+        using var inbox = await OpenStreamAsync(http, "/console/live/approvals");
+        Assert.Equal(HttpStatusCode.OK, inbox.StatusCode);
+        using var inboxReader = new StreamReader(await inbox.Content.ReadAsStreamAsync());
+        await ReadUntilAsync(inboxReader, "event: ready");
+        using var tree = await OpenStreamAsync(http, $"/console/live/tasks/{Uri.EscapeDataString(root)}");
+        Assert.Equal(HttpStatusCode.OK, tree.StatusCode);
+        using var treeReader = new StreamReader(await tree.Content.ReadAsStreamAsync());
+        await ReadUntilAsync(treeReader, "event: tree");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/console/sign-in$"));
+
+        // Both streams end: the server closes them (nothing more is sent as that person).
+        await ReadToEndAsync(inboxReader, "the approvals stream");
+        await ReadToEndAsync(treeReader, "the task tree stream");
+        using var again = await OpenStreamAsync(http, "/console/live/approvals");
+        Assert.Equal(HttpStatusCode.Unauthorized, again.StatusCode);
+    }
+
     private static async Task<string> SessionOfAsync(IPage page) =>
         Assert.Single(await page.Context.CookiesAsync(), c => c.Name == SessionCookie).Value;
 
@@ -84,5 +118,39 @@ public sealed class SessionTests(ConsoleSilo silo)
         var response = await http.GetAsync(new Uri(path, UriKind.Relative), cancel.Token);
         await response.Content.LoadIntoBufferAsync(cancel.Token);
         return response;
+    }
+
+    private static async Task<HttpResponseMessage> OpenStreamAsync(HttpClient http, string path)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await http.GetAsync(new Uri(path, UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+    }
+
+    private static async Task ReadUntilAsync(StreamReader reader, string line)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await reader.ReadLineAsync(cancel.Token) is { } read)
+        {
+            if (read == line)
+            {
+                return;
+            }
+        }
+        Assert.Fail($"The stream ended before '{line}'.");
+    }
+
+    private static async Task ReadToEndAsync(StreamReader reader, string what)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (await reader.ReadLineAsync(cancel.Token) is not null)
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"{what} was still open 30 s after the session ended.");
+        }
     }
 }
