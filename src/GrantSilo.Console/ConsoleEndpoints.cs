@@ -4,9 +4,11 @@ using System.Text.Json;
 using System.Threading.Channels;
 using GrantSilo.Client;
 using GrantSilo.GrainInterfaces;
+using GrantSilo.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.WebConsole;
 
@@ -45,6 +47,10 @@ internal static class ConsoleEndpoints
         {
             return Results.Unauthorized();
         }
+        if (OpenSlot(http, caller) is { } tooMany)
+        {
+            return tooMany;
+        }
         var observer = new Observer();
         // Subscribed first, listed second: an approval requested in between arrives twice rather than never.
         var subscription = await caller.Client.SubscribeApprovalsAsync(observer, cancellationToken);
@@ -60,6 +66,11 @@ internal static class ConsoleEndpoints
         }
         return TypedResults.ServerSentEvents(observer.ReadAsync(caller, subscription.Value, pending.Value, cancellationToken));
     }
+
+    // A person's live streams count against the same budget as their streams of the API (GrantSilo:Http:MaxStreamsPerCaller
+    // on this silo): each one holds a subscription or reads the tree five times a second as them.
+    private static IResult? OpenSlot(HttpContext http, ConsoleCaller caller) =>
+        http.RequestServices.GetRequiredService<StreamSlots>().TryOpen(http, caller.Name);
 
     private static IResult Problem(GrantError error) => Results.Problem(title: error.Code.ToString(), detail: error.Message, statusCode: StatusCodes.Status403Forbidden);
 
@@ -131,6 +142,10 @@ internal static class ConsoleEndpoints
         if (await ConsoleCaller.OfAsync(http) is not { } caller)
         {
             return Results.Unauthorized();
+        }
+        if (OpenSlot(http, caller) is { } tooMany)
+        {
+            return tooMany;
         }
         var first = await caller.Client.GetTaskTreeAsync(taskId, cancellationToken);
         if (!first.IsSuccess)

@@ -7,7 +7,7 @@ namespace GrantSilo.WebConsole.Tests;
 
 /// <summary>
 /// The console's sessions as an attacker meets them: a cookie planted or copied before someone signs in opens nothing
-/// after, and signing out ends the live streams opened with the session.
+/// after, signing out ends the live streams opened with the session, and a person's live streams are bounded.
 /// </summary>
 [Collection(ConsoleSiloCollection.Name)]
 public sealed class SessionTests(ConsoleSilo silo)
@@ -99,6 +99,56 @@ public sealed class SessionTests(ConsoleSilo silo)
         await ReadToEndAsync(treeReader, "the task tree stream");
         using var again = await OpenStreamAsync(http, "/console/live/approvals");
         Assert.Equal(HttpStatusCode.Unauthorized, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task APersonsLiveStreams_AreBounded_ByTheSameBudgetAsTheirApiStreams()
+    {
+        var world = new World(silo);
+        var person = $"ines-{world.Run}@test.dev";
+        var page = await silo.PageAsync();
+        await ConsoleSilo.SignInAsync(page, person, "approver");
+        var session = await SessionOfAsync(page);
+        using var http = Client(session);
+
+        // GrantSilo:Http:MaxStreamsPerCaller is 8 by default: eight open, the ninth is refused.
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var stream = await OpenStreamAsync(http, "/console/live/approvals");
+                open.Add(stream);
+                Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+            }
+            using (var ninth = await OpenStreamAsync(http, "/console/live/approvals"))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, ninth.StatusCode);
+                Assert.Contains("MaxStreamsPerCaller", await ninth.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            }
+            using (var tree = await OpenStreamAsync(http, "/console/live/tasks/t-anything"))
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, tree.StatusCode);
+            }
+            // The same person through the API's own stream: one budget.
+            using var api = new HttpRequestMessage(HttpMethod.Get, new Uri(silo.BaseUrl + "/v1/approvals/stream"));
+            api.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", silo.Identity.PersonToken(person, "approver"));
+            using var apiStream = await http.SendAsync(api, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.TooManyRequests, apiStream.StatusCode);
+        }
+        finally
+        {
+            foreach (var stream in open)
+            {
+                stream.Dispose();
+            }
+        }
+        // Closed streams give their slots back.
+        await Eventually.HoldsAsync(async () =>
+        {
+            using var stream = await OpenStreamAsync(http, "/console/live/approvals");
+            return stream.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(30), "a stream opening again once the others closed");
     }
 
     private static async Task<string> SessionOfAsync(IPage page) =>
