@@ -165,6 +165,11 @@ public static class GrantSiloConsole
             {
                 errors.Add($"{ConsoleOptions.SectionName}:Oidc:Authority must be an absolute https URL (the provider's issuer).");
             }
+            else if (!options.Oidc.RequireHttpsMetadata && !authority.IsLoopback)
+            {
+                // Over plain HTTP the provider's keys, the code exchange and the client secret are anyone's on the way.
+                errors.Add($"{ConsoleOptions.SectionName}:Oidc:RequireHttpsMetadata may be false only for a provider on loopback (a test provider): set it to true and serve {authority.Host} over https.");
+            }
             if (string.IsNullOrWhiteSpace(options.Oidc.ClientId))
             {
                 errors.Add($"{ConsoleOptions.SectionName}:Oidc:ClientId is required with an Authority: the console's client id at the provider.");
