@@ -53,9 +53,10 @@ public static class ConsoleAuth
 /// </summary>
 public sealed class ConsoleCaller
 {
-    private ConsoleCaller(string name, string issuer, IReadOnlySet<string> roles, IGrantClient client, DateTimeOffset expiresAt, string token)
+    private ConsoleCaller(string name, string issuer, IReadOnlySet<string> roles, IGrantClient client, DateTimeOffset expiresAt, string token, CancellationToken sessionEnded)
     {
         Token = token;
+        SessionEnded = sessionEnded;
         ExpiresAt = expiresAt;
         Name = name;
         Issuer = issuer;
@@ -74,6 +75,9 @@ public sealed class ConsoleCaller
 
     /// <summary>When the session ends (never later than the token does).</summary>
     public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>Cancelled when their session ends (sign-out, expiry, or a sign-in over it): live streams end with it.</summary>
+    public CancellationToken SessionEnded { get; }
 
     /// <summary>A client calling as them.</summary>
     public IGrantClient Client { get; }
@@ -95,7 +99,8 @@ public sealed class ConsoleCaller
         var user = result.Principal!;
         var roles = user.FindAll(ClaimTypes.Role).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
         var client = http.RequestServices.GetRequiredService<HttpGrantClient>().For(token);
+        var ended = http.RequestServices.GetRequiredService<MemoryTicketStore>().Ended(result.Properties);
         return new ConsoleCaller(user.Identity?.Name ?? "?", user.FindFirst(ConsoleAuth.IssuerClaim)?.Value ?? "?", roles, client,
-            result.Properties.ExpiresUtc ?? DateTimeOffset.MinValue, token);
+            result.Properties.ExpiresUtc ?? DateTimeOffset.MinValue, token, ended);
     }
 }

@@ -4,9 +4,11 @@ using System.Text.Json;
 using System.Threading.Channels;
 using GrantSilo.Client;
 using GrantSilo.GrainInterfaces;
+using GrantSilo.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GrantSilo.WebConsole;
 
@@ -45,6 +47,10 @@ internal static class ConsoleEndpoints
         {
             return Results.Unauthorized();
         }
+        if (OpenSlot(http, caller) is { } tooMany)
+        {
+            return tooMany;
+        }
         var observer = new Observer();
         // Subscribed first, listed second: an approval requested in between arrives twice rather than never.
         var subscription = await caller.Client.SubscribeApprovalsAsync(observer, cancellationToken);
@@ -60,6 +66,11 @@ internal static class ConsoleEndpoints
         }
         return TypedResults.ServerSentEvents(observer.ReadAsync(caller, subscription.Value, pending.Value, cancellationToken));
     }
+
+    // A person's live streams count against the same budget as their streams of the API (GrantSilo:Http:MaxStreamsPerCaller
+    // on this silo): each one holds a subscription or reads the tree five times a second as them.
+    private static IResult? OpenSlot(HttpContext http, ConsoleCaller caller) =>
+        http.RequestServices.GetRequiredService<StreamSlots>().TryOpen(http, caller.Name);
 
     private static IResult Problem(GrantError error) => Results.Problem(title: error.Code.ToString(), detail: error.Message, statusCode: StatusCodes.Status403Forbidden);
 
@@ -82,7 +93,8 @@ internal static class ConsoleEndpoints
 
         public async IAsyncEnumerable<SseItem<ApprovalView>> ReadAsync(ConsoleCaller caller, ApprovalSubscription subscription, IReadOnlyList<ApprovalInfo> pending, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // The stream lasts while the session does: it ends at sign-out as well as when the token expires.
+            using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.SessionEnded);
             var left = caller.ExpiresAt - DateTimeOffset.UtcNow;
             session.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             try
@@ -131,6 +143,10 @@ internal static class ConsoleEndpoints
         {
             return Results.Unauthorized();
         }
+        if (OpenSlot(http, caller) is { } tooMany)
+        {
+            return tooMany;
+        }
         var first = await caller.Client.GetTaskTreeAsync(taskId, cancellationToken);
         if (!first.IsSuccess)
         {
@@ -142,7 +158,8 @@ internal static class ConsoleEndpoints
     // The tree as the caller may read it, sent whenever any node's state changes.
     private static async IAsyncEnumerable<SseItem<IReadOnlyList<NodeView>>> TreeAsync(ConsoleCaller caller, string taskId, TaskTreeNode first, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The stream lasts while the session does: it ends at sign-out as well as when the token expires.
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, caller.SessionEnded);
         var left = caller.ExpiresAt - DateTimeOffset.UtcNow;
         session.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
@@ -159,7 +176,11 @@ internal static class ConsoleEndpoints
                 var view = NodeView.Of(node.Task);
                 if (node.Task.IsTerminal && !settled.Contains(node.Task.TaskId))
                 {
-                    var credentials = await caller.Client.ListTaskCredentialsAsync(node.Task.TaskId, pageSize: 20, cancellationToken: session.Token);
+                    var credentials = await UnlessEndedAsync(() => caller.Client.ListTaskCredentialsAsync(node.Task.TaskId, pageSize: 20, cancellationToken: session.Token), session.Token);
+                    if (credentials is null)
+                    {
+                        yield break;
+                    }
                     if (credentials.IsSuccess)
                     {
                         view = view with { Credentials = [.. credentials.Value.Items.Select(c => new CredentialView(c.CredentialId, c.Status.ToString()))] };
@@ -188,11 +209,28 @@ internal static class ConsoleEndpoints
             {
                 yield break;
             }
-            var next = await caller.Client.GetTaskTreeAsync(taskId, session.Token);
+            var next = await UnlessEndedAsync(() => caller.Client.GetTaskTreeAsync(taskId, session.Token), session.Token);
+            if (next is null)
+            {
+                yield break;
+            }
             if (next.IsSuccess)
             {
                 tree = next.Value;
             }
+        }
+    }
+
+    // A read of the live stream, or null when the stream ended (its session ended, or the browser left) meanwhile.
+    private static async Task<T?> UnlessEndedAsync<T>(Func<Task<T>> read, CancellationToken ended) where T : class
+    {
+        try
+        {
+            return await read();
+        }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        {
+            return null;
         }
     }
 }

@@ -165,6 +165,11 @@ public static class GrantSiloConsole
             {
                 errors.Add($"{ConsoleOptions.SectionName}:Oidc:Authority must be an absolute https URL (the provider's issuer).");
             }
+            else if (!options.Oidc.RequireHttpsMetadata && !authority.IsLoopback)
+            {
+                // Over plain HTTP the provider's keys, the code exchange and the client secret are anyone's on the way.
+                errors.Add($"{ConsoleOptions.SectionName}:Oidc:RequireHttpsMetadata may be false only for a provider on loopback (a test provider): set it to true and serve {authority.Host} over https.");
+            }
             if (string.IsNullOrWhiteSpace(options.Oidc.ClientId))
             {
                 errors.Add($"{ConsoleOptions.SectionName}:Oidc:ClientId is required with an Authority: the console's client id at the provider.");
@@ -213,6 +218,9 @@ internal static partial class OidcSignIn
             context.Fail($"GrantSilo does not accept the identity provider's token ({result.Failure}): it must come from an issuer of GrantSilo:Identity:Issuers, for GrantSilo's audience.");
             return;
         }
+        // The provider vouched for someone (the state, nonce and PKCE checked): any session this browser held ends, and
+        // the sign-in gets a session key of its own, never the one an earlier cookie named (which someone else may hold).
+        MemoryTicketStore.BeginSignIn(context.HttpContext);
         var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();
         var (principal, properties) = ConsoleAuth.Ticket(caller, token, time.GetUtcNow() + options.IdleTimeout);
         context.Principal = principal;

@@ -33,6 +33,10 @@ public sealed partial class SignInModel(IOptions<ConsoleOptions> options, IOptio
     [Microsoft.AspNetCore.Mvc.BindProperty(SupportsGet = true, Name = "failed")]
     public string? Failed { get; set; }
 
+    /// <summary>Set when a sign-in ended the session of whoever was signed in before in this browser.</summary>
+    [Microsoft.AspNetCore.Mvc.BindProperty(SupportsGet = true, Name = "ended")]
+    public string? Ended { get; set; }
+
     public IActionResult OnGetOidc() => Oidc
         ? Challenge(new AuthenticationProperties { RedirectUri = ConsoleOptions.PathBase }, ConsoleAuth.OidcScheme)
         : NotFound();
@@ -43,6 +47,14 @@ public sealed partial class SignInModel(IOptions<ConsoleOptions> options, IOptio
         if (!Development || HttpContext.RequestServices.GetService<DevelopmentIssuer>() is not { } issuer)
         {
             return NotFound();
+        }
+        if (User.Identity?.IsAuthenticated == true)
+        {
+            // Someone is signed in in this browser already. Their session ends first, and the next sign-in starts a new
+            // one: a sign-in never continues under a session key the browser was holding (someone may have planted or
+            // copied that cookie). This request's antiforgery token was made for them, so the form is shown afresh.
+            await HttpContext.SignOutAsync(ConsoleAuth.Scheme);
+            return Redirect(ConsoleOptions.PathBase + "/sign-in?ended=1");
         }
         var name = Name?.Trim() ?? "";
         if (!PersonName().IsMatch(name))
