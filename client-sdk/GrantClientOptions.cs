@@ -24,7 +24,8 @@ public sealed class GrantClientOptions
     /// <summary>
     /// Fixed gateways as <c>host:port</c> (for example <c>127.0.0.1:30001</c>). When set, the client uses
     /// exactly these; when empty, the client connects to a silo on this machine, or finds the gateways
-    /// the way its host configured (the Azure Table membership table: <c>AddGrantSiloAzureTableClient</c>).
+    /// the way its host configured (the Azure Table membership table: <c>AddGrantSiloAzureTableClient</c>). A gateway
+    /// beyond loopback needs <see cref="Tls"/> on: every call carries its caller's token, which never goes in the clear.
     /// </summary>
     public List<string> Gateways { get; set; } = [];
 

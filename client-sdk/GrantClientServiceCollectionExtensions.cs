@@ -58,7 +58,8 @@ public static class GrantClientServiceCollectionExtensions
     /// and <see cref="GrantClient"/>. With <c>GrantSilo:Client:Gateways</c> it connects to exactly those
     /// gateways; otherwise <paramref name="discovery"/> configures how the client finds gateways (for
     /// example the Azure Table membership table: <c>AddGrantSiloAzureTableClient</c> passes it); without
-    /// either it connects to a silo on this machine.
+    /// either it connects to a silo on this machine. Gateways beyond loopback, or found by <paramref name="discovery"/>,
+    /// are refused unless <c>GrantSilo:Client:Tls:Enabled</c> is true: the caller's token never crosses the network in the clear.
     /// </summary>
     public static IHostApplicationBuilder AddGrantSiloClient(this IHostApplicationBuilder builder, Action<GrantClientOptions>? configure = null, Action<IClientBuilder>? discovery = null)
     {
@@ -93,6 +94,24 @@ public static class GrantClientServiceCollectionExtensions
                 : $"GrantSilo:Storage:Provider '{provider}' is not known. Use 'Embedded' (a silo on this machine) or 'AzureTable' (with AddGrantSiloAzureTableClient).");
         }
         errors.AddRange(options.Tls.Validate(GrantSiloTlsOptions.ClientSectionName, GrantSiloTlsRole.Client));
+        // Every call carries its caller's bearer token (and an Authorize its credential's), so a connection that can leave
+        // this machine is TLS, checked against the silos' CA: never plain, where anyone on the path reads the tokens and
+        // anyone who answers at the address is taken for the cluster.
+        if (options.Tls.Enabled != true)
+        {
+            var remote = gateways.Where(g => !IPAddress.IsLoopback(g.Address)).Select(g => g.ToString()).ToList();
+            if (remote.Count > 0)
+            {
+                errors.Add($"{GrantClientOptions.SectionName}:Gateways lists {string.Join(", ", remote)}, beyond this machine, but TLS is off: " +
+                    $"set {GrantSiloTlsOptions.ClientSectionName}:Enabled=true and {GrantSiloTlsOptions.ClientSectionName}:CaFile to the CA that signs the silos' certificates " +
+                    "(without TLS every caller's token would cross the network in the clear). Only gateways on loopback may be reached without it.");
+            }
+            else if (gateways.Count == 0 && discovery is not null)
+            {
+                errors.Add($"The gateways are found by discovery, so they may be beyond this machine, but TLS is off: set {GrantSiloTlsOptions.ClientSectionName}:Enabled=true " +
+                    $"and {GrantSiloTlsOptions.ClientSectionName}:CaFile to the CA that signs the silos' certificates (without TLS every caller's token would cross the network in the clear).");
+            }
+        }
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(GrantClientOptions.SectionName, typeof(GrantClientOptions), errors);

@@ -74,6 +74,15 @@ public static partial class GrantSiloHttp
             throw new OptionsValidationException(HttpApiOptions.SectionName, typeof(HttpApiOptions),
                 [$"{HttpApiOptions.SectionName}:ListenOnAnyHostAddress needs HTTPS: plain HTTP is served on loopback only. Set GrantSilo:Tls:Enabled=true with a certificate (GrantSilo:Tls:CertificateFile; scripts/dev-certs.sh makes development ones), or listen on loopback."]);
         }
+        // A page in a browser on this machine can reach a loopback-only API under a name its author controls, which
+        // resolves to 127.0.0.1 once the page has loaded (DNS rebinding): the page is then same-origin with the API, reads
+        // what it answers and posts its forms; the console's development sign-in would hand it any role. So when nothing
+        // listens beyond loopback, only loopback names are served (ASP.NET Core's host filtering answers any other 400),
+        // unless AllowedHosts names the hosts that a proxy in front of the silo forwards.
+        if (!options.ListenOnAnyHostAddress && !PrometheusBeyondLoopback(builder.Configuration) && string.IsNullOrWhiteSpace(builder.Configuration["AllowedHosts"]))
+        {
+            builder.Services.PostConfigure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(hosts => hosts.AllowedHosts = [.. LoopbackHosts]);
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -260,6 +269,15 @@ public static partial class GrantSiloHttp
             });
         }
         return app;
+    }
+
+    // The host names a loopback-only API answers to unless AllowedHosts is configured.
+    private static readonly string[] LoopbackHosts = ["127.0.0.1", "localhost", "[::1]"];
+
+    private static bool PrometheusBeyondLoopback(IConfiguration configuration)
+    {
+        var telemetry = configuration.GetSection(TelemetryOptions.SectionName);
+        return telemetry.GetValue<int?>(nameof(TelemetryOptions.PrometheusPort)) is not null && telemetry.GetValue<bool>(nameof(TelemetryOptions.PrometheusListenOnAnyHostAddress));
     }
 
     private static HttpApiOptions Bind(IConfiguration configuration)

@@ -18,6 +18,9 @@ public sealed class GrantSiloTlsCredentials
     internal const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
     internal const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
 
+    // What every silo's certificate allows (it both accepts and opens silo links), and so what a silo link requires of its peer.
+    private static readonly string[] SiloUsages = [ServerAuthentication, ClientAuthentication];
+
     private readonly TimeProvider _time;
 
     private GrantSiloTlsCredentials(GrantSiloTlsOptions options, string section, GrantSiloTlsRole role, X509Certificate2? certificate, X509Certificate2Collection authorities, TimeProvider time)
@@ -102,25 +105,29 @@ public sealed class GrantSiloTlsCredentials
         return new GrantSiloTlsCredentials(snapshot, section, role, certificate, authorities, time);
     }
 
-    /// <summary>A silo accepting a link from another silo: both present certificates, the other's must chain to the CA.</summary>
-    public TlsOptions SiloInbound(IServiceProvider? services = null) => Tls(services, "silo link (inbound)", RemoteCertificateMode.RequireCertificate, ClientAuthentication, Options.AllowedPeerNames);
+    /// <summary>
+    /// A silo accepting a link from another silo: both present certificates, the other's must chain to the CA and allow
+    /// both server and client authentication, as a silo's certificate must (a client's certificate of the same CA, which
+    /// allows client authentication only, is refused: a client may use the gateway, never a silo link).
+    /// </summary>
+    public TlsOptions SiloInbound(IServiceProvider? services = null) => Tls(services, "silo link (inbound)", RemoteCertificateMode.RequireCertificate, SiloUsages, Options.AllowedPeerNames);
 
-    /// <summary>A silo opening a link to another silo: it presents its certificate and checks the other's.</summary>
+    /// <summary>A silo opening a link to another silo: it presents its certificate and checks the other's (a silo's: both uses).</summary>
     public TlsOptions SiloOutbound(IServiceProvider? services = null)
     {
-        var tls = Tls(services, "silo link (outbound)", RemoteCertificateMode.RequireCertificate, ServerAuthentication, Options.AllowedPeerNames);
+        var tls = Tls(services, "silo link (outbound)", RemoteCertificateMode.RequireCertificate, SiloUsages, Options.AllowedPeerNames);
         tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
         return tls;
     }
 
     /// <summary>A silo's client gateway: TLS always; a client certificate required or merely checked when presented.</summary>
     public TlsOptions GatewayInbound(IServiceProvider? services = null) =>
-        Tls(services, "client gateway", Options.RequireClientCertificate ? RemoteCertificateMode.RequireCertificate : RemoteCertificateMode.AllowCertificate, ClientAuthentication, Options.AllowedClientNames);
+        Tls(services, "client gateway", Options.RequireClientCertificate ? RemoteCertificateMode.RequireCertificate : RemoteCertificateMode.AllowCertificate, [ClientAuthentication], Options.AllowedClientNames);
 
     /// <summary>A client connecting to a gateway: it checks the silo's certificate and presents its own when it has one.</summary>
     public TlsOptions ClientToGateway(IServiceProvider? services = null)
     {
-        var tls = Tls(services, "gateway connection", RemoteCertificateMode.RequireCertificate, ServerAuthentication, Options.AllowedPeerNames);
+        var tls = Tls(services, "gateway connection", RemoteCertificateMode.RequireCertificate, [ServerAuthentication], Options.AllowedPeerNames);
         tls.ClientCertificateMode = Certificate is null ? RemoteCertificateMode.NoCertificate : RemoteCertificateMode.RequireCertificate;
         return tls;
     }
@@ -135,10 +142,10 @@ public sealed class GrantSiloTlsCredentials
             : $"TLS to the gateway (silos: {peers}); {local}; silos must chain to {string.Join(", ", Authorities.Select(a => $"'{a.Subject}'"))}";
     }
 
-    private TlsOptions Tls(IServiceProvider? services, string link, RemoteCertificateMode remote, string usage, IReadOnlyList<string> names)
+    private TlsOptions Tls(IServiceProvider? services, string link, RemoteCertificateMode remote, IReadOnlyList<string> usages, IReadOnlyList<string> names)
     {
         var logger = (services?.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<GrantSiloTlsCredentials>();
-        var validator = new PeerCertificateValidator(Authorities, names, usage, _time);
+        var validator = new PeerCertificateValidator(Authorities, names, usages, _time);
         return new TlsOptions
         {
             LocalCertificate = Certificate,
@@ -274,7 +281,7 @@ public sealed class GrantSiloTlsCredentials
         }
         // Silos trust each other through the one CA file, so a silo's own certificate must chain to it. A client's need
         // not: its CaFile names the silos' CA, and the gateway judges the client's certificate by the silos' settings.
-        var refusal = role == GrantSiloTlsRole.Silo ? new PeerCertificateValidator(authorities, [], ServerAuthentication, time).Check(certificate, null) : null;
+        var refusal = role == GrantSiloTlsRole.Silo ? new PeerCertificateValidator(authorities, [], [ServerAuthentication], time).Check(certificate, null) : null;
         if (refusal is not null)
         {
             errors.Add($"The certificate of {where} ('{certificate.Subject}') would be refused by its peers: {refusal}. It must be signed by the CA in {section}:CaFile.");

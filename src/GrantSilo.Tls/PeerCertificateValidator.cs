@@ -5,20 +5,31 @@ namespace GrantSilo.Tls;
 
 /// <summary>
 /// Decides whether a peer's certificate is acceptable: it chains to one of the configured CAs (custom root trust,
-/// so nothing depends on the machine's trusted roots), allows the use it is put to, and carries an allowed name
-/// when names are listed.
+/// so nothing depends on the machine's trusted roots), allows every use its end puts it to (a silo's peer on a silo
+/// link: server and client authentication, as every silo certificate must; so a client's certificate of the same CA
+/// never opens a silo link), and carries an allowed name when names are listed.
 /// </summary>
-internal sealed class PeerCertificateValidator(X509Certificate2Collection authorities, IReadOnlyList<string> allowedNames, string usage, TimeProvider time)
+internal sealed class PeerCertificateValidator(X509Certificate2Collection authorities, IReadOnlyList<string> allowedNames, IReadOnlyList<string> usages, TimeProvider time)
 {
     /// <summary>Null when <paramref name="certificate"/> is acceptable; otherwise why not.</summary>
     public string? Check(X509Certificate2 certificate, X509Chain? presented)
     {
+        // The uses first, so a certificate of the CA meant for something else is named as such (the chain below would
+        // fail on it too, as not valid for the usage).
+        if (usages.FirstOrDefault(usage => !Permits(certificate, usage)) is { } missing)
+        {
+            return $"it is not meant for {(missing == GrantSiloTlsCredentials.ServerAuthentication ? "server" : "client")} authentication"
+                + (usages.Count > 1 ? " (a silo's certificate must allow both server and client authentication)" : "");
+        }
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         // A private CA publishes no revocation lists; revoking a silo means replacing the CA or removing the silo's name.
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(usage));
+        foreach (var usage in usages)
+        {
+            chain.ChainPolicy.ApplicationPolicy.Add(new Oid(usage));
+        }
         chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
         if (presented is not null)
@@ -46,10 +57,6 @@ internal sealed class PeerCertificateValidator(X509Certificate2Collection author
                     element.Certificate.Dispose();
                 }
             }
-        }
-        if (!Permits(certificate, usage))
-        {
-            return $"it is not meant for {(usage == GrantSiloTlsCredentials.ServerAuthentication ? "server" : "client")} authentication";
         }
         if (allowedNames.Count > 0 && !allowedNames.Any(name => Carries(certificate, name)))
         {

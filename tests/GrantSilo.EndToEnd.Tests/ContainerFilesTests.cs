@@ -187,6 +187,63 @@ public sealed partial class ContainerFilesTests
     }
 
     [Fact]
+    public void EverySilo_RunsWithAReadOnlyRootFilesystem_NoCapabilities_AndNoPrivilegeGain()
+    {
+        // Compose: every silo service of both files, as the engine would merge it.
+        var silos = new[] { "docker-compose.yml", "compose.loopback.yml" }
+            .SelectMany(file => ((YamlMappingNode)Compose(file)["services"]).Children
+                .Where(p => ((YamlScalarNode)p.Key).Value!.StartsWith("silo", StringComparison.Ordinal))
+                .Select(p => ($"{file}: {((YamlScalarNode)p.Key).Value}", Merged((YamlMappingNode)p.Value))))
+            .ToList();
+        Assert.Equal(5, silos.Count);
+        foreach (var (name, silo) in silos)
+        {
+            Assert.True(Scalar(silo, "read_only") == "true", $"{name} has a writable root filesystem.");
+            Assert.Equal(["/tmp"], Sequence(silo, "tmpfs"));
+            Assert.Equal(["ALL"], Sequence(silo, "cap_drop"));
+            Assert.Contains("no-new-privileges:true", Sequence(silo, "security_opt"));
+            Assert.DoesNotContain(new YamlScalarNode("cap_add"), silo.Children.Keys);
+            Assert.DoesNotContain(new YamlScalarNode("privileged"), silo.Children.Keys);
+            Assert.DoesNotContain(new YamlScalarNode("user"), silo.Children.Keys);
+        }
+
+        // Kubernetes: the pod runs as the image's non-root user, and its container likewise.
+        var deployment = KubernetesDocuments("deployment.yaml").Single(d => Scalar(d, "kind") == "Deployment");
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)deployment["spec"])["template"])["spec"];
+        var podSecurity = (YamlMappingNode)pod["securityContext"];
+        Assert.Equal("true", Scalar(podSecurity, "runAsNonRoot"));
+        Assert.Equal("1654", Scalar(podSecurity, "runAsUser"));
+        Assert.Equal("RuntimeDefault", Scalar((YamlMappingNode)podSecurity["seccompProfile"], "type"));
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Children.Single();
+        var security = (YamlMappingNode)container["securityContext"];
+        Assert.Equal("false", Scalar(security, "allowPrivilegeEscalation"));
+        Assert.Equal("true", Scalar(security, "readOnlyRootFilesystem"));
+        Assert.Equal(["ALL"], Sequence((YamlMappingNode)security["capabilities"], "drop"));
+        Assert.DoesNotContain(new YamlScalarNode("privileged"), security.Children.Keys);
+        // Only /tmp is writable; every other volume is mounted read-only.
+        foreach (var mount in ((YamlSequenceNode)container["volumeMounts"]).Children.Cast<YamlMappingNode>())
+        {
+            Assert.True(Scalar(mount, "mountPath") == "/tmp" || Scalar(mount, "readOnly") == "true", $"{Scalar(mount, "mountPath")} is mounted writable.");
+        }
+        // No Service exposes the silos beyond the cluster; the HTTP API is reached through an ingress of the operator's.
+        foreach (var service in KubernetesDocuments("services.yaml").Where(d => Scalar(d, "kind") == "Service"))
+        {
+            Assert.Equal("ClusterIP", Scalar((YamlMappingNode)service["spec"], "type"));
+        }
+    }
+
+    private static List<string> Sequence(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? [.. ((YamlSequenceNode)value).Children.Select(c => ((YamlScalarNode)c).Value!)] : [];
+
+    private static List<YamlMappingNode> KubernetesDocuments(string file)
+    {
+        var yaml = new YamlStream();
+        using var reader = new StringReader(Repository.Read($"deploy/kubernetes/{file}"));
+        yaml.Load(reader);
+        return [.. yaml.Documents.Select(d => (YamlMappingNode)d.RootNode)];
+    }
+
+    [Fact]
     public void Dockerfile_CopiesEveryProjectTheSiloHostIsBuiltFrom_AndRunsItsAssembly()
     {
         var lines = DockerfileInstructions();

@@ -117,6 +117,23 @@ public sealed class TlsCredentialsTests : IDisposable
     }
 
     [Fact]
+    public void SiloLinks_RefuseAClientCertificateOfTheSameCa_WhichTheGatewayAccepts()
+    {
+        // Clients' certificates come from the silos' CA (docs/multi-silo.md). A client holding one may use the gateway,
+        // where its calls pass the door; it must never open a silo link and speak as a silo.
+        var credentials = GrantSiloTlsCredentials.Load(SiloOptions(Ours), Silo, GrantSiloTlsRole.Silo);
+        using var client = X509CertificateLoader.LoadCertificateFromFile(Ours.ClientCertificate);
+        using var serverOnly = TestCertificates.Issue(Ours.Authority, "CN=server-only", ["silo"], [IPAddress.Loopback], [TestCertificates.ServerAuthentication], DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+
+        Assert.True(credentials.GatewayInbound().RemoteCertificateValidation!(client, null, SslPolicyErrors.None));
+        foreach (var link in new[] { credentials.SiloInbound(), credentials.SiloOutbound() })
+        {
+            Assert.False(link.RemoteCertificateValidation!(client, null, SslPolicyErrors.None));
+            Assert.False(link.RemoteCertificateValidation!(serverOnly, null, SslPolicyErrors.None));
+        }
+    }
+
+    [Fact]
     public void SiloLinks_WithAllowedPeerNames_RefuseACertificateOfTheCaWithoutThem()
     {
         var options = SiloOptions(Ours);

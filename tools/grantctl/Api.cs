@@ -35,10 +35,14 @@ internal sealed class GrantctlException(int exitCode, string message, string? hi
     public string? Hint { get; } = hint;
 }
 
-/// <summary>Calls GrantSilo's HTTP API as the logged-in caller; a problem answer becomes a <see cref="GrantctlException"/>.</summary>
+/// <summary>
+/// Calls GrantSilo's HTTP API as the logged-in caller; a problem answer becomes a <see cref="GrantctlException"/>. The
+/// address must be https, or http on this machine (loopback): the caller's token goes with every request, and never in
+/// the clear over a network.
+/// </summary>
 internal sealed class Api(Uri baseAddress, string? token) : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient _http = new() { BaseAddress = Safe(baseAddress), Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>GrantSilo's HTTP API.</summary>
     public Uri BaseAddress => baseAddress;
@@ -184,4 +188,24 @@ internal sealed class Api(Uri baseAddress, string? token) : IDisposable
     };
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>
+    /// <paramref name="address"/> when a bearer token may be sent to it: https anywhere, plain http only to a loopback host
+    /// (<c>127.0.0.0/8</c>, <c>::1</c>, <c>localhost</c>), where nothing crosses a network. Anything else is refused before
+    /// a connection is made.
+    /// </summary>
+    public static Uri Safe(Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.Scheme == Uri.UriSchemeHttps || (address.Scheme == Uri.UriSchemeHttp && address.IsLoopback))
+        {
+            return address;
+        }
+        var shown = new UriBuilder(address) { UserName = "", Password = "", Query = "", Fragment = "" }.Uri.GetLeftPart(UriPartial.Authority);
+        throw new GrantctlException(ExitCodes.Usage,
+            address.Scheme == Uri.UriSchemeHttp
+                ? $"'{shown}' is plain http beyond this machine: grantctl sends your token with every request and never in the clear over a network."
+                : $"'{shown}' is not an http or https URL.",
+            "Use the silo's https address (GrantSilo serves its API beyond loopback over HTTPS only), or http://127.0.0.1:PORT on the silo's own machine.");
+    }
 }

@@ -39,7 +39,11 @@ login.SetAction(async (parse, cancellationToken) => await RunAsync(parse, async 
     }
     var settings = new Settings(parse.GetValue(url) ?? Settings.Load().Url ?? Settings.DefaultUrl, token);
     // The token is checked before it is saved: health needs none, so ask for something every caller may be refused.
-    using (var api = new Api(new Uri(settings.Url!), token))
+    if (!Uri.TryCreate(settings.Url, UriKind.Absolute, out var address))
+    {
+        throw new GrantctlException(ExitCodes.Usage, $"'{settings.Url}' is not a URL (for example {Settings.DefaultUrl}).");
+    }
+    using (var api = new Api(address, token))
     {
         await api.GetAsync("/health/ready", cancellationToken);
     }
@@ -318,8 +322,9 @@ async Task<int> RunAsync(ParseResult parse, Func<Api?, Output, Task<int>> run, b
         {
             throw new GrantctlException(ExitCodes.NotPermitted, "Not logged in.", "Run grantctl login --token-file FILE (or --development on a development silo), or set GRANTCTL_TOKEN.");
         }
-        using var api = new Api(baseAddress, settings.Token);
-        return await run(needsToken ? api : null, output);
+        // Only a command that calls GrantSilo makes an Api, which refuses an address a token must not be sent to.
+        using var api = needsToken ? new Api(baseAddress, settings.Token) : null;
+        return await run(api, output);
     }
     catch (GrantctlException failure)
     {

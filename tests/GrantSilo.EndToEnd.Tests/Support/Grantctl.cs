@@ -16,6 +16,9 @@ public sealed class Grantctl : IDisposable
     /// <summary>Its config file (the saved login).</summary>
     public string ConfigFile => Path.Combine(_home.FullName, "config.json");
 
+    /// <summary>More environment variables for every run (for example a proxy that records what grantctl sends).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     public void Dispose() => _home.Delete(recursive: true);
 
     /// <summary>One run to its end (at most 60 s).</summary>
@@ -48,6 +51,10 @@ public sealed class Grantctl : IDisposable
         else
         {
             start.Environment.Remove("GRANTCTL_TOKEN");
+        }
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
         }
         return Process.Start(start)!;
     }
