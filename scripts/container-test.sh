@@ -54,7 +54,7 @@ cleanup() {
   [ -n "$workload_pid" ] && kill -9 "$workload_pid" 2>/dev/null
   if [ -S "$socket" ] && command -v docker-compose >/dev/null; then
     DOCKER_HOST="unix://$socket" docker-compose -p "$project" -f "$compose_file" --profile scale-out down -t 5 >/dev/null 2>&1
-    [ -n "${bridge:-}" ] && DOCKER_HOST="unix://$socket" GRANTSILO_CALL_KEY=unused docker-compose -p "$bridge" -f "$compose_file_bridge" down -t 1 >/dev/null 2>&1
+    [ -n "${bridge:-}" ] && DOCKER_HOST="unix://$socket" docker-compose -p "$bridge" -f "$compose_file_bridge" down -t 1 >/dev/null 2>&1
   fi
   [ -n "$health_pid" ] && kill "$health_pid" 2>/dev/null
   [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null
@@ -135,7 +135,7 @@ workload_dll=tests/GrantSilo.EndToEnd.Workload/bin/Release/net10.0/GrantSilo.End
 # (never started: its network's 10.x addresses would carry traffic), inspected through the engine's API, removed.
 bash scripts/dev-certs.sh "$work/certs" >/dev/null || fail "scripts/dev-certs.sh failed."
 bridge="${project}br"
-bridge_compose() { GRANTSILO_CERTS="$work/certs" GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key") docker-compose -p "$bridge" -f "$repo/docker-compose.yml" "$@"; }
+bridge_compose() { GRANTSILO_CERTS="$work/certs" docker-compose -p "$bridge" -f "$repo/docker-compose.yml" "$@"; }
 bridge_compose config -q >"$work/bridge-config.log" 2>&1 || { grep -v 'level=warning' "$work/bridge-config.log" | tail -n 5; fail "docker-compose config refused docker-compose.yml."; }
 bridge_compose up --no-start --no-build --scale silo=3 >"$work/bridge-create.log" 2>&1 || { grep -v 'level=warning' "$work/bridge-create.log" | tail -n 10; bridge_compose down -t 1 >/dev/null 2>&1; fail "docker-compose could not create docker-compose.yml's containers (--scale silo=3)."; }
 bridge_containers=$(podman ps -a --filter "label=com.docker.compose.project=$bridge" --format '{{.Names}}' | sort)
@@ -178,7 +178,6 @@ log "docker-compose.yml (bridge network, not started): Azurite and 3 silo replic
 
 # --- 3. The cluster ------------------------------------------------------------------------------------------------
 export GRANTSILO_CERTS="$work/certs"
-GRANTSILO_CALL_KEY=$(cat "$work/certs/call-key"); export GRANTSILO_CALL_KEY
 # Free loopback ports: Azurite, and per silo its silo port, gateway and HTTP API. Taken below the kernel's ephemeral range:
 # the fifth silo's are bound minutes after they are chosen, and a port in that range may meanwhile be the local end of any
 # outgoing connection (a silo's to Azurite, the workload's to a silo), which makes the later bind fail (EADDRINUSE).

@@ -73,9 +73,12 @@ if [ "$force" = 1 ]; then
   rm -f "$folder"/{call-key,issuer.jwks.json,issuer.key.json}
 fi
 if [ ! -f "$folder/call-key" ]; then
-  (umask 077 && openssl rand -base64 32 | tr -d '\n' >"$folder/call-key")
+  openssl rand -base64 32 | tr -d '\n' >"$folder/call-key"
   echo "created $folder/call-key"
 fi
+# Read by the silo containers' non-root user from the mounted folder (GrantSilo__Cluster__CallKeyFile), as the other keys
+# they read are; development keys only.
+chmod 644 "$folder/call-key"
 if [ ! -f "$folder/issuer.jwks.json" ] || [ ! -f "$folder/issuer.key.json" ]; then
   work=$(mktemp -d)
   openssl ecparam -name prime256v1 -genkey -noout -out "$work/issuer.pem" 2>/dev/null
@@ -126,7 +129,7 @@ Clients (GrantSilo:Client:Tls; on with AddGrantSiloAzureTableClient, GrantSilo__
   export GrantSilo__Client__Tls__CertificateFile=$folder/client.pem   # optional: a client certificate
   export GrantSilo__Client__Tls__KeyFile=$folder/client.key
 Silos of one cluster share the call key, and trust the development issuer's keys (docs/multi-silo.md):
-  export GrantSilo__Cluster__CallKey=\$(cat $folder/call-key)
+  export GrantSilo__Cluster__CallKeyFile=$folder/call-key
   ... GrantSilo__Identity__Issuers__N__JwksFile=$folder/issuer.jwks.json
 docker compose mounts $folder when run with GRANTSILO_CERTS=$folder (default ./.certs).
 SETTINGS

@@ -14,8 +14,9 @@
 #   - the downward API's metadata.namespace and status.podIP (podman does not provide them) as "default" and 127.0.0.1;
 #   - GrantSilo__Kubernetes__Enabled=false: Orleans' Kubernetes hosting reads and deletes pods through the Kubernetes
 #     API, which podman does not serve;
-#   - the TLS Secret volume as a hostPath of CERTS_FOLDER (podman 4.3's secret volumes do not deliver PEM files the
-#     silo can read); the other Secrets are podman secrets holding the Secrets' data ({key: base64 value}), as kube play reads them;
+#   - the Secret volumes (TLS, audit keys, call key) as a hostPath of CERTS_FOLDER (podman 4.3's secret volumes do not
+#     deliver files the silo can read); the storage Secret, read through secretKeyRef, is a podman secret holding the
+#     Secret's data ({key: base64 value}), as kube play reads it;
 #   - Azurite's development account as the storage Secret, with GrantSilo__Storage__AllowDevelopmentStorage=true.
 # Prints "KUBE PLAY PASSED" or "KUBE PLAY FAILED: why" and exits 0 or 1.
 set -uo pipefail
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 certs=$(readlink -f "$1"); azurite=$2; silo=$3; gateway=$4; http=$5
 work=$(mktemp -d /tmp/grantsilo-kube-play.XXXXXX)
 suffix="k$$"
-secrets=(grantsilo-storage grantsilo-cluster)
+secrets=(grantsilo-storage)
 played=""
 fail() {
   echo "KUBE PLAY FAILED: $*"
@@ -47,7 +48,7 @@ python=/usr/bin/python3
 command -v podman >/dev/null || fail "podman is not installed."
 
 connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$azurite/devstoreaccount1;"
-CONNECTION="$connection" CALL_KEY="$(cat "$certs/call-key")" CERTS="$certs" WORK="$work" \
+CONNECTION="$connection" CERTS="$certs" WORK="$work" \
 SILO_PORT="$silo" GATEWAY_PORT="$gateway" HTTP_PORT="$http" "$python" - <<'EOF' || fail "the variant of deploy/kubernetes/deployment.yaml could not be made."
 import base64, json, os, yaml
 documents = list(yaml.safe_load_all(open("deploy/kubernetes/deployment.yaml")))
@@ -87,7 +88,6 @@ def secret(name, key, value):
     # podman kube play reads a secretKeyRef from a podman secret holding a Secret's data: {key: base64 value}.
     json.dump({key: base64.b64encode(value.encode()).decode()}, open(os.path.join(os.environ["WORK"], name + ".json"), "w"))
 secret("grantsilo-storage", "connection-string", os.environ["CONNECTION"])
-secret("grantsilo-cluster", "call-key", os.environ["CALL_KEY"])
 EOF
 for s in "${secrets[@]}"; do
   podman secret rm "$s" >/dev/null 2>&1

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Policies;
@@ -77,10 +78,10 @@ public static class GrantSiloSiloProfiles
         // Grain calls carry the caller's trace, so one trace follows a request from the HTTP API through the grains.
         silo.AddActivityPropagation();
         // Silos prove their own calls to each other with a shared secret; one made at start would be this silo's alone.
-        if (string.IsNullOrWhiteSpace(configuration["GrantSilo:Cluster:CallKey"]))
+        if (!ClusterCallOptions.IsConfigured(configuration))
         {
             throw new OptionsValidationException("GrantSilo:Cluster", typeof(SiloHostOptions),
-                ["The multi-silo (AzureTable) profile needs GrantSilo:Cluster:CallKey, the same secret on every silo (base64, at least 32 bytes: openssl rand -base64 32); see docs/identity.md."]);
+                ["The multi-silo (AzureTable) profile needs GrantSilo:Cluster:CallKey, or GrantSilo:Cluster:CallKeyFile naming a file that holds it: the same secret on every silo (base64, at least 32 bytes: openssl rand -base64 32); see docs/identity.md."]);
         }
         silo.UseAzureTableWithoutEndpoints(configuration, configureStorage);
         return silo;

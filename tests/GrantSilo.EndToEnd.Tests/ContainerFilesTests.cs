@@ -176,7 +176,7 @@ public sealed partial class ContainerFilesTests
             Assert.Contains("TableEndpoint=http://127.0.0.1:", environment["GrantSilo__Storage__ConnectionString"], StringComparison.Ordinal);
             ports.AddRange(new[] { "GrantSilo__Silo__SiloPort", "GrantSilo__Silo__GatewayPort", "GrantSilo__Http__Port" }.Select(k => environment[k]));
             // The same cluster as the bridge file: identity, TLS and storage settings agree, only addresses and ports differ.
-            foreach (var (key, value) in bridge.Where(p => p.Key.Contains("__Identity__", StringComparison.Ordinal) || p.Key.Contains("__Tls__", StringComparison.Ordinal) || p.Key is "GrantSilo__Cluster__CallKey" or "GrantSilo__Silo__ClusterId" or "GrantSilo__Silo__ServiceId" or "GrantSilo__Storage__Provider"))
+            foreach (var (key, value) in bridge.Where(p => p.Key.Contains("__Identity__", StringComparison.Ordinal) || p.Key.Contains("__Tls__", StringComparison.Ordinal) || p.Key is "GrantSilo__Cluster__CallKeyFile" or "GrantSilo__Silo__ClusterId" or "GrantSilo__Silo__ServiceId" or "GrantSilo__Storage__Provider"))
             {
                 Assert.True(environment.TryGetValue(key, out var loopback) && loopback == value, $"{name}: {key} differs from docker-compose.yml's silo.");
             }
@@ -230,6 +230,38 @@ public sealed partial class ContainerFilesTests
         {
             Assert.Equal("ClusterIP", Scalar((YamlMappingNode)service["spec"], "type"));
         }
+    }
+
+    [Fact]
+    public void TheCallKey_ReachesEverySilo_AsAFileFromItsSecret_NeverInTheEnvironment()
+    {
+        // Compose: every silo of both files reads it from the mounted certificates' folder.
+        foreach (var file in new[] { "docker-compose.yml", "compose.loopback.yml" })
+        {
+            foreach (var (key, service) in ((YamlMappingNode)Compose(file)["services"]).Children.Where(p => ((YamlScalarNode)p.Key).Value!.StartsWith("silo", StringComparison.Ordinal)))
+            {
+                var environment = Environment(Merged((YamlMappingNode)service));
+                var name = $"{file}: {((YamlScalarNode)key).Value}";
+                Assert.False(environment.ContainsKey("GrantSilo__Cluster__CallKey"), $"{name} puts the call key in the environment.");
+                Assert.True(environment.TryGetValue("GrantSilo__Cluster__CallKeyFile", out var path) && path == "/certs/call-key", $"{name} does not read the call key from /certs/call-key.");
+            }
+        }
+
+        // Kubernetes: from the grantsilo-cluster Secret, mounted read-only; no Secret's value is put in the environment
+        // except the storage connection string, which Orleans' Azure providers take only as a setting.
+        var deployment = KubernetesDocuments("deployment.yaml").Single(d => Scalar(d, "kind") == "Deployment");
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)deployment["spec"])["template"])["spec"];
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Children.Single();
+        var variables = ((YamlSequenceNode)container["env"]).Children.Cast<YamlMappingNode>().ToList();
+        Assert.DoesNotContain(variables, v => Scalar(v, "name") == "GrantSilo__Cluster__CallKey");
+        var fromSecrets = variables.Where(v => v.Children.TryGetValue(new YamlScalarNode("valueFrom"), out var from) && ((YamlMappingNode)from).Children.ContainsKey(new YamlScalarNode("secretKeyRef")));
+        Assert.Equal(["GrantSilo__Storage__ConnectionString"], fromSecrets.Select(v => Scalar(v, "name")!));
+        var keyFile = Scalar(variables.Single(v => Scalar(v, "name") == "GrantSilo__Cluster__CallKeyFile"), "value")!;
+        var mount = ((YamlSequenceNode)container["volumeMounts"]).Children.Cast<YamlMappingNode>().Single(m => keyFile.StartsWith(Scalar(m, "mountPath") + "/", StringComparison.Ordinal));
+        Assert.Equal("true", Scalar(mount, "readOnly"));
+        var volume = ((YamlSequenceNode)pod["volumes"]).Children.Cast<YamlMappingNode>().Single(v => Scalar(v, "name") == Scalar(mount, "name"));
+        Assert.Equal("grantsilo-cluster", Scalar((YamlMappingNode)volume["secret"], "secretName"));
+        Assert.Equal("call-key", Path.GetFileName(keyFile));
     }
 
     private static List<string> Sequence(YamlMappingNode node, string key) =>

@@ -17,6 +17,18 @@ public sealed class ClusterCallOptions
     /// call carries a mark derived from it and bound to the call's target.
     /// </summary>
     public string? CallKey { get; set; }
+
+    /// <summary>
+    /// A file that holds <see cref="CallKey"/> (base64; surrounding whitespace ignored), for a secret mounted as a file
+    /// rather than passed in the environment, where anyone who can inspect the process or its container reads it.
+    /// Give this or <see cref="CallKey"/>, not both.
+    /// </summary>
+    public string? CallKeyFile { get; set; }
+
+    /// <summary>Whether a key is configured, in either form (a multi-silo cluster needs one).</summary>
+    public static bool IsConfigured(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration[$"{SectionName}:{nameof(CallKey)}"])
+        || !string.IsNullOrWhiteSpace(configuration[$"{SectionName}:{nameof(CallKeyFile)}"]);
 }
 
 /// <summary>
@@ -35,12 +47,47 @@ internal sealed partial class ClusterCallKey : IDisposable
 
     public ClusterCallKey(IOptions<ClusterCallOptions> options, ILogger<ClusterCallKey> logger)
     {
-        _key = Configured(options.Value.CallKey, logger);
+        _key = Configured(Read(options.Value), logger);
         _mac = new HmacKey(_key);
     }
 
-    private static byte[] Configured(string? configured, ILogger logger)
+    // The key as configured: given, read from its file, or neither (null).
+    private static (string? Text, string Name)? Read(ClusterCallOptions options)
     {
+        var given = !string.IsNullOrWhiteSpace(options.CallKey);
+        var file = string.IsNullOrWhiteSpace(options.CallKeyFile) ? null : options.CallKeyFile;
+        if (given && file is not null)
+        {
+            throw Invalid($"Give {ClusterCallOptions.SectionName}:CallKey or {ClusterCallOptions.SectionName}:CallKeyFile, not both.");
+        }
+        if (file is null)
+        {
+            return given ? (options.CallKey, $"{ClusterCallOptions.SectionName}:CallKey") : null;
+        }
+        string text;
+        try
+        {
+            text = File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The reason (not found, not readable) without the file's content, which never reaches a message.
+            throw Invalid($"{ClusterCallOptions.SectionName}:CallKeyFile names '{file}', which cannot be read ({e.GetType().Name}).");
+        }
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw Invalid($"{ClusterCallOptions.SectionName}:CallKeyFile names '{file}', which is empty.");
+        }
+        return (text.Trim(), $"the call key in {ClusterCallOptions.SectionName}:CallKeyFile ('{file}')");
+    }
+
+    private static OptionsValidationException Invalid(string message) =>
+        new(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [message]);
+
+    private static byte[] Configured((string? Text, string Name)? read, ILogger logger)
+    {
+        var configured = read?.Text;
+        var name = read?.Name ?? $"{ClusterCallOptions.SectionName}:CallKey";
         if (string.IsNullOrWhiteSpace(configured))
         {
             LogOwnKey(logger);
@@ -53,11 +100,11 @@ internal sealed partial class ClusterCallKey : IDisposable
         }
         catch (FormatException)
         {
-            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), ["GrantSilo:Cluster:CallKey must be base64 (for example: openssl rand -base64 32)."]);
+            throw Invalid($"{name} must be base64 (for example: openssl rand -base64 32).");
         }
         if (key.Length < 32)
         {
-            throw new OptionsValidationException(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [$"GrantSilo:Cluster:CallKey must hold at least 32 bytes; it holds {key.Length}."]);
+            throw Invalid($"{name} must hold at least 32 bytes; it holds {key.Length}.");
         }
         return key;
     }
