@@ -55,6 +55,7 @@ internal enum LogEvents
     ApprovalUsed = 1602,
     ApprovalNotifyFailed = 1603,
     ApprovalHubFull = 1604,
+    ApprovalAgentShareFull = 1605,
     LeaseHolderUnreachable = 1700,
     GrainKeyRefused = 1800,
     LeaseStarted = 2100,

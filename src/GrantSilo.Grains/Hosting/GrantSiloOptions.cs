@@ -82,6 +82,15 @@ public sealed class GrantSiloOptions : IValidatableObject
     public int MaxPendingApprovals { get; set; } = 10_000;
 
     /// <summary>
+    /// How many of those undecided approvals one agent may have (default 100). Each step-up an agent's request meets
+    /// records a new approval, so without a share of its own one agent (a prompt-injected one retrying in a loop) could
+    /// fill <see cref="MaxPendingApprovals"/> and leave every other agent's step-ups denied. Past it, that agent's new
+    /// step-up requests are refused (the decision is a deny) until some of its approvals are decided or time out.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxPendingApprovalsPerAgent { get; set; } = 100;
+
+    /// <summary>
     /// How many pending cascades the cascade monitor lists (default 500; at most 800, its state being one entity).
     /// Past it, new reports are refused and logged; every pending cascade is still retried by its own reminder.
     /// </summary>
