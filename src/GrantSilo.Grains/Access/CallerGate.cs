@@ -58,7 +58,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // token's reference, the rules confirmed, and permitted, to a method whose answer needs no look after.
         // Every other case, refusals included, takes the full path below, which decides the same way.
         var (carried, reference) = Proof(context, door);
-        if (door.Operation is { } operation && !door.AnswersGrantResult
+        if (door.Operation is { } operation && !door.AnswersGrantResult && Present(context)
             && carried is null && reference is not null
             && authenticator.TryGetVerified(reference, out var known) && known is not null)
         {
@@ -75,7 +75,35 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     private async Task InvokeCheckedAsync(IIncomingGrainCallContext context, Door door)
     {
+        try
+        {
+            await InvokeCheckedCoreAsync(context, door);
+        }
+        finally
+        {
+            ForgetIfAbsent(context);
+        }
+    }
 
+    // Whether the call's target exists (or is not an object the rules describe): a call to one that does not exist takes
+    // the full path, which lets its activation go afterwards.
+    private static bool Present(IIncomingGrainCallContext context) => context.Grain is not IAccessTarget { TargetExists: false };
+
+    // A call from outside the cluster to an object that does not exist (a made-up id, a refused create) must not leave its
+    // activation behind. Orleans activates the target, and reads its state, before this door can refuse the call; kept, such
+    // an activation would live until idle collection (15 minutes by default), so every id a caller makes up (authenticated
+    // or not, and at the gateway's pace) would cost the silo memory for that long. It goes once the call is answered; a
+    // later call to the id activates it afresh, as a first call would.
+    private static void ForgetIfAbsent(IIncomingGrainCallContext context)
+    {
+        if (context.Grain is IAccessTarget { TargetExists: false })
+        {
+            context.TargetContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "A call from outside the cluster named an object that does not exist."));
+        }
+    }
+
+    private async Task InvokeCheckedCoreAsync(IIncomingGrainCallContext context, Door door)
+    {
         if (door.Operation is null)
         {
             LogInternalRefused(logger, context.InterfaceName, context.MethodName, context.TargetId);
