@@ -93,6 +93,8 @@ public static class GrantSiloSiloBuilderExtensions
         // audited decision does, suspends one frame of Orleans' filter pipeline per filter).
         // 1. A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
         services.TryAddSingleton<GrainKeyCallFilter>();
+        // How many of the refusals (the key check's and the door's) are logged and audited one by one.
+        services.TryAddSingleton<RefusalRecords>();
         // 2. The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();
