@@ -15,8 +15,8 @@ namespace GrantSilo.Grains.Tests;
 /// an audit record) only up to a rate: past it calls are still refused, only counted, and the next recorded refusal says
 /// how many were not. Neither the silo's log nor the audit log (never pruned) can be filled by a flood.
 /// </summary>
-[Collection(RefusalFloodCollection.Name)]
-public class RefusalFloodTests(RefusalFloodClusterFixture fixture)
+[Collection(AbuseClusterCollection.Name)]
+public class RefusalFloodTests(AbuseClusterFixture fixture)
 {
     [Fact]
     public void RefusalRecords_RecordsABurstThenItsRate_AndCountsWhatItDidNotRecord()
@@ -63,27 +63,30 @@ public class RefusalFloodTests(RefusalFloodClusterFixture fixture)
         }
 
         IReadOnlyList<AuditRecord> Refusals() => [.. fixture.AuditedRecords().Where(r => r.Kind == AuditEventKind.CallerRefused && r.Subject?.Contains(run, StringComparison.Ordinal) == true)];
-        var recorded = await Eventually.LastAsync(() => Task.FromResult(Refusals()), r => r.Count >= RefusalFloodClusterFixture.Burst);
-        Assert.Equal(RefusalFloodClusterFixture.Burst, recorded.Count);
-        Assert.Equal(RefusalFloodClusterFixture.Burst, fixture.Warnings.Lines.Count(l => l.Contains(run, StringComparison.Ordinal)));
+        var recorded = await Eventually.LastAsync(() => Task.FromResult(Refusals()), r => r.Count >= AbuseClusterFixture.Burst);
+        Assert.Equal(AbuseClusterFixture.Burst, recorded.Count);
+        Assert.Equal(AbuseClusterFixture.Burst, fixture.Warnings.Lines.Count(l => l.Contains(run, StringComparison.Ordinal)));
 
         // A second later one more is recorded, after a record of how many were not.
         fixture.Time.Advance(TimeSpan.FromSeconds(1));
         var next = await fixture.Cluster.Client.GetGrain<ITaskGrain>($"t-{run}-next").GetAsync();
         Assert.Equal(GrantErrorCode.Unauthenticated, next.Error?.Code);
-        var expected = $"{flood - RefusalFloodClusterFixture.Burst} further refused calls were not recorded one by one";
+        var expected = $"{flood - AbuseClusterFixture.Burst} further refused calls were not recorded one by one";
         var summary = await Eventually.LastAsync(
             () => Task.FromResult(fixture.AuditedRecords().Where(r => r.Kind == AuditEventKind.CallerRefused && r.Detail?.Contains(expected, StringComparison.Ordinal) == true).ToList()),
             r => r.Count > 0);
         Assert.Single(summary);
         Assert.Contains(nameof(GrantSiloOptions.RecordedRefusalsPerSecond), summary[0].Detail);
         Assert.Contains(fixture.Warnings.Lines, l => l.Contains(expected, StringComparison.Ordinal));
-        Assert.Equal(RefusalFloodClusterFixture.Burst + 1, (await Eventually.LastAsync(() => Task.FromResult(Refusals()), r => r.Count > RefusalFloodClusterFixture.Burst)).Count);
+        Assert.Equal(AbuseClusterFixture.Burst + 1, (await Eventually.LastAsync(() => Task.FromResult(Refusals()), r => r.Count > AbuseClusterFixture.Burst)).Count);
     }
 }
 
-/// <summary>A silo that records at most <see cref="Burst"/> refusals at once and one a second on the fake grant clock.</summary>
-public sealed class RefusalFloodClusterFixture : Testing.GrantSiloClusterFixture
+/// <summary>
+/// A silo of its own for what a hostile caller does to a whole silo: it records at most <see cref="Burst"/> refusals at once
+/// and one a second on the fake grant clock, and its gateway drops connections that send oversized headers.
+/// </summary>
+public sealed class AbuseClusterFixture : Testing.GrantSiloClusterFixture
 {
     public const int Burst = 5;
 
@@ -112,7 +115,7 @@ public sealed class RefusalFloodClusterFixture : Testing.GrantSiloClusterFixture
 }
 
 [CollectionDefinition(Name)]
-public sealed class RefusalFloodCollection : ICollectionFixture<RefusalFloodClusterFixture>
+public sealed class AbuseClusterCollection : ICollectionFixture<AbuseClusterFixture>
 {
-    public const string Name = "refusal-flood-cluster";
+    public const string Name = "abuse-cluster";
 }
