@@ -50,6 +50,14 @@ public class MadeUpIdTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AMalformedKey_RefusedBeforeTheDoor_LeavesNoActivationBehind()
+    {
+        var task = fixture.Cluster.Client.GetGrain<ITaskGrain>($"t with spaces {Guid.NewGuid():N}");
+        Assert.Equal(GrantErrorCode.InvalidIdentifier, (await task.GetAsync()).Error?.Code);
+        Assert.False(await IsActiveAsync((GrainReference)task), "The malformed key's activation outlived its refusal.");
+    }
+
+    [Fact]
     public async Task ARefusedCall_ToAnObjectThatExists_KeepsItsActivation()
     {
         var scope = Scenario.Scope(0, "doc:read:*");
