@@ -177,7 +177,9 @@ public class LimitsTests(LimitsClusterFixture fixture)
         Assert.True((await _s.Client.CompleteTaskAsync(tasks[0].TaskId, "done")).IsSuccess);
         Assert.Equal(LimitsClusterFixture.TasksPerAgent - 1, (await _s.Client.GetAgentAsync(agent)).Value.LiveTasks);
         var phantom = "t-" + Guid.NewGuid().ToString("N");
-        Assert.Equal(GrantErrorCode.TaskNotFound, (await _s.Client.GetTaskAsync(phantom)).Error?.Code);
+        // Activated (its empty state read) from inside the cluster: an outside caller's NotFound lets the activation go
+        // (MadeUpIdTests), and this one must stay to fail its creation's write, not its read.
+        Assert.Equal(GrantErrorCode.TaskNotFound, (await fixture.SiloGrains.GetGrain<ITaskGrain>(phantom).GetAsync()).Error?.Code);
         TestIdentity.Attach(TestIdentity.Shared.HarnessToken());
         FlakyGrainStorage.FailingKeys[phantom] = true;
         FlakyGrainStorage.FailingReads[phantom] = 1_000;
@@ -370,30 +372,100 @@ public class LimitsTests(LimitsClusterFixture fixture)
             }
         }
 
-        var scope = Scenario.Scope(0, "secret:read:*");
-        var agent = await _s.AgentAsync("stepper", scope);
+        await DenyAllPendingApprovalsAsync();
+        try
+        {
+            // Two agents, each within its own share (PendingApprovalsPerAgent), fill the hub between them.
+            var scope = Scenario.Scope(0, "secret:read:*");
+            var first = await StepUpCredentialAsync("stepper", scope);
+            var second = await StepUpCredentialAsync("stepper-2", scope);
+            var approvals = new List<string>();
+            for (var i = 0; i < LimitsClusterFixture.PendingApprovals; i++)
+            {
+                var token = i < LimitsClusterFixture.PendingApprovalsPerAgent ? first : second;
+                var stepUp = await _s.Client.AuthorizeAsync(token, "read", new ResourceRef { Type = "secret", Path = $"db/{i}" });
+                Assert.Equal(DecisionKind.StepUpRequired, stepUp.Kind);
+                approvals.Add(stepUp.ApprovalId!);
+            }
+            // The hub lists as many undecided approvals as it may: a further step-up is a deny, and no approval is made.
+            var full = await _s.Client.AuthorizeAsync(second, "read", new ResourceRef { Type = "secret", Path = "db/full" });
+            Assert.Equal(DecisionKind.Deny, full.Kind);
+            Assert.Null(full.ApprovalId);
+            Assert.Contains(nameof(GrantSiloOptions.MaxPendingApprovals) + ".", full.Detail);
+            Assert.Equal(LimitsClusterFixture.PendingApprovals, (await _s.Client.ListPendingApprovalsAsync()).Value.Count);
+
+            // A decided approval frees its place.
+            Assert.True((await _s.Client.DenyApprovalAsync(approvals[0], "person:bob@test.dev")).IsSuccess);
+            var next = await Eventually.LastAsync(
+                () => _s.Client.AuthorizeAsync(first, "read", new ResourceRef { Type = "secret", Path = "db/next" }),
+                d => d.Kind == DecisionKind.StepUpRequired);
+            Assert.Equal(DecisionKind.StepUpRequired, next.Kind);
+        }
+        finally
+        {
+            await DenyAllPendingApprovalsAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ApprovalHub_OneAgentsStepUps_CannotFillTheHub_OtherAgentsStillStepUp()
+    {
+        await DenyAllPendingApprovalsAsync();
+        try
+        {
+            var scope = Scenario.Scope(0, "secret:read:*");
+            var flooder = await StepUpCredentialAsync("flooder", scope);
+            var other = await StepUpCredentialAsync("bystander", scope);
+            var mine = new List<string>();
+            for (var i = 0; i < LimitsClusterFixture.PendingApprovalsPerAgent; i++)
+            {
+                var stepUp = await _s.Client.AuthorizeAsync(flooder, "read", new ResourceRef { Type = "secret", Path = $"loop/{i}" });
+                Assert.Equal(DecisionKind.StepUpRequired, stepUp.Kind);
+                mine.Add(stepUp.ApprovalId!);
+            }
+
+            // At its share, the agent's next step-up is a deny naming the setting, and no approval is made for it...
+            var refused = await _s.Client.AuthorizeAsync(flooder, "read", new ResourceRef { Type = "secret", Path = "loop/again" });
+            Assert.Equal(DecisionKind.Deny, refused.Kind);
+            Assert.Null(refused.ApprovalId);
+            Assert.Contains(nameof(GrantSiloOptions.MaxPendingApprovalsPerAgent), refused.Detail);
+            var pending = (await _s.Client.ListPendingApprovalsAsync()).Value;
+            Assert.Equal(LimitsClusterFixture.PendingApprovalsPerAgent, pending.Count(a => mine.Contains(a.ApprovalId)));
+
+            // ...while the hub still has room for another agent's.
+            var theirs = await _s.Client.AuthorizeAsync(other, "read", new ResourceRef { Type = "secret", Path = "db/report" });
+            Assert.Equal(DecisionKind.StepUpRequired, theirs.Kind);
+
+            // Deciding one of its approvals gives the agent its place back.
+            Assert.True((await _s.Client.DenyApprovalAsync(mine[0], "person:bob@test.dev")).IsSuccess);
+            var again = await Eventually.LastAsync(
+                () => _s.Client.AuthorizeAsync(flooder, "read", new ResourceRef { Type = "secret", Path = "loop/after" }),
+                d => d.Kind == DecisionKind.StepUpRequired);
+            Assert.Equal(DecisionKind.StepUpRequired, again.Kind);
+        }
+        finally
+        {
+            await DenyAllPendingApprovalsAsync();
+        }
+    }
+
+    // A registered agent with a root task over scope, and a credential of it.
+    private async Task<string> StepUpCredentialAsync(string name, Scope scope)
+    {
+        var agent = await _s.AgentAsync(name, scope);
         var task = await _s.RootTaskAsync(agent, scope);
         var (_, credential) = await _s.CredentialAsync(agent, task.TaskId);
-        var approvals = new List<string>();
-        for (var i = 0; i < LimitsClusterFixture.PendingApprovals; i++)
-        {
-            var stepUp = await _s.Client.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "secret", Path = $"db/{i}" });
-            Assert.Equal(DecisionKind.StepUpRequired, stepUp.Kind);
-            approvals.Add(stepUp.ApprovalId!);
-        }
-        // The hub lists as many undecided approvals as it may: a further step-up is a deny, and no approval is made.
-        var full = await _s.Client.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "secret", Path = "db/full" });
-        Assert.Equal(DecisionKind.Deny, full.Kind);
-        Assert.Null(full.ApprovalId);
-        Assert.Contains(nameof(GrantSiloOptions.MaxPendingApprovals), full.Detail);
-        Assert.Equal(LimitsClusterFixture.PendingApprovals, (await _s.Client.ListPendingApprovalsAsync()).Value.Count);
+        return credential.Token;
+    }
 
-        // A decided approval frees its place.
-        Assert.True((await _s.Client.DenyApprovalAsync(approvals[0], "person:bob@test.dev")).IsSuccess);
-        var next = await Eventually.LastAsync(
-            () => _s.Client.AuthorizeAsync(credential.Token, "read", new ResourceRef { Type = "secret", Path = "db/next" }),
-            d => d.Kind == DecisionKind.StepUpRequired);
-        Assert.Equal(DecisionKind.StepUpRequired, next.Kind);
+    // The hub is shared by the tests of this collection: each approval test starts and ends with nothing pending.
+    private async Task DenyAllPendingApprovalsAsync()
+    {
+        foreach (var approval in (await _s.Client.ListPendingApprovalsAsync()).Value)
+        {
+            await _s.Client.DenyApprovalAsync(approval.ApprovalId, "person:bob@test.dev");
+        }
+        await Eventually.LastAsync(() => _s.Client.ListPendingApprovalsAsync(), l => l.Value.Count == 0);
     }
 
     [Fact]

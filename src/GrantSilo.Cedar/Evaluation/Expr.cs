@@ -449,9 +449,11 @@ internal sealed class LikeExpr(Expr target, Pattern pattern) : Expr(DepthOf(targ
             return ctx.TypeError("like", "string", v);
         }
 
-        // Matching is linear-ish in the string's length; the budget charges it (a no-op without a budget).
-        ctx.Remaining -= s.Value.Length;
-        return BoolValue.Of(pattern.IsMatch(s.Value));
+        // The budget charges what matching took (a no-op without a budget): about the string's length, but up to its
+        // length times the pattern's when a wildcard backtracks, which a caller choosing the string can provoke.
+        var matched = pattern.IsMatch(s.Value, out var steps);
+        ctx.Remaining -= Math.Max(s.Value.Length, steps);
+        return BoolValue.Of(matched);
     }
 }
 

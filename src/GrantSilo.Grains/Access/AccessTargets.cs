@@ -7,6 +7,8 @@ namespace GrantSilo.Grains.Agents
 {
     internal sealed partial class AgentGrain : IAccessTarget
     {
+        public bool TargetExists => Exists;
+
         public TargetFacts AccessFacts => new() { Kind = "agent", Id = Key, Exists = Exists, Agent = Key };
     }
 }
@@ -15,6 +17,8 @@ namespace GrantSilo.Grains.Tasks
 {
     internal sealed partial class TaskGrain : IAccessTarget
     {
+        public bool TargetExists => Exists;
+
         public TargetFacts AccessFacts => Exists
             ? TargetFacts.Task(Key, State.RootPerson, State.Orchestrator, State.Agent, State.AncestorAgents)
             : new() { Kind = "task", Id = Key };
@@ -25,6 +29,8 @@ namespace GrantSilo.Grains.Sessions
 {
     internal sealed partial class SessionGrain : IAccessTarget
     {
+        public bool TargetExists => Exists;
+
         public TargetFacts AccessFacts => Exists
             ? TargetFacts.Session(Key, State.Agent)
             : new() { Kind = "session", Id = Key };
@@ -35,6 +41,8 @@ namespace GrantSilo.Grains.Credentials
 {
     internal sealed partial class CredentialGrain : IAccessTarget
     {
+        public bool TargetExists => Exists;
+
         public TargetFacts AccessFacts => Exists
             ? TargetFacts.Credential(Key, State.Agent)
             : new() { Kind = "credential", Id = Key };
@@ -45,6 +53,8 @@ namespace GrantSilo.Grains.Approvals
 {
     internal sealed partial class ApprovalGrain : IAccessTarget
     {
+        public bool TargetExists => Exists;
+
         public TargetFacts AccessFacts => Exists
             ? new() { Kind = "approval", Id = Key, Exists = true, Agent = State.Agent, Person = State.RootPerson }
             : new() { Kind = "approval", Id = Key };

@@ -21,7 +21,7 @@ namespace GrantSilo.Grains.Access;
 /// The verified caller is then available to the grain as <see cref="CallerContext.Current"/>. Every
 /// refusal is logged with the caller's identity (never a token).
 /// </summary>
-internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, IServiceProvider services, TimeProvider clock, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
+internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, IServiceProvider services, TimeProvider clock, RefusalRecords records, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
 {
     private static readonly ConcurrentDictionary<MethodInfo, Door> Doors = new();
 
@@ -58,7 +58,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // token's reference, the rules confirmed, and permitted, to a method whose answer needs no look after.
         // Every other case, refusals included, takes the full path below, which decides the same way.
         var (carried, reference) = Proof(context, door);
-        if (door.Operation is { } operation && !door.AnswersGrantResult
+        if (door.Operation is { } operation && !door.AnswersGrantResult && Present(context)
             && carried is null && reference is not null
             && authenticator.TryGetVerified(reference, out var known) && known is not null)
         {
@@ -75,10 +75,41 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     private async Task InvokeCheckedAsync(IIncomingGrainCallContext context, Door door)
     {
+        try
+        {
+            await InvokeCheckedCoreAsync(context, door);
+        }
+        finally
+        {
+            ForgetIfAbsent(context);
+        }
+    }
 
+    // Whether the call's target exists (or is not an object the rules describe): a call to one that does not exist takes
+    // the full path, which lets its activation go afterwards.
+    private static bool Present(IIncomingGrainCallContext context) => context.Grain is not IAccessTarget { TargetExists: false };
+
+    // A call from outside the cluster to an object that does not exist (a made-up id, a refused create) must not leave its
+    // activation behind. Orleans activates the target, and reads its state, before this door can refuse the call; kept, such
+    // an activation would live until idle collection (15 minutes by default), so every id a caller makes up (authenticated
+    // or not, and at the gateway's pace) would cost the silo memory for that long. It goes once the call is answered; a
+    // later call to the id activates it afresh, as a first call would.
+    private static void ForgetIfAbsent(IIncomingGrainCallContext context)
+    {
+        if (context.Grain is IAccessTarget { TargetExists: false })
+        {
+            context.TargetContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "A call from outside the cluster named an object that does not exist."));
+        }
+    }
+
+    private async Task InvokeCheckedCoreAsync(IIncomingGrainCallContext context, Door door)
+    {
         if (door.Operation is null)
         {
-            LogInternalRefused(logger, context.InterfaceName, context.MethodName, context.TargetId);
+            if (Recorded())
+            {
+                LogInternalRefused(logger, context.InterfaceName, context.MethodName, context.TargetId);
+            }
             Refuse(context, door, GrantErrorCode.Forbidden, $"{context.InterfaceName}.{context.MethodName} is internal to the cluster; clients cannot call it.");
             return;
         }
@@ -104,8 +135,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         if (caller is null)
         {
             authentication ??= AuthenticationResult.Fail(AuthenticationFailure.Missing, "");
-            LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
-            AuditRefusal(null, door.Operation, context.TargetId, DecisionReason.CallerUnauthenticated, $"unauthenticated ({authentication.Failure?.ToString() ?? "Missing"})");
+            if (Recorded())
+            {
+                LogUnauthenticated(logger, door.Operation, context.TargetId, authentication.Failure?.ToString() ?? "Missing", authentication.Detail ?? "");
+                AuditRefusal(null, door.Operation, context.TargetId, DecisionReason.CallerUnauthenticated, $"unauthenticated ({authentication.Failure?.ToString() ?? "Missing"})");
+            }
             Refuse(context, door, GrantErrorCode.Unauthenticated, token is null
                 ? $"{door.Operation} needs an authenticated caller: the call carried no caller token."
                 : $"{door.Operation} needs an authenticated caller: the caller token was refused ({authentication.Failure}{(authentication.Detail is { Length: > 0 } d ? ": " + d : "")}).");
@@ -116,7 +150,10 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         // which passes this door above without consulting any rules: the rules can never refuse their own renewal.
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
         {
-            LogRulesUnconfirmed(logger, door.Operation, context.TargetId.ToString());
+            if (Recorded())
+            {
+                LogRulesUnconfirmed(logger, door.Operation, context.TargetId.ToString());
+            }
             Refuse(context, door, GrantErrorCode.Unavailable, RulesUnconfirmed(door.Operation));
             return;
         }
@@ -124,8 +161,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         var verdict = rules.Rules.Decide(caller, door.Operation, context, Describe);
         if (!verdict.Allowed)
         {
-            LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), verdict.Missing ?? "");
-            AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
+            if (Recorded())
+            {
+                LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), verdict.Missing ?? "");
+                AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
+            }
             Refuse(context, door, GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
             return;
         }
@@ -133,11 +173,28 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         CallerContext.Set(caller);
         await context.Invoke();
         // A grain's own refusal of who the caller claimed to be (an approver, author or orchestrator name) is logged here too.
-        if (context.Result is IGrantResult { Error: { Code: GrantErrorCode.Forbidden } refused })
+        if (context.Result is IGrantResult { Error: { Code: GrantErrorCode.Forbidden } refused } && Recorded())
         {
             LogForbidden(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), refused.Message);
             AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, refused.Message);
         }
+    }
+
+    // Whether this refusal is logged and audited one by one (RefusalRecords: a flood of refusals must not fill either log);
+    // when it is, how many were not since the last that was is recorded first.
+    private bool Recorded()
+    {
+        if (!records.TryRecord(out var unrecorded))
+        {
+            return false;
+        }
+        if (unrecorded > 0)
+        {
+            var detail = RefusalRecords.Unrecorded(unrecorded);
+            LogRefusalsUnrecorded(logger, detail);
+            AuditRefusal(null, "door", (string?)null, DecisionReason.CallerForbidden, detail);
+        }
+        return true;
     }
 
     // A refusal on the audit log. Not waited for: a flood of refused callers must never hold up the door (or decisions);
@@ -228,7 +285,10 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
         {
-            LogRulesUnconfirmed(logger, operation, target);
+            if (Recorded())
+            {
+                LogRulesUnconfirmed(logger, operation, target);
+            }
             return new GrantError(GrantErrorCode.Unavailable, RulesUnconfirmed(operation));
         }
         // The target's facts are never read for these operations (the rules see its kind as empty, as at the door).
@@ -237,8 +297,11 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         {
             return null;
         }
-        LogForbidden(logger, caller.ToString(), operation, target, verdict.Missing ?? "");
-        AuditRefusal(caller, operation, target, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
+        if (Recorded())
+        {
+            LogForbidden(logger, caller.ToString(), operation, target, verdict.Missing ?? "");
+            AuditRefusal(caller, operation, target, DecisionReason.CallerForbidden, verdict.Missing ?? "forbidden");
+        }
         return new GrantError(GrantErrorCode.Forbidden, $"Forbidden for {caller.Name}: {verdict.Missing}.");
     }
 
@@ -334,6 +397,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
     private static partial void LogForbidden(ILogger logger, string caller, string operation, string target, string missing);
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "{Detail}.")]
+    private static partial void LogRefusalsUnrecorded(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: the access rules in force could not be confirmed with the policy store.")]
     private static partial void LogRulesUnconfirmed(ILogger logger, string operation, string target);

@@ -46,4 +46,7 @@ internal sealed record TargetFacts
 internal interface IAccessTarget
 {
     TargetFacts AccessFacts { get; }
+
+    /// <summary>Whether the object exists (has been created), read without building its facts.</summary>
+    bool TargetExists { get; }
 }

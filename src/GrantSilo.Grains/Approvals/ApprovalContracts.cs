@@ -23,6 +23,20 @@ internal sealed record ApprovalCheck([property: Id(0)] DecisionReason Reason, [p
     public bool Consumed => Reason == DecisionReason.Allowed;
 }
 
+/// <summary>Whether the hub listed a new approval, or which of its bounds refused it.</summary>
+[GenerateSerializer, Alias("grantsilo.approval-admission")]
+internal enum ApprovalAdmission
+{
+    /// <summary>Listed as pending.</summary>
+    Admitted = 0,
+
+    /// <summary>The hub lists <see cref="Hosting.GrantSiloOptions.MaxPendingApprovals"/> already.</summary>
+    HubFull = 1,
+
+    /// <summary>The approval's agent has <see cref="Hosting.GrantSiloOptions.MaxPendingApprovalsPerAgent"/> pending already.</summary>
+    AgentFull = 2,
+}
+
 /// <summary>Grain-to-grain operations on approvals.</summary>
 [Alias("grantsilo.IApprovalLifecycleGrain")]
 internal interface IApprovalLifecycleGrain : IGrainWithStringKey
@@ -42,10 +56,13 @@ internal interface IApprovalLifecycleGrain : IGrainWithStringKey
 [Alias("grantsilo.IApprovalHubNotifyGrain")]
 internal interface IApprovalHubNotifyGrain : IGrainWithIntegerKey
 {
-    /// <summary>Lists a new approval as pending, before it is recorded; false when the list is full (it must not be created).</summary>
+    /// <summary>
+    /// Lists a new approval as pending, before it is recorded: <see cref="ApprovalAdmission.Admitted"/>, or which bound
+    /// refused it (then it must not be created).
+    /// </summary>
     /// <remarks>Interleaves, so a step-up never waits behind approvers being notified.</remarks>
-    [AlwaysInterleave, Alias("Admit")]
-    Task<bool> AdmitAsync(ApprovalInfo approval);
+    [AlwaysInterleave, Alias("AdmitWithinBounds")]
+    Task<ApprovalAdmission> AdmitAsync(ApprovalInfo approval);
 
     /// <summary>Drops an admitted approval whose creation failed.</summary>
     [OneWay, AlwaysInterleave, Alias("Withdraw")]

@@ -55,9 +55,14 @@ internal sealed partial class ApprovalGrain(
         var info = Describe(now);
         // Listed for approvers before it exists: when the hub's list is full, no approval is created (the
         // request is denied), so nothing waits for a decision nobody can see.
-        if (!await Hub.AdmitAsync(info))
+        switch (await Hub.AdmitAsync(info))
         {
-            return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"{Options.MaxPendingApprovals} approvals already wait for a decision, the limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovals)}.", target: ShownKey);
+            case ApprovalAdmission.Admitted:
+                break;
+            case ApprovalAdmission.AgentFull:
+                return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"Agent '{Untrusted.Id(State.Agent)}' already has {Options.MaxPendingApprovalsPerAgent} approvals waiting for a decision, its limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovalsPerAgent)}.", target: ShownKey);
+            default:
+                return GrantResult<ApprovalInfo>.Fail(GrantErrorCode.QuotaExceeded, $"{Options.MaxPendingApprovals} approvals already wait for a decision, the limit; decide some, or raise GrantSilo:Lifecycle:{nameof(Options.MaxPendingApprovals)}.", target: ShownKey);
         }
         if (!await TryWriteAsync())
         {

@@ -27,6 +27,9 @@ internal sealed partial class ApprovalHubGrain(
     private readonly Dictionary<IApprovalObserver, DateTimeOffset> _observers = [];
     private readonly Dictionary<string, ApprovalInfo> _pending = [];
 
+    // How many of the pending approvals each agent has: its share is checked on every admission.
+    private readonly Dictionary<string, int> _pendingPerAgent = new(StringComparer.Ordinal);
+
     public Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observer);
@@ -60,25 +63,33 @@ internal sealed partial class ApprovalHubGrain(
         return Task.FromResult<IReadOnlyList<ApprovalInfo>>([.. _pending.Values.OrderBy(a => a.RequestedAt)]);
     }
 
-    public Task<bool> AdmitAsync(ApprovalInfo approval)
+    public Task<ApprovalAdmission> AdmitAsync(ApprovalInfo approval)
     {
-        if (!_pending.ContainsKey(approval.ApprovalId) && _pending.Count >= options.Value.MaxPendingApprovals)
+        if (!_pending.ContainsKey(approval.ApprovalId))
         {
-            DropTimedOut();
+            if (_pending.Count >= options.Value.MaxPendingApprovals || PendingOf(approval.Agent) >= options.Value.MaxPendingApprovalsPerAgent)
+            {
+                DropTimedOut();
+            }
             if (_pending.Count >= options.Value.MaxPendingApprovals)
             {
                 LogFull(logger, nameof(GrantSiloOptions.MaxPendingApprovals));
-                return Task.FromResult(false);
+                return Task.FromResult(ApprovalAdmission.HubFull);
+            }
+            // One agent's share: its step-ups alone can never fill the hub and deny everyone else's.
+            if (PendingOf(approval.Agent) >= options.Value.MaxPendingApprovalsPerAgent)
+            {
+                LogAgentFull(logger, approval.Agent, nameof(GrantSiloOptions.MaxPendingApprovalsPerAgent));
+                return Task.FromResult(ApprovalAdmission.AgentFull);
             }
         }
-        _pending[approval.ApprovalId] = approval;
-        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
-        return Task.FromResult(true);
+        List(approval);
+        return Task.FromResult(ApprovalAdmission.Admitted);
     }
 
     public Task WithdrawAsync(string approvalId)
     {
-        _pending.Remove(approvalId);
+        Unlist(approvalId);
         GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
         return Task.CompletedTask;
     }
@@ -88,7 +99,7 @@ internal sealed partial class ApprovalHubGrain(
 
     public Task ResolvedAsync(ApprovalInfo approval)
     {
-        _pending.Remove(approval.ApprovalId);
+        Unlist(approval.ApprovalId);
         GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
         return NotifyAsync(approval, static (observer, a) => observer.OnApprovalResolvedAsync(a));
     }
@@ -99,9 +110,42 @@ internal sealed partial class ApprovalHubGrain(
         var now = grantClock.GetUtcNow();
         foreach (var id in _pending.Where(p => p.Value.ExpiresAt <= now).Select(p => p.Key).ToList())
         {
-            _pending.Remove(id);
+            Unlist(id);
         }
         GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
+    }
+
+    private int PendingOf(string agent) => _pendingPerAgent.GetValueOrDefault(agent);
+
+    private void List(ApprovalInfo approval)
+    {
+        if (_pending.TryGetValue(approval.ApprovalId, out var listed))
+        {
+            Forget(listed.Agent);
+        }
+        _pending[approval.ApprovalId] = approval;
+        _pendingPerAgent[approval.Agent] = PendingOf(approval.Agent) + 1;
+        GrantSilo.Grains.Diagnostics.GrantSiloMetrics.SetPendingApprovals(_pending.Count);
+    }
+
+    private void Unlist(string approvalId)
+    {
+        if (_pending.Remove(approvalId, out var listed))
+        {
+            Forget(listed.Agent);
+        }
+    }
+
+    private void Forget(string agent)
+    {
+        if (PendingOf(agent) <= 1)
+        {
+            _pendingPerAgent.Remove(agent);
+        }
+        else
+        {
+            _pendingPerAgent[agent]--;
+        }
     }
 
     private void DropLapsedSubscriptions(DateTimeOffset now)
@@ -139,4 +183,7 @@ internal sealed partial class ApprovalHubGrain(
 
     [LoggerMessage(EventId = (int)LogEvents.ApprovalHubFull, Level = LogLevel.Warning, Message = "The approval hub is full ({Setting}); new entries are refused")]
     private static partial void LogFull(ILogger logger, string setting);
+
+    [LoggerMessage(EventId = (int)LogEvents.ApprovalAgentShareFull, Level = LogLevel.Warning, Message = "Agent {Agent} has as many approvals waiting as it may ({Setting}); its new step-up requests are refused")]
+    private static partial void LogAgentFull(ILogger logger, string agent, string setting);
 }

@@ -82,6 +82,28 @@ public sealed class GrantSiloOptions : IValidatableObject
     public int MaxPendingApprovals { get; set; } = 10_000;
 
     /// <summary>
+    /// How many of those undecided approvals one agent may have (default 100). Each step-up an agent's request meets
+    /// records a new approval, so without a share of its own one agent (a prompt-injected one retrying in a loop) could
+    /// fill <see cref="MaxPendingApprovals"/> and leave every other agent's step-ups denied. Past it, that agent's new
+    /// step-up requests are refused (the decision is a deny) until some of its approvals are decided or time out.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxPendingApprovalsPerAgent { get; set; } = 100;
+
+    /// <summary>
+    /// How many refused calls per second the silo records one by one (default 100): a Warning line each, and an audit
+    /// record each for the door's refusals. Refusals need no token and cost their caller nothing, so past this rate (and
+    /// <see cref="RecordedRefusalsBurst"/>) calls are still refused but only counted, and the next recorded refusal says
+    /// how many were not recorded (a line and an audit record), so neither log can be filled by a flood.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RecordedRefusalsPerSecond { get; set; } = 100;
+
+    /// <summary>How many refused calls the silo records one by one at once, above <see cref="RecordedRefusalsPerSecond"/> (default 1,000).</summary>
+    [Range(1, 1_000_000)]
+    public int RecordedRefusalsBurst { get; set; } = 1_000;
+
+    /// <summary>
     /// How many pending cascades the cascade monitor lists (default 500; at most 800, its state being one entity).
     /// Past it, new reports are refused and logged; every pending cascade is still retried by its own reminder.
     /// </summary>

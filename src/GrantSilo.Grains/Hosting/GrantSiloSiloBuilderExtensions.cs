@@ -67,6 +67,11 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddSingleton<GrantSilo.Grains.Tokens.CredentialTokenVerifier>();
         // The key the silos share (their calls' marks, and the DPoP nonces below), even on a silo built without the door.
         services.AddOptions<ClusterCallOptions>().BindConfiguration(ClusterCallOptions.SectionName);
+        // How large a message header a silo reads (GrantSilo:Messaging): its gateway reads one from any client that
+        // connects, before any token is checked, and Orleans' own bound is 10 MiB.
+        services.AddOptions<GrantSiloMessagingOptions>().BindConfiguration(GrantSiloMessagingOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloMessagingOptions>, GrantSiloMessagingOptionsValidator>());
+        services.AddSingleton<IConfigureOptions<Orleans.Configuration.SiloMessagingOptions>, MessageLimits>();
         services.TryAddSingleton<ClusterCallKey>();
         // DPoP proofs are checked by the credential grain for every door (HTTP and SDK alike), with one replay memory per
         // silo and nonces every silo accepts (made with a key derived from the cluster's shared call key).
@@ -93,6 +98,8 @@ public static class GrantSiloSiloBuilderExtensions
         // audited decision does, suspends one frame of Orleans' filter pipeline per filter).
         // 1. A malformed grain key is refused before anything else looks at the call (it is the caller's own input).
         services.TryAddSingleton<GrainKeyCallFilter>();
+        // How many of the refusals (the key check's and the door's) are logged and audited one by one.
+        services.TryAddSingleton<RefusalRecords>();
         // 2. The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();
@@ -205,6 +212,11 @@ public static class GrantSiloSiloBuilderExtensions
     private sealed class GrantSiloOptionsValidator : IValidateOptions<GrantSiloOptions>
     {
         public ValidateOptionsResult Validate(string? name, GrantSiloOptions options) => ValidateObject(options);
+    }
+
+    private sealed class GrantSiloMessagingOptionsValidator : IValidateOptions<GrantSiloMessagingOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, GrantSiloMessagingOptions options) => ValidateObject(options);
     }
 
     private sealed class GrantSiloPolicyOptionsValidator : IValidateOptions<GrantSiloPolicyOptions>

@@ -14,11 +14,27 @@ internal sealed class IncomingCallChecks(GrainKeyCallFilter keys, SiloLeaseCallF
 {
     public Task Invoke(IIncomingGrainCallContext context)
     {
-        if (keys.Refuse(context) is { } refused)
+        Task? refused;
+        try
         {
+            refused = keys.Refuse(context);
+        }
+        catch
+        {
+            Forget(context);
+            throw;
+        }
+        if (refused is not null)
+        {
+            Forget(context);
             return refused;
         }
         fence?.Check(context);
         return door is null ? context.Invoke() : door.Invoke(context);
     }
+
+    // A malformed key names nothing that can ever exist: its activation (which Orleans made before any filter ran) goes
+    // with the refusal, rather than stay until idle collection for every malformed key a caller sends.
+    private static void Forget(IIncomingGrainCallContext context) =>
+        context.TargetContext.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, "The call named a malformed grain key."));
 }

@@ -14,7 +14,7 @@ namespace GrantSilo.Grains.Lifecycle;
 /// decision, an inactive introspection; a grain-to-grain method with no such answer throws, which its caller
 /// treats as a failure (fail closed). No malformed key is ever issued, so only a forged call lands here.
 /// </summary>
-internal sealed partial class GrainKeyCallFilter(LifecycleServices services, ILogger<GrainKeyCallFilter> logger) : IIncomingGrainCallFilter
+internal sealed partial class GrainKeyCallFilter(LifecycleServices services, Access.RefusalRecords records, ILogger<GrainKeyCallFilter> logger) : IIncomingGrainCallFilter
 {
     private static readonly ConcurrentDictionary<Type, Func<GrantError, object>?> Refusals = new();
 
@@ -28,7 +28,15 @@ internal sealed partial class GrainKeyCallFilter(LifecycleServices services, ILo
             return null;
         }
         var method = context.InterfaceMethod;
-        LogKeyRefused(logger, Untrusted.Id(context.TargetId.Key.ToString()), method?.Name ?? "(unknown)");
+        // Logged within the silo's budget of recorded refusals: anyone can send malformed keys, as fast as the gateway takes them.
+        if (records.TryRecord(out var unrecorded))
+        {
+            if (unrecorded > 0)
+            {
+                LogRefusalsUnrecorded(logger, Access.RefusalRecords.Unrecorded(unrecorded));
+            }
+            LogKeyRefused(logger, Untrusted.Id(context.TargetId.Key.ToString()), method?.Name ?? "(unknown)");
+        }
         var answer = method?.ReturnType is { IsGenericType: true } returns && returns.GetGenericTypeDefinition() == typeof(Task<>)
             ? Refusal(returns.GetGenericArguments()[0], error)
             : null;
@@ -63,4 +71,7 @@ internal sealed partial class GrainKeyCallFilter(LifecycleServices services, ILo
 
     [LoggerMessage(EventId = (int)LogEvents.GrainKeyRefused, Level = LogLevel.Warning, Message = "Call {Method} to a grain with a malformed key {Key} refused; nothing was read or written")]
     private static partial void LogKeyRefused(ILogger logger, string key, string method);
+
+    [LoggerMessage(EventId = (int)LogEvents.RefusalsUnrecorded, Level = LogLevel.Warning, Message = "{Detail}.")]
+    private static partial void LogRefusalsUnrecorded(ILogger logger, string detail);
 }

@@ -89,6 +89,20 @@ public sealed class CostBoundTests
     }
 
     [Fact]
+    public void Budget_ChargesTheStepsOfABacktrackingLike_NotJustItsInput()
+    {
+        // One wildcard before a long literal: against a string of the literal's first letter, every start is tried and
+        // each try compares up to the literal's length (about 700 x 300 steps for a 1,000-character path).
+        var set = PolicySet.Parse($$"""permit (principal, action, resource) when { resource.path like "*{{new string('a', 300)}}b" };""");
+        var authorizer = new Authorizer(set, new AuthorizerOptions { EvaluationBudget = 50_000 });
+
+        Assert.True(authorizer.IsAuthorized(Request, Entities(pathLength: 1_000)).BudgetExceeded);
+        // A path the literal ends at once costs about its length, well within the budget.
+        var linear = new EntityStore([new Entity(Doc, [new("path", CedarValue.FromString(new string('c', 1_000)))])]);
+        Assert.False(authorizer.IsAuthorized(Request, linear).BudgetExceeded);
+    }
+
+    [Fact]
     public void Budget_WithinBudget_DecidesExactlyAsWithout()
     {
         var set = PolicySet.Parse("""

@@ -18,6 +18,7 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
     public const int CredentialsPerSession = 3;
     public const int ApprovalSubscriptions = 2;
     public const int PendingApprovals = 3;
+    public const int PendingApprovalsPerAgent = 2;
     public const int CascadesListed = 2;
     public const int CascadeSlots = 2;
 
@@ -35,6 +36,7 @@ public sealed class LimitsClusterFixture : GrantSiloClusterFixture
             o.MaxLiveCredentialsPerSession = CredentialsPerSession;
             o.MaxApprovalSubscriptions = ApprovalSubscriptions;
             o.MaxPendingApprovals = PendingApprovals;
+            o.MaxPendingApprovalsPerAgent = PendingApprovalsPerAgent;
             o.MaxPendingCascadesListed = CascadesListed;
             o.MaxConcurrentCascadeSteps = CascadeSlots;
         });
