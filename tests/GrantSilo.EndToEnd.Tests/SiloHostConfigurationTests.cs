@@ -178,8 +178,11 @@ public sealed class SiloHostConfigurationTests
         });
 
         Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started the development issuer in Production.");
-        Assert.NotEqual(0, silo.ExitCode);
+        // A refusal to start (EX_CONFIG) with the sentence saying why, not a crash with a stack trace.
+        Assert.Equal(78, silo.ExitCode);
+        Assert.Contains("GrantSilo cannot start: The GrantSilo DEVELOPMENT issuer", silo.Output, StringComparison.Ordinal);
         Assert.Contains("not Development", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
     }
 

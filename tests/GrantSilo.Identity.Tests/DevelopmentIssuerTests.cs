@@ -35,7 +35,7 @@ public sealed class DevelopmentIssuerTests : IDisposable
     public async Task DevelopmentIssuer_IsRefusedOutsideDevelopment(string environment)
     {
         using var host = BuildHost(environment, DevConfig());
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
         Assert.Contains("DEVELOPMENT issuer", error.Message);
         Assert.Contains("AllowOutsideDevelopment", error.Message);
         Assert.False(File.Exists(_world.PathOf("dev/dev-issuer.jwk")));
@@ -45,8 +45,8 @@ public sealed class DevelopmentIssuerTests : IDisposable
     public void EnsureAllowed_TakesTheEnvironmentName()
     {
         var options = new DevelopmentIssuerOptions { Enabled = true };
-        Assert.Throws<InvalidOperationException>(() => DevelopmentIssuer.EnsureAllowed("Production", options));
-        Assert.Throws<InvalidOperationException>(() => DevelopmentIssuer.EnsureAllowed((string?)null, options));
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => DevelopmentIssuer.EnsureAllowed("Production", options));
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => DevelopmentIssuer.EnsureAllowed((string?)null, options));
         DevelopmentIssuer.EnsureAllowed("Development", options);
         DevelopmentIssuer.EnsureAllowed("Production", new DevelopmentIssuerOptions { Enabled = true, AllowOutsideDevelopment = true });
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Identity;
 
@@ -63,11 +64,13 @@ public sealed partial class DevelopmentIssuer : IDisposable
             return;
         }
 
-        throw new InvalidOperationException(
+        // A setting the host cannot start with: an options failure, so a host turns it into a refusal to start (silo-host:
+        // exit code 78 with this sentence), not a crash.
+        throw new OptionsValidationException($"{IdentityOptions.SectionName}:Development", typeof(DevelopmentIssuerOptions), [
             $"The GrantSilo DEVELOPMENT issuer is enabled ({IdentityOptions.SectionName}:Development:Enabled=true) but the host environment is "
             + $"'{environmentName ?? "(unknown)"}', not Development. It vouches for any agent, person or service and must never run in production: "
             + $"set {IdentityOptions.SectionName}:Development:Enabled=false and configure real issuers, or (for a demo only) "
-            + $"{IdentityOptions.SectionName}:Development:AllowOutsideDevelopment=true.");
+            + $"{IdentityOptions.SectionName}:Development:AllowOutsideDevelopment=true."]);
     }
 
     /// <summary>A token minter with this issuer's key, in this process.</summary>
