@@ -22,7 +22,7 @@ public class RefusalFloodTests(AbuseClusterFixture fixture)
     public void RefusalRecords_RecordsABurstThenItsRate_AndCountsWhatItDidNotRecord()
     {
         var clock = new FakeTimeProvider(GrantSiloClusterFixtureStart);
-        var records = new RefusalRecords(Options.Create(new GrantSiloOptions { RecordedRefusalsPerSecond = 2, RecordedRefusalsBurst = 3 }), clock);
+        var records = new RefusalRecords(Options.Create(new GrantSiloOptions { RecordedRefusalsPerSecond = 2, RecordedRefusalsBurst = 3 }), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalRecords>.Instance);
         for (var i = 0; i < 3; i++)
         {
             Assert.True(records.TryRecord(out var none));

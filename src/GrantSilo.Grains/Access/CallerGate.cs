@@ -181,7 +181,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
     }
 
     // Whether this refusal is logged and audited one by one (RefusalRecords: a flood of refusals must not fill either log);
-    // when it is, how many were not since the last that was is recorded first.
+    // when it is, how many were not since the last that was is audited first (RefusalRecords logs that count).
     private bool Recorded()
     {
         if (!records.TryRecord(out var unrecorded))
@@ -190,9 +190,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         }
         if (unrecorded > 0)
         {
-            var detail = RefusalRecords.Unrecorded(unrecorded);
-            LogRefusalsUnrecorded(logger, detail);
-            AuditRefusal(null, "door", (string?)null, DecisionReason.CallerForbidden, detail);
+            AuditRefusal(null, "door", (string?)null, DecisionReason.CallerForbidden, RefusalRecords.Unrecorded(unrecorded));
         }
         return true;
     }
@@ -397,9 +395,6 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
     private static partial void LogForbidden(ILogger logger, string caller, string operation, string target, string missing);
-
-    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "{Detail}.")]
-    private static partial void LogRefusalsUnrecorded(ILogger logger, string detail);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: the access rules in force could not be confirmed with the policy store.")]
     private static partial void LogRulesUnconfirmed(ILogger logger, string operation, string target);

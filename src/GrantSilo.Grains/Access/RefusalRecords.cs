@@ -1,5 +1,6 @@
 using GrantSilo.Grains.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Access;
@@ -10,9 +11,10 @@ namespace GrantSilo.Grains.Access;
 /// gateway's pace, so unbounded it would let anyone fill the silo's log and the audit log (which is never pruned). A token
 /// bucket on the grant clock: <see cref="GrantSiloOptions.RecordedRefusalsPerSecond"/>, up to
 /// <see cref="GrantSiloOptions.RecordedRefusalsBurst"/> at once. Past it every call is still refused, only not recorded
-/// one by one; the next refusal that is recorded says how many were not (a line and an audit record of their own).
+/// one by one; the next refusal that is recorded says how many were not (a line, logged here, and for the door an audit
+/// record of its own).
 /// </summary>
-internal sealed class RefusalRecords(IOptions<GrantSiloOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider clock)
+internal sealed partial class RefusalRecords(IOptions<GrantSiloOptions> options, [FromKeyedServices(GrantSiloTime.ServiceKey)] TimeProvider clock, ILogger<RefusalRecords> logger)
 {
     private readonly Lock _lock = new();
     private bool _started;
@@ -22,9 +24,22 @@ internal sealed class RefusalRecords(IOptions<GrantSiloOptions> options, [FromKe
 
     /// <summary>
     /// Whether this refusal is recorded one by one. When it is, <paramref name="unrecorded"/> is how many were not since
-    /// the last one that was (the caller records that count first); when it is not, the refusal is counted among them.
+    /// the last one that was, and a line saying so has been logged; when it is not, the refusal is counted among them.
     /// </summary>
     public bool TryRecord(out long unrecorded)
+    {
+        if (!TryTake(out unrecorded))
+        {
+            return false;
+        }
+        if (unrecorded > 0)
+        {
+            LogUnrecorded(logger, Unrecorded(unrecorded));
+        }
+        return true;
+    }
+
+    private bool TryTake(out long unrecorded)
     {
         var limits = options.Value;
         var now = clock.GetUtcNow();
@@ -56,4 +71,7 @@ internal sealed class RefusalRecords(IOptions<GrantSiloOptions> options, [FromKe
     /// <summary>What a count of unrecorded refusals is called in a line or an audit record.</summary>
     public static string Unrecorded(long count) =>
         $"{count} further refused calls were not recorded one by one: more arrived than GrantSilo:Lifecycle:{nameof(GrantSiloOptions.RecordedRefusalsPerSecond)} ({nameof(GrantSiloOptions.RecordedRefusalsBurst)} at once) lets the silo record";
+
+    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "{Detail}.")]
+    private static partial void LogUnrecorded(ILogger logger, string detail);
 }

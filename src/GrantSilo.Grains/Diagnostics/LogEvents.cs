@@ -58,7 +58,6 @@ internal enum LogEvents
     ApprovalAgentShareFull = 1605,
     LeaseHolderUnreachable = 1700,
     GrainKeyRefused = 1800,
-    RefusalsUnrecorded = 1801,
     LeaseStarted = 2100,
     LeaseRenewFailed = 2101,
     LeaseDeclaredDead = 2102,

@@ -29,12 +29,8 @@ internal sealed partial class GrainKeyCallFilter(LifecycleServices services, Acc
         }
         var method = context.InterfaceMethod;
         // Logged within the silo's budget of recorded refusals: anyone can send malformed keys, as fast as the gateway takes them.
-        if (records.TryRecord(out var unrecorded))
+        if (records.TryRecord(out _))
         {
-            if (unrecorded > 0)
-            {
-                LogRefusalsUnrecorded(logger, Access.RefusalRecords.Unrecorded(unrecorded));
-            }
             LogKeyRefused(logger, Untrusted.Id(context.TargetId.Key.ToString()), method?.Name ?? "(unknown)");
         }
         var answer = method?.ReturnType is { IsGenericType: true } returns && returns.GetGenericTypeDefinition() == typeof(Task<>)
@@ -71,7 +67,4 @@ internal sealed partial class GrainKeyCallFilter(LifecycleServices services, Acc
 
     [LoggerMessage(EventId = (int)LogEvents.GrainKeyRefused, Level = LogLevel.Warning, Message = "Call {Method} to a grain with a malformed key {Key} refused; nothing was read or written")]
     private static partial void LogKeyRefused(ILogger logger, string key, string method);
-
-    [LoggerMessage(EventId = (int)LogEvents.RefusalsUnrecorded, Level = LogLevel.Warning, Message = "{Detail}.")]
-    private static partial void LogRefusalsUnrecorded(ILogger logger, string detail);
 }
