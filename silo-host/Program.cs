@@ -22,24 +22,10 @@ try
 {
     return await RunAsync(args);
 }
-catch (Exception failed) when (Invalid(failed) is { } invalid)
+catch (OptionsValidationException invalid)
 {
     await Console.Error.WriteLineAsync($"GrantSilo cannot start: {string.Join(" ", invalid.Failures)}");
     return 78;
-}
-
-// The options failure behind a failed start, also when the host or Orleans' lifecycle wrapped it.
-static OptionsValidationException? Invalid(Exception? failed)
-{
-    for (var depth = 0; failed is not null && depth < 8; depth++)
-    {
-        if (failed is OptionsValidationException invalid)
-        {
-            return invalid;
-        }
-        failed = failed is AggregateException { InnerExceptions.Count: 1 } one ? one.InnerExceptions[0] : failed.InnerException;
-    }
-    return null;
 }
 
 static async Task<int> RunAsync(string[] args)
