@@ -47,12 +47,12 @@ internal sealed partial class ClusterCallKey : IDisposable
 
     public ClusterCallKey(IOptions<ClusterCallOptions> options, ILogger<ClusterCallKey> logger)
     {
-        _key = Configured(Read(options.Value), logger);
+        _key = Configured(options.Value, logger);
         _mac = new HmacKey(_key);
     }
 
-    // The key as configured: given, read from its file, or neither (null).
-    private static (string? Text, string Name)? Read(ClusterCallOptions options)
+    // The key's text as configured (given, read from its file, or null for neither) and what to call it in a message.
+    private static (string? Text, string Name) Read(ClusterCallOptions options)
     {
         var given = !string.IsNullOrWhiteSpace(options.CallKey);
         var file = string.IsNullOrWhiteSpace(options.CallKeyFile) ? null : options.CallKeyFile;
@@ -62,7 +62,7 @@ internal sealed partial class ClusterCallKey : IDisposable
         }
         if (file is null)
         {
-            return given ? (options.CallKey, $"{ClusterCallOptions.SectionName}:CallKey") : null;
+            return (given ? options.CallKey : null, $"{ClusterCallOptions.SectionName}:CallKey");
         }
         string text;
         try
@@ -84,10 +84,9 @@ internal sealed partial class ClusterCallKey : IDisposable
     private static OptionsValidationException Invalid(string message) =>
         new(ClusterCallOptions.SectionName, typeof(ClusterCallOptions), [message]);
 
-    private static byte[] Configured((string? Text, string Name)? read, ILogger logger)
+    private static byte[] Configured(ClusterCallOptions options, ILogger logger)
     {
-        var configured = read?.Text;
-        var name = read?.Name ?? $"{ClusterCallOptions.SectionName}:CallKey";
+        var (configured, name) = Read(options);
         if (string.IsNullOrWhiteSpace(configured))
         {
             LogOwnKey(logger);
