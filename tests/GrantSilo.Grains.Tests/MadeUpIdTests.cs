@@ -64,6 +64,9 @@ public class MadeUpIdTests(ClusterFixture fixture)
         var agent = await _s.AgentAsync("kept", scope);
         var task = await _s.RootTaskAsync(agent, scope);
         var grain = fixture.Cluster.Client.GetGrain<ITaskGrain>(task.TaskId);
+        var management = fixture.SiloGrains.GetGrain<IManagementGrain>(0);
+        var before = await management.GetActivationAddress((GrainReference)grain);
+        Assert.NotNull(before);
         TestIdentity.Attach(TestIdentity.Shared.PersonToken("person:mallory@test.dev"));
         try
         {
@@ -73,7 +76,9 @@ public class MadeUpIdTests(ClusterFixture fixture)
         {
             RequestContext.Clear();
         }
-        Assert.NotNull(await fixture.SiloGrains.GetGrain<IManagementGrain>(0).GetActivationAddress((GrainReference)grain));
+        // A call after the refusal reaches the same activation: had the refusal let it go, this call would have been
+        // served by a new one (a deactivation, once requested, sends every later call to a fresh activation).
         Assert.True((await _s.Client.GetTaskAsync(task.TaskId)).IsSuccess);
+        Assert.Equal(before, await management.GetActivationAddress((GrainReference)grain));
     }
 }
