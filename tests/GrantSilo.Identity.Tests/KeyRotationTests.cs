@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace GrantSilo.Identity.Tests;
@@ -153,7 +152,7 @@ public sealed class KeyRotationTests : IDisposable
     [Fact]
     public async Task JwksUri_RealLoopbackListener()
     {
-        var port = FreePort();
+        var port = GrantSilo.Testing.LoopbackPorts.Reserve();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
@@ -195,12 +194,6 @@ public sealed class KeyRotationTests : IDisposable
         _world.Options.Issuers[1].JwksUri = uri;
     }
 
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
-    }
 
     private sealed class StubHandler(string body) : HttpMessageHandler
     {

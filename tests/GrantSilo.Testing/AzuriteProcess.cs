@@ -55,7 +55,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             throw new InvalidOperationException($"Azurite is not installed: {executable} does not exist. {FixHint}");
         }
 
-        var port = FreeLoopbackPort();
+        var port = LoopbackPorts.Reserve();
         var workspace = Directory.CreateTempSubdirectory("azurite-").FullName;
         var startInfo = new ProcessStartInfo(executable)
         {
@@ -202,10 +202,4 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
