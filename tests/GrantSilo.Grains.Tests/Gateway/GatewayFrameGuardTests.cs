@@ -203,8 +203,9 @@ public class GatewayFrameGuardTests
 
         public async Task<byte[]> ReadToEndAsync()
         {
+            // Bounded, so a guard that keeps a refused connection open fails the test instead of hanging it.
             using var bytes = new MemoryStream();
-            await _received.Reader.CopyToAsync(bytes);
+            await _received.Reader.CopyToAsync(bytes).WaitAsync(TimeSpan.FromSeconds(30));
             return bytes.ToArray();
         }
     }
