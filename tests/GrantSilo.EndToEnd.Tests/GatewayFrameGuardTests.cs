@@ -32,6 +32,9 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
         {
             ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+            // The least depth the option allows: the SDK's own calls below (publishing a catalog, registering an agent,
+            // creating a task, issuing and authorizing) must all still pass the guard.
+            ["GrantSilo__Messaging__MaxMessageDepth"] = "16",
         });
         try
         {
