@@ -1,9 +1,12 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using GrantSilo.Client;
 using GrantSilo.EndToEnd.Tests.Support;
 using GrantSilo.Hosting;
+using GrantSilo.Testing.Tls;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -24,22 +27,40 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
-    [Fact]
-    public async Task ADeeplyNestedBody_FromAClientWithoutAToken_ClosesItsConnection_AndTheSiloServesTheNextClient()
+    private static readonly TestCertificates Certificates = TestCertificates.Shared;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADeeplyNestedBody_FromAClientWithoutAToken_ClosesItsConnection_AndTheSiloServesTheNextClient(bool tls)
     {
         var (siloPort, gatewayPort) = (Ports.Free(), Ports.Free());
-        await using var silo = ChildProcess.Start("gateway-guard", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>(TestIdentity.Shared.SiloEnvironment())
+        var environment = new Dictionary<string, string>(TestIdentity.Shared.SiloEnvironment())
         {
             ["GrantSilo__Silo__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
             ["GrantSilo__Silo__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
             // The least depth the option allows: the SDK's own calls below (publishing a catalog, registering an agent,
             // creating a task, issuing and authorizing) must all still pass the guard.
             ["GrantSilo__Messaging__MaxMessageDepth"] = "16",
-        });
+        };
+        var clientSettings = new Dictionary<string, string?>();
+        if (tls)
+        {
+            // The guard runs inside TLS: it must see, and refuse, the decrypted frame.
+            environment["GrantSilo__Tls__Enabled"] = "true";
+            environment["GrantSilo__Tls__CertificateFile"] = Certificates.SiloCertificate;
+            environment["GrantSilo__Tls__KeyFile"] = Certificates.SiloKey;
+            environment["GrantSilo__Tls__CaFile"] = Certificates.Ca;
+            clientSettings["GrantSilo:Client:Tls:Enabled"] = "true";
+            clientSettings["GrantSilo:Client:Tls:CaFile"] = Certificates.Ca;
+            clientSettings["GrantSilo:Client:Tls:CertificateFile"] = Certificates.ClientCertificate;
+            clientSettings["GrantSilo:Client:Tls:KeyFile"] = Certificates.ClientKey;
+        }
+        await using var silo = ChildProcess.Start(tls ? "gateway-guard-tls" : "gateway-guard", ChildProcess.BuiltDll("SiloHostDll"), environment);
         try
         {
             await silo.WaitForOutputAsync("GrantSilo silo ready", Deadline);
-            using var client = await StartClientAsync(gatewayPort);
+            using var client = await StartClientAsync(gatewayPort, clientSettings);
             var serializer = client.Services.GetRequiredService<Serializer>();
 
             // About 240 KB of object arrays, each inside the one before: no token, no grain, only the body.
@@ -47,7 +68,14 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
             using (var raw = new TcpClient())
             {
                 await raw.ConnectAsync("127.0.0.1", gatewayPort);
-                var stream = raw.GetStream();
+                Stream stream = raw.GetStream();
+                if (tls)
+                {
+                    // A client without a certificate (the gateway asks for none by default), trusting the silos' CA.
+                    var secured = new SslStream(stream);
+                    await secured.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", RemoteCertificateValidationCallback = (_, certificate, _, _) => ChainsToTestCa(certificate) });
+                    stream = secured;
+                }
                 await stream.WriteAsync(Preamble(client.Services));
                 await stream.WriteAsync(NestedMessages.Frame(body));
 
@@ -60,7 +88,7 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
             Assert.False(silo.HasExited, "The silo process ended.");
 
             // A client with a token is served as before, on a fresh connection.
-            using var next = await StartClientAsync(gatewayPort);
+            using var next = await StartClientAsync(gatewayPort, clientSettings);
             var grants = new Scenario(new ActingGrantClient(next.Services.GetRequiredService<GrantClient>(), TestIdentity.Shared), settling: TimeSpan.FromSeconds(60));
             await TestCatalogs.PublishPermissiveAsync(grants.Client, TimeSpan.FromSeconds(60));
             var agent = await grants.AgentAsync("worker", Scenario.Scope(0, "repo:read:acme/*"));
@@ -93,7 +121,22 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
         return framed;
     }
 
-    private static async Task<bool> ClosedAsync(NetworkStream stream, CancellationToken cancellation)
+    private static bool ChainsToTestCa(X509Certificate? certificate)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(Certificates.Ca);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var presented = new X509Certificate2(certificate);
+        return chain.Build(presented);
+    }
+
+    private static async Task<bool> ClosedAsync(Stream stream, CancellationToken cancellation)
     {
         var buffer = new byte[4096];
         try
@@ -113,10 +156,10 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<IHost> StartClientAsync(int gatewayPort)
+    private static async Task<IHost> StartClientAsync(int gatewayPort, Dictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["GrantSilo:Client:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture) });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings) { ["GrantSilo:Client:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture) });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddGrantSiloClient();
         var client = builder.Build();
