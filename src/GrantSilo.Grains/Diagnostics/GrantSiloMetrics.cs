@@ -31,6 +31,12 @@ public static class GrantSiloMetrics
         }
     }
 
+    /// <summary>
+    /// Client connections the gateway closed because a message frame was refused before Orleans read it (too deep,
+    /// malformed, or out of the size bounds), tagged with <c>refusal</c>.
+    /// </summary>
+    public static readonly Counter<long> GatewayFramesRefused = Meter.CreateCounter<long>("grantsilo.gateway.frames.refused", description: "Client connections closed for a refused message frame.");
+
     /// <summary>Credentials issued.</summary>
     public static readonly Counter<long> CredentialsIssued = Meter.CreateCounter<long>("grantsilo.credentials.issued");
 

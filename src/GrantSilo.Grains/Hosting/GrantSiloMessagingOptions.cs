@@ -18,6 +18,24 @@ public sealed class GrantSiloMessagingOptions
     /// </summary>
     [Range(20 * 1024, 10 * 1024 * 1024, ErrorMessage = "GrantSilo:Messaging:MaxMessageHeaderBytes must be between 20480 (a caller token of 16 KiB must fit) and 10485760.")]
     public int MaxMessageHeaderBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// How deeply objects may nest in a message a client sends to the silo's gateway (default 64). Orleans' deserializer
+    /// reads a nested object with a nested call and has no limit of its own, and a silo's gateway reads a message, header
+    /// and body, before any token is checked: a message of a few tens of kilobytes nested deeper than a thread's stack
+    /// allows would end the process. Every frame a client sends is walked first, without recursion, and a connection
+    /// that sends one nested deeper than this (or a malformed one) is closed before Orleans reads it. GrantSilo's own
+    /// requests nest fewer than 16 levels.
+    /// </summary>
+    [Range(16, 1024, ErrorMessage = "GrantSilo:Messaging:MaxMessageDepth must be between 16 (GrantSilo's own requests must fit) and 1024 (deeper risks the stack the guard protects).")]
+    public int MaxMessageDepth { get; set; } = 64;
+}
+
+/// <summary>Puts <see cref="GrantSilo.Grains.Gateway.GatewayFrameGuard"/> on the gateway's client connections, after (inside) any TLS.</summary>
+internal sealed class GatewayGuardPlacement(GrantSilo.Grains.Gateway.GatewayFrameGuard guard) : IPostConfigureOptions<Orleans.Configuration.SiloConnectionOptions>
+{
+    // A post-configure step runs after every configure step, TLS's among them, so the guard is the innermost middleware.
+    public void PostConfigure(string? name, Orleans.Configuration.SiloConnectionOptions options) => options.ConfigureGatewayInboundConnection(guard.Use);
 }
 
 /// <summary>Applies <see cref="GrantSiloMessagingOptions"/> to Orleans' messaging options.</summary>

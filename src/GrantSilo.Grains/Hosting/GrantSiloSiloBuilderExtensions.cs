@@ -72,6 +72,10 @@ public static class GrantSiloSiloBuilderExtensions
         services.AddOptions<GrantSiloMessagingOptions>().BindConfiguration(GrantSiloMessagingOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GrantSiloMessagingOptions>, GrantSiloMessagingOptionsValidator>());
         services.AddSingleton<IConfigureOptions<Orleans.Configuration.SiloMessagingOptions>, MessageLimits>();
+        // And how deeply a client's message may nest (GrantSilo:Messaging:MaxMessageDepth): every frame a client sends the
+        // gateway is walked before Orleans reads it, since Orleans' deserializer has no depth limit.
+        services.TryAddSingleton<GrantSilo.Grains.Gateway.GatewayFrameGuard>();
+        services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.SiloConnectionOptions>, GatewayGuardPlacement>();
         services.TryAddSingleton<ClusterCallKey>();
         // DPoP proofs are checked by the credential grain for every door (HTTP and SDK alike), with one replay memory per
         // silo and nonces every silo accepts (made with a key derived from the cluster's shared call key).

@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using GrantSilo.Grains.Access;
+using GrantSilo.Grains.Diagnostics;
+using GrantSilo.Grains.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace GrantSilo.Grains.Gateway;
+
+/// <summary>
+/// Sits on every client connection to the silo's gateway, inside TLS (it sees the plaintext stream), and lets Orleans
+/// read only what <see cref="MessageShape"/> accepts. Orleans deserializes a message's header and body before any
+/// GrantSilo code runs (the caller's token is checked after), and its deserializer nests one call per nested object with
+/// no limit, so without this one frame from anyone who can reach the gateway could end the process with a stack overflow.
+/// </summary>
+/// <remarks>
+/// The stream a client sends is a preamble (a 4-byte little-endian length of at most 1024 and a serialized value), then
+/// frames: a 4-byte header length, a 4-byte body length (both little-endian), the header, the body. The guard reads each
+/// unit whole, refusing a length Orleans would refuse before buffering it, checks it, and copies it unchanged to the pipe
+/// Orleans reads. A refused unit is never passed on: the connection is closed, one line is logged (at the rate the door's
+/// refusals are, <see cref="RefusalRecords"/>) naming the refusal and its offset, never the bytes, and it is counted in
+/// <see cref="GrantSiloMetrics.GatewayFramesRefused"/>.
+/// </remarks>
+internal sealed partial class GatewayFrameGuard(
+    IOptions<GrantSiloMessagingOptions> limits,
+    IOptions<SiloMessagingOptions> orleansLimits,
+    RefusalRecords records,
+    ILogger<GatewayFrameGuard> logger)
+{
+    private const int PreambleLengthSize = 4;
+    private const int MaxPreambleLength = 1024;
+    private const int FrameLengthSize = 8;
+
+    /// <summary>Adds the guard to a connection's middleware; added after TLS, it runs inside it.</summary>
+    public void Use(IConnectionBuilder connection) => connection.Use(next => context => OnConnectionAsync(context, next));
+
+    private async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
+    {
+        var transport = context.Transport;
+        // Orleans reads this pipe; its pause threshold is what holds the client back while Orleans is busy.
+        var checkedInput = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var pump = PumpAsync(context, transport.Input, checkedInput.Writer);
+        context.Transport = new GuardedTransport(checkedInput.Reader, transport.Output);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            context.Transport = transport;
+            // Orleans is done with the connection: stop the pump whichever await it is in, and wait for it.
+            await checkedInput.Reader.CompleteAsync().ConfigureAwait(false);
+            transport.Input.CancelPendingRead();
+            await pump.ConfigureAwait(false);
+        }
+    }
+
+    private async Task PumpAsync(ConnectionContext context, PipeReader input, PipeWriter output)
+    {
+        var bounds = new Limits(orleansLimits.Value.MaxMessageHeaderSize, orleansLimits.Value.MaxMessageBodySize, limits.Value.MaxMessageDepth);
+        var preambleRead = false;
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    return;
+                }
+                var buffer = result.Buffer;
+                var check = ShapeCheck.Accepted;
+                long passed = 0;
+                while (true)
+                {
+                    var unit = preambleRead ? NextFrame(buffer.Slice(passed), bounds, out check) : NextPreamble(buffer.Slice(passed), bounds, out check);
+                    if (!check.IsAccepted || unit == 0)
+                    {
+                        break;
+                    }
+                    foreach (var segment in buffer.Slice(passed, unit))
+                    {
+                        output.Write(segment.Span);
+                    }
+                    passed += unit;
+                    preambleRead = true;
+                }
+                input.AdvanceTo(buffer.GetPosition(passed), buffer.End);
+                if (!check.IsAccepted)
+                {
+                    Refuse(context, check);
+                    return;
+                }
+                if (passed > 0)
+                {
+                    var flushed = await output.FlushAsync().ConfigureAwait(false);
+                    if (flushed.IsCompleted || flushed.IsCanceled)
+                    {
+                        return;
+                    }
+                }
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            // The transport failed (the client went away mid-read); Orleans sees the same failure on its pipe.
+            failure = e;
+        }
+        finally
+        {
+            await output.CompleteAsync(failure).ConfigureAwait(false);
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    // The length of the preamble at the head of the buffer if it is whole and accepted; zero when more is needed.
+    private static long NextPreamble(ReadOnlySequence<byte> buffer, Limits limits, out ShapeCheck check)
+    {
+        check = ShapeCheck.Accepted;
+        if (!TryReadInt32(buffer, 0, out var length))
+        {
+            return 0;
+        }
+        if (length is < 0 or > MaxPreambleLength)
+        {
+            check = new(ShapeRefusal.FrameLength, 0);
+            return 0;
+        }
+        if (buffer.Length < PreambleLengthSize + length)
+        {
+            return 0;
+        }
+        check = Offset(MessageShape.CheckFields(buffer.Slice(PreambleLengthSize, length), limits.Depth), PreambleLengthSize);
+        return check.IsAccepted ? PreambleLengthSize + length : 0;
+    }
+
+    // The length of the frame at the head of the buffer if it is whole and accepted; zero when more is needed.
+    private static long NextFrame(ReadOnlySequence<byte> buffer, Limits limits, out ShapeCheck check)
+    {
+        check = ShapeCheck.Accepted;
+        if (!TryReadInt32(buffer, 0, out var headerLength) || !TryReadInt32(buffer, 4, out var bodyLength))
+        {
+            return 0;
+        }
+        // As Orleans checks them: a header must have something in it, a body may be empty.
+        if (headerLength <= 0 || headerLength > limits.HeaderBytes || bodyLength < 0 || bodyLength > limits.BodyBytes)
+        {
+            check = new(ShapeRefusal.FrameLength, 0);
+            return 0;
+        }
+        var length = FrameLengthSize + (long)headerLength + bodyLength;
+        if (buffer.Length < length)
+        {
+            return 0;
+        }
+        check = Offset(MessageShape.CheckHeader(buffer.Slice(FrameLengthSize, headerLength), limits.Depth), FrameLengthSize);
+        if (check.IsAccepted)
+        {
+            check = Offset(MessageShape.CheckFields(buffer.Slice(FrameLengthSize + headerLength, bodyLength), limits.Depth), FrameLengthSize + headerLength);
+        }
+        return check.IsAccepted ? length : 0;
+    }
+
+    private static ShapeCheck Offset(ShapeCheck check, long by) => check.IsAccepted ? check : check with { Position = check.Position + by };
+
+    private static bool TryReadInt32(ReadOnlySequence<byte> buffer, int offset, out int value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        if (buffer.Length < offset + 4)
+        {
+            value = 0;
+            return false;
+        }
+        buffer.Slice(offset, 4).CopyTo(bytes);
+        value = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        return true;
+    }
+
+    private void Refuse(ConnectionContext context, ShapeCheck check)
+    {
+        GrantSiloMetrics.GatewayFramesRefused.Add(1, new KeyValuePair<string, object?>("refusal", check.Refusal));
+        if (records.TryRecord(out _))
+        {
+            LogFrameRefused(logger, context.RemoteEndPoint?.ToString() ?? "an unknown peer", check.Refusal, check.Position);
+        }
+        context.Abort(new ConnectionAbortedException("GrantSilo refused a message frame on this gateway connection."));
+    }
+
+    private readonly record struct Limits(int HeaderBytes, int BodyBytes, int Depth);
+
+    private sealed class GuardedTransport(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Closed a gateway connection from {Peer}: a message frame was refused before it was read ({Refusal} at offset {Offset}).")]
+    private static partial void LogFrameRefused(ILogger logger, string peer, ShapeRefusal refusal, long offset);
+}
