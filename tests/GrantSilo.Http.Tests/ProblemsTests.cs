@@ -58,6 +58,7 @@ public sealed class ProblemsTests
         [GrantErrorCode.AuditRecordNotFound] = "urn:grantsilo:problem:audit-record-not-found",
         [GrantErrorCode.Unauthenticated] = "urn:grantsilo:problem:unauthenticated",
         [GrantErrorCode.Forbidden] = "urn:grantsilo:problem:forbidden",
+        [GrantErrorCode.RateLimited] = "urn:grantsilo:problem:rate-limited",
     };
 
     [Fact]
@@ -74,6 +75,7 @@ public sealed class ProblemsTests
     [InlineData(GrantErrorCode.AgentAlreadyExists, 409)]
     [InlineData(GrantErrorCode.ScopeExceedsCeiling, 422)]
     [InlineData(GrantErrorCode.QuotaExceeded, 429)]
+    [InlineData(GrantErrorCode.RateLimited, 429)]
     [InlineData(GrantErrorCode.Unavailable, 503)]
     [InlineData(GrantErrorCode.InvalidScope, 400)]
     public void Status_SaysWhoMustAct(GrantErrorCode code, int status) => Assert.Equal(status, Problems.StatusOf(code));

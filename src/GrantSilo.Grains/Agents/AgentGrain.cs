@@ -5,6 +5,7 @@ using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
 using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
+using GrantSilo.Grains.Sessions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -342,6 +343,10 @@ internal sealed partial class AgentGrain(
             return Task.CompletedTask;
         }
         var set = kind == "task" ? Index.Tasks : Index.Sessions;
+        if (kind != "task")
+        {
+            Index.CredentialAllowances.Remove(id);
+        }
         if (set.Remove(id))
         {
             // The task or session has ended durably: losing this removal to a crash leaves an entry that ends again
@@ -350,6 +355,101 @@ internal sealed partial class AgentGrain(
             WriteIndexSoon();
         }
         return Task.CompletedTask;
+    }
+
+    // How many more a session's share grows by at once: a session asks its agent once per this many issuances, not once
+    // per issuance, and near the limit it is given exactly what fits.
+    private const int AllowanceStep = 64;
+
+    private readonly CompactionSchedule _allowancesReclaim = new();
+
+    public async Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live, bool more)
+    {
+        if (!Exists)
+        {
+            return GrantResult<int>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
+        }
+        if (!Index.Sessions.Contains(sessionId))
+        {
+            // Ended (its note reached this agent), so it issues nothing more: its share is gone with it.
+            Index.CredentialAllowances.Remove(sessionId);
+            return GrantResult<int>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Untrusted.Id(sessionId)}' is not a live session of agent '{ShownKey}'.", target: sessionId);
+        }
+        live = Math.Max(0, live);
+        var limit = Options.MaxLiveCredentialsPerAgent;
+        if (!more)
+        {
+            // What the session holds is never given away: only the unused part of its share comes back.
+            if (Index.CredentialAllowances.TryGetValue(sessionId, out var held) && held > live)
+            {
+                Index.CredentialAllowances[sessionId] = live;
+                WriteIndexSoon();
+            }
+            return Math.Min(live, held);
+        }
+        var others = OtherAllowances(sessionId);
+        if (others + live + 1 > limit)
+        {
+            // Shares of sessions that ended without their note reaching this agent are dropped first.
+            await CompactAsync(Index.Sessions, _sessionsCompaction, id => Compaction.SessionEndedAsync(GrainFactory, id));
+            others = OtherAllowances(sessionId);
+        }
+        if (others + live + 1 > limit)
+        {
+            // The others are asked to give back what they do not hold (each answers with a call of its own, never awaited
+            // here, so no session waiting on this agent can hold it up); a later request finds what they gave back.
+            ReclaimAllowances(sessionId);
+            LogQuotaReached(Logger, Key, nameof(Options.MaxLiveCredentialsPerAgent));
+            return GrantResult<int>.Fail(Compaction.QuotaExceeded($"Agent '{ShownKey}'", limit, "credentials", nameof(Options.MaxLiveCredentialsPerAgent), ShownKey));
+        }
+        var allowed = Math.Min(live + AllowanceStep, limit - others);
+        Index.CredentialAllowances[sessionId] = allowed;
+        // Written before the session may use it: after a restart the shares are what was written, never less.
+        if (!await WriteIndexAsync())
+        {
+            return Unavailable("the agent's credential allowance");
+        }
+        return allowed;
+    }
+
+    private int OtherAllowances(string sessionId)
+    {
+        var sum = 0;
+        List<string>? gone = null;
+        foreach (var (session, allowed) in Index.CredentialAllowances)
+        {
+            if (!Index.Sessions.Contains(session))
+            {
+                (gone ??= []).Add(session);
+            }
+            else if (session != sessionId)
+            {
+                sum += allowed;
+            }
+        }
+        foreach (var session in gone ?? [])
+        {
+            Index.CredentialAllowances.Remove(session);
+        }
+        return sum;
+    }
+
+    // At most once a second on the grant clock (a caller refused at the limit must not send a call to every session per
+    // attempt), and at once after loading.
+    private void ReclaimAllowances(string asking)
+    {
+        if (!_allowancesReclaim.Due(Now, TimeSpan.FromSeconds(1)))
+        {
+            return;
+        }
+        _allowancesReclaim.Ran(Now);
+        foreach (var (session, allowed) in Index.CredentialAllowances)
+        {
+            if (session != asking && allowed > 0)
+            {
+                _ = GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(session).GiveBackCredentialAllowanceAsync();
+            }
+        }
     }
 
     protected override bool DefersIndexWrites => true;

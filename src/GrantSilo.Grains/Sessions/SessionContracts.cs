@@ -72,6 +72,14 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Lease")]
     Task<SessionLease> LeaseAsync(GrainId holder);
 
+    /// <summary>
+    /// Gives back to the agent the part of this session's share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/>
+    /// it does not hold (after enacting the expiry of its expired credentials): the agent asks when another session of it
+    /// found none left.
+    /// </summary>
+    [OneWay, Alias("GiveBackCredentialAllowance")]
+    Task GiveBackCredentialAllowanceAsync();
+
     /// <summary>Ends the session because its agent ended. Idempotent.</summary>
     [Alias("EndFromAgent")]
     Task EndFromAgentAsync(string reason);

@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Access;
+using GrantSilo.Grains.Agents;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
@@ -39,6 +40,10 @@ internal sealed partial class SessionGrain(
 
     // Credentials indexed whose records are being written (ScanCredentials interleaves with issuance).
     private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+
+    // How many live credentials this session may hold: its share of its agent's MaxLiveCredentialsPerAgent, as the agent
+    // last answered (the agent keeps it durably; after a reactivation the session starts at none and asks again).
+    private int _credentialAllowance;
 
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
@@ -181,6 +186,10 @@ internal sealed partial class SessionGrain(
             {
                 return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
             }
+        }
+        if (Credentials.Count >= _credentialAllowance && await AllowOneMoreAsync(now) is { } refused)
+        {
+            return refused;
         }
 
         var credentialId = CredentialToken.NewCredentialId();
@@ -532,6 +541,44 @@ internal sealed partial class SessionGrain(
         Credentials.QuotaCompaction.Ran(Now);
         var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
         ForgetEnded(ended);
+    }
+
+    // Asks the agent for a larger share of its live credentials (null when given). Expired credentials no longer count;
+    // refused, the credentials that ended without their removal reaching storage are dropped and the agent asked again.
+    private async Task<GrantError?> AllowOneMoreAsync(DateTimeOffset now)
+    {
+        await ExpireCredentialsAsync(now);
+        var agent = GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent);
+        var allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count, more: true);
+        if (allowed.Error is { Code: GrantErrorCode.QuotaExceeded })
+        {
+            var held = Credentials.Count;
+            await DropEndedCredentialsAsync();
+            if (Credentials.Count < held)
+            {
+                allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count, more: true);
+            }
+        }
+        if (!allowed.IsSuccess)
+        {
+            return allowed.Error;
+        }
+        _credentialAllowance = allowed.Value;
+        return null;
+    }
+
+    public async Task GiveBackCredentialAllowanceAsync()
+    {
+        if (!Exists)
+        {
+            return;
+        }
+        await ExpireCredentialsAsync(Now);
+        var given = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).AllowCredentialsAsync(Key, Credentials.Count, more: false);
+        if (given.IsSuccess)
+        {
+            _credentialAllowance = given.Value;
+        }
     }
 
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
