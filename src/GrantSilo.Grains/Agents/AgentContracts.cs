@@ -29,14 +29,13 @@ internal interface IAgentLifecycleGrain : IGrainWithStringKey
     Task<GrantResult<AgentInfo>> RecordTaskAsync(string taskId);
 
     /// <summary>
-    /// A session's share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/>: the session holds
-    /// <paramref name="live"/> live credentials and asks to hold more (or, with <paramref name="more"/> false, gives back
-    /// what it does not hold). The answer, written durably first, is how many it may hold, more than <paramref name="live"/>
-    /// when it asked for more; the shares of the agent's sessions together never exceed the setting. Refused with
+    /// A larger share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/> for a session that holds
+    /// <paramref name="live"/> live credentials: the answer, written durably first, is how many it may hold (more than
+    /// <paramref name="live"/>); the shares of the agent's sessions together never exceed the setting. Refused with
     /// <see cref="GrantErrorCode.QuotaExceeded"/> (naming the setting) when none is left.
     /// </summary>
     [Alias("AllowCredentials")]
-    Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live, bool more);
+    Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live);
 
     /// <summary>Forgets a task or session that ended.</summary>
     [OneWay, Alias("Untrack")]

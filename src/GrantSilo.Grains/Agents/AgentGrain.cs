@@ -357,13 +357,13 @@ internal sealed partial class AgentGrain(
         return Task.CompletedTask;
     }
 
-    // How many more a session's share grows by at once: a session asks its agent once per this many issuances, not once
-    // per issuance, and near the limit it is given exactly what fits.
+    // How many more a session's share grows by at most at once: a session asks its agent once per this many issuances,
+    // not once per issuance. It takes at most a quarter of what is left, so near the limit shares grow one by one.
     private const int AllowanceStep = 64;
 
     private readonly CompactionSchedule _allowancesReclaim = new();
 
-    public async Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live, bool more)
+    public async Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live)
     {
         if (!Exists)
         {
@@ -377,32 +377,21 @@ internal sealed partial class AgentGrain(
         }
         live = Math.Max(0, live);
         var limit = Options.MaxLiveCredentialsPerAgent;
-        if (!more)
-        {
-            // What the session holds is never given away: only the unused part of its share comes back.
-            if (Index.CredentialAllowances.TryGetValue(sessionId, out var held) && held > live)
-            {
-                Index.CredentialAllowances[sessionId] = live;
-                WriteIndexSoon();
-            }
-            return Math.Min(live, held);
-        }
         var others = OtherAllowances(sessionId);
         if (others + live + 1 > limit)
         {
-            // Shares of sessions that ended without their note reaching this agent are dropped first.
+            // Shares of sessions that ended without their note reaching this agent go first, then what the others hold
+            // beyond their credentials not yet expired.
             await CompactAsync(Index.Sessions, _sessionsCompaction, id => Compaction.SessionEndedAsync(GrainFactory, id));
+            await ReclaimAllowancesAsync(sessionId);
             others = OtherAllowances(sessionId);
         }
         if (others + live + 1 > limit)
         {
-            // The others are asked to give back what they do not hold (each answers with a call of its own, never awaited
-            // here, so no session waiting on this agent can hold it up); a later request finds what they gave back.
-            ReclaimAllowances(sessionId);
             LogQuotaReached(Logger, Key, nameof(Options.MaxLiveCredentialsPerAgent));
             return GrantResult<int>.Fail(Compaction.QuotaExceeded($"Agent '{ShownKey}'", limit, "credentials", nameof(Options.MaxLiveCredentialsPerAgent), ShownKey));
         }
-        var allowed = Math.Min(live + AllowanceStep, limit - others);
+        var allowed = live + Math.Clamp((limit - others - live) / 4, 1, AllowanceStep);
         Index.CredentialAllowances[sessionId] = allowed;
         // Written before the session may use it: after a restart the shares are what was written, never less.
         if (!await WriteIndexAsync())
@@ -434,21 +423,42 @@ internal sealed partial class AgentGrain(
         return sum;
     }
 
-    // At most once a second on the grant clock (a caller refused at the limit must not send a call to every session per
-    // attempt), and at once after loading.
-    private void ReclaimAllowances(string asking)
+    // Asks every other session with a share to shrink it to what it holds (interleaved on the session and calling nothing,
+    // so a session waiting on this agent answers all the same). At most once a second on the grant clock, and at once
+    // after loading: a caller refused at the limit must not send a call to every session per attempt. Shrunk shares are
+    // written soon: lost to a crash, a share stays larger than what its session holds, which only refuses sooner.
+    private async Task ReclaimAllowancesAsync(string asking)
     {
         if (!_allowancesReclaim.Due(Now, TimeSpan.FromSeconds(1)))
         {
             return;
         }
         _allowancesReclaim.Ran(Now);
-        foreach (var (session, allowed) in Index.CredentialAllowances)
+        var asked = Index.CredentialAllowances.Where(e => e.Key != asking && e.Value > 0).Select(e => e.Key).ToList();
+        var held = await Task.WhenAll(asked.Select(async session =>
         {
-            if (session != asking && allowed > 0)
+            try
             {
-                _ = GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(session).GiveBackCredentialAllowanceAsync();
+                return await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(session).GiveBackCredentialAllowanceAsync();
             }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Not reached: its share stays as it is.
+                return int.MaxValue;
+            }
+        }));
+        var shrunk = false;
+        for (var i = 0; i < asked.Count; i++)
+        {
+            if (Index.CredentialAllowances.TryGetValue(asked[i], out var allowed) && held[i] < allowed)
+            {
+                Index.CredentialAllowances[asked[i]] = held[i];
+                shrunk = true;
+            }
+        }
+        if (shrunk)
+        {
+            WriteIndexSoon();
         }
     }
 

@@ -73,12 +73,13 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     Task<SessionLease> LeaseAsync(GrainId holder);
 
     /// <summary>
-    /// Gives back to the agent the part of this session's share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/>
-    /// it does not hold (after enacting the expiry of its expired credentials): the agent asks when another session of it
-    /// found none left.
+    /// Shrinks this session's share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/> to what it holds
+    /// (its credentials not yet expired, and one being issued) and answers that: the agent asks when another of its
+    /// sessions found no share left. Interleaved, and it calls nothing, so an agent that asks while this session waits
+    /// on it is never held up.
     /// </summary>
-    [OneWay, Alias("GiveBackCredentialAllowance")]
-    Task GiveBackCredentialAllowanceAsync();
+    [AlwaysInterleave, Alias("GiveBackCredentialAllowance")]
+    Task<int> GiveBackCredentialAllowanceAsync();
 
     /// <summary>Ends the session because its agent ended. Idempotent.</summary>
     [Alias("EndFromAgent")]

@@ -45,6 +45,9 @@ internal sealed partial class SessionGrain(
     // last answered (the agent keeps it durably; after a reactivation the session starts at none and asks again).
     private int _credentialAllowance;
 
+    // Whether an issuance is under way (issuances take turns: at most one at a time).
+    private bool _issuing;
+
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
 
@@ -117,6 +120,19 @@ internal sealed partial class SessionGrain(
         ReadDurableAsync(() => Exists ? Describe(Now) : NotFound());
 
     public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
+    {
+        _issuing = true;
+        try
+        {
+            return await IssueAsync(request, cancellationToken);
+        }
+        finally
+        {
+            _issuing = false;
+        }
+    }
+
+    private async Task<GrantResult<IssuedCredential>> IssueAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
     {
         if (!Exists)
         {
@@ -549,14 +565,14 @@ internal sealed partial class SessionGrain(
     {
         await ExpireCredentialsAsync(now);
         var agent = GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent);
-        var allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count, more: true);
+        var allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count);
         if (allowed.Error is { Code: GrantErrorCode.QuotaExceeded })
         {
             var held = Credentials.Count;
             await DropEndedCredentialsAsync();
             if (Credentials.Count < held)
             {
-                allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count, more: true);
+                allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count);
             }
         }
         if (!allowed.IsSuccess)
@@ -567,18 +583,19 @@ internal sealed partial class SessionGrain(
         return null;
     }
 
-    public async Task GiveBackCredentialAllowanceAsync()
+    public Task<int> GiveBackCredentialAllowanceAsync()
     {
         if (!Exists)
         {
-            return;
+            return Task.FromResult(0);
         }
-        await ExpireCredentialsAsync(Now);
-        var given = await GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent).AllowCredentialsAsync(Key, Credentials.Count, more: false);
-        if (given.IsSuccess)
-        {
-            _credentialAllowance = given.Value;
-        }
+        // An issuance under way (past its check, its credential not yet indexed) keeps its place. Expired credentials
+        // hold none: one is issued here only while the index, which still counts them until their expiry is enacted,
+        // holds fewer than the share, so the share always covers every credential not yet expired.
+        var now = Now;
+        var held = Credentials.Entries.Count(e => e.Value.ExpiresAt > now) + (_issuing ? 1 : 0);
+        _credentialAllowance = Math.Min(_credentialAllowance, held);
+        return Task.FromResult(held);
     }
 
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
