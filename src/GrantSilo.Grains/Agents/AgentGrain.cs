@@ -357,8 +357,10 @@ internal sealed partial class AgentGrain(
         return Task.CompletedTask;
     }
 
-    // How many more a session's share grows by at most at once: a session asks its agent once per this many issuances,
-    // not once per issuance. It takes at most a quarter of what is left, so near the limit shares grow one by one.
+    // How many more a session's share grows by at most at once: a busy session asks its agent once per this many
+    // issuances, not once per issuance. A share at most doubles what its session holds (a session with none gets one), so
+    // many quiet sessions never tie up the limit in shares they do not use; and it takes at most a quarter of what is left,
+    // so near the limit shares grow one by one.
     private const int AllowanceStep = 64;
 
     private readonly CompactionSchedule _allowancesReclaim = new();
@@ -391,7 +393,7 @@ internal sealed partial class AgentGrain(
             LogQuotaReached(Logger, Key, nameof(Options.MaxLiveCredentialsPerAgent));
             return GrantResult<int>.Fail(Compaction.QuotaExceeded($"Agent '{ShownKey}'", limit, "credentials", nameof(Options.MaxLiveCredentialsPerAgent), ShownKey));
         }
-        var allowed = live + Math.Clamp((limit - others - live) / 4, 1, AllowanceStep);
+        var allowed = live + Math.Clamp(Math.Min(live, (limit - others - live) / 4), 1, AllowanceStep);
         Index.CredentialAllowances[sessionId] = allowed;
         // Written before the session may use it: after a restart the shares are what was written, never less.
         if (!await WriteIndexAsync())
