@@ -687,7 +687,7 @@ public sealed partial class GrantClient : IGrantClient
         }
         catch (CallerRefusedException refused)
         {
-            return GrantResult<T>.Fail(refused.Code, refused.Message);
+            return GrantResult<T>.Fail(new GrantError(refused.Code, refused.Message) { RetryAfter = refused.RetryAfter, Exception = refused });
         }
         // Every transport failure, a cancellation the caller did not ask for among them (a silo killed
         // while it placed the grain), is an answer, never an exception.

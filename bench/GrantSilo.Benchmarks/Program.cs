@@ -326,6 +326,9 @@ internal sealed class BenchSilo : ISiloConfigurator
         silo.UseInMemoryReminderService();
         silo.AddGrantSilo(o =>
         {
+            // (c) issues for one agent at full speed, far past a real agent's live credentials: the per-agent bound at
+            // its highest, so what is measured is issuance, never its refusal.
+            o.MaxLiveCredentialsPerAgent = 10_000_000;
             if (DecisionLease is { } lease)
             {
                 o.DecisionLeaseDuration = lease;
@@ -334,6 +337,13 @@ internal sealed class BenchSilo : ISiloConfigurator
             {
                 o.MaxConcurrentCascadeSteps = steps;
             }
+        });
+        // One caller (the harness's gateway) pushes well past a real caller's rate: the per-caller limit at its highest,
+        // so the measurements are of the door's work, never of its refusals.
+        Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<GrantSilo.Grains.Access.CallerLimitOptions>(silo.Services, o =>
+        {
+            o.PermitsPerSecond = 1_000_000;
+            o.Burst = 1_000_000;
         });
     }
 }

@@ -56,7 +56,7 @@ public static partial class Problems
         GrantErrorCode.ScopeExceedsParent or GrantErrorCode.ScopeExceedsCeiling or GrantErrorCode.LifetimeExceedsParent
             or GrantErrorCode.DelegationForbidden or GrantErrorCode.DepthLimitExceeded or GrantErrorCode.FanOutLimitExceeded
             or GrantErrorCode.PolicyForbidsScope => StatusCodes.Status422UnprocessableEntity,
-        GrantErrorCode.QuotaExceeded => StatusCodes.Status429TooManyRequests,
+        GrantErrorCode.QuotaExceeded or GrantErrorCode.RateLimited => StatusCodes.Status429TooManyRequests,
         GrantErrorCode.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
@@ -92,7 +92,8 @@ public static partial class Problems
         {
             problem.Extensions["detailCode"] = Safe(detailCode);
         }
-        return TypedResults.Problem(problem);
+        var result = TypedResults.Problem(problem);
+        return error.Code == GrantErrorCode.RateLimited ? new RetryAfter(result, error.RetryAfter) : result;
     }
 
     /// <summary>A problem of the API itself (bad body, too large, rate limited...).</summary>
@@ -158,6 +159,17 @@ public static partial class Problems
     // The start of a JWT: a base64url JSON header ("{"), a dot, and more.
     [GeneratedRegex(@"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]", RegexOptions.CultureInvariant)]
     private static partial Regex Jwt();
+
+    // A rate-limited answer says when to retry, in whole seconds (at least one), as the API's own rate limits do.
+    private sealed class RetryAfter(IResult inner, TimeSpan? after) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling((after ?? TimeSpan.Zero).TotalSeconds));
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 
     private sealed class Challenge(IResult inner) : IResult
     {

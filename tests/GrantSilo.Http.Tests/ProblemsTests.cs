@@ -58,6 +58,7 @@ public sealed class ProblemsTests
         [GrantErrorCode.AuditRecordNotFound] = "urn:grantsilo:problem:audit-record-not-found",
         [GrantErrorCode.Unauthenticated] = "urn:grantsilo:problem:unauthenticated",
         [GrantErrorCode.Forbidden] = "urn:grantsilo:problem:forbidden",
+        [GrantErrorCode.RateLimited] = "urn:grantsilo:problem:rate-limited",
     };
 
     [Fact]
@@ -74,9 +75,28 @@ public sealed class ProblemsTests
     [InlineData(GrantErrorCode.AgentAlreadyExists, 409)]
     [InlineData(GrantErrorCode.ScopeExceedsCeiling, 422)]
     [InlineData(GrantErrorCode.QuotaExceeded, 429)]
+    [InlineData(GrantErrorCode.RateLimited, 429)]
     [InlineData(GrantErrorCode.Unavailable, 503)]
     [InlineData(GrantErrorCode.InvalidScope, 400)]
     public void Status_SaysWhoMustAct(GrantErrorCode code, int status) => Assert.Equal(status, Problems.StatusOf(code));
+
+    [Theory]
+    [InlineData(0.5, "1")]
+    [InlineData(1.0, "1")]
+    [InlineData(2.2, "3")]
+    public async Task RateLimited_Is429_WithRetryAfter_InWholeSeconds(double seconds, string header)
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext
+        {
+            RequestServices = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(
+                Microsoft.Extensions.DependencyInjection.LoggingServiceCollectionExtensions.AddLogging(new Microsoft.Extensions.DependencyInjection.ServiceCollection())),
+        };
+        http.Response.Body = new MemoryStream();
+        var error = new GrantError(GrantErrorCode.RateLimited, "This caller made more calls than it may.") { RetryAfter = TimeSpan.FromSeconds(seconds) };
+        await Problems.From(error).ExecuteAsync(http);
+        Assert.Equal(429, http.Response.StatusCode);
+        Assert.Equal(header, http.Response.Headers.RetryAfter.ToString());
+    }
 
     [Fact]
     public void Safe_WithholdsTokens_AndShortensLongText()

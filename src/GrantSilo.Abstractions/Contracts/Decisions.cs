@@ -97,6 +97,11 @@ public enum DecisionReason
     /// did not say which resource it serves (<see cref="TokenPresentation.Audience"/>).
     /// </summary>
     AudienceMismatch = 46,
+    /// <summary>
+    /// The caller asking for the decision made more calls than its rate allows through the silo's gateway
+    /// (<c>GrantSilo:Callers</c>): nothing was decided; retry after <see cref="Decision.RetryAfter"/>.
+    /// </summary>
+    CallerRateLimited = 47,
 }
 
 /// <summary>The resource an action targets.</summary>
@@ -184,6 +189,9 @@ public sealed record Decision
     /// forbidden caller), which is audited under its own id.
     /// </summary>
     [Id(11)] public string? DecisionId { get; init; }
+
+    /// <summary>For <see cref="DecisionReason.CallerRateLimited"/>, how long until the caller may ask again.</summary>
+    [Id(12)] public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>True only for an explicit Allow.</summary>
     public bool IsAllowed => Kind == DecisionKind.Allow && Reason == DecisionReason.Allowed;

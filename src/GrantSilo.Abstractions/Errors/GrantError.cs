@@ -35,6 +35,9 @@ public sealed record GrantError
     /// <summary>A finer code from the component that found the problem (for policy text, the Cedar parse error code such as <c>UnexpectedToken</c>).</summary>
     [Id(5)] public string? DetailCode { get; init; }
 
+    /// <summary>For <see cref="GrantErrorCode.RateLimited"/>, how long until the caller may call again.</summary>
+    [Id(6)] public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>
     /// The exception a client mapped to this error (for example the transport failure behind
     /// <see cref="GrantErrorCode.Unavailable"/>), kept for diagnostics on the side that caught it. It is
@@ -68,4 +71,7 @@ public sealed class GrantException : Exception
 
     /// <summary>The typed error.</summary>
     public GrantError Error { get; }
+
+    /// <summary>For <see cref="GrantErrorCode.RateLimited"/>, how long until the caller may call again (<see cref="GrantError.RetryAfter"/>).</summary>
+    public TimeSpan? RetryAfter => Error.RetryAfter;
 }

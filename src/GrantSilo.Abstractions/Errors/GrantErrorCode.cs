@@ -101,4 +101,10 @@ public enum GrantErrorCode
     /// relation to the target. A caller who may not read a target is told the same whether it exists or not.
     /// </summary>
     Forbidden = 41,
+
+    /// <summary>
+    /// The caller made more calls than its rate allows (through a silo's gateway: <c>GrantSilo:Callers:PermitsPerSecond</c>
+    /// and <c>Burst</c>). Nothing was done; <see cref="GrantError.RetryAfter"/> says when to retry.
+    /// </summary>
+    RateLimited = 42,
 }

@@ -62,8 +62,11 @@ public sealed class CallerRefusedException : Exception
 {
     public CallerRefusedException(GrantErrorCode code, string message) : base(message) => Code = code;
 
-    /// <summary><see cref="GrantErrorCode.Unauthenticated"/> or <see cref="GrantErrorCode.Forbidden"/>.</summary>
+    /// <summary><see cref="GrantErrorCode.Unauthenticated"/>, <see cref="GrantErrorCode.Forbidden"/> or <see cref="GrantErrorCode.RateLimited"/>.</summary>
     [Id(0)] public GrantErrorCode Code { get; }
+
+    /// <summary>For <see cref="GrantErrorCode.RateLimited"/>, how long until the caller may call again.</summary>
+    [Id(1)] public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>

@@ -14,6 +14,8 @@ namespace GrantSilo.Grains.Access;
 /// <item>any other call must be to a method marked <see cref="CallerOperationAttribute"/>: internal
 /// interfaces are closed to clients, whatever they carry (Forbidden);</item>
 /// <item>the caller's token (<see cref="CallerHeaders.Token"/>) must verify (Unauthenticated);</item>
+/// <item>the caller must be within its rate (<see cref="CallerRates"/>, RateLimited, with when to retry), unless another
+/// door of the silo limited it already (the HTTP API's calls carry the mark only a silo can make for that);</item>
 /// <item>the access rules must permit the operation for this caller and this target (Forbidden, naming
 /// what is missing). They are the silo's active version (<see cref="IAccessRulesSource"/>), published and
 /// confirmed like policy versions; when they cannot be confirmed the call is refused (Unavailable).</item>
@@ -21,7 +23,7 @@ namespace GrantSilo.Grains.Access;
 /// The verified caller is then available to the grain as <see cref="CallerContext.Current"/>. Every
 /// refusal is logged with the caller's identity (never a token).
 /// </summary>
-internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, IServiceProvider services, TimeProvider clock, RefusalRecords records, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
+internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthenticator authenticator, IServiceProvider services, TimeProvider clock, RefusalRecords records, CallerRates rates, ILogger<CallerGate> logger) : IIncomingGrainCallFilter
 {
     private static readonly ConcurrentDictionary<MethodInfo, Door> Doors = new();
 
@@ -64,7 +66,8 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         {
             var confirmed = Rules.GetConfirmedAccessRulesAsync();
             if (confirmed.IsCompletedSuccessfully && confirmed.Result is { } current
-                && current.Rules.Decide(known, operation, context, Describe).Allowed)
+                && current.Rules.Decide(known, operation, context, Describe).Allowed
+                && WithinRate(context, known, out _))
             {
                 CallerContext.Set(known);
                 return context.Invoke();
@@ -146,6 +149,18 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             return;
         }
 
+        // Only an authenticated caller has a bucket: a flood of made-up tokens is refused above and tracked nowhere.
+        if (!WithinRate(context, caller, out var retryAfter))
+        {
+            if (Recorded())
+            {
+                LogRateLimited(logger, caller.ToString(), door.Operation, context.TargetId.ToString(), retryAfter.TotalSeconds);
+                AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerRateLimited, RateLimitedMessage(retryAfter));
+            }
+            Refuse(context, door, GrantErrorCode.RateLimited, RateLimitedMessage(retryAfter), retryAfter);
+            return;
+        }
+
         // The silo's active rules, confirmed within the lease. Renewing them is a marked call inside the cluster,
         // which passes this door above without consulting any rules: the rules can never refuse their own renewal.
         if (await Rules.GetConfirmedAccessRulesAsync() is not { } rules)
@@ -179,6 +194,22 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             AuditRefusal(caller, door.Operation, context.TargetId, DecisionReason.CallerForbidden, refused.Message);
         }
     }
+
+    // Whether the caller may call now: a call another door of the silo made for its caller, after limiting it by that
+    // door's own rate (the HTTP API), carries a mark bound to its target that only a silo makes, and takes nothing here.
+    // A call the fast path finds past its rate took nothing: the full path asks again, and refuses it.
+    private bool WithinRate(IIncomingGrainCallContext context, Caller caller, out TimeSpan retryAfter)
+    {
+        if (clusterKey.MatchesLimitedDoor(RequestContext.Get(ClusterCallKey.LimitedDoorHeader), new(context.TargetId)))
+        {
+            retryAfter = TimeSpan.Zero;
+            return true;
+        }
+        return rates.TryAcquire(caller, out retryAfter);
+    }
+
+    private static string RateLimitedMessage(TimeSpan retryAfter) =>
+        $"This caller made more calls than it may through this silo's gateway ({CallerLimitOptions.SectionName}:{nameof(CallerLimitOptions.PermitsPerSecond)} and {nameof(CallerLimitOptions.Burst)}); retry after {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s.";
 
     // Whether this refusal is logged and audited one by one (RefusalRecords: a flood of refusals must not fill either log);
     // when it is, how many were not since the last that was is audited first (RefusalRecords logs that count).
@@ -321,9 +352,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         return (RequestContext.Get(CallerHeaders.Token), RequestContext.Get(CallerHeaders.TokenReference) as byte[]);
     }
 
-    private void Refuse(IIncomingGrainCallContext context, Door door, GrantErrorCode code, string message)
+    private void Refuse(IIncomingGrainCallContext context, Door door, GrantErrorCode code, string message, TimeSpan? retryAfter = null)
     {
-        context.Result = door.Refusal(code, message, clock.GetUtcNow());
+        context.Result = door.Refusal(code, message, clock.GetUtcNow(), retryAfter);
     }
 
     /// <summary>A method's operation, and how a refusal is returned in its result type.</summary>
@@ -337,7 +368,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
         /// cancellation of a client's own calls, a timer's tick). The management grain is an operator's operation.
         /// </summary>
         public string? Interface { get; private init; }
-        public required Func<GrantErrorCode, string, DateTimeOffset, object?> Refusal { get; init; }
+        public required Func<GrantErrorCode, string, DateTimeOffset, TimeSpan?, object?> Refusal { get; init; }
 
         /// <summary>The index of the method's <see cref="CallerProof"/> parameter, or -1.</summary>
         public int ProofArgument { get; private init; } = -1;
@@ -366,25 +397,32 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             };
         }
 
-        private static Func<GrantErrorCode, string, DateTimeOffset, object?> RefusalFor(Type? result)
+        private static Func<GrantErrorCode, string, DateTimeOffset, TimeSpan?, object?> RefusalFor(Type? result)
         {
             if (result is not null && result.IsGenericType && result.GetGenericTypeDefinition() == typeof(GrantResult<>))
             {
                 var fail = result.GetMethod(nameof(GrantResult<object>.Fail), [typeof(GrantError)])!;
-                return (code, message, _) => fail.Invoke(null, [message == CallerHeaders.ResendToken
+                return (code, message, _, retryAfter) => fail.Invoke(null, [message == CallerHeaders.ResendToken
                     ? new GrantError(code, "The caller token this call referred to is not known on this silo; the SDK sends it again.") { DetailCode = CallerHeaders.ResendToken }
-                    : new GrantError(code, message)]);
+                    : new GrantError(code, message) { RetryAfter = retryAfter }]);
             }
             if (result == typeof(Decision))
             {
-                return (code, message, now) => Decision.Deny(code == GrantErrorCode.Unauthenticated ? DecisionReason.CallerUnauthenticated : DecisionReason.CallerForbidden, message, now);
+                return (code, message, now, retryAfter) => Decision.Deny(ReasonOf(code), message, now) with { RetryAfter = retryAfter };
             }
             if (result == typeof(TokenIntrospection))
             {
-                return (code, _, _) => new TokenIntrospection { Active = false, Reason = code == GrantErrorCode.Unauthenticated ? DecisionReason.CallerUnauthenticated : DecisionReason.CallerForbidden };
+                return (code, _, _, _) => new TokenIntrospection { Active = false, Reason = ReasonOf(code) };
             }
-            return (code, message, _) => throw new CallerRefusedException(code, message);
+            return (code, message, _, retryAfter) => throw new CallerRefusedException(code, message) { RetryAfter = retryAfter };
         }
+
+        private static DecisionReason ReasonOf(GrantErrorCode code) => code switch
+        {
+            GrantErrorCode.Unauthenticated => DecisionReason.CallerUnauthenticated,
+            GrantErrorCode.RateLimited => DecisionReason.CallerRateLimited,
+            _ => DecisionReason.CallerForbidden,
+        };
     }
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Refused a call from outside the cluster to internal method {Interface}.{Method} on {Target}.")]
@@ -395,6 +433,9 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: {Missing}.")]
     private static partial void LogForbidden(ILogger logger, string caller, string operation, string target, string missing);
+
+    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target} for {Caller}: past its rate through the gateway; it may retry after {RetryAfterSeconds} s.")]
+    private static partial void LogRateLimited(ILogger logger, string caller, string operation, string target, double retryAfterSeconds);
 
     [LoggerMessage(EventId = 4106, Level = LogLevel.Warning, Message = "Refused {Operation} on {Target}: the access rules in force could not be confirmed with the policy store.")]
     private static partial void LogRulesUnconfirmed(ILogger logger, string operation, string target);

@@ -41,14 +41,23 @@ public sealed class ClusterCallOptions
 internal sealed partial class ClusterCallKey : IDisposable
 {
     public const string Header = "grantsilo.internal";
+
+    /// <summary>
+    /// The mark on a call another door of the silo makes for its outside caller after limiting that caller's rate itself
+    /// (the HTTP API): the gateway's per-caller limit (<see cref="CallerRates"/>) is not applied to it again.
+    /// </summary>
+    public const string LimitedDoorHeader = "grantsilo.limited-door";
     private const int MarkLength = 32;
     private readonly byte[] _key;
     private readonly HmacKey _mac;
+    // A key of its own (derived from the shared one), so a limited-door mark is never an internal call's mark, nor the reverse.
+    private readonly HmacKey _limitedDoorMac;
 
     public ClusterCallKey(IOptions<ClusterCallOptions> options, ILogger<ClusterCallKey> logger)
     {
         _key = Configured(options.Value, logger);
         _mac = new HmacKey(_key);
+        _limitedDoorMac = new HmacKey(HMACSHA256.HashData(_key, "grantsilo limited door v1"u8));
     }
 
     // The key's text as configured (given, read from its file, or null for neither) and what to call it in a message.
@@ -134,7 +143,29 @@ internal sealed partial class ClusterCallKey : IDisposable
         return CryptographicOperations.FixedTimeEquals(mark, expected);
     }
 
-    private void Compute(GrainIdBytes target, Span<byte> destination)
+    /// <summary>The limited-door mark (<see cref="LimitedDoorHeader"/>) for a call to <paramref name="target"/>.</summary>
+    public byte[] LimitedDoorMark(GrainIdBytes target)
+    {
+        var mark = new byte[MarkLength];
+        Compute(_limitedDoorMac, target, mark);
+        return mark;
+    }
+
+    /// <summary>Whether a call to <paramref name="target"/> carries its limited-door mark (constant-time).</summary>
+    public bool MatchesLimitedDoor(object? carried, GrainIdBytes target)
+    {
+        if (carried is not byte[] { Length: MarkLength } mark)
+        {
+            return false;
+        }
+        Span<byte> expected = stackalloc byte[MarkLength];
+        Compute(_limitedDoorMac, target, expected);
+        return CryptographicOperations.FixedTimeEquals(mark, expected);
+    }
+
+    private void Compute(GrainIdBytes target, Span<byte> destination) => Compute(_mac, target, destination);
+
+    private static void Compute(HmacKey mac, GrainIdBytes target, Span<byte> destination)
     {
         var type = target.Type;
         var key = target.Key;
@@ -143,10 +174,14 @@ internal sealed partial class ClusterCallKey : IDisposable
         type.CopyTo(buffer);
         buffer[type.Length] = 0;
         key.CopyTo(buffer[(type.Length + 1)..]);
-        _mac.Compute(buffer, destination);
+        mac.Compute(buffer, destination);
     }
 
-    public void Dispose() => _mac.Dispose();
+    public void Dispose()
+    {
+        _mac.Dispose();
+        _limitedDoorMac.Dispose();
+    }
 
     [LoggerMessage(EventId = 4105, Level = LogLevel.Information, Message = "No GrantSilo:Cluster:CallKey is configured: this silo made its own, so it can only run alone (silos of one cluster need the same key).")]
     private static partial void LogOwnKey(ILogger logger);
@@ -165,17 +200,18 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
         // A call a grain makes always has a source context and is marked below, whoever the request came from.
         if (context.SourceContext is null && OutsideCalls.IsActive)
         {
-            // The busy case (every HTTP decision) carries no mark, so nothing in the request context changes and the
-            // call needs no async frame of its own.
-            return RequestContext.Get(ClusterCallKey.Header) is null ? context.Invoke() : InvokeUnmarkedAsync(context);
+            return InvokeUnmarkedAsync(context);
         }
         return InvokeMarkedAsync(context);
     }
 
-    // Async, so the request-context changes apply to this call only, not to the rest of the calling turn.
-    private static async Task InvokeUnmarkedAsync(IOutgoingGrainCallContext context)
+    // Async, so the request-context changes apply to this call only, not to the rest of the calling turn. The door in
+    // this process limited its caller's rate already (the HTTP API's per-caller limit): the call says so with a mark bound
+    // to its target, which only a silo can make, so the gateway's own limit is not applied to it twice.
+    private async Task InvokeUnmarkedAsync(IOutgoingGrainCallContext context)
     {
         RequestContext.Remove(ClusterCallKey.Header);
+        RequestContext.Set(ClusterCallKey.LimitedDoorHeader, key.LimitedDoorMark(new(context.TargetId)));
         await context.Invoke();
     }
 
@@ -187,6 +223,7 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
         // approver's reference off a notification could otherwise act as that approver.
         RequestContext.Remove(CallerHeaders.Token);
         RequestContext.Remove(CallerHeaders.TokenReference);
+        RequestContext.Remove(ClusterCallKey.LimitedDoorHeader);
         await context.Invoke();
     }
 }

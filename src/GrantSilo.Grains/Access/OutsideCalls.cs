@@ -6,7 +6,9 @@ namespace GrantSilo.Grains.Access;
 /// a silo makes is marked as the cluster's own (<see cref="InternalCallMarker"/>) and passes the door unjudged;
 /// within an outside-call scope a call that is not made from inside a grain turn is left unmarked and keeps the
 /// caller's token, so the door (<see cref="CallerGate"/>) authenticates and judges it exactly as it judges a
-/// cluster client's call.
+/// cluster client's call. Such a call also carries a mark saying its door has limited the caller's rate itself
+/// (<see cref="ClusterCallKey.LimitedDoorHeader"/>), so the gateway's per-caller limit is not applied again: enter the
+/// scope only for a door that limits its callers (the HTTP API's <c>GrantSilo:Http:PermitsPerSecond</c>).
 /// </summary>
 /// <remarks>
 /// The scope can only take privilege away: a call inside it is judged as its outside caller, never trusted more.

@@ -28,6 +28,15 @@ internal interface IAgentLifecycleGrain : IGrainWithStringKey
     [Alias("RecordTask")]
     Task<GrantResult<AgentInfo>> RecordTaskAsync(string taskId);
 
+    /// <summary>
+    /// A larger share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/> for a session that holds
+    /// <paramref name="live"/> live credentials: the answer, written durably first, is how many it may hold (more than
+    /// <paramref name="live"/>); the shares of the agent's sessions together never exceed the setting. Refused with
+    /// <see cref="GrantErrorCode.QuotaExceeded"/> (naming the setting) when none is left.
+    /// </summary>
+    [Alias("AllowCredentials")]
+    Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live);
+
     /// <summary>Forgets a task or session that ended.</summary>
     [OneWay, Alias("Untrack")]
     Task UntrackAsync(string kind, string id);

@@ -5,6 +5,7 @@ using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
 using GrantSilo.Grains.Leases;
 using GrantSilo.Grains.Policies;
+using GrantSilo.Grains.Sessions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -342,6 +343,10 @@ internal sealed partial class AgentGrain(
             return Task.CompletedTask;
         }
         var set = kind == "task" ? Index.Tasks : Index.Sessions;
+        if (kind != "task")
+        {
+            Index.CredentialAllowances.Remove(id);
+        }
         if (set.Remove(id))
         {
             // The task or session has ended durably: losing this removal to a crash leaves an entry that ends again
@@ -350,6 +355,113 @@ internal sealed partial class AgentGrain(
             WriteIndexSoon();
         }
         return Task.CompletedTask;
+    }
+
+    // How many more a session's share grows by at most at once: a busy session asks its agent once per this many
+    // issuances, not once per issuance. A share at most doubles what its session holds (a session with none gets one), so
+    // many quiet sessions never tie up the limit in shares they do not use; and it takes at most a quarter of what is left,
+    // so near the limit shares grow one by one.
+    private const int AllowanceStep = 64;
+
+    private readonly CompactionSchedule _allowancesReclaim = new();
+
+    public async Task<GrantResult<int>> AllowCredentialsAsync(string sessionId, int live)
+    {
+        if (!Exists)
+        {
+            return GrantResult<int>.Fail(GrantErrorCode.AgentNotFound, $"No agent is registered as '{ShownKey}'.", target: ShownKey);
+        }
+        if (!Index.Sessions.Contains(sessionId))
+        {
+            // Ended (its note reached this agent), so it issues nothing more: its share is gone with it.
+            Index.CredentialAllowances.Remove(sessionId);
+            return GrantResult<int>.Fail(GrantErrorCode.SessionNotActive, $"Session '{Untrusted.Id(sessionId)}' is not a live session of agent '{ShownKey}'.", target: sessionId);
+        }
+        live = Math.Max(0, live);
+        var limit = Options.MaxLiveCredentialsPerAgent;
+        var others = OtherAllowances(sessionId);
+        if (others + live + 1 > limit)
+        {
+            // Shares of sessions that ended without their note reaching this agent go first, then what the others hold
+            // beyond their credentials not yet expired.
+            await CompactAsync(Index.Sessions, _sessionsCompaction, id => Compaction.SessionEndedAsync(GrainFactory, id));
+            await ReclaimAllowancesAsync(sessionId);
+            others = OtherAllowances(sessionId);
+        }
+        if (others + live + 1 > limit)
+        {
+            LogQuotaReached(Logger, Key, nameof(Options.MaxLiveCredentialsPerAgent));
+            return GrantResult<int>.Fail(Compaction.QuotaExceeded($"Agent '{ShownKey}'", limit, "credentials", nameof(Options.MaxLiveCredentialsPerAgent), ShownKey));
+        }
+        var allowed = live + Math.Clamp(Math.Min(live, (limit - others - live) / 4), 1, AllowanceStep);
+        Index.CredentialAllowances[sessionId] = allowed;
+        // Written before the session may use it: after a restart the shares are what was written, never less.
+        if (!await WriteIndexAsync())
+        {
+            return Unavailable("the agent's credential allowance");
+        }
+        return allowed;
+    }
+
+    private int OtherAllowances(string sessionId)
+    {
+        var sum = 0;
+        List<string>? gone = null;
+        foreach (var (session, allowed) in Index.CredentialAllowances)
+        {
+            if (!Index.Sessions.Contains(session))
+            {
+                (gone ??= []).Add(session);
+            }
+            else if (session != sessionId)
+            {
+                sum += allowed;
+            }
+        }
+        foreach (var session in gone ?? [])
+        {
+            Index.CredentialAllowances.Remove(session);
+        }
+        return sum;
+    }
+
+    // Asks every other session with a share to shrink it to what it holds (interleaved on the session and calling nothing,
+    // so a session waiting on this agent answers all the same). At most once a second on the grant clock, and at once
+    // after loading: a caller refused at the limit must not send a call to every session per attempt. Shrunk shares are
+    // written soon: lost to a crash, a share stays larger than what its session holds, which only refuses sooner.
+    private async Task ReclaimAllowancesAsync(string asking)
+    {
+        if (!_allowancesReclaim.Due(Now, TimeSpan.FromSeconds(1)))
+        {
+            return;
+        }
+        _allowancesReclaim.Ran(Now);
+        var asked = Index.CredentialAllowances.Where(e => e.Key != asking && e.Value > 0).Select(e => e.Key).ToList();
+        var held = await Task.WhenAll(asked.Select(async session =>
+        {
+            try
+            {
+                return await GrainFactory.GetGrainByKey<ISessionLifecycleGrain>(session).GiveBackCredentialAllowanceAsync();
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // Not reached: its share stays as it is.
+                return int.MaxValue;
+            }
+        }));
+        var shrunk = false;
+        for (var i = 0; i < asked.Count; i++)
+        {
+            if (Index.CredentialAllowances.TryGetValue(asked[i], out var allowed) && held[i] < allowed)
+            {
+                Index.CredentialAllowances[asked[i]] = held[i];
+                shrunk = true;
+            }
+        }
+        if (shrunk)
+        {
+            WriteIndexSoon();
+        }
     }
 
     protected override bool DefersIndexWrites => true;

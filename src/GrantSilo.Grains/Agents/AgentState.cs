@@ -40,4 +40,10 @@ public sealed class AgentIndexState
 {
     [Id(0)] public HashSet<string> Tasks { get; set; } = [];
     [Id(1)] public HashSet<string> Sessions { get; set; } = [];
+
+    /// <summary>
+    /// How many live credentials each of its sessions may hold (<see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/>
+    /// shared out): together never more than the limit. Only a session in <see cref="Sessions"/> counts.
+    /// </summary>
+    [Id(2)] public Dictionary<string, int> CredentialAllowances { get; set; } = [];
 }

@@ -54,6 +54,16 @@ public sealed class GrantSiloOptions : IValidatableObject
     public int MaxLiveCredentialsPerSession { get; set; } = 1_000;
 
     /// <summary>
+    /// How many live credentials one agent may hold across all its sessions (default 10,000). Without it an agent could
+    /// hold <see cref="MaxLiveSessionsPerAgent"/> × <see cref="MaxLiveCredentialsPerSession"/> (a million by default).
+    /// Each session holds a share its agent records durably before the session uses it, so concurrent issuances in many
+    /// sessions never exceed it together; a share comes back as the session's credentials expire or are revoked and when
+    /// the session ends. Past it, issuance is refused (<see cref="GrantErrorCode.QuotaExceeded"/>, naming this setting).
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxLiveCredentialsPerAgent { get; set; } = 10_000;
+
+    /// <summary>
     /// How many holders one agent, task or session keeps decision leases for (default 10,000). Past it, further
     /// holders get a zero-length lease: their decisions ask every time instead of relying on a lease.
     /// </summary>

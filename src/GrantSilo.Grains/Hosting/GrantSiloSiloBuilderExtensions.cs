@@ -104,6 +104,10 @@ public static class GrantSiloSiloBuilderExtensions
         services.TryAddSingleton<GrainKeyCallFilter>();
         // How many of the refusals (the key check's and the door's) are logged and audited one by one.
         services.TryAddSingleton<RefusalRecords>();
+        // How fast each authenticated caller may call through the gateway (GrantSilo:Callers).
+        services.AddOptions<CallerLimitOptions>().BindConfiguration(CallerLimitOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CallerLimitOptions>, CallerLimitOptionsValidator>());
+        services.TryAddSingleton<CallerRates>();
         // 2. The fence, on every cluster. A host may register its own ISiloLease first (tests do).
         services.AddOptions<SiloLeaseOptions>();
         services.TryAddSingleton<MembershipSiloLease>();
@@ -216,6 +220,11 @@ public static class GrantSiloSiloBuilderExtensions
     private sealed class GrantSiloOptionsValidator : IValidateOptions<GrantSiloOptions>
     {
         public ValidateOptionsResult Validate(string? name, GrantSiloOptions options) => ValidateObject(options);
+    }
+
+    private sealed class CallerLimitOptionsValidator : IValidateOptions<CallerLimitOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, CallerLimitOptions options) => ValidateObject(options);
     }
 
     private sealed class GrantSiloMessagingOptionsValidator : IValidateOptions<GrantSiloMessagingOptions>

@@ -72,6 +72,15 @@ internal interface ISessionLifecycleGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("Lease")]
     Task<SessionLease> LeaseAsync(GrainId holder);
 
+    /// <summary>
+    /// Shrinks this session's share of <see cref="Hosting.GrantSiloOptions.MaxLiveCredentialsPerAgent"/> to what it holds
+    /// (its credentials not yet expired, and one being issued) and answers that: the agent asks when another of its
+    /// sessions found no share left. Interleaved, and it calls nothing, so an agent that asks while this session waits
+    /// on it is never held up.
+    /// </summary>
+    [AlwaysInterleave, Alias("GiveBackCredentialAllowance")]
+    Task<int> GiveBackCredentialAllowanceAsync();
+
     /// <summary>Ends the session because its agent ended. Idempotent.</summary>
     [Alias("EndFromAgent")]
     Task EndFromAgentAsync(string reason);

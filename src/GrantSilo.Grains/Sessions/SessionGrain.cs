@@ -1,4 +1,5 @@
 using GrantSilo.Grains.Access;
+using GrantSilo.Grains.Agents;
 using GrantSilo.Grains.Diagnostics;
 using GrantSilo.Grains.Hosting;
 using GrantSilo.Grains.Indexes;
@@ -39,6 +40,13 @@ internal sealed partial class SessionGrain(
 
     // Credentials indexed whose records are being written (ScanCredentials interleaves with issuance).
     private readonly HashSet<string> _creating = new(StringComparer.Ordinal);
+
+    // How many live credentials this session may hold: its share of its agent's MaxLiveCredentialsPerAgent, as the agent
+    // last answered (the agent keeps it durably; after a reactivation the session starts at none and asks again).
+    private int _credentialAllowance;
+
+    // Whether an issuance is under way (issuances take turns: at most one at a time).
+    private bool _issuing;
 
     // Credentials the running cascade has confirmed ended; removed from the index when its progress is written.
     private readonly HashSet<string> _endedCredentials = new(StringComparer.Ordinal);
@@ -113,6 +121,19 @@ internal sealed partial class SessionGrain(
 
     public async Task<GrantResult<IssuedCredential>> IssueCredentialAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
     {
+        _issuing = true;
+        try
+        {
+            return await IssueAsync(request, cancellationToken);
+        }
+        finally
+        {
+            _issuing = false;
+        }
+    }
+
+    private async Task<GrantResult<IssuedCredential>> IssueAsync(IssueCredentialRequest request, CancellationToken cancellationToken)
+    {
         if (!Exists)
         {
             return GrantResult<IssuedCredential>.Fail(GrantErrorCode.SessionNotFound, $"Session '{ShownKey}' does not exist.", target: ShownKey);
@@ -181,6 +202,10 @@ internal sealed partial class SessionGrain(
             {
                 return Compaction.QuotaExceeded($"Session '{ShownKey}'", Options.MaxLiveCredentialsPerSession, "credentials", nameof(Options.MaxLiveCredentialsPerSession), ShownKey);
             }
+        }
+        if (Credentials.Count >= _credentialAllowance && await AllowOneMoreAsync(now) is { } refused)
+        {
+            return refused;
         }
 
         var credentialId = CredentialToken.NewCredentialId();
@@ -532,6 +557,45 @@ internal sealed partial class SessionGrain(
         Credentials.QuotaCompaction.Ran(Now);
         var ended = await Compaction.EndedAsync(Credentials.Ids(), id => Compaction.CredentialEndedAsync(GrainFactory, id));
         ForgetEnded(ended);
+    }
+
+    // Asks the agent for a larger share of its live credentials (null when given). Expired credentials no longer count;
+    // refused, the credentials that ended without their removal reaching storage are dropped and the agent asked again.
+    private async Task<GrantError?> AllowOneMoreAsync(DateTimeOffset now)
+    {
+        await ExpireCredentialsAsync(now);
+        var agent = GrainFactory.GetGrainByKey<IAgentLifecycleGrain>(State.Agent);
+        var allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count);
+        if (allowed.Error is { Code: GrantErrorCode.QuotaExceeded })
+        {
+            var held = Credentials.Count;
+            await DropEndedCredentialsAsync();
+            if (Credentials.Count < held)
+            {
+                allowed = await agent.AllowCredentialsAsync(Key, Credentials.Count);
+            }
+        }
+        if (!allowed.IsSuccess)
+        {
+            return allowed.Error;
+        }
+        _credentialAllowance = allowed.Value;
+        return null;
+    }
+
+    public Task<int> GiveBackCredentialAllowanceAsync()
+    {
+        if (!Exists)
+        {
+            return Task.FromResult(0);
+        }
+        // An issuance under way (past its check, its credential not yet indexed) keeps its place. Expired credentials
+        // hold none: one is issued here only while the index, which still counts them until their expiry is enacted,
+        // holds fewer than the share, so the share always covers every credential not yet expired.
+        var now = Now;
+        var held = Credentials.Entries.Count(e => e.Value.ExpiresAt > now) + (_issuing ? 1 : 0);
+        _credentialAllowance = Math.Min(_credentialAllowance, held);
+        return Task.FromResult(held);
     }
 
     // Enacts the expiry of credentials whose time has passed (they already deny: this is clean-up).
