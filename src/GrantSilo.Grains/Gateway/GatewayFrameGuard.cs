@@ -204,6 +204,6 @@ internal sealed partial class GatewayFrameGuard(
         public PipeWriter Output { get; } = output;
     }
 
-    [LoggerMessage(EventId = 4108, Level = LogLevel.Warning, Message = "Closed a gateway connection from {Peer}: a message frame was refused before it was read ({Refusal} at offset {Offset}).")]
+    [LoggerMessage(EventId = 4109, Level = LogLevel.Warning, Message = "Closed a gateway connection from {Peer}: a message frame was refused before it was read ({Refusal} at offset {Offset}).")]
     private static partial void LogFrameRefused(ILogger logger, string peer, ShapeRefusal refusal, long offset);
 }
