@@ -84,6 +84,11 @@ public sealed class GrantctlOutFileTests : IDisposable
             Assert.DoesNotContain("   at ", run.Output + run.Errors, StringComparison.Ordinal);
             Assert.DoesNotContain("Unhandled", run.Output + run.Errors, StringComparison.Ordinal);
             Assert.DoesNotContain(Token, run.Output + run.Errors, StringComparison.Ordinal);
+            if (arguments[0] == "credentials")
+            {
+                // The credential exists though its token was not saved: the line says which, to revoke it.
+                Assert.Contains("The credential c-1 was issued but its token was not saved", errors, StringComparison.Ordinal);
+            }
         }
     }
 }
