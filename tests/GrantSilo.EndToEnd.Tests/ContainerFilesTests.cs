@@ -153,6 +153,17 @@ public sealed partial class ContainerFilesTests
         Assert.Equal("grantsilo/silo-host:local", Scalar(Service("silo"), "image"));
     }
 
+    [Theory]
+    [InlineData("docker-compose.yml", "silo")]
+    [InlineData("compose.loopback.yml", "silo1")]
+    [InlineData("compose.loopback.yml", "silo4")]
+    public void Compose_RestartsACrashedSilo_ABoundedNumberOfTimes_SoARefusedConfigurationDoesNotLoop(string file, string service)
+    {
+        // A silo refusing its configuration exits 78; compose cannot exempt an exit code, so retries are bounded.
+        var restart = Scalar(Service(service, file), "restart");
+        Assert.Equal("on-failure:5", restart);
+    }
+
     [Fact]
     public void LoopbackCompose_RunsEachSiloOnHostNetworking_WithItsOwnPorts_AndTheBridgeFilesSettings()
     {
