@@ -124,6 +124,8 @@ Silos (GrantSilo:Tls; always on in the AzureTable profile, GrantSilo__Tls__Enabl
   export GrantSilo__Tls__CertificateFile=$folder/silo.pem
   export GrantSilo__Tls__KeyFile=$folder/silo.key
   export GrantSilo__Tls__CaFile=$folder/ca.pem
+  export GrantSilo__Tls__AllowedPeerNames__0=silo     # the silo certificate's name; required outside Development
+  export GrantSilo__Keys__KeyEncryptionKeyFile=$folder/key-encryption-key
 Clients (GrantSilo:Client:Tls; on with AddGrantSiloAzureTableClient, GrantSilo__Client__Tls__Enabled=true otherwise):
   export GrantSilo__Client__Tls__CaFile=$folder/ca.pem
   export GrantSilo__Client__Tls__CertificateFile=$folder/client.pem   # optional: a client certificate

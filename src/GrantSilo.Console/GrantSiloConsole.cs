@@ -57,6 +57,8 @@ public static class GrantSiloConsole
         builder.Services.AddSingleton<IPostConfigureOptions<CookieAuthenticationOptions>, UseTicketStore>();
         builder.Services.AddGrantSiloDecisionRates();
         builder.Services.AddSingleton<Pages.DevelopmentSignIn>();
+        var cookies = ConsoleCookies.For(GrantSilo.Http.GrantSiloHttp.IsPlainHttpDevelopment(builder.Configuration, builder.Environment));
+        builder.Services.AddSingleton(cookies);
 
         builder.Services.AddRazorPages(pages =>
         {
@@ -67,12 +69,10 @@ public static class GrantSiloConsole
         var authentication = builder.Services.AddAuthentication(ConsoleAuth.Scheme)
             .AddCookie(ConsoleAuth.Scheme, cookie =>
             {
-                cookie.Cookie.Name = "grantsilo-console";
-                cookie.Cookie.Path = ConsoleOptions.PathBase;
+                cookies.Apply(cookie.Cookie, "grantsilo-console");
                 cookie.Cookie.HttpOnly = true;
-                // Secure whenever the console is served over HTTPS; Lax (not Strict) so the return from the identity
-                // provider finds the session; cross-site posts are refused by antiforgery tokens on every form anyway.
-                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                // Lax (not Strict) so the return from the identity provider finds the session; cross-site posts are
+                // refused by antiforgery tokens on every form anyway.
                 cookie.Cookie.SameSite = SameSiteMode.Lax;
                 cookie.LoginPath = ConsoleOptions.PathBase + "/sign-in";
                 cookie.LogoutPath = ConsoleOptions.PathBase + "/sign-in";
@@ -106,8 +106,9 @@ public static class GrantSiloConsole
                 oidc.SaveTokens = false;
                 oidc.MapInboundClaims = false;
                 oidc.GetClaimsFromUserInfoEndpoint = false;
-                oidc.CorrelationCookie.Path = ConsoleOptions.PathBase;
-                oidc.NonceCookie.Path = ConsoleOptions.PathBase;
+                // The handler adds a suffix per sign-in to these names, after the prefix.
+                cookies.Apply(oidc.CorrelationCookie, "grantsilo-console-correlation.");
+                cookies.Apply(oidc.NonceCookie, "grantsilo-console-nonce.");
                 foreach (var scope in options.Oidc.Scopes)
                 {
                     oidc.Scope.Add(scope);
@@ -121,18 +122,14 @@ public static class GrantSiloConsole
             .RequireAuthenticatedUser());
         builder.Services.AddAntiforgery(antiforgery =>
         {
-            antiforgery.Cookie.Name = "grantsilo-console-af";
-            antiforgery.Cookie.Path = ConsoleOptions.PathBase;
+            cookies.Apply(antiforgery.Cookie, "grantsilo-console-af");
             antiforgery.Cookie.SameSite = SameSiteMode.Strict;
-            antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             antiforgery.SuppressXFrameOptionsHeader = false;
         });
         builder.Services.Configure<CookieTempDataProviderOptions>(temp =>
         {
-            temp.Cookie.Name = "grantsilo-console-msg";
-            temp.Cookie.Path = ConsoleOptions.PathBase;
+            cookies.Apply(temp.Cookie, "grantsilo-console-msg");
             temp.Cookie.SameSite = SameSiteMode.Strict;
-            temp.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         return options;
     }

@@ -83,6 +83,13 @@ public static class GrantSiloSiloProfiles
             throw new OptionsValidationException("GrantSilo:Cluster", typeof(SiloHostOptions),
                 ["The multi-silo (AzureTable) profile needs GrantSilo:Cluster:CallKey, or GrantSilo:Cluster:CallKeyFile naming a file that holds it: the same secret on every silo (base64, at least 32 bytes: openssl rand -base64 32); see docs/identity.md."]);
         }
+        // Signing keys are stored (wrapped) in the shared tables: a key made at start would be this silo's alone, and
+        // without one no credential could be issued; so the silo refuses to start instead of starting closed.
+        if (!KeyEncryptionKeyConfigured(configuration))
+        {
+            throw new OptionsValidationException(GrantSilo.Grains.Keys.KeyRingOptions.SectionName, typeof(GrantSilo.Grains.Keys.KeyRingOptions),
+                [$"The multi-silo (AzureTable) profile needs a key-encryption key: set {GrantSilo.Grains.Keys.KeyRingOptions.SectionName}:KeyEncryptionKeyFile to a file holding it (or {GrantSilo.Grains.Keys.KeyRingOptions.SectionName}:KeyEncryptionKey), the same 32 random bytes in base64 on every silo (openssl rand -base64 32; scripts/dev-certs.sh makes a development one); see docs/keys.md."]);
+        }
         silo.UseAzureTableWithoutEndpoints(configuration, configureStorage);
         return silo;
     }
@@ -125,7 +132,33 @@ public static class GrantSiloSiloProfiles
             }
             tls.Enabled = true;
         }
-        return tls.Enabled == true ? silo.UseGrantSiloTls(tls) : silo;
+        if (tls.Enabled != true)
+        {
+            return silo;
+        }
+        // The certificates first: a missing one is the first thing to fix.
+        silo.UseGrantSiloTls(tls);
+        if (tls.AllowedPeerNames.Count == 0 && !tls.AllowAnyPeerName && !IsDevelopment(configuration))
+        {
+            // A CA is often shared with other services: with no names listed, any certificate it issued could join the
+            // cluster as a silo and be handed grains.
+            throw new OptionsValidationException(GrantSiloTlsOptions.SiloSectionName, typeof(GrantSiloTlsOptions),
+                [$"{GrantSiloTlsOptions.SiloSectionName}:AllowedPeerNames is empty, so any certificate of the CA in {GrantSiloTlsOptions.SiloSectionName}:CaFile could join this cluster as a silo. " +
+                $"List the names the silos' certificates carry ({GrantSiloTlsOptions.SiloSectionName}:AllowedPeerNames:0=...; the certificates of scripts/dev-certs.sh carry 'silo'), " +
+                $"or set {GrantSiloTlsOptions.SiloSectionName}:AllowAnyPeerName=true if that CA issues certificates to this cluster's silos only; see docs/multi-silo.md."]);
+        }
+        return silo;
+    }
+
+    // The host's environment as its configuration holds it (unset: Production, as the host assumes).
+    private static bool IsDevelopment(IConfiguration configuration) =>
+        string.Equals(configuration[Microsoft.Extensions.Hosting.HostDefaults.EnvironmentKey], Microsoft.Extensions.Hosting.Environments.Development, StringComparison.OrdinalIgnoreCase);
+
+    private static bool KeyEncryptionKeyConfigured(IConfiguration configuration)
+    {
+        var keys = configuration.GetSection(GrantSilo.Grains.Keys.KeyRingOptions.SectionName);
+        return !string.IsNullOrWhiteSpace(keys[nameof(GrantSilo.Grains.Keys.KeyRingOptions.KeyEncryptionKey)])
+            || !string.IsNullOrWhiteSpace(keys[nameof(GrantSilo.Grains.Keys.KeyRingOptions.KeyEncryptionKeyFile)]);
     }
 
     // GrantSilo's grains with their lifecycle and policy options bound from configuration. (Grain

@@ -68,6 +68,14 @@ public static partial class GrantSiloHttp
             }
         });
 
+        // ASP.NET Core's own switch for forwarded headers trusts X-Forwarded-For and X-Forwarded-Proto from every caller
+        // (it clears the known proxies): anyone could then choose the address the per-address limit counts and the scheme
+        // HSTS and cookies are judged by. GrantSilo reads no forwarded header; a proxy in front terminates TLS itself.
+        if (string.Equals(builder.Configuration[ForwardedHeadersSwitch], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OptionsValidationException(HttpApiOptions.SectionName, typeof(HttpApiOptions),
+                ["ASPNETCORE_FORWARDEDHEADERS_ENABLED=true would trust X-Forwarded-For and X-Forwarded-Proto from any caller; GrantSilo reads no forwarded headers (docs/operations.md, \"Behind a proxy\"): remove the setting."]);
+        }
         var certificate = HttpsCertificate(builder.Configuration);
         if (certificate is null && options.ListenOnAnyHostAddress)
         {
@@ -225,11 +233,17 @@ public static partial class GrantSiloHttp
                 ? Problems.Of(StatusCodes.Status404NotFound, Problems.NotFound, "Not Found", "This port serves /metrics only.").ExecuteAsync(http)
                 : next(http));
         }
+        var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
+        if (options.HstsMaxAge > TimeSpan.Zero)
+        {
+            var development = app.Environment.IsDevelopment();
+            var header = "max-age=" + ((long)options.HstsMaxAge.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            app.Use((HttpContext http, RequestDelegate next) => StrictTransportSecurity(http, next, header, development));
+        }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // Per remote address, before any token is verified: verifying costs a signature check, and the per-caller limit
         // below can only be applied once the caller is known.
-        var options = app.Services.GetRequiredService<IOptions<HttpApiOptions>>().Value;
         app.UseRateLimiter(new RateLimiterOptions
         {
             RejectionStatusCode = StatusCodes.Status429TooManyRequests,
@@ -269,6 +283,39 @@ public static partial class GrantSiloHttp
             });
         }
         return app;
+    }
+
+    /// <summary>
+    /// True when the API is served over plain HTTP (no certificate in <c>GrantSilo:Tls</c>, so on loopback only) in the
+    /// Development environment: the one case where the console's cookies go without <c>Secure</c> and the
+    /// <c>__Host-</c> prefix. Anywhere else the browser is taken to reach the silo over HTTPS (its own certificate, or a
+    /// proxy in front that terminates TLS), whatever scheme the silo itself sees.
+    /// </summary>
+    public static bool IsPlainHttpDevelopment(IConfiguration configuration, IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(environment);
+        var tls = new GrantSiloTlsOptions();
+        configuration.GetSection(GrantSiloTlsOptions.SiloSectionName).Bind(tls);
+        return !(tls.Enabled == true && tls.HasCertificate) && environment.IsDevelopment();
+    }
+
+    // ASP.NET Core's configuration key of ASPNETCORE_FORWARDEDHEADERS_ENABLED.
+    private const string ForwardedHeadersSwitch = "ForwardedHeaders_Enabled";
+
+    // HSTS on every HTTPS answer (errors and refusals included: set as the answer starts), but not to a loopback name in
+    // Development, where a browser would otherwise keep to HTTPS for every other local server on localhost.
+    private static Task StrictTransportSecurity(HttpContext http, RequestDelegate next, string header, bool development)
+    {
+        if (http.Request.IsHttps && !(development && LoopbackHosts.Contains(http.Request.Host.Host, StringComparer.OrdinalIgnoreCase)))
+        {
+            http.Response.OnStarting(() =>
+            {
+                http.Response.Headers.StrictTransportSecurity = header;
+                return Task.CompletedTask;
+            });
+        }
+        return next(http);
     }
 
     // The host names a loopback-only API answers to unless AllowedHosts is configured.

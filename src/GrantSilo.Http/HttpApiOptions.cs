@@ -63,12 +63,23 @@ public sealed class HttpApiOptions : IValidatableObject
     /// </summary>
     public string? PolicyDecisionPoint { get; set; }
 
+    /// <summary>
+    /// How long browsers keep to HTTPS for this host after an HTTPS answer (<c>Strict-Transport-Security: max-age</c>;
+    /// default 365 days; <c>00:00:00</c> sends no such header). Sent on every HTTPS answer of the API and the console,
+    /// never over plain HTTP and never to a loopback host name in Development.
+    /// </summary>
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(365);
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > TimeSpan.FromMinutes(10))
         {
             yield return new ValidationResult($"{SectionName}:{nameof(RequestTimeout)} must be between 00:00:00.001 and 00:10:00; it is {RequestTimeout}.", [nameof(RequestTimeout)]);
+        }
+        if (HstsMaxAge < TimeSpan.Zero || HstsMaxAge > TimeSpan.FromDays(731))
+        {
+            yield return new ValidationResult($"{SectionName}:{nameof(HstsMaxAge)} must be between 00:00:00 (no header) and 731.00:00:00; it is {HstsMaxAge}.", [nameof(HstsMaxAge)]);
         }
         if (PolicyDecisionPoint is { Length: > 0 } pdp
             && (!Uri.TryCreate(pdp, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.Query.Length > 0 || uri.Fragment.Length > 0))

@@ -62,9 +62,16 @@ public sealed class GrantSiloTlsOptions
     /// <summary>
     /// Names (DNS names, IP addresses or common names, wildcards allowed in certificates) of which the other end's
     /// certificate must carry one: on a silo, the other silos'; on a client, the silos'. Empty: any certificate
-    /// chaining to <see cref="CaFile"/>.
+    /// chaining to <see cref="CaFile"/>, which the silo host refuses outside Development unless
+    /// <see cref="AllowAnyPeerName"/> is set.
     /// </summary>
     public List<string> AllowedPeerNames { get; set; } = [];
+
+    /// <summary>
+    /// Silo only: start outside Development with <see cref="AllowedPeerNames"/> empty, so that any certificate of the
+    /// CA may join the cluster as a silo. Only for a CA that issues certificates to this cluster's silos and nothing else.
+    /// </summary>
+    public bool AllowAnyPeerName { get; set; }
 
     /// <summary>Silo only: whether clients must present a certificate chaining to <see cref="CaFile"/> at the gateway (default: they may, and one they present is checked).</summary>
     public bool RequireClientCertificate { get; set; }

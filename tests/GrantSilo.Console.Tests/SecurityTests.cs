@@ -38,10 +38,15 @@ public sealed class SecurityTests(ConsoleSilo silo)
         Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
         Assert.Contains("script-src 'self'", headers["content-security-policy"], StringComparison.Ordinal);
         Assert.DoesNotContain("unsafe-inline", headers["content-security-policy"], StringComparison.Ordinal);
+        // Plain HTTP in Development on loopback: no HSTS (HttpsConsoleTests shows it over HTTPS).
+        Assert.False(headers.ContainsKey("strict-transport-security"));
 
         await ConsoleSilo.SignInAsync(page, "hana@test.dev", "operator", "approver");
         var cookies = await page.Context.CookiesAsync();
+        // Plain HTTP in Development on loopback: working names without the __Host- prefix (a browser refuses those over
+        // http), under /console; over HTTPS they are __Host- cookies (HttpsConsoleTests).
         var session = Assert.Single(cookies, c => c.Name == "grantsilo-console");
+        Assert.False(session.Secure);
         Assert.True(session.HttpOnly);
         Assert.Equal("/console", session.Path);
         Assert.Equal(SameSiteAttribute.Lax, session.SameSite);

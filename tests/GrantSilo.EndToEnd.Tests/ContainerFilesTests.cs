@@ -107,6 +107,8 @@ public sealed partial class ContainerFilesTests
         {
             // A list's items bind the same options class whatever their index.
             var path = System.Text.RegularExpressions.Regex.Replace(key.Replace("__", ":", StringComparison.Ordinal), @":\d+:", ":N:");
+            // An item of a list of strings (AllowedPeerNames:0) binds the list's property.
+            path = System.Text.RegularExpressions.Regex.Replace(path, @":\d+$", "");
             var section = path[..path.LastIndexOf(':')];
             var property = path[(path.LastIndexOf(':') + 1)..];
             Assert.True(sections.TryGetValue(section, out var types), $"{key}: no options class binds section {section}");
@@ -131,6 +133,8 @@ public sealed partial class ContainerFilesTests
         var tls = configuration.GetSection(GrantSiloTlsOptions.SiloSectionName).Get<GrantSiloTlsOptions>()!;
         tls.Enabled = true;
         Assert.Empty(tls.Validate(GrantSiloTlsOptions.SiloSectionName, GrantSiloTlsRole.Silo));
+        // Only certificates naming a silo join (the silo host refuses an empty list outside Development).
+        Assert.Equal(["silo"], tls.AllowedPeerNames);
         var mount = ((YamlSequenceNode)Service("silo")["volumes"]).Children.Select(v => ((YamlScalarNode)v).Value!).Single();
         Assert.EndsWith(":/certs:ro", mount, StringComparison.Ordinal);
         Assert.Contains("./.certs", mount, StringComparison.Ordinal);
@@ -147,6 +151,17 @@ public sealed partial class ContainerFilesTests
             Assert.DoesNotContain("IMAGE_REGISTRY", Repository.Read(file), StringComparison.Ordinal);
         }
         Assert.Equal("grantsilo/silo-host:local", Scalar(Service("silo"), "image"));
+    }
+
+    [Theory]
+    [InlineData("docker-compose.yml", "silo")]
+    [InlineData("compose.loopback.yml", "silo1")]
+    [InlineData("compose.loopback.yml", "silo4")]
+    public void Compose_RestartsACrashedSilo_ABoundedNumberOfTimes_SoARefusedConfigurationDoesNotLoop(string file, string service)
+    {
+        // A silo refusing its configuration exits 78; compose cannot exempt an exit code, so retries are bounded.
+        var restart = Scalar(Service(service, file), "restart");
+        Assert.Equal("on-failure:5", restart);
     }
 
     [Fact]

@@ -202,6 +202,76 @@ public sealed class SiloHostConfigurationTests
         Assert.Contains("GrantSilo:Storage:AllowDevelopmentStorage=true", silo.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("GrantSilo__Keys__KeyEncryptionKeyFile")]
+    [InlineData("GrantSilo__Keys__KeyEncryptionKey")]
+    public async Task AzureTableProfile_WithoutAKeyEncryptionKey_StopsStartUp_NamingTheSetting(string blank)
+    {
+        // Without one it would start and stay closed: no credential could ever be issued.
+        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
+        settings.Remove("GrantSilo__Keys__KeyEncryptionKey");
+        settings.Remove("GrantSilo__Keys__KeyEncryptionKeyFile");
+        // A setting given but empty counts as none.
+        settings[blank] = "";
+        await using var silo = ChildProcess.Start("no-kek", ChildProcess.BuiltDll("SiloHostDll"), settings);
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The multi-silo profile started without a key-encryption key.");
+        Assert.Equal(78, silo.ExitCode);
+        Assert.Contains("GrantSilo cannot start: The multi-silo (AzureTable) profile needs a key-encryption key: set GrantSilo:Keys:KeyEncryptionKeyFile", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SiloTls_OutsideDevelopment_WithoutAllowedPeerNames_StopsStartUp_NamingTheSetting()
+    {
+        // The multi-silo settings without the names: any certificate of the CA could join.
+        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
+        settings.Remove("GrantSilo__Tls__AllowedPeerNames__0");
+        await using var silo = ChildProcess.Start("any-peer", ChildProcess.BuiltDll("SiloHostDll"), settings);
+
+        Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started trusting any certificate of its CA as a silo.");
+        Assert.Equal(78, silo.ExitCode);
+        Assert.Contains("GrantSilo cannot start: GrantSilo:Tls:AllowedPeerNames is empty", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("GrantSilo:Tls:AllowAnyPeerName=true", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Production", "GrantSilo__Tls__AllowedPeerNames__0", "silo")]
+    [InlineData("Production", "GrantSilo__Tls__AllowAnyPeerName", "true")]
+    [InlineData("Development", "GrantSilo__Identity__Development__Enabled", "false")]
+    public async Task SiloTls_Starts_WithAllowedPeerNames_OrTheExplicitOptOut_OrInDevelopment(string environment, string key, string value)
+    {
+        // The embedded profile with TLS on (mutual between silos, as the multi-silo profile always is).
+        var certificates = Testing.Tls.TestCertificates.Shared;
+        var settings = new Dictionary<string, string>(TestIdentity.Shared.SiloEnvironment())
+        {
+            ["DOTNET_ENVIRONMENT"] = environment,
+            ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+            ["GrantSilo__Http__Enabled"] = "false",
+            ["GrantSilo__Tls__Enabled"] = "true",
+            ["GrantSilo__Tls__CertificateFile"] = certificates.SiloCertificate,
+            ["GrantSilo__Tls__KeyFile"] = certificates.SiloKey,
+            ["GrantSilo__Tls__CaFile"] = certificates.Ca,
+            [key] = value,
+        };
+        await using var silo = ChildProcess.Start("peer-names", ChildProcess.BuiltDll("SiloHostDll"), settings);
+
+        await silo.WaitForOutputAsync("GrantSilo silo started", Deadline);
+        Assert.DoesNotContain("AllowedPeerNames is empty", silo.Output, StringComparison.Ordinal);
+        await silo.StopAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Fact]
     public async Task AzureTableProfile_RefusesADecisionLeaseTheSiloLeaseCannotCover_NamingTheKeys()
     {

@@ -147,7 +147,15 @@ credentials.Subcommands.Add(Leaf("issue", "Issue a short-lived credential for a 
     var issued = await api.PostAsync($"/v1/sessions/{Segment(parse.GetValue(inSession)!)}/credentials",
         new { taskId = parse.GetValue(forTask), lifetime = parse.GetValue(credentialLifetime) is null ? null : LifetimeOf(parse, credentialLifetime) }, ct);
     var token = Output.S(issued["token"]) ?? throw new GrantctlException(ExitCodes.Unavailable, "GrantSilo answered without a token.");
-    await Settings.WriteSecretAsync(parse.GetValue(outFile)!, token, ct);
+    try
+    {
+        await Settings.WriteSecretAsync(parse.GetValue(outFile)!, token, ct);
+    }
+    catch (Exception unwritable) when (unwritable is IOException or UnauthorizedAccessException)
+    {
+        // The credential exists but nobody holds its token: say so, so it can be revoked rather than left to expire.
+        throw new GrantctlException(ExitCodes.Usage, $"{unwritable.Message} The credential {Output.S(issued["credentialId"])} was issued but its token was not saved: revoke it (grantctl credentials revoke {Output.S(issued["credentialId"])} --reason ...) and issue another with --out naming a file you can write.");
+    }
     // The token went to the file only: what is shown (or printed as JSON) is everything else.
     issued.AsObject().Remove("token");
     output.Write(issued, () => output.Fields(issued, ("credential", Output.S(issued["credentialId"])), ("task", Output.S(issued["taskId"])), ("agent", Output.S(issued["agent"])),
@@ -335,9 +343,11 @@ async Task<int> RunAsync(ParseResult parse, Func<Api?, Output, Task<int>> run, b
         }
         return failure.ExitCode;
     }
-    catch (IOException unreadable)
+    catch (Exception unusable) when (unusable is IOException or UnauthorizedAccessException)
     {
-        Console.Error.WriteLine(unreadable.Message);
+        // A file named on the command line that cannot be read or written (a directory, a missing folder, another
+        // user's file): one line naming it, as for any other mistake on the command line.
+        Console.Error.WriteLine(unusable.Message);
         return ExitCodes.Usage;
     }
 }
