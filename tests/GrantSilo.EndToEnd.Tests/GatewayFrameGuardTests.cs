@@ -51,6 +51,7 @@ public sealed class GatewayFrameGuardTests(ITestOutputHelper output)
             environment["GrantSilo__Tls__CertificateFile"] = Certificates.SiloCertificate;
             environment["GrantSilo__Tls__KeyFile"] = Certificates.SiloKey;
             environment["GrantSilo__Tls__CaFile"] = Certificates.Ca;
+            environment["GrantSilo__Tls__AllowedPeerNames__0"] = "silo";
             clientSettings["GrantSilo:Client:Tls:Enabled"] = "true";
             clientSettings["GrantSilo:Client:Tls:CaFile"] = Certificates.Ca;
             clientSettings["GrantSilo:Client:Tls:CertificateFile"] = Certificates.ClientCertificate;

@@ -58,6 +58,7 @@ public sealed class TlsProcessTests(ITestOutputHelper output) : IDisposable
             ["GrantSilo__Tls__CertificateFile"] = Ours.SiloCertificate,
             ["GrantSilo__Tls__KeyFile"] = Ours.SiloKey,
             ["GrantSilo__Tls__CaFile"] = Ours.Ca,
+            ["GrantSilo__Tls__AllowedPeerNames__0"] = "silo",
         });
         try
         {

@@ -50,9 +50,6 @@ public sealed class TestCertificates
     /// <summary>The audit log's hash key every silo of a multi-silo test shares (32 random bytes, base64).</summary>
     public string AuditHashKey => Path.Combine(Folder, "audit-hash-key");
 
-    /// <summary>The key-encryption key every silo of a multi-silo test shares (<see cref="TestIdentity.KeyEncryptionKey"/>, in a file).</summary>
-    public string KeyEncryptionKey => Path.Combine(Folder, "key-encryption-key");
-
     /// <summary>Makes a CA named <paramref name="caName"/> and the certificates it signs in <paramref name="folder"/>.</summary>
     public static TestCertificates Create(string folder, string caName)
     {
@@ -85,8 +82,6 @@ public sealed class TestCertificates
             File.WriteAllText(certificates.AuditSigningKey, auditKey.ExportPkcs8PrivateKeyPem());
         }
         File.WriteAllText(certificates.AuditHashKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        // The same key as the test identity's, so a silo given both (the key and the file) wraps with one key.
-        File.WriteAllText(certificates.KeyEncryptionKey, TestIdentity.Shared.KeyEncryptionKey);
         return certificates;
     }
 

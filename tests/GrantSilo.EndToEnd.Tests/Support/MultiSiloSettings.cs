@@ -43,8 +43,6 @@ internal static class MultiSiloSettings
             ["GrantSilo__Tls__CaFile"] = TestCertificates.Shared.Ca,
             // Only certificates naming a silo join the cluster (the silo certificates carry "silo"; required outside Development).
             ["GrantSilo__Tls__AllowedPeerNames__0"] = "silo",
-            // The key-encryption key that wraps the key rings' signing keys in the shared tables, the same on every silo (required).
-            ["GrantSilo__Keys__KeyEncryptionKeyFile"] = TestCertificates.Shared.KeyEncryptionKey,
             // The audit log's keys, the same on every silo: one hash key for the whole shared audit table (a silo with another is refused).
             ["GrantSilo__Audit__SigningKeyFile"] = TestCertificates.Shared.AuditSigningKey,
             ["GrantSilo__Audit__HashKeyFile"] = TestCertificates.Shared.AuditHashKey,
