@@ -8,12 +8,14 @@ within one run: N processes spin on the host's cores, first alone and then besid
 calls; the spinning lost while the flushes ran, divided by the flushes made, is the CPU one flush takes from other
 work. It also prints the flush loop's own latency and process CPU per flush.
 
-    python3 bench/flush-cost.py [--seconds 4] [--dir DIR]
+    python3 bench/flush-cost.py [--seconds 4] [--dir DIR] [--mode fdatasync|dsync|direct]
 
 DIR is where the file goes (default: the working directory); run it on the disk the audit's segments use, on an
-otherwise quiet host (other work on the cores moves the spinners' baseline).
+otherwise quiet host (other work on the cores moves the spinners' baseline). --mode says how each 4 KiB is made durable:
+fdatasync (a write, then fdatasync: what the segment store does; the default), dsync (one write to a file opened with
+O_DSYNC) or direct (one write from an aligned buffer to a file opened with O_DIRECT and O_DSYNC, past the page cache).
 """
-import argparse, multiprocessing as mp, os, time
+import argparse, mmap, multiprocessing as mp, os, time
 
 def spin(seconds, out):
     end = time.monotonic() + seconds
@@ -33,15 +35,19 @@ def prepare(path):
     os.fsync(fd)
     os.close(fd)
 
-def flush_loop(path, seconds, out):
-    fd = os.open(path, os.O_RDWR)
+def flush_loop(path, seconds, mode, out):
+    flags = os.O_RDWR | (os.O_DSYNC if mode in ("dsync", "direct") else 0) | (os.O_DIRECT if mode == "direct" else 0)
+    fd = os.open(path, flags)
     size = SIZE
-    data = b"a" * 4096
+    # An anonymous map is page-aligned, as O_DIRECT needs.
+    data = mmap.mmap(-1, 4096)
+    data.write(b"a" * 4096)
     start, cpu0 = time.monotonic(), os.times()
     n = off = 0
     while time.monotonic() - start < seconds:
         os.pwrite(fd, data, off)
-        os.fdatasync(fd)
+        if mode == "fdatasync":
+            os.fdatasync(fd)
         off = (off + len(data)) % size
         n += 1
     cpu1, wall = os.times(), time.monotonic() - start
@@ -65,17 +71,18 @@ def main():
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--dir", default=".")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mode", choices=["fdatasync", "dsync", "direct"], default="fdatasync")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     path = os.path.join(args.dir, f"flush-cost-{os.getpid()}.dat")
-    print(f"flush cost: {cores} cores, {cores} spinning processes, {args.seconds}s per measurement, {args.rounds} rounds, file in {os.path.abspath(args.dir)}")
+    print(f"flush cost: {cores} cores, {cores} spinning processes, {args.seconds}s per measurement, {args.rounds} rounds, {args.mode}, file in {os.path.abspath(args.dir)}")
     alone_total = beside_total = flushes = 0
     wall = cpu = 0.0
     prepare(path)
     try:
         for _ in range(args.rounds):
             alone, _ = spinners(cores, args.seconds)
-            beside, flushed = spinners(cores, args.seconds, lambda out: mp.Process(target=flush_loop, args=(path, args.seconds, out)))
+            beside, flushed = spinners(cores, args.seconds, lambda out: mp.Process(target=flush_loop, args=(path, args.seconds, args.mode, out)))
             alone_total += alone
             beside_total += beside
             flushes += flushed[0]
