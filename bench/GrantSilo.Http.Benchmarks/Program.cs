@@ -51,6 +51,9 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["GrantSilo:Http:AddressPermitsPerSecond"] = "1000000",
     ["GrantSilo:Http:AddressBurst"] = "1000000",
     ["GrantSilo:Audit:Enabled"] = audited ? "true" : "false",
+    // The issuance loops open a session every --credentials-per-session credentials and leave the older ones live (5-minute
+    // credentials): far more than one agent's default bound on live credentials (10,000) in a few seconds.
+    ["GrantSilo:Lifecycle:MaxLiveCredentialsPerAgent"] = "10000000",
 });
 builder.Logging.ClearProviders();
 var silo = new SiloHostOptions { SiloPort = siloPort, GatewayPort = gatewayPort };
