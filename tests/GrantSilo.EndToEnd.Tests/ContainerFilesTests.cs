@@ -248,6 +248,45 @@ public sealed partial class ContainerFilesTests
     }
 
     [Fact]
+    public void TheNetworkPolicy_LetsOnlySilosReachTheSiloPort_AndNamedClientsTheGateway()
+    {
+        var deployment = KubernetesDocuments("deployment.yaml").Single(d => Scalar(d, "kind") == "Deployment");
+        var template = (YamlMappingNode)((YamlMappingNode)deployment["spec"])["template"];
+        var podLabels = Labels((YamlMappingNode)((YamlMappingNode)template["metadata"])["labels"]);
+        var container = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)template["spec"])["containers"]).Children.Single();
+        var containerPorts = ((YamlSequenceNode)container["ports"]).Children.Cast<YamlMappingNode>().ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "containerPort")!);
+
+        var policy = KubernetesDocuments("networkpolicy.yaml").Single(d => Scalar(d, "kind") == "NetworkPolicy");
+        var spec = (YamlMappingNode)policy["spec"];
+        // It applies to the silo pods, and to their ingress.
+        var selected = Labels((YamlMappingNode)((YamlMappingNode)spec["podSelector"])["matchLabels"]);
+        Assert.All(selected, label => Assert.Equal(label.Value, podLabels.GetValueOrDefault(label.Key)));
+        Assert.Equal(["Ingress"], Sequence(spec, "policyTypes"));
+
+        var rules = ((YamlSequenceNode)spec["ingress"]).Children.Cast<YamlMappingNode>().ToList();
+        List<YamlMappingNode> RulesFor(string port) => [.. rules.Where(r => ((YamlSequenceNode)r["ports"]).Children.Cast<YamlMappingNode>().Any(p => Scalar(p, "port") == port))];
+        // Every port the silo listens on is reachable by some rule (a port no rule names would be refused to everyone).
+        Assert.All(containerPorts.Values, port => Assert.NotEmpty(RulesFor(port)));
+
+        // The silo port: one rule, from pods carrying the silo pods' own labels only.
+        var siloRule = Assert.Single(RulesFor(containerPorts["silo"]));
+        var siloPeers = Assert.Single(((YamlSequenceNode)siloRule["from"]).Children.Cast<YamlMappingNode>());
+        Assert.False(siloPeers.Children.ContainsKey(new YamlScalarNode("namespaceSelector")), "the silo port is open to other namespaces.");
+        Assert.False(siloPeers.Children.ContainsKey(new YamlScalarNode("ipBlock")), "the silo port is open to addresses.");
+        Assert.Equal(selected, Labels((YamlMappingNode)((YamlMappingNode)siloPeers["podSelector"])["matchLabels"]));
+
+        // The gateway: one rule, from pods that carry the client label (never from everyone).
+        var gatewayRule = Assert.Single(RulesFor(containerPorts["gateway"]));
+        var gatewayPeers = Assert.Single(((YamlSequenceNode)gatewayRule["from"]).Children.Cast<YamlMappingNode>());
+        Assert.Equal("true", Labels((YamlMappingNode)((YamlMappingNode)gatewayPeers["podSelector"])["matchLabels"]).GetValueOrDefault("grantsilo.io/gateway-client"));
+        Assert.False(gatewayPeers.Children.ContainsKey(new YamlScalarNode("ipBlock")), "the gateway is open to addresses.");
+        Assert.DoesNotContain(rules, r => r != siloRule && ((YamlSequenceNode)r["ports"]).Children.Cast<YamlMappingNode>().Any(p => Scalar(p, "port") == containerPorts["silo"]));
+    }
+
+    private static Dictionary<string, string> Labels(YamlMappingNode node) =>
+        node.Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value!);
+
+    [Fact]
     public void TheCallKey_ReachesEverySilo_AsAFileFromItsSecret_NeverInTheEnvironment()
     {
         // Compose: every silo of both files reads it from the mounted certificates' folder.
