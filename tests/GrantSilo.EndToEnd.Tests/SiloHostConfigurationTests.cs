@@ -189,12 +189,8 @@ public sealed class SiloHostConfigurationTests
     [Fact]
     public async Task AzureTableProfile_RefusesAzuritesPublicKeyOutsideDevelopment_UnlessAllowed()
     {
-        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
+        var settings = MultiSiloWithoutStorage();
         settings.Remove("GrantSilo__Storage__AllowDevelopmentStorage");
-        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
-        {
-            settings[key] = value;
-        }
         await using var silo = ChildProcess.Start("production", ChildProcess.BuiltDll("SiloHostDll"), settings);
 
         Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with the development account in production.");
@@ -208,11 +204,7 @@ public sealed class SiloHostConfigurationTests
     public async Task AzureTableProfile_WithoutAKeyEncryptionKey_StopsStartUp_NamingTheSetting(string blank)
     {
         // Without one it would start and stay closed: no credential could ever be issued.
-        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
-        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
-        {
-            settings[key] = value;
-        }
+        var settings = MultiSiloWithoutStorage();
         settings.Remove("GrantSilo__Keys__KeyEncryptionKey");
         settings.Remove("GrantSilo__Keys__KeyEncryptionKeyFile");
         // A setting given but empty counts as none.
@@ -230,11 +222,7 @@ public sealed class SiloHostConfigurationTests
     public async Task SiloTls_OutsideDevelopment_WithoutAllowedPeerNames_StopsStartUp_NamingTheSetting()
     {
         // The multi-silo settings without the names: any certificate of the CA could join.
-        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
-        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
-        {
-            settings[key] = value;
-        }
+        var settings = MultiSiloWithoutStorage();
         settings.Remove("GrantSilo__Tls__AllowedPeerNames__0");
         await using var silo = ChildProcess.Start("any-peer", ChildProcess.BuiltDll("SiloHostDll"), settings);
 
@@ -276,14 +264,8 @@ public sealed class SiloHostConfigurationTests
     public async Task AzureTableProfile_RefusesADecisionLeaseTheSiloLeaseCannotCover_NamingTheKeys()
     {
         // The one-machine membership settings give a 1 s silo lease: a decision lease may be at most 25 s.
-        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()))
-        {
-            ["GrantSilo__Lifecycle__DecisionLeaseDuration"] = "00:00:29",
-        };
-        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
-        {
-            settings[key] = value;
-        }
+        var settings = MultiSiloWithoutStorage();
+        settings["GrantSilo__Lifecycle__DecisionLeaseDuration"] = "00:00:29";
         await using var silo = ChildProcess.Start("long-decision-lease", ChildProcess.BuiltDll("SiloHostDll"), settings);
 
         Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with a decision lease its silo lease cannot cover.");
@@ -368,5 +350,17 @@ public sealed class SiloHostConfigurationTests
         Assert.Contains("GrantSilo:Tls:Enabled=true", silo.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", silo.Output, StringComparison.Ordinal);
+    }
+
+    // The multi-silo (AzureTable) settings and the test identity, with a storage address nothing listens on: for the
+    // start-up refusals, which must come before any storage is reached.
+    private static Dictionary<string, string> MultiSiloWithoutStorage()
+    {
+        var settings = new Dictionary<string, string>(MultiSiloSettings.Silo($"DefaultEndpointsProtocol=http;AccountName={Testing.Azurite.AzuriteProcess.AccountName};AccountKey={Testing.Azurite.AzuriteProcess.AccountKey};TableEndpoint=http://127.0.0.1:9/{Testing.Azurite.AzuriteProcess.AccountName};", Ports.Free(), Ports.Free()));
+        foreach (var (key, value) in TestIdentity.Shared.SiloEnvironment())
+        {
+            settings[key] = value;
+        }
+        return settings;
     }
 }
