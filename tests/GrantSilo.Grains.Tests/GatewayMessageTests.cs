@@ -48,4 +48,54 @@ public class GatewayMessageTests(AbuseClusterFixture fixture)
             RequestContext.Clear();
         }
     }
+    /// <summary>
+    /// Orleans files activations and directory entries under the hash code a message carries for its target's id, and
+    /// compares ids by their bytes: a client that sent an existing grain's id with another hash reached a second
+    /// activation of that grain beside the first (two answering for one agent, credential or task, each with its own
+    /// memory of leases and revocations). The gateway now refuses the frame and closes the connection.
+    /// </summary>
+    [Fact]
+    public async Task ACallToAGrainsIdWithAHashNotItsOwn_NeverReachesASecondActivation()
+    {
+        var scenario = new Scenario(fixture);
+        var agent = await scenario.AgentAsync("hashed", Scenario.Scope(0, "doc:read:*"));
+        var grain = fixture.Cluster.Client.GetGrain<IAgentGrain>(agent);
+        var real = ((GrainReference)grain).GrainId;
+        Assert.True((await scenario.Client.GetAgentAsync(agent)).IsSuccess);
+
+        var forgedId = new GrainId(real.Type, IdSpan.UnsafeCreate(real.Key.AsSpan().ToArray(), real.Key.GetHashCode() ^ 0x5a5a5a5a));
+        Assert.Equal(real, forgedId);
+        var forged = fixture.Cluster.Client.GetGrain<IAgentGrain>(forgedId);
+        TestIdentity.Attach(TestIdentity.Shared.PersonToken("person:mallory@test.dev"));
+        try
+        {
+            // Never read: the gateway closes the connection, so the call fails rather than being answered.
+            using var waited = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await Assert.ThrowsAnyAsync<Exception>(() => forged.GetAsync(waited.Token));
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+
+        var management = fixture.SiloGrains.GetGrain<IManagementGrain>(0);
+        var activations = (await management.GetDetailedGrainStatistics()).Count(s => s.GrainId.Equals(real));
+        Assert.Equal(1, activations);
+
+        // The client reconnects and the same agent is served by its one activation. A call the client sent before it
+        // noticed the closed connection waits for its response timeout, so each attempt has a short one of its own.
+        Assert.True(await Eventually.LastAsync(async () =>
+        {
+            try
+            {
+                using var attempt = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                return (await scenario.Client.GetAgentAsync(agent, attempt.Token)).IsSuccess;
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }, ok => ok, TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, (await management.GetDetailedGrainStatistics()).Count(s => s.GrainId.Equals(real)));
+    }
 }

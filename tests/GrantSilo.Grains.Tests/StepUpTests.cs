@@ -169,6 +169,40 @@ public class StepUpTests(ClusterFixture fixture)
         Assert.Equal(ApprovalStatus.Approved, resolved.Status);
     }
 
+    /// <summary>
+    /// The hub calls whatever it is given to subscribe: given a grain's id (or a client observer's id with a hash not its
+    /// own) in place of an observer, it would call that grain with every approval, from inside the cluster.
+    /// </summary>
+    [Fact]
+    public async Task Subscribing_AnythingButAClientsObserver_IsRefused()
+    {
+        var hub = fixture.Cluster.Client.GetGrain<IApprovalHubGrain>(0);
+        var observer = fixture.Cluster.Client.CreateObjectReference<IApprovalObserver>(new RecordingObserver());
+        var observerId = ((GrainReference)observer).GrainId;
+        var notObservers = new[]
+        {
+            fixture.Cluster.Client.GetGrain<IApprovalObserver>(GrainId.Create("grantsilo.agent", "spiffe://test.dev/anyone")),
+            fixture.Cluster.Client.GetGrain<IApprovalObserver>(new GrainId(observerId.Type, IdSpan.UnsafeCreate(observerId.Key.AsSpan().ToArray(), observerId.Key.GetHashCode() ^ 1))),
+            fixture.Cluster.Client.GetGrain<IApprovalObserver>(GrainId.Create("sys.client", Guid.NewGuid().ToString("N"))),
+        };
+        TestIdentity.Attach(TestIdentity.Shared.PersonToken("person:approver@test.dev", "approver"));
+        try
+        {
+            foreach (var notObserver in notObservers)
+            {
+                Assert.Equal(GrantErrorCode.InvalidArgument, (await hub.SubscribeAsync(notObserver)).Error?.Code);
+            }
+            var subscribed = await hub.SubscribeAsync(observer);
+            Assert.True(subscribed.IsSuccess, subscribed.Error?.ToString());
+            await hub.UnsubscribeAsync(observer);
+        }
+        finally
+        {
+            RequestContext.Clear();
+            fixture.Cluster.Client.DeleteObjectReference<IApprovalObserver>(observer);
+        }
+    }
+
     private sealed class RecordingObserver : IApprovalObserver
     {
         private readonly TaskCompletionSource<ApprovalInfo> _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);

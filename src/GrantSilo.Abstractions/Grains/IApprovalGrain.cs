@@ -21,16 +21,20 @@ public interface IApprovalGrain : IGrainWithStringKey
     Task<GrantResult<ApprovalInfo>> DenyAsync(string approver, string? reason, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Receives step-up requests (approvers subscribe through the client SDK).</summary>
+/// <summary>
+/// Receives step-up requests (approvers subscribe through the client SDK). Its calls are one way: the hub does not wait
+/// for an approver's process, and a client never sends the silo an answer (the gateway closes a connection that does).
+/// A subscription whose approver has gone lapses when it is not renewed (<see cref="ApprovalSubscriptions.Lifetime"/>).
+/// </summary>
 [Alias("grantsilo.IApprovalObserver")]
 public interface IApprovalObserver : IGrainObserver
 {
     /// <summary>A new approval awaits a decision.</summary>
-    [Alias("OnApprovalRequested")]
+    [Alias("OnApprovalRequested"), OneWay]
     Task OnApprovalRequestedAsync(ApprovalInfo approval);
 
     /// <summary>An approval was approved, denied, expired or used.</summary>
-    [Alias("OnApprovalResolved")]
+    [Alias("OnApprovalResolved"), OneWay]
     Task OnApprovalResolvedAsync(ApprovalInfo approval);
 }
 

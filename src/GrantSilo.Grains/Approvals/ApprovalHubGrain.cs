@@ -33,6 +33,12 @@ internal sealed partial class ApprovalHubGrain(
     public Task<GrantResult<DateTimeOffset>> SubscribeAsync(IApprovalObserver observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        if (!IsClientObserver(observer))
+        {
+            // The hub calls what it is given: anything but a client's observer (a grain, a system target, an id whose hash
+            // is not its own) would have it call that instead.
+            return Task.FromResult(GrantResult<DateTimeOffset>.Fail(GrantErrorCode.InvalidArgument, "The subscriber is not a client's observer: subscribe with an observer made by IGrainFactory.CreateObjectReference."));
+        }
         var now = _clock.GetUtcNow();
         if (!_observers.ContainsKey(observer) && _observers.Count >= options.Value.MaxApprovalSubscriptions)
         {
@@ -46,6 +52,21 @@ internal sealed partial class ApprovalHubGrain(
         var until = now + ApprovalSubscriptions.Lifetime;
         _observers[observer] = until;
         return Task.FromResult(GrantResult<DateTimeOffset>.Ok(until));
+    }
+
+    // A client observer's id: a client's grain type, a key of the client's id and the observer's joined by '+', and the hashes
+    // Orleans computes for those bytes.
+    internal static bool IsClientObserver(IApprovalObserver observer)
+    {
+        if (observer is not GrainReference reference)
+        {
+            return false;
+        }
+        var id = reference.GrainId;
+        return id.IsClient()
+            && id.Key.AsSpan().Contains((byte)'+')
+            && id.Type.Value.GetHashCode() == (int)StableHash.ComputeHash(id.Type.Value.AsSpan())
+            && id.Key.GetHashCode() == (int)StableHash.ComputeHash(id.Key.AsSpan());
     }
 
     public Task UnsubscribeAsync(IApprovalObserver observer)

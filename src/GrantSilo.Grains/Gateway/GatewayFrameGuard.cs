@@ -29,6 +29,7 @@ internal sealed partial class GatewayFrameGuard(
     IOptions<GrantSiloMessagingOptions> limits,
     IOptions<SiloMessagingOptions> orleansLimits,
     RefusalRecords records,
+    ClientFrameRules rules,
     ILogger<GatewayFrameGuard> logger)
 {
     private const int PreambleLengthSize = 4;
@@ -62,7 +63,8 @@ internal sealed partial class GatewayFrameGuard(
     private async Task PumpAsync(ConnectionContext context, PipeReader input, PipeWriter output)
     {
         var bounds = new Limits(orleansLimits.Value.MaxMessageHeaderSize, orleansLimits.Value.MaxMessageBodySize, limits.Value.MaxMessageDepth);
-        var preambleRead = false;
+        // The client the preamble named; every frame after it must come from that client.
+        ClientFrameRules.ClientId? client = null;
         Exception? failure = null;
         try
         {
@@ -76,19 +78,51 @@ internal sealed partial class GatewayFrameGuard(
                 var buffer = result.Buffer;
                 var check = ShapeCheck.Accepted;
                 long passed = 0;
-                while (true)
+                while (check.IsAccepted)
                 {
-                    var unit = preambleRead ? NextFrame(buffer.Slice(passed), bounds, out check) : NextPreamble(buffer.Slice(passed), bounds, out check);
-                    if (!check.IsAccepted || unit == 0)
+                    var rest = buffer.Slice(passed);
+                    if (client is null)
                     {
-                        break;
+                        var unit = NextPreamble(rest, bounds, out check);
+                        if (unit == 0)
+                        {
+                            break;
+                        }
+                        client = rules.ReadClient(rest.Slice(PreambleLengthSize, unit - PreambleLengthSize));
+                        if (client is null)
+                        {
+                            check = new(ShapeRefusal.BadPreamble, PreambleLengthSize);
+                            break;
+                        }
+                        Copy(rest.Slice(0, unit), output);
+                        passed += unit;
                     }
-                    foreach (var segment in buffer.Slice(passed, unit))
+                    else
                     {
-                        output.Write(segment.Span);
+                        var unit = NextFrame(rest, bounds, out check);
+                        if (unit == 0)
+                        {
+                            break;
+                        }
+                        check = Offset(rules.Check(rest.Slice(FrameLengthSize, HeaderLength(rest)), client, out var packed, out var rewritten), FrameLengthSize);
+                        if (!check.IsAccepted)
+                        {
+                            break;
+                        }
+                        if (rewritten)
+                        {
+                            // The lengths, the packed header Orleans is to read, and the rest as sent.
+                            Copy(rest.Slice(0, FrameLengthSize), output);
+                            BinaryPrimitives.WriteUInt32LittleEndian(output.GetSpan(4), packed);
+                            output.Advance(4);
+                            Copy(rest.Slice(FrameLengthSize + 4, unit - FrameLengthSize - 4), output);
+                        }
+                        else
+                        {
+                            Copy(rest.Slice(0, unit), output);
+                        }
+                        passed += unit;
                     }
-                    passed += unit;
-                    preambleRead = true;
                 }
                 input.AdvanceTo(buffer.GetPosition(passed), buffer.End);
                 if (!check.IsAccepted)
@@ -169,6 +203,16 @@ internal sealed partial class GatewayFrameGuard(
         }
         return check.IsAccepted ? length : 0;
     }
+
+    private static void Copy(ReadOnlySequence<byte> bytes, PipeWriter output)
+    {
+        foreach (var segment in bytes)
+        {
+            output.Write(segment.Span);
+        }
+    }
+
+    private static int HeaderLength(ReadOnlySequence<byte> frame) => TryReadInt32(frame, 0, out var length) ? length : 0;
 
     private static ShapeCheck Offset(ShapeCheck check, long by) => check.IsAccepted ? check : check with { Position = check.Position + by };
 

@@ -33,6 +33,21 @@ internal enum ShapeRefusal
 
     /// <summary>The frame's length prefix is out of the configured bounds.</summary>
     FrameLength,
+
+    /// <summary>The connection's preamble does not name a client (with its id's own hashes), as a client's must.</summary>
+    BadPreamble,
+
+    /// <summary>An id in the header carries a hash code other than its bytes' own (<see cref="ClientFrameRules"/>).</summary>
+    ForgedIdHash,
+
+    /// <summary>The message is not a request: a client answers nothing (<see cref="ClientFrameRules"/>).</summary>
+    NotARequest,
+
+    /// <summary>The message names a sender other than the client the connection's preamble named (<see cref="ClientFrameRules"/>).</summary>
+    ForgedSender,
+
+    /// <summary>The header carries a flag only silos set (<see cref="ClientFrameRules"/>).</summary>
+    ForbiddenFlags,
 }
 
 /// <summary>The outcome of a shape check: a refusal (or <see cref="ShapeRefusal.None"/>) and the offset it was found at.</summary>

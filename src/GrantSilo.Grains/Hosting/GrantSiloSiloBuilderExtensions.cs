@@ -74,6 +74,7 @@ public static class GrantSiloSiloBuilderExtensions
         services.AddSingleton<IConfigureOptions<Orleans.Configuration.SiloMessagingOptions>, MessageLimits>();
         // And how deeply a client's message may nest (GrantSilo:Messaging:MaxMessageDepth): every frame a client sends the
         // gateway is walked before Orleans reads it, since Orleans' deserializer has no depth limit.
+        services.TryAddSingleton<GrantSilo.Grains.Gateway.ClientFrameRules>();
         services.TryAddSingleton<GrantSilo.Grains.Gateway.GatewayFrameGuard>();
         services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.SiloConnectionOptions>, GatewayGuardPlacement>();
         services.TryAddSingleton<ClusterCallKey>();

@@ -22,24 +22,30 @@ namespace GrantSilo.Grains.Tests.Gateway;
 /// </summary>
 public class GatewayFrameGuardTests
 {
-    private static readonly Serializer Orleans = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
+    private static readonly Serializer Orleans = new ServiceCollection().AddSerializer(b => b.AddAssembly(typeof(ClusterOptions).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>();
+    private static readonly GrainInterfaceType Cancellation = GrainInterfaceType.Create("test.cancellation");
+    private static readonly GrainId Client = ClientFrames.NewClient();
+    private static readonly GrainId Target = GrainId.Create("grantsilo.task", "t-1");
     private readonly CapturedLog _log = new();
     private readonly FakeTimeProvider _time = new();
+
+    internal static ClientFrameRules Rules() => new(
+        bytes => (GrainId?)typeof(ClusterOptions).Assembly.GetType("Orleans.Runtime.Messaging.ConnectionPreamble", throwOnError: true)!
+            .GetProperty("NodeIdentity")!.GetValue(Orleans.Deserialize<object>(bytes)),
+        Cancellation);
 
     private GatewayFrameGuard Guard(int burst = 5) => new(
         Options.Create(new GrantSiloMessagingOptions()),
         Options.Create(new SiloMessagingOptions { MaxMessageHeaderSize = new GrantSiloMessagingOptions().MaxMessageHeaderBytes, MaxMessageBodySize = 1024 * 1024 }),
         new RefusalRecords(Options.Create(new GrantSiloOptions { RecordedRefusalsBurst = burst, RecordedRefusalsPerSecond = 1 }), _time, Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalRecords>.Instance),
+        Rules(),
         new Logger<GatewayFrameGuard>(LoggerFactory.Create(logging => logging.AddProvider(_log))));
 
-    private static byte[] Preamble()
-    {
-        var bytes = Orleans.SerializeToArray<object>(new object[] { "cluster", 1 });
-        var framed = new byte[4 + bytes.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(framed, bytes.Length);
-        bytes.CopyTo(framed.AsSpan(4));
-        return framed;
-    }
+    private static byte[] Preamble() => ClientFrames.Preamble(Orleans, Client);
+
+    // A request from the connection's client, as Orleans' client writes one.
+    private static byte[] Frame(byte[] body, uint packed = ClientFrames.Request, GrainId? sender = null, GrainId? target = null, GrainInterfaceType? interfaceType = null, int? targetKeyHash = null, int? senderKeyHash = null) =>
+        ClientFrames.Frame(ClientFrames.Header(packed, sender ?? Client, target ?? Target, interfaceType, targetKeyHash, senderKeyHash), body);
 
     private static byte[] Join(params byte[][] parts) => [.. parts.SelectMany(p => p)];
 
@@ -48,7 +54,7 @@ public class GatewayFrameGuardTests
     [Fact]
     public async Task AcceptedFrames_ReachTheNextMiddlewareByteForByte_HoweverTheStreamIsCut()
     {
-        byte[] stream = [.. Preamble(), .. NestedMessages.Frame(Nested(20)), .. NestedMessages.Frame([]), .. NestedMessages.Frame(Orleans.SerializeToArray<object>("hello"))];
+        byte[] stream = [.. Preamble(), .. Frame(Nested(20)), .. Frame([]), .. Frame(Orleans.SerializeToArray<object>("hello"))];
         await Gen.Int[1, 64].Array[1, 40].SampleAsync(async cuts =>
         {
             var connection = new GuardedConnection(Guard());
@@ -75,10 +81,10 @@ public class GatewayFrameGuardTests
     public async Task AFrameNestedTooDeep_NeverReachesTheNextMiddleware_AndClosesTheConnection_LoggingOneLineWithoutItsBytes()
     {
         var connection = new GuardedConnection(Guard());
-        byte[] accepted = [.. Preamble(), .. NestedMessages.Frame(Nested(10))];
+        byte[] accepted = [.. Preamble(), .. Frame(Nested(10))];
         await connection.Client.Writer.WriteAsync(accepted);
-        await connection.Client.Writer.WriteAsync(NestedMessages.Frame(Nested(25_000)));
-        await connection.Client.Writer.WriteAsync(NestedMessages.Frame([]));
+        await connection.Client.Writer.WriteAsync(Frame(Nested(25_000)));
+        await connection.Client.Writer.WriteAsync(Frame([]));
 
         Assert.Equal(accepted, await connection.ReadToEndAsync());
         await connection.Running;
@@ -125,7 +131,7 @@ public class GatewayFrameGuardTests
         for (var i = 0; i < 5; i++)
         {
             var connection = new GuardedConnection(guard);
-            await connection.Client.Writer.WriteAsync(Join(Preamble(), NestedMessages.Frame([0b1010_0000])));
+            await connection.Client.Writer.WriteAsync(Join(Preamble(), Frame([0b1010_0000])));
             Assert.Equal(Preamble(), await connection.ReadToEndAsync());
             await connection.Running;
             Assert.True(connection.Context.ConnectionClosed.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)));
@@ -138,7 +144,7 @@ public class GatewayFrameGuardTests
     public async Task WhenOrleansEndsTheConnection_ThePumpStops_WithTheClientStillConnected()
     {
         var connection = new GuardedConnection(Guard(), readsOneUnitThenStops: true);
-        await connection.Client.Writer.WriteAsync(Join(Preamble(), NestedMessages.Frame([])));
+        await connection.Client.Writer.WriteAsync(Join(Preamble(), Frame([])));
 
         // The next middleware returns after its first read; the guard's pump, waiting on the client, must stop too.
         await connection.Running.WaitAsync(TimeSpan.FromSeconds(30));
@@ -158,6 +164,108 @@ public class GatewayFrameGuardTests
         var failure = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<GrantSiloMessagingOptions>>().Value);
         Assert.Contains("GrantSilo:Messaging:MaxMessageDepth must be between 16", failure.Message, StringComparison.Ordinal);
         Assert.Equal(64, new GrantSiloMessagingOptions().MaxMessageDepth);
+    }
+
+    public static TheoryData<string, string> ForgedFrames => new()
+    {
+        { "a response", "NotARequest" },
+        { "a frame with no direction", "NotARequest" },
+        { "another client's id as the sender", "ForgedSender" },
+        { "a grain's id as the sender", "ForgedSender" },
+        { "the sender's key with a hash not its own", "ForgedIdHash" },
+        { "the target's key with a hash not its own", "ForgedIdHash" },
+        { "the interface type with a hash not its own", "ForgedIdHash" },
+        { "a system message", "ForbiddenFlags" },
+        { "a local-only message", "ForbiddenFlags" },
+        { "a flag Orleans does not define", "ForbiddenFlags" },
+    };
+
+    private static byte[] Forged(string what) => what switch
+    {
+        "a response" => Frame(Orleans.SerializeToArray<object>("an answer"), ClientFrames.Response),
+        "a frame with no direction" => Frame([], 0),
+        "another client's id as the sender" => Frame([], sender: ClientFrames.NewClient()),
+        "a grain's id as the sender" => Frame([], sender: GrainId.Create("grantsilo.credential", "c-1")),
+        "the sender's key with a hash not its own" => Frame([], senderKeyHash: Client.Key.GetHashCode() ^ 1),
+        "the target's key with a hash not its own" => Frame([], targetKeyHash: Target.Key.GetHashCode() ^ 0x5a5a),
+        "the interface type with a hash not its own" => ForgedInterfaceHash(),
+        "a system message" => Frame([], ClientFrames.Request | ClientFrames.SystemMessage),
+        "a local-only message" => Frame([], ClientFrames.Request | ClientFrames.IsLocalOnly),
+        "a flag Orleans does not define" => Frame([], ClientFrames.Request | 1 << 12),
+        _ => throw new ArgumentOutOfRangeException(nameof(what)),
+    };
+
+    // A frame naming the cancellation interface, with the last four bytes before the interface's own (its hash) changed.
+    private static byte[] ForgedInterfaceHash()
+    {
+        var header = ClientFrames.Header(ClientFrames.Request, Client, Target, Cancellation);
+        header[header.Length - Cancellation.Value.AsSpan().Length - 1] ^= 0x01;
+        return ClientFrames.Frame(header, []);
+    }
+
+    [Theory]
+    [MemberData(nameof(ForgedFrames))]
+    public async Task AFrameThatMisstatesItsSender_ItsDirection_ItsFlags_OrItsIdsHashes_NeverReachesOrleans_AndClosesTheConnection(string what, string refusal)
+    {
+        var connection = new GuardedConnection(Guard());
+        byte[] accepted = [.. Preamble(), .. Frame([])];
+        await connection.Client.Writer.WriteAsync(accepted);
+        await connection.Client.Writer.WriteAsync(Forged(what));
+        await connection.Client.Writer.WriteAsync(Frame([]));
+
+        Assert.Equal(accepted, await connection.ReadToEndAsync());
+        await connection.Running;
+        Assert.True(connection.Context.ConnectionClosed.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"({refusal} at offset", Assert.Single(_log.Lines), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> BadPreambles => ["a grain", "a client's observer", "no client at all"];
+
+    [Theory]
+    [MemberData(nameof(BadPreambles))]
+    public async Task APreambleThatNamesNoClient_ClosesTheConnection_BeforeOrleansReadsIt(string names)
+    {
+        var preamble = names switch
+        {
+            "a grain" => ClientFrames.Preamble(Orleans, GrainId.Create("grantsilo.task", "t-1")),
+            "a client's observer" => ClientFrames.Preamble(Orleans, GrainId.Create("sys.client", $"{Guid.NewGuid():N}+{Guid.NewGuid():N}")),
+            _ => Join(BitConverter.GetBytes(Orleans.SerializeToArray<object>(new object[] { "cluster", 1 }).Length), Orleans.SerializeToArray<object>(new object[] { "cluster", 1 })),
+        };
+        var connection = new GuardedConnection(Guard());
+        await connection.Client.Writer.WriteAsync(Join(preamble, Frame([])));
+
+        Assert.Empty(await connection.ReadToEndAsync());
+        await connection.Running;
+        Assert.Contains("(BadPreamble at offset", Assert.Single(_log.Lines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InterleavingFlags_AreCleared_ExceptAlwaysInterleaveOnCallCancellation_AndTheRestOfTheFramePassesUnchanged()
+    {
+        const uint interleaving = ClientFrames.ReadOnly | ClientFrames.AlwaysInterleave | ClientFrames.Unordered;
+        var body = Orleans.SerializeToArray<object>("call");
+        var toAGrain = Frame(body, ClientFrames.Request | interleaving);
+        var oneWayToAGrain = Frame(body, ClientFrames.OneWay | interleaving);
+        var cancellation = Frame(body, ClientFrames.OneWay | interleaving, interfaceType: Cancellation);
+        var connection = new GuardedConnection(Guard());
+        await connection.Client.Writer.WriteAsync(Join(Preamble(), toAGrain, oneWayToAGrain, cancellation));
+        await connection.Client.Writer.CompleteAsync();
+
+        var passed = await connection.ReadToEndAsync();
+        var preambleLength = Preamble().Length;
+        Assert.Equal(preambleLength + toAGrain.Length + oneWayToAGrain.Length + cancellation.Length, passed.Length);
+        var frames = new[] { toAGrain, oneWayToAGrain, cancellation };
+        var expected = new[] { ClientFrames.Request | ClientFrames.HasInterfaceType * 0, ClientFrames.OneWay, ClientFrames.OneWay | ClientFrames.AlwaysInterleave | ClientFrames.HasInterfaceType };
+        var at = preambleLength;
+        for (var i = 0; i < frames.Length; i++)
+        {
+            var seen = passed.AsSpan(at, frames[i].Length);
+            Assert.Equal(expected[i], ClientFrames.PackedHeader(seen));
+            // Only the packed header changed.
+            Assert.True(seen[..8].SequenceEqual(frames[i].AsSpan(0, 8)) && seen[12..].SequenceEqual(frames[i].AsSpan(12)), $"Frame {i} changed beyond its flags.");
+            at += frames[i].Length;
+        }
+        Assert.Empty(_log.Lines);
     }
 
     // A connection through the guard: the client writes into Client, the next middleware's view is read back.

@@ -1,0 +1,284 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Reflection;
+using Orleans.Metadata;
+using Orleans.Serialization;
+
+namespace GrantSilo.Grains.Gateway;
+
+/// <summary>
+/// What a client connection may say about itself in a message header. Orleans' gateway forwards a client's message as
+/// the client wrote it, and the silo believes every part of its header: who sent it (the response goes there), which
+/// way it travels (a response completes whatever call is waiting under its target and id), how it may interleave with
+/// the calls its target is already running, and the hash codes of its ids (the silo files activations and directory
+/// entries under the hash it is given, so an id with a made-up hash reaches a second activation of a grain that is
+/// already active). <see cref="GatewayFrameGuard"/> holds every frame from a client to these rules before Orleans reads
+/// it; the values the rules need from the silo's runtime are read once, here.
+/// </summary>
+/// <remarks>
+/// <para>The rules, for every frame after the connection's preamble:</para>
+/// <list type="bullet">
+/// <item>every id in the header (the sending and target grain's type and key, the interface type) carries the hash
+/// Orleans computes for its bytes (<see cref="StableHash"/>): otherwise <see cref="ShapeRefusal.ForgedIdHash"/>;</item>
+/// <item>the message is a request or a one-way request: a client answers nothing (GrantSilo calls its observers one
+/// way), so a response, rejection or status from a client is <see cref="ShapeRefusal.NotARequest"/>;</item>
+/// <item>its sender is the client the preamble named, and that the gateway routes this connection's answers to:
+/// otherwise <see cref="ShapeRefusal.ForgedSender"/>;</item>
+/// <item>no flag only silos set: a system message, cache invalidation entries, local-only, or a bit Orleans does not
+/// define: otherwise <see cref="ShapeRefusal.ForbiddenFlags"/>;</item>
+/// <item>the interleaving flags (read-only, always-interleave, unordered) are cleared: a client does not decide which
+/// calls a grain runs together. GrantSilo's interfaces declare none of them; only Orleans' call cancellation, which must
+/// reach a busy grain, keeps always-interleave.</item>
+/// </list>
+/// </remarks>
+internal sealed class ClientFrameRules
+{
+    // Orleans' Message.MessageFlags, the low 16 bits of the packed header.
+    internal const uint SystemMessage = 1 << 0;
+    internal const uint ReadOnly = 1 << 1;
+    internal const uint AlwaysInterleave = 1 << 2;
+    internal const uint Unordered = 1 << 3;
+    internal const uint HasInterfaceType = 1 << 6;
+    internal const uint HasCacheInvalidationHeader = 1 << 7;
+    internal const uint HasTimeToLive = 1 << 8;
+    internal const uint IsLocalOnly = 1 << 9;
+
+    // Flags a client never sets: system messages, directory cache entries, local-only, and bits 11-15 (undefined or reserved).
+    private const uint SiloOnlyFlags = SystemMessage | HasCacheInvalidationHeader | IsLocalOnly | 0xF800;
+    private const uint InterleavingFlags = ReadOnly | AlwaysInterleave | Unordered;
+
+    // Orleans' Message.Directions, bits 16-19 of the packed header.
+    private const uint DirectionMask = 0x000F_0000;
+    internal const uint Request = 1 << 16;
+    internal const uint Response = 2 << 16;
+    internal const uint OneWay = 3 << 16;
+
+    private const int MaxPreambleLength = 1024;
+
+    private readonly Func<byte[], GrainId?> _readPreamble;
+
+    /// <param name="readPreamble">Reads the client's id from its preamble's bytes as Orleans' gateway does; null when they hold no preamble.</param>
+    /// <param name="cancellationInterface">The interface type id of Orleans' call cancellation extension (the one interface whose calls keep always-interleave).</param>
+    internal ClientFrameRules(Func<byte[], GrainId?> readPreamble, GrainInterfaceType cancellationInterface)
+    {
+        _readPreamble = readPreamble;
+        CancellationInterface = cancellationInterface.Value.AsSpan().ToArray();
+    }
+
+    /// <summary>The rules as the silo's runtime defines its preamble and its call cancellation interface.</summary>
+    public ClientFrameRules(Serializer serializer, GrainInterfaceTypeResolver interfaces)
+        : this(PreambleReader(serializer), interfaces.GetGrainInterfaceType(OrleansType("Orleans.Runtime.IGrainCallCancellationExtension")))
+    {
+    }
+
+    internal byte[] CancellationInterface { get; }
+
+    /// <summary>
+    /// The client a preamble names: a client id (not a grain's or a silo's) whose hashes are its bytes' own. Null when
+    /// the preamble cannot be read as one.
+    /// </summary>
+    public ClientId? ReadClient(ReadOnlySequence<byte> preamble)
+    {
+        if (preamble.Length > MaxPreambleLength)
+        {
+            return null;
+        }
+        GrainId? named;
+        try
+        {
+            named = _readPreamble(preamble.ToArray());
+        }
+        catch (Exception)
+        {
+            // Orleans would refuse it too; the guard closes the connection instead.
+            return null;
+        }
+        if (named is not { } id || !id.IsClient() || id.Key.AsSpan().Contains((byte)'+') || !HashIsOwn(id.Type.Value) || !HashIsOwn(id.Key))
+        {
+            return null;
+        }
+        return new ClientId(id.Type.Value.AsSpan().ToArray(), id.Key.AsSpan().ToArray());
+    }
+
+    /// <summary>
+    /// Holds one frame's header (already accepted by <see cref="MessageShape.CheckHeader"/>) to the rules for
+    /// <paramref name="client"/>. Accepted, <paramref name="packedHeaders"/> is the packed header value Orleans should
+    /// read: the one sent, or the one sent with its interleaving flags cleared.
+    /// </summary>
+    public ShapeCheck Check(ReadOnlySequence<byte> header, ClientId client, out uint packedHeaders, out bool rewritten)
+    {
+        var reader = new SequenceReader<byte>(header);
+        rewritten = false;
+        if (!reader.TryReadLittleEndian(out int packed))
+        {
+            packedHeaders = 0;
+            return new(ShapeRefusal.Truncated, 0);
+        }
+        packedHeaders = (uint)packed;
+        var direction = packedHeaders & DirectionMask;
+        if (direction != Request && direction != OneWay)
+        {
+            return new(ShapeRefusal.NotARequest, 0);
+        }
+        if ((packedHeaders & SiloOnlyFlags) != 0)
+        {
+            return new(ShapeRefusal.ForbiddenFlags, 0);
+        }
+        reader.Advance(8); // the correlation id
+
+        // The sender: ids with the hashes of their bytes, and those bytes the client's own.
+        var at = reader.Consumed;
+        var senderType = Id(ref reader, client.Type);
+        var senderKey = senderType == IdCheck.ForgedHash ? IdCheck.ForgedHash : Id(ref reader, client.Key);
+        if (senderType == IdCheck.ForgedHash || senderKey == IdCheck.ForgedHash)
+        {
+            return new(ShapeRefusal.ForgedIdHash, at);
+        }
+        if (senderType != IdCheck.Same || senderKey != IdCheck.Same)
+        {
+            return new(ShapeRefusal.ForgedSender, at);
+        }
+        // The target: any id, with the hashes of its bytes.
+        at = reader.Consumed;
+        if (Id(ref reader, []) == IdCheck.ForgedHash || Id(ref reader, []) == IdCheck.ForgedHash)
+        {
+            return new(ShapeRefusal.ForgedIdHash, at);
+        }
+        // The two silo addresses (the gateway sets the sender's; the target's routes a system target's call).
+        for (var i = 0; i < 2; i++)
+        {
+            if (!TryReadVarUInt32(ref reader, out var length) || reader.Remaining < length)
+            {
+                return new(ShapeRefusal.Truncated, reader.Consumed);
+            }
+            reader.Advance(length);
+        }
+        if ((packedHeaders & HasTimeToLive) != 0)
+        {
+            reader.Advance(4);
+        }
+        var keepsInterleave = false;
+        if ((packedHeaders & HasInterfaceType) != 0)
+        {
+            at = reader.Consumed;
+            var interfaceType = Id(ref reader, CancellationInterface);
+            if (interfaceType == IdCheck.ForgedHash)
+            {
+                return new(ShapeRefusal.ForgedIdHash, at);
+            }
+            keepsInterleave = interfaceType == IdCheck.Same;
+        }
+
+        var cleared = packedHeaders & ~(keepsInterleave ? ReadOnly | Unordered : InterleavingFlags);
+        rewritten = cleared != packedHeaders;
+        packedHeaders = cleared;
+        return ShapeCheck.Accepted;
+    }
+
+    private enum IdCheck
+    {
+        Same,
+        Other,
+        ForgedHash,
+    }
+
+    // An id span as Orleans writes it raw: a varint length, then (unless zero) its 4-byte hash and the bytes. ForgedHash
+    // when the hash is not the bytes' own (or the span is cut short); otherwise whether the bytes are compareTo's.
+    private static IdCheck Id(ref SequenceReader<byte> reader, ReadOnlySpan<byte> compareTo)
+    {
+        if (!TryReadVarUInt32(ref reader, out var length))
+        {
+            return IdCheck.ForgedHash;
+        }
+        if (length == 0)
+        {
+            return compareTo.IsEmpty ? IdCheck.Same : IdCheck.Other;
+        }
+        if (!reader.TryReadLittleEndian(out int hash) || reader.Remaining < length)
+        {
+            return IdCheck.ForgedHash;
+        }
+        Span<byte> scratch = stackalloc byte[256];
+        byte[]? rented = null;
+        try
+        {
+            scoped ReadOnlySpan<byte> bytes;
+            if (reader.UnreadSpan.Length >= length)
+            {
+                bytes = reader.UnreadSpan[..(int)length];
+            }
+            else
+            {
+                var copy = length <= scratch.Length ? scratch : (rented = ArrayPool<byte>.Shared.Rent((int)length));
+                copy = copy[..(int)length];
+                reader.TryCopyTo(copy);
+                bytes = copy;
+            }
+            var verdict = hash != (int)StableHash.ComputeHash(bytes) ? IdCheck.ForgedHash
+                : bytes.SequenceEqual(compareTo) ? IdCheck.Same
+                : IdCheck.Other;
+            reader.Advance(length);
+            return verdict;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool HashIsOwn(IdSpan span) =>
+        span.IsDefault || span.GetHashCode() == (int)StableHash.ComputeHash(span.AsSpan());
+
+    // Orleans' prefix varint (its length is the trailing zero bits of the first byte, plus one), at most 32 bits.
+    private static bool TryReadVarUInt32(ref SequenceReader<byte> reader, out uint value)
+    {
+        value = 0;
+        if (!reader.TryPeek(out var first))
+        {
+            return false;
+        }
+        var count = BitOperations.TrailingZeroCount(first | 0x100) + 1;
+        if (count > 5)
+        {
+            return false;
+        }
+        Span<byte> raw = stackalloc byte[8];
+        raw.Clear();
+        if (!reader.TryCopyTo(raw[..count]))
+        {
+            return false;
+        }
+        reader.Advance(count);
+        var decoded = BinaryPrimitives.ReadUInt64LittleEndian(raw) >> count;
+        if (decoded > uint.MaxValue)
+        {
+            return false;
+        }
+        value = (uint)decoded;
+        return true;
+    }
+
+    private static Type OrleansType(string name) =>
+        typeof(Orleans.Configuration.ClusterOptions).Assembly.GetType(name, throwOnError: true)!;
+
+    // Orleans reads a preamble with Serializer<ConnectionPreamble>; the type is internal, so it is reached by name, and its
+    // NodeIdentity property names the client.
+    private static Func<byte[], GrainId?> PreambleReader(Serializer serializer)
+    {
+        var type = OrleansType("Orleans.Runtime.Messaging.ConnectionPreamble");
+        var read = typeof(ClientFrameRules).GetMethod(nameof(Deserialize), BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(type)
+            .CreateDelegate<Func<Serializer, byte[], object?>>();
+        var identity = type.GetProperty("NodeIdentity", BindingFlags.Public | BindingFlags.Instance)!;
+        return bytes => read(serializer, bytes) is { } preamble ? (GrainId?)identity.GetValue(preamble) : null;
+    }
+
+    private static object? Deserialize<T>(Serializer serializer, byte[] bytes) => serializer.Deserialize<T>(bytes.AsSpan());
+
+    /// <summary>A client's id as its bytes: the grain type's and the key's.</summary>
+    internal sealed record ClientId(byte[] Type, byte[] Key);
+}
