@@ -48,6 +48,14 @@ internal sealed partial class ClusterCallKey : IDisposable
     /// </summary>
     public const string LimitedDoorHeader = "grantsilo.limited-door";
     private const int MarkLength = 32;
+
+    /// <summary>
+    /// For the HTTP benchmark that measures what the limited-door mark costs, and nothing else: while set, the HTTP API's
+    /// in-silo calls carry no limited-door mark and the door exempts every caller from its rate without looking for one.
+    /// Internal, never a setting (only the benchmark sees it).
+    /// </summary>
+    internal static volatile bool LimitedDoorOmittedForMeasurement;
+
     private readonly byte[] _key;
     private readonly HmacKey _mac;
     // A key of its own (derived from the shared one), so a limited-door mark is never an internal call's mark, nor the reverse.
@@ -200,6 +208,11 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
         // A call a grain makes always has a source context and is marked below, whoever the request came from.
         if (context.SourceContext is null && OutsideCalls.IsActive)
         {
+            if (ClusterCallKey.LimitedDoorOmittedForMeasurement && RequestContext.Get(ClusterCallKey.Header) is null)
+            {
+                // The benchmark's baseline: the call as it went before it carried the mark (nothing to change, no frame).
+                return context.Invoke();
+            }
             return InvokeUnmarkedAsync(context);
         }
         return InvokeMarkedAsync(context);
