@@ -321,7 +321,7 @@ if (args.Contains("--mark-cost"))
         {
             for (var i = 0; i < PerOperation; i++)
             {
-                pairs += key.MatchesLimitedDoor(key.LimitedDoorMark(new(target)), new(target)) ? 1 : 0;
+                pairs += key.MatchesLimitedDoor(key.LimitedDoorMark(target), target) ? 1 : 0;
             }
             return Task.CompletedTask;
         }),

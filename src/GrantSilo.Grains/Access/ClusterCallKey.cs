@@ -151,24 +151,39 @@ internal sealed partial class ClusterCallKey : IDisposable
         return CryptographicOperations.FixedTimeEquals(mark, expected);
     }
 
-    /// <summary>The limited-door mark (<see cref="LimitedDoorHeader"/>) for a call to <paramref name="target"/>.</summary>
-    public byte[] LimitedDoorMark(GrainIdBytes target)
-    {
-        var mark = new byte[MarkLength];
-        Compute(_limitedDoorMac, target, mark);
-        return mark;
-    }
+    /// <summary>The limited-door mark (<see cref="LimitedDoorHeader"/>) for a call to <paramref name="target"/> (a fresh array).</summary>
+    public byte[] LimitedDoorMark(GrainId target) => KeptLimitedDoorMark(target, keep: true).AsSpan().ToArray();
 
     /// <summary>Whether a call to <paramref name="target"/> carries its limited-door mark (constant-time).</summary>
-    public bool MatchesLimitedDoor(object? carried, GrainIdBytes target)
+    public bool MatchesLimitedDoor(object? carried, GrainId target) =>
+        carried is byte[] { Length: MarkLength } mark
+        && CryptographicOperations.FixedTimeEquals(mark, KeptLimitedDoorMark(target, keep: false));
+
+    // The limited-door marks this silo made lately, by target: the HTTP API marks a call and the door checks it in the same
+    // process a moment later, and a gateway asks about the same credentials again and again, so each HMAC is computed once,
+    // not twice per request. Only the marking side adds to the table (a client, who can send any 32 bytes for any target,
+    // never does); it holds at most LimitedDoorMarksKept marks and starts afresh when full. Its arrays never leave it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<GrainId, byte[]> _limitedDoorMarks = new();
+    private int _limitedDoorMarksCount;
+    internal const int LimitedDoorMarksKept = 4096;
+
+    /// <summary>How many limited-door marks are kept now (for tests: never more than <see cref="LimitedDoorMarksKept"/>).</summary>
+    internal int KeptLimitedDoorMarks => _limitedDoorMarks.Count;
+
+    private byte[] KeptLimitedDoorMark(GrainId target, bool keep)
     {
-        if (carried is not byte[] { Length: MarkLength } mark)
+        if (_limitedDoorMarks.TryGetValue(target, out var kept))
         {
-            return false;
+            return kept;
         }
-        Span<byte> expected = stackalloc byte[MarkLength];
-        Compute(_limitedDoorMac, target, expected);
-        return CryptographicOperations.FixedTimeEquals(mark, expected);
+        var mark = new byte[MarkLength];
+        Compute(_limitedDoorMac, new GrainIdBytes(target), mark);
+        if (keep && _limitedDoorMarks.TryAdd(target, mark) && Interlocked.Increment(ref _limitedDoorMarksCount) > LimitedDoorMarksKept)
+        {
+            Interlocked.Exchange(ref _limitedDoorMarksCount, 0);
+            _limitedDoorMarks.Clear();
+        }
+        return mark;
     }
 
     private void Compute(GrainIdBytes target, Span<byte> destination) => Compute(_mac, target, destination);
@@ -224,7 +239,7 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
     private async Task InvokeUnmarkedAsync(IOutgoingGrainCallContext context)
     {
         RequestContext.Remove(ClusterCallKey.Header);
-        RequestContext.Set(ClusterCallKey.LimitedDoorHeader, key.LimitedDoorMark(new(context.TargetId)));
+        RequestContext.Set(ClusterCallKey.LimitedDoorHeader, key.LimitedDoorMark(context.TargetId));
         await context.Invoke();
     }
 
