@@ -6,6 +6,7 @@
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
 //   [--authzen-only, --noop-only, --echo-only: one endpoint alone, for a profiler or perf stat]
 //   [--mark-cost: AuthZEN with and without the limited-door mark on its in-silo call, and one mark + check alone]
+//   [--allocations [--unmarked]: AuthZEN alone under an allocation sampler; --unmarked without the limited-door mark]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
 //   [--tokens-only --issuance-only: issuance alone, for a profiler]
 //   [--tokens-only --credentials-per-session N: issuing loops open a new session every N credentials (default 900)]
@@ -267,6 +268,8 @@ if (args.Contains("--introspection-only"))
 if (args.Contains("--allocations"))
 {
     // For allocation work: AuthZEN alone for --seconds under a sampling allocation profiler; the types allocated most.
+    // --unmarked: the in-silo call without the limited-door mark (as the --mark-cost row), to compare what each allocates.
+    GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorOmittedForMeasurement = args.Contains("--unmarked");
     using var sampler = new AllocationSampler();
     var sampled = await Measurement.RunAsync("AuthZEN POST /evaluation", connections, TimeSpan.FromSeconds(seconds), Post("/access/v1/evaluation", evaluation, "\"decision\":true"));
     Console.WriteLine($"{sampled} {sampled.BytesPerOperation:N0} bytes/request");
@@ -314,6 +317,17 @@ if (args.Contains("--mark-cost"))
     var key = app.Services.GetRequiredService<GrantSilo.Grains.Access.ClusterCallKey>();
     var target = GrainId.Create("credential", GrantSilo.Identity.Tokens.CredentialJwt.ReadVerified(credentialToken)!.CredentialId);
     const int PerOperation = 1000;
+    using var hmac = new GrantSilo.Grains.Keys.HmacKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    static void TwoHmacs(GrantSilo.Grains.Keys.HmacKey hmac, GrainId target, Span<byte> made, Span<byte> expected)
+    {
+        var id = new GrantSilo.Grains.Access.GrainIdBytes(target);
+        Span<byte> buffer = stackalloc byte[id.Type.Length + 1 + id.Key.Length];
+        id.Type.CopyTo(buffer);
+        buffer[id.Type.Length] = 0;
+        id.Key.CopyTo(buffer[(id.Type.Length + 1)..]);
+        hmac.Compute(buffer, made);
+        hmac.Compute(buffer, expected);
+    }
     var pairs = 0L;
     var micro = await Measurement.InterleavedAsync(
     [
@@ -322,6 +336,18 @@ if (args.Contains("--mark-cost"))
             for (var i = 0; i < PerOperation; i++)
             {
                 pairs += key.MatchesLimitedDoor(key.LimitedDoorMark(target), target) ? 1 : 0;
+            }
+            return Task.CompletedTask;
+        }),
+        // The form before marks were kept: an HMAC on each side (a key of its own, over the same bytes as ClusterCallKey's).
+        ("the same pair as two HMACs (as before)", (_, _) =>
+        {
+            Span<byte> made = stackalloc byte[32];
+            Span<byte> expected = stackalloc byte[32];
+            for (var i = 0; i < PerOperation; i++)
+            {
+                TwoHmacs(hmac, target, made, expected);
+                pairs += System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(made, expected) ? 1 : 0;
             }
             return Task.CompletedTask;
         }),
