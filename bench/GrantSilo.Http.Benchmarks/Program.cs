@@ -5,6 +5,8 @@
 //   dotnet run -c Release --project bench/GrantSilo.Http.Benchmarks -- --seconds 8 --connections 32 --batch 16 [--no-audit]
 //   [--introspection-only: RFC 7662 introspection against AuthZEN alone]
 //   [--authzen-only, --noop-only, --echo-only: one endpoint alone, for a profiler or perf stat]
+//   [--mark-cost: AuthZEN with and without the limited-door mark on its in-silo call, and one mark + check alone]
+//   [--allocations [--unmarked]: AuthZEN alone under an allocation sampler; --unmarked without the limited-door mark]
 //   [--tokens-only: issuing a signed credential vs raw ES256 signing; offline verification vs raw ES256 verification]
 //   [--tokens-only --issuance-only: issuance alone, for a profiler]
 //   [--tokens-only --credentials-per-session N: issuing loops open a new session every N credentials (default 900)]
@@ -266,6 +268,8 @@ if (args.Contains("--introspection-only"))
 if (args.Contains("--allocations"))
 {
     // For allocation work: AuthZEN alone for --seconds under a sampling allocation profiler; the types allocated most.
+    // --unmarked: the in-silo call without the limited-door mark (as the --mark-cost row), to compare what each allocates.
+    GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorOmittedForMeasurement = args.Contains("--unmarked");
     using var sampler = new AllocationSampler();
     var sampled = await Measurement.RunAsync("AuthZEN POST /evaluation", connections, TimeSpan.FromSeconds(seconds), Post("/access/v1/evaluation", evaluation, "\"decision\":true"));
     Console.WriteLine($"{sampled} {sampled.BytesPerOperation:N0} bytes/request");
@@ -273,6 +277,102 @@ if (args.Contains("--allocations"))
     foreach (var (type, bytes) in sampler.Top(40))
     {
         Console.WriteLine($"{bytes * 100.0 / total,6:N1}%  {bytes * (double)sampled.BytesPerOperation / total,8:N0} B/request  {type}");
+    }
+    await app.StopAsync();
+    return;
+}
+if (args.Contains("--mark-cost"))
+{
+    // What the limited-door mark costs an HTTP decision: the same AuthZEN request, its in-silo call marked as the product
+    // makes it (HMAC of the target, set in the request context, checked at the door), and with the mark left out
+    // (ClusterCallKey.LimitedDoorOmittedForMeasurement: the call goes as it did before the mark, and the door exempts it
+    // without looking). Each row sets the switch for its own slice; slices never overlap.
+    Func<int, long, Task> Marked(bool omitted, Func<int, long, Task> operation) => (worker, n) =>
+    {
+        GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorOmittedForMeasurement = omitted;
+        return operation(worker, n);
+    };
+    var evaluate = Post("/access/v1/evaluation", evaluation, "\"decision\":true");
+    var rows = await Measurement.InterleavedAsync(
+    [
+        ("no-op POST (same Kestrel)", Marked(false, Post("/bench/noop", evaluation, "\"decision\":true"))),
+        ("AuthZEN POST /evaluation", Marked(false, evaluate)),
+        ("AuthZEN, door call unmarked", Marked(true, evaluate)),
+    ], connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+    GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorOmittedForMeasurement = false;
+    Console.WriteLine(Measurement.WarmUpLog);
+    Console.WriteLine("| endpoint                           |  requests/s  |  p50 (µs)  |  p99 (µs)  | CPU µs/request | bytes allocated/request |");
+    Console.WriteLine("|------------------------------------|--------------|------------|------------|----------------|-------------------------|");
+    foreach (var result in rows)
+    {
+        Console.WriteLine($"{result} {result.CpuUsPerOperation,14:N1} | {result.BytesPerOperation,23:N0} |");
+    }
+    var (marked, unmarked) = (rows[1], rows[2]);
+    Console.WriteLine($"Throughput AuthZEN / no-op: {marked.Throughput / rows[0].Throughput:0.000}x marked, {unmarked.Throughput / rows[0].Throughput:0.000}x unmarked");
+    Console.WriteLine($"Throughput marked / unmarked: {marked.Throughput / unmarked.Throughput:0.000}x; CPU µs per request marked - unmarked: {marked.CpuUsPerOperation - unmarked.CpuUsPerOperation:0.0} ({(marked.CpuUsPerOperation - unmarked.CpuUsPerOperation) / marked.CpuUsPerOperation:0.0%} of a marked request)");
+
+    // The mark alone: one LimitedDoorMark (the API's side) and one MatchesLimitedDoor (the door's) for the credential grain
+    // the decision calls, one thread, 1,000 pairs per operation; against the request-context work the marker adds around
+    // it (Remove, Set, and the door's Get), in alternating slices.
+    var key = app.Services.GetRequiredService<GrantSilo.Grains.Access.ClusterCallKey>();
+    var target = GrainId.Create("credential", GrantSilo.Identity.Tokens.CredentialJwt.ReadVerified(credentialToken)!.CredentialId);
+    const int PerOperation = 1000;
+    using var hmac = new GrantSilo.Grains.Keys.HmacKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    static void TwoHmacs(GrantSilo.Grains.Keys.HmacKey hmac, GrainId target, Span<byte> made, Span<byte> expected)
+    {
+        var id = new GrantSilo.Grains.Access.GrainIdBytes(target);
+        Span<byte> buffer = stackalloc byte[id.Type.Length + 1 + id.Key.Length];
+        id.Type.CopyTo(buffer);
+        buffer[id.Type.Length] = 0;
+        id.Key.CopyTo(buffer[(id.Type.Length + 1)..]);
+        hmac.Compute(buffer, made);
+        hmac.Compute(buffer, expected);
+    }
+    var pairs = 0L;
+    var micro = await Measurement.InterleavedAsync(
+    [
+        ("LimitedDoorMark + MatchesLimitedDoor", (_, _) =>
+        {
+            for (var i = 0; i < PerOperation; i++)
+            {
+                pairs += key.MatchesLimitedDoor(key.LimitedDoorMark(target), target) ? 1 : 0;
+            }
+            return Task.CompletedTask;
+        }),
+        // The form before marks were kept: an HMAC on each side (a key of its own, over the same bytes as ClusterCallKey's).
+        ("the same pair as two HMACs (as before)", (_, _) =>
+        {
+            Span<byte> made = stackalloc byte[32];
+            Span<byte> expected = stackalloc byte[32];
+            for (var i = 0; i < PerOperation; i++)
+            {
+                TwoHmacs(hmac, target, made, expected);
+                pairs += System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(made, expected) ? 1 : 0;
+            }
+            return Task.CompletedTask;
+        }),
+        ("RequestContext Remove + Set + Get + Clear", (_, _) =>
+        {
+            var mark = new byte[32];
+            for (var i = 0; i < PerOperation; i++)
+            {
+                RequestContext.Remove(GrantSilo.Grains.Access.ClusterCallKey.Header);
+                RequestContext.Set(GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorHeader, mark);
+                pairs += RequestContext.Get(GrantSilo.Grains.Access.ClusterCallKey.LimitedDoorHeader) is null ? 0 : 1;
+                RequestContext.Clear();
+            }
+            return Task.CompletedTask;
+        }),
+    ], 1, TimeSpan.FromSeconds(seconds), TimeSpan.FromSeconds(1));
+    Console.WriteLine();
+    foreach (var result in micro)
+    {
+        var us = result.CpuUsPerOperation / PerOperation;
+        Console.WriteLine($"{result.Name}: {1_000_000.0 / result.Throughput / PerOperation * 1000:N0} ns each (wall), {us * 1000:N0} ns CPU; {us / marked.CpuUsPerOperation:0.00%} of a marked AuthZEN request's CPU");
+    }
+    if (pairs == 0)
+    {
+        throw new InvalidOperationException("No mark matched.");
     }
     await app.StopAsync();
     return;

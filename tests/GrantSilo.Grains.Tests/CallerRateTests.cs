@@ -142,7 +142,7 @@ public class CallerRateTests(CallerRateClusterFixture fixture)
         {
             _ => RandomNumberGenerator.GetBytes(32),
             target => key.Mark(new(((GrainReference)target).GrainId)),
-            _ => key.LimitedDoorMark(new(((GrainReference)seen).GrainId)),
+            _ => key.LimitedDoorMark(((GrainReference)seen).GrainId),
         };
         var refused = 0;
         for (var i = 0; i < CallerRateClusterFixture.Burst * 3; i++)

@@ -48,6 +48,14 @@ internal sealed partial class ClusterCallKey : IDisposable
     /// </summary>
     public const string LimitedDoorHeader = "grantsilo.limited-door";
     private const int MarkLength = 32;
+
+    /// <summary>
+    /// For the HTTP benchmark that measures what the limited-door mark costs, and nothing else: while set, the HTTP API's
+    /// in-silo calls carry no limited-door mark and the door exempts every caller from its rate without looking for one.
+    /// Internal, never a setting (only the benchmark sees it).
+    /// </summary>
+    internal static volatile bool LimitedDoorOmittedForMeasurement;
+
     private readonly byte[] _key;
     private readonly HmacKey _mac;
     // A key of its own (derived from the shared one), so a limited-door mark is never an internal call's mark, nor the reverse.
@@ -143,24 +151,39 @@ internal sealed partial class ClusterCallKey : IDisposable
         return CryptographicOperations.FixedTimeEquals(mark, expected);
     }
 
-    /// <summary>The limited-door mark (<see cref="LimitedDoorHeader"/>) for a call to <paramref name="target"/>.</summary>
-    public byte[] LimitedDoorMark(GrainIdBytes target)
-    {
-        var mark = new byte[MarkLength];
-        Compute(_limitedDoorMac, target, mark);
-        return mark;
-    }
+    /// <summary>The limited-door mark (<see cref="LimitedDoorHeader"/>) for a call to <paramref name="target"/> (a fresh array).</summary>
+    public byte[] LimitedDoorMark(GrainId target) => KeptLimitedDoorMark(target, keep: true).AsSpan().ToArray();
 
     /// <summary>Whether a call to <paramref name="target"/> carries its limited-door mark (constant-time).</summary>
-    public bool MatchesLimitedDoor(object? carried, GrainIdBytes target)
+    public bool MatchesLimitedDoor(object? carried, GrainId target) =>
+        carried is byte[] { Length: MarkLength } mark
+        && CryptographicOperations.FixedTimeEquals(mark, KeptLimitedDoorMark(target, keep: false));
+
+    // The limited-door marks this silo made lately, by target: the HTTP API marks a call and the door checks it in the same
+    // process a moment later, and a gateway asks about the same credentials again and again, so each HMAC is computed once,
+    // not twice per request. Only the marking side adds to the table (a client, who can send any 32 bytes for any target,
+    // never does); it holds at most LimitedDoorMarksKept marks and starts afresh when full. Its arrays never leave it.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<GrainId, byte[]> _limitedDoorMarks = new();
+    private int _limitedDoorMarksCount;
+    internal const int LimitedDoorMarksKept = 4096;
+
+    /// <summary>How many limited-door marks are kept now (for tests: never more than <see cref="LimitedDoorMarksKept"/>).</summary>
+    internal int KeptLimitedDoorMarks => _limitedDoorMarks.Count;
+
+    private byte[] KeptLimitedDoorMark(GrainId target, bool keep)
     {
-        if (carried is not byte[] { Length: MarkLength } mark)
+        if (_limitedDoorMarks.TryGetValue(target, out var kept))
         {
-            return false;
+            return kept;
         }
-        Span<byte> expected = stackalloc byte[MarkLength];
-        Compute(_limitedDoorMac, target, expected);
-        return CryptographicOperations.FixedTimeEquals(mark, expected);
+        var mark = new byte[MarkLength];
+        Compute(_limitedDoorMac, new GrainIdBytes(target), mark);
+        if (keep && _limitedDoorMarks.TryAdd(target, mark) && Interlocked.Increment(ref _limitedDoorMarksCount) > LimitedDoorMarksKept)
+        {
+            Interlocked.Exchange(ref _limitedDoorMarksCount, 0);
+            _limitedDoorMarks.Clear();
+        }
+        return mark;
     }
 
     private void Compute(GrainIdBytes target, Span<byte> destination) => Compute(_mac, target, destination);
@@ -200,6 +223,11 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
         // A call a grain makes always has a source context and is marked below, whoever the request came from.
         if (context.SourceContext is null && OutsideCalls.IsActive)
         {
+            if (ClusterCallKey.LimitedDoorOmittedForMeasurement && RequestContext.Get(ClusterCallKey.Header) is null)
+            {
+                // The benchmark's baseline: the call as it went before it carried the mark (nothing to change, no frame).
+                return context.Invoke();
+            }
             return InvokeUnmarkedAsync(context);
         }
         return InvokeMarkedAsync(context);
@@ -211,7 +239,7 @@ internal sealed class InternalCallMarker(ClusterCallKey key) : IOutgoingGrainCal
     private async Task InvokeUnmarkedAsync(IOutgoingGrainCallContext context)
     {
         RequestContext.Remove(ClusterCallKey.Header);
-        RequestContext.Set(ClusterCallKey.LimitedDoorHeader, key.LimitedDoorMark(new(context.TargetId)));
+        RequestContext.Set(ClusterCallKey.LimitedDoorHeader, key.LimitedDoorMark(context.TargetId));
         await context.Invoke();
     }
 
