@@ -30,6 +30,7 @@ internal sealed partial class GatewayFrameGuard(
     IOptions<SiloMessagingOptions> orleansLimits,
     RefusalRecords records,
     ClientFrameRules rules,
+    IServiceProvider services,
     ILogger<GatewayFrameGuard> logger)
 {
     private const int PreambleLengthSize = 4;
@@ -232,11 +233,52 @@ internal sealed partial class GatewayFrameGuard(
     private void Refuse(ConnectionContext context, ShapeCheck check)
     {
         GrantSiloMetrics.GatewayFramesRefused.Add(1, new KeyValuePair<string, object?>("refusal", check.Refusal));
-        if (records.TryRecord(out _))
+        if (records.TryRecord(out var unrecorded))
         {
-            LogFrameRefused(logger, context.RemoteEndPoint?.ToString() ?? "an unknown peer", check.Refusal, check.Position);
+            var peer = context.RemoteEndPoint?.ToString() ?? "an unknown peer";
+            LogFrameRefused(logger, peer, check.Refusal, check.Position);
+            if (unrecorded > 0)
+            {
+                AuditRefusal(RefusalRecords.Unrecorded(unrecorded));
+            }
+            AuditRefusal($"Closed a gateway connection from {peer}: a message frame was refused before it was read ({check.Refusal} at offset {check.Position}).");
         }
         context.Abort(new ConnectionAbortedException("GrantSilo refused a message frame on this gateway connection."));
+    }
+
+    // A refusal on the audit log, as the door records the callers it refuses: nobody authenticated (nothing of the frame
+    // was read), the gateway as the operation, the reason and the peer in the detail, never the bytes. Not waited for: a
+    // flood of refused frames must never hold up the gateway; a full queue drops it (the log line still says it happened).
+    private void AuditRefusal(string detail)
+    {
+        if (services.GetService(typeof(Audit.IAuditTrail)) is not Audit.IAuditTrail trail)
+        {
+            return;
+        }
+        var clock = services.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System;
+        var record = new GrantSilo.AuditRecord
+        {
+            Id = Audit.AuditIds.New(clock),
+            Kind = GrantSilo.AuditEventKind.CallerRefused,
+            At = clock.GetUtcNow(),
+            Action = "gateway",
+            Decision = GrantSilo.DecisionKind.Deny,
+            Reason = GrantSilo.DecisionReason.CallerUnauthenticated,
+            Detail = detail,
+        };
+        _ = RecordDetachedAsync(trail, record);
+
+        static async Task RecordDetachedAsync(Audit.IAuditTrail trail, GrantSilo.AuditRecord record)
+        {
+            try
+            {
+                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Audit.AuditUnavailableException)
+            {
+                // Logged by the journal; the refusal itself stands.
+            }
+        }
     }
 
     private readonly record struct Limits(int HeaderBytes, int BodyBytes, int Depth);

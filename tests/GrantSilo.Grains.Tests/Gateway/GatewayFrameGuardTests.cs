@@ -27,6 +27,7 @@ public class GatewayFrameGuardTests
     private static readonly GrainId Client = ClientFrames.NewClient();
     private static readonly GrainId Target = GrainId.Create("grantsilo.task", "t-1");
     private readonly CapturedLog _log = new();
+    private readonly RecordingTrail _trail = new();
     private readonly FakeTimeProvider _time = new();
 
     internal static ClientFrameRules Rules() => new(
@@ -39,6 +40,7 @@ public class GatewayFrameGuardTests
         Options.Create(new SiloMessagingOptions { MaxMessageHeaderSize = new GrantSiloMessagingOptions().MaxMessageHeaderBytes, MaxMessageBodySize = 1024 * 1024 }),
         new RefusalRecords(Options.Create(new GrantSiloOptions { RecordedRefusalsBurst = burst, RecordedRefusalsPerSecond = 1 }), _time, Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalRecords>.Instance),
         Rules(),
+        new ServiceCollection().AddSingleton<GrantSilo.Grains.Audit.IAuditTrail>(_trail).AddSingleton<TimeProvider>(_time).BuildServiceProvider(),
         new Logger<GatewayFrameGuard>(LoggerFactory.Create(logging => logging.AddProvider(_log))));
 
     private static byte[] Preamble() => ClientFrames.Preamble(Orleans, Client);
@@ -217,6 +219,38 @@ public class GatewayFrameGuardTests
         await connection.Running;
         Assert.True(connection.Context.ConnectionClosed.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)));
         Assert.Contains($"({refusal} at offset", Assert.Single(_log.Lines), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARefusedFrame_IsAuditedAsARefusedCaller_NamingTheRuleAndThePeer_WithNoneOfItsBytes()
+    {
+        var connection = new GuardedConnection(Guard());
+        var secret = Orleans.SerializeToArray<object>("not-for-the-log-" + Guid.NewGuid().ToString("N"));
+        await connection.Client.Writer.WriteAsync(Join(Preamble(), Frame(secret, ClientFrames.Response)));
+        await connection.ReadToEndAsync();
+        await connection.Running;
+
+        var record = Assert.Single(_trail.Records);
+        Assert.Equal(AuditEventKind.CallerRefused, record.Kind);
+        Assert.Equal(DecisionKind.Deny, record.Decision);
+        Assert.Equal(DecisionReason.CallerUnauthenticated, record.Reason);
+        Assert.Equal("gateway", record.Action);
+        Assert.Null(record.CallerSubject);
+        Assert.Contains("(NotARequest at offset", record.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-for-the-log", System.Text.Json.JsonSerializer.Serialize(record), StringComparison.Ordinal);
+    }
+
+    private sealed class RecordingTrail : GrantSilo.Grains.Audit.IAuditTrail
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<AuditRecord> _records = new();
+
+        public IReadOnlyList<AuditRecord> Records => [.. _records];
+
+        public ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken)
+        {
+            _records.Enqueue(record);
+            return ValueTask.CompletedTask;
+        }
     }
 
     public static TheoryData<string> BadPreambles => ["a grain", "a client's observer", "no client at all"];
