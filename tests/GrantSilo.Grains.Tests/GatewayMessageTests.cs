@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 using GrantSilo.GrainInterfaces;
 using GrantSilo.Grains.Hosting;
 
@@ -97,5 +99,29 @@ public class GatewayMessageTests(AbuseClusterFixture fixture)
             }
         }, ok => ok, TimeSpan.FromSeconds(60)));
         Assert.Equal(1, (await management.GetDetailedGrainStatistics()).Count(s => s.GrainId.Equals(real)));
+    }
+    /// <summary>
+    /// A grain runs one call at a time unless the message says the call may interleave, and Orleans takes the message's
+    /// word. The gateway lets a client's message keep those flags only as the called method declares them, from a table
+    /// of every call the silo knows: the calls GrantSilo declares always-interleave must be in it, and the ones it does
+    /// not must not.
+    /// </summary>
+    [Fact]
+    public void TheGatewaysInterleavingTable_HoldsWhatEachCallDeclares()
+    {
+        var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
+        var rules = services.GetRequiredService<GrantSilo.Grains.Gateway.ClientFrameRules>();
+        var types = services.GetRequiredService<Orleans.Serialization.TypeSystem.TypeConverter>();
+        // The invokable type Orleans generated for a method (its name is a hash), found by what it says it invokes.
+        string Invokable(Type grainInterface, string method) => types.Format(grainInterface.Assembly.GetTypes()
+            .Where(t => typeof(Orleans.Runtime.RequestBase).IsAssignableFrom(t) && !t.IsAbstract && !t.ContainsGenericParameters && t.GetConstructor(Type.EmptyTypes) is not null)
+            .Single(t => Activator.CreateInstance(t) is Orleans.Runtime.RequestBase call && call.GetInterfaceType() == grainInterface && call.GetMethodName() == method));
+
+        Assert.Equal(4u, rules.DeclaredFlags(Invokable(typeof(ICredentialGrain), "AuthorizeAsync")));
+        Assert.Equal(4u, rules.DeclaredFlags(Invokable(typeof(ISessionGrain), "ListCredentialsAsync")));
+        Assert.Equal(0u, rules.DeclaredFlags(Invokable(typeof(ISessionGrain), "IssueCredentialAsync")));
+        Assert.Equal(0u, rules.DeclaredFlags(Invokable(typeof(ITaskGrain), "RevokeAsync")));
+        var cancellation = typeof(Orleans.Configuration.ClusterOptions).Assembly.GetType("Orleans.Runtime.IGrainCallCancellationExtension", throwOnError: true)!;
+        Assert.Equal(4u, rules.DeclaredFlags(Invokable(cancellation, "CancelRequestAsync")));
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Reflection;
-using Orleans.Metadata;
+using Orleans.CodeGeneration;
 using Orleans.Serialization;
 
 namespace GrantSilo.Grains.Gateway;
@@ -27,9 +27,9 @@ namespace GrantSilo.Grains.Gateway;
 /// otherwise <see cref="ShapeRefusal.ForgedSender"/>;</item>
 /// <item>no flag only silos set: a system message, cache invalidation entries, local-only, or a bit Orleans does not
 /// define: otherwise <see cref="ShapeRefusal.ForbiddenFlags"/>;</item>
-/// <item>the interleaving flags (read-only, always-interleave, unordered) are cleared: a client does not decide which
-/// calls a grain runs together. GrantSilo's interfaces declare none of them; only Orleans' call cancellation, which must
-/// reach a busy grain, keeps always-interleave.</item>
+/// <item>the interleaving flags (read-only, always-interleave, unordered) stay only as the called method declares them:
+/// a client does not decide which calls a grain runs together. The method is the invokable type the body names first (as
+/// Orleans' client writes it); flags a body does not name a declaring method for are cleared.</item>
 /// </list>
 /// </remarks>
 internal sealed class ClientFrameRules
@@ -58,21 +58,30 @@ internal sealed class ClientFrameRules
 
     private readonly Func<byte[], GrainId?> _readPreamble;
 
+    // The interleaving flags each call may carry, by the name Orleans writes for its invokable type on the wire.
+    private readonly Dictionary<string, uint> _interleaving;
+    private readonly Dictionary<string, uint>.AlternateLookup<ReadOnlySpan<char>> _interleavingByName;
+
     /// <param name="readPreamble">Reads the client's id from its preamble's bytes as Orleans' gateway does; null when they hold no preamble.</param>
-    /// <param name="cancellationInterface">The interface type id of Orleans' call cancellation extension (the one interface whose calls keep always-interleave).</param>
-    internal ClientFrameRules(Func<byte[], GrainId?> readPreamble, GrainInterfaceType cancellationInterface)
+    /// <param name="interleaving">For each call that declares interleaving flags (read-only, always-interleave, unordered), its invokable type's name as Orleans writes it, and those flags.</param>
+    internal ClientFrameRules(Func<byte[], GrainId?> readPreamble, IReadOnlyDictionary<string, uint> interleaving)
     {
         _readPreamble = readPreamble;
-        CancellationInterface = cancellationInterface.Value.AsSpan().ToArray();
+        _interleaving = new Dictionary<string, uint>(interleaving, StringComparer.Ordinal);
+        _interleavingByName = _interleaving.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    /// <summary>The rules as the silo's runtime defines its preamble and its call cancellation interface.</summary>
-    public ClientFrameRules(Serializer serializer, GrainInterfaceTypeResolver interfaces)
-        : this(PreambleReader(serializer), interfaces.GetGrainInterfaceType(OrleansType("Orleans.Runtime.IGrainCallCancellationExtension")))
+    /// <summary>The rules as the silo's runtime defines its preamble and the calls it knows.</summary>
+    public ClientFrameRules(Serializer serializer, Orleans.Serialization.TypeSystem.TypeConverter types)
+        : this(PreambleReader(serializer), DeclaredInterleaving(types))
     {
     }
 
-    internal byte[] CancellationInterface { get; }
+    /// <summary>How many calls declare interleaving flags (for tests).</summary>
+    internal int CallsThatInterleave => _interleaving.Count;
+
+    /// <summary>The interleaving flags a call of this invokable type declares (for tests).</summary>
+    internal uint DeclaredFlags(string invokableName) => _interleaving.GetValueOrDefault(invokableName);
 
     /// <summary>
     /// The client a preamble names: a client id (not a grain's or a silo's) whose hashes are its bytes' own. Null when
@@ -106,7 +115,7 @@ internal sealed class ClientFrameRules
     /// <paramref name="client"/>. Accepted, <paramref name="packedHeaders"/> is the packed header value Orleans should
     /// read: the one sent, or the one sent with its interleaving flags cleared.
     /// </summary>
-    public ShapeCheck Check(ReadOnlySequence<byte> header, ClientId client, out uint packedHeaders, out bool rewritten)
+    public ShapeCheck Check(ReadOnlySequence<byte> header, ReadOnlySequence<byte> body, ClientId client, out uint packedHeaders, out bool rewritten)
     {
         var reader = new SequenceReader<byte>(header);
         rewritten = false;
@@ -158,22 +167,99 @@ internal sealed class ClientFrameRules
         {
             reader.Advance(4);
         }
-        var keepsInterleave = false;
         if ((packedHeaders & HasInterfaceType) != 0)
         {
             at = reader.Consumed;
-            var interfaceType = Id(ref reader, CancellationInterface);
-            if (interfaceType == IdCheck.ForgedHash)
+            if (Id(ref reader, []) == IdCheck.ForgedHash)
             {
                 return new(ShapeRefusal.ForgedIdHash, at);
             }
-            keepsInterleave = interfaceType == IdCheck.Same;
         }
 
-        var cleared = packedHeaders & ~(keepsInterleave ? ReadOnly | Unordered : InterleavingFlags);
+        // A call may interleave only as its method declares: the flags the body's call type allows stay, the rest go.
+        var allowed = (packedHeaders & InterleavingFlags) == 0 ? 0 : AllowedInterleaving(body);
+        var cleared = packedHeaders & ~(InterleavingFlags & ~allowed);
         rewritten = cleared != packedHeaders;
         packedHeaders = cleared;
         return ShapeCheck.Accepted;
+    }
+
+    // The interleaving flags the call in this body declares: its first field names the call's invokable type (written by
+    // name, as Orleans' client writes it); a body whose call type is not named there, or names a call that declares none,
+    // allows none.
+    private uint AllowedInterleaving(ReadOnlySequence<byte> body)
+    {
+        var reader = new SequenceReader<byte>(body);
+        if (!reader.TryRead(out var tag) || (tag & 0b0001_1000) != 0b0001_0000)
+        {
+            return 0; // not a field whose type is encoded by name
+        }
+        if ((tag & 0b0000_0111) == 0b0000_0111 && !TryReadVarUInt32(ref reader, out _))
+        {
+            return 0;
+        }
+        if (!reader.TryRead(out var version) || version != 1 || !reader.TryReadLittleEndian(out int _)
+            || !TryReadVarUInt32(ref reader, out var length) || length > 1024 || reader.Remaining < length)
+        {
+            return 0;
+        }
+        Span<byte> utf8 = stackalloc byte[(int)length];
+        reader.TryCopyTo(utf8);
+        Span<char> name = stackalloc char[(int)length];
+        if (!System.Text.Unicode.Utf8.ToUtf16(utf8, name, out _, out var written, replaceInvalidSequences: false).Equals(System.Buffers.OperationStatus.Done))
+        {
+            return 0;
+        }
+        return _interleavingByName.TryGetValue(name[..written], out var flags) ? flags : 0;
+    }
+
+    // Every call the silo's runtime can invoke that declares interleaving flags: each invokable type Orleans generated (in
+    // every loaded assembly that refers to Orleans' serializer), by the name Orleans writes for it, and the flags it
+    // declares.
+    private static Dictionary<string, uint> DeclaredInterleaving(Orleans.Serialization.TypeSystem.TypeConverter types)
+    {
+        var declared = new Dictionary<string, uint>(StringComparer.Ordinal);
+        var orleans = typeof(Orleans.Serialization.Invocation.IInvokable).Assembly.GetName().Name;
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (assembly.IsDynamic || assembly.GetName().Name != orleans && !assembly.GetReferencedAssemblies().Any(a => a.Name == orleans))
+            {
+                continue;
+            }
+            Type[] candidates;
+            try
+            {
+                candidates = assembly.GetTypes();
+            }
+            catch (ReflectionTypeLoadException partial)
+            {
+                candidates = [.. partial.Types.Where(t => t is not null)!];
+            }
+            foreach (var type in candidates)
+            {
+                if (type.IsAbstract || type.ContainsGenericParameters || !typeof(RequestBase).IsAssignableFrom(type) || type.GetConstructor(Type.EmptyTypes) is null)
+                {
+                    continue;
+                }
+                InvokeMethodOptions options;
+                try
+                {
+                    options = ((RequestBase)Activator.CreateInstance(type)!).Options;
+                }
+                catch (Exception)
+                {
+                    continue;
+                }
+                var flags = ((options & InvokeMethodOptions.ReadOnly) != 0 ? ReadOnly : 0)
+                    | ((options & InvokeMethodOptions.AlwaysInterleave) != 0 ? AlwaysInterleave : 0)
+                    | ((options & InvokeMethodOptions.Unordered) != 0 ? Unordered : 0);
+                if (flags != 0)
+                {
+                    declared[types.Format(type)] = flags;
+                }
+            }
+        }
+        return declared;
     }
 
     private enum IdCheck

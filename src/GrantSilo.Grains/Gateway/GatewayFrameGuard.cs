@@ -105,7 +105,8 @@ internal sealed partial class GatewayFrameGuard(
                         {
                             break;
                         }
-                        check = Offset(rules.Check(rest.Slice(FrameLengthSize, HeaderLength(rest)), client, out var packed, out var rewritten), FrameLengthSize);
+                        var headerLength = HeaderLength(rest);
+                        check = Offset(rules.Check(rest.Slice(FrameLengthSize, headerLength), rest.Slice(FrameLengthSize + headerLength, unit - FrameLengthSize - headerLength), client, out var packed, out var rewritten), FrameLengthSize);
                         if (!check.IsAccepted)
                         {
                             break;

@@ -22,8 +22,10 @@ namespace GrantSilo.Grains.Tests.Gateway;
 /// </summary>
 public class GatewayFrameGuardTests
 {
-    private static readonly Serializer Orleans = new ServiceCollection().AddSerializer(b => b.AddAssembly(typeof(ClusterOptions).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>();
-    private static readonly GrainInterfaceType Cancellation = GrainInterfaceType.Create("test.cancellation");
+    private static readonly IServiceProvider Services = new ServiceCollection().AddSerializer(b => b.AddAssembly(typeof(ClusterOptions).Assembly)).BuildServiceProvider();
+    private static readonly Serializer Orleans = Services.GetRequiredService<Serializer>();
+    // A call type the rules below declare always-interleave for: a body whose first field is one is such a call.
+    private static readonly object InterleavingCall = Tuple.Create(1, 2);
     private static readonly GrainId Client = ClientFrames.NewClient();
     private static readonly GrainId Target = GrainId.Create("grantsilo.task", "t-1");
     private readonly CapturedLog _log = new();
@@ -33,7 +35,7 @@ public class GatewayFrameGuardTests
     internal static ClientFrameRules Rules() => new(
         bytes => (GrainId?)typeof(ClusterOptions).Assembly.GetType("Orleans.Runtime.Messaging.ConnectionPreamble", throwOnError: true)!
             .GetProperty("NodeIdentity")!.GetValue(Orleans.Deserialize<object>(bytes)),
-        Cancellation);
+        new Dictionary<string, uint> { [Services.GetRequiredService<Orleans.Serialization.TypeSystem.TypeConverter>().Format(InterleavingCall.GetType())] = ClientFrames.AlwaysInterleave });
 
     private GatewayFrameGuard Guard(int burst = 5) => new(
         Options.Create(new GrantSiloMessagingOptions()),
@@ -200,8 +202,9 @@ public class GatewayFrameGuardTests
     // A frame naming the cancellation interface, with the last four bytes before the interface's own (its hash) changed.
     private static byte[] ForgedInterfaceHash()
     {
-        var header = ClientFrames.Header(ClientFrames.Request, Client, Target, Cancellation);
-        header[header.Length - Cancellation.Value.AsSpan().Length - 1] ^= 0x01;
+        var someInterface = GrainInterfaceType.Create("test.interface");
+        var header = ClientFrames.Header(ClientFrames.Request, Client, Target, someInterface);
+        header[header.Length - someInterface.Value.AsSpan().Length - 1] ^= 0x01;
         return ClientFrames.Frame(header, []);
     }
 
@@ -274,22 +277,22 @@ public class GatewayFrameGuardTests
     }
 
     [Fact]
-    public async Task InterleavingFlags_AreCleared_ExceptAlwaysInterleaveOnCallCancellation_AndTheRestOfTheFramePassesUnchanged()
+    public async Task InterleavingFlags_StayOnlyAsTheCalledMethodDeclaresThem_AndTheRestOfTheFramePassesUnchanged()
     {
         const uint interleaving = ClientFrames.ReadOnly | ClientFrames.AlwaysInterleave | ClientFrames.Unordered;
-        var body = Orleans.SerializeToArray<object>("call");
-        var toAGrain = Frame(body, ClientFrames.Request | interleaving);
-        var oneWayToAGrain = Frame(body, ClientFrames.OneWay | interleaving);
-        var cancellation = Frame(body, ClientFrames.OneWay | interleaving, interfaceType: Cancellation);
+        var undeclared = Frame(Orleans.SerializeToArray<object>("a call declaring nothing"), ClientFrames.Request | interleaving);
+        var declared = Frame(Orleans.SerializeToArray<object>(InterleavingCall), ClientFrames.OneWay | interleaving);
+        var plain = Frame(Orleans.SerializeToArray<object>(InterleavingCall), ClientFrames.Request);
         var connection = new GuardedConnection(Guard());
-        await connection.Client.Writer.WriteAsync(Join(Preamble(), toAGrain, oneWayToAGrain, cancellation));
+        await connection.Client.Writer.WriteAsync(Join(Preamble(), undeclared, declared, plain));
         await connection.Client.Writer.CompleteAsync();
 
         var passed = await connection.ReadToEndAsync();
         var preambleLength = Preamble().Length;
-        Assert.Equal(preambleLength + toAGrain.Length + oneWayToAGrain.Length + cancellation.Length, passed.Length);
-        var frames = new[] { toAGrain, oneWayToAGrain, cancellation };
-        var expected = new[] { ClientFrames.Request | ClientFrames.HasInterfaceType * 0, ClientFrames.OneWay, ClientFrames.OneWay | ClientFrames.AlwaysInterleave | ClientFrames.HasInterfaceType };
+        var frames = new[] { undeclared, declared, plain };
+        Assert.Equal(preambleLength + frames.Sum(f => f.Length), passed.Length);
+        // Cleared where nothing declares them; where the call declares always-interleave, that one stays; none added.
+        var expected = new[] { ClientFrames.Request, ClientFrames.OneWay | ClientFrames.AlwaysInterleave, ClientFrames.Request };
         var at = preambleLength;
         for (var i = 0; i < frames.Length; i++)
         {
