@@ -26,6 +26,13 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
+    protected override Task UseSmallSegmentsAsync()
+    {
+        _store.Dispose();
+        _store = NewStore(segmentBytes: 4096);
+        return Task.CompletedTask;
+    }
+
     private string[] Segments(string stream) => [.. Directory.GetFiles(Path.Combine(_directory, stream), "*.log").Where(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out _)).Order(StringComparer.Ordinal)];
 
     // The first `count` lines removed at once (the store closed first), as deleting the oldest segments would.
