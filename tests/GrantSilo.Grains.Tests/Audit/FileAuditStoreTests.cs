@@ -104,6 +104,26 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         });
 
     [Fact]
+    public async Task QueryNewestFirst_ReadsOnlyTheNewestSegments_NeverTheOldOnes()
+    {
+        await UseSmallSegmentsAsync();
+        var stream = NewStream();
+        var written = await AppendRecordsAsync(stream, Enumerable.Range(0, 200).Select(i => Record("a", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        var segments = Segments(stream);
+        Assert.True(segments.Length >= 5, $"{segments.Length} segments");
+        // The oldest segment now ends in a partial record: any read of it fails.
+        await File.AppendAllTextAsync(segments[0], "{\"torn\":");
+        var reader = new AuditReader(Store, Keys);
+
+        var newest = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, PageSize = 20 }, CancellationToken.None);
+
+        Assert.True(newest.IsSuccess);
+        Assert.Equal(written.TakeLast(20).Reverse().Select(l => l.Sequence), newest.Value.Items.Select(e => e.Sequence));
+        var oldest = await Assert.ThrowsAsync<AuditStoreException>(() => reader.QueryAsync(new AuditQuery { PageSize = 20 }, CancellationToken.None));
+        Assert.True(oldest.Unreadable);
+    }
+
+    [Fact]
     public async Task ASecondWriterOnTheSameDirectory_IsRefused_NeverInterleaved()
     {
         var (stream, lines) = await WrittenAsync(2);
