@@ -141,6 +141,17 @@ public sealed class HttpAuditTests(HttpSilo silo) : IDisposable
             Assert.Equal("order", bad["field"]);
         }
 
+        // grantctl audit query --newest: the latest first, and its next page's token works only with --newest.
+        var latest = await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--kind", "Decision", "--page-size", "1", "--newest");
+        Assert.True(latest.Exit == 0, latest.ToString());
+        Assert.Contains(decisions[^1], latest.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(decisions[0], latest.Output, StringComparison.Ordinal);
+        var printed = System.Text.RegularExpressions.Regex.Match(latest.Output, "next page: --page (\\S+)").Groups[1].Value;
+        var second = await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--kind", "Decision", "--page-size", "1", "--newest", "--page", printed);
+        Assert.True(second.Exit == 0, second.ToString());
+        Assert.Contains(decisions[^2], second.Output, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--page-size", "1", "--page", printed)).Exit);
+
         // The OpenAPI document describes the parameter.
         var document = await silo.SendAsync(HttpMethod.Get, "/openapi/v1.json", null);
         var order = document.Json.GetProperty("paths").GetProperty("/v1/audit/records").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "order");
