@@ -42,6 +42,25 @@ public sealed class AzureTableAuditStoreContractTests(AzuriteFixture azurite) : 
     }
 
     [Fact]
+    public async Task ReadBackward_FindsTheTailPastAStaleHint_AndAPlaceFarPastTheTailReadsFromTheTail()
+    {
+        // A writer that has not updated the tail hint yet (it does every 1,000 lines): the tail is found past it.
+        var writer = new AzureTableAuditStore(new TableServiceClient(azurite.ConnectionString), new AzureTableAuditOptions { TableName = _store.Table.Name, Buckets = 4, TailHintEvery = 1000 });
+        var stream = NewStream();
+        var lines = Lines(stream, await writer.OpenAsync(stream, CancellationToken.None), 250);
+        foreach (var batch in lines.Chunk(100))
+        {
+            await writer.AppendAsync(stream, batch, CancellationToken.None);
+        }
+        // A bound, not a wait: reading far past the tail must not walk the empty blocks up to it.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(Enumerable.Reverse(lines), await _store.ReadBackwardAsync(stream, long.MaxValue, bound.Token).ToListAsync(bound.Token));
+        Assert.Equal(Enumerable.Reverse(lines), await _store.ReadBackwardAsync(stream, 1_000_000_000_000_000, bound.Token).ToListAsync(bound.Token));
+        Assert.Equal(Enumerable.Reverse(lines.Take(180)), await _store.ReadBackwardAsync(stream, 180, bound.Token).ToListAsync(bound.Token));
+    }
+
+    [Fact]
     public async Task QueryNewestFirst_ReadsOnlyTheNewestBlocks_NeverTheOldOnes()
     {
         var stream = NewStream();
