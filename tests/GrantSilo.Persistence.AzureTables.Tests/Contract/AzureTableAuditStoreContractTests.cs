@@ -75,7 +75,7 @@ public sealed class AzureTableAuditStoreContractTests(AzuriteFixture azurite) : 
 
         Assert.True(newest.IsSuccess);
         Assert.Equal(written.TakeLast(120).Reverse().Select(l => l.Sequence), newest.Value.Items.Select(e => e.Sequence));
-        var oldest = await Assert.ThrowsAsync<AuditStoreException>(() => reader.QueryAsync(new AuditQuery { PageSize = 20 }, CancellationToken.None));
+        var oldest = await Assert.ThrowsAsync<AuditStoreException>(() => reader.QueryAsync(new AuditQuery { PageSize = 1000 }, CancellationToken.None));
         Assert.True(oldest.Unreadable);
     }
 
