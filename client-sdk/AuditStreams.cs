@@ -18,6 +18,7 @@ public static class AuditStreams
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(query);
+        InStreamOrder(query);
         var next = query with { PageSize = Page.MaxSize };
         while (true)
         {
@@ -64,6 +65,7 @@ public static class AuditStreams
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(query);
+        InStreamOrder(query);
         var next = query with { PageSize = Page.MaxSize };
         while (true)
         {
@@ -86,6 +88,7 @@ public static class AuditStreams
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(query);
+        InStreamOrder(query);
         time ??= TimeProvider.System;
         var next = query with { PageSize = Page.MaxSize };
         while (true)
@@ -100,6 +103,15 @@ public static class AuditStreams
             {
                 await Task.Delay(interval ?? DefaultFollowInterval, time, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    // An export is verified in stream order, and following continues from the log's end: neither reads newest first.
+    private static void InStreamOrder(AuditQuery query)
+    {
+        if (query.Order != AuditOrder.OldestFirst)
+        {
+            throw new GrantException(new GrantError(GrantErrorCode.InvalidArgument, "An export and following the log are in stream order (AuditOrder.OldestFirst); page newest first with QueryAuditAsync.", target: "order"));
         }
     }
 

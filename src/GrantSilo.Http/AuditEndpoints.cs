@@ -25,9 +25,15 @@ internal static class AuditEndpoints
     {
         var audit = app.MapGroup("/v1/audit").WithTags("Audit").AddEndpointFilter(HttpCaller.Require).RequireRateLimiting(GrantSiloHttp.RateLimitPolicy);
 
-        audit.MapGet("/records", (HttpContext http, CancellationToken _) => Query(http, q => Answer(Client(http).QueryAuditAsync(q, http.RequestAborted))))
+        audit.MapGet("/records", (HttpContext http, CancellationToken _) => Query(http, q => Answer(Client(http).QueryAuditAsync(q, http.RequestAborted)), ordered: true))
             .WithName("QueryAudit")
-            .WithSummary("Audit records matching the filters (taskId: the task tree; agent; credentialId; resource, '/*' for below; person; caller; decisionId; kind; from/to: ISO 8601), paged.")
+            .WithSummary("Audit records matching the filters (taskId: the task tree; agent; credentialId; resource, '/*' for below; person; caller; decisionId; kind; from/to: ISO 8601), paged; order=newest for the newest first.")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(OrderParameter);
+                return Task.CompletedTask;
+            })
             .Produces<Page<AuditEntry>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
         audit.MapPost("/records/search", (HttpContext http, CancellationToken _) => ApiEndpoints.WithBody<AuditQuery>(http, (client, query, ct) => Answer(client.QueryAuditAsync(query, ct))))
             .WithName("SearchAudit")
@@ -58,12 +64,28 @@ internal static class AuditEndpoints
             .DisableRequestTimeout();
     }
 
+    // The order parameter as the OpenAPI document describes it (the filters are read by hand, so it is described by hand).
+    private static readonly Microsoft.OpenApi.OpenApiParameter OrderParameter = new()
+    {
+        Name = "order",
+        In = Microsoft.OpenApi.ParameterLocation.Query,
+        Required = false,
+        Description = "oldest (the default: stream order; the last page's continuationToken is where to follow from) or newest (newest first, every stream read backwards; the last page has no continuationToken). A continuationToken is only valid with the order that gave it.",
+        Schema = new Microsoft.OpenApi.OpenApiSchema
+        {
+            Type = Microsoft.OpenApi.JsonSchemaType.String,
+            Enum = [System.Text.Json.Nodes.JsonValue.Create("oldest"), System.Text.Json.Nodes.JsonValue.Create("newest")],
+            Default = System.Text.Json.Nodes.JsonValue.Create("oldest"),
+        },
+    };
+
     private static IGrantClient Client(HttpContext http) => HttpCaller.Of(http)!.Client(http);
 
     private static Task<IResult> Answer<T>(Task<GrantResult<T>> call) => ApiEndpoints.Answer(call);
 
-    // The filters of a GET, read from its query string; a malformed one is a 400 naming it.
-    private static async Task<IResult> Query(HttpContext http, Func<AuditQuery, Task<IResult>> run)
+    // The filters of a GET, read from its query string; a malformed one is a 400 naming it. Only a page of records has an
+    // order: an export and a live stream are in stream order (an export is verified in it).
+    private static async Task<IResult> Query(HttpContext http, Func<AuditQuery, Task<IResult>> run, bool ordered = false)
     {
         var q = http.Request.Query;
         string? Text(string name) => q.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
@@ -82,6 +104,22 @@ internal static class AuditEndpoints
                 return Problems.From(new GrantError(GrantErrorCode.InvalidArgument, $"'kind' is one of {string.Join(", ", Enum.GetNames<AuditEventKind>().Skip(1))}."), "kind");
             }
             kind = parsed;
+        }
+        var order = AuditOrder.OldestFirst;
+        if (Text("order") is { } o)
+        {
+            if (!ordered && !string.Equals(o, "oldest", StringComparison.OrdinalIgnoreCase))
+            {
+                return Problems.From(new GrantError(GrantErrorCode.InvalidArgument, "'order' is oldest here: an export and a live stream are in stream order."), "order");
+            }
+            if (string.Equals(o, "newest", StringComparison.OrdinalIgnoreCase))
+            {
+                order = AuditOrder.NewestFirst;
+            }
+            else if (!string.Equals(o, "oldest", StringComparison.OrdinalIgnoreCase))
+            {
+                return Problems.From(new GrantError(GrantErrorCode.InvalidArgument, "'order' is oldest or newest."), "order");
+            }
         }
         int? size = null;
         if (Text("pageSize") is { } s)
@@ -105,6 +143,7 @@ internal static class AuditEndpoints
             From = Text("from") is { } from ? DateTimeOffset.Parse(from, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             To = Text("to") is { } to ? DateTimeOffset.Parse(to, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null,
             PageSize = size,
+            Order = order,
             ContinuationToken = Text("continuationToken") ?? (http.Request.Headers.TryGetValue("Last-Event-ID", out var last) && last.Count > 0 ? last[0] : null),
         }).ConfigureAwait(false);
     }

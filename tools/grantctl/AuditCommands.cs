@@ -46,6 +46,7 @@ internal static class AuditCommands
         var to = new Option<string?>("--to") { Description = "Until this instant (ISO 8601)" };
         var pageSize = new Option<int?>("--page-size") { Description = "Records per page (1-1000)" };
         var page = new Option<string?>("--page") { Description = "The continuation token a previous page printed" };
+        var newest = new Option<bool>("--newest") { Description = "Newest records first (a --page token is only valid with the order that printed it)" };
         Option[] filters = [task, agent, credential, resource, person, caller, decision, kind, from, to];
 
         string Query(ParseResult parse, params (string, string?)[] extra)
@@ -59,7 +60,7 @@ internal static class AuditCommands
             return string.Join("&", pairs);
         }
 
-        audit.Subcommands.Add(leaf("query", "Find records (filters combine); prints the continuation token of the next page", [], [.. filters, tokenFile, pageSize, page], async (parse, api, output, ct) =>
+        audit.Subcommands.Add(leaf("query", "Find records (filters combine); prints the continuation token of the next page", [], [.. filters, tokenFile, pageSize, page, newest], async (parse, api, output, ct) =>
         {
             JsonNode found;
             if (parse.GetValue(tokenFile) is { } file)
@@ -70,11 +71,12 @@ internal static class AuditCommands
                     token,
                     taskId = parse.GetValue(task), agent = parse.GetValue(agent), credentialId = parse.GetValue(credential), resource = parse.GetValue(resource),
                     person = parse.GetValue(person), caller = parse.GetValue(caller), decisionId = parse.GetValue(decision), pageSize = parse.GetValue(pageSize), continuationToken = parse.GetValue(page),
+                    order = parse.GetValue(newest) ? "newestFirst" : "oldestFirst",
                 }, ct);
             }
             else
             {
-                found = await api.GetAsync($"/v1/audit/records?{Query(parse, ("pageSize", parse.GetValue(pageSize)?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("continuationToken", parse.GetValue(page)))}", ct);
+                found = await api.GetAsync($"/v1/audit/records?{Query(parse, ("pageSize", parse.GetValue(pageSize)?.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("continuationToken", parse.GetValue(page)), ("order", parse.GetValue(newest) ? "newest" : null))}", ct);
             }
             output.Write(found, () =>
             {

@@ -149,10 +149,31 @@ public sealed record AuditQuery
     [Id(10)] public DateTimeOffset? To { get; init; }
     [Id(11)] public int? PageSize { get; init; }
     [Id(12)] public string? ContinuationToken { get; init; }
+    /// <summary>
+    /// The order of the results (default <see cref="AuditOrder.OldestFirst"/>). A continuation token is only valid for the
+    /// order that gave it.
+    /// </summary>
+    [Id(13)] public AuditOrder Order { get; init; }
 
     /// <summary>Never shows the token.</summary>
     public override string ToString() =>
-        $"AuditQuery {{ TaskId = {TaskId}, Agent = {Agent}, CredentialId = {CredentialId}, Token = {(Token is null ? "" : "****")}, Resource = {Resource}, Person = {Person}, Caller = {Caller}, DecisionId = {DecisionId}, Kind = {Kind}, From = {From}, To = {To} }}";
+        $"AuditQuery {{ TaskId = {TaskId}, Agent = {Agent}, CredentialId = {CredentialId}, Token = {(Token is null ? "" : "****")}, Resource = {Resource}, Person = {Person}, Caller = {Caller}, DecisionId = {DecisionId}, Kind = {Kind}, From = {From}, To = {To}, Order = {Order} }}";
+}
+
+/// <summary>The order of an audit query's results (docs/audit.md, "Reading the log"). Values travel: never renumber one.</summary>
+public enum AuditOrder
+{
+    /// <summary>
+    /// Stream order: the streams in name order, each from its first record on. The last page's continuation token is where
+    /// to follow from.
+    /// </summary>
+    OldestFirst = 0,
+
+    /// <summary>
+    /// Newest first: every stream read from its newest record backwards, merged by record time (latest first; ties go to
+    /// the stream later in name order), so a page never needs the log's older part. The last page has no continuation token.
+    /// </summary>
+    NewestFirst = 1,
 }
 
 /// <summary>A decision with everything that led to it: each task of its chain, its session, credential, approval, and how each ended.</summary>

@@ -3,7 +3,7 @@ using System.Text;
 namespace GrantSilo.Grains.Audit;
 
 /// <summary>
-/// Reads the audit log: queries (paged, in stream order), the lineage of a decision, and verification of every stream.
+/// Reads the audit log: queries (paged, in stream order or newest first), the lineage of a decision, and verification of every stream.
 /// Queries scan the streams; the continuation token is where the scan stopped, so the last page's token is also where
 /// to follow from.
 /// </summary>
@@ -31,6 +31,20 @@ public sealed class AuditReader(IAuditStore store, AuditKeys keys, AuditJournal?
         if (!filter.IsSuccess)
         {
             return filter.Error;
+        }
+        if (query.Order == AuditOrder.NewestFirst)
+        {
+            var from = NewestCursor.Parse(query.ContinuationToken);
+            if (!from.IsSuccess)
+            {
+                return from.Error;
+            }
+            var (newest, after) = await ScanNewestAsync(filter.Value, size.Value, from.Value, cancellationToken).ConfigureAwait(false);
+            return new Page<AuditEntry> { Items = newest, ContinuationToken = after };
+        }
+        if (query.Order != AuditOrder.OldestFirst)
+        {
+            return GrantResult<Page<AuditEntry>>.Fail(GrantErrorCode.InvalidArgument, $"The order is oldest or newest; it is {(int)query.Order}.", target: "order");
         }
         var start = Cursor.Parse(query.ContinuationToken);
         if (!start.IsSuccess)
@@ -155,6 +169,120 @@ public sealed class AuditReader(IAuditStore store, AuditKeys keys, AuditJournal?
             }
         }
         return (items, last?.ToToken() ?? start.ToToken());
+    }
+
+    // Newest first: every stream read backwards from where the cursor left it, merged by record time (latest first; a tie
+    // goes to the stream later in name order, the reverse of stream order). Each store reads only as far back as the page
+    // needs. The cursor keeps, per stream with lines left, the place of the next line to give; streams made after the
+    // first page (all newer than it) and streams read to their start are not in it.
+    private async Task<(List<AuditEntry> Items, string? Next)> ScanNewestAsync(Filter filter, int size, NewestCursor start, CancellationToken cancellationToken)
+    {
+        var items = new List<AuditEntry>(Math.Min(size, 256));
+        IEnumerable<KeyValuePair<string, long>> places = start.Places
+            ?? (await store.ListStreamsAsync(cancellationToken).ConfigureAwait(false)).Select(s => KeyValuePair.Create(s, long.MaxValue));
+        var heads = new List<Head>();
+        try
+        {
+            foreach (var (stream, place) in places)
+            {
+                var head = new Head(stream, store.ReadBackwardAsync(stream, place, cancellationToken).GetAsyncEnumerator(cancellationToken));
+                heads.Add(head);
+                await head.MoveNextAsync().ConfigureAwait(false);
+            }
+            var scanned = 0;
+            while (items.Count < size && scanned < MaxScannedPerPage)
+            {
+                Head? latest = null;
+                foreach (var head in heads)
+                {
+                    if (head.Line is not null && (latest is null || head.At > latest.At || (head.At == latest.At && string.CompareOrdinal(head.Stream, latest.Stream) > 0)))
+                    {
+                        latest = head;
+                    }
+                }
+                if (latest is null)
+                {
+                    break;
+                }
+                if (latest.Entry is { } entry && filter.Matches(entry.Record))
+                {
+                    items.Add(entry);
+                }
+                scanned++;
+                await latest.MoveNextAsync().ConfigureAwait(false);
+            }
+            var left = heads.Where(h => h.Line is not null).Select(h => KeyValuePair.Create(h.Stream, h.Line!.Sequence)).ToList();
+            return (items, left.Count == 0 ? null : NewestCursor.ToToken(left));
+        }
+        finally
+        {
+            foreach (var head in heads)
+            {
+                await head.Reader.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // A stream's next line going backwards, read ahead by one.
+    private sealed class Head(string stream, IAsyncEnumerator<AuditLine> reader)
+    {
+        public string Stream { get; } = stream;
+        public IAsyncEnumerator<AuditLine> Reader { get; } = reader;
+        public AuditLine? Line { get; private set; }
+        public AuditEntry? Entry { get; private set; }
+
+        // A line whose record cannot be read (given to no one) goes first, so it never holds the others back.
+        public DateTimeOffset At => Entry?.Record.At ?? DateTimeOffset.MaxValue;
+
+        public async Task MoveNextAsync()
+        {
+            Line = await Reader.MoveNextAsync().ConfigureAwait(false) ? Reader.Current : null;
+            Entry = Line?.ToEntry();
+        }
+    }
+
+    // Where a newest-first scan continues: per stream, the place of the next line to give (at or before it). Tokens
+    // start "n1", the oldest-first ones "a1", so neither order takes the other's.
+    private readonly record struct NewestCursor(IReadOnlyList<KeyValuePair<string, long>>? Places)
+    {
+        private const string Version = "n1";
+
+        public static string ToToken(IEnumerable<KeyValuePair<string, long>> places) =>
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Join('|', places.Select(p => $"{p.Key}={p.Value}").Prepend(Version))));
+
+        public static GrantResult<NewestCursor> Parse(string? token)
+        {
+            if (string.IsNullOrEmpty(token))
+            {
+                return new NewestCursor(null);
+            }
+            try
+            {
+                var parts = Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('|');
+                if (parts[0] == Version)
+                {
+                    var places = new List<KeyValuePair<string, long>>(parts.Length - 1);
+                    foreach (var part in parts.Skip(1))
+                    {
+                        if (part.Split('=') is not [var stream, var sequence] || !AuditStreams.IsValidName(stream)
+                            || !long.TryParse(sequence, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var place) || place < 1
+                            || places.Exists(p => p.Key == stream))
+                        {
+                            return Refused();
+                        }
+                        places.Add(KeyValuePair.Create(stream, place));
+                    }
+                    return new NewestCursor(places);
+                }
+            }
+            catch (FormatException)
+            {
+            }
+            return Refused();
+        }
+
+        private static GrantResult<NewestCursor> Refused() =>
+            GrantResult<NewestCursor>.Fail(GrantErrorCode.InvalidArgument, "The continuation token is not one this audit log gave for a newest-first query.", target: "continuationToken");
     }
 
     // Where a scan continues: a stream and the next sequence in it.

@@ -249,6 +249,49 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Segments are read newest first, one at a time (each as far as <see cref="ReadAsync"/> reads it), and only those
+    /// that hold lines at or before <paramref name="toSequence"/>: a reader that stops early never reads the older ones.
+    /// </remarks>
+    public async IAsyncEnumerable<AuditLine> ReadBackwardAsync(string stream, long toSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var segments = Segments(stream);
+        for (var i = segments.Count - 1; i >= 0; i--)
+        {
+            if (segments[i].First > toSequence)
+            {
+                continue;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            byte[] bytes;
+            try
+            {
+                bytes = await ReadSegmentAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditStoreException($"Audit segment {Path.GetFileName(segments[i].Path)} of stream '{stream}' cannot be read: {e.Message}", e, unreadable: true);
+            }
+            // Lines() reports a torn or unreadable line as it comes to it, so the segment is parsed whole before any of
+            // it is given (as a forward read would fail on it too).
+            var lines = Lines(stream, segments[i].Path, bytes).ToList();
+            for (var j = lines.Count - 1; j >= 0; j--)
+            {
+                if (lines[j].Sequence <= toSequence)
+                {
+                    yield return lines[j];
+                }
+            }
+        }
+        // A stream that retention shortened begins with the signed cut that says so: given last, as the oldest line.
+        if (segments.Count > 0 && segments[0].First > 1 && segments[0].First - 1 <= toSequence
+            && ReadCuts(stream).LastOrDefault(c => c.Sequence == segments[0].First - 1) is { } cut)
+        {
+            yield return cut;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken)
     {
         var path = Path.Combine(Root, stream, CheckpointFile);

@@ -43,6 +43,15 @@ public interface IAuditStore
     /// </summary>
     IAsyncEnumerable<AuditLine> ReadAsync(string stream, long fromSequence, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A stream's lines from <paramref name="toSequence"/> (inclusive; <see cref="long.MaxValue"/> for its newest) back to its
+    /// first, newest first, as stored (nothing is checked), with the signed retention cut a shortened stream begins with
+    /// last. Works page by page of the store (a segment, a block of one partition): a reader that stops early has read
+    /// only the stream's newer part. A line that cannot be read ends the enumeration with <see cref="AuditStoreException"/>
+    /// (<see cref="AuditStoreException.Unreadable"/>).
+    /// </summary>
+    IAsyncEnumerable<AuditLine> ReadBackwardAsync(string stream, long toSequence, CancellationToken cancellationToken);
+
     /// <summary>The checkpoints of a stream as kept aside from it, in order (verification checks the stream still holds them).</summary>
     Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken);
 

@@ -146,6 +146,34 @@ public sealed class MemoryAuditStore(int capacity = int.MaxValue, AuditKeys? key
     }
 
     /// <inheritdoc />
+    public async IAsyncEnumerable<AuditLine> ReadBackwardAsync(string stream, long toSequence, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ThrowIfFailing();
+        var taken = new List<AuditLine>();
+        lock (_lock)
+        {
+            var held = Lines(stream);
+            for (var i = held.Count - 1; i >= 0; i--)
+            {
+                if (held[i].Sequence <= toSequence)
+                {
+                    taken.Add(held[i]);
+                }
+            }
+            if (held.Count > 0 && _cuts.TryGetValue(stream, out var c) && c.Sequence == held[0].Sequence - 1 && c.Sequence <= toSequence)
+            {
+                taken.Add(c);
+            }
+        }
+        foreach (var line in taken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return line;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken)
     {
         ThrowIfFailing();

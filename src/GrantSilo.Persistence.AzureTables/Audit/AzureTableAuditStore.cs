@@ -193,6 +193,62 @@ public sealed class AzureTableAuditStore(TableServiceClient service, AzureTableA
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Table storage scans a partition in ascending row-key order only, but a block of <see cref="BlockSize"/> sequence
+    /// numbers lives in one partition: the stream is read a block at a time, newest block first, each with one range query
+    /// (at most 100 rows) reversed in memory. A block with no rows (lines removed) is passed over; verification, not a
+    /// query, reports what is missing. Where the stream ends is found from the tail hint (one point read) and, when
+    /// <paramref name="toSequence"/> lies past it, one query per bucket for the rows after it (README.md, "Audit log").
+    /// </remarks>
+    public async IAsyncEnumerable<AuditLine> ReadBackwardAsync(string stream, long toSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Never past the stream's end: a token naming a place beyond it must not walk millions of empty blocks.
+        var last = await Guard(() => LastSequenceAsync(stream, toSequence, cancellationToken), "read", stream).ConfigureAwait(false);
+        for (var block = (last - 1) / BlockSize; last >= 1 && block >= 0; block--)
+        {
+            var first = block * BlockSize + 1;
+            var upper = Math.Min(last, first + BlockSize - 1);
+            var lines = await Guard(async () =>
+            {
+                var held = new List<AuditLine>(BlockSize);
+                await foreach (var entity in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition(stream, Bucket(first))} and RowKey ge {Row(first)} and RowKey le {Row(upper)}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    held.Add(ToLine(stream, entity));
+                }
+                return held;
+            }, "read", stream).ConfigureAwait(false);
+            for (var i = lines.Count - 1; i >= 0; i--)
+            {
+                yield return lines[i];
+            }
+        }
+    }
+
+    // The highest sequence number held that is at most `toSequence` (0 for an empty stream), or `toSequence` itself when
+    // the tail hint says the stream reaches it.
+    private async Task<long> LastSequenceAsync(string stream, long toSequence, CancellationToken cancellationToken)
+    {
+        var hint = await _table.GetEntityIfExistsAsync<TableEntity>(TailPartition(stream), TailRow, select: ["Sequence"], cancellationToken: cancellationToken).ConfigureAwait(false);
+        var hinted = hint.HasValue && hint.Value!.GetInt64("Sequence") is { } h ? h : 0;
+        if (toSequence <= hinted)
+        {
+            return toSequence;
+        }
+        var last = hinted;
+        for (var bucket = 0; bucket < options.Buckets; bucket++)
+        {
+            await foreach (var entity in _table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition(stream, bucket)} and RowKey gt {Row(hinted)} and RowKey le {Row(toSequence)}"), select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (long.TryParse(entity.RowKey, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) && sequence > last)
+                {
+                    last = sequence;
+                }
+            }
+        }
+        return last;
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<AuditLine>> ReadCheckpointsAsync(string stream, CancellationToken cancellationToken) => Guard(async () =>
     {
         var kept = new List<AuditLine>();

@@ -100,6 +100,66 @@ public sealed class HttpAuditTests(HttpSilo silo) : IDisposable
     }
 
     [Fact]
+    public async Task Records_OrderNewest_PagesFromTheLatestBackwards_AndABadOrderIsAProblemNamingIt()
+    {
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var (token, _, agent, gateway) = await WorldAsync(run);
+        var auditor = silo.Identity.PersonToken($"aud-{run}@test.dev", "auditor");
+        var decisions = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            decisions.Add((await silo.SendAsync(HttpMethod.Post, "/v1/authorize", gateway, new { token, action = "read", resource = new { type = "repo", path = $"acme/newest-{i}.md" } }))["decisionId"]!);
+        }
+        static string? Next(JsonElement page) => page.TryGetProperty("continuationToken", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        static IEnumerable<string> Ids(JsonElement page) => page.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("record").GetProperty("id").GetString()!);
+
+        var query = $"/v1/audit/records?agent={Uri.EscapeDataString(agent)}&kind=decision&order=newest&pageSize=2";
+        var seen = new List<string>();
+        string? next = null;
+        for (var page = 0; page < 3; page++)
+        {
+            var answer = await silo.SendAsync(HttpMethod.Get, query + (next is null ? "" : $"&continuationToken={Uri.EscapeDataString(next)}"), auditor);
+            Assert.True(answer.Status == HttpStatusCode.OK, answer.ToString());
+            seen.AddRange(Ids(answer.Json));
+            next = Next(answer.Json);
+            Assert.Equal(page < 2, next is not null);
+        }
+        Assert.Equal(Enumerable.Reverse(decisions), seen);
+
+        // In a body the order is the enum's name.
+        var searched = await silo.SendAsync(HttpMethod.Post, "/v1/audit/records/search", auditor, new { token, order = "newestFirst", pageSize = 1 });
+        Assert.Equal([decisions[^1]], Ids(searched.Json));
+
+        // A token of one order is refused by the other; a bad order, or newest for an export or a stream, is a 400 naming it.
+        var first = await silo.SendAsync(HttpMethod.Get, query, auditor);
+        var crossed = await silo.SendAsync(HttpMethod.Get, $"/v1/audit/records?agent={Uri.EscapeDataString(agent)}&continuationToken={Uri.EscapeDataString(Next(first.Json)!)}", auditor);
+        Assert.Equal(HttpStatusCode.BadRequest, crossed.Status);
+        foreach (var path in new[] { "/v1/audit/records?order=sideways", "/v1/audit/records?order=1", "/v1/audit/export?order=newest", "/v1/audit/stream?order=newest" })
+        {
+            var bad = await silo.SendAsync(HttpMethod.Get, path, auditor);
+            Assert.True(bad.Status == HttpStatusCode.BadRequest, $"{path}: {bad}");
+            Assert.Equal("order", bad["field"]);
+        }
+
+        // grantctl audit query --newest: the latest first, and its next page's token works only with --newest.
+        var latest = await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--kind", "Decision", "--page-size", "1", "--newest");
+        Assert.True(latest.Exit == 0, latest.ToString());
+        Assert.Contains(decisions[^1], latest.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(decisions[0], latest.Output, StringComparison.Ordinal);
+        var printed = System.Text.RegularExpressions.Regex.Match(latest.Output, "next page: --page (\\S+)").Groups[1].Value;
+        var second = await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--kind", "Decision", "--page-size", "1", "--newest", "--page", printed);
+        Assert.True(second.Exit == 0, second.ToString());
+        Assert.Contains(decisions[^2], second.Output, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await GrantctlAsync(auditor, "audit", "query", "--agent", agent, "--page-size", "1", "--page", printed)).Exit);
+
+        // The OpenAPI document describes the parameter.
+        var document = await silo.SendAsync(HttpMethod.Get, "/openapi/v1.json", null);
+        var order = document.Json.GetProperty("paths").GetProperty("/v1/audit/records").GetProperty("get").GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "order");
+        Assert.Equal("query", order.GetProperty("in").GetString());
+        Assert.Equal(["oldest", "newest"], order.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Fact]
     public async Task AnExport_VerifiesOfflineWithThePublishedKeys_AnEditIsCaught_AndNoRawTokenIsAnywhere()
     {
         var run = Guid.NewGuid().ToString("N")[..12];

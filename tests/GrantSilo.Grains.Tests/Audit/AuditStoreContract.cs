@@ -94,6 +94,166 @@ public abstract class AuditStoreContract
 
     protected Task<AuditVerification> VerifyAsync() => new AuditReader(Store, Keys).VerifyAsync(CancellationToken.None);
 
+    /// <summary>Makes the store keep few lines per unit of storage (the segment-file store: small segments), before anything is written.</summary>
+    protected virtual Task UseSmallSegmentsAsync() => Task.CompletedTask;
+
+    // Records appended to a stream in batches of ten (so that segment files roll between them).
+    protected async Task<List<AuditLine>> AppendRecordsAsync(string stream, IEnumerable<AuditRecord> records)
+    {
+        var tail = await Store.OpenAsync(stream, CancellationToken.None);
+        var (sequence, hash) = (tail.Sequence, tail.Hash);
+        var written = new List<AuditLine>();
+        foreach (var batch in records.Chunk(10))
+        {
+            var lines = new List<AuditLine>();
+            foreach (var record in batch)
+            {
+                var line = AuditChain.Seal(stream, ++sequence, hash, record);
+                lines.Add(line);
+                hash = line.Hash;
+            }
+            await Store.AppendAsync(stream, lines, CancellationToken.None);
+            written.AddRange(lines);
+        }
+        return written;
+    }
+
+    protected static AuditRecord Record(string agent, DateTimeOffset at, AuditEventKind kind = AuditEventKind.Decision) =>
+        new() { Id = Guid.NewGuid().ToString("N"), Kind = kind, At = at, Agent = agent, CredentialId = "c-" + agent, Decision = kind == AuditEventKind.Decision ? DecisionKind.Allow : null };
+
+    // Every page of a query, in order, and the tokens they ended with.
+    protected async Task<(List<AuditEntry> Items, List<string?> Tokens)> AllPagesAsync(AuditQuery query, Func<Task>? afterFirstPage = null)
+    {
+        var reader = new AuditReader(Store, Keys);
+        var items = new List<AuditEntry>();
+        var tokens = new List<string?>();
+        string? next = null;
+        do
+        {
+            var page = await reader.QueryAsync(query with { ContinuationToken = next }, CancellationToken.None);
+            Assert.True(page.IsSuccess, page.Error?.Message);
+            items.AddRange(page.Value.Items);
+            next = page.Value.ContinuationToken;
+            tokens.Add(next);
+            if (tokens.Count == 1 && afterFirstPage is not null)
+            {
+                await afterFirstPage();
+            }
+            Assert.True(tokens.Count < 1000, "The query never ended.");
+            // Oldest first, the last page carries a token too (where to follow from): a short page is the last.
+            if (query.Order == AuditOrder.OldestFirst && page.Value.Items.Count < (query.PageSize ?? Page.DefaultSize))
+            {
+                break;
+            }
+        }
+        while (next is not null);
+        return (items, tokens);
+    }
+
+    [Fact]
+    public async Task ReadBackward_GivesAStreamsLinesNewestFirst_FromAnyPlace_AndNeverPastItsEnd()
+    {
+        await UseSmallSegmentsAsync();
+        var stream = NewStream();
+        var lines = await AppendRecordsAsync(stream, Enumerable.Range(0, 250).Select(i => Record("a", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        Assert.Equal(Enumerable.Reverse(lines), await Store.ReadBackwardAsync(stream, long.MaxValue, CancellationToken.None).ToListAsync());
+        Assert.Equal(Enumerable.Reverse(lines.Take(157)), await Store.ReadBackwardAsync(stream, 157, CancellationToken.None).ToListAsync());
+        Assert.Equal(Enumerable.Reverse(lines.Take(100)), await Store.ReadBackwardAsync(stream, 100, CancellationToken.None).ToListAsync());
+        Assert.Equal([lines[0]], await Store.ReadBackwardAsync(stream, 1, CancellationToken.None).ToListAsync());
+        // A place far past the end (a token someone made up) reads from the end, at no more cost.
+        Assert.Equal(Enumerable.Reverse(lines), await Store.ReadBackwardAsync(stream, 1_000_000_000_000_000, CancellationToken.None).ToListAsync());
+        Assert.Empty(await Store.ReadBackwardAsync(NewStream(), long.MaxValue, CancellationToken.None).ToListAsync());
+    }
+
+    [Fact]
+    public async Task QueryNewestFirst_GivesEveryRecordOnce_LatestFirst_PagedAcrossSegmentsAndStreams()
+    {
+        await UseSmallSegmentsAsync();
+        var start = GrantSiloClusterFixture.Start;
+        // Two streams whose records interleave in time: the later-named stream holds the odd seconds, and one tie.
+        var (first, second) = ("a" + NewStream(), "b" + NewStream());
+        var a = await AppendRecordsAsync(first, Enumerable.Range(0, 250).Select(i => Record("agent", start.AddSeconds(2 * i))));
+        var b = await AppendRecordsAsync(second, Enumerable.Range(0, 130).Select(i => Record("agent", start.AddSeconds(i == 129 ? 2 * 249 : 2 * i + 1))));
+        var expected = a.Concat(b).Select(l => l.ToEntry()!)
+            .OrderByDescending(e => e.Record.At).ThenByDescending(e => e.Stream, StringComparer.Ordinal).Select(e => e.Record.Id).ToList();
+
+        // Records written after the first page are newer than it: the pages that follow never show them.
+        var (items, tokens) = await AllPagesAsync(new AuditQuery { Order = AuditOrder.NewestFirst, PageSize = 37 },
+            () => AppendRecordsAsync(first, [Record("agent", start.AddDays(1))]));
+
+        Assert.Equal(expected, items.Select(e => e.Record.Id));
+        Assert.Equal(second, items[0].Stream);
+        Assert.Equal((first, 1L), (items[^1].Stream, items[^1].Sequence));
+        Assert.Null(tokens[^1]);
+        Assert.All(tokens.SkipLast(1), t => Assert.NotNull(t));
+        Assert.Equal((380 + 36) / 37, tokens.Count);
+    }
+
+    [Fact]
+    public async Task QueryNewestFirst_AppliesFiltersAndATimeWindow_AsOldestFirstDoes_InReverse()
+    {
+        await UseSmallSegmentsAsync();
+        var start = GrantSiloClusterFixture.Start;
+        var (first, second) = (NewStream(), NewStream());
+        await AppendRecordsAsync(first, Enumerable.Range(0, 120).Select(i => Record(i % 3 == 0 ? "wanted" : "other", start.AddSeconds(2 * i), i % 2 == 0 ? AuditEventKind.Decision : AuditEventKind.CredentialRevoked)));
+        await AppendRecordsAsync(second, Enumerable.Range(0, 120).Select(i => Record(i % 4 == 0 ? "wanted" : "other", start.AddSeconds(2 * i + 1), i % 2 == 0 ? AuditEventKind.CredentialRevoked : AuditEventKind.Decision)));
+        var query = new AuditQuery { Agent = "wanted", Kind = AuditEventKind.CredentialRevoked, From = start.AddSeconds(20), To = start.AddSeconds(201), PageSize = 4 };
+
+        var (oldest, _) = await AllPagesAsync(query);
+        var (newest, _) = await AllPagesAsync(query with { Order = AuditOrder.NewestFirst });
+
+        var expected = oldest.OrderByDescending(e => e.Record.At).Select(e => e.Record.Id).ToList();
+        Assert.True(expected.Count > 10, $"only {expected.Count} records match");
+        Assert.Equal(expected, newest.Select(e => e.Record.Id));
+        Assert.All(newest, e => Assert.True(e.Record is { Agent: "wanted", Kind: AuditEventKind.CredentialRevoked } && e.Record.At >= start.AddSeconds(20) && e.Record.At < start.AddSeconds(201)));
+    }
+
+    [Fact]
+    public async Task QueryNewestFirst_MatchingNothing_IsOneEmptyPage_WithNothingToFollow()
+    {
+        var reader = new AuditReader(Store, Keys);
+        var empty = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst }, CancellationToken.None);
+        Assert.True(empty.IsSuccess);
+        Assert.Empty(empty.Value.Items);
+        Assert.Null(empty.Value.ContinuationToken);
+
+        await AppendRecordsAsync(NewStream(), Enumerable.Range(0, 30).Select(i => Record("someone", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        var none = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, Agent = "no-one" }, CancellationToken.None);
+        Assert.True(none.IsSuccess);
+        Assert.Empty(none.Value.Items);
+        Assert.Null(none.Value.ContinuationToken);
+    }
+
+    [Fact]
+    public async Task QueryNewestFirst_RefusesABadToken_AndEachOrderRefusesTheOthersToken()
+    {
+        await AppendRecordsAsync(NewStream(), Enumerable.Range(0, 30).Select(i => Record("someone", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        var reader = new AuditReader(Store, Keys);
+        var newest = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, PageSize = 10 }, CancellationToken.None);
+        var oldest = await reader.QueryAsync(new AuditQuery { PageSize = 10 }, CancellationToken.None);
+        Assert.NotNull(newest.Value.ContinuationToken);
+        Assert.NotNull(oldest.Value.ContinuationToken);
+        Assert.True((await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = newest.Value.ContinuationToken }, CancellationToken.None)).IsSuccess);
+
+        var bad = new[]
+        {
+            new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = oldest.Value.ContinuationToken },
+            new AuditQuery { ContinuationToken = newest.Value.ContinuationToken },
+            new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = "not a token" },
+            new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = Convert.ToBase64String("n1|../etc=5"u8.ToArray()) },
+            new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = Convert.ToBase64String("n1|s1=0"u8.ToArray()) },
+            new AuditQuery { Order = AuditOrder.NewestFirst, ContinuationToken = Convert.ToBase64String("n1|s1=4|s1=5"u8.ToArray()) },
+            new AuditQuery { Order = (AuditOrder)7 },
+        };
+        foreach (var query in bad)
+        {
+            var refused = await reader.QueryAsync(query, CancellationToken.None);
+            Assert.False(refused.IsSuccess, query.ContinuationToken);
+            Assert.Equal(GrantErrorCode.InvalidArgument, refused.Error!.Code);
+            Assert.Equal(query.Order == (AuditOrder)7 ? "order" : "continuationToken", refused.Error.Target);
+        }
+    }
+
     [Fact]
     public async Task Append_ThenRead_GivesBackExactlyWhatWasWritten_InOrder()
     {

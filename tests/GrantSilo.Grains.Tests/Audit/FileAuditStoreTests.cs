@@ -26,6 +26,13 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
+    protected override Task UseSmallSegmentsAsync()
+    {
+        _store.Dispose();
+        _store = NewStore(segmentBytes: 4096);
+        return Task.CompletedTask;
+    }
+
     private string[] Segments(string stream) => [.. Directory.GetFiles(Path.Combine(_directory, stream), "*.log").Where(p => long.TryParse(Path.GetFileNameWithoutExtension(p), out _)).Order(StringComparer.Ordinal)];
 
     // The first `count` lines removed at once (the store closed first), as deleting the oldest segments would.
@@ -95,6 +102,27 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
             (lines[a], lines[b]) = (lines[b], lines[a]);
             return lines;
         });
+
+    [Fact]
+    public async Task QueryNewestFirst_ReadsOnlyTheNewestSegments_NeverTheOldOnes()
+    {
+        await UseSmallSegmentsAsync();
+        var stream = NewStream();
+        var written = await AppendRecordsAsync(stream, Enumerable.Range(0, 200).Select(i => Record("a", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        var segments = Segments(stream);
+        Assert.True(segments.Length >= 5, $"{segments.Length} segments");
+        // The oldest segment now ends in a partial record: any read of it fails.
+        await File.AppendAllTextAsync(segments[0], "{\"torn\":");
+        var reader = new AuditReader(Store, Keys);
+
+        var newest = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, PageSize = 20 }, CancellationToken.None);
+
+        Assert.True(newest.IsSuccess);
+        Assert.Equal(written.TakeLast(20).Reverse().Select(l => l.Sequence), newest.Value.Items.Select(e => e.Sequence));
+        // Oldest first, a page that reaches the end of the oldest segment fails on it.
+        var oldest = await Assert.ThrowsAsync<AuditStoreException>(() => reader.QueryAsync(new AuditQuery { PageSize = 1000 }, CancellationToken.None));
+        Assert.True(oldest.Unreadable);
+    }
 
     [Fact]
     public async Task ASecondWriterOnTheSameDirectory_IsRefused_NeverInterleaved()

@@ -3,6 +3,7 @@ using GrantSilo.Grains.Audit;
 using GrantSilo.Grains.Tests.Audit;
 using GrantSilo.Persistence.AzureTables.Audit;
 using GrantSilo.Persistence.AzureTables.Tests.Support;
+using GrantSilo.Testing;
 using GrantSilo.Testing.Azurite;
 
 namespace GrantSilo.Persistence.AzureTables.Tests.Contract;
@@ -38,6 +39,44 @@ public sealed class AzureTableAuditStoreContractTests(AzuriteFixture azurite) : 
         }
         await _store.Table.UpdateEntityAsync(a, a.ETag, TableUpdateMode.Replace);
         await _store.Table.UpdateEntityAsync(b, b.ETag, TableUpdateMode.Replace);
+    }
+
+    [Fact]
+    public async Task ReadBackward_FindsTheTailPastAStaleHint_AndAPlaceFarPastTheTailReadsFromTheTail()
+    {
+        // A writer that has not updated the tail hint yet (it does every 1,000 lines): the tail is found past it.
+        var writer = new AzureTableAuditStore(new TableServiceClient(azurite.ConnectionString), new AzureTableAuditOptions { TableName = _store.Table.Name, Buckets = 4, TailHintEvery = 1000 });
+        var stream = NewStream();
+        var lines = Lines(stream, await writer.OpenAsync(stream, CancellationToken.None), 250);
+        foreach (var batch in lines.Chunk(100))
+        {
+            await writer.AppendAsync(stream, batch, CancellationToken.None);
+        }
+        // A bound, not a wait: reading far past the tail must not walk the empty blocks up to it.
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(Enumerable.Reverse(lines), await _store.ReadBackwardAsync(stream, long.MaxValue, bound.Token).ToListAsync(bound.Token));
+        Assert.Equal(Enumerable.Reverse(lines), await _store.ReadBackwardAsync(stream, 1_000_000_000_000_000, bound.Token).ToListAsync(bound.Token));
+        Assert.Equal(Enumerable.Reverse(lines.Take(180)), await _store.ReadBackwardAsync(stream, 180, bound.Token).ToListAsync(bound.Token));
+    }
+
+    [Fact]
+    public async Task QueryNewestFirst_ReadsOnlyTheNewestBlocks_NeverTheOldOnes()
+    {
+        var stream = NewStream();
+        var written = await AppendRecordsAsync(stream, Enumerable.Range(0, 250).Select(i => Record("a", GrantSiloClusterFixture.Start.AddSeconds(i))));
+        // Record 1 (the oldest block) is no longer an audit row: any read of it fails.
+        var first = await RowAsync(stream, 1);
+        first.Remove("Body");
+        await _store.Table.UpdateEntityAsync(first, first.ETag, TableUpdateMode.Replace);
+        var reader = new AuditReader(Store, Keys);
+
+        var newest = await reader.QueryAsync(new AuditQuery { Order = AuditOrder.NewestFirst, PageSize = 120 }, CancellationToken.None);
+
+        Assert.True(newest.IsSuccess);
+        Assert.Equal(written.TakeLast(120).Reverse().Select(l => l.Sequence), newest.Value.Items.Select(e => e.Sequence));
+        var oldest = await Assert.ThrowsAsync<AuditStoreException>(() => reader.QueryAsync(new AuditQuery { PageSize = 1000 }, CancellationToken.None));
+        Assert.True(oldest.Unreadable);
     }
 
     [Fact]
