@@ -67,12 +67,7 @@ public static class NestedMessages
     {
         // Packed flags (none), correlation id, four empty id spans, two absent silo addresses.
         byte[] header = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
-        var frame = new byte[8 + header.Length + body.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(frame, header.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), body.Length);
-        header.CopyTo(frame.AsSpan(8));
-        body.CopyTo(frame.AsSpan(8 + header.Length));
-        return frame;
+        return ClientFrames.Frame(header, body);
     }
 
     private const byte EndObject = 0b1110_0000;

@@ -229,15 +229,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 continue;
             }
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] bytes;
-            try
-            {
-                bytes = await ReadSegmentAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new AuditStoreException($"Audit segment {Path.GetFileName(segments[i].Path)} of stream '{stream}' cannot be read: {e.Message}", e, unreadable: true);
-            }
+            var bytes = await ReadSegmentOrFailAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
             foreach (var line in Lines(stream, segments[i].Path, bytes))
             {
                 if (line.Sequence >= fromSequence)
@@ -245,6 +237,19 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                     yield return line;
                 }
             }
+        }
+    }
+
+    // A segment's bytes, or the store's "unreadable" failure naming it.
+    private async Task<byte[]> ReadSegmentOrFailAsync(string stream, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadSegmentAsync(stream, path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new AuditStoreException($"Audit segment {Path.GetFileName(path)} of stream '{stream}' cannot be read: {e.Message}", e, unreadable: true);
         }
     }
 
@@ -263,15 +268,7 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
                 continue;
             }
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] bytes;
-            try
-            {
-                bytes = await ReadSegmentAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new AuditStoreException($"Audit segment {Path.GetFileName(segments[i].Path)} of stream '{stream}' cannot be read: {e.Message}", e, unreadable: true);
-            }
+            var bytes = await ReadSegmentOrFailAsync(stream, segments[i].Path, cancellationToken).ConfigureAwait(false);
             // Lines() reports a torn or unreadable line as it comes to it, so the segment is parsed whole before any of
             // it is given (as a forward read would fail on it too).
             var lines = Lines(stream, segments[i].Path, bytes).ToList();
