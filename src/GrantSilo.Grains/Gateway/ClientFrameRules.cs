@@ -77,9 +77,6 @@ internal sealed class ClientFrameRules
     {
     }
 
-    /// <summary>How many calls declare interleaving flags (for tests).</summary>
-    internal int CallsThatInterleave => _interleaving.Count;
-
     /// <summary>The interleaving flags a call of this invokable type declares (for tests).</summary>
     internal uint DeclaredFlags(string invokableName) => _interleaving.GetValueOrDefault(invokableName);
 
