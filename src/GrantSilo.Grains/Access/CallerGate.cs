@@ -247,19 +247,7 @@ internal sealed partial class CallerGate(ClusterCallKey clusterKey, ICallerAuthe
             Reason = reason,
             Detail = detail,
         };
-        _ = RecordDetachedAsync(AuditTrail, record);
-
-        static async Task RecordDetachedAsync(Audit.IAuditTrail trail, AuditRecord record)
-        {
-            try
-            {
-                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Audit.AuditUnavailableException)
-            {
-                // Logged by the journal; the refusal itself stands.
-            }
-        }
+        Audit.AuditTrailExtensions.RecordDetached(AuditTrail, record);
     }
 
     // A call of the runtime's own that carries no mark: a cluster client reading the cluster manifest from its gateway,

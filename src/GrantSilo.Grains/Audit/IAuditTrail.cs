@@ -11,6 +11,31 @@ public interface IAuditTrail
     ValueTask RecordAsync(AuditRecord record, CancellationToken cancellationToken);
 }
 
+/// <summary>Records that nothing waits for.</summary>
+public static class AuditTrailExtensions
+{
+    /// <summary>
+    /// Records <paramref name="record"/> without waiting for it: for refusals, which must never hold up the door or the
+    /// gateway. A record the trail cannot take (the store unavailable, the queue full) is dropped; the journal logs it.
+    /// </summary>
+    public static void RecordDetached(this IAuditTrail trail, AuditRecord record)
+    {
+        _ = RecordAsync(trail, record);
+
+        static async Task RecordAsync(IAuditTrail trail, AuditRecord record)
+        {
+            try
+            {
+                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                // Logged by the journal; the refusal itself stands.
+            }
+        }
+    }
+}
+
 /// <summary>A record could not be made durable within the bound: the store is unavailable or stalled, or the queue is full.</summary>
 public sealed class AuditUnavailableException : Exception
 {

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.Numerics;
 using System.Reflection;
 using Orleans.CodeGeneration;
 using Orleans.Serialization;
@@ -316,34 +314,8 @@ internal sealed class ClientFrameRules
     private static bool HashIsOwn(IdSpan span) =>
         span.IsDefault || span.GetHashCode() == (int)StableHash.ComputeHash(span.AsSpan());
 
-    // Orleans' prefix varint (its length is the trailing zero bits of the first byte, plus one), at most 32 bits.
-    private static bool TryReadVarUInt32(ref SequenceReader<byte> reader, out uint value)
-    {
-        value = 0;
-        if (!reader.TryPeek(out var first))
-        {
-            return false;
-        }
-        var count = BitOperations.TrailingZeroCount(first | 0x100) + 1;
-        if (count > 5)
-        {
-            return false;
-        }
-        Span<byte> raw = stackalloc byte[8];
-        raw.Clear();
-        if (!reader.TryCopyTo(raw[..count]))
-        {
-            return false;
-        }
-        reader.Advance(count);
-        var decoded = BinaryPrimitives.ReadUInt64LittleEndian(raw) >> count;
-        if (decoded > uint.MaxValue)
-        {
-            return false;
-        }
-        value = (uint)decoded;
-        return true;
-    }
+    private static bool TryReadVarUInt32(ref SequenceReader<byte> reader, out uint value) =>
+        MessageShape.ReadVarUInt32(ref reader, out value) == ShapeRefusal.None;
 
     private static Type OrleansType(string name) =>
         typeof(Orleans.Configuration.ClusterOptions).Assembly.GetType(name, throwOnError: true)!;

@@ -267,19 +267,7 @@ internal sealed partial class GatewayFrameGuard(
             Reason = GrantSilo.DecisionReason.CallerUnauthenticated,
             Detail = detail,
         };
-        _ = RecordDetachedAsync(trail, record);
-
-        static async Task RecordDetachedAsync(Audit.IAuditTrail trail, GrantSilo.AuditRecord record)
-        {
-            try
-            {
-                await trail.RecordAsync(record, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Audit.AuditUnavailableException)
-            {
-                // Logged by the journal; the refusal itself stands.
-            }
-        }
+        Audit.AuditTrailExtensions.RecordDetached(trail, record);
     }
 
     private readonly record struct Limits(int HeaderBytes, int BodyBytes, int Depth);

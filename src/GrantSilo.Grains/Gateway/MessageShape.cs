@@ -355,33 +355,7 @@ internal static class MessageShape
         }
 
         // A prefix varint of at most 5 bytes whose value fits 32 bits.
-        private ShapeRefusal VarUInt32(out uint value)
-        {
-            value = 0;
-            if (!_reader.TryPeek(out var first))
-            {
-                return ShapeRefusal.Truncated;
-            }
-            var count = BitOperations.TrailingZeroCount(first | 0x100) + 1;
-            if (count > 5)
-            {
-                return ShapeRefusal.BadVarInt;
-            }
-            Span<byte> bytes = stackalloc byte[8];
-            bytes.Clear();
-            if (!_reader.TryCopyTo(bytes[..count]))
-            {
-                return ShapeRefusal.Truncated;
-            }
-            _reader.Advance(count);
-            var raw = BinaryPrimitives.ReadUInt64LittleEndian(bytes) >> count;
-            if (raw > uint.MaxValue)
-            {
-                return ShapeRefusal.BadVarInt;
-            }
-            value = (uint)raw;
-            return ShapeRefusal.None;
-        }
+        private ShapeRefusal VarUInt32(out uint value) => ReadVarUInt32(ref _reader, out value);
 
         // A prefix varint of at most 10 bytes; its value is not needed.
         private ShapeRefusal SkipVarInt64()
@@ -402,6 +376,38 @@ internal static class MessageShape
             var count = second == 0 ? 17 : BitOperations.TrailingZeroCount(second) + 9;
             return count > 10 ? ShapeRefusal.BadVarInt : Skip(count - 2);
         }
+    }
+
+    /// <summary>
+    /// Reads one of Orleans' prefix varints of at most 5 bytes whose value fits 32 bits (its length is the trailing zero
+    /// bits of the first byte, plus one): None having consumed it, or why not.
+    /// </summary>
+    internal static ShapeRefusal ReadVarUInt32(ref SequenceReader<byte> reader, out uint value)
+    {
+        value = 0;
+        if (!reader.TryPeek(out var first))
+        {
+            return ShapeRefusal.Truncated;
+        }
+        var count = BitOperations.TrailingZeroCount(first | 0x100) + 1;
+        if (count > 5)
+        {
+            return ShapeRefusal.BadVarInt;
+        }
+        Span<byte> bytes = stackalloc byte[8];
+        bytes.Clear();
+        if (!reader.TryCopyTo(bytes[..count]))
+        {
+            return ShapeRefusal.Truncated;
+        }
+        reader.Advance(count);
+        var raw = BinaryPrimitives.ReadUInt64LittleEndian(bytes) >> count;
+        if (raw > uint.MaxValue)
+        {
+            return ShapeRefusal.BadVarInt;
+        }
+        value = (uint)raw;
+        return ShapeRefusal.None;
     }
 
     /// <summary>How deep Orleans' type-name parser would nest reading these bytes as a type name: the most <c>([</c>
