@@ -101,6 +101,49 @@ public class GatewayMessageTests(AbuseClusterFixture fixture)
         Assert.Equal(1, (await management.GetDetailedGrainStatistics()).Count(s => s.GrainId.Equals(real)));
     }
     /// <summary>
+    /// Orleans' gateway sends a client's answers to the newest connection whose preamble named that client. A process
+    /// that learned a connected client's id could connect naming it and take every answer meant for it from then on,
+    /// issued credentials among them. The gateway now refuses it, and the client it named is served on.
+    /// </summary>
+    [Fact]
+    public async Task AConnectionNamingAConnectedClientsId_IsRefused_AndThatClientKeepsItsAnswers()
+    {
+        var scenario = new Scenario(fixture);
+        var agent = await scenario.AgentAsync("held-id", Scenario.Scope(0, "doc:read:*"));
+        Assert.True((await scenario.Client.GetAgentAsync(agent)).IsSuccess);
+        var details = fixture.Cluster.Client.ServiceProvider.GetRequiredService(typeof(Orleans.Configuration.ClusterOptions).Assembly.GetType("Orleans.LocalClientDetails", throwOnError: true)!);
+        // ClientGrainId is internal to Orleans; its GrainId is the id the client's preamble names.
+        var clientId = details.GetType().GetProperty("ClientId")!.GetValue(details)!;
+        var client = (GrainId)clientId.GetType().GetField("GrainId")!.GetValue(clientId)!;
+        var serializer = fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>();
+        var gateways = fixture.Cluster.Silos.Cast<InProcessSiloHandle>()
+            .Where(s => s.SiloHost.Services.GetRequiredService<GrantSilo.Grains.Gateway.ClientIdHolds>().IsHeld(client))
+            .Select(s => s.GatewayAddress.Endpoint)
+            .ToList();
+        Assert.NotEmpty(gateways);
+
+        // The cluster's own transport (in memory here), as any process that reaches the gateway would connect.
+        var key = typeof(Orleans.Configuration.ClusterOptions).Assembly.GetType("Orleans.Runtime.Messaging.ClientOutboundConnectionFactory", throwOnError: true)!
+            .GetField("ServicesKey", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!;
+        var transport = fixture.Cluster.Client.ServiceProvider.GetRequiredKeyedService<Microsoft.AspNetCore.Connections.IConnectionFactory>(key);
+        foreach (var gateway in gateways)
+        {
+            var intruder = await transport.ConnectAsync(gateway);
+            await intruder.Transport.Output.WriteAsync(ClientFrames.Preamble(serializer, client, fixture.Cluster.Options.ClusterId));
+            // Closed by the silo once the hand-over wait has passed with the client still connected: the silo stops
+            // reading it (the in-memory transport shows that as a completed flush).
+            Assert.True(await Eventually.LastAsync(async () => (await intruder.Transport.Output.FlushAsync()).IsCompleted, closed => closed, TimeSpan.FromSeconds(30)),
+                "The gateway kept a connection naming a connected client's id.");
+            await intruder.DisposeAsync();
+        }
+
+        // The client was never cut off: its calls are answered to it, at once.
+        using var answered = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.True((await scenario.Client.GetAgentAsync(agent, answered.Token)).IsSuccess);
+        Assert.All(fixture.Cluster.Silos.Cast<InProcessSiloHandle>().Where(s => gateways.Contains(s.GatewayAddress.Endpoint)),
+            s => Assert.True(s.SiloHost.Services.GetRequiredService<GrantSilo.Grains.Gateway.ClientIdHolds>().IsHeld(client)));
+    }
+    /// <summary>
     /// A grain runs one call at a time unless the message says the call may interleave, and Orleans takes the message's
     /// word. The gateway lets a client's message keep those flags only as the called method declares them, from a table
     /// of every call the silo knows: the calls GrantSilo declares always-interleave must be in it, and the ones it does

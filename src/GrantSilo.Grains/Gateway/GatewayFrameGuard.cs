@@ -23,13 +23,16 @@ namespace GrantSilo.Grains.Gateway;
 /// unit whole, refusing a length Orleans would refuse before buffering it, checks it, and copies it unchanged to the pipe
 /// Orleans reads. A refused unit is never passed on: the connection is closed, one line is logged (at the rate the door's
 /// refusals are, <see cref="RefusalRecords"/>) naming the refusal and its offset, never the bytes, and it is counted in
-/// <see cref="GrantSiloMetrics.GatewayFramesRefused"/>.
+/// <see cref="GrantSiloMetrics.GatewayFramesRefused"/>. An accepted preamble's client id is held for the connection
+/// (<see cref="ClientIdHolds"/>) until Orleans is done with it, since Orleans sends that client's answers to its newest
+/// connection.
 /// </remarks>
 internal sealed partial class GatewayFrameGuard(
     IOptions<GrantSiloMessagingOptions> limits,
     IOptions<SiloMessagingOptions> orleansLimits,
     RefusalRecords records,
     ClientFrameRules rules,
+    ClientIdHolds holds,
     IServiceProvider services,
     ILogger<GatewayFrameGuard> logger)
 {
@@ -54,18 +57,21 @@ internal sealed partial class GatewayFrameGuard(
         finally
         {
             context.Transport = transport;
-            // Orleans is done with the connection: stop the pump whichever await it is in, and wait for it.
+            // Orleans is done with the connection: stop the pump whichever await it is in, and wait for it. Only then is
+            // the client's id free for another connection: until now Orleans could still send this connection answers.
             await checkedInput.Reader.CompleteAsync().ConfigureAwait(false);
             transport.Input.CancelPendingRead();
-            await pump.ConfigureAwait(false);
+            (await pump.ConfigureAwait(false))?.Dispose();
         }
     }
 
-    private async Task PumpAsync(ConnectionContext context, PipeReader input, PipeWriter output)
+    // Returns the connection's hold on its client's id, if the preamble was accepted.
+    private async Task<ClientIdHolds.Hold?> PumpAsync(ConnectionContext context, PipeReader input, PipeWriter output)
     {
         var bounds = new Limits(orleansLimits.Value.MaxMessageHeaderSize, orleansLimits.Value.MaxMessageBodySize, limits.Value.MaxMessageDepth);
         // The client the preamble named; every frame after it must come from that client.
         ClientFrameRules.ClientId? client = null;
+        ClientIdHolds.Hold? hold = null;
         Exception? failure = null;
         try
         {
@@ -74,7 +80,7 @@ internal sealed partial class GatewayFrameGuard(
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 if (result.IsCanceled)
                 {
-                    return;
+                    return hold;
                 }
                 var buffer = result.Buffer;
                 var check = ShapeCheck.Accepted;
@@ -93,6 +99,13 @@ internal sealed partial class GatewayFrameGuard(
                         if (client is null)
                         {
                             check = new(ShapeRefusal.BadPreamble, PreambleLengthSize);
+                            break;
+                        }
+                        // One connection per client id: Orleans sends a client's answers to its newest connection.
+                        hold = await holds.TryHoldAsync(client, context).ConfigureAwait(false);
+                        if (hold is null)
+                        {
+                            check = new(ShapeRefusal.ClientIdInUse, PreambleLengthSize);
                             break;
                         }
                         Copy(rest.Slice(0, unit), output);
@@ -130,19 +143,19 @@ internal sealed partial class GatewayFrameGuard(
                 if (!check.IsAccepted)
                 {
                     Refuse(context, check);
-                    return;
+                    return hold;
                 }
                 if (passed > 0)
                 {
                     var flushed = await output.FlushAsync().ConfigureAwait(false);
                     if (flushed.IsCompleted || flushed.IsCanceled)
                     {
-                        return;
+                        return hold;
                     }
                 }
                 if (result.IsCompleted)
                 {
-                    return;
+                    return hold;
                 }
             }
         }
@@ -156,6 +169,7 @@ internal sealed partial class GatewayFrameGuard(
             await output.CompleteAsync(failure).ConfigureAwait(false);
             await input.CompleteAsync().ConfigureAwait(false);
         }
+        return hold;
     }
 
     // The length of the preamble at the head of the buffer if it is whole and accepted; zero when more is needed.

@@ -48,6 +48,9 @@ internal enum ShapeRefusal
 
     /// <summary>The header carries a flag only silos set (<see cref="ClientFrameRules"/>).</summary>
     ForbiddenFlags,
+
+    /// <summary>The preamble names a client id another open connection holds (<see cref="ClientIdHolds"/>).</summary>
+    ClientIdInUse,
 }
 
 /// <summary>The outcome of a shape check: a refusal (or <see cref="ShapeRefusal.None"/>) and the offset it was found at.</summary>

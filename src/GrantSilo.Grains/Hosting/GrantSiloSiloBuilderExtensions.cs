@@ -75,6 +75,8 @@ public static class GrantSiloSiloBuilderExtensions
         // And how deeply a client's message may nest (GrantSilo:Messaging:MaxMessageDepth): every frame a client sends the
         // gateway is walked before Orleans reads it, since Orleans' deserializer has no depth limit.
         services.TryAddSingleton<GrantSilo.Grains.Gateway.ClientFrameRules>();
+        // A client id is held by one gateway connection at a time; the hand-over wait is network time, not GrantSilo's clock.
+        services.TryAddSingleton(_ => new GrantSilo.Grains.Gateway.ClientIdHolds(TimeProvider.System));
         services.TryAddSingleton<GrantSilo.Grains.Gateway.GatewayFrameGuard>();
         services.AddSingleton<IPostConfigureOptions<Orleans.Configuration.SiloConnectionOptions>, GatewayGuardPlacement>();
         services.TryAddSingleton<ClusterCallKey>();

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using CsCheck;
 using GrantSilo.Grains.Access;
 using GrantSilo.Grains.Gateway;
@@ -37,11 +39,12 @@ public class GatewayFrameGuardTests
             .GetProperty("NodeIdentity")!.GetValue(Orleans.Deserialize<object>(bytes)),
         new Dictionary<string, uint> { [Services.GetRequiredService<Orleans.Serialization.TypeSystem.TypeConverter>().Format(InterleavingCall.GetType())] = ClientFrames.AlwaysInterleave });
 
-    private GatewayFrameGuard Guard(int burst = 5) => new(
+    private GatewayFrameGuard Guard(int burst = 5, ClientIdHolds? holds = null) => new(
         Options.Create(new GrantSiloMessagingOptions()),
         Options.Create(new SiloMessagingOptions { MaxMessageHeaderSize = new GrantSiloMessagingOptions().MaxMessageHeaderBytes, MaxMessageBodySize = 1024 * 1024 }),
         new RefusalRecords(Options.Create(new GrantSiloOptions { RecordedRefusalsBurst = burst, RecordedRefusalsPerSecond = 1 }), _time, Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalRecords>.Instance),
         Rules(),
+        holds ?? new ClientIdHolds(_time),
         new ServiceCollection().AddSingleton<GrantSilo.Grains.Audit.IAuditTrail>(_trail).AddSingleton<TimeProvider>(_time).BuildServiceProvider(),
         new Logger<GatewayFrameGuard>(LoggerFactory.Create(logging => logging.AddProvider(_log))));
 
@@ -305,16 +308,146 @@ public class GatewayFrameGuardTests
         Assert.Empty(_log.Lines);
     }
 
+    /// <summary>
+    /// Orleans' gateway sends a client's answers to the newest connection whose preamble named it, so a second connection
+    /// naming a connected client's id would take every answer meant for that client, credentials among them. It waits
+    /// for the holder to close, and is refused when the holder does not; the holder is served on.
+    /// </summary>
+    [Fact]
+    public async Task ASecondConnectionNamingAHeldClientId_IsRefusedAfterTheHandoverWait_AndTheHolderKeepsItsAnswers()
+    {
+        var holds = new ClientIdHolds(_time);
+        var guard = Guard(holds: holds);
+        var holder = new GuardedConnection(guard);
+        var first = Frame(Orleans.SerializeToArray<object>("first"));
+        await holder.Client.Writer.WriteAsync(Join(Preamble(), first));
+        Assert.True(Until(() => holds.Count == 1), "Never reached: Count == 1.");
+
+        var intruder = new GuardedConnection(guard);
+        await intruder.Client.Writer.WriteAsync(Join(Preamble(), Frame([])));
+        Assert.True(Until(() => holds.Waiting == 1), "Never reached: Waiting == 1.");
+        _time.Advance(ClientIdHolds.HandoverWait - TimeSpan.FromMilliseconds(1));
+        Assert.False(intruder.Running.IsCompleted, "Refused before the hand-over wait ended.");
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.Empty(await intruder.ReadToEndAsync());
+        await intruder.Running;
+        Assert.True(intruder.Context.ConnectionClosed.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)));
+        Assert.Contains("(ClientIdInUse at offset 4)", Assert.Single(_log.Lines), StringComparison.Ordinal);
+        Assert.Contains("(ClientIdInUse at offset 4)", Assert.Single(_trail.Records).Detail, StringComparison.Ordinal);
+
+        // The holder was never closed, and what it sends still passes.
+        Assert.False(holder.Context.ConnectionClosed.IsCancellationRequested);
+        var second = Frame(Orleans.SerializeToArray<object>("second"));
+        await holder.Client.Writer.WriteAsync(second);
+        await holder.Client.Writer.CompleteAsync();
+        Assert.Equal(Join(Preamble(), first, second), await holder.ReadToEndAsync());
+        await holder.Running;
+        Assert.Equal(0, holds.Count);
+    }
+
+    [Fact]
+    public async Task AConnectionNamingAHeldClientId_TakesItWhenTheHolderClosesWithinTheWait_AndAfterwardsAtOnce()
+    {
+        var holds = new ClientIdHolds(_time);
+        var guard = Guard(holds: holds);
+        var old = new GuardedConnection(guard);
+        await old.Client.Writer.WriteAsync(Preamble());
+        Assert.True(Until(() => holds.Count == 1), "Never reached: Count == 1.");
+
+        // The client reconnects before the silo has seen its old connection close.
+        var reconnected = new GuardedConnection(guard);
+        var frame = Frame(Orleans.SerializeToArray<object>("after reconnecting"));
+        await reconnected.Client.Writer.WriteAsync(Join(Preamble(), frame));
+        Assert.True(Until(() => holds.Waiting == 1), "Never reached: Waiting == 1.");
+        await old.Client.Writer.CompleteAsync();
+        await old.Running;
+
+        await reconnected.Client.Writer.CompleteAsync();
+        Assert.Equal(Join(Preamble(), frame), await reconnected.ReadToEndAsync());
+        await reconnected.Running;
+        Assert.Empty(_log.Lines);
+
+        // Nobody holds it now: the next connection naming it needs no wait.
+        var later = new GuardedConnection(guard);
+        await later.Client.Writer.WriteAsync(Preamble());
+        await later.Client.Writer.CompleteAsync();
+        Assert.Equal(Preamble(), await later.ReadToEndAsync());
+        await later.Running;
+        Assert.Equal(0, holds.Count);
+        Assert.Empty(_log.Lines);
+    }
+
+    /// <summary>
+    /// A connection that presents the client certificate the holder presented is the same client (its old connection may
+    /// be one the silo cannot see is dead): it takes the id at once and the old connection is closed. Another
+    /// certificate, or none, proves nothing and waits like any other.
+    /// </summary>
+    [Fact]
+    public async Task TheHoldersOwnClientCertificate_TakesTheIdOverAtOnce_ClosingTheOldConnection_AnotherCertificateDoesNot()
+    {
+        using var mine = Certificate("CN=client-a");
+        using var mineAgain = X509CertificateLoader.LoadCertificate(mine.RawData);
+        using var theirs = Certificate("CN=client-a");
+        var holds = new ClientIdHolds(_time);
+        var guard = Guard(holds: holds);
+        var old = new GuardedConnection(guard, clientCertificate: mine);
+        await old.Client.Writer.WriteAsync(Preamble());
+        Assert.True(Until(() => holds.Count == 1), "Never reached: Count == 1.");
+
+        var replacement = new GuardedConnection(guard, clientCertificate: mineAgain);
+        await replacement.Client.Writer.WriteAsync(Preamble());
+        Assert.True(old.Context.ConnectionClosed.WaitHandle.WaitOne(TimeSpan.FromSeconds(30)), "The replaced connection stayed open.");
+        Assert.Equal(0, holds.Waiting);
+
+        foreach (var other in new X509Certificate2?[] { theirs, null })
+        {
+            var intruder = new GuardedConnection(guard, clientCertificate: other);
+            await intruder.Client.Writer.WriteAsync(Preamble());
+            Assert.True(Until(() => holds.Waiting == 1), "Never reached: Waiting == 1.");
+            _time.Advance(ClientIdHolds.HandoverWait);
+            Assert.Empty(await intruder.ReadToEndAsync());
+            await intruder.Running;
+        }
+        Assert.Equal(2, _log.Lines.Count);
+        Assert.All(_log.Lines, l => Assert.Contains("ClientIdInUse", l, StringComparison.Ordinal));
+        Assert.False(replacement.Context.ConnectionClosed.IsCancellationRequested);
+
+        // The old connection's end does not free the id its replacement holds.
+        await old.Client.Writer.CompleteAsync();
+        await old.Running;
+        Assert.Equal(1, holds.Count);
+        await replacement.Client.Writer.CompleteAsync();
+        Assert.Equal(Preamble(), await replacement.ReadToEndAsync());
+        await replacement.Running;
+        Assert.Equal(0, holds.Count);
+    }
+
+    // The guard's pumps run on the thread pool; a state they reach is awaited by condition, bounded, never by time.
+    private static bool Until(Func<bool> condition) => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30));
+
+    private static X509Certificate2 Certificate(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
     // A connection through the guard: the client writes into Client, the next middleware's view is read back.
     private sealed class GuardedConnection
     {
         private readonly Pipe _received = new();
 
-        public GuardedConnection(GatewayFrameGuard guard, bool readsOneUnitThenStops = false)
+        public GuardedConnection(GatewayFrameGuard guard, bool readsOneUnitThenStops = false, X509Certificate2? clientCertificate = null)
         {
             var toServer = Client;
             var fromServer = new Pipe();
             Context = new DefaultConnectionContext("test", new Duplex(toServer.Reader, fromServer.Writer), new Duplex(fromServer.Reader, toServer.Writer));
+            if (clientCertificate is not null)
+            {
+                // As Orleans' TLS middleware leaves it, outside the guard, once the handshake verified the client's certificate.
+                Context.Features.Set<Orleans.Connections.Security.ITlsConnectionFeature>(new TlsFeature(clientCertificate));
+            }
             var builder = new ConnectionBuilder(new ServiceCollection().BuildServiceProvider());
             guard.Use(builder);
             builder.Run(async context =>
@@ -353,6 +486,13 @@ public class GatewayFrameGuardTests
             await _received.Reader.CopyToAsync(bytes).WaitAsync(TimeSpan.FromSeconds(30));
             return bytes.ToArray();
         }
+    }
+
+    private sealed class TlsFeature(X509Certificate2 certificate) : Orleans.Connections.Security.ITlsConnectionFeature
+    {
+        public X509Certificate2? RemoteCertificate { get; set; } = certificate;
+
+        public Task<X509Certificate2?> GetRemoteCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(RemoteCertificate);
     }
 
     private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
