@@ -18,8 +18,10 @@ public static class ClientFrames
     public const uint ReadOnly = 1 << 1;
     public const uint AlwaysInterleave = 1 << 2;
     public const uint Unordered = 1 << 3;
+    public const uint HasRequestContextData = 1 << 4;
     public const uint HasInterfaceType = 1 << 6;
     public const uint HasCacheInvalidationHeader = 1 << 7;
+    public const uint HasTimeToLive = 1 << 8;
     public const uint IsLocalOnly = 1 << 9;
 
     /// <summary>A new client id, as Orleans' client makes its own.</summary>
@@ -42,14 +44,16 @@ public static class ClientFrames
 
     /// <summary>
     /// A message header as Orleans' message serializer writes one: <paramref name="packed"/> (direction and flags), a
-    /// correlation id, the sending and target grain ids, no silo addresses, and the interface type when given. A hash
-    /// given for a key replaces the one Orleans would compute from its bytes.
+    /// correlation id, the sending and target grain ids, no silo addresses, then the time to live, the interface type
+    /// and the request context (<see cref="RequestContext"/>) when given. A hash given for a key replaces the one Orleans
+    /// would compute from its bytes.
     /// </summary>
-    public static byte[] Header(uint packed, GrainId sender, GrainId target, GrainInterfaceType? interfaceType = null, int? targetKeyHash = null, int? senderKeyHash = null, long id = 1)
+    public static byte[] Header(uint packed, GrainId sender, GrainId target, GrainInterfaceType? interfaceType = null, int? targetKeyHash = null, int? senderKeyHash = null, long id = 1, int? timeToLiveMilliseconds = null, byte[]? requestContext = null)
     {
         var header = new List<byte>();
         Span<byte> word = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(word, interfaceType is null ? packed : packed | HasInterfaceType);
+        packed |= (interfaceType is null ? 0 : HasInterfaceType) | (timeToLiveMilliseconds is null ? 0 : HasTimeToLive) | (requestContext is null ? 0 : HasRequestContextData);
+        BinaryPrimitives.WriteUInt32LittleEndian(word, packed);
         header.AddRange(word[..4].ToArray());
         BinaryPrimitives.WriteInt64LittleEndian(word, id);
         header.AddRange(word.ToArray());
@@ -59,11 +63,38 @@ public static class ClientFrames
         IdSpan(header, target.Key.AsSpan(), targetKeyHash);
         header.Add(1); // no sending silo
         header.Add(1); // no target silo
+        if (timeToLiveMilliseconds is { } timeToLive)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(word, timeToLive);
+            header.AddRange(word[..4].ToArray());
+        }
         if (interfaceType is { } type)
         {
             IdSpan(header, type.Value.AsSpan(), null);
         }
+        if (requestContext is not null)
+        {
+            header.AddRange(requestContext);
+        }
         return [.. header];
+    }
+
+    /// <summary>
+    /// A request context as Orleans' message serializer writes it last in a header: the number of entries, then each
+    /// key (a varint of its UTF-8 length plus one, then the bytes) and its value as one field.
+    /// </summary>
+    public static byte[] RequestContext(Serializer serializer, params (string Key, object Value)[] entries)
+    {
+        var context = new List<byte>();
+        VarUInt32(context, (uint)entries.Length);
+        foreach (var (key, value) in entries)
+        {
+            var name = System.Text.Encoding.UTF8.GetBytes(key);
+            VarUInt32(context, (uint)name.Length + 1);
+            context.AddRange(name);
+            context.AddRange(serializer.SerializeToArray<object>(value));
+        }
+        return [.. context];
     }
 
     /// <summary>One frame: the header and body lengths, then each.</summary>
@@ -83,17 +114,7 @@ public static class ClientFrames
     // Orleans' raw id span: a prefix varint of the length (value << count | 1 << (count - 1)), then the hash and the bytes.
     private static void IdSpan(List<byte> into, ReadOnlySpan<byte> bytes, int? hash)
     {
-        var length = (ulong)bytes.Length;
-        var count = 1;
-        while (count < 5 && length >= 1UL << (7 * count))
-        {
-            count++;
-        }
-        var varint = (length << count) | (1UL << (count - 1));
-        for (var i = 0; i < count; i++)
-        {
-            into.Add((byte)(varint >> (8 * i)));
-        }
+        VarUInt32(into, (uint)bytes.Length);
         if (bytes.IsEmpty)
         {
             return;
@@ -102,5 +123,20 @@ public static class ClientFrames
         BinaryPrimitives.WriteInt32LittleEndian(word, hash ?? (int)StableHash.ComputeHash(bytes));
         into.AddRange(word.ToArray());
         into.AddRange(bytes.ToArray());
+    }
+
+    // Orleans' prefix varint: the value shifted past a marker bit whose position says how many bytes follow.
+    private static void VarUInt32(List<byte> into, uint value)
+    {
+        var count = 1;
+        while (count < 5 && value >= 1UL << (7 * count))
+        {
+            count++;
+        }
+        var varint = ((ulong)value << count) | (1UL << (count - 1));
+        for (var i = 0; i < count; i++)
+        {
+            into.Add((byte)(varint >> (8 * i)));
+        }
     }
 }
