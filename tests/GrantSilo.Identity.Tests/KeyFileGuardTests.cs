@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Identity.Tests;
@@ -172,6 +173,16 @@ public sealed class KeyFileGuardTests : IDisposable
         Assert.Equal(KeyPathKind.Other, UnixKeyPaths.Facts("/dev/null")!.Value.Kind);
         Assert.Null(UnixKeyPaths.Facts(Path.Combine(directory, "absent")));
         Assert.Null(UnixKeyPaths.Facts(Path.Combine(file, "under-a-file")));
+        if (me == 0)
+        {
+            // As root (as CI runs): a file given to another user and group reads as that user's, not its group's, and is refused.
+            var given = Path.Combine(directory, "given");
+            File.WriteAllText(given, "not a key");
+            File.SetUnixFileMode(given, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            Assert.Equal(0, Chown(given, 4242, 4343));
+            Assert.Equal(4242u, UnixKeyPaths.Facts(given)!.Value.Owner);
+            Assert.Equal(KeyFileProblem.FileNotOwned, Assert.Throws<KeyFileRefusedException>(() => KeyFileGuard.ForThisProcess!.EnsureFile(given, Use)).Problem);
+        }
 
         // .NET alone (where there is no statx) agrees on kind and mode, and knows no owner.
         Assert.Equal(new KeyPathFacts(KeyPathKind.Directory, null, (UnixFileMode)0b111_101_000), UnixKeyPaths.Managed(directory));
@@ -209,4 +220,12 @@ public sealed class KeyFileGuardTests : IDisposable
         Assert.Equal(KeyFileProblem.NotADirectory, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureDirectory(file, Use)).Problem);
         Assert.Equal(KeyFileProblem.NotARegularFile, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureFile(directory, Use)).Problem);
     }
+
+#pragma warning disable SYSLIB1054
+    [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Chown(byte[] path, uint owner, uint group);
+#pragma warning restore SYSLIB1054
+
+    private static int Chown(string path, uint owner, uint group) => Chown(System.Text.Encoding.UTF8.GetBytes(path + '\0'), owner, group);
 }
