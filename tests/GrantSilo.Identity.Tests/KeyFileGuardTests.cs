@@ -10,8 +10,8 @@ namespace GrantSilo.Identity.Tests;
 public sealed class KeyFileGuardTests : IDisposable
 {
     private const uint Me = 1000;
-    private const string Dir = "/keys";
-    private const string KeyPath = "/keys/the-key";
+    private static readonly string Dir = Path.GetFullPath("/keys");
+    private static readonly string KeyPath = Path.Combine(Dir, "the-key");
 
     private static readonly KeyFileUse Use = new("the test key", "set Test:KeyDirectory elsewhere", "Test", typeof(DevelopmentIssuerOptions));
 
@@ -217,6 +217,8 @@ public sealed class KeyFileGuardTests : IDisposable
         Directory.CreateSymbolicLink(link, directory);
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Assert.Equal(KeyFileProblem.DirectoryIsSymbolicLink, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureDirectory(link, Use)).Problem);
+        // Named with a trailing separator, a link would be followed: it is still the link that is checked.
+        Assert.Equal(link, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureDirectory(link + Path.DirectorySeparatorChar, Use)).Path);
         Assert.Equal(KeyFileProblem.NotADirectory, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureDirectory(file, Use)).Problem);
         Assert.Equal(KeyFileProblem.NotARegularFile, Assert.Throws<KeyFileRefusedException>(() => guard.EnsureFile(directory, Use)).Problem);
     }

@@ -46,7 +46,15 @@ public sealed partial class DevelopmentIssuer : IDisposable
         _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var parameters = _key.ExportParameters(includePrivateParameters: false);
         KeyId = "dev-" + Convert.ToHexStringLower(SHA256.HashData([.. parameters.Q.X!, .. parameters.Q.Y!])[..8]);
-        WriteKeyFile(guard);
+        try
+        {
+            WriteKeyFile(guard);
+        }
+        catch
+        {
+            _key.Dispose();
+            throw;
+        }
         LogActive(logger, Issuer, KeyFile);
     }
 

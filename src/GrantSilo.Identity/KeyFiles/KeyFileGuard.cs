@@ -32,6 +32,7 @@ internal sealed class KeyFileGuard(Func<string, KeyPathFacts?> facts, uint effec
     /// <summary>Throws unless <paramref name="directory"/> is a directory of this user's that group and others cannot write.</summary>
     public void EnsureDirectory(string directory, KeyFileUse use)
     {
+        directory = Plain(directory);
         var found = facts(directory) ?? throw new DirectoryNotFoundException($"The directory {directory} of {use.Key} does not exist.");
         if (found.Kind == KeyPathKind.SymbolicLink)
         {
@@ -62,6 +63,7 @@ internal sealed class KeyFileGuard(Func<string, KeyPathFacts?> facts, uint effec
     /// </summary>
     public void EnsureFile(string file, KeyFileUse use)
     {
+        file = Plain(file);
         var found = facts(file) ?? throw new FileNotFoundException($"The file {file} of {use.Key} does not exist.", file);
         if (found.Kind == KeyPathKind.SymbolicLink)
         {
@@ -85,6 +87,9 @@ internal sealed class KeyFileGuard(Func<string, KeyPathFacts?> facts, uint effec
                 $"The file of {use.Key}, {file}, is open to group or others (mode {Octal(found.Mode)}): they may have read or changed it. Run 'chmod 600 {file}' and, if someone else may have read it, replace the key; or {use.Instead}.");
         }
     }
+
+    // A full path without a trailing separator: statx follows a symbolic link named with one ("link/") even when told not to.
+    private static string Plain(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
 
     private static KeyFileRefusedException Refuse(KeyFileProblem problem, string path, KeyFileUse use, string message)
         => new(problem, path, use.OptionsName, use.OptionsType, message);
