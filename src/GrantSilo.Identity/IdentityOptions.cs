@@ -136,7 +136,11 @@ public sealed class DevelopmentIssuerOptions
     /// <summary>Allow it when the host environment is not Development (demos in containers, say).</summary>
     public bool AllowOutsideDevelopment { get; set; }
 
-    /// <summary>Where the private JWK is written (mode 0600); default <c>&lt;temp&gt;/grantsilo-dev/dev-issuer.jwk</c>.</summary>
+    /// <summary>
+    /// Where the private JWK is written (mode 0600); default <c>&lt;temp&gt;/grantsilo-dev/dev-issuer.jwk</c>. Its directory is
+    /// made 0700; on Unix one that exists must be the process's user's and not writable by others
+    /// (<see cref="KeyFileRefusedException"/>).
+    /// </summary>
     public string? KeyFile { get; set; }
 
     /// <summary>The <c>iss</c> of development tokens.</summary>

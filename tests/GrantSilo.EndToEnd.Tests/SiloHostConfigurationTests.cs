@@ -186,6 +186,58 @@ public sealed class SiloHostConfigurationTests
         Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("development-key-directory")]
+    [InlineData("audit-hash-key")]
+    public async Task AKeptKeyAnotherUserCouldSwapOrRead_StopsStartUp_SayingWhatToRun(string exposed)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var keyFolder = Directory.CreateTempSubdirectory("grantsilo-exposed-dev-key-");
+        var auditFolder = Directory.CreateTempSubdirectory("grantsilo-exposed-audit-");
+        var hashKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        string refused;
+        if (exposed == "audit-hash-key")
+        {
+            refused = Path.Combine(auditFolder.FullName, "audit-hash-key");
+            File.WriteAllText(refused, hashKey);
+            File.SetUnixFileMode(refused, (UnixFileMode)0b110_100_100);
+        }
+        else
+        {
+            refused = keyFolder.FullName;
+            File.SetUnixFileMode(refused, (UnixFileMode)0b111_111_111);
+        }
+        try
+        {
+            await using var silo = ChildProcess.Start("exposed-key", ChildProcess.BuiltDll("SiloHostDll"), new Dictionary<string, string>
+            {
+                ["DOTNET_ENVIRONMENT"] = "Development",
+                ["GrantSilo__Silo__SiloPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+                ["GrantSilo__Silo__GatewayPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+                ["GrantSilo__Http__Port"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+                ["GrantSilo__Identity__Development__KeyFile"] = Path.Combine(keyFolder.FullName, "dev-issuer.jwk"),
+                ["GrantSilo__Audit__File__Directory"] = auditFolder.FullName,
+            });
+
+            Assert.True(await silo.WaitForExitAsync(Deadline), "The silo started with a key another user could swap or read.");
+            // A refusal to start (EX_CONFIG) with the sentence saying what to run, not a crash; and nothing of the key.
+            Assert.Equal(78, silo.ExitCode);
+            Assert.Contains("GrantSilo cannot start: ", silo.Output, StringComparison.Ordinal);
+            Assert.Contains(exposed == "audit-hash-key" ? $"chmod 600 {refused}" : $"chmod 700 {refused}", silo.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain(hashKey, silo.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("GrantSilo silo started", silo.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            keyFolder.Delete(recursive: true);
+            auditFolder.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task AzureTableProfile_RefusesAzuritesPublicKeyOutsideDevelopment_UnlessAllowed()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -123,4 +124,88 @@ public sealed class DevelopmentIssuerTests : IDisposable
         using var newTokens = DevelopmentTokens.Load(options.KeyFile, _world.Time);
         ResultAssert.Accepted(await auth.AuthenticateAsync(newTokens.ForPerson("alice")));
     }
+    [Fact]
+    public void DevelopmentIssuer_MakesItsKeyDirectoryOwnerOnly_AndStartsAgainInIt()
+    {
+        var options = new DevelopmentIssuerOptions { Enabled = true, KeyFile = _world.PathOf("fresh/k.jwk") };
+        using (new DevelopmentIssuer(options, "grantsilo", _world.LoggerFactory.CreateLogger<DevelopmentIssuer>()))
+        {
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_world.PathOf("fresh")));
+        }
+
+        // The directory it made is one it accepts.
+        using var again = new DevelopmentIssuer(options, "grantsilo", _world.LoggerFactory.CreateLogger<DevelopmentIssuer>());
+        Assert.True(File.Exists(options.KeyFile));
+    }
+
+    [Theory]
+    [InlineData(0b111_111_000)] // 0770
+    [InlineData(0b111_111_111)] // 0777
+    public async Task DevelopmentIssuer_RefusesToStart_InAnExistingKeyDirectoryOthersMayWrite(int mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var directory = _world.PathOf("dev");
+        Directory.CreateDirectory(directory);
+        File.SetUnixFileMode(directory, (UnixFileMode)mode);
+
+        using var host = BuildHost("Development", DevConfig());
+        var refused = await Assert.ThrowsAsync<KeyFileRefusedException>(() => host.StartAsync());
+
+        Assert.Equal(KeyFileProblem.DirectoryWritableByOthers, refused.Problem);
+        Assert.Equal(directory, refused.Path);
+        Assert.Contains($"chmod 700 {directory}", refused.Message);
+        Assert.Contains("GrantSilo:Identity:Development:KeyFile", refused.Message);
+        Assert.Equal("GrantSilo:Identity:Development", refused.OptionsName);
+        Assert.False(File.Exists(_world.PathOf("dev/dev-issuer.jwk")));
+        Assert.Empty(Directory.GetFiles(directory));
+    }
+
+    [Fact]
+    public void DevelopmentIssuer_RefusesAKeyDirectoryThatIsASymbolicLink()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var target = Directory.CreateDirectory(_world.PathOf("elsewhere"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateSymbolicLink(_world.PathOf("linked"), target.FullName);
+        var options = new DevelopmentIssuerOptions { Enabled = true, KeyFile = _world.PathOf("linked/k.jwk") };
+
+        var refused = Assert.Throws<KeyFileRefusedException>(() => new DevelopmentIssuer(options, "grantsilo", _world.LoggerFactory.CreateLogger<DevelopmentIssuer>()));
+
+        Assert.Equal(KeyFileProblem.DirectoryIsSymbolicLink, refused.Problem);
+        Assert.Empty(target.GetFiles());
+    }
+
+    [Fact]
+    public void DevelopmentIssuer_RefusesAKeyDirectoryAnotherUserOwns()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var options = new DevelopmentIssuerOptions { Enabled = true, KeyFile = _world.PathOf("theirs/k.jwk") };
+        var directory = _world.PathOf("theirs");
+        var me = UnixKeyPaths.EffectiveUser();
+        // The real directory (made 0700 by the issuer), as if another user (this user + 1) had made it first.
+        var guard = GuardSeeing(directory, ownedBy: me + 1);
+
+        var refused = Assert.Throws<KeyFileRefusedException>(() => new DevelopmentIssuer(options, "grantsilo", _world.LoggerFactory.CreateLogger<DevelopmentIssuer>(), guard));
+
+        Assert.Equal(KeyFileProblem.DirectoryNotOwned, refused.Problem);
+        Assert.Contains($"uid {me + 1}", refused.Message);
+        Assert.Contains($"chown {me} {directory}", refused.Message);
+        Assert.False(File.Exists(options.KeyFile));
+    }
+
+    // This process's guard over real files, except that it sees one path as owned by another user.
+    [UnsupportedOSPlatform("windows")]
+    private static KeyFileGuard GuardSeeing(string path, uint ownedBy)
+        => new(p => UnixKeyPaths.Facts(p) is { } real && p == path ? real with { Owner = ownedBy } : UnixKeyPaths.Facts(p), UnixKeyPaths.EffectiveUser());
 }

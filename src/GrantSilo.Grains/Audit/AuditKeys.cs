@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using GrantSilo.Grains.Keys;
+using GrantSilo.Identity;
 using Microsoft.Extensions.Options;
 
 namespace GrantSilo.Grains.Audit;
@@ -18,7 +19,20 @@ public sealed class AuditKeys : IDisposable
     private readonly byte[] _hashKey;
     private readonly HmacKey _tokenMac;
 
+    /// <summary>
+    /// Reads the configured key files, or the kept ones, making those missing. On Unix a key GrantSilo keeps is refused
+    /// (<see cref="KeyFileRefusedException"/>) unless it and the key directory belong to the user the silo runs as, the
+    /// directory is not writable by group or others, and the file is a regular file only its owner may read or write.
+    /// A configured file (<see cref="AuditOptions.SigningKeyFile"/>, <see cref="AuditOptions.HashKeyFile"/>) is the
+    /// operator's and is read as it is: a mounted secret is commonly a symbolic link owned by root (docs/audit.md).
+    /// </summary>
     public AuditKeys(IOptions<AuditOptions> options, IOptions<FileAuditStoreOptions> fileOptions)
+        : this(options, fileOptions, KeyFileGuard.ForThisProcess)
+    {
+    }
+
+    /// <summary>As the public constructor, with the key-file guard given (tests give any owner and mode).</summary>
+    internal AuditKeys(IOptions<AuditOptions> options, IOptions<FileAuditStoreOptions> fileOptions, KeyFileGuard? guard)
     {
         var audit = options.Value;
         var directory = audit.KeyDirectory ?? fileOptions.Value.Directory;
@@ -27,8 +41,8 @@ public sealed class AuditKeys : IDisposable
         {
             using var made = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             return made.ExportPkcs8PrivateKeyPem();
-        }, "GrantSilo:Audit:SigningKeyFile"));
-        var hashKey = ReadOrCreate(audit.HashKeyFile, directory, HashKeyFileName, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "GrantSilo:Audit:HashKeyFile");
+        }, "GrantSilo:Audit:SigningKeyFile", guard, "the audit signing key"));
+        var hashKey = ReadOrCreate(audit.HashKeyFile, directory, HashKeyFileName, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), "GrantSilo:Audit:HashKeyFile", guard, "the audit hash key");
         _hashKey = Convert.TryFromBase64String(hashKey.Trim(), new byte[hashKey.Length], out var length) && length >= 32
             ? Convert.FromBase64String(hashKey.Trim())
             : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), ["The audit hash key file holds no base64 key of at least 32 bytes: put 'openssl rand -base64 32' in it, or remove it to have one made."]);
@@ -92,7 +106,7 @@ public sealed class AuditKeys : IDisposable
         _tokenMac.Dispose();
     }
 
-    private static string ReadOrCreate(string? configured, string directory, string fileName, Func<string> make, string setting)
+    private static string ReadOrCreate(string? configured, string directory, string fileName, Func<string> make, string setting, KeyFileGuard? guard, string key)
     {
         if (configured is not null)
         {
@@ -101,11 +115,23 @@ public sealed class AuditKeys : IDisposable
                 : throw new OptionsValidationException(AuditOptions.SectionName, typeof(AuditOptions), [$"{setting} names '{configured}', which does not exist; give an existing file or remove the setting to have a key made."]);
         }
         var path = Path.Combine(directory, fileName);
+        var use = new KeyFileUse(key, $"set GrantSilo:Audit:KeyDirectory to a directory only this user can write, or name a key file in {setting}", AuditOptions.SectionName, typeof(AuditOptions));
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            // Owner-only when made here. One that exists keeps its owner and mode, so it is checked before a key in it is
+            // trusted: once it is this user's alone, no one else can swap the file between the check and the read.
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        guard?.EnsureDirectory(directory, use);
         if (File.Exists(path))
         {
+            guard?.EnsureFile(path, use);
             return File.ReadAllText(path);
         }
-        Directory.CreateDirectory(directory);
         var text = make();
         var temporary = $"{path}.{Guid.NewGuid():N}.new";
         var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
@@ -127,6 +153,7 @@ public sealed class AuditKeys : IDisposable
         {
             // Another silo of this host made it first: use theirs.
             File.Delete(temporary);
+            guard?.EnsureFile(path, use);
             return File.ReadAllText(path);
         }
         return text;

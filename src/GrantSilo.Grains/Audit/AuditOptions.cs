@@ -60,7 +60,11 @@ public sealed class AuditOptions : IValidatableObject
     /// </summary>
     public string? HashKeyFile { get; set; }
 
-    /// <summary>Where generated keys are kept (default: the file store's directory, else <c>grantsilo-keys</c>).</summary>
+    /// <summary>
+    /// Where generated keys are kept (default: the file store's directory, else <c>grantsilo-keys</c>). Made owner-only
+    /// (0700); on Unix it and the keys in it must be the silo's user's alone, or the silo does not start
+    /// (<see cref="GrantSilo.Identity.KeyFileRefusedException"/>).
+    /// </summary>
     public string? KeyDirectory { get; set; }
 
     /// <summary>

@@ -383,7 +383,16 @@ public sealed partial class FileAuditStore : IAuditStore, IDisposable
         {
             return;
         }
-        Directory.CreateDirectory(Root);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Root);
+        }
+        else
+        {
+            // Owner-only when made here, as the audit keys' directory is (it is that directory by default): a directory
+            // a umask of 002 left group-writable would be refused for the keys (AuditKeys) and open the log to the group.
+            Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         try
         {
             _directoryLock = new FileStream(Path.Combine(Root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose);

@@ -27,8 +27,18 @@ public sealed partial class DevelopmentIssuer : IDisposable
 
     private readonly ECDsa _key;
 
-    /// <summary>Makes the key and writes the key file. Call <see cref="EnsureAllowed(string, DevelopmentIssuerOptions)"/> first (DI does).</summary>
+    /// <summary>
+    /// Makes the key and writes the key file. Call <see cref="EnsureAllowed(string, DevelopmentIssuerOptions)"/> first (DI does).
+    /// On Unix, throws <see cref="KeyFileRefusedException"/> when the key file's directory is a symbolic link, belongs to
+    /// another user or is writable by group or others.
+    /// </summary>
     public DevelopmentIssuer(DevelopmentIssuerOptions options, string audience, ILogger<DevelopmentIssuer> logger)
+        : this(options, audience, logger, KeyFileGuard.ForThisProcess)
+    {
+    }
+
+    /// <summary>As the public constructor, with the key-file guard given (tests give any owner and mode).</summary>
+    internal DevelopmentIssuer(DevelopmentIssuerOptions options, string audience, ILogger<DevelopmentIssuer> logger, KeyFileGuard? guard)
     {
         Issuer = options.Issuer;
         Audience = audience;
@@ -36,7 +46,15 @@ public sealed partial class DevelopmentIssuer : IDisposable
         _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var parameters = _key.ExportParameters(includePrivateParameters: false);
         KeyId = "dev-" + Convert.ToHexStringLower(SHA256.HashData([.. parameters.Q.X!, .. parameters.Q.Y!])[..8]);
-        WriteKeyFile();
+        try
+        {
+            WriteKeyFile(guard);
+        }
+        catch
+        {
+            _key.Dispose();
+            throw;
+        }
         LogActive(logger, Issuer, KeyFile);
     }
 
@@ -97,7 +115,7 @@ public sealed partial class DevelopmentIssuer : IDisposable
         });
     }
 
-    private void WriteKeyFile()
+    private void WriteKeyFile(KeyFileGuard? guard)
     {
         var p = _key.ExportParameters(includePrivateParameters: true);
         var json = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
@@ -115,11 +133,14 @@ public sealed partial class DevelopmentIssuer : IDisposable
         }
 
         var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        // A directory that already exists keeps its owner and mode: one another user made (the default is under the shared
+        // temporary directory) or opened to others could have the key swapped after it is written, so it is refused.
         Directory.CreateDirectory(directory, owner | UnixFileMode.UserExecute);
-        if (new DirectoryInfo(directory).LinkTarget is not null)
-        {
-            throw new InvalidOperationException($"The development key directory {directory} is a symbolic link: remove it or set {IdentityOptions.SectionName}:Development:KeyFile elsewhere.");
-        }
+        guard?.EnsureDirectory(directory, new KeyFileUse(
+            "the development issuer's private key",
+            $"set {IdentityOptions.SectionName}:Development:KeyFile to a file in a directory only this user can write",
+            $"{IdentityOptions.SectionName}:Development",
+            typeof(DevelopmentIssuerOptions)));
 
         // Written beside and renamed over, created 0600 from the start so the key is never readable by others.
         var temporary = $"{KeyFile}.{Guid.NewGuid():N}.tmp";

@@ -39,6 +39,22 @@ public sealed class FileAuditStoreTests : AuditStoreContract, IDisposable
     protected override Task DeleteFirstAsync(string stream, long count) =>
         RewriteAsync(stream, lines => [.. lines.Where(l => AuditLine.TryParse(Encoding.UTF8.GetBytes(l))!.Sequence > count)]);
 
+    /// <summary>
+    /// The segment directory is the audit keys' directory by default, which must be writable by its owner alone
+    /// (<see cref="AuditKeys"/> refuses one a group may write): the store makes it owner-only, whatever the umask.
+    /// </summary>
+    [Fact]
+    public async Task TheSegmentDirectory_TheStoreMakes_IsOwnerOnly()
+    {
+        Assert.False(Directory.Exists(_directory));
+        var stream = NewStream();
+        await AppendAsync(stream, await _store.OpenAsync(stream, CancellationToken.None), 1);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_directory));
+        }
+    }
+
     // 100 lines in segments of 4 KiB, a checkpoint every 25: the store left open with retention of a day.
     private async Task<(string Stream, AuditStreamTail Tail)> RolledAsync()
     {
