@@ -102,7 +102,7 @@ internal sealed class ClientFrameRules
         {
             return null;
         }
-        return new ClientId(id.Type.Value.AsSpan().ToArray(), id.Key.AsSpan().ToArray());
+        return new ClientId(id, id.Type.Value.AsSpan().ToArray(), id.Key.AsSpan().ToArray());
     }
 
     /// <summary>
@@ -335,6 +335,6 @@ internal sealed class ClientFrameRules
 
     private static object? Deserialize<T>(Serializer serializer, byte[] bytes) => serializer.Deserialize<T>(bytes.AsSpan());
 
-    /// <summary>A client's id as its bytes: the grain type's and the key's.</summary>
-    internal sealed record ClientId(byte[] Type, byte[] Key);
+    /// <summary>A client's id, and its bytes (the grain type's and the key's) for comparing a header's ids with.</summary>
+    internal sealed record ClientId(GrainId Id, byte[] Type, byte[] Key);
 }

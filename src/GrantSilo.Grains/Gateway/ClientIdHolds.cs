@@ -18,7 +18,7 @@ internal sealed class ClientIdHolds(TimeProvider clock)
     /// <summary>How long a connection naming a held client id waits for its holder to close before it is refused.</summary>
     internal static readonly TimeSpan HandoverWait = TimeSpan.FromSeconds(2);
 
-    private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<GrainId, Hold> _holds = new();
     private int _waiting;
 
     /// <summary>The number of connections waiting for a holder to close (for tests).</summary>
@@ -43,7 +43,6 @@ internal sealed class ClientIdHolds(TimeProvider clock)
     /// </summary>
     public async ValueTask<Hold?> TryHoldAsync(ClientFrameRules.ClientId client, ConnectionContext connection)
     {
-        var name = Name(client);
         var certificate = CertificateHash(connection);
         var deadline = clock.GetUtcNow() + HandoverWait;
         while (true)
@@ -52,10 +51,10 @@ internal sealed class ClientIdHolds(TimeProvider clock)
             Hold? taken = null;
             lock (_holds)
             {
-                if (!_holds.TryGetValue(name, out holder) || (certificate is not null && holder.Certificate is not null && certificate.AsSpan().SequenceEqual(holder.Certificate)))
+                if (!_holds.TryGetValue(client.Id, out holder) || (certificate is not null && holder.Certificate is not null && certificate.AsSpan().SequenceEqual(holder.Certificate)))
                 {
-                    var hold = new Hold(this, name, connection, certificate);
-                    _holds[name] = hold;
+                    var hold = new Hold(this, client.Id, connection, certificate);
+                    _holds[client.Id] = hold;
                     taken = holder;
                     holder = hold;
                 }
@@ -100,9 +99,9 @@ internal sealed class ClientIdHolds(TimeProvider clock)
     {
         lock (_holds)
         {
-            if (_holds.TryGetValue(hold.Name, out var current) && current == hold)
+            if (_holds.TryGetValue(hold.Client, out var current) && current == hold)
             {
-                _holds.Remove(hold.Name);
+                _holds.Remove(hold.Client);
             }
         }
         hold.Released.TrySetResult();
@@ -113,22 +112,18 @@ internal sealed class ClientIdHolds(TimeProvider clock)
     {
         lock (_holds)
         {
-            return _holds.ContainsKey(Name(client.Type.Value.AsSpan(), client.Key.AsSpan()));
+            return _holds.ContainsKey(client);
         }
     }
-
-    private static string Name(ClientFrameRules.ClientId client) => Name(client.Type, client.Key);
-
-    private static string Name(ReadOnlySpan<byte> type, ReadOnlySpan<byte> key) => Convert.ToHexString(type) + "/" + Convert.ToHexString(key);
 
     // The SHA-256 of the client certificate the connection's TLS handshake verified, if it presented one.
     private static byte[]? CertificateHash(ConnectionContext connection) =>
         connection.Features.Get<ITlsConnectionFeature>()?.RemoteCertificate is { } certificate ? SHA256.HashData(certificate.RawData) : null;
 
     /// <summary>A connection's hold on a client id, released when disposed.</summary>
-    internal sealed class Hold(ClientIdHolds holds, string name, ConnectionContext connection, byte[]? certificate) : IDisposable
+    internal sealed class Hold(ClientIdHolds holds, GrainId client, ConnectionContext connection, byte[]? certificate) : IDisposable
     {
-        public string Name { get; } = name;
+        public GrainId Client { get; } = client;
 
         public ConnectionContext Connection { get; } = connection;
 
